@@ -1,0 +1,322 @@
+//! Register entries and their canonical encoding.
+//!
+//! An entry is stored as exactly the bytes that were hashed: the canonical JSON object
+//!
+//! ```text
+//! {"actor":…,"corrects":{"index":N,"reason":…},"facility":…,"index":N,"kind":…,
+//!  "payload":{…},"salt":"<32 hex>","subject":…,"time":"YYYY-MM-DDTHH:MM:SS.mmmZ","v":1}
+//! ```
+//!
+//! (`corrects` only on corrections). See `docs/register-format.md`.
+
+use crate::canonical::{self, write_string, CanonicalError};
+use crate::merkle::{leaf_hash, Hash};
+use crate::time::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// The encoding version written in every entry (`"v":1`).
+pub const ENTRY_VERSION: u64 = 1;
+/// Largest entry the register accepts, in bytes.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+/// Longest actor, facility, kind or subject, in bytes.
+pub const MAX_LABEL_BYTES: usize = 200;
+
+/// An entry that says it corrects an earlier one, and why. Nothing is ever edited in place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Correction {
+    pub index: u64,
+    pub reason: String,
+}
+
+/// What a caller asks the register to record. The writer adds index, time and salt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub actor: String,
+    pub facility: String,
+    pub kind: String,
+    pub subject: String,
+    pub payload: Value,
+    pub corrects: Option<Correction>,
+}
+
+/// A draft the register refuses before it reaches the writer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DraftError {
+    #[error("field {field}: {problem}")]
+    Field { field: &'static str, problem: String },
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+    #[error("the entry would be {0} bytes; the register takes at most {MAX_ENTRY_BYTES}")]
+    TooLarge(usize),
+}
+
+fn check_label(field: &'static str, value: &str) -> Result<(), DraftError> {
+    if value.trim().is_empty() {
+        return Err(DraftError::Field { field, problem: "must not be empty".into() });
+    }
+    if value.len() > MAX_LABEL_BYTES {
+        return Err(DraftError::Field {
+            field,
+            problem: format!("is {} bytes long; at most {MAX_LABEL_BYTES}", value.len()),
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(DraftError::Field { field, problem: "must not contain control characters".into() });
+    }
+    Ok(())
+}
+
+impl Draft {
+    /// Checks the envelope fields (the domain checks the payload before this).
+    pub fn check(&self) -> Result<(), DraftError> {
+        check_label("actor", &self.actor)?;
+        check_label("facility", &self.facility)?;
+        check_label("kind", &self.kind)?;
+        check_label("subject", &self.subject)?;
+        if !self.payload.is_object() {
+            return Err(DraftError::Field { field: "payload", problem: "must be a JSON object".into() });
+        }
+        if let Some(c) = &self.corrects {
+            if c.reason.trim().is_empty() {
+                return Err(DraftError::Field {
+                    field: "corrects.reason",
+                    problem: "a correction must say why".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes the entry this draft becomes at `index`, `time`, with `salt`.
+    pub fn encode(&self, index: u64, time: Timestamp, salt: &[u8; 16]) -> Result<Vec<u8>, DraftError> {
+        self.check()?;
+        let mut out = String::with_capacity(320);
+        out.push_str("{\"actor\":");
+        write_string(&mut out, &self.actor);
+        if let Some(c) = &self.corrects {
+            let _ = write!(out, ",\"corrects\":{{\"index\":{},\"reason\":", c.index);
+            write_string(&mut out, &c.reason);
+            out.push('}');
+        }
+        out.push_str(",\"facility\":");
+        write_string(&mut out, &self.facility);
+        let _ = write!(out, ",\"index\":{index},\"kind\":");
+        write_string(&mut out, &self.kind);
+        out.push_str(",\"payload\":");
+        canonical::write_value(&mut out, &self.payload, "payload")?;
+        out.push_str(",\"salt\":\"");
+        for b in salt {
+            let _ = write!(out, "{b:02x}");
+        }
+        out.push_str("\",\"subject\":");
+        write_string(&mut out, &self.subject);
+        let _ = write!(out, ",\"time\":\"{time}\",\"v\":{ENTRY_VERSION}}}");
+        if out.len() > MAX_ENTRY_BYTES {
+            return Err(DraftError::TooLarge(out.len()));
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+/// An entry as the writer sealed it: its exact bytes, leaf hash and decoded fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealedEntry {
+    pub entry: Entry,
+    pub bytes: Vec<u8>,
+    pub leaf: Hash,
+}
+
+impl SealedEntry {
+    pub fn seal(draft: &Draft, index: u64, time: Timestamp, salt: &[u8; 16]) -> Result<Self, DraftError> {
+        let bytes = draft.encode(index, time, salt)?;
+        let leaf = leaf_hash(&bytes);
+        Ok(Self {
+            entry: Entry {
+                index,
+                time,
+                actor: draft.actor.clone(),
+                facility: draft.facility.clone(),
+                kind: draft.kind.clone(),
+                subject: draft.subject.clone(),
+                payload: draft.payload.clone(),
+                corrects: draft.corrects.clone(),
+                salt: *salt,
+            },
+            bytes,
+            leaf,
+        })
+    }
+}
+
+/// A decoded entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub index: u64,
+    pub time: Timestamp,
+    pub actor: String,
+    pub facility: String,
+    pub kind: String,
+    pub subject: String,
+    pub payload: Value,
+    pub corrects: Option<Correction>,
+    pub salt: [u8; 16],
+}
+
+/// Why stored bytes are not a valid entry.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("not a register entry: {0}")]
+    Json(String),
+    #[error("field {field}: {problem}")]
+    Field { field: &'static str, problem: String },
+    #[error("the bytes are not in canonical form")]
+    NotCanonical,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    actor: String,
+    corrects: Option<Correction>,
+    facility: String,
+    index: u64,
+    kind: String,
+    payload: Value,
+    salt: String,
+    subject: String,
+    time: String,
+    v: u64,
+}
+
+/// Only the fields a verifier needs, read without copying.
+#[derive(Deserialize)]
+struct Header<'a> {
+    index: u64,
+    #[serde(borrow)]
+    time: &'a str,
+}
+
+/// Reads `index` and `time` from stored bytes (used by verification on the hot path).
+pub fn decode_header(bytes: &[u8]) -> Result<(u64, Timestamp), DecodeError> {
+    let h: Header<'_> = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let time = Timestamp::parse(h.time)
+        .map_err(|e| DecodeError::Field { field: "time", problem: e.to_string() })?;
+    Ok((h.index, time))
+}
+
+impl Entry {
+    /// Decodes stored bytes and checks that they are exactly the canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let w: Wire = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+        if w.v != ENTRY_VERSION {
+            return Err(DecodeError::Field { field: "v", problem: format!("unknown version {}", w.v) });
+        }
+        let time = Timestamp::parse(&w.time)
+            .map_err(|e| DecodeError::Field { field: "time", problem: e.to_string() })?;
+        let mut salt = [0u8; 16];
+        if w.salt.len() != 32 {
+            return Err(DecodeError::Field { field: "salt", problem: "must be 32 lowercase hex digits".into() });
+        }
+        for (i, slot) in salt.iter_mut().enumerate() {
+            let pair = w.salt.get(2 * i..2 * i + 2).unwrap_or("");
+            *slot = u8::from_str_radix(pair, 16)
+                .map_err(|_| DecodeError::Field { field: "salt", problem: "must be 32 lowercase hex digits".into() })?;
+        }
+        let draft = Draft {
+            actor: w.actor,
+            facility: w.facility,
+            kind: w.kind,
+            subject: w.subject,
+            payload: w.payload,
+            corrects: w.corrects,
+        };
+        let again = draft.encode(w.index, time, &salt).map_err(|_| DecodeError::NotCanonical)?;
+        if again != bytes {
+            return Err(DecodeError::NotCanonical);
+        }
+        Ok(Entry {
+            index: w.index,
+            time,
+            actor: draft.actor,
+            facility: draft.facility,
+            kind: draft.kind,
+            subject: draft.subject,
+            payload: draft.payload,
+            corrects: draft.corrects,
+            salt,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn draft() -> Draft {
+        Draft {
+            actor: "officer:ana".into(),
+            facility: "CECOT".into(),
+            kind: "logbook.note".into(),
+            subject: "facility:CECOT".into(),
+            payload: json!({"text": "Recuento de las 06:00 sin novedad", "place": "Pabellón 3"}),
+            corrects: None,
+        }
+    }
+
+    #[test]
+    fn encoding_is_the_documented_canonical_form() {
+        let bytes = draft().encode(7, Timestamp(1_709_210_096_789), &[0xab; 16]).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"actor":"officer:ana","facility":"CECOT","index":7,"kind":"logbook.note","#,
+                r#""payload":{"place":"Pabellón 3","text":"Recuento de las 06:00 sin novedad"},"#,
+                r#""salt":"abababababababababababababababab","subject":"facility:CECOT","#,
+                r#""time":"2024-02-29T12:34:56.789Z","v":1}"#
+            )
+        );
+        let back = Entry::decode(&bytes).unwrap();
+        assert_eq!(back.index, 7);
+        assert_eq!(back.payload, draft().payload);
+        assert_eq!(decode_header(&bytes).unwrap(), (7, Timestamp(1_709_210_096_789)));
+    }
+
+    #[test]
+    fn corrections_are_encoded_in_key_order() {
+        let mut d = draft();
+        d.corrects = Some(Correction { index: 3, reason: "wrong pavilion".into() });
+        let text = String::from_utf8(d.encode(9, Timestamp(0), &[0; 16]).unwrap()).unwrap();
+        assert!(text.starts_with(r#"{"actor":"officer:ana","corrects":{"index":3,"reason":"wrong pavilion"},"facility""#));
+        assert_eq!(Entry::decode(text.as_bytes()).unwrap().corrects.unwrap().index, 3);
+    }
+
+    #[test]
+    fn non_canonical_bytes_are_refused() {
+        let bytes = draft().encode(1, Timestamp(0), &[1; 16]).unwrap();
+        let mut spaced = b" ".to_vec();
+        spaced.extend_from_slice(&bytes);
+        assert_eq!(Entry::decode(&spaced), Err(DecodeError::NotCanonical));
+        let text = String::from_utf8(bytes).unwrap().replace("\"v\":1}", "\"v\":1,\"x\":1}");
+        assert!(matches!(Entry::decode(text.as_bytes()), Err(DecodeError::Json(_))));
+    }
+
+    #[test]
+    fn bad_drafts_name_the_field() {
+        let mut d = draft();
+        d.actor = " ".into();
+        assert_eq!(
+            d.encode(0, Timestamp(0), &[0; 16]),
+            Err(DraftError::Field { field: "actor", problem: "must not be empty".into() })
+        );
+        let mut d = draft();
+        d.payload = json!({"area_m2": 0.6});
+        assert!(matches!(d.encode(0, Timestamp(0), &[0; 16]), Err(DraftError::Canonical(_))));
+        let mut d = draft();
+        d.corrects = Some(Correction { index: 0, reason: "".into() });
+        assert!(matches!(d.check(), Err(DraftError::Field { field: "corrects.reason", .. })));
+    }
+}

@@ -1,0 +1,131 @@
+//! The narrow storage interface every backend implements.
+//!
+//! [`Store`] is the read side (many readers at once); [`LogSink`] is the write side, owned by
+//! the single writer thread of [`crate::writer::Register`]. A backend applies its projections
+//! inside [`LogSink::append`], in the same transaction as the entry.
+
+use crate::entry::SealedEntry;
+use crate::merkle::Hash;
+use crate::note::VerifierKey;
+use crate::time::Timestamp;
+
+/// A storage failure. The message never contains personal data.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("no register here: {0}")]
+    NotInitialised(String),
+    #[error("storage failed: {0}")]
+    Backend(String),
+    #[error("the register is damaged: {0}")]
+    Corrupt(String),
+    #[error("the register is closed")]
+    Closed,
+}
+
+/// Why one entry was refused while the rest of its batch went on. Nothing of it is written.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{message}")]
+pub struct Rejection {
+    /// A stable machine-readable code, e.g. `invalid_field` or `over_capacity`.
+    pub code: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+    /// A clear sentence for the user.
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self { code: "invalid_field".into(), field: Some(field.into()), message: message.into() }
+    }
+}
+
+/// An append that did not happen.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum AppendError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What identifies a register to the outside: its origin line and verifier key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterInfo {
+    pub origin: String,
+    pub verifier: VerifierKey,
+}
+
+/// A signed checkpoint as stored. Every checkpoint is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    /// When the writer made it (not part of the signed text).
+    pub made_at: Timestamp,
+    /// The signed note, exactly.
+    pub note: String,
+}
+
+/// One stored row of the log, as the backend holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredRow<'a> {
+    /// The index column (which a tamperer may have changed; verification checks it).
+    pub index: u64,
+    /// The leaf hash recorded when the entry was written.
+    pub leaf: &'a [u8],
+    /// The entry's exact bytes.
+    pub bytes: &'a [u8],
+}
+
+/// The read side of a register store.
+pub trait Store: Send + Sync {
+    fn info(&self) -> Result<RegisterInfo, StoreError>;
+    /// The number of entries.
+    fn size(&self) -> Result<u64, StoreError>;
+    /// The exact bytes of entry `index`.
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Visits stored rows in index order, starting at `from`, until `visit` returns `false`.
+    fn scan(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(StoredRow<'_>) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Every checkpoint, oldest first.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// The newest checkpoint.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self.checkpoints()?.pop())
+    }
+    /// The recorded leaf hashes of the first `size` entries, in order.
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::with_capacity(size as usize);
+        self.scan(0, &mut |row| {
+            if out.len() as u64 >= size {
+                return Ok(false);
+            }
+            let leaf: Hash = row
+                .leaf
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("entry {}: the leaf hash is not 32 bytes", row.index)))?;
+            out.push(leaf);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+}
+
+/// The write side of a register store, used only by the writer thread.
+pub trait LogSink: Send {
+    /// Starts a transaction for one batch.
+    fn begin(&mut self) -> Result<(), StoreError>;
+    /// Stores the entries of one request (consecutive indices) and applies them to the
+    /// projections, or refuses them all. A refused request leaves nothing behind (the backend
+    /// rolls back to a savepoint) and the rest of the batch goes on.
+    fn append_group(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError>;
+    /// Makes the batch durable. Nothing is acknowledged before this returns `Ok`.
+    fn commit(&mut self) -> Result<(), StoreError>;
+    /// Abandons the batch.
+    fn rollback(&mut self);
+    /// Stores a signed checkpoint durably.
+    fn put_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+}

@@ -1,0 +1,440 @@
+//! The single writer: every append goes through one thread that commits whatever has queued
+//! up in one durable transaction (group commit), and signs checkpoints every N entries or
+//! T milliseconds and on demand.
+
+use crate::entry::{Draft, SealedEntry};
+use crate::merkle::{Frontier, Hash};
+use crate::note::{Checkpoint, Signer};
+use crate::store::{AppendError, Rejection, Store, StoreError, StoredCheckpoint};
+use crate::time::{Clock, Timestamp};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The source of salts. The binary passes the operating system's generator.
+pub trait Entropy: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// Deterministic salts from a seed (tests and the reproducible demo). Not for production.
+#[derive(Debug)]
+pub struct SeededEntropy {
+    seed: [u8; 32],
+    counter: AtomicU64,
+}
+
+impl SeededEntropy {
+    pub fn new(seed: u64) -> Self {
+        Self { seed: Sha256::digest(seed.to_be_bytes()).into(), counter: AtomicU64::new(0) }
+    }
+}
+
+impl Entropy for SeededEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(32) {
+            let n = self.counter.fetch_add(1, Ordering::Relaxed);
+            let mut h = Sha256::new();
+            h.update(self.seed);
+            h.update(n.to_be_bytes());
+            let d = h.finalize();
+            chunk.copy_from_slice(&d[..chunk.len()]);
+        }
+    }
+}
+
+/// When the writer signs checkpoints by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Most appends committed in one transaction.
+    pub max_batch: usize,
+    /// Sign a checkpoint once this many entries have been added since the last one (0: never).
+    pub checkpoint_every_entries: u64,
+    /// Sign a checkpoint once this many milliseconds have passed since the last one and there
+    /// are new entries (0: never).
+    pub checkpoint_every_millis: i64,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { max_batch: 4096, checkpoint_every_entries: 10_000, checkpoint_every_millis: 60_000 }
+    }
+}
+
+/// What an acknowledged append returns: the entry is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    pub time: Timestamp,
+    pub leaf: Hash,
+}
+
+/// Counters for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub batches: AtomicU64,
+    pub entries: AtomicU64,
+    pub checkpoints: AtomicU64,
+}
+
+type Reply<T> = mpsc::SyncSender<T>;
+
+enum Msg {
+    Append(Vec<Draft>, Reply<Result<Vec<Receipt>, AppendError>>),
+    Checkpoint(Reply<Result<Option<StoredCheckpoint>, StoreError>>),
+    Shutdown,
+}
+
+/// The handle to a running writer. Cloning shares the same writer.
+#[derive(Clone)]
+pub struct Register {
+    tx: mpsc::Sender<Msg>,
+    stats: Arc<WriterStats>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Register").field("stats", &self.stats).finish()
+    }
+}
+
+/// Everything the writer needs.
+pub struct WriterParts {
+    pub sink: Box<dyn crate::store::LogSink>,
+    pub store: Arc<dyn Store>,
+    pub signer: Signer,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub config: WriterConfig,
+}
+
+struct State {
+    sink: Box<dyn crate::store::LogSink>,
+    signer: Signer,
+    origin: String,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    config: WriterConfig,
+    frontier: Frontier,
+    last_time: Timestamp,
+    last_checkpoint: Option<StoredCheckpoint>,
+    stats: Arc<WriterStats>,
+}
+
+impl Register {
+    /// Recovers the tree from the store and starts the writer thread. Refuses to start if the
+    /// stored entries do not match the latest checkpoint (a tampered register is never
+    /// extended).
+    pub fn start(parts: WriterParts) -> Result<Self, StoreError> {
+        let info = parts.store.info()?;
+        if info.verifier != parts.signer.verifier() {
+            return Err(StoreError::Corrupt(
+                "the signing key does not belong to this register (its verifier key differs)".into(),
+            ));
+        }
+        let size = parts.store.size()?;
+        let leaves = parts.store.leaf_hashes(size)?;
+        if leaves.len() as u64 != size {
+            return Err(StoreError::Corrupt(format!(
+                "the register says it holds {size} entries but {} could be read",
+                leaves.len()
+            )));
+        }
+        let checkpoints = parts.store.checkpoints()?;
+        let last_checkpoint = checkpoints.last().cloned();
+        let mut frontier = Frontier::new();
+        let want = match &last_checkpoint {
+            Some(cp) => Some((cp.size, Checkpoint::open(&cp.note, &info.verifier).map_err(|e| {
+                StoreError::Corrupt(format!("the latest checkpoint does not verify: {e}"))
+            })?)),
+            None => None,
+        };
+        if let Some((cp_size, _)) = &want {
+            if *cp_size > size {
+                return Err(StoreError::Corrupt(format!(
+                    "the register holds {size} entries but its latest checkpoint covers {cp_size}: entries from index {size} are missing"
+                )));
+            }
+        }
+        for leaf in leaves {
+            if let Some((cp_size, cp)) = &want {
+                if frontier.size() == *cp_size && frontier.root() != cp.root {
+                    return Err(StoreError::Corrupt(format!(
+                        "the stored entries do not match the checkpoint of size {cp_size}; run `habeas verify`"
+                    )));
+                }
+            }
+            frontier.push(leaf);
+        }
+        if let Some((cp_size, cp)) = &want {
+            if frontier.size() == *cp_size && frontier.root() != cp.root {
+                return Err(StoreError::Corrupt(format!(
+                    "the stored entries do not match the checkpoint of size {cp_size}; run `habeas verify`"
+                )));
+            }
+        }
+        let last_time = match size {
+            0 => Timestamp(i64::MIN),
+            n => {
+                let bytes = parts
+                    .store
+                    .entry(n - 1)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry {} is missing", n - 1)))?;
+                crate::entry::decode_header(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", n - 1)))?
+                    .1
+            }
+        };
+        let stats = Arc::new(WriterStats::default());
+        let mut state = State {
+            sink: parts.sink,
+            signer: parts.signer,
+            origin: info.origin,
+            clock: parts.clock,
+            entropy: parts.entropy,
+            config: parts.config,
+            frontier,
+            last_time,
+            last_checkpoint,
+            stats: stats.clone(),
+        };
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let thread = std::thread::Builder::new()
+            .name("habeas-register-writer".into())
+            .spawn(move || state.run(rx))
+            .map_err(|e| StoreError::Backend(format!("could not start the writer thread: {e}")))?;
+        Ok(Self { tx, stats, thread: Arc::new(Mutex::new(Some(thread))) })
+    }
+
+    /// Appends one entry and waits until it is durable.
+    pub fn append(&self, draft: Draft) -> Result<Receipt, AppendError> {
+        let mut receipts = self.append_all(vec![draft])?;
+        receipts.pop().ok_or(AppendError::Store(StoreError::Closed))
+    }
+
+    /// Appends several entries atomically (all or none) and waits until they are durable.
+    pub fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<Receipt>, AppendError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.tx.send(Msg::Append(drafts, reply)).map_err(|_| StoreError::Closed)?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Signs a checkpoint for the current size if the register grew since the last one, and
+    /// returns the latest checkpoint.
+    pub fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.tx.send(Msg::Checkpoint(reply)).map_err(|_| StoreError::Closed)?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Stops the writer once everything queued so far is committed.
+    pub fn shutdown(self) {
+        let _ = self.tx.send(Msg::Shutdown);
+        let handle = self.thread.lock().ok().and_then(|mut guard| guard.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl State {
+    fn run(&mut self, rx: mpsc::Receiver<Msg>) {
+        loop {
+            let first = match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.maybe_checkpoint(false);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if matches!(first, Msg::Shutdown) {
+                break;
+            }
+            let mut batch = vec![first];
+            let mut drafts = match &batch[0] {
+                Msg::Append(d, _) => d.len(),
+                Msg::Checkpoint(_) | Msg::Shutdown => 0,
+            };
+            let mut stop = false;
+            while drafts < self.config.max_batch {
+                match rx.try_recv() {
+                    Ok(Msg::Shutdown) => {
+                        stop = true;
+                        break;
+                    }
+                    Ok(m) => {
+                        if let Msg::Append(d, _) = &m {
+                            drafts += d.len();
+                        }
+                        batch.push(m);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.process(batch);
+            if stop {
+                break;
+            }
+        }
+        let _ = self.maybe_checkpoint(false);
+    }
+
+    fn process(&mut self, batch: Vec<Msg>) {
+        let mut waiting_checkpoint = Vec::new();
+        let mut acked: Vec<(Reply<Result<Vec<Receipt>, AppendError>>, Vec<Receipt>)> = Vec::new();
+        let mut leaves: Vec<Hash> = Vec::new();
+        let mut next = self.frontier.size();
+        let mut last_time = self.last_time;
+        let mut failed: Option<StoreError> = None;
+        let mut began = false;
+        let mut rest = batch.into_iter();
+        for msg in rest.by_ref() {
+            let (drafts, reply) = match msg {
+                Msg::Checkpoint(r) => {
+                    waiting_checkpoint.push(r);
+                    continue;
+                }
+                Msg::Shutdown => continue,
+                Msg::Append(d, r) => (d, r),
+            };
+            if let Some(Err(e)) = drafts.iter().map(|d| d.check()).find(Result::is_err) {
+                let _ = reply.send(Err(draft_rejection(e)));
+                continue;
+            }
+            if !began {
+                if let Err(e) = self.sink.begin() {
+                    failed = Some(e);
+                    let _ = reply.send(Err(AppendError::Store(StoreError::Backend("the batch could not start".into()))));
+                    break;
+                }
+                began = true;
+            }
+            match self.seal_and_apply(&drafts, next, &mut last_time) {
+                Ok(sealed) => {
+                    next += sealed.len() as u64;
+                    let receipts = sealed
+                        .iter()
+                        .map(|s| Receipt { index: s.entry.index, time: s.entry.time, leaf: s.leaf })
+                        .collect();
+                    leaves.extend(sealed.iter().map(|s| s.leaf));
+                    acked.push((reply, receipts));
+                }
+                Err(AppendError::Rejected(r)) => {
+                    let _ = reply.send(Err(AppendError::Rejected(r)));
+                }
+                Err(AppendError::Store(e)) => {
+                    let _ = reply.send(Err(AppendError::Store(e.clone())));
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            if began {
+                self.sink.rollback();
+            }
+            for (reply, _) in acked {
+                let _ = reply.send(Err(AppendError::Store(e.clone())));
+            }
+            for msg in rest {
+                match msg {
+                    Msg::Append(_, reply) => {
+                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                    }
+                    Msg::Checkpoint(r) => waiting_checkpoint.push(r),
+                    Msg::Shutdown => {}
+                }
+            }
+        } else if began {
+            match self.sink.commit() {
+                Ok(()) => {
+                    for leaf in &leaves {
+                        self.frontier.push(*leaf);
+                    }
+                    self.last_time = last_time;
+                    self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                    self.stats.entries.fetch_add(leaves.len() as u64, Ordering::Relaxed);
+                    for (reply, receipts) in acked {
+                        let _ = reply.send(Ok(receipts));
+                    }
+                }
+                Err(e) => {
+                    self.sink.rollback();
+                    for (reply, _) in acked {
+                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                    }
+                }
+            }
+        }
+        let result = self.maybe_checkpoint(!waiting_checkpoint.is_empty());
+        for reply in waiting_checkpoint {
+            let _ = reply.send(result.clone().map(|()| self.last_checkpoint.clone()));
+        }
+    }
+
+    /// Seals the drafts of one request at consecutive indices and hands them to the sink.
+    /// If one is refused, the others of the same request are undone with it.
+    fn seal_and_apply(
+        &mut self,
+        drafts: &[Draft],
+        first: u64,
+        last_time: &mut Timestamp,
+    ) -> Result<Vec<SealedEntry>, AppendError> {
+        let time = self.clock.now().max(*last_time);
+        let mut sealed = Vec::with_capacity(drafts.len());
+        for (i, d) in drafts.iter().enumerate() {
+            let mut salt = [0u8; 16];
+            self.entropy.fill(&mut salt);
+            let s = SealedEntry::seal(d, first + i as u64, time, &salt).map_err(draft_rejection)?;
+            sealed.push(s);
+        }
+        self.sink.append_group(&sealed)?;
+        *last_time = time;
+        Ok(sealed)
+    }
+
+    fn maybe_checkpoint(&mut self, forced: bool) -> Result<(), StoreError> {
+        let size = self.frontier.size();
+        let last_size = self.last_checkpoint.as_ref().map_or(0, |c| c.size);
+        match &self.last_checkpoint {
+            Some(c) if c.size == size => return Ok(()),
+            None if size == 0 && !forced => return Ok(()),
+            _ => {}
+        }
+        let now = self.clock.now();
+        let due_entries = self.config.checkpoint_every_entries > 0
+            && size - last_size >= self.config.checkpoint_every_entries;
+        let due_time = self.config.checkpoint_every_millis > 0
+            && self
+                .last_checkpoint
+                .as_ref()
+                .is_none_or(|c| now.0.saturating_sub(c.made_at.0) >= self.config.checkpoint_every_millis);
+        if !(forced || due_entries || due_time) {
+            return Ok(());
+        }
+        let cp = Checkpoint { origin: self.origin.clone(), size, root: self.frontier.root() };
+        let note = cp.sign(&self.signer).map_err(|e| StoreError::Backend(format!("signing failed: {e}")))?;
+        let stored = StoredCheckpoint { size, made_at: now, note };
+        self.sink.put_checkpoint(&stored)?;
+        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        self.last_checkpoint = Some(stored);
+        Ok(())
+    }
+}
+
+fn draft_rejection(e: crate::entry::DraftError) -> AppendError {
+    let field = match &e {
+        crate::entry::DraftError::Field { field, .. } => Some((*field).to_owned()),
+        crate::entry::DraftError::Canonical(crate::canonical::CanonicalError::Number { path }) => Some(path.clone()),
+        crate::entry::DraftError::TooLarge(_) => None,
+    };
+    AppendError::Rejected(Rejection { code: "invalid_field".into(), field, message: e.to_string() })
+}
