@@ -1,1 +1,11 @@
+//! The Habeas domain: value types ("parse, don't validate"), commands that become validated
+//! register entries, and the meaning of each entry kind for the projections.
+//!
+//! Nothing here reads a clock, touches SQL or knows about HTTP.
 
+pub mod error;
+pub mod ids;
+pub mod kinds;
+pub mod logbook;
+
+pub use error::DomainError;

@@ -75,6 +75,15 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
             let head = &heads[*next_cp];
             let root = tree.root_at(head.size).unwrap_or_default();
             if root != head.root && failure.is_none() {
+                if *next_cp > 0 && heads[*next_cp - 1].size == head.size {
+                    *failure = Some(VerifyError::Checkpoint {
+                        position: *next_cp,
+                        size: head.size,
+                        problem: "it disagrees with the checkpoint of the same size before it (a fork)".into(),
+                    });
+                    *next_cp += 1;
+                    continue;
+                }
                 let from = if *next_cp == 0 { 0 } else { heads[*next_cp - 1].size };
                 *failure = Some(VerifyError::Entry {
                     index: from,

@@ -362,6 +362,9 @@ impl State {
                     self.last_time = last_time;
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
                     self.stats.entries.fetch_add(leaves.len() as u64, Ordering::Relaxed);
+                    // Decide on a due checkpoint before acknowledging, so that what a caller
+                    // does after its acknowledgement (e.g. move a clock) cannot change it.
+                    let _ = self.maybe_checkpoint(false);
                     for (reply, receipts) in acked {
                         let _ = reply.send(Ok(receipts));
                     }

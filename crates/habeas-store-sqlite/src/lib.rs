@@ -1,1 +1,375 @@
+//! The embedded SQLite store: the register log, its checkpoints and the projections, in one
+//! file. WAL mode with `synchronous=FULL` by default: an acknowledged entry survives a crash
+//! or power loss. One writer connection (owned by the register's writer thread, guarded by a
+//! lock file so that only one process writes), any number of read-only connections.
 
+mod migrate;
+mod projection;
+
+pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
+
+use habeas_register::note::VerifierKey;
+use habeas_register::store::{
+    AppendError, LogSink, RegisterInfo, Store, StoreError, StoredCheckpoint, StoredRow,
+};
+use habeas_register::{SealedEntry, Timestamp};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash, may lose the last commits on power loss.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The register and projections in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    durability: Durability,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
+        durability.pragma()
+    ))
+    .map_err(backend)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Creates a new register at `path`. Refuses if one is already there.
+    pub fn create(path: &Path, info: &RegisterInfo) -> Result<Self, StoreError> {
+        let conn = open_rw(path, Durability::Full)?;
+        migrate::run(&conn).map_err(backend)?;
+        let existing: Option<String> = conn
+            .query_row("SELECT value FROM register_meta WHERE key = 'origin'", [], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if existing.is_some() {
+            return Err(StoreError::Backend(format!("{} already holds a register", path.display())));
+        }
+        conn.execute(
+            "INSERT INTO register_meta (key, value) VALUES ('origin', ?1), ('verifier_key', ?2)",
+            params![info.origin, info.verifier.to_string()],
+        )
+        .map_err(backend)?;
+        drop(conn);
+        Self::open(path)
+    }
+
+    /// Opens an existing register (applying any new migrations).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(format!(
+                "{} does not exist; create it with `habeas init`",
+                path.display()
+            )));
+        }
+        let conn = open_rw(path, durability)?;
+        let has_meta: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'register_meta'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if !has_meta {
+            return Err(StoreError::NotInitialised(format!(
+                "{} is not a Habeas register; create one with `habeas init`",
+                path.display()
+            )));
+        }
+        migrate::run(&conn).map_err(backend)?;
+        let store = Self { path: path.to_owned(), durability, readers: Mutex::new(Vec::new()) };
+        store.info()?;
+        Ok(store)
+    }
+
+    /// Opens the register at `path`, creating it with `info` if the file holds none.
+    pub fn open_or_create(path: &Path, info: &RegisterInfo) -> Result<Self, StoreError> {
+        match Self::open(path) {
+            Err(StoreError::NotInitialised(_)) => Self::create(path, info),
+            other => other,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The writer's connection. Only one process at a time may hold it.
+    pub fn sink(&self) -> Result<SqliteSink, StoreError> {
+        let lock_path = lock_path(&self.path);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", lock_path.display())))?;
+        lock.try_lock().map_err(|_| {
+            StoreError::Backend(format!(
+                "another process is writing this register (lock {} is held)",
+                lock_path.display()
+            ))
+        })?;
+        let conn = open_rw(&self.path, self.durability)?;
+        Ok(SqliteSink { conn, _lock: lock, in_tx: false })
+    }
+
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(backend)?;
+                c.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// The occurrence book, newest first.
+    pub fn logbook(&self, filter: &LogbookFilter) -> Result<Vec<LogbookRow>, StoreError> {
+        self.with_reader(|c| projection::logbook(c, filter).map_err(backend))
+    }
+
+    /// Rebuilds every projection from the register in a scratch database and compares it
+    /// with the live tables. Returns the first table that differs.
+    pub fn check_projections(&self) -> Result<Result<(), ProjectionMismatch>, StoreError> {
+        projection::check(self)
+    }
+
+    /// Drops and rebuilds every projection from the register (no writer may be running).
+    pub fn rebuild_projections(&self) -> Result<u64, StoreError> {
+        let _sink = self.sink()?;
+        let mut conn = open_rw(&self.path, self.durability)?;
+        projection::rebuild(&mut conn, self)
+    }
+}
+
+fn lock_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-writer.lock");
+    PathBuf::from(s)
+}
+
+impl Store for SqliteStore {
+    fn info(&self) -> Result<RegisterInfo, StoreError> {
+        self.with_reader(|c| {
+            let get = |k: &str| -> Result<String, StoreError> {
+                c.query_row("SELECT value FROM register_meta WHERE key = ?1", [k], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?
+                    .ok_or_else(|| StoreError::NotInitialised(format!("the register has no {k}")))
+            };
+            let origin = get("origin")?;
+            let verifier = VerifierKey::parse(&get("verifier_key")?)
+                .map_err(|e| StoreError::Corrupt(format!("the stored verifier key is unreadable: {e}")))?;
+            Ok(RegisterInfo { origin, verifier })
+        })
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        self.with_reader(|c| {
+            let n: i64 = c
+                .query_row("SELECT coalesce(max(idx) + 1, 0) FROM register_log", [], |r| r.get(0))
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_reader(|c| {
+            c.query_row("SELECT bytes FROM register_log WHERE idx = ?1", [index as i64], |r| r.get(0))
+                .optional()
+                .map_err(backend)
+        })
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        visit: &mut dyn FnMut(StoredRow<'_>) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT idx, leaf, bytes FROM register_log WHERE idx >= ?1 ORDER BY idx")
+                .map_err(backend)?;
+            let mut rows = stmt.query([from as i64]).map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                let index: i64 = row.get(0).map_err(backend)?;
+                let leaf = row.get_ref(1).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
+                let bytes = row.get_ref(2).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
+                if !visit(StoredRow { index: index as u64, leaf, bytes })? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT size, made_at, note FROM register_checkpoints ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (size, made_at, note) = row.map_err(backend)?;
+                let made_at = Timestamp::parse(&made_at)
+                    .map_err(|e| StoreError::Corrupt(format!("checkpoint time: {e}")))?;
+                out.push(StoredCheckpoint { size: size as u64, made_at, note });
+            }
+            Ok(out)
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.with_reader(|c| {
+            c.query_row(
+                "SELECT size, made_at, note FROM register_checkpoints ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()
+            .map_err(backend)?
+            .map(|(size, made_at, note)| {
+                let made_at = Timestamp::parse(&made_at)
+                    .map_err(|e| StoreError::Corrupt(format!("checkpoint time: {e}")))?;
+                Ok(StoredCheckpoint { size: size as u64, made_at, note })
+            })
+            .transpose()
+        })
+    }
+}
+
+/// The writer's side of the SQLite store.
+pub struct SqliteSink {
+    conn: Connection,
+    _lock: File,
+    in_tx: bool,
+}
+
+impl SqliteSink {
+    /// Writes entries that were sealed elsewhere (import) with their projections, in one
+    /// transaction, without checking them against the tree (the caller verifies afterwards).
+    pub fn import_batch(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError> {
+        self.begin()?;
+        if let Err(e) = self.append_group(entries) {
+            self.rollback();
+            return Err(e);
+        }
+        self.commit()?;
+        Ok(())
+    }
+}
+
+impl LogSink for SqliteSink {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn append_group(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError> {
+        self.conn.execute_batch("SAVEPOINT request").map_err(backend)?;
+        let result = (|| -> Result<(), AppendError> {
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT INTO register_log (idx, leaf, bytes) VALUES (?1, ?2, ?3)")
+                .map_err(backend)?;
+            for e in entries {
+                insert
+                    .execute(params![e.entry.index as i64, &e.leaf[..], &e.bytes])
+                    .map_err(backend)?;
+                projection::apply(&self.conn, e)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.conn.execute_batch("RELEASE request").map_err(backend)?;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO request; RELEASE request")
+                    .map_err(backend)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(backend)?;
+        self.in_tx = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        if self.in_tx {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.in_tx = false;
+        }
+    }
+
+    fn put_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO register_checkpoints (size, made_at, note) VALUES (?1, ?2, ?3)",
+                params![cp.size as i64, cp.made_at.to_string(), cp.note],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Identifiers with their rules checked once, at the edge.
+
+use crate::DomainError;
+use std::fmt;
+
+/// A facility code: 1–32 characters of A–Z, 0–9, `-` and `_` (e.g. `CECOT`, `LA-ESPERANZA`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FacilityCode(String);
+
+impl FacilityCode {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(DomainError::invalid(field, "a facility code is required"));
+        }
+        if s.len() > 32 {
+            return Err(DomainError::invalid(field, "a facility code has at most 32 characters"));
+        }
+        if !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+            return Err(DomainError::invalid(
+                field,
+                format!("{s:?} is not a facility code: use capital letters A-Z, digits, '-' and '_'"),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FacilityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who records an entry: a user name or a system account, 1–64 printable characters without
+/// spaces (e.g. `registro.ana`, `system:demo`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(DomainError::invalid(field, "who is recording this is required"));
+        }
+        if s.chars().count() > 64 {
+            return Err(DomainError::invalid(field, "an actor name has at most 64 characters"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(DomainError::invalid(field, "an actor name has no spaces or control characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facility_codes() {
+        assert_eq!(FacilityCode::parse("facility", " CECOT ").unwrap().as_str(), "CECOT");
+        let e = FacilityCode::parse("facility", "cecot").unwrap_err();
+        assert_eq!(e.field, "facility");
+        assert!(e.message.contains("capital letters"));
+        assert!(FacilityCode::parse("facility", "").is_err());
+        assert!(FacilityCode::parse("facility", &"A".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn actors() {
+        assert!(Actor::parse("actor", "registro.ana").is_ok());
+        assert_eq!(Actor::parse("actor", "ana maria").unwrap_err().field, "actor");
+        assert!(Actor::parse("actor", "").is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! Append-only schema migrations. A migration that has landed is never edited: add a new one.
+
+use rusqlite::Connection;
+
+/// (version, name, SQL), in order.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "register", include_str!("../migrations/0001_register.sql")),
+    (2, "logbook", include_str!("../migrations/0002_logbook.sql")),
+];
+
+/// Applies every migration not yet applied, each in its own transaction.
+pub(crate) fn run(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT",
+    )?;
+    for (version, name, sql) in MIGRATIONS {
+        let done: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM schema_migrations WHERE version = ?1",
+            [version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = conn
+            .execute_batch(sql)
+            .and_then(|()| conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)", rusqlite::params![version, name]));
+        match applied {
+            Ok(_) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                // Another process may have applied it between our check and our BEGIN.
+                let done: bool = conn.query_row(
+                    "SELECT count(*) > 0 FROM schema_migrations WHERE version = ?1",
+                    [version],
+                    |r| r.get(0),
+                )?;
+                if !done {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Projections: current-state tables derived from the register, applied in the same
+//! transaction as each entry, and rebuildable from the register alone.
+
+use crate::{backend, migrate, SqliteStore};
+use habeas_core::kinds;
+use habeas_core::logbook::Note;
+use habeas_register::store::{AppendError, Rejection, Store, StoreError};
+use habeas_register::{Entry, SealedEntry};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Every projection table. Each has the register index of its row's source as first column.
+pub const PROJECTION_TABLES: &[&str] = &["logbook"];
+
+/// Applies one entry to the projections.
+pub(crate) fn apply(conn: &Connection, e: &SealedEntry) -> Result<(), AppendError> {
+    let entry = &e.entry;
+    match entry.kind.as_str() {
+        kinds::LOGBOOK_NOTE => apply_note(conn, entry),
+        // Kinds without a projection yet are kept in the register only.
+        _ => Ok(()),
+    }
+}
+
+fn apply_note(conn: &Connection, entry: &Entry) -> Result<(), AppendError> {
+    let note = Note::from_entry(entry).map_err(Rejection::from)?;
+    if let Some(c) = &note.corrects {
+        let facility: Option<String> = conn
+            .prepare_cached("SELECT facility FROM logbook WHERE idx = ?1")
+            .and_then(|mut s| s.query_row([c.index as i64], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        match facility {
+            None => {
+                return Err(Rejection::field(
+                    "corrects",
+                    format!("entry {} is not a note of the occurrence book", c.index),
+                )
+                .into())
+            }
+            Some(f) if f != note.facility.as_str() => {
+                return Err(Rejection::field(
+                    "corrects",
+                    format!("note {} belongs to facility {f}, not {}", c.index, note.facility),
+                )
+                .into())
+            }
+            Some(_) => {}
+        }
+        conn.prepare_cached("UPDATE logbook SET corrected_by = ?1 WHERE idx = ?2")
+            .and_then(|mut s| s.execute(params![entry.index as i64, c.index as i64]))
+            .map_err(backend)?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO logbook (idx, time, facility, actor, place, text, corrects, correction_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            entry.index as i64,
+            entry.time.to_string(),
+            note.facility.as_str(),
+            note.actor.as_str(),
+            note.place,
+            note.text,
+            note.corrects.as_ref().map(|c| c.index as i64),
+            note.corrects.as_ref().map(|c| c.reason.clone()),
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Which notes to list.
+#[derive(Debug, Clone, Default)]
+pub struct LogbookFilter {
+    pub facility: Option<String>,
+    pub place: Option<String>,
+    /// Only notes with a register index below this (for paging back).
+    pub before: Option<u64>,
+    pub limit: u32,
+}
+
+/// One note of the occurrence book, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogbookRow {
+    pub index: u64,
+    pub time: String,
+    pub facility: String,
+    pub actor: String,
+    pub place: Option<String>,
+    pub text: String,
+    pub corrects: Option<u64>,
+    pub correction_reason: Option<String>,
+    pub corrected_by: Option<u64>,
+}
+
+pub(crate) fn logbook(c: &Connection, f: &LogbookFilter) -> rusqlite::Result<Vec<LogbookRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT idx, time, facility, actor, place, text, corrects, correction_reason, corrected_by
+         FROM logbook
+         WHERE (?1 IS NULL OR facility = ?1) AND (?2 IS NULL OR place = ?2) AND (?3 IS NULL OR idx < ?3)
+         ORDER BY idx DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![f.facility, f.place, f.before.map(|b| b as i64), if f.limit == 0 { 100 } else { f.limit }],
+        |r| {
+            Ok(LogbookRow {
+                index: r.get::<_, i64>(0)? as u64,
+                time: r.get(1)?,
+                facility: r.get(2)?,
+                actor: r.get(3)?,
+                place: r.get(4)?,
+                text: r.get(5)?,
+                corrects: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+                correction_reason: r.get(7)?,
+                corrected_by: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+            })
+        },
+    )?;
+    rows.collect()
+}
+
+/// A projection table that differs from a rebuild of the register.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("projection table {table} differs from a rebuild of the register ({detail})")]
+pub struct ProjectionMismatch {
+    pub table: String,
+    pub detail: String,
+}
+
+fn replay(conn: &Connection, store: &dyn Store) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    store.scan(0, &mut |row| {
+        let entry = Entry::decode(row.bytes)
+            .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", row.index)))?;
+        let leaf = row.leaf.try_into().unwrap_or([0; 32]);
+        let sealed = SealedEntry { entry, bytes: row.bytes.to_vec(), leaf };
+        apply(conn, &sealed).map_err(|e| {
+            StoreError::Corrupt(format!("entry {} no longer applies to the projections: {e}", row.index))
+        })?;
+        n += 1;
+        Ok(true)
+    })?;
+    Ok(n)
+}
+
+pub(crate) fn check(store: &SqliteStore) -> Result<Result<(), ProjectionMismatch>, StoreError> {
+    let scratch = Connection::open_in_memory().map_err(backend)?;
+    migrate::run(&scratch).map_err(backend)?;
+    scratch.execute_batch("BEGIN").map_err(backend)?;
+    replay(&scratch, store)?;
+    scratch.execute_batch("COMMIT").map_err(backend)?;
+    let path = store.path().to_string_lossy().into_owned();
+    scratch.execute("ATTACH DATABASE ?1 AS live", [path]).map_err(backend)?;
+    for table in PROJECTION_TABLES {
+        for (a, b, what) in [("main", "live", "missing from"), ("live", "main", "not in a rebuild but present in")] {
+            let first: Option<i64> = scratch
+                .query_row(
+                    &format!("SELECT min(idx) FROM (SELECT * FROM {a}.{table} EXCEPT SELECT * FROM {b}.{table})"),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if let Some(idx) = first {
+                return Ok(Err(ProjectionMismatch {
+                    table: (*table).to_owned(),
+                    detail: format!("the row for register index {idx} is {what} the live table"),
+                }));
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+pub(crate) fn rebuild(conn: &mut Connection, store: &SqliteStore) -> Result<u64, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    for table in PROJECTION_TABLES {
+        tx.execute_batch(&format!("DELETE FROM {table}")).map_err(backend)?;
+    }
+    let n = replay(&tx, store)?;
+    tx.commit().map_err(backend)?;
+    Ok(n)
+}
