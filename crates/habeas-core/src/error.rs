@@ -13,12 +13,20 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: "invalid_field", field: field.into(), message: message.into() }
+        Self {
+            code: "invalid_field",
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
 impl From<DomainError> for Rejection {
     fn from(e: DomainError) -> Self {
-        Rejection { code: e.code.into(), field: Some(e.field), message: e.message }
+        Rejection {
+            code: e.code.into(),
+            field: Some(e.field),
+            message: e.message,
+        }
     }
 }

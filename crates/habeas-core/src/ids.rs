@@ -14,12 +14,20 @@ impl FacilityCode {
             return Err(DomainError::invalid(field, "a facility code is required"));
         }
         if s.len() > 32 {
-            return Err(DomainError::invalid(field, "a facility code has at most 32 characters"));
-        }
-        if !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
             return Err(DomainError::invalid(
                 field,
-                format!("{s:?} is not a facility code: use capital letters A-Z, digits, '-' and '_'"),
+                "a facility code has at most 32 characters",
+            ));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "{s:?} is not a facility code: use capital letters A-Z, digits, '-' and '_'"
+                ),
             ));
         }
         Ok(Self(s.to_owned()))
@@ -44,13 +52,22 @@ impl Actor {
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(DomainError::invalid(field, "who is recording this is required"));
+            return Err(DomainError::invalid(
+                field,
+                "who is recording this is required",
+            ));
         }
         if s.chars().count() > 64 {
-            return Err(DomainError::invalid(field, "an actor name has at most 64 characters"));
+            return Err(DomainError::invalid(
+                field,
+                "an actor name has at most 64 characters",
+            ));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DomainError::invalid(field, "an actor name has no spaces or control characters"));
+            return Err(DomainError::invalid(
+                field,
+                "an actor name has no spaces or control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -71,7 +88,10 @@ mod tests {
 
     #[test]
     fn facility_codes() {
-        assert_eq!(FacilityCode::parse("facility", " CECOT ").unwrap().as_str(), "CECOT");
+        assert_eq!(
+            FacilityCode::parse("facility", " CECOT ").unwrap().as_str(),
+            "CECOT"
+        );
         let e = FacilityCode::parse("facility", "cecot").unwrap_err();
         assert_eq!(e.field, "facility");
         assert!(e.message.contains("capital letters"));
@@ -82,7 +102,10 @@ mod tests {
     #[test]
     fn actors() {
         assert!(Actor::parse("actor", "registro.ana").is_ok());
-        assert_eq!(Actor::parse("actor", "ana maria").unwrap_err().field, "actor");
+        assert_eq!(
+            Actor::parse("actor", "ana maria").unwrap_err().field,
+            "actor"
+        );
         assert!(Actor::parse("actor", "").is_err());
     }
 }

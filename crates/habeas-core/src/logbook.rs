@@ -50,27 +50,51 @@ impl NewNote {
                 format!("the note has {chars} characters; the occurrence book takes at most {MAX_TEXT_CHARS}"),
             ));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err(DomainError::invalid("text", "the note contains control characters"));
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(DomainError::invalid(
+                "text",
+                "the note contains control characters",
+            ));
         }
         let place = match self.place.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(p) if p.chars().count() > MAX_PLACE_CHARS => {
-                return Err(DomainError::invalid("place", format!("a place name has at most {MAX_PLACE_CHARS} characters")))
+                return Err(DomainError::invalid(
+                    "place",
+                    format!("a place name has at most {MAX_PLACE_CHARS} characters"),
+                ))
             }
             Some(p) if p.chars().any(char::is_control) => {
-                return Err(DomainError::invalid("place", "the place contains control characters"))
+                return Err(DomainError::invalid(
+                    "place",
+                    "the place contains control characters",
+                ))
             }
             Some(p) => Some(p.to_owned()),
         };
         let corrects = match &self.corrects {
             None => None,
             Some((_, reason)) if reason.trim().is_empty() => {
-                return Err(DomainError::invalid("reason", "a correction must say why the earlier note was wrong"))
+                return Err(DomainError::invalid(
+                    "reason",
+                    "a correction must say why the earlier note was wrong",
+                ))
             }
-            Some((index, reason)) => Some(Correction { index: *index, reason: reason.trim().to_owned() }),
+            Some((index, reason)) => Some(Correction {
+                index: *index,
+                reason: reason.trim().to_owned(),
+            }),
         };
-        Ok(Note { facility, actor, text: text.to_owned(), place, corrects })
+        Ok(Note {
+            facility,
+            actor,
+            text: text.to_owned(),
+            place,
+            corrects,
+        })
     }
 }
 

@@ -33,16 +33,22 @@ pub fn write_value(out: &mut String, value: &Value, path: &str) -> Result<(), Ca
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 if i.unsigned_abs() > MAX_SAFE_INTEGER {
-                    return Err(CanonicalError::Number { path: path.to_owned() });
+                    return Err(CanonicalError::Number {
+                        path: path.to_owned(),
+                    });
                 }
                 let _ = write!(out, "{i}");
             } else if let Some(u) = n.as_u64() {
                 if u > MAX_SAFE_INTEGER {
-                    return Err(CanonicalError::Number { path: path.to_owned() });
+                    return Err(CanonicalError::Number {
+                        path: path.to_owned(),
+                    });
                 }
                 let _ = write!(out, "{u}");
             } else {
-                return Err(CanonicalError::Number { path: path.to_owned() });
+                return Err(CanonicalError::Number {
+                    path: path.to_owned(),
+                });
             }
         }
         Value::String(s) => write_string(out, s),
@@ -106,7 +112,10 @@ mod tests {
     fn sorts_keys_and_strips_whitespace() {
         let v = json!({"b": 1, "a": [true, null, "x"], "é": {"z": -3, "y": "\n\u{1}"}});
         let s = String::from_utf8(to_vec(&v).unwrap()).unwrap();
-        assert_eq!(s, r#"{"a":[true,null,"x"],"b":1,"é":{"y":"\n\u0001","z":-3}}"#);
+        assert_eq!(
+            s,
+            r#"{"a":[true,null,"x"],"b":1,"é":{"y":"\n\u0001","z":-3}}"#
+        );
     }
 
     #[test]
@@ -122,7 +131,9 @@ mod tests {
     fn refuses_fractions_and_huge_integers() {
         assert_eq!(
             to_vec(&json!({"area": 1.5})),
-            Err(CanonicalError::Number { path: "$.area".into() })
+            Err(CanonicalError::Number {
+                path: "$.area".into()
+            })
         );
         assert!(to_vec(&json!([9_007_199_254_740_992u64])).is_err());
         assert!(to_vec(&json!([9_007_199_254_740_991u64])).is_ok());

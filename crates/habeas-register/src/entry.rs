@@ -45,7 +45,10 @@ pub struct Draft {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DraftError {
     #[error("field {field}: {problem}")]
-    Field { field: &'static str, problem: String },
+    Field {
+        field: &'static str,
+        problem: String,
+    },
     #[error(transparent)]
     Canonical(#[from] CanonicalError),
     #[error("the entry would be {0} bytes; the register takes at most {MAX_ENTRY_BYTES}")]
@@ -54,7 +57,10 @@ pub enum DraftError {
 
 fn check_label(field: &'static str, value: &str) -> Result<(), DraftError> {
     if value.trim().is_empty() {
-        return Err(DraftError::Field { field, problem: "must not be empty".into() });
+        return Err(DraftError::Field {
+            field,
+            problem: "must not be empty".into(),
+        });
     }
     if value.len() > MAX_LABEL_BYTES {
         return Err(DraftError::Field {
@@ -63,7 +69,10 @@ fn check_label(field: &'static str, value: &str) -> Result<(), DraftError> {
         });
     }
     if value.chars().any(char::is_control) {
-        return Err(DraftError::Field { field, problem: "must not contain control characters".into() });
+        return Err(DraftError::Field {
+            field,
+            problem: "must not contain control characters".into(),
+        });
     }
     Ok(())
 }
@@ -76,7 +85,10 @@ impl Draft {
         check_label("kind", &self.kind)?;
         check_label("subject", &self.subject)?;
         if !self.payload.is_object() {
-            return Err(DraftError::Field { field: "payload", problem: "must be a JSON object".into() });
+            return Err(DraftError::Field {
+                field: "payload",
+                problem: "must be a JSON object".into(),
+            });
         }
         if let Some(c) = &self.corrects {
             if c.reason.trim().is_empty() {
@@ -90,7 +102,12 @@ impl Draft {
     }
 
     /// Encodes the entry this draft becomes at `index`, `time`, with `salt`.
-    pub fn encode(&self, index: u64, time: Timestamp, salt: &[u8; 16]) -> Result<Vec<u8>, DraftError> {
+    pub fn encode(
+        &self,
+        index: u64,
+        time: Timestamp,
+        salt: &[u8; 16],
+    ) -> Result<Vec<u8>, DraftError> {
         self.check()?;
         let mut out = String::with_capacity(320);
         out.push_str("{\"actor\":");
@@ -129,7 +146,12 @@ pub struct SealedEntry {
 }
 
 impl SealedEntry {
-    pub fn seal(draft: &Draft, index: u64, time: Timestamp, salt: &[u8; 16]) -> Result<Self, DraftError> {
+    pub fn seal(
+        draft: &Draft,
+        index: u64,
+        time: Timestamp,
+        salt: &[u8; 16],
+    ) -> Result<Self, DraftError> {
         let bytes = draft.encode(index, time, salt)?;
         let leaf = leaf_hash(&bytes);
         Ok(Self {
@@ -170,7 +192,10 @@ pub enum DecodeError {
     #[error("not a register entry: {0}")]
     Json(String),
     #[error("field {field}: {problem}")]
-    Field { field: &'static str, problem: String },
+    Field {
+        field: &'static str,
+        problem: String,
+    },
     #[error("the bytes are not in canonical form")]
     NotCanonical,
 }
@@ -200,29 +225,43 @@ struct Header<'a> {
 
 /// Reads `index` and `time` from stored bytes (used by verification on the hot path).
 pub fn decode_header(bytes: &[u8]) -> Result<(u64, Timestamp), DecodeError> {
-    let h: Header<'_> = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
-    let time = Timestamp::parse(h.time)
-        .map_err(|e| DecodeError::Field { field: "time", problem: e.to_string() })?;
+    let h: Header<'_> =
+        serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let time = Timestamp::parse(h.time).map_err(|e| DecodeError::Field {
+        field: "time",
+        problem: e.to_string(),
+    })?;
     Ok((h.index, time))
 }
 
 impl Entry {
     /// Decodes stored bytes and checks that they are exactly the canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let w: Wire = serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let w: Wire =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
         if w.v != ENTRY_VERSION {
-            return Err(DecodeError::Field { field: "v", problem: format!("unknown version {}", w.v) });
+            return Err(DecodeError::Field {
+                field: "v",
+                problem: format!("unknown version {}", w.v),
+            });
         }
-        let time = Timestamp::parse(&w.time)
-            .map_err(|e| DecodeError::Field { field: "time", problem: e.to_string() })?;
+        let time = Timestamp::parse(&w.time).map_err(|e| DecodeError::Field {
+            field: "time",
+            problem: e.to_string(),
+        })?;
         let mut salt = [0u8; 16];
         if w.salt.len() != 32 {
-            return Err(DecodeError::Field { field: "salt", problem: "must be 32 lowercase hex digits".into() });
+            return Err(DecodeError::Field {
+                field: "salt",
+                problem: "must be 32 lowercase hex digits".into(),
+            });
         }
         for (i, slot) in salt.iter_mut().enumerate() {
             let pair = w.salt.get(2 * i..2 * i + 2).unwrap_or("");
-            *slot = u8::from_str_radix(pair, 16)
-                .map_err(|_| DecodeError::Field { field: "salt", problem: "must be 32 lowercase hex digits".into() })?;
+            *slot = u8::from_str_radix(pair, 16).map_err(|_| DecodeError::Field {
+                field: "salt",
+                problem: "must be 32 lowercase hex digits".into(),
+            })?;
         }
         let draft = Draft {
             actor: w.actor,
@@ -232,7 +271,9 @@ impl Entry {
             payload: w.payload,
             corrects: w.corrects,
         };
-        let again = draft.encode(w.index, time, &salt).map_err(|_| DecodeError::NotCanonical)?;
+        let again = draft
+            .encode(w.index, time, &salt)
+            .map_err(|_| DecodeError::NotCanonical)?;
         if again != bytes {
             return Err(DecodeError::NotCanonical);
         }
@@ -268,7 +309,9 @@ mod tests {
 
     #[test]
     fn encoding_is_the_documented_canonical_form() {
-        let bytes = draft().encode(7, Timestamp(1_709_210_096_789), &[0xab; 16]).unwrap();
+        let bytes = draft()
+            .encode(7, Timestamp(1_709_210_096_789), &[0xab; 16])
+            .unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert_eq!(
             text,
@@ -282,16 +325,31 @@ mod tests {
         let back = Entry::decode(&bytes).unwrap();
         assert_eq!(back.index, 7);
         assert_eq!(back.payload, draft().payload);
-        assert_eq!(decode_header(&bytes).unwrap(), (7, Timestamp(1_709_210_096_789)));
+        assert_eq!(
+            decode_header(&bytes).unwrap(),
+            (7, Timestamp(1_709_210_096_789))
+        );
     }
 
     #[test]
     fn corrections_are_encoded_in_key_order() {
         let mut d = draft();
-        d.corrects = Some(Correction { index: 3, reason: "wrong pavilion".into() });
+        d.corrects = Some(Correction {
+            index: 3,
+            reason: "wrong pavilion".into(),
+        });
         let text = String::from_utf8(d.encode(9, Timestamp(0), &[0; 16]).unwrap()).unwrap();
-        assert!(text.starts_with(r#"{"actor":"officer:ana","corrects":{"index":3,"reason":"wrong pavilion"},"facility""#));
-        assert_eq!(Entry::decode(text.as_bytes()).unwrap().corrects.unwrap().index, 3);
+        assert!(text.starts_with(
+            r#"{"actor":"officer:ana","corrects":{"index":3,"reason":"wrong pavilion"},"facility""#
+        ));
+        assert_eq!(
+            Entry::decode(text.as_bytes())
+                .unwrap()
+                .corrects
+                .unwrap()
+                .index,
+            3
+        );
     }
 
     #[test]
@@ -300,8 +358,13 @@ mod tests {
         let mut spaced = b" ".to_vec();
         spaced.extend_from_slice(&bytes);
         assert_eq!(Entry::decode(&spaced), Err(DecodeError::NotCanonical));
-        let text = String::from_utf8(bytes).unwrap().replace("\"v\":1}", "\"v\":1,\"x\":1}");
-        assert!(matches!(Entry::decode(text.as_bytes()), Err(DecodeError::Json(_))));
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"v\":1}", "\"v\":1,\"x\":1}");
+        assert!(matches!(
+            Entry::decode(text.as_bytes()),
+            Err(DecodeError::Json(_))
+        ));
     }
 
     #[test]
@@ -310,13 +373,28 @@ mod tests {
         d.actor = " ".into();
         assert_eq!(
             d.encode(0, Timestamp(0), &[0; 16]),
-            Err(DraftError::Field { field: "actor", problem: "must not be empty".into() })
+            Err(DraftError::Field {
+                field: "actor",
+                problem: "must not be empty".into()
+            })
         );
         let mut d = draft();
         d.payload = json!({"area_m2": 0.6});
-        assert!(matches!(d.encode(0, Timestamp(0), &[0; 16]), Err(DraftError::Canonical(_))));
+        assert!(matches!(
+            d.encode(0, Timestamp(0), &[0; 16]),
+            Err(DraftError::Canonical(_))
+        ));
         let mut d = draft();
-        d.corrects = Some(Correction { index: 0, reason: "".into() });
-        assert!(matches!(d.check(), Err(DraftError::Field { field: "corrects.reason", .. })));
+        d.corrects = Some(Correction {
+            index: 0,
+            reason: "".into(),
+        });
+        assert!(matches!(
+            d.check(),
+            Err(DraftError::Field {
+                field: "corrects.reason",
+                ..
+            })
+        ));
     }
 }

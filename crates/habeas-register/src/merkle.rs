@@ -103,10 +103,14 @@ pub enum ProofError {
 
 impl Tree {
     pub fn new() -> Self {
-        Self { levels: vec![Vec::new()] }
+        Self {
+            levels: vec![Vec::new()],
+        }
     }
     pub fn from_leaves(leaves: Vec<Hash>) -> Self {
-        let mut t = Self { levels: vec![leaves] };
+        let mut t = Self {
+            levels: vec![leaves],
+        };
         t.fill_levels();
         t
     }
@@ -150,7 +154,11 @@ impl Tree {
         let n = end - start;
         if n.is_power_of_two() && start % n == 0 {
             let h = n.trailing_zeros() as usize;
-            if let Some(x) = self.levels.get(h).and_then(|l| l.get((start >> h) as usize)) {
+            if let Some(x) = self
+                .levels
+                .get(h)
+                .and_then(|l| l.get((start >> h) as usize))
+            {
                 return *x;
             }
         }
@@ -158,21 +166,34 @@ impl Tree {
             return self.leaf(start).unwrap_or_default();
         }
         let k = split(n);
-        node_hash(&self.subtree(start, start + k), &self.subtree(start + k, end))
+        node_hash(
+            &self.subtree(start, start + k),
+            &self.subtree(start + k, end),
+        )
     }
 
     /// The root of the first `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
         if size > self.len() {
-            return Err(ProofError::SizeBeyondRegister { size, len: self.len() });
+            return Err(ProofError::SizeBeyondRegister {
+                size,
+                len: self.len(),
+            });
         }
-        Ok(if size == 0 { empty_root() } else { self.subtree(0, size) })
+        Ok(if size == 0 {
+            empty_root()
+        } else {
+            self.subtree(0, size)
+        })
     }
 
     /// The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 PATH).
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
         if size > self.len() {
-            return Err(ProofError::SizeBeyondRegister { size, len: self.len() });
+            return Err(ProofError::SizeBeyondRegister {
+                size,
+                len: self.len(),
+            });
         }
         if index >= size {
             return Err(ProofError::IndexOutOfRange { index, size });
@@ -201,7 +222,10 @@ impl Tree {
     /// (RFC 6962 PROOF).
     pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, ProofError> {
         if second > self.len() {
-            return Err(ProofError::SizeBeyondRegister { size: second, len: self.len() });
+            return Err(ProofError::SizeBeyondRegister {
+                size: second,
+                len: self.len(),
+            });
         }
         if first == 0 || first > second {
             return Err(ProofError::BadRange { first, second });
@@ -363,7 +387,11 @@ mod tests {
     fn roots_match_reference_vectors() {
         let t = tree();
         for (size, want) in ROOTS.iter().enumerate() {
-            assert_eq!(to_hex(&t.root_at(size as u64).unwrap()), *want, "size {size}");
+            assert_eq!(
+                to_hex(&t.root_at(size as u64).unwrap()),
+                *want,
+                "size {size}"
+            );
             let leaves: Vec<Hash> = LEAVES[..size].iter().map(|l| leaf_hash(l)).collect();
             assert_eq!(to_hex(&root(&leaves)), *want, "frontier size {size}");
         }
@@ -373,28 +401,50 @@ mod tests {
     fn inclusion_proofs_match_reference_vectors() {
         let t = tree();
         let cases: [(u64, u64, Vec<Hash>); 4] = [
-            (0, 8, hs(&[
-                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-            ])),
-            (5, 8, hs(&[
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-            ])),
-            (2, 3, hs(&["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"])),
-            (1, 5, hs(&[
-                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            ])),
+            (
+                0,
+                8,
+                hs(&[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ]),
+            ),
+            (
+                5,
+                8,
+                hs(&[
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ]),
+            ),
+            (
+                2,
+                3,
+                hs(&["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+            ),
+            (
+                1,
+                5,
+                hs(&[
+                    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                ]),
+            ),
         ];
         for (index, size, want) in cases {
             let got = t.inclusion_proof(index, size).unwrap();
             assert_eq!(got, want, "index {index} size {size}");
             let leaf = t.leaf(index).unwrap();
-            assert!(verify_inclusion(index, size, &leaf, &got, &h(ROOTS[size as usize])));
+            assert!(verify_inclusion(
+                index,
+                size,
+                &leaf,
+                &got,
+                &h(ROOTS[size as usize])
+            ));
         }
     }
 
@@ -403,25 +453,43 @@ mod tests {
         let t = tree();
         let cases: [(u64, u64, Vec<Hash>); 4] = [
             (1, 1, vec![]),
-            (1, 8, hs(&[
-                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-            ])),
-            (6, 8, hs(&[
-                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-            ])),
-            (2, 5, hs(&[
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            ])),
+            (
+                1,
+                8,
+                hs(&[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ]),
+            ),
+            (
+                6,
+                8,
+                hs(&[
+                    "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ]),
+            ),
+            (
+                2,
+                5,
+                hs(&[
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                ]),
+            ),
         ];
         for (a, b, want) in cases {
             let got = t.consistency_proof(a, b).unwrap();
             assert_eq!(got, want, "{a} -> {b}");
-            assert!(verify_consistency(a, b, &h(ROOTS[a as usize]), &h(ROOTS[b as usize]), &got));
+            assert!(verify_consistency(
+                a,
+                b,
+                &h(ROOTS[a as usize]),
+                &h(ROOTS[b as usize]),
+                &got
+            ));
         }
     }
 
@@ -436,7 +504,11 @@ mod tests {
     }
 
     fn leaves_strategy() -> impl Strategy<Value = Vec<Hash>> {
-        (1usize..70).prop_map(|n| (0..n).map(|i| leaf_hash(&(i as u64 * 7919).to_be_bytes())).collect())
+        (1usize..70).prop_map(|n| {
+            (0..n)
+                .map(|i| leaf_hash(&(i as u64 * 7919).to_be_bytes()))
+                .collect()
+        })
     }
 
     proptest! {

@@ -73,18 +73,27 @@ impl VerifierKey {
         if !valid_name(name) {
             return Err(NoteError::KeyName(name.to_owned()));
         }
-        let raw = B64.decode(b64).map_err(|_| NoteError::Key("the key is not base64"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| NoteError::Key("the key is not base64"))?;
         if raw.len() != 33 || raw[0] != ALG_ED25519 {
-            return Err(NoteError::Key("not an Ed25519 key (expected 0x01 and 32 bytes)"));
+            return Err(NoteError::Key(
+                "not an Ed25519 key (expected 0x01 and 32 bytes)",
+            ));
         }
         let mut public = [0u8; 32];
         public.copy_from_slice(&raw[1..]);
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::Key("not a valid Ed25519 point"))?;
+        let key = VerifyingKey::from_bytes(&public)
+            .map_err(|_| NoteError::Key("not a valid Ed25519 point"))?;
         let id = key_id(name, &public);
         if hex != hex4(&id) {
             return Err(NoteError::Key("the key id does not match the name and key"));
         }
-        Ok(Self { name: name.to_owned(), id, key })
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
     }
 }
 
@@ -105,7 +114,12 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signer({}+{}, secret redacted)", self.name, hex4(&self.id))
+        write!(
+            f,
+            "Signer({}+{}, secret redacted)",
+            self.name,
+            hex4(&self.id)
+        )
     }
 }
 
@@ -117,7 +131,11 @@ impl Signer {
         }
         let key = SigningKey::from_bytes(&seed);
         let id = key_id(name, key.verifying_key().as_bytes());
-        Ok(Self { name: name.to_owned(), id, key })
+        Ok(Self {
+            name: name.to_owned(),
+            id,
+            key,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -125,7 +143,11 @@ impl Signer {
     }
 
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
+        VerifierKey {
+            name: self.name.clone(),
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
     }
 
     /// Parses `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>`.
@@ -138,9 +160,13 @@ impl Signer {
         let (Some(name), Some(hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::Key("expected PRIVATE+KEY+<name>+<key id>+<key>"));
         };
-        let raw = B64.decode(b64).map_err(|_| NoteError::Key("the key is not base64"))?;
+        let raw = B64
+            .decode(b64)
+            .map_err(|_| NoteError::Key("the key is not base64"))?;
         if raw.len() != 33 || raw[0] != ALG_ED25519 {
-            return Err(NoteError::Key("not an Ed25519 key (expected 0x01 and 32 bytes)"));
+            return Err(NoteError::Key(
+                "not an Ed25519 key (expected 0x01 and 32 bytes)",
+            ));
         }
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&raw[1..]);
@@ -155,7 +181,12 @@ impl Signer {
     pub fn to_secret_string(&self) -> String {
         let mut raw = vec![ALG_ED25519];
         raw.extend_from_slice(self.key.as_bytes());
-        format!("PRIVATE+KEY+{}+{}+{}", self.name, hex4(&self.id), B64.encode(raw))
+        format!(
+            "PRIVATE+KEY+{}+{}+{}",
+            self.name,
+            hex4(&self.id),
+            B64.encode(raw)
+        )
     }
 
     /// Signs `text` (which must end in a newline and contain no blank line) as a note.
@@ -164,7 +195,11 @@ impl Signer {
         let sig = self.key.sign(text.as_bytes());
         let mut blob = self.id.to_vec();
         blob.extend_from_slice(&sig.to_bytes());
-        Ok(format!("{text}\n{DASH}{} {}\n", self.name, B64.encode(blob)))
+        Ok(format!(
+            "{text}\n{DASH}{} {}\n",
+            self.name,
+            B64.encode(blob)
+        ))
     }
 }
 
@@ -173,10 +208,14 @@ fn check_text(text: &str) -> Result<(), NoteError> {
         return Err(NoteError::Malformed("the text must end with a newline"));
     }
     if text.contains("\n\n") || text.starts_with('\n') {
-        return Err(NoteError::Malformed("the text must not contain a blank line"));
+        return Err(NoteError::Malformed(
+            "the text must not contain a blank line",
+        ));
     }
     if text.contains('\r') {
-        return Err(NoteError::Malformed("the text must not contain carriage returns"));
+        return Err(NoteError::Malformed(
+            "the text must not contain carriage returns",
+        ));
     }
     Ok(())
 }
@@ -184,23 +223,37 @@ fn check_text(text: &str) -> Result<(), NoteError> {
 /// Checks `note` against `key` and returns its text (without the signatures).
 /// Signatures by other keys are ignored, as the signed-note format says.
 pub fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, NoteError> {
-    let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+    let split = note
+        .rfind("\n\n")
+        .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
     let text = &note[..split + 1];
     check_text(text)?;
     let sigs = &note[split + 2..];
     if !sigs.ends_with('\n') || sigs.len() < 2 {
-        return Err(NoteError::Malformed("the signature block must end with a newline"));
+        return Err(NoteError::Malformed(
+            "the signature block must end with a newline",
+        ));
     }
     for line in sigs[..sigs.len() - 1].split('\n') {
-        let rest = line.strip_prefix(DASH).ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
-        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("a signature line has a name and a signature"))?;
-        let blob = B64.decode(b64).map_err(|_| NoteError::Malformed("a signature is not base64"))?;
+        let rest = line
+            .strip_prefix(DASH)
+            .ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
+        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
+            "a signature line has a name and a signature",
+        ))?;
+        let blob = B64
+            .decode(b64)
+            .map_err(|_| NoteError::Malformed("a signature is not base64"))?;
         if name != key.name || blob.len() != 68 || blob[..4] != key.id {
             continue;
         }
         let mut sig = [0u8; 64];
         sig.copy_from_slice(&blob[4..]);
-        if key.key.verify(text.as_bytes(), &Signature::from_bytes(&sig)).is_ok() {
+        if key
+            .key
+            .verify(text.as_bytes(), &Signature::from_bytes(&sig))
+            .is_ok()
+        {
             return Ok(text);
         }
     }
@@ -218,26 +271,50 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The checkpoint text: `<origin>\n<size>\n<base64 root>\n`.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Parses a checkpoint text (extension lines after the root are allowed and ignored).
     pub fn parse_body(text: &str) -> Result<Self, NoteError> {
         let mut lines = text.split('\n');
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or(NoteError::Checkpoint("missing origin"))?;
-        let size_line = lines.next().ok_or(NoteError::Checkpoint("missing tree size"))?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or(NoteError::Checkpoint("missing origin"))?;
+        let size_line = lines
+            .next()
+            .ok_or(NoteError::Checkpoint("missing tree size"))?;
         if size_line.is_empty()
             || !size_line.bytes().all(|b| b.is_ascii_digit())
             || (size_line.len() > 1 && size_line.starts_with('0'))
         {
-            return Err(NoteError::Checkpoint("the tree size must be a decimal number without leading zeros"));
+            return Err(NoteError::Checkpoint(
+                "the tree size must be a decimal number without leading zeros",
+            ));
         }
-        let size = size_line.parse().map_err(|_| NoteError::Checkpoint("the tree size is too large"))?;
+        let size = size_line
+            .parse()
+            .map_err(|_| NoteError::Checkpoint("the tree size is too large"))?;
         let root_raw = B64
-            .decode(lines.next().ok_or(NoteError::Checkpoint("missing root hash"))?)
+            .decode(
+                lines
+                    .next()
+                    .ok_or(NoteError::Checkpoint("missing root hash"))?,
+            )
             .map_err(|_| NoteError::Checkpoint("the root hash is not base64"))?;
-        let root: Hash = root_raw.try_into().map_err(|_| NoteError::Checkpoint("the root hash is not 32 bytes"))?;
-        Ok(Self { origin: origin.to_owned(), size, root })
+        let root: Hash = root_raw
+            .try_into()
+            .map_err(|_| NoteError::Checkpoint("the root hash is not 32 bytes"))?;
+        Ok(Self {
+            origin: origin.to_owned(),
+            size,
+            root,
+        })
     }
 
     /// Signs this checkpoint as a note.
@@ -273,20 +350,30 @@ mod tests {
     #[test]
     fn signed_checkpoint_verifies_and_tampering_fails() {
         let s = signer();
-        let cp = Checkpoint { origin: "habeas.example/register/test".into(), size: 42, root: [9; 32] };
+        let cp = Checkpoint {
+            origin: "habeas.example/register/test".into(),
+            size: 42,
+            root: [9; 32],
+        };
         let note = cp.sign(&s).unwrap();
         assert!(note.starts_with("habeas.example/register/test\n42\nCQkJ"));
         assert!(note.contains("\n\n\u{2014} habeas.example/register/test "));
         assert_eq!(Checkpoint::open(&note, &s.verifier()).unwrap(), cp);
         let forged = note.replacen("\n42\n", "\n43\n", 1);
-        assert!(matches!(Checkpoint::open(&forged, &s.verifier()), Err(NoteError::NoSignature(_))));
+        assert!(matches!(
+            Checkpoint::open(&forged, &s.verifier()),
+            Err(NoteError::NoSignature(_))
+        ));
         let other = Signer::from_seed("habeas.example/register/test", [8; 32]).unwrap();
         assert!(Checkpoint::open(&note, &other.verifier()).is_err());
     }
 
     #[test]
     fn bad_keys_and_checkpoints_are_refused() {
-        assert!(matches!(Signer::from_seed("has space", [0; 32]), Err(NoteError::KeyName(_))));
+        assert!(matches!(
+            Signer::from_seed("has space", [0; 32]),
+            Err(NoteError::KeyName(_))
+        ));
         assert!(VerifierKey::parse("name+00000000+AQ==").is_err());
         let good = signer().verifier().to_string();
         let wrong_id = good.replacen('+', "+0", 1);

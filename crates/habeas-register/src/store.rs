@@ -36,7 +36,11 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self { code: "invalid_field".into(), field: Some(field.into()), message: message.into() }
+        Self {
+            code: "invalid_field".into(),
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 }
 
@@ -103,10 +107,12 @@ pub trait Store: Send + Sync {
             if out.len() as u64 >= size {
                 return Ok(false);
             }
-            let leaf: Hash = row
-                .leaf
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("entry {}: the leaf hash is not 32 bytes", row.index)))?;
+            let leaf: Hash = row.leaf.try_into().map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "entry {}: the leaf hash is not 32 bytes",
+                    row.index
+                ))
+            })?;
             out.push(leaf);
             Ok(true)
         })?;

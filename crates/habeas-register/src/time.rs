@@ -58,7 +58,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 impl Timestamp {
@@ -152,7 +160,10 @@ mod tests {
     fn known_instants() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
         // 2024-02-29T12:34:56.789Z, cross-checked with `date -u -d @1709210096.789`.
-        assert_eq!(Timestamp(1_709_210_096_789).to_string(), "2024-02-29T12:34:56.789Z");
+        assert_eq!(
+            Timestamp(1_709_210_096_789).to_string(),
+            "2024-02-29T12:34:56.789Z"
+        );
         assert_eq!(
             Timestamp::parse("2024-02-29T12:34:56.789Z"),
             Ok(Timestamp(1_709_210_096_789))

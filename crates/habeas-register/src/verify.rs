@@ -24,9 +24,18 @@ pub enum VerifyError {
     #[error("entry {index}: {problem}")]
     Entry { index: u64, problem: String },
     #[error("checkpoint {position} (size {size}): {problem}")]
-    Checkpoint { position: usize, size: u64, problem: String },
+    Checkpoint {
+        position: usize,
+        size: u64,
+        problem: String,
+    },
     #[error("entries from index {first_missing} are missing: the register holds {stored} entries but checkpoint {position} covers {size}")]
-    Truncated { first_missing: u64, stored: u64, position: usize, size: u64 },
+    Truncated {
+        first_missing: u64,
+        stored: u64,
+        position: usize,
+        size: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -48,17 +57,27 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
     let stored = store.checkpoints()?;
     let mut heads: Vec<Checkpoint> = Vec::with_capacity(stored.len());
     for (position, cp) in stored.iter().enumerate() {
-        let bad = |problem: String| VerifyError::Checkpoint { position, size: cp.size, problem };
+        let bad = |problem: String| VerifyError::Checkpoint {
+            position,
+            size: cp.size,
+            problem,
+        };
         let head = Checkpoint::open(&cp.note, key).map_err(|e| bad(e.to_string()))?;
         if head.origin != info.origin {
-            return Err(bad(format!("origin {:?} is not this register's {:?}", head.origin, info.origin)));
+            return Err(bad(format!(
+                "origin {:?} is not this register's {:?}",
+                head.origin, info.origin
+            )));
         }
         if head.size != cp.size {
             return Err(bad(format!("the signed size is {}", head.size)));
         }
         if let Some(prev) = heads.last() {
             if head.size < prev.size {
-                return Err(bad(format!("it is smaller than the checkpoint before it ({})", prev.size)));
+                return Err(bad(format!(
+                    "it is smaller than the checkpoint before it ({})",
+                    prev.size
+                )));
             }
         }
         heads.push(head);
@@ -79,12 +98,18 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
                     *failure = Some(VerifyError::Checkpoint {
                         position: *next_cp,
                         size: head.size,
-                        problem: "it disagrees with the checkpoint of the same size before it (a fork)".into(),
+                        problem:
+                            "it disagrees with the checkpoint of the same size before it (a fork)"
+                                .into(),
                     });
                     *next_cp += 1;
                     continue;
                 }
-                let from = if *next_cp == 0 { 0 } else { heads[*next_cp - 1].size };
+                let from = if *next_cp == 0 {
+                    0
+                } else {
+                    heads[*next_cp - 1].size
+                };
                 *failure = Some(VerifyError::Entry {
                     index: from,
                     problem: format!(
@@ -142,11 +167,19 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
     if tree.len() != size {
         return Err(VerifyError::Entry {
             index: tree.len(),
-            problem: format!("the register says it holds {size} entries but only {} could be read", tree.len()),
+            problem: format!(
+                "the register says it holds {size} entries but only {} could be read",
+                tree.len()
+            ),
         });
     }
     if let Some((position, head)) = heads.iter().enumerate().find(|(_, h)| h.size > size) {
-        return Err(VerifyError::Truncated { first_missing: size, stored: size, position, size: head.size });
+        return Err(VerifyError::Truncated {
+            first_missing: size,
+            stored: size,
+            position,
+            size: head.size,
+        });
     }
     for (position, pair) in heads.windows(2).enumerate() {
         let (a, b) = (&pair[0], &pair[1]);
@@ -160,14 +193,21 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
             }
             continue;
         }
-        let proof = tree
-            .consistency_proof(a.size, b.size)
-            .map_err(|e| VerifyError::Checkpoint { position: position + 1, size: b.size, problem: e.to_string() })?;
+        let proof =
+            tree.consistency_proof(a.size, b.size)
+                .map_err(|e| VerifyError::Checkpoint {
+                    position: position + 1,
+                    size: b.size,
+                    problem: e.to_string(),
+                })?;
         if !verify_consistency(a.size, b.size, &a.root, &b.root, &proof) {
             return Err(VerifyError::Checkpoint {
                 position: position + 1,
                 size: b.size,
-                problem: format!("it is not consistent with checkpoint {position} (a fork); root {}", to_hex(&b.root)),
+                problem: format!(
+                    "it is not consistent with checkpoint {position} (a fork); root {}",
+                    to_hex(&b.root)
+                ),
             });
         }
     }

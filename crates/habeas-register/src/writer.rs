@@ -28,7 +28,10 @@ pub struct SeededEntropy {
 
 impl SeededEntropy {
     pub fn new(seed: u64) -> Self {
-        Self { seed: Sha256::digest(seed.to_be_bytes()).into(), counter: AtomicU64::new(0) }
+        Self {
+            seed: Sha256::digest(seed.to_be_bytes()).into(),
+            counter: AtomicU64::new(0),
+        }
     }
 }
 
@@ -59,7 +62,11 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { max_batch: 4096, checkpoint_every_entries: 10_000, checkpoint_every_millis: 60_000 }
+        Self {
+            max_batch: 4096,
+            checkpoint_every_entries: 10_000,
+            checkpoint_every_millis: 60_000,
+        }
     }
 }
 
@@ -97,7 +104,9 @@ pub struct Register {
 
 impl std::fmt::Debug for Register {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Register").field("stats", &self.stats).finish()
+        f.debug_struct("Register")
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -132,7 +141,8 @@ impl Register {
         let info = parts.store.info()?;
         if info.verifier != parts.signer.verifier() {
             return Err(StoreError::Corrupt(
-                "the signing key does not belong to this register (its verifier key differs)".into(),
+                "the signing key does not belong to this register (its verifier key differs)"
+                    .into(),
             ));
         }
         let size = parts.store.size()?;
@@ -147,9 +157,12 @@ impl Register {
         let last_checkpoint = checkpoints.last().cloned();
         let mut frontier = Frontier::new();
         let want = match &last_checkpoint {
-            Some(cp) => Some((cp.size, Checkpoint::open(&cp.note, &info.verifier).map_err(|e| {
-                StoreError::Corrupt(format!("the latest checkpoint does not verify: {e}"))
-            })?)),
+            Some(cp) => Some((
+                cp.size,
+                Checkpoint::open(&cp.note, &info.verifier).map_err(|e| {
+                    StoreError::Corrupt(format!("the latest checkpoint does not verify: {e}"))
+                })?,
+            )),
             None => None,
         };
         if let Some((cp_size, _)) = &want {
@@ -206,7 +219,11 @@ impl Register {
             .name("habeas-register-writer".into())
             .spawn(move || state.run(rx))
             .map_err(|e| StoreError::Backend(format!("could not start the writer thread: {e}")))?;
-        Ok(Self { tx, stats, thread: Arc::new(Mutex::new(Some(thread))) })
+        Ok(Self {
+            tx,
+            stats,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
     }
 
     /// Appends one entry and waits until it is durable.
@@ -218,7 +235,9 @@ impl Register {
     /// Appends several entries atomically (all or none) and waits until they are durable.
     pub fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<Receipt>, AppendError> {
         let (reply, rx) = mpsc::sync_channel(1);
-        self.tx.send(Msg::Append(drafts, reply)).map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(Msg::Append(drafts, reply))
+            .map_err(|_| StoreError::Closed)?;
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -226,7 +245,9 @@ impl Register {
     /// returns the latest checkpoint.
     pub fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         let (reply, rx) = mpsc::sync_channel(1);
-        self.tx.send(Msg::Checkpoint(reply)).map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(Msg::Checkpoint(reply))
+            .map_err(|_| StoreError::Closed)?;
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -312,7 +333,9 @@ impl State {
             if !began {
                 if let Err(e) = self.sink.begin() {
                     failed = Some(e);
-                    let _ = reply.send(Err(AppendError::Store(StoreError::Backend("the batch could not start".into()))));
+                    let _ = reply.send(Err(AppendError::Store(StoreError::Backend(
+                        "the batch could not start".into(),
+                    ))));
                     break;
                 }
                 began = true;
@@ -322,7 +345,11 @@ impl State {
                     next += sealed.len() as u64;
                     let receipts = sealed
                         .iter()
-                        .map(|s| Receipt { index: s.entry.index, time: s.entry.time, leaf: s.leaf })
+                        .map(|s| Receipt {
+                            index: s.entry.index,
+                            time: s.entry.time,
+                            leaf: s.leaf,
+                        })
                         .collect();
                     leaves.extend(sealed.iter().map(|s| s.leaf));
                     acked.push((reply, receipts));
@@ -361,7 +388,9 @@ impl State {
                     }
                     self.last_time = last_time;
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                    self.stats.entries.fetch_add(leaves.len() as u64, Ordering::Relaxed);
+                    self.stats
+                        .entries
+                        .fetch_add(leaves.len() as u64, Ordering::Relaxed);
                     // Decide on a due checkpoint before acknowledging, so that what a caller
                     // does after its acknowledgement (e.g. move a clock) cannot change it.
                     let _ = self.maybe_checkpoint(false);
@@ -377,7 +406,10 @@ impl State {
                 }
             }
         }
-        let result = self.maybe_checkpoint(!waiting_checkpoint.is_empty());
+        if waiting_checkpoint.is_empty() {
+            return;
+        }
+        let result = self.maybe_checkpoint(true);
         for reply in waiting_checkpoint {
             let _ = reply.send(result.clone().map(|()| self.last_checkpoint.clone()));
         }
@@ -416,16 +448,25 @@ impl State {
         let due_entries = self.config.checkpoint_every_entries > 0
             && size - last_size >= self.config.checkpoint_every_entries;
         let due_time = self.config.checkpoint_every_millis > 0
-            && self
-                .last_checkpoint
-                .as_ref()
-                .is_none_or(|c| now.0.saturating_sub(c.made_at.0) >= self.config.checkpoint_every_millis);
+            && self.last_checkpoint.as_ref().is_none_or(|c| {
+                now.0.saturating_sub(c.made_at.0) >= self.config.checkpoint_every_millis
+            });
         if !(forced || due_entries || due_time) {
             return Ok(());
         }
-        let cp = Checkpoint { origin: self.origin.clone(), size, root: self.frontier.root() };
-        let note = cp.sign(&self.signer).map_err(|e| StoreError::Backend(format!("signing failed: {e}")))?;
-        let stored = StoredCheckpoint { size, made_at: now, note };
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: self.frontier.root(),
+        };
+        let note = cp
+            .sign(&self.signer)
+            .map_err(|e| StoreError::Backend(format!("signing failed: {e}")))?;
+        let stored = StoredCheckpoint {
+            size,
+            made_at: now,
+            note,
+        };
         self.sink.put_checkpoint(&stored)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
         self.last_checkpoint = Some(stored);
@@ -436,8 +477,14 @@ impl State {
 fn draft_rejection(e: crate::entry::DraftError) -> AppendError {
     let field = match &e {
         crate::entry::DraftError::Field { field, .. } => Some((*field).to_owned()),
-        crate::entry::DraftError::Canonical(crate::canonical::CanonicalError::Number { path }) => Some(path.clone()),
+        crate::entry::DraftError::Canonical(crate::canonical::CanonicalError::Number { path }) => {
+            Some(path.clone())
+        }
         crate::entry::DraftError::TooLarge(_) => None,
     };
-    AppendError::Rejected(Rejection { code: "invalid_field".into(), field, message: e.to_string() })
+    AppendError::Rejected(Rejection {
+        code: "invalid_field".into(),
+        field,
+        message: e.to_string(),
+    })
 }

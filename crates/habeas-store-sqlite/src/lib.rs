@@ -50,13 +50,16 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
         durability.pragma()
@@ -71,11 +74,18 @@ impl SqliteStore {
         let conn = open_rw(path, Durability::Full)?;
         migrate::run(&conn).map_err(backend)?;
         let existing: Option<String> = conn
-            .query_row("SELECT value FROM register_meta WHERE key = 'origin'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM register_meta WHERE key = 'origin'",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(backend)?;
         if existing.is_some() {
-            return Err(StoreError::Backend(format!("{} already holds a register", path.display())));
+            return Err(StoreError::Backend(format!(
+                "{} already holds a register",
+                path.display()
+            )));
         }
         conn.execute(
             "INSERT INTO register_meta (key, value) VALUES ('origin', ?1), ('verifier_key', ?2)",
@@ -113,7 +123,11 @@ impl SqliteStore {
             )));
         }
         migrate::run(&conn).map_err(backend)?;
-        let store = Self { path: path.to_owned(), durability, readers: Mutex::new(Vec::new()) };
+        let store = Self {
+            path: path.to_owned(),
+            durability,
+            readers: Mutex::new(Vec::new()),
+        };
         store.info()?;
         Ok(store)
     }
@@ -138,7 +152,9 @@ impl SqliteStore {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", lock_path.display())))?;
+            .map_err(|e| {
+                StoreError::Backend(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
         lock.try_lock().map_err(|_| {
             StoreError::Backend(format!(
                 "another process is writing this register (lock {} is held)",
@@ -146,7 +162,11 @@ impl SqliteStore {
             ))
         })?;
         let conn = open_rw(&self.path, self.durability)?;
-        Ok(SqliteSink { conn, _lock: lock, in_tx: false })
+        Ok(SqliteSink {
+            conn,
+            _lock: lock,
+            in_tx: false,
+        })
     }
 
     pub(crate) fn with_reader<T>(
@@ -159,10 +179,13 @@ impl SqliteStore {
             None => {
                 let c = Connection::open_with_flags(
                     &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .map_err(backend)?;
-                c.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(backend)?;
                 c
             }
         };
@@ -204,14 +227,17 @@ impl Store for SqliteStore {
     fn info(&self) -> Result<RegisterInfo, StoreError> {
         self.with_reader(|c| {
             let get = |k: &str| -> Result<String, StoreError> {
-                c.query_row("SELECT value FROM register_meta WHERE key = ?1", [k], |r| r.get(0))
-                    .optional()
-                    .map_err(backend)?
-                    .ok_or_else(|| StoreError::NotInitialised(format!("the register has no {k}")))
+                c.query_row("SELECT value FROM register_meta WHERE key = ?1", [k], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotInitialised(format!("the register has no {k}")))
             };
             let origin = get("origin")?;
-            let verifier = VerifierKey::parse(&get("verifier_key")?)
-                .map_err(|e| StoreError::Corrupt(format!("the stored verifier key is unreadable: {e}")))?;
+            let verifier = VerifierKey::parse(&get("verifier_key")?).map_err(|e| {
+                StoreError::Corrupt(format!("the stored verifier key is unreadable: {e}"))
+            })?;
             Ok(RegisterInfo { origin, verifier })
         })
     }
@@ -219,7 +245,11 @@ impl Store for SqliteStore {
     fn size(&self) -> Result<u64, StoreError> {
         self.with_reader(|c| {
             let n: i64 = c
-                .query_row("SELECT coalesce(max(idx) + 1, 0) FROM register_log", [], |r| r.get(0))
+                .query_row(
+                    "SELECT coalesce(max(idx) + 1, 0) FROM register_log",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(backend)?;
             Ok(n as u64)
         })
@@ -227,9 +257,13 @@ impl Store for SqliteStore {
 
     fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.with_reader(|c| {
-            c.query_row("SELECT bytes FROM register_log WHERE idx = ?1", [index as i64], |r| r.get(0))
-                .optional()
-                .map_err(backend)
+            c.query_row(
+                "SELECT bytes FROM register_log WHERE idx = ?1",
+                [index as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
         })
     }
 
@@ -240,14 +274,28 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         self.with_reader(|c| {
             let mut stmt = c
-                .prepare_cached("SELECT idx, leaf, bytes FROM register_log WHERE idx >= ?1 ORDER BY idx")
+                .prepare_cached(
+                    "SELECT idx, leaf, bytes FROM register_log WHERE idx >= ?1 ORDER BY idx",
+                )
                 .map_err(backend)?;
             let mut rows = stmt.query([from as i64]).map_err(backend)?;
             while let Some(row) = rows.next().map_err(backend)? {
                 let index: i64 = row.get(0).map_err(backend)?;
-                let leaf = row.get_ref(1).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
-                let bytes = row.get_ref(2).map_err(backend)?.as_blob().map_err(|e| backend(e.into()))?;
-                if !visit(StoredRow { index: index as u64, leaf, bytes })? {
+                let leaf = row
+                    .get_ref(1)
+                    .map_err(backend)?
+                    .as_blob()
+                    .map_err(|e| backend(e.into()))?;
+                let bytes = row
+                    .get_ref(2)
+                    .map_err(backend)?
+                    .as_blob()
+                    .map_err(|e| backend(e.into()))?;
+                if !visit(StoredRow {
+                    index: index as u64,
+                    leaf,
+                    bytes,
+                })? {
                     break;
                 }
             }
@@ -261,14 +309,24 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT size, made_at, note FROM register_checkpoints ORDER BY id")
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
                 .map_err(backend)?;
             let mut out = Vec::new();
             for row in rows {
                 let (size, made_at, note) = row.map_err(backend)?;
                 let made_at = Timestamp::parse(&made_at)
                     .map_err(|e| StoreError::Corrupt(format!("checkpoint time: {e}")))?;
-                out.push(StoredCheckpoint { size: size as u64, made_at, note });
+                out.push(StoredCheckpoint {
+                    size: size as u64,
+                    made_at,
+                    note,
+                });
             }
             Ok(out)
         })
@@ -279,14 +337,24 @@ impl Store for SqliteStore {
             c.query_row(
                 "SELECT size, made_at, note FROM register_checkpoints ORDER BY id DESC LIMIT 1",
                 [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()
             .map_err(backend)?
             .map(|(size, made_at, note)| {
                 let made_at = Timestamp::parse(&made_at)
                     .map_err(|e| StoreError::Corrupt(format!("checkpoint time: {e}")))?;
-                Ok(StoredCheckpoint { size: size as u64, made_at, note })
+                Ok(StoredCheckpoint {
+                    size: size as u64,
+                    made_at,
+                    note,
+                })
             })
             .transpose()
         })
@@ -316,13 +384,17 @@ impl SqliteSink {
 
 impl LogSink for SqliteSink {
     fn begin(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(backend)?;
         self.in_tx = true;
         Ok(())
     }
 
     fn append_group(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError> {
-        self.conn.execute_batch("SAVEPOINT request").map_err(backend)?;
+        self.conn
+            .execute_batch("SAVEPOINT request")
+            .map_err(backend)?;
         let result = (|| -> Result<(), AppendError> {
             let mut insert = self
                 .conn
@@ -338,7 +410,9 @@ impl LogSink for SqliteSink {
         })();
         match result {
             Ok(()) => {
-                self.conn.execute_batch("RELEASE request").map_err(backend)?;
+                self.conn
+                    .execute_batch("RELEASE request")
+                    .map_err(backend)?;
                 Ok(())
             }
             Err(e) => {

@@ -4,7 +4,11 @@ use rusqlite::Connection;
 
 /// (version, name, SQL), in order.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "register", include_str!("../migrations/0001_register.sql")),
+    (
+        1,
+        "register",
+        include_str!("../migrations/0001_register.sql"),
+    ),
     (2, "logbook", include_str!("../migrations/0002_logbook.sql")),
 ];
 
@@ -23,9 +27,12 @@ pub(crate) fn run(conn: &Connection) -> rusqlite::Result<()> {
             continue;
         }
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let applied = conn
-            .execute_batch(sql)
-            .and_then(|()| conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)", rusqlite::params![version, name]));
+        let applied = conn.execute_batch(sql).and_then(|()| {
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+                rusqlite::params![version, name],
+            )
+        });
         match applied {
             Ok(_) => conn.execute_batch("COMMIT")?,
             Err(e) => {

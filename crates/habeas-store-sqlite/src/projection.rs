@@ -39,7 +39,10 @@ fn apply_note(conn: &Connection, entry: &Entry) -> Result<(), AppendError> {
             Some(f) if f != note.facility.as_str() => {
                 return Err(Rejection::field(
                     "corrects",
-                    format!("note {} belongs to facility {f}, not {}", c.index, note.facility),
+                    format!(
+                        "note {} belongs to facility {f}, not {}",
+                        c.index, note.facility
+                    ),
                 )
                 .into())
             }
@@ -101,7 +104,12 @@ pub(crate) fn logbook(c: &Connection, f: &LogbookFilter) -> rusqlite::Result<Vec
          ORDER BY idx DESC LIMIT ?4",
     )?;
     let rows = stmt.query_map(
-        params![f.facility, f.place, f.before.map(|b| b as i64), if f.limit == 0 { 100 } else { f.limit }],
+        params![
+            f.facility,
+            f.place,
+            f.before.map(|b| b as i64),
+            if f.limit == 0 { 100 } else { f.limit }
+        ],
         |r| {
             Ok(LogbookRow {
                 index: r.get::<_, i64>(0)? as u64,
@@ -133,9 +141,16 @@ fn replay(conn: &Connection, store: &dyn Store) -> Result<u64, StoreError> {
         let entry = Entry::decode(row.bytes)
             .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", row.index)))?;
         let leaf = row.leaf.try_into().unwrap_or([0; 32]);
-        let sealed = SealedEntry { entry, bytes: row.bytes.to_vec(), leaf };
+        let sealed = SealedEntry {
+            entry,
+            bytes: row.bytes.to_vec(),
+            leaf,
+        };
         apply(conn, &sealed).map_err(|e| {
-            StoreError::Corrupt(format!("entry {} no longer applies to the projections: {e}", row.index))
+            StoreError::Corrupt(format!(
+                "entry {} no longer applies to the projections: {e}",
+                row.index
+            ))
         })?;
         n += 1;
         Ok(true)
@@ -150,9 +165,14 @@ pub(crate) fn check(store: &SqliteStore) -> Result<Result<(), ProjectionMismatch
     replay(&scratch, store)?;
     scratch.execute_batch("COMMIT").map_err(backend)?;
     let path = store.path().to_string_lossy().into_owned();
-    scratch.execute("ATTACH DATABASE ?1 AS live", [path]).map_err(backend)?;
+    scratch
+        .execute("ATTACH DATABASE ?1 AS live", [path])
+        .map_err(backend)?;
     for table in PROJECTION_TABLES {
-        for (a, b, what) in [("main", "live", "missing from"), ("live", "main", "not in a rebuild but present in")] {
+        for (a, b, what) in [
+            ("main", "live", "missing from"),
+            ("live", "main", "not in a rebuild but present in"),
+        ] {
             let first: Option<i64> = scratch
                 .query_row(
                     &format!("SELECT min(idx) FROM (SELECT * FROM {a}.{table} EXCEPT SELECT * FROM {b}.{table})"),
@@ -174,7 +194,8 @@ pub(crate) fn check(store: &SqliteStore) -> Result<Result<(), ProjectionMismatch
 pub(crate) fn rebuild(conn: &mut Connection, store: &SqliteStore) -> Result<u64, StoreError> {
     let tx = conn.transaction().map_err(backend)?;
     for table in PROJECTION_TABLES {
-        tx.execute_batch(&format!("DELETE FROM {table}")).map_err(backend)?;
+        tx.execute_batch(&format!("DELETE FROM {table}"))
+            .map_err(backend)?;
     }
     let n = replay(&tx, store)?;
     tx.commit().map_err(backend)?;

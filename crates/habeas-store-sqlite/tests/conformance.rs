@@ -18,7 +18,9 @@ impl Backend for Sqlite {
 }
 
 fn sqlite() -> Box<dyn Backend> {
-    Box::new(Sqlite { dir: tempfile::tempdir().unwrap() })
+    Box::new(Sqlite {
+        dir: tempfile::tempdir().unwrap(),
+    })
 }
 
 mod sqlite {
