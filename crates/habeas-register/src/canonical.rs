@@ -24,32 +24,36 @@ pub fn to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out.into_bytes())
 }
 
-/// Appends the canonical encoding of `value` to `out`.
+/// Appends the canonical encoding of `value` to `out`; `path` names `value` in errors.
 pub fn write_value(out: &mut String, value: &Value, path: &str) -> Result<(), CanonicalError> {
+    write_inner(out, value).map_err(|mut segments| {
+        segments.reverse();
+        CanonicalError::Number {
+            path: format!("{path}{}", segments.concat()),
+        }
+    })
+}
+
+fn safe_integer(n: &serde_json::Number) -> bool {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => i.unsigned_abs() <= MAX_SAFE_INTEGER,
+        (None, Some(u)) => u <= MAX_SAFE_INTEGER,
+        _ => false,
+    }
+}
+
+/// The happy path allocates nothing but the output; on error the path to the bad value is
+/// collected innermost first.
+fn write_inner(out: &mut String, value: &Value) -> Result<(), Vec<String>> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                if i.unsigned_abs() > MAX_SAFE_INTEGER {
-                    return Err(CanonicalError::Number {
-                        path: path.to_owned(),
-                    });
-                }
-                let _ = write!(out, "{i}");
-            } else if let Some(u) = n.as_u64() {
-                if u > MAX_SAFE_INTEGER {
-                    return Err(CanonicalError::Number {
-                        path: path.to_owned(),
-                    });
-                }
-                let _ = write!(out, "{u}");
-            } else {
-                return Err(CanonicalError::Number {
-                    path: path.to_owned(),
-                });
+            if !safe_integer(n) {
+                return Err(Vec::new());
             }
+            let _ = write!(out, "{n}");
         }
         Value::String(s) => write_string(out, s),
         Value::Array(items) => {
@@ -58,14 +62,22 @@ pub fn write_value(out: &mut String, value: &Value, path: &str) -> Result<(), Ca
                 if i > 0 {
                     out.push(',');
                 }
-                write_value(out, item, &format!("{path}[{i}]"))?;
+                write_inner(out, item).map_err(|mut p| {
+                    p.push(format!("[{i}]"));
+                    p
+                })?;
             }
             out.push(']');
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
             out.push('{');
+            let ascii = map.keys().all(|k| k.is_ascii());
+            let mut keys: Vec<&String> = map.keys().collect();
+            if ascii {
+                keys.sort_unstable();
+            } else {
+                keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            }
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -73,7 +85,10 @@ pub fn write_value(out: &mut String, value: &Value, path: &str) -> Result<(), Ca
                 write_string(out, key);
                 out.push(':');
                 if let Some(v) = map.get(key) {
-                    write_value(out, v, &format!("{path}.{key}"))?;
+                    write_inner(out, v).map_err(|mut p| {
+                        p.push(format!(".{key}"));
+                        p
+                    })?;
                 }
             }
             out.push('}');
@@ -85,6 +100,11 @@ pub fn write_value(out: &mut String, value: &Value, path: &str) -> Result<(), Ca
 /// Writes a JSON string literal with the JCS escaping rules.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -152,18 +152,28 @@ impl SealedEntry {
         time: Timestamp,
         salt: &[u8; 16],
     ) -> Result<Self, DraftError> {
+        Self::seal_owned(draft.clone(), index, time, salt)
+    }
+
+    /// Seals a draft without copying it.
+    pub fn seal_owned(
+        draft: Draft,
+        index: u64,
+        time: Timestamp,
+        salt: &[u8; 16],
+    ) -> Result<Self, DraftError> {
         let bytes = draft.encode(index, time, salt)?;
         let leaf = leaf_hash(&bytes);
         Ok(Self {
             entry: Entry {
                 index,
                 time,
-                actor: draft.actor.clone(),
-                facility: draft.facility.clone(),
-                kind: draft.kind.clone(),
-                subject: draft.subject.clone(),
-                payload: draft.payload.clone(),
-                corrects: draft.corrects.clone(),
+                actor: draft.actor,
+                facility: draft.facility,
+                kind: draft.kind,
+                subject: draft.subject,
+                payload: draft.payload,
+                corrects: draft.corrects,
                 salt: *salt,
             },
             bytes,

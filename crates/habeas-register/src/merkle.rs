@@ -137,7 +137,16 @@ impl Tree {
             self.levels.push(Vec::new());
         }
         self.levels[0].push(leaf);
-        self.fill_levels();
+        let mut h = 0;
+        while self.levels[h].len() % 2 == 0 {
+            let n = self.levels[h].len();
+            let node = node_hash(&self.levels[h][n - 2], &self.levels[h][n - 1]);
+            if self.levels.len() == h + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[h + 1].push(node);
+            h += 1;
+        }
     }
     pub fn len(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)

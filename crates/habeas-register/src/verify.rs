@@ -2,11 +2,16 @@
 //! checkpoint's signature, that each checkpoint's root is the root of that prefix of the
 //! stored log, and that each checkpoint is consistent with the one before it (by an RFC 6962
 //! consistency proof). Failures name the first bad index.
+//!
+//! The work is split over two threads: one reads the rows and hashes them, the other decodes
+//! each entry's header and builds the tree.
 
 use crate::entry::decode_header;
 use crate::merkle::{leaf_hash, to_hex, verify_consistency, Hash, Tree};
 use crate::note::{Checkpoint, VerifierKey};
 use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+use std::sync::mpsc;
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +56,71 @@ impl VerifyError {
     }
 }
 
+/// Rows handed from the reading thread to the tree-building thread.
+struct Chunk {
+    first: u64,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    leaves: Vec<Hash>,
+}
+
+const CHUNK_ROWS: usize = 2048;
+
+struct Built {
+    tree: Tree,
+    bytes: u64,
+    failure: Option<VerifyError>,
+}
+
+fn build(rx: mpsc::Receiver<Chunk>) -> Built {
+    let mut tree = Tree::new();
+    let mut bytes = 0u64;
+    let mut last_time: Option<Timestamp> = None;
+    for chunk in rx {
+        let mut start = 0usize;
+        for (i, (&end, leaf)) in chunk.ends.iter().zip(&chunk.leaves).enumerate() {
+            let k = chunk.first + i as u64;
+            let entry = &chunk.data[start..end];
+            start = end;
+            let fail = |problem: String| Some(VerifyError::Entry { index: k, problem });
+            let (index, time) = match decode_header(entry) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Built {
+                        tree,
+                        bytes,
+                        failure: fail(format!("the stored bytes are not an entry: {e}")),
+                    }
+                }
+            };
+            if index != k {
+                return Built {
+                    tree,
+                    bytes,
+                    failure: fail(format!(
+                        "the stored bytes say index {index}: rows were swapped or moved"
+                    )),
+                };
+            }
+            if last_time.is_some_and(|t| time < t) {
+                return Built {
+                    tree,
+                    bytes,
+                    failure: fail("its time is earlier than the entry before it".into()),
+                };
+            }
+            last_time = Some(time);
+            bytes += entry.len() as u64;
+            tree.push(*leaf);
+        }
+    }
+    Built {
+        tree,
+        bytes,
+        failure: None,
+    }
+}
+
 /// Verifies everything in `store` against `key` (the verifier key the caller trusts).
 pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, VerifyError> {
     let info = store.info()?;
@@ -82,88 +152,64 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
         }
         heads.push(head);
     }
-
     let size = store.size()?;
-    let mut tree = Tree::from_leaves(Vec::with_capacity(size as usize));
-    let mut next_cp = 0usize;
-    let mut bytes_total = 0u64;
-    let mut last_time = None;
-    let mut failure: Option<VerifyError> = None;
-    let check_heads = |tree: &Tree, next_cp: &mut usize, failure: &mut Option<VerifyError>| {
-        while *next_cp < heads.len() && heads[*next_cp].size == tree.len() {
-            let head = &heads[*next_cp];
-            let root = tree.root_at(head.size).unwrap_or_default();
-            if root != head.root && failure.is_none() {
-                if *next_cp > 0 && heads[*next_cp - 1].size == head.size {
-                    *failure = Some(VerifyError::Checkpoint {
-                        position: *next_cp,
-                        size: head.size,
-                        problem:
-                            "it disagrees with the checkpoint of the same size before it (a fork)"
-                                .into(),
-                    });
-                    *next_cp += 1;
-                    continue;
-                }
-                let from = if *next_cp == 0 {
-                    0
+
+    let (read_failure, scan_result, built) = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Chunk>(4);
+        let worker = scope.spawn(move || build(rx));
+        let mut read_failure: Option<VerifyError> = None;
+        let mut k = 0u64;
+        let new_chunk = |first| Chunk {
+            first,
+            data: Vec::with_capacity(CHUNK_ROWS * 400),
+            ends: Vec::with_capacity(CHUNK_ROWS),
+            leaves: Vec::with_capacity(CHUNK_ROWS),
+        };
+        let mut chunk = new_chunk(0);
+        let scan_result = store.scan(0, &mut |row| {
+            let fail = |problem: String| Some(VerifyError::Entry { index: k, problem });
+            if row.index != k {
+                read_failure = fail(if row.index > k {
+                    format!("missing: the next stored entry is {}", row.index)
                 } else {
-                    heads[*next_cp - 1].size
-                };
-                *failure = Some(VerifyError::Entry {
-                    index: from,
-                    problem: format!(
-                        "the entries from index {from} to {} do not hash to the signed root of checkpoint {} (size {}): one of them was changed, removed or reordered",
-                        head.size.saturating_sub(1),
-                        *next_cp,
-                        head.size
-                    ),
+                    format!("out of place: the row stored at position {k} is numbered {}", row.index)
                 });
-            }
-            *next_cp += 1;
-        }
-    };
-    check_heads(&tree, &mut next_cp, &mut failure);
-    store.scan(0, &mut |row| {
-        let k = tree.len();
-        let fail = |problem: String| VerifyError::Entry { index: k, problem };
-        if row.index != k {
-            failure = Some(fail(if row.index > k {
-                format!("missing: the next stored entry is {}", row.index)
-            } else {
-                format!("out of place: the row stored at position {k} is numbered {}", row.index)
-            }));
-            return Ok(false);
-        }
-        let (index, time) = match decode_header(row.bytes) {
-            Ok(h) => h,
-            Err(e) => {
-                failure = Some(fail(format!("the stored bytes are not an entry: {e}")));
                 return Ok(false);
             }
-        };
-        if index != k {
-            failure = Some(fail(format!("the stored bytes say index {index}: rows were swapped or moved")));
-            return Ok(false);
+            let leaf = leaf_hash(row.bytes);
+            if row.leaf != leaf {
+                read_failure = fail(
+                    "the stored bytes do not match the leaf hash recorded when it was written: the entry was changed"
+                        .into(),
+                );
+                return Ok(false);
+            }
+            chunk.data.extend_from_slice(row.bytes);
+            chunk.ends.push(chunk.data.len());
+            chunk.leaves.push(leaf);
+            k += 1;
+            if chunk.ends.len() == CHUNK_ROWS {
+                let full = std::mem::replace(&mut chunk, new_chunk(k));
+                if tx.send(full).is_err() {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        });
+        if !chunk.ends.is_empty() {
+            let _ = tx.send(chunk);
         }
-        if last_time.is_some_and(|t| time < t) {
-            failure = Some(fail("its time is earlier than the entry before it".into()));
-            return Ok(false);
-        }
-        last_time = Some(time);
-        let leaf = leaf_hash(row.bytes);
-        if row.leaf != leaf {
-            failure = Some(fail("the stored bytes do not match the leaf hash recorded when it was written: the entry was changed".into()));
-            return Ok(false);
-        }
-        bytes_total += row.bytes.len() as u64;
-        tree.push(leaf);
-        check_heads(&tree, &mut next_cp, &mut failure);
-        Ok(failure.is_none())
-    })?;
-    if let Some(f) = failure {
+        drop(tx);
+        let built = worker.join();
+        (read_failure, scan_result, built)
+    });
+    scan_result?;
+    let built = built.map_err(|_| StoreError::Backend("the verification thread failed".into()))?;
+    // The earliest failure wins: the builder only saw rows before the reader stopped.
+    if let Some(f) = built.failure.or(read_failure) {
         return Err(f);
     }
+    let tree = built.tree;
     if tree.len() != size {
         return Err(VerifyError::Entry {
             index: tree.len(),
@@ -173,24 +219,44 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
             ),
         });
     }
-    if let Some((position, head)) = heads.iter().enumerate().find(|(_, h)| h.size > size) {
-        return Err(VerifyError::Truncated {
-            first_missing: size,
-            stored: size,
-            position,
-            size: head.size,
+    for (position, head) in heads.iter().enumerate() {
+        if head.size > size {
+            return Err(VerifyError::Truncated {
+                first_missing: size,
+                stored: size,
+                position,
+                size: head.size,
+            });
+        }
+        let root = tree.root_at(head.size).unwrap_or_default();
+        if root == head.root {
+            continue;
+        }
+        if position > 0 && heads[position - 1].size == head.size {
+            return Err(VerifyError::Checkpoint {
+                position,
+                size: head.size,
+                problem: "it disagrees with the checkpoint of the same size before it (a fork)"
+                    .into(),
+            });
+        }
+        let from = if position == 0 {
+            0
+        } else {
+            heads[position - 1].size
+        };
+        return Err(VerifyError::Entry {
+            index: from,
+            problem: format!(
+                "the entries from index {from} to {} do not hash to the signed root of checkpoint {position} (size {}): one of them was changed, removed or reordered",
+                head.size.saturating_sub(1),
+                head.size
+            ),
         });
     }
     for (position, pair) in heads.windows(2).enumerate() {
         let (a, b) = (&pair[0], &pair[1]);
         if a.size == 0 || a.size == b.size {
-            if a.size == b.size && a.root != b.root {
-                return Err(VerifyError::Checkpoint {
-                    position: position + 1,
-                    size: b.size,
-                    problem: "two checkpoints of the same size disagree (a fork)".into(),
-                });
-            }
             continue;
         }
         let proof =
@@ -213,7 +279,7 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
     }
     Ok(VerifyReport {
         entries: size,
-        bytes: bytes_total,
+        bytes: built.bytes,
         checkpoints: heads.len(),
         root: tree.root_at(size).unwrap_or_default(),
         latest_checkpoint_size: heads.last().map(|h| h.size),

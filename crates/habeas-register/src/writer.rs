@@ -78,6 +78,23 @@ pub struct Receipt {
     pub leaf: Hash,
 }
 
+/// Entries queued by [`Register::submit`].
+#[derive(Debug)]
+pub struct Pending {
+    rx: mpsc::Receiver<Result<Vec<Receipt>, AppendError>>,
+    sent: bool,
+}
+
+impl Pending {
+    /// Waits until the entries are durable (or refused).
+    pub fn wait(self) -> Result<Vec<Receipt>, AppendError> {
+        if !self.sent {
+            return Err(AppendError::Store(StoreError::Closed));
+        }
+        self.rx.recv().map_err(|_| StoreError::Closed)?
+    }
+}
+
 /// Counters for metrics and benchmarks.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -241,6 +258,14 @@ impl Register {
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues entries (all or none) without waiting; [`Pending::wait`] returns when they are
+    /// durable. Lets a bulk loader keep the writer busy while it prepares the next request.
+    pub fn submit(&self, drafts: Vec<Draft>) -> Pending {
+        let (reply, rx) = mpsc::sync_channel(1);
+        let sent = self.tx.send(Msg::Append(drafts, reply)).is_ok();
+        Pending { rx, sent }
+    }
+
     /// Signs a checkpoint for the current size if the register grew since the last one, and
     /// returns the latest checkpoint.
     pub fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
@@ -340,7 +365,7 @@ impl State {
                 }
                 began = true;
             }
-            match self.seal_and_apply(&drafts, next, &mut last_time) {
+            match self.seal_and_apply(drafts, next, &mut last_time) {
                 Ok(sealed) => {
                     next += sealed.len() as u64;
                     let receipts = sealed
@@ -419,16 +444,18 @@ impl State {
     /// If one is refused, the others of the same request are undone with it.
     fn seal_and_apply(
         &mut self,
-        drafts: &[Draft],
+        drafts: Vec<Draft>,
         first: u64,
         last_time: &mut Timestamp,
     ) -> Result<Vec<SealedEntry>, AppendError> {
         let time = self.clock.now().max(*last_time);
         let mut sealed = Vec::with_capacity(drafts.len());
-        for (i, d) in drafts.iter().enumerate() {
-            let mut salt = [0u8; 16];
-            self.entropy.fill(&mut salt);
-            let s = SealedEntry::seal(d, first + i as u64, time, &salt).map_err(draft_rejection)?;
+        let mut salts = vec![0u8; 16 * drafts.len()];
+        self.entropy.fill(&mut salts);
+        for (i, (d, salt)) in drafts.into_iter().zip(salts.chunks_exact(16)).enumerate() {
+            let salt: [u8; 16] = salt.try_into().unwrap_or([0; 16]);
+            let s = SealedEntry::seal_owned(d, first + i as u64, time, &salt)
+                .map_err(draft_rejection)?;
             sealed.push(s);
         }
         self.sink.append_group(&sealed)?;

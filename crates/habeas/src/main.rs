@@ -1,1 +1,504 @@
-fn main() {}
+//! `habeas`: the one binary of the Habeas prisoner-records and detention-oversight system.
+
+mod bench;
+mod export;
+mod open;
+mod system;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use habeas_core::logbook::NewNote;
+use habeas_register::merkle::{leaf_hash, to_hex, verify_consistency, verify_inclusion, Tree};
+use habeas_register::note::{Checkpoint, Signer, VerifierKey};
+use habeas_register::store::{AppendError, RegisterInfo, Store};
+use habeas_register::verify::verify;
+use habeas_store_sqlite::{LogbookFilter, SqliteStore};
+use open::DbArgs;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "habeas",
+    version,
+    about = "Prisoner records and detention oversight, on a tamper-evident register"
+)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new register and its signing key; print its origin line and verifier key.
+    Init {
+        /// The register's origin line (unique per register) [default: habeas.local/register/<random>].
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Recompute the whole tree from the stored bytes, check every checkpoint and projection.
+    Verify {
+        /// The verifier key you trust (`<name>+<id>+<key>`); by default the one stored in the
+        /// register, which only proves the register is consistent with itself.
+        #[arg(long, env = "HABEAS_VERIFIER_KEY")]
+        verifier_key: Option<String>,
+    },
+    /// Print the latest signed checkpoint exactly (signing a new one first if the register grew).
+    Checkpoint {
+        /// Only print the latest checkpoint; do not sign a new one.
+        #[arg(long)]
+        no_new: bool,
+    },
+    /// Print the exact bytes of one entry.
+    Entry { index: u64 },
+    /// Inclusion and consistency proofs.
+    Proof {
+        #[command(subcommand)]
+        proof: ProofCommand,
+    },
+    /// The facility's occurrence book.
+    Logbook {
+        #[command(subcommand)]
+        command: LogbookCommand,
+    },
+    /// Write the latest checkpoint, the verifier key and every entry's exact bytes to a file.
+    Export {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Load an export into a new store; the tree root must come out identical.
+    Import {
+        #[arg(long = "in")]
+        input: std::path::PathBuf,
+    },
+    /// Drop every projection and rebuild it from the register.
+    Rebuild,
+    /// Run benchmarks and print ratios against baselines measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProofCommand {
+    /// Prove that entry N is in the tree of size S [default: the latest checkpoint's size].
+    Inclusion {
+        index: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Prove that the tree of size A is a prefix of the tree of size B.
+    Consistency { first: u64, second: u64 },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+enum LogbookCommand {
+    /// Write a note in the occurrence book.
+    Add {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        text: String,
+        /// Who writes it [default: $HABEAS_ACTOR, or cli:$USER].
+        #[arg(long)]
+        actor: Option<String>,
+        /// The place within the facility (unit, cell, yard…).
+        #[arg(long)]
+        place: Option<String>,
+        /// The index of the note this one corrects.
+        #[arg(long, requires = "reason")]
+        corrects: Option<u64>,
+        /// Why the earlier note was wrong.
+        #[arg(long, requires = "corrects")]
+        reason: Option<String>,
+    },
+    /// List notes, newest first.
+    List {
+        #[arg(long)]
+        facility: Option<String>,
+        #[arg(long)]
+        place: Option<String>,
+        /// Only notes before this register index (to page back).
+        #[arg(long)]
+        before: Option<u64>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// The register: bulk append, group commit, verification.
+    Register(bench::RegisterBenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init { origin } => init(&cli.db, origin),
+        Command::Verify { verifier_key } => verify_cmd(&cli.db, verifier_key),
+        Command::Checkpoint { no_new } => {
+            let note = if no_new {
+                cli.db
+                    .open_store()?
+                    .latest_checkpoint()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            } else {
+                let (_, register) = cli.db.open_writer()?;
+                let cp = register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
+                register.shutdown();
+                cp
+            };
+            match note {
+                Some(cp) => print!("{}", cp.note),
+                None => bail!("the register has no checkpoint yet"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Entry { index } => {
+            let store = cli.db.open_store()?;
+            match store.entry(index).map_err(|e| anyhow::anyhow!("{e}"))? {
+                Some(bytes) => println!("{}", String::from_utf8_lossy(&bytes)),
+                None => bail!(
+                    "there is no entry {index}; the register holds {}",
+                    store.size().unwrap_or(0)
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Proof { proof } => proof_cmd(&cli.db, proof),
+        Command::Logbook { command } => logbook(&cli.db, command),
+        Command::Export { out } => export::export(&cli.db, &out),
+        Command::Import { input } => export::import(&cli.db, &input),
+        Command::Rebuild => {
+            let store = cli.db.open_store()?;
+            let n = store
+                .rebuild_projections()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("rebuilt every projection from {n} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            bench: BenchCommand::Register(args),
+        } => bench::register(&args),
+    }
+}
+
+fn init(db: &DbArgs, origin: Option<String>) -> Result<ExitCode> {
+    if db.db.exists() {
+        bail!(
+            "{} exists already; choose another --db or remove it",
+            db.db.display()
+        );
+    }
+    let key_path = db.key_path();
+    if key_path.exists() {
+        bail!(
+            "the key file {} exists already; choose another --key",
+            key_path.display()
+        );
+    }
+    let origin = match origin {
+        Some(o) => o,
+        None => {
+            let seed = system::key_seed()?;
+            format!(
+                "habeas.local/register/{}",
+                &to_hex(&seed.map(|b| b ^ 0x5a))[..16]
+            )
+        }
+    };
+    let signer = Signer::from_seed(&origin, system::key_seed()?)
+        .map_err(|e| anyhow::anyhow!("--origin: {e}"))?;
+    let info = RegisterInfo {
+        origin: origin.clone(),
+        verifier: signer.verifier(),
+    };
+    open::write_signer(&key_path, &signer)?;
+    if let Err(e) = SqliteStore::create(&db.db, &info) {
+        let _ = std::fs::remove_file(&key_path);
+        bail!("cannot create the register: {e}");
+    }
+    let (_, register) = db.open_writer()?;
+    register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
+    register.shutdown();
+    println!("Created the register {}", db.db.display());
+    println!(
+        "signing key: {} (keep it secret; mode 0600)",
+        key_path.display()
+    );
+    println!("origin: {origin}");
+    println!("verifier key: {}", signer.verifier());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
+    let store = db.open_store()?;
+    let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = match verifier_key {
+        Some(k) => VerifierKey::parse(&k).map_err(|e| anyhow::anyhow!("--verifier-key: {e}"))?,
+        None => {
+            eprintln!("note: checking against the verifier key stored in the register; pass --verifier-key to check against one you trust");
+            info.verifier.clone()
+        }
+    };
+    let report = match verify(&store, &key) {
+        Ok(r) => r,
+        Err(e) => {
+            match e.first_bad_index() {
+                Some(i) => eprintln!("FAILED at index {i}: {e}"),
+                None => eprintln!("FAILED: {e}"),
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match store
+        .check_projections()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        Ok(()) => {}
+        Err(m) => {
+            eprintln!("FAILED in table {}: {m}", m.table);
+            return Ok(ExitCode::from(1));
+        }
+    }
+    println!(
+        "OK: {} entries ({} bytes), {} checkpoints, every projection matches a rebuild",
+        report.entries, report.bytes, report.checkpoints
+    );
+    println!("origin: {}", info.origin);
+    println!("root: {}", to_hex(&report.root));
+    if let Some(s) = report.latest_checkpoint_size {
+        if s < report.entries {
+            println!("note: the latest checkpoint covers {s} entries; {} are not yet signed (run `habeas checkpoint`)", report.entries - s);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_tree(store: &SqliteStore, size: u64) -> Result<Tree> {
+    let leaves = store
+        .leaf_hashes(size)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Tree::from_leaves(leaves))
+}
+
+fn proof_cmd(db: &DbArgs, proof: ProofCommand) -> Result<ExitCode> {
+    let store = db.open_store()?;
+    let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let size_now = store.size().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let signed_at = |size: u64| {
+        checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.size == size)
+            .map(|c| c.note.clone())
+    };
+    match proof {
+        ProofCommand::Inclusion { index, size } => {
+            let size = match size {
+                Some(s) => s,
+                None => checkpoints.last().map_or(0, |c| c.size),
+            };
+            if size > size_now {
+                bail!("--size {size}: the register holds only {size_now} entries");
+            }
+            if index >= size {
+                bail!("entry {index} is not in the tree of size {size}; sign a newer checkpoint with `habeas checkpoint` or pass --size");
+            }
+            let tree = load_tree(&store, size)?;
+            let bytes = store
+                .entry(index)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .context("the entry is missing")?;
+            let leaf = leaf_hash(&bytes);
+            let path = tree.inclusion_proof(index, size)?;
+            let root = tree.root_at(size)?;
+            if !verify_inclusion(index, size, &leaf, &path, &root) {
+                bail!("the proof does not verify: the register is damaged; run `habeas verify`");
+            }
+            if let Some(note) = signed_at(size) {
+                let cp = Checkpoint::open(&note, &info.verifier)?;
+                if cp.root != root {
+                    bail!("the signed checkpoint of size {size} does not match the stored entries; run `habeas verify`");
+                }
+            }
+            let out = serde_json::json!({
+                "index": index,
+                "size": size,
+                "leaf_hash": to_hex(&leaf),
+                "proof": path.iter().map(to_hex).collect::<Vec<_>>(),
+                "root": to_hex(&root),
+                "checkpoint": signed_at(size),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ProofCommand::Consistency { first, second } => {
+            if second > size_now {
+                bail!("{second}: the register holds only {size_now} entries");
+            }
+            if first == 0 || first > second {
+                bail!("a consistency proof needs 0 < A <= B (got A = {first}, B = {second})");
+            }
+            let tree = load_tree(&store, second)?;
+            let path = tree.consistency_proof(first, second)?;
+            let (r1, r2) = (tree.root_at(first)?, tree.root_at(second)?);
+            if !verify_consistency(first, second, &r1, &r2, &path) {
+                bail!("the proof does not verify: the register is damaged; run `habeas verify`");
+            }
+            let out = serde_json::json!({
+                "first": first,
+                "second": second,
+                "first_root": to_hex(&r1),
+                "second_root": to_hex(&r2),
+                "proof": path.iter().map(to_hex).collect::<Vec<_>>(),
+                "first_checkpoint": signed_at(first),
+                "second_checkpoint": signed_at(second),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_actor() -> String {
+    std::env::var("HABEAS_ACTOR")
+        .ok()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            )
+        })
+}
+
+fn logbook(db: &DbArgs, command: LogbookCommand) -> Result<ExitCode> {
+    match command {
+        LogbookCommand::Add {
+            facility,
+            text,
+            actor,
+            place,
+            corrects,
+            reason,
+        } => {
+            let note = NewNote {
+                facility,
+                actor: actor.unwrap_or_else(default_actor),
+                text,
+                place,
+                corrects: corrects.zip(reason),
+            }
+            .validate()
+            .map_err(|e| anyhow::anyhow!("--{}: {}", flag_for(&e.field), e.message))?;
+            let (_, register) = db.open_writer()?;
+            let result = register.append(note.to_draft());
+            register.shutdown();
+            match result {
+                Ok(r) => {
+                    println!("recorded as entry {} at {}", r.index, r.time);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(AppendError::Rejected(rej)) => match rej.field {
+                    Some(f) => bail!("--{}: {}", flag_for(&f), rej.message),
+                    None => bail!("{}", rej.message),
+                },
+                Err(AppendError::Store(e)) => bail!("nothing was recorded: {e}"),
+            }
+        }
+        LogbookCommand::List {
+            facility,
+            place,
+            before,
+            limit,
+            format,
+        } => {
+            let store = db.open_store()?;
+            let rows = store
+                .logbook(&LogbookFilter {
+                    facility,
+                    place,
+                    before,
+                    limit: limit.clamp(1, 10_000),
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Csv => {
+                    println!("index,time,facility,actor,place,text,corrects,correction_reason,corrected_by");
+                    for r in &rows {
+                        let f = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                        println!(
+                            "{},{},{},{},{},{},{},{},{}",
+                            r.index,
+                            r.time,
+                            f(&r.facility),
+                            f(&r.actor),
+                            f(r.place.as_deref().unwrap_or("")),
+                            f(&r.text),
+                            r.corrects.map(|c| c.to_string()).unwrap_or_default(),
+                            f(r.correction_reason.as_deref().unwrap_or("")),
+                            r.corrected_by.map(|c| c.to_string()).unwrap_or_default()
+                        );
+                    }
+                }
+                Format::Table => {
+                    if rows.is_empty() {
+                        println!("(no notes)");
+                    }
+                    for r in &rows {
+                        let place = r
+                            .place
+                            .as_deref()
+                            .map(|p| format!(" [{p}]"))
+                            .unwrap_or_default();
+                        let mark = match (r.corrects, r.corrected_by) {
+                            (Some(c), _) => format!(
+                                " (corrects #{c}: {})",
+                                r.correction_reason.as_deref().unwrap_or("")
+                            ),
+                            (None, Some(by)) => format!(" (corrected by #{by})"),
+                            _ => String::new(),
+                        };
+                        println!(
+                            "#{:<7} {} {} {}{}: {}{}",
+                            r.index, r.time, r.facility, r.actor, place, r.text, mark
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The command-line flag for a domain field name.
+fn flag_for(field: &str) -> String {
+    match field {
+        "reason" | "corrects.reason" => "reason".into(),
+        other => other.replace('_', "-"),
+    }
+}

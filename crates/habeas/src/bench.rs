@@ -1,0 +1,357 @@
+//! `habeas bench register`: the register's figures from docs/benchmarks.md, each a ratio to a
+//! baseline measured in the same run on the same machine.
+
+use crate::system::{OsEntropy, Stopwatch, SystemClock};
+use anyhow::{Context, Result};
+use habeas_core::logbook::NewNote;
+use habeas_register::note::Signer;
+use habeas_register::store::{RegisterInfo, Store};
+use habeas_register::verify::verify;
+use habeas_register::writer::{Register, WriterConfig, WriterParts};
+use habeas_register::Draft;
+use habeas_store_sqlite::SqliteStore;
+use rusqlite::params;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegisterBenchArgs {
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Entries in the bulk-append and verification runs.
+    #[arg(long, default_value_t = 50_000)]
+    entries: usize,
+    /// Entries per transaction in the bulk runs (the same for register and baseline).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Concurrent appending threads.
+    #[arg(long, default_value_t = 64)]
+    threads: usize,
+    /// Appends per thread in the concurrency runs.
+    #[arg(long, default_value_t = 30)]
+    per_thread: usize,
+    /// Repetitions of each measurement (the median is reported, with the spread).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Scratch directory [default: a new directory under the system's temporary directory].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Figure {
+    name: String,
+    value: f64,
+    unit: String,
+    baseline: f64,
+    ratio: f64,
+    target: f64,
+    pass: bool,
+    ratio_min: f64,
+    ratio_max: f64,
+    runs: Vec<f64>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn figure(name: &str, unit: &str, target: f64, samples: &[(f64, f64)]) -> Figure {
+    let mut values: Vec<f64> = samples.iter().map(|s| s.0).collect();
+    let mut bases: Vec<f64> = samples.iter().map(|s| s.1).collect();
+    let runs: Vec<f64> = samples.iter().map(|(v, b)| v / b).collect();
+    let mut sorted = runs.clone();
+    let ratio = median(&mut sorted);
+    Figure {
+        name: name.into(),
+        value: median(&mut values),
+        unit: unit.into(),
+        baseline: median(&mut bases),
+        ratio,
+        target,
+        pass: ratio >= target,
+        ratio_min: sorted.first().copied().unwrap_or(0.0),
+        ratio_max: sorted.last().copied().unwrap_or(0.0),
+        runs,
+    }
+}
+
+const PLACES: [&str; 8] = [
+    "Pabellón 1",
+    "Pabellón 2",
+    "Pabellón 3",
+    "Pabellón 4",
+    "Pabellón 5",
+    "Pabellón 6",
+    "Pabellón 7",
+    "Pabellón 8",
+];
+
+/// Realistic occurrence-book notes (about 300 bytes per entry).
+fn drafts(n: usize, seed: usize) -> Result<Vec<Draft>> {
+    (0..n)
+        .map(|i| {
+            let k = i + seed * 1_000_003;
+            NewNote {
+                facility: "CECOT".into(),
+                actor: format!("custodia.{:03}", k % 97),
+                text: format!(
+                    "Recuento de las {:02}:00 en la celda {}: {} personas presentes, {} en audiencia virtual, sin novedad.",
+                    k % 24,
+                    k % 32 + 1,
+                    80 + k % 77,
+                    k % 5
+                ),
+                place: Some(PLACES[k % PLACES.len()].into()),
+                corrects: None,
+            }
+            .validate()
+            .map(|n| n.to_draft())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
+}
+
+struct Fresh {
+    store: Arc<SqliteStore>,
+    register: Register,
+    signer_verifier: habeas_register::note::VerifierKey,
+}
+
+fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
+    let path = dir.join(name);
+    let signer =
+        Signer::from_seed("habeas.bench/register", [3; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = RegisterInfo {
+        origin: "habeas.bench/register".into(),
+        verifier: signer.verifier(),
+    };
+    let verifier = signer.verifier();
+    let store = Arc::new(SqliteStore::create(&path, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let register = Register::start(WriterParts {
+        sink: Box::new(sink),
+        store: store.clone(),
+        signer,
+        clock: Arc::new(SystemClock),
+        entropy: Arc::new(OsEntropy),
+        config,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Fresh {
+        store,
+        register,
+        signer_verifier: verifier,
+    })
+}
+
+/// Bare SQLite: the same bytes into one table, same batch size, WAL with synchronous=FULL.
+fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+         CREATE TABLE t (idx INTEGER PRIMARY KEY, bytes BLOB NOT NULL) STRICT;",
+    )?;
+    let clock = Stopwatch::start();
+    let mut idx = 0i64;
+    for chunk in rows.chunks(batch) {
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached("INSERT INTO t (idx, bytes) VALUES (?1, ?2)")?;
+            for r in chunk {
+                st.execute(params![idx, r])?;
+                idx += 1;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rows.len() as f64 / clock.secs())
+}
+
+fn concurrent(
+    dir: &Path,
+    name: &str,
+    config: WriterConfig,
+    threads: usize,
+    per: usize,
+    seed: usize,
+) -> Result<f64> {
+    let f = fresh(dir, name, config)?;
+    let work: Vec<Vec<Draft>> = (0..threads)
+        .map(|t| drafts(per, seed * 1000 + t))
+        .collect::<Result<_>>()?;
+    let clock = Stopwatch::start();
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|ds| {
+            let reg = f.register.clone();
+            std::thread::spawn(move || -> Result<()> {
+                for d in ds {
+                    reg.append(d).map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("an appending thread panicked"))??;
+    }
+    let rate = (threads * per) as f64 / clock.secs();
+    f.register.shutdown();
+    Ok(rate)
+}
+
+pub fn register(args: &RegisterBenchArgs) -> Result<ExitCode> {
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("habeas-bench-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = run(args, &dir);
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
+    let runs = args.runs.max(1);
+    let mut bulk = Vec::new();
+    let mut group = Vec::new();
+    let mut verif = Vec::new();
+    eprintln!(
+        "habeas bench register: {} entries in batches of {}, {} threads x {} appends, {} runs",
+        args.entries, args.batch, args.threads, args.per_thread, runs
+    );
+    for run in 0..runs {
+        // Bulk append through the register (entries, leaf hashes, projections, checkpoints).
+        let ds = drafts(args.entries, run)?;
+        let config = WriterConfig {
+            max_batch: args.batch,
+            ..WriterConfig::default()
+        };
+        let f = fresh(dir, &format!("bulk-{run}.db"), config)?;
+        let clock = Stopwatch::start();
+        let mut it = ds.into_iter().peekable();
+        let mut in_flight = std::collections::VecDeque::new();
+        while it.peek().is_some() {
+            let chunk: Vec<Draft> = it.by_ref().take(args.batch).collect();
+            in_flight.push_back(f.register.submit(chunk));
+            if in_flight.len() >= 4 {
+                if let Some(p) = in_flight.pop_front() {
+                    p.wait().map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+        }
+        for p in in_flight {
+            p.wait().map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let reg_rate = args.entries as f64 / clock.secs();
+        f.register
+            .checkpoint()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        f.register.clone().shutdown();
+        let mut bytes = Vec::with_capacity(args.entries);
+        f.store
+            .scan(0, &mut |row| {
+                bytes.push(row.bytes.to_vec());
+                Ok(true)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let base_rate = bare_inserts(&dir.join(format!("bare-{run}.db")), &bytes, args.batch)?;
+        bulk.push((reg_rate, base_rate));
+
+        // Verification against a plain SHA-256 scan of the same stored entries.
+        let clock = Stopwatch::start();
+        let report = verify(&*f.store, &f.signer_verifier).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let verify_rate = report.bytes as f64 / clock.secs();
+        let clock = Stopwatch::start();
+        let mut scanned = 0u64;
+        let mut sink = [0u8; 32];
+        f.store
+            .scan(0, &mut |row| {
+                let d = Sha256::digest(row.bytes);
+                sink[0] ^= d[0];
+                scanned += row.bytes.len() as u64;
+                Ok(true)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let scan_rate = scanned as f64 / clock.secs();
+        std::hint::black_box(sink);
+        verif.push((verify_rate, scan_rate));
+
+        // Concurrent single appends: group commit against one commit per append.
+        let g = concurrent(
+            dir,
+            &format!("group-{run}.db"),
+            WriterConfig::default(),
+            args.threads,
+            args.per_thread,
+            run,
+        )?;
+        let single = concurrent(
+            dir,
+            &format!("single-{run}.db"),
+            WriterConfig {
+                max_batch: 1,
+                ..WriterConfig::default()
+            },
+            args.threads,
+            args.per_thread,
+            run,
+        )?;
+        group.push((g, single));
+        eprintln!(
+            "  run {}: bulk {:.2}, group commit {:.1}x, verify {:.2}",
+            run + 1,
+            reg_rate / base_rate,
+            g / single,
+            verify_rate / scan_rate
+        );
+    }
+    let figures = vec![
+        figure("register.bulk_append", "rows/s", 0.5, &bulk),
+        figure("register.group_commit", "appends/s", 5.0, &group),
+        figure("register.verify", "bytes/s", 0.7, &verif),
+    ];
+    println!(
+        "{:<24} {:>14} {:>10} {:>14} {:>8} {:>15} {:>7} {:>5}",
+        "figure", "value", "unit", "baseline", "ratio", "spread", "target", "pass"
+    );
+    for f in &figures {
+        println!(
+            "{:<24} {:>14.0} {:>10} {:>14.0} {:>8.2} {:>7.2}..{:<6.2} {:>7} {:>5}",
+            f.name,
+            f.value,
+            f.unit,
+            f.baseline,
+            f.ratio,
+            f.ratio_min,
+            f.ratio_max,
+            format!(">={}", f.target),
+            if f.pass { "yes" } else { "NO" }
+        );
+    }
+    println!("baselines: bare SQLite inserts of the same bytes (same batch, WAL, synchronous=FULL); the same register with one commit per append; a scan computing only SHA-256 of each stored entry");
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&figures)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if figures.iter().all(|f| f.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
