@@ -141,6 +141,39 @@ impl Note {
     }
 }
 
+/// A note read from a register entry without copying: what the projections need. Entries
+/// were validated when they were written; this only checks the payload's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoteRef<'a> {
+    pub facility: &'a str,
+    pub actor: &'a str,
+    pub text: &'a str,
+    pub place: Option<&'a str>,
+    pub corrects: Option<&'a Correction>,
+}
+
+impl<'a> NoteRef<'a> {
+    pub fn from_entry(e: &'a Entry) -> Result<Self, DomainError> {
+        let text = e
+            .payload
+            .get("text")
+            .and_then(Value::as_str)
+            .ok_or_else(|| DomainError::invalid("payload.text", "missing"))?;
+        let place = match e.payload.get("place") {
+            None => None,
+            Some(Value::String(p)) => Some(p.as_str()),
+            Some(_) => return Err(DomainError::invalid("payload.place", "must be a string")),
+        };
+        Ok(Self {
+            facility: &e.facility,
+            actor: &e.actor,
+            text,
+            place,
+            corrects: e.corrects.as_ref(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,8 +196,14 @@ mod tests {
         let d = n.to_draft();
         assert_eq!(d.subject, "place:Pabellón 3");
         let sealed = SealedEntry::seal(&d, 0, Timestamp(0), &[0; 16]).unwrap();
-        let back = Note::from_entry(&Entry::decode(&sealed.bytes).unwrap()).unwrap();
+        let entry = Entry::decode(&sealed.bytes).unwrap();
+        let back = Note::from_entry(&entry).unwrap();
         assert_eq!(back, n);
+        let view = NoteRef::from_entry(&entry).unwrap();
+        assert_eq!(
+            (view.facility, view.place, view.text),
+            ("CECOT", Some("Pabellón 3"), n.text.as_str())
+        );
     }
 
     #[test]

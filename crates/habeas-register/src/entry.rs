@@ -108,32 +108,103 @@ impl Draft {
         time: Timestamp,
         salt: &[u8; 16],
     ) -> Result<Vec<u8>, DraftError> {
+        Ok(self.pieces()?.assemble(index, &time.to_string(), salt))
+    }
+
+    /// Checks the draft and encodes everything but index, time and salt.
+    pub fn prepare(self) -> Result<PreparedDraft, DraftError> {
+        let pieces = self.pieces()?;
+        Ok(PreparedDraft {
+            draft: self,
+            pieces,
+        })
+    }
+
+    fn pieces(&self) -> Result<Pieces, DraftError> {
         self.check()?;
-        let mut out = String::with_capacity(320);
-        out.push_str("{\"actor\":");
-        write_string(&mut out, &self.actor);
+        let mut head = String::with_capacity(64);
+        head.push_str("{\"actor\":");
+        write_string(&mut head, &self.actor);
         if let Some(c) = &self.corrects {
-            let _ = write!(out, ",\"corrects\":{{\"index\":{},\"reason\":", c.index);
-            write_string(&mut out, &c.reason);
-            out.push('}');
+            let _ = write!(head, ",\"corrects\":{{\"index\":{},\"reason\":", c.index);
+            write_string(&mut head, &c.reason);
+            head.push('}');
         }
-        out.push_str(",\"facility\":");
-        write_string(&mut out, &self.facility);
-        let _ = write!(out, ",\"index\":{index},\"kind\":");
-        write_string(&mut out, &self.kind);
-        out.push_str(",\"payload\":");
-        canonical::write_value(&mut out, &self.payload, "payload")?;
-        out.push_str(",\"salt\":\"");
+        head.push_str(",\"facility\":");
+        write_string(&mut head, &self.facility);
+        let mut mid = String::with_capacity(256);
+        mid.push_str(",\"kind\":");
+        write_string(&mut mid, &self.kind);
+        mid.push_str(",\"payload\":");
+        canonical::write_value(&mut mid, &self.payload, "payload")?;
+        let mut subject = String::with_capacity(48);
+        subject.push_str("\",\"subject\":");
+        write_string(&mut subject, &self.subject);
+        // index (at most 16 digits), salt, time and the fixed keys add at most 120 bytes.
+        let len = head.len() + mid.len() + subject.len() + 120;
+        if len > MAX_ENTRY_BYTES {
+            return Err(DraftError::TooLarge(len));
+        }
+        Ok(Pieces { head, mid, subject })
+    }
+}
+
+/// The canonical encoding of a draft, cut where index, salt and time go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pieces {
+    /// `{"actor":…[,"corrects":{…}],"facility":…`
+    head: String,
+    /// `,"kind":…,"payload":{…}`
+    mid: String,
+    /// `","subject":…` (closes the salt string)
+    subject: String,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Pieces {
+    fn assemble(&self, index: u64, time: &str, salt: &[u8; 16]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.head.len() + self.mid.len() + self.subject.len() + 112);
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(b",\"index\":");
+        let mut digits = [0u8; 20];
+        let mut n = index;
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[i..]);
+        out.extend_from_slice(self.mid.as_bytes());
+        out.extend_from_slice(b",\"salt\":\"");
         for b in salt {
-            let _ = write!(out, "{b:02x}");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 15) as usize]);
         }
-        out.push_str("\",\"subject\":");
-        write_string(&mut out, &self.subject);
-        let _ = write!(out, ",\"time\":\"{time}\",\"v\":{ENTRY_VERSION}}}");
-        if out.len() > MAX_ENTRY_BYTES {
-            return Err(DraftError::TooLarge(out.len()));
-        }
-        Ok(out.into_bytes())
+        out.extend_from_slice(self.subject.as_bytes());
+        out.extend_from_slice(b",\"time\":\"");
+        out.extend_from_slice(time.as_bytes());
+        out.extend_from_slice(b"\",\"v\":1}");
+        out
+    }
+}
+
+/// A checked draft with its canonical encoding prepared (on the caller's thread), waiting for
+/// the writer to give it an index, a time and a salt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedDraft {
+    draft: Draft,
+    pieces: Pieces,
+}
+
+impl PreparedDraft {
+    pub fn draft(&self) -> &Draft {
+        &self.draft
     }
 }
 
@@ -152,19 +223,27 @@ impl SealedEntry {
         time: Timestamp,
         salt: &[u8; 16],
     ) -> Result<Self, DraftError> {
-        Self::seal_owned(draft.clone(), index, time, salt)
+        Ok(Self::seal_prepared(
+            draft.clone().prepare()?,
+            index,
+            time,
+            &time.to_string(),
+            salt,
+        ))
     }
 
-    /// Seals a draft without copying it.
-    pub fn seal_owned(
-        draft: Draft,
+    /// Seals a prepared draft without copying it. `time_text` is `time` as printed.
+    pub fn seal_prepared(
+        p: PreparedDraft,
         index: u64,
         time: Timestamp,
+        time_text: &str,
         salt: &[u8; 16],
-    ) -> Result<Self, DraftError> {
-        let bytes = draft.encode(index, time, salt)?;
+    ) -> Self {
+        let bytes = p.pieces.assemble(index, time_text, salt);
         let leaf = leaf_hash(&bytes);
-        Ok(Self {
+        let draft = p.draft;
+        Self {
             entry: Entry {
                 index,
                 time,
@@ -178,7 +257,7 @@ impl SealedEntry {
             },
             bytes,
             leaf,
-        })
+        }
     }
 }
 

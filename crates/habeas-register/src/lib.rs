@@ -20,7 +20,7 @@ pub mod time;
 pub mod verify;
 pub mod writer;
 
-pub use entry::{Correction, Draft, Entry, SealedEntry};
+pub use entry::{Correction, Draft, Entry, PreparedDraft, SealedEntry};
 pub use merkle::Hash;
 pub use note::{Checkpoint, Signer, VerifierKey};
 pub use store::{Store, StoreError};

@@ -2,7 +2,7 @@
 //! up in one durable transaction (group commit), and signs checkpoints every N entries or
 //! T milliseconds and on demand.
 
-use crate::entry::{Draft, SealedEntry};
+use crate::entry::{Draft, PreparedDraft, SealedEntry};
 use crate::merkle::{Frontier, Hash};
 use crate::note::{Checkpoint, Signer};
 use crate::store::{AppendError, Rejection, Store, StoreError, StoredCheckpoint};
@@ -80,18 +80,12 @@ pub struct Receipt {
 
 /// Entries queued by [`Register::submit`].
 #[derive(Debug)]
-pub struct Pending {
-    rx: mpsc::Receiver<Result<Vec<Receipt>, AppendError>>,
-    sent: bool,
-}
+pub struct Pending(Result<mpsc::Receiver<Result<Vec<Receipt>, AppendError>>, AppendError>);
 
 impl Pending {
     /// Waits until the entries are durable (or refused).
     pub fn wait(self) -> Result<Vec<Receipt>, AppendError> {
-        if !self.sent {
-            return Err(AppendError::Store(StoreError::Closed));
-        }
-        self.rx.recv().map_err(|_| StoreError::Closed)?
+        self.0?.recv().map_err(|_| StoreError::Closed)?
     }
 }
 
@@ -106,7 +100,7 @@ pub struct WriterStats {
 type Reply<T> = mpsc::SyncSender<T>;
 
 enum Msg {
-    Append(Vec<Draft>, Reply<Result<Vec<Receipt>, AppendError>>),
+    Append(Vec<PreparedDraft>, Reply<Result<Vec<Receipt>, AppendError>>),
     Checkpoint(Reply<Result<Option<StoredCheckpoint>, StoreError>>),
     Shutdown,
 }
@@ -251,19 +245,27 @@ impl Register {
 
     /// Appends several entries atomically (all or none) and waits until they are durable.
     pub fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<Receipt>, AppendError> {
-        let (reply, rx) = mpsc::sync_channel(1);
-        self.tx
-            .send(Msg::Append(drafts, reply))
-            .map_err(|_| StoreError::Closed)?;
-        rx.recv().map_err(|_| StoreError::Closed)?
+        self.submit(drafts).wait()
     }
 
     /// Queues entries (all or none) without waiting; [`Pending::wait`] returns when they are
     /// durable. Lets a bulk loader keep the writer busy while it prepares the next request.
     pub fn submit(&self, drafts: Vec<Draft>) -> Pending {
+        // The canonical encoding is prepared here, on the caller's thread; a bad draft is
+        // refused without reaching the writer.
+        let prepared = match drafts
+            .into_iter()
+            .map(Draft::prepare)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(p) => p,
+            Err(e) => return Pending(Err(draft_rejection(e))),
+        };
         let (reply, rx) = mpsc::sync_channel(1);
-        let sent = self.tx.send(Msg::Append(drafts, reply)).is_ok();
-        Pending { rx, sent }
+        match self.tx.send(Msg::Append(prepared, reply)) {
+            Ok(()) => Pending(Ok(rx)),
+            Err(_) => Pending(Err(AppendError::Store(StoreError::Closed))),
+        }
     }
 
     /// Signs a checkpoint for the current size if the register grew since the last one, and
@@ -351,10 +353,6 @@ impl State {
                 Msg::Shutdown => continue,
                 Msg::Append(d, r) => (d, r),
             };
-            if let Some(Err(e)) = drafts.iter().map(|d| d.check()).find(Result::is_err) {
-                let _ = reply.send(Err(draft_rejection(e)));
-                continue;
-            }
             if !began {
                 if let Err(e) = self.sink.begin() {
                     failed = Some(e);
@@ -406,19 +404,34 @@ impl State {
                 }
             }
         } else if began {
-            match self.sink.commit() {
-                Ok(()) => {
-                    for leaf in &leaves {
-                        self.frontier.push(*leaf);
+            // A checkpoint that falls due with this batch is written in the same transaction:
+            // one durable commit covers the entries and the signed tree head over them.
+            let mut grown = self.frontier.clone();
+            for leaf in &leaves {
+                grown.push(*leaf);
+            }
+            let mut outcome = self.due_checkpoint(&grown, false, self.clock.now());
+            if let Ok(Some(cp)) = &outcome {
+                if let Err(e) = self.sink.put_checkpoint(cp) {
+                    outcome = Err(e);
+                }
+            }
+            let committed = match outcome {
+                Ok(cp) => self.sink.commit().map(|()| cp),
+                Err(e) => Err(e),
+            };
+            match committed {
+                Ok(cp) => {
+                    self.frontier = grown;
+                    if let Some(cp) = cp {
+                        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                        self.last_checkpoint = Some(cp);
                     }
                     self.last_time = last_time;
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
                     self.stats
                         .entries
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);
-                    // Decide on a due checkpoint before acknowledging, so that what a caller
-                    // does after its acknowledgement (e.g. move a clock) cannot change it.
-                    let _ = self.maybe_checkpoint(false);
                     for (reply, receipts) in acked {
                         let _ = reply.send(Ok(receipts));
                     }
@@ -444,34 +457,55 @@ impl State {
     /// If one is refused, the others of the same request are undone with it.
     fn seal_and_apply(
         &mut self,
-        drafts: Vec<Draft>,
+        drafts: Vec<PreparedDraft>,
         first: u64,
         last_time: &mut Timestamp,
     ) -> Result<Vec<SealedEntry>, AppendError> {
         let time = self.clock.now().max(*last_time);
+        let time_text = time.to_string();
         let mut sealed = Vec::with_capacity(drafts.len());
         let mut salts = vec![0u8; 16 * drafts.len()];
         self.entropy.fill(&mut salts);
         for (i, (d, salt)) in drafts.into_iter().zip(salts.chunks_exact(16)).enumerate() {
             let salt: [u8; 16] = salt.try_into().unwrap_or([0; 16]);
-            let s = SealedEntry::seal_owned(d, first + i as u64, time, &salt)
-                .map_err(draft_rejection)?;
-            sealed.push(s);
+            sealed.push(SealedEntry::seal_prepared(
+                d,
+                first + i as u64,
+                time,
+                &time_text,
+                &salt,
+            ));
         }
         self.sink.append_group(&sealed)?;
         *last_time = time;
         Ok(sealed)
     }
 
+    /// Signs and stores a checkpoint now if one is due (or `forced`), in its own commit.
     fn maybe_checkpoint(&mut self, forced: bool) -> Result<(), StoreError> {
-        let size = self.frontier.size();
+        let now = self.clock.now();
+        if let Some(cp) = self.due_checkpoint(&self.frontier, forced, now)? {
+            self.sink.put_checkpoint(&cp)?;
+            self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+            self.last_checkpoint = Some(cp);
+        }
+        Ok(())
+    }
+
+    /// The signed checkpoint for `tree` if one is due at `now` (or `forced`).
+    fn due_checkpoint(
+        &self,
+        tree: &Frontier,
+        forced: bool,
+        now: Timestamp,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let size = tree.size();
         let last_size = self.last_checkpoint.as_ref().map_or(0, |c| c.size);
         match &self.last_checkpoint {
-            Some(c) if c.size == size => return Ok(()),
-            None if size == 0 && !forced => return Ok(()),
+            Some(c) if c.size == size => return Ok(None),
+            None if size == 0 && !forced => return Ok(None),
             _ => {}
         }
-        let now = self.clock.now();
         let due_entries = self.config.checkpoint_every_entries > 0
             && size - last_size >= self.config.checkpoint_every_entries;
         let due_time = self.config.checkpoint_every_millis > 0
@@ -479,25 +513,21 @@ impl State {
                 now.0.saturating_sub(c.made_at.0) >= self.config.checkpoint_every_millis
             });
         if !(forced || due_entries || due_time) {
-            return Ok(());
+            return Ok(None);
         }
         let cp = Checkpoint {
             origin: self.origin.clone(),
             size,
-            root: self.frontier.root(),
+            root: tree.root(),
         };
         let note = cp
             .sign(&self.signer)
             .map_err(|e| StoreError::Backend(format!("signing failed: {e}")))?;
-        let stored = StoredCheckpoint {
+        Ok(Some(StoredCheckpoint {
             size,
             made_at: now,
             note,
-        };
-        self.sink.put_checkpoint(&stored)?;
-        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        self.last_checkpoint = Some(stored);
-        Ok(())
+        }))
     }
 }
 

@@ -1,14 +1,11 @@
--- Projection: the occurrence book (entries of kind logbook.note).
+-- Projection: the occurrence book (entries of kind logbook.note). The occurrence book is a log
+-- itself, so its projection is an index over the register: what notes are filtered and
+-- linked by. The text, time and correction reason are read from the entry.
 CREATE TABLE logbook (
-    idx               INTEGER PRIMARY KEY,
-    time              TEXT NOT NULL,
-    facility          TEXT NOT NULL,
-    actor             TEXT NOT NULL,
-    place             TEXT,
-    text              TEXT NOT NULL,
-    corrects          INTEGER,
-    correction_reason TEXT,
-    corrected_by      INTEGER
+    idx          INTEGER PRIMARY KEY,
+    facility     TEXT NOT NULL,
+    place        TEXT,
+    actor        TEXT NOT NULL,
+    corrects     INTEGER,
+    corrected_by INTEGER
 ) STRICT;
-
-CREATE INDEX logbook_by_facility ON logbook (facility, idx);

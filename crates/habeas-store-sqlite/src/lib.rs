@@ -61,7 +61,7 @@ fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(backend)?;
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
         durability.pragma()
     ))
     .map_err(backend)?;
@@ -400,11 +400,12 @@ impl LogSink for SqliteSink {
                 .conn
                 .prepare_cached("INSERT INTO register_log (idx, leaf, bytes) VALUES (?1, ?2, ?3)")
                 .map_err(backend)?;
+            let mut projector = projection::Projector::new(&self.conn);
             for e in entries {
                 insert
                     .execute(params![e.entry.index as i64, &e.leaf[..], &e.bytes])
                     .map_err(backend)?;
-                projection::apply(&self.conn, e)?;
+                projector.apply(e)?;
             }
             Ok(())
         })();

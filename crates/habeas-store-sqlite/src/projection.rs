@@ -3,73 +3,92 @@
 
 use crate::{backend, migrate, SqliteStore};
 use habeas_core::kinds;
-use habeas_core::logbook::Note;
+use habeas_core::logbook::NoteRef;
 use habeas_register::store::{AppendError, Rejection, Store, StoreError};
 use habeas_register::{Entry, SealedEntry};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 
 /// Every projection table. Each has the register index of its row's source as first column.
 pub const PROJECTION_TABLES: &[&str] = &["logbook"];
 
-/// Applies one entry to the projections.
-pub(crate) fn apply(conn: &Connection, e: &SealedEntry) -> Result<(), AppendError> {
-    let entry = &e.entry;
-    match entry.kind.as_str() {
-        kinds::LOGBOOK_NOTE => apply_note(conn, entry),
-        // Kinds without a projection yet are kept in the register only.
-        _ => Ok(()),
-    }
+/// Applies entries to the projections, preparing each statement once per batch.
+pub(crate) struct Projector<'c> {
+    conn: &'c Connection,
+    note_insert: Option<CachedStatement<'c>>,
 }
 
-fn apply_note(conn: &Connection, entry: &Entry) -> Result<(), AppendError> {
-    let note = Note::from_entry(entry).map_err(Rejection::from)?;
-    if let Some(c) = &note.corrects {
-        let facility: Option<String> = conn
-            .prepare_cached("SELECT facility FROM logbook WHERE idx = ?1")
-            .and_then(|mut s| s.query_row([c.index as i64], |r| r.get(0)).optional())
-            .map_err(backend)?;
-        match facility {
-            None => {
-                return Err(Rejection::field(
-                    "corrects",
-                    format!("entry {} is not a note of the occurrence book", c.index),
-                )
-                .into())
-            }
-            Some(f) if f != note.facility.as_str() => {
-                return Err(Rejection::field(
-                    "corrects",
-                    format!(
-                        "note {} belongs to facility {f}, not {}",
-                        c.index, note.facility
-                    ),
-                )
-                .into())
-            }
-            Some(_) => {}
+impl<'c> Projector<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            note_insert: None,
         }
-        conn.prepare_cached("UPDATE logbook SET corrected_by = ?1 WHERE idx = ?2")
-            .and_then(|mut s| s.execute(params![entry.index as i64, c.index as i64]))
-            .map_err(backend)?;
     }
-    conn.prepare_cached(
-        "INSERT INTO logbook (idx, time, facility, actor, place, text, corrects, correction_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            entry.index as i64,
-            entry.time.to_string(),
-            note.facility.as_str(),
-            note.actor.as_str(),
-            note.place,
-            note.text,
-            note.corrects.as_ref().map(|c| c.index as i64),
-            note.corrects.as_ref().map(|c| c.reason.clone()),
-        ])
-    })
-    .map_err(backend)?;
-    Ok(())
+
+    /// Applies one entry to the projections.
+    pub(crate) fn apply(&mut self, e: &SealedEntry) -> Result<(), AppendError> {
+        let entry = &e.entry;
+        match entry.kind.as_str() {
+            kinds::LOGBOOK_NOTE => self.note(entry),
+            // Kinds without a projection yet are kept in the register only.
+            _ => Ok(()),
+        }
+    }
+
+    fn note(&mut self, entry: &Entry) -> Result<(), AppendError> {
+        let note = NoteRef::from_entry(entry).map_err(Rejection::from)?;
+        if let Some(c) = &note.corrects {
+            let facility: Option<String> = self
+                .conn
+                .prepare_cached("SELECT facility FROM logbook WHERE idx = ?1")
+                .and_then(|mut s| s.query_row([c.index as i64], |r| r.get(0)).optional())
+                .map_err(backend)?;
+            match facility {
+                None => {
+                    return Err(Rejection::field(
+                        "corrects",
+                        format!("entry {} is not a note of the occurrence book", c.index),
+                    )
+                    .into())
+                }
+                Some(f) if f != note.facility => {
+                    return Err(Rejection::field(
+                        "corrects",
+                        format!(
+                            "note {} belongs to facility {f}, not {}",
+                            c.index, note.facility
+                        ),
+                    )
+                    .into())
+                }
+                Some(_) => {}
+            }
+            self.conn
+                .prepare_cached("UPDATE logbook SET corrected_by = ?1 WHERE idx = ?2")
+                .and_then(|mut s| s.execute(params![entry.index as i64, c.index as i64]))
+                .map_err(backend)?;
+        }
+        let insert = match &mut self.note_insert {
+            Some(s) => s,
+            slot => slot.insert(
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO logbook (idx, facility, place, actor, corrects) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(backend)?,
+            ),
+        };
+        insert
+            .execute(params![
+                entry.index as i64,
+                note.facility,
+                note.place,
+                note.actor,
+                note.corrects.map(|c| c.index as i64),
+            ])
+            .map_err(backend)?;
+        Ok(())
+    }
 }
 
 /// Which notes to list.
@@ -98,33 +117,43 @@ pub struct LogbookRow {
 
 pub(crate) fn logbook(c: &Connection, f: &LogbookFilter) -> rusqlite::Result<Vec<LogbookRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT idx, time, facility, actor, place, text, corrects, correction_reason, corrected_by
-         FROM logbook
-         WHERE (?1 IS NULL OR facility = ?1) AND (?2 IS NULL OR place = ?2) AND (?3 IS NULL OR idx < ?3)
-         ORDER BY idx DESC LIMIT ?4",
+        "SELECT l.idx, l.facility, l.actor, l.place, l.corrects, l.corrected_by, r.bytes
+         FROM logbook l JOIN register_log r ON r.idx = l.idx
+         WHERE (?1 IS NULL OR l.facility = ?1) AND (?2 IS NULL OR l.place = ?2) AND (?3 IS NULL OR l.idx < ?3)
+         ORDER BY l.idx DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(
-        params![
-            f.facility,
-            f.place,
-            f.before.map(|b| b as i64),
-            if f.limit == 0 { 100 } else { f.limit }
-        ],
-        |r| {
-            Ok(LogbookRow {
-                index: r.get::<_, i64>(0)? as u64,
-                time: r.get(1)?,
-                facility: r.get(2)?,
-                actor: r.get(3)?,
-                place: r.get(4)?,
-                text: r.get(5)?,
-                corrects: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-                correction_reason: r.get(7)?,
-                corrected_by: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-            })
-        },
-    )?;
-    rows.collect()
+    let mut rows = stmt.query(params![
+        f.facility,
+        f.place,
+        f.before.map(|b| b as i64),
+        if f.limit == 0 { 100 } else { f.limit }
+    ])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let index = r.get::<_, i64>(0)? as u64;
+        let bytes = r.get_ref(6)?.as_blob()?;
+        let entry = Entry::decode(bytes).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Blob, Box::new(e))
+        })?;
+        let text = entry
+            .payload
+            .get("text")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        out.push(LogbookRow {
+            index,
+            time: entry.time.to_string(),
+            facility: r.get(1)?,
+            actor: r.get(2)?,
+            place: r.get(3)?,
+            text,
+            corrects: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+            correction_reason: entry.corrects.map(|c| c.reason),
+            corrected_by: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+        });
+    }
+    Ok(out)
 }
 
 /// A projection table that differs from a rebuild of the register.
@@ -146,7 +175,7 @@ fn replay(conn: &Connection, store: &dyn Store) -> Result<u64, StoreError> {
             bytes: row.bytes.to_vec(),
             leaf,
         };
-        apply(conn, &sealed).map_err(|e| {
+        Projector::new(conn).apply(&sealed).map_err(|e| {
             StoreError::Corrupt(format!(
                 "entry {} no longer applies to the projections: {e}",
                 row.index

@@ -161,7 +161,7 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
 fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;
          CREATE TABLE t (idx INTEGER PRIMARY KEY, bytes BLOB NOT NULL) STRICT;",
     )?;
     let clock = Stopwatch::start();

@@ -16,6 +16,11 @@ use habeas_store_sqlite::{LogbookFilter, SqliteStore};
 use open::DbArgs;
 use std::process::ExitCode;
 
+/// The writer thread frees what request threads allocated; mimalloc does that without the
+/// arena lock contention of the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "habeas",
