@@ -144,6 +144,17 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Closes the store, moving everything from the write-ahead log into the main file so
+    /// that the file alone holds the register (before it is renamed or copied).
+    pub fn close(self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        drop(self);
+        let conn = Connection::open(&path).map_err(backend)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(backend)?;
+        conn.close().map_err(|(_, e)| backend(e))
+    }
+
     /// The writer's connection. Only one process at a time may hold it.
     pub fn sink(&self) -> Result<SqliteSink, StoreError> {
         let lock_path = lock_path(&self.path);

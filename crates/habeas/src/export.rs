@@ -238,5 +238,6 @@ fn import_into(tmp: &Path, input: &Path) -> Result<(u64, [u8; 32])> {
     {
         bail!("{m}");
     }
+    store.close().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((report.entries, report.root))
 }

@@ -79,6 +79,17 @@ enum Command {
     },
     /// Drop every projection and rebuild it from the register.
     Rebuild,
+    /// Append many occurrence-book notes from concurrent threads, printing `ack <index> <marker>`
+    /// for each acknowledged one (used by the crash test).
+    #[command(hide = true)]
+    StressAppend {
+        #[arg(long, default_value_t = 16)]
+        threads: usize,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value = "TEST")]
+        facility: String,
+    },
     /// Run benchmarks and print ratios against baselines measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -207,6 +218,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Register(args),
         } => bench::register(&args),
+        Command::StressAppend {
+            threads,
+            count,
+            facility,
+        } => stress_append(&cli.db, threads, count, &facility),
     }
 }
 
@@ -498,6 +514,48 @@ fn logbook(db: &DbArgs, command: LogbookCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn stress_append(db: &DbArgs, threads: usize, count: usize, facility: &str) -> Result<ExitCode> {
+    use std::io::Write as _;
+    let (_, register) = db.open_writer()?;
+    let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    let handles: Vec<_> = (0..threads.max(1))
+        .map(|t| {
+            let register = register.clone();
+            let out = out.clone();
+            let facility = facility.to_owned();
+            std::thread::spawn(move || -> Result<()> {
+                for i in (t..count).step_by(threads.max(1)) {
+                    let marker = format!("stress-{i:08}");
+                    let note = NewNote {
+                        facility: facility.clone(),
+                        actor: "system:stress".into(),
+                        text: format!("{marker} carga concurrente"),
+                        place: None,
+                        corrects: None,
+                    }
+                    .validate()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let r = register
+                        .append(note.to_draft())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let mut o = out
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("stdout lock poisoned"))?;
+                    writeln!(o, "ack {} {marker}", r.index)?;
+                    o.flush()?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a thread panicked"))??;
+    }
+    register.shutdown();
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The command-line flag for a domain field name.

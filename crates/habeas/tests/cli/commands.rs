@@ -1,0 +1,286 @@
+use crate::support::Reg;
+use habeas_register::merkle::{from_hex, verify_consistency, verify_inclusion};
+use habeas_register::note::{Checkpoint, VerifierKey};
+
+#[test]
+fn init_creates_the_store_and_a_private_signing_key() {
+    let reg = Reg::init(&[]);
+    assert!(reg.verifier_key.starts_with("habeas.test/register/cli+"));
+    VerifierKey::parse(&reg.verifier_key).unwrap();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(reg.path("habeas.db.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode, 0o600);
+    let again = reg.run(&["init", "--origin", "other"]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("exists already"), "{}", again.stderr);
+    // The register starts with a signed checkpoint of the empty tree.
+    let cp = reg.ok(&["checkpoint", "--no-new"]).stdout;
+    let head = Checkpoint::open(&cp, &VerifierKey::parse(&reg.verifier_key).unwrap()).unwrap();
+    assert_eq!(
+        (head.origin.as_str(), head.size),
+        ("habeas.test/register/cli", 0)
+    );
+}
+
+#[test]
+fn the_occurrence_book_records_lists_and_corrects() {
+    let reg = Reg::init(&[]);
+    assert_eq!(
+        reg.note("Recuento de las 06:00: 80 personas en la celda 12"),
+        0
+    );
+    assert_eq!(reg.note("Recuento de las 07:00 sin novedad"), 1);
+    let r = reg.ok(&[
+        "logbook",
+        "add",
+        "--facility",
+        "CECOT",
+        "--text",
+        "Recuento de las 06:00: 81 personas",
+        "--corrects",
+        "0",
+        "--reason",
+        "cifra mal copiada",
+        "--actor",
+        "custodia.ana",
+    ]);
+    assert!(
+        r.stdout.starts_with("recorded as entry 2 at "),
+        "{}",
+        r.stdout
+    );
+    let json = reg.ok(&["logbook", "list", "--format", "json"]).stdout;
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["index"], 2);
+    assert_eq!(rows[0]["actor"], "custodia.ana");
+    assert_eq!(rows[0]["corrects"], 0);
+    assert_eq!(rows[0]["correction_reason"], "cifra mal copiada");
+    assert_eq!(rows[2]["corrected_by"], 2);
+    assert_eq!(rows[2]["place"], "Pabellón 2");
+    assert_eq!(rows[2]["actor"], "test.officer");
+    assert_eq!(
+        rows[2]["text"],
+        "Recuento de las 06:00: 80 personas en la celda 12"
+    );
+    let paged = reg
+        .ok(&[
+            "logbook", "list", "--format", "json", "--before", "2", "--limit", "1",
+        ])
+        .stdout;
+    let paged: serde_json::Value = serde_json::from_str(&paged).unwrap();
+    assert_eq!(paged.as_array().unwrap().len(), 1);
+    assert_eq!(paged[0]["index"], 1);
+    let csv = reg.ok(&["logbook", "list", "--format", "csv"]).stdout;
+    assert!(csv.starts_with("index,time,facility,actor,place,text,"));
+    assert_eq!(csv.lines().count(), 4);
+    let table = reg.ok(&["logbook", "list"]).stdout;
+    assert!(table.contains("(corrected by #2)"), "{table}");
+    let ok = reg.verify();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.starts_with("OK: 3 entries"), "{}", ok.stdout);
+}
+
+#[test]
+fn bad_input_names_the_field_and_writes_nothing() {
+    let reg = Reg::init(&[]);
+    reg.note("primera nota");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["logbook", "add", "--facility", "cecot", "--text", "x"],
+            "--facility",
+        ),
+        (
+            &["logbook", "add", "--facility", "CECOT", "--text", "   "],
+            "--text",
+        ),
+        (
+            &[
+                "logbook",
+                "add",
+                "--facility",
+                "CECOT",
+                "--text",
+                "x",
+                "--actor",
+                "dos palabras",
+            ],
+            "--actor",
+        ),
+        (
+            &[
+                "logbook",
+                "add",
+                "--facility",
+                "CECOT",
+                "--text",
+                "x",
+                "--corrects",
+                "7",
+                "--reason",
+                "no existe",
+            ],
+            "--corrects",
+        ),
+        (
+            &[
+                "logbook",
+                "add",
+                "--facility",
+                "OTRA",
+                "--text",
+                "x",
+                "--corrects",
+                "0",
+                "--reason",
+                "otra cárcel",
+            ],
+            "--corrects",
+        ),
+        (
+            &[
+                "logbook",
+                "add",
+                "--facility",
+                "CECOT",
+                "--text",
+                "x",
+                "--corrects",
+                "0",
+                "--reason",
+                " ",
+            ],
+            "--reason",
+        ),
+    ];
+    for (args, flag) in cases {
+        let r = reg.run(args);
+        assert_eq!(r.code, 1, "{args:?} was accepted");
+        assert!(
+            r.stderr.contains(flag),
+            "{args:?}: {:?} does not name {flag}",
+            r.stderr
+        );
+    }
+    let missing = reg.run(&["logbook", "add", "--facility", "CECOT"]);
+    assert_eq!(missing.code, 2, "clap reports a missing --text");
+    assert!(missing.stderr.contains("--text"));
+    assert_eq!(reg.size(), 1, "a refused note left something behind");
+    let none = reg.run(&["--db", "nowhere.db", "logbook", "list"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("habeas init"), "{}", none.stderr);
+}
+
+#[test]
+fn checkpoints_are_made_on_demand_and_every_n_entries() {
+    let reg = Reg::init(&[]);
+    for i in 0..5 {
+        reg.ok(&[
+            "--checkpoint-every",
+            "2",
+            "logbook",
+            "add",
+            "--facility",
+            "CECOT",
+            "--text",
+            &format!("nota {i}"),
+        ]);
+    }
+    let store = habeas_store_sqlite::SqliteStore::open(&reg.db()).unwrap();
+    use habeas_register::store::Store;
+    let sizes: Vec<u64> = store
+        .checkpoints()
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert_eq!(sizes, vec![0, 2, 4]);
+    let note = reg.ok(&["checkpoint"]).stdout;
+    let key = VerifierKey::parse(&reg.verifier_key).unwrap();
+    assert_eq!(Checkpoint::open(&note, &key).unwrap().size, 5);
+    assert_eq!(
+        reg.ok(&["checkpoint", "--no-new"]).stdout,
+        note,
+        "printed exactly, and kept"
+    );
+    let sizes: Vec<u64> = store
+        .checkpoints()
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert_eq!(sizes, vec![0, 2, 4, 5]);
+}
+
+#[test]
+fn proofs_verify_against_the_signed_checkpoint() {
+    let reg = Reg::init(&[]);
+    for i in 0..11 {
+        reg.note(&format!("nota {i}"));
+    }
+    let note = reg.ok(&["checkpoint"]).stdout;
+    let head = Checkpoint::open(&note, &VerifierKey::parse(&reg.verifier_key).unwrap()).unwrap();
+    let hexes = |v: &serde_json::Value| -> Vec<[u8; 32]> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| from_hex(h.as_str().unwrap()).unwrap())
+            .collect()
+    };
+    for index in [0u64, 5, 10] {
+        let out: serde_json::Value =
+            serde_json::from_str(&reg.ok(&["proof", "inclusion", &index.to_string()]).stdout)
+                .unwrap();
+        assert_eq!(out["size"], 11);
+        assert_eq!(out["checkpoint"], note.as_str());
+        let leaf = from_hex(out["leaf_hash"].as_str().unwrap()).unwrap();
+        let bytes = reg.ok(&["entry", &index.to_string()]).stdout;
+        assert_eq!(
+            leaf,
+            habeas_register::merkle::leaf_hash(bytes.trim_end().as_bytes())
+        );
+        assert!(verify_inclusion(
+            index,
+            11,
+            &leaf,
+            &hexes(&out["proof"]),
+            &head.root
+        ));
+    }
+    let out: serde_json::Value =
+        serde_json::from_str(&reg.ok(&["proof", "consistency", "3", "11"]).stdout).unwrap();
+    let first = from_hex(out["first_root"].as_str().unwrap()).unwrap();
+    assert!(verify_consistency(
+        3,
+        11,
+        &first,
+        &head.root,
+        &hexes(&out["proof"])
+    ));
+    let mut forged = first;
+    forged[0] ^= 1;
+    assert!(!verify_consistency(
+        3,
+        11,
+        &forged,
+        &head.root,
+        &hexes(&out["proof"])
+    ));
+    let beyond = reg.run(&["proof", "inclusion", "11"]);
+    assert_eq!(beyond.code, 1);
+    assert!(
+        beyond.stderr.contains("not in the tree of size 11"),
+        "{}",
+        beyond.stderr
+    );
+    let bad = reg.run(&["proof", "consistency", "5", "3"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("0 < A <= B"), "{}", bad.stderr);
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the `habeas` binary: one test binary, one module per concern.
+
+mod commands;
+mod crash;
+mod export;
+mod support;
+mod tamper;

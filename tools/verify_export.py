@@ -1,0 +1,963 @@
+#!/usr/bin/env python3
+"""Independent verifier for Habeas register exports.
+
+Written from docs/register-format.md alone; it uses no Habeas code. Needs Python 3.11 and the
+`cryptography` package (for Ed25519).
+
+    python3 tools/verify_export.py EXPORT.jsonl [--verifier-key KEY]
+    python3 tools/verify_export.py --self-test
+
+On success it prints a report whose first line starts with "OK" and exits 0. On the first
+problem it prints "FAILED: <reason>" (naming the line number and/or entry index) to stderr
+and exits 1.
+
+Without --verifier-key it checks the export against the verifier key found inside the export,
+which only proves that the export is consistent with itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:  # pragma: no cover - reported at run time
+    Ed25519PublicKey = None  # type: ignore[assignment]
+    InvalidSignature = Exception  # type: ignore[assignment,misc]
+
+
+class Failure(Exception):
+    """A verification failure; the message names the line and/or entry index."""
+
+
+# --------------------------------------------------------------------------------------------
+# Conventions (§1)
+
+# Characters with the Unicode White_Space property.
+WHITE_SPACE = frozenset(
+    "\u0009\u000a\u000b\u000c\u000d\u0020\u0085\u00a0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+WHITE_SPACE_STR = "".join(sorted(WHITE_SPACE))
+
+
+def trim(s: str) -> str:
+    return s.strip(WHITE_SPACE_STR)
+
+
+def has_control(s: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in s)
+
+
+_B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def b64decode_strict(s: object) -> bytes:
+    """Canonical standard base64 with padding; anything else raises ValueError."""
+    if not isinstance(s, str) or len(s) % 4 != 0 or not _B64_RE.fullmatch(s):
+        raise ValueError("not canonical base64")
+    raw = base64.b64decode(s, validate=True)
+    if base64.b64encode(raw).decode("ascii") != s:
+        raise ValueError("not canonical base64")
+    return raw
+
+
+def is_uint64(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 2**64 - 1
+
+
+def sha256(b: bytes) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+# --------------------------------------------------------------------------------------------
+# Time (§2)
+
+_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})Z")
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    y = y - 1 if m <= 2 else y
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_time(s: object) -> int:
+    """Returns milliseconds since 1970-01-01T00:00:00Z; raises ValueError if not a valid time."""
+    if not isinstance(s, str) or len(s) != 24:
+        raise ValueError(f"not a time of the form YYYY-MM-DDTHH:MM:SS.mmmZ: {s!r}")
+    m = _TIME_RE.fullmatch(s)
+    if not m:
+        raise ValueError(f"not a time of the form YYYY-MM-DDTHH:MM:SS.mmmZ: {s!r}")
+    y, mo, d, h, mi, sec, ms = (int(g) for g in m.groups())
+    leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+    if mo in (1, 3, 5, 7, 8, 10, 12):
+        dim = 31
+    elif mo in (4, 6, 9, 11):
+        dim = 30
+    elif mo == 2:
+        dim = 29 if leap else 28
+    else:
+        raise ValueError(f"impossible month in {s!r}")
+    if not (1 <= d <= dim and h < 24 and mi < 60 and sec < 60 and ms < 1000):
+        raise ValueError(f"impossible date or time {s!r}")
+    return (((_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec) * 1000 + ms
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical JSON (§3)
+
+MAX_SAFE_INTEGER = 2**53 - 1
+_SHORT_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
+
+
+class NotCanonical(ValueError):
+    pass
+
+
+def enc_string(s: str) -> str:
+    out = ['"']
+    for c in s:
+        o = ord(c)
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif o < 0x20:
+            out.append(_SHORT_ESCAPES.get(o) or "\\u%04x" % o)
+        elif 0xD800 <= o <= 0xDFFF:
+            raise NotCanonical("a string contains an unpaired surrogate")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def _utf16_key(k: str) -> bytes:
+    # Big-endian UTF-16 bytes compare exactly as sequences of UTF-16 code units.
+    return k.encode("utf-16-be", errors="surrogatepass")
+
+
+MAX_DEPTH = 127  # nesting levels of arrays/objects, counting the entry object as level 1
+
+
+def enc_value(v: object, path: str, depth: int = 1) -> str:
+    """Canonical JSON of v; `depth` is the nesting level v has if it is an array or object."""
+    if isinstance(v, (list, dict)) and depth > MAX_DEPTH:
+        raise NotCanonical(f"{path}: nested more than {MAX_DEPTH} levels deep")
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        if abs(v) > MAX_SAFE_INTEGER:
+            raise NotCanonical(f"{path}: integer outside ±(2^53-1)")
+        return str(v)
+    if isinstance(v, str):
+        return enc_string(v)
+    if isinstance(v, list):
+        return "[" + ",".join(enc_value(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v.keys(), key=_utf16_key)
+        return "{" + ",".join(enc_string(k) + ":" + enc_value(v[k], f"{path}.{k}", depth + 1) for k in keys) + "}"
+    raise NotCanonical(f"{path}: {type(v).__name__} is not allowed (numbers must be integers)")
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    d: dict = {}
+    for k, val in pairs:
+        if k in d:
+            raise ValueError(f"duplicate key {k!r}")
+        d[k] = val
+    return d
+
+
+def _refuse_float(s: str) -> object:
+    raise ValueError(f"the number {s} is not an integer")
+
+
+def _refuse_constant(s: str) -> object:
+    raise ValueError(f"{s} is not JSON")
+
+
+def parse_json_strict(text: str) -> object:
+    """JSON with no duplicate keys and no NaN/Infinity; fractions are refused."""
+    return json.loads(
+        text,
+        object_pairs_hook=_no_duplicates,
+        parse_float=_refuse_float,
+        parse_constant=_refuse_constant,
+    )
+
+
+def parse_json_line(text: str) -> object:
+    """A line of the export: JSON with no duplicate keys (numbers are checked by the caller)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+
+
+# --------------------------------------------------------------------------------------------
+# Entries (§4)
+
+ENTRY_KEYS = {"actor", "facility", "index", "kind", "payload", "salt", "subject", "time", "v"}
+MAX_LABEL_BYTES = 200
+MAX_ENTRY_BYTES = 262144
+_SALT_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def check_entry(raw: bytes) -> tuple[int, int]:
+    """Checks §4.3 rules 1-11; returns (index, time in ms). Raises ValueError with the reason."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"the bytes are not UTF-8: {e}") from None
+    try:
+        obj = parse_json_strict(text)
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"the bytes are not a JSON entry: {e}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("the bytes are not a JSON object")
+    keys = set(obj)
+    missing = ENTRY_KEYS - keys
+    extra = keys - ENTRY_KEYS - {"corrects"}
+    if missing:
+        raise ValueError(f"missing member(s) {sorted(missing)}")
+    if extra:
+        raise ValueError(f"unknown member(s) {sorted(extra)}")
+    for field in ("actor", "facility", "kind", "subject"):
+        val = obj[field]
+        if not isinstance(val, str):
+            raise ValueError(f"{field} must be a string")
+        if not trim(val):
+            raise ValueError(f"{field} must not be empty")
+        if len(val.encode("utf-8", errors="surrogatepass")) > MAX_LABEL_BYTES:
+            raise ValueError(f"{field} is longer than {MAX_LABEL_BYTES} bytes")
+        if has_control(val):
+            raise ValueError(f"{field} contains a control character")
+    if not isinstance(obj["payload"], dict):
+        raise ValueError("payload must be a JSON object")
+    index = obj["index"]
+    if not is_uint64(index):
+        raise ValueError("index must be an unsigned 64-bit integer")
+    corrects = obj.get("corrects")
+    if "corrects" in obj:
+        if not isinstance(corrects, dict) or set(corrects) != {"index", "reason"}:
+            raise ValueError('corrects must be an object with exactly "index" and "reason"')
+        if not is_uint64(corrects["index"]):
+            raise ValueError("corrects.index must be an unsigned 64-bit integer")
+        if not isinstance(corrects["reason"], str) or not trim(corrects["reason"]):
+            raise ValueError("corrects.reason must be a non-empty string")
+    salt = obj["salt"]
+    if not isinstance(salt, str) or not _SALT_RE.fullmatch(salt):
+        raise ValueError("salt must be 32 lowercase hex digits")
+    time_ms = parse_time(obj["time"])
+    v = obj["v"]
+    if not (isinstance(v, int) and not isinstance(v, bool) and v == 1):
+        raise ValueError(f"unknown version v={v!r} (expected 1)")
+    digits = len(str(index))
+    if len(raw) - digits + 29 > MAX_ENTRY_BYTES:
+        raise ValueError("the entry is larger than the register allows")
+    # Rule 11: re-encoding gives exactly the same bytes. Keys in canonical (sorted) order.
+    try:
+        parts = ['{"actor":', enc_string(obj["actor"])]
+        if "corrects" in obj:
+            parts += [',"corrects":{"index":', str(corrects["index"]), ',"reason":',
+                      enc_string(corrects["reason"]), "}"]
+        parts += [',"facility":', enc_string(obj["facility"]),
+                  ',"index":', str(index),
+                  ',"kind":', enc_string(obj["kind"]),
+                  ',"payload":', enc_value(obj["payload"], "payload", 2),
+                  ',"salt":"', salt, '"',
+                  ',"subject":', enc_string(obj["subject"]),
+                  ',"time":', enc_string(obj["time"]),
+                  ',"v":1}']
+        again = "".join(parts).encode("utf-8")
+    except (NotCanonical, UnicodeEncodeError) as e:
+        raise ValueError(f"the bytes are not in canonical form: {e}") from None
+    if again != raw:
+        raise ValueError("the bytes are not in canonical form (re-encoding gives different bytes)")
+    return index, time_ms
+
+
+# --------------------------------------------------------------------------------------------
+# Merkle tree (§6)
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return sha256(b"\x00" + data)
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return sha256(b"\x01" + left + right)
+
+
+EMPTY_ROOT = sha256(b"")
+
+
+def split(n: int) -> int:
+    """The largest power of two strictly smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def mth(leaves: list[bytes]) -> bytes:
+    """MTH straight from the definition (used by the self-test to cross-check Tree)."""
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return leaves[0]
+    k = split(n)
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+class Tree:
+    """All leaf hashes plus every complete subtree, level by level, as flat byte strings.
+
+    levels[h] holds the roots of the complete subtrees of 2^h leaves, 32 bytes each, so MTH of
+    any range is O(log n) hashes.
+    """
+
+    def __init__(self, leaves: bytes) -> None:
+        assert len(leaves) % 32 == 0
+        self.levels = [bytes(leaves)]
+        while len(self.levels[-1]) >= 64:
+            below = self.levels[-1]
+            nxt = bytearray()
+            for off in range(0, len(below) - 63, 64):
+                nxt += hashlib.sha256(b"\x01" + below[off:off + 64]).digest()
+            self.levels.append(bytes(nxt))
+
+    def __len__(self) -> int:
+        return len(self.levels[0]) // 32
+
+    def leaf(self, i: int) -> bytes:
+        return self.levels[0][32 * i:32 * i + 32]
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for 0 <= start < end <= len."""
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:
+            h = n.bit_length() - 1
+            i = start >> h
+            if h < len(self.levels) and 32 * (i + 1) <= len(self.levels[h]):
+                return self.levels[h][32 * i:32 * i + 32]
+        k = split(n)
+        return node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
+
+    def root(self, size: int) -> bytes:
+        if size > len(self):
+            raise ValueError("size beyond the tree")
+        return EMPTY_ROOT if size == 0 else self.subtree(0, size)
+
+    def inclusion_proof(self, m: int, n: int) -> list[bytes]:
+        out: list[bytes] = []
+
+        def path(m: int, start: int, end: int) -> None:
+            size = end - start
+            if size <= 1:
+                return
+            k = split(size)
+            if m < k:
+                path(m, start, start + k)
+                out.append(self.subtree(start + k, end))
+            else:
+                path(m - k, start + k, end)
+                out.append(self.subtree(start, start + k))
+
+        path(m, 0, n)
+        return out
+
+    def consistency_proof(self, m: int, n: int) -> list[bytes]:
+        """RFC 6962 PROOF(m, D[0:n]) for 0 < m <= n <= len."""
+        if not 0 < m <= n <= len(self):
+            raise ValueError("bad range for a consistency proof")
+        out: list[bytes] = []
+
+        def subproof(m: int, start: int, end: int, whole: bool) -> None:
+            size = end - start
+            if m == size:
+                if not whole:
+                    out.append(self.subtree(start, end))
+                return
+            k = split(size)
+            if m <= k:
+                subproof(m, start, start + k, whole)
+                out.append(self.subtree(start + k, end))
+            else:
+                subproof(m - k, start + k, end, False)
+                out.append(self.subtree(start, start + k))
+
+        subproof(m, 0, n, True)
+        return out
+
+
+def verify_inclusion(m: int, n: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if m >= n:
+        return False
+    fn, sn, r = m, n - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(m: int, n: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2."""
+    if m == 0 or m > n:
+        return False
+    if m == n:
+        return not proof and first_root == second_root
+    path = list(proof)
+    if m & (m - 1) == 0:
+        path.insert(0, first_root)
+    if not path:
+        return False
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Keys, signed notes and checkpoints (§7, §8)
+
+EM_DASH_SPACE = "\u2014 "
+
+
+def valid_key_name(name: str) -> bool:
+    return bool(name) and "+" not in name and not any(c in WHITE_SPACE for c in name)
+
+
+def key_id(name: str, public: bytes) -> bytes:
+    return sha256(name.encode("utf-8") + b"\n" + b"\x01" + public)[:4]
+
+
+class VerifierKey:
+    def __init__(self, text: str) -> None:
+        """Parses `<name>+<8 hex key id>+<base64(0x01 ‖ public key)>`; raises ValueError."""
+        parts = trim(text).split("+", 2)
+        if len(parts) != 3:
+            raise ValueError("expected <name>+<key id>+<key>")
+        name, hex_id, b64 = parts
+        if not valid_key_name(name):
+            raise ValueError(f"the key name {name!r} is empty or contains white space")
+        try:
+            raw = b64decode_strict(b64)
+        except ValueError:
+            raise ValueError("the key is not canonical base64") from None
+        if len(raw) != 33 or raw[0] != 0x01:
+            raise ValueError("not an Ed25519 key (expected 0x01 and 32 bytes)")
+        self.name = name
+        self.public = raw[1:]
+        self.id = key_id(name, self.public)
+        if hex_id != self.id.hex():
+            raise ValueError(
+                f"the key id {hex_id!r} does not match the name and key (expected {self.id.hex()})"
+            )
+        try:
+            self._key = Ed25519PublicKey.from_public_bytes(self.public)
+        except ValueError:
+            raise ValueError("not a valid Ed25519 public key") from None
+        self.text = f"{name}+{hex_id}+{b64}"
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        try:
+            self._key.verify(signature, message)
+            return True
+        except InvalidSignature:
+            return False
+
+
+def _check_note_text(text: str) -> None:
+    if not text.endswith("\n"):
+        raise ValueError("the note text must end with a newline")
+    if "\n\n" in text or text.startswith("\n"):
+        raise ValueError("the note text must not contain a blank line")
+    if "\r" in text:
+        raise ValueError("the note text must not contain a carriage return")
+
+
+def open_note(note: str, key: VerifierKey) -> str:
+    """Verifies a signed note (§7.2) and returns its text; raises ValueError."""
+    split_at = note.rfind("\n\n")
+    if split_at < 0:
+        raise ValueError("malformed note: no blank line before the signatures")
+    text = note[:split_at + 1]
+    _check_note_text(text)
+    sigs = note[split_at + 2:]
+    if not sigs.endswith("\n") or len(sigs) < 2:
+        raise ValueError("malformed note: the signature block must end with a newline")
+    message = text.encode("utf-8")
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith(EM_DASH_SPACE):
+            raise ValueError("malformed note: a signature line must start with '\u2014 '")
+        rest = line[len(EM_DASH_SPACE):]
+        if " " not in rest:
+            raise ValueError("malformed note: a signature line has a name and a signature")
+        name, b64 = rest.split(" ", 1)
+        try:
+            blob = b64decode_strict(b64)
+        except ValueError:
+            raise ValueError("malformed note: a signature is not base64") from None
+        if name != key.name or len(blob) != 68 or blob[:4] != key.id:
+            continue  # a signature by another key
+        if key.verify(blob[4:], message):
+            return text
+    raise ValueError(f"the note carries no valid signature by the key {key.text}")
+
+
+def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
+    """Parses a checkpoint body (§8); returns (origin, size, root). Raises ValueError."""
+    lines = text.split("\n")
+    if len(lines) < 3 or not lines[0]:
+        raise ValueError("malformed checkpoint: missing origin, size or root")
+    origin, size_line, root_line = lines[0], lines[1], lines[2]
+    if not re.fullmatch(r"0|[1-9][0-9]*", size_line):
+        raise ValueError("malformed checkpoint: the tree size must be a decimal number without leading zeros")
+    size = int(size_line)
+    if size > 2**64 - 1:
+        raise ValueError("malformed checkpoint: the tree size is too large")
+    try:
+        root = b64decode_strict(root_line)
+    except ValueError:
+        raise ValueError("malformed checkpoint: the root hash is not base64") from None
+    if len(root) != 32:
+        raise ValueError("malformed checkpoint: the root hash is not 32 bytes")
+    return origin, size, root
+
+
+# --------------------------------------------------------------------------------------------
+# The export (§9, §10)
+
+FORMAT = "habeas-register-export"
+
+
+class Checkpoint:
+    def __init__(self, line: int, note: str, origin: str, size: int, root: bytes) -> None:
+        self.line, self.note, self.origin, self.size, self.root = line, note, origin, size, root
+
+    def where(self) -> str:
+        return "the header's checkpoint (line 1)" if self.line == 1 else f"the checkpoint on line {self.line}"
+
+
+def _str_field(obj: dict, name: str, line: int) -> str:
+    if name not in obj:
+        raise Failure(f"line {line}: the field {name!r} is missing")
+    if not isinstance(obj[name], str):
+        raise Failure(f"line {line}: the field {name!r} must be a string")
+    return obj[name]
+
+
+def _uint_field(obj: dict, name: str, line: int) -> int:
+    if name not in obj:
+        raise Failure(f"line {line}: the field {name!r} is missing")
+    if not is_uint64(obj[name]):
+        raise Failure(f"line {line}: the field {name!r} must be a non-negative whole number")
+    return obj[name]
+
+
+def _open_checkpoint(note: str, key: VerifierKey, origin: str, line: int, what: str) -> Checkpoint:
+    try:
+        text = open_note(note, key)
+        cp_origin, size, root = parse_checkpoint(text)
+    except ValueError as e:
+        raise Failure(f"line {line}: {what}: {e}") from None
+    if cp_origin != origin:
+        raise Failure(f"line {line}: {what}: its origin {cp_origin!r} is not the export's origin {origin!r}")
+    return Checkpoint(line, note, cp_origin, size, root)
+
+
+def _lines(path: str):
+    """Yields (line number, text) for each line, without its terminating newline."""
+    with open(path, "rb") as f:
+        for i, chunk in enumerate(f, start=1):
+            if chunk.endswith(b"\n"):
+                chunk = chunk[:-1]
+            try:
+                yield i, chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Failure(f"line {i}: not UTF-8") from None
+
+
+def verify_export(path: str, trusted_key: str | None) -> list[str]:
+    """Verifies the export; returns the report lines or raises Failure."""
+    lines = _lines(path)
+    notes: list[str] = []
+
+    # Step 2: the header.
+    try:
+        _, first = next(lines)
+    except StopIteration:
+        raise Failure("line 1: the file is empty") from None
+    try:
+        header = parse_json_line(first)
+    except ValueError as e:
+        raise Failure(f"line 1: not JSON: {e}") from None
+    if not isinstance(header, dict) or header.get("type") != "header" or header.get("format") != FORMAT:
+        raise Failure(f"line 1: not a {FORMAT} header")
+    if not is_uint64(header.get("version")) or header.get("version") != 1:
+        raise Failure(f"line 1: unknown export version {header.get('version')!r} (this verifier reads version 1)")
+    origin = _str_field(header, "origin", 1)
+    embedded_text = _str_field(header, "verifier_key", 1)
+    header_size = _uint_field(header, "size", 1)
+    header_note = _str_field(header, "checkpoint", 1)
+    try:
+        embedded = VerifierKey(embedded_text)
+    except ValueError as e:
+        raise Failure(f"line 1: verifier_key: {e}") from None
+
+    # Step 1: the key.
+    if trusted_key is not None:
+        try:
+            key = VerifierKey(trusted_key)
+        except ValueError as e:
+            raise Failure(f"--verifier-key: {e}") from None
+        key_line = f"verifier key: {key.text} (given with --verifier-key)"
+        if key.text != embedded.text:
+            notes.append("note: the verifier key inside the export differs from the one given; "
+                         "the checkpoints were checked against the one given")
+    else:
+        key = embedded
+        print("note: no --verifier-key given: checking against the verifier key inside the "
+              "export, which only proves that the export is consistent with itself",
+              file=sys.stderr)
+        key_line = (f"verifier key: {key.text} (taken from the export: this proves only that "
+                    "the export is consistent with itself; pass --verifier-key with a key "
+                    "obtained independently)")
+
+    # Step 3: the header's checkpoint.
+    head = _open_checkpoint(header_note, key, origin, 1, "the header's checkpoint")
+
+    # Steps 4 and 5: entries, then checkpoints.
+    leaves = bytearray()
+    n = 0
+    last_time: int | None = None
+    checkpoints: list[Checkpoint] = []
+    for line_no, text in lines:
+        try:
+            obj = parse_json_line(text)
+        except ValueError as e:
+            raise Failure(f"line {line_no}: not JSON: {e}") from None
+        if not isinstance(obj, dict):
+            raise Failure(f"line {line_no}: not a JSON object")
+        kind = obj.get("type")
+        if kind == "entry":
+            if checkpoints:
+                raise Failure(f"line {line_no}: entry lines must come before checkpoint lines")
+            index = _uint_field(obj, "index", line_no)
+            if index != n:
+                raise Failure(
+                    f"line {line_no}: entry {n} expected but the line holds entry {index}: "
+                    f"entry {n} is missing, or entries are duplicated or out of order")
+            try:
+                raw = b64decode_strict(obj.get("bytes"))
+            except ValueError:
+                raise Failure(f"line {line_no}: entry {n}: the bytes are not canonical base64") from None
+            try:
+                entry_index, time_ms = check_entry(raw)
+            except ValueError as e:
+                raise Failure(f"line {line_no}: entry {n}: {e}") from None
+            if entry_index != n:
+                raise Failure(
+                    f"line {line_no}: entry {n}: the entry's bytes say index {entry_index}: "
+                    "entries were moved, swapped or renumbered")
+            if last_time is not None and time_ms < last_time:
+                raise Failure(f"line {line_no}: entry {n}: its time is earlier than the time of entry {n - 1}")
+            last_time = time_ms
+            leaves += leaf_hash(raw)
+            n += 1
+        elif kind == "checkpoint":
+            size = _uint_field(obj, "size", line_no)
+            try:
+                parse_time(obj.get("made_at"))
+            except ValueError as e:
+                raise Failure(f"line {line_no}: made_at: {e}") from None
+            note = _str_field(obj, "note", line_no)
+            cp = _open_checkpoint(note, key, origin, line_no, "checkpoint")
+            if cp.size != size:
+                raise Failure(f"line {line_no}: the line says size {size} but the signed size is {cp.size}")
+            if checkpoints and cp.size < checkpoints[-1].size:
+                raise Failure(
+                    f"line {line_no}: the checkpoint of size {cp.size} is smaller than the "
+                    f"checkpoint before it (size {checkpoints[-1].size}, line {checkpoints[-1].line})")
+            checkpoints.append(cp)
+        else:
+            raise Failure(f"line {line_no}: unknown line type {kind!r}")
+
+    # Step 6: counts.
+    if n != header_size:
+        if n < header_size:
+            raise Failure(f"line 1: the header says {header_size} entries but the file holds {n}: "
+                          f"entries from index {n} are missing")
+        raise Failure(f"line 1: the header says {header_size} entries but the file holds {n}")
+    if not checkpoints:
+        raise Failure("the export holds no checkpoint line")
+    if header_note != checkpoints[-1].note:
+        raise Failure(f"line 1: the header's checkpoint is not the last checkpoint (line {checkpoints[-1].line})")
+
+    # Step 7: every checkpoint's root against the entries.
+    tree = Tree(bytes(leaves))
+    previous: Checkpoint | None = None
+    # The header's checkpoint is checked last: it is the same note as the last checkpoint line,
+    # and a mismatch is best reported against the checkpoint lines, oldest first.
+    for cp in checkpoints + [head]:
+        if cp.size > n:
+            raise Failure(
+                f"{cp.where()} covers {cp.size} entries but the export holds {n}: "
+                f"entries from index {n} are missing (the export is truncated)")
+        if tree.root(cp.size) != cp.root:
+            if cp is head:
+                raise Failure(f"line 1: the header's checkpoint (size {cp.size}) does not match the entries")
+            if previous is not None and previous.size == cp.size:
+                raise Failure(
+                    f"line {cp.line}: the checkpoint disagrees with the checkpoint of the same size "
+                    f"on line {previous.line} (a fork)")
+            first = previous.size if previous is not None else 0
+            bad = f"entry {first}" if cp.size - first == 1 else f"entries {first} to {cp.size - 1}"
+            raise Failure(
+                f"entry {first}: {bad} (lines {first + 2} to {cp.size + 1}) do not hash to the signed "
+                f"root of the checkpoint on line {cp.line} (size {cp.size}): "
+                f"{'it was' if cp.size - first == 1 else 'one of them was'} changed, removed or reordered")
+        previous = cp
+
+    # Step 8: consistency of consecutive checkpoints. Since every signed root was just found equal
+    # to the root of a prefix of one and the same list of leaves, consecutive checkpoints are
+    # necessarily consistent; we still build and check RFC 6962 consistency proofs with the RFC
+    # 9162 algorithm, as a client holding only two checkpoints and a proof would.
+    for a, b in zip(checkpoints, checkpoints[1:]):
+        if a.size == 0 or a.size == b.size:
+            continue
+        proof = tree.consistency_proof(a.size, b.size)
+        if not verify_consistency(a.size, b.size, a.root, b.root, proof):
+            raise Failure(
+                f"line {b.line}: the checkpoint of size {b.size} is not consistent with the "
+                f"checkpoint of size {a.size} on line {a.line}")
+
+    latest = checkpoints[-1]
+    uncovered = n - latest.size
+    report = [
+        f"OK: {n} entries, {len(checkpoints)} checkpoints; the latest checkpoint covers {latest.size} entries",
+        f"origin: {origin}",
+        key_line,
+        f"latest checkpoint: size {latest.size}, root {latest.root.hex()}",
+        f"root of all {n} entries: {tree.root(n).hex()}",
+    ]
+    if uncovered:
+        span = f"index {latest.size}" if uncovered == 1 else f"indices {latest.size} to {n - 1}"
+        report.append(f"not yet covered by a checkpoint: {uncovered} entries ({span}); "
+                      "no signature vouches for them")
+    else:
+        report.append("not yet covered by a checkpoint: none")
+    return report + notes
+
+
+# --------------------------------------------------------------------------------------------
+# Self-test (§6.2)
+
+CT_LEAVES = [
+    b"",
+    b"\x00",
+    b"\x10",
+    b"\x20\x21",
+    b"\x30\x31",
+    b"\x40\x41\x42\x43",
+    b"\x50\x51\x52\x53\x54\x55\x56\x57",
+    bytes(range(0x60, 0x70)),
+]
+CT_ROOTS = [
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+CT_INCLUSION = [
+    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+    (1, 5, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+CT_CONSISTENCY = [
+    (1, 1, []),
+    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+
+
+def self_test() -> list[str]:
+    """Returns a list of problems (empty when everything passes)."""
+    problems: list[str] = []
+    leaves = [leaf_hash(x) for x in CT_LEAVES]
+    tree = Tree(b"".join(leaves))
+    for size, want in enumerate(CT_ROOTS):
+        for how, got in (("MTH", mth(leaves[:size])), ("Tree", tree.root(size))):
+            if got.hex() != want:
+                problems.append(f"{how} root of size {size}: got {got.hex()}, want {want}")
+    for m, n, want in CT_INCLUSION:
+        got = [h.hex() for h in tree.inclusion_proof(m, n)]
+        if got != want:
+            problems.append(f"inclusion proof ({m}, {n}) differs from the reference")
+        if not verify_inclusion(m, n, leaves[m], [bytes.fromhex(h) for h in want], bytes.fromhex(CT_ROOTS[n])):
+            problems.append(f"the reference inclusion proof ({m}, {n}) does not verify")
+    for m, n, want in CT_CONSISTENCY:
+        got = [h.hex() for h in tree.consistency_proof(m, n)]
+        if got != want:
+            problems.append(f"consistency proof ({m}, {n}) differs from the reference")
+        if not verify_consistency(m, n, bytes.fromhex(CT_ROOTS[m]), bytes.fromhex(CT_ROOTS[n]),
+                                  [bytes.fromhex(h) for h in want]):
+            problems.append(f"the reference consistency proof ({m}, {n}) does not verify")
+    # Every proof in trees of up to 40 leaves verifies, and fails with a changed root.
+    many = [leaf_hash(i.to_bytes(8, "big")) for i in range(40)]
+    big = Tree(b"".join(many))
+    for n in range(1, 41):
+        root = big.root(n)
+        if root != mth(many[:n]):
+            problems.append(f"Tree and MTH disagree at size {n}")
+        for m in range(n):
+            if not verify_inclusion(m, n, many[m], big.inclusion_proof(m, n), root):
+                problems.append(f"inclusion proof ({m}, {n}) does not verify")
+        for m in range(1, n + 1):
+            proof = big.consistency_proof(m, n)
+            if not verify_consistency(m, n, big.root(m), root, proof):
+                problems.append(f"consistency proof ({m}, {n}) does not verify")
+            if verify_consistency(m, n, big.root(m), node_hash(root, root), proof):
+                problems.append(f"consistency proof ({m}, {n}) verifies against a wrong root")
+    # The worked example entry of the format document.
+    example = ('{"actor":"officer:ana","facility":"CECOT","index":7,"kind":"logbook.note",'
+               '"payload":{"place":"Pabellón 3","text":"Recuento de las 06:00 sin novedad"},'
+               '"salt":"abababababababababababababababab","subject":"facility:CECOT",'
+               '"time":"2024-02-29T12:34:56.789Z","v":1}').encode("utf-8")
+    try:
+        if check_entry(example) != (7, 1709210096789):
+            problems.append("the example entry decodes to the wrong index or time")
+    except ValueError as e:
+        problems.append(f"the example entry is refused: {e}")
+    if leaf_hash(example).hex() != "ac5c05aba2159eabeee89b9b83835694bc39c0aa6efb4e334c4837b997384a1f":
+        problems.append("the example entry's leaf hash differs")
+    for bad in (example.replace(b'"v":1}', b'"v":1 }'),
+                example.replace(b'"index":7', b'"index":7.0'),
+                example.replace(b"ababab", b"ABABAB", 1),
+                example.replace(b'"actor"', b'"actor":"x","actor"', 1)):
+        try:
+            check_entry(bad)
+            problems.append(f"a non-canonical entry was accepted: {bad[:60]!r}")
+        except ValueError:
+            pass
+    # Canonical JSON details of §3.
+    sample = {"b": 1, "a": [True, None, "x"], "é": {"z": -3, "y": "\n\u0001"}}
+    if enc_value(sample, "$") != '{"a":[true,null,"x"],"b":1,"é":{"y":"\\n\\u0001","z":-3}}':
+        problems.append("canonical JSON of the sample object differs")
+    if enc_value({"\ufb01": 1, "\U0001f600": 2}, "$") != '{"\U0001f600":2,"\ufb01":1}':
+        problems.append("keys are not sorted by UTF-16 code units")
+    # The signed-note example of §7.
+    try:
+        key = VerifierKey("habeas.example/register/test+e64c2dca+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs")
+        note = ("habeas.example/register/test\n42\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n\n"
+                "\u2014 habeas.example/register/test 5kwtyrzmBBigmzzJf010cN+MpOY0sYeTvbChTC0TSEYo1A5JSQ/"
+                "nAqnKWvf9PcQPgf3obwnnjxEvqsoT8SFHDDusmAQ=\n")
+        if parse_checkpoint(open_note(note, key)) != ("habeas.example/register/test", 42, bytes([9] * 32)):
+            problems.append("the example checkpoint parses wrongly")
+        try:
+            open_note(note.replace("\n42\n", "\n43\n"), key)
+            problems.append("a forged checkpoint verified")
+        except ValueError:
+            pass
+    except ValueError as e:
+        problems.append(f"the signed-note example does not verify: {e}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Verify a Habeas register export (JSON Lines).")
+    ap.add_argument("export", nargs="?", help="the export file (habeas export --out FILE)")
+    ap.add_argument("--verifier-key", metavar="KEY",
+                    help="the verifier key you trust (<name>+<key id>+<key>); by default the key "
+                         "inside the export, which only proves self-consistency")
+    ap.add_argument("--self-test", action="store_true",
+                    help="check the tree code against the RFC 6962 reference vectors and exit")
+    args = ap.parse_args(argv)
+    if Ed25519PublicKey is None:
+        print("FAILED: the Python package 'cryptography' is required (pip install cryptography)",
+              file=sys.stderr)
+        return 1
+    if args.self_test:
+        problems = self_test()
+        if problems:
+            for p in problems:
+                print(f"FAILED: self-test: {p}", file=sys.stderr)
+            return 1
+        print("OK: self-test passed (RFC 6962 reference roots and proofs, canonical JSON, signed note)")
+        return 0
+    if not args.export:
+        ap.error("the export file is required (or --self-test)")
+    try:
+        report = verify_export(args.export, args.verifier_key)
+    except Failure as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"FAILED: cannot read {args.export}: {e}", file=sys.stderr)
+        return 1
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
