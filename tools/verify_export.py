@@ -750,12 +750,18 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
                 raise Failure(
                     f"line {cp.line}: the checkpoint disagrees with the checkpoint of the same size "
                     f"on line {previous.line} (a fork)")
+            # Earlier checkpoints matched, so the damage is among the entries this checkpoint
+            # adds; the signed roots cannot say which of them it is.
             first = previous.size if previous is not None else 0
-            bad = f"entry {first}" if cp.size - first == 1 else f"entries {first} to {cp.size - 1}"
+            if cp.size - first == 1:
+                raise Failure(
+                    f"entry {first} (line {first + 2}) was changed: the entries do not hash to the "
+                    f"signed root of the checkpoint on line {cp.line} (size {cp.size}), and the "
+                    f"checkpoint before it covers the entries up to index {first - 1}")
             raise Failure(
-                f"entry {first}: {bad} (lines {first + 2} to {cp.size + 1}) do not hash to the signed "
-                f"root of the checkpoint on line {cp.line} (size {cp.size}): "
-                f"{'it was' if cp.size - first == 1 else 'one of them was'} changed, removed or reordered")
+                f"one of the entries {first} to {cp.size - 1} (lines {first + 2} to {cp.size + 1}) "
+                f"was changed, removed or reordered: they do not hash to the signed root of the "
+                f"checkpoint on line {cp.line} (size {cp.size}), the first checkpoint they fail")
         previous = cp
 
     # Step 8: consistency of consecutive checkpoints. Since every signed root was just found equal

@@ -208,7 +208,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: [(fn(&mut NewNote), &str); 6] = [
+        type Breaker = fn(&mut NewNote);
+        let cases: [(Breaker, &str); 6] = [
             (|n| n.facility = "".into(), "facility"),
             (|n| n.actor = "two words".into(), "actor"),
             (|n| n.text = "   ".into(), "text"),

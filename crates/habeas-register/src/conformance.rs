@@ -13,10 +13,13 @@ use crate::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
 use serde_json::json;
 use std::sync::Arc;
 
+/// A store opened for the suite: its writer side and its reader side.
+pub type Opened = (Box<dyn LogSink>, Arc<dyn Store>);
+
 /// One empty database of the backend under test, which can be opened several times.
 pub trait Backend {
     /// Opens the store, creating it with `info` if it holds no register yet.
-    fn open(&self, info: &RegisterInfo) -> Result<(Box<dyn LogSink>, Arc<dyn Store>), StoreError>;
+    fn open(&self, info: &RegisterInfo) -> Result<Opened, StoreError>;
 }
 
 /// A fresh, empty backend database.

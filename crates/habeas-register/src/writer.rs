@@ -98,6 +98,7 @@ pub struct WriterStats {
 }
 
 type Reply<T> = mpsc::SyncSender<T>;
+type AppendReply = Reply<Result<Vec<Receipt>, AppendError>>;
 
 enum Msg {
     Append(Vec<PreparedDraft>, Reply<Result<Vec<Receipt>, AppendError>>),
@@ -337,7 +338,7 @@ impl State {
 
     fn process(&mut self, batch: Vec<Msg>) {
         let mut waiting_checkpoint = Vec::new();
-        let mut acked: Vec<(Reply<Result<Vec<Receipt>, AppendError>>, Vec<Receipt>)> = Vec::new();
+        let mut acked: Vec<(AppendReply, Vec<Receipt>)> = Vec::new();
         let mut leaves: Vec<Hash> = Vec::new();
         let mut next = self.frontier.size();
         let mut last_time = self.last_time;

@@ -1,3 +1,5 @@
+#![expect(clippy::unwrap_used, reason = "test code fails loudly")]
+
 //! The register's store conformance suite, run against SQLite.
 
 use habeas_register::conformance::Backend;

@@ -1,3 +1,10 @@
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
+
 //! End-to-end tests of the `habeas` binary: one test binary, one module per concern.
 
 mod commands;
