@@ -23,7 +23,6 @@ import hashlib
 import json
 import re
 import sys
-import unicodedata
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -53,8 +52,11 @@ def trim(s: str) -> str:
     return s.strip(WHITE_SPACE_STR)
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # general category Cc
+
+
 def has_control(s: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" for c in s)
+    return _CONTROL_RE.search(s) is not None
 
 
 _B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -127,7 +129,13 @@ class NotCanonical(ValueError):
     pass
 
 
+# '"', '\\', U+0000-U+001F, and surrogates (which cannot be encoded and are refused below).
+_NEEDS_ESCAPE_RE = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
+
+
 def enc_string(s: str) -> str:
+    if _NEEDS_ESCAPE_RE.search(s) is None:
+        return '"' + s + '"'
     out = ['"']
     for c in s:
         o = ord(c)

@@ -289,25 +289,55 @@ fn proofs_verify_against_the_signed_checkpoint() {
 fn the_register_benchmark_prints_a_table_and_writes_json() {
     let reg = Reg::init(&[]);
     let r = reg.run(&[
-        "bench", "register", "--runs", "1", "--entries", "300", "--batch", "50", "--threads", "4",
-        "--per-thread", "5", "--json", "bench.json", "--dir", "bench-scratch",
+        "bench",
+        "register",
+        "--runs",
+        "1",
+        "--entries",
+        "300",
+        "--batch",
+        "50",
+        "--threads",
+        "4",
+        "--per-thread",
+        "5",
+        "--json",
+        "bench.json",
+        "--dir",
+        "bench-scratch",
     ]);
     // 0 when every ratio meets its target, 3 when one does not: tiny runs prove nothing about speed.
     assert!(r.code == 0 || r.code == 3, "{}\n{}", r.stdout, r.stderr);
-    for name in ["register.bulk_append", "register.group_commit", "register.verify"] {
+    for name in [
+        "register.bulk_append",
+        "register.group_commit",
+        "register.verify",
+    ] {
         assert!(r.stdout.contains(name), "{}", r.stdout);
     }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(reg.path("bench.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.path("bench.json")).unwrap()).unwrap();
     let figures = json.as_array().unwrap();
     assert_eq!(figures.len(), 3);
     for f in figures {
-        for key in ["name", "value", "unit", "baseline", "ratio", "target", "pass"] {
+        for key in [
+            "name", "value", "unit", "baseline", "ratio", "target", "pass",
+        ] {
             assert!(f.get(key).is_some(), "{f} has no {key}");
         }
-        let (value, baseline, ratio) =
-            (f["value"].as_f64().unwrap(), f["baseline"].as_f64().unwrap(), f["ratio"].as_f64().unwrap());
+        let (value, baseline, ratio) = (
+            f["value"].as_f64().unwrap(),
+            f["baseline"].as_f64().unwrap(),
+            f["ratio"].as_f64().unwrap(),
+        );
         assert!(value > 0.0 && baseline > 0.0);
-        assert!((ratio - value / baseline).abs() < 1e-6 * ratio.max(1.0), "{f}: ratio is value / baseline for one run");
-        assert_eq!(f["pass"].as_bool().unwrap(), ratio >= f["target"].as_f64().unwrap());
+        assert!(
+            (ratio - value / baseline).abs() < 1e-6 * ratio.max(1.0),
+            "{f}: ratio is value / baseline for one run"
+        );
+        assert_eq!(
+            f["pass"].as_bool().unwrap(),
+            ratio >= f["target"].as_f64().unwrap()
+        );
     }
 }
