@@ -524,9 +524,14 @@ impl State {
         let note = cp
             .sign(&self.signer)
             .map_err(|e| StoreError::Backend(format!("signing failed: {e}")))?;
+        // The time a checkpoint was made never goes back, whatever the clock does.
+        let made_at = self
+            .last_checkpoint
+            .as_ref()
+            .map_or(now, |c| c.made_at.max(now));
         Ok(Some(StoredCheckpoint {
             size,
-            made_at: now,
+            made_at,
             note,
         }))
     }

@@ -45,6 +45,11 @@ pub fn export(db: &DbArgs, out: &Path) -> Result<ExitCode> {
     let mut io_error = None;
     store
         .scan(0, &mut |row| {
+            // Entries appended while exporting are left for the next export: the header's
+            // size, read after the checkpoints, is what this file holds.
+            if row.index >= size {
+                return Ok(false);
+            }
             let line = json!({"type": "entry", "index": row.index, "bytes": B64.encode(row.bytes)});
             if let Err(e) = writeln!(w, "{line}") {
                 io_error = Some(e);
@@ -99,7 +104,7 @@ fn u64_field(v: &Value, line: usize, name: &str) -> Result<u64> {
         .with_context(|| format!("line {line}: the field {name:?} must be a whole number"))
 }
 
-pub fn import(db: &DbArgs, input: &Path) -> Result<ExitCode> {
+pub fn import(db: &DbArgs, input: &Path, trusted: Option<&str>) -> Result<ExitCode> {
     if db.db.exists() {
         let store = db.open_store()?;
         if store.size().map_err(|e| anyhow::anyhow!("{e}"))? > 0 {
@@ -120,7 +125,7 @@ pub fn import(db: &DbArgs, input: &Path) -> Result<ExitCode> {
         }
     };
     cleanup(&tmp);
-    let result = import_into(&tmp, input);
+    let result = import_into(&tmp, input, trusted);
     match result {
         Ok((entries, root)) => {
             let _ = std::fs::remove_file(sibling(&tmp, "-writer.lock"));
@@ -136,7 +141,7 @@ pub fn import(db: &DbArgs, input: &Path) -> Result<ExitCode> {
     }
 }
 
-fn import_into(tmp: &Path, input: &Path) -> Result<(u64, [u8; 32])> {
+fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, [u8; 32])> {
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let mut lines = std::io::BufReader::new(file).lines();
@@ -151,6 +156,17 @@ fn import_into(tmp: &Path, input: &Path) -> Result<(u64, [u8; 32])> {
     let origin = str_field(&header, 1, "origin")?.to_owned();
     let key = VerifierKey::parse(str_field(&header, 1, "verifier_key")?)
         .context("line 1: verifier_key")?;
+    match trusted {
+        Some(t) => {
+            let t = VerifierKey::parse(t).context("--verifier-key")?;
+            if t != key {
+                bail!("line 1: the export is signed by {key}, not by the key you trust ({t})");
+            }
+        }
+        None => eprintln!(
+            "note: checking against the verifier key inside the export; pass --verifier-key to check against one you trust"
+        ),
+    }
     let head = Checkpoint::open(str_field(&header, 1, "checkpoint")?, &key)
         .context("line 1: checkpoint")?;
     if head.origin != origin {
@@ -226,6 +242,10 @@ fn import_into(tmp: &Path, input: &Path) -> Result<(u64, [u8; 32])> {
     drop(sink);
     let report = verify(&store, &key)
         .map_err(|e| anyhow::anyhow!("the imported register does not verify: {e}"))?;
+    let header_note = str_field(&header, 1, "checkpoint")?;
+    if checkpoints.last().map(|c| c.note.as_str()) != Some(header_note) {
+        bail!("the header's checkpoint is not the last checkpoint in the file");
+    }
     if report.latest_checkpoint_size != Some(head.size) {
         bail!(
             "the header's checkpoint (size {}) is not the newest checkpoint in the file",

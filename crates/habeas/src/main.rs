@@ -76,6 +76,9 @@ enum Command {
     Import {
         #[arg(long = "in")]
         input: std::path::PathBuf,
+        /// The verifier key you trust; the export's own key is used (and said so) otherwise.
+        #[arg(long, env = "HABEAS_VERIFIER_KEY")]
+        verifier_key: Option<String>,
     },
     /// Drop every projection and rebuild it from the register.
     Rebuild,
@@ -206,7 +209,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Proof { proof } => proof_cmd(&cli.db, proof),
         Command::Logbook { command } => logbook(&cli.db, command),
         Command::Export { out } => export::export(&cli.db, &out),
-        Command::Import { input } => export::import(&cli.db, &input),
+        Command::Import {
+            input,
+            verifier_key,
+        } => export::import(&cli.db, &input, verifier_key.as_deref()),
         Command::Rebuild => {
             let store = cli.db.open_store()?;
             let n = store

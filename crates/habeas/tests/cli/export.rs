@@ -48,7 +48,33 @@ fn export_then_import_gives_the_same_root() {
         .next()
         .unwrap()
         .contains("\"format\":\"habeas-register-export\""));
-    let imported = reg.ok(&["--db", "copy.db", "import", "--in", "register.jsonl"]);
+    let stranger =
+        habeas_register::note::Signer::from_seed("habeas.test/register/cli", [9; 32]).unwrap();
+    let refused = reg.run(&[
+        "--db",
+        "other.db",
+        "import",
+        "--in",
+        "register.jsonl",
+        "--verifier-key",
+        &stranger.verifier().to_string(),
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("not by the key you trust"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!reg.path("other.db").exists());
+    let imported = reg.ok(&[
+        "--db",
+        "copy.db",
+        "import",
+        "--in",
+        "register.jsonl",
+        "--verifier-key",
+        &reg.verifier_key,
+    ]);
     let copy = reg.run(&[
         "--db",
         "copy.db",
