@@ -10,5 +10,6 @@
 mod commands;
 mod crash;
 mod export;
+mod faults;
 mod support;
 mod tamper;
