@@ -304,23 +304,145 @@ struct Wire {
     v: u64,
 }
 
-/// Only the fields a verifier needs, read without copying.
-#[derive(Deserialize)]
-struct Header<'a> {
-    index: u64,
-    #[serde(borrow)]
-    time: &'a str,
-}
+/// The end of every entry: `,"time":"YYYY-MM-DDTHH:MM:SS.mmmZ","v":1}`.
+const TIME_SUFFIX_LEN: usize = 41;
 
-/// Reads `index` and `time` from stored bytes (used by verification on the hot path).
+/// Reads `index` and `time` from stored bytes without building the entry (verification's hot
+/// path). The canonical order of keys puts `index` after the short `actor`, `corrects` and
+/// `facility` fields and `time` just before the final `v`, so only the start and the end of
+/// the bytes are read. Full validity is [`Entry::decode`]'s job.
 pub fn decode_header(bytes: &[u8]) -> Result<(u64, Timestamp), DecodeError> {
-    let h: Header<'_> =
-        serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
-    let time = Timestamp::parse(h.time).map_err(|e| DecodeError::Field {
+    let mut p = Scan { b: bytes, i: 0 };
+    p.eat(b'{')?;
+    let index = loop {
+        let key = p.string()?;
+        p.eat(b':')?;
+        match key {
+            b"index" => break p.unsigned()?,
+            b"actor" | b"corrects" | b"facility" => p.skip_value()?,
+            _ => {
+                return Err(p.fail("expected the key \"index\" after actor, corrects and facility"))
+            }
+        }
+        p.eat(b',')?;
+    };
+    if bytes.len() < p.i + TIME_SUFFIX_LEN {
+        return Err(p.fail("the entry is too short"));
+    }
+    let tail = &bytes[bytes.len() - TIME_SUFFIX_LEN..];
+    if !tail.starts_with(b",\"time\":\"") || !tail.ends_with(b"\",\"v\":1}") {
+        return Err(DecodeError::Json(
+            "the entry does not end with its time and version".into(),
+        ));
+    }
+    let text = std::str::from_utf8(&tail[9..33]).map_err(|_| DecodeError::Field {
+        field: "time",
+        problem: "not UTF-8".into(),
+    })?;
+    let time = Timestamp::parse(text).map_err(|e| DecodeError::Field {
         field: "time",
         problem: e.to_string(),
     })?;
-    Ok((h.index, time))
+    Ok((index, time))
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn fail(&self, what: &str) -> DecodeError {
+        DecodeError::Json(format!("{what} at byte {}", self.i))
+    }
+    fn next(&mut self) -> Result<u8, DecodeError> {
+        let c = *self
+            .b
+            .get(self.i)
+            .ok_or_else(|| self.fail("unexpected end"))?;
+        self.i += 1;
+        Ok(c)
+    }
+    fn eat(&mut self, want: u8) -> Result<(), DecodeError> {
+        if self.next()? == want {
+            Ok(())
+        } else {
+            self.i -= 1;
+            Err(self.fail(&format!("expected '{}'", want as char)))
+        }
+    }
+    /// A string's raw contents (escapes left as they are).
+    fn string(&mut self) -> Result<&'a [u8], DecodeError> {
+        self.eat(b'"')?;
+        let start = self.i;
+        loop {
+            let rest = self.b.get(self.i..).unwrap_or_default();
+            let at = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .ok_or_else(|| self.fail("unterminated string"))?;
+            self.i += at + 1;
+            if rest[at] == b'"' {
+                return Ok(&self.b[start..self.i - 1]);
+            }
+            self.next()?;
+        }
+    }
+    fn unsigned(&mut self) -> Result<u64, DecodeError> {
+        let start = self.i;
+        let mut n: u64 = 0;
+        while let Some(&c) = self.b.get(self.i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(c - b'0')))
+                .ok_or_else(|| self.fail("number too large"))?;
+            self.i += 1;
+        }
+        if self.i == start || (self.i - start > 1 && self.b[start] == b'0') {
+            return Err(self.fail("expected a whole number"));
+        }
+        Ok(n)
+    }
+    fn skip_value(&mut self) -> Result<(), DecodeError> {
+        match self.b.get(self.i).copied() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                loop {
+                    match self.b.get(self.i).copied() {
+                        Some(b'"') => {
+                            self.string()?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return Ok(());
+                            }
+                        }
+                        Some(_) => {}
+                        None => return Err(self.fail("unexpected end")),
+                    }
+                    self.i += 1;
+                }
+            }
+            Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                while let Some(c) = self.b.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                Ok(())
+            }
+            _ => Err(self.fail("expected a value")),
+        }
+    }
 }
 
 impl Entry {
@@ -439,6 +561,33 @@ mod tests {
                 .index,
             3
         );
+    }
+
+    #[test]
+    fn the_header_scanner_reads_index_and_time_of_canonical_bytes() {
+        let mut d = draft();
+        d.actor = "a\\\",\"index\":4".into();
+        d.payload = json!({"index": 99, "time": "x", "nested": [{"index": 5}]});
+        d.corrects = Some(Correction {
+            index: 3,
+            reason: "\"index\":8 {[".into(),
+        });
+        let bytes = d.encode(12, Timestamp(1_000), &[7; 16]).unwrap();
+        assert_eq!(decode_header(&bytes).unwrap(), (12, Timestamp(1_000)));
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(decode_header(format!("{text} ").as_bytes()).is_err());
+        assert!(
+            decode_header(text.replacen("\"index\":12", "\"index\":012", 1).as_bytes()).is_err()
+        );
+        assert!(decode_header(&text.as_bytes()[..text.len() - 1]).is_err());
+        assert!(decode_header(text.replacen("\"index\":12,", "", 1).as_bytes()).is_err());
+        assert!(matches!(
+            decode_header(
+                text.replacen("1970-01-01T00:00:01.000Z", "1970-13-01T00:00:01.000Z", 1)
+                    .as_bytes()
+            ),
+            Err(DecodeError::Field { field: "time", .. })
+        ));
     }
 
     #[test]

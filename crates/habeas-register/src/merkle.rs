@@ -107,6 +107,19 @@ impl Tree {
             levels: vec![Vec::new()],
         }
     }
+    /// An empty tree with room for `leaves` leaves without reallocating.
+    pub fn with_capacity(leaves: u64) -> Self {
+        let mut levels = Vec::new();
+        let mut n = leaves as usize;
+        loop {
+            levels.push(Vec::with_capacity(n));
+            if n <= 1 {
+                break;
+            }
+            n /= 2;
+        }
+        Self { levels }
+    }
     pub fn from_leaves(leaves: Vec<Hash>) -> Self {
         let mut t = Self {
             levels: vec![leaves],

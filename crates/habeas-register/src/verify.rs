@@ -3,8 +3,8 @@
 //! stored log, and that each checkpoint is consistent with the one before it (by an RFC 6962
 //! consistency proof). Failures name the first bad index.
 //!
-//! The work is split over two threads: one reads the rows and hashes them, the other decodes
-//! each entry's header and builds the tree.
+//! The work is split over two threads: one reads the rows from the store, the other hashes
+//! them, checks each entry's header and builds the tree.
 
 use crate::entry::decode_header;
 use crate::merkle::{leaf_hash, to_hex, verify_consistency, Hash, Tree};
@@ -61,7 +61,10 @@ struct Chunk {
     first: u64,
     data: Vec<u8>,
     ends: Vec<usize>,
-    leaves: Vec<Hash>,
+    /// The leaf hashes recorded in the store (32 bytes each; anything else never matches).
+    recorded: Vec<[u8; 32]>,
+    /// Rows whose recorded leaf hash was not 32 bytes.
+    malformed: Vec<bool>,
 }
 
 const CHUNK_ROWS: usize = 2048;
@@ -72,17 +75,30 @@ struct Built {
     failure: Option<VerifyError>,
 }
 
-fn build(rx: mpsc::Receiver<Chunk>) -> Built {
-    let mut tree = Tree::new();
+/// Hashes and checks the rows of each chunk and grows the tree; hands emptied chunks back so
+/// that the reader reuses their memory.
+fn build(rx: mpsc::Receiver<Chunk>, back: mpsc::Sender<Chunk>, size: u64) -> Built {
+    let mut tree = Tree::with_capacity(size);
     let mut bytes = 0u64;
     let mut last_time: Option<Timestamp> = None;
     for chunk in rx {
         let mut start = 0usize;
-        for (i, (&end, leaf)) in chunk.ends.iter().zip(&chunk.leaves).enumerate() {
+        for (i, &end) in chunk.ends.iter().enumerate() {
             let k = chunk.first + i as u64;
             let entry = &chunk.data[start..end];
             start = end;
             let fail = |problem: String| Some(VerifyError::Entry { index: k, problem });
+            let leaf = leaf_hash(entry);
+            if chunk.malformed[i] || chunk.recorded[i] != leaf {
+                return Built {
+                    tree,
+                    bytes,
+                    failure: fail(
+                        "the stored bytes do not match the leaf hash recorded when it was written: the entry was changed"
+                            .into(),
+                    ),
+                };
+            }
             let (index, time) = match decode_header(entry) {
                 Ok(h) => h,
                 Err(e) => {
@@ -111,8 +127,14 @@ fn build(rx: mpsc::Receiver<Chunk>) -> Built {
             }
             last_time = Some(time);
             bytes += entry.len() as u64;
-            tree.push(*leaf);
+            tree.push(leaf);
         }
+        let mut empty = chunk;
+        empty.data.clear();
+        empty.ends.clear();
+        empty.recorded.clear();
+        empty.malformed.clear();
+        let _ = back.send(empty);
     }
     Built {
         tree,
@@ -156,14 +178,22 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
 
     let (read_failure, scan_result, built) = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Chunk>(4);
-        let worker = scope.spawn(move || build(rx));
+        let (back, returned) = mpsc::channel::<Chunk>();
+        let worker = scope.spawn(move || build(rx, back, size));
         let mut read_failure: Option<VerifyError> = None;
         let mut k = 0u64;
-        let new_chunk = |first| Chunk {
-            first,
-            data: Vec::with_capacity(CHUNK_ROWS * 400),
-            ends: Vec::with_capacity(CHUNK_ROWS),
-            leaves: Vec::with_capacity(CHUNK_ROWS),
+        let new_chunk = |first| match returned.try_recv() {
+            Ok(mut c) => {
+                c.first = first;
+                c
+            }
+            Err(_) => Chunk {
+                first,
+                data: Vec::with_capacity(CHUNK_ROWS * 400),
+                ends: Vec::with_capacity(CHUNK_ROWS),
+                recorded: Vec::with_capacity(CHUNK_ROWS),
+                malformed: Vec::with_capacity(CHUNK_ROWS),
+            },
         };
         let mut chunk = new_chunk(0);
         let scan_result = store.scan(0, &mut |row| {
@@ -172,21 +202,18 @@ pub fn verify(store: &dyn Store, key: &VerifierKey) -> Result<VerifyReport, Veri
                 read_failure = fail(if row.index > k {
                     format!("missing: the next stored entry is {}", row.index)
                 } else {
-                    format!("out of place: the row stored at position {k} is numbered {}", row.index)
+                    format!(
+                        "out of place: the row stored at position {k} is numbered {}",
+                        row.index
+                    )
                 });
-                return Ok(false);
-            }
-            let leaf = leaf_hash(row.bytes);
-            if row.leaf != leaf {
-                read_failure = fail(
-                    "the stored bytes do not match the leaf hash recorded when it was written: the entry was changed"
-                        .into(),
-                );
                 return Ok(false);
             }
             chunk.data.extend_from_slice(row.bytes);
             chunk.ends.push(chunk.data.len());
-            chunk.leaves.push(leaf);
+            let recorded: Option<[u8; 32]> = row.leaf.try_into().ok();
+            chunk.recorded.push(recorded.unwrap_or([0; 32]));
+            chunk.malformed.push(recorded.is_none());
             k += 1;
             if chunk.ends.len() == CHUNK_ROWS {
                 let full = std::mem::replace(&mut chunk, new_chunk(k));

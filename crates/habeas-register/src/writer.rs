@@ -143,6 +143,7 @@ struct State {
     last_time: Timestamp,
     last_checkpoint: Option<StoredCheckpoint>,
     stats: Arc<WriterStats>,
+    janitor: mpsc::Sender<Vec<SealedEntry>>,
 }
 
 impl Register {
@@ -214,6 +215,11 @@ impl Register {
             }
         };
         let stats = Arc::new(WriterStats::default());
+        let (janitor, litter) = mpsc::channel::<Vec<SealedEntry>>();
+        std::thread::Builder::new()
+            .name("habeas-register-janitor".into())
+            .spawn(move || litter.into_iter().for_each(drop))
+            .map_err(|e| StoreError::Backend(format!("could not start the janitor thread: {e}")))?;
         let mut state = State {
             sink: parts.sink,
             signer: parts.signer,
@@ -225,6 +231,7 @@ impl Register {
             last_time,
             last_checkpoint,
             stats: stats.clone(),
+            janitor,
         };
         let (tx, rx) = mpsc::channel::<Msg>();
         let thread = std::thread::Builder::new()
@@ -377,6 +384,8 @@ impl State {
                         .collect();
                     leaves.extend(sealed.iter().map(|s| s.leaf));
                     acked.push((reply, receipts));
+                    // Freeing the entries is left to another thread.
+                    let _ = self.janitor.send(sealed);
                 }
                 Err(AppendError::Rejected(r)) => {
                     let _ = reply.send(Err(AppendError::Rejected(r)));

@@ -173,10 +173,17 @@ impl SqliteStore {
             ))
         })?;
         let conn = open_rw(&self.path, self.durability)?;
+        // The background checkpointer moves the write-ahead log into the main file; the
+        // writer only does it itself if the log grows past 40 MB.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=10000")
+            .map_err(backend)?;
+        let checkpointer = WalCheckpointer::start(open_rw(&self.path, self.durability)?)?;
         Ok(SqliteSink {
             conn,
             _lock: lock,
             in_tx: false,
+            full_insert: log_insert_sql(LOG_ROWS),
+            checkpointer,
         })
     }
 
@@ -372,11 +379,70 @@ impl Store for SqliteStore {
     }
 }
 
+/// Log rows per multi-row INSERT.
+const LOG_ROWS: usize = 64;
+
+fn log_insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO register_log (idx, leaf, bytes) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+    }
+    sql
+}
+
+/// A thread that copies committed pages from the write-ahead log into the main file
+/// (`PRAGMA wal_checkpoint(PASSIVE)`) after commits, at most ten times a second, so that the
+/// writer thread does not.
+struct WalCheckpointer {
+    nudge: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalCheckpointer {
+    fn start(conn: Connection) -> Result<Self, StoreError> {
+        let (nudge, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("habeas-wal-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Self {
+            nudge: Some(nudge),
+            thread: Some(thread),
+        })
+    }
+
+    fn nudge(&self) {
+        if let Some(n) = &self.nudge {
+            let _ = n.try_send(());
+        }
+    }
+}
+
+impl Drop for WalCheckpointer {
+    fn drop(&mut self) {
+        self.nudge.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The writer's side of the SQLite store.
 pub struct SqliteSink {
     conn: Connection,
     _lock: File,
     in_tx: bool,
+    full_insert: String,
+    checkpointer: WalCheckpointer,
 }
 
 impl SqliteSink {
@@ -407,17 +473,29 @@ impl LogSink for SqliteSink {
             .execute_batch("SAVEPOINT request")
             .map_err(backend)?;
         let result = (|| -> Result<(), AppendError> {
-            let mut insert = self
-                .conn
-                .prepare_cached("INSERT INTO register_log (idx, leaf, bytes) VALUES (?1, ?2, ?3)")
-                .map_err(backend)?;
+            // The log rows go in with multi-row INSERTs (one statement per LOG_ROWS entries);
+            // the projections then see them entry by entry.
+            for chunk in entries.chunks(LOG_ROWS) {
+                let sql = if chunk.len() == LOG_ROWS {
+                    std::borrow::Cow::Borrowed(self.full_insert.as_str())
+                } else {
+                    std::borrow::Cow::Owned(log_insert_sql(chunk.len()))
+                };
+                let mut insert = self.conn.prepare_cached(&sql).map_err(backend)?;
+                for (i, e) in chunk.iter().enumerate() {
+                    insert
+                        .raw_bind_parameter(3 * i + 1, e.entry.index as i64)
+                        .and_then(|()| insert.raw_bind_parameter(3 * i + 2, &e.leaf[..]))
+                        .and_then(|()| insert.raw_bind_parameter(3 * i + 3, &e.bytes[..]))
+                        .map_err(backend)?;
+                }
+                insert.raw_execute().map_err(backend)?;
+            }
             let mut projector = projection::Projector::new(&self.conn);
             for e in entries {
-                insert
-                    .execute(params![e.entry.index as i64, &e.leaf[..], &e.bytes])
-                    .map_err(backend)?;
                 projector.apply(e)?;
             }
+            projector.finish()?;
             Ok(())
         })();
         match result {
@@ -439,6 +517,7 @@ impl LogSink for SqliteSink {
     fn commit(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT").map_err(backend)?;
         self.in_tx = false;
+        self.checkpointer.nudge();
         Ok(())
     }
 

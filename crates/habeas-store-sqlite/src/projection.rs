@@ -6,27 +6,117 @@ use habeas_core::kinds;
 use habeas_core::logbook::NoteRef;
 use habeas_register::store::{AppendError, Rejection, Store, StoreError};
 use habeas_register::{Entry, SealedEntry};
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Every projection table. Each has the register index of its row's source as first column.
 pub const PROJECTION_TABLES: &[&str] = &["logbook"];
 
-/// Applies entries to the projections, preparing each statement once per batch.
-pub(crate) struct Projector<'c> {
-    conn: &'c Connection,
-    note_insert: Option<CachedStatement<'c>>,
+/// Rows per multi-row INSERT into a projection table.
+const ROWS: usize = 64;
+
+/// Rows waiting to go into one table with multi-row INSERTs. Borrowed from the entries of the
+/// group being applied; flushed when full, before any read of the table, and at the end.
+pub(crate) struct RowBuffer<'e> {
+    head: &'static str,
+    width: usize,
+    values: Vec<ValueRef<'e>>,
+    full: String,
 }
 
-impl<'c> Projector<'c> {
+fn values_sql(head: &str, width: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * width * 6);
+    sql.push_str(head);
+    let mut n = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (" } else { ", (" });
+        for c in 0..width {
+            n += 1;
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('?');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+impl<'e> RowBuffer<'e> {
+    /// `head` is `INSERT INTO table (col, …) VALUES` with `width` columns.
+    pub(crate) fn new(head: &'static str, width: usize) -> Self {
+        Self {
+            head,
+            width,
+            values: Vec::with_capacity(ROWS * width),
+            full: values_sql(head, width, ROWS),
+        }
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        conn: &Connection,
+        row: &[ValueRef<'e>],
+    ) -> Result<(), StoreError> {
+        debug_assert_eq!(row.len(), self.width);
+        self.values.extend_from_slice(row);
+        if self.values.len() == ROWS * self.width {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let rows = self.values.len() / self.width;
+        let owned;
+        let sql = if rows == ROWS {
+            self.full.as_str()
+        } else {
+            owned = values_sql(self.head, self.width, rows);
+            owned.as_str()
+        };
+        let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+        for (i, v) in self.values.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(*v))
+                .map_err(backend)?;
+        }
+        stmt.raw_execute().map_err(backend)?;
+        self.values.clear();
+        Ok(())
+    }
+}
+
+fn text(s: &str) -> ValueRef<'_> {
+    ValueRef::Text(s.as_bytes())
+}
+
+fn opt_text(s: Option<&str>) -> ValueRef<'_> {
+    s.map_or(ValueRef::Null, text)
+}
+
+/// Applies the entries of one group to the projections.
+pub(crate) struct Projector<'c, 'e> {
+    conn: &'c Connection,
+    notes: RowBuffer<'e>,
+}
+
+impl<'c, 'e> Projector<'c, 'e> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
         Self {
             conn,
-            note_insert: None,
+            notes: RowBuffer::new(
+                "INSERT INTO logbook (idx, facility, place, actor, corrects) VALUES",
+                5,
+            ),
         }
     }
 
     /// Applies one entry to the projections.
-    pub(crate) fn apply(&mut self, e: &SealedEntry) -> Result<(), AppendError> {
+    pub(crate) fn apply(&mut self, e: &'e SealedEntry) -> Result<(), AppendError> {
         let entry = &e.entry;
         match entry.kind.as_str() {
             kinds::LOGBOOK_NOTE => self.note(entry),
@@ -35,9 +125,15 @@ impl<'c> Projector<'c> {
         }
     }
 
-    fn note(&mut self, entry: &Entry) -> Result<(), AppendError> {
+    /// Writes every buffered row.
+    pub(crate) fn finish(mut self) -> Result<(), StoreError> {
+        self.notes.flush(self.conn)
+    }
+
+    fn note(&mut self, entry: &'e Entry) -> Result<(), AppendError> {
         let note = NoteRef::from_entry(entry).map_err(Rejection::from)?;
         if let Some(c) = &note.corrects {
+            self.notes.flush(self.conn)?;
             let facility: Option<String> = self
                 .conn
                 .prepare_cached("SELECT facility FROM logbook WHERE idx = ?1")
@@ -68,25 +164,17 @@ impl<'c> Projector<'c> {
                 .and_then(|mut s| s.execute(params![entry.index as i64, c.index as i64]))
                 .map_err(backend)?;
         }
-        let insert = match &mut self.note_insert {
-            Some(s) => s,
-            slot => slot.insert(
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO logbook (idx, facility, place, actor, corrects) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .map_err(backend)?,
-            ),
-        };
-        insert
-            .execute(params![
-                entry.index as i64,
-                note.facility,
-                note.place,
-                note.actor,
-                note.corrects.map(|c| c.index as i64),
-            ])
-            .map_err(backend)?;
+        self.notes.push(
+            self.conn,
+            &[
+                ValueRef::Integer(entry.index as i64),
+                text(note.facility),
+                opt_text(note.place),
+                text(note.actor),
+                note.corrects
+                    .map_or(ValueRef::Null, |c| ValueRef::Integer(c.index as i64)),
+            ],
+        )?;
         Ok(())
     }
 }
@@ -175,12 +263,16 @@ fn replay(conn: &Connection, store: &dyn Store) -> Result<u64, StoreError> {
             bytes: row.bytes.to_vec(),
             leaf,
         };
-        Projector::new(conn).apply(&sealed).map_err(|e| {
-            StoreError::Corrupt(format!(
-                "entry {} no longer applies to the projections: {e}",
-                row.index
-            ))
-        })?;
+        let mut projector = Projector::new(conn);
+        projector
+            .apply(&sealed)
+            .and_then(|()| Ok(projector.finish()?))
+            .map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "entry {} no longer applies to the projections: {e}",
+                    row.index
+                ))
+            })?;
         n += 1;
         Ok(true)
     })?;

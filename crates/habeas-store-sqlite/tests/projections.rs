@@ -1,8 +1,6 @@
 //! Projections equal a rebuild from the register, whatever sequence of notes and corrections
 //! was written, and a rebuild after dropping them gives the same state.
 
-#![expect(clippy::unwrap_used, reason = "test code fails loudly")]
-
 use habeas_core::logbook::NewNote;
 use habeas_register::note::Signer;
 use habeas_register::store::{AppendError, RegisterInfo};

@@ -8,7 +8,7 @@ use habeas_register::note::Signer;
 use habeas_register::store::{RegisterInfo, Store};
 use habeas_register::verify::verify;
 use habeas_register::writer::{Register, WriterConfig, WriterParts};
-use habeas_register::Draft;
+use habeas_register::{Draft, Timestamp};
 use habeas_store_sqlite::SqliteStore;
 use rusqlite::params;
 use serde::Serialize;
@@ -157,6 +157,11 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
     })
 }
 
+/// Flushes dirty pages to disk, so that a measurement does not pay for the one before it.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
 /// Bare SQLite: the same bytes into one table, same batch size, WAL with synchronous=FULL.
 fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
     let mut conn = rusqlite::Connection::open(path)?;
@@ -192,6 +197,7 @@ fn concurrent(
     let work: Vec<Vec<Draft>> = (0..threads)
         .map(|t| drafts(per, seed * 1000 + t))
         .collect::<Result<_>>()?;
+    settle();
     let clock = Stopwatch::start();
     let handles: Vec<_> = work
         .into_iter()
@@ -236,13 +242,28 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
         args.entries, args.batch, args.threads, args.per_thread, runs
     );
     for run in 0..runs {
-        // Bulk append through the register (entries, leaf hashes, projections, checkpoints).
+        // Bulk append through the register (entries, leaf hashes, projections, checkpoints)
+        // against bare inserts of bytes of the same size; the order alternates between runs
+        // and dirty pages are flushed before each, so neither pays for the other's writes.
         let ds = drafts(args.entries, run)?;
+        let bytes: Vec<Vec<u8>> = ds
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d.encode(i as u64, Timestamp(1_764_000_000_000), &[run as u8; 16]))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bare_path = dir.join(format!("bare-{run}.db"));
+        let mut base_rate = 0.0;
+        if run % 2 == 1 {
+            settle();
+            base_rate = bare_inserts(&bare_path, &bytes, args.batch)?;
+        }
         let config = WriterConfig {
             max_batch: args.batch,
             ..WriterConfig::default()
         };
         let f = fresh(dir, &format!("bulk-{run}.db"), config)?;
+        settle();
         let clock = Stopwatch::start();
         let mut it = ds.into_iter().peekable();
         let mut in_flight = std::collections::VecDeque::new();
@@ -263,33 +284,42 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
             .checkpoint()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         f.register.clone().shutdown();
-        let mut bytes = Vec::with_capacity(args.entries);
-        f.store
-            .scan(0, &mut |row| {
-                bytes.push(row.bytes.to_vec());
-                Ok(true)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let base_rate = bare_inserts(&dir.join(format!("bare-{run}.db")), &bytes, args.batch)?;
+        if run % 2 == 0 {
+            settle();
+            base_rate = bare_inserts(&bare_path, &bytes, args.batch)?;
+        }
         bulk.push((reg_rate, base_rate));
 
-        // Verification against a plain SHA-256 scan of the same stored entries.
+        // Verification against a plain SHA-256 scan of the same stored entries, in
+        // alternating order.
+        let plain_scan = || -> Result<f64> {
+            settle();
+            let clock = Stopwatch::start();
+            let mut scanned = 0u64;
+            let mut sink = [0u8; 32];
+            f.store
+                .scan(0, &mut |row| {
+                    let d = Sha256::digest(row.bytes);
+                    sink[0] ^= d[0];
+                    scanned += row.bytes.len() as u64;
+                    Ok(true)
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::hint::black_box(sink);
+            Ok(scanned as f64 / clock.secs())
+        };
+        // Warm the caches once, untimed, so that neither measurement pays for cold reads.
+        f.store
+            .scan(0, &mut |_| Ok(true))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut scan_rate = if run % 2 == 1 { plain_scan()? } else { 0.0 };
+        settle();
         let clock = Stopwatch::start();
         let report = verify(&*f.store, &f.signer_verifier).map_err(|e| anyhow::anyhow!("{e}"))?;
         let verify_rate = report.bytes as f64 / clock.secs();
-        let clock = Stopwatch::start();
-        let mut scanned = 0u64;
-        let mut sink = [0u8; 32];
-        f.store
-            .scan(0, &mut |row| {
-                let d = Sha256::digest(row.bytes);
-                sink[0] ^= d[0];
-                scanned += row.bytes.len() as u64;
-                Ok(true)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let scan_rate = scanned as f64 / clock.secs();
-        std::hint::black_box(sink);
+        if run % 2 == 0 {
+            scan_rate = plain_scan()?;
+        }
         verif.push((verify_rate, scan_rate));
 
         // Concurrent single appends: group commit against one commit per append.
