@@ -4,7 +4,8 @@ use crate::DomainError;
 use std::fmt;
 
 /// A facility code: 1–32 characters of A–Z, 0–9, `-` and `_` (e.g. `CECOT`, `LA-ESPERANZA`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct FacilityCode(String);
 
 impl FacilityCode {

@@ -2,3 +2,21 @@
 
 /// An occurrence-book note.
 pub const LOGBOOK_NOTE: &str = "logbook.note";
+/// A facility defined (name, country).
+pub const FACILITY: &str = "estate.facility";
+/// A unit (pavilion, module, wing) defined.
+pub const UNIT: &str = "estate.unit";
+/// A cell defined, with its physical attributes and certified capacity.
+pub const CELL: &str = "estate.cell";
+/// A cell's certified capacity changed, naming the approving authority.
+pub const CELL_CERTIFIED: &str = "estate.cell.certified";
+/// A person admitted: a new custody (Rule 7).
+pub const ADMITTED: &str = "custody.admitted";
+/// A person placed in (or moved to) a cell.
+pub const ALLOCATED: &str = "custody.allocated";
+/// Two people to be kept apart.
+pub const NON_ASSOCIATION: &str = "custody.non_association";
+/// A non-association ended.
+pub const NON_ASSOCIATION_ENDED: &str = "custody.non_association.ended";
+/// A custody ended by release, with its legal reason.
+pub const RELEASED: &str = "custody.released";

@@ -3,7 +3,11 @@
 //!
 //! Nothing here reads a clock, touches SQL or knows about HTTP.
 
+pub mod allocation;
+pub mod custody;
+pub mod dates;
 pub mod error;
+pub mod estate;
 pub mod ids;
 pub mod kinds;
 pub mod logbook;

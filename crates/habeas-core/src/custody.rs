@@ -1,0 +1,894 @@
+//! People and their custodies: admission (Rule 7), legal status, commitment orders, release,
+//! non-associations.
+
+use crate::dates::{optional_text, past_time, text, Date};
+use crate::estate::country;
+use crate::ids::{Actor, FacilityCode};
+use crate::kinds;
+use crate::DomainError;
+use habeas_register::{Draft, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+    Intersex,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Male => "male",
+            Self::Female => "female",
+            Self::Intersex => "intersex",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_owned())).ok()
+    }
+}
+
+/// Legal status (the words of DOMAIN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalStatus {
+    /// Untried: held before or during trial.
+    Remand,
+    ConvictedUnsentenced,
+    Sentenced,
+    Immigration,
+    Civil,
+    HeldForAnotherState,
+}
+
+/// Rule 11's groups: untried and convicted apart, civil apart from criminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusGroup {
+    Untried,
+    Convicted,
+    Civil,
+}
+
+impl LegalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remand => "remand",
+            Self::ConvictedUnsentenced => "convicted_unsentenced",
+            Self::Sentenced => "sentenced",
+            Self::Immigration => "immigration",
+            Self::Civil => "civil",
+            Self::HeldForAnotherState => "held_for_another_state",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_owned())).ok()
+    }
+    pub fn group(self) -> StatusGroup {
+        match self {
+            Self::Remand | Self::HeldForAnotherState => StatusGroup::Untried,
+            Self::ConvictedUnsentenced | Self::Sentenced => StatusGroup::Convicted,
+            Self::Immigration | Self::Civil => StatusGroup::Civil,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    PretrialDetention,
+    Sentence,
+    Immigration,
+    TransferAgreement,
+    Civil,
+    Other,
+}
+
+/// The legal basis of a custody (Rule 7(a)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitmentOrder {
+    pub kind: OrderKind,
+    pub authority: String,
+    pub reference: String,
+    pub issued: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDocument {
+    pub kind: String,
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+/// A person's identity, as entered at a first admission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub given_names: String,
+    /// One or two surnames.
+    pub surnames: Vec<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub birth_date: String,
+    pub sex: Sex,
+    /// Self-perceived gender, in the person's words (Rule 7(a)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    pub nationalities: Vec<String>,
+    #[serde(default)]
+    pub documents: Vec<IdentityDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arrest {
+    pub at: String,
+    pub place: String,
+    pub authority: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyItem {
+    pub item: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relative {
+    pub name: String,
+    pub relationship: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+/// A child of the person (Rule 7(f)): age, where they are, who cares for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Child {
+    pub age: u32,
+    pub whereabouts: String,
+    pub carer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+}
+
+/// Consular rights of a foreign national (Vienna Convention on Consular Relations art. 36;
+/// Rule 62).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consular {
+    /// When the person was told of the right to consular notification and access.
+    pub rights_advised_at: String,
+    /// Whether the person asked for the consulate to be notified.
+    pub notification_requested: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<String>,
+}
+
+/// An admission as entered by a registry officer (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionInput {
+    pub facility: String,
+    /// The identity of a person admitted for the first time…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonInput>,
+    /// …or the id of a person already known (a new stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_person: Option<u64>,
+    pub admitted_at: String,
+    pub legal_status: LegalStatus,
+    #[serde(default)]
+    pub orders: Vec<CommitmentOrder>,
+    pub arrest: Option<Arrest>,
+    #[serde(default)]
+    pub injuries: Vec<String>,
+    #[serde(default)]
+    pub ill_treatment_complaints: Vec<String>,
+    #[serde(default)]
+    pub property: Vec<PropertyItem>,
+    #[serde(default)]
+    pub family: Vec<Relative>,
+    #[serde(default)]
+    pub children: Vec<Child>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub consular: Option<Consular>,
+}
+
+/// A checked admission, ready to become a register entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission {
+    pub facility: FacilityCode,
+    pub admitted_at: Timestamp,
+    pub legal_status: LegalStatus,
+    /// The identity (first stay) or `None` for an existing person.
+    pub person: Option<PersonInput>,
+    pub existing_person: Option<u64>,
+    pub sex: Option<Sex>,
+    pub birth_date: Option<Date>,
+    pub nationalities: Vec<String>,
+    payload: Value,
+}
+
+fn each_text(field: &str, items: &[String], max: usize) -> Result<Vec<String>, DomainError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| text(&format!("{field}[{i}]"), t, max))
+        .collect()
+}
+
+impl PersonInput {
+    fn validate(&self, now: Timestamp) -> Result<(PersonInput, Date), DomainError> {
+        let given_names = text("person.given_names", &self.given_names, 100)?;
+        if self.surnames.is_empty() || self.surnames.len() > 2 {
+            return Err(DomainError::invalid(
+                "person.surnames",
+                "give one or two surnames",
+            ));
+        }
+        let surnames = each_text("person.surnames", &self.surnames, 100)?;
+        let aliases = each_text("person.aliases", &self.aliases, 100)?;
+        let birth = Date::parse("person.birth_date", &self.birth_date)?;
+        let today = Date::of(now);
+        if birth > today {
+            return Err(DomainError::invalid(
+                "person.birth_date",
+                "is in the future",
+            ));
+        }
+        if birth.age_on(today) > 120 {
+            return Err(DomainError::invalid(
+                "person.birth_date",
+                "gives an age over 120 years",
+            ));
+        }
+        if self.nationalities.is_empty() {
+            return Err(DomainError::invalid(
+                "person.nationalities",
+                "give at least one nationality (or XX if stateless or unknown)",
+            ));
+        }
+        let nationalities = self
+            .nationalities
+            .iter()
+            .enumerate()
+            .map(|(i, n)| country(&format!("person.nationalities[{i}]"), n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let documents = self
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Ok(IdentityDocument {
+                    kind: text(&format!("person.documents[{i}].kind"), &d.kind, 50)?,
+                    number: text(&format!("person.documents[{i}].number"), &d.number, 100)?,
+                    issuer: optional_text(
+                        &format!("person.documents[{i}].issuer"),
+                        d.issuer.as_deref(),
+                        100,
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        Ok((
+            PersonInput {
+                given_names,
+                surnames,
+                aliases,
+                birth_date: birth.to_string(),
+                sex: self.sex,
+                gender: optional_text("person.gender", self.gender.as_deref(), 100)?,
+                nationalities,
+                documents,
+                language: optional_text("person.language", self.language.as_deref(), 50)?,
+                photo: optional_text("person.photo", self.photo.as_deref(), 500)?,
+            },
+            birth,
+        ))
+    }
+}
+
+impl AdmissionInput {
+    /// Checks every field against Rule 7 and names the first that is wrong. `now` is the time
+    /// of recording: nothing may be dated after it.
+    pub fn validate(&self, now: Timestamp) -> Result<Admission, DomainError> {
+        let facility = FacilityCode::parse("facility", &self.facility)?;
+        let admitted_at = past_time("admitted_at", &self.admitted_at, now)?;
+        let (person, birth_date) = match (&self.person, self.existing_person) {
+            (Some(p), None) => {
+                let (p, b) = p.validate(now)?;
+                (Some(p), Some(b))
+            }
+            (None, Some(_)) => (None, None),
+            (Some(_), Some(_)) => {
+                return Err(DomainError::invalid(
+                    "existing_person",
+                    "give either person or existing_person, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(DomainError::invalid(
+                    "person",
+                    "give the person's identity, or existing_person for a new stay",
+                ))
+            }
+        };
+        if self.orders.is_empty() {
+            return Err(DomainError {
+                code: "no_legal_basis",
+                field: "orders".into(),
+                message:
+                    "Rule 7: nobody is admitted without a valid commitment order; give at least one"
+                        .into(),
+            });
+        }
+        let admitted_date = Date::of(admitted_at);
+        let mut orders = Vec::new();
+        for (i, o) in self.orders.iter().enumerate() {
+            let f = |n: &str| format!("orders[{i}].{n}");
+            let issued = Date::parse(&f("issued"), &o.issued)?;
+            if issued > admitted_date {
+                return Err(DomainError::invalid(
+                    f("issued"),
+                    "the order is dated after the admission",
+                ));
+            }
+            let expires = o
+                .expires
+                .as_deref()
+                .map(|e| Date::parse(&f("expires"), e))
+                .transpose()?;
+            if expires.is_some_and(|e| e < issued) {
+                return Err(DomainError::invalid(
+                    f("expires"),
+                    "the order expires before it was issued",
+                ));
+            }
+            let review = o
+                .review
+                .as_deref()
+                .map(|e| Date::parse(&f("review"), e))
+                .transpose()?;
+            if review.is_some_and(|r| r < issued) {
+                return Err(DomainError::invalid(
+                    f("review"),
+                    "the review date is before the order was issued",
+                ));
+            }
+            orders.push(CommitmentOrder {
+                kind: o.kind,
+                authority: text(&f("authority"), &o.authority, 200)?,
+                reference: text(&f("reference"), &o.reference, 100)?,
+                issued: issued.to_string(),
+                expires: expires.map(|d| d.to_string()),
+                review: review.map(|d| d.to_string()),
+            });
+        }
+        let arrest = match &self.arrest {
+            None => None,
+            Some(a) => {
+                let at = past_time("arrest.at", &a.at, now)?;
+                if at > admitted_at {
+                    return Err(DomainError::invalid(
+                        "arrest.at",
+                        "the arrest is after the admission",
+                    ));
+                }
+                Some(Arrest {
+                    at: at.to_string(),
+                    place: text("arrest.place", &a.place, 200)?,
+                    authority: text("arrest.authority", &a.authority, 200)?,
+                })
+            }
+        };
+        let injuries = each_text("injuries", &self.injuries, 2000)?;
+        let complaints = each_text(
+            "ill_treatment_complaints",
+            &self.ill_treatment_complaints,
+            2000,
+        )?;
+        let property = self
+            .property
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(PropertyItem {
+                    item: text(&format!("property[{i}].item"), &p.item, 200)?,
+                    quantity: p.quantity,
+                    description: optional_text(
+                        &format!("property[{i}].description"),
+                        p.description.as_deref(),
+                        500,
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        let family = self
+            .family
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(Relative {
+                    name: text(&format!("family[{i}].name"), &r.name, 200)?,
+                    relationship: text(&format!("family[{i}].relationship"), &r.relationship, 100)?,
+                    contact: optional_text(
+                        &format!("family[{i}].contact"),
+                        r.contact.as_deref(),
+                        200,
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        let children = self
+            .children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.age > 17 {
+                    return Err(DomainError::invalid(
+                        format!("children[{i}].age"),
+                        "a child is under 18",
+                    ));
+                }
+                Ok(Child {
+                    age: c.age,
+                    whereabouts: text(&format!("children[{i}].whereabouts"), &c.whereabouts, 200)?,
+                    carer: text(&format!("children[{i}].carer"), &c.carer, 200)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        let emergency = match &self.emergency_contact {
+            None => None,
+            Some(e) => Some(EmergencyContact {
+                name: text("emergency_contact.name", &e.name, 200)?,
+                relationship: text("emergency_contact.relationship", &e.relationship, 100)?,
+                phone: text("emergency_contact.phone", &e.phone, 50)?,
+            }),
+        };
+        let consular = match &self.consular {
+            None => None,
+            Some(c) => {
+                let advised = past_time("consular.rights_advised_at", &c.rights_advised_at, now)?;
+                let notified = c
+                    .notified_at
+                    .as_deref()
+                    .map(|n| past_time("consular.notified_at", n, now))
+                    .transpose()?;
+                if notified.is_some() && !c.notification_requested {
+                    return Err(DomainError::invalid(
+                        "consular.notified_at",
+                        "the consulate was notified but the person did not ask for it",
+                    ));
+                }
+                Some(Consular {
+                    rights_advised_at: advised.to_string(),
+                    notification_requested: c.notification_requested,
+                    notified_at: notified.map(|n| n.to_string()),
+                })
+            }
+        };
+        let mut payload = json!({
+            "admitted_at": admitted_at.to_string(),
+            "legal_status": self.legal_status.as_str(),
+            "orders": orders,
+            "injuries": injuries,
+            "ill_treatment_complaints": complaints,
+            "property": property,
+            "family": family,
+            "children": children,
+        });
+        if let Some(obj) = payload.as_object_mut() {
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    obj.insert(k.into(), v);
+                }
+            };
+            put(
+                "person",
+                person.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+            );
+            put("existing_person", self.existing_person.map(|p| json!(p)));
+            put(
+                "arrest",
+                arrest.as_ref().and_then(|a| serde_json::to_value(a).ok()),
+            );
+            put(
+                "emergency_contact",
+                emergency
+                    .as_ref()
+                    .and_then(|e| serde_json::to_value(e).ok()),
+            );
+            put(
+                "consular",
+                consular.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+            );
+        }
+        Ok(Admission {
+            facility,
+            admitted_at,
+            legal_status: self.legal_status,
+            sex: person.as_ref().map(|p| p.sex),
+            birth_date,
+            nationalities: person
+                .as_ref()
+                .map(|p| p.nationalities.clone())
+                .unwrap_or_default(),
+            person,
+            existing_person: self.existing_person,
+            payload,
+        })
+    }
+}
+
+impl Admission {
+    pub fn to_draft(&self, actor: &Actor) -> Draft {
+        Draft {
+            actor: actor.to_string(),
+            facility: self.facility.to_string(),
+            kind: kinds::ADMITTED.into(),
+            subject: match self.existing_person {
+                Some(p) => format!("person:{p}"),
+                None => "person:new".into(),
+            },
+            payload: self.payload.clone(),
+            corrects: None,
+        }
+    }
+}
+
+/// Why a custody ends other than by death (DOMAIN.md's release reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseReason {
+    SentenceServed,
+    Bail,
+    Acquittal,
+    ChargesDropped,
+    CourtOrder,
+    DetentionOrderExpired,
+    TransferOut,
+    TransferToAnotherState,
+    ReleasedInError,
+}
+
+impl ReleaseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SentenceServed => "sentence_served",
+            Self::Bail => "bail",
+            Self::Acquittal => "acquittal",
+            Self::ChargesDropped => "charges_dropped",
+            Self::CourtOrder => "court_order",
+            Self::DetentionOrderExpired => "detention_order_expired",
+            Self::TransferOut => "transfer_out",
+            Self::TransferToAnotherState => "transfer_to_another_state",
+            Self::ReleasedInError => "released_in_error",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_owned())).ok()
+    }
+}
+
+/// A release: only with a legal reason, an authority and a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub booking: u64,
+    pub facility: FacilityCode,
+    pub reason: ReleaseReason,
+    pub authority: String,
+    pub reference: String,
+    pub at: Timestamp,
+}
+
+impl Release {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the form"
+    )]
+    pub fn new(
+        facility: &str,
+        booking: u64,
+        reason: Option<&str>,
+        authority: &str,
+        reference: &str,
+        at: &str,
+        now: Timestamp,
+        _actor: &Actor,
+    ) -> Result<Self, DomainError> {
+        let reason = match reason.map(str::trim) {
+            None | Some("") => {
+                return Err(DomainError {
+                    code: "no_legal_reason",
+                    field: "reason".into(),
+                    message: "a release needs its legal reason (sentence_served, bail, acquittal, charges_dropped, court_order, detention_order_expired, transfer_out, transfer_to_another_state, released_in_error)".into(),
+                })
+            }
+            Some(r) => ReleaseReason::parse(r).ok_or_else(|| DomainError::invalid("reason", format!("{r:?} is not a release reason")))?,
+        };
+        Ok(Self {
+            booking,
+            facility: FacilityCode::parse("facility", facility)?,
+            reason,
+            authority: text("authority", authority, 200)?,
+            reference: text("reference", reference, 100)?,
+            at: past_time("at", at, now)?,
+        })
+    }
+
+    pub fn to_draft(&self, actor: &Actor) -> Draft {
+        Draft {
+            actor: actor.to_string(),
+            facility: self.facility.to_string(),
+            kind: kinds::RELEASED.into(),
+            subject: format!("custody:{}", self.booking),
+            payload: json!({
+                "booking": self.booking,
+                "reason": self.reason.as_str(),
+                "authority": self.authority,
+                "reference": self.reference,
+                "at": self.at.to_string(),
+            }),
+            corrects: None,
+        }
+    }
+}
+
+/// How far apart two people must be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Cell,
+    Unit,
+    Facility,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cell => "cell",
+            Self::Unit => "unit",
+            Self::Facility => "facility",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_owned())).ok()
+    }
+}
+
+/// Two people who must be kept apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonAssociation {
+    pub facility: FacilityCode,
+    pub a: u64,
+    pub b: u64,
+    pub scope: Scope,
+    pub reason: String,
+    pub authority: String,
+}
+
+impl NonAssociation {
+    pub fn new(
+        facility: &str,
+        a: u64,
+        b: u64,
+        scope: &str,
+        reason: &str,
+        authority: &str,
+    ) -> Result<Self, DomainError> {
+        if a == b {
+            return Err(DomainError::invalid(
+                "b",
+                "a person cannot be kept apart from themselves",
+            ));
+        }
+        Ok(Self {
+            facility: FacilityCode::parse("facility", facility)?,
+            a,
+            b,
+            scope: Scope::parse(scope.trim()).ok_or_else(|| {
+                DomainError::invalid("scope", format!("{scope:?} is not cell, unit or facility"))
+            })?,
+            reason: text("reason", reason, 1000)?,
+            authority: text("authority", authority, 200)?,
+        })
+    }
+
+    pub fn to_draft(&self, actor: &Actor) -> Draft {
+        Draft {
+            actor: actor.to_string(),
+            facility: self.facility.to_string(),
+            kind: kinds::NON_ASSOCIATION.into(),
+            subject: format!("custody:{}", self.a),
+            payload: json!({"a": self.a, "b": self.b, "scope": self.scope.as_str(), "reason": self.reason, "authority": self.authority}),
+            corrects: None,
+        }
+    }
+}
+
+/// The end of a non-association, with its reason.
+pub fn end_non_association(
+    facility: &str,
+    entry: u64,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Draft, DomainError> {
+    Ok(Draft {
+        actor: actor.to_string(),
+        facility: FacilityCode::parse("facility", facility)?.to_string(),
+        kind: kinds::NON_ASSOCIATION_ENDED.into(),
+        subject: format!("non_association:{entry}"),
+        payload: json!({"non_association": entry, "reason": text("reason", reason, 1000)?}),
+        corrects: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn admission_json() -> serde_json::Value {
+        json!({
+            "facility": "CECOT",
+            "person": {
+                "given_names": "José Antonio",
+                "surnames": ["Hernández", "López"],
+                "birth_date": "1995-03-02",
+                "sex": "male",
+                "nationalities": ["SV"],
+                "documents": [{"kind": "DUI", "number": "01234567-8"}]
+            },
+            "admitted_at": "2024-06-01T10:00:00.000Z",
+            "legal_status": "remand",
+            "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción A", "reference": "123-2024", "issued": "2024-05-30", "expires": "2024-11-30"}],
+            "arrest": {"at": "2024-05-28T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
+            "injuries": ["hematoma en el brazo izquierdo"],
+            "property": [{"item": "reloj"}],
+            "children": [{"age": 4, "whereabouts": "San Salvador", "carer": "abuela"}]
+        })
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap()
+    }
+
+    #[test]
+    fn a_complete_admission_becomes_one_entry() {
+        let a: AdmissionInput = serde_json::from_value(admission_json()).unwrap();
+        let a = a.validate(now()).unwrap();
+        let d = a.to_draft(&Actor::parse("actor", "registro.ana").unwrap());
+        assert_eq!(d.kind, kinds::ADMITTED);
+        assert_eq!(d.payload["orders"][0]["reference"], "123-2024");
+        assert_eq!(d.payload["person"]["surnames"][1], "López");
+        assert_eq!(d.payload["injuries"][0], "hematoma en el brazo izquierdo");
+        assert_eq!(d.payload["property"][0]["quantity"], 1);
+        assert!(d.prepare().is_ok(), "the payload is canonical");
+    }
+
+    #[test]
+    fn admission_is_refused_without_a_commitment_order() {
+        let mut j = admission_json();
+        j["orders"] = json!([]);
+        let e = serde_json::from_value::<AdmissionInput>(j)
+            .unwrap()
+            .validate(now())
+            .unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("orders", "no_legal_basis"));
+        assert!(e.message.contains("Rule 7"));
+    }
+
+    #[test]
+    fn each_bad_admission_field_is_named() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "/admitted_at",
+                json!("2025-06-01T00:00:00.000Z"),
+                "admitted_at",
+            ),
+            (
+                "/person/surnames",
+                json!(["A", "B", "C"]),
+                "person.surnames",
+            ),
+            (
+                "/person/birth_date",
+                json!("1995-02-30"),
+                "person.birth_date",
+            ),
+            (
+                "/person/nationalities",
+                json!(["Salvadoran"]),
+                "person.nationalities[0]",
+            ),
+            ("/orders/0/issued", json!("2024-06-02"), "orders[0].issued"),
+            ("/orders/0/authority", json!(" "), "orders[0].authority"),
+            (
+                "/orders/0/expires",
+                json!("2024-01-01"),
+                "orders[0].expires",
+            ),
+            ("/arrest/at", json!("2024-06-02T00:00:00.000Z"), "arrest.at"),
+            ("/children/0/age", json!(19), "children[0].age"),
+            ("/facility", json!("cecot"), "facility"),
+        ];
+        for (pointer, value, field) in cases {
+            let mut j = admission_json();
+            *j.pointer_mut(pointer).unwrap() = value;
+            let e = serde_json::from_value::<AdmissionInput>(j)
+                .unwrap()
+                .validate(now())
+                .unwrap_err();
+            assert_eq!(e.field, field, "{pointer}: {e}");
+        }
+    }
+
+    #[test]
+    fn releases_need_a_legal_reason() {
+        let actor = Actor::parse("actor", "registro.ana").unwrap();
+        let e = Release::new(
+            "CECOT",
+            4,
+            None,
+            "Juzgado",
+            "55-2024",
+            "2024-07-01T00:00:00.000Z",
+            now(),
+            &actor,
+        )
+        .unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("reason", "no_legal_reason"));
+        let e = Release::new(
+            "CECOT",
+            4,
+            Some("pardon"),
+            "Juzgado",
+            "55",
+            "2024-07-01T00:00:00.000Z",
+            now(),
+            &actor,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "reason");
+        assert!(Release::new(
+            "CECOT",
+            4,
+            Some("bail"),
+            "Juzgado",
+            "55",
+            "2024-07-01T00:00:00.000Z",
+            now(),
+            &actor
+        )
+        .is_ok());
+    }
+}

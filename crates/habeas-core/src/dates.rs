@@ -1,0 +1,146 @@
+//! Calendar dates (`YYYY-MM-DD`) and the checks every command makes on dates and times.
+
+use crate::DomainError;
+use habeas_register::Timestamp;
+use std::fmt;
+
+/// A calendar date. Ordered as text: `YYYY-MM-DD` sorts chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+}
+
+impl Date {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        let bad = || {
+            DomainError::invalid(
+                field,
+                format!("{raw:?} is not a date of the form YYYY-MM-DD"),
+            )
+        };
+        let b = raw.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| -> Result<i64, DomainError> {
+            let s = raw.get(r).ok_or_else(bad)?;
+            if !s.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
+            s.parse().map_err(|_| bad())
+        };
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        Timestamp::from_parts(year, month, day, 0, 0, 0, 0).ok_or_else(bad)?;
+        Ok(Self { year, month, day })
+    }
+
+    /// Midnight UTC at the start of this date.
+    pub fn start(self) -> Timestamp {
+        Timestamp::from_parts(self.year, self.month, self.day, 0, 0, 0, 0).unwrap_or_default()
+    }
+
+    /// The UTC date of a timestamp.
+    pub fn of(t: Timestamp) -> Self {
+        let s = t.date_string();
+        Self::parse("time", &s).unwrap_or(Self {
+            year: 1970,
+            month: 1,
+            day: 1,
+        })
+    }
+
+    /// Whole years from `self` (a birth date) to `on`.
+    pub fn age_on(self, on: Date) -> i64 {
+        let mut age = on.year - self.year;
+        if (on.month, on.day) < (self.month, self.day) {
+            age -= 1;
+        }
+        age
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Parses a time of the register's form, refusing one later than `now`.
+pub fn past_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, DomainError> {
+    let t = Timestamp::parse(raw).map_err(|_| {
+        DomainError::invalid(
+            field,
+            format!("{raw:?} is not a UTC time of the form YYYY-MM-DDTHH:MM:SS.mmmZ"),
+        )
+    })?;
+    if t > now {
+        return Err(DomainError::invalid(
+            field,
+            format!("{t} is in the future (now is {now})"),
+        ));
+    }
+    Ok(t)
+}
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max` characters.
+pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    if t.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("has more than {max} characters"),
+        ));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(DomainError::invalid(field, "contains control characters"));
+    }
+    Ok(t.to_owned())
+}
+
+/// Like [`text`], but empty means absent.
+pub fn optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => text(field, t, max).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_ages() {
+        let b = Date::parse("birth_date", "2006-11-26").unwrap();
+        assert_eq!(b.age_on(Date::parse("d", "2024-11-25").unwrap()), 17);
+        assert_eq!(b.age_on(Date::parse("d", "2024-11-26").unwrap()), 18);
+        assert_eq!(b.to_string(), "2006-11-26");
+        assert!(Date::parse("issued", "2024-02-30").is_err());
+        assert_eq!(
+            Date::parse("issued", "24-02-03").unwrap_err().field,
+            "issued"
+        );
+        assert_eq!(
+            Date::of(Timestamp(1_709_210_096_789)).to_string(),
+            "2024-02-29"
+        );
+    }
+
+    #[test]
+    fn times_in_the_future_are_refused() {
+        let now = Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap();
+        assert!(past_time("admitted_at", "2024-12-31T23:59:59.999Z", now).is_ok());
+        let e = past_time("admitted_at", "2025-01-01T00:00:00.001Z", now).unwrap_err();
+        assert_eq!(e.field, "admitted_at");
+        assert!(e.message.contains("future"));
+    }
+}
