@@ -454,3 +454,67 @@ mod tests {
         }
     }
 }
+
+/// A placement of one person in a cell, with the override that allows breaking Rule 11 or a
+/// non-association (never operational capacity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub facility: crate::ids::FacilityCode,
+    pub booking: u64,
+    pub cell: String,
+    pub override_: Option<(String, String)>,
+}
+
+impl Allocation {
+    pub fn new(
+        facility: &str,
+        booking: u64,
+        cell: &str,
+        override_reason: Option<&str>,
+        override_authority: Option<&str>,
+    ) -> Result<Self, crate::DomainError> {
+        use crate::dates::optional_text;
+        let reason = optional_text("override_reason", override_reason, 1000)?;
+        let authority = optional_text("override_authority", override_authority, 200)?;
+        let override_ = match (reason, authority) {
+            (None, None) => None,
+            (Some(r), Some(a)) => Some((r, a)),
+            (Some(_), None) => {
+                return Err(crate::DomainError::invalid(
+                    "override_authority",
+                    "an override needs the authority that allows it",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(crate::DomainError::invalid(
+                    "override_reason",
+                    "an override needs a reason",
+                ))
+            }
+        };
+        Ok(Self {
+            facility: crate::ids::FacilityCode::parse("facility", facility)?,
+            booking,
+            cell: crate::estate::place_code("cell", cell)?,
+            override_,
+        })
+    }
+
+    pub fn to_draft(&self, actor: &crate::ids::Actor) -> habeas_register::Draft {
+        let mut payload = serde_json::json!({"booking": self.booking, "cell": self.cell});
+        if let (Some((reason, authority)), Some(obj)) = (&self.override_, payload.as_object_mut()) {
+            obj.insert(
+                "override".into(),
+                serde_json::json!({"reason": reason, "authority": authority}),
+            );
+        }
+        habeas_register::Draft {
+            actor: actor.to_string(),
+            facility: self.facility.to_string(),
+            kind: crate::kinds::ALLOCATED.into(),
+            subject: format!("custody:{}", self.booking),
+            payload,
+            corrects: None,
+        }
+    }
+}

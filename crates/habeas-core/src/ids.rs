@@ -110,3 +110,38 @@ mod tests {
         assert!(Actor::parse("actor", "").is_err());
     }
 }
+
+/// A name folded for search: lower case, Latin accents removed, spaces collapsed
+/// ("José  Hernández" → "jose hernandez").
+pub fn search_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let base = match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if base == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(base);
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod search_tests {
+    #[test]
+    fn search_keys_fold_case_and_accents() {
+        assert_eq!(
+            super::search_key("  José  Hernández LÓPEZ Núñez "),
+            "jose hernandez lopez nunez"
+        );
+    }
+}

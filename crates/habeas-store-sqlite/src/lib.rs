@@ -3,8 +3,11 @@
 //! or power loss. One writer connection (owned by the register's writer thread, guarded by a
 //! lock file so that only one process writes), any number of read-only connections.
 
+mod custody;
 mod migrate;
 mod projection;
+
+pub use custody::{CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PlanningState};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
 
@@ -219,6 +222,35 @@ impl SqliteStore {
     /// The occurrence book, newest first.
     pub fn logbook(&self, filter: &LogbookFilter) -> Result<Vec<LogbookRow>, StoreError> {
         self.with_reader(|c| projection::logbook(c, filter).map_err(backend))
+    }
+
+    /// Every cell (of one facility, or all), with capacity and population.
+    pub fn cells(&self, facility: Option<&str>) -> Result<Vec<CellRow>, StoreError> {
+        self.with_reader(|c| custody::cells(c, facility).map_err(backend))
+    }
+
+    /// A facility and its units.
+    pub fn facility(&self, code: &str) -> Result<Option<FacilityRow>, StoreError> {
+        self.with_reader(|c| custody::facility_row(c, code).map_err(backend))
+    }
+
+    /// What the batch allocation planner needs for one facility, as of `on`.
+    pub fn planning_state(
+        &self,
+        facility: &str,
+        on: habeas_core::dates::Date,
+    ) -> Result<PlanningState, StoreError> {
+        self.with_reader(|c| custody::planning_state(c, facility, on).map_err(backend))
+    }
+
+    /// A person's file.
+    pub fn person_file(&self, person: u64) -> Result<Option<PersonFile>, StoreError> {
+        self.with_reader(|c| custody::person_file(c, person).map_err(backend))
+    }
+
+    /// The person held under a booking.
+    pub fn person_of(&self, booking: u64) -> Result<Option<u64>, StoreError> {
+        self.with_reader(|c| custody::person_of(c, booking).map_err(backend))
     }
 
     /// Rebuilds every projection from the register in a scratch database and compares it

@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_register.sql"),
     ),
     (2, "logbook", include_str!("../migrations/0002_logbook.sql")),
+    (3, "custody", include_str!("../migrations/0003_custody.sql")),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

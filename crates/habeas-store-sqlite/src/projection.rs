@@ -9,8 +9,19 @@ use habeas_register::{Entry, SealedEntry};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// Every projection table. Each has the register index of its row's source as first column.
-pub const PROJECTION_TABLES: &[&str] = &["logbook"];
+/// Every projection table, checked and rebuilt by `verify` and `rebuild`.
+pub const PROJECTION_TABLES: &[&str] = &[
+    "logbook",
+    "facilities",
+    "units",
+    "cells",
+    "persons",
+    "custodies",
+    "commitment_orders",
+    "non_associations",
+    "allocation_overrides",
+    "custody_events",
+];
 
 /// Rows per multi-row INSERT into a projection table.
 const ROWS: usize = 64;
@@ -120,8 +131,8 @@ impl<'c, 'e> Projector<'c, 'e> {
         let entry = &e.entry;
         match entry.kind.as_str() {
             kinds::LOGBOOK_NOTE => self.note(entry),
-            // Kinds without a projection yet are kept in the register only.
-            _ => Ok(()),
+            // Kinds without a projection are kept in the register only.
+            _ => crate::custody::apply(self.conn, entry).map(|_| ()),
         }
     }
 
@@ -252,30 +263,40 @@ pub struct ProjectionMismatch {
     pub detail: String,
 }
 
+fn apply_all(conn: &Connection, batch: &[SealedEntry]) -> Result<(), StoreError> {
+    let mut projector = Projector::new(conn);
+    for sealed in batch {
+        projector.apply(sealed).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "entry {} no longer applies to the projections: {e}",
+                sealed.entry.index
+            ))
+        })?;
+    }
+    projector.finish()
+}
+
+/// Applies every entry of the register to the projections, in order, in batches.
 fn replay(conn: &Connection, store: &dyn Store) -> Result<u64, StoreError> {
     let mut n = 0u64;
+    let mut batch: Vec<SealedEntry> = Vec::with_capacity(512);
     store.scan(0, &mut |row| {
         let entry = Entry::decode(row.bytes)
             .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", row.index)))?;
         let leaf = row.leaf.try_into().unwrap_or([0; 32]);
-        let sealed = SealedEntry {
+        batch.push(SealedEntry {
             entry,
             bytes: row.bytes.to_vec(),
             leaf,
-        };
-        let mut projector = Projector::new(conn);
-        projector
-            .apply(&sealed)
-            .and_then(|()| Ok(projector.finish()?))
-            .map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "entry {} no longer applies to the projections: {e}",
-                    row.index
-                ))
-            })?;
+        });
+        if batch.len() == 512 {
+            apply_all(conn, &batch)?;
+            batch.clear();
+        }
         n += 1;
         Ok(true)
     })?;
+    apply_all(conn, &batch)?;
     Ok(n)
 }
 
@@ -294,17 +315,24 @@ pub(crate) fn check(store: &SqliteStore) -> Result<Result<(), ProjectionMismatch
             ("main", "live", "missing from"),
             ("live", "main", "not in a rebuild but present in"),
         ] {
-            let first: Option<i64> = scratch
+            let first: Option<String> = scratch
                 .query_row(
-                    &format!("SELECT min(idx) FROM (SELECT * FROM {a}.{table} EXCEPT SELECT * FROM {b}.{table})"),
+                    &format!("SELECT * FROM (SELECT * FROM {a}.{table} EXCEPT SELECT * FROM {b}.{table}) LIMIT 1"),
                     [],
-                    |r| r.get(0),
+                    |r| {
+                        Ok(match r.get_ref(0)? {
+                            ValueRef::Integer(i) => i.to_string(),
+                            ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+                            other => format!("{other:?}"),
+                        })
+                    },
                 )
+                .optional()
                 .map_err(backend)?;
-            if let Some(idx) = first {
+            if let Some(row) = first {
                 return Ok(Err(ProjectionMismatch {
                     table: (*table).to_owned(),
-                    detail: format!("the row for register index {idx} is {what} the live table"),
+                    detail: format!("a row whose first column is {row} is {what} the live table"),
                 }));
             }
         }

@@ -1,0 +1,100 @@
+-- Projections of the estate and of custody. Every row names the register entry it comes from.
+CREATE TABLE facilities (
+    code    TEXT PRIMARY KEY,
+    idx     INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    country TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE units (
+    facility TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    PRIMARY KEY (facility, code)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE cells (
+    facility    TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    idx         INTEGER NOT NULL,  -- the entry that last defined the cell
+    certified   INTEGER NOT NULL,  -- the entry that certified its current capacity
+    area_cm2    INTEGER NOT NULL,
+    bunks       INTEGER NOT NULL,
+    cna         INTEGER NOT NULL,
+    operational INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    lighting    TEXT NOT NULL,
+    window      INTEGER NOT NULL,
+    ventilation TEXT NOT NULL,
+    sanitation  INTEGER NOT NULL,
+    population  INTEGER NOT NULL,
+    PRIMARY KEY (facility, code)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE persons (
+    person        INTEGER PRIMARY KEY,  -- the admission that first recorded the person
+    given_names   TEXT NOT NULL,
+    surnames      TEXT NOT NULL,
+    birth_date    TEXT NOT NULL,
+    sex           TEXT NOT NULL,
+    nationalities TEXT NOT NULL,        -- comma-separated ISO 3166-1 codes
+    search_name   TEXT NOT NULL         -- lower case, without accents, for search
+) STRICT;
+
+CREATE TABLE custodies (
+    booking      INTEGER PRIMARY KEY,   -- the admission entry
+    person       INTEGER NOT NULL,
+    facility     TEXT NOT NULL,
+    admitted_at  TEXT NOT NULL,
+    legal_status TEXT NOT NULL,
+    foreign_national INTEGER NOT NULL,
+    unit         TEXT,
+    cell         TEXT,
+    allocated    INTEGER,               -- the entry of the current allocation
+    ended        INTEGER,               -- the entry that ended the custody
+    end_reason   TEXT
+) STRICT;
+
+CREATE INDEX custodies_in_cell ON custodies (facility, cell) WHERE ended IS NULL;
+CREATE INDEX custodies_of_person ON custodies (person);
+
+CREATE TABLE commitment_orders (
+    booking   INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    authority TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    issued    TEXT NOT NULL,
+    expires   TEXT,
+    review    TEXT,
+    PRIMARY KEY (booking, n)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE non_associations (
+    idx      INTEGER PRIMARY KEY,
+    facility TEXT NOT NULL,
+    a        INTEGER NOT NULL,
+    b        INTEGER NOT NULL,
+    scope    TEXT NOT NULL,
+    ended    INTEGER
+) STRICT;
+
+CREATE INDEX non_associations_a ON non_associations (a) WHERE ended IS NULL;
+CREATE INDEX non_associations_b ON non_associations (b) WHERE ended IS NULL;
+
+CREATE TABLE allocation_overrides (
+    idx       INTEGER PRIMARY KEY,      -- the allocation entry
+    booking   INTEGER NOT NULL,
+    cell      TEXT NOT NULL,
+    rules     TEXT NOT NULL,            -- the rules overridden, comma-separated
+    reason    TEXT NOT NULL,
+    authority TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE custody_events (
+    booking INTEGER NOT NULL,
+    idx     INTEGER NOT NULL,
+    PRIMARY KEY (booking, idx)
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,869 @@
+//! Projections of the estate and of custody, and the queries over them. Constraints that need
+//! the current state (capacity, Rule 11 separation, non-associations, one open custody per
+//! person) are checked here, inside the writer's transaction, so concurrent requests cannot
+//! both pass them.
+
+use crate::backend;
+use habeas_core::allocation::{
+    non_association_breaches, separation_breaches, Apart, Class, Occupant,
+};
+use habeas_core::custody::{LegalStatus, Scope, Sex};
+use habeas_core::dates::Date;
+use habeas_core::ids::search_key;
+use habeas_core::kinds;
+use habeas_register::store::{AppendError, Rejection};
+use habeas_register::Entry;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::collections::HashMap;
+
+fn reject(field: &str, message: impl Into<String>) -> AppendError {
+    Rejection::field(field, message).into()
+}
+
+fn reject_code(code: &str, field: &str, message: impl Into<String>) -> AppendError {
+    Rejection {
+        code: code.into(),
+        field: Some(field.into()),
+        message: message.into(),
+    }
+    .into()
+}
+
+fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
+    p.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a string"))
+}
+
+fn u<'a>(p: &'a Value, k: &str) -> Result<u64, AppendError> {
+    p.get(k)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a whole number"))
+}
+
+fn b(p: &Value, k: &str) -> bool {
+    p.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Applies an estate or custody entry; `Ok(false)` if the kind is not one of these.
+pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
+    match e.kind.as_str() {
+        kinds::FACILITY => facility(conn, e)?,
+        kinds::UNIT => unit(conn, e)?,
+        kinds::CELL => cell(conn, e)?,
+        kinds::CELL_CERTIFIED => certify(conn, e)?,
+        kinds::ADMITTED => admit(conn, e)?,
+        kinds::ALLOCATED => allocate(conn, e)?,
+        kinds::NON_ASSOCIATION => non_association(conn, e)?,
+        kinds::NON_ASSOCIATION_ENDED => end_non_association(conn, e)?,
+        kinds::RELEASED => release(conn, e)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO facilities (code, idx, name, country) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.facility,
+            e.index as i64,
+            s(&e.payload, "name").unwrap_or(""),
+            s(&e.payload, "country").unwrap_or("")
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn facility_country(conn: &Connection, facility: &str) -> Result<Option<String>, AppendError> {
+    conn.prepare_cached("SELECT country FROM facilities WHERE code = ?1")
+        .and_then(|mut st| st.query_row([facility], |r| r.get(0)).optional())
+        .map_err(|e| backend(e).into())
+}
+
+fn unit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    if facility_country(conn, &e.facility)?.is_none() {
+        return Err(reject(
+            "facility",
+            format!("facility {} is not defined; define it first", e.facility),
+        ));
+    }
+    let (code, name) = (s(&e.payload, "code")?, s(&e.payload, "name")?);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO units (facility, code, idx, name) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut st| st.execute(params![e.facility, code, e.index as i64, name]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn cell(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let (code, unit) = (s(p, "code")?, s(p, "unit")?);
+    let unit_known: bool = conn
+        .prepare_cached("SELECT count(*) > 0 FROM units WHERE facility = ?1 AND code = ?2")
+        .and_then(|mut st| st.query_row([&e.facility, unit], |r| r.get(0)))
+        .map_err(backend)?;
+    if !unit_known {
+        return Err(reject(
+            "unit",
+            format!("unit {unit} is not defined in {}", e.facility),
+        ));
+    }
+    let current: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT cna, operational FROM cells WHERE facility = ?1 AND code = ?2")
+        .and_then(|mut st| {
+            st.query_row([&e.facility, code], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    let (cna, operational) = (u(p, "cna")? as i64, u(p, "operational_capacity")? as i64);
+    match current {
+        Some((c, o)) => {
+            if (c, o) != (cna, operational) {
+                return Err(reject(
+                    "cna",
+                    format!("cell {code} is certified for {c} (operational {o}); a change of capacity is a certification naming its authority (habeas estate certify)"),
+                ));
+            }
+            conn.prepare_cached(
+                "UPDATE cells SET unit = ?3, idx = ?4, area_cm2 = ?5, bunks = ?6, kind = ?7, lighting = ?8, window = ?9,
+                 ventilation = ?10, sanitation = ?11 WHERE facility = ?1 AND code = ?2",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.facility, code, unit, e.index as i64, u(p, "area_cm2").unwrap_or(0) as i64, u(p, "bunks").unwrap_or(0) as i64,
+                    s(p, "kind").unwrap_or("normal"), s(p, "lighting").unwrap_or("cycle"), b(p, "window"),
+                    s(p, "ventilation").unwrap_or("natural"), b(p, "sanitation")
+                ])
+            })
+            .map_err(backend)?;
+        }
+        None => {
+            let values = params![
+                e.facility,
+                code,
+                unit,
+                e.index as i64,
+                u(p, "area_cm2")? as i64,
+                u(p, "bunks")? as i64,
+                cna,
+                operational,
+                s(p, "kind")?,
+                s(p, "lighting")?,
+                b(p, "window"),
+                s(p, "ventilation")?,
+                b(p, "sanitation")
+            ];
+            conn.prepare_cached(
+                "INSERT INTO cells (facility, code, unit, idx, certified, area_cm2, bunks, cna, operational, kind, lighting,
+                 window, ventilation, sanitation, population) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)",
+            )
+            .and_then(|mut st| st.execute(values))
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+fn certify(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let cell = s(p, "cell")?;
+    let (cna, operational) = (u(p, "cna")? as i64, u(p, "operational_capacity")? as i64);
+    let n = conn
+        .prepare_cached("UPDATE cells SET cna = ?3, operational = ?4, certified = ?5 WHERE facility = ?1 AND code = ?2")
+        .and_then(|mut st| st.execute(params![e.facility, cell, cna, operational, e.index as i64]))
+        .map_err(backend)?;
+    if n == 0 {
+        return Err(reject(
+            "cell",
+            format!("cell {cell} is not defined in {}", e.facility),
+        ));
+    }
+    Ok(())
+}
+
+fn event(conn: &Connection, booking: u64, idx: u64) -> Result<(), AppendError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO custody_events (booking, idx) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute(params![booking as i64, idx as i64]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let Some(country) = facility_country(conn, &e.facility)? else {
+        return Err(reject(
+            "facility",
+            format!("facility {} is not defined", e.facility),
+        ));
+    };
+    let (person, nationalities) = match (
+        p.get("person"),
+        p.get("existing_person").and_then(Value::as_u64),
+    ) {
+        (Some(person), None) => {
+            let given = s(person, "given_names")?;
+            let surnames: Vec<&str> = person
+                .get("surnames")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let nats: Vec<String> = person
+                .get("nationalities")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let surnames = surnames.join(" ");
+            conn.prepare_cached(
+                "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    given,
+                    surnames,
+                    s(person, "birth_date").unwrap_or(""),
+                    s(person, "sex").unwrap_or(""),
+                    nats.join(","),
+                    search_key(&format!("{given} {surnames}"))
+                ])
+            })
+            .map_err(backend)?;
+            (e.index, nats)
+        }
+        (None, Some(existing)) => {
+            let nats: Option<String> = conn
+                .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
+                .and_then(|mut st| st.query_row([existing as i64], |r| r.get(0)).optional())
+                .map_err(backend)?;
+            let Some(nats) = nats else {
+                return Err(reject(
+                    "existing_person",
+                    format!("there is no person {existing}"),
+                ));
+            };
+            let open: Option<(i64, String)> = conn
+                .prepare_cached(
+                    "SELECT booking, facility FROM custodies WHERE person = ?1 AND ended IS NULL",
+                )
+                .and_then(|mut st| {
+                    st.query_row([existing as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(backend)?;
+            if let Some((booking, facility)) = open {
+                return Err(reject(
+                    "existing_person",
+                    format!("person {existing} is already in custody (booking {booking} at {facility}); end that custody first"),
+                ));
+            }
+            (
+                existing,
+                nats.split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )
+        }
+        _ => {
+            return Err(reject(
+                "person",
+                "an admission names a new person or an existing one",
+            ))
+        }
+    };
+    // A national of the facility's state is not a foreign national, whatever other nationality.
+    let foreign = !nationalities.is_empty() && nationalities.iter().all(|n| n != &country);
+    if foreign && p.get("consular").is_none() {
+        return Err(reject_code(
+            "consular_rights",
+            "consular",
+            "a foreign national must be told of the right to consular notification and access without delay (Vienna Convention art. 36, Rule 62): give consular.rights_advised_at",
+        ));
+    }
+    conn.prepare_cached(
+        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![e.index as i64, person as i64, e.facility, s(p, "admitted_at").unwrap_or(""), s(p, "legal_status").unwrap_or(""), foreign])
+    })
+    .map_err(backend)?;
+    if let Some(orders) = p.get("orders").and_then(Value::as_array) {
+        for (n, o) in orders.iter().enumerate() {
+            conn.prepare_cached(
+                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    n as i64,
+                    s(o, "kind").unwrap_or(""),
+                    s(o, "authority").unwrap_or(""),
+                    s(o, "reference").unwrap_or(""),
+                    s(o, "issued").unwrap_or(""),
+                    o.get("expires").and_then(Value::as_str),
+                    o.get("review").and_then(Value::as_str)
+                ])
+            })
+            .map_err(backend)?;
+        }
+    }
+    event(conn, e.index, e.index)
+}
+
+/// A custody still open, as allocation needs it.
+struct Open {
+    facility: String,
+    unit: Option<String>,
+    cell: Option<String>,
+    class: Class,
+}
+
+fn class_of(sex: &str, birth: &str, status: &str, on: Date) -> Class {
+    let minor = Date::parse("birth_date", birth)
+        .map(|b| b.age_on(on) < 18)
+        .unwrap_or(false);
+    Class {
+        sex: Sex::parse(sex).unwrap_or(Sex::Intersex),
+        minor,
+        group: LegalStatus::parse(status)
+            .unwrap_or(LegalStatus::Remand)
+            .group(),
+    }
+}
+
+fn open_custody(conn: &Connection, booking: u64, on: Date) -> Result<Option<Open>, AppendError> {
+    conn.prepare_cached(
+        "SELECT c.facility, c.unit, c.cell, p.sex, p.birth_date, c.legal_status
+         FROM custodies c JOIN persons p ON p.person = c.person WHERE c.booking = ?1 AND c.ended IS NULL",
+    )
+    .and_then(|mut st| {
+        st.query_row([booking as i64], |r| {
+            Ok(Open {
+                facility: r.get(0)?,
+                unit: r.get(1)?,
+                cell: r.get(2)?,
+                class: class_of(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?, &r.get::<_, String>(5)?, on),
+            })
+        })
+        .optional()
+    })
+    .map_err(|e| backend(e).into())
+}
+
+/// Everyone in a cell now.
+pub(crate) fn occupants(
+    conn: &Connection,
+    facility: &str,
+    cell: &str,
+    on: Date,
+) -> rusqlite::Result<Vec<Occupant>> {
+    let mut st = conn.prepare_cached(
+        "SELECT c.booking, p.sex, p.birth_date, c.legal_status FROM custodies c JOIN persons p ON p.person = c.person
+         WHERE c.facility = ?1 AND c.cell = ?2 AND c.ended IS NULL",
+    )?;
+    let rows = st.query_map([facility, cell], |r| {
+        Ok(Occupant {
+            booking: r.get::<_, i64>(0)? as u64,
+            class: class_of(
+                &r.get::<_, String>(1)?,
+                &r.get::<_, String>(2)?,
+                &r.get::<_, String>(3)?,
+                on,
+            ),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Active non-associations involving `booking`, and where the others are.
+fn apart_of(
+    conn: &Connection,
+    booking: u64,
+) -> rusqlite::Result<(Vec<Apart>, HashMap<u64, (String, String)>)> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, a, b, scope FROM non_associations WHERE ended IS NULL AND (a = ?1 OR b = ?1)",
+    )?;
+    let apart: Vec<Apart> = st
+        .query_map([booking as i64], |r| {
+            Ok(Apart {
+                entry: r.get::<_, i64>(0)? as u64,
+                a: r.get::<_, i64>(1)? as u64,
+                b: r.get::<_, i64>(2)? as u64,
+                scope: Scope::parse(&r.get::<_, String>(3)?).unwrap_or(Scope::Cell),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut located = HashMap::new();
+    for n in &apart {
+        let other = if n.a == booking { n.b } else { n.a };
+        let at: Option<(Option<String>, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT unit, cell FROM custodies WHERE booking = ?1 AND ended IS NULL",
+            )?
+            .query_row([other as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((Some(u), Some(c))) = at {
+            located.insert(other, (u, c));
+        }
+    }
+    Ok((apart, located))
+}
+
+fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let (booking, cell) = (u(p, "booking")?, s(p, "cell")?);
+    let on = Date::of(e.time);
+    let Some(open) = open_custody(conn, booking, on)? else {
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody"),
+        ));
+    };
+    if open.facility != e.facility {
+        return Err(reject(
+            "booking",
+            format!(
+                "booking {booking} is held at {}, not {}",
+                open.facility, e.facility
+            ),
+        ));
+    }
+    if open.cell.as_deref() == Some(cell) {
+        return Err(reject(
+            "cell",
+            format!("booking {booking} is already in cell {cell}"),
+        ));
+    }
+    let target: Option<(String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT unit, operational, population FROM cells WHERE facility = ?1 AND code = ?2",
+        )
+        .and_then(|mut st| {
+            st.query_row([&e.facility, cell], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    let Some((unit, operational, population)) = target else {
+        return Err(reject(
+            "cell",
+            format!("there is no cell {cell} in {}", e.facility),
+        ));
+    };
+    if population >= operational {
+        return Err(reject_code(
+            "over_capacity",
+            "cell",
+            format!("cell {cell} is at its operational capacity ({operational}); choose another cell or certify a new capacity"),
+        ));
+    }
+    let mut breaches = separation_breaches(
+        open.class,
+        &occupants(conn, &e.facility, cell, on).map_err(backend)?,
+    );
+    let (apart, located) = apart_of(conn, booking).map_err(backend)?;
+    breaches.extend(non_association_breaches(
+        booking, &unit, cell, &apart, &located,
+    ));
+    if !breaches.is_empty() {
+        let mut rules: Vec<&str> = breaches.iter().map(|b| b.rule).collect();
+        rules.dedup();
+        let Some(ov) = p.get("override") else {
+            let first = &breaches[0];
+            return Err(reject_code(
+                "separation",
+                "cell",
+                format!(
+                    "placing booking {booking} in cell {cell} breaks {} ({}: {}); an override needs a reason and an authority",
+                    rules.join(", "),
+                    first.rule,
+                    first.what
+                ),
+            ));
+        };
+        conn.prepare_cached(
+            "INSERT INTO allocation_overrides (idx, booking, cell, rules, reason, authority) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, cell, rules.join(","), s(ov, "reason").unwrap_or(""), s(ov, "authority").unwrap_or("")]))
+        .map_err(backend)?;
+    }
+    if let Some(old) = &open.cell {
+        conn.prepare_cached(
+            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
+        )
+        .and_then(|mut st| st.execute([&e.facility, old]))
+        .map_err(backend)?;
+    }
+    conn.prepare_cached(
+        "UPDATE cells SET population = population + 1 WHERE facility = ?1 AND code = ?2",
+    )
+    .and_then(|mut st| st.execute([&e.facility, cell]))
+    .map_err(backend)?;
+    conn.prepare_cached(
+        "UPDATE custodies SET unit = ?2, cell = ?3, allocated = ?4 WHERE booking = ?1",
+    )
+    .and_then(|mut st| st.execute(params![booking as i64, unit, cell, e.index as i64]))
+    .map_err(backend)?;
+    event(conn, booking, e.index)
+}
+
+fn non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let (a, b_) = (u(p, "a")?, u(p, "b")?);
+    let on = Date::of(e.time);
+    for (field, booking) in [("a", a), ("b", b_)] {
+        if open_custody(conn, booking, on)?.is_none() {
+            return Err(reject(
+                field,
+                format!("booking {booking} is not an open custody"),
+            ));
+        }
+    }
+    let scope = s(p, "scope")?;
+    conn.prepare_cached(
+        "INSERT INTO non_associations (idx, facility, a, b, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.index as i64,
+            e.facility,
+            a as i64,
+            b_ as i64,
+            scope
+        ])
+    })
+    .map_err(backend)?;
+    event(conn, a, e.index)?;
+    event(conn, b_, e.index)
+}
+
+fn end_non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let entry = u(&e.payload, "non_association")?;
+    let pair: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT a, b FROM non_associations WHERE idx = ?1 AND ended IS NULL")
+        .and_then(|mut st| {
+            st.query_row([entry as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    let Some((a, b_)) = pair else {
+        return Err(reject(
+            "non_association",
+            format!("entry {entry} is not an active non-association"),
+        ));
+    };
+    conn.prepare_cached("UPDATE non_associations SET ended = ?2 WHERE idx = ?1")
+        .and_then(|mut st| st.execute(params![entry as i64, e.index as i64]))
+        .map_err(backend)?;
+    event(conn, a as u64, e.index)?;
+    event(conn, b_ as u64, e.index)
+}
+
+fn release(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let booking = u(p, "booking")?;
+    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody"),
+        ));
+    };
+    if open.facility != e.facility {
+        return Err(reject(
+            "booking",
+            format!(
+                "booking {booking} is held at {}, not {}",
+                open.facility, e.facility
+            ),
+        ));
+    }
+    if let Some(cell) = &open.cell {
+        conn.prepare_cached(
+            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
+        )
+        .and_then(|mut st| st.execute([&e.facility, cell]))
+        .map_err(backend)?;
+    }
+    let reason = s(p, "reason")?;
+    conn.prepare_cached("UPDATE custodies SET ended = ?2, end_reason = ?3, unit = NULL, cell = NULL WHERE booking = ?1")
+        .and_then(|mut st| st.execute(params![booking as i64, e.index as i64, reason]))
+        .map_err(backend)?;
+    let _ = open.unit;
+    event(conn, booking, e.index)
+}
+
+/// One cell with its certified capacity and population.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellRow {
+    pub facility: String,
+    pub unit: String,
+    pub code: String,
+    pub area_cm2: u64,
+    pub bunks: u64,
+    pub cna: u64,
+    pub operational_capacity: u64,
+    pub kind: String,
+    pub lighting: String,
+    pub window: bool,
+    pub ventilation: String,
+    pub sanitation: bool,
+    pub population: u64,
+}
+
+pub(crate) fn cells(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<CellRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT facility, unit, code, area_cm2, bunks, cna, operational, kind, lighting, window, ventilation, sanitation, population
+         FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
+    )?;
+    let rows = st.query_map([facility], |r| {
+        Ok(CellRow {
+            facility: r.get(0)?,
+            unit: r.get(1)?,
+            code: r.get(2)?,
+            area_cm2: r.get::<_, i64>(3)? as u64,
+            bunks: r.get::<_, i64>(4)? as u64,
+            cna: r.get::<_, i64>(5)? as u64,
+            operational_capacity: r.get::<_, i64>(6)? as u64,
+            kind: r.get(7)?,
+            lighting: r.get(8)?,
+            window: r.get(9)?,
+            ventilation: r.get(10)?,
+            sanitation: r.get(11)?,
+            population: r.get::<_, i64>(12)? as u64,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A facility as defined.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FacilityRow {
+    pub code: String,
+    pub name: String,
+    pub country: String,
+    pub units: Vec<(String, String)>,
+}
+
+pub(crate) fn facility_row(conn: &Connection, code: &str) -> rusqlite::Result<Option<FacilityRow>> {
+    let head: Option<(String, String)> = conn
+        .prepare_cached("SELECT name, country FROM facilities WHERE code = ?1")?
+        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((name, country)) = head else {
+        return Ok(None);
+    };
+    let mut st =
+        conn.prepare_cached("SELECT code, name FROM units WHERE facility = ?1 ORDER BY code")?;
+    let units = st
+        .query_map([code], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(FacilityRow {
+        code: code.to_owned(),
+        name,
+        country,
+        units,
+    }))
+}
+
+/// What the batch planner needs: open custodies without a cell, the cells, who is where, and
+/// the active non-associations.
+pub struct PlanningState {
+    pub arrivals: Vec<habeas_core::allocation::Arrival>,
+    pub slots: Vec<habeas_core::allocation::Slot>,
+    pub located: HashMap<u64, (String, String)>,
+    pub apart: Vec<Apart>,
+}
+
+pub(crate) fn planning_state(
+    conn: &Connection,
+    facility: &str,
+    on: Date,
+) -> rusqlite::Result<PlanningState> {
+    let mut arrivals = Vec::new();
+    let mut located = HashMap::new();
+    let mut by_cell: HashMap<String, Vec<Occupant>> = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT c.booking, p.sex, p.birth_date, c.legal_status, c.unit, c.cell FROM custodies c
+         JOIN persons p ON p.person = c.person WHERE c.facility = ?1 AND c.ended IS NULL ORDER BY c.booking",
+    )?;
+    let mut rows = st.query([facility])?;
+    while let Some(r) = rows.next()? {
+        let booking = r.get::<_, i64>(0)? as u64;
+        let class = class_of(
+            &r.get::<_, String>(1)?,
+            &r.get::<_, String>(2)?,
+            &r.get::<_, String>(3)?,
+            on,
+        );
+        match (
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ) {
+            (Some(unit), Some(cell)) => {
+                by_cell
+                    .entry(cell.clone())
+                    .or_default()
+                    .push(Occupant { booking, class });
+                located.insert(booking, (unit, cell));
+            }
+            _ => arrivals.push(habeas_core::allocation::Arrival { booking, class }),
+        }
+    }
+    let slots = cells(conn, Some(facility))?
+        .into_iter()
+        .map(|c| habeas_core::allocation::Slot {
+            free: c.operational_capacity.saturating_sub(c.population) as u32,
+            occupants: by_cell.remove(&c.code).unwrap_or_default(),
+            cell: c.code,
+            unit: c.unit,
+        })
+        .collect();
+    let mut st = conn.prepare_cached(
+        "SELECT idx, a, b, scope FROM non_associations WHERE ended IS NULL AND facility = ?1",
+    )?;
+    let apart = st
+        .query_map([facility], |r| {
+            Ok(Apart {
+                entry: r.get::<_, i64>(0)? as u64,
+                a: r.get::<_, i64>(1)? as u64,
+                b: r.get::<_, i64>(2)? as u64,
+                scope: Scope::parse(&r.get::<_, String>(3)?).unwrap_or(Scope::Cell),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(PlanningState {
+        arrivals,
+        slots,
+        located,
+        apart,
+    })
+}
+
+/// A custody as the person's file shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CustodyRow {
+    pub booking: u64,
+    pub facility: String,
+    pub admitted_at: String,
+    pub legal_status: String,
+    pub foreign_national: bool,
+    pub unit: Option<String>,
+    pub cell: Option<String>,
+    pub ended_by: Option<u64>,
+    pub end_reason: Option<String>,
+    pub orders: Vec<OrderRow>,
+    /// Every register entry about this custody, oldest first.
+    pub events: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderRow {
+    pub kind: String,
+    pub authority: String,
+    pub reference: String,
+    pub issued: String,
+    pub expires: Option<String>,
+    pub review: Option<String>,
+}
+
+/// A person's file: identity and every custody.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PersonFile {
+    pub person: u64,
+    pub given_names: String,
+    pub surnames: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub nationalities: Vec<String>,
+    pub custodies: Vec<CustodyRow>,
+}
+
+pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Option<PersonFile>> {
+    let head = conn
+        .prepare_cached("SELECT given_names, surnames, birth_date, sex, nationalities FROM persons WHERE person = ?1")?
+        .query_row([person as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+        })
+        .optional()?;
+    let Some((given_names, surnames, birth_date, sex, nats)) = head else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT booking, facility, admitted_at, legal_status, foreign_national, unit, cell, ended, end_reason
+         FROM custodies WHERE person = ?1 ORDER BY booking",
+    )?;
+    let mut custodies: Vec<CustodyRow> = st
+        .query_map([person as i64], |r| {
+            Ok(CustodyRow {
+                booking: r.get::<_, i64>(0)? as u64,
+                facility: r.get(1)?,
+                admitted_at: r.get(2)?,
+                legal_status: r.get(3)?,
+                foreign_national: r.get(4)?,
+                unit: r.get(5)?,
+                cell: r.get(6)?,
+                ended_by: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                end_reason: r.get(8)?,
+                orders: Vec::new(),
+                events: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for c in &mut custodies {
+        let mut st = conn.prepare_cached(
+            "SELECT kind, authority, reference, issued, expires, review FROM commitment_orders WHERE booking = ?1 ORDER BY n",
+        )?;
+        c.orders = st
+            .query_map([c.booking as i64], |r| {
+                Ok(OrderRow {
+                    kind: r.get(0)?,
+                    authority: r.get(1)?,
+                    reference: r.get(2)?,
+                    issued: r.get(3)?,
+                    expires: r.get(4)?,
+                    review: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut st =
+            conn.prepare_cached("SELECT idx FROM custody_events WHERE booking = ?1 ORDER BY idx")?;
+        c.events = st
+            .query_map([c.booking as i64], |r| Ok(r.get::<_, i64>(0)? as u64))?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(Some(PersonFile {
+        person,
+        given_names,
+        surnames,
+        birth_date,
+        sex,
+        nationalities: nats
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect(),
+        custodies,
+    }))
+}
+
+/// The person held under a booking.
+pub(crate) fn person_of(conn: &Connection, booking: u64) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached("SELECT person FROM custodies WHERE booking = ?1")?
+        .query_row([booking as i64], |r| Ok(r.get::<_, i64>(0)? as u64))
+        .optional()
+}
