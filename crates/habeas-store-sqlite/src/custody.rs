@@ -36,7 +36,7 @@ fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
         .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a string"))
 }
 
-fn u<'a>(p: &'a Value, k: &str) -> Result<u64, AppendError> {
+fn u(p: &Value, k: &str) -> Result<u64, AppendError> {
     p.get(k)
         .and_then(Value::as_u64)
         .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a whole number"))
@@ -393,7 +393,7 @@ pub(crate) fn occupants(
 fn apart_of(
     conn: &Connection,
     booking: u64,
-) -> rusqlite::Result<(Vec<Apart>, HashMap<u64, (String, String)>)> {
+) -> rusqlite::Result<(Vec<Apart>, HashMap<u64, habeas_core::allocation::Location>)> {
     let mut st = conn.prepare_cached(
         "SELECT idx, a, b, scope FROM non_associations WHERE ended IS NULL AND (a = ?1 OR b = ?1)",
     )?;

@@ -1,6 +1,7 @@
 //! `habeas`: the one binary of the Habeas prisoner-records and detention-oversight system.
 
 mod bench;
+mod custody_cli;
 mod export;
 mod open;
 mod system;
@@ -30,6 +31,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     db: DbArgs,
+    /// Who records the entries [default: $HABEAS_ACTOR, or cli:$USER].
+    #[arg(long, global = true, env = "HABEAS_ACTOR")]
+    actor: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +70,37 @@ enum Command {
     Logbook {
         #[command(subcommand)]
         command: LogbookCommand,
+    },
+    /// The estate: facilities, units and cells.
+    Estate {
+        #[command(subcommand)]
+        command: custody_cli::EstateCommand,
+    },
+    /// Admit a person (Rule 7): JSON from a file, or `-` for standard input.
+    Admit {
+        #[arg(long)]
+        json: std::path::PathBuf,
+    },
+    /// Place a person in a cell, or (--batch) everyone without a cell.
+    Allocate(custody_cli::AllocateArgs),
+    /// People who must be kept apart.
+    NonAssociation {
+        #[command(subcommand)]
+        command: custody_cli::NonAssociationCommand,
+    },
+    /// End a custody by release, with its legal reason.
+    Release(custody_cli::ReleaseArgs),
+    /// People's files.
+    Person {
+        #[command(subcommand)]
+        command: custody_cli::PersonCommand,
+    },
+    /// Population, capacity and space per unit.
+    Population {
+        #[arg(long)]
+        facility: Option<String>,
+        #[arg(long, value_enum, default_value_t = custody_cli::Out::Table)]
+        format: custody_cli::Out,
     },
     /// Write the latest checkpoint, the verifier key and every entry's exact bytes to a file.
     Export {
@@ -127,9 +162,6 @@ enum LogbookCommand {
         facility: String,
         #[arg(long)]
         text: String,
-        /// Who writes it [default: $HABEAS_ACTOR, or cli:$USER].
-        #[arg(long)]
-        actor: Option<String>,
         /// The place within the facility (unit, cell, yard…).
         #[arg(long)]
         place: Option<String>,
@@ -174,6 +206,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let actor_name = cli
+        .actor
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(default_actor);
+    let actor = || {
+        habeas_core::ids::Actor::parse("actor", &actor_name)
+            .map_err(|e| anyhow::anyhow!("--actor: {}", e.message))
+    };
     match cli.command {
         Command::Init { origin } => init(&cli.db, origin),
         Command::Verify { verifier_key } => verify_cmd(&cli.db, verifier_key),
@@ -207,7 +248,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Proof { proof } => proof_cmd(&cli.db, proof),
-        Command::Logbook { command } => logbook(&cli.db, command),
+        Command::Logbook { command } => logbook(&cli.db, &actor_name, command),
+        Command::Estate { command } => custody_cli::estate(&cli.db, &actor()?, command),
+        Command::Admit { json } => custody_cli::admit(&cli.db, &actor()?, &json),
+        Command::Allocate(args) => custody_cli::allocate(&cli.db, &actor()?, args),
+        Command::NonAssociation { command } => {
+            custody_cli::non_association(&cli.db, &actor()?, command)
+        }
+        Command::Release(args) => custody_cli::release(&cli.db, &actor()?, args),
+        Command::Person { command } => custody_cli::person(&cli.db, command),
+        Command::Population { facility, format } => {
+            custody_cli::population(&cli.db, facility, format)
+        }
         Command::Export { out } => export::export(&cli.db, &out),
         Command::Import {
             input,
@@ -411,30 +463,24 @@ fn proof_cmd(db: &DbArgs, proof: ProofCommand) -> Result<ExitCode> {
 }
 
 fn default_actor() -> String {
-    std::env::var("HABEAS_ACTOR")
+    std::env::var("USER")
         .ok()
         .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            )
-        })
+        .map_or_else(|| "cli:unknown".into(), |u| format!("cli:{u}"))
 }
 
-fn logbook(db: &DbArgs, command: LogbookCommand) -> Result<ExitCode> {
+fn logbook(db: &DbArgs, actor: &str, command: LogbookCommand) -> Result<ExitCode> {
     match command {
         LogbookCommand::Add {
             facility,
             text,
-            actor,
             place,
             corrects,
             reason,
         } => {
             let note = NewNote {
                 facility,
-                actor: actor.unwrap_or_else(default_actor),
+                actor: actor.to_owned(),
                 text,
                 place,
                 corrects: corrects.zip(reason),

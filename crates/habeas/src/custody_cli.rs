@@ -1,0 +1,656 @@
+//! Commands for the estate and custody: `estate`, `admit`, `allocate`, `non-association`,
+//! `release`, `person`, `population`.
+
+use crate::open::DbArgs;
+use crate::system::SystemClock;
+use anyhow::{bail, Context, Result};
+use habeas_core::allocation::{plan, Allocation};
+use habeas_core::custody::{end_non_association, AdmissionInput, NonAssociation, Release};
+use habeas_core::dates::Date;
+use habeas_core::estate::{cells_from_csv, Certification, EstateFile};
+use habeas_core::ids::{Actor, FacilityCode};
+use habeas_core::DomainError;
+use habeas_register::store::{AppendError, Store};
+use habeas_register::time::Clock;
+use habeas_register::{Draft, Entry};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Out {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EstateCommand {
+    /// Load a facility, its units and cells from a TOML file (and cells from CSV); entries are
+    /// written only for what is new or changed, all in one transaction.
+    Load {
+        file: PathBuf,
+        /// More cells, as CSV: code,unit,area_m2,bunks,cna,operational_capacity,kind,lighting,window,ventilation,sanitation
+        #[arg(long)]
+        cells: Option<PathBuf>,
+    },
+    /// Change a cell's certified capacity, naming the approving authority.
+    Certify {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        cell: String,
+        #[arg(long)]
+        cna: u32,
+        #[arg(long)]
+        operational: u32,
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A facility's units and cells with capacity and population.
+    Show {
+        #[arg(long)]
+        facility: String,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AllocateArgs {
+    #[arg(long)]
+    facility: String,
+    /// The custody to place (its booking number).
+    #[arg(long, required_unless_present = "batch")]
+    booking: Option<u64>,
+    #[arg(long, required_unless_present = "batch")]
+    cell: Option<String>,
+    /// Why the separation rules or a non-association may be set aside (needs --override-authority).
+    #[arg(long)]
+    override_reason: Option<String>,
+    #[arg(long)]
+    override_authority: Option<String>,
+    /// Place everyone in the facility who has no cell yet, respecting every constraint.
+    #[arg(long, conflicts_with_all = ["booking", "cell", "override_reason", "override_authority"])]
+    batch: bool,
+    /// With --batch: show the plan without writing it.
+    #[arg(long, requires = "batch")]
+    dry_run: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum NonAssociationCommand {
+    /// Two people who must be kept apart.
+    Add {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        a: u64,
+        #[arg(long)]
+        b: u64,
+        /// cell, unit or facility
+        #[arg(long)]
+        scope: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        authority: String,
+    },
+    /// End a non-association (by the register index that recorded it).
+    End {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        entry: u64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    #[arg(long)]
+    facility: String,
+    #[arg(long)]
+    booking: u64,
+    /// The legal reason: sentence_served, bail, acquittal, charges_dropped, court_order,
+    /// detention_order_expired, transfer_out, transfer_to_another_state, released_in_error.
+    #[arg(long)]
+    reason: Option<String>,
+    /// The authority that ordered or certified the release.
+    #[arg(long)]
+    authority: String,
+    /// The order's reference.
+    #[arg(long)]
+    reference: String,
+    /// When the person left [default: now].
+    #[arg(long)]
+    at: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PersonCommand {
+    /// A person's file: identity, custodies, legal basis, cell, and every entry about them.
+    Show {
+        /// The person's id, or a booking number with --booking.
+        id: u64,
+        #[arg(long)]
+        booking: bool,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
+}
+
+fn domain(e: DomainError) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message)
+}
+
+fn refused(e: AppendError) -> anyhow::Error {
+    match e {
+        AppendError::Rejected(r) => match r.field {
+            Some(f) => anyhow::anyhow!("--{}: {}", f.replace('_', "-"), r.message),
+            None => anyhow::anyhow!("{}", r.message),
+        },
+        AppendError::Store(e) => anyhow::anyhow!("nothing was recorded: {e}"),
+    }
+}
+
+fn append_all(db: &DbArgs, drafts: Vec<Draft>) -> Result<Vec<u64>> {
+    let (_, register) = db.open_writer()?;
+    let result = register.append_all(drafts);
+    register.shutdown();
+    result
+        .map(|r| r.into_iter().map(|x| x.index).collect())
+        .map_err(refused)
+}
+
+fn now() -> habeas_register::Timestamp {
+    SystemClock.now()
+}
+
+pub fn estate(db: &DbArgs, actor: &Actor, command: EstateCommand) -> Result<ExitCode> {
+    match command {
+        EstateCommand::Load { file, cells } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut parsed: EstateFile =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(csv) = cells {
+                let csv_text = std::fs::read_to_string(&csv)
+                    .with_context(|| format!("cannot read {}", csv.display()))?;
+                parsed.cells.extend(cells_from_csv(&csv_text).map_err(|e| {
+                    anyhow::anyhow!("{}: {}: {}", csv.display(), e.field, e.message)
+                })?);
+            }
+            let estate = parsed
+                .validate()
+                .map_err(|e| anyhow::anyhow!("{}: {}: {}", file.display(), e.field, e.message))?;
+            let store = db.open_store()?;
+            let code = estate.facility.code.as_str();
+            let mut drafts = Vec::new();
+            let known = store.facility(code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if known.as_ref().is_none_or(|k| {
+                k.name != estate.facility.name || k.country != estate.facility.country
+            }) {
+                drafts.push(estate.facility.to_draft(actor));
+            }
+            for u in &estate.units {
+                let same = known
+                    .as_ref()
+                    .is_some_and(|k| k.units.iter().any(|(c, n)| c == &u.code && n == &u.name));
+                if !same {
+                    drafts.push(u.to_draft(&estate.facility.code, actor));
+                }
+            }
+            let current = store
+                .cells(Some(code))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut unchanged = 0;
+            for c in &estate.cells {
+                match current.iter().find(|x| x.code == c.code) {
+                    None => drafts.push(c.to_draft(&estate.facility.code, actor)),
+                    Some(x) => {
+                        if (x.cna, x.operational_capacity)
+                            != (u64::from(c.cna), u64::from(c.operational_capacity))
+                        {
+                            bail!(
+                                "cell {}: its certified capacity is {} (operational {}); change it with `habeas estate certify`, naming the authority",
+                                c.code, x.cna, x.operational_capacity
+                            );
+                        }
+                        let same = x.unit == c.unit
+                            && x.area_cm2 == c.area_cm2
+                            && x.bunks == u64::from(c.bunks)
+                            && x.kind == c.kind.as_str()
+                            && x.lighting == c.lighting.as_str()
+                            && x.window == c.window
+                            && x.ventilation == c.ventilation.as_str()
+                            && x.sanitation == c.sanitation;
+                        if same {
+                            unchanged += 1;
+                        } else {
+                            drafts.push(c.to_draft(&estate.facility.code, actor));
+                        }
+                    }
+                }
+            }
+            let n = drafts.len();
+            if n > 0 {
+                append_all(db, drafts)?;
+            }
+            println!(
+                "facility {code}: {} units, {} cells; {n} entries recorded, {unchanged} cells unchanged",
+                estate.units.len(),
+                estate.cells.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        EstateCommand::Certify {
+            facility,
+            cell,
+            cna,
+            operational,
+            authority,
+            reason,
+        } => {
+            let f = FacilityCode::parse("facility", &facility).map_err(domain)?;
+            let c =
+                Certification::new(&cell, cna, operational, &authority, &reason).map_err(domain)?;
+            let idx = append_all(db, vec![c.to_draft(&f, actor)])?;
+            println!(
+                "cell {} certified for {cna} (operational {operational}) as entry {}",
+                c.cell, idx[0]
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        EstateCommand::Show { facility, format } => {
+            let store = db.open_store()?;
+            let Some(f) = store
+                .facility(&facility)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            else {
+                bail!("--facility: there is no facility {facility}");
+            };
+            let cells = store
+                .cells(Some(&facility))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match format {
+                Out::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"facility": f, "cells": cells})
+                    )?
+                ),
+                Out::Table => {
+                    println!("{} — {} ({})", f.code, f.name, f.country);
+                    println!(
+                        "{:<10} {:<12} {:>8} {:>6} {:>5} {:>6} {:>6} {:>9}  lighting",
+                        "unit", "cell", "area m²", "bunks", "CNA", "oper.", "pop.", "m²/pers."
+                    );
+                    for c in &cells {
+                        println!(
+                            "{:<10} {:<12} {:>8.2} {:>6} {:>5} {:>6} {:>6} {:>9}  {}",
+                            c.unit,
+                            c.code,
+                            c.area_cm2 as f64 / 10_000.0,
+                            c.bunks,
+                            c.cna,
+                            c.operational_capacity,
+                            c.population,
+                            per_person(c.area_cm2, c.population),
+                            c.lighting
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn per_person(area_cm2: u64, population: u64) -> String {
+    if population == 0 {
+        "—".into()
+    } else {
+        format!("{:.2}", area_cm2 as f64 / 10_000.0 / population as f64)
+    }
+}
+
+pub fn admit(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
+    let mut text = String::new();
+    if json.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(json)
+            .with_context(|| format!("cannot read {}", json.display()))?;
+    }
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let input: AdmissionInput = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        anyhow::anyhow!(
+            "admission field {}: {}",
+            if path == "." {
+                "(document)".into()
+            } else {
+                path
+            },
+            e.inner()
+        )
+    })?;
+    let admission = input
+        .validate(now())
+        .map_err(|e| anyhow::anyhow!("admission field {}: {}", e.field, e.message))?;
+    let (store, register) = db.open_writer()?;
+    let result = register.append(admission.to_draft(actor));
+    register.shutdown();
+    let receipt = result.map_err(|e| match e {
+        AppendError::Rejected(r) => anyhow::anyhow!(
+            "admission field {}: {}",
+            r.field.unwrap_or_default(),
+            r.message
+        ),
+        AppendError::Store(e) => anyhow::anyhow!("nothing was recorded: {e}"),
+    })?;
+    let person = store
+        .person_of(receipt.index)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .unwrap_or(receipt.index);
+    println!(
+        "admitted: booking {} (person {person}) at {} as entry {}",
+        receipt.index, admission.facility, receipt.index
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode> {
+    if !a.batch {
+        let (Some(booking), Some(cell)) = (a.booking, a.cell.as_deref()) else {
+            bail!("--booking and --cell are required (or --batch)");
+        };
+        let alloc = Allocation::new(
+            &a.facility,
+            booking,
+            cell,
+            a.override_reason.as_deref(),
+            a.override_authority.as_deref(),
+        )
+        .map_err(domain)?;
+        let idx = append_all(db, vec![alloc.to_draft(actor)])?;
+        println!(
+            "booking {booking} placed in cell {} as entry {}{}",
+            alloc.cell,
+            idx[0],
+            if alloc.override_.is_some() {
+                " (with an override)"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let facility = FacilityCode::parse("facility", &a.facility).map_err(domain)?;
+    let store = db.open_store()?;
+    let state = store
+        .planning_state(facility.as_str(), Date::of(now()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = plan(state.slots, &state.arrivals, &state.apart, &state.located);
+    if a.dry_run {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (_, register) = db.open_writer()?;
+    let pending: Vec<_> = p
+        .placed
+        .iter()
+        .map(|(booking, cell)| {
+            let alloc = Allocation {
+                facility: facility.clone(),
+                booking: *booking,
+                cell: cell.clone(),
+                override_: None,
+            };
+            (*booking, register.submit(vec![alloc.to_draft(actor)]))
+        })
+        .collect();
+    let mut placed = 0usize;
+    let mut refused_now = Vec::new();
+    for (booking, pnd) in pending {
+        match pnd.wait() {
+            Ok(_) => placed += 1,
+            Err(AppendError::Rejected(r)) => refused_now.push((booking, r.message)),
+            Err(AppendError::Store(e)) => {
+                register.shutdown();
+                bail!("stopped after {placed} placements: {e}");
+            }
+        }
+    }
+    register.shutdown();
+    println!(
+        "placed {placed} of {} people without a cell",
+        state.arrivals.len()
+    );
+    for (booking, why) in p.unplaced.iter().chain(refused_now.iter()) {
+        println!("  not placed: booking {booking}: {why}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn non_association(db: &DbArgs, actor: &Actor, c: NonAssociationCommand) -> Result<ExitCode> {
+    match c {
+        NonAssociationCommand::Add {
+            facility,
+            a,
+            b,
+            scope,
+            reason,
+            authority,
+        } => {
+            let n = NonAssociation::new(&facility, a, b, &scope, &reason, &authority)
+                .map_err(domain)?;
+            let idx = append_all(db, vec![n.to_draft(actor)])?;
+            println!(
+                "bookings {a} and {b} are kept apart ({} scope) from entry {}",
+                n.scope.as_str(),
+                idx[0]
+            );
+        }
+        NonAssociationCommand::End {
+            facility,
+            entry,
+            reason,
+        } => {
+            let d = end_non_association(&facility, entry, &reason, actor).map_err(domain)?;
+            let idx = append_all(db, vec![d])?;
+            println!("non-association {entry} ended by entry {}", idx[0]);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn release(db: &DbArgs, actor: &Actor, r: ReleaseArgs) -> Result<ExitCode> {
+    let at = r.at.clone().unwrap_or_else(|| now().to_string());
+    let release = Release::new(
+        &r.facility,
+        r.booking,
+        r.reason.as_deref(),
+        &r.authority,
+        &r.reference,
+        &at,
+        now(),
+        actor,
+    )
+    .map_err(domain)?;
+    let idx = append_all(db, vec![release.to_draft(actor)])?;
+    println!(
+        "booking {} released ({}) as entry {}",
+        r.booking,
+        release.reason.as_str(),
+        idx[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn person(db: &DbArgs, c: PersonCommand) -> Result<ExitCode> {
+    let PersonCommand::Show {
+        id,
+        booking,
+        format,
+    } = c;
+    let store = db.open_store()?;
+    let person = if booking {
+        store
+            .person_of(id)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_context(|| format!("there is no booking {id}"))?
+    } else {
+        id
+    };
+    let Some(file) = store
+        .person_file(person)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        bail!("there is no person {person}");
+    };
+    let mut history = Vec::new();
+    for c in &file.custodies {
+        for idx in &c.events {
+            let bytes = store
+                .entry(*idx)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .with_context(|| format!("entry {idx} is missing"))?;
+            let e = Entry::decode(&bytes).map_err(|e| anyhow::anyhow!("entry {idx}: {e}"))?;
+            history.push(serde_json::json!({"index": idx, "time": e.time.to_string(), "kind": e.kind, "actor": e.actor, "booking": c.booking, "payload": e.payload}));
+        }
+    }
+    match format {
+        Out::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"person": file, "history": history}))?
+        ),
+        Out::Table => {
+            println!(
+                "person {}: {} {} — born {}, {}, {}",
+                file.person,
+                file.given_names,
+                file.surnames,
+                file.birth_date,
+                file.sex,
+                file.nationalities.join(", ")
+            );
+            for c in &file.custodies {
+                let state = match (&c.end_reason, &c.cell) {
+                    (Some(r), _) => format!("ended ({r})"),
+                    (None, Some(cell)) => format!("in cell {cell}"),
+                    (None, None) => "not yet in a cell".into(),
+                };
+                println!(
+                    "booking {} at {}: admitted {}, {}, {}",
+                    c.booking, c.facility, c.admitted_at, c.legal_status, state
+                );
+                for o in &c.orders {
+                    println!(
+                        "  legal basis: {} {} by {} issued {}{}",
+                        o.kind,
+                        o.reference,
+                        o.authority,
+                        o.issued,
+                        o.expires
+                            .as_deref()
+                            .map(|e| format!(", expires {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            for h in &history {
+                println!(
+                    "  #{:<8} {} {} by {}",
+                    h["index"],
+                    h["time"].as_str().unwrap_or(""),
+                    h["kind"].as_str().unwrap_or(""),
+                    h["actor"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn population(db: &DbArgs, facility: Option<String>, format: Out) -> Result<ExitCode> {
+    let store = db.open_store()?;
+    let cells = store
+        .cells(facility.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    #[derive(serde::Serialize, Default)]
+    struct UnitRow {
+        facility: String,
+        unit: String,
+        cells: u64,
+        population: u64,
+        cna: u64,
+        operational_capacity: u64,
+        area_cm2: u64,
+        over_cna_cells: u64,
+    }
+    let mut units: Vec<UnitRow> = Vec::new();
+    for c in &cells {
+        if units
+            .last()
+            .is_none_or(|u| u.facility != c.facility || u.unit != c.unit)
+        {
+            units.push(UnitRow {
+                facility: c.facility.clone(),
+                unit: c.unit.clone(),
+                ..UnitRow::default()
+            });
+        }
+        if let Some(u) = units.last_mut() {
+            u.cells += 1;
+            u.population += c.population;
+            u.cna += c.cna;
+            u.operational_capacity += c.operational_capacity;
+            u.area_cm2 += c.area_cm2;
+            u.over_cna_cells += u64::from(c.population > c.cna);
+        }
+    }
+    match format {
+        Out::Json => println!("{}", serde_json::to_string_pretty(&units)?),
+        Out::Table => {
+            println!(
+                "{:<10} {:<10} {:>6} {:>8} {:>7} {:>8} {:>10} {:>9} {:>10}",
+                "facility",
+                "unit",
+                "cells",
+                "pop.",
+                "CNA",
+                "oper.",
+                "occupancy",
+                "m²/pers.",
+                "cells>CNA"
+            );
+            let (mut p, mut c) = (0, 0);
+            for u in &units {
+                p += u.population;
+                c += u.cna;
+                println!(
+                    "{:<10} {:<10} {:>6} {:>8} {:>7} {:>8} {:>9.0}% {:>9} {:>10}",
+                    u.facility,
+                    u.unit,
+                    u.cells,
+                    u.population,
+                    u.cna,
+                    u.operational_capacity,
+                    if u.cna == 0 {
+                        0.0
+                    } else {
+                        100.0 * u.population as f64 / u.cna as f64
+                    },
+                    per_person(u.area_cm2, u.population),
+                    u.over_cna_cells
+                );
+            }
+            println!("total: {p} people for a certified normal accommodation of {c}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
