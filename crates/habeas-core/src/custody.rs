@@ -222,6 +222,9 @@ pub struct AdmissionInput {
     pub children: Vec<Child>,
     pub emergency_contact: Option<EmergencyContact>,
     pub consular: Option<Consular>,
+    /// The custody agreement (its register index) a person held for another state is held under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<u64>,
 }
 
 /// A checked admission, ready to become a register entry.
@@ -343,6 +346,9 @@ impl AdmissionInput {
                 ))
             }
         };
+        if self.legal_status == LegalStatus::HeldForAnotherState && self.agreement.is_none() {
+            return Err(DomainError::invalid("agreement", "a person held for another state is held under a custody agreement: give its entry number"));
+        }
         if self.orders.is_empty() {
             return Err(DomainError {
                 code: "no_legal_basis",

@@ -20,3 +20,19 @@ pub const NON_ASSOCIATION: &str = "custody.non_association";
 pub const NON_ASSOCIATION_ENDED: &str = "custody.non_association.ended";
 /// A custody ended by release, with its legal reason.
 pub const RELEASED: &str = "custody.released";
+/// People moved out of or back into a cell, or out of or back into the facility.
+pub const MOVEMENT: &str = "custody.movement";
+/// A roll count of who is physically present.
+pub const COUNT: &str = "custody.count";
+/// A new commitment order and the legal status it brings.
+pub const ORDER: &str = "custody.order";
+/// A custody moved to another facility of the system.
+pub const TRANSFERRED: &str = "custody.transferred";
+/// A custody agreement with another state.
+pub const AGREEMENT: &str = "agreement.recorded";
+/// A death in custody; opens a death case.
+pub const DEATH: &str = "custody.death";
+/// A step of a death case done.
+pub const DEATH_STEP: &str = "death_case.step";
+/// A person's identity corrected (the entry names the admission it corrects).
+pub const IDENTITY_CORRECTED: &str = "person.identity_corrected";

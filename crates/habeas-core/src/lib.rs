@@ -8,6 +8,7 @@ pub mod custody;
 pub mod dates;
 pub mod error;
 pub mod estate;
+pub mod events;
 pub mod ids;
 pub mod kinds;
 pub mod logbook;

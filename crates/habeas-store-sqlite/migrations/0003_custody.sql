@@ -53,6 +53,10 @@ CREATE TABLE custodies (
     unit         TEXT,
     cell         TEXT,
     allocated    INTEGER,               -- the entry of the current allocation
+    presence     TEXT,                  -- in_cell, out_of_cell or away (NULL before a cell)
+    away_to      TEXT,                  -- court, hospital or temporary_absence
+    agreement    INTEGER,               -- the custody agreement it is held under
+    release_date TEXT,                  -- from the latest sentence, with credit for remand
     ended        INTEGER,               -- the entry that ended the custody
     end_reason   TEXT
 ) STRICT;
@@ -69,6 +73,8 @@ CREATE TABLE commitment_orders (
     issued    TEXT NOT NULL,
     expires   TEXT,
     review    TEXT,
+    sentence_days INTEGER,
+    idx       INTEGER NOT NULL,         -- the entry that recorded the order
     PRIMARY KEY (booking, n)
 ) STRICT, WITHOUT ROWID;
 
@@ -98,3 +104,49 @@ CREATE TABLE custody_events (
     idx     INTEGER NOT NULL,
     PRIMARY KEY (booking, idx)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE movements (
+    idx         INTEGER NOT NULL,
+    booking     INTEGER NOT NULL,
+    kind        TEXT NOT NULL,          -- out_of_cell, back_to_cell, out, return
+    open_air    INTEGER NOT NULL,
+    destination TEXT,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (booking, idx)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE roll_counts (
+    idx      INTEGER NOT NULL,
+    facility TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    cell     TEXT NOT NULL,
+    counted  INTEGER NOT NULL,
+    expected INTEGER NOT NULL,          -- people recorded in the cell at the count
+    PRIMARY KEY (idx, cell)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX roll_counts_by_day ON roll_counts (facility, at);
+
+CREATE TABLE agreements (
+    idx         INTEGER PRIMARY KEY,
+    facility    TEXT NOT NULL,
+    counterpart TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    starts      TEXT NOT NULL,
+    ends        TEXT,
+    per_capita_rate INTEGER,
+    currency    TEXT
+) STRICT;
+
+CREATE TABLE death_cases (
+    idx       INTEGER PRIMARY KEY,      -- the death entry
+    booking   INTEGER NOT NULL,
+    facility  TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    violent   INTEGER NOT NULL,
+    family_informed                TEXT,
+    independent_authority_informed TEXT,
+    investigation_opened           TEXT,
+    post_mortem                    TEXT,
+    remains_returned               TEXT
+) STRICT;

@@ -17,11 +17,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::collections::HashMap;
 
-fn reject(field: &str, message: impl Into<String>) -> AppendError {
+pub(crate) fn reject(field: &str, message: impl Into<String>) -> AppendError {
     Rejection::field(field, message).into()
 }
 
-fn reject_code(code: &str, field: &str, message: impl Into<String>) -> AppendError {
+pub(crate) fn reject_code(code: &str, field: &str, message: impl Into<String>) -> AppendError {
     Rejection {
         code: code.into(),
         field: Some(field.into()),
@@ -30,19 +30,19 @@ fn reject_code(code: &str, field: &str, message: impl Into<String>) -> AppendErr
     .into()
 }
 
-fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
+pub(crate) fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
     p.get(k)
         .and_then(Value::as_str)
         .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a string"))
 }
 
-fn u(p: &Value, k: &str) -> Result<u64, AppendError> {
+pub(crate) fn u(p: &Value, k: &str) -> Result<u64, AppendError> {
     p.get(k)
         .and_then(Value::as_u64)
         .ok_or_else(|| reject(&format!("payload.{k}"), "missing or not a whole number"))
 }
 
-fn b(p: &Value, k: &str) -> bool {
+pub(crate) fn b(p: &Value, k: &str) -> bool {
     p.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
 
@@ -58,7 +58,7 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
         kinds::NON_ASSOCIATION => non_association(conn, e)?,
         kinds::NON_ASSOCIATION_ENDED => end_non_association(conn, e)?,
         kinds::RELEASED => release(conn, e)?,
-        _ => return Ok(false),
+        _ => return crate::events::apply(conn, e),
     }
     Ok(true)
 }
@@ -79,7 +79,7 @@ fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     Ok(())
 }
 
-fn facility_country(conn: &Connection, facility: &str) -> Result<Option<String>, AppendError> {
+pub(crate) fn facility_country(conn: &Connection, facility: &str) -> Result<Option<String>, AppendError> {
     conn.prepare_cached("SELECT country FROM facilities WHERE code = ?1")
         .and_then(|mut st| st.query_row([facility], |r| r.get(0)).optional())
         .map_err(|e| backend(e).into())
@@ -187,7 +187,7 @@ fn certify(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     Ok(())
 }
 
-fn event(conn: &Connection, booking: u64, idx: u64) -> Result<(), AppendError> {
+pub(crate) fn event(conn: &Connection, booking: u64, idx: u64) -> Result<(), AppendError> {
     conn.prepare_cached("INSERT OR IGNORE INTO custody_events (booking, idx) VALUES (?1, ?2)")
         .and_then(|mut st| st.execute(params![booking as i64, idx as i64]))
         .map_err(backend)?;
@@ -292,19 +292,37 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             "a foreign national must be told of the right to consular notification and access without delay (Vienna Convention art. 36, Rule 62): give consular.rights_advised_at",
         ));
     }
+    let agreement = p.get("agreement").and_then(Value::as_u64);
+    if let Some(a) = agreement {
+        let known: bool = conn
+            .prepare_cached("SELECT count(*) > 0 FROM agreements WHERE idx = ?1")
+            .and_then(|mut st| st.query_row([a as i64], |r| r.get(0)))
+            .map_err(backend)?;
+        if !known {
+            return Err(reject("agreement", format!("entry {a} is not a custody agreement")));
+        }
+    }
     conn.prepare_cached(
-        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut st| {
-        st.execute(params![e.index as i64, person as i64, e.facility, s(p, "admitted_at").unwrap_or(""), s(p, "legal_status").unwrap_or(""), foreign])
+        st.execute(params![
+            e.index as i64,
+            person as i64,
+            e.facility,
+            s(p, "admitted_at").unwrap_or(""),
+            s(p, "legal_status").unwrap_or(""),
+            foreign,
+            agreement.map(|a| a as i64)
+        ])
     })
     .map_err(backend)?;
     if let Some(orders) = p.get("orders").and_then(Value::as_array) {
         for (n, o) in orders.iter().enumerate() {
             conn.prepare_cached(
-                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?1)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -325,11 +343,10 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 }
 
 /// A custody still open, as allocation needs it.
-struct Open {
-    facility: String,
-    unit: Option<String>,
-    cell: Option<String>,
-    class: Class,
+pub(crate) struct Open {
+    pub(crate) facility: String,
+    pub(crate) cell: Option<String>,
+    pub(crate) class: Class,
 }
 
 fn class_of(sex: &str, birth: &str, status: &str, on: Date) -> Class {
@@ -345,18 +362,17 @@ fn class_of(sex: &str, birth: &str, status: &str, on: Date) -> Class {
     }
 }
 
-fn open_custody(conn: &Connection, booking: u64, on: Date) -> Result<Option<Open>, AppendError> {
+pub(crate) fn open_custody(conn: &Connection, booking: u64, on: Date) -> Result<Option<Open>, AppendError> {
     conn.prepare_cached(
-        "SELECT c.facility, c.unit, c.cell, p.sex, p.birth_date, c.legal_status
+        "SELECT c.facility, c.cell, p.sex, p.birth_date, c.legal_status
          FROM custodies c JOIN persons p ON p.person = c.person WHERE c.booking = ?1 AND c.ended IS NULL",
     )
     .and_then(|mut st| {
         st.query_row([booking as i64], |r| {
             Ok(Open {
                 facility: r.get(0)?,
-                unit: r.get(1)?,
-                cell: r.get(2)?,
-                class: class_of(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?, &r.get::<_, String>(5)?, on),
+                cell: r.get(1)?,
+                class: class_of(&r.get::<_, String>(2)?, &r.get::<_, String>(3)?, &r.get::<_, String>(4)?, on),
             })
         })
         .optional()
@@ -515,7 +531,8 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     .and_then(|mut st| st.execute([&e.facility, cell]))
     .map_err(backend)?;
     conn.prepare_cached(
-        "UPDATE custodies SET unit = ?2, cell = ?3, allocated = ?4 WHERE booking = ?1",
+        "UPDATE custodies SET unit = ?2, cell = ?3, allocated = ?4, presence = coalesce(presence, 'in_cell')
+         WHERE booking = ?1",
     )
     .and_then(|mut st| st.execute(params![booking as i64, unit, cell, e.index as i64]))
     .map_err(backend)?;
@@ -592,19 +609,31 @@ fn release(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             ),
         ));
     }
-    if let Some(cell) = &open.cell {
-        conn.prepare_cached(
-            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
-        )
-        .and_then(|mut st| st.execute([&e.facility, cell]))
-        .map_err(backend)?;
-    }
     let reason = s(p, "reason")?;
-    conn.prepare_cached("UPDATE custodies SET ended = ?2, end_reason = ?3, unit = NULL, cell = NULL WHERE booking = ?1")
-        .and_then(|mut st| st.execute(params![booking as i64, e.index as i64, reason]))
-        .map_err(backend)?;
-    let _ = open.unit;
-    event(conn, booking, e.index)
+    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, reason)
+}
+
+/// Ends an open custody: the cell loses a person, the custody its cell and presence.
+pub(crate) fn end_custody(
+    conn: &Connection,
+    facility: &str,
+    booking: u64,
+    cell: Option<&str>,
+    idx: u64,
+    reason: &str,
+) -> Result<(), AppendError> {
+    if let Some(cell) = cell {
+        conn.prepare_cached("UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2")
+            .and_then(|mut st| st.execute([facility, cell]))
+            .map_err(backend)?;
+    }
+    conn.prepare_cached(
+        "UPDATE custodies SET ended = ?2, end_reason = ?3, unit = NULL, cell = NULL, presence = NULL, away_to = NULL
+         WHERE booking = ?1",
+    )
+    .and_then(|mut st| st.execute(params![booking as i64, idx as i64, reason]))
+    .map_err(backend)?;
+    event(conn, booking, idx)
 }
 
 /// One cell with its certified capacity and population.

@@ -4,10 +4,12 @@
 //! lock file so that only one process writes), any number of read-only connections.
 
 mod custody;
+mod events;
 mod migrate;
 mod projection;
 
 pub use custody::{CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PlanningState};
+pub use events::{CountLine, CountReport, DeathCase};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
 
@@ -246,6 +248,16 @@ impl SqliteStore {
     /// A person's file.
     pub fn person_file(&self, person: u64) -> Result<Option<PersonFile>, StoreError> {
         self.with_reader(|c| custody::person_file(c, person).map_err(backend))
+    }
+
+    /// The roll counts of a facility on a day (`YYYY-MM-DD`) and the cells not counted.
+    pub fn count_report(&self, facility: &str, date: &str) -> Result<CountReport, StoreError> {
+        self.with_reader(|c| events::count_report(c, facility, date).map_err(backend))
+    }
+
+    /// Deaths in custody and the state of each case's steps.
+    pub fn death_cases(&self, facility: Option<&str>) -> Result<Vec<DeathCase>, StoreError> {
+        self.with_reader(|c| events::death_cases(c, facility).map_err(backend))
     }
 
     /// The person held under a booking.

@@ -21,6 +21,10 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "non_associations",
     "allocation_overrides",
     "custody_events",
+    "movements",
+    "roll_counts",
+    "agreements",
+    "death_cases",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -1,0 +1,408 @@
+//! Projections of what happens during a custody: movements, roll counts, new orders,
+//! transfers, agreements, deaths and death cases, identity corrections.
+
+use crate::backend;
+use crate::custody::{b, end_custody, event, facility_country, open_custody, reject, s, u};
+use habeas_core::dates::Date;
+use habeas_core::events::{release_date, DEATH_STEPS};
+use habeas_core::ids::search_key;
+use habeas_core::kinds;
+use habeas_register::store::AppendError;
+use habeas_register::Entry;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
+    match e.kind.as_str() {
+        kinds::MOVEMENT => movement(conn, e)?,
+        kinds::COUNT => count(conn, e)?,
+        kinds::ORDER => order(conn, e)?,
+        kinds::TRANSFERRED => transfer(conn, e)?,
+        kinds::AGREEMENT => agreement(conn, e)?,
+        kinds::DEATH => death(conn, e)?,
+        kinds::DEATH_STEP => death_step(conn, e)?,
+        kinds::IDENTITY_CORRECTED => identity(conn, e)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// (booking, cell, presence) of an open custody in `facility`.
+fn presence(conn: &Connection, facility: &str, booking: u64) -> Result<Option<(Option<String>, Option<String>)>, AppendError> {
+    conn.prepare_cached("SELECT cell, presence FROM custodies WHERE booking = ?1 AND facility = ?2 AND ended IS NULL")
+        .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(|e| backend(e).into())
+}
+
+fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let kind = s(p, "kind")?;
+    let at = s(p, "at")?;
+    let bookings: Vec<u64> = match (p.get("cell").and_then(Value::as_str), p.get("bookings").and_then(Value::as_array)) {
+        (Some(cell), _) => {
+            // A whole cell: everyone recorded in it who can make this movement.
+            let want = match kind {
+                "out_of_cell" | "out" => "in_cell",
+                "back_to_cell" => "out_of_cell",
+                _ => return Err(reject("cell", "a whole cell moves out of the cell, back to it, or out of the facility")),
+            };
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = ?3 AND ended IS NULL ORDER BY booking",
+                )
+                .map_err(backend)?;
+            let rows = st
+                .query_map(params![e.facility, cell, want], |r| Ok(r.get::<_, i64>(0)? as u64))
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            if rows.is_empty() {
+                return Err(reject("cell", format!("nobody recorded in cell {cell} can move {kind}")));
+            }
+            rows
+        }
+        (None, Some(list)) => list.iter().filter_map(Value::as_u64).collect(),
+        _ => return Err(reject("booking", "a movement names bookings or a cell")),
+    };
+    for booking in &bookings {
+        let Some((cell, now)) = presence(conn, &e.facility, *booking)? else {
+            return Err(reject("booking", format!("booking {booking} is not an open custody at {}", e.facility)));
+        };
+        let (allowed, next, away_to) = match (kind, now.as_deref()) {
+            ("out_of_cell", Some("in_cell")) => (true, Some("out_of_cell"), None),
+            ("back_to_cell", Some("out_of_cell")) => (true, Some("in_cell"), None),
+            ("out", Some("in_cell" | "out_of_cell") | None) => (true, Some("away"), p.get("destination").and_then(Value::as_str)),
+            ("return", Some("away")) => (true, if cell.is_some() { Some("in_cell") } else { None }, None),
+            _ => (false, None, None),
+        };
+        if !allowed {
+            return Err(reject(
+                "booking",
+                format!("booking {booking} cannot move {kind}: it is {}", now.as_deref().unwrap_or("not yet in a cell")),
+            ));
+        }
+        conn.prepare_cached("UPDATE custodies SET presence = ?2, away_to = ?3 WHERE booking = ?1")
+            .and_then(|mut st| st.execute(params![*booking as i64, next, away_to]))
+            .map_err(backend)?;
+        conn.prepare_cached(
+            "INSERT INTO movements (idx, booking, kind, open_air, destination, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![e.index as i64, *booking as i64, kind, b(p, "open_air"), p.get("destination").and_then(Value::as_str), at])
+        })
+        .map_err(backend)?;
+        event(conn, *booking, e.index)?;
+    }
+    Ok(())
+}
+
+fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let at = s(p, "at")?;
+    for c in p.get("counts").and_then(Value::as_array).into_iter().flatten() {
+        let cell = s(c, "cell")?;
+        let counted = u(c, "counted")?;
+        let known: bool = conn
+            .prepare_cached("SELECT count(*) > 0 FROM cells WHERE facility = ?1 AND code = ?2")
+            .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
+            .map_err(backend)?;
+        if !known {
+            return Err(reject("cell", format!("there is no cell {cell} in {}", e.facility)));
+        }
+        let expected: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = 'in_cell' AND ended IS NULL",
+            )
+            .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
+            .map_err(backend)?;
+        conn.prepare_cached(
+            "INSERT INTO roll_counts (idx, facility, at, cell, counted, expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut st| st.execute(params![e.index as i64, e.facility, at, cell, counted as i64, expected]))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let booking = u(p, "booking")?;
+    let o = p.get("order").ok_or_else(|| reject("order", "missing"))?;
+    let admitted: Option<String> = conn
+        .prepare_cached("SELECT admitted_at FROM custodies WHERE booking = ?1 AND facility = ?2 AND ended IS NULL")
+        .and_then(|mut st| st.query_row(params![booking as i64, e.facility], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    let Some(admitted) = admitted else {
+        return Err(reject("booking", format!("booking {booking} is not an open custody at {}", e.facility)));
+    };
+    let n: i64 = conn
+        .prepare_cached("SELECT coalesce(max(n) + 1, 0) FROM commitment_orders WHERE booking = ?1")
+        .and_then(|mut st| st.query_row([booking as i64], |r| r.get(0)))
+        .map_err(backend)?;
+    let sentence_days = p.get("sentence_days").and_then(Value::as_u64);
+    conn.prepare_cached(
+        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            booking as i64,
+            n,
+            s(o, "kind").unwrap_or(""),
+            s(o, "authority").unwrap_or(""),
+            s(o, "reference").unwrap_or(""),
+            s(o, "issued").unwrap_or(""),
+            o.get("expires").and_then(Value::as_str),
+            o.get("review").and_then(Value::as_str),
+            sentence_days.map(|d| d as i64),
+            e.index as i64
+        ])
+    })
+    .map_err(backend)?;
+    let release = match (sentence_days, Date::parse("order.issued", s(o, "issued")?)) {
+        (Some(days), Ok(issued)) => {
+            let admitted = Date::parse("admitted_at", admitted.get(..10).unwrap_or("")).unwrap_or(issued);
+            Some(release_date(admitted, issued, days as u32).to_string())
+        }
+        _ => None,
+    };
+    let status = s(p, "legal_status")?;
+    conn.prepare_cached("UPDATE custodies SET legal_status = ?2, release_date = coalesce(?3, release_date) WHERE booking = ?1")
+        .and_then(|mut st| st.execute(params![booking as i64, status, release]))
+        .map_err(backend)?;
+    event(conn, booking, e.index)
+}
+
+fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let booking = u(p, "booking")?;
+    let to = s(p, "to")?;
+    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
+        return Err(reject("booking", format!("booking {booking} is not an open custody")));
+    };
+    if open.facility != e.facility {
+        return Err(reject("booking", format!("booking {booking} is held at {}, not {}", open.facility, e.facility)));
+    }
+    let Some(country) = facility_country(conn, to)? else {
+        return Err(reject("to", format!("facility {to} is not defined")));
+    };
+    let (person, status, agreement): (i64, String, Option<i64>) = conn
+        .prepare_cached("SELECT person, legal_status, agreement FROM custodies WHERE booking = ?1")
+        .and_then(|mut st| st.query_row([booking as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .map_err(backend)?;
+    let at = s(p, "at")?;
+    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, "transfer_out")?;
+    let nats: String = conn
+        .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
+        .and_then(|mut st| st.query_row([person], |r| r.get(0)))
+        .map_err(backend)?;
+    let foreign = !nats.is_empty() && nats.split(',').all(|n| n != country);
+    conn.prepare_cached(
+        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut st| st.execute(params![e.index as i64, person, to, at, status, foreign, agreement]))
+    .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx)
+         SELECT ?2, n, kind, authority, reference, issued, expires, review, sentence_days, idx FROM commitment_orders WHERE booking = ?1",
+    )
+    .and_then(|mut st| st.execute(params![booking as i64, e.index as i64]))
+    .map_err(backend)?;
+    conn.prepare_cached(
+        "UPDATE custodies SET release_date = (SELECT release_date FROM custodies WHERE booking = ?1) WHERE booking = ?2",
+    )
+    .and_then(|mut st| st.execute(params![booking as i64, e.index as i64]))
+    .map_err(backend)?;
+    event(conn, e.index, e.index)
+}
+
+fn agreement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    if facility_country(conn, &e.facility)?.is_none() {
+        return Err(reject("facility", format!("facility {} is not defined", e.facility)));
+    }
+    let (counterpart, reference, starts) = (s(p, "counterpart")?, s(p, "reference")?, s(p, "starts")?);
+    conn.prepare_cached(
+        "INSERT INTO agreements (idx, facility, counterpart, reference, starts, ends, per_capita_rate, currency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.index as i64,
+            e.facility,
+            counterpart,
+            reference,
+            starts,
+            p.get("ends").and_then(Value::as_str),
+            p.get("per_capita_rate").and_then(Value::as_u64).map(|r| r as i64),
+            p.get("currency").and_then(Value::as_str)
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn death(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let booking = u(p, "booking")?;
+    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
+        return Err(reject("booking", format!("booking {booking} is not an open custody")));
+    };
+    if open.facility != e.facility {
+        return Err(reject("booking", format!("booking {booking} is held at {}, not {}", open.facility, e.facility)));
+    }
+    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, "death")?;
+    let at = s(p, "at")?;
+    conn.prepare_cached("INSERT INTO death_cases (idx, booking, facility, at, violent) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, e.facility, at, b(p, "violent")]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let p = &e.payload;
+    let case = u(p, "case")?;
+    let step = s(p, "step")?;
+    if !DEATH_STEPS.contains(&step) {
+        return Err(reject("step", format!("{step:?} is not a step of a death case")));
+    }
+    let current: Option<(i64, Option<String>)> = conn
+        .prepare_cached(&format!("SELECT booking, {step} FROM death_cases WHERE idx = ?1 AND facility = ?2"))
+        .and_then(|mut st| st.query_row(params![case as i64, e.facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(backend)?;
+    let Some((booking, done)) = current else {
+        return Err(reject("case", format!("entry {case} is not a death case at {}", e.facility)));
+    };
+    if let Some(at) = done {
+        return Err(reject("step", format!("{step} was already recorded at {at}")));
+    }
+    let at = s(p, "at")?;
+    conn.prepare_cached(&format!("UPDATE death_cases SET {step} = ?2 WHERE idx = ?1"))
+        .and_then(|mut st| st.execute(params![case as i64, at]))
+        .map_err(backend)?;
+    event(conn, booking as u64, e.index)
+}
+
+fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    let Some(c) = &e.corrects else {
+        return Err(reject("corrects", "an identity correction names the admission it corrects"));
+    };
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT given_names, surnames FROM persons WHERE person = ?1")
+        .and_then(|mut st| st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(backend)?;
+    let Some((mut given, mut surnames)) = row else {
+        return Err(reject("person", format!("there is no person {}", c.index)));
+    };
+    let p = &e.payload;
+    if let Some(g) = p.get("given_names").and_then(Value::as_str) {
+        given = g.to_owned();
+    }
+    if let Some(sn) = p.get("surnames").and_then(Value::as_array) {
+        surnames = sn.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ");
+    }
+    let nats = p
+        .get("nationalities")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","));
+    conn.prepare_cached(
+        "UPDATE persons SET given_names = ?2, surnames = ?3, birth_date = coalesce(?4, birth_date), sex = coalesce(?5, sex),
+         nationalities = coalesce(?6, nationalities), search_name = ?7 WHERE person = ?1",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            c.index as i64,
+            given,
+            surnames,
+            p.get("birth_date").and_then(Value::as_str),
+            p.get("sex").and_then(Value::as_str),
+            nats,
+            search_key(&format!("{given} {surnames}"))
+        ])
+    })
+    .map_err(backend)?;
+    let bookings: Vec<i64> = conn
+        .prepare_cached("SELECT booking FROM custodies WHERE person = ?1")
+        .and_then(|mut st| st.query_map([c.index as i64], |r| r.get(0))?.collect())
+        .map_err(backend)?;
+    for booking in bookings {
+        event(conn, booking as u64, e.index)?;
+    }
+    Ok(())
+}
+
+/// One cell's line in a roll count, reconciled against the records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CountLine {
+    pub idx: u64,
+    pub at: String,
+    pub cell: String,
+    pub counted: u64,
+    pub expected: u64,
+}
+
+/// The counts of one facility on one day, and the cells not counted that day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CountReport {
+    pub date: String,
+    pub lines: Vec<CountLine>,
+    pub not_counted: Vec<String>,
+}
+
+pub(crate) fn count_report(conn: &Connection, facility: &str, date: &str) -> rusqlite::Result<CountReport> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, at, cell, counted, expected FROM roll_counts WHERE facility = ?1 AND substr(at, 1, 10) = ?2 ORDER BY idx, cell",
+    )?;
+    let lines: Vec<CountLine> = st
+        .query_map([facility, date], |r| {
+            Ok(CountLine {
+                idx: r.get::<_, i64>(0)? as u64,
+                at: r.get(1)?,
+                cell: r.get(2)?,
+                counted: r.get::<_, i64>(3)? as u64,
+                expected: r.get::<_, i64>(4)? as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st = conn.prepare_cached(
+        "SELECT code FROM cells WHERE facility = ?1 AND code NOT IN
+         (SELECT cell FROM roll_counts WHERE facility = ?1 AND substr(at, 1, 10) = ?2) ORDER BY code",
+    )?;
+    let not_counted = st.query_map([facility, date], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(CountReport { date: date.to_owned(), lines, not_counted })
+}
+
+/// A death in custody and the state of its mandatory steps.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeathCase {
+    pub case: u64,
+    pub booking: u64,
+    pub facility: String,
+    pub at: String,
+    pub violent: bool,
+    /// (step, when done) — `None` is pending.
+    pub steps: Vec<(String, Option<String>)>,
+}
+
+pub(crate) fn death_cases(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<DeathCase>> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, booking, facility, at, violent, family_informed, independent_authority_informed, investigation_opened,
+         post_mortem, remains_returned FROM death_cases WHERE ?1 IS NULL OR facility = ?1 ORDER BY idx",
+    )?;
+    let rows = st.query_map([facility], |r| {
+        let mut steps = Vec::new();
+        for (i, name) in DEATH_STEPS.iter().enumerate() {
+            steps.push(((*name).to_owned(), r.get::<_, Option<String>>(5 + i)?));
+        }
+        Ok(DeathCase {
+            case: r.get::<_, i64>(0)? as u64,
+            booking: r.get::<_, i64>(1)? as u64,
+            facility: r.get(2)?,
+            at: r.get(3)?,
+            violent: r.get(4)?,
+            steps,
+        })
+    })?;
+    rows.collect()
+}
