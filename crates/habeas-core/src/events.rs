@@ -12,8 +12,21 @@ use habeas_register::{Correction, Draft, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-fn draft(actor: &Actor, facility: &FacilityCode, kind: &str, subject: String, payload: Value) -> Draft {
-    Draft { actor: actor.to_string(), facility: facility.to_string(), kind: kind.into(), subject, payload, corrects: None }
+fn draft(
+    actor: &Actor,
+    facility: &FacilityCode,
+    kind: &str,
+    subject: String,
+    payload: Value,
+) -> Draft {
+    Draft {
+        actor: actor.to_string(),
+        facility: facility.to_string(),
+        kind: kind.into(),
+        subject,
+        payload,
+        corrects: None,
+    }
 }
 
 /// A movement out of a cell and back, or out of the facility and back.
@@ -78,7 +91,10 @@ pub struct Movement {
 }
 
 impl Movement {
-    #[expect(clippy::too_many_arguments, reason = "one argument per field of the form")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the form"
+    )]
     pub fn new(
         facility: &str,
         kind: &str,
@@ -89,25 +105,54 @@ impl Movement {
         at: &str,
         now: Timestamp,
     ) -> Result<Self, DomainError> {
-        let kind = MovementKind::parse(kind.trim())
-            .ok_or_else(|| DomainError::invalid("kind", format!("{kind:?} is not out_of_cell, back_to_cell, out or return")))?;
+        let kind = MovementKind::parse(kind.trim()).ok_or_else(|| {
+            DomainError::invalid(
+                "kind",
+                format!("{kind:?} is not out_of_cell, back_to_cell, out or return"),
+            )
+        })?;
         let cell = cell.map(|c| place_code("cell", c)).transpose()?;
         match (bookings.is_empty(), &cell) {
-            (true, None) => return Err(DomainError::invalid("booking", "name who moves: one or more bookings, or a whole cell")),
-            (false, Some(_)) => return Err(DomainError::invalid("cell", "give bookings or a cell, not both")),
+            (true, None) => {
+                return Err(DomainError::invalid(
+                    "booking",
+                    "name who moves: one or more bookings, or a whole cell",
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "cell",
+                    "give bookings or a cell, not both",
+                ))
+            }
             _ => {}
         }
         let destination = match (kind, destination.map(str::trim)) {
-            (MovementKind::Out, Some(d)) => Some(
-                Destination::parse(d)
-                    .ok_or_else(|| DomainError::invalid("destination", format!("{d:?} is not court, hospital or temporary_absence")))?,
-            ),
-            (MovementKind::Out, None) => return Err(DomainError::invalid("destination", "a movement out of the facility needs its destination")),
-            (_, Some(_)) => return Err(DomainError::invalid("destination", "only a movement out of the facility has a destination")),
+            (MovementKind::Out, Some(d)) => Some(Destination::parse(d).ok_or_else(|| {
+                DomainError::invalid(
+                    "destination",
+                    format!("{d:?} is not court, hospital or temporary_absence"),
+                )
+            })?),
+            (MovementKind::Out, None) => {
+                return Err(DomainError::invalid(
+                    "destination",
+                    "a movement out of the facility needs its destination",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "destination",
+                    "only a movement out of the facility has a destination",
+                ))
+            }
             (_, None) => None,
         };
         if open_air && kind != MovementKind::OutOfCell {
-            return Err(DomainError::invalid("open_air", "only a movement out of the cell is indoors or in the open air"));
+            return Err(DomainError::invalid(
+                "open_air",
+                "only a movement out of the cell is indoors or in the open air",
+            ));
         }
         Ok(Self {
             facility: FacilityCode::parse("facility", facility)?,
@@ -154,24 +199,49 @@ pub struct RollCount {
 }
 
 impl RollCount {
-    pub fn new(facility: &str, at: &str, cells: &[(String, u32)], now: Timestamp) -> Result<Self, DomainError> {
+    pub fn new(
+        facility: &str,
+        at: &str,
+        cells: &[(String, u32)],
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
         if cells.is_empty() {
-            return Err(DomainError::invalid("cell", "a count covers at least one cell (CELL=NUMBER)"));
+            return Err(DomainError::invalid(
+                "cell",
+                "a count covers at least one cell (CELL=NUMBER)",
+            ));
         }
         let mut out = Vec::new();
         for (c, n) in cells {
             let c = place_code("cell", c)?;
             if out.iter().any(|(x, _): &(String, u32)| *x == c) {
-                return Err(DomainError::invalid("cell", format!("cell {c} is counted twice")));
+                return Err(DomainError::invalid(
+                    "cell",
+                    format!("cell {c} is counted twice"),
+                ));
             }
             out.push((c, *n));
         }
-        Ok(Self { facility: FacilityCode::parse("facility", facility)?, at: past_time("at", at, now)?, cells: out })
+        Ok(Self {
+            facility: FacilityCode::parse("facility", facility)?,
+            at: past_time("at", at, now)?,
+            cells: out,
+        })
     }
 
     pub fn to_draft(&self, actor: &Actor) -> Draft {
-        let counts: Vec<Value> = self.cells.iter().map(|(c, n)| json!({"cell": c, "counted": n})).collect();
-        draft(actor, &self.facility, kinds::COUNT, format!("facility:{}", self.facility), json!({"at": self.at.to_string(), "counts": counts}))
+        let counts: Vec<Value> = self
+            .cells
+            .iter()
+            .map(|(c, n)| json!({"cell": c, "counted": n}))
+            .collect();
+        draft(
+            actor,
+            &self.facility,
+            kinds::COUNT,
+            format!("facility:{}", self.facility),
+            json!({"at": self.at.to_string(), "counts": counts}),
+        )
     }
 }
 
@@ -196,18 +266,44 @@ impl OrderInput {
         if issued > Date::of(now) {
             return Err(DomainError::invalid("order.issued", "is in the future"));
         }
-        let expires = self.order.expires.as_deref().map(|e| Date::parse("order.expires", e)).transpose()?;
+        let expires = self
+            .order
+            .expires
+            .as_deref()
+            .map(|e| Date::parse("order.expires", e))
+            .transpose()?;
         if expires.is_some_and(|e| e < issued) {
-            return Err(DomainError::invalid("order.expires", "the order expires before it was issued"));
+            return Err(DomainError::invalid(
+                "order.expires",
+                "the order expires before it was issued",
+            ));
         }
-        let review = self.order.review.as_deref().map(|e| Date::parse("order.review", e)).transpose()?;
+        let review = self
+            .order
+            .review
+            .as_deref()
+            .map(|e| Date::parse("order.review", e))
+            .transpose()?;
         match (self.order.kind, self.sentence_days) {
             (OrderKind::Sentence, None) => {
-                return Err(DomainError::invalid("sentence_days", "a sentence gives its length in days"))
+                return Err(DomainError::invalid(
+                    "sentence_days",
+                    "a sentence gives its length in days",
+                ))
             }
-            (OrderKind::Sentence, Some(0)) => return Err(DomainError::invalid("sentence_days", "a sentence lasts at least one day")),
+            (OrderKind::Sentence, Some(0)) => {
+                return Err(DomainError::invalid(
+                    "sentence_days",
+                    "a sentence lasts at least one day",
+                ))
+            }
             (OrderKind::Sentence, Some(_)) | (_, None) => {}
-            (_, Some(_)) => return Err(DomainError::invalid("sentence_days", "only a sentence has a length")),
+            (_, Some(_)) => {
+                return Err(DomainError::invalid(
+                    "sentence_days",
+                    "only a sentence has a length",
+                ))
+            }
         }
         let order = CommitmentOrder {
             kind: self.order.kind,
@@ -221,7 +317,13 @@ impl OrderInput {
         if let (Some(d), Some(o)) = (self.sentence_days, p.as_object_mut()) {
             o.insert("sentence_days".into(), json!(d));
         }
-        Ok(draft(actor, &facility, kinds::ORDER, format!("custody:{}", self.booking), p))
+        Ok(draft(
+            actor,
+            &facility,
+            kinds::ORDER,
+            format!("custody:{}", self.booking),
+            p,
+        ))
     }
 }
 
@@ -246,11 +348,22 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    pub fn new(facility: &str, booking: u64, to: &str, authority: &str, reference: &str, at: &str, now: Timestamp) -> Result<Self, DomainError> {
+    pub fn new(
+        facility: &str,
+        booking: u64,
+        to: &str,
+        authority: &str,
+        reference: &str,
+        at: &str,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
         let facility = FacilityCode::parse("facility", facility)?;
         let to = FacilityCode::parse("to", to)?;
         if to == facility {
-            return Err(DomainError::invalid("to", "a transfer goes to another facility"));
+            return Err(DomainError::invalid(
+                "to",
+                "a transfer goes to another facility",
+            ));
         }
         Ok(Self {
             facility,
@@ -296,13 +409,23 @@ impl AgreementInput {
     pub fn validate(&self, actor: &Actor) -> Result<Draft, DomainError> {
         let facility = FacilityCode::parse("facility", &self.facility)?;
         let starts = Date::parse("starts", &self.starts)?;
-        let ends = self.ends.as_deref().map(|e| Date::parse("ends", e)).transpose()?;
+        let ends = self
+            .ends
+            .as_deref()
+            .map(|e| Date::parse("ends", e))
+            .transpose()?;
         if ends.is_some_and(|e| e < starts) {
-            return Err(DomainError::invalid("ends", "the agreement ends before it starts"));
+            return Err(DomainError::invalid(
+                "ends",
+                "the agreement ends before it starts",
+            ));
         }
         let currency = optional_text("currency", self.currency.as_deref(), 3)?;
         if self.per_capita_rate.is_some() && currency.is_none() {
-            return Err(DomainError::invalid("currency", "a rate needs its currency (e.g. USD)"));
+            return Err(DomainError::invalid(
+                "currency",
+                "a rate needs its currency (e.g. USD)",
+            ));
         }
         let mut p = json!({
             "counterpart": country("counterpart", &self.counterpart)?,
@@ -319,7 +442,13 @@ impl AgreementInput {
                 o.insert("currency".into(), json!(c));
             }
         }
-        Ok(draft(actor, &facility, kinds::AGREEMENT, format!("facility:{}", facility), p))
+        Ok(draft(
+            actor,
+            &facility,
+            kinds::AGREEMENT,
+            format!("facility:{}", facility),
+            p,
+        ))
     }
 }
 
@@ -335,7 +464,15 @@ pub struct Death {
 }
 
 impl Death {
-    pub fn new(facility: &str, booking: u64, at: &str, place: &str, circumstances: &str, violent: bool, now: Timestamp) -> Result<Self, DomainError> {
+    pub fn new(
+        facility: &str,
+        booking: u64,
+        at: &str,
+        place: &str,
+        circumstances: &str,
+        violent: bool,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
         Ok(Self {
             facility: FacilityCode::parse("facility", facility)?,
             booking,
@@ -358,15 +495,31 @@ impl Death {
 }
 
 /// The mandatory steps after a death in custody (Rules 69–72).
-pub const DEATH_STEPS: [&str; 5] =
-    ["family_informed", "independent_authority_informed", "investigation_opened", "post_mortem", "remains_returned"];
+pub const DEATH_STEPS: [&str; 5] = [
+    "family_informed",
+    "independent_authority_informed",
+    "investigation_opened",
+    "post_mortem",
+    "remains_returned",
+];
 
 /// A step of a death case done.
-pub fn death_step(facility: &str, case: u64, step: &str, at: &str, detail: &str, now: Timestamp, actor: &Actor) -> Result<Draft, DomainError> {
+pub fn death_step(
+    facility: &str,
+    case: u64,
+    step: &str,
+    at: &str,
+    detail: &str,
+    now: Timestamp,
+    actor: &Actor,
+) -> Result<Draft, DomainError> {
     let facility = FacilityCode::parse("facility", facility)?;
     let step = step.trim();
     if !DEATH_STEPS.contains(&step) {
-        return Err(DomainError::invalid("step", format!("{step:?} is not one of {}", DEATH_STEPS.join(", "))));
+        return Err(DomainError::invalid(
+            "step",
+            format!("{step:?} is not one of {}", DEATH_STEPS.join(", ")),
+        ));
     }
     let at = past_time("at", at, now)?;
     Ok(draft(
@@ -409,7 +562,10 @@ impl IdentityCorrection {
             if s.is_empty() || s.len() > 2 {
                 return Err(DomainError::invalid("surnames", "give one or two surnames"));
             }
-            let s: Vec<String> = s.iter().map(|x| text("surnames", x, 100)).collect::<Result<_, _>>()?;
+            let s: Vec<String> = s
+                .iter()
+                .map(|x| text("surnames", x, 100))
+                .collect::<Result<_, _>>()?;
             p.insert("surnames".into(), json!(s));
         }
         if let Some(b) = &self.birth_date {
@@ -426,11 +582,17 @@ impl IdentityCorrection {
             if n.is_empty() {
                 return Err(DomainError::invalid("nationalities", "give at least one"));
             }
-            let n: Vec<String> = n.iter().map(|x| country("nationalities", x)).collect::<Result<_, _>>()?;
+            let n: Vec<String> = n
+                .iter()
+                .map(|x| country("nationalities", x))
+                .collect::<Result<_, _>>()?;
             p.insert("nationalities".into(), json!(n));
         }
         if p.is_empty() {
-            return Err(DomainError::invalid("given_names", "a correction changes at least one field"));
+            return Err(DomainError::invalid(
+                "given_names",
+                "a correction changes at least one field",
+            ));
         }
         Ok(Draft {
             actor: actor.to_string(),
@@ -438,7 +600,10 @@ impl IdentityCorrection {
             kind: kinds::IDENTITY_CORRECTED.into(),
             subject: format!("person:{}", self.person),
             payload: Value::Object(p),
-            corrects: Some(Correction { index: self.person, reason: text("reason", &self.reason, 1000)? }),
+            corrects: Some(Correction {
+                index: self.person,
+                reason: text("reason", &self.reason, 1000)?,
+            }),
         })
     }
 }
@@ -454,14 +619,32 @@ mod tests {
     #[test]
     fn movements_check_their_fields() {
         let t = "2024-12-01T08:00:00.000Z";
-        assert!(Movement::new("CECOT", "out_of_cell", &[], Some("M1-C01"), false, None, t, now()).is_ok());
+        assert!(Movement::new(
+            "CECOT",
+            "out_of_cell",
+            &[],
+            Some("M1-C01"),
+            false,
+            None,
+            t,
+            now()
+        )
+        .is_ok());
         let cases: [(&str, &[u64], Option<&str>, bool, Option<&str>, &str, &str); 6] = [
             ("walk", &[1], None, false, None, t, "kind"),
             ("out", &[1], None, false, None, t, "destination"),
             ("return", &[1], None, false, Some("court"), t, "destination"),
             ("back_to_cell", &[1], None, true, None, t, "open_air"),
             ("out_of_cell", &[], None, false, None, t, "booking"),
-            ("out_of_cell", &[1], None, false, None, "2026-01-01T00:00:00.000Z", "at"),
+            (
+                "out_of_cell",
+                &[1],
+                None,
+                false,
+                None,
+                "2026-01-01T00:00:00.000Z",
+                "at",
+            ),
         ];
         for (kind, bookings, cell, air, dest, at, field) in cases {
             let e = Movement::new("CECOT", kind, bookings, cell, air, dest, at, now()).unwrap_err();
@@ -473,8 +656,14 @@ mod tests {
     fn release_dates_credit_time_on_remand() {
         let admitted = Date::parse("a", "2024-01-01").unwrap();
         let sentenced = Date::parse("s", "2024-03-01").unwrap(); // 60 days on remand
-        assert_eq!(release_date(admitted, sentenced, 365).to_string(), "2024-12-31");
-        assert_eq!(release_date(sentenced, sentenced, 10).to_string(), "2024-03-11");
+        assert_eq!(
+            release_date(admitted, sentenced, 365).to_string(),
+            "2024-12-31"
+        );
+        assert_eq!(
+            release_date(sentenced, sentenced, 10).to_string(),
+            "2024-03-11"
+        );
     }
 
     #[test]
@@ -488,26 +677,71 @@ mod tests {
             expires: None,
             review: None,
         };
-        let mut input = OrderInput { facility: "CECOT".into(), booking: 5, order, legal_status: LegalStatus::Sentenced, sentence_days: None };
-        assert_eq!(input.validate(now(), &actor).unwrap_err().field, "sentence_days");
+        let mut input = OrderInput {
+            facility: "CECOT".into(),
+            booking: 5,
+            order,
+            legal_status: LegalStatus::Sentenced,
+            sentence_days: None,
+        };
+        assert_eq!(
+            input.validate(now(), &actor).unwrap_err().field,
+            "sentence_days"
+        );
         input.sentence_days = Some(3650);
-        assert_eq!(input.validate(now(), &actor).unwrap().payload["sentence_days"], 3650);
+        assert_eq!(
+            input.validate(now(), &actor).unwrap().payload["sentence_days"],
+            3650
+        );
     }
 
     #[test]
     fn death_steps_are_the_mandatory_ones() {
         let actor = Actor::parse("actor", "director").unwrap();
-        assert!(death_step("CECOT", 9, "family_informed", "2024-12-01T08:00:00.000Z", "por teléfono", now(), &actor).is_ok());
-        assert_eq!(death_step("CECOT", 9, "burial", "2024-12-01T08:00:00.000Z", "x", now(), &actor).unwrap_err().field, "step");
+        assert!(death_step(
+            "CECOT",
+            9,
+            "family_informed",
+            "2024-12-01T08:00:00.000Z",
+            "por teléfono",
+            now(),
+            &actor
+        )
+        .is_ok());
+        assert_eq!(
+            death_step(
+                "CECOT",
+                9,
+                "burial",
+                "2024-12-01T08:00:00.000Z",
+                "x",
+                now(),
+                &actor
+            )
+            .unwrap_err()
+            .field,
+            "step"
+        );
     }
 
     #[test]
     fn identity_corrections_name_the_entry_they_correct() {
         let actor = Actor::parse("actor", "registro.ana").unwrap();
-        let c = IdentityCorrection { facility: "CECOT".into(), person: 5, reason: "error de transcripción".into(), birth_date: Some("1994-03-02".into()), ..Default::default() };
+        let c = IdentityCorrection {
+            facility: "CECOT".into(),
+            person: 5,
+            reason: "error de transcripción".into(),
+            birth_date: Some("1994-03-02".into()),
+            ..Default::default()
+        };
         let d = c.validate(now(), &actor).unwrap();
         assert_eq!(d.corrects.unwrap().index, 5);
-        let empty = IdentityCorrection { facility: "CECOT".into(), person: 5, reason: "x".into(), ..Default::default() };
+        let empty = IdentityCorrection {
+            facility: "CECOT".into(),
+            person: 5,
+            reason: "x".into(),
+            ..Default::default()
+        };
         assert!(empty.validate(now(), &actor).is_err());
     }
 }

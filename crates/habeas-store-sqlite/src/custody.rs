@@ -79,7 +79,10 @@ fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     Ok(())
 }
 
-pub(crate) fn facility_country(conn: &Connection, facility: &str) -> Result<Option<String>, AppendError> {
+pub(crate) fn facility_country(
+    conn: &Connection,
+    facility: &str,
+) -> Result<Option<String>, AppendError> {
     conn.prepare_cached("SELECT country FROM facilities WHERE code = ?1")
         .and_then(|mut st| st.query_row([facility], |r| r.get(0)).optional())
         .map_err(|e| backend(e).into())
@@ -299,7 +302,10 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             .and_then(|mut st| st.query_row([a as i64], |r| r.get(0)))
             .map_err(backend)?;
         if !known {
-            return Err(reject("agreement", format!("entry {a} is not a custody agreement")));
+            return Err(reject(
+                "agreement",
+                format!("entry {a} is not a custody agreement"),
+            ));
         }
     }
     conn.prepare_cached(
@@ -362,7 +368,11 @@ fn class_of(sex: &str, birth: &str, status: &str, on: Date) -> Class {
     }
 }
 
-pub(crate) fn open_custody(conn: &Connection, booking: u64, on: Date) -> Result<Option<Open>, AppendError> {
+pub(crate) fn open_custody(
+    conn: &Connection,
+    booking: u64,
+    on: Date,
+) -> Result<Option<Open>, AppendError> {
     conn.prepare_cached(
         "SELECT c.facility, c.cell, p.sex, p.birth_date, c.legal_status
          FROM custodies c JOIN persons p ON p.person = c.person WHERE c.booking = ?1 AND c.ended IS NULL",
@@ -610,7 +620,14 @@ fn release(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ));
     }
     let reason = s(p, "reason")?;
-    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, reason)
+    end_custody(
+        conn,
+        &e.facility,
+        booking,
+        open.cell.as_deref(),
+        e.index,
+        reason,
+    )
 }
 
 /// Ends an open custody: the cell loses a person, the custody its cell and presence.
@@ -623,9 +640,11 @@ pub(crate) fn end_custody(
     reason: &str,
 ) -> Result<(), AppendError> {
     if let Some(cell) = cell {
-        conn.prepare_cached("UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2")
-            .and_then(|mut st| st.execute([facility, cell]))
-            .map_err(backend)?;
+        conn.prepare_cached(
+            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
+        )
+        .and_then(|mut st| st.execute([facility, cell]))
+        .map_err(backend)?;
     }
     conn.prepare_cached(
         "UPDATE custodies SET ended = ?2, end_reason = ?3, unit = NULL, cell = NULL, presence = NULL, away_to = NULL
@@ -793,6 +812,12 @@ pub struct CustodyRow {
     pub foreign_national: bool,
     pub unit: Option<String>,
     pub cell: Option<String>,
+    /// in_cell, out_of_cell or away.
+    pub presence: Option<String>,
+    pub away_to: Option<String>,
+    pub agreement: Option<u64>,
+    /// From the latest sentence, with credit for time on remand.
+    pub release_date: Option<String>,
     pub ended_by: Option<u64>,
     pub end_reason: Option<String>,
     pub orders: Vec<OrderRow>,
@@ -833,8 +858,8 @@ pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Op
         return Ok(None);
     };
     let mut st = conn.prepare_cached(
-        "SELECT booking, facility, admitted_at, legal_status, foreign_national, unit, cell, ended, end_reason
-         FROM custodies WHERE person = ?1 ORDER BY booking",
+        "SELECT booking, facility, admitted_at, legal_status, foreign_national, unit, cell, ended, end_reason,
+         presence, away_to, agreement, release_date FROM custodies WHERE person = ?1 ORDER BY booking",
     )?;
     let mut custodies: Vec<CustodyRow> = st
         .query_map([person as i64], |r| {
@@ -848,6 +873,10 @@ pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Op
                 cell: r.get(6)?,
                 ended_by: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                 end_reason: r.get(8)?,
+                presence: r.get(9)?,
+                away_to: r.get(10)?,
+                agreement: r.get::<_, Option<i64>>(11)?.map(|v| v as u64),
+                release_date: r.get(12)?,
                 orders: Vec::new(),
                 events: Vec::new(),
             })

@@ -28,7 +28,11 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
 }
 
 /// (booking, cell, presence) of an open custody in `facility`.
-fn presence(conn: &Connection, facility: &str, booking: u64) -> Result<Option<(Option<String>, Option<String>)>, AppendError> {
+fn presence(
+    conn: &Connection,
+    facility: &str,
+    booking: u64,
+) -> Result<Option<(Option<String>, Option<String>)>, AppendError> {
     conn.prepare_cached("SELECT cell, presence FROM custodies WHERE booking = ?1 AND facility = ?2 AND ended IS NULL")
         .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(|e| backend(e).into())
@@ -38,26 +42,38 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let kind = s(p, "kind")?;
     let at = s(p, "at")?;
-    let bookings: Vec<u64> = match (p.get("cell").and_then(Value::as_str), p.get("bookings").and_then(Value::as_array)) {
+    let bookings: Vec<u64> = match (
+        p.get("cell").and_then(Value::as_str),
+        p.get("bookings").and_then(Value::as_array),
+    ) {
         (Some(cell), _) => {
             // A whole cell: everyone recorded in it who can make this movement.
-            let want = match kind {
-                "out_of_cell" | "out" => "in_cell",
-                "back_to_cell" => "out_of_cell",
-                _ => return Err(reject("cell", "a whole cell moves out of the cell, back to it, or out of the facility")),
-            };
+            let want =
+                match kind {
+                    "out_of_cell" | "out" => "in_cell",
+                    "back_to_cell" => "out_of_cell",
+                    _ => return Err(reject(
+                        "cell",
+                        "a whole cell moves out of the cell, back to it, or out of the facility",
+                    )),
+                };
             let mut st = conn
                 .prepare_cached(
                     "SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = ?3 AND ended IS NULL ORDER BY booking",
                 )
                 .map_err(backend)?;
             let rows = st
-                .query_map(params![e.facility, cell, want], |r| Ok(r.get::<_, i64>(0)? as u64))
+                .query_map(params![e.facility, cell, want], |r| {
+                    Ok(r.get::<_, i64>(0)? as u64)
+                })
                 .map_err(backend)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(backend)?;
             if rows.is_empty() {
-                return Err(reject("cell", format!("nobody recorded in cell {cell} can move {kind}")));
+                return Err(reject(
+                    "cell",
+                    format!("nobody recorded in cell {cell} can move {kind}"),
+                ));
             }
             rows
         }
@@ -66,19 +82,37 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     };
     for booking in &bookings {
         let Some((cell, now)) = presence(conn, &e.facility, *booking)? else {
-            return Err(reject("booking", format!("booking {booking} is not an open custody at {}", e.facility)));
+            return Err(reject(
+                "booking",
+                format!("booking {booking} is not an open custody at {}", e.facility),
+            ));
         };
         let (allowed, next, away_to) = match (kind, now.as_deref()) {
             ("out_of_cell", Some("in_cell")) => (true, Some("out_of_cell"), None),
             ("back_to_cell", Some("out_of_cell")) => (true, Some("in_cell"), None),
-            ("out", Some("in_cell" | "out_of_cell") | None) => (true, Some("away"), p.get("destination").and_then(Value::as_str)),
-            ("return", Some("away")) => (true, if cell.is_some() { Some("in_cell") } else { None }, None),
+            ("out", Some("in_cell" | "out_of_cell") | None) => (
+                true,
+                Some("away"),
+                p.get("destination").and_then(Value::as_str),
+            ),
+            ("return", Some("away")) => (
+                true,
+                if cell.is_some() {
+                    Some("in_cell")
+                } else {
+                    None
+                },
+                None,
+            ),
             _ => (false, None, None),
         };
         if !allowed {
             return Err(reject(
                 "booking",
-                format!("booking {booking} cannot move {kind}: it is {}", now.as_deref().unwrap_or("not yet in a cell")),
+                format!(
+                    "booking {booking} cannot move {kind}: it is {}",
+                    now.as_deref().unwrap_or("not yet in a cell")
+                ),
             ));
         }
         conn.prepare_cached("UPDATE custodies SET presence = ?2, away_to = ?3 WHERE booking = ?1")
@@ -99,7 +133,12 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let at = s(p, "at")?;
-    for c in p.get("counts").and_then(Value::as_array).into_iter().flatten() {
+    for c in p
+        .get("counts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let cell = s(c, "cell")?;
         let counted = u(c, "counted")?;
         let known: bool = conn
@@ -107,7 +146,10 @@ fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
             .map_err(backend)?;
         if !known {
-            return Err(reject("cell", format!("there is no cell {cell} in {}", e.facility)));
+            return Err(reject(
+                "cell",
+                format!("there is no cell {cell} in {}", e.facility),
+            ));
         }
         let expected: i64 = conn
             .prepare_cached(
@@ -133,7 +175,10 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .and_then(|mut st| st.query_row(params![booking as i64, e.facility], |r| r.get(0)).optional())
         .map_err(backend)?;
     let Some(admitted) = admitted else {
-        return Err(reject("booking", format!("booking {booking} is not an open custody at {}", e.facility)));
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody at {}", e.facility),
+        ));
     };
     let n: i64 = conn
         .prepare_cached("SELECT coalesce(max(n) + 1, 0) FROM commitment_orders WHERE booking = ?1")
@@ -161,7 +206,8 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     .map_err(backend)?;
     let release = match (sentence_days, Date::parse("order.issued", s(o, "issued")?)) {
         (Some(days), Ok(issued)) => {
-            let admitted = Date::parse("admitted_at", admitted.get(..10).unwrap_or("")).unwrap_or(issued);
+            let admitted =
+                Date::parse("admitted_at", admitted.get(..10).unwrap_or("")).unwrap_or(issued);
             Some(release_date(admitted, issued, days as u32).to_string())
         }
         _ => None,
@@ -178,20 +224,38 @@ fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let booking = u(p, "booking")?;
     let to = s(p, "to")?;
     let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
-        return Err(reject("booking", format!("booking {booking} is not an open custody")));
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody"),
+        ));
     };
     if open.facility != e.facility {
-        return Err(reject("booking", format!("booking {booking} is held at {}, not {}", open.facility, e.facility)));
+        return Err(reject(
+            "booking",
+            format!(
+                "booking {booking} is held at {}, not {}",
+                open.facility, e.facility
+            ),
+        ));
     }
     let Some(country) = facility_country(conn, to)? else {
         return Err(reject("to", format!("facility {to} is not defined")));
     };
     let (person, status, agreement): (i64, String, Option<i64>) = conn
         .prepare_cached("SELECT person, legal_status, agreement FROM custodies WHERE booking = ?1")
-        .and_then(|mut st| st.query_row([booking as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .and_then(|mut st| {
+            st.query_row([booking as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        })
         .map_err(backend)?;
     let at = s(p, "at")?;
-    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, "transfer_out")?;
+    end_custody(
+        conn,
+        &e.facility,
+        booking,
+        open.cell.as_deref(),
+        e.index,
+        "transfer_out",
+    )?;
     let nats: String = conn
         .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
         .and_then(|mut st| st.query_row([person], |r| r.get(0)))
@@ -220,9 +284,13 @@ fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 fn agreement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     if facility_country(conn, &e.facility)?.is_none() {
-        return Err(reject("facility", format!("facility {} is not defined", e.facility)));
+        return Err(reject(
+            "facility",
+            format!("facility {} is not defined", e.facility),
+        ));
     }
-    let (counterpart, reference, starts) = (s(p, "counterpart")?, s(p, "reference")?, s(p, "starts")?);
+    let (counterpart, reference, starts) =
+        (s(p, "counterpart")?, s(p, "reference")?, s(p, "starts")?);
     conn.prepare_cached(
         "INSERT INTO agreements (idx, facility, counterpart, reference, starts, ends, per_capita_rate, currency)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -247,16 +315,42 @@ fn death(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let booking = u(p, "booking")?;
     let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
-        return Err(reject("booking", format!("booking {booking} is not an open custody")));
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody"),
+        ));
     };
     if open.facility != e.facility {
-        return Err(reject("booking", format!("booking {booking} is held at {}, not {}", open.facility, e.facility)));
+        return Err(reject(
+            "booking",
+            format!(
+                "booking {booking} is held at {}, not {}",
+                open.facility, e.facility
+            ),
+        ));
     }
-    end_custody(conn, &e.facility, booking, open.cell.as_deref(), e.index, "death")?;
+    end_custody(
+        conn,
+        &e.facility,
+        booking,
+        open.cell.as_deref(),
+        e.index,
+        "death",
+    )?;
     let at = s(p, "at")?;
-    conn.prepare_cached("INSERT INTO death_cases (idx, booking, facility, at, violent) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, e.facility, at, b(p, "violent")]))
-        .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO death_cases (idx, booking, facility, at, violent) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.index as i64,
+            booking as i64,
+            e.facility,
+            at,
+            b(p, "violent")
+        ])
+    })
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -265,32 +359,56 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let case = u(p, "case")?;
     let step = s(p, "step")?;
     if !DEATH_STEPS.contains(&step) {
-        return Err(reject("step", format!("{step:?} is not a step of a death case")));
+        return Err(reject(
+            "step",
+            format!("{step:?} is not a step of a death case"),
+        ));
     }
     let current: Option<(i64, Option<String>)> = conn
-        .prepare_cached(&format!("SELECT booking, {step} FROM death_cases WHERE idx = ?1 AND facility = ?2"))
-        .and_then(|mut st| st.query_row(params![case as i64, e.facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .prepare_cached(&format!(
+            "SELECT booking, {step} FROM death_cases WHERE idx = ?1 AND facility = ?2"
+        ))
+        .and_then(|mut st| {
+            st.query_row(params![case as i64, e.facility], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
         .map_err(backend)?;
     let Some((booking, done)) = current else {
-        return Err(reject("case", format!("entry {case} is not a death case at {}", e.facility)));
+        return Err(reject(
+            "case",
+            format!("entry {case} is not a death case at {}", e.facility),
+        ));
     };
     if let Some(at) = done {
-        return Err(reject("step", format!("{step} was already recorded at {at}")));
+        return Err(reject(
+            "step",
+            format!("{step} was already recorded at {at}"),
+        ));
     }
     let at = s(p, "at")?;
-    conn.prepare_cached(&format!("UPDATE death_cases SET {step} = ?2 WHERE idx = ?1"))
-        .and_then(|mut st| st.execute(params![case as i64, at]))
-        .map_err(backend)?;
+    conn.prepare_cached(&format!(
+        "UPDATE death_cases SET {step} = ?2 WHERE idx = ?1"
+    ))
+    .and_then(|mut st| st.execute(params![case as i64, at]))
+    .map_err(backend)?;
     event(conn, booking as u64, e.index)
 }
 
 fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let Some(c) = &e.corrects else {
-        return Err(reject("corrects", "an identity correction names the admission it corrects"));
+        return Err(reject(
+            "corrects",
+            "an identity correction names the admission it corrects",
+        ));
     };
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT given_names, surnames FROM persons WHERE person = ?1")
-        .and_then(|mut st| st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .and_then(|mut st| {
+            st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(backend)?;
     let Some((mut given, mut surnames)) = row else {
         return Err(reject("person", format!("there is no person {}", c.index)));
@@ -300,12 +418,18 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         given = g.to_owned();
     }
     if let Some(sn) = p.get("surnames").and_then(Value::as_array) {
-        surnames = sn.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ");
+        surnames = sn
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
     }
-    let nats = p
-        .get("nationalities")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","));
+    let nats = p.get("nationalities").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     conn.prepare_cached(
         "UPDATE persons SET given_names = ?2, surnames = ?3, birth_date = coalesce(?4, birth_date), sex = coalesce(?5, sex),
          nationalities = coalesce(?6, nationalities), search_name = ?7 WHERE person = ?1",
@@ -350,7 +474,11 @@ pub struct CountReport {
     pub not_counted: Vec<String>,
 }
 
-pub(crate) fn count_report(conn: &Connection, facility: &str, date: &str) -> rusqlite::Result<CountReport> {
+pub(crate) fn count_report(
+    conn: &Connection,
+    facility: &str,
+    date: &str,
+) -> rusqlite::Result<CountReport> {
     let mut st = conn.prepare_cached(
         "SELECT idx, at, cell, counted, expected FROM roll_counts WHERE facility = ?1 AND substr(at, 1, 10) = ?2 ORDER BY idx, cell",
     )?;
@@ -369,8 +497,14 @@ pub(crate) fn count_report(conn: &Connection, facility: &str, date: &str) -> rus
         "SELECT code FROM cells WHERE facility = ?1 AND code NOT IN
          (SELECT cell FROM roll_counts WHERE facility = ?1 AND substr(at, 1, 10) = ?2) ORDER BY code",
     )?;
-    let not_counted = st.query_map([facility, date], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(CountReport { date: date.to_owned(), lines, not_counted })
+    let not_counted = st
+        .query_map([facility, date], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(CountReport {
+        date: date.to_owned(),
+        lines,
+        not_counted,
+    })
 }
 
 /// A death in custody and the state of its mandatory steps.
@@ -385,7 +519,10 @@ pub struct DeathCase {
     pub steps: Vec<(String, Option<String>)>,
 }
 
-pub(crate) fn death_cases(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<DeathCase>> {
+pub(crate) fn death_cases(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<DeathCase>> {
     let mut st = conn.prepare_cached(
         "SELECT idx, booking, facility, at, violent, family_informed, independent_authority_informed, investigation_opened,
          post_mortem, remains_returned FROM death_cases WHERE ?1 IS NULL OR facility = ?1 ORDER BY idx",

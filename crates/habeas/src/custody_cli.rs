@@ -131,6 +131,12 @@ pub struct ReleaseArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PersonCommand {
+    /// Correct a person's identity (JSON: facility, person, reason and the corrected fields);
+    /// the file shows the correction and the history keeps both.
+    Correct {
+        #[arg(long)]
+        json: PathBuf,
+    },
     /// A person's file: identity, custodies, legal basis, cell, and every entry about them.
     Show {
         /// The person's id, or a booking number with --booking.
@@ -491,12 +497,15 @@ pub fn release(db: &DbArgs, actor: &Actor, r: ReleaseArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn person(db: &DbArgs, c: PersonCommand) -> Result<ExitCode> {
-    let PersonCommand::Show {
-        id,
-        booking,
-        format,
-    } = c;
+pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> {
+    let (id, booking, format) = match c {
+        PersonCommand::Correct { json } => return correct_identity(db, actor, &json),
+        PersonCommand::Show {
+            id,
+            booking,
+            format,
+        } => (id, booking, format),
+    };
     let store = db.open_store()?;
     let person = if booking {
         store
@@ -539,15 +548,41 @@ pub fn person(db: &DbArgs, c: PersonCommand) -> Result<ExitCode> {
                 file.nationalities.join(", ")
             );
             for c in &file.custodies {
-                let state = match (&c.end_reason, &c.cell) {
-                    (Some(r), _) => format!("ended ({r})"),
-                    (None, Some(cell)) => format!("in cell {cell}"),
-                    (None, None) => "not yet in a cell".into(),
+                let state = match (&c.end_reason, &c.cell, c.presence.as_deref()) {
+                    (Some(r), _, _) => format!("ended ({r})"),
+                    (None, _, Some("away")) => {
+                        format!("away ({})", c.away_to.as_deref().unwrap_or(""))
+                    }
+                    (None, Some(cell), Some("out_of_cell")) => {
+                        format!("in cell {cell}, now out of the cell")
+                    }
+                    (None, Some(cell), _) => format!("in cell {cell}"),
+                    (None, None, _) => "not yet in a cell".into(),
                 };
                 println!(
                     "booking {} at {}: admitted {}, {}, {}",
                     c.booking, c.facility, c.admitted_at, c.legal_status, state
                 );
+                let today = now().date_string();
+                if c.end_reason.is_none() {
+                    if let Some(r) = c.release_date.as_deref() {
+                        println!(
+                            "  release date: {r}{}",
+                            if r < today.as_str() {
+                                " — PASSED, still held"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    let expiries: Option<Vec<&str>> =
+                        c.orders.iter().map(|o| o.expires.as_deref()).collect();
+                    if let Some(e) = expiries.and_then(|v| v.into_iter().max()) {
+                        if e < today.as_str() && c.release_date.is_none() {
+                            println!("  every commitment order has EXPIRED (latest {e}): no valid legal basis");
+                        }
+                    }
+                }
                 for o in &c.orders {
                     println!(
                         "  legal basis: {} {} by {} issued {}{}",
@@ -652,5 +687,366 @@ pub fn population(db: &DbArgs, facility: Option<String>, format: Out) -> Result<
             println!("total: {p} people for a certified normal accommodation of {c}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MoveArgs {
+    #[arg(long)]
+    facility: String,
+    /// out_of_cell, back_to_cell, out (of the facility) or return
+    #[arg(long)]
+    kind: String,
+    /// One or more bookings (repeat the flag)…
+    #[arg(long = "booking")]
+    bookings: Vec<u64>,
+    /// …or everyone recorded in a cell.
+    #[arg(long)]
+    cell: Option<String>,
+    /// For out_of_cell: in the open air (Rule 23) rather than indoors.
+    #[arg(long)]
+    open_air: bool,
+    /// For out: court, hospital or temporary_absence.
+    #[arg(long)]
+    destination: Option<String>,
+    /// When [default: now].
+    #[arg(long)]
+    at: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CountCommand {
+    /// Record a roll count: CELL=NUMBER for each cell counted; prints the reconciliation.
+    Record {
+        #[arg(long)]
+        facility: String,
+        #[arg(required = true)]
+        cells: Vec<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The counts of a day, reconciled, and the cells not counted.
+    Report {
+        #[arg(long)]
+        facility: String,
+        /// YYYY-MM-DD [default: today].
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DeathCommand {
+    /// Record a death in custody; opens a death case.
+    Record {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        booking: u64,
+        #[arg(long)]
+        at: String,
+        #[arg(long)]
+        place: String,
+        #[arg(long)]
+        circumstances: String,
+        #[arg(long)]
+        violent: bool,
+    },
+    /// Record a step of a death case: family_informed, independent_authority_informed,
+    /// investigation_opened, post_mortem, remains_returned.
+    Step {
+        #[arg(long)]
+        facility: String,
+        /// The death entry that opened the case.
+        #[arg(long)]
+        case: u64,
+        #[arg(long)]
+        step: String,
+        #[arg(long)]
+        detail: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Deaths in custody and their steps (pending steps are shown as such).
+    List {
+        #[arg(long)]
+        facility: Option<String>,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TransferArgs {
+    #[arg(long)]
+    facility: String,
+    #[arg(long)]
+    booking: u64,
+    /// The facility of the system the person goes to.
+    #[arg(long)]
+    to: String,
+    #[arg(long)]
+    authority: String,
+    #[arg(long)]
+    reference: String,
+    #[arg(long)]
+    at: Option<String>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str) -> Result<T> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        anyhow::anyhow!(
+            "{what} field {}: {}",
+            if path == "." {
+                "(document)".into()
+            } else {
+                path
+            },
+            e.inner()
+        )
+    })
+}
+
+fn json_field(what: &str) -> impl Fn(DomainError) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{what} field {}: {}", e.field, e.message)
+}
+
+pub fn movement(db: &DbArgs, actor: &Actor, m: MoveArgs) -> Result<ExitCode> {
+    let at = m.at.clone().unwrap_or_else(|| now().to_string());
+    let mv = habeas_core::events::Movement::new(
+        &m.facility,
+        &m.kind,
+        &m.bookings,
+        m.cell.as_deref(),
+        m.open_air,
+        m.destination.as_deref(),
+        &at,
+        now(),
+    )
+    .map_err(domain)?;
+    let idx = append_all(db, vec![mv.to_draft(actor)])?;
+    println!("movement {} recorded as entry {}", mv.kind.as_str(), idx[0]);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
+    match c {
+        CountCommand::Record {
+            facility,
+            cells,
+            at,
+        } => {
+            let mut parsed = Vec::new();
+            for c in &cells {
+                let Some((cell, n)) = c.split_once('=') else {
+                    bail!("--cell: {c:?} is not CELL=NUMBER");
+                };
+                let n: u32 = n.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("--cell: {c:?}: the number counted is not a whole number")
+                })?;
+                parsed.push((cell.trim().to_owned(), n));
+            }
+            let at = at.unwrap_or_else(|| now().to_string());
+            let count = habeas_core::events::RollCount::new(&facility, &at, &parsed, now())
+                .map_err(domain)?;
+            let idx = append_all(db, vec![count.to_draft(actor)])?;
+            let report = db
+                .open_store()?
+                .count_report(&facility, &count.at.date_string())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("count recorded as entry {}", idx[0]);
+            for l in report.lines.iter().filter(|l| l.idx == idx[0]) {
+                println!(
+                    "  {:<12} counted {:>5}, recorded {:>5}{}",
+                    l.cell,
+                    l.counted,
+                    l.expected,
+                    discrepancy(l.counted, l.expected)
+                );
+            }
+        }
+        CountCommand::Report {
+            facility,
+            date,
+            format,
+        } => {
+            let date = date.unwrap_or_else(|| now().date_string());
+            Date::parse("date", &date).map_err(domain)?;
+            let report = db
+                .open_store()?
+                .count_report(&facility, &date)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match format {
+                Out::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Out::Table => {
+                    println!("roll counts at {facility} on {date}");
+                    for l in &report.lines {
+                        println!(
+                            "  #{:<8} {} {:<12} counted {:>5}, recorded {:>5}{}",
+                            l.idx,
+                            l.at,
+                            l.cell,
+                            l.counted,
+                            l.expected,
+                            discrepancy(l.counted, l.expected)
+                        );
+                    }
+                    println!(
+                        "cells not counted: {}",
+                        if report.not_counted.is_empty() {
+                            "none".into()
+                        } else {
+                            report.not_counted.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn discrepancy(counted: u64, expected: u64) -> String {
+    match counted.cmp(&expected) {
+        std::cmp::Ordering::Equal => String::new(),
+        std::cmp::Ordering::Less => format!("  MISSING {}", expected - counted),
+        std::cmp::Ordering::Greater => format!("  EXTRA {}", counted - expected),
+    }
+}
+
+pub fn order(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
+    let input: habeas_core::events::OrderInput = read_json(json, "order")?;
+    let draft = input.validate(now(), actor).map_err(json_field("order"))?;
+    let idx = append_all(db, vec![draft]).map_err(|e| anyhow::anyhow!("order {e}"))?;
+    println!(
+        "order recorded for booking {} as entry {}",
+        input.booking, idx[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn agreement(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
+    let input: habeas_core::events::AgreementInput = read_json(json, "agreement")?;
+    let draft = input.validate(actor).map_err(json_field("agreement"))?;
+    let idx = append_all(db, vec![draft])?;
+    println!(
+        "custody agreement {} with {} recorded as entry {}",
+        input.reference, input.counterpart, idx[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn transfer(db: &DbArgs, actor: &Actor, t: TransferArgs) -> Result<ExitCode> {
+    let at = t.at.clone().unwrap_or_else(|| now().to_string());
+    let tr = habeas_core::events::Transfer::new(
+        &t.facility,
+        t.booking,
+        &t.to,
+        &t.authority,
+        &t.reference,
+        &at,
+        now(),
+    )
+    .map_err(domain)?;
+    let idx = append_all(db, vec![tr.to_draft(actor)])?;
+    println!(
+        "booking {} transferred to {}: new booking {} (entry {})",
+        t.booking, tr.to, idx[0], idx[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
+    match c {
+        DeathCommand::Record {
+            facility,
+            booking,
+            at,
+            place,
+            circumstances,
+            violent,
+        } => {
+            let d = habeas_core::events::Death::new(
+                &facility,
+                booking,
+                &at,
+                &place,
+                &circumstances,
+                violent,
+                now(),
+            )
+            .map_err(domain)?;
+            let idx = append_all(db, vec![d.to_draft(actor)])?;
+            println!(
+                "death of booking {booking} recorded as entry {}; death case {} opened with 5 pending steps",
+                idx[0], idx[0]
+            );
+        }
+        DeathCommand::Step {
+            facility,
+            case,
+            step,
+            detail,
+            at,
+        } => {
+            let at = at.unwrap_or_else(|| now().to_string());
+            let d =
+                habeas_core::events::death_step(&facility, case, &step, &at, &detail, now(), actor)
+                    .map_err(domain)?;
+            let idx = append_all(db, vec![d])?;
+            println!("death case {case}: {step} recorded as entry {}", idx[0]);
+        }
+        DeathCommand::List { facility, format } => {
+            let cases = db
+                .open_store()?
+                .death_cases(facility.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match format {
+                Out::Json => println!("{}", serde_json::to_string_pretty(&cases)?),
+                Out::Table => {
+                    for c in &cases {
+                        println!(
+                            "case {} — booking {} at {}, died {}{}",
+                            c.case,
+                            c.booking,
+                            c.facility,
+                            c.at,
+                            if c.violent { " (violent)" } else { "" }
+                        );
+                        for (step, done) in &c.steps {
+                            println!("    {:<32} {}", step, done.as_deref().unwrap_or("PENDING"));
+                        }
+                    }
+                    if cases.is_empty() {
+                        println!("(no deaths in custody recorded)");
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn correct_identity(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
+    let input: habeas_core::events::IdentityCorrection = read_json(json, "correction")?;
+    let draft = input
+        .validate(now(), actor)
+        .map_err(json_field("correction"))?;
+    let idx = append_all(db, vec![draft])?;
+    println!(
+        "identity of person {} corrected by entry {}",
+        input.person, idx[0]
+    );
     Ok(ExitCode::SUCCESS)
 }

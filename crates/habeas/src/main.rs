@@ -95,6 +95,30 @@ enum Command {
         #[command(subcommand)]
         command: custody_cli::PersonCommand,
     },
+    /// Move people out of a cell and back, or out of the facility and back.
+    Move(custody_cli::MoveArgs),
+    /// Roll counts: record one (reconciled against the records), or report a day's.
+    Count {
+        #[command(subcommand)]
+        command: custody_cli::CountCommand,
+    },
+    /// Add a commitment order to a custody (JSON), with the legal status it brings.
+    Order {
+        #[arg(long)]
+        json: std::path::PathBuf,
+    },
+    /// Record a custody agreement with another state (JSON).
+    Agreement {
+        #[arg(long)]
+        json: std::path::PathBuf,
+    },
+    /// Transfer a custody to another facility of the system.
+    Transfer(custody_cli::TransferArgs),
+    /// Deaths in custody and their cases (Rules 69–72).
+    Death {
+        #[command(subcommand)]
+        command: custody_cli::DeathCommand,
+    },
     /// Population, capacity and space per unit.
     Population {
         #[arg(long)]
@@ -256,7 +280,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             custody_cli::non_association(&cli.db, &actor()?, command)
         }
         Command::Release(args) => custody_cli::release(&cli.db, &actor()?, args),
-        Command::Person { command } => custody_cli::person(&cli.db, command),
+        Command::Person { command } => custody_cli::person(&cli.db, &actor()?, command),
+        Command::Move(args) => custody_cli::movement(&cli.db, &actor()?, args),
+        Command::Count { command } => custody_cli::count(&cli.db, &actor()?, command),
+        Command::Order { json } => custody_cli::order(&cli.db, &actor()?, &json),
+        Command::Agreement { json } => custody_cli::agreement(&cli.db, &actor()?, &json),
+        Command::Transfer(args) => custody_cli::transfer(&cli.db, &actor()?, args),
+        Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }
