@@ -630,7 +630,16 @@ mod tests {
             now()
         )
         .is_ok());
-        let cases: [(&str, &[u64], Option<&str>, bool, Option<&str>, &str, &str); 6] = [
+        type Case<'a> = (
+            &'a str,
+            &'a [u64],
+            Option<&'a str>,
+            bool,
+            Option<&'a str>,
+            &'a str,
+            &'a str,
+        );
+        let cases: [Case; 6] = [
             ("walk", &[1], None, false, None, t, "kind"),
             ("out", &[1], None, false, None, t, "destination"),
             ("return", &[1], None, false, Some("court"), t, "destination"),

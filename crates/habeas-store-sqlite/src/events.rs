@@ -27,12 +27,15 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
     Ok(true)
 }
 
-/// (booking, cell, presence) of an open custody in `facility`.
+/// The cell and presence of an open custody.
+type CellAndPresence = (Option<String>, Option<String>);
+
+/// The cell and presence of an open custody in `facility`.
 fn presence(
     conn: &Connection,
     facility: &str,
     booking: u64,
-) -> Result<Option<(Option<String>, Option<String>)>, AppendError> {
+) -> Result<Option<CellAndPresence>, AppendError> {
     conn.prepare_cached("SELECT cell, presence FROM custodies WHERE booking = ?1 AND facility = ?2 AND ended IS NULL")
         .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(|e| backend(e).into())
