@@ -538,6 +538,7 @@ impl AdmissionInput {
                 "consular",
                 consular.as_ref().and_then(|c| serde_json::to_value(c).ok()),
             );
+            put("agreement", self.agreement.map(|a| json!(a)));
         }
         Ok(Admission {
             facility,

@@ -9,6 +9,7 @@
 
 mod commands;
 mod crash;
+mod custody;
 mod export;
 mod faults;
 mod support;

@@ -1,0 +1,839 @@
+//! The custody core end to end: estate, admission, allocation, movements, counts, orders,
+//! transfers, releases, deaths, corrections — and every refusal names the field and writes
+//! nothing.
+
+use crate::support::Reg;
+use serde_json::{json, Value};
+
+const ESTATE: &str = r#"
+[facility]
+code = "CECOT"
+name = "Centro de Confinamiento del Terrorismo"
+country = "SV"
+
+[[unit]]
+code = "M1"
+name = "Módulo 1"
+cell_count = 3
+cell_template = { area_m2 = 100, bunks = 80, cna = 2, operational_capacity = 2, lighting = "constant", ventilation = "mechanical", sanitation = true }
+
+[[unit]]
+code = "M2"
+name = "Módulo 2"
+cell_count = 2
+cell_template = { area_m2 = 100, bunks = 80, cna = 2, operational_capacity = 3 }
+"#;
+
+const IZALCO: &str = r#"
+[facility]
+code = "IZALCO"
+name = "Centro Penal de Izalco"
+country = "SV"
+
+[[unit]]
+code = "A"
+name = "Sector A"
+cell_count = 1
+cell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }
+"#;
+
+fn admission(given: &str, sex: &str, status: &str) -> Value {
+    json!({
+        "facility": "CECOT",
+        "person": {"given_names": given, "surnames": ["Hernández", "López"], "birth_date": "1995-03-02", "sex": sex, "nationalities": ["SV"]},
+        "admitted_at": "2024-06-01T10:00:00.000Z",
+        "legal_status": status,
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado A", "reference": "123-2024", "issued": "2024-05-30", "expires": "2030-11-30"}],
+        "arrest": {"at": "2024-05-28T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
+        "injuries": ["hematoma en el brazo izquierdo"],
+        "property": [{"item": "reloj"}],
+        "children": [{"age": 4, "whereabouts": "San Salvador", "carer": "abuela"}]
+    })
+}
+
+impl Reg {
+    fn file(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.path(name), text).unwrap();
+        name.to_string()
+    }
+    fn admit(&self, v: &Value) -> u64 {
+        let f = self.file("admission.json", &v.to_string());
+        let r = self.ok(&["admit", "--json", &f]);
+        r.stdout.split_whitespace().nth(2).unwrap().parse().unwrap()
+    }
+    fn refused(&self, args: &[&str], needle: &str) {
+        let before = self.size();
+        let r = self.run(args);
+        assert_ne!(r.code, 0, "{args:?} was accepted: {}", r.stdout);
+        assert!(
+            r.stderr.contains(needle),
+            "{args:?}: {:?} does not say {needle:?}",
+            r.stderr
+        );
+        assert_eq!(
+            self.size(),
+            before,
+            "{args:?} was refused but wrote something"
+        );
+    }
+    fn refused_admission(&self, v: &Value, needle: &str) {
+        let f = self.file("bad.json", &v.to_string());
+        self.refused(&["admit", "--json", &f], needle);
+    }
+}
+
+fn facility() -> Reg {
+    let reg = Reg::init(&[]);
+    let f = reg.file("cecot.toml", ESTATE);
+    let r = reg.ok(&["estate", "load", &f]);
+    assert!(
+        r.stdout.contains("2 units, 5 cells; 8 entries recorded"),
+        "{}",
+        r.stdout
+    );
+    reg
+}
+
+#[test]
+fn the_estate_loads_once_and_changes_only_by_certification() {
+    let reg = facility();
+    let again = reg.ok(&["estate", "load", "cecot.toml"]);
+    assert!(
+        again
+            .stdout
+            .contains("0 entries recorded, 5 cells unchanged"),
+        "{}",
+        again.stdout
+    );
+    reg.file(
+        "bigger.toml",
+        &ESTATE.replace(
+            "cna = 2, operational_capacity = 3",
+            "cna = 2, operational_capacity = 9",
+        ),
+    );
+    reg.refused(&["estate", "load", "bigger.toml"], "habeas estate certify");
+    reg.file(
+        "bad.toml",
+        &ESTATE.replace("country = \"SV\"", "country = \"El Salvador\""),
+    );
+    reg.refused(&["estate", "load", "bad.toml"], "facility.country");
+    reg.file(
+        "typo.toml",
+        &ESTATE.replace("sanitation = true", "sanitaton = true"),
+    );
+    reg.refused(&["estate", "load", "typo.toml"], "unknown field");
+    reg.ok(&[
+        "estate",
+        "certify",
+        "--facility",
+        "CECOT",
+        "--cell",
+        "M2-C01",
+        "--cna",
+        "2",
+        "--operational",
+        "9",
+        "--authority",
+        "Dirección General",
+        "--reason",
+        "literas nuevas",
+    ]);
+    reg.refused(
+        &[
+            "estate",
+            "certify",
+            "--facility",
+            "CECOT",
+            "--cell",
+            "M9-C01",
+            "--cna",
+            "2",
+            "--operational",
+            "9",
+            "--authority",
+            "DG",
+            "--reason",
+            "x",
+        ],
+        "--cell",
+    );
+    let show: Value = serde_json::from_str(
+        &reg.ok(&["estate", "show", "--facility", "CECOT", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let cell = show["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "M2-C01")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            cell["operational_capacity"].as_u64(),
+            cell["area_cm2"].as_u64()
+        ),
+        (Some(9), Some(1_000_000))
+    );
+    assert_eq!(show["cells"][0]["lighting"], "constant");
+}
+
+#[test]
+fn admission_is_refused_without_a_legal_basis_and_names_each_bad_field() {
+    let reg = facility();
+    let mut v = admission("José", "male", "remand");
+    v["orders"] = json!([]);
+    reg.refused_admission(&v, "Rule 7");
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "/admitted_at",
+            json!("2099-01-01T00:00:00.000Z"),
+            "admitted_at",
+        ),
+        (
+            "/person/birth_date",
+            json!("1995-02-30"),
+            "person.birth_date",
+        ),
+        ("/orders/0/issued", json!("2024-06-02"), "orders[0].issued"),
+        (
+            "/facility",
+            json!("NOWHERE"),
+            "facility NOWHERE is not defined",
+        ),
+        ("/legal_status", json!("detained"), "legal_status"),
+        ("/person/nationalities", json!(["VE"]), "Vienna Convention"),
+    ];
+    for (pointer, value, needle) in cases {
+        let mut v = admission("José", "male", "remand");
+        *v.pointer_mut(pointer).unwrap() = value;
+        reg.refused_admission(&v, needle);
+    }
+    let mut v = admission("José", "male", "remand");
+    v["person"]["colour"] = json!("x");
+    reg.refused_admission(&v, "person");
+    reg.file("broken.json", "{\"facility\": ");
+    reg.refused(&["admit", "--json", "broken.json"], "admission field");
+    let mut v = admission("José", "male", "held_for_another_state");
+    reg.refused_admission(&v, "agreement");
+    v["agreement"] = json!(3);
+    reg.refused_admission(&v, "not a custody agreement");
+    let agreement = json!({"facility": "CECOT", "counterpart": "US", "reference": "ACU-2025", "starts": "2025-03-15",
+        "terms": "custodia de personas enviadas", "per_capita_rate": 2_000_000, "currency": "USD"});
+    reg.file("agreement.json", &agreement.to_string());
+    let r = reg.ok(&["agreement", "--json", "agreement.json"]);
+    let entry: u64 = r
+        .stdout
+        .split("entry ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    v["agreement"] = json!(entry);
+    v["person"]["nationalities"] = json!(["VE"]);
+    v["consular"] =
+        json!({"rights_advised_at": "2024-06-01T10:05:00.000Z", "notification_requested": true});
+    let held = reg.admit(&v);
+    let file: Value = serde_json::from_str(
+        &reg.ok(&["person", "show", &held.to_string(), "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(file["person"]["custodies"][0]["agreement"], entry);
+    assert_eq!(file["person"]["custodies"][0]["foreign_national"], true);
+
+    let booking = reg.admit(&admission("José", "male", "remand"));
+    let mut again = admission("José", "male", "remand");
+    again.as_object_mut().unwrap().remove("person");
+    again["existing_person"] = json!(booking);
+    reg.refused_admission(&again, "already in custody");
+    let file: Value = serde_json::from_str(
+        &reg.ok(&["person", "show", &booking.to_string(), "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(file["person"]["surnames"], "Hernández López");
+    assert_eq!(
+        file["person"]["custodies"][0]["orders"][0]["reference"],
+        "123-2024"
+    );
+    assert_eq!(
+        file["history"][0]["payload"]["injuries"][0],
+        "hematoma en el brazo izquierdo"
+    );
+    assert_eq!(
+        file["history"][0]["payload"]["children"][0]["carer"],
+        "abuela"
+    );
+}
+
+#[test]
+fn allocation_keeps_capacity_separation_and_non_associations() {
+    let reg = facility();
+    let a = reg.admit(&admission("Ana", "male", "remand"));
+    let b = reg.admit(&admission("Beto", "male", "remand"));
+    let c = reg.admit(&admission("Carlos", "male", "remand"));
+    let w = reg.admit(&admission("Wendy", "female", "remand"));
+    let s = reg.admit(&admission("Saúl", "male", "sentenced"));
+    let place = |booking: u64, cell: &str| {
+        reg.ok(&[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &booking.to_string(),
+            "--cell",
+            cell,
+        ])
+    };
+    place(a, "M1-C01");
+    place(b, "M1-C01");
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &c.to_string(),
+            "--cell",
+            "M1-C01",
+        ],
+        "operational capacity",
+    );
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &c.to_string(),
+            "--cell",
+            "M7-C01",
+        ],
+        "--cell",
+    );
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            "999",
+            "--cell",
+            "M1-C02",
+        ],
+        "--booking",
+    );
+    place(c, "M1-C02");
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &w.to_string(),
+            "--cell",
+            "M1-C02",
+        ],
+        "Rule 11(a)",
+    );
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &s.to_string(),
+            "--cell",
+            "M1-C02",
+        ],
+        "Rule 11(b)",
+    );
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &s.to_string(),
+            "--cell",
+            "M1-C02",
+            "--override-reason",
+            "sin espacio",
+        ],
+        "--override-authority",
+    );
+    let r = reg.ok(&[
+        "allocate",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &s.to_string(),
+        "--cell",
+        "M1-C02",
+        "--override-reason",
+        "sin otra celda",
+        "--override-authority",
+        "Director",
+    ]);
+    assert!(r.stdout.contains("with an override"));
+    reg.ok(&[
+        "non-association",
+        "add",
+        "--facility",
+        "CECOT",
+        "--a",
+        &a.to_string(),
+        "--b",
+        &w.to_string(),
+        "--scope",
+        "unit",
+        "--reason",
+        "amenazas",
+        "--authority",
+        "Director",
+    ]);
+    reg.refused(
+        &[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &w.to_string(),
+            "--cell",
+            "M1-C03",
+        ],
+        "non-association",
+    );
+    reg.refused(
+        &[
+            "non-association",
+            "add",
+            "--facility",
+            "CECOT",
+            "--a",
+            "1",
+            "--b",
+            "1",
+            "--scope",
+            "cell",
+            "--reason",
+            "x",
+            "--authority",
+            "y",
+        ],
+        "--b",
+    );
+    reg.refused(
+        &[
+            "non-association",
+            "add",
+            "--facility",
+            "CECOT",
+            "--a",
+            &a.to_string(),
+            "--b",
+            &c.to_string(),
+            "--scope",
+            "pavilion",
+            "--reason",
+            "x",
+            "--authority",
+            "y",
+        ],
+        "--scope",
+    );
+    // The batch places the woman in unit M2, away from the person she must be kept from.
+    let r = reg.ok(&["allocate", "--facility", "CECOT", "--batch"]);
+    assert!(r.stdout.contains("placed 1 of 1"), "{}", r.stdout);
+    let file: Value = serde_json::from_str(
+        &reg.ok(&["person", "show", &w.to_string(), "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(file["person"]["custodies"][0]["unit"], "M2");
+    let pop: Value = serde_json::from_str(
+        &reg.ok(&["population", "--facility", "CECOT", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(pop[0]["population"], 4);
+    assert_eq!(pop[1]["population"], 1);
+    assert_eq!(reg.verify().code, 0);
+}
+
+#[test]
+fn batch_allocation_explains_who_could_not_be_placed() {
+    let reg = facility();
+    for i in 0..14 {
+        reg.admit(&admission(&format!("Persona {i}"), "male", "remand"));
+    }
+    let plan: Value = serde_json::from_str(
+        &reg.ok(&["allocate", "--facility", "CECOT", "--batch", "--dry-run"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        plan["placed"].as_array().unwrap().len(),
+        12,
+        "3 cells of 2 and 2 of 3"
+    );
+    assert_eq!(plan["unplaced"].as_array().unwrap().len(), 2);
+    let before = reg.size();
+    let r = reg.ok(&["allocate", "--facility", "CECOT", "--batch"]);
+    assert!(r.stdout.contains("placed 12 of 14"), "{}", r.stdout);
+    assert_eq!(
+        r.stdout
+            .matches("every cell is at operational capacity")
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    assert_eq!(reg.size(), before + 12);
+    let cells: Value = serde_json::from_str(
+        &reg.ok(&["estate", "show", "--facility", "CECOT", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    for c in cells["cells"].as_array().unwrap() {
+        assert!(c["population"].as_u64() <= c["operational_capacity"].as_u64());
+    }
+}
+
+#[test]
+fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
+    let reg = facility();
+    reg.file("izalco.toml", IZALCO);
+    reg.ok(&["estate", "load", "izalco.toml"]);
+    let a = reg.admit(&admission("Ana", "male", "remand"));
+    let b = reg.admit(&admission("Beto", "male", "remand"));
+    let (sa, sb) = (a.to_string(), b.to_string());
+    reg.ok(&[
+        "allocate",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &sa,
+        "--cell",
+        "M1-C01",
+    ]);
+    reg.ok(&[
+        "allocate",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &sb,
+        "--cell",
+        "M1-C01",
+    ]);
+    // Movements: the whole cell out into the open air and back; invalid transitions refused.
+    reg.ok(&[
+        "move",
+        "--facility",
+        "CECOT",
+        "--kind",
+        "out_of_cell",
+        "--cell",
+        "M1-C01",
+        "--open-air",
+    ]);
+    reg.refused(
+        &[
+            "move",
+            "--facility",
+            "CECOT",
+            "--kind",
+            "out_of_cell",
+            "--booking",
+            &sa,
+        ],
+        "cannot move out_of_cell",
+    );
+    reg.refused(
+        &[
+            "move",
+            "--facility",
+            "CECOT",
+            "--kind",
+            "out",
+            "--booking",
+            &sa,
+        ],
+        "--destination",
+    );
+    reg.refused(
+        &[
+            "move",
+            "--facility",
+            "CECOT",
+            "--kind",
+            "back_to_cell",
+            "--booking",
+            &sa,
+            "--open-air",
+        ],
+        "--open-air",
+    );
+    reg.ok(&[
+        "move",
+        "--facility",
+        "CECOT",
+        "--kind",
+        "back_to_cell",
+        "--cell",
+        "M1-C01",
+    ]);
+    reg.ok(&[
+        "move",
+        "--facility",
+        "CECOT",
+        "--kind",
+        "out",
+        "--booking",
+        &sb,
+        "--destination",
+        "court",
+    ]);
+    // Roll count: one is at court, so the cell holds one person; counting two is one extra.
+    let r = reg.ok(&["count", "record", "--facility", "CECOT", "M1-C01=2"]);
+    assert!(r.stdout.contains("EXTRA 1"), "{}", r.stdout);
+    let report: Value = serde_json::from_str(
+        &reg.ok(&["count", "report", "--facility", "CECOT", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(report["lines"][0]["expected"], 1);
+    assert_eq!(
+        report["not_counted"].as_array().unwrap().len(),
+        4,
+        "five cells, one counted"
+    );
+    reg.refused(
+        &["count", "record", "--facility", "CECOT", "M1-C99=1"],
+        "--cell",
+    );
+    reg.refused(
+        &["count", "record", "--facility", "CECOT", "M1-C01=uno"],
+        "--cell",
+    );
+    reg.ok(&[
+        "move",
+        "--facility",
+        "CECOT",
+        "--kind",
+        "return",
+        "--booking",
+        &sb,
+    ]);
+    // A sentence brings a release date, with credit for the time on remand.
+    let order = json!({"facility": "CECOT", "booking": a, "legal_status": "sentenced", "sentence_days": 100,
+        "order": {"kind": "sentence", "authority": "Tribunal de Sentencia", "reference": "TS-9", "issued": "2024-06-11"}});
+    reg.file("order.json", &order.to_string());
+    reg.ok(&["order", "--json", "order.json"]);
+    let file: Value =
+        serde_json::from_str(&reg.ok(&["person", "show", &sa, "--format", "json"]).stdout).unwrap();
+    assert_eq!(
+        file["person"]["custodies"][0]["release_date"], "2024-09-09",
+        "100 days from 2024-06-01"
+    );
+    assert!(reg
+        .ok(&["person", "show", &sa])
+        .stdout
+        .contains("PASSED, still held"));
+    // Transfer: a new custody at Izalco with the same orders.
+    let r = reg.ok(&[
+        "transfer",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &sa,
+        "--to",
+        "IZALCO",
+        "--authority",
+        "DGCP",
+        "--reference",
+        "T-1",
+    ]);
+    let new_booking: u64 = r
+        .stdout
+        .split("new booking ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let file: Value =
+        serde_json::from_str(&reg.ok(&["person", "show", &sa, "--format", "json"]).stdout).unwrap();
+    assert_eq!(file["person"]["custodies"][0]["end_reason"], "transfer_out");
+    assert_eq!(file["person"]["custodies"][1]["booking"], new_booking);
+    assert_eq!(file["person"]["custodies"][1]["facility"], "IZALCO");
+    assert_eq!(
+        file["person"]["custodies"][1]["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    reg.refused(
+        &[
+            "transfer",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &sb,
+            "--to",
+            "NOWHERE",
+            "--authority",
+            "x",
+            "--reference",
+            "y",
+        ],
+        "--to",
+    );
+    // Release needs a legal reason.
+    reg.refused(
+        &[
+            "release",
+            "--facility",
+            "IZALCO",
+            "--booking",
+            &new_booking.to_string(),
+            "--authority",
+            "Juez",
+            "--reference",
+            "R-1",
+        ],
+        "--reason",
+    );
+    reg.ok(&[
+        "release",
+        "--facility",
+        "IZALCO",
+        "--booking",
+        &new_booking.to_string(),
+        "--reason",
+        "sentence_served",
+        "--authority",
+        "Juez",
+        "--reference",
+        "R-1",
+    ]);
+    reg.refused(
+        &[
+            "release",
+            "--facility",
+            "IZALCO",
+            "--booking",
+            &new_booking.to_string(),
+            "--reason",
+            "bail",
+            "--authority",
+            "Juez",
+            "--reference",
+            "R-2",
+        ],
+        "not an open custody",
+    );
+    // A death opens a case whose steps are pending until recorded, once each.
+    let r = reg.ok(&[
+        "death",
+        "record",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &sb,
+        "--at",
+        "2025-01-02T03:00:00.000Z",
+        "--place",
+        "Celda M1-C01",
+        "--circumstances",
+        "Encontrado sin vida",
+        "--violent",
+    ]);
+    let case = r
+        .stdout
+        .split("entry ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    reg.ok(&[
+        "death",
+        "step",
+        "--facility",
+        "CECOT",
+        "--case",
+        &case,
+        "--step",
+        "family_informed",
+        "--detail",
+        "llamada a la madre",
+    ]);
+    reg.refused(
+        &[
+            "death",
+            "step",
+            "--facility",
+            "CECOT",
+            "--case",
+            &case,
+            "--step",
+            "family_informed",
+            "--detail",
+            "otra vez",
+        ],
+        "already recorded",
+    );
+    reg.refused(
+        &[
+            "death",
+            "step",
+            "--facility",
+            "CECOT",
+            "--case",
+            &case,
+            "--step",
+            "burial",
+            "--detail",
+            "x",
+        ],
+        "--step",
+    );
+    let cases: Value =
+        serde_json::from_str(&reg.ok(&["death", "list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(cases[0]["steps"][0][1].is_string(), true);
+    assert!(
+        cases[0]["steps"][1][1].is_null(),
+        "the other steps are pending"
+    );
+    // A correction of identity: the file shows the new value, the history both entries.
+    let corr = json!({"facility": "CECOT", "person": a, "reason": "error de transcripción", "birth_date": "1994-03-02"});
+    reg.file("corr.json", &corr.to_string());
+    reg.ok(&["person", "correct", "--json", "corr.json"]);
+    let file: Value =
+        serde_json::from_str(&reg.ok(&["person", "show", &sa, "--format", "json"]).stdout).unwrap();
+    assert_eq!(file["person"]["birth_date"], "1994-03-02");
+    let kinds: Vec<&str> = file["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"custody.admitted") && kinds.contains(&"person.identity_corrected"),
+        "{kinds:?}"
+    );
+    // Everything verifies, and a rebuild gives the same projections.
+    assert_eq!(reg.verify().code, 0);
+    reg.ok(&["rebuild"]);
+    let v = reg.verify();
+    assert_eq!(v.code, 0, "{}", v.stderr);
+}
