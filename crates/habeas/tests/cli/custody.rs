@@ -809,7 +809,10 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
     );
     let cases: Value =
         serde_json::from_str(&reg.ok(&["death", "list", "--format", "json"]).stdout).unwrap();
-    assert_eq!(cases[0]["steps"][0][1].is_string(), true);
+    assert!(
+        cases[0]["steps"][0][1].is_string(),
+        "the family was informed"
+    );
     assert!(
         cases[0]["steps"][1][1].is_null(),
         "the other steps are pending"
