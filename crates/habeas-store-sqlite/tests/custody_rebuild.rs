@@ -1,0 +1,198 @@
+//! For random sequences of custody commands (valid or not), the live projections equal a
+//! rebuild from the register, table by table and row by row.
+
+use habeas_core::allocation::Allocation;
+use habeas_core::custody::{AdmissionInput, NonAssociation, Release};
+use habeas_core::estate::EstateFile;
+use habeas_core::events::{Death, Movement, RollCount};
+use habeas_core::ids::Actor;
+use habeas_register::note::Signer;
+use habeas_register::store::RegisterInfo;
+use habeas_register::time::ManualClock;
+use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::{Draft, Timestamp};
+use habeas_store_sqlite::{SqliteStore, PROJECTION_TABLES};
+use proptest::prelude::*;
+use serde_json::json;
+use std::sync::Arc;
+
+const ESTATE: &str = r#"
+[facility]
+code = "CECOT"
+name = "Centro"
+country = "SV"
+[[unit]]
+code = "M1"
+name = "Módulo 1"
+cell_count = 2
+cell_template = { area_m2 = 100, bunks = 8, cna = 2, operational_capacity = 3 }
+[[unit]]
+code = "M2"
+name = "Módulo 2"
+cell_count = 2
+cell_template = { area_m2 = 50, bunks = 4, cna = 1, operational_capacity = 2 }
+"#;
+
+const CELLS: [&str; 4] = ["M1-C01", "M1-C02", "M2-C01", "M2-C02"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Admit {
+        female: bool,
+        sentenced: bool,
+    },
+    Allocate {
+        who: usize,
+        cell: usize,
+        force: bool,
+    },
+    Move {
+        who: usize,
+        kind: usize,
+        whole_cell: bool,
+    },
+    Count {
+        cell: usize,
+        n: u32,
+    },
+    Apart {
+        a: usize,
+        b: usize,
+        scope: usize,
+    },
+    Release {
+        who: usize,
+    },
+    Die {
+        who: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<bool>(), any::<bool>()).prop_map(|(female, sentenced)| Op::Admit { female, sentenced }),
+        4 => (0usize..12, 0usize..4, any::<bool>()).prop_map(|(who, cell, force)| Op::Allocate { who, cell, force }),
+        3 => (0usize..12, 0usize..4, any::<bool>()).prop_map(|(who, kind, whole_cell)| Op::Move { who, kind, whole_cell }),
+        1 => (0usize..4, 0u32..4).prop_map(|(cell, n)| Op::Count { cell, n }),
+        1 => (0usize..12, 0usize..12, 0usize..3).prop_map(|(a, b, scope)| Op::Apart { a, b, scope }),
+        1 => (0usize..12).prop_map(|who| Op::Release { who }),
+        1 => (0usize..12).prop_map(|who| Op::Die { who }),
+    ]
+}
+
+fn dump(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    PROJECTION_TABLES
+        .iter()
+        .map(|t| {
+            let mut st = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
+            let n = st.column_count();
+            let mut rows: Vec<String> = st
+                .query_map([], |r| {
+                    let mut s = String::new();
+                    for i in 0..n {
+                        s.push_str(&format!("{:?}|", r.get_ref(i)?));
+                    }
+                    Ok(s)
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.sort();
+            ((*t).to_string(), rows)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10))]
+
+    #[test]
+    fn rebuild_equals_live_custody_projections(ops in proptest::collection::vec(op(), 1..70)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let signer = Signer::from_seed("habeas.test/custody", [6; 32]).unwrap();
+        let info = RegisterInfo { origin: "habeas.test/custody".into(), verifier: signer.verifier() };
+        let store = Arc::new(SqliteStore::create(&path, &info).unwrap());
+        let clock = Arc::new(ManualClock::new(Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap()));
+        let register = Register::start(WriterParts {
+            sink: Box::new(store.sink().unwrap()),
+            store: store.clone(),
+            signer,
+            clock: clock.clone(),
+            entropy: Arc::new(SeededEntropy::new(4)),
+            config: WriterConfig::default(),
+        })
+        .unwrap();
+        let actor = Actor::parse("actor", "prueba").unwrap();
+        let estate = toml::from_str::<EstateFile>(ESTATE).unwrap().validate().unwrap();
+        let mut drafts: Vec<Draft> = vec![estate.facility.to_draft(&actor)];
+        drafts.extend(estate.units.iter().map(|u| u.to_draft(&estate.facility.code, &actor)));
+        drafts.extend(estate.cells.iter().map(|c| c.to_draft(&estate.facility.code, &actor)));
+        register.append_all(drafts).unwrap();
+        let mut bookings: Vec<u64> = Vec::new();
+        let now = Timestamp::parse("2025-06-01T00:00:00.000Z").unwrap();
+        let at = "2025-01-01T09:00:00.000Z";
+        let pick = |v: &Vec<u64>, i: usize| v.get(i % v.len().max(1)).copied().unwrap_or(999);
+        let (mut accepted, mut refused) = (0, 0);
+        for op in ops {
+            clock.advance_millis(60_000);
+            let draft: Option<Draft> = match op {
+                Op::Admit { female, sentenced } => {
+                    let v = json!({
+                        "facility": "CECOT",
+                        "person": {"given_names": "P", "surnames": ["Q"], "birth_date": "1990-01-01",
+                                   "sex": if female { "female" } else { "male" }, "nationalities": ["SV"]},
+                        "admitted_at": "2025-01-01T08:00:00.000Z",
+                        "legal_status": if sentenced { "sentenced" } else { "remand" },
+                        "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
+                    });
+                    Some(serde_json::from_value::<AdmissionInput>(v).unwrap().validate(now).unwrap().to_draft(&actor))
+                }
+                Op::Allocate { who, cell, force } => {
+                    let (r, a) = if force { (Some("prueba"), Some("director")) } else { (None, None) };
+                    Allocation::new("CECOT", pick(&bookings, who), CELLS[cell], r, a).ok().map(|x| x.to_draft(&actor))
+                }
+                Op::Move { who, kind, whole_cell } => {
+                    let kinds = ["out_of_cell", "back_to_cell", "out", "return"];
+                    let dest = (kind == 2).then_some("court");
+                    let b = [pick(&bookings, who)];
+                    let (list, cell): (&[u64], Option<&str>) = if whole_cell { (&[], Some(CELLS[who % 4])) } else { (&b, None) };
+                    Movement::new("CECOT", kinds[kind], list, cell, kind == 0, dest, at, now).ok().map(|m| m.to_draft(&actor))
+                }
+                Op::Count { cell, n } => RollCount::new("CECOT", at, &[(CELLS[cell].to_string(), n)], now).ok().map(|c| c.to_draft(&actor)),
+                Op::Apart { a, b, scope } => NonAssociation::new("CECOT", pick(&bookings, a), pick(&bookings, b), ["cell", "unit", "facility"][scope], "riesgo", "director")
+                    .ok()
+                    .map(|n| n.to_draft(&actor)),
+                Op::Release { who } => Release::new("CECOT", pick(&bookings, who), Some("bail"), "Juez", "R-1", at, now, &actor).ok().map(|r| r.to_draft(&actor)),
+                Op::Die { who } => Death::new("CECOT", pick(&bookings, who), at, "celda", "causa", false, now).ok().map(|d| d.to_draft(&actor)),
+            };
+            let Some(draft) = draft else { refused += 1; continue };
+            let admit = draft.kind == habeas_core::kinds::ADMITTED;
+            match register.append(draft) {
+                Ok(r) => {
+                    accepted += 1;
+                    if admit {
+                        bookings.push(r.index);
+                    }
+                }
+                Err(habeas_register::store::AppendError::Rejected(_)) => refused += 1,
+                Err(e) => prop_assert!(false, "storage failed: {e}"),
+            }
+        }
+        register.shutdown();
+        prop_assert!(accepted + refused > 0);
+        prop_assert_eq!(store.check_projections().unwrap(), Ok(()));
+        let live = dump(&path);
+        store.rebuild_projections().unwrap();
+        prop_assert_eq!(dump(&path), live);
+        // Populations in the cells table agree with the custodies in each cell, and never
+        // exceed operational capacity.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let bad: i64 = c.query_row(
+            "SELECT count(*) FROM cells WHERE population > operational OR population !=
+             (SELECT count(*) FROM custodies WHERE custodies.cell = cells.code AND ended IS NULL)",
+            [], |r| r.get(0)).unwrap();
+        prop_assert_eq!(bad, 0);
+    }
+}
