@@ -80,6 +80,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+#[expect(clippy::unwrap_used, reason = "test code fails loudly")]
 fn dump(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let c = rusqlite::Connection::open(path).unwrap();
     PROJECTION_TABLES
