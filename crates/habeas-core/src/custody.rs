@@ -27,7 +27,12 @@ impl Sex {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(s.to_owned())).ok()
+        match s {
+            "male" => Some(Self::Male),
+            "female" => Some(Self::Female),
+            "intersex" => Some(Self::Intersex),
+            _ => None,
+        }
     }
 }
 
@@ -65,7 +70,16 @@ impl LegalStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(s.to_owned())).ok()
+        [
+            Self::Remand,
+            Self::ConvictedUnsentenced,
+            Self::Sentenced,
+            Self::Immigration,
+            Self::Civil,
+            Self::HeldForAnotherState,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
     pub fn group(self) -> StatusGroup {
         match self {

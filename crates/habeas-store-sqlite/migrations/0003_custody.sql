@@ -30,6 +30,13 @@ CREATE TABLE cells (
     ventilation TEXT NOT NULL,
     sanitation  INTEGER NOT NULL,
     population  INTEGER NOT NULL,
+    -- Who is in the cell, as Rule 11 sees them, so that an allocation is checked without
+    -- reading every occupant: bit sets of sexes (1 male, 2 female, 4 intersex) and status
+    -- groups (1 untried, 2 convicted, 4 civil), and the earliest and latest birth dates.
+    sexes       INTEGER NOT NULL DEFAULT 0,
+    groups      INTEGER NOT NULL DEFAULT 0,
+    min_birth   TEXT,
+    max_birth   TEXT,
     PRIMARY KEY (facility, code)
 ) STRICT, WITHOUT ROWID;
 

@@ -350,6 +350,8 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 
 /// A custody still open, as allocation needs it.
 pub(crate) struct Open {
+    /// The Rule 11 bits of the person: sex, status group, birth date.
+    pub(crate) bits: (i64, i64, String),
     pub(crate) facility: String,
     pub(crate) cell: Option<String>,
     pub(crate) class: Class,
@@ -379,10 +381,12 @@ pub(crate) fn open_custody(
     )
     .and_then(|mut st| {
         st.query_row([booking as i64], |r| {
+            let (sex, birth, status) = (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?);
             Ok(Open {
+                bits: (sex_bit(&sex), group_bit(&status), birth.clone()),
                 facility: r.get(0)?,
                 cell: r.get(1)?,
-                class: class_of(&r.get::<_, String>(2)?, &r.get::<_, String>(3)?, &r.get::<_, String>(4)?, on),
+                class: class_of(&sex, &birth, &status, on),
             })
         })
         .optional()
@@ -390,29 +394,114 @@ pub(crate) fn open_custody(
     .map_err(|e| backend(e).into())
 }
 
-/// Everyone in a cell now.
+/// The people in a cell now, as Rule 11 sees them: for each sex and legal status present, the
+/// youngest and the oldest (enough to find every breach without reading every occupant).
 pub(crate) fn occupants(
     conn: &Connection,
     facility: &str,
     cell: &str,
     on: Date,
 ) -> rusqlite::Result<Vec<Occupant>> {
-    let mut st = conn.prepare_cached(
-        "SELECT c.booking, p.sex, p.birth_date, c.legal_status FROM custodies c JOIN persons p ON p.person = c.person
-         WHERE c.facility = ?1 AND c.cell = ?2 AND c.ended IS NULL",
-    )?;
-    let rows = st.query_map([facility, cell], |r| {
-        Ok(Occupant {
-            booking: r.get::<_, i64>(0)? as u64,
-            class: class_of(
-                &r.get::<_, String>(1)?,
-                &r.get::<_, String>(2)?,
-                &r.get::<_, String>(3)?,
-                on,
-            ),
-        })
-    })?;
-    rows.collect()
+    let mut out = Vec::new();
+    for agg in ["max", "min"] {
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT p.sex, c.legal_status, {agg}(p.birth_date), c.booking FROM custodies c JOIN persons p ON p.person = c.person
+             WHERE c.facility = ?1 AND c.cell = ?2 AND c.ended IS NULL GROUP BY p.sex, c.legal_status"
+        ))?;
+        let rows = st.query_map([facility, cell], |r| {
+            Ok(Occupant {
+                booking: r.get::<_, i64>(3)? as u64,
+                class: class_of(
+                    &r.get::<_, String>(0)?,
+                    &r.get::<_, String>(2)?,
+                    &r.get::<_, String>(1)?,
+                    on,
+                ),
+            })
+        })?;
+        for o in rows {
+            let o = o?;
+            if !out.contains(&o) {
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A cell's occupants in brief (see the `cells` table).
+pub(crate) struct Summary {
+    sexes: i64,
+    groups: i64,
+    min_birth: Option<String>,
+    max_birth: Option<String>,
+}
+
+pub(crate) fn sex_bit(sex: &str) -> i64 {
+    match Sex::parse(sex) {
+        Some(Sex::Male) => 1,
+        Some(Sex::Female) => 2,
+        _ => 4,
+    }
+}
+
+pub(crate) fn group_bit(status: &str) -> i64 {
+    match LegalStatus::parse(status).map(LegalStatus::group) {
+        Some(habeas_core::custody::StatusGroup::Untried) | None => 1,
+        Some(habeas_core::custody::StatusGroup::Convicted) => 2,
+        Some(habeas_core::custody::StatusGroup::Civil) => 4,
+    }
+}
+
+impl Summary {
+    /// Whether putting someone of `class` here could break Rule 11 on `on`.
+    fn mixes_with(&self, class: Class, on: Date) -> bool {
+        let me_sex = match class.sex {
+            Sex::Male => 1,
+            Sex::Female => 2,
+            Sex::Intersex => 4,
+        };
+        let me_group = match class.group {
+            habeas_core::custody::StatusGroup::Untried => 1,
+            habeas_core::custody::StatusGroup::Convicted => 2,
+            habeas_core::custody::StatusGroup::Civil => 4,
+        };
+        let minor = |birth: &Option<String>| {
+            birth
+                .as_deref()
+                .and_then(|b| Date::parse("birth_date", b).ok())
+                .is_some_and(|b| b.age_on(on) < 18)
+        };
+        // The latest birth date is the youngest occupant, the earliest the oldest.
+        let has_minor = minor(&self.max_birth);
+        let has_adult = self.min_birth.is_some() && !minor(&self.min_birth);
+        self.sexes & !me_sex != 0
+            || self.groups & !me_group != 0
+            || (class.minor && has_adult)
+            || (!class.minor && has_minor)
+    }
+}
+
+/// Recomputes a cell's population and Rule 11 summary from the custodies in it.
+pub(crate) fn refresh_cell(
+    conn: &Connection,
+    facility: &str,
+    cell: &str,
+) -> Result<(), AppendError> {
+    conn.prepare_cached(
+        "UPDATE cells SET (population, sexes, groups, min_birth, max_birth) = (
+            SELECT count(*),
+                   coalesce(sum(DISTINCT CASE p.sex WHEN 'male' THEN 1 WHEN 'female' THEN 2 ELSE 4 END), 0),
+                   coalesce(sum(DISTINCT CASE WHEN c.legal_status IN ('remand', 'held_for_another_state') THEN 1
+                                              WHEN c.legal_status IN ('convicted_unsentenced', 'sentenced') THEN 2 ELSE 4 END), 0),
+                   min(p.birth_date), max(p.birth_date)
+            FROM custodies c JOIN persons p ON p.person = c.person
+            WHERE c.facility = ?1 AND c.cell = ?2 AND c.ended IS NULL)
+         WHERE facility = ?1 AND code = ?2",
+    )
+    .and_then(|mut st| st.execute([facility, cell]))
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// Active non-associations involving `booking`, and where the others are.
@@ -474,18 +563,23 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             format!("booking {booking} is already in cell {cell}"),
         ));
     }
-    let target: Option<(String, i64, i64)> = conn
+    let target: Option<(String, i64, i64, Summary)> = conn
         .prepare_cached(
-            "SELECT unit, operational, population FROM cells WHERE facility = ?1 AND code = ?2",
+            "SELECT unit, operational, population, sexes, groups, min_birth, max_birth FROM cells WHERE facility = ?1 AND code = ?2",
         )
         .and_then(|mut st| {
             st.query_row([&e.facility, cell], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    Summary { sexes: r.get(3)?, groups: r.get(4)?, min_birth: r.get(5)?, max_birth: r.get(6)? },
+                ))
             })
             .optional()
         })
         .map_err(backend)?;
-    let Some((unit, operational, population)) = target else {
+    let Some((unit, operational, population, summary)) = target else {
         return Err(reject(
             "cell",
             format!("there is no cell {cell} in {}", e.facility),
@@ -498,10 +592,16 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             format!("cell {cell} is at its operational capacity ({operational}); choose another cell or certify a new capacity"),
         ));
     }
-    let mut breaches = separation_breaches(
-        open.class,
-        &occupants(conn, &e.facility, cell, on).map_err(backend)?,
-    );
+    // The summary says whether anyone of another Rule 11 class is there; only then are the
+    // occupants read, to name them.
+    let mut breaches = if summary.mixes_with(open.class, on) {
+        separation_breaches(
+            open.class,
+            &occupants(conn, &e.facility, cell, on).map_err(backend)?,
+        )
+    } else {
+        Vec::new()
+    };
     let (apart, located) = apart_of(conn, booking).map_err(backend)?;
     breaches.extend(non_association_breaches(
         booking, &unit, cell, &apart, &located,
@@ -528,17 +628,13 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, cell, rules.join(","), s(ov, "reason").unwrap_or(""), s(ov, "authority").unwrap_or("")]))
         .map_err(backend)?;
     }
-    if let Some(old) = &open.cell {
-        conn.prepare_cached(
-            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
-        )
-        .and_then(|mut st| st.execute([&e.facility, old]))
-        .map_err(backend)?;
-    }
+    let (sex_bit, group_bit, birth) = open.bits.clone();
     conn.prepare_cached(
-        "UPDATE cells SET population = population + 1 WHERE facility = ?1 AND code = ?2",
+        "UPDATE cells SET population = population + 1, sexes = sexes | ?3, groups = groups | ?4,
+         min_birth = min(coalesce(min_birth, ?5), ?5), max_birth = max(coalesce(max_birth, ?5), ?5)
+         WHERE facility = ?1 AND code = ?2",
     )
-    .and_then(|mut st| st.execute([&e.facility, cell]))
+    .and_then(|mut st| st.execute(params![e.facility, cell, sex_bit, group_bit, birth]))
     .map_err(backend)?;
     conn.prepare_cached(
         "UPDATE custodies SET unit = ?2, cell = ?3, allocated = ?4, presence = coalesce(presence, 'in_cell')
@@ -546,6 +642,9 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     )
     .and_then(|mut st| st.execute(params![booking as i64, unit, cell, e.index as i64]))
     .map_err(backend)?;
+    if let Some(old) = &open.cell {
+        refresh_cell(conn, &e.facility, old)?;
+    }
     event(conn, booking, e.index)
 }
 
@@ -639,19 +738,15 @@ pub(crate) fn end_custody(
     idx: u64,
     reason: &str,
 ) -> Result<(), AppendError> {
-    if let Some(cell) = cell {
-        conn.prepare_cached(
-            "UPDATE cells SET population = population - 1 WHERE facility = ?1 AND code = ?2",
-        )
-        .and_then(|mut st| st.execute([facility, cell]))
-        .map_err(backend)?;
-    }
     conn.prepare_cached(
         "UPDATE custodies SET ended = ?2, end_reason = ?3, unit = NULL, cell = NULL, presence = NULL, away_to = NULL
          WHERE booking = ?1",
     )
     .and_then(|mut st| st.execute(params![booking as i64, idx as i64, reason]))
     .map_err(backend)?;
+    if let Some(cell) = cell {
+        refresh_cell(conn, facility, cell)?;
+    }
     event(conn, booking, idx)
 }
 

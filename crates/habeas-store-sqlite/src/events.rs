@@ -2,7 +2,9 @@
 //! transfers, agreements, deaths and death cases, identity corrections.
 
 use crate::backend;
-use crate::custody::{b, end_custody, event, facility_country, open_custody, reject, s, u};
+use crate::custody::{
+    b, end_custody, event, facility_country, open_custody, refresh_cell, reject, s, u,
+};
 use habeas_core::dates::Date;
 use habeas_core::events::{release_date, DEATH_STEPS};
 use habeas_core::ids::search_key;
@@ -219,6 +221,7 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     conn.prepare_cached("UPDATE custodies SET legal_status = ?2, release_date = coalesce(?3, release_date) WHERE booking = ?1")
         .and_then(|mut st| st.execute(params![booking as i64, status, release]))
         .map_err(backend)?;
+    refresh_cells_of(conn, "booking", booking)?;
     event(conn, booking, e.index)
 }
 
@@ -455,6 +458,21 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .map_err(backend)?;
     for booking in bookings {
         event(conn, booking as u64, e.index)?;
+    }
+    refresh_cells_of(conn, "person", c.index)?;
+    Ok(())
+}
+
+/// Recomputes the Rule 11 summary of the cells where a booking (or a person) is held now.
+fn refresh_cells_of(conn: &Connection, column: &str, id: u64) -> Result<(), AppendError> {
+    let cells: Vec<(String, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT facility, cell FROM custodies WHERE {column} = ?1 AND ended IS NULL AND cell IS NOT NULL"
+        ))
+        .and_then(|mut st| st.query_map([id as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(backend)?;
+    for (facility, cell) in cells {
+        refresh_cell(conn, &facility, &cell)?;
     }
     Ok(())
 }

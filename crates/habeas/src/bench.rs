@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use habeas_core::logbook::NewNote;
 use habeas_register::note::Signer;
 use habeas_register::store::{RegisterInfo, Store};
+use habeas_register::time::Clock;
 use habeas_register::verify::verify;
 use habeas_register::writer::{Register, WriterConfig, WriterParts};
 use habeas_register::{Draft, Timestamp};
@@ -375,6 +376,213 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
         );
     }
     println!("baselines: bare SQLite inserts of the same bytes (same batch, WAL, synchronous=FULL); the same register with one commit per append; a scan computing only SHA-256 of each stored entry");
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&figures)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if figures.iter().all(|f| f.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CustodyBenchArgs {
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// People admitted and allocated per run.
+    #[arg(long, default_value_t = 20_000)]
+    people: usize,
+    /// Entries per transaction (the same for the register and the baseline).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Submits requests of `batch` drafts with up to four in flight; returns every receipt index.
+fn pipelined(register: &Register, drafts: Vec<Draft>, batch: usize) -> Result<Vec<u64>> {
+    let mut out = Vec::with_capacity(drafts.len());
+    let mut it = drafts.into_iter().peekable();
+    let mut in_flight = std::collections::VecDeque::new();
+    let wait = |p: habeas_register::writer::Pending, out: &mut Vec<u64>| -> Result<()> {
+        out.extend(
+            p.wait()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .into_iter()
+                .map(|r| r.index),
+        );
+        Ok(())
+    };
+    while it.peek().is_some() {
+        let chunk: Vec<Draft> = it.by_ref().take(batch).collect();
+        in_flight.push_back(register.submit(chunk));
+        if in_flight.len() >= 4 {
+            if let Some(p) = in_flight.pop_front() {
+                wait(p, &mut out)?;
+            }
+        }
+    }
+    for p in in_flight {
+        wait(p, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// `habeas bench custody`: admissions and allocations through the register (entries and every
+/// custody projection) against bare SQLite inserts of the same bytes.
+pub fn custody(args: &CustodyBenchArgs) -> Result<ExitCode> {
+    use habeas_core::allocation::Allocation;
+    use habeas_core::custody::AdmissionInput;
+    use habeas_core::estate::EstateFile;
+    use habeas_core::ids::Actor;
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("habeas-bench-custody-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let actor = Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let estate: EstateFile = toml::from_str(
+        r#"
+[facility]
+code = "CECOT"
+name = "Centro de Confinamiento del Terrorismo"
+country = "SV"
+"#,
+    )?;
+    let mut estate = estate;
+    for m in 1..=8 {
+        estate.units.push(habeas_core::estate::UnitInput {
+            code: format!("M{m}"),
+            name: format!("Módulo {m}"),
+            cell_count: 32,
+            cell_template: Some(habeas_core::estate::CellTemplate {
+                area_m2: 100.0,
+                bunks: 80,
+                cna: 24,
+                operational_capacity: 160,
+                kind: habeas_core::estate::CellKind::Normal,
+                lighting: habeas_core::estate::Lighting::Constant,
+                window: false,
+                ventilation: habeas_core::estate::Ventilation::Mechanical,
+                sanitation: true,
+            }),
+        });
+    }
+    let estate = estate.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cells: Vec<String> = estate.cells.iter().map(|c| c.code.clone()).collect();
+    let now = SystemClock.now();
+    let runs = args.runs.max(1);
+    let mut samples = Vec::new();
+    eprintln!(
+        "habeas bench custody: {} admissions + {} allocations in batches of {}, {runs} runs",
+        args.people, args.people, args.batch
+    );
+    for run in 0..runs {
+        let admissions: Vec<Draft> = (0..args.people)
+            .map(|i| {
+                let v = serde_json::json!({
+                    "facility": "CECOT",
+                    "person": {"given_names": format!("Persona {}", i + run * 1_000_000), "surnames": ["Hernández", "López"],
+                               "birth_date": "1990-05-17", "sex": "male", "nationalities": ["SV"]},
+                    "admitted_at": "2024-06-01T10:00:00.000Z",
+                    "legal_status": "remand",
+                    "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción A", "reference": format!("{i}-2024"), "issued": "2024-05-30", "expires": "2024-11-30"}],
+                    "arrest": {"at": "2024-05-28T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
+                    "property": [{"item": "reloj"}]
+                });
+                serde_json::from_value::<AdmissionInput>(v)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .validate(now)
+                    .map(|a| a.to_draft(&actor))
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .collect::<Result<_>>()?;
+        let config = WriterConfig {
+            max_batch: args.batch,
+            ..WriterConfig::default()
+        };
+        let f = fresh(&dir, &format!("custody-{run}.db"), config)?;
+        let mut setup = vec![estate.facility.to_draft(&actor)];
+        setup.extend(
+            estate
+                .units
+                .iter()
+                .map(|u| u.to_draft(&estate.facility.code, &actor)),
+        );
+        setup.extend(
+            estate
+                .cells
+                .iter()
+                .map(|c| c.to_draft(&estate.facility.code, &actor)),
+        );
+        let first = setup.len() as u64;
+        f.register
+            .append_all(setup)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        settle();
+        let clock = Stopwatch::start();
+        let bookings = pipelined(&f.register, admissions, args.batch)?;
+        let allocations: Vec<Draft> = bookings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                Allocation {
+                    facility: estate.facility.code.clone(),
+                    booking: *b,
+                    cell: cells[i % cells.len()].clone(),
+                    override_: None,
+                }
+                .to_draft(&actor)
+            })
+            .collect();
+        pipelined(&f.register, allocations, args.batch)?;
+        let rate = (2 * args.people) as f64 / clock.secs();
+        f.register.clone().shutdown();
+        let mut bytes = Vec::with_capacity(2 * args.people);
+        f.store
+            .scan(first, &mut |row| {
+                bytes.push(row.bytes.to_vec());
+                Ok(true)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        settle();
+        let base = bare_inserts(
+            &dir.join(format!("custody-bare-{run}.db")),
+            &bytes,
+            args.batch,
+        )?;
+        eprintln!(
+            "  run {}: {:.0} rows/s against {:.0} bare: {:.2}",
+            run + 1,
+            rate,
+            base,
+            rate / base
+        );
+        samples.push((rate, base));
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let figures = vec![figure("custody.ingest", "rows/s", 0.5, &samples)];
+    for f in &figures {
+        println!(
+            "{:<24} {:>12.0} {:>8} {:>12.0} {:>8.2} {:>7.2}..{:<6.2} {:>7} {:>5}",
+            f.name,
+            f.value,
+            f.unit,
+            f.baseline,
+            f.ratio,
+            f.ratio_min,
+            f.ratio_max,
+            format!(">={}", f.target),
+            if f.pass { "yes" } else { "NO" }
+        );
+    }
+    println!("baseline: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL");
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -216,6 +216,8 @@ enum LogbookCommand {
 enum BenchCommand {
     /// The register: bulk append, group commit, verification.
     Register(bench::RegisterBenchArgs),
+    /// The custody core: ingest of admissions and allocations.
+    Custody(bench::CustodyBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -306,6 +308,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Register(args),
         } => bench::register(&args),
+        Command::Bench {
+            bench: BenchCommand::Custody(args),
+        } => bench::custody(&args),
         Command::StressAppend {
             threads,
             count,
