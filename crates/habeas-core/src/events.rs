@@ -189,38 +189,71 @@ impl Movement {
     }
 }
 
+/// One cell's count: the number of people found, and optionally who they are (their
+/// bookings), so that the reconciliation can say who is missing and who is extra.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellCount {
+    pub cell: String,
+    pub counted: u32,
+    pub present: Option<Vec<u64>>,
+}
+
 /// A roll count: who is physically present, per cell, at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollCount {
     pub facility: FacilityCode,
     pub at: Timestamp,
-    /// (cell, number counted)
-    pub cells: Vec<(String, u32)>,
+    pub cells: Vec<CellCount>,
 }
 
 impl RollCount {
     pub fn new(
         facility: &str,
         at: &str,
-        cells: &[(String, u32)],
+        cells: &[CellCount],
         now: Timestamp,
     ) -> Result<Self, DomainError> {
         if cells.is_empty() {
             return Err(DomainError::invalid(
                 "cell",
-                "a count covers at least one cell (CELL=NUMBER)",
+                "a count covers at least one cell (CELL=NUMBER or CELL=@BOOKING,BOOKING…)",
             ));
         }
-        let mut out = Vec::new();
-        for (c, n) in cells {
-            let c = place_code("cell", c)?;
-            if out.iter().any(|(x, _): &(String, u32)| *x == c) {
+        let mut out: Vec<CellCount> = Vec::new();
+        for c in cells {
+            let cell = place_code("cell", &c.cell)?;
+            if out.iter().any(|x| x.cell == cell) {
                 return Err(DomainError::invalid(
                     "cell",
-                    format!("cell {c} is counted twice"),
+                    format!("cell {cell} is counted twice"),
                 ));
             }
-            out.push((c, *n));
+            if let Some(p) = &c.present {
+                if p.len() as u32 != c.counted {
+                    return Err(DomainError::invalid(
+                        "cell",
+                        format!(
+                            "cell {cell}: {} people named but {} counted",
+                            p.len(),
+                            c.counted
+                        ),
+                    ));
+                }
+                let mut sorted = p.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if sorted.len() != p.len() {
+                    return Err(DomainError::invalid(
+                        "cell",
+                        format!("cell {cell}: a booking is named twice"),
+                    ));
+                }
+            }
+            out.push(CellCount {
+                cell,
+                counted: c.counted,
+                present: c.present.clone(),
+            });
         }
         Ok(Self {
             facility: FacilityCode::parse("facility", facility)?,
@@ -233,7 +266,10 @@ impl RollCount {
         let counts: Vec<Value> = self
             .cells
             .iter()
-            .map(|(c, n)| json!({"cell": c, "counted": n}))
+            .map(|c| match &c.present {
+                Some(p) => json!({"cell": c.cell, "counted": c.counted, "present": p}),
+                None => json!({"cell": c.cell, "counted": c.counted}),
+            })
             .collect();
         draft(
             actor,

@@ -134,6 +134,16 @@ CREATE TABLE roll_counts (
 
 CREATE INDEX roll_counts_by_day ON roll_counts (facility, at);
 
+-- When a count names who was found: who was recorded in the cell but not found (missing),
+-- and who was found but is recorded elsewhere (extra).
+CREATE TABLE roll_count_people (
+    idx     INTEGER NOT NULL,
+    cell    TEXT NOT NULL,
+    booking INTEGER NOT NULL,
+    finding TEXT NOT NULL,
+    PRIMARY KEY (idx, cell, booking)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE agreements (
     idx         INTEGER PRIMARY KEY,
     facility    TEXT NOT NULL,

@@ -162,6 +162,28 @@ fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             )
             .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
             .map_err(backend)?;
+        if let Some(present) = c.get("present").and_then(Value::as_array) {
+            let present: Vec<i64> = present.iter().filter_map(Value::as_i64).collect();
+            let recorded: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = 'in_cell' AND ended IS NULL",
+                )
+                .and_then(|mut st| st.query_map([&e.facility, cell], |r| r.get(0))?.collect())
+                .map_err(backend)?;
+            let missing = recorded
+                .iter()
+                .filter(|b| !present.contains(b))
+                .map(|b| (*b, "missing"));
+            let extra = present
+                .iter()
+                .filter(|b| !recorded.contains(b))
+                .map(|b| (*b, "extra"));
+            for (booking, finding) in missing.chain(extra) {
+                conn.prepare_cached("INSERT INTO roll_count_people (idx, cell, booking, finding) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut st| st.execute(params![e.index as i64, cell, booking, finding]))
+                    .map_err(backend)?;
+            }
+        }
         conn.prepare_cached(
             "INSERT INTO roll_counts (idx, facility, at, cell, counted, expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
@@ -485,6 +507,10 @@ pub struct CountLine {
     pub cell: String,
     pub counted: u64,
     pub expected: u64,
+    /// Bookings recorded in the cell but not found (when the count named people).
+    pub missing: Vec<u64>,
+    /// Bookings found but recorded elsewhere.
+    pub extra: Vec<u64>,
 }
 
 /// The counts of one facility on one day, and the cells not counted that day.
@@ -511,9 +537,26 @@ pub(crate) fn count_report(
                 cell: r.get(2)?,
                 counted: r.get::<_, i64>(3)? as u64,
                 expected: r.get::<_, i64>(4)? as u64,
+                missing: Vec::new(),
+                extra: Vec::new(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let mut lines = lines;
+    for l in &mut lines {
+        let mut st = conn.prepare_cached("SELECT booking, finding FROM roll_count_people WHERE idx = ?1 AND cell = ?2 ORDER BY booking")?;
+        let rows = st.query_map(params![l.idx as i64, l.cell], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (b, f) = row?;
+            if f == "missing" {
+                l.missing.push(b);
+            } else {
+                l.extra.push(b);
+            }
+        }
+    }
     let mut st = conn.prepare_cached(
         "SELECT code FROM cells WHERE facility = ?1 AND code NOT IN
          (SELECT cell FROM roll_counts WHERE facility = ?1 AND substr(at, 1, 10) = ?2) ORDER BY code",

@@ -23,6 +23,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "custody_events",
     "movements",
     "roll_counts",
+    "roll_count_people",
     "agreements",
     "death_cases",
 ];

@@ -4,7 +4,7 @@
 use habeas_core::allocation::Allocation;
 use habeas_core::custody::{AdmissionInput, NonAssociation, Release};
 use habeas_core::estate::EstateFile;
-use habeas_core::events::{Death, Movement, RollCount};
+use habeas_core::events::{CellCount, Death, Movement, RollCount};
 use habeas_core::ids::Actor;
 use habeas_register::note::Signer;
 use habeas_register::store::RegisterInfo;
@@ -161,7 +161,12 @@ proptest! {
                     let (list, cell): (&[u64], Option<&str>) = if whole_cell { (&[], Some(CELLS[who % 4])) } else { (&b, None) };
                     Movement::new("CECOT", kinds[kind], list, cell, kind == 0, dest, at, now).ok().map(|m| m.to_draft(&actor))
                 }
-                Op::Count { cell, n } => RollCount::new("CECOT", at, &[(CELLS[cell].to_string(), n)], now).ok().map(|c| c.to_draft(&actor)),
+                Op::Count { cell, n } => {
+                    let present = (n % 2 == 0).then(|| bookings.iter().take(n as usize).copied().collect::<Vec<_>>());
+                    let counted = present.as_ref().map_or(n, |p| p.len() as u32);
+                    let c = CellCount { cell: CELLS[cell].to_string(), counted, present };
+                    RollCount::new("CECOT", at, &[c], now).ok().map(|c| c.to_draft(&actor))
+                }
                 Op::Apart { a, b, scope } => NonAssociation::new("CECOT", pick(&bookings, a), pick(&bookings, b), ["cell", "unit", "facility"][scope], "riesgo", "director")
                     .ok()
                     .map(|n| n.to_draft(&actor)),

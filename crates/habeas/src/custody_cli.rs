@@ -850,12 +850,34 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
             let mut parsed = Vec::new();
             for c in &cells {
                 let Some((cell, n)) = c.split_once('=') else {
-                    bail!("--cell: {c:?} is not CELL=NUMBER");
+                    bail!("--cell: {c:?} is not CELL=NUMBER or CELL=@BOOKING,BOOKING…");
                 };
-                let n: u32 = n.trim().parse().map_err(|_| {
-                    anyhow::anyhow!("--cell: {c:?}: the number counted is not a whole number")
-                })?;
-                parsed.push((cell.trim().to_owned(), n));
+                let n = n.trim();
+                let count = if let Some(list) = n.strip_prefix('@') {
+                    let present: Vec<u64> = list
+                        .split(',')
+                        .filter(|x| !x.trim().is_empty())
+                        .map(|x| x.trim().parse::<u64>())
+                        .collect::<Result<_, _>>()
+                        .map_err(|_| {
+                            anyhow::anyhow!("--cell: {c:?}: the bookings are not whole numbers")
+                        })?;
+                    habeas_core::events::CellCount {
+                        cell: cell.trim().to_owned(),
+                        counted: present.len() as u32,
+                        present: Some(present),
+                    }
+                } else {
+                    let counted: u32 = n.parse().map_err(|_| {
+                        anyhow::anyhow!("--cell: {c:?}: the number counted is not a whole number")
+                    })?;
+                    habeas_core::events::CellCount {
+                        cell: cell.trim().to_owned(),
+                        counted,
+                        present: None,
+                    }
+                };
+                parsed.push(count);
             }
             let at = at.unwrap_or_else(|| now().to_string());
             let count = habeas_core::events::RollCount::new(&facility, &at, &parsed, now())
@@ -874,6 +896,7 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
                     l.expected,
                     discrepancy(l.counted, l.expected)
                 );
+                print_people(l);
             }
         }
         CountCommand::Report {
@@ -901,6 +924,7 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
                             l.expected,
                             discrepancy(l.counted, l.expected)
                         );
+                        print_people(l);
                     }
                     println!(
                         "cells not counted: {}",
@@ -915,6 +939,22 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_people(l: &habeas_store_sqlite::CountLine) {
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    if !l.missing.is_empty() {
+        println!(
+            "      missing (recorded here, not found): {}",
+            list(&l.missing)
+        );
+    }
+    if !l.extra.is_empty() {
+        println!(
+            "      extra (found here, recorded elsewhere): {}",
+            list(&l.extra)
+        );
+    }
 }
 
 fn discrepancy(counted: u64, expected: u64) -> String {

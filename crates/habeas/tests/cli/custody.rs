@@ -620,6 +620,30 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
         &["count", "record", "--facility", "CECOT", "M1-C01=uno"],
         "--cell",
     );
+    // Naming who was found says who is missing and who is extra.
+    let r = reg.ok(&[
+        "count",
+        "record",
+        "--facility",
+        "CECOT",
+        &format!("M1-C01=@{sb}"),
+    ]);
+    assert!(
+        r.stdout
+            .contains(&format!("missing (recorded here, not found): {sa}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("extra (found here, recorded elsewhere): {sb}")),
+        "{}",
+        r.stdout
+    );
+    reg.refused(
+        &["count", "record", "--facility", "CECOT", "M1-C01=@5,5"],
+        "named twice",
+    );
     reg.ok(&[
         "move",
         "--facility",
