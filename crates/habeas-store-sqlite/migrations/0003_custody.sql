@@ -112,15 +112,21 @@ CREATE TABLE custody_events (
     PRIMARY KEY (booking, idx)
 ) STRICT, WITHOUT ROWID;
 
+-- Movements: one row per person moved alone, one row per whole-cell movement (the people in
+-- the cell at that moment moved together; `people` says how many).
 CREATE TABLE movements (
     idx         INTEGER NOT NULL,
-    booking     INTEGER NOT NULL,
+    booking     INTEGER,                -- NULL for a whole-cell movement
+    cell        TEXT,
+    people      INTEGER NOT NULL,
     kind        TEXT NOT NULL,          -- out_of_cell, back_to_cell, out, return
     open_air    INTEGER NOT NULL,
     destination TEXT,
-    at          TEXT NOT NULL,
-    PRIMARY KEY (booking, idx)
-) STRICT, WITHOUT ROWID;
+    at          TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX movements_by_booking ON movements (booking) WHERE booking IS NOT NULL;
+CREATE INDEX movements_by_cell ON movements (cell, at) WHERE booking IS NULL;
 
 CREATE TABLE roll_counts (
     idx      INTEGER NOT NULL,

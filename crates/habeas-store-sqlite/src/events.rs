@@ -47,44 +47,48 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let kind = s(p, "kind")?;
     let at = s(p, "at")?;
-    let bookings: Vec<u64> = match (
-        p.get("cell").and_then(Value::as_str),
-        p.get("bookings").and_then(Value::as_array),
-    ) {
-        (Some(cell), _) => {
-            // A whole cell: everyone recorded in it who can make this movement.
-            let want =
-                match kind {
-                    "out_of_cell" | "out" => "in_cell",
-                    "back_to_cell" => "out_of_cell",
-                    _ => return Err(reject(
-                        "cell",
-                        "a whole cell moves out of the cell, back to it, or out of the facility",
-                    )),
-                };
-            let mut st = conn
-                .prepare_cached(
-                    "SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = ?3 AND ended IS NULL ORDER BY booking",
-                )
-                .map_err(backend)?;
-            let rows = st
-                .query_map(params![e.facility, cell, want], |r| {
-                    Ok(r.get::<_, i64>(0)? as u64)
-                })
-                .map_err(backend)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(backend)?;
-            if rows.is_empty() {
+    let open_air = b(p, "open_air");
+    let destination = p.get("destination").and_then(Value::as_str);
+    if let Some(cell) = p.get("cell").and_then(Value::as_str) {
+        // A whole cell: everyone recorded in it who can make this movement moves together,
+        // in one statement and one row.
+        let (from, to) = match kind {
+            "out_of_cell" => ("in_cell", "out_of_cell"),
+            "back_to_cell" => ("out_of_cell", "in_cell"),
+            "out" => ("in_cell", "away"),
+            _ => {
                 return Err(reject(
                     "cell",
-                    format!("nobody recorded in cell {cell} can move {kind}"),
-                ));
+                    "a whole cell moves out of the cell, back to it, or out of the facility",
+                ))
             }
-            rows
+        };
+        let moved = conn
+            .prepare_cached(
+                "UPDATE custodies SET presence = ?4, away_to = ?5 WHERE facility = ?1 AND cell = ?2 AND presence = ?3 AND ended IS NULL",
+            )
+            .and_then(|mut st| st.execute(params![e.facility, cell, from, to, destination]))
+            .map_err(backend)?;
+        if moved == 0 {
+            return Err(reject(
+                "cell",
+                format!("nobody recorded in cell {cell} can move {kind}"),
+            ));
         }
-        (None, Some(list)) => list.iter().filter_map(Value::as_u64).collect(),
-        _ => return Err(reject("booking", "a movement names bookings or a cell")),
-    };
+        conn.prepare_cached(
+            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut st| st.execute(params![e.index as i64, cell, moved as i64, kind, open_air, destination, at]))
+        .map_err(backend)?;
+        return Ok(());
+    }
+    let bookings: Vec<u64> = p
+        .get("bookings")
+        .and_then(Value::as_array)
+        .ok_or_else(|| reject("booking", "a movement names bookings or a cell"))?
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
     for booking in &bookings {
         let Some((cell, now)) = presence(conn, &e.facility, *booking)? else {
             return Err(reject(
@@ -92,43 +96,35 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 format!("booking {booking} is not an open custody at {}", e.facility),
             ));
         };
-        let (allowed, next, away_to) = match (kind, now.as_deref()) {
-            ("out_of_cell", Some("in_cell")) => (true, Some("out_of_cell"), None),
-            ("back_to_cell", Some("out_of_cell")) => (true, Some("in_cell"), None),
-            ("out", Some("in_cell" | "out_of_cell") | None) => (
-                true,
-                Some("away"),
-                p.get("destination").and_then(Value::as_str),
-            ),
-            ("return", Some("away")) => (
-                true,
+        let next = match (kind, now.as_deref()) {
+            ("out_of_cell", Some("in_cell")) => Some("out_of_cell"),
+            ("back_to_cell", Some("out_of_cell")) => Some("in_cell"),
+            ("out", Some("in_cell" | "out_of_cell") | None) => Some("away"),
+            ("return", Some("away")) => {
                 if cell.is_some() {
                     Some("in_cell")
                 } else {
                     None
-                },
-                None,
-            ),
-            _ => (false, None, None),
+                }
+            }
+            _ => {
+                return Err(reject(
+                    "booking",
+                    format!(
+                        "booking {booking} cannot move {kind}: it is {}",
+                        now.as_deref().unwrap_or("not yet in a cell")
+                    ),
+                ))
+            }
         };
-        if !allowed {
-            return Err(reject(
-                "booking",
-                format!(
-                    "booking {booking} cannot move {kind}: it is {}",
-                    now.as_deref().unwrap_or("not yet in a cell")
-                ),
-            ));
-        }
+        let away_to = if kind == "out" { destination } else { None };
         conn.prepare_cached("UPDATE custodies SET presence = ?2, away_to = ?3 WHERE booking = ?1")
             .and_then(|mut st| st.execute(params![*booking as i64, next, away_to]))
             .map_err(backend)?;
         conn.prepare_cached(
-            "INSERT INTO movements (idx, booking, kind, open_air, destination, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)",
         )
-        .and_then(|mut st| {
-            st.execute(params![e.index as i64, *booking as i64, kind, b(p, "open_air"), p.get("destination").and_then(Value::as_str), at])
-        })
+        .and_then(|mut st| st.execute(params![e.index as i64, *booking as i64, cell, kind, open_air, destination, at]))
         .map_err(backend)?;
         event(conn, *booking, e.index)?;
     }
