@@ -101,7 +101,12 @@ type Reply<T> = mpsc::SyncSender<T>;
 type AppendReply = Reply<Result<Vec<Receipt>, AppendError>>;
 
 enum Msg {
-    Append(Vec<PreparedDraft>, Reply<Result<Vec<Receipt>, AppendError>>),
+    /// Drafts, and the time to record them at when the caller replays history (else the clock).
+    Append(
+        Vec<PreparedDraft>,
+        Option<Timestamp>,
+        Reply<Result<Vec<Receipt>, AppendError>>,
+    ),
     Checkpoint(Reply<Result<Option<StoredCheckpoint>, StoreError>>),
     Shutdown,
 }
@@ -259,6 +264,13 @@ impl Register {
     /// Queues entries (all or none) without waiting; [`Pending::wait`] returns when they are
     /// durable. Lets a bulk loader keep the writer busy while it prepares the next request.
     pub fn submit(&self, drafts: Vec<Draft>) -> Pending {
+        self.submit_at(drafts, None)
+    }
+
+    /// Like [`Register::submit`], recording the entries at `at` instead of the clock's time
+    /// (never earlier than the entry before). For replaying history: the demo generator and
+    /// imports of records kept elsewhere; users' commands always take the clock.
+    pub fn submit_at(&self, drafts: Vec<Draft>, at: Option<Timestamp>) -> Pending {
         // The canonical encoding is prepared here, on the caller's thread; a bad draft is
         // refused without reaching the writer.
         let prepared = match drafts
@@ -270,7 +282,7 @@ impl Register {
             Err(e) => return Pending(Err(draft_rejection(e))),
         };
         let (reply, rx) = mpsc::sync_channel(1);
-        match self.tx.send(Msg::Append(prepared, reply)) {
+        match self.tx.send(Msg::Append(prepared, at, reply)) {
             Ok(()) => Pending(Ok(rx)),
             Err(_) => Pending(Err(AppendError::Store(StoreError::Closed))),
         }
@@ -316,7 +328,7 @@ impl State {
             }
             let mut batch = vec![first];
             let mut drafts = match &batch[0] {
-                Msg::Append(d, _) => d.len(),
+                Msg::Append(d, _, _) => d.len(),
                 Msg::Checkpoint(_) | Msg::Shutdown => 0,
             };
             let mut stop = false;
@@ -327,7 +339,7 @@ impl State {
                         break;
                     }
                     Ok(m) => {
-                        if let Msg::Append(d, _) = &m {
+                        if let Msg::Append(d, _, _) = &m {
                             drafts += d.len();
                         }
                         batch.push(m);
@@ -353,13 +365,13 @@ impl State {
         let mut began = false;
         let mut rest = batch.into_iter();
         for msg in rest.by_ref() {
-            let (drafts, reply) = match msg {
+            let (drafts, at, reply) = match msg {
                 Msg::Checkpoint(r) => {
                     waiting_checkpoint.push(r);
                     continue;
                 }
                 Msg::Shutdown => continue,
-                Msg::Append(d, r) => (d, r),
+                Msg::Append(d, t, r) => (d, t, r),
             };
             if !began {
                 if let Err(e) = self.sink.begin() {
@@ -371,7 +383,7 @@ impl State {
                 }
                 began = true;
             }
-            match self.seal_and_apply(drafts, next, &mut last_time) {
+            match self.seal_and_apply(drafts, at, next, &mut last_time) {
                 Ok(sealed) => {
                     next += sealed.len() as u64;
                     let receipts = sealed
@@ -406,7 +418,7 @@ impl State {
             }
             for msg in rest {
                 match msg {
-                    Msg::Append(_, reply) => {
+                    Msg::Append(_, _, reply) => {
                         let _ = reply.send(Err(AppendError::Store(e.clone())));
                     }
                     Msg::Checkpoint(r) => waiting_checkpoint.push(r),
@@ -468,10 +480,11 @@ impl State {
     fn seal_and_apply(
         &mut self,
         drafts: Vec<PreparedDraft>,
+        at: Option<Timestamp>,
         first: u64,
         last_time: &mut Timestamp,
     ) -> Result<Vec<SealedEntry>, AppendError> {
-        let time = self.clock.now().max(*last_time);
+        let time = at.unwrap_or_else(|| self.clock.now()).max(*last_time);
         let time_text = time.to_string();
         let mut sealed = Vec::with_capacity(drafts.len());
         let mut salts = vec![0u8; 16 * drafts.len()];

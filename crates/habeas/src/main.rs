@@ -2,6 +2,7 @@
 
 mod bench;
 mod custody_cli;
+mod demo;
 mod export;
 mod open;
 mod system;
@@ -119,6 +120,9 @@ enum Command {
         #[command(subcommand)]
         command: custody_cli::DeathCommand,
     },
+    /// Generate a demonstration scenario (synthetic people) into a new store, through the same
+    /// commands users take, and print what it holds.
+    Demo(demo::DemoArgs),
     /// Population, capacity and space per unit.
     Population {
         #[arg(long)]
@@ -289,6 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Agreement { json } => custody_cli::agreement(&cli.db, &actor()?, &json),
         Command::Transfer(args) => custody_cli::transfer(&cli.db, &actor()?, args),
         Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
+        Command::Demo(args) => demo::run(&cli.db, args),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

@@ -1,0 +1,686 @@
+//! The demonstration scenarios of SCENARIO.md, generated through the same commands real users
+//! take: every fact is a register entry and every rule is checked by the projections.
+//!
+//! * `cecot`: the regime as publicly reported (constant light, no window, 30 minutes a day out
+//!   of the cell indoors, untried and convicted mixed by order of the direction, foreign
+//!   nationals received under a custody agreement, deaths, no releases);
+//! * `mandela`: the same building run within the rules (population within certified normal
+//!   accommodation, separation, at least an hour a day in the open air, consular
+//!   notification, releases when orders expire, every death case completed).
+//!
+//! All people are synthetic: names are drawn from lists of common given names and surnames.
+//! Time and randomness come from the caller (a manual clock and a seed), so the same seed
+//! gives the same register.
+
+mod names;
+
+use habeas_core::allocation::{plan, Allocation};
+use habeas_core::custody::{AdmissionInput, Release};
+use habeas_core::dates::Date;
+use habeas_core::estate::{
+    CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
+};
+use habeas_core::events::{death_step, AgreementInput, CellCount, Death, Movement, RollCount};
+use habeas_core::ids::Actor;
+use habeas_register::store::AppendError;
+use habeas_register::time::ManualClock;
+use habeas_register::writer::{Pending, Register};
+use habeas_register::{Draft, Timestamp};
+use habeas_store_sqlite::SqliteStore;
+use names::Rng;
+use serde_json::json;
+use std::collections::VecDeque;
+
+/// Which scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Cecot,
+    Mandela,
+}
+
+impl Scenario {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "cecot" => Some(Self::Cecot),
+            "mandela" => Some(Self::Mandela),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cecot => "cecot",
+            Self::Mandela => "mandela",
+        }
+    }
+    /// The population when none is asked for: the reported ~14,500, or within CNA.
+    pub fn default_population(self) -> u32 {
+        match self {
+            Self::Cecot => 14_500,
+            Self::Mandela => 6_000,
+        }
+    }
+    /// The most people the scenario's estate holds.
+    pub fn max_population(self) -> u32 {
+        match self {
+            Self::Cecot => 40_000,
+            Self::Mandela => CELLS * 24,
+        }
+    }
+}
+
+const UNITS: u32 = 8;
+const CELLS_PER_UNIT: u32 = 32;
+const CELLS: u32 = UNITS * CELLS_PER_UNIT;
+const FACILITY: &str = "CECOT";
+
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub scenario: Scenario,
+    pub population: u32,
+    pub days: u32,
+    pub seed: u64,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub entries: u64,
+    pub admitted: u64,
+    pub foreign_under_agreement: u64,
+    pub deaths: u64,
+    pub releases: u64,
+    pub movements: u64,
+    pub counts: u64,
+    pub first_day: String,
+    pub last_day: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0}")]
+    Options(String),
+    #[error("the register refused a generated entry: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] habeas_register::store::StoreError),
+}
+
+impl From<AppendError> for DemoError {
+    fn from(e: AppendError) -> Self {
+        Self::Refused(e.to_string())
+    }
+}
+
+/// Progress: (stage, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
+/// The last day of every scenario; the window is the `days` days before it, so that the default
+/// 90 days include the transfer of March 2025.
+pub const LAST_DAY: &str = "2025-05-31";
+const TRANSFER_DAY: &str = "2025-03-16";
+
+fn day_start(last: Date, days: u32, d: u32) -> Timestamp {
+    Timestamp(last.start().0 - i64::from(days - 1 - d) * 86_400_000)
+}
+
+fn at(day: Timestamp, hour: i64, minute: i64) -> Timestamp {
+    Timestamp(day.0 + (hour * 60 + minute) * 60_000)
+}
+
+struct Gen<'a> {
+    register: &'a Register,
+    clock: &'a ManualClock,
+    store: &'a SqliteStore,
+    actor: Actor,
+    in_flight: VecDeque<Pending>,
+    report: Report,
+}
+
+impl Gen<'_> {
+    /// Queues drafts to be recorded at time `t`, keeping a few requests in flight.
+    fn submit(&mut self, t: Timestamp, drafts: Vec<Draft>) -> Result<(), DemoError> {
+        if drafts.is_empty() {
+            return Ok(());
+        }
+        if self.clock_now() < t {
+            self.clock.set(t);
+        }
+        for chunk in drafts.chunks(500) {
+            self.report.entries += chunk.len() as u64;
+            self.in_flight
+                .push_back(self.register.submit_at(chunk.to_vec(), Some(t)));
+            if self.in_flight.len() > 64 {
+                if let Some(p) = self.in_flight.pop_front() {
+                    p.wait()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        use habeas_register::time::Clock;
+        self.clock.now()
+    }
+
+    fn drain(&mut self) -> Result<Vec<u64>, DemoError> {
+        let mut out = Vec::new();
+        while let Some(p) = self.in_flight.pop_front() {
+            out.extend(p.wait()?.into_iter().map(|r| r.index));
+        }
+        Ok(out)
+    }
+
+    /// Submits, waits for everything queued, and returns these drafts' indices.
+    fn append(&mut self, t: Timestamp, drafts: Vec<Draft>) -> Result<Vec<u64>, DemoError> {
+        self.drain()?;
+        self.submit(t, drafts)?;
+        self.drain()
+    }
+}
+
+fn estate(scenario: Scenario) -> EstateFile {
+    let template = match scenario {
+        Scenario::Cecot => CellTemplate {
+            area_m2: 100.0,
+            bunks: 80,
+            cna: 24,
+            operational_capacity: 160,
+            kind: CellKind::Normal,
+            lighting: Lighting::Constant,
+            window: false,
+            ventilation: Ventilation::Mechanical,
+            sanitation: true,
+        },
+        Scenario::Mandela => CellTemplate {
+            area_m2: 100.0,
+            bunks: 24,
+            cna: 24,
+            operational_capacity: 24,
+            kind: CellKind::Normal,
+            lighting: Lighting::Cycle,
+            window: true,
+            ventilation: Ventilation::Natural,
+            sanitation: true,
+        },
+    };
+    EstateFile {
+        facility: FacilityInput {
+            code: FACILITY.into(),
+            name: "Centro de Confinamiento del Terrorismo (demostración)".into(),
+            country: "SV".into(),
+        },
+        units: (1..=UNITS)
+            .map(|m| UnitInput {
+                code: format!("M{m}"),
+                name: format!("Módulo {m}"),
+                cell_count: CELLS_PER_UNIT,
+                cell_template: Some(template.clone()),
+            })
+            .collect(),
+        cells: Vec::new(),
+    }
+}
+
+/// One synthetic admission.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a generated admission"
+)]
+fn admission(
+    rng: &mut Rng,
+    scenario: Scenario,
+    n: u64,
+    admitted: Timestamp,
+    now: Timestamp,
+    foreign: Option<(&str, u64)>,
+    sentenced: bool,
+    actor: &Actor,
+) -> Result<(Draft, Option<Date>), DemoError> {
+    let (given, surnames) = match foreign {
+        Some(("VE", _)) => names::venezuelan(rng),
+        _ => names::salvadoran(rng),
+    };
+    let age_days = 365 * (18 + rng.below(37) as i64) + rng.below(365) as i64;
+    let birth = Date::of(Timestamp(admitted.0 - age_days * 86_400_000));
+    let admitted_date = Date::of(admitted);
+    let issued = Date::of(Timestamp(
+        admitted.0 - 86_400_000 * (1 + rng.below(3) as i64),
+    ));
+    let expires = Date::of(Timestamp(
+        issued.start().0
+            + 86_400_000
+                * if scenario == Scenario::Mandela {
+                    30 + rng.below(300) as i64
+                } else {
+                    180
+                },
+    ));
+    let order = if let Some((_, agreement)) = foreign {
+        json!({"kind": "transfer_agreement", "authority": "Ministerio de Justicia y Seguridad Pública", "reference": format!("ACU-2025-{agreement}-{n}"), "issued": issued.to_string()})
+    } else if sentenced {
+        json!({"kind": "sentence", "authority": "Tribunal de Sentencia Especializado", "reference": format!("TS-{n}-{}", admitted_date.year), "issued": issued.to_string()})
+    } else {
+        json!({"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción", "reference": format!("{n}-{}", admitted_date.year), "issued": issued.to_string(), "expires": expires.to_string()})
+    };
+    let nationality = foreign.map_or("SV", |(c, _)| c);
+    let mut v = json!({
+        "facility": FACILITY,
+        "person": {
+            "given_names": given,
+            "surnames": surnames,
+            "birth_date": birth.to_string(),
+            "sex": "male",
+            "nationalities": [nationality],
+            "documents": [{"kind": if nationality == "SV" { "DUI" } else { "pasaporte" }, "number": format!("{:08}-{}", rng.below(100_000_000), rng.below(10))}],
+            "language": "es"
+        },
+        "admitted_at": admitted.to_string(),
+        "legal_status": if foreign.is_some() { "held_for_another_state" } else if sentenced { "sentenced" } else { "remand" },
+        "orders": [order],
+        "arrest": {"at": Timestamp(issued.start().0 - 86_400_000).to_string(), "place": names::place(rng), "authority": "Policía Nacional Civil"},
+        "property": [{"item": "ropa de civil"}, {"item": "documento de identidad"}]
+    });
+    if let (Some((_, agreement)), Some(o)) = (foreign, v.as_object_mut()) {
+        o.insert("agreement".into(), json!(agreement));
+        // Told on arrival; within the rules, the consulate is notified the same hour.
+        let notified = if scenario == Scenario::Mandela {
+            json!(admitted.to_string())
+        } else {
+            serde_json::Value::Null
+        };
+        let mut consular =
+            json!({"rights_advised_at": admitted.to_string(), "notification_requested": true});
+        if !notified.is_null() {
+            consular["notified_at"] = notified;
+        }
+        o.insert("consular".into(), consular);
+    }
+    let input: AdmissionInput =
+        serde_json::from_value(v).map_err(|e| DemoError::Options(e.to_string()))?;
+    let draft = input
+        .validate(now)
+        .map_err(|e| DemoError::Refused(e.to_string()))?
+        .to_draft(actor);
+    Ok((draft, (foreign.is_none() && !sentenced).then_some(expires)))
+}
+
+/// Generates `opts.scenario` into an empty store through `register`, whose clock is `clock`.
+pub fn generate(
+    store: &SqliteStore,
+    register: &Register,
+    clock: &ManualClock,
+    opts: Options,
+    progress: Progress<'_>,
+) -> Result<Report, DemoError> {
+    let scenario = opts.scenario;
+    if opts.population == 0 || opts.population > scenario.max_population() {
+        return Err(DemoError::Options(format!(
+            "--population: the {} scenario holds 1 to {} people",
+            scenario.name(),
+            scenario.max_population()
+        )));
+    }
+    if opts.days == 0 || opts.days > 3650 {
+        return Err(DemoError::Options("--days: give 1 to 3650 days".into()));
+    }
+    let actor = Actor::parse("actor", &format!("demo:{}", scenario.name()))
+        .map_err(|e| DemoError::Options(e.message))?;
+    let mut rng = Rng::new(opts.seed);
+    let last = Date::parse("last", LAST_DAY).map_err(|e| DemoError::Options(e.message))?;
+    let first = day_start(last, opts.days, 0);
+    let mut g = Gen {
+        register,
+        clock,
+        store,
+        actor: actor.clone(),
+        in_flight: VecDeque::new(),
+        report: Report::default(),
+    };
+    g.report.first_day = first.date_string();
+    g.report.last_day = last.to_string();
+
+    // The estate, and the custody agreement with the other state.
+    let est = estate(scenario)
+        .validate()
+        .map_err(|e| DemoError::Options(e.to_string()))?;
+    let mut drafts = vec![est.facility.to_draft(&actor)];
+    drafts.extend(
+        est.units
+            .iter()
+            .map(|u| u.to_draft(&est.facility.code, &actor)),
+    );
+    drafts.extend(
+        est.cells
+            .iter()
+            .map(|c| c.to_draft(&est.facility.code, &actor)),
+    );
+    let t0 = at(first, 5, 0);
+    g.append(t0, drafts)?;
+    let agreement = AgreementInput {
+        facility: FACILITY.into(),
+        counterpart: "US".into(),
+        reference: "Acuerdo de custodia 2025-01".into(),
+        starts: "2025-03-14".into(),
+        ends: Some("2026-03-13".into()),
+        terms: "Custodia en el CECOT de personas enviadas por el otro Estado, por un año".into(),
+        per_capita_rate: Some(2_298_900),
+        currency: Some("USD".into()),
+    }
+    .validate(&actor)
+    .map_err(|e| DemoError::Options(e.to_string()))?;
+    let agreement_entry = g.append(t0, vec![agreement])?[0];
+
+    // Who arrives when: most are already held at the start of the window (admitted over the
+    // months before it), the rest arrive day by day; 261 arrive on 16 March 2025 under the
+    // agreement when the window includes that day.
+    let transfer = Date::parse("t", TRANSFER_DAY).map_err(|e| DemoError::Options(e.message))?;
+    let transfer_day =
+        (0..opts.days).find(|&d| Date::of(day_start(last, opts.days, d)) == transfer);
+    let foreign_total = if transfer_day.is_some() && scenario == Scenario::Cecot {
+        261.min(opts.population / 4)
+    } else {
+        0
+    };
+    let trickle = (opts.population - foreign_total) / 10;
+    let initial = opts.population - foreign_total - trickle;
+    let opened = Date::parse("o", "2023-02-01")
+        .map_err(|e| DemoError::Options(e.message))?
+        .start();
+    let mut n: u64 = 0;
+    let mut expiry: std::collections::HashMap<u64, Date> = std::collections::HashMap::new();
+    let mut admit = |g: &mut Gen<'_>,
+                     rng: &mut Rng,
+                     count: u32,
+                     when: Timestamp,
+                     spread_from: Option<Timestamp>,
+                     foreign: Option<(&str, u64)>,
+                     expiry: &mut std::collections::HashMap<u64, Date>|
+     -> Result<Vec<u64>, DemoError> {
+        let mut drafts = Vec::with_capacity(count as usize);
+        let mut expires = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            n += 1;
+            let admitted = match spread_from {
+                Some(from) => Timestamp(
+                    from.0
+                        + (rng.next() % (when.0 - from.0).max(1) as u64) as i64 / 60_000 * 60_000,
+                ),
+                None => when,
+            };
+            let sentenced = rng.below(100) < 40;
+            let (draft, e) = admission(
+                rng, scenario, n, admitted, when, foreign, sentenced, &g.actor,
+            )?;
+            drafts.push(draft);
+            expires.push(e);
+        }
+        g.report.admitted += u64::from(count);
+        let bookings = g.append(when, drafts)?;
+        for (b, e) in bookings.iter().zip(expires) {
+            if let Some(e) = e {
+                expiry.insert(*b, e);
+            }
+        }
+        Ok(bookings)
+    };
+
+    progress("admissions", 0, u64::from(opts.population));
+    let bookings = admit(
+        &mut g,
+        &mut rng,
+        initial,
+        t0,
+        Some(opened),
+        None,
+        &mut expiry,
+    )?;
+    progress("admissions", u64::from(initial), u64::from(opts.population));
+    allocate(&mut g, scenario, &bookings, t0)?;
+
+    let deaths_per_person_day = 470.0 / (110_000.0 * 1_370.0);
+    let mut alive: Vec<u64> = bookings;
+    let mut deaths: Vec<(u64, Timestamp)> = Vec::new();
+    for d in 0..opts.days {
+        let day = day_start(last, opts.days, d);
+        // Arrivals.
+        let arriving = trickle / opts.days + u32::from(d < trickle % opts.days);
+        if arriving > 0 {
+            let new = admit(
+                &mut g,
+                &mut rng,
+                arriving,
+                at(day, 6, 0),
+                None,
+                None,
+                &mut expiry,
+            )?;
+            allocate(&mut g, scenario, &new, at(day, 6, 30))?;
+            alive.extend(&new);
+        }
+        if Some(d) == transfer_day && foreign_total > 0 {
+            let ve = foreign_total * 238 / 261;
+            let mut new = admit(
+                &mut g,
+                &mut rng,
+                ve,
+                at(day, 4, 0),
+                None,
+                Some(("VE", agreement_entry)),
+                &mut expiry,
+            )?;
+            new.extend(admit(
+                &mut g,
+                &mut rng,
+                foreign_total - ve,
+                at(day, 4, 0),
+                None,
+                Some(("HN", agreement_entry)),
+                &mut expiry,
+            )?);
+            g.report.foreign_under_agreement += new.len() as u64;
+            allocate(&mut g, scenario, &new, at(day, 4, 30))?;
+            alive.extend(&new);
+        }
+        // The daily regime: each cell out together and back (30 minutes indoors at CECOT; an
+        // hour and a half in the open air within the rules).
+        let (minutes, open_air) = match scenario {
+            Scenario::Cecot => (30, false),
+            Scenario::Mandela => (90, true),
+        };
+        let occupied: Vec<String> = store
+            .cells(Some(FACILITY))?
+            .into_iter()
+            .filter(|c| c.population > 0)
+            .map(|c| c.code)
+            .collect();
+        for (k, cell) in occupied.iter().enumerate() {
+            let out_at = at(day, 7, (k as i64) / 8 * 2);
+            let back_at = Timestamp(out_at.0 + minutes * 60_000);
+            for (kind, t) in [("out_of_cell", out_at), ("back_to_cell", back_at)] {
+                let m = Movement::new(
+                    FACILITY,
+                    kind,
+                    &[],
+                    Some(cell),
+                    open_air && kind == "out_of_cell",
+                    None,
+                    &t.to_string(),
+                    t,
+                )
+                .map_err(|e| DemoError::Refused(e.to_string()))?;
+                g.submit(t, vec![m.to_draft(&actor)])?;
+                g.report.movements += 1;
+            }
+        }
+        // Deaths at the reported national rate, scaled to this population.
+        let expected = deaths_per_person_day
+            * alive.len() as f64
+            * if scenario == Scenario::Mandela {
+                0.3
+            } else {
+                1.0
+            };
+        let dying = (expected.floor() as u64)
+            + u64::from((rng.next() % 1_000_000) as f64 / 1e6 < expected.fract());
+        for _ in 0..dying {
+            if alive.is_empty() {
+                break;
+            }
+            let i = (rng.next() % alive.len() as u64) as usize;
+            let booking = alive.swap_remove(i);
+            let t = at(day, 3 + rng.below(18) as i64, rng.below(60) as i64);
+            let violent = rng.below(100) < 40;
+            let death = Death::new(
+                FACILITY,
+                booking,
+                &t.to_string(),
+                &format!("celda (reserva {booking})"),
+                if violent {
+                    "lesiones por golpes"
+                } else {
+                    "paro cardiorrespiratorio, según la dirección"
+                },
+                violent,
+                t,
+            )
+            .map_err(|e| DemoError::Refused(e.to_string()))?;
+            let idx = g.append(t, vec![death.to_draft(&actor)])?[0];
+            deaths.push((idx, t));
+            g.report.deaths += 1;
+        }
+        // Releases when orders expire, within the rules.
+        if scenario == Scenario::Mandela {
+            let today = Date::of(day);
+            let due: Vec<u64> = alive
+                .iter()
+                .copied()
+                .filter(|b| expiry.get(b) == Some(&today))
+                .collect();
+            let t = at(day, 12, 0);
+            let mut drafts = Vec::new();
+            for b in &due {
+                let r = Release::new(
+                    FACILITY,
+                    *b,
+                    Some("detention_order_expired"),
+                    "Juzgado Especializado de Instrucción",
+                    &format!("libertad-{b}"),
+                    &t.to_string(),
+                    t,
+                    &actor,
+                )
+                .map_err(|e| DemoError::Refused(e.to_string()))?;
+                drafts.push(r.to_draft(&actor));
+            }
+            alive.retain(|b| !due.contains(b));
+            g.report.releases += drafts.len() as u64;
+            g.append(t, drafts)?;
+            // Every step of every death case within two days.
+            for (case, when) in &deaths {
+                if (day.0 - when.0) / 86_400_000 == 1 {
+                    let mut drafts = Vec::new();
+                    for step in habeas_core::events::DEATH_STEPS {
+                        drafts.push(
+                            death_step(
+                                FACILITY,
+                                *case,
+                                step,
+                                &t.to_string(),
+                                "hecho dentro del plazo",
+                                t,
+                                &actor,
+                            )
+                            .map_err(|e| DemoError::Refused(e.to_string()))?,
+                        );
+                    }
+                    g.append(t, drafts)?;
+                }
+            }
+        }
+        // The evening roll count, by number, of every occupied cell.
+        let t = at(day, 21, 0);
+        g.drain()?;
+        let counts: Vec<CellCount> = store
+            .cells(Some(FACILITY))?
+            .into_iter()
+            .filter(|c| c.population > 0)
+            .map(|c| CellCount {
+                cell: c.code,
+                counted: c.population as u32,
+                present: None,
+            })
+            .collect();
+        if !counts.is_empty() {
+            let count = RollCount::new(FACILITY, &t.to_string(), &counts, t)
+                .map_err(|e| DemoError::Refused(e.to_string()))?;
+            g.submit(t, vec![count.to_draft(&actor)])?;
+            g.report.counts += 1;
+        }
+        progress("days", u64::from(d) + 1, u64::from(opts.days));
+    }
+    g.drain()?;
+    Ok(g.report)
+}
+
+/// Places new arrivals: at CECOT cell by cell in turn, untried and convicted together by order
+/// of the direction (each such placement an override with its authority, kept as such);
+/// within the rules, by the planner, which never mixes Rule 11's classes.
+fn allocate(
+    g: &mut Gen<'_>,
+    scenario: Scenario,
+    bookings: &[u64],
+    t: Timestamp,
+) -> Result<(), DemoError> {
+    g.drain()?;
+    let drafts: Vec<Draft> = match scenario {
+        Scenario::Cecot => {
+            let mut cells = g.store.cells(Some(FACILITY))?;
+            let mut out = Vec::with_capacity(bookings.len());
+            for b in bookings {
+                // The emptiest cell with room: the population spreads evenly.
+                let Some(cell) = cells
+                    .iter_mut()
+                    .filter(|c| c.population < c.operational_capacity)
+                    .min_by_key(|c| (c.population, c.code.clone()))
+                else {
+                    break;
+                };
+                cell.population += 1;
+                out.push(
+                    Allocation::new(
+                        FACILITY,
+                        *b,
+                        &cell.code,
+                        Some("orden de la dirección: sin separación por situación jurídica"),
+                        Some("Dirección del CECOT"),
+                    )
+                    .map_err(|e| DemoError::Refused(e.to_string()))?
+                    .to_draft(&g.actor),
+                );
+            }
+            out
+        }
+        Scenario::Mandela => {
+            let facility = habeas_core::ids::FacilityCode::parse("facility", FACILITY)
+                .map_err(|e| DemoError::Options(e.message))?;
+            let state = g.store.planning_state(FACILITY, Date::of(t))?;
+            let p = plan(state.slots, &state.arrivals, &state.apart, &state.located);
+            p.placed
+                .iter()
+                .map(|(b, cell)| {
+                    Allocation {
+                        facility: facility.clone(),
+                        booking: *b,
+                        cell: cell.clone(),
+                        override_: None,
+                    }
+                    .to_draft(&g.actor)
+                })
+                .collect()
+        }
+    };
+    g.append(t, drafts)?;
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! `habeas demo`: a living facility at real scale from one command.
+
+use crate::custody_cli::{population, Out};
+use crate::open::{write_signer, DbArgs};
+use anyhow::{bail, Result};
+use habeas_demo::{generate, Options, Scenario};
+use habeas_register::merkle::to_hex;
+use habeas_register::note::Signer;
+use habeas_register::store::RegisterInfo;
+use habeas_register::time::ManualClock;
+use habeas_register::verify::verify;
+use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::Timestamp;
+use habeas_store_sqlite::SqliteStore;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// cecot (the regime as reported) or mandela (the same building within the rules).
+    #[arg(long, default_value = "cecot")]
+    scenario: String,
+    /// People held at the end [default: 14,500 for cecot, 6,000 for mandela].
+    #[arg(long)]
+    population: Option<u32>,
+    /// Days of daily regime to generate, ending on 2025-05-31.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// The same seed gives the same register.
+    #[arg(long, default_value_t = 2025)]
+    seed: u64,
+    /// Replace an existing store at --db.
+    #[arg(long)]
+    replace: bool,
+    /// Do not serve the web UI afterwards (there is no web UI yet: the demo prints a summary).
+    #[arg(long)]
+    no_serve: bool,
+}
+
+pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
+    let Some(scenario) = Scenario::parse(&args.scenario) else {
+        bail!(
+            "--scenario: {:?} is not cecot or mandela (the national scenario is not built yet)",
+            args.scenario
+        );
+    };
+    let people = args.population.unwrap_or(scenario.default_population());
+    let key_path = db.key_path();
+    if db.db.exists() || key_path.exists() {
+        if !args.replace {
+            bail!("{} exists already; pass --replace to generate the demo over it, or choose another --db", db.db.display());
+        }
+        for suffix in ["", "-wal", "-shm", "-writer.lock"] {
+            let mut p = db.db.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        let _ = std::fs::remove_file(&key_path);
+    }
+    let origin = format!("habeas.demo/{}/seed-{}", scenario.name(), args.seed);
+    let seed: [u8; 32] = Sha256::digest(format!("habeas demo key {}", args.seed)).into();
+    let signer = Signer::from_seed(&origin, seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = RegisterInfo {
+        origin: origin.clone(),
+        verifier: signer.verifier(),
+    };
+    write_signer(&key_path, &signer)?;
+    let store = Arc::new(SqliteStore::create(&db.db, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-01-01T00:00:00.000Z").map_err(|e| anyhow::anyhow!("{e}"))?,
+    ));
+    let register = Register::start(WriterParts {
+        sink: Box::new(store.sink().map_err(|e| anyhow::anyhow!("{e}"))?),
+        store: store.clone(),
+        signer,
+        clock: clock.clone(),
+        entropy: Arc::new(SeededEntropy::new(args.seed)),
+        // One signed checkpoint per simulated day, and every 10,000 entries.
+        config: WriterConfig {
+            checkpoint_every_entries: 10_000,
+            checkpoint_every_millis: 86_400_000,
+            ..WriterConfig::default()
+        },
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "Generating the {} scenario: {people} people, {} days ending 2025-05-31, seed {} (synthetic people only)",
+        scenario.name(),
+        args.days,
+        args.seed
+    );
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut stage = String::new();
+    let mut progress = |name: &str, done: u64, total: u64| {
+        if name != stage {
+            stage = name.to_owned();
+            bar.set_prefix(name.to_owned());
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    };
+    let opts = Options {
+        scenario,
+        population: people,
+        days: args.days,
+        seed: args.seed,
+    };
+    let report = generate(&store, &register, &clock, opts, &mut progress);
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            register.shutdown();
+            bail!("{e}");
+        }
+    };
+    register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
+    register.shutdown();
+    let verified = verify(&*store, &info.verifier)
+        .map_err(|e| anyhow::anyhow!("the generated register does not verify: {e}"))?;
+    println!(
+        "The {} scenario, {} to {}:",
+        scenario.name(),
+        report.first_day,
+        report.last_day
+    );
+    println!(
+        "  {} people admitted ({} under the custody agreement), {} deaths in custody, {} releases",
+        report.admitted, report.foreign_under_agreement, report.deaths, report.releases
+    );
+    println!(
+        "  {} whole-cell movements, {} roll counts, {} register entries",
+        report.movements, report.counts, verified.entries
+    );
+    println!(
+        "  register {} verified: root {}",
+        origin,
+        to_hex(&verified.root)
+    );
+    println!();
+    population(db, Some("CECOT".into()), Out::Table)?;
+    println!();
+    println!("Explore it (the server and web UI are not built yet):");
+    let db_flag = format!("--db {}", db.db.display());
+    for (cmd, what) in [
+        (
+            "population",
+            "population, capacity and m² per person per unit",
+        ),
+        (
+            "estate show --facility CECOT",
+            "every cell: area, bunks, CNA, population, lighting",
+        ),
+        (
+            "person show 300",
+            "a person's file: identity, legal basis, history",
+        ),
+        (
+            "count report --facility CECOT --date 2025-05-31",
+            "the day's roll counts",
+        ),
+        ("death list", "deaths in custody and their pending steps"),
+        (
+            "verify",
+            "recompute the whole register and check every checkpoint",
+        ),
+    ] {
+        println!("  habeas {db_flag} {cmd:<48} # {what}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
