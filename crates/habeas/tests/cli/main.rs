@@ -10,6 +10,7 @@
 mod commands;
 mod crash;
 mod custody;
+mod demo;
 mod export;
 mod faults;
 mod support;

@@ -1,0 +1,204 @@
+//! The demo scenarios: what they generate matches the scenario's parameters, the register
+//! verifies, and the same seed gives the same register.
+
+use crate::support::bin;
+use serde_json::Value;
+
+fn demo(dir: &std::path::Path, db: &str, extra: &[&str]) -> String {
+    let out = bin()
+        .current_dir(dir)
+        .args(["--db", db, "demo", "--no-serve"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn json(dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn root(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.split("root ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_cecot_scenario_matches_its_parameters_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        dir.path(),
+        "cecot.db",
+        &["--population", "1200", "--days", "4", "--seed", "11"],
+    );
+    assert!(out.contains("1200 people admitted"), "{out}");
+    let cells = json(
+        dir.path(),
+        &[
+            "--db",
+            "cecot.db",
+            "estate",
+            "show",
+            "--facility",
+            "CECOT",
+            "--format",
+            "json",
+        ],
+    );
+    let cells = cells["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 256, "8 pavilions of 32 cells");
+    for c in cells {
+        assert_eq!(
+            (
+                c["area_cm2"].as_u64(),
+                c["bunks"].as_u64(),
+                c["cna"].as_u64()
+            ),
+            (Some(1_000_000), Some(80), Some(24))
+        );
+        assert_eq!(
+            (c["lighting"].as_str(), c["window"].as_bool()),
+            (Some("constant"), Some(false))
+        );
+        let p = c["population"].as_u64().unwrap();
+        assert!(
+            p == 4 || p == 5,
+            "1,200 people spread evenly over 256 cells: {p} in {}",
+            c["code"]
+        );
+    }
+    let total: u64 = cells
+        .iter()
+        .map(|c| c["population"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 1200);
+    let units = json(
+        dir.path(),
+        &["--db", "cecot.db", "population", "--format", "json"],
+    );
+    let units = units.as_array().unwrap();
+    assert_eq!(units.len(), 8);
+    for u in units {
+        let (pop, cna, area) = (
+            u["population"].as_u64().unwrap(),
+            u["cna"].as_u64().unwrap(),
+            u["area_cm2"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            (cna, area),
+            (32 * 24, 32 * 1_000_000),
+            "CNA and floor area per pavilion"
+        );
+        assert!((128..=160).contains(&pop), "{u}");
+    }
+    // Every placement of untried with convicted people is an override by the direction.
+    let file = json(
+        dir.path(),
+        &[
+            "--db", "cecot.db", "person", "show", "300", "--format", "json",
+        ],
+    );
+    assert_eq!(file["person"]["custodies"][0]["facility"], "CECOT");
+    let v = bin()
+        .current_dir(dir.path())
+        .args(["--db", "cecot.db", "verify"])
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    assert!(String::from_utf8_lossy(&v.stdout).contains(&root(&out)));
+    // A second run without --replace refuses to overwrite.
+    let again = bin()
+        .current_dir(dir.path())
+        .args(["--db", "cecot.db", "demo"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--replace"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--population", "400", "--days", "3", "--seed", "42"];
+    let a = root(&demo(dir.path(), "a.db", &args));
+    let b = root(&demo(dir.path(), "b.db", &args));
+    assert_eq!(a, b);
+    let c = root(&demo(
+        dir.path(),
+        "c.db",
+        &["--population", "400", "--days", "3", "--seed", "43"],
+    ));
+    assert_ne!(a, c, "another seed, another register");
+    let bad = bin()
+        .current_dir(dir.path())
+        .args(["--db", "d.db", "demo", "--population", "50000"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--population"));
+}
+
+#[test]
+fn the_mandela_scenario_stays_within_capacity_and_releases_on_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        dir.path(),
+        "m.db",
+        &[
+            "--scenario",
+            "mandela",
+            "--population",
+            "2000",
+            "--days",
+            "30",
+            "--seed",
+            "5",
+        ],
+    );
+    let cells = json(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "estate",
+            "show",
+            "--facility",
+            "CECOT",
+            "--format",
+            "json",
+        ],
+    );
+    for c in cells["cells"].as_array().unwrap() {
+        assert!(
+            c["population"].as_u64() <= c["cna"].as_u64(),
+            "within certified normal accommodation: {c}"
+        );
+        assert_eq!(c["lighting"], "cycle");
+    }
+    let released: u64 = out
+        .split(" releases")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(released > 0, "orders expire and people are released: {out}");
+}
