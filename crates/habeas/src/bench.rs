@@ -222,6 +222,11 @@ fn concurrent(
 }
 
 pub fn register(args: &RegisterBenchArgs) -> Result<ExitCode> {
+    let figures = register_figures(args)?;
+    report(&figures, args.json.as_deref(), &[REGISTER_BASELINES])
+}
+
+fn register_figures(args: &RegisterBenchArgs) -> Result<Vec<Figure>> {
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("habeas-bench-{}", std::process::id()))
     });
@@ -233,7 +238,7 @@ pub fn register(args: &RegisterBenchArgs) -> Result<ExitCode> {
     result
 }
 
-fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
+fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
     let runs = args.runs.max(1);
     let mut bulk = Vec::new();
     let mut group = Vec::new();
@@ -352,16 +357,24 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
             verify_rate / scan_rate
         );
     }
-    let figures = vec![
+    Ok(vec![
         figure("register.bulk_append", "rows/s", 0.5, &bulk),
         figure("register.group_commit", "appends/s", 5.0, &group),
         figure("register.verify", "bytes/s", 0.7, &verif),
-    ];
+    ])
+}
+
+const REGISTER_BASELINES: &str = "register: bare SQLite inserts of the same bytes (same batch, WAL, synchronous=FULL); the same register with one commit per append; a scan computing only SHA-256 of each stored entry";
+const CUSTODY_BASELINE: &str =
+    "custody: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL";
+
+/// Prints the one table of figures, writes them as JSON, and says whether all passed.
+fn report(figures: &[Figure], json: Option<&Path>, notes: &[&str]) -> Result<ExitCode> {
     println!(
         "{:<24} {:>14} {:>10} {:>14} {:>8} {:>15} {:>7} {:>5}",
         "figure", "value", "unit", "baseline", "ratio", "spread", "target", "pass"
     );
-    for f in &figures {
+    for f in figures {
         println!(
             "{:<24} {:>14.0} {:>10} {:>14.0} {:>8.2} {:>7.2}..{:<6.2} {:>7} {:>5}",
             f.name,
@@ -375,9 +388,11 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
             if f.pass { "yes" } else { "NO" }
         );
     }
-    println!("baselines: bare SQLite inserts of the same bytes (same batch, WAL, synchronous=FULL); the same register with one commit per append; a scan computing only SHA-256 of each stored entry");
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&figures)?)
+    for n in notes {
+        println!("baselines: {n}");
+    }
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(figures)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(if figures.iter().all(|f| f.pass) {
@@ -385,6 +400,29 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<ExitCode> {
     } else {
         ExitCode::from(3)
     })
+}
+
+/// `habeas bench all`: every benchmark that exists, with default sizes, in one table.
+pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
+    let reg = RegisterBenchArgs {
+        json: None,
+        entries: 50_000,
+        batch: 500,
+        threads: 64,
+        per_thread: 30,
+        runs,
+        dir: None,
+    };
+    let mut figures = register_figures(&reg)?;
+    let cus = CustodyBenchArgs {
+        json: None,
+        people: 20_000,
+        batch: 500,
+        runs,
+        dir: None,
+    };
+    figures.extend(custody_figures(&cus)?);
+    report(&figures, json, &[REGISTER_BASELINES, CUSTODY_BASELINE])
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -436,6 +474,11 @@ fn pipelined(register: &Register, drafts: Vec<Draft>, batch: usize) -> Result<Ve
 /// `habeas bench custody`: admissions and allocations through the register (entries and every
 /// custody projection) against bare SQLite inserts of the same bytes.
 pub fn custody(args: &CustodyBenchArgs) -> Result<ExitCode> {
+    let figures = custody_figures(args)?;
+    report(&figures, args.json.as_deref(), &[CUSTODY_BASELINE])
+}
+
+fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
     use habeas_core::allocation::Allocation;
     use habeas_core::custody::AdmissionInput;
     use habeas_core::estate::EstateFile;
@@ -567,29 +610,5 @@ country = "SV"
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let figures = vec![figure("custody.ingest", "rows/s", 0.5, &samples)];
-    for f in &figures {
-        println!(
-            "{:<24} {:>12.0} {:>8} {:>12.0} {:>8.2} {:>7.2}..{:<6.2} {:>7} {:>5}",
-            f.name,
-            f.value,
-            f.unit,
-            f.baseline,
-            f.ratio,
-            f.ratio_min,
-            f.ratio_max,
-            format!(">={}", f.target),
-            if f.pass { "yes" } else { "NO" }
-        );
-    }
-    println!("baseline: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL");
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&figures)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(if figures.iter().all(|f| f.pass) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(vec![figure("custody.ingest", "rows/s", 0.5, &samples)])
 }

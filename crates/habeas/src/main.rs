@@ -222,6 +222,13 @@ enum BenchCommand {
     Register(bench::RegisterBenchArgs),
     /// The custody core: ingest of admissions and allocations.
     Custody(bench::CustodyBenchArgs),
+    /// Every benchmark that exists, with default sizes, in one table.
+    All {
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -316,6 +323,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),
+        Command::Bench {
+            bench: BenchCommand::All { json, runs },
+        } => bench::all(json.as_deref(), runs),
         Command::StressAppend {
             threads,
             count,
