@@ -13,6 +13,7 @@
 //! gives the same register.
 
 mod names;
+mod national;
 
 use habeas_core::allocation::{plan, Allocation};
 use habeas_core::custody::{AdmissionInput, Release};
@@ -36,6 +37,8 @@ use std::collections::VecDeque;
 pub enum Scenario {
     Cecot,
     Mandela,
+    /// Many facilities summing to a national population (for benchmarks).
+    National,
 }
 
 impl Scenario {
@@ -43,6 +46,7 @@ impl Scenario {
         match s {
             "cecot" => Some(Self::Cecot),
             "mandela" => Some(Self::Mandela),
+            "national" => Some(Self::National),
             _ => None,
         }
     }
@@ -50,6 +54,7 @@ impl Scenario {
         match self {
             Self::Cecot => "cecot",
             Self::Mandela => "mandela",
+            Self::National => "national",
         }
     }
     /// The population when none is asked for: the reported ~14,500, or within CNA.
@@ -57,6 +62,7 @@ impl Scenario {
         match self {
             Self::Cecot => 14_500,
             Self::Mandela => 6_000,
+            Self::National => 110_000,
         }
     }
     /// The most people the scenario's estate holds.
@@ -64,6 +70,7 @@ impl Scenario {
         match self {
             Self::Cecot => 40_000,
             Self::Mandela => CELLS * 24,
+            Self::National => 2_000_000,
         }
     }
 }
@@ -120,15 +127,54 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 pub const LAST_DAY: &str = "2025-05-31";
 const TRANSFER_DAY: &str = "2025-03-16";
 
-fn day_start(last: Date, days: u32, d: u32) -> Timestamp {
+pub(crate) fn day_start(last: Date, days: u32, d: u32) -> Timestamp {
     Timestamp(last.start().0 - i64::from(days - 1 - d) * 86_400_000)
 }
 
-fn at(day: Timestamp, hour: i64, minute: i64) -> Timestamp {
+/// The reported population curve of the facility as a share of its June 2024 population:
+/// 2,000 at opening (February 2023), 4,000 in March 2023, about 12,000 in February 2024 and
+/// 14,532 in June 2024.
+const RAMP: [(&str, f64); 4] = [
+    ("2023-02-01", 0.1376),
+    ("2023-03-31", 0.2753),
+    ("2024-02-29", 0.8258),
+    ("2024-06-30", 1.0),
+];
+
+/// An admission date for someone already held at `before`, drawn so that the admissions
+/// follow the reported curve.
+pub(crate) fn ramp_date(rng: &mut Rng, before: Timestamp) -> Timestamp {
+    let points: Vec<(i64, f64)> = RAMP
+        .iter()
+        .filter_map(|(d, f)| Date::parse("ramp", d).ok().map(|d| (d.start().0, *f)))
+        .filter(|(t, _)| *t <= before.0)
+        .collect();
+    let Some(&(t0, f0)) = points.first() else {
+        return before;
+    };
+    let top = points.last().map_or(f0, |p| p.1);
+    let u = (rng.next() % 1_000_000) as f64 / 1e6 * top;
+    let day = 86_400_000;
+    let t = if u <= f0 || points.len() == 1 {
+        t0 + (rng.below(20) as i64) * 3_600_000 / 20 * 20
+    } else {
+        let seg = points
+            .windows(2)
+            .find(|w| u <= w[1].1)
+            .unwrap_or(&points[points.len() - 2..]);
+        let ((ta, fa), (tb, fb)) = (seg[0], seg[1]);
+        ta + (((u - fa) / (fb - fa).max(1e-9)) * (tb - ta) as f64) as i64
+    };
+    // Whole minutes, between 06:00 and 18:00, never after `before`.
+    let t = t / day * day + (6 * 60 + rng.below(12 * 60) as i64) * 60_000;
+    Timestamp(t.min(before.0))
+}
+
+pub(crate) fn at(day: Timestamp, hour: i64, minute: i64) -> Timestamp {
     Timestamp(day.0 + (hour * 60 + minute) * 60_000)
 }
 
-struct Gen<'a> {
+pub(crate) struct Gen<'a> {
     register: &'a Register,
     clock: &'a ManualClock,
     store: &'a SqliteStore,
@@ -139,7 +185,7 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     /// Queues drafts to be recorded at time `t`, keeping a few requests in flight.
-    fn submit(&mut self, t: Timestamp, drafts: Vec<Draft>) -> Result<(), DemoError> {
+    pub(crate) fn submit(&mut self, t: Timestamp, drafts: Vec<Draft>) -> Result<(), DemoError> {
         if drafts.is_empty() {
             return Ok(());
         }
@@ -164,7 +210,7 @@ impl Gen<'_> {
         self.clock.now()
     }
 
-    fn drain(&mut self) -> Result<Vec<u64>, DemoError> {
+    pub(crate) fn drain(&mut self) -> Result<Vec<u64>, DemoError> {
         let mut out = Vec::new();
         while let Some(p) = self.in_flight.pop_front() {
             out.extend(p.wait()?.into_iter().map(|r| r.index));
@@ -173,7 +219,11 @@ impl Gen<'_> {
     }
 
     /// Submits, waits for everything queued, and returns these drafts' indices.
-    fn append(&mut self, t: Timestamp, drafts: Vec<Draft>) -> Result<Vec<u64>, DemoError> {
+    pub(crate) fn append(
+        &mut self,
+        t: Timestamp,
+        drafts: Vec<Draft>,
+    ) -> Result<Vec<u64>, DemoError> {
         self.drain()?;
         self.submit(t, drafts)?;
         self.drain()
@@ -182,7 +232,7 @@ impl Gen<'_> {
 
 fn estate(scenario: Scenario) -> EstateFile {
     let template = match scenario {
-        Scenario::Cecot => CellTemplate {
+        Scenario::Cecot | Scenario::National => CellTemplate {
             area_m2: 100.0,
             bunks: 80,
             cna: 24,
@@ -228,8 +278,9 @@ fn estate(scenario: Scenario) -> EstateFile {
     clippy::too_many_arguments,
     reason = "the parts of a generated admission"
 )]
-fn admission(
+pub(crate) fn admission(
     rng: &mut Rng,
+    facility: &str,
     scenario: Scenario,
     n: u64,
     admitted: Timestamp,
@@ -266,7 +317,7 @@ fn admission(
     };
     let nationality = foreign.map_or("SV", |(c, _)| c);
     let mut v = json!({
-        "facility": FACILITY,
+        "facility": facility,
         "person": {
             "given_names": given,
             "surnames": surnames,
@@ -324,6 +375,9 @@ pub fn generate(
     }
     if opts.days == 0 || opts.days > 3650 {
         return Err(DemoError::Options("--days: give 1 to 3650 days".into()));
+    }
+    if scenario == Scenario::National {
+        return national::generate(store, register, clock, opts, progress);
     }
     let actor = Actor::parse("actor", &format!("demo:{}", scenario.name()))
         .map_err(|e| DemoError::Options(e.message))?;
@@ -403,15 +457,12 @@ pub fn generate(
         for _ in 0..count {
             n += 1;
             let admitted = match spread_from {
-                Some(from) => Timestamp(
-                    from.0
-                        + (rng.next() % (when.0 - from.0).max(1) as u64) as i64 / 60_000 * 60_000,
-                ),
+                Some(_) => ramp_date(rng, when),
                 None => when,
             };
             let sentenced = rng.below(100) < 40;
             let (draft, e) = admission(
-                rng, scenario, n, admitted, when, foreign, sentenced, &g.actor,
+                rng, FACILITY, scenario, n, admitted, when, foreign, sentenced, &g.actor,
             )?;
             drafts.push(draft);
             expires.push(e);
@@ -437,7 +488,7 @@ pub fn generate(
         &mut expiry,
     )?;
     progress("admissions", u64::from(initial), u64::from(opts.population));
-    allocate(&mut g, scenario, &bookings, t0)?;
+    allocate(&mut g, scenario, FACILITY, &bookings, t0)?;
 
     let deaths_per_person_day = 470.0 / (110_000.0 * 1_370.0);
     let mut alive: Vec<u64> = bookings;
@@ -456,7 +507,7 @@ pub fn generate(
                 None,
                 &mut expiry,
             )?;
-            allocate(&mut g, scenario, &new, at(day, 6, 30))?;
+            allocate(&mut g, scenario, FACILITY, &new, at(day, 6, 30))?;
             alive.extend(&new);
         }
         if Some(d) == transfer_day && foreign_total > 0 {
@@ -480,13 +531,13 @@ pub fn generate(
                 &mut expiry,
             )?);
             g.report.foreign_under_agreement += new.len() as u64;
-            allocate(&mut g, scenario, &new, at(day, 4, 30))?;
+            allocate(&mut g, scenario, FACILITY, &new, at(day, 4, 30))?;
             alive.extend(&new);
         }
         // The daily regime: each cell out together and back (30 minutes indoors at CECOT; an
         // hour and a half in the open air within the rules).
         let (minutes, open_air) = match scenario {
-            Scenario::Cecot => (30, false),
+            Scenario::Cecot | Scenario::National => (30, false),
             Scenario::Mandela => (90, true),
         };
         let occupied: Vec<String> = store
@@ -627,16 +678,17 @@ pub fn generate(
 /// Places new arrivals: at CECOT cell by cell in turn, untried and convicted together by order
 /// of the direction (each such placement an override with its authority, kept as such);
 /// within the rules, by the planner, which never mixes Rule 11's classes.
-fn allocate(
+pub(crate) fn allocate(
     g: &mut Gen<'_>,
     scenario: Scenario,
+    facility_code: &str,
     bookings: &[u64],
     t: Timestamp,
 ) -> Result<(), DemoError> {
     g.drain()?;
     let drafts: Vec<Draft> = match scenario {
-        Scenario::Cecot => {
-            let mut cells = g.store.cells(Some(FACILITY))?;
+        Scenario::Cecot | Scenario::National => {
+            let mut cells = g.store.cells(Some(facility_code))?;
             let mut out = Vec::with_capacity(bookings.len());
             for b in bookings {
                 // The emptiest cell with room: the population spreads evenly.
@@ -650,7 +702,7 @@ fn allocate(
                 cell.population += 1;
                 out.push(
                     Allocation::new(
-                        FACILITY,
+                        facility_code,
                         *b,
                         &cell.code,
                         Some("orden de la dirección: sin separación por situación jurídica"),
@@ -663,9 +715,9 @@ fn allocate(
             out
         }
         Scenario::Mandela => {
-            let facility = habeas_core::ids::FacilityCode::parse("facility", FACILITY)
+            let facility = habeas_core::ids::FacilityCode::parse("facility", facility_code)
                 .map_err(|e| DemoError::Options(e.message))?;
-            let state = g.store.planning_state(FACILITY, Date::of(t))?;
+            let state = g.store.planning_state(facility_code, Date::of(t))?;
             let p = plan(state.slots, &state.arrivals, &state.apart, &state.located);
             p.placed
                 .iter()

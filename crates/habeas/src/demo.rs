@@ -19,15 +19,16 @@ use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// cecot (the regime as reported) or mandela (the same building within the rules).
+    /// cecot (the regime as reported), mandela (the same building within the rules) or
+    /// national (25 facilities, for benchmarks).
     #[arg(long, default_value = "cecot")]
     scenario: String,
-    /// People held at the end [default: 14,500 for cecot, 6,000 for mandela].
-    #[arg(long)]
+    /// People held at the end [default: 14,500 for cecot, 6,000 for mandela, 110,000 for national].
+    #[arg(long, alias = "scale")]
     population: Option<u32>,
-    /// Days of daily regime to generate, ending on 2025-05-31.
-    #[arg(long, default_value_t = 90)]
-    days: u32,
+    /// Days of daily regime to generate, ending on 2025-05-31 [default: 90; 7 for national].
+    #[arg(long)]
+    days: Option<u32>,
     /// The same seed gives the same register.
     #[arg(long, default_value_t = 2025)]
     seed: u64,
@@ -42,11 +43,16 @@ pub struct DemoArgs {
 pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     let Some(scenario) = Scenario::parse(&args.scenario) else {
         bail!(
-            "--scenario: {:?} is not cecot or mandela (the national scenario is not built yet)",
+            "--scenario: {:?} is not cecot, mandela or national",
             args.scenario
         );
     };
     let people = args.population.unwrap_or(scenario.default_population());
+    let days = args.days.unwrap_or(if scenario == Scenario::National {
+        7
+    } else {
+        90
+    });
     let key_path = db.key_path();
     if db.db.exists() || key_path.exists() {
         if !args.replace {
@@ -88,7 +94,7 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     eprintln!(
         "Generating the {} scenario: {people} people, {} days ending 2025-05-31, seed {} (synthetic people only)",
         scenario.name(),
-        args.days,
+        days,
         args.seed
     );
     let bar = ProgressBar::new(1);
@@ -109,7 +115,7 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     let opts = Options {
         scenario,
         population: people,
-        days: args.days,
+        days,
         seed: args.seed,
     };
     let report = generate(&store, &register, &clock, opts, &mut progress);
@@ -145,7 +151,14 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         to_hex(&verified.root)
     );
     println!();
-    population(db, Some("CECOT".into()), Out::Table)?;
+    if scenario == Scenario::National {
+        println!(
+            "  (population per unit of all 25 facilities: habeas --db {} population)",
+            db.db.display()
+        );
+    } else {
+        population(db, Some("CECOT".into()), Out::Table)?;
+    }
     println!();
     println!("Explore it (the server and web UI are not built yet):");
     let db_flag = format!("--db {}", db.db.display());
