@@ -540,31 +540,7 @@ pub fn generate(
             Scenario::Cecot | Scenario::National => (30, false),
             Scenario::Mandela => (90, true),
         };
-        let occupied: Vec<String> = store
-            .cells(Some(FACILITY))?
-            .into_iter()
-            .filter(|c| c.population > 0)
-            .map(|c| c.code)
-            .collect();
-        for (k, cell) in occupied.iter().enumerate() {
-            let out_at = at(day, 7, (k as i64) / 8 * 2);
-            let back_at = Timestamp(out_at.0 + minutes * 60_000);
-            for (kind, t) in [("out_of_cell", out_at), ("back_to_cell", back_at)] {
-                let m = Movement::new(
-                    FACILITY,
-                    kind,
-                    &[],
-                    Some(cell),
-                    open_air && kind == "out_of_cell",
-                    None,
-                    &t.to_string(),
-                    t,
-                )
-                .map_err(|e| DemoError::Refused(e.to_string()))?;
-                g.submit(t, vec![m.to_draft(&actor)])?;
-                g.report.movements += 1;
-            }
-        }
+        cell_movements(&mut g, FACILITY, day, minutes, open_air)?;
         // Deaths at the reported national rate, scaled to this population.
         let expected = deaths_per_person_day
             * alive.len() as f64
@@ -651,28 +627,81 @@ pub fn generate(
             }
         }
         // The evening roll count, by number, of every occupied cell.
-        let t = at(day, 21, 0);
         g.drain()?;
-        let counts: Vec<CellCount> = store
-            .cells(Some(FACILITY))?
-            .into_iter()
-            .filter(|c| c.population > 0)
-            .map(|c| CellCount {
-                cell: c.code,
-                counted: c.population as u32,
-                present: None,
-            })
-            .collect();
-        if !counts.is_empty() {
-            let count = RollCount::new(FACILITY, &t.to_string(), &counts, t)
-                .map_err(|e| DemoError::Refused(e.to_string()))?;
-            g.submit(t, vec![count.to_draft(&actor)])?;
-            g.report.counts += 1;
-        }
+        evening_count(&mut g, FACILITY, day)?;
         progress("days", u64::from(d) + 1, u64::from(opts.days));
     }
     g.drain()?;
     Ok(g.report)
+}
+
+/// Every occupied cell of `facility` goes out together and comes back `minutes` later, eight
+/// cells every two minutes from 07:00.
+pub(crate) fn cell_movements(
+    g: &mut Gen<'_>,
+    facility: &str,
+    day: Timestamp,
+    minutes: i64,
+    open_air: bool,
+) -> Result<(), DemoError> {
+    g.drain()?;
+    let occupied: Vec<String> = g
+        .store
+        .cells(Some(facility))?
+        .into_iter()
+        .filter(|c| c.population > 0)
+        .map(|c| c.code)
+        .collect();
+    for (k, cell) in occupied.iter().enumerate() {
+        let out_at = at(day, 7, (k as i64) / 8 * 2);
+        let back_at = Timestamp(out_at.0 + minutes * 60_000);
+        for (kind, t) in [("out_of_cell", out_at), ("back_to_cell", back_at)] {
+            let m = Movement::new(
+                facility,
+                kind,
+                &[],
+                Some(cell),
+                open_air && kind == "out_of_cell",
+                None,
+                &t.to_string(),
+                t,
+            )
+            .map_err(|e| DemoError::Refused(e.to_string()))?;
+            let draft = m.to_draft(&g.actor);
+            g.submit(t, vec![draft])?;
+            g.report.movements += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The evening roll count of `facility` at 21:00, by number, of every occupied cell (the
+/// caller has drained what was queued, so the populations are current).
+pub(crate) fn evening_count(
+    g: &mut Gen<'_>,
+    facility: &str,
+    day: Timestamp,
+) -> Result<(), DemoError> {
+    let t = at(day, 21, 0);
+    let counts: Vec<CellCount> = g
+        .store
+        .cells(Some(facility))?
+        .into_iter()
+        .filter(|c| c.population > 0)
+        .map(|c| CellCount {
+            cell: c.code,
+            counted: c.population as u32,
+            present: None,
+        })
+        .collect();
+    if !counts.is_empty() {
+        let count = RollCount::new(facility, &t.to_string(), &counts, t)
+            .map_err(|e| DemoError::Refused(e.to_string()))?;
+        let draft = count.to_draft(&g.actor);
+        g.submit(t, vec![draft])?;
+        g.report.counts += 1;
+    }
+    Ok(())
 }
 
 /// Places new arrivals: at CECOT cell by cell in turn, untried and convicted together by order

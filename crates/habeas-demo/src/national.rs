@@ -6,11 +6,12 @@ use crate::{
     admission, allocate, at, day_start, DemoError, Gen, Options, Progress, Report, Scenario,
     LAST_DAY,
 };
+use crate::{cell_movements, evening_count};
 use habeas_core::dates::Date;
 use habeas_core::estate::{
     CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
 };
-use habeas_core::events::{CellCount, Death, Movement, RollCount};
+use habeas_core::events::Death;
 use habeas_core::ids::Actor;
 use habeas_register::time::ManualClock;
 use habeas_register::writer::Register;
@@ -134,31 +135,7 @@ pub(crate) fn generate(
     for d in 0..opts.days {
         let day = day_start(last, opts.days, d);
         for (f, code) in codes.iter().enumerate() {
-            let occupied: Vec<String> = store
-                .cells(Some(code))?
-                .into_iter()
-                .filter(|c| c.population > 0)
-                .map(|c| c.code)
-                .collect();
-            for (k, cell) in occupied.iter().enumerate() {
-                let out_at = at(day, 7, (k as i64) / 8 * 2);
-                let back_at = habeas_register::Timestamp(out_at.0 + 60 * 60_000);
-                for (kind, t) in [("out_of_cell", out_at), ("back_to_cell", back_at)] {
-                    let m = Movement::new(
-                        code,
-                        kind,
-                        &[],
-                        Some(cell),
-                        kind == "out_of_cell",
-                        None,
-                        &t.to_string(),
-                        t,
-                    )
-                    .map_err(|e| DemoError::Refused(e.to_string()))?;
-                    g.submit(t, vec![m.to_draft(&actor)])?;
-                    g.report.movements += 1;
-                }
-            }
+            cell_movements(&mut g, code, day, 60, true)?;
             let expected = deaths_per_person_day * alive[f].len() as f64;
             let dying = (expected.floor() as u64)
                 + u64::from((rng.next() % 1_000_000) as f64 / 1e6 < expected.fract());
@@ -183,25 +160,9 @@ pub(crate) fn generate(
                 g.report.deaths += 1;
             }
         }
-        let t = at(day, 21, 0);
         g.drain()?;
         for code in &codes {
-            let counts: Vec<CellCount> = store
-                .cells(Some(code))?
-                .into_iter()
-                .filter(|c| c.population > 0)
-                .map(|c| CellCount {
-                    cell: c.code,
-                    counted: c.population as u32,
-                    present: None,
-                })
-                .collect();
-            if !counts.is_empty() {
-                let count = RollCount::new(code, &t.to_string(), &counts, t)
-                    .map_err(|e| DemoError::Refused(e.to_string()))?;
-                g.submit(t, vec![count.to_draft(&actor)])?;
-                g.report.counts += 1;
-            }
+            evening_count(&mut g, code, day)?;
         }
         progress("days", u64::from(d) + 1, u64::from(opts.days));
     }

@@ -370,6 +370,31 @@ fn class_of(sex: &str, birth: &str, status: &str, on: Date) -> Class {
     }
 }
 
+/// The open custody `booking` at the entry's facility, or a refusal naming the booking.
+pub(crate) fn open_here(
+    conn: &Connection,
+    e: &Entry,
+    booking: u64,
+    on: Date,
+) -> Result<Open, AppendError> {
+    let Some(open) = open_custody(conn, booking, on)? else {
+        return Err(reject(
+            "booking",
+            format!("booking {booking} is not an open custody"),
+        ));
+    };
+    if open.facility != e.facility {
+        return Err(reject(
+            "booking",
+            format!(
+                "booking {booking} is held at {}, not {}",
+                open.facility, e.facility
+            ),
+        ));
+    }
+    Ok(open)
+}
+
 pub(crate) fn open_custody(
     conn: &Connection,
     booking: u64,
@@ -542,21 +567,7 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let (booking, cell) = (u(p, "booking")?, s(p, "cell")?);
     let on = Date::of(e.time);
-    let Some(open) = open_custody(conn, booking, on)? else {
-        return Err(reject(
-            "booking",
-            format!("booking {booking} is not an open custody"),
-        ));
-    };
-    if open.facility != e.facility {
-        return Err(reject(
-            "booking",
-            format!(
-                "booking {booking} is held at {}, not {}",
-                open.facility, e.facility
-            ),
-        ));
-    }
+    let open = open_here(conn, e, booking, on)?;
     if open.cell.as_deref() == Some(cell) {
         return Err(reject(
             "cell",
@@ -703,21 +714,7 @@ fn end_non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> 
 fn release(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let booking = u(p, "booking")?;
-    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
-        return Err(reject(
-            "booking",
-            format!("booking {booking} is not an open custody"),
-        ));
-    };
-    if open.facility != e.facility {
-        return Err(reject(
-            "booking",
-            format!(
-                "booking {booking} is held at {}, not {}",
-                open.facility, e.facility
-            ),
-        ));
-    }
+    let open = open_here(conn, e, booking, Date::of(e.time))?;
     let reason = s(p, "reason")?;
     end_custody(
         conn,

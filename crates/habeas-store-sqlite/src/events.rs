@@ -3,7 +3,7 @@
 
 use crate::backend;
 use crate::custody::{
-    b, end_custody, event, facility_country, open_custody, refresh_cell, reject, s, u,
+    b, end_custody, event, facility_country, open_here, refresh_cell, reject, s, u,
 };
 use habeas_core::dates::Date;
 use habeas_core::events::{release_date, DEATH_STEPS};
@@ -247,21 +247,7 @@ fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let booking = u(p, "booking")?;
     let to = s(p, "to")?;
-    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
-        return Err(reject(
-            "booking",
-            format!("booking {booking} is not an open custody"),
-        ));
-    };
-    if open.facility != e.facility {
-        return Err(reject(
-            "booking",
-            format!(
-                "booking {booking} is held at {}, not {}",
-                open.facility, e.facility
-            ),
-        ));
-    }
+    let open = open_here(conn, e, booking, Date::of(e.time))?;
     let Some(country) = facility_country(conn, to)? else {
         return Err(reject("to", format!("facility {to} is not defined")));
     };
@@ -338,21 +324,7 @@ fn agreement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 fn death(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let booking = u(p, "booking")?;
-    let Some(open) = open_custody(conn, booking, Date::of(e.time))? else {
-        return Err(reject(
-            "booking",
-            format!("booking {booking} is not an open custody"),
-        ));
-    };
-    if open.facility != e.facility {
-        return Err(reject(
-            "booking",
-            format!(
-                "booking {booking} is held at {}, not {}",
-                open.facility, e.facility
-            ),
-        ));
-    }
+    let open = open_here(conn, e, booking, Date::of(e.time))?;
     end_custody(
         conn,
         &e.facility,
