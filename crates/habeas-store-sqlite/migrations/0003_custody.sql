@@ -37,6 +37,8 @@ CREATE TABLE cells (
     groups      INTEGER NOT NULL DEFAULT 0,
     min_birth   TEXT,
     max_birth   TEXT,
+    -- Whether the cell's people are in it or out of it together (a whole-cell movement).
+    presence    TEXT NOT NULL DEFAULT 'in_cell',
     PRIMARY KEY (facility, code)
 ) STRICT, WITHOUT ROWID;
 
@@ -60,7 +62,7 @@ CREATE TABLE custodies (
     unit         TEXT,
     cell         TEXT,
     allocated    INTEGER,               -- the entry of the current allocation
-    presence     TEXT,                  -- in_cell, out_of_cell or away (NULL before a cell)
+    presence     TEXT,                  -- in_cell (with the cell), out_of_cell (alone) or away; NULL before a cell
     away_to      TEXT,                  -- court, hospital or temporary_absence
     agreement    INTEGER,               -- the custody agreement it is held under
     release_date TEXT,                  -- from the latest sentence, with credit for remand

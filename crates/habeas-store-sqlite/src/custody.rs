@@ -950,8 +950,11 @@ pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Op
         return Ok(None);
     };
     let mut st = conn.prepare_cached(
-        "SELECT booking, facility, admitted_at, legal_status, foreign_national, unit, cell, ended, end_reason,
-         presence, away_to, agreement, release_date FROM custodies WHERE person = ?1 ORDER BY booking",
+        "SELECT c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national, c.unit, c.cell, c.ended, c.end_reason,
+         CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END,
+         c.away_to, c.agreement, c.release_date
+         FROM custodies c LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+         WHERE c.person = ?1 ORDER BY c.booking",
     )?;
     let mut custodies: Vec<CustodyRow> = st
         .query_map([person as i64], |r| {

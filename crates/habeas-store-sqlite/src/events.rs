@@ -29,17 +29,29 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
     Ok(true)
 }
 
-/// The cell and presence of an open custody.
-type CellAndPresence = (Option<String>, Option<String>);
+/// A custody's cell, its own presence (`in_cell` means "with the cell") and where it
+/// actually is (the cell's presence when it follows the cell).
+type Whereabouts = (Option<String>, Option<String>, Option<String>);
 
-/// The cell and presence of an open custody in `facility`.
+/// Where an open custody in `facility` is.
 fn presence(
     conn: &Connection,
     facility: &str,
     booking: u64,
-) -> Result<Option<CellAndPresence>, AppendError> {
-    conn.prepare_cached("SELECT cell, presence FROM custodies WHERE booking = ?1 AND facility = ?2 AND ended IS NULL")
-        .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+) -> Result<Option<Whereabouts>, AppendError> {
+    conn.prepare_cached(
+        "SELECT c.cell, c.presence, CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END
+         FROM custodies c LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+         WHERE c.booking = ?1 AND c.facility = ?2 AND c.ended IS NULL",
+    )
+    .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+    .map_err(|e| backend(e).into())
+}
+
+/// People following a cell (not out alone, not away).
+fn following(conn: &Connection, facility: &str, cell: &str) -> Result<i64, AppendError> {
+    conn.prepare_cached("SELECT count(*) FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = 'in_cell' AND ended IS NULL")
+        .and_then(|mut st| st.query_row([facility, cell], |r| r.get(0)))
         .map_err(|e| backend(e).into())
 }
 
@@ -50,35 +62,27 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let open_air = b(p, "open_air");
     let destination = p.get("destination").and_then(Value::as_str);
     if let Some(cell) = p.get("cell").and_then(Value::as_str) {
-        // A whole cell: everyone recorded in it who can make this movement moves together,
-        // in one statement and one row.
+        // A whole cell moves together: one row for the cell, whoever follows it.
         let (from, to) = match kind {
             "out_of_cell" => ("in_cell", "out_of_cell"),
             "back_to_cell" => ("out_of_cell", "in_cell"),
-            "out" => ("in_cell", "away"),
-            _ => {
-                return Err(reject(
-                    "cell",
-                    "a whole cell moves out of the cell, back to it, or out of the facility",
-                ))
-            }
+            _ => return Err(reject("cell", "a whole cell moves out of the cell or back to it; people leave the facility one by one")),
         };
+        let people = following(conn, &e.facility, cell)?;
         let moved = conn
-            .prepare_cached(
-                "UPDATE custodies SET presence = ?4, away_to = ?5 WHERE facility = ?1 AND cell = ?2 AND presence = ?3 AND ended IS NULL",
-            )
-            .and_then(|mut st| st.execute(params![e.facility, cell, from, to, destination]))
+            .prepare_cached("UPDATE cells SET presence = ?4 WHERE facility = ?1 AND code = ?2 AND presence = ?3")
+            .and_then(|mut st| st.execute(params![e.facility, cell, from, to]))
             .map_err(backend)?;
-        if moved == 0 {
+        if moved == 0 || people == 0 {
             return Err(reject(
                 "cell",
-                format!("nobody recorded in cell {cell} can move {kind}"),
+                format!("cell {cell} has nobody who can move {kind}"),
             ));
         }
         conn.prepare_cached(
-            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, NULL, ?6)",
         )
-        .and_then(|mut st| st.execute(params![e.index as i64, cell, moved as i64, kind, open_air, destination, at]))
+        .and_then(|mut st| st.execute(params![e.index as i64, cell, people, kind, open_air, at]))
         .map_err(backend)?;
         return Ok(());
     }
@@ -90,17 +94,17 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .filter_map(Value::as_u64)
         .collect();
     for booking in &bookings {
-        let Some((cell, now)) = presence(conn, &e.facility, *booking)? else {
+        let Some((cell, own, now)) = presence(conn, &e.facility, *booking)? else {
             return Err(reject(
                 "booking",
                 format!("booking {booking} is not an open custody at {}", e.facility),
             ));
         };
-        let next = match (kind, now.as_deref()) {
-            ("out_of_cell", Some("in_cell")) => Some("out_of_cell"),
-            ("back_to_cell", Some("out_of_cell")) => Some("in_cell"),
-            ("out", Some("in_cell" | "out_of_cell") | None) => Some("away"),
-            ("return", Some("away")) => {
+        let next = match (kind, own.as_deref(), now.as_deref()) {
+            ("out_of_cell", _, Some("in_cell")) => Some("out_of_cell"),
+            ("back_to_cell", Some("out_of_cell"), _) => Some("in_cell"),
+            ("out", _, Some("in_cell" | "out_of_cell") | None) => Some("away"),
+            ("return", Some("away"), _) => {
                 if cell.is_some() {
                     Some("in_cell")
                 } else {
@@ -154,7 +158,8 @@ fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         }
         let expected: i64 = conn
             .prepare_cached(
-                "SELECT count(*) FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = 'in_cell' AND ended IS NULL",
+                "SELECT count(*) FROM custodies c JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+                 WHERE c.facility = ?1 AND c.cell = ?2 AND c.presence = 'in_cell' AND k.presence = 'in_cell' AND c.ended IS NULL",
             )
             .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
             .map_err(backend)?;
@@ -162,7 +167,8 @@ fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             let present: Vec<i64> = present.iter().filter_map(Value::as_i64).collect();
             let recorded: Vec<i64> = conn
                 .prepare_cached(
-                    "SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND presence = 'in_cell' AND ended IS NULL",
+                    "SELECT c.booking FROM custodies c JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+                     WHERE c.facility = ?1 AND c.cell = ?2 AND c.presence = 'in_cell' AND k.presence = 'in_cell' AND c.ended IS NULL",
                 )
                 .and_then(|mut st| st.query_map([&e.facility, cell], |r| r.get(0))?.collect())
                 .map_err(backend)?;
