@@ -1020,3 +1020,36 @@ pub(crate) fn person_of(conn: &Connection, booking: u64) -> rusqlite::Result<Opt
         .query_row([booking as i64], |r| Ok(r.get::<_, i64>(0)? as u64))
         .optional()
 }
+
+/// A person found by name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PersonHit {
+    pub person: u64,
+    pub given_names: String,
+    pub surnames: String,
+    pub birth_date: String,
+}
+
+/// People whose folded name contains every word.
+pub(crate) fn find_people(
+    conn: &Connection,
+    words: &[String],
+    limit: u32,
+) -> rusqlite::Result<Vec<PersonHit>> {
+    let mut sql =
+        String::from("SELECT person, given_names, surnames, birth_date FROM persons WHERE 1");
+    for i in 0..words.len() {
+        sql.push_str(&format!(" AND instr(search_name, ?{}) > 0", i + 1));
+    }
+    sql.push_str(&format!(" ORDER BY person LIMIT {limit}"));
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(words.iter()), |r| {
+        Ok(PersonHit {
+            person: r.get::<_, i64>(0)? as u64,
+            given_names: r.get(1)?,
+            surnames: r.get(2)?,
+            birth_date: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}

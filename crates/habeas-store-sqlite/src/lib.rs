@@ -8,7 +8,9 @@ mod events;
 mod migrate;
 mod projection;
 
-pub use custody::{CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PlanningState};
+pub use custody::{
+    CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PersonHit, PlanningState,
+};
 pub use events::{CountLine, CountReport, DeathCase};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
@@ -258,6 +260,11 @@ impl SqliteStore {
     /// Deaths in custody and the state of each case's steps.
     pub fn death_cases(&self, facility: Option<&str>) -> Result<Vec<DeathCase>, StoreError> {
         self.with_reader(|c| events::death_cases(c, facility).map_err(backend))
+    }
+
+    /// People whose name (folded: lower case, no accents) contains every word.
+    pub fn find_people(&self, words: &[String], limit: u32) -> Result<Vec<PersonHit>, StoreError> {
+        self.with_reader(|c| custody::find_people(c, words, limit).map_err(backend))
     }
 
     /// The person held under a booking.

@@ -131,6 +131,14 @@ pub struct ReleaseArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PersonCommand {
+    /// Find people by name: case and accents do not matter, words in any order.
+    Find {
+        name: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
     /// Correct a person's identity (JSON: facility, person, reason and the corrected fields);
     /// the file shows the correction and the history keeps both.
     Correct {
@@ -500,6 +508,11 @@ pub fn release(db: &DbArgs, actor: &Actor, r: ReleaseArgs) -> Result<ExitCode> {
 pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> {
     let (id, booking, format) = match c {
         PersonCommand::Correct { json } => return correct_identity(db, actor, &json),
+        PersonCommand::Find {
+            name,
+            limit,
+            format,
+        } => return find(db, &name, limit, format),
         PersonCommand::Show {
             id,
             booking,
@@ -547,6 +560,45 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
                 file.sex,
                 file.nationalities.join(", ")
             );
+            // The rest of the identity is in the admission that first recorded the person.
+            if let Some(p) = history.first().map(|h| &h["payload"]["person"]) {
+                let list = |k: &str| {
+                    p[k].as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                };
+                let docs: Vec<String> = p["documents"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        format!(
+                            "{} {}",
+                            d["kind"].as_str().unwrap_or(""),
+                            d["number"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                for (label, value) in [
+                    ("aliases", list("aliases")),
+                    (
+                        "self-perceived gender",
+                        p["gender"].as_str().unwrap_or("").to_owned(),
+                    ),
+                    ("documents", docs.join(", ")),
+                    ("language", p["language"].as_str().unwrap_or("").to_owned()),
+                    ("photo", p["photo"].as_str().unwrap_or("").to_owned()),
+                ] {
+                    if !value.is_empty() {
+                        println!("  {label}: {value}");
+                    }
+                }
+            }
             for c in &file.custodies {
                 let state = match (&c.end_reason, &c.cell, c.presence.as_deref()) {
                     (Some(r), _, _) => format!("ended ({r})"),
@@ -1072,6 +1124,36 @@ pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
                         println!("(no deaths in custody recorded)");
                     }
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find(db: &DbArgs, name: &str, limit: u32, format: Out) -> Result<ExitCode> {
+    let words: Vec<String> = habeas_core::ids::search_key(name)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    if words.is_empty() {
+        bail!("--name: give at least one word of the name");
+    }
+    let found = db
+        .open_store()?
+        .find_people(&words, limit.clamp(1, 1000))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match format {
+        Out::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        Out::Table => {
+            for p in &found {
+                println!(
+                    "person {:<8} {} {} — born {}",
+                    p.person, p.given_names, p.surnames, p.birth_date
+                );
+            }
+            if found.is_empty() {
+                println!("(nobody found)");
             }
         }
     }

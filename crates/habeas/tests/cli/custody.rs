@@ -268,6 +268,29 @@ fn admission_is_refused_without_a_legal_basis_and_names_each_bad_field() {
         file["history"][0]["payload"]["children"][0]["carer"],
         "abuela"
     );
+    // Found by name whatever the case and accents, words in any order.
+    let found: Value = serde_json::from_str(
+        &reg.ok(&["person", "find", "LOPEZ jose", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    // Two José Hernández López are held: the one admitted here and the one held for another state.
+    assert_eq!(found.as_array().unwrap().len(), 2);
+    assert!(found
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["person"] == booking));
+    let none: Value = serde_json::from_str(
+        &reg.ok(&["person", "find", "maria", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(none.as_array().unwrap().is_empty());
+    assert!(reg
+        .ok(&["person", "show", &booking.to_string()])
+        .stdout
+        .contains("Hernández López"));
 }
 
 #[test]
