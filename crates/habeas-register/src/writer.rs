@@ -149,6 +149,9 @@ struct State {
     last_checkpoint: Option<StoredCheckpoint>,
     stats: Arc<WriterStats>,
     janitor: mpsc::Sender<Vec<SealedEntry>>,
+    /// Set when a commit failed: whether the batch reached the disk is unknown, so the writer
+    /// takes nothing more until it is restarted (which recovers from the store).
+    stopped: Option<StoreError>,
 }
 
 impl Register {
@@ -237,6 +240,7 @@ impl Register {
             last_checkpoint,
             stats: stats.clone(),
             janitor,
+            stopped: None,
         };
         let (tx, rx) = mpsc::channel::<Msg>();
         let thread = std::thread::Builder::new()
@@ -356,6 +360,23 @@ impl State {
     }
 
     fn process(&mut self, batch: Vec<Msg>) {
+        if let Some(e) = &self.stopped {
+            let e = StoreError::Backend(format!(
+                "the register stopped after a failed commit ({e}); restart to recover"
+            ));
+            for msg in batch {
+                match msg {
+                    Msg::Append(_, _, reply) => {
+                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                    }
+                    Msg::Checkpoint(reply) => {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                    Msg::Shutdown => {}
+                }
+            }
+            return;
+        }
         let mut waiting_checkpoint = Vec::new();
         let mut acked: Vec<(AppendReply, Vec<Receipt>)> = Vec::new();
         let mut leaves: Vec<Hash> = Vec::new();
@@ -463,6 +484,7 @@ impl State {
                     for (reply, _) in acked {
                         let _ = reply.send(Err(AppendError::Store(e.clone())));
                     }
+                    self.stopped = Some(e);
                 }
             }
         }
@@ -506,6 +528,9 @@ impl State {
 
     /// Signs and stores a checkpoint now if one is due (or `forced`), in its own commit.
     fn maybe_checkpoint(&mut self, forced: bool) -> Result<(), StoreError> {
+        if let Some(e) = &self.stopped {
+            return Err(e.clone());
+        }
         let now = self.clock.now();
         if let Some(cp) = self.due_checkpoint(&self.frontier, forced, now)? {
             self.sink.put_checkpoint(&cp)?;
@@ -572,4 +597,167 @@ fn draft_rejection(e: crate::entry::DraftError) -> AppendError {
         field,
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::leaf_hash;
+    use crate::note::Signer;
+    use crate::store::{LogSink, RegisterInfo, StoredRow};
+    use crate::time::ManualClock;
+    use std::sync::atomic::AtomicBool;
+
+    /// A register held in memory, whose commits can be made to fail.
+    #[derive(Default)]
+    struct Mem {
+        info: Option<RegisterInfo>,
+        rows: Mutex<Vec<(Vec<u8>, Hash)>>,
+        cps: Mutex<Vec<StoredCheckpoint>>,
+    }
+
+    impl Store for Mem {
+        fn info(&self) -> Result<RegisterInfo, StoreError> {
+            self.info.clone().ok_or(StoreError::Closed)
+        }
+        fn size(&self) -> Result<u64, StoreError> {
+            Ok(self.rows.lock().unwrap().len() as u64)
+        }
+        fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self
+                .rows
+                .lock()
+                .unwrap()
+                .get(index as usize)
+                .map(|r| r.0.clone()))
+        }
+        fn scan(
+            &self,
+            from: u64,
+            visit: &mut dyn FnMut(StoredRow<'_>) -> Result<bool, StoreError>,
+        ) -> Result<(), StoreError> {
+            for (i, (bytes, leaf)) in self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .skip(from as usize)
+            {
+                if !visit(StoredRow {
+                    index: i as u64,
+                    leaf,
+                    bytes,
+                })? {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+            Ok(self.cps.lock().unwrap().clone())
+        }
+    }
+
+    struct MemSink {
+        mem: Arc<Mem>,
+        pending: Vec<(Vec<u8>, Hash)>,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl LogSink for MemSink {
+        fn begin(&mut self) -> Result<(), StoreError> {
+            self.pending.clear();
+            Ok(())
+        }
+        fn append_group(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError> {
+            self.pending
+                .extend(entries.iter().map(|e| (e.bytes.clone(), e.leaf)));
+            Ok(())
+        }
+        fn commit(&mut self) -> Result<(), StoreError> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("disk I/O error".into()));
+            }
+            self.mem.rows.lock().unwrap().append(&mut self.pending);
+            Ok(())
+        }
+        fn rollback(&mut self) {
+            self.pending.clear();
+        }
+        fn put_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+            self.mem.cps.lock().unwrap().push(cp.clone());
+            Ok(())
+        }
+    }
+
+    fn draft() -> Draft {
+        Draft {
+            actor: "a".into(),
+            facility: "F".into(),
+            kind: "test.note".into(),
+            subject: "s".into(),
+            payload: serde_json::json!({"n": 1}),
+            corrects: None,
+        }
+    }
+
+    fn start(mem: &Arc<Mem>, fail: &Arc<AtomicBool>) -> Register {
+        let signer = Signer::from_seed("habeas.test/mem", [1; 32]).unwrap();
+        Register::start(WriterParts {
+            sink: Box::new(MemSink {
+                mem: mem.clone(),
+                pending: Vec::new(),
+                fail: fail.clone(),
+            }),
+            store: mem.clone(),
+            signer,
+            clock: Arc::new(ManualClock::new(Timestamp(0))),
+            entropy: Arc::new(SeededEntropy::new(1)),
+            config: WriterConfig {
+                checkpoint_every_millis: 0,
+                ..WriterConfig::default()
+            },
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn after_a_failed_commit_the_writer_takes_nothing_until_restarted() {
+        let signer = Signer::from_seed("habeas.test/mem", [1; 32]).unwrap();
+        let mem = Arc::new(Mem {
+            info: Some(RegisterInfo {
+                origin: "habeas.test/mem".into(),
+                verifier: signer.verifier(),
+            }),
+            ..Mem::default()
+        });
+        let fail = Arc::new(AtomicBool::new(false));
+        let r = start(&mem, &fail);
+        assert_eq!(r.append(draft()).unwrap().index, 0);
+        fail.store(true, Ordering::SeqCst);
+        assert!(
+            matches!(r.append(draft()), Err(AppendError::Store(_))),
+            "a failed commit is never acknowledged"
+        );
+        fail.store(false, Ordering::SeqCst);
+        match r.append(draft()) {
+            Err(AppendError::Store(StoreError::Backend(m))) => {
+                assert!(m.contains("restart"), "{m}")
+            }
+            other => panic!("the writer went on after a failed commit: {other:?}"),
+        }
+        assert!(r.checkpoint().is_err());
+        r.shutdown();
+        assert_eq!(
+            mem.rows.lock().unwrap().len(),
+            1,
+            "nothing unacknowledged was kept"
+        );
+        let r = start(&mem, &fail);
+        let next = r.append(draft()).unwrap();
+        assert_eq!(next.index, 1);
+        assert_eq!(next.leaf, leaf_hash(&mem.rows.lock().unwrap()[1].0));
+        r.shutdown();
+    }
 }
