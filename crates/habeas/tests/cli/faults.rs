@@ -44,3 +44,42 @@ fn a_failing_fsync_is_an_error_and_writes_nothing() {
     assert_eq!(reg.note("después del fallo"), 1, "the register goes on");
     assert_eq!(reg.verify().code, 0);
 }
+
+#[test]
+fn a_full_disk_is_an_error_and_writes_nothing() {
+    let reg = Reg::init(&[]);
+    reg.note("antes del disco lleno");
+    let out = Command::new("strace")
+        .current_dir(reg.dir.path())
+        .env("HABEAS_ACTOR", "test.officer")
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=pwrite64,write",
+            "-e",
+            "inject=pwrite64:error=ENOSPC",
+        ])
+        .arg(env!("CARGO_BIN_EXE_habeas"))
+        .args([
+            "logbook",
+            "add",
+            "--facility",
+            "CECOT",
+            "--text",
+            "con el disco lleno",
+        ])
+        .output()
+        .expect("strace runs (.ci/run installs it)");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("recorded as entry"));
+    assert_eq!(reg.verify().code, 0);
+    assert_eq!(reg.size(), 1, "nothing was written");
+    assert_eq!(reg.note("con espacio otra vez"), 1);
+}
