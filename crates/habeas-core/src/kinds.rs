@@ -36,3 +36,19 @@ pub const DEATH: &str = "custody.death";
 pub const DEATH_STEP: &str = "death_case.step";
 /// A person's identity corrected (the entry names the admission it corrects).
 pub const IDENTITY_CORRECTED: &str = "person.identity_corrected";
+/// A charge: offence and legal provision.
+pub const CHARGE: &str = "custody.charge";
+/// A court hearing of one person or many at once.
+pub const HEARING: &str = "custody.hearing";
+/// A review of pretrial detention.
+pub const REVIEW: &str = "custody.review";
+/// A visit, call or letter.
+pub const CONTACT: &str = "contact.recorded";
+/// A request for contact and its answer.
+pub const CONTACT_REQUEST: &str = "contact.request";
+/// A request or complaint.
+pub const COMPLAINT: &str = "complaint.filed";
+/// The reply to a complaint.
+pub const COMPLAINT_REPLY: &str = "complaint.replied";
+/// A complaint referred to an independent authority.
+pub const COMPLAINT_REFERRAL: &str = "complaint.referred";

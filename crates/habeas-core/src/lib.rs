@@ -12,5 +12,6 @@ pub mod events;
 pub mod ids;
 pub mod kinds;
 pub mod logbook;
+pub mod record;
 
 pub use error::DomainError;

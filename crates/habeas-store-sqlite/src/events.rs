@@ -24,7 +24,7 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
         kinds::DEATH => death(conn, e)?,
         kinds::DEATH_STEP => death_step(conn, e)?,
         kinds::IDENTITY_CORRECTED => identity(conn, e)?,
-        _ => return Ok(false),
+        _ => return crate::record::apply(conn, e),
     }
     Ok(true)
 }

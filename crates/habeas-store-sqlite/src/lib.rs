@@ -7,6 +7,7 @@ mod custody;
 mod events;
 mod migrate;
 mod projection;
+mod record;
 
 pub use custody::{
     CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PersonHit, PlanningState,

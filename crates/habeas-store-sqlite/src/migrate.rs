@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "logbook", include_str!("../migrations/0002_logbook.sql")),
     (3, "custody", include_str!("../migrations/0003_custody.sql")),
+    (4, "record", include_str!("../migrations/0004_record.sql")),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

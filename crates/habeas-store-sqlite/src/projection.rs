@@ -26,6 +26,13 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "roll_count_people",
     "agreements",
     "death_cases",
+    "charges",
+    "hearings",
+    "hearing_people",
+    "reviews",
+    "contacts",
+    "contact_requests",
+    "complaints",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

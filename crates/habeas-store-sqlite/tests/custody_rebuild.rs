@@ -66,6 +66,17 @@ enum Op {
     Die {
         who: usize,
     },
+    Hearing {
+        first: usize,
+        n: usize,
+        counsel: bool,
+    },
+    Complain {
+        who: usize,
+    },
+    Reply {
+        which: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -77,6 +88,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..12, 0usize..12, 0usize..3).prop_map(|(a, b, scope)| Op::Apart { a, b, scope }),
         1 => (0usize..12).prop_map(|who| Op::Release { who }),
         1 => (0usize..12).prop_map(|who| Op::Die { who }),
+        1 => (0usize..12, 1usize..5, any::<bool>()).prop_map(|(first, n, counsel)| Op::Hearing { first, n, counsel }),
+        1 => (0usize..12).prop_map(|who| Op::Complain { who }),
+        1 => (0usize..6).prop_map(|which| Op::Reply { which }),
     ]
 }
 
@@ -136,6 +150,10 @@ proptest! {
         let at = "2025-01-01T09:00:00.000Z";
         let pick = |v: &Vec<u64>, i: usize| v.get(i % v.len().max(1)).copied().unwrap_or(999);
         let (mut accepted, mut refused) = (0, 0);
+        let mut complaints: Vec<u64> = Vec::new();
+        let record = |v: serde_json::Value| -> Option<Draft> {
+            serde_json::from_value::<habeas_core::record::RecordInput>(v).ok()?.validate(now, &actor).ok()
+        };
         for op in ops {
             clock.advance_millis(60_000);
             let draft: Option<Draft> = match op {
@@ -171,15 +189,33 @@ proptest! {
                     .ok()
                     .map(|n| n.to_draft(&actor)),
                 Op::Release { who } => Release::new("CECOT", pick(&bookings, who), Some("bail"), "Juez", "R-1", at, now, &actor).ok().map(|r| r.to_draft(&actor)),
+                Op::Hearing { first, n, counsel } => {
+                    let mut list: Vec<u64> = (0..n).map(|k| pick(&bookings, first + k)).collect();
+                    list.sort_unstable();
+                    list.dedup();
+                    let mut v = json!({"record": "hearing", "facility": "CECOT", "bookings": list, "court": "T", "at": at, "mode": "video", "people_heard": 300});
+                    if counsel {
+                        v["counsel"] = json!("Lcda. Ruiz");
+                    }
+                    record(v)
+                }
+                Op::Complain { who } => record(json!({"record": "complaint", "facility": "CECOT", "booking": pick(&bookings, who), "at": at,
+                    "subject": "s", "text": "t", "alleges_ill_treatment": who % 2 == 0, "reply_due": "2025-01-15"})),
+                Op::Reply { which } => record(json!({"record": "complaint_reply", "facility": "CECOT", "complaint": pick(&complaints, which),
+                    "at": "2025-01-02T09:00:00.000Z", "reply": "respuesta"})),
                 Op::Die { who } => Death::new("CECOT", pick(&bookings, who), at, "celda", "causa", false, now).ok().map(|d| d.to_draft(&actor)),
             };
             let Some(draft) = draft else { refused += 1; continue };
             let admit = draft.kind == habeas_core::kinds::ADMITTED;
+            let complaint = draft.kind == habeas_core::kinds::COMPLAINT;
             match register.append(draft) {
                 Ok(r) => {
                     accepted += 1;
                     if admit {
                         bookings.push(r.index);
+                    }
+                    if complaint {
+                        complaints.push(r.index);
                     }
                 }
                 Err(habeas_register::store::AppendError::Rejected(_)) => refused += 1,

@@ -1160,6 +1160,25 @@ fn find(db: &DbArgs, name: &str, limit: u32, format: Out) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn record(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
+    let input: habeas_core::record::RecordInput = read_json(json, "record")?;
+    let draft = input.validate(now(), actor).map_err(json_field("record"))?;
+    let kind = draft.kind.clone();
+    let (_, register) = db.open_writer()?;
+    let result = register.append(draft);
+    register.shutdown();
+    let receipt = result.map_err(|e| match e {
+        AppendError::Rejected(r) => anyhow::anyhow!(
+            "record field {}: {}",
+            r.field.unwrap_or_default(),
+            r.message
+        ),
+        AppendError::Store(e) => anyhow::anyhow!("nothing was recorded: {e}"),
+    })?;
+    println!("{kind} recorded as entry {}", receipt.index);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn correct_identity(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> Result<ExitCode> {
     let input: habeas_core::events::IdentityCorrection = read_json(json, "correction")?;
     let draft = input

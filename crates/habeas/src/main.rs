@@ -96,6 +96,12 @@ enum Command {
         #[command(subcommand)]
         command: custody_cli::PersonCommand,
     },
+    /// Record a charge, hearing, detention review, contact, request for contact, complaint,
+    /// reply or referral: JSON with a "record" field naming which (`-` for standard input).
+    Record {
+        #[arg(long)]
+        json: std::path::PathBuf,
+    },
     /// Move people out of a cell and back, or out of the facility and back.
     Move(custody_cli::MoveArgs),
     /// Roll counts: record one (reconciled against the records), or report a day's.
@@ -301,6 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Transfer(args) => custody_cli::transfer(&cli.db, &actor()?, args),
         Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
         Command::Demo(args) => demo::run(&cli.db, args),
+        Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

@@ -887,3 +887,97 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
     let v = reg.verify();
     assert_eq!(v.code, 0, "{}", v.stderr);
 }
+
+#[test]
+fn hearings_contact_and_complaints_are_recorded_and_refused_with_reasons() {
+    let reg = facility();
+    let a = reg.admit(&admission("Ana", "male", "remand"));
+    let b = reg.admit(&admission("Beto", "male", "remand"));
+    let rec = |v: Value| {
+        reg.file("record.json", &v.to_string());
+        reg.ok(&["record", "--json", "record.json"]).stdout
+    };
+    let refused = |v: Value, needle: &str| {
+        reg.file("record.json", &v.to_string());
+        reg.refused(&["record", "--json", "record.json"], needle);
+    };
+    rec(
+        json!({"record": "charge", "facility": "CECOT", "booking": a, "offence": "agrupaciones ilícitas", "provision": "Código Penal art. 345", "date": "2024-05-28"}),
+    );
+    let out = rec(
+        json!({"record": "hearing", "facility": "CECOT", "bookings": [a, b], "court": "Tribunal virtual de Tecoluca",
+        "at": "2024-07-01T09:00:00.000Z", "mode": "video", "people_heard": 400, "outcome": "detención provisional"}),
+    );
+    assert!(out.contains("custody.hearing recorded"), "{out}");
+    refused(
+        json!({"record": "hearing", "facility": "CECOT", "bookings": [a], "court": "T", "mode": "video", "people_heard": 1}),
+        "record field at",
+    );
+    refused(
+        json!({"record": "hearing", "facility": "CECOT", "bookings": [a, 999], "court": "T", "at": "2024-07-01T09:00:00.000Z", "mode": "video", "people_heard": 2}),
+        "booking 999",
+    );
+    rec(
+        json!({"record": "review", "facility": "CECOT", "booking": a, "at": "2024-08-01T09:00:00.000Z", "authority": "Juzgado", "outcome": "continúa", "next_review": "2024-11-01"}),
+    );
+    rec(
+        json!({"record": "contact", "facility": "CECOT", "booking": a, "kind": "visit", "party": "legal", "at": "2024-08-02T10:00:00.000Z", "with": "Lcda. Ruiz", "minutes": 30}),
+    );
+    refused(
+        json!({"record": "contact", "facility": "CECOT", "booking": a, "kind": "visit", "party": "legal", "at": "2024-08-02T10:00:00.000Z", "with": "Lcda. Ruiz", "notes": "estrategia"}),
+        "confidential",
+    );
+    rec(
+        json!({"record": "contact_request", "facility": "CECOT", "booking": a, "kind": "visit", "party": "family", "at": "2024-08-03T10:00:00.000Z", "granted": false, "reason": "régimen de excepción", "authority": "Dirección"}),
+    );
+    refused(
+        json!({"record": "contact_request", "facility": "CECOT", "booking": a, "kind": "visit", "party": "family", "at": "2024-08-03T10:00:00.000Z", "granted": false}),
+        "reason",
+    );
+    let out = rec(
+        json!({"record": "complaint", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "confidential": true,
+        "subject": "golpes", "text": "Denuncia golpes durante el traslado", "alleges_ill_treatment": true, "reply_due": "2024-08-19"}),
+    );
+    let complaint: u64 = out.split("entry ").nth(1).unwrap().trim().parse().unwrap();
+    refused(
+        json!({"record": "complaint_reply", "facility": "CECOT", "complaint": complaint, "at": "2024-08-03T10:00:00.000Z", "reply": "x"}),
+        "before the complaint",
+    );
+    refused(
+        json!({"record": "complaint_reply", "facility": "CECOT", "complaint": a, "at": "2024-08-05T10:00:00.000Z", "reply": "x"}),
+        "not a complaint",
+    );
+    rec(
+        json!({"record": "complaint_referral", "facility": "CECOT", "complaint": complaint, "at": "2024-08-05T10:00:00.000Z", "authority": "Procuraduría para la Defensa de los Derechos Humanos"}),
+    );
+    refused(
+        json!({"record": "visit", "facility": "CECOT"}),
+        "record field",
+    );
+    let file: Value = serde_json::from_str(
+        &reg.ok(&["person", "show", &a.to_string(), "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = file["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "custody.charge",
+        "custody.hearing",
+        "custody.review",
+        "contact.recorded",
+        "contact.request",
+        "complaint.filed",
+        "complaint.referred",
+    ] {
+        assert!(
+            kinds.contains(&k),
+            "the file's timeline lacks {k}: {kinds:?}"
+        );
+    }
+    assert_eq!(reg.verify().code, 0);
+}

@@ -1,0 +1,497 @@
+//! The rest of the prisoner file (Rule 8) that this version records: charges, hearings
+//! (including group hearings), detention reviews, contact and requests for it, complaints,
+//! their replies and referrals. Each is JSON in, a checked register entry out.
+
+use crate::dates::{optional_text, past_time, text, Date};
+use crate::ids::{Actor, FacilityCode};
+use crate::kinds;
+use crate::DomainError;
+use habeas_register::{Draft, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// One record of the file, tagged by `"record"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RecordInput {
+    /// A charge: the offence and the legal provision.
+    Charge {
+        facility: String,
+        booking: u64,
+        offence: String,
+        provision: String,
+        date: String,
+    },
+    /// A court hearing of one person or many at once.
+    Hearing {
+        facility: String,
+        bookings: Vec<u64>,
+        court: String,
+        #[serde(default)]
+        at: Option<String>,
+        mode: HearingMode,
+        /// The counsel present, by name; none means no counsel was present.
+        #[serde(default)]
+        counsel: Option<String>,
+        /// How many people were heard in the same hearing (at least those named here).
+        people_heard: u32,
+        #[serde(default)]
+        outcome: Option<String>,
+        #[serde(default)]
+        next_date: Option<String>,
+    },
+    /// A review of pretrial detention.
+    Review {
+        facility: String,
+        booking: u64,
+        at: String,
+        authority: String,
+        outcome: String,
+        #[serde(default)]
+        next_review: Option<String>,
+    },
+    /// A visit, call or letter that took place.
+    Contact {
+        facility: String,
+        booking: u64,
+        kind: ContactKind,
+        party: Party,
+        at: String,
+        with: String,
+        #[serde(default)]
+        minutes: Option<u32>,
+        /// What was said or brought; never for legal contact, which is confidential.
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    /// A request for contact and its answer: a refusal names its reason and authority.
+    ContactRequest {
+        facility: String,
+        booking: u64,
+        kind: ContactKind,
+        party: Party,
+        at: String,
+        granted: bool,
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        authority: Option<String>,
+    },
+    /// A request or complaint (Rules 54–57).
+    Complaint {
+        facility: String,
+        booking: u64,
+        at: String,
+        /// Confidential complaints are routed to inspectors; only they read the text.
+        #[serde(default)]
+        confidential: bool,
+        subject: String,
+        text: String,
+        /// An allegation of torture or ill-treatment, which must be referred to an independent authority.
+        #[serde(default)]
+        alleges_ill_treatment: bool,
+        reply_due: String,
+    },
+    /// The reply to a complaint.
+    ComplaintReply {
+        facility: String,
+        complaint: u64,
+        at: String,
+        reply: String,
+    },
+    /// The referral of a complaint to an independent authority.
+    ComplaintReferral {
+        facility: String,
+        complaint: u64,
+        at: String,
+        authority: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HearingMode {
+    InPerson,
+    Video,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Visit,
+    Call,
+    Letter,
+}
+
+/// Who the contact is with (Rules 58–62; inspectors, Rules 83–85; media and officials' tours
+/// are logged like any visit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Family,
+    Legal,
+    Consular,
+    Inspector,
+    Media,
+    Official,
+}
+
+fn tag<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn draft(
+    actor: &Actor,
+    facility: &FacilityCode,
+    kind: &str,
+    subject: String,
+    payload: Value,
+) -> Draft {
+    Draft {
+        actor: actor.to_string(),
+        facility: facility.to_string(),
+        kind: kind.into(),
+        subject,
+        payload,
+        corrects: None,
+    }
+}
+
+fn date_not_future(field: &str, raw: &str, now: Timestamp) -> Result<Date, DomainError> {
+    let d = Date::parse(field, raw)?;
+    if d > Date::of(now) {
+        return Err(DomainError::invalid(field, "is in the future"));
+    }
+    Ok(d)
+}
+
+impl RecordInput {
+    /// Checks every field and makes the entry. `now` is the time of recording.
+    pub fn validate(&self, now: Timestamp, actor: &Actor) -> Result<Draft, DomainError> {
+        match self {
+            Self::Charge {
+                facility,
+                booking,
+                offence,
+                provision,
+                date,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let date = date_not_future("date", date, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::CHARGE,
+                    format!("custody:{booking}"),
+                    json!({
+                        "booking": booking, "offence": text("offence", offence, 500)?, "provision": text("provision", provision, 200)?, "date": date.to_string()
+                    }),
+                ))
+            }
+            Self::Hearing {
+                facility,
+                bookings,
+                court,
+                at,
+                mode,
+                counsel,
+                people_heard,
+                outcome,
+                next_date,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let Some(at) = at else {
+                    return Err(DomainError::invalid("at", "a hearing has a date and time"));
+                };
+                let at = past_time("at", at, now)?;
+                if bookings.is_empty() {
+                    return Err(DomainError::invalid(
+                        "bookings",
+                        "name at least one person heard",
+                    ));
+                }
+                if bookings.len() > 5000 {
+                    return Err(DomainError::invalid(
+                        "bookings",
+                        "at most 5000 people in one entry",
+                    ));
+                }
+                let mut sorted = bookings.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if sorted.len() != bookings.len() {
+                    return Err(DomainError::invalid("bookings", "a person is named twice"));
+                }
+                if (*people_heard as usize) < bookings.len() {
+                    return Err(DomainError::invalid(
+                        "people_heard",
+                        format!(
+                            "{} people are named but {people_heard} heard",
+                            bookings.len()
+                        ),
+                    ));
+                }
+                let next = next_date
+                    .as_deref()
+                    .map(|d| Date::parse("next_date", d))
+                    .transpose()?;
+                if next.is_some_and(|n| n < Date::of(at)) {
+                    return Err(DomainError::invalid(
+                        "next_date",
+                        "the next hearing is before this one",
+                    ));
+                }
+                let mut p = json!({
+                    "bookings": bookings, "court": text("court", court, 200)?, "at": at.to_string(), "mode": tag(mode), "people_heard": people_heard
+                });
+                if let Some(o) = p.as_object_mut() {
+                    if let Some(c) = optional_text("counsel", counsel.as_deref(), 200)? {
+                        o.insert("counsel".into(), json!(c));
+                    }
+                    if let Some(x) = optional_text("outcome", outcome.as_deref(), 2000)? {
+                        o.insert("outcome".into(), json!(x));
+                    }
+                    if let Some(n) = next {
+                        o.insert("next_date".into(), json!(n.to_string()));
+                    }
+                }
+                let subject = match bookings.as_slice() {
+                    [one] => format!("custody:{one}"),
+                    _ => format!("hearing:{}", text("court", court, 200)?),
+                };
+                Ok(draft(actor, &f, kinds::HEARING, subject, p))
+            }
+            Self::Review {
+                facility,
+                booking,
+                at,
+                authority,
+                outcome,
+                next_review,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let next = next_review
+                    .as_deref()
+                    .map(|d| Date::parse("next_review", d))
+                    .transpose()?;
+                if next.is_some_and(|n| n < Date::of(at)) {
+                    return Err(DomainError::invalid(
+                        "next_review",
+                        "the next review is before this one",
+                    ));
+                }
+                let mut p = json!({"booking": booking, "at": at.to_string(), "authority": text("authority", authority, 200)?, "outcome": text("outcome", outcome, 500)?});
+                if let (Some(n), Some(o)) = (next, p.as_object_mut()) {
+                    o.insert("next_review".into(), json!(n.to_string()));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::REVIEW,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::Contact {
+                facility,
+                booking,
+                kind,
+                party,
+                at,
+                with,
+                minutes,
+                notes,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                if *party == Party::Legal && notes.as_deref().is_some_and(|n| !n.trim().is_empty())
+                {
+                    return Err(DomainError::invalid("notes", "contact with a legal adviser is confidential (Rule 61): only the fact is recorded"));
+                }
+                if minutes.is_some_and(|m| m > 24 * 60) {
+                    return Err(DomainError::invalid(
+                        "minutes",
+                        "a contact lasts at most a day",
+                    ));
+                }
+                let mut p = json!({"booking": booking, "kind": tag(kind), "party": tag(party), "at": at.to_string(), "with": text("with", with, 200)?});
+                if let Some(o) = p.as_object_mut() {
+                    if let Some(m) = minutes {
+                        o.insert("minutes".into(), json!(m));
+                    }
+                    if let Some(n) = optional_text("notes", notes.as_deref(), 2000)? {
+                        o.insert("notes".into(), json!(n));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::CONTACT,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::ContactRequest {
+                facility,
+                booking,
+                kind,
+                party,
+                at,
+                granted,
+                reason,
+                authority,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({"booking": booking, "kind": tag(kind), "party": tag(party), "at": at.to_string(), "granted": granted});
+                if !granted {
+                    let reason = optional_text("reason", reason.as_deref(), 1000)?
+                        .ok_or_else(|| DomainError::invalid("reason", "a refusal says why"))?;
+                    let authority = optional_text("authority", authority.as_deref(), 200)?
+                        .ok_or_else(|| {
+                            DomainError::invalid(
+                                "authority",
+                                "a refusal names the authority that decided it",
+                            )
+                        })?;
+                    if let Some(o) = p.as_object_mut() {
+                        o.insert("reason".into(), json!(reason));
+                        o.insert("authority".into(), json!(authority));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::CONTACT_REQUEST,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::Complaint {
+                facility,
+                booking,
+                at,
+                confidential,
+                subject,
+                text: body,
+                alleges_ill_treatment,
+                reply_due,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let due = Date::parse("reply_due", reply_due)?;
+                if due < Date::of(at) {
+                    return Err(DomainError::invalid(
+                        "reply_due",
+                        "the reply is due before the complaint was made",
+                    ));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::COMPLAINT,
+                    format!("custody:{booking}"),
+                    json!({
+                        "booking": booking, "at": at.to_string(), "confidential": confidential, "subject": text("subject", subject, 200)?,
+                        "text": text("text", body, 8000)?, "alleges_ill_treatment": alleges_ill_treatment, "reply_due": due.to_string()
+                    }),
+                ))
+            }
+            Self::ComplaintReply {
+                facility,
+                complaint,
+                at,
+                reply,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::COMPLAINT_REPLY,
+                    format!("complaint:{complaint}"),
+                    json!({
+                        "complaint": complaint, "at": at.to_string(), "reply": text("reply", reply, 8000)?
+                    }),
+                ))
+            }
+            Self::ComplaintReferral {
+                facility,
+                complaint,
+                at,
+                authority,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::COMPLAINT_REFERRAL,
+                    format!("complaint:{complaint}"),
+                    json!({
+                        "complaint": complaint, "at": at.to_string(), "authority": text("authority", authority, 200)?
+                    }),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap()
+    }
+    fn actor() -> Actor {
+        Actor::parse("actor", "juridico.eva").unwrap()
+    }
+    fn check(v: Value) -> Result<Draft, DomainError> {
+        serde_json::from_value::<RecordInput>(v)
+            .unwrap()
+            .validate(now(), &actor())
+    }
+
+    #[test]
+    fn a_group_hearing_without_counsel_is_one_entry() {
+        let d = check(json!({"record": "hearing", "facility": "CECOT", "bookings": [5, 6, 7], "court": "Tribunal virtual",
+            "at": "2024-12-01T09:00:00.000Z", "mode": "video", "people_heard": 300})).unwrap();
+        assert_eq!(d.payload["people_heard"], 300);
+        assert!(d.payload.get("counsel").is_none());
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let cases = [
+            (
+                json!({"record": "hearing", "facility": "CECOT", "bookings": [5], "court": "T", "mode": "video", "people_heard": 1}),
+                "at",
+            ),
+            (
+                json!({"record": "hearing", "facility": "CECOT", "bookings": [5, 6], "court": "T", "at": "2024-12-01T09:00:00.000Z", "mode": "video", "people_heard": 1}),
+                "people_heard",
+            ),
+            (
+                json!({"record": "contact", "facility": "CECOT", "booking": 5, "kind": "visit", "party": "legal", "at": "2024-12-01T09:00:00.000Z", "with": "Lcda. Ruiz", "notes": "estrategia"}),
+                "notes",
+            ),
+            (
+                json!({"record": "contact_request", "facility": "CECOT", "booking": 5, "kind": "visit", "party": "family", "at": "2024-12-01T09:00:00.000Z", "granted": false}),
+                "reason",
+            ),
+            (
+                json!({"record": "complaint", "facility": "CECOT", "booking": 5, "at": "2024-12-01T09:00:00.000Z", "subject": "s", "text": "t", "reply_due": "2024-11-01"}),
+                "reply_due",
+            ),
+            (
+                json!({"record": "charge", "facility": "CECOT", "booking": 5, "offence": "x", "provision": "y", "date": "2026-01-01"}),
+                "date",
+            ),
+        ];
+        for (v, field) in cases {
+            assert_eq!(check(v.clone()).unwrap_err().field, field, "{v}");
+        }
+    }
+}

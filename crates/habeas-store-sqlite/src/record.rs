@@ -1,0 +1,160 @@
+//! Projections of charges, hearings, reviews, contact, requests and complaints.
+
+use crate::backend;
+use crate::custody::{b, event, open_here, reject, s, u};
+use habeas_core::dates::Date;
+use habeas_core::kinds;
+use habeas_register::store::AppendError;
+use habeas_register::Entry;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
+    let p = &e.payload;
+    let on = Date::of(e.time);
+    match e.kind.as_str() {
+        kinds::CHARGE => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (offence, provision, date) = (s(p, "offence")?, s(p, "provision")?, s(p, "date")?);
+            conn.prepare_cached("INSERT INTO charges (idx, booking, offence, provision, date) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, offence, provision, date]))
+                .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::HEARING => {
+            let bookings: Vec<u64> = p
+                .get("bookings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            for booking in &bookings {
+                open_here(conn, e, *booking, on)?;
+            }
+            let (court, at, mode) = (s(p, "court")?, s(p, "at")?, s(p, "mode")?);
+            conn.prepare_cached(
+                "INSERT INTO hearings (idx, facility, court, at, mode, counsel, people_heard, outcome, next_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    e.facility,
+                    court,
+                    at,
+                    mode,
+                    p.get("counsel").and_then(Value::as_str),
+                    p.get("people_heard").and_then(Value::as_i64).unwrap_or(0),
+                    p.get("outcome").and_then(Value::as_str),
+                    p.get("next_date").and_then(Value::as_str)
+                ])
+            })
+            .map_err(backend)?;
+            for booking in &bookings {
+                conn.prepare_cached("INSERT INTO hearing_people (booking, idx) VALUES (?1, ?2)")
+                    .and_then(|mut st| st.execute(params![*booking as i64, e.index as i64]))
+                    .map_err(backend)?;
+                event(conn, *booking, e.index)?;
+            }
+        }
+        kinds::REVIEW => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, authority, outcome) = (s(p, "at")?, s(p, "authority")?, s(p, "outcome")?);
+            conn.prepare_cached("INSERT INTO reviews (idx, booking, at, authority, outcome, next_review) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .and_then(|mut st| {
+                    st.execute(params![e.index as i64, booking as i64, at, authority, outcome, p.get("next_review").and_then(Value::as_str)])
+                })
+                .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::CONTACT => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (kind, party, at) = (s(p, "kind")?, s(p, "party")?, s(p, "at")?);
+            conn.prepare_cached("INSERT INTO contacts (idx, booking, kind, party, at, minutes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .and_then(|mut st| {
+                    st.execute(params![e.index as i64, booking as i64, kind, party, at, p.get("minutes").and_then(Value::as_i64)])
+                })
+                .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::CONTACT_REQUEST => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (kind, party, at) = (s(p, "kind")?, s(p, "party")?, s(p, "at")?);
+            conn.prepare_cached(
+                "INSERT INTO contact_requests (idx, booking, kind, party, at, granted, reason, authority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    booking as i64,
+                    kind,
+                    party,
+                    at,
+                    b(p, "granted"),
+                    p.get("reason").and_then(Value::as_str),
+                    p.get("authority").and_then(Value::as_str)
+                ])
+            })
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::COMPLAINT => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, due) = (s(p, "at")?, s(p, "reply_due")?);
+            conn.prepare_cached(
+                "INSERT INTO complaints (idx, facility, booking, at, confidential, alleges_ill_treatment, reply_due) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.index as i64, e.facility, booking as i64, at, b(p, "confidential"), b(p, "alleges_ill_treatment"), due])
+            })
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::COMPLAINT_REPLY | kinds::COMPLAINT_REFERRAL => {
+            let complaint = u(p, "complaint")?;
+            let at = s(p, "at")?;
+            let found: Option<(i64, String)> = conn
+                .prepare_cached(
+                    "SELECT booking, at FROM complaints WHERE idx = ?1 AND facility = ?2",
+                )
+                .and_then(|mut st| {
+                    st.query_row(params![complaint as i64, e.facility], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            let Some((booking, filed)) = found else {
+                return Err(reject(
+                    "complaint",
+                    format!("entry {complaint} is not a complaint at {}", e.facility),
+                ));
+            };
+            if at < filed.as_str() {
+                return Err(reject(
+                    "at",
+                    format!("{at} is before the complaint was made ({filed})"),
+                ));
+            }
+            let column = if e.kind == kinds::COMPLAINT_REPLY {
+                "replied"
+            } else {
+                "referred"
+            };
+            conn.prepare_cached(&format!(
+                "UPDATE complaints SET {column} = coalesce({column}, ?2) WHERE idx = ?1"
+            ))
+            .and_then(|mut st| st.execute(params![complaint as i64, e.index as i64]))
+            .map_err(backend)?;
+            event(conn, booking as u64, e.index)?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
