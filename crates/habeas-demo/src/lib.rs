@@ -541,6 +541,7 @@ pub fn generate(
             Scenario::Mandela => (90, true),
         };
         cell_movements(&mut g, FACILITY, day, minutes, open_air)?;
+        court_contact_and_complaints(&mut g, &mut rng, scenario, d, day, &alive, &expiry)?;
         // Deaths at the reported national rate, scaled to this population.
         let expected = deaths_per_person_day
             * alive.len() as f64
@@ -633,6 +634,124 @@ pub fn generate(
     }
     g.drain()?;
     Ok(g.report)
+}
+
+fn record(g: &Gen<'_>, v: serde_json::Value, now: Timestamp) -> Result<Draft, DemoError> {
+    let input: habeas_core::record::RecordInput =
+        serde_json::from_value(v).map_err(|e| DemoError::Options(e.to_string()))?;
+    input
+        .validate(now, &g.actor)
+        .map_err(|e| DemoError::Refused(e.to_string()))
+}
+
+/// The court process, contact and complaints of one day. At CECOT: once a week the untried
+/// are heard in online hearings of 200 to 500 at a time with no counsel; requests for family
+/// visits are refused; complaints are filed and never answered. Within the rules: each untried
+/// person has a hearing in person with counsel every 30 days, a family visit every week, and
+/// every complaint is answered the same day (allegations of ill-treatment referred).
+fn court_contact_and_complaints(
+    g: &mut Gen<'_>,
+    rng: &mut Rng,
+    scenario: Scenario,
+    d: u32,
+    day: Timestamp,
+    alive: &[u64],
+    expiry: &std::collections::HashMap<u64, Date>,
+) -> Result<(), DemoError> {
+    let untried: Vec<u64> = alive
+        .iter()
+        .copied()
+        .filter(|b| expiry.contains_key(b))
+        .collect();
+    let next = Date::of(Timestamp(day.0 + 180 * 86_400_000)).to_string();
+    match scenario {
+        Scenario::Cecot | Scenario::National if d % 7 == 3 && !untried.is_empty() => {
+            let take = (untried.len() / 10).max(1);
+            let start = (d as usize / 7 * take) % untried.len();
+            let mut group: Vec<u64> = untried
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(take.min(untried.len()))
+                .copied()
+                .collect();
+            group.sort_unstable();
+            let mut k = 0;
+            while !group.is_empty() {
+                let size = (200 + rng.below(301) as usize).min(group.len());
+                let heard: Vec<u64> = group.drain(..size).collect();
+                let t = at(day, 9 + k, 0);
+                let v = serde_json::json!({"record": "hearing", "facility": FACILITY, "bookings": heard, "court": "Tribunal Especializado (sala virtual del CECOT)",
+                    "at": t.to_string(), "mode": "video", "people_heard": heard.len(), "outcome": "se ratifica la detención provisional", "next_date": next});
+                let draft = record(g, v, t)?;
+                g.submit(t, vec![draft])?;
+                k = (k + 1) % 8;
+            }
+        }
+        Scenario::Mandela => {
+            let t = at(day, 10, 0);
+            let mut drafts = Vec::new();
+            for b in untried.iter().filter(|b| **b % 30 == u64::from(d % 30)) {
+                drafts.push(record(g, serde_json::json!({"record": "hearing", "facility": FACILITY, "bookings": [b], "court": "Juzgado de Instrucción",
+                    "at": t.to_string(), "mode": "in_person", "counsel": "Defensoría Pública", "people_heard": 1, "outcome": "revisión de la medida", "next_date": next}), t)?);
+            }
+            let t = at(day, 18, 0);
+            for b in alive.iter().filter(|b| **b % 7 == u64::from(d % 7)) {
+                let visit = at(day, 10, (*b % 360) as i64);
+                drafts.push(record(g, serde_json::json!({"record": "contact", "facility": FACILITY, "booking": b, "kind": "visit", "party": "family",
+                    "at": visit.to_string(), "with": "familia", "minutes": 60}), t)?);
+            }
+            g.submit(t, drafts)?;
+        }
+        _ => {}
+    }
+    // Complaints: about one person in 5,000 a day.
+    let t = at(day, 15, 0);
+    let filed = alive.len() as u64 / 5000 + u64::from(rng.below(5000) < alive.len() as u64 % 5000);
+    let due = Date::of(Timestamp(day.0 + 15 * 86_400_000)).to_string();
+    for _ in 0..filed {
+        let b = alive[(rng.next() % alive.len().max(1) as u64) as usize];
+        let ill = rng.below(10) < 3;
+        let text = if ill {
+            "Denuncia golpes de custodios durante el recuento"
+        } else {
+            "Pide atención médica y noticias de su familia"
+        };
+        let complaint = record(
+            g,
+            serde_json::json!({"record": "complaint", "facility": FACILITY, "booking": b, "at": t.to_string(), "confidential": ill,
+            "subject": if ill { "malos tratos" } else { "salud y familia" }, "text": text, "alleges_ill_treatment": ill, "reply_due": due}),
+            t,
+        )?;
+        if scenario == Scenario::Mandela {
+            let idx = g.append(t, vec![complaint])?[0];
+            let r = at(day, 17, 0);
+            let mut drafts = vec![record(
+                g,
+                serde_json::json!({"record": "complaint_reply", "facility": FACILITY, "complaint": idx, "at": r.to_string(), "reply": "Atendida por la dirección y el servicio médico"}),
+                r,
+            )?];
+            if ill {
+                drafts.push(record(g, serde_json::json!({"record": "complaint_referral", "facility": FACILITY, "complaint": idx, "at": r.to_string(), "authority": "Procuraduría para la Defensa de los Derechos Humanos"}), r)?);
+            }
+            g.submit(r, drafts)?;
+        } else {
+            g.submit(t, vec![complaint])?;
+        }
+    }
+    // At CECOT, families who ask to visit are refused.
+    if scenario == Scenario::Cecot {
+        let t = at(day, 16, 0);
+        let asked = alive.len() as u64 / 2000;
+        let mut drafts = Vec::new();
+        for _ in 0..asked {
+            let b = alive[(rng.next() % alive.len().max(1) as u64) as usize];
+            drafts.push(record(g, serde_json::json!({"record": "contact_request", "facility": FACILITY, "booking": b, "kind": "visit", "party": "family",
+                "at": t.to_string(), "granted": false, "reason": "régimen de excepción: visitas suspendidas", "authority": "Dirección del CECOT"}), t)?);
+        }
+        g.submit(t, drafts)?;
+    }
+    Ok(())
 }
 
 /// Every occupied cell of `facility` goes out together and comes back `minutes` later, eight

@@ -122,6 +122,24 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
         .unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     assert!(String::from_utf8_lossy(&v.stdout).contains(&root(&out)));
+    // Online hearings of hundreds at a time, none with counsel; no family contact, only refusals.
+    let c = rusqlite::Connection::open(dir.path().join("cecot.db")).unwrap();
+    let (hearings, biggest, with_counsel): (i64, i64, i64) = c
+        .query_row(
+            "SELECT count(*), coalesce(max(people_heard), 0), count(counsel) FROM hearings",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(
+        hearings >= 1 && biggest >= 50 && with_counsel == 0,
+        "{hearings} hearings, biggest {biggest}, {with_counsel} with counsel"
+    );
+    let visits: i64 = c
+        .query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(visits, 0);
+    drop(c);
     // A second run without --replace refuses to overwrite.
     let again = bin()
         .current_dir(dir.path())
@@ -191,6 +209,34 @@ fn the_mandela_scenario_stays_within_capacity_and_releases_on_expiry() {
         );
         assert_eq!(c["lighting"], "cycle");
     }
+    let c = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+    let (hearings, alone_with_counsel): (i64, i64) = c
+        .query_row("SELECT count(*), count(*) FILTER (WHERE people_heard = 1 AND counsel IS NOT NULL) FROM hearings", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(
+        hearings > 0 && hearings == alone_with_counsel,
+        "within the rules every hearing is individual with counsel"
+    );
+    let family: i64 = c
+        .query_row(
+            "SELECT count(*) FROM contacts WHERE party = 'family'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        family > 2000 * 3,
+        "weekly family visits: {family} in 30 days"
+    );
+    let unanswered: i64 = c
+        .query_row(
+            "SELECT count(*) FROM complaints WHERE replied IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unanswered, 0, "every complaint is answered");
+    drop(c);
     let released: u64 = out
         .split(" releases")
         .next()
