@@ -52,3 +52,15 @@ pub const COMPLAINT: &str = "complaint.filed";
 pub const COMPLAINT_REPLY: &str = "complaint.replied";
 /// A complaint referred to an independent authority.
 pub const COMPLAINT_REFERRAL: &str = "complaint.referred";
+/// An incident, with any force and restraints used.
+pub const INCIDENT: &str = "incident.recorded";
+/// The review of an incident.
+pub const INCIDENT_REVIEW: &str = "incident.reviewed";
+/// An addendum to an incident (incidents are corrected by addendum only).
+pub const INCIDENT_ADDENDUM: &str = "incident.addendum";
+/// A disciplinary sanction (prohibited ones are refused).
+pub const SANCTION: &str = "discipline.sanction";
+/// A health record (restricted content).
+pub const HEALTH: &str = "health.recorded";
+/// Attendance at a programme.
+pub const PROGRAMME: &str = "programme.attendance";

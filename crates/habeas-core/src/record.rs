@@ -106,6 +106,137 @@ pub enum RecordInput {
         at: String,
         authority: String,
     },
+    /// An incident: what happened, where, who, injuries, force and restraints used.
+    Incident {
+        facility: String,
+        at: String,
+        place: String,
+        description: String,
+        #[serde(default)]
+        bookings: Vec<u64>,
+        #[serde(default)]
+        staff: Vec<String>,
+        #[serde(default)]
+        injuries: Vec<String>,
+        #[serde(default)]
+        force_used: bool,
+        #[serde(default)]
+        restraints: Vec<String>,
+        /// Who authorised the force, required when force was used.
+        #[serde(default)]
+        authorised_by: Option<String>,
+    },
+    /// The review of an incident (and of any force used).
+    IncidentReview {
+        facility: String,
+        incident: u64,
+        at: String,
+        reviewer: String,
+        outcome: String,
+    },
+    /// An addendum to an incident: incidents are corrected by addendum only.
+    IncidentAddendum {
+        facility: String,
+        incident: u64,
+        at: String,
+        text: String,
+    },
+    /// A disciplinary sanction. Prohibited sanctions are refused (Rule 43).
+    Sanction {
+        facility: String,
+        booking: u64,
+        at: String,
+        offence: String,
+        sanction: SanctionKind,
+        #[serde(default)]
+        days: Option<u32>,
+        authority: String,
+        /// When the sanction is reviewed (required for solitary confinement, Rules 45–46).
+        #[serde(default)]
+        review: Option<String>,
+    },
+    /// A health record (restricted: only health staff and inspectors read its content).
+    Health {
+        facility: String,
+        booking: u64,
+        at: String,
+        kind: HealthKind,
+        notes: String,
+        #[serde(default)]
+        referred_to: Option<String>,
+    },
+    /// Attendance at a programme (education, work, other activities).
+    Programme {
+        facility: String,
+        booking: u64,
+        at: String,
+        programme: String,
+        kind: ProgrammeKind,
+        minutes: u32,
+    },
+}
+
+/// What a sanction is. Those Rule 43 prohibits are listed so that they can be refused by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SanctionKind {
+    Warning,
+    LossOfPrivileges,
+    ExtraWork,
+    SolitaryConfinement,
+    IndefiniteSolitaryConfinement,
+    DarkCell,
+    ConstantlyLitCell,
+    CorporalPunishment,
+    ReducedFoodOrWater,
+    CollectivePunishment,
+    FamilyContactBan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthKind {
+    AdmissionExamination,
+    Injury,
+    Visit,
+    SolitaryHealthVisit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgrammeKind {
+    Education,
+    Work,
+    Other,
+}
+
+impl SanctionKind {
+    /// Why Rule 43 prohibits this sanction, if it does.
+    pub fn prohibited(self) -> Option<&'static str> {
+        match self {
+            Self::IndefiniteSolitaryConfinement => {
+                Some("Rule 43(1)(a): indefinite solitary confinement is prohibited")
+            }
+            Self::DarkCell => Some("Rule 43(1)(c): placement in a dark cell is prohibited"),
+            Self::ConstantlyLitCell => {
+                Some("Rule 43(1)(c): placement in a constantly lit cell is prohibited")
+            }
+            Self::CorporalPunishment => Some("Rule 43(1)(d): corporal punishment is prohibited"),
+            Self::ReducedFoodOrWater => {
+                Some("Rule 43(1)(e): reducing a prisoner's diet or drinking water is prohibited")
+            }
+            Self::CollectivePunishment => {
+                Some("Rule 43(1)(e): collective punishment is prohibited")
+            }
+            Self::FamilyContactBan => {
+                Some("Rule 43(3): sanctions may not include a ban on family contact")
+            }
+            Self::Warning
+            | Self::LossOfPrivileges
+            | Self::ExtraWork
+            | Self::SolitaryConfinement => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -434,6 +565,202 @@ impl RecordInput {
                     }),
                 ))
             }
+            Self::Incident {
+                facility,
+                at,
+                place,
+                description,
+                bookings,
+                staff,
+                injuries,
+                force_used,
+                restraints,
+                authorised_by,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let authorised = optional_text("authorised_by", authorised_by.as_deref(), 200)?;
+                if *force_used && authorised.is_none() {
+                    return Err(DomainError::invalid(
+                        "authorised_by",
+                        "force was used: name who authorised it",
+                    ));
+                }
+                let each = |field: &str, v: &[String]| -> Result<Vec<String>, DomainError> {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, x)| text(&format!("{field}[{i}]"), x, 500))
+                        .collect()
+                };
+                let mut p = json!({
+                    "at": at.to_string(), "place": text("place", place, 200)?, "description": text("description", description, 8000)?,
+                    "bookings": bookings, "staff": each("staff", staff)?, "injuries": each("injuries", injuries)?,
+                    "force_used": force_used, "restraints": each("restraints", restraints)?
+                });
+                if let (Some(a), Some(o)) = (authorised, p.as_object_mut()) {
+                    o.insert("authorised_by".into(), json!(a));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::INCIDENT,
+                    format!("facility:{f}"),
+                    p,
+                ))
+            }
+            Self::IncidentReview {
+                facility,
+                incident,
+                at,
+                reviewer,
+                outcome,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::INCIDENT_REVIEW,
+                    format!("incident:{incident}"),
+                    json!({
+                        "incident": incident, "at": at.to_string(), "reviewer": text("reviewer", reviewer, 200)?, "outcome": text("outcome", outcome, 4000)?
+                    }),
+                ))
+            }
+            Self::IncidentAddendum {
+                facility,
+                incident,
+                at,
+                text: body,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::INCIDENT_ADDENDUM,
+                    format!("incident:{incident}"),
+                    json!({
+                        "incident": incident, "at": at.to_string(), "text": text("text", body, 8000)?
+                    }),
+                ))
+            }
+            Self::Sanction {
+                facility,
+                booking,
+                at,
+                offence,
+                sanction,
+                days,
+                authority,
+                review,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                if let Some(why) = sanction.prohibited() {
+                    return Err(DomainError {
+                        code: "prohibited_sanction",
+                        field: "sanction".into(),
+                        message: why.into(),
+                    });
+                }
+                let at = past_time("at", at, now)?;
+                let review = review
+                    .as_deref()
+                    .map(|r| Date::parse("review", r))
+                    .transpose()?;
+                if *sanction == SanctionKind::SolitaryConfinement {
+                    match days {
+                        None => return Err(DomainError::invalid("days", "solitary confinement has a set length (Rule 43(1)(a))")),
+                        Some(d) if *d > 15 => {
+                            return Err(DomainError {
+                                code: "prohibited_sanction",
+                                field: "days".into(),
+                                message: "Rules 43(1)(b) and 44: solitary confinement for more than 15 consecutive days is prolonged and prohibited".into(),
+                            })
+                        }
+                        Some(_) => {}
+                    }
+                    if review.is_none() {
+                        return Err(DomainError::invalid(
+                            "review",
+                            "solitary confinement is reviewed (Rules 45-46): give the review date",
+                        ));
+                    }
+                }
+                if review.is_some_and(|r| r < Date::of(at)) {
+                    return Err(DomainError::invalid(
+                        "review",
+                        "the review is before the sanction",
+                    ));
+                }
+                let mut p = json!({"booking": booking, "at": at.to_string(), "offence": text("offence", offence, 1000)?, "sanction": tag(sanction), "authority": text("authority", authority, 200)?});
+                if let Some(o) = p.as_object_mut() {
+                    if let Some(d) = days {
+                        o.insert("days".into(), json!(d));
+                    }
+                    if let Some(r) = review {
+                        o.insert("review".into(), json!(r.to_string()));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::SANCTION,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::Health {
+                facility,
+                booking,
+                at,
+                kind,
+                notes,
+                referred_to,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({"booking": booking, "at": at.to_string(), "kind": tag(kind), "notes": text("notes", notes, 8000)?, "restricted": true});
+                if let (Some(r), Some(o)) = (
+                    optional_text("referred_to", referred_to.as_deref(), 200)?,
+                    p.as_object_mut(),
+                ) {
+                    o.insert("referred_to".into(), json!(r));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::HEALTH,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::Programme {
+                facility,
+                booking,
+                at,
+                programme,
+                kind,
+                minutes,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                if *minutes == 0 || *minutes > 24 * 60 {
+                    return Err(DomainError::invalid(
+                        "minutes",
+                        "attendance lasts between 1 minute and a day",
+                    ));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::PROGRAMME,
+                    format!("custody:{booking}"),
+                    json!({
+                        "booking": booking, "at": at.to_string(), "programme": text("programme", programme, 200)?, "kind": tag(kind), "minutes": minutes
+                    }),
+                ))
+            }
         }
     }
 }
@@ -490,7 +817,29 @@ mod tests {
                 "date",
             ),
         ];
-        for (v, field) in cases {
+        let more = [
+            (
+                json!({"record": "sanction", "facility": "CECOT", "booking": 5, "at": "2024-12-01T09:00:00.000Z", "offence": "x", "sanction": "constantly_lit_cell", "authority": "D"}),
+                "sanction",
+            ),
+            (
+                json!({"record": "sanction", "facility": "CECOT", "booking": 5, "at": "2024-12-01T09:00:00.000Z", "offence": "x", "sanction": "solitary_confinement", "days": 30, "authority": "D", "review": "2024-12-05"}),
+                "days",
+            ),
+            (
+                json!({"record": "sanction", "facility": "CECOT", "booking": 5, "at": "2024-12-01T09:00:00.000Z", "offence": "x", "sanction": "solitary_confinement", "days": 5, "authority": "D"}),
+                "review",
+            ),
+            (
+                json!({"record": "incident", "facility": "CECOT", "at": "2024-12-01T09:00:00.000Z", "place": "M1", "description": "riña", "force_used": true}),
+                "authorised_by",
+            ),
+            (
+                json!({"record": "programme", "facility": "CECOT", "booking": 5, "at": "2024-12-01T09:00:00.000Z", "programme": "taller", "kind": "work", "minutes": 0}),
+                "minutes",
+            ),
+        ];
+        for (v, field) in cases.into_iter().chain(more) {
             assert_eq!(check(v.clone()).unwrap_err().field, field, "{v}");
         }
     }

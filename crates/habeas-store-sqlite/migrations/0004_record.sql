@@ -68,3 +68,44 @@ CREATE TABLE complaints (
     replied               INTEGER,       -- the first reply's entry
     referred              INTEGER        -- the referral's entry
 ) STRICT;
+
+CREATE TABLE incidents (
+    idx        INTEGER PRIMARY KEY,
+    facility   TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    force_used INTEGER NOT NULL,
+    reviewed   INTEGER,                  -- the review's entry
+    addenda    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE incident_people (
+    booking INTEGER NOT NULL,
+    idx     INTEGER NOT NULL,
+    PRIMARY KEY (booking, idx)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE sanctions (
+    idx      INTEGER PRIMARY KEY,
+    booking  INTEGER NOT NULL,
+    at       TEXT NOT NULL,
+    sanction TEXT NOT NULL,
+    days     INTEGER,
+    review   TEXT
+) STRICT;
+
+-- Health records: only the fact and its kind; the content stays in the (restricted) entry.
+CREATE TABLE health (
+    idx     INTEGER PRIMARY KEY,
+    booking INTEGER NOT NULL,
+    at      TEXT NOT NULL,
+    kind    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE programme_attendance (
+    idx       INTEGER PRIMARY KEY,
+    booking   INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    programme TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    minutes   INTEGER NOT NULL
+) STRICT;

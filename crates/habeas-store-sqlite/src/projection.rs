@@ -33,6 +33,11 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "contacts",
     "contact_requests",
     "complaints",
+    "incidents",
+    "incident_people",
+    "sanctions",
+    "health",
+    "programme_attendance",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -154,6 +154,94 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             .map_err(backend)?;
             event(conn, booking as u64, e.index)?;
         }
+        kinds::INCIDENT => {
+            let bookings: Vec<u64> = p
+                .get("bookings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            for booking in &bookings {
+                open_here(conn, e, *booking, on)?;
+            }
+            let at = s(p, "at")?;
+            conn.prepare_cached(
+                "INSERT INTO incidents (idx, facility, at, force_used) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.index as i64, e.facility, at, b(p, "force_used")])
+            })
+            .map_err(backend)?;
+            for booking in &bookings {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO incident_people (booking, idx) VALUES (?1, ?2)",
+                )
+                .and_then(|mut st| st.execute(params![*booking as i64, e.index as i64]))
+                .map_err(backend)?;
+                event(conn, *booking, e.index)?;
+            }
+        }
+        kinds::INCIDENT_REVIEW | kinds::INCIDENT_ADDENDUM => {
+            let incident = u(p, "incident")?;
+            let set = if e.kind == kinds::INCIDENT_REVIEW {
+                "reviewed = coalesce(reviewed, ?2)"
+            } else {
+                "addenda = addenda + 1 + 0 * ?2"
+            };
+            let n = conn
+                .prepare_cached(&format!(
+                    "UPDATE incidents SET {set} WHERE idx = ?1 AND facility = ?3"
+                ))
+                .and_then(|mut st| st.execute(params![incident as i64, e.index as i64, e.facility]))
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(reject(
+                    "incident",
+                    format!("entry {incident} is not an incident at {}", e.facility),
+                ));
+            }
+            let people: Vec<i64> = conn
+                .prepare_cached("SELECT booking FROM incident_people WHERE idx = ?1")
+                .and_then(|mut st| st.query_map([incident as i64], |r| r.get(0))?.collect())
+                .map_err(backend)?;
+            for booking in people {
+                event(conn, booking as u64, e.index)?;
+            }
+        }
+        kinds::SANCTION => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, sanction) = (s(p, "at")?, s(p, "sanction")?);
+            conn.prepare_cached("INSERT INTO sanctions (idx, booking, at, sanction, days, review) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .and_then(|mut st| {
+                    st.execute(params![e.index as i64, booking as i64, at, sanction, p.get("days").and_then(Value::as_i64), p.get("review").and_then(Value::as_str)])
+                })
+                .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::HEALTH => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, kind) = (s(p, "at")?, s(p, "kind")?);
+            conn.prepare_cached(
+                "INSERT INTO health (idx, booking, at, kind) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, at, kind]))
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::PROGRAMME => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, programme, kind) = (s(p, "at")?, s(p, "programme")?, s(p, "kind")?);
+            conn.prepare_cached("INSERT INTO programme_attendance (idx, booking, at, programme, kind, minutes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .and_then(|mut st| {
+                    st.execute(params![e.index as i64, booking as i64, at, programme, kind, p.get("minutes").and_then(Value::as_i64).unwrap_or(0)])
+                })
+                .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
         _ => return Ok(false),
     }
     Ok(true)

@@ -981,3 +981,89 @@ fn hearings_contact_and_complaints_are_recorded_and_refused_with_reasons() {
     }
     assert_eq!(reg.verify().code, 0);
 }
+
+#[test]
+fn incidents_discipline_health_and_programmes() {
+    let reg = facility();
+    let a = reg.admit(&admission("Ana", "male", "remand"));
+    let rec = |v: Value| -> u64 {
+        reg.file("record.json", &v.to_string());
+        let out = reg.ok(&["record", "--json", "record.json"]).stdout;
+        out.split("entry ").nth(1).unwrap().trim().parse().unwrap()
+    };
+    let refused = |v: Value, needle: &str| {
+        reg.file("record.json", &v.to_string());
+        reg.refused(&["record", "--json", "record.json"], needle);
+    };
+    let incident = rec(
+        json!({"record": "incident", "facility": "CECOT", "at": "2024-08-01T03:00:00.000Z", "place": "Módulo 1, pasillo",
+        "description": "Riña durante el recuento", "bookings": [a], "staff": ["custodio 17"], "injuries": ["contusión en la cara"],
+        "force_used": true, "restraints": ["esposas"], "authorised_by": "jefe de turno"}),
+    );
+    refused(
+        json!({"record": "incident", "facility": "CECOT", "at": "2024-08-01T03:00:00.000Z", "place": "M1", "description": "x", "force_used": true}),
+        "authorised_by",
+    );
+    rec(
+        json!({"record": "incident_addendum", "facility": "CECOT", "incident": incident, "at": "2024-08-02T03:00:00.000Z", "text": "El parte omitía la hora del traslado a enfermería"}),
+    );
+    rec(
+        json!({"record": "incident_review", "facility": "CECOT", "incident": incident, "at": "2024-08-03T03:00:00.000Z", "reviewer": "Inspección General", "outcome": "uso de la fuerza proporcionado"}),
+    );
+    refused(
+        json!({"record": "incident_review", "facility": "CECOT", "incident": a, "at": "2024-08-03T03:00:00.000Z", "reviewer": "x", "outcome": "y"}),
+        "not an incident",
+    );
+    for (kind, rule) in [
+        ("constantly_lit_cell", "Rule 43(1)(c)"),
+        ("family_contact_ban", "Rule 43(3)"),
+        ("corporal_punishment", "Rule 43(1)(d)"),
+    ] {
+        refused(
+            json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": kind, "authority": "Consejo disciplinario"}),
+            rule,
+        );
+    }
+    refused(
+        json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "solitary_confinement", "days": 20, "authority": "Consejo", "review": "2024-08-10"}),
+        "more than 15",
+    );
+    rec(
+        json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "solitary_confinement", "days": 5, "authority": "Consejo disciplinario", "review": "2024-08-06"}),
+    );
+    rec(
+        json!({"record": "health", "facility": "CECOT", "booking": a, "at": "2024-08-05T10:00:00.000Z", "kind": "solitary_health_visit", "notes": "sin novedad"}),
+    );
+    rec(
+        json!({"record": "programme", "facility": "CECOT", "booking": a, "at": "2024-08-06T10:00:00.000Z", "programme": "alfabetización", "kind": "education", "minutes": 90}),
+    );
+    let file: Value = serde_json::from_str(
+        &reg.ok(&["person", "show", &a.to_string(), "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = file["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "incident.recorded",
+        "incident.addendum",
+        "incident.reviewed",
+        "discipline.sanction",
+        "health.recorded",
+        "programme.attendance",
+    ] {
+        assert!(kinds.contains(&k), "the timeline lacks {k}: {kinds:?}");
+    }
+    let health = file["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "health.recorded")
+        .unwrap();
+    assert_eq!(health["payload"]["restricted"], true);
+    assert_eq!(reg.verify().code, 0);
+}
