@@ -64,3 +64,5 @@ pub const SANCTION: &str = "discipline.sanction";
 pub const HEALTH: &str = "health.recorded";
 /// Attendance at a programme.
 pub const PROGRAMME: &str = "programme.attendance";
+/// An environment reading (temperature, lighting, ventilation) for a cell or unit.
+pub const ENVIRONMENT: &str = "environment.reading";

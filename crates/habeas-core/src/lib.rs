@@ -6,6 +6,7 @@
 pub mod allocation;
 pub mod custody;
 pub mod dates;
+pub mod environment;
 pub mod error;
 pub mod estate;
 pub mod events;

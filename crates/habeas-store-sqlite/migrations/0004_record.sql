@@ -109,3 +109,15 @@ CREATE TABLE programme_attendance (
     kind      TEXT NOT NULL,
     minutes   INTEGER NOT NULL
 ) STRICT;
+
+CREATE TABLE environment (
+    idx            INTEGER PRIMARY KEY,
+    facility       TEXT NOT NULL,
+    place          TEXT NOT NULL,            -- a cell, or a unit
+    at             TEXT NOT NULL,
+    temperature_dc INTEGER,                  -- tenths of a degree Celsius
+    lighting_on    INTEGER,
+    ventilation_on INTEGER
+) STRICT;
+
+CREATE INDEX environment_by_place ON environment (facility, place, at);

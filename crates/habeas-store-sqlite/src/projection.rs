@@ -38,6 +38,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "sanctions",
     "health",
     "programme_attendance",
+    "environment",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -242,6 +242,36 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 .map_err(backend)?;
             event(conn, booking, e.index)?;
         }
+        kinds::ENVIRONMENT => {
+            let (place, at) = (s(p, "place")?, s(p, "at")?);
+            let known: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM cells WHERE facility = ?1 AND code = ?2) OR EXISTS (SELECT 1 FROM units WHERE facility = ?1 AND code = ?2)",
+                )
+                .and_then(|mut st| st.query_row([&e.facility, place], |r| r.get(0)))
+                .map_err(backend)?;
+            if !known {
+                return Err(reject(
+                    "place",
+                    format!("{place} is not a cell or unit of {}", e.facility),
+                ));
+            }
+            conn.prepare_cached(
+                "INSERT INTO environment (idx, facility, place, at, temperature_dc, lighting_on, ventilation_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    e.facility,
+                    place,
+                    at,
+                    p.get("temperature_dc").and_then(Value::as_i64),
+                    p.get("lighting_on").and_then(Value::as_bool),
+                    p.get("ventilation_on").and_then(Value::as_bool)
+                ])
+            })
+            .map_err(backend)?;
+        }
         _ => return Ok(false),
     }
     Ok(true)

@@ -612,3 +612,163 @@ country = "SV"
     }
     Ok(vec![figure("custody.ingest", "rows/s", 0.5, &samples)])
 }
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvironmentBenchArgs {
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Readings in the CSV file imported per run.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Entries per transaction (the same for the register and the baseline).
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    #[arg(long, default_value_t = 2)]
+    runs: usize,
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+pub fn environment(args: &EnvironmentBenchArgs) -> Result<ExitCode> {
+    let figures = environment_figures(args)?;
+    report(&figures, args.json.as_deref(), &[ENVIRONMENT_BASELINE])
+}
+
+const ENVIRONMENT_BASELINE: &str = "environment: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL";
+
+/// Importing sensor CSV (parse, check, append with projections) against bare inserts.
+fn environment_figures(args: &EnvironmentBenchArgs) -> Result<Vec<Figure>> {
+    use habeas_core::ids::Actor;
+    use std::io::Write as _;
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("habeas-bench-environment-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let actor = Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let estate = cecot_estate()?;
+    let cells: Vec<String> = estate.cells.iter().map(|c| c.code.clone()).collect();
+    let mut samples = Vec::new();
+    eprintln!(
+        "habeas bench environment: {} readings from CSV in batches of {}, {} runs",
+        args.rows,
+        args.batch,
+        args.runs.max(1)
+    );
+    for run in 0..args.runs.max(1) {
+        let csv_path = dir.join(format!("readings-{run}.csv"));
+        {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&csv_path)?);
+            writeln!(w, "at,place,temperature_c,lighting,ventilation")?;
+            let start = habeas_register::Timestamp::parse("2024-01-01T00:00:00.000Z")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for i in 0..args.rows {
+                let t = habeas_register::Timestamp(start.0 + (i / cells.len()) as i64 * 60_000);
+                writeln!(
+                    w,
+                    "{t},{},{}.{},on,{}",
+                    cells[i % cells.len()],
+                    28 + i % 9,
+                    i % 10,
+                    if i % 3 == 0 { "off" } else { "on" }
+                )?;
+            }
+        }
+        let f = fresh(
+            &dir,
+            &format!("environment-{run}.db"),
+            WriterConfig {
+                max_batch: args.batch,
+                ..WriterConfig::default()
+            },
+        )?;
+        let mut setup = vec![estate.facility.to_draft(&actor)];
+        setup.extend(
+            estate
+                .units
+                .iter()
+                .map(|u| u.to_draft(&estate.facility.code, &actor)),
+        );
+        setup.extend(
+            estate
+                .cells
+                .iter()
+                .map(|c| c.to_draft(&estate.facility.code, &actor)),
+        );
+        let first = setup.len() as u64;
+        f.register
+            .append_all(setup)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        settle();
+        let now = SystemClock.now();
+        let clock = Stopwatch::start();
+        let input = std::io::BufReader::new(std::fs::File::open(&csv_path)?);
+        let drafts: Vec<Draft> = habeas_core::environment::readings_from_csv("CECOT", input, now)
+            .map(|r| r.map(|r| r.to_draft(&actor)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        pipelined(&f.register, drafts, args.batch)?;
+        let rate = args.rows as f64 / clock.secs();
+        f.register.clone().shutdown();
+        let mut bytes = Vec::with_capacity(args.rows);
+        f.store
+            .scan(first, &mut |row| {
+                bytes.push(row.bytes.to_vec());
+                Ok(true)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        settle();
+        let base = bare_inserts(
+            &dir.join(format!("environment-bare-{run}.db")),
+            &bytes,
+            args.batch,
+        )?;
+        eprintln!(
+            "  run {}: {:.0} rows/s against {:.0} bare: {:.2}",
+            run + 1,
+            rate,
+            base,
+            rate / base
+        );
+        samples.push((rate, base));
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(vec![figure("environment.import", "rows/s", 0.5, &samples)])
+}
+
+/// The CECOT estate of the benchmarks: 8 pavilions of 32 cells.
+fn cecot_estate() -> Result<habeas_core::estate::Estate> {
+    use habeas_core::estate::{
+        CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
+    };
+    EstateFile {
+        facility: FacilityInput {
+            code: "CECOT".into(),
+            name: "Centro de Confinamiento del Terrorismo".into(),
+            country: "SV".into(),
+        },
+        units: (1..=8)
+            .map(|m| UnitInput {
+                code: format!("M{m}"),
+                name: format!("Módulo {m}"),
+                cell_count: 32,
+                cell_template: Some(CellTemplate {
+                    area_m2: 100.0,
+                    bunks: 80,
+                    cna: 24,
+                    operational_capacity: 160,
+                    kind: CellKind::Normal,
+                    lighting: Lighting::Constant,
+                    window: false,
+                    ventilation: Ventilation::Mechanical,
+                    sanitation: true,
+                }),
+            })
+            .collect(),
+        cells: Vec::new(),
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}

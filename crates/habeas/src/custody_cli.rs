@@ -1191,3 +1191,159 @@ pub fn correct_identity(db: &DbArgs, actor: &Actor, json: &std::path::Path) -> R
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EnvironmentCommand {
+    /// One reading, entered by hand.
+    Add {
+        #[arg(long)]
+        facility: String,
+        /// A cell, or a unit.
+        #[arg(long)]
+        place: String,
+        /// Degrees Celsius.
+        #[arg(long)]
+        temperature_c: Option<String>,
+        /// on or off
+        #[arg(long)]
+        lighting: Option<String>,
+        /// on or off
+        #[arg(long)]
+        ventilation: Option<String>,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Readings from sensors, as CSV with the header at,place,temperature_c,lighting,ventilation.
+    /// The whole file is checked first: a bad line is named and nothing is written.
+    Import {
+        #[arg(long)]
+        facility: String,
+        file: PathBuf,
+    },
+}
+
+pub fn environment(db: &DbArgs, actor: &Actor, c: EnvironmentCommand) -> Result<ExitCode> {
+    match c {
+        EnvironmentCommand::Add {
+            facility,
+            place,
+            temperature_c,
+            lighting,
+            ventilation,
+            at,
+        } => {
+            let at = at.unwrap_or_else(|| now().to_string());
+            let r = habeas_core::environment::Reading::new(
+                &facility,
+                &place,
+                &at,
+                temperature_c.as_deref(),
+                lighting.as_deref(),
+                ventilation.as_deref(),
+                now(),
+            )
+            .map_err(domain)?;
+            let idx = append_all(db, vec![r.to_draft(actor)])?;
+            println!("reading recorded as entry {}", idx[0]);
+        }
+        EnvironmentCommand::Import { facility, file } => {
+            let n = import_readings(db, actor, &facility, &file, true)?;
+            println!("{n} readings imported from {}", file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks every line of the CSV, then appends the readings in batches with a progress bar.
+/// Returns how many were recorded.
+pub fn import_readings(
+    db: &DbArgs,
+    actor: &Actor,
+    facility: &str,
+    file: &std::path::Path,
+    progress: bool,
+) -> Result<u64> {
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let readings: Vec<habeas_core::environment::Reading> =
+        habeas_core::environment::readings_from_csv(facility, std::io::BufReader::new(f), now())
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}: {} (nothing was imported)",
+                    file.display(),
+                    e.field,
+                    e.message
+                )
+            })?;
+    let store = db.open_store()?;
+    let mut places: std::collections::HashSet<String> = store
+        .cells(Some(facility))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    if let Some(fac) = store
+        .facility(facility)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        places.extend(fac.units.into_iter().map(|(code, _)| code));
+    }
+    if let Some((i, r)) = readings
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !places.contains(&r.place))
+    {
+        bail!(
+            "{}: line {}: place {} is not a cell or unit of {facility} (nothing was imported)",
+            file.display(),
+            i + 2,
+            r.place
+        );
+    }
+    let (_, register) = db.open_writer()?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(readings.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("importing [{bar:40}] {pos}/{len} {per_sec} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut done = 0u64;
+    let mut failure = None;
+    for chunk in readings.chunks(1000) {
+        in_flight.push_back((
+            chunk.len() as u64,
+            register.submit(chunk.iter().map(|r| r.to_draft(actor)).collect()),
+        ));
+        if in_flight.len() >= 4 {
+            if let Some((n, p)) = in_flight.pop_front() {
+                match p.wait() {
+                    Ok(_) => {
+                        done += n;
+                        bar.set_position(done);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    for (n, p) in in_flight {
+        match p.wait() {
+            Ok(_) => done += n,
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    bar.finish_and_clear();
+    register.shutdown();
+    if let Some(e) = failure {
+        bail!("stopped after {done} readings: {e}");
+    }
+    Ok(done)
+}

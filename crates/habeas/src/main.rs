@@ -102,6 +102,11 @@ enum Command {
         #[arg(long)]
         json: std::path::PathBuf,
     },
+    /// Environment readings per cell or unit: by hand or imported from sensors' CSV.
+    Environment {
+        #[command(subcommand)]
+        command: custody_cli::EnvironmentCommand,
+    },
     /// Move people out of a cell and back, or out of the facility and back.
     Move(custody_cli::MoveArgs),
     /// Roll counts: record one (reconciled against the records), or report a day's.
@@ -228,6 +233,8 @@ enum BenchCommand {
     Register(bench::RegisterBenchArgs),
     /// The custody core: ingest of admissions and allocations.
     Custody(bench::CustodyBenchArgs),
+    /// Importing sensor readings from CSV.
+    Environment(bench::EnvironmentBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -308,6 +315,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
         Command::Demo(args) => demo::run(&cli.db, args),
         Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
+        Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }
@@ -333,6 +341,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::All { json, runs },
         } => bench::all(json.as_deref(), runs),
+        Command::Bench {
+            bench: BenchCommand::Environment(args),
+        } => bench::environment(&args),
         Command::StressAppend {
             threads,
             count,

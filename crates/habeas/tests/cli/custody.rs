@@ -1067,3 +1067,83 @@ fn incidents_discipline_health_and_programmes() {
     assert_eq!(health["payload"]["restricted"], true);
     assert_eq!(reg.verify().code, 0);
 }
+
+#[test]
+fn environment_readings_by_hand_and_from_csv() {
+    let reg = facility();
+    reg.ok(&[
+        "environment",
+        "add",
+        "--facility",
+        "CECOT",
+        "--place",
+        "M1-C01",
+        "--temperature-c",
+        "34.5",
+        "--lighting",
+        "on",
+        "--at",
+        "2024-08-01T12:00:00.000Z",
+    ]);
+    reg.refused(
+        &[
+            "environment",
+            "add",
+            "--facility",
+            "CECOT",
+            "--place",
+            "M1-C01",
+            "--temperature-c",
+            "hot",
+        ],
+        "--temperature-c",
+    );
+    reg.refused(
+        &[
+            "environment",
+            "add",
+            "--facility",
+            "CECOT",
+            "--place",
+            "M1-C01",
+        ],
+        "a reading has",
+    );
+    let csv = "at,place,temperature_c,lighting,ventilation\n2024-08-01T13:00:00.000Z,M1-C01,35.0,on,off\n2024-08-01T13:00:00.000Z,M2,31.2,on,on\n";
+    reg.file("ok.csv", csv);
+    let r = reg.ok(&["environment", "import", "--facility", "CECOT", "ok.csv"]);
+    assert!(r.stdout.contains("2 readings imported"), "{}", r.stdout);
+    reg.file(
+        "bad.csv",
+        &format!("{csv}2024-08-01T14:00:00.000Z,M1-C01,35.0,dim,off\n"),
+    );
+    reg.refused(
+        &["environment", "import", "--facility", "CECOT", "bad.csv"],
+        "line 4",
+    );
+    reg.file(
+        "nowhere.csv",
+        &format!("{csv}2024-08-01T14:00:00.000Z,M9-C01,35.0,on,off\n"),
+    );
+    reg.refused(
+        &[
+            "environment",
+            "import",
+            "--facility",
+            "CECOT",
+            "nowhere.csv",
+        ],
+        "line 4: place M9-C01",
+    );
+    let c = rusqlite::Connection::open(reg.db()).unwrap();
+    let (n, hottest): (i64, i64) = c
+        .query_row(
+            "SELECT count(*), max(temperature_dc) FROM environment",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((n, hottest), (3, 350));
+    drop(c);
+    assert_eq!(reg.verify().code, 0);
+}
