@@ -77,6 +77,10 @@ enum Op {
     Reply {
         which: usize,
     },
+    File {
+        who: usize,
+        what: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -91,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..12, 1usize..5, any::<bool>()).prop_map(|(first, n, counsel)| Op::Hearing { first, n, counsel }),
         1 => (0usize..12).prop_map(|who| Op::Complain { who }),
         1 => (0usize..6).prop_map(|which| Op::Reply { which }),
+        2 => (0usize..12, 0usize..8).prop_map(|(who, what)| Op::File { who, what }),
     ]
 }
 
@@ -203,6 +208,24 @@ proptest! {
                     "subject": "s", "text": "t", "alleges_ill_treatment": who % 2 == 0, "reply_due": "2025-01-15"})),
                 Op::Reply { which } => record(json!({"record": "complaint_reply", "facility": "CECOT", "complaint": pick(&complaints, which),
                     "at": "2025-01-02T09:00:00.000Z", "reply": "respuesta"})),
+                Op::File { who, what } => {
+                    let b = pick(&bookings, who);
+                    if what == 7 {
+                        habeas_core::environment::Reading::new("CECOT", CELLS[who % 4], at, Some("31.5"), Some("on"), None, now)
+                            .ok()
+                            .map(|r| r.to_draft(&actor))
+                    } else {
+                        record(match what {
+                            0 => json!({"record": "contact", "facility": "CECOT", "booking": b, "kind": "visit", "party": "family", "at": at, "with": "madre", "minutes": 60}),
+                            1 => json!({"record": "contact_request", "facility": "CECOT", "booking": b, "kind": "call", "party": "legal", "at": at, "granted": true}),
+                            2 => json!({"record": "incident", "facility": "CECOT", "at": at, "place": "M1", "description": "riña", "bookings": [b], "force_used": who % 2 == 0, "authorised_by": "jefe"}),
+                            3 => json!({"record": "sanction", "facility": "CECOT", "booking": b, "at": at, "offence": "riña", "sanction": if who % 3 == 0 { "dark_cell" } else { "warning" }, "authority": "consejo"}),
+                            4 => json!({"record": "health", "facility": "CECOT", "booking": b, "at": at, "kind": "visit", "notes": "control"}),
+                            5 => json!({"record": "programme", "facility": "CECOT", "booking": b, "at": at, "programme": "taller", "kind": "work", "minutes": 120}),
+                            _ => json!({"record": "review", "facility": "CECOT", "booking": b, "at": at, "authority": "juez", "outcome": "continúa"}),
+                        })
+                    }
+                }
                 Op::Die { who } => Death::new("CECOT", pick(&bookings, who), at, "celda", "causa", false, now).ok().map(|d| d.to_draft(&actor)),
             };
             let Some(draft) = draft else { refused += 1; continue };
