@@ -154,6 +154,9 @@ pub enum RecordInput {
         /// When the sanction is reviewed (required for solitary confinement, Rules 45–46).
         #[serde(default)]
         review: Option<String>,
+        /// When the disciplinary hearing was held (the person heard before the sanction).
+        #[serde(default)]
+        hearing: Option<String>,
     },
     /// A health record (restricted: only health staff and inspectors read its content).
     Health {
@@ -654,6 +657,7 @@ impl RecordInput {
                 days,
                 authority,
                 review,
+                hearing,
             } => {
                 let f = FacilityCode::parse("facility", facility)?;
                 if let Some(why) = sanction.prohibited() {
@@ -693,6 +697,16 @@ impl RecordInput {
                         "the review is before the sanction",
                     ));
                 }
+                let hearing = hearing
+                    .as_deref()
+                    .map(|h| past_time("hearing", h, now))
+                    .transpose()?;
+                if hearing.is_some_and(|h| h > at) {
+                    return Err(DomainError::invalid(
+                        "hearing",
+                        "the disciplinary hearing is after the sanction",
+                    ));
+                }
                 let mut p = json!({"booking": booking, "at": at.to_string(), "offence": text("offence", offence, 1000)?, "sanction": tag(sanction), "authority": text("authority", authority, 200)?});
                 if let Some(o) = p.as_object_mut() {
                     if let Some(d) = days {
@@ -700,6 +714,9 @@ impl RecordInput {
                     }
                     if let Some(r) = review {
                         o.insert("review".into(), json!(r.to_string()));
+                    }
+                    if let Some(h) = hearing {
+                        o.insert("hearing".into(), json!(h.to_string()));
                     }
                 }
                 Ok(draft(

@@ -1028,8 +1028,12 @@ fn incidents_discipline_health_and_programmes() {
         json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "solitary_confinement", "days": 20, "authority": "Consejo", "review": "2024-08-10"}),
         "more than 15",
     );
+    refused(
+        json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "warning", "authority": "Consejo", "hearing": "2024-08-05T09:00:00.000Z"}),
+        "after the sanction",
+    );
     rec(
-        json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "solitary_confinement", "days": 5, "authority": "Consejo disciplinario", "review": "2024-08-06"}),
+        json!({"record": "sanction", "facility": "CECOT", "booking": a, "at": "2024-08-04T10:00:00.000Z", "offence": "riña", "sanction": "solitary_confinement", "days": 5, "authority": "Consejo disciplinario", "review": "2024-08-06", "hearing": "2024-08-04T09:00:00.000Z"}),
     );
     rec(
         json!({"record": "health", "facility": "CECOT", "booking": a, "at": "2024-08-05T10:00:00.000Z", "kind": "solitary_health_visit", "notes": "sin novedad"}),
