@@ -542,6 +542,7 @@ pub fn generate(
         };
         cell_movements(&mut g, FACILITY, day, minutes, open_air)?;
         court_contact_and_complaints(&mut g, &mut rng, scenario, d, day, &alive, &expiry)?;
+        environment_health_and_programmes(&mut g, &mut rng, scenario, d, day, &alive)?;
         // Deaths at the reported national rate, scaled to this population.
         let expected = deaths_per_person_day
             * alive.len() as f64
@@ -750,6 +751,96 @@ fn court_contact_and_complaints(
                 "at": t.to_string(), "granted": false, "reason": "régimen de excepción: visitas suspendidas", "authority": "Dirección del CECOT"}), t)?);
         }
         g.submit(t, drafts)?;
+    }
+    Ok(())
+}
+
+/// Sensor readings twice a day in every occupied cell, and the day's health visits,
+/// programmes and incidents. At CECOT: hot cells lit around the clock, no health visits, no
+/// programmes, incidents with force never reviewed. Within the rules: lights off at night,
+/// a health visit for everyone every 30 days, education every 10 days, incidents reviewed.
+fn environment_health_and_programmes(
+    g: &mut Gen<'_>,
+    rng: &mut Rng,
+    scenario: Scenario,
+    d: u32,
+    day: Timestamp,
+    alive: &[u64],
+) -> Result<(), DemoError> {
+    g.drain()?;
+    let occupied: Vec<String> = g
+        .store
+        .cells(Some(FACILITY))?
+        .into_iter()
+        .filter(|c| c.population > 0)
+        .map(|c| c.code)
+        .collect();
+    let cecot = scenario != Scenario::Mandela;
+    for (hour, lit) in [(2, cecot), (14, true)] {
+        let t = at(day, hour, 0);
+        let mut drafts = Vec::with_capacity(occupied.len());
+        for cell in &occupied {
+            let base = if cecot { 330 } else { 240 } + rng.below(30) as i64;
+            let temp = format!("{}.{}", base / 10, base % 10);
+            let r = habeas_core::environment::Reading::new(
+                FACILITY,
+                cell,
+                &t.to_string(),
+                Some(&temp),
+                Some(if lit { "on" } else { "off" }),
+                Some("on"),
+                t,
+            )
+            .map_err(|e| DemoError::Refused(e.to_string()))?;
+            drafts.push(r.to_draft(&g.actor));
+        }
+        g.submit(t, drafts)?;
+    }
+    if !cecot {
+        let t = at(day, 11, 0);
+        let mut drafts = Vec::new();
+        for b in alive.iter().filter(|b| **b % 30 == u64::from(d % 30)) {
+            drafts.push(record(g, serde_json::json!({"record": "health", "facility": FACILITY, "booking": b, "at": t.to_string(), "kind": "visit", "notes": "control periódico sin hallazgos"}), t)?);
+        }
+        for b in alive.iter().filter(|b| **b % 10 == u64::from(d % 10)) {
+            drafts.push(record(g, serde_json::json!({"record": "programme", "facility": FACILITY, "booking": b, "at": t.to_string(), "programme": "educación básica", "kind": "education", "minutes": 120}), t)?);
+        }
+        g.submit(t, drafts)?;
+    }
+    if d % 3 == 1 && !alive.is_empty() {
+        let t = at(day, 19, 0);
+        let who = [
+            alive[(rng.next() % alive.len() as u64) as usize],
+            alive[(rng.next() % alive.len() as u64) as usize],
+        ];
+        let mut who = who.to_vec();
+        who.dedup();
+        let incident = record(
+            g,
+            serde_json::json!({"record": "incident", "facility": FACILITY, "at": t.to_string(), "place": "pasillo del módulo",
+            "description": "Riña durante el recuento", "bookings": who, "staff": ["custodio de turno"], "injuries": ["contusiones"],
+            "force_used": true, "restraints": ["esposas"], "authorised_by": "jefe de turno"}),
+            t,
+        )?;
+        if cecot {
+            g.submit(t, vec![incident])?;
+        } else {
+            let idx = g.append(t, vec![incident])?[0];
+            let r = at(day, 21, 30);
+            let review = record(
+                g,
+                serde_json::json!({"record": "incident_review", "facility": FACILITY, "incident": idx, "at": r.to_string(),
+                "reviewer": "Inspección General", "outcome": "fuerza necesaria y proporcionada; sin sanción colectiva"}),
+                r,
+            )?;
+            let warning = record(
+                g,
+                serde_json::json!({"record": "sanction", "facility": FACILITY, "booking": who[0], "at": r.to_string(), "offence": "riña",
+                "sanction": "warning", "authority": "Consejo disciplinario", "hearing": at(day, 21, 0).to_string()}),
+                r,
+            )?;
+            g.submit(r, vec![review, warning])?;
+        }
     }
     Ok(())
 }

@@ -139,6 +139,18 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
         .query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(visits, 0);
+    let lit_at_night: i64 = c
+        .query_row(
+            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '02' AND lighting_on = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(lit_at_night > 0, "the sensors show cells lit in the night");
+    let health: i64 = c
+        .query_row("SELECT count(*) FROM health", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(health, 0, "no health visits are recorded at CECOT");
     drop(c);
     // A second run without --replace refuses to overwrite.
     let again = bin()
@@ -236,6 +248,25 @@ fn the_mandela_scenario_stays_within_capacity_and_releases_on_expiry() {
         )
         .unwrap();
     assert_eq!(unanswered, 0, "every complaint is answered");
+    let dark_at_night: i64 = c
+        .query_row(
+            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '02' AND lighting_on = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dark_at_night, 0, "lights are off at night within the rules");
+    let (health, education, unreviewed): (i64, i64, i64) = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM health), (SELECT count(*) FROM programme_attendance), (SELECT count(*) FROM incidents WHERE reviewed IS NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(
+        health > 0 && education > 0 && unreviewed == 0,
+        "{health} health visits, {education} attendances, {unreviewed} unreviewed incidents"
+    );
     drop(c);
     let released: u64 = out
         .split(" releases")
