@@ -1041,6 +1041,26 @@ fn incidents_discipline_health_and_programmes() {
     rec(
         json!({"record": "programme", "facility": "CECOT", "booking": a, "at": "2024-08-06T10:00:00.000Z", "programme": "alfabetización", "kind": "education", "minutes": 90}),
     );
+    refused(
+        json!({"record": "charge", "facility": "CECOT", "booking": 999, "offence": "x", "provision": "y", "date": "2024-05-28"}),
+        "booking 999",
+    );
+    refused(
+        json!({"record": "review", "facility": "CECOT", "booking": a, "at": "2024-08-01T09:00:00.000Z", "authority": "J", "outcome": "o", "next_review": "2024-07-01"}),
+        "next_review",
+    );
+    refused(
+        json!({"record": "health", "facility": "CECOT", "booking": 999, "at": "2024-08-05T10:00:00.000Z", "kind": "injury", "notes": "x"}),
+        "booking 999",
+    );
+    refused(
+        json!({"record": "health", "facility": "CECOT", "booking": a, "at": "2024-08-05T10:00:00.000Z", "kind": "surgery", "notes": "x"}),
+        "record field",
+    );
+    refused(
+        json!({"record": "programme", "facility": "CECOT", "booking": a, "at": "2024-08-06T10:00:00.000Z", "programme": "taller", "kind": "work", "minutes": 0}),
+        "minutes",
+    );
     let file: Value = serde_json::from_str(
         &reg.ok(&["person", "show", &a.to_string(), "--format", "json"])
             .stdout,
