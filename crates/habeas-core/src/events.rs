@@ -12,22 +12,7 @@ use habeas_register::{Correction, Draft, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-fn draft(
-    actor: &Actor,
-    facility: &FacilityCode,
-    kind: &str,
-    subject: String,
-    payload: Value,
-) -> Draft {
-    Draft {
-        actor: actor.to_string(),
-        facility: facility.to_string(),
-        kind: kind.into(),
-        subject,
-        payload,
-        corrects: None,
-    }
-}
+use crate::ids::draft;
 
 /// A movement out of a cell and back, or out of the facility and back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

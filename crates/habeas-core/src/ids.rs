@@ -145,3 +145,21 @@ mod search_tests {
         );
     }
 }
+
+/// A register draft for `kind` about `subject` at `facility`, recorded by `actor`.
+pub(crate) fn draft(
+    actor: &Actor,
+    facility: &FacilityCode,
+    kind: &str,
+    subject: String,
+    payload: serde_json::Value,
+) -> habeas_register::Draft {
+    habeas_register::Draft {
+        actor: actor.to_string(),
+        facility: facility.to_string(),
+        kind: kind.into(),
+        subject,
+        payload,
+        corrects: None,
+    }
+}

@@ -274,22 +274,7 @@ fn tag<T: Serialize>(v: T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn draft(
-    actor: &Actor,
-    facility: &FacilityCode,
-    kind: &str,
-    subject: String,
-    payload: Value,
-) -> Draft {
-    Draft {
-        actor: actor.to_string(),
-        facility: facility.to_string(),
-        kind: kind.into(),
-        subject,
-        payload,
-        corrects: None,
-    }
-}
+use crate::ids::draft;
 
 fn date_not_future(field: &str, raw: &str, now: Timestamp) -> Result<Date, DomainError> {
     let d = Date::parse(field, raw)?;

@@ -481,41 +481,13 @@ pub fn custody(args: &CustodyBenchArgs) -> Result<ExitCode> {
 fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
     use habeas_core::allocation::Allocation;
     use habeas_core::custody::AdmissionInput;
-    use habeas_core::estate::EstateFile;
     use habeas_core::ids::Actor;
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("habeas-bench-custody-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let actor = Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let estate: EstateFile = toml::from_str(
-        r#"
-[facility]
-code = "CECOT"
-name = "Centro de Confinamiento del Terrorismo"
-country = "SV"
-"#,
-    )?;
-    let mut estate = estate;
-    for m in 1..=8 {
-        estate.units.push(habeas_core::estate::UnitInput {
-            code: format!("M{m}"),
-            name: format!("Módulo {m}"),
-            cell_count: 32,
-            cell_template: Some(habeas_core::estate::CellTemplate {
-                area_m2: 100.0,
-                bunks: 80,
-                cna: 24,
-                operational_capacity: 160,
-                kind: habeas_core::estate::CellKind::Normal,
-                lighting: habeas_core::estate::Lighting::Constant,
-                window: false,
-                ventilation: habeas_core::estate::Ventilation::Mechanical,
-                sanitation: true,
-            }),
-        });
-    }
-    let estate = estate.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let estate = cecot_estate()?;
     let cells: Vec<String> = estate.cells.iter().map(|c| c.code.clone()).collect();
     let now = SystemClock.now();
     let runs = args.runs.max(1);
@@ -544,28 +516,13 @@ country = "SV"
                     .map_err(|e| anyhow::anyhow!("{e}"))
             })
             .collect::<Result<_>>()?;
-        let config = WriterConfig {
-            max_batch: args.batch,
-            ..WriterConfig::default()
-        };
-        let f = fresh(&dir, &format!("custody-{run}.db"), config)?;
-        let mut setup = vec![estate.facility.to_draft(&actor)];
-        setup.extend(
-            estate
-                .units
-                .iter()
-                .map(|u| u.to_draft(&estate.facility.code, &actor)),
-        );
-        setup.extend(
-            estate
-                .cells
-                .iter()
-                .map(|c| c.to_draft(&estate.facility.code, &actor)),
-        );
-        let first = setup.len() as u64;
-        f.register
-            .append_all(setup)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (f, first) = fresh_cecot(
+            &dir,
+            &format!("custody-{run}.db"),
+            args.batch,
+            &estate,
+            &actor,
+        )?;
         settle();
         let clock = Stopwatch::start();
         let bookings = pipelined(&f.register, admissions, args.batch)?;
@@ -584,18 +541,10 @@ country = "SV"
             .collect();
         pipelined(&f.register, allocations, args.batch)?;
         let rate = (2 * args.people) as f64 / clock.secs();
-        f.register.clone().shutdown();
-        let mut bytes = Vec::with_capacity(2 * args.people);
-        f.store
-            .scan(first, &mut |row| {
-                bytes.push(row.bytes.to_vec());
-                Ok(true)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        settle();
-        let base = bare_inserts(
+        let base = bare_of(
+            &f,
+            first,
             &dir.join(format!("custody-bare-{run}.db")),
-            &bytes,
             args.batch,
         )?;
         eprintln!(
@@ -674,31 +623,13 @@ fn environment_figures(args: &EnvironmentBenchArgs) -> Result<Vec<Figure>> {
                 )?;
             }
         }
-        let f = fresh(
+        let (f, first) = fresh_cecot(
             &dir,
             &format!("environment-{run}.db"),
-            WriterConfig {
-                max_batch: args.batch,
-                ..WriterConfig::default()
-            },
+            args.batch,
+            &estate,
+            &actor,
         )?;
-        let mut setup = vec![estate.facility.to_draft(&actor)];
-        setup.extend(
-            estate
-                .units
-                .iter()
-                .map(|u| u.to_draft(&estate.facility.code, &actor)),
-        );
-        setup.extend(
-            estate
-                .cells
-                .iter()
-                .map(|c| c.to_draft(&estate.facility.code, &actor)),
-        );
-        let first = setup.len() as u64;
-        f.register
-            .append_all(setup)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
         settle();
         let now = SystemClock.now();
         let clock = Stopwatch::start();
@@ -709,18 +640,10 @@ fn environment_figures(args: &EnvironmentBenchArgs) -> Result<Vec<Figure>> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         pipelined(&f.register, drafts, args.batch)?;
         let rate = args.rows as f64 / clock.secs();
-        f.register.clone().shutdown();
-        let mut bytes = Vec::with_capacity(args.rows);
-        f.store
-            .scan(first, &mut |row| {
-                bytes.push(row.bytes.to_vec());
-                Ok(true)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        settle();
-        let base = bare_inserts(
+        let base = bare_of(
+            &f,
+            first,
             &dir.join(format!("environment-bare-{run}.db")),
-            &bytes,
             args.batch,
         )?;
         eprintln!(
@@ -736,6 +659,56 @@ fn environment_figures(args: &EnvironmentBenchArgs) -> Result<Vec<Figure>> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(vec![figure("environment.import", "rows/s", 0.5, &samples)])
+}
+
+/// A fresh register holding the CECOT estate; returns it and the index of its first free entry.
+fn fresh_cecot(
+    dir: &Path,
+    name: &str,
+    batch: usize,
+    estate: &habeas_core::estate::Estate,
+    actor: &habeas_core::ids::Actor,
+) -> Result<(Fresh, u64)> {
+    let f = fresh(
+        dir,
+        name,
+        WriterConfig {
+            max_batch: batch,
+            ..WriterConfig::default()
+        },
+    )?;
+    let mut setup = vec![estate.facility.to_draft(actor)];
+    setup.extend(
+        estate
+            .units
+            .iter()
+            .map(|u| u.to_draft(&estate.facility.code, actor)),
+    );
+    setup.extend(
+        estate
+            .cells
+            .iter()
+            .map(|c| c.to_draft(&estate.facility.code, actor)),
+    );
+    let first = setup.len() as u64;
+    f.register
+        .append_all(setup)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((f, first))
+}
+
+/// Stops the register and measures bare inserts of the bytes it stored from `first` on.
+fn bare_of(f: &Fresh, first: u64, path: &Path, batch: usize) -> Result<f64> {
+    f.register.clone().shutdown();
+    let mut bytes = Vec::new();
+    f.store
+        .scan(first, &mut |row| {
+            bytes.push(row.bytes.to_vec());
+            Ok(true)
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    settle();
+    bare_inserts(path, &bytes, batch)
 }
 
 /// The CECOT estate of the benchmarks: 8 pavilions of 32 cells.
