@@ -4,6 +4,7 @@
 //! Nothing here reads a clock, touches SQL or knows about HTTP.
 
 pub mod allocation;
+pub mod compliance;
 pub mod custody;
 pub mod dates;
 pub mod environment;

@@ -299,15 +299,13 @@ pub(crate) fn admission(
     let issued = Date::of(Timestamp(
         admitted.0 - 86_400_000 * (1 + rng.below(3) as i64),
     ));
-    let expires = Date::of(Timestamp(
-        issued.start().0
-            + 86_400_000
-                * if scenario == Scenario::Mandela {
-                    30 + rng.below(300) as i64
-                } else {
-                    180
-                },
-    ));
+    // Within the rules a pretrial order is renewed before it lapses, so the order in force
+    // when the window opens expires within it (and the person is released) or after it.
+    let expires = Date::of(Timestamp(if scenario == Scenario::Mandela {
+        issued.start().0.max(now.0) + 86_400_000 * (1 + rng.below(330) as i64)
+    } else {
+        issued.start().0 + 86_400_000 * 180
+    }));
     let order = if let Some((_, agreement)) = foreign {
         json!({"kind": "transfer_agreement", "authority": "Ministerio de Justicia y Seguridad Pública", "reference": format!("ACU-2025-{agreement}-{n}"), "issued": issued.to_string()})
     } else if sentenced {
@@ -457,6 +455,12 @@ pub fn generate(
         for _ in 0..count {
             n += 1;
             let admitted = match spread_from {
+                // Within the rules nobody has waited for trial for years: the people already
+                // held arrived over the year before the window.
+                Some(_) if scenario == Scenario::Mandela => Timestamp(
+                    when.0 - (1 + rng.below(365) as i64) * 86_400_000
+                        + rng.below(12) as i64 * 3_600_000,
+                ),
                 Some(_) => ramp_date(rng, when),
                 None => when,
             };
@@ -693,6 +697,9 @@ fn court_contact_and_complaints(
             let t = at(day, 10, 0);
             let mut drafts = Vec::new();
             for b in untried.iter().filter(|b| **b % 30 == u64::from(d % 30)) {
+                let meeting = at(day, 8, 0);
+                drafts.push(record(g, serde_json::json!({"record": "contact", "facility": FACILITY, "booking": b, "kind": "visit", "party": "legal",
+                    "at": meeting.to_string(), "with": "Defensoría Pública", "minutes": 45}), t)?);
                 drafts.push(record(g, serde_json::json!({"record": "hearing", "facility": FACILITY, "bookings": [b], "court": "Juzgado de Instrucción",
                     "at": t.to_string(), "mode": "in_person", "counsel": "Defensoría Pública", "people_heard": 1, "outcome": "revisión de la medida", "next_date": next}), t)?);
             }

@@ -3,6 +3,7 @@
 //! or power loss. One writer connection (owned by the register's writer thread, guarded by a
 //! lock file so that only one process writes), any number of read-only connections.
 
+mod compliance;
 mod custody;
 mod events;
 mod migrate;
@@ -232,6 +233,25 @@ impl SqliteStore {
     /// Every cell (of one facility, or all), with capacity and population.
     pub fn cells(&self, facility: Option<&str>) -> Result<Vec<CellRow>, StoreError> {
         self.with_reader(|c| custody::cells(c, facility).map_err(backend))
+    }
+
+    /// The facts about cells and open custodies that the compliance engine measures, as of a day.
+    pub fn compliance_facts(
+        &self,
+        facility: Option<&str>,
+        as_of: habeas_core::dates::Date,
+    ) -> Result<
+        (
+            Vec<habeas_core::compliance::CellFacts>,
+            Vec<habeas_core::compliance::CustodyFacts>,
+        ),
+        StoreError,
+    > {
+        self.with_reader(|c| {
+            let cells = compliance::cell_facts(c, facility).map_err(backend)?;
+            let custodies = compliance::custody_facts(c, facility, as_of).map_err(backend)?;
+            Ok((cells, custodies))
+        })
     }
 
     /// A facility and its units.

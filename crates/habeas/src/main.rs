@@ -5,6 +5,7 @@ mod custody_cli;
 mod demo;
 mod export;
 mod open;
+mod report;
 mod system;
 
 use anyhow::{bail, Context, Result};
@@ -134,6 +135,11 @@ enum Command {
     /// Generate a demonstration scenario (synthetic people) into a new store, through the same
     /// commands users take, and print what it holds.
     Demo(demo::DemoArgs),
+    /// Reports: compliance findings against the Mandela Rules.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
     /// Population, capacity and space per unit.
     Population {
         #[arg(long)]
@@ -316,6 +322,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.db, args),
         Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
         Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
+        Command::Report { command } => report::run(&cli.db, command),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

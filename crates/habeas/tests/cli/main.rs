@@ -8,6 +8,7 @@
 //! End-to-end tests of the `habeas` binary: one test binary, one module per concern.
 
 mod commands;
+mod compliance;
 mod crash;
 mod custody;
 mod demo;

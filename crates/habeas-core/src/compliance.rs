@@ -1,0 +1,697 @@
+//! The compliance engine: facts from the records measured against a jurisdiction's policy, with
+//! findings that cite the rule, name the subject and the period, and point at the register
+//! entries that are the evidence.
+//!
+//! Everything here is a pure function of the facts, the policy and the date of evaluation
+//! (`as_of`); the store gathers the facts. See `docs/policy.md` for every rule.
+
+use crate::dates::Date;
+use crate::DomainError;
+use serde::{Deserialize, Serialize};
+
+/// The thresholds of one jurisdiction. `policy/mandela-minimum.toml` is the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub space: SpacePolicy,
+    pub daily: DailyPolicy,
+    pub contact: ContactPolicy,
+    pub legal: LegalPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpacePolicy {
+    pub icrc_m2: f64,
+    pub cpt_m2: f64,
+    pub ecthr_m2: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyPolicy {
+    pub open_air_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPolicy {
+    pub family_days: u32,
+    pub legal_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalPolicy {
+    pub pretrial_max_days: u32,
+    pub review_interval_days: u32,
+}
+
+/// The text of the default policy, shipped with the binary.
+pub const MANDELA_MINIMUM: &str = include_str!("../../../policy/mandela-minimum.toml");
+
+impl Policy {
+    /// Reads a policy file, naming the field and the problem when it is wrong.
+    pub fn from_toml(text: &str) -> Result<Self, DomainError> {
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| DomainError::invalid("policy", e.message()))?;
+        for (field, v) in [
+            ("space.icrc_m2", policy.space.icrc_m2),
+            ("space.cpt_m2", policy.space.cpt_m2),
+            ("space.ecthr_m2", policy.space.ecthr_m2),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(DomainError::invalid(
+                    field,
+                    format!("{v} is not a positive number of square metres"),
+                ));
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The default policy: the Mandela Rules' minimum.
+    pub fn mandela_minimum() -> Result<Self, DomainError> {
+        Self::from_toml(MANDELA_MINIMUM)
+    }
+}
+
+/// How grave a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Notice,
+    Serious,
+    Grave,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Serious => "serious",
+            Severity::Grave => "grave",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Person { booking: u64 },
+    Cell { facility: String, cell: String },
+    Unit { facility: String, unit: String },
+    Facility { facility: String },
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Person { booking } => write!(f, "booking {booking}"),
+            Subject::Cell { facility, cell } => write!(f, "cell {facility}/{cell}"),
+            Subject::Unit { facility, unit } => write!(f, "unit {facility}/{unit}"),
+            Subject::Facility { facility } => write!(f, "facility {facility}"),
+        }
+    }
+}
+
+/// One breach of one rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// A stable code, e.g. `space.icrc`.
+    pub code: &'static str,
+    /// The rule cited, e.g. `Mandela Rule 13; ICRC 3.4 m²`.
+    pub rule: &'static str,
+    pub subject: Subject,
+    pub severity: Severity,
+    /// Since when the condition holds, when the records say.
+    pub since: Option<String>,
+    /// Until when, or `None` while it is ongoing.
+    pub until: Option<String>,
+    /// What was measured against what.
+    pub detail: String,
+    /// The register entries the finding rests on.
+    pub evidence: Vec<u64>,
+}
+
+/// The day number of a date (days since 1970-01-01).
+pub fn day_number(d: Date) -> i64 {
+    d.start().millis().div_euclid(86_400_000)
+}
+
+/// Whole days from `a` to `b`.
+pub fn days_between(a: Date, b: Date) -> i64 {
+    day_number(b) - day_number(a)
+}
+
+/// The facts about one cell that its findings rest on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellFacts {
+    pub facility: String,
+    pub unit: String,
+    pub cell: String,
+    pub area_cm2: u64,
+    pub population: u64,
+    pub cna: u64,
+    pub operational_capacity: u64,
+    pub constant_light: bool,
+    /// The entry that defined or certified the cell.
+    pub evidence: u64,
+}
+
+/// Space, capacity and lighting of one cell (Mandela Rules 12–14).
+pub fn cell_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let subject = || Subject::Cell {
+        facility: c.facility.clone(),
+        cell: c.cell.clone(),
+    };
+    if c.population > 0 {
+        let m2 = c.area_cm2 as f64 / 10_000.0 / c.population as f64;
+        // Checked from the most to the least demanding standard; each is its own finding, since
+        // inspectors of each body cite their own.
+        for (code, rule, threshold, severity) in [
+            (
+                "space.cpt",
+                "Mandela Rule 13; CPT 4 m² per person in a shared cell",
+                policy.space.cpt_m2,
+                Severity::Notice,
+            ),
+            (
+                "space.icrc",
+                "Mandela Rule 13; ICRC 3.4 m² per person",
+                policy.space.icrc_m2,
+                Severity::Serious,
+            ),
+            (
+                "space.ecthr",
+                "Mandela Rule 13; ECtHR 3 m² per person (Muršić v. Croatia)",
+                policy.space.ecthr_m2,
+                Severity::Grave,
+            ),
+        ] {
+            if m2 < threshold {
+                out.push(Finding {
+                    code,
+                    rule,
+                    subject: subject(),
+                    severity,
+                    since: None,
+                    until: None,
+                    detail: format!(
+                        "{m2:.2} m² per person ({} people in {:.1} m²), under {threshold} m²",
+                        c.population,
+                        c.area_cm2 as f64 / 10_000.0
+                    ),
+                    evidence: vec![c.evidence],
+                });
+            }
+        }
+    }
+    out.extend(capacity_findings(
+        ["capacity.cna", "capacity.operational"],
+        subject(),
+        (c.population, c.cna, c.operational_capacity),
+        vec![c.evidence],
+    ));
+    if c.constant_light && c.population > 0 {
+        out.push(Finding {
+            code: "light.constant",
+            rule: "Mandela Rule 43(1)(c) and 14; lights on around the clock",
+            subject: subject(),
+            severity: Severity::Grave,
+            since: None,
+            until: None,
+            detail: format!("{} people in a cell lit day and night", c.population),
+            evidence: vec![c.evidence],
+        });
+    }
+    out
+}
+
+/// Population over capacity, per facility: the sum of its cells (Mandela Rules 12–13).
+pub fn facility_findings(cells: &[CellFacts]) -> Vec<Finding> {
+    let mut totals: std::collections::BTreeMap<&str, (u64, u64, u64)> = Default::default();
+    for c in cells {
+        let t = totals.entry(c.facility.as_str()).or_default();
+        t.0 += c.population;
+        t.1 += c.cna;
+        t.2 += c.operational_capacity;
+    }
+    let mut out = Vec::new();
+    for (facility, counts) in totals {
+        out.extend(capacity_findings(
+            ["capacity.facility_cna", "capacity.facility_operational"],
+            Subject::Facility {
+                facility: facility.to_owned(),
+            },
+            counts,
+            Vec::new(),
+        ));
+    }
+    out
+}
+
+/// Population over certified normal accommodation (serious) and over operational capacity
+/// (grave), with the occupancy rate.
+fn capacity_findings(
+    codes: [&'static str; 2],
+    subject: Subject,
+    (population, cna, operational): (u64, u64, u64),
+    evidence: Vec<u64>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (code, rule, cap, severity, what) in [
+        (
+            codes[0],
+            "Mandela Rules 12-13; population over certified normal accommodation",
+            cna,
+            Severity::Serious,
+            "certified normal accommodation",
+        ),
+        (
+            codes[1],
+            "Mandela Rules 12-13; population over operational capacity",
+            operational,
+            Severity::Grave,
+            "operational capacity",
+        ),
+    ] {
+        if population > cap {
+            let rate = if cap == 0 {
+                f64::INFINITY
+            } else {
+                100.0 * population as f64 / cap as f64
+            };
+            out.push(Finding {
+                code,
+                rule,
+                subject: subject.clone(),
+                severity,
+                since: None,
+                until: None,
+                detail: format!("{population} people for a {what} of {cap}: occupancy {rate:.0}%"),
+                evidence: evidence.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// One commitment order as the custody's findings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFacts {
+    pub kind: String,
+    pub issued: Date,
+    pub expires: Option<Date>,
+    pub review: Option<Date>,
+    pub idx: u64,
+}
+
+/// The facts about one open custody.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustodyFacts {
+    pub booking: u64,
+    pub admitted: Date,
+    pub legal_status: String,
+    pub release_date: Option<Date>,
+    pub orders: Vec<OrderFacts>,
+    pub last_family_contact: Option<(Date, u64)>,
+    pub last_legal_contact: Option<(Date, u64)>,
+    /// The admission entry.
+    pub evidence: u64,
+}
+
+/// Legal basis (Rules 7, 111–120) and contact (Rules 58, 61) of one open custody on `as_of`.
+pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let subject = Subject::Person { booking: c.booking };
+    let mut push = |code, rule, severity, since: Option<Date>, detail: String, evidence| {
+        out.push(Finding {
+            code,
+            rule,
+            subject: subject.clone(),
+            severity,
+            since: since.map(|d| d.to_string()),
+            until: None,
+            detail,
+            evidence,
+        });
+    };
+    // The orders in force on `as_of`: issued by then, not yet expired.
+    let in_force: Vec<&OrderFacts> = c
+        .orders
+        .iter()
+        .filter(|o| o.issued <= as_of && o.expires.is_none_or(|e| e > as_of))
+        .collect();
+    if c.orders.is_empty() {
+        push(
+            "legal.no_order",
+            "Mandela Rule 7(a); no commitment order recorded",
+            Severity::Grave,
+            Some(c.admitted),
+            "held with no commitment order on record".to_owned(),
+            vec![c.evidence],
+        );
+    } else if in_force.is_empty() {
+        let last = c
+            .orders
+            .iter()
+            .filter_map(|o| o.expires.map(|e| (e, o.idx)))
+            .max();
+        push(
+            "legal.order_expired",
+            "Mandela Rule 7(a); held after the commitment order expired",
+            Severity::Grave,
+            last.map(|(e, _)| e),
+            match last {
+                Some((e, _)) => format!(
+                    "the last order expired on {e}, {} days before {as_of}",
+                    days_between(e, as_of)
+                ),
+                None => "no order in force".to_owned(),
+            },
+            c.orders.iter().map(|o| o.idx).collect(),
+        );
+    }
+    for o in &in_force {
+        if let Some(review) = o.review {
+            if review < as_of {
+                push(
+                    "legal.review_overdue",
+                    "Mandela Rule 111-120; ICCPR 9(3): detention review overdue",
+                    Severity::Serious,
+                    Some(review),
+                    format!(
+                        "review of {} order was due {review}, {} days ago",
+                        o.kind,
+                        days_between(review, as_of)
+                    ),
+                    vec![o.idx],
+                );
+            }
+        }
+    }
+    if c.legal_status == "remand" {
+        let held = days_between(c.admitted, as_of);
+        if held > i64::from(policy.legal.pretrial_max_days) {
+            push(
+                "legal.pretrial_over_maximum",
+                "Mandela Rule 111(2); ICCPR 9(3): pretrial detention over the maximum",
+                Severity::Grave,
+                Some(c.admitted),
+                format!(
+                    "{held} days on remand, over the maximum of {}",
+                    policy.legal.pretrial_max_days
+                ),
+                vec![c.evidence],
+            );
+        }
+    }
+    if let Some(release) = c.release_date {
+        if release < as_of {
+            push(
+                "legal.release_date_passed",
+                "Mandela Rule 7; ICCPR 9(1): held past the release date",
+                Severity::Grave,
+                Some(release),
+                format!(
+                    "release date {release} passed {} days ago",
+                    days_between(release, as_of)
+                ),
+                vec![c.evidence],
+            );
+        }
+    }
+    let untried = c.legal_status == "remand";
+    for (code, rule, limit, last, what, applies) in [
+        (
+            "contact.family",
+            "Mandela Rule 58(1): contact with family at regular intervals",
+            policy.contact.family_days,
+            c.last_family_contact,
+            "family",
+            true,
+        ),
+        (
+            "contact.legal",
+            "Mandela Rules 61 and 119-120: an untried prisoner's access to legal advice",
+            policy.contact.legal_days,
+            c.last_legal_contact,
+            "legal",
+            untried,
+        ),
+    ] {
+        if !applies {
+            continue;
+        }
+        let (since, evidence) = match last {
+            Some((d, idx)) => (d, vec![idx]),
+            None => (c.admitted, vec![c.evidence]),
+        };
+        let days = days_between(since, as_of);
+        if days > i64::from(limit) {
+            push(
+                code,
+                rule,
+                Severity::Serious,
+                Some(since),
+                match last {
+                    Some(_) => {
+                        format!("{days} days since the last {what} contact, over {limit}")
+                    }
+                    None => format!("no {what} contact in {days} days held, over {limit}"),
+                },
+                evidence,
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> Date {
+        Date::parse("date", s).unwrap_or(Date {
+            year: 1970,
+            month: 1,
+            day: 1,
+        })
+    }
+
+    fn policy() -> Policy {
+        Policy::mandela_minimum().unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    fn cell(area_m2: u64, population: u64) -> CellFacts {
+        CellFacts {
+            facility: "F".into(),
+            unit: "U".into(),
+            cell: "C1".into(),
+            area_cm2: area_m2 * 10_000,
+            population,
+            cna: 100,
+            operational_capacity: 100,
+            constant_light: false,
+            evidence: 7,
+        }
+    }
+
+    fn codes(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn the_default_policy_parses_and_bad_policies_name_the_field() {
+        let p = policy();
+        assert_eq!(p.daily.open_air_minutes, 60);
+        assert_eq!(p.space.icrc_m2, 3.4);
+        let bad = MANDELA_MINIMUM.replace("icrc_m2 = 3.4", "icrc_m2 = -1.0");
+        let e = Policy::from_toml(&bad).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("space.icrc_m2")),
+            "{e:?}"
+        );
+        let unknown = format!("{MANDELA_MINIMUM}\n[extra]\nx = 1\n");
+        assert!(Policy::from_toml(&unknown).is_err());
+    }
+
+    #[test]
+    fn space_at_each_threshold_and_one_step_either_side() {
+        let p = policy();
+        // 40 m² for 10 people is exactly 4.0: no CPT finding; for 11, 3.64: CPT only.
+        assert!(cell_findings(&p, &cell(40, 10)).is_empty());
+        assert_eq!(codes(&cell_findings(&p, &cell(40, 11))), ["space.cpt"]);
+        // 34 m² for 10 is exactly 3.4: CPT but not ICRC; for 11, 3.09: ICRC too.
+        assert_eq!(codes(&cell_findings(&p, &cell(34, 10))), ["space.cpt"]);
+        assert_eq!(
+            codes(&cell_findings(&p, &cell(34, 11))),
+            ["space.cpt", "space.icrc"]
+        );
+        // 30 m² for 10 is exactly 3.0; 11 people make it 2.73.
+        assert_eq!(
+            codes(&cell_findings(&p, &cell(30, 10))),
+            ["space.cpt", "space.icrc"]
+        );
+        let grave = cell_findings(&p, &cell(30, 11));
+        assert_eq!(codes(&grave), ["space.cpt", "space.icrc", "space.ecthr"]);
+        assert_eq!(grave[2].severity, Severity::Grave);
+        assert_eq!(grave[2].evidence, [7]);
+        // An empty cell has no space finding.
+        assert!(cell_findings(&p, &cell(1, 0)).is_empty());
+    }
+
+    #[test]
+    fn capacity_and_constant_light() {
+        let p = policy();
+        let mut c = cell(1000, 100);
+        assert!(cell_findings(&p, &c).is_empty());
+        c.population = 101;
+        assert_eq!(
+            codes(&cell_findings(&p, &c)),
+            ["capacity.cna", "capacity.operational"]
+        );
+        c.operational_capacity = 101;
+        assert_eq!(codes(&cell_findings(&p, &c)), ["capacity.cna"]);
+        c.constant_light = true;
+        assert_eq!(
+            codes(&cell_findings(&p, &c)),
+            ["capacity.cna", "light.constant"]
+        );
+        c.population = 0;
+        assert!(cell_findings(&p, &c).is_empty());
+    }
+
+    #[test]
+    fn facility_capacity_sums_its_cells() {
+        let mut a = cell(1000, 60);
+        let mut b = cell(1000, 40);
+        b.cell = "C2".into();
+        a.cna = 50;
+        b.cna = 50;
+        assert!(facility_findings(&[a.clone(), b.clone()]).is_empty());
+        b.population = 41;
+        let f = facility_findings(&[a.clone(), b.clone()]);
+        assert_eq!(codes(&f), ["capacity.facility_cna"]);
+        assert!(f[0].detail.contains("101 people"), "{}", f[0].detail);
+        a.operational_capacity = 50;
+        b.operational_capacity = 50;
+        assert_eq!(
+            codes(&facility_findings(&[a, b])),
+            ["capacity.facility_cna", "capacity.facility_operational"]
+        );
+    }
+
+    fn custody() -> CustodyFacts {
+        CustodyFacts {
+            booking: 42,
+            admitted: date("2026-01-01"),
+            legal_status: "sentenced".into(),
+            release_date: None,
+            orders: vec![OrderFacts {
+                kind: "sentence".into(),
+                issued: date("2026-01-01"),
+                expires: None,
+                review: None,
+                idx: 43,
+            }],
+            last_family_contact: Some((date("2026-01-10"), 50)),
+            last_legal_contact: Some((date("2026-01-10"), 51)),
+            evidence: 42,
+        }
+    }
+
+    #[test]
+    fn legal_basis_at_each_threshold() {
+        let p = policy();
+        let day = date("2026-01-20");
+        let mut c = custody();
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.orders.clear();
+        assert_eq!(codes(&custody_findings(&p, &c, day)), ["legal.no_order"]);
+
+        // An order expiring on the day of evaluation is no longer in force; one expiring the
+        // day after still is.
+        let mut c = custody();
+        c.orders[0].expires = Some(date("2026-01-21"));
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.orders[0].expires = Some(date("2026-01-20"));
+        let f = custody_findings(&p, &c, day);
+        assert_eq!(codes(&f), ["legal.order_expired"]);
+        assert_eq!(f[0].since.as_deref(), Some("2026-01-20"));
+        assert_eq!(f[0].evidence, [43]);
+
+        let mut c = custody();
+        c.orders[0].review = Some(day);
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.orders[0].review = Some(date("2026-01-19"));
+        assert_eq!(
+            codes(&custody_findings(&p, &c, day)),
+            ["legal.review_overdue"]
+        );
+
+        let mut c = custody();
+        c.release_date = Some(day);
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.release_date = Some(date("2026-01-19"));
+        assert_eq!(
+            codes(&custody_findings(&p, &c, day)),
+            ["legal.release_date_passed"]
+        );
+    }
+
+    #[test]
+    fn pretrial_maximum_at_the_threshold() {
+        let p = policy();
+        let mut c = custody();
+        c.legal_status = "remand".into();
+        c.last_family_contact = None;
+        c.last_legal_contact = None;
+        let max = i64::from(p.legal.pretrial_max_days);
+        let at = |days: i64| {
+            let ms = c.admitted.start().millis() + days * 86_400_000;
+            Date::of(habeas_register::Timestamp::from_millis(ms))
+        };
+        let p2 = Policy {
+            contact: ContactPolicy {
+                family_days: 100_000,
+                legal_days: 100_000,
+            },
+            ..p
+        };
+        assert!(custody_findings(&p2, &c, at(max - 1)).is_empty());
+        assert!(custody_findings(&p2, &c, at(max)).is_empty());
+        assert_eq!(
+            codes(&custody_findings(&p2, &c, at(max + 1))),
+            ["legal.pretrial_over_maximum"]
+        );
+    }
+
+    #[test]
+    fn contact_intervals_at_the_threshold() {
+        let p = policy();
+        let mut c = custody();
+        c.last_legal_contact = Some((date("2026-02-01"), 60));
+        // Family contact on 2026-01-10; 30 days later is 2026-02-09.
+        assert!(custody_findings(&p, &c, date("2026-02-09")).is_empty());
+        let f = custody_findings(&p, &c, date("2026-02-10"));
+        assert_eq!(codes(&f), ["contact.family"]);
+        assert_eq!(f[0].evidence, [50]);
+        assert_eq!(f[0].since.as_deref(), Some("2026-01-10"));
+        // Never any legal contact: counted from admission, and only for the untried.
+        c.last_legal_contact = None;
+        c.last_family_contact = Some((date("2026-03-14"), 50));
+        assert!(custody_findings(&p, &c, date("2026-03-15")).is_empty());
+        c.legal_status = "remand".into();
+        c.admitted = date("2026-01-01");
+        c.last_family_contact = Some((date("2026-01-30"), 50));
+        assert!(custody_findings(&p, &c, date("2026-01-31")).is_empty());
+        let f = custody_findings(&p, &c, date("2026-02-01"));
+        assert_eq!(codes(&f), ["contact.legal"]);
+        assert_eq!(f[0].evidence, [42]);
+    }
+}

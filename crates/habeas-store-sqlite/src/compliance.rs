@@ -1,0 +1,109 @@
+//! The facts the compliance engine measures, read from the projections.
+
+use habeas_core::compliance::{CellFacts, CustodyFacts, OrderFacts};
+use habeas_core::dates::Date;
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+fn date_of(field: &str, raw: &str) -> rusqlite::Result<Date> {
+    Date::parse(field, raw.get(..10).unwrap_or(raw)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Every cell of one facility (or all), as the space, capacity and light findings see it.
+pub(crate) fn cell_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<CellFacts>> {
+    let mut st = conn.prepare_cached(
+        "SELECT facility, unit, code, area_cm2, population, cna, operational, lighting, certified
+         FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
+    )?;
+    let rows = st.query_map([facility], |r| {
+        Ok(CellFacts {
+            facility: r.get(0)?,
+            unit: r.get(1)?,
+            cell: r.get(2)?,
+            area_cm2: r.get(3)?,
+            population: r.get(4)?,
+            cna: r.get(5)?,
+            operational_capacity: r.get(6)?,
+            constant_light: r.get::<_, String>(7)? == "constant",
+            evidence: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Every custody open on `as_of` (admitted by then and not ended), with its orders and its
+/// last family and legal contact up to `as_of`.
+pub(crate) fn custody_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<CustodyFacts>> {
+    let end = format!("{as_of}T99");
+    let mut orders: HashMap<u64, Vec<OrderFacts>> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT o.booking, o.kind, o.issued, o.expires, o.review, o.idx
+             FROM commitment_orders o JOIN custodies c ON c.booking = o.booking
+             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)",
+        )?;
+        let mut rows = st.query([facility])?;
+        while let Some(r) = rows.next()? {
+            let opt = |i: usize, field: &str| -> rusqlite::Result<Option<Date>> {
+                r.get::<_, Option<String>>(i)?
+                    .map(|s| date_of(field, &s))
+                    .transpose()
+            };
+            orders.entry(r.get(0)?).or_default().push(OrderFacts {
+                kind: r.get(1)?,
+                issued: date_of("issued", &r.get::<_, String>(2)?)?,
+                expires: opt(3, "expires")?,
+                review: opt(4, "review")?,
+                idx: r.get(5)?,
+            });
+        }
+    }
+    let mut contacts: HashMap<(u64, String), (Date, u64)> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT k.booking, k.party, MAX(k.at), MAX(k.idx)
+             FROM contacts k JOIN custodies c ON c.booking = k.booking
+             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)
+               AND k.party IN ('family', 'legal') AND k.at <= ?2
+             GROUP BY k.booking, k.party",
+        )?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
+        while let Some(r) = rows.next()? {
+            let at: String = r.get(2)?;
+            contacts.insert((r.get(0)?, r.get(1)?), (date_of("at", &at)?, r.get(3)?));
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT booking, admitted_at, legal_status, release_date FROM custodies
+         WHERE ended IS NULL AND (?1 IS NULL OR facility = ?1) AND admitted_at <= ?2
+         ORDER BY booking",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let booking: u64 = r.get(0)?;
+        out.push(CustodyFacts {
+            booking,
+            admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
+            legal_status: r.get(2)?,
+            release_date: r
+                .get::<_, Option<String>>(3)?
+                .map(|s| date_of("release_date", &s))
+                .transpose()?,
+            orders: orders.remove(&booking).unwrap_or_default(),
+            last_family_contact: contacts.remove(&(booking, "family".to_owned())),
+            last_legal_contact: contacts.remove(&(booking, "legal".to_owned())),
+            evidence: booking,
+        });
+    }
+    Ok(out)
+}

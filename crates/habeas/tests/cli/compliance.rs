@@ -1,0 +1,147 @@
+//! `habeas report compliance` on the demo scenarios: every condition the CECOT scenario plants
+//! is found, with its rule and evidence; the scenario within the rules gives no finding.
+
+use crate::support::bin;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn run(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn generate(dir: &std::path::Path, db: &str, scenario: &str, population: &str) {
+    run(
+        dir,
+        &[
+            "--db",
+            db,
+            "demo",
+            "--no-serve",
+            "--scenario",
+            scenario,
+            "--population",
+            population,
+            "--days",
+            "30",
+            "--seed",
+            "5",
+        ],
+    );
+}
+
+fn report(dir: &std::path::Path, db: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "--db",
+        db,
+        "report",
+        "compliance",
+        "--as-of",
+        "2025-05-31",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_slice(&run(dir, &args)).unwrap()
+}
+
+#[test]
+fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "cecot.db", "cecot", "1500");
+    let r = report(dir.path(), "cecot.db", &[]);
+    assert_eq!(r["policy"], "mandela-minimum");
+    let findings = r["findings"].as_array().unwrap();
+    let codes: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    for planted in [
+        "light.constant",
+        "contact.family",
+        "contact.legal",
+        "legal.order_expired",
+        "legal.pretrial_over_maximum",
+    ] {
+        assert!(codes.contains(planted), "{planted} not found in {codes:?}");
+    }
+    for f in findings {
+        assert!(f["rule"].as_str().unwrap().contains("Mandela Rule"), "{f}");
+        assert!(!f["detail"].as_str().unwrap().is_empty());
+        if f["subject"]["kind"] != "facility" {
+            assert!(!f["evidence"].as_array().unwrap().is_empty(), "{f}");
+        }
+    }
+    // The evidence of a finding is a real entry of the register, about its subject.
+    let expired = findings
+        .iter()
+        .find(|f| f["code"] == "legal.order_expired")
+        .unwrap();
+    let booking = expired["subject"]["booking"].as_u64().unwrap();
+    let idx = expired["evidence"][0].as_u64().unwrap();
+    let out = run(dir.path(), &["--db", "cecot.db", "entry", &idx.to_string()]);
+    let entry = String::from_utf8_lossy(&out);
+    assert!(entry.contains(&booking.to_string()), "{entry}");
+
+    // A facility filter keeps the same findings; an unknown facility is refused by name.
+    let only = report(dir.path(), "cecot.db", &["--facility", "CECOT"]);
+    assert_eq!(only["findings"].as_array().unwrap().len(), findings.len());
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "--db",
+            "cecot.db",
+            "report",
+            "compliance",
+            "--facility",
+            "NOPE",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("facility"));
+}
+
+#[test]
+fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "mandela.db", "mandela", "800");
+    let r = report(dir.path(), "mandela.db", &[]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+
+    // A stricter policy finds what the default does not: every cell under 1,000 m² a person.
+    let strict = habeas_core::compliance::MANDELA_MINIMUM
+        .replace("cpt_m2 = 4.0", "cpt_m2 = 1000.0")
+        .replace("name = \"mandela-minimum\"", "name = \"strict\"");
+    std::fs::write(dir.path().join("strict.toml"), strict).unwrap();
+    let r = report(dir.path(), "mandela.db", &["--policy", "strict.toml"]);
+    assert_eq!(r["policy"], "strict");
+    let findings = r["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(findings.iter().all(|f| f["code"] == "space.cpt"), "{r}");
+
+    for (args, field) in [
+        (vec!["--as-of", "2025-02-30"], "as_of"),
+        (vec!["--policy", "bad.toml"], "space.ecthr_m2"),
+    ] {
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            habeas_core::compliance::MANDELA_MINIMUM.replace("ecthr_m2 = 3.0", "ecthr_m2 = 0.0"),
+        )
+        .unwrap();
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["--db", "mandela.db", "report", "compliance"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(field), "{err}");
+    }
+}
