@@ -18,6 +18,7 @@ pub struct Policy {
     pub daily: DailyPolicy,
     pub contact: ContactPolicy,
     pub legal: LegalPolicy,
+    pub complaints: ComplaintPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,15 @@ pub struct ContactPolicy {
 pub struct LegalPolicy {
     pub pretrial_max_days: u32,
     pub review_interval_days: u32,
+    pub max_people_per_hearing: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintPolicy {
+    /// Days after filing by which an allegation of ill-treatment goes to an independent
+    /// authority.
+    pub referral_days: u32,
 }
 
 /// The text of the default policy, shipped with the binary.
@@ -104,6 +114,7 @@ pub enum Subject {
     Cell { facility: String, cell: String },
     Unit { facility: String, unit: String },
     Facility { facility: String },
+    Hearing { facility: String, hearing: u64 },
 }
 
 impl std::fmt::Display for Subject {
@@ -113,6 +124,7 @@ impl std::fmt::Display for Subject {
             Subject::Cell { facility, cell } => write!(f, "cell {facility}/{cell}"),
             Subject::Unit { facility, unit } => write!(f, "unit {facility}/{unit}"),
             Subject::Facility { facility } => write!(f, "facility {facility}"),
+            Subject::Hearing { facility, hearing } => write!(f, "hearing {facility}#{hearing}"),
         }
     }
 }
@@ -471,6 +483,152 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
     out
 }
 
+/// Everything the engine measures for one evaluation, as the store gathers it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub cells: Vec<CellFacts>,
+    pub custodies: Vec<CustodyFacts>,
+    pub hearings: Vec<HearingFacts>,
+    pub complaints: Vec<ComplaintFacts>,
+}
+
+/// Every finding on the facts as of a day, most severe first.
+pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
+    let mut out = facility_findings(&facts.cells);
+    out.extend(facts.cells.iter().flat_map(|c| cell_findings(policy, c)));
+    out.extend(
+        facts
+            .custodies
+            .iter()
+            .flat_map(|c| custody_findings(policy, c, as_of)),
+    );
+    out.extend(
+        facts
+            .hearings
+            .iter()
+            .flat_map(|h| hearing_findings(policy, h, as_of)),
+    );
+    out.extend(
+        facts
+            .complaints
+            .iter()
+            .flat_map(|c| complaint_findings(policy, c, as_of)),
+    );
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.code.cmp(b.code))
+            .then(a.subject.cmp(&b.subject))
+    });
+    out
+}
+
+/// One hearing as its findings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HearingFacts {
+    pub facility: String,
+    pub idx: u64,
+    pub at: Date,
+    pub counsel: bool,
+    pub people_heard: u32,
+}
+
+/// Court process (Rule 61; ICCPR 14): hearings without counsel and hearings of more people at
+/// once than policy allows, over the review interval up to `as_of`.
+pub fn hearing_findings(policy: &Policy, h: &HearingFacts, as_of: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let age = days_between(h.at, as_of);
+    if age < 0 || age >= i64::from(policy.legal.review_interval_days) {
+        return out;
+    }
+    let subject = Subject::Hearing {
+        facility: h.facility.clone(),
+        hearing: h.idx,
+    };
+    if !h.counsel {
+        out.push(Finding {
+            code: "hearing.no_counsel",
+            rule: "Mandela Rules 61 and 119; ICCPR 14(3)(d): heard without counsel",
+            subject: subject.clone(),
+            severity: Severity::Serious,
+            since: Some(h.at.to_string()),
+            until: Some(h.at.to_string()),
+            detail: format!("{} people heard with no counsel present", h.people_heard),
+            evidence: vec![h.idx],
+        });
+    }
+    let max = policy.legal.max_people_per_hearing;
+    if h.people_heard > max {
+        out.push(Finding {
+            code: "hearing.mass",
+            rule: "Mandela Rule 111-120; ICCPR 14(1): a fair hearing for each person",
+            subject,
+            severity: Severity::Grave,
+            since: Some(h.at.to_string()),
+            until: Some(h.at.to_string()),
+            detail: format!("{} people heard at once, over {max}", h.people_heard),
+            evidence: vec![h.idx],
+        });
+    }
+    out
+}
+
+/// One complaint as its findings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComplaintFacts {
+    pub booking: u64,
+    pub idx: u64,
+    pub filed: Date,
+    pub reply_due: Date,
+    pub replied: bool,
+    pub alleges_ill_treatment: bool,
+    pub referred: bool,
+}
+
+/// Rules 56–57: a complaint not answered by its due date; an allegation of ill-treatment not
+/// referred to an independent authority within the policy's days.
+pub fn complaint_findings(policy: &Policy, c: &ComplaintFacts, as_of: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if c.filed > as_of {
+        return out;
+    }
+    let subject = Subject::Person { booking: c.booking };
+    if !c.replied && c.reply_due < as_of {
+        out.push(Finding {
+            code: "complaint.reply_overdue",
+            rule: "Mandela Rule 57(1): complaints dealt with promptly and replied to",
+            subject: subject.clone(),
+            severity: Severity::Serious,
+            since: Some(c.reply_due.to_string()),
+            until: None,
+            detail: format!(
+                "complaint of {} unanswered, due {}, {} days overdue",
+                c.filed,
+                c.reply_due,
+                days_between(c.reply_due, as_of)
+            ),
+            evidence: vec![c.idx],
+        });
+    }
+    let limit = i64::from(policy.complaints.referral_days);
+    if c.alleges_ill_treatment && !c.referred && days_between(c.filed, as_of) > limit {
+        out.push(Finding {
+            code: "complaint.ill_treatment_not_referred",
+            rule: "Mandela Rule 57(3): allegations of ill-treatment go to an independent authority",
+            subject,
+            severity: Severity::Grave,
+            since: Some(c.filed.to_string()),
+            until: None,
+            detail: format!(
+                "allegation of ill-treatment filed {} not referred within {limit} days",
+                c.filed
+            ),
+            evidence: vec![c.idx],
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,6 +722,75 @@ mod tests {
         );
         c.population = 0;
         assert!(cell_findings(&p, &c).is_empty());
+    }
+
+    #[test]
+    fn hearings_without_counsel_or_of_too_many_people() {
+        let p = policy();
+        let max = p.legal.max_people_per_hearing;
+        let day = date("2026-03-01");
+        let mut h = HearingFacts {
+            facility: "F".into(),
+            idx: 9,
+            at: day,
+            counsel: true,
+            people_heard: max,
+        };
+        assert!(hearing_findings(&p, &h, day).is_empty());
+        h.people_heard = max + 1;
+        assert_eq!(codes(&hearing_findings(&p, &h, day)), ["hearing.mass"]);
+        h.people_heard = 1;
+        h.counsel = false;
+        let f = hearing_findings(&p, &h, day);
+        assert_eq!(codes(&f), ["hearing.no_counsel"]);
+        assert_eq!(f[0].evidence, [9]);
+        // Only the review interval up to the day counts; a hearing after the day does not.
+        let later = |days: i64| {
+            Date::of(habeas_register::Timestamp::from_millis(
+                day.start().millis() + days * 86_400_000,
+            ))
+        };
+        let interval = i64::from(p.legal.review_interval_days);
+        assert_eq!(hearing_findings(&p, &h, later(interval - 1)).len(), 1);
+        assert!(hearing_findings(&p, &h, later(interval)).is_empty());
+        assert!(hearing_findings(&p, &h, later(-1)).is_empty());
+    }
+
+    #[test]
+    fn complaints_overdue_and_allegations_not_referred() {
+        let p = policy();
+        let mut c = ComplaintFacts {
+            booking: 3,
+            idx: 11,
+            filed: date("2026-03-01"),
+            reply_due: date("2026-03-15"),
+            replied: false,
+            alleges_ill_treatment: false,
+            referred: false,
+        };
+        assert!(complaint_findings(&p, &c, date("2026-03-15")).is_empty());
+        let f = complaint_findings(&p, &c, date("2026-03-16"));
+        assert_eq!(codes(&f), ["complaint.reply_overdue"]);
+        assert_eq!(f[0].evidence, [11]);
+        c.replied = true;
+        assert!(complaint_findings(&p, &c, date("2026-03-16")).is_empty());
+        c.alleges_ill_treatment = true;
+        let limit = i64::from(p.complaints.referral_days);
+        let after = |days: i64| {
+            Date::of(habeas_register::Timestamp::from_millis(
+                c.filed.start().millis() + days * 86_400_000,
+            ))
+        };
+        assert!(complaint_findings(&p, &c, after(limit)).is_empty());
+        assert_eq!(
+            codes(&complaint_findings(&p, &c, after(limit + 1))),
+            ["complaint.ill_treatment_not_referred"]
+        );
+        c.referred = true;
+        assert!(complaint_findings(&p, &c, after(limit + 1)).is_empty());
+        // A complaint filed after the day is not judged on it.
+        c.referred = false;
+        assert!(complaint_findings(&p, &c, date("2026-02-28")).is_empty());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The facts the compliance engine measures, read from the projections.
 
-use habeas_core::compliance::{CellFacts, CustodyFacts, OrderFacts};
+use habeas_core::compliance::{
+    CellFacts, ComplaintFacts, CustodyFacts, Facts, HearingFacts, OrderFacts,
+};
 use habeas_core::dates::Date;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -11,11 +13,81 @@ fn date_of(field: &str, raw: &str) -> rusqlite::Result<Date> {
     })
 }
 
-/// Every cell of one facility (or all), as the space, capacity and light findings see it.
-pub(crate) fn cell_facts(
+/// Everything the engine measures, as of `as_of`.
+pub(crate) fn facts(
     conn: &Connection,
     facility: Option<&str>,
-) -> rusqlite::Result<Vec<CellFacts>> {
+    as_of: Date,
+) -> rusqlite::Result<Facts> {
+    Ok(Facts {
+        cells: cell_facts(conn, facility)?,
+        custodies: custody_facts(conn, facility, as_of)?,
+        hearings: hearing_facts(conn, facility, as_of)?,
+        complaints: complaint_facts(conn, facility, as_of)?,
+    })
+}
+
+/// The hearings of the review interval's worth of days up to `as_of` (the engine narrows it to
+/// the policy's interval; a year is read).
+fn hearing_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<HearingFacts>> {
+    let end = format!("{as_of}T99");
+    let from = format!("{:04}-{:02}-{:02}", as_of.year - 1, as_of.month, as_of.day);
+    let mut st = conn.prepare_cached(
+        "SELECT facility, idx, at, counsel IS NOT NULL, people_heard FROM hearings
+         WHERE (?1 IS NULL OR facility = ?1) AND at <= ?2 AND at >= ?3 ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end, from])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(HearingFacts {
+            facility: r.get(0)?,
+            idx: r.get(1)?,
+            at: date_of("at", &r.get::<_, String>(2)?)?,
+            counsel: r.get(3)?,
+            people_heard: r.get(4)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The complaints filed up to `as_of` that are unanswered or, alleging ill-treatment,
+/// unreferred.
+fn complaint_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<ComplaintFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(
+        "SELECT booking, idx, at, reply_due, replied IS NOT NULL, alleges_ill_treatment,
+                referred IS NOT NULL
+         FROM complaints
+         WHERE (?1 IS NULL OR facility = ?1) AND at <= ?2
+           AND (replied IS NULL OR (alleges_ill_treatment AND referred IS NULL))
+         ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(ComplaintFacts {
+            booking: r.get(0)?,
+            idx: r.get(1)?,
+            filed: date_of("at", &r.get::<_, String>(2)?)?,
+            reply_due: date_of("reply_due", &r.get::<_, String>(3)?)?,
+            replied: r.get(4)?,
+            alleges_ill_treatment: r.get(5)?,
+            referred: r.get(6)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Every cell of one facility (or all), as the space, capacity and light findings see it.
+fn cell_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<CellFacts>> {
     let mut st = conn.prepare_cached(
         "SELECT facility, unit, code, area_cm2, population, cna, operational, lighting, certified
          FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
@@ -38,7 +110,7 @@ pub(crate) fn cell_facts(
 
 /// Every custody open on `as_of` (admitted by then and not ended), with its orders and its
 /// last family and legal contact up to `as_of`.
-pub(crate) fn custody_facts(
+fn custody_facts(
     conn: &Connection,
     facility: Option<&str>,
     as_of: Date,

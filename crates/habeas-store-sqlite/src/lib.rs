@@ -235,23 +235,13 @@ impl SqliteStore {
         self.with_reader(|c| custody::cells(c, facility).map_err(backend))
     }
 
-    /// The facts about cells and open custodies that the compliance engine measures, as of a day.
+    /// The facts the compliance engine measures, as of a day.
     pub fn compliance_facts(
         &self,
         facility: Option<&str>,
         as_of: habeas_core::dates::Date,
-    ) -> Result<
-        (
-            Vec<habeas_core::compliance::CellFacts>,
-            Vec<habeas_core::compliance::CustodyFacts>,
-        ),
-        StoreError,
-    > {
-        self.with_reader(|c| {
-            let cells = compliance::cell_facts(c, facility).map_err(backend)?;
-            let custodies = compliance::custody_facts(c, facility, as_of).map_err(backend)?;
-            Ok((cells, custodies))
-        })
+    ) -> Result<habeas_core::compliance::Facts, StoreError> {
+        self.with_reader(|c| compliance::facts(c, facility, as_of).map_err(backend))
     }
 
     /// A facility and its units.

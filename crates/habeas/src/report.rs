@@ -3,9 +3,7 @@
 use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{Context, Result};
-use habeas_core::compliance::{
-    cell_findings, custody_findings, facility_findings, Finding, Policy,
-};
+use habeas_core::compliance::{Finding, Policy};
 use habeas_core::dates::Date;
 use habeas_register::time::Clock;
 use std::path::PathBuf;
@@ -51,23 +49,10 @@ pub fn evaluate(
     facility: Option<&str>,
     as_of: Date,
 ) -> Result<Vec<Finding>> {
-    let (cells, custodies) = store
+    let facts = store
         .compliance_facts(facility, as_of)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut findings = facility_findings(&cells);
-    for c in &cells {
-        findings.extend(cell_findings(policy, c));
-    }
-    for c in &custodies {
-        findings.extend(custody_findings(policy, c, as_of));
-    }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.code.cmp(b.code))
-            .then(a.subject.cmp(&b.subject))
-    });
-    Ok(findings)
+    Ok(habeas_core::compliance::evaluate(policy, &facts, as_of))
 }
 
 fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {

@@ -67,6 +67,10 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "contact.legal",
         "legal.order_expired",
         "legal.pretrial_over_maximum",
+        "hearing.mass",
+        "hearing.no_counsel",
+        "complaint.reply_overdue",
+        "complaint.ill_treatment_not_referred",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }
