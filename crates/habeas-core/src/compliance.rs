@@ -19,6 +19,32 @@ pub struct Policy {
     pub contact: ContactPolicy,
     pub legal: LegalPolicy,
     pub complaints: ComplaintPolicy,
+    pub deaths: DeathPolicy,
+}
+
+/// Days after a death in custody by which each step of the case is due (Rules 69–72).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeathPolicy {
+    pub family_informed_days: u32,
+    pub independent_authority_informed_days: u32,
+    pub investigation_opened_days: u32,
+    pub post_mortem_days: u32,
+    pub remains_returned_days: u32,
+}
+
+impl DeathPolicy {
+    /// The days allowed for a step named as in `events::DEATH_STEPS`.
+    pub fn days_for(&self, step: &str) -> Option<u32> {
+        match step {
+            "family_informed" => Some(self.family_informed_days),
+            "independent_authority_informed" => Some(self.independent_authority_informed_days),
+            "investigation_opened" => Some(self.investigation_opened_days),
+            "post_mortem" => Some(self.post_mortem_days),
+            "remains_returned" => Some(self.remains_returned_days),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -490,6 +516,7 @@ pub struct Facts {
     pub custodies: Vec<CustodyFacts>,
     pub hearings: Vec<HearingFacts>,
     pub complaints: Vec<ComplaintFacts>,
+    pub deaths: Vec<DeathFacts>,
 }
 
 /// Every finding on the facts as of a day, most severe first.
@@ -513,6 +540,12 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
             .complaints
             .iter()
             .flat_map(|c| complaint_findings(policy, c, as_of)),
+    );
+    out.extend(
+        facts
+            .deaths
+            .iter()
+            .flat_map(|d| death_findings(policy, d, as_of)),
     );
     out.sort_by(|a, b| {
         b.severity
@@ -625,6 +658,50 @@ pub fn complaint_findings(policy: &Policy, c: &ComplaintFacts, as_of: Date) -> V
             ),
             evidence: vec![c.idx],
         });
+    }
+    out
+}
+
+/// A death in custody and when each step of its case was done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeathFacts {
+    pub booking: u64,
+    /// The death entry, which is the case.
+    pub idx: u64,
+    pub died: Date,
+    /// (step, when done); `None` while pending.
+    pub steps: Vec<(String, Option<Date>)>,
+}
+
+/// Rules 69–72: each step of a death case not done by its due date (a step done after the day
+/// of evaluation counts as not done on it).
+pub fn death_findings(policy: &Policy, d: &DeathFacts, as_of: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if d.died > as_of {
+        return out;
+    }
+    for (step, done) in &d.steps {
+        let Some(limit) = policy.deaths.days_for(step) else {
+            continue;
+        };
+        let done_by_then = done.is_some_and(|when| when <= as_of);
+        let late = days_between(d.died, as_of) - i64::from(limit);
+        if !done_by_then && late > 0 {
+            out.push(Finding {
+                code: "death.step_overdue",
+                rule: "Mandela Rules 69-72: a death in custody is notified and investigated",
+                subject: Subject::Person { booking: d.booking },
+                severity: Severity::Grave,
+                since: Some(d.died.to_string()),
+                until: None,
+                detail: format!(
+                    "{} not done {late} days after its due date ({limit} days after the death on {})",
+                    step.replace('_', " "),
+                    d.died
+                ),
+                evidence: vec![d.idx],
+            });
+        }
     }
     out
 }
@@ -791,6 +868,51 @@ mod tests {
         // A complaint filed after the day is not judged on it.
         c.referred = false;
         assert!(complaint_findings(&p, &c, date("2026-02-28")).is_empty());
+    }
+
+    #[test]
+    fn death_case_steps_at_their_due_dates() {
+        let p = policy();
+        let died = date("2026-03-01");
+        let mut d = DeathFacts {
+            booking: 5,
+            idx: 77,
+            died,
+            steps: crate::events::DEATH_STEPS
+                .iter()
+                .map(|s| ((*s).to_owned(), None))
+                .collect(),
+        };
+        let after = |days: i64| {
+            Date::of(habeas_register::Timestamp::from_millis(
+                died.start().millis() + days * 86_400_000,
+            ))
+        };
+        let family = i64::from(p.deaths.family_informed_days);
+        let on_due = death_findings(&p, &d, after(family));
+        assert!(
+            on_due
+                .iter()
+                .all(|f| !f.detail.starts_with("family informed")),
+            "{on_due:?}"
+        );
+        let late = death_findings(&p, &d, after(family + 1));
+        assert!(late
+            .iter()
+            .any(|f| f.detail.starts_with("family informed") && f.evidence == [77]));
+        // Done in time: no finding; done after the day of evaluation: still overdue on it.
+        d.steps[0].1 = Some(after(family + 3));
+        assert!(death_findings(&p, &d, after(family + 3))
+            .iter()
+            .all(|f| !f.detail.starts_with("family informed")));
+        assert!(death_findings(&p, &d, after(family + 2))
+            .iter()
+            .any(|f| f.detail.starts_with("family informed")));
+        // Every step done: nothing, however late the day.
+        for s in &mut d.steps {
+            s.1 = Some(died);
+        }
+        assert!(death_findings(&p, &d, after(1000)).is_empty());
     }
 
     #[test]

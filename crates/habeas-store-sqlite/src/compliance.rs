@@ -1,7 +1,7 @@
 //! The facts the compliance engine measures, read from the projections.
 
 use habeas_core::compliance::{
-    CellFacts, ComplaintFacts, CustodyFacts, Facts, HearingFacts, OrderFacts,
+    CellFacts, ComplaintFacts, CustodyFacts, DeathFacts, Facts, HearingFacts, OrderFacts,
 };
 use habeas_core::dates::Date;
 use rusqlite::Connection;
@@ -24,6 +24,7 @@ pub(crate) fn facts(
         custodies: custody_facts(conn, facility, as_of)?,
         hearings: hearing_facts(conn, facility, as_of)?,
         complaints: complaint_facts(conn, facility, as_of)?,
+        deaths: death_facts(conn, facility)?,
     })
 }
 
@@ -178,4 +179,23 @@ fn custody_facts(
         });
     }
     Ok(out)
+}
+
+/// Every death case, with the dates its steps were done.
+fn death_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<DeathFacts>> {
+    crate::events::death_cases(conn, facility)?
+        .into_iter()
+        .map(|c| {
+            Ok(DeathFacts {
+                booking: c.booking,
+                idx: c.case,
+                died: date_of("at", &c.at)?,
+                steps: c
+                    .steps
+                    .into_iter()
+                    .map(|(step, done)| Ok((step, done.map(|d| date_of("step", &d)).transpose()?)))
+                    .collect::<rusqlite::Result<_>>()?,
+            })
+        })
+        .collect()
 }
