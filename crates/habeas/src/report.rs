@@ -80,16 +80,16 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
     }
     let findings = evaluate(&store, &policy, args.facility.as_deref(), as_of)?;
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "policy": policy.name,
                 "as_of": as_of.to_string(),
                 "findings": findings,
             }))?
-        ),
+        ))?,
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record([
                 "severity", "code", "rule", "subject", "since", "until", "detail", "evidence",
             ])?;
@@ -106,23 +106,30 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
                     &evidence.join(" "),
                 ])?;
             }
-            w.flush()?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+            emit(&String::from_utf8(bytes)?)?;
         }
         Format::Table => {
-            println!(
+            use std::fmt::Write as _;
+            let mut t = String::new();
+            writeln!(
+                t,
                 "compliance as of {as_of} under policy {}: {} findings",
                 policy.name,
                 findings.len()
-            );
+            )?;
             let mut by_code: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
             for f in &findings {
                 *by_code.entry((f.code, f.severity.as_str())).or_default() += 1;
             }
             for ((code, severity), n) in &by_code {
-                println!("  {n:>8}  {severity:<8} {code}");
+                writeln!(t, "  {n:>8}  {severity:<8} {code}")?;
             }
             for f in findings.iter().take(200) {
-                println!(
+                writeln!(
+                    t,
                     "{:<8} {:<28} {:<24} since {:<10} {}  [{}]  evidence #{}",
                     f.severity.as_str(),
                     f.code,
@@ -135,15 +142,26 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
                         .map(u64::to_string)
                         .collect::<Vec<_>>()
                         .join(" #")
-                );
+                )?;
             }
             if findings.len() > 200 {
-                println!(
+                writeln!(
+                    t,
                     "… {} more (use --format csv or json for all)",
                     findings.len() - 200
-                );
+                )?;
             }
+            emit(&t)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a report to standard output; a reader that stops early (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
