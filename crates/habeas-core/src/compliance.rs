@@ -517,6 +517,7 @@ pub struct Facts {
     pub hearings: Vec<HearingFacts>,
     pub complaints: Vec<ComplaintFacts>,
     pub deaths: Vec<DeathFacts>,
+    pub regime: Vec<RegimeFacts>,
 }
 
 /// Every finding on the facts as of a day, most severe first.
@@ -547,6 +548,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
             .iter()
             .flat_map(|d| death_findings(policy, d, as_of)),
     );
+    out.extend(facts.regime.iter().flat_map(|r| regime_findings(policy, r)));
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -704,6 +706,80 @@ pub fn death_findings(policy: &Policy, d: &DeathFacts, as_of: Date) -> Vec<Findi
         }
     }
     out
+}
+
+/// One movement out of or back to a cell, as the daily regime sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegimeMove {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    pub out: bool,
+    pub open_air: bool,
+    pub idx: u64,
+}
+
+/// Minutes out of the cell and minutes of them in the open air, from a day's movements in time
+/// order (an `out` closed by the next `back`; one left open is counted to `day_end`), and the
+/// entries they rest on.
+pub fn regime_minutes(moves: &[RegimeMove], day_end: i64) -> (i64, i64, Vec<u64>) {
+    let (mut out_min, mut air_min, mut evidence) = (0, 0, Vec::new());
+    let mut open: Option<RegimeMove> = None;
+    for m in moves {
+        evidence.push(m.idx);
+        match (m.out, open) {
+            (true, None) => open = Some(*m),
+            (false, Some(o)) => {
+                let minutes = (m.at - o.at) / 60_000;
+                out_min += minutes;
+                if o.open_air {
+                    air_min += minutes;
+                }
+                open = None;
+            }
+            // A second `out` while out, or a `back` while in: the records are what they are;
+            // the first `out` stands.
+            _ => {}
+        }
+    }
+    if let Some(o) = open {
+        let minutes = (day_end - o.at).max(0) / 60_000;
+        out_min += minutes;
+        if o.open_air {
+            air_min += minutes;
+        }
+    }
+    (out_min, air_min, evidence)
+}
+
+/// One person's measured day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegimeFacts {
+    pub booking: u64,
+    pub day: Date,
+    pub out_of_cell_minutes: i64,
+    pub open_air_minutes: i64,
+    pub evidence: Vec<u64>,
+}
+
+/// Rule 23(1): at least an hour of exercise in the open air every day.
+pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
+    let min = i64::from(policy.daily.open_air_minutes);
+    if r.open_air_minutes >= min {
+        return Vec::new();
+    }
+    vec![Finding {
+        code: "regime.open_air",
+        rule: "Mandela Rule 23(1): at least one hour a day of exercise in the open air",
+        subject: Subject::Person { booking: r.booking },
+        severity: Severity::Serious,
+        since: Some(r.day.to_string()),
+        until: Some(r.day.to_string()),
+        detail: format!(
+            "{} minutes in the open air on {} (out of cell {} minutes), under {min}",
+            r.open_air_minutes, r.day, r.out_of_cell_minutes
+        ),
+        evidence: r.evidence.clone(),
+    }]
 }
 
 #[cfg(test)]
@@ -913,6 +989,44 @@ mod tests {
             s.1 = Some(died);
         }
         assert!(death_findings(&p, &d, after(1000)).is_empty());
+    }
+
+    #[test]
+    fn open_air_minutes_at_the_threshold() {
+        let p = policy();
+        let m = |min: i64, out: bool, open_air: bool, idx: u64| RegimeMove {
+            at: min * 60_000,
+            out,
+            open_air,
+            idx,
+        };
+        // 30 minutes indoors, then 59 in the open air: under the hour.
+        let moves = [
+            m(0, true, false, 1),
+            m(30, false, false, 2),
+            m(100, true, true, 3),
+            m(159, false, false, 4),
+        ];
+        let (out, air, evidence) = regime_minutes(&moves, 24 * 60 * 60_000);
+        assert_eq!((out, air, evidence), (89, 59, vec![1, 2, 3, 4]));
+        let day = date("2026-03-01");
+        let r = |air: i64| RegimeFacts {
+            booking: 8,
+            day,
+            out_of_cell_minutes: air,
+            open_air_minutes: air,
+            evidence: vec![3, 4],
+        };
+        let min = i64::from(p.daily.open_air_minutes);
+        assert_eq!(
+            codes(&regime_findings(&p, &r(min - 1))),
+            ["regime.open_air"]
+        );
+        assert!(regime_findings(&p, &r(min)).is_empty());
+        assert!(regime_findings(&p, &r(min + 1)).is_empty());
+        // Still out at the end of the day: counted to the end.
+        let (out, air, _) = regime_minutes(&[m(1380, true, true, 5)], 1440 * 60_000);
+        assert_eq!((out, air), (60, 60));
     }
 
     #[test]

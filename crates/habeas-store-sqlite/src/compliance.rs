@@ -2,6 +2,7 @@
 
 use habeas_core::compliance::{
     CellFacts, ComplaintFacts, CustodyFacts, DeathFacts, Facts, HearingFacts, OrderFacts,
+    RegimeFacts, RegimeMove,
 };
 use habeas_core::dates::Date;
 use rusqlite::Connection;
@@ -25,6 +26,7 @@ pub(crate) fn facts(
         hearings: hearing_facts(conn, facility, as_of)?,
         complaints: complaint_facts(conn, facility, as_of)?,
         deaths: death_facts(conn, facility)?,
+        regime: regime_facts(conn, facility, as_of)?,
     })
 }
 
@@ -198,4 +200,70 @@ fn death_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Ve
             })
         })
         .collect()
+}
+
+/// The daily regime of everyone in a cell on the last full day before `as_of`: whole-cell
+/// movements of their current cell and their own movements, out and back.
+fn regime_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<RegimeFacts>> {
+    use habeas_register::Timestamp;
+    let day_ms = 86_400_000;
+    let end = as_of.start().millis();
+    let day = Date::of(Timestamp::from_millis(end - day_ms));
+    let (from, to) = (day.start().to_string(), as_of.start().to_string());
+    let mut by_cell: HashMap<String, Vec<RegimeMove>> = HashMap::new();
+    let mut by_booking: HashMap<u64, Vec<RegimeMove>> = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT booking, cell, idx, at, kind, open_air FROM movements
+         WHERE at >= ?1 AND at < ?2 AND kind IN ('out_of_cell', 'back_to_cell')
+         ORDER BY at, idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![from, to])?;
+    while let Some(r) = rows.next()? {
+        let at: String = r.get(3)?;
+        let at = Timestamp::parse(&at).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let m = RegimeMove {
+            at: at.millis(),
+            out: r.get::<_, String>(4)? == "out_of_cell",
+            open_air: r.get(5)?,
+            idx: r.get(2)?,
+        };
+        match (r.get::<_, Option<u64>>(0)?, r.get::<_, Option<String>>(1)?) {
+            (Some(b), _) => by_booking.entry(b).or_default().push(m),
+            (None, Some(cell)) => by_cell.entry(cell).or_default().push(m),
+            (None, None) => {}
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT booking, cell FROM custodies
+         WHERE ended IS NULL AND cell IS NOT NULL AND away_to IS NULL
+           AND (?1 IS NULL OR facility = ?1) AND admitted_at < ?2
+         ORDER BY booking",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, from])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let booking: u64 = r.get(0)?;
+        let cell: String = r.get(1)?;
+        let mut moves: Vec<RegimeMove> = by_cell.get(&cell).cloned().unwrap_or_default();
+        if let Some(own) = by_booking.get(&booking) {
+            moves.extend_from_slice(own);
+            moves.sort_by_key(|m| (m.at, m.idx));
+        }
+        let (out_of_cell_minutes, open_air_minutes, evidence) =
+            habeas_core::compliance::regime_minutes(&moves, end);
+        out.push(RegimeFacts {
+            booking,
+            day,
+            out_of_cell_minutes,
+            open_air_minutes,
+            evidence,
+        });
+    }
+    Ok(out)
 }
