@@ -358,6 +358,8 @@ pub struct CustodyFacts {
     pub orders: Vec<OrderFacts>,
     pub last_family_contact: Option<(Date, u64)>,
     pub last_legal_contact: Option<(Date, u64)>,
+    /// The latest hearing up to the day, for the untried.
+    pub last_hearing: Option<(Date, u64)>,
     /// The admission entry.
     pub evidence: u64,
 }
@@ -464,6 +466,27 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         }
     }
     let untried = c.legal_status == "remand";
+    if untried {
+        let (since, evidence) = match c.last_hearing {
+            Some((d, idx)) => (d, vec![idx]),
+            None => (c.admitted, vec![c.evidence]),
+        };
+        let days = days_between(since, as_of);
+        let limit = policy.legal.review_interval_days;
+        if days > i64::from(limit) {
+            push(
+                "hearing.none_in_interval",
+                "Mandela Rule 111-120; ICCPR 9(3)-(4): brought before a judge at intervals",
+                Severity::Serious,
+                Some(since),
+                match c.last_hearing {
+                    Some(_) => format!("{days} days since the last hearing, over {limit}"),
+                    None => format!("no hearing in {days} days held, over {limit}"),
+                },
+                evidence,
+            );
+        }
+    }
     for (code, rule, limit, last, what, applies) in [
         (
             "contact.family",
@@ -1064,6 +1087,7 @@ mod tests {
             }],
             last_family_contact: Some((date("2026-01-10"), 50)),
             last_legal_contact: Some((date("2026-01-10"), 51)),
+            last_hearing: None,
             evidence: 42,
         }
     }
@@ -1115,10 +1139,13 @@ mod tests {
         c.last_family_contact = None;
         c.last_legal_contact = None;
         let max = i64::from(p.legal.pretrial_max_days);
+        let admitted = c.admitted;
         let at = |days: i64| {
-            let ms = c.admitted.start().millis() + days * 86_400_000;
+            let ms = admitted.start().millis() + days * 86_400_000;
             Date::of(habeas_register::Timestamp::from_millis(ms))
         };
+        // Heard recently, so that only the length of pretrial detention is in question.
+        c.last_hearing = Some((at(max - 10), 1));
         let p2 = Policy {
             contact: ContactPolicy {
                 family_days: 100_000,
@@ -1132,6 +1159,37 @@ mod tests {
             codes(&custody_findings(&p2, &c, at(max + 1))),
             ["legal.pretrial_over_maximum"]
         );
+    }
+
+    #[test]
+    fn untried_without_a_hearing_in_the_review_interval() {
+        let p = Policy {
+            contact: ContactPolicy {
+                family_days: 100_000,
+                legal_days: 100_000,
+            },
+            ..policy()
+        };
+        let mut c = custody();
+        let interval = i64::from(p.legal.review_interval_days);
+        let after = |d: Date, days: i64| {
+            Date::of(habeas_register::Timestamp::from_millis(
+                d.start().millis() + days * 86_400_000,
+            ))
+        };
+        // The sentenced are not concerned.
+        assert!(custody_findings(&p, &c, after(c.admitted, interval + 5)).is_empty());
+        c.legal_status = "remand".into();
+        assert!(custody_findings(&p, &c, after(c.admitted, interval)).is_empty());
+        let f = custody_findings(&p, &c, after(c.admitted, interval + 1));
+        assert_eq!(codes(&f), ["hearing.none_in_interval"]);
+        assert_eq!(f[0].evidence, [42]);
+        let heard = date("2026-02-01");
+        c.last_hearing = Some((heard, 99));
+        assert!(custody_findings(&p, &c, after(heard, interval)).is_empty());
+        let f = custody_findings(&p, &c, after(heard, interval + 1));
+        assert_eq!(codes(&f), ["hearing.none_in_interval"]);
+        assert_eq!(f[0].evidence, [99]);
     }
 
     #[test]

@@ -157,6 +157,21 @@ fn custody_facts(
             contacts.insert((r.get(0)?, r.get(1)?), (date_of("at", &at)?, r.get(3)?));
         }
     }
+    let mut hearings: HashMap<u64, (Date, u64)> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT p.booking, MAX(h.at), MAX(h.idx)
+             FROM hearing_people p JOIN hearings h ON h.idx = p.idx
+             JOIN custodies c ON c.booking = p.booking
+             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1) AND h.at <= ?2
+             GROUP BY p.booking",
+        )?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
+        while let Some(r) = rows.next()? {
+            let at: String = r.get(1)?;
+            hearings.insert(r.get(0)?, (date_of("at", &at)?, r.get(2)?));
+        }
+    }
     let mut st = conn.prepare_cached(
         "SELECT booking, admitted_at, legal_status, release_date FROM custodies
          WHERE ended IS NULL AND (?1 IS NULL OR facility = ?1) AND admitted_at <= ?2
@@ -177,6 +192,7 @@ fn custody_facts(
             orders: orders.remove(&booking).unwrap_or_default(),
             last_family_contact: contacts.remove(&(booking, "family".to_owned())),
             last_legal_contact: contacts.remove(&(booking, "legal".to_owned())),
+            last_hearing: hearings.remove(&booking),
             evidence: booking,
         });
     }

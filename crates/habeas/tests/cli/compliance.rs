@@ -69,6 +69,7 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "legal.pretrial_over_maximum",
         "hearing.mass",
         "regime.open_air",
+        "hearing.none_in_interval",
         "hearing.no_counsel",
         "complaint.reply_overdue",
         "complaint.ill_treatment_not_referred",
