@@ -921,11 +921,7 @@ mod tests {
         assert_eq!(codes(&f), ["hearing.no_counsel"]);
         assert_eq!(f[0].evidence, [9]);
         // Only the review interval up to the day counts; a hearing after the day does not.
-        let later = |days: i64| {
-            Date::of(habeas_register::Timestamp::from_millis(
-                day.start().millis() + days * 86_400_000,
-            ))
-        };
+        let later = |days: i64| day.plus_days(days);
         let interval = i64::from(p.legal.review_interval_days);
         assert_eq!(hearing_findings(&p, &h, later(interval - 1)).len(), 1);
         assert!(hearing_findings(&p, &h, later(interval)).is_empty());
@@ -952,11 +948,7 @@ mod tests {
         assert!(complaint_findings(&p, &c, date("2026-03-16")).is_empty());
         c.alleges_ill_treatment = true;
         let limit = i64::from(p.complaints.referral_days);
-        let after = |days: i64| {
-            Date::of(habeas_register::Timestamp::from_millis(
-                c.filed.start().millis() + days * 86_400_000,
-            ))
-        };
+        let after = |days: i64| c.filed.plus_days(days);
         assert!(complaint_findings(&p, &c, after(limit)).is_empty());
         assert_eq!(
             codes(&complaint_findings(&p, &c, after(limit + 1))),
@@ -982,11 +974,7 @@ mod tests {
                 .map(|s| ((*s).to_owned(), None))
                 .collect(),
         };
-        let after = |days: i64| {
-            Date::of(habeas_register::Timestamp::from_millis(
-                died.start().millis() + days * 86_400_000,
-            ))
-        };
+        let after = |days: i64| died.plus_days(days);
         let family = i64::from(p.deaths.family_informed_days);
         let on_due = death_findings(&p, &d, after(family));
         assert!(
@@ -1140,10 +1128,7 @@ mod tests {
         c.last_legal_contact = None;
         let max = i64::from(p.legal.pretrial_max_days);
         let admitted = c.admitted;
-        let at = |days: i64| {
-            let ms = admitted.start().millis() + days * 86_400_000;
-            Date::of(habeas_register::Timestamp::from_millis(ms))
-        };
+        let at = |days: i64| admitted.plus_days(days);
         // Heard recently, so that only the length of pretrial detention is in question.
         c.last_hearing = Some((at(max - 10), 1));
         let p2 = Policy {
@@ -1172,11 +1157,7 @@ mod tests {
         };
         let mut c = custody();
         let interval = i64::from(p.legal.review_interval_days);
-        let after = |d: Date, days: i64| {
-            Date::of(habeas_register::Timestamp::from_millis(
-                d.start().millis() + days * 86_400_000,
-            ))
-        };
+        let after = |d: Date, days: i64| d.plus_days(days);
         // The sentenced are not concerned.
         assert!(custody_findings(&p, &c, after(c.admitted, interval + 5)).is_empty());
         c.legal_status = "remand".into();

@@ -51,6 +51,13 @@ impl Date {
         })
     }
 
+    /// The date `days` days after this one (before it, for a negative number).
+    pub fn plus_days(self, days: i64) -> Self {
+        Self::of(Timestamp::from_millis(
+            self.start().millis() + days * 86_400_000,
+        ))
+    }
+
     /// Whole years from `self` (a birth date) to `on`.
     pub fn age_on(self, on: Date) -> i64 {
         let mut age = on.year - self.year;

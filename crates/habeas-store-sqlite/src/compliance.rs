@@ -226,9 +226,8 @@ fn regime_facts(
     as_of: Date,
 ) -> rusqlite::Result<Vec<RegimeFacts>> {
     use habeas_register::Timestamp;
-    let day_ms = 86_400_000;
     let end = as_of.start().millis();
-    let day = Date::of(Timestamp::from_millis(end - day_ms));
+    let day = as_of.plus_days(-1);
     let (from, to) = (day.start().to_string(), as_of.start().to_string());
     let mut by_cell: HashMap<String, Vec<RegimeMove>> = HashMap::new();
     let mut by_booking: HashMap<u64, Vec<RegimeMove>> = HashMap::new();
