@@ -9,6 +9,13 @@ use crate::dates::Date;
 use crate::DomainError;
 use serde::{Deserialize, Serialize};
 
+mod treatment;
+pub use treatment::{
+    consular_findings, health_findings, incident_findings, non_association_findings,
+    sanction_findings, separation_findings, ConsularFacts, HealthFacts, IncidentFacts,
+    NonAssociationFacts, Place, RegimePeriod, SanctionFacts, SeparationFacts,
+};
+
 /// The thresholds of one jurisdiction. `policy/mandela-minimum.toml` is the default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +27,48 @@ pub struct Policy {
     pub legal: LegalPolicy,
     pub complaints: ComplaintPolicy,
     pub deaths: DeathPolicy,
+    pub solitary: SolitaryPolicy,
+    pub health: HealthPolicy,
+    pub consular: ConsularPolicy,
+    pub incidents: IncidentPolicy,
+}
+
+/// Rules 43–46: what counts as solitary confinement and how long it may last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolitaryPolicy {
+    /// Hours a day alone in a cell that make it solitary confinement (Rule 44: 22).
+    pub hours: u32,
+    /// Consecutive days beyond which it is prolonged (Rule 44: 15).
+    pub max_days: u32,
+}
+
+/// Rules 30 and 34: the examination at admission and injuries found then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthPolicy {
+    /// Days after admission by which a health professional has examined the person.
+    pub examination_days: u32,
+    /// Days after admission by which injuries seen then are documented and referred.
+    pub injury_referral_days: u32,
+}
+
+/// Rule 62; Vienna Convention on Consular Relations art. 36.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsularPolicy {
+    /// Days after admission by which a consulate the person asked for is notified.
+    pub notification_days: u32,
+    /// Days without any consular contact after which a foreign national's access is found
+    /// wanting.
+    pub contact_days: u32,
+}
+
+/// Rules 82 and 71: incidents, and every use of force, are reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPolicy {
+    pub review_days: u32,
 }
 
 /// Days after a death in custody by which each step of the case is due (Rules 69–72).
@@ -59,6 +108,8 @@ pub struct SpacePolicy {
 #[serde(deny_unknown_fields)]
 pub struct DailyPolicy {
     pub open_air_minutes: u32,
+    /// Minutes a day out of the cell under which the day is found wanting.
+    pub out_of_cell_minutes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +192,7 @@ pub enum Subject {
     Unit { facility: String, unit: String },
     Facility { facility: String },
     Hearing { facility: String, hearing: u64 },
+    Incident { facility: String, incident: u64 },
 }
 
 impl std::fmt::Display for Subject {
@@ -151,6 +203,9 @@ impl std::fmt::Display for Subject {
             Subject::Unit { facility, unit } => write!(f, "unit {facility}/{unit}"),
             Subject::Facility { facility } => write!(f, "facility {facility}"),
             Subject::Hearing { facility, hearing } => write!(f, "hearing {facility}#{hearing}"),
+            Subject::Incident { facility, incident } => {
+                write!(f, "incident {facility}#{incident}")
+            }
         }
     }
 }
@@ -541,6 +596,12 @@ pub struct Facts {
     pub complaints: Vec<ComplaintFacts>,
     pub deaths: Vec<DeathFacts>,
     pub regime: Vec<RegimeFacts>,
+    pub separations: Vec<SeparationFacts>,
+    pub non_associations: Vec<NonAssociationFacts>,
+    pub sanctions: Vec<SanctionFacts>,
+    pub health: Vec<HealthFacts>,
+    pub consular: Vec<ConsularFacts>,
+    pub incidents: Vec<IncidentFacts>,
 }
 
 /// Every finding on the facts as of a day, most severe first.
@@ -572,13 +633,49 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
             .flat_map(|d| death_findings(policy, d, as_of)),
     );
     out.extend(facts.regime.iter().flat_map(|r| regime_findings(policy, r)));
-    out.sort_by(|a, b| {
+    out.extend(
+        facts
+            .separations
+            .iter()
+            .flat_map(|s| separation_findings(s, as_of)),
+    );
+    out.extend(
+        facts
+            .non_associations
+            .iter()
+            .flat_map(non_association_findings),
+    );
+    out.extend(sanction_findings(policy, &facts.sanctions, as_of));
+    out.extend(
+        facts
+            .health
+            .iter()
+            .flat_map(|h| health_findings(policy, h, as_of)),
+    );
+    out.extend(
+        facts
+            .consular
+            .iter()
+            .flat_map(|c| consular_findings(policy, c, as_of)),
+    );
+    out.extend(
+        facts
+            .incidents
+            .iter()
+            .flat_map(|i| incident_findings(policy, i, as_of)),
+    );
+    sort(&mut out);
+    out
+}
+
+/// Most severe first, then by code and subject.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(a.code.cmp(b.code))
             .then(a.subject.cmp(&b.subject))
     });
-    out
 }
 
 /// One hearing as its findings see it.
@@ -781,35 +878,96 @@ pub struct RegimeFacts {
     pub day: Date,
     pub out_of_cell_minutes: i64,
     pub open_air_minutes: i64,
+    /// Alone in the cell that day, and since when (the allocation to the cell).
+    pub alone_since: Option<Date>,
     pub evidence: Vec<u64>,
 }
 
-/// Rule 23(1): at least an hour of exercise in the open air every day.
+/// A person's day against the policy: Rule 23(1), an hour in the open air; out of the cell
+/// under the policy's minutes; and, for someone alone in a cell, Rule 44: solitary confinement
+/// when the hours in the cell reach the policy's, prolonged past its days.
 pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let subject = Subject::Person { booking: r.booking };
+    let day = Some(r.day.to_string());
+    let mut push = |code, rule, severity, since: Option<String>, detail: String| {
+        out.push(Finding {
+            code,
+            rule,
+            subject: subject.clone(),
+            severity,
+            since,
+            until: day.clone(),
+            detail,
+            evidence: r.evidence.clone(),
+        });
+    };
     let min = i64::from(policy.daily.open_air_minutes);
-    if r.open_air_minutes >= min {
-        return Vec::new();
+    if r.open_air_minutes < min {
+        push(
+            "regime.open_air",
+            "Mandela Rule 23(1): at least one hour a day of exercise in the open air",
+            Severity::Serious,
+            day.clone(),
+            format!(
+                "{} minutes in the open air on {} (out of cell {} minutes), under {min}",
+                r.open_air_minutes, r.day, r.out_of_cell_minutes
+            ),
+        );
     }
-    vec![Finding {
-        code: "regime.open_air",
-        rule: "Mandela Rule 23(1): at least one hour a day of exercise in the open air",
-        subject: Subject::Person { booking: r.booking },
-        severity: Severity::Serious,
-        since: Some(r.day.to_string()),
-        until: Some(r.day.to_string()),
-        detail: format!(
-            "{} minutes in the open air on {} (out of cell {} minutes), under {min}",
-            r.open_air_minutes, r.day, r.out_of_cell_minutes
-        ),
-        evidence: r.evidence.clone(),
-    }]
+    let min = i64::from(policy.daily.out_of_cell_minutes);
+    if r.out_of_cell_minutes < min {
+        push(
+            "regime.out_of_cell",
+            "Mandela Rules 23 and 44; CPT standards: time out of the cell each day",
+            Severity::Serious,
+            day.clone(),
+            format!(
+                "{} minutes out of the cell on {}, under {min}",
+                r.out_of_cell_minutes, r.day
+            ),
+        );
+    }
+    if let Some(alone_since) = r.alone_since {
+        let in_cell = 24 * 60 - r.out_of_cell_minutes;
+        let hours = i64::from(policy.solitary.hours);
+        if in_cell >= hours * 60 {
+            push(
+                "solitary.confinement",
+                "Mandela Rules 44-45: solitary confinement, 22 hours or more a day alone",
+                Severity::Serious,
+                day.clone(),
+                format!(
+                    "alone in the cell {}h{:02} on {} (at least {hours} hours), alone there since {alone_since}",
+                    in_cell / 60,
+                    in_cell % 60,
+                    r.day
+                ),
+            );
+            let days = days_between(alone_since, r.day) + 1;
+            let max = i64::from(policy.solitary.max_days);
+            if days > max {
+                push(
+                    "solitary.prolonged",
+                    "Mandela Rules 43(1)(b) and 44: prolonged solitary confinement",
+                    Severity::Grave,
+                    Some(alone_since.to_string()),
+                    format!(
+                        "alone in the cell for {days} days up to {}, over {max}",
+                        r.day
+                    ),
+                );
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn date(s: &str) -> Date {
+    pub(crate) fn date(s: &str) -> Date {
         Date::parse("date", s).unwrap_or(Date {
             year: 1970,
             month: 1,
@@ -817,7 +975,7 @@ mod tests {
         })
     }
 
-    fn policy() -> Policy {
+    pub(crate) fn policy() -> Policy {
         Policy::mandela_minimum().unwrap_or_else(|e| unreachable!("{e}"))
     }
 
@@ -835,7 +993,7 @@ mod tests {
         }
     }
 
-    fn codes(f: &[Finding]) -> Vec<&'static str> {
+    pub(crate) fn codes(f: &[Finding]) -> Vec<&'static str> {
         f.iter().map(|f| f.code).collect()
     }
 
@@ -1021,11 +1179,13 @@ mod tests {
         let (out, air, evidence) = regime_minutes(&moves, 24 * 60 * 60_000);
         assert_eq!((out, air, evidence), (89, 59, vec![1, 2, 3, 4]));
         let day = date("2026-03-01");
+        // Out of the cell long enough, in the open air at the threshold and either side of it.
         let r = |air: i64| RegimeFacts {
             booking: 8,
             day,
-            out_of_cell_minutes: air,
+            out_of_cell_minutes: 600,
             open_air_minutes: air,
+            alone_since: None,
             evidence: vec![3, 4],
         };
         let min = i64::from(p.daily.open_air_minutes);
@@ -1035,6 +1195,45 @@ mod tests {
         );
         assert!(regime_findings(&p, &r(min)).is_empty());
         assert!(regime_findings(&p, &r(min + 1)).is_empty());
+        // Out of the cell at its threshold and either side (all of it in the open air).
+        let o = |out: i64| RegimeFacts {
+            out_of_cell_minutes: out,
+            open_air_minutes: out,
+            ..r(0)
+        };
+        let min = i64::from(p.daily.out_of_cell_minutes);
+        assert_eq!(
+            codes(&regime_findings(&p, &o(min - 1))),
+            ["regime.out_of_cell"]
+        );
+        assert!(regime_findings(&p, &o(min)).is_empty());
+        assert!(regime_findings(&p, &o(min + 1)).is_empty());
+        // Alone in the cell: 22 hours in it is solitary confinement, 21h59 is not; past 15
+        // days alone it is prolonged.
+        let alone = |out: i64, since: &str| RegimeFacts {
+            alone_since: Some(date(since)),
+            ..o(out)
+        };
+        let solitary = |f: &[Finding]| {
+            codes(f)
+                .into_iter()
+                .filter(|c| c.starts_with("solitary"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            solitary(&regime_findings(&p, &alone(120, "2026-03-01"))),
+            ["solitary.confinement"]
+        );
+        assert!(solitary(&regime_findings(&p, &alone(121, "2026-01-01"))).is_empty());
+        // 1 March is the 15th day counting from 15 February; the 16th from 14 February.
+        assert_eq!(
+            solitary(&regime_findings(&p, &alone(60, "2026-02-15"))),
+            ["solitary.confinement"]
+        );
+        assert_eq!(
+            solitary(&regime_findings(&p, &alone(60, "2026-02-14"))),
+            ["solitary.confinement", "solitary.prolonged"]
+        );
         // Still out at the end of the day: counted to the end.
         let (out, air, _) = regime_minutes(&[m(1380, true, true, 5)], 1440 * 60_000);
         assert_eq!((out, air), (60, 60));

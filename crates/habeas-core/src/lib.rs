@@ -15,5 +15,6 @@ pub mod ids;
 pub mod kinds;
 pub mod logbook;
 pub mod record;
+pub mod statistics;
 
 pub use error::DomainError;

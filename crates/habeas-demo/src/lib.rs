@@ -452,6 +452,7 @@ pub fn generate(
      -> Result<Vec<u64>, DemoError> {
         let mut drafts = Vec::with_capacity(count as usize);
         let mut expires = Vec::with_capacity(count as usize);
+        let mut arrived = Vec::with_capacity(count as usize);
         for _ in 0..count {
             n += 1;
             let admitted = match spread_from {
@@ -470,9 +471,20 @@ pub fn generate(
             )?;
             drafts.push(draft);
             expires.push(e);
+            arrived.push(admitted);
         }
         g.report.admitted += u64::from(count);
         let bookings = g.append(when, drafts)?;
+        // Within the rules a doctor examines everyone within hours of arrival (Rule 30).
+        if scenario == Scenario::Mandela {
+            let mut exams = Vec::with_capacity(bookings.len());
+            for (b, admitted) in bookings.iter().zip(&arrived) {
+                let t = Timestamp((admitted.0 + 2 * 3_600_000).min(when.0));
+                exams.push(record(g, json!({"record": "health", "facility": FACILITY, "booking": b, "at": t.to_string(),
+                    "kind": "admission_examination", "notes": "examen de ingreso sin lesiones"}), when)?);
+            }
+            g.append(when, exams)?;
+        }
         for (b, e) in bookings.iter().zip(expires) {
             if let Some(e) = e {
                 expiry.insert(*b, e);
@@ -538,11 +550,11 @@ pub fn generate(
             allocate(&mut g, scenario, FACILITY, &new, at(day, 4, 30))?;
             alive.extend(&new);
         }
-        // The daily regime: each cell out together and back (30 minutes indoors at CECOT; an
-        // hour and a half in the open air within the rules).
+        // The daily regime: each cell out together and back (30 minutes indoors at CECOT; two
+        // and a half hours in the open air within the rules).
         let (minutes, open_air) = match scenario {
             Scenario::Cecot | Scenario::National => (30, false),
-            Scenario::Mandela => (90, true),
+            Scenario::Mandela => (150, true),
         };
         cell_movements(&mut g, FACILITY, day, minutes, open_air)?;
         court_contact_and_complaints(&mut g, &mut rng, scenario, d, day, &alive, &expiry)?;
@@ -921,7 +933,7 @@ pub(crate) fn evening_count(
     Ok(())
 }
 
-/// Places new arrivals: at CECOT cell by cell in turn, untried and convicted together by order
+/// Places new arrivals: at CECOT filling each cell to its bunks in turn, untried and convicted together by order
 /// of the direction (each such placement an override with its authority, kept as such);
 /// within the rules, by the planner, which never mixes Rule 11's classes.
 pub(crate) fn allocate(
@@ -937,12 +949,21 @@ pub(crate) fn allocate(
             let mut cells = g.store.cells(Some(facility_code))?;
             let mut out = Vec::with_capacity(bookings.len());
             for b in bookings {
-                // The emptiest cell with room: the population spreads evenly.
-                let Some(cell) = cells
-                    .iter_mut()
-                    .filter(|c| c.population < c.operational_capacity)
-                    .min_by_key(|c| (c.population, c.code.clone()))
-                else {
+                // Cells are filled in turn up to their bunks (80 at CECOT), as reported: the
+                // population is packed into as few cells as the bunks allow.
+                // Past the bunks, the emptiest cell under its operational capacity.
+                let target = cells
+                    .iter()
+                    .position(|c| c.population < c.bunks.min(c.operational_capacity))
+                    .or_else(|| {
+                        cells
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.population < c.operational_capacity)
+                            .min_by_key(|(_, c)| c.population)
+                            .map(|(i, _)| i)
+                    });
+                let Some(cell) = target.and_then(|i| cells.get_mut(i)) else {
                     break;
                 };
                 cell.population += 1;

@@ -1,8 +1,10 @@
 //! The facts the compliance engine measures, read from the projections.
 
+use habeas_core::compliance::{day_number, regime_minutes, Finding, Policy, RegimePeriod};
 use habeas_core::compliance::{
-    CellFacts, ComplaintFacts, CustodyFacts, DeathFacts, Facts, HearingFacts, OrderFacts,
-    RegimeFacts, RegimeMove,
+    CellFacts, ComplaintFacts, ConsularFacts, CustodyFacts, DeathFacts, Facts, HealthFacts,
+    HearingFacts, IncidentFacts, NonAssociationFacts, OrderFacts, Place, RegimeFacts, RegimeMove,
+    SanctionFacts, SeparationFacts,
 };
 use habeas_core::dates::Date;
 use rusqlite::Connection;
@@ -27,7 +29,300 @@ pub(crate) fn facts(
         complaints: complaint_facts(conn, facility, as_of)?,
         deaths: death_facts(conn, facility)?,
         regime: regime_facts(conn, facility, as_of)?,
+        separations: separation_facts(conn, facility)?,
+        non_associations: non_association_facts(conn, facility)?,
+        sanctions: sanction_facts(conn, facility, as_of)?,
+        health: health_facts(conn, facility, as_of)?,
+        consular: consular_facts(conn, facility, as_of)?,
+        incidents: incident_facts(conn, facility, as_of)?,
     })
+}
+
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+}
+
+/// The whole entry at `idx`, decoded.
+fn entry(conn: &Connection, idx: u64) -> rusqlite::Result<habeas_register::Entry> {
+    let bytes: Vec<u8> = conn
+        .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")?
+        .query_row([idx], |r| r.get(0))?;
+    habeas_register::Entry::decode(&bytes).map_err(conversion)
+}
+
+/// The day of the entry at `idx`, read from its header only.
+fn entry_day(conn: &Connection, idx: u64) -> rusqlite::Result<Date> {
+    let bytes: Vec<u8> = conn
+        .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")?
+        .query_row([idx], |r| r.get(0))?;
+    let (_, time) = habeas_register::entry::decode_header(&bytes).map_err(conversion)?;
+    Ok(Date::of(time))
+}
+
+fn optional_date(raw: Option<String>, field: &str) -> rusqlite::Result<Option<Date>> {
+    raw.map(|s| date_of(field, &s)).transpose()
+}
+
+/// Every occupied cell's Rule 11 summary, with the overrides that placed its people.
+fn separation_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<SeparationFacts>> {
+    let mut overrides: HashMap<(String, String), Vec<(u64, String)>> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT c.facility, c.cell, o.idx, o.authority
+             FROM allocation_overrides o JOIN custodies c ON c.allocated = o.idx
+             WHERE c.ended IS NULL AND c.cell IS NOT NULL AND (?1 IS NULL OR c.facility = ?1)
+             ORDER BY o.idx",
+        )?;
+        let mut rows = st.query([facility])?;
+        while let Some(r) = rows.next()? {
+            overrides
+                .entry((r.get(0)?, r.get(1)?))
+                .or_default()
+                .push((r.get(2)?, r.get(3)?));
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT facility, code, population, sexes, groups, min_birth, max_birth FROM cells
+         WHERE population > 1 AND (?1 IS NULL OR facility = ?1) ORDER BY facility, code",
+    )?;
+    let mut rows = st.query([facility])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let key: (String, String) = (r.get(0)?, r.get(1)?);
+        out.push(SeparationFacts {
+            population: r.get(2)?,
+            sexes: r.get(3)?,
+            groups: r.get(4)?,
+            oldest_birth: optional_date(r.get(5)?, "min_birth")?,
+            youngest_birth: optional_date(r.get(6)?, "max_birth")?,
+            overrides: overrides.remove(&key).unwrap_or_default(),
+            facility: key.0,
+            cell: key.1,
+        });
+    }
+    Ok(out)
+}
+
+/// Every active non-association between two people in custody, with where each is.
+fn non_association_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<NonAssociationFacts>> {
+    let mut st = conn.prepare_cached(
+        "SELECT n.idx, n.facility, n.a, n.b, n.scope, ca.unit, ca.cell, cb.unit, cb.cell
+         FROM non_associations n
+         JOIN custodies ca ON ca.booking = n.a JOIN custodies cb ON cb.booking = n.b
+         WHERE n.ended IS NULL AND ca.ended IS NULL AND cb.ended IS NULL
+           AND (?1 IS NULL OR n.facility = ?1) ORDER BY n.idx",
+    )?;
+    let mut rows = st.query([facility])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let place = |u: usize, c: usize| -> rusqlite::Result<Option<Place>> {
+            Ok(
+                match (
+                    r.get::<_, Option<String>>(u)?,
+                    r.get::<_, Option<String>>(c)?,
+                ) {
+                    (Some(unit), Some(cell)) => Some(Place { unit, cell }),
+                    _ => None,
+                },
+            )
+        };
+        out.push(NonAssociationFacts {
+            idx: r.get(0)?,
+            facility: r.get(1)?,
+            a: r.get(2)?,
+            b: r.get(3)?,
+            scope: r.get(4)?,
+            a_at: place(5, 6)?,
+            b_at: place(7, 8)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The sanctions of the year up to `as_of` of people in custody.
+fn sanction_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<SanctionFacts>> {
+    let end = format!("{as_of}T99");
+    let from = as_of.plus_days(-366).to_string();
+    let mut st = conn.prepare_cached(
+        "SELECT s.booking, s.idx, s.at, s.sanction, s.days, s.review
+         FROM sanctions s JOIN custodies c ON c.booking = s.booking
+         WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1) AND s.at <= ?2 AND s.at >= ?3
+         ORDER BY s.idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end, from])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(SanctionFacts {
+            booking: r.get(0)?,
+            idx: r.get(1)?,
+            at: date_of("at", &r.get::<_, String>(2)?)?,
+            kind: r.get(3)?,
+            days: r.get(4)?,
+            review: optional_date(r.get(5)?, "review")?,
+        });
+    }
+    Ok(out)
+}
+
+/// The examination and injuries at admission of every open custody admitted by `as_of`.
+/// Injuries at admission are read from the admission entry, only for people with no referred
+/// injury on record.
+fn health_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<HealthFacts>> {
+    let end = format!("{as_of}T99");
+    let mut examined: HashMap<u64, (Date, u64)> = HashMap::new();
+    let mut referred: HashMap<u64, (Date, u64)> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT h.booking, h.kind, h.at, h.idx FROM health h JOIN custodies c ON c.booking = h.booking
+             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)
+               AND h.kind IN ('admission_examination', 'injury') AND h.at <= ?2
+             ORDER BY h.idx",
+        )?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
+        while let Some(r) = rows.next()? {
+            let (booking, kind, idx): (u64, String, u64) = (r.get(0)?, r.get(1)?, r.get(3)?);
+            let at = date_of("at", &r.get::<_, String>(2)?)?;
+            if kind == "admission_examination" {
+                examined.entry(booking).or_insert((at, idx));
+            } else if !referred.contains_key(&booking)
+                && entry(conn, idx)?
+                    .payload
+                    .get("referred_to")
+                    .is_some_and(|v| v.is_string())
+            {
+                referred.insert(booking, (at, idx));
+            }
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT booking, admitted_at FROM custodies
+         WHERE ended IS NULL AND (?1 IS NULL OR facility = ?1) AND admitted_at <= ?2
+         ORDER BY booking",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let booking: u64 = r.get(0)?;
+        let injuries_referred = referred.remove(&booking);
+        let injuries_at_admission = if injuries_referred.is_some() {
+            0
+        } else {
+            entry(conn, booking)?
+                .payload
+                .get("injuries")
+                .and_then(|v| v.as_array())
+                .map_or(0, |a| a.len() as u32)
+        };
+        out.push(HealthFacts {
+            booking,
+            admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
+            examined: examined.remove(&booking),
+            injuries_at_admission,
+            injuries_referred,
+            evidence: booking,
+        });
+    }
+    Ok(out)
+}
+
+/// The consular steps of every foreign national in custody, from the admission entry and the
+/// contact records.
+fn consular_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<ConsularFacts>> {
+    let end = format!("{as_of}T99");
+    let mut contacts: HashMap<u64, (Date, u64)> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT k.booking, k.at, k.idx FROM contacts k JOIN custodies c ON c.booking = k.booking
+             WHERE c.ended IS NULL AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
+               AND k.party = 'consular' AND k.at <= ?2",
+        )?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
+        while let Some(r) = rows.next()? {
+            let seen = (date_of("at", &r.get::<_, String>(1)?)?, r.get(2)?);
+            let last = contacts.entry(r.get(0)?).or_insert(seen);
+            *last = (*last).max(seen);
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT booking, admitted_at FROM custodies
+         WHERE ended IS NULL AND foreign_national AND (?1 IS NULL OR facility = ?1)
+           AND admitted_at <= ?2
+         ORDER BY booking",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let booking: u64 = r.get(0)?;
+        let admission = entry(conn, booking)?;
+        let consular = admission.payload.get("consular");
+        let last_contact = contacts.remove(&booking);
+        out.push(ConsularFacts {
+            booking,
+            admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
+            notification_requested: consular
+                .and_then(|c| c.get("notification_requested"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            notified: consular
+                .and_then(|c| c.get("notified_at"))
+                .and_then(|v| v.as_str())
+                .map(|s| date_of("consular.notified_at", s))
+                .transpose()?,
+            last_contact,
+            evidence: booking,
+        });
+    }
+    Ok(out)
+}
+
+/// The incidents of the year up to `as_of`, with when each was reviewed.
+fn incident_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<IncidentFacts>> {
+    let end = format!("{as_of}T99");
+    let from = as_of.plus_days(-366).to_string();
+    let mut st = conn.prepare_cached(
+        "SELECT i.facility, i.idx, i.at, i.force_used, i.reviewed,
+                (SELECT count(*) FROM incident_people p WHERE p.idx = i.idx)
+         FROM incidents i
+         WHERE (?1 IS NULL OR i.facility = ?1) AND i.at <= ?2 AND i.at >= ?3 ORDER BY i.idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end, from])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(IncidentFacts {
+            facility: r.get(0)?,
+            idx: r.get(1)?,
+            at: date_of("at", &r.get::<_, String>(2)?)?,
+            force_used: r.get(3)?,
+            reviewed: r
+                .get::<_, Option<u64>>(4)?
+                .map(|i| entry_day(conn, i))
+                .transpose()?,
+            people: r.get(5)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The hearings of the review interval's worth of days up to `as_of` (the engine narrows it to
@@ -255,16 +550,22 @@ fn regime_facts(
         }
     }
     let mut st = conn.prepare_cached(
-        "SELECT booking, cell FROM custodies
-         WHERE ended IS NULL AND cell IS NOT NULL AND away_to IS NULL
-           AND (?1 IS NULL OR facility = ?1) AND admitted_at < ?2
-         ORDER BY booking",
+        "SELECT c.booking, c.cell, c.allocated, l.population FROM custodies c
+         JOIN cells l ON l.facility = c.facility AND l.code = c.cell
+         WHERE c.ended IS NULL AND c.away_to IS NULL
+           AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at < ?2
+         ORDER BY c.booking",
     )?;
     let mut rows = st.query(rusqlite::params![facility, from])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let booking: u64 = r.get(0)?;
         let cell: String = r.get(1)?;
+        // Someone alone in a cell: since the allocation that put them there.
+        let alone_since = match (r.get::<_, Option<u64>>(2)?, r.get::<_, u64>(3)?) {
+            (Some(allocated), 1) => Some(entry_day(conn, allocated)?),
+            _ => None,
+        };
         let mut moves: Vec<RegimeMove> = by_cell.get(&cell).cloned().unwrap_or_default();
         if let Some(own) = by_booking.get(&booking) {
             moves.extend_from_slice(own);
@@ -277,8 +578,132 @@ fn regime_facts(
             day,
             out_of_cell_minutes,
             open_air_minutes,
+            alone_since,
             evidence,
         });
     }
     Ok(out)
+}
+
+/// The daily regime of everyone now in a cell, day by day from `from` to `to` (inclusive), in
+/// one ordered scan of the period's movements: each day, each cell's whole-cell movements are
+/// measured once and shared by its people; a person's own movements are merged with them.
+/// Consecutive days breaking the same rule make one finding (see `RegimePeriod`).
+pub(crate) fn regime_period(
+    conn: &Connection,
+    policy: &Policy,
+    facility: Option<&str>,
+    from: Date,
+    to: Date,
+) -> rusqlite::Result<Vec<Finding>> {
+    use habeas_register::Timestamp;
+    let end = to.plus_days(1).start();
+    let mut cell_slot: HashMap<String, usize> = HashMap::new();
+    let mut bookings = Vec::new();
+    let mut slot_of: HashMap<u64, usize> = HashMap::new();
+    // Per person: cell slot, first day measured, alone since.
+    let mut people: Vec<(usize, i64, Option<Date>)> = Vec::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT c.booking, c.cell, c.allocated, l.population, c.admitted_at FROM custodies c
+             JOIN cells l ON l.facility = c.facility AND l.code = c.cell
+             WHERE c.ended IS NULL AND c.away_to IS NULL
+               AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at < ?2
+             ORDER BY c.booking",
+        )?;
+        let mut rows = st.query(rusqlite::params![facility, end.to_string()])?;
+        while let Some(r) = rows.next()? {
+            let booking: u64 = r.get(0)?;
+            let cell: String = r.get(1)?;
+            let n = cell_slot.len();
+            let cell = *cell_slot.entry(cell).or_insert(n);
+            let alone_since = match (r.get::<_, Option<u64>>(2)?, r.get::<_, u64>(3)?) {
+                (Some(allocated), 1) => Some(entry_day(conn, allocated)?),
+                _ => None,
+            };
+            // Measured from the first whole day after admission.
+            let admitted = date_of("admitted_at", &r.get::<_, String>(4)?)?;
+            slot_of.insert(booking, bookings.len());
+            bookings.push(booking);
+            people.push((cell, day_number(admitted) + 1, alone_since));
+        }
+    }
+    let mut engine = RegimePeriod::new(policy, bookings);
+    let mut cell_moves: Vec<Vec<RegimeMove>> = vec![Vec::new(); cell_slot.len()];
+    let mut own: HashMap<usize, Vec<RegimeMove>> = HashMap::new();
+    let mut day = from;
+    let mut day_end = day.plus_days(1).start().millis();
+    let mut flush = |day: Date,
+                     day_end: i64,
+                     cell_moves: &mut Vec<Vec<RegimeMove>>,
+                     own: &mut HashMap<usize, Vec<RegimeMove>>| {
+        engine.begin_day(day);
+        let today = day_number(day);
+        let measured: Vec<(i64, i64, Vec<u64>)> = cell_moves
+            .iter()
+            .map(|m| regime_minutes(m, day_end))
+            .collect();
+        for (slot, (cell, first_day, alone_since)) in people.iter().enumerate() {
+            if *first_day > today {
+                continue;
+            }
+            let Some((out, air, evidence)) = measured.get(*cell) else {
+                continue;
+            };
+            match own.get(&slot) {
+                None => engine.person(slot, *out, *air, *alone_since, evidence),
+                Some(mine) => {
+                    let mut moves = cell_moves.get(*cell).cloned().unwrap_or_default();
+                    moves.extend_from_slice(mine);
+                    moves.sort_by_key(|m| (m.at, m.idx));
+                    let (out, air, evidence) = regime_minutes(&moves, day_end);
+                    engine.person(slot, out, air, *alone_since, &evidence);
+                }
+            }
+        }
+        cell_moves.iter_mut().for_each(Vec::clear);
+        own.clear();
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT booking, cell, idx, at, kind, open_air FROM movements
+         WHERE at >= ?1 AND at < ?2 AND kind IN ('out_of_cell', 'back_to_cell')
+         ORDER BY at, idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![from.start().to_string(), end.to_string()])?;
+    while let Some(r) = rows.next()? {
+        let at: String = r.get(3)?;
+        let at = Timestamp::parse(&at).map_err(conversion)?.millis();
+        while at >= day_end {
+            flush(day, day_end, &mut cell_moves, &mut own);
+            day = day.plus_days(1);
+            day_end = day.plus_days(1).start().millis();
+        }
+        let m = RegimeMove {
+            at,
+            out: r.get_ref(4)?.as_str()? == "out_of_cell",
+            open_air: r.get(5)?,
+            idx: r.get(2)?,
+        };
+        match r.get::<_, Option<u64>>(0)? {
+            Some(b) => {
+                if let Some(slot) = slot_of.get(&b) {
+                    own.entry(*slot).or_default().push(m);
+                }
+            }
+            None => {
+                let cell = r.get_ref(1)?.as_str_or_null()?;
+                if let Some(slot) = cell.and_then(|c| cell_slot.get(c)) {
+                    if let Some(v) = cell_moves.get_mut(*slot) {
+                        v.push(m);
+                    }
+                }
+            }
+        }
+    }
+    while day <= to {
+        flush(day, day_end, &mut cell_moves, &mut own);
+        day = day.plus_days(1);
+        day_end = day.plus_days(1).start().millis();
+    }
+    Ok(engine.finish(to))
 }

@@ -9,6 +9,7 @@ mod events;
 mod migrate;
 mod projection;
 mod record;
+mod statistics;
 
 pub use custody::{
     CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PersonHit, PlanningState,
@@ -242,6 +243,32 @@ impl SqliteStore {
         as_of: habeas_core::dates::Date,
     ) -> Result<habeas_core::compliance::Facts, StoreError> {
         self.with_reader(|c| compliance::facts(c, facility, as_of).map_err(backend))
+    }
+
+    /// Rule 10 statistics: the people held at the end of `as_of` by legal status, sex, age
+    /// band, nationality and placement; occupancy per facility and unit; and the admissions,
+    /// releases, transfers and deaths of each of the `months` months ending with its month.
+    pub fn statistics(
+        &self,
+        facility: Option<&str>,
+        as_of: habeas_core::dates::Date,
+        months: u32,
+    ) -> Result<habeas_core::statistics::Statistics, StoreError> {
+        self.with_reader(|c| statistics::statistics(c, facility, as_of, months).map_err(backend))
+    }
+
+    /// The daily regime from `from` to `to` (inclusive) measured against `policy`, one finding
+    /// per run of consecutive days breaking a rule.
+    pub fn regime_period(
+        &self,
+        policy: &habeas_core::compliance::Policy,
+        facility: Option<&str>,
+        from: habeas_core::dates::Date,
+        to: habeas_core::dates::Date,
+    ) -> Result<Vec<habeas_core::compliance::Finding>, StoreError> {
+        self.with_reader(|c| {
+            compliance::regime_period(c, policy, facility, from, to).map_err(backend)
+        })
     }
 
     /// A facility and its units.

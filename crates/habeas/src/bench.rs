@@ -44,7 +44,7 @@ pub struct RegisterBenchArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct Figure {
+pub(crate) struct Figure {
     name: String,
     value: f64,
     unit: String,
@@ -69,7 +69,7 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn figure(name: &str, unit: &str, target: f64, samples: &[(f64, f64)]) -> Figure {
+pub(crate) fn figure(name: &str, unit: &str, target: f64, samples: &[(f64, f64)]) -> Figure {
     let mut values: Vec<f64> = samples.iter().map(|s| s.0).collect();
     let mut bases: Vec<f64> = samples.iter().map(|s| s.1).collect();
     let runs: Vec<f64> = samples.iter().map(|(v, b)| v / b).collect();
@@ -125,9 +125,9 @@ fn drafts(n: usize, seed: usize) -> Result<Vec<Draft>> {
         .collect()
 }
 
-struct Fresh {
-    store: Arc<SqliteStore>,
-    register: Register,
+pub(crate) struct Fresh {
+    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) register: Register,
     signer_verifier: habeas_register::note::VerifierKey,
 }
 
@@ -159,7 +159,7 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
 }
 
 /// Flushes dirty pages to disk, so that a measurement does not pay for the one before it.
-fn settle() {
+pub(crate) fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
@@ -369,7 +369,7 @@ const CUSTODY_BASELINE: &str =
     "custody: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL";
 
 /// Prints the one table of figures, writes them as JSON, and says whether all passed.
-fn report(figures: &[Figure], json: Option<&Path>, notes: &[&str]) -> Result<ExitCode> {
+pub(crate) fn report(figures: &[Figure], json: Option<&Path>, notes: &[&str]) -> Result<ExitCode> {
     println!(
         "{:<24} {:>14} {:>10} {:>14} {:>8} {:>15} {:>7} {:>5}",
         "figure", "value", "unit", "baseline", "ratio", "spread", "target", "pass"
@@ -422,7 +422,18 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
         dir: None,
     };
     figures.extend(custody_figures(&cus)?);
-    report(&figures, json, &[REGISTER_BASELINES, CUSTODY_BASELINE])
+    figures.extend(crate::bench_compliance::compliance_figures(
+        &crate::bench_compliance::ComplianceBenchArgs::defaults(runs),
+    )?);
+    report(
+        &figures,
+        json,
+        &[
+            REGISTER_BASELINES,
+            CUSTODY_BASELINE,
+            crate::bench_compliance::COMPLIANCE_BASELINE,
+        ],
+    )
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -443,7 +454,7 @@ pub struct CustodyBenchArgs {
 }
 
 /// Submits requests of `batch` drafts with up to four in flight; returns every receipt index.
-fn pipelined(register: &Register, drafts: Vec<Draft>, batch: usize) -> Result<Vec<u64>> {
+pub(crate) fn pipelined(register: &Register, drafts: Vec<Draft>, batch: usize) -> Result<Vec<u64>> {
     let mut out = Vec::with_capacity(drafts.len());
     let mut it = drafts.into_iter().peekable();
     let mut in_flight = std::collections::VecDeque::new();
@@ -480,7 +491,6 @@ pub fn custody(args: &CustodyBenchArgs) -> Result<ExitCode> {
 
 fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
     use habeas_core::allocation::Allocation;
-    use habeas_core::custody::AdmissionInput;
     use habeas_core::ids::Actor;
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("habeas-bench-custody-{}", std::process::id()))
@@ -497,25 +507,7 @@ fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
         args.people, args.people, args.batch
     );
     for run in 0..runs {
-        let admissions: Vec<Draft> = (0..args.people)
-            .map(|i| {
-                let v = serde_json::json!({
-                    "facility": "CECOT",
-                    "person": {"given_names": format!("Persona {}", i + run * 1_000_000), "surnames": ["Hernández", "López"],
-                               "birth_date": "1990-05-17", "sex": "male", "nationalities": ["SV"]},
-                    "admitted_at": "2024-06-01T10:00:00.000Z",
-                    "legal_status": "remand",
-                    "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción A", "reference": format!("{i}-2024"), "issued": "2024-05-30", "expires": "2024-11-30"}],
-                    "arrest": {"at": "2024-05-28T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
-                    "property": [{"item": "reloj"}]
-                });
-                serde_json::from_value::<AdmissionInput>(v)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .validate(now)
-                    .map(|a| a.to_draft(&actor))
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-            })
-            .collect::<Result<_>>()?;
+        let admissions = admission_drafts(args.people, run, now, &actor)?;
         let (f, first) = fresh_cecot(
             &dir,
             &format!("custody-{run}.db"),
@@ -661,8 +653,37 @@ fn environment_figures(args: &EnvironmentBenchArgs) -> Result<Vec<Figure>> {
     Ok(vec![figure("environment.import", "rows/s", 0.5, &samples)])
 }
 
+/// `n` admissions of untried people on 1 June 2024, distinct for each `run`.
+pub(crate) fn admission_drafts(
+    n: usize,
+    run: usize,
+    now: Timestamp,
+    actor: &habeas_core::ids::Actor,
+) -> Result<Vec<Draft>> {
+    use habeas_core::custody::AdmissionInput;
+    (0..n)
+        .map(|i| {
+            let v = serde_json::json!({
+                "facility": "CECOT",
+                "person": {"given_names": format!("Persona {}", i + run * 1_000_000), "surnames": ["Hernández", "López"],
+                           "birth_date": "1990-05-17", "sex": "male", "nationalities": ["SV"]},
+                "admitted_at": "2024-06-01T10:00:00.000Z",
+                "legal_status": "remand",
+                "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción A", "reference": format!("{i}-2024"), "issued": "2024-05-30", "expires": "2024-11-30"}],
+                "arrest": {"at": "2024-05-28T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
+                "property": [{"item": "reloj"}]
+            });
+            serde_json::from_value::<AdmissionInput>(v)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .validate(now)
+                .map(|a| a.to_draft(actor))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
+}
+
 /// A fresh register holding the CECOT estate; returns it and the index of its first free entry.
-fn fresh_cecot(
+pub(crate) fn fresh_cecot(
     dir: &Path,
     name: &str,
     batch: usize,
@@ -712,7 +733,7 @@ fn bare_of(f: &Fresh, first: u64, path: &Path, batch: usize) -> Result<f64> {
 }
 
 /// The CECOT estate of the benchmarks: 8 pavilions of 32 cells.
-fn cecot_estate() -> Result<habeas_core::estate::Estate> {
+pub(crate) fn cecot_estate() -> Result<habeas_core::estate::Estate> {
     use habeas_core::estate::{
         CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
     };

@@ -1,11 +1,13 @@
 //! `habeas`: the one binary of the Habeas prisoner-records and detention-oversight system.
 
 mod bench;
+mod bench_compliance;
 mod custody_cli;
 mod demo;
 mod export;
 mod open;
 mod report;
+mod statistics;
 mod system;
 
 use anyhow::{bail, Context, Result};
@@ -135,7 +137,7 @@ enum Command {
     /// Generate a demonstration scenario (synthetic people) into a new store, through the same
     /// commands users take, and print what it holds.
     Demo(demo::DemoArgs),
-    /// Reports: compliance findings against the Mandela Rules.
+    /// Reports: compliance findings against the Mandela Rules; Rule 10 statistics.
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,
@@ -241,6 +243,8 @@ enum BenchCommand {
     Custody(bench::CustodyBenchArgs),
     /// Importing sensor readings from CSV.
     Environment(bench::EnvironmentBenchArgs),
+    /// A year of every person's day measured against the policy.
+    Compliance(bench_compliance::ComplianceBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -351,6 +355,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Environment(args),
         } => bench::environment(&args),
+        Command::Bench {
+            bench: BenchCommand::Compliance(args),
+        } => bench_compliance::compliance(&args),
         Command::StressAppend {
             threads,
             count,

@@ -3,7 +3,7 @@
 use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{Context, Result};
-use habeas_core::compliance::{Finding, Policy};
+use habeas_core::compliance::{self, Finding, Policy};
 use habeas_core::dates::Date;
 use habeas_register::time::Clock;
 use std::path::PathBuf;
@@ -16,10 +16,23 @@ pub enum Format {
     Csv,
 }
 
+/// The compliance report's formats: those of every report, and a page.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ComplianceFormat {
+    Table,
+    Json,
+    Csv,
+    /// One self-contained page, for reading in a browser or printing.
+    Html,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ReportCommand {
     /// Every finding against the Mandela Rules, with the rule, subject, period and evidence.
     Compliance(ComplianceArgs),
+    /// Rule 10 statistics: population by legal status, sex, age band and nationality;
+    /// occupancy; admissions, releases and deaths per month.
+    Statistics(crate::statistics::StatisticsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,18 +40,24 @@ pub struct ComplianceArgs {
     #[arg(long)]
     facility: Option<String>,
     /// YYYY-MM-DD [default: today].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "period")]
     as_of: Option<String>,
+    /// FROM..TO (YYYY-MM-DD..YYYY-MM-DD, inclusive): every day of the period is measured (time
+    /// out of cell, open air, solitary), consecutive days of a breach making one finding; the
+    /// other findings are as of TO.
+    #[arg(long)]
+    period: Option<String>,
     /// A policy file [default: the built-in policy/mandela-minimum.toml].
     #[arg(long)]
     policy: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ComplianceFormat::Table)]
+    format: ComplianceFormat,
 }
 
 pub fn run(db: &DbArgs, command: ReportCommand) -> Result<ExitCode> {
     match command {
         ReportCommand::Compliance(args) => compliance(db, args),
+        ReportCommand::Statistics(args) => crate::statistics::run(db, args),
     }
 }
 
@@ -64,31 +83,34 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
         }
         None => Policy::mandela_minimum().map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    let as_of = match &args.as_of {
-        Some(raw) => Date::parse("as_of", raw).map_err(|e| anyhow::anyhow!("{e}"))?,
-        None => Date::of(SystemClock.now()),
+    let period = args.period.as_deref().map(parse_period).transpose()?;
+    let as_of = match (&args.as_of, period) {
+        (_, Some((_, to))) => to,
+        (Some(raw), None) => Date::parse("as_of", raw).map_err(|e| anyhow::anyhow!("{e}"))?,
+        (None, None) => Date::of(SystemClock.now()),
     };
     let store = db.open_store()?;
-    if let Some(f) = &args.facility {
-        if store
-            .facility(f)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .is_none()
-        {
-            anyhow::bail!("facility: no facility {f:?} in this register");
-        }
-    }
-    let findings = evaluate(&store, &policy, args.facility.as_deref(), as_of)?;
+    known_facility(&store, args.facility.as_deref())?;
+    let facility = args.facility.as_deref();
+    let findings = match period {
+        None => evaluate(&store, &policy, facility, as_of)?,
+        Some((from, to)) => evaluate_period(&store, &policy, facility, from, to)?,
+    };
+    let when = match period {
+        Some((from, to)) => format!("{from}..{to}"),
+        None => as_of.to_string(),
+    };
     match args.format {
-        Format::Json => emit(&format!(
+        ComplianceFormat::Json => emit(&format!(
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "policy": policy.name,
                 "as_of": as_of.to_string(),
+                "period": period.map(|(a, b)| [a.to_string(), b.to_string()]),
                 "findings": findings,
             }))?
         ))?,
-        Format::Csv => {
+        ComplianceFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record([
                 "severity", "code", "rule", "subject", "since", "until", "detail", "evidence",
@@ -111,12 +133,13 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
             emit(&String::from_utf8(bytes)?)?;
         }
-        Format::Table => {
+        ComplianceFormat::Table => {
             use std::fmt::Write as _;
             let mut t = String::new();
             writeln!(
                 t,
-                "compliance as of {as_of} under policy {}: {} findings",
+                "compliance {} {when} under policy {}: {} findings",
+                if period.is_some() { "over" } else { "as of" },
                 policy.name,
                 findings.len()
             )?;
@@ -130,18 +153,22 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
             for f in findings.iter().take(200) {
                 writeln!(
                     t,
-                    "{:<8} {:<28} {:<24} since {:<10} {}  [{}]  evidence #{}",
+                    "{:<8} {:<28} {:<24} since {:<10} {}  [{}]  evidence: {}",
                     f.severity.as_str(),
                     f.code,
                     f.subject.to_string(),
                     f.since.as_deref().unwrap_or("-"),
                     f.detail,
                     f.rule,
-                    f.evidence
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" #")
+                    if f.evidence.is_empty() {
+                        "no entry recorded".to_owned()
+                    } else {
+                        f.evidence
+                            .iter()
+                            .map(|i| format!("#{i}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
                 )?;
             }
             if findings.len() > 200 {
@@ -153,12 +180,156 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
             }
             emit(&t)?;
         }
+        ComplianceFormat::Html => {
+            emit(&html(&policy, args.facility.as_deref(), &when, &findings)?)?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// `FROM..TO`, inclusive, named `period` when wrong.
+fn parse_period(raw: &str) -> Result<(Date, Date)> {
+    let Some((a, b)) = raw.split_once("..") else {
+        anyhow::bail!("period: {raw:?} is not FROM..TO (e.g. 2025-03-01..2025-05-31)");
+    };
+    let from = Date::parse("period", a).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let to = Date::parse("period", b).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if to < from {
+        anyhow::bail!("period: {to} is before {from}");
+    }
+    if compliance::days_between(from, to) > 3660 {
+        anyhow::bail!("period: at most ten years at a time");
+    }
+    Ok((from, to))
+}
+
+/// Findings over a period: each day's regime from the movements of the period, consecutive
+/// days merged; every other finding as of the period's last day.
+pub fn evaluate_period(
+    store: &habeas_store_sqlite::SqliteStore,
+    policy: &Policy,
+    facility: Option<&str>,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Finding>> {
+    let mut facts = store
+        .compliance_facts(facility, to)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    facts.regime.clear();
+    let mut findings = compliance::evaluate(policy, &facts, to);
+    findings.extend(
+        store
+            .regime_period(policy, facility, from, to)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    compliance::sort(&mut findings);
+    Ok(findings)
+}
+
+#[derive(askama::Template)]
+#[template(path = "compliance.html")]
+struct HtmlReport<'a> {
+    scope: String,
+    when: &'a str,
+    policy: &'a str,
+    total: usize,
+    summary: Vec<HtmlSummary>,
+    rows: Vec<HtmlRow<'a>>,
+}
+
+struct HtmlSummary {
+    count: usize,
+    severity: &'static str,
+    code: &'static str,
+    rule: &'static str,
+}
+
+struct HtmlRow<'a> {
+    severity: &'static str,
+    code: &'static str,
+    subject: String,
+    since: &'a str,
+    until: &'a str,
+    detail: &'a str,
+    evidence: String,
+}
+
+/// The findings as one HTML page (escaped by the template engine).
+fn html(
+    policy: &Policy,
+    facility: Option<&str>,
+    when: &str,
+    findings: &[Finding],
+) -> Result<String> {
+    use askama::Template as _;
+    let mut by_code: std::collections::BTreeMap<(&str, &str), (usize, &'static str, &'static str)> =
+        Default::default();
+    for f in findings {
+        by_code
+            .entry((f.severity.as_str(), f.code))
+            .or_insert((0, f.code, f.rule))
+            .0 += 1;
+    }
+    let mut summary: Vec<HtmlSummary> = by_code
+        .into_iter()
+        .map(|((severity, _), (count, code, rule))| HtmlSummary {
+            count,
+            severity: match severity {
+                "grave" => "grave",
+                "serious" => "serious",
+                _ => "notice",
+            },
+            code,
+            rule,
+        })
+        .collect();
+    summary.sort_by_key(|s| std::cmp::Reverse(s.count));
+    let page = HtmlReport {
+        scope: facility.map_or_else(|| "every facility".to_owned(), |f| format!("facility {f}")),
+        when,
+        policy: &policy.name,
+        total: findings.len(),
+        summary,
+        rows: findings
+            .iter()
+            .map(|f| HtmlRow {
+                severity: f.severity.as_str(),
+                code: f.code,
+                subject: f.subject.to_string(),
+                since: f.since.as_deref().unwrap_or("-"),
+                until: f.until.as_deref().unwrap_or("ongoing"),
+                detail: &f.detail,
+                evidence: f
+                    .evidence
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            })
+            .collect(),
+    };
+    Ok(page.render()?)
+}
+
+/// Refuses a facility the register does not know, naming the field.
+pub(crate) fn known_facility(
+    store: &habeas_store_sqlite::SqliteStore,
+    facility: Option<&str>,
+) -> Result<()> {
+    if let Some(f) = facility {
+        if store
+            .facility(f)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_none()
+        {
+            anyhow::bail!("facility: no facility {f:?} in this register");
+        }
+    }
+    Ok(())
+}
+
 /// Writes a report to standard output; a reader that stops early (`| head`) is not an error.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     use std::io::Write as _;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -6,46 +6,19 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn run(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
-    let out = bin().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    crate::support::run_in(dir, args)
 }
 
-fn generate(dir: &std::path::Path, db: &str, scenario: &str, population: &str) {
-    run(
-        dir,
-        &[
-            "--db",
-            db,
-            "demo",
-            "--no-serve",
-            "--scenario",
-            scenario,
-            "--population",
-            population,
-            "--days",
-            "30",
-            "--seed",
-            "5",
-        ],
-    );
+fn generate(dir: &std::path::Path, db: &str, scenario: &str, population: &str, days: &str) {
+    crate::support::demo_in(dir, db, scenario, population, days);
 }
 
 fn report(dir: &std::path::Path, db: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "--db",
-        db,
-        "report",
-        "compliance",
-        "--as-of",
-        "2025-05-31",
-        "--format",
-        "json",
-    ];
+    let mut args = vec!["--db", db, "report", "compliance", "--format", "json"];
+    // A period ends on its own day; otherwise the last day of the scenarios.
+    if !extra.contains(&"--period") && !extra.contains(&"--as-of") {
+        args.extend_from_slice(&["--as-of", "2025-05-31"]);
+    }
     args.extend_from_slice(extra);
     serde_json::from_slice(&run(dir, &args)).unwrap()
 }
@@ -53,7 +26,38 @@ fn report(dir: &std::path::Path, db: &str, extra: &[&str]) -> Value {
 #[test]
 fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), "cecot.db", "cecot", "1500");
+    // 80 days take in the transfer of 16 March 2025 (foreign nationals under the agreement).
+    generate(dir.path(), "cecot.db", "cecot", "1500", "80");
+    // A death in custody on 20 May whose case steps are never recorded.
+    let held = report(dir.path(), "cecot.db", &[]);
+    let someone = held["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "regime.out_of_cell")
+        .unwrap()["subject"]["booking"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    run(
+        dir.path(),
+        &[
+            "--db",
+            "cecot.db",
+            "death",
+            "record",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &someone,
+            "--at",
+            "2025-05-20T03:00:00.000Z",
+            "--place",
+            "celda",
+            "--circumstances",
+            "hallado sin vida en la celda",
+        ],
+    );
     let r = report(dir.path(), "cecot.db", &[]);
     assert_eq!(r["policy"], "mandela-minimum");
     let findings = r["findings"].as_array().unwrap();
@@ -73,6 +77,16 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "hearing.no_counsel",
         "complaint.reply_overdue",
         "complaint.ill_treatment_not_referred",
+        "regime.out_of_cell",
+        "space.cpt",
+        "space.icrc",
+        "space.ecthr",
+        "capacity.cna",
+        "separation.untried_convicted",
+        "consular.not_notified",
+        "health.examination_overdue",
+        "incident.force_not_reviewed",
+        "death.step_overdue",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }
@@ -116,8 +130,15 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
 #[test]
 fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), "mandela.db", "mandela", "800");
+    generate(dir.path(), "mandela.db", "mandela", "800", "30");
     let r = report(dir.path(), "mandela.db", &[]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+    // Every day of the window, measured one by one, is within the rules too.
+    let r = report(
+        dir.path(),
+        "mandela.db",
+        &["--period", "2025-05-02..2025-05-31"],
+    );
     assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
 
     // A stricter policy finds what the default does not: every cell under 1,000 m² a person.
@@ -133,6 +154,8 @@ fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
 
     for (args, field) in [
         (vec!["--as-of", "2025-02-30"], "as_of"),
+        (vec!["--period", "2025-05-31..2025-05-01"], "period"),
+        (vec!["--period", "2025-05-01"], "period"),
         (vec!["--policy", "bad.toml"], "space.ecthr_m2"),
     ] {
         std::fs::write(
@@ -150,4 +173,69 @@ fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(field), "{err}");
     }
+}
+
+#[test]
+fn a_period_gives_each_breach_its_first_and_last_day_and_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "cecot.db", "cecot", "400", "20");
+    let r = report(
+        dir.path(),
+        "cecot.db",
+        &["--period", "2025-05-12..2025-05-31"],
+    );
+    assert_eq!(r["period"], serde_json::json!(["2025-05-12", "2025-05-31"]));
+    let findings = r["findings"].as_array().unwrap();
+    // Thirty minutes out every day: one ongoing finding per person for the whole period, not
+    // one per day.
+    let out: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["code"] == "regime.out_of_cell")
+        .collect();
+    assert!(!out.is_empty());
+    let people: BTreeSet<u64> = out
+        .iter()
+        .map(|f| f["subject"]["booking"].as_u64().unwrap())
+        .collect();
+    assert_eq!(people.len(), out.len(), "one run per person");
+    let first = out
+        .iter()
+        .find(|f| f["since"] == "2025-05-12")
+        .expect("someone held from the first day");
+    assert!(first["until"].is_null(), "{first}");
+    assert!(
+        first["detail"]
+            .as_str()
+            .unwrap()
+            .contains("each of 20 days"),
+        "{first}"
+    );
+    // The same report as a page: every finding a row, the text escaped.
+    let page = run(
+        dir.path(),
+        &[
+            "--db",
+            "cecot.db",
+            "report",
+            "compliance",
+            "--period",
+            "2025-05-12..2025-05-31",
+            "--format",
+            "html",
+        ],
+    );
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert_eq!(
+        page.matches("<tr><td class=").count(),
+        findings.len() + {
+            let codes: BTreeSet<(&str, &str)> = findings
+                .iter()
+                .map(|f| (f["severity"].as_str().unwrap(), f["code"].as_str().unwrap()))
+                .collect();
+            codes.len()
+        }
+    );
+    assert!(page.contains("regime.out_of_cell"));
+    assert!(!page.contains("<script"));
 }

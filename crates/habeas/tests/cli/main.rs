@@ -14,5 +14,6 @@ mod custody;
 mod demo;
 mod export;
 mod faults;
+mod statistics;
 mod support;
 mod tamper;

@@ -119,3 +119,35 @@ pub fn raw(db: &Path) -> rusqlite::Connection {
     .unwrap();
     c
 }
+
+/// Runs the binary in `dir`, asserting success; its standard output.
+pub fn run_in(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Generates a demo scenario of `population` people over `days` days (seed 5) into `db`.
+pub fn demo_in(dir: &Path, db: &str, scenario: &str, population: &str, days: &str) {
+    run_in(
+        dir,
+        &[
+            "--db",
+            db,
+            "demo",
+            "--no-serve",
+            "--scenario",
+            scenario,
+            "--population",
+            population,
+            "--days",
+            days,
+            "--seed",
+            "5",
+        ],
+    );
+}
