@@ -16,6 +16,11 @@ fn date_of(field: &str, raw: &str) -> rusqlite::Result<Date> {
     })
 }
 
+/// A custody held at the end of the day bound to `?2` (`YYYY-MM-DDT99`): open, or ended by an
+/// entry whose `at` (or, without one, its own time) is after that day. So a past `--as-of`
+/// sees the people released, transferred or dead since.
+const HELD: &str = "(c.ended IS NULL OR (SELECT coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.at'), json_extract(CAST(l.bytes AS TEXT), '$.time')) FROM register_log l WHERE l.idx = c.ended) > ?2)";
+
 /// Everything the engine measures, as of `as_of`.
 pub(crate) fn facts(
     conn: &Connection,
@@ -153,12 +158,12 @@ fn sanction_facts(
 ) -> rusqlite::Result<Vec<SanctionFacts>> {
     let end = format!("{as_of}T99");
     let from = as_of.plus_days(-366).to_string();
-    let mut st = conn.prepare_cached(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT s.booking, s.idx, s.at, s.sanction, s.days, s.review
          FROM sanctions s JOIN custodies c ON c.booking = s.booking
-         WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1) AND s.at <= ?2 AND s.at >= ?3
-         ORDER BY s.idx",
-    )?;
+         WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND s.at <= ?2 AND s.at >= ?3
+         ORDER BY s.idx"
+    ))?;
     let mut rows = st.query(rusqlite::params![facility, end, from])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -187,10 +192,10 @@ fn health_facts(
     let mut referred: HashMap<u64, (Date, u64)> = HashMap::new();
     {
         let mut st = conn.prepare_cached(
-            "SELECT h.booking, h.kind, h.at, h.idx FROM health h JOIN custodies c ON c.booking = h.booking
-             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)
+            &format!("SELECT h.booking, h.kind, h.at, h.idx FROM health h JOIN custodies c ON c.booking = h.booking
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)
                AND h.kind IN ('admission_examination', 'injury') AND h.at <= ?2
-             ORDER BY h.idx",
+             ORDER BY h.idx"),
         )?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
@@ -208,11 +213,11 @@ fn health_facts(
             }
         }
     }
-    let mut st = conn.prepare_cached(
-        "SELECT booking, admitted_at FROM custodies
-         WHERE ended IS NULL AND (?1 IS NULL OR facility = ?1) AND admitted_at <= ?2
-         ORDER BY booking",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at FROM custodies c
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+             ORDER BY c.booking"
+    ))?;
     let mut rows = st.query(rusqlite::params![facility, end])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -250,9 +255,9 @@ fn consular_facts(
     let mut contacts: HashMap<u64, (Date, u64)> = HashMap::new();
     {
         let mut st = conn.prepare_cached(
-            "SELECT k.booking, k.at, k.idx FROM contacts k JOIN custodies c ON c.booking = k.booking
-             WHERE c.ended IS NULL AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
-               AND k.party = 'consular' AND k.at <= ?2",
+            &format!("SELECT k.booking, k.at, k.idx FROM contacts k JOIN custodies c ON c.booking = k.booking
+             WHERE {HELD} AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
+               AND k.party = 'consular' AND k.at <= ?2"),
         )?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
@@ -261,12 +266,12 @@ fn consular_facts(
             *last = (*last).max(seen);
         }
     }
-    let mut st = conn.prepare_cached(
-        "SELECT booking, admitted_at FROM custodies
-         WHERE ended IS NULL AND foreign_national AND (?1 IS NULL OR facility = ?1)
-           AND admitted_at <= ?2
-         ORDER BY booking",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at FROM custodies c
+             WHERE {HELD} AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
+               AND c.admitted_at <= ?2
+             ORDER BY c.booking"
+    ))?;
     let mut rows = st.query(rusqlite::params![facility, end])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -416,12 +421,12 @@ fn custody_facts(
     let end = format!("{as_of}T99");
     let mut orders: HashMap<u64, Vec<OrderFacts>> = HashMap::new();
     {
-        let mut st = conn.prepare_cached(
+        let mut st = conn.prepare_cached(&format!(
             "SELECT o.booking, o.kind, o.issued, o.expires, o.review, o.idx
-             FROM commitment_orders o JOIN custodies c ON c.booking = o.booking
-             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)",
-        )?;
-        let mut rows = st.query([facility])?;
+                 FROM commitment_orders o JOIN custodies c ON c.booking = o.booking
+                 WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)"
+        ))?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
             let opt = |i: usize, field: &str| -> rusqlite::Result<Option<Date>> {
                 r.get::<_, Option<String>>(i)?
@@ -439,13 +444,13 @@ fn custody_facts(
     }
     let mut contacts: HashMap<(u64, String), (Date, u64)> = HashMap::new();
     {
-        let mut st = conn.prepare_cached(
+        let mut st = conn.prepare_cached(&format!(
             "SELECT k.booking, k.party, MAX(k.at), MAX(k.idx)
              FROM contacts k JOIN custodies c ON c.booking = k.booking
-             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1)
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)
                AND k.party IN ('family', 'legal') AND k.at <= ?2
-             GROUP BY k.booking, k.party",
-        )?;
+             GROUP BY k.booking, k.party"
+        ))?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
             let at: String = r.get(2)?;
@@ -454,24 +459,24 @@ fn custody_facts(
     }
     let mut hearings: HashMap<u64, (Date, u64)> = HashMap::new();
     {
-        let mut st = conn.prepare_cached(
+        let mut st = conn.prepare_cached(&format!(
             "SELECT p.booking, MAX(h.at), MAX(h.idx)
              FROM hearing_people p JOIN hearings h ON h.idx = p.idx
              JOIN custodies c ON c.booking = p.booking
-             WHERE c.ended IS NULL AND (?1 IS NULL OR c.facility = ?1) AND h.at <= ?2
-             GROUP BY p.booking",
-        )?;
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND h.at <= ?2
+             GROUP BY p.booking"
+        ))?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
             let at: String = r.get(1)?;
             hearings.insert(r.get(0)?, (date_of("at", &at)?, r.get(2)?));
         }
     }
-    let mut st = conn.prepare_cached(
-        "SELECT booking, admitted_at, legal_status, release_date FROM custodies
-         WHERE ended IS NULL AND (?1 IS NULL OR facility = ?1) AND admitted_at <= ?2
-         ORDER BY booking",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at, c.legal_status, c.release_date FROM custodies c
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+             ORDER BY c.booking"
+    ))?;
     let mut rows = st.query(rusqlite::params![facility, end])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {

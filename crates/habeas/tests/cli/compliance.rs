@@ -125,6 +125,42 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("facility"));
+
+    // Released today, the person was still held on the day reported: the finding stays as of
+    // then, and is gone as of a day after the release.
+    run(
+        dir.path(),
+        &[
+            "--db",
+            "cecot.db",
+            "release",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &booking.to_string(),
+            "--reason",
+            "detention_order_expired",
+            "--authority",
+            "Juzgado de Vigilancia",
+            "--reference",
+            "R-1",
+        ],
+    );
+    let expired_for = |r: &Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "legal.order_expired" && f["subject"]["booking"] == booking)
+    };
+    assert!(expired_for(&report(dir.path(), "cecot.db", &[])));
+    // Any day after the release (which is recorded now) will do.
+    let tomorrow = "2099-01-01";
+    assert!(!expired_for(&report(
+        dir.path(),
+        "cecot.db",
+        &["--as-of", tomorrow]
+    )));
 }
 
 #[test]
