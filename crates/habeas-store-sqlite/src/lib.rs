@@ -3,6 +3,7 @@
 //! or power loss. One writer connection (owned by the register's writer thread, guarded by a
 //! lock file so that only one process writes), any number of read-only connections.
 
+mod accounts;
 mod compliance;
 mod custody;
 mod events;
@@ -11,6 +12,7 @@ mod projection;
 mod record;
 mod statistics;
 
+pub use accounts::{Accounts, NewUser, Session, User};
 pub use custody::{
     CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PersonHit, PlanningState,
 };

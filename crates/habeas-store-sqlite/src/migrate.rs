@@ -12,6 +12,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "logbook", include_str!("../migrations/0002_logbook.sql")),
     (3, "custody", include_str!("../migrations/0003_custody.sql")),
     (4, "record", include_str!("../migrations/0004_record.sql")),
+    (
+        5,
+        "accounts",
+        include_str!("../migrations/0005_accounts.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

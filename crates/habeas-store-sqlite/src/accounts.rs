@@ -1,0 +1,454 @@
+//! The accounts of the people who use Habeas: users, failed sign-ins, sessions and API tokens.
+//! Plain mutable tables beside the register (see migrations/0005_accounts.sql); the caller
+//! passes the time in (milliseconds since the epoch), so that lockout and expiry are tested
+//! with a controlled clock. Secrets are never stored: passwords as Argon2id hashes made by the
+//! caller, session ids and tokens as SHA-256 digests.
+
+use habeas_register::store::StoreError;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// One account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    pub username: String,
+    pub role: String,
+    pub facilities: Vec<String>,
+    #[serde(skip)]
+    pub password_hash: String,
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    pub mfa: bool,
+    pub locked_at: Option<i64>,
+    pub language: String,
+    pub created_at: i64,
+}
+
+/// A new account, its password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub role: &'a str,
+    pub facilities: &'a [String],
+    pub password_hash: &'a str,
+    pub totp_secret: Option<&'a str>,
+    pub language: &'a str,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub username: String,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// The accounts tables of one store file, on their own read-write connection.
+#[derive(Debug)]
+pub struct Accounts {
+    conn: Mutex<Connection>,
+}
+
+const USER_COLUMNS: &str =
+    "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at";
+
+fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let facilities: String = r.get(2)?;
+    let totp_secret: Option<String> = r.get(4)?;
+    Ok(User {
+        username: r.get(0)?,
+        role: r.get(1)?,
+        facilities: facilities
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect(),
+        password_hash: r.get(3)?,
+        mfa: totp_secret.is_some(),
+        totp_secret,
+        locked_at: r.get(5)?,
+        language: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+impl Accounts {
+    /// Opens the accounts of the store at `path` (which `SqliteStore::open` has migrated).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            .map_err(backend)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Closed)?;
+        f(&conn).map_err(backend)
+    }
+
+    /// Adds an account; `Ok(false)` if the username is taken.
+    pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    u.username,
+                    u.role,
+                    u.facilities.join(","),
+                    u.password_hash,
+                    u.totp_secret,
+                    u.language,
+                    now
+                ],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_of,
+            )
+            .optional()
+        })
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))?;
+            let rows = st.query_map([], user_of)?;
+            rows.collect()
+        })
+    }
+
+    /// Locks an account (`Some(now)`) or unlocks it (`None`, which also forgets its failed
+    /// sign-ins); `Ok(false)` if there is no such account.
+    pub fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE users SET locked_at = ?2 WHERE username = ?1",
+                params![username, locked_at],
+            )?;
+            if locked_at.is_none() {
+                c.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+            }
+            Ok(n == 1)
+        })
+    }
+
+    /// Replaces a password hash and revokes every session of the account.
+    pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                params![username, hash],
+            )?;
+            c.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE username = ?1 AND revoked_at IS NULL",
+                params![username, now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Records a failed sign-in; locks the account when `limit` failures fall within `window`
+    /// milliseconds up to `now`. Returns whether the account is now locked.
+    pub fn record_failure(
+        &self,
+        username: &str,
+        now: i64,
+        limit: u32,
+        window: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO login_failures (username, at) VALUES (?1, ?2)",
+                params![username, now],
+            )?;
+            c.execute(
+                "DELETE FROM login_failures WHERE username = ?1 AND at <= ?2",
+                params![username, now - window],
+            )?;
+            let recent: u32 = c.query_row(
+                "SELECT count(*) FROM login_failures WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )?;
+            if recent >= limit {
+                c.execute(
+                    "UPDATE users SET locked_at = coalesce(locked_at, ?2) WHERE username = ?1",
+                    params![username, now],
+                )?;
+            }
+            let locked: Option<i64> = c
+                .query_row(
+                    "SELECT locked_at FROM users WHERE username = ?1",
+                    [username],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            Ok(locked.is_some())
+        })
+    }
+
+    /// Forgets the failed sign-ins of an account (after a successful one).
+    pub fn clear_failures(&self, username: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM login_failures WHERE username = ?1", [username])
+                .map(|_| ())
+        })
+    }
+
+    pub fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        csrf: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO sessions (id_hash, username, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![&id_hash[..], username, csrf, now],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The session with this id hash if it is live at `now`: not revoked, seen within `idle`
+    /// milliseconds and created within `lifetime`. A live session is touched; one found expired
+    /// is revoked.
+    pub fn session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+        idle: i64,
+        lifetime: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        self.with(|c| {
+            let found: Option<(Session, Option<i64>)> = c
+                .query_row(
+                    "SELECT username, csrf, created_at, last_seen, revoked_at FROM sessions WHERE id_hash = ?1",
+                    [&id_hash[..]],
+                    |r| {
+                        Ok((
+                            Session {
+                                username: r.get(0)?,
+                                csrf: r.get(1)?,
+                                created_at: r.get(2)?,
+                                last_seen: r.get(3)?,
+                            },
+                            r.get(4)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((s, revoked)) = found else {
+                return Ok(None);
+            };
+            if revoked.is_some() {
+                return Ok(None);
+            }
+            if now - s.last_seen > idle || now - s.created_at > lifetime {
+                c.execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1",
+                    params![&id_hash[..], now],
+                )?;
+                return Ok(None);
+            }
+            c.execute(
+                "UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1",
+                params![&id_hash[..], now],
+            )?;
+            Ok(Some(Session {
+                last_seen: now,
+                ..s
+            }))
+        })
+    }
+
+    /// Revokes a session; `Ok(false)` if it was not live.
+    pub fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
+                params![&id_hash[..], now],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    pub fn add_token(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&id_hash[..], username, name, now],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The account an unrevoked token belongs to.
+    pub fn token_user(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT username FROM api_tokens WHERE id_hash = ?1 AND revoked_at IS NULL",
+                [&id_hash[..]],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Revokes every token of an account with this name; how many.
+    pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE api_tokens SET revoked_at = ?3 WHERE username = ?1 AND name = ?2 AND revoked_at IS NULL",
+                params![username, name, now],
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use habeas_register::note::Signer;
+    use habeas_register::store::RegisterInfo;
+
+    fn accounts() -> (tempfile::TempDir, Accounts) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let signer = Signer::from_seed("habeas.test/accounts", [7; 32]).unwrap();
+        crate::SqliteStore::create(
+            &path,
+            &RegisterInfo {
+                origin: "habeas.test/accounts".into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .unwrap();
+        let a = Accounts::open(&path).unwrap();
+        (dir, a)
+    }
+
+    fn add(a: &Accounts, name: &str) {
+        assert!(a
+            .add_user(
+                &NewUser {
+                    username: name,
+                    role: "custody",
+                    facilities: &["CECOT".to_owned()],
+                    password_hash: "$argon2id$x",
+                    totp_secret: None,
+                    language: "es",
+                },
+                1_000,
+            )
+            .unwrap());
+    }
+
+    #[test]
+    fn five_failures_in_the_window_lock_until_an_administrator_unlocks() {
+        let (_d, a) = accounts();
+        add(&a, "ana");
+        let minute = 60_000;
+        let window = 15 * minute;
+        // Four failures a minute apart; the fifth exactly 15 minutes after the first finds the
+        // first out of the window: four in it, not locked.
+        for k in 0..4 {
+            assert!(!a.record_failure("ana", k * minute, 5, window).unwrap());
+        }
+        assert!(!a.record_failure("ana", 15 * minute, 5, window).unwrap());
+        // One more a millisecond later: five within 15 minutes, locked.
+        assert!(a.record_failure("ana", 15 * minute + 1, 5, window).unwrap());
+        assert!(a.user("ana").unwrap().unwrap().locked_at.is_some());
+        // Time does not unlock it; an administrator does.
+        assert!(a.record_failure("ana", 1_000 * minute, 5, window).unwrap());
+        assert!(a.set_locked("ana", None).unwrap());
+        assert!(a.user("ana").unwrap().unwrap().locked_at.is_none());
+        assert!(!a.record_failure("ana", 1_001 * minute, 5, window).unwrap());
+        // The same username is not added twice.
+        assert!(!a
+            .add_user(
+                &NewUser {
+                    username: "ana",
+                    role: "inspector",
+                    facilities: &[],
+                    password_hash: "h",
+                    totp_secret: None,
+                    language: "en",
+                },
+                2_000,
+            )
+            .unwrap());
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_or_old_and_logout_revokes() {
+        let (_d, a) = accounts();
+        add(&a, "ana");
+        let id = [1u8; 32];
+        let (idle, life) = (30 * 60_000, 12 * 3_600_000);
+        a.create_session(&id, "ana", "csrf", 0).unwrap();
+        // Seen at 29 minutes: live and touched; 30 minutes after that still live.
+        assert!(a.session(&id, 29 * 60_000, idle, life).unwrap().is_some());
+        assert!(a.session(&id, 59 * 60_000, idle, life).unwrap().is_some());
+        // 30 minutes and one millisecond idle: gone, and stays gone.
+        assert!(a.session(&id, 89 * 60_000 + 1, idle, life).unwrap().is_none());
+        assert!(a.session(&id, 89 * 60_000 + 2, idle, life).unwrap().is_none());
+        // The absolute lifetime ends a session however active.
+        let id2 = [2u8; 32];
+        a.create_session(&id2, "ana", "csrf", 0).unwrap();
+        let mut t = 0;
+        while t < life {
+            t += 20 * 60_000;
+            let live = a.session(&id2, t, idle, life).unwrap().is_some();
+            assert_eq!(live, t <= life, "at {t}");
+        }
+        // Logout revokes; a revoked session is not live.
+        let id3 = [3u8; 32];
+        a.create_session(&id3, "ana", "csrf", 0).unwrap();
+        assert!(a.revoke_session(&id3, 1).unwrap());
+        assert!(!a.revoke_session(&id3, 2).unwrap());
+        assert!(a.session(&id3, 3, idle, life).unwrap().is_none());
+        // A new password revokes every session.
+        let id4 = [4u8; 32];
+        a.create_session(&id4, "ana", "csrf", 0).unwrap();
+        assert!(a.set_password("ana", "$argon2id$y", 5).unwrap());
+        assert!(a.session(&id4, 6, idle, life).unwrap().is_none());
+    }
+
+    #[test]
+    fn tokens_are_found_by_hash_until_revoked() {
+        let (_d, a) = accounts();
+        add(&a, "ana");
+        a.add_token(&[9u8; 32], "ana", "court-feed", 0).unwrap();
+        assert_eq!(a.token_user(&[9u8; 32]).unwrap().as_deref(), Some("ana"));
+        assert_eq!(a.token_user(&[8u8; 32]).unwrap(), None);
+        assert_eq!(a.revoke_tokens("ana", "court-feed", 1).unwrap(), 1);
+        assert_eq!(a.token_user(&[9u8; 32]).unwrap(), None);
+    }
+}

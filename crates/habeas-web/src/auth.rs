@@ -1,0 +1,293 @@
+//! Who may sign in and how: roles and their facility scope, the password rule, Argon2id hashes,
+//! TOTP second factors, and the random secrets of sessions and API tokens (kept only as
+//! SHA-256 digests). Time is always passed in.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// A refusal that names the field and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Invalid {
+    Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// What a user does, which decides what they may read and change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Registry,
+    Custody,
+    Legal,
+    Health,
+    Director,
+    National,
+    Inspector,
+    Administrator,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Registry,
+        Role::Custody,
+        Role::Legal,
+        Role::Health,
+        Role::Director,
+        Role::National,
+        Role::Inspector,
+        Role::Administrator,
+    ];
+
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| {
+                invalid(
+                    field,
+                    format!(
+                        "{raw:?} is not a role; one of {}",
+                        Self::ALL.map(Role::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Registry => "registry",
+            Role::Custody => "custody",
+            Role::Legal => "legal",
+            Role::Health => "health",
+            Role::Director => "director",
+            Role::National => "national",
+            Role::Inspector => "inspector",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    /// Whether the role works in named facilities only (every role but national
+    /// administration, inspectors and administrators).
+    pub fn scoped(self) -> bool {
+        !matches!(self, Role::National | Role::Inspector | Role::Administrator)
+    }
+
+    /// Whether signing in needs a second factor.
+    pub fn requires_mfa(self) -> bool {
+        matches!(
+            self,
+            Role::Director | Role::National | Role::Inspector | Role::Administrator
+        )
+    }
+}
+
+/// A username: 3–64 characters of lowercase letters, digits, `.`, `_` and `-`.
+pub fn username(raw: &str) -> Result<String, Invalid> {
+    let ok = (3..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(invalid(
+            "username",
+            "3 to 64 characters: lowercase letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+const COMMON: &str = include_str!("../data/common-passwords.txt");
+
+/// The password rule: at least 8 characters (and at most 256), not the username, not a
+/// common password. No composition rules.
+pub fn check_password(password: &str, user: &str) -> Result<(), Invalid> {
+    let n = password.chars().count();
+    if n < 8 {
+        return Err(invalid("password", "at least 8 characters"));
+    }
+    if n > 256 {
+        return Err(invalid("password", "at most 256 characters"));
+    }
+    let lower = password.to_lowercase();
+    if lower == user.to_lowercase() {
+        return Err(invalid("password", "must not be the username"));
+    }
+    let common = COMMON
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .any(|c| c == lower);
+    if common {
+        return Err(invalid(
+            "password",
+            "is one of the most common passwords; choose another",
+        ));
+    }
+    Ok(())
+}
+
+/// Argon2id with m = 19 MiB, t = 2, p = 1 (the checklist's minimum).
+fn argon2() -> Result<Argon2<'static>, Invalid> {
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| invalid("password", format!("hashing parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// `n` random bytes from the operating system.
+pub fn random<const N: usize>() -> Result<[u8; N], Invalid> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| invalid("entropy", e.to_string()))?;
+    Ok(b)
+}
+
+/// The PHC string of an Argon2id hash of `password` with a random salt.
+pub fn hash_password(password: &str) -> Result<String, Invalid> {
+    let salt = SaltString::encode_b64(&random::<16>()?)
+        .map_err(|e| invalid("password", e.to_string()))?;
+    argon2()?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| invalid("password", e.to_string()))
+}
+
+/// Whether `password` matches a stored hash (in constant time; a malformed hash never does).
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+fn totp(secret_base32: &str) -> Result<totp_rs::TOTP, Invalid> {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_owned())
+        .to_bytes()
+        .map_err(|e| invalid("totp", format!("{e:?}")))?;
+    // SHA-1, 6 digits, 30-second steps: what authenticator apps expect; one step of skew.
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .map_err(|e| invalid("totp", e.to_string()))
+}
+
+/// A new TOTP secret (160 random bits, base32).
+pub fn new_totp_secret() -> Result<String, Invalid> {
+    match totp_rs::Secret::Raw(random::<20>()?.to_vec()).to_encoded() {
+        totp_rs::Secret::Encoded(s) => Ok(s),
+        totp_rs::Secret::Raw(_) => Err(invalid("totp", "could not encode the secret")),
+    }
+}
+
+/// The `otpauth://` address an authenticator app reads (usernames need no escaping).
+pub fn totp_uri(secret_base32: &str, user: &str) -> String {
+    format!("otpauth://totp/Habeas:{user}?secret={secret_base32}&issuer=Habeas&algorithm=SHA1&digits=6&period=30")
+}
+
+/// The code for `unix_seconds` (for tests and for enrolment checks).
+pub fn totp_code(secret_base32: &str, unix_seconds: u64) -> Result<String, Invalid> {
+    Ok(totp(secret_base32)?.generate(unix_seconds))
+}
+
+/// Whether `code` is valid at `unix_seconds`, one 30-second step either side.
+pub fn check_totp(secret_base32: &str, code: &str, unix_seconds: u64) -> bool {
+    totp(secret_base32).is_ok_and(|t| t.check(code.trim(), unix_seconds))
+}
+
+/// A new secret for a session cookie or an API token: 32 random bytes, base64url.
+pub fn new_secret() -> Result<String, Invalid> {
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?))
+}
+
+/// What is stored of a session id or a token: its SHA-256.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_and_know_their_scope_and_factor() {
+        assert_eq!(Role::parse("role", "health"), Ok(Role::Health));
+        let e = Role::parse("role", "warden").err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("role: ")), "{e:?}");
+        let scoped: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|r| r.scoped())
+            .map(Role::as_str)
+            .collect();
+        assert_eq!(scoped, ["registry", "custody", "legal", "health", "director"]);
+        let mfa: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|r| r.requires_mfa())
+            .map(Role::as_str)
+            .collect();
+        assert_eq!(mfa, ["director", "national", "inspector", "administrator"]);
+    }
+
+    #[test]
+    fn the_password_rule_at_its_edges() {
+        assert_eq!(check_password("abcdefg", "ana").map_err(|e| e.field), Err("password"));
+        assert!(check_password("velero-azul", "ana").is_ok());
+        assert!(check_password("ocho8888", "ana").is_ok());
+        assert!(check_password("Contraseña123", "ana").is_err(), "common, any case");
+        assert!(check_password("QWERTYUIOP", "ana").is_err());
+        assert!(check_password("ana.lopez", "ana.lopez").is_err());
+        assert!(check_password(&"x".repeat(256), "ana").is_ok());
+        assert!(check_password(&"x".repeat(257), "ana").is_err());
+        // No composition rules: a long phrase of lowercase words is fine.
+        assert!(check_password("el río suena de noche", "ana").is_ok());
+    }
+
+    #[test]
+    fn usernames_are_plain() {
+        assert!(username("ana.lopez-2").is_ok());
+        for bad in ["an", "Ana", "ana lopez", "ana@x", &"a".repeat(65)] {
+            assert_eq!(username(bad).map_err(|e| e.field), Err("username"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn argon2id_hashes_with_the_checklist_parameters() {
+        let h = hash_password("velero-azul").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(&h, "velero-azul"));
+        assert!(!verify_password(&h, "velero-azul "));
+        assert!(!verify_password("not a hash", "velero-azul"));
+        // A fresh salt each time.
+        assert_ne!(h, hash_password("velero-azul").unwrap());
+    }
+
+    #[test]
+    fn totp_codes_hold_one_step_either_side() {
+        let secret = new_totp_secret().unwrap();
+        assert_eq!(secret.len(), 32, "160 bits in base32");
+        let t = 1_764_000_000;
+        let code = totp_code(&secret, t).unwrap();
+        assert!(check_totp(&secret, &code, t));
+        assert!(check_totp(&secret, &code, t + 30));
+        assert!(!check_totp(&secret, &code, t + 90));
+        assert!(!check_totp(&secret, "000000x", t));
+        assert!(totp_uri(&secret, "ana").contains(&format!("secret={secret}")));
+        // RFC 6238 appendix B, SHA-1, 59 seconds: 94287082 (8 digits); our 6 are its last 6.
+        let rfc = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        assert_eq!(totp_code(rfc, 59).unwrap(), "287082");
+    }
+
+    #[test]
+    fn secrets_are_random_and_stored_as_digests() {
+        let (a, b) = (new_secret().unwrap(), new_secret().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_ne!(secret_hash(&a), secret_hash(&b));
+        assert_eq!(secret_hash(&a), secret_hash(&a.clone()));
+    }
+}

@@ -1,0 +1,3 @@
+//! The Habeas server: accounts and sign-in, the access log, and (next) the JSON API.
+
+pub mod auth;
