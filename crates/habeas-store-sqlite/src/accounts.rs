@@ -129,7 +129,9 @@ impl Accounts {
 
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))?;
+            let mut st = c.prepare(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+            ))?;
             let rows = st.query_map([], user_of)?;
             rows.collect()
         })
@@ -417,8 +419,14 @@ mod tests {
         assert!(a.session(&id, 29 * 60_000, idle, life).unwrap().is_some());
         assert!(a.session(&id, 59 * 60_000, idle, life).unwrap().is_some());
         // 30 minutes and one millisecond idle: gone, and stays gone.
-        assert!(a.session(&id, 89 * 60_000 + 1, idle, life).unwrap().is_none());
-        assert!(a.session(&id, 89 * 60_000 + 2, idle, life).unwrap().is_none());
+        assert!(a
+            .session(&id, 89 * 60_000 + 1, idle, life)
+            .unwrap()
+            .is_none());
+        assert!(a
+            .session(&id, 89 * 60_000 + 2, idle, life)
+            .unwrap()
+            .is_none());
         // The absolute lifetime ends a session however active.
         let id2 = [2u8; 32];
         a.create_session(&id2, "ana", "csrf", 0).unwrap();

@@ -152,8 +152,8 @@ pub fn random<const N: usize>() -> Result<[u8; N], Invalid> {
 
 /// The PHC string of an Argon2id hash of `password` with a random salt.
 pub fn hash_password(password: &str) -> Result<String, Invalid> {
-    let salt = SaltString::encode_b64(&random::<16>()?)
-        .map_err(|e| invalid("password", e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&random::<16>()?).map_err(|e| invalid("password", e.to_string()))?;
     argon2()?
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -218,13 +218,19 @@ mod tests {
     fn roles_parse_and_know_their_scope_and_factor() {
         assert_eq!(Role::parse("role", "health"), Ok(Role::Health));
         let e = Role::parse("role", "warden").err().map(|e| e.to_string());
-        assert!(e.as_deref().is_some_and(|e| e.starts_with("role: ")), "{e:?}");
+        assert!(
+            e.as_deref().is_some_and(|e| e.starts_with("role: ")),
+            "{e:?}"
+        );
         let scoped: Vec<&str> = Role::ALL
             .into_iter()
             .filter(|r| r.scoped())
             .map(Role::as_str)
             .collect();
-        assert_eq!(scoped, ["registry", "custody", "legal", "health", "director"]);
+        assert_eq!(
+            scoped,
+            ["registry", "custody", "legal", "health", "director"]
+        );
         let mfa: Vec<&str> = Role::ALL
             .into_iter()
             .filter(|r| r.requires_mfa())
@@ -235,10 +241,16 @@ mod tests {
 
     #[test]
     fn the_password_rule_at_its_edges() {
-        assert_eq!(check_password("abcdefg", "ana").map_err(|e| e.field), Err("password"));
+        assert_eq!(
+            check_password("abcdefg", "ana").map_err(|e| e.field),
+            Err("password")
+        );
         assert!(check_password("velero-azul", "ana").is_ok());
         assert!(check_password("ocho8888", "ana").is_ok());
-        assert!(check_password("Contraseña123", "ana").is_err(), "common, any case");
+        assert!(
+            check_password("Contraseña123", "ana").is_err(),
+            "common, any case"
+        );
         assert!(check_password("QWERTYUIOP", "ana").is_err());
         assert!(check_password("ana.lopez", "ana.lopez").is_err());
         assert!(check_password(&"x".repeat(256), "ana").is_ok());

@@ -9,6 +9,7 @@ mod open;
 mod report;
 mod statistics;
 mod system;
+mod users;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -141,6 +142,11 @@ enum Command {
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,
+    },
+    /// The accounts of the people who use Habeas (the access log records every change).
+    User {
+        #[command(subcommand)]
+        command: users::UserCommand,
     },
     /// Population, capacity and space per unit.
     Population {
@@ -327,6 +333,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
         Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
         Command::Report { command } => report::run(&cli.db, command),
+        Command::User { command } => users::run(&cli.db, &actor_name, command),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

@@ -114,3 +114,63 @@ pub fn write_signer(path: &Path, signer: &Signer) -> Result<()> {
     f.sync_all()?;
     Ok(())
 }
+
+impl DbArgs {
+    /// The access log's file: `<db>.access`, a register of its own.
+    pub fn access_path(&self) -> PathBuf {
+        let mut s = self.db.as_os_str().to_owned();
+        s.push(".access");
+        PathBuf::from(s)
+    }
+
+    /// The access log's signing key: `<db>.access.key`.
+    pub fn access_key_path(&self) -> PathBuf {
+        let mut s = self.access_path().into_os_string();
+        s.push(".key");
+        PathBuf::from(s)
+    }
+
+    /// Opens the access log and starts its writer, creating it (with its own signing key, the
+    /// verifier key printed to standard error) the first time.
+    pub fn open_access_log(&self) -> Result<(Arc<SqliteStore>, Register)> {
+        use habeas_register::store::{RegisterInfo, Store as _};
+        let path = self.access_path();
+        let key_path = self.access_key_path();
+        if !path.exists() {
+            let main = self.open_store()?;
+            let origin = format!(
+                "{}/access",
+                main.info().map_err(|e| anyhow::anyhow!("{e}"))?.origin
+            );
+            let signer = Signer::from_seed(&origin, crate::system::key_seed()?)
+                .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
+            write_signer(&key_path, &signer)?;
+            SqliteStore::create(
+                &path,
+                &RegisterInfo {
+                    origin: origin.clone(),
+                    verifier: signer.verifier(),
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("cannot create the access log: {e}"))?;
+            eprintln!(
+                "created the access log {} (origin {origin}); its verifier key: {}",
+                path.display(),
+                signer.verifier()
+            );
+        }
+        let store = Arc::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let signer = read_signer(&key_path)?;
+        let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let register = Register::start(WriterParts {
+            sink: Box::new(sink),
+            store: store.clone(),
+            signer,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+            config: self.writer_config(),
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((store, register))
+    }
+}

@@ -17,3 +17,4 @@ mod faults;
 mod statistics;
 mod support;
 mod tamper;
+mod users;

@@ -1,0 +1,183 @@
+//! The access log: every sign-in, every read of a person's record, every disclosure, every
+//! refused authorization and every change to an account, appended to a second tamper-evident
+//! register with its own key and checkpoints (the same mechanism as the records). Readable only
+//! by inspectors and administrators. No password, code or token is ever written to it.
+
+use habeas_register::Draft;
+use serde_json::{json, Value};
+
+/// The entry kinds of the access log.
+pub mod kinds {
+    pub const SIGN_IN: &str = "access.sign_in";
+    pub const READ: &str = "access.read";
+    pub const DISCLOSURE: &str = "access.disclosure";
+    pub const REFUSED: &str = "access.refused";
+    pub const ACCOUNT: &str = "access.account";
+}
+
+/// How a sign-in ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInOutcome {
+    Ok,
+    UnknownUser,
+    BadPassword,
+    MissingCode,
+    BadCode,
+    Locked,
+    /// The failure that locked the account.
+    LockedNow,
+}
+
+/// One event of the access log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<'a> {
+    SignIn {
+        username: &'a str,
+        outcome: SignInOutcome,
+        /// `web`, `api` or `cli`.
+        via: &'a str,
+    },
+    /// A read of a person's record: which part, and the purpose given where one was asked.
+    Read {
+        username: &'a str,
+        facility: &'a str,
+        person: u64,
+        part: &'a str,
+        purpose: Option<&'a str>,
+    },
+    /// Records taken out of the system (an export, a printed file).
+    Disclosure {
+        username: &'a str,
+        facility: &'a str,
+        what: &'a str,
+        to: &'a str,
+    },
+    Refused {
+        username: &'a str,
+        facility: &'a str,
+        action: &'a str,
+        reason: &'a str,
+    },
+    /// A change to an account by an administrator.
+    Account {
+        by: &'a str,
+        username: &'a str,
+        action: &'a str,
+        detail: Value,
+    },
+}
+
+/// The facility of an event concerning no one facility.
+pub const EVERY_FACILITY: &str = "*";
+
+impl Event<'_> {
+    /// The access-log entry of the event; `actor` is who did it.
+    pub fn to_draft(&self) -> Draft {
+        let (actor, facility, kind, subject, payload) = match self {
+            Event::SignIn {
+                username,
+                outcome,
+                via,
+            } => (
+                format!("user:{username}"),
+                EVERY_FACILITY,
+                kinds::SIGN_IN,
+                format!("user:{username}"),
+                json!({"username": username, "outcome": outcome, "via": via}),
+            ),
+            Event::Read {
+                username,
+                facility,
+                person,
+                part,
+                purpose,
+            } => (
+                format!("user:{username}"),
+                *facility,
+                kinds::READ,
+                format!("person:{person}"),
+                json!({"person": person, "part": part, "purpose": purpose}),
+            ),
+            Event::Disclosure {
+                username,
+                facility,
+                what,
+                to,
+            } => (
+                format!("user:{username}"),
+                *facility,
+                kinds::DISCLOSURE,
+                format!("disclosure:{what}"),
+                json!({"what": what, "to": to}),
+            ),
+            Event::Refused {
+                username,
+                facility,
+                action,
+                reason,
+            } => (
+                format!("user:{username}"),
+                *facility,
+                kinds::REFUSED,
+                format!("action:{action}"),
+                json!({"action": action, "reason": reason}),
+            ),
+            Event::Account {
+                by,
+                username,
+                action,
+                detail,
+            } => (
+                (*by).to_owned(),
+                EVERY_FACILITY,
+                kinds::ACCOUNT,
+                format!("user:{username}"),
+                json!({"username": username, "action": action, "detail": detail}),
+            ),
+        };
+        Draft {
+            actor,
+            facility: facility.to_owned(),
+            kind: kind.to_owned(),
+            subject,
+            payload,
+            corrects: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_become_entries_that_name_who_and_what() {
+        let d = Event::Read {
+            username: "ana",
+            facility: "CECOT",
+            person: 300,
+            part: "file",
+            purpose: Some("audiencia"),
+        }
+        .to_draft();
+        assert_eq!(
+            (
+                d.actor.as_str(),
+                d.facility.as_str(),
+                d.kind.as_str(),
+                d.subject.as_str()
+            ),
+            ("user:ana", "CECOT", kinds::READ, "person:300")
+        );
+        assert_eq!(d.payload["purpose"], "audiencia");
+        let d = Event::SignIn {
+            username: "ana",
+            outcome: SignInOutcome::LockedNow,
+            via: "cli",
+        }
+        .to_draft();
+        assert_eq!(d.payload["outcome"], "locked_now");
+        assert!(d.clone().prepare().is_ok(), "a valid register draft");
+    }
+}
