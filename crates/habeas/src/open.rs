@@ -59,19 +59,7 @@ impl DbArgs {
 
     /// Opens the store and starts its writer with the signing key.
     pub fn open_writer(&self) -> Result<(Arc<SqliteStore>, Register)> {
-        let store = Arc::new(self.open_store()?);
-        let signer = read_signer(&self.key_path())?;
-        let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let register = Register::start(WriterParts {
-            sink: Box::new(sink),
-            store: store.clone(),
-            signer,
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
-            config: self.writer_config(),
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok((store, register))
+        self.start_writer(Arc::new(self.open_store()?), &self.key_path())
     }
 }
 
@@ -160,7 +148,16 @@ impl DbArgs {
             );
         }
         let store = Arc::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?);
-        let signer = read_signer(&key_path)?;
+        self.start_writer(store, &key_path)
+    }
+
+    /// Starts the writer of `store` with the signing key at `key_path`.
+    fn start_writer(
+        &self,
+        store: Arc<SqliteStore>,
+        key_path: &Path,
+    ) -> Result<(Arc<SqliteStore>, Register)> {
+        let signer = read_signer(key_path)?;
         let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
         let register = Register::start(WriterParts {
             sink: Box::new(sink),
