@@ -273,6 +273,29 @@ impl SqliteStore {
         })
     }
 
+    /// A person's file and the history of every custody: each entry of the custody, decoded
+    /// (`index`, `time`, `kind`, `actor`, `booking`, `payload`), in order.
+    pub fn person_record(
+        &self,
+        person: u64,
+    ) -> Result<Option<(PersonFile, Vec<serde_json::Value>)>, StoreError> {
+        let Some(file) = self.person_file(person)? else {
+            return Ok(None);
+        };
+        let mut history = Vec::new();
+        for c in &file.custodies {
+            for idx in &c.events {
+                let bytes = self
+                    .entry(*idx)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry {idx} is missing")))?;
+                let e = habeas_register::Entry::decode(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
+                history.push(serde_json::json!({"index": idx, "time": e.time.to_string(), "kind": e.kind, "actor": e.actor, "booking": c.booking, "payload": e.payload}));
+            }
+        }
+        Ok(Some((file, history)))
+    }
+
     /// A facility and its units.
     pub fn facility(&self, code: &str) -> Result<Option<FacilityRow>, StoreError> {
         self.with_reader(|c| custody::facility_row(c, code).map_err(backend))

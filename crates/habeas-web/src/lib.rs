@@ -2,4 +2,5 @@
 
 pub mod access;
 pub mod auth;
+pub mod server;
 pub mod signin;

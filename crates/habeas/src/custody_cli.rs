@@ -10,9 +10,9 @@ use habeas_core::dates::Date;
 use habeas_core::estate::{cells_from_csv, Certification, EstateFile};
 use habeas_core::ids::{Actor, FacilityCode};
 use habeas_core::DomainError;
-use habeas_register::store::{AppendError, Store};
+use habeas_register::store::AppendError;
 use habeas_register::time::Clock;
-use habeas_register::{Draft, Entry};
+use habeas_register::Draft;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -528,23 +528,12 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
     } else {
         id
     };
-    let Some(file) = store
-        .person_file(person)
+    let Some((file, history)) = store
+        .person_record(person)
         .map_err(|e| anyhow::anyhow!("{e}"))?
     else {
         bail!("there is no person {person}");
     };
-    let mut history = Vec::new();
-    for c in &file.custodies {
-        for idx in &c.events {
-            let bytes = store
-                .entry(*idx)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .with_context(|| format!("entry {idx} is missing"))?;
-            let e = Entry::decode(&bytes).map_err(|e| anyhow::anyhow!("entry {idx}: {e}"))?;
-            history.push(serde_json::json!({"index": idx, "time": e.time.to_string(), "kind": e.kind, "actor": e.actor, "booking": c.booking, "payload": e.payload}));
-        }
-    }
     match format {
         Out::Json => println!(
             "{}",

@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod open;
 mod report;
+mod serve;
 mod statistics;
 mod system;
 mod users;
@@ -143,6 +144,9 @@ enum Command {
         #[command(subcommand)]
         command: report::ReportCommand,
     },
+    /// Serve the JSON API (sign-in, person files under role and facility scope, the access
+    /// log) until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
     /// The accounts of the people who use Habeas (the access log records every change).
     User {
         #[command(subcommand)]
@@ -334,6 +338,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
         Command::Report { command } => report::run(&cli.db, command),
         Command::User { command } => users::run(&cli.db, &actor_name, command),
+        Command::Serve(args) => serve::run(&cli.db, args),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

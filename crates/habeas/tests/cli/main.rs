@@ -14,6 +14,7 @@ mod custody;
 mod demo;
 mod export;
 mod faults;
+mod serve;
 mod statistics;
 mod support;
 mod tamper;

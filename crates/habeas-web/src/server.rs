@@ -1,0 +1,545 @@
+//! The HTTP service (axum): sign-in and sessions, the person file with role × facility
+//! authorization, the access log, health and metrics. Every handler that touches SQLite, the
+//! register or a password hash runs on the blocking pool. Every read of a person's record and
+//! every refusal is appended to the access log before the answer leaves.
+
+use crate::access::{Event, SignInOutcome, EVERY_FACILITY};
+use crate::auth::{self, Role};
+use crate::signin::{self, SESSION_IDLE_MS, SESSION_LIFETIME_MS};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use habeas_register::store::{Store as _, StoreError};
+use habeas_register::time::Clock;
+use habeas_register::writer::Register;
+use habeas_store_sqlite::{Accounts, SqliteStore, User};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The name of the session cookie.
+pub const COOKIE: &str = "habeas_session";
+/// The header that carries a session's CSRF token on every request that changes something.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// What the handlers share.
+pub struct AppState {
+    pub store: Arc<SqliteStore>,
+    pub accounts: Arc<Accounts>,
+    /// The access log's writer (a register of its own).
+    pub access: Register,
+    pub access_store: Arc<SqliteStore>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+}
+
+/// Request counts and latencies by route and status, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, route: &str, status: u16, seconds: f64) {
+        if let Ok(mut m) = self.requests.lock() {
+            let e = m.entry((route.to_owned(), status)).or_default();
+            e.0 += 1;
+            e.1 += seconds;
+        }
+    }
+}
+
+/// An error answer: `{"error": {"code", "message", "field"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+    fn field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+    fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first (POST /api/session) or give an API token",
+        )
+    }
+    fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(
+                json!({"error": {"code": self.code, "message": self.message, "field": self.field}}),
+            ),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs blocking work (SQLite, Argon2, the register) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub role: Role,
+    /// The session's CSRF token; `None` for an API token (no cookie, no CSRF).
+    pub csrf: Option<String>,
+}
+
+impl Caller {
+    /// Whether the caller works in `facility`.
+    pub fn covers(&self, facility: &str) -> bool {
+        !self.role.scoped() || self.user.facilities.iter().any(|f| f == facility)
+    }
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl AppState {
+    fn now(&self) -> i64 {
+        self.clock.now().millis()
+    }
+
+    /// Appends access-log events and waits for them to be durable.
+    fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
+        self.access
+            .append_all(events.iter().map(Event::to_draft).collect())
+            .map(|_| ())
+            .map_err(|e| ApiError::internal(format!("access log: {e}")))
+    }
+
+    /// The caller of a request, from its API token or its session cookie; for a request that
+    /// changes something with a cookie, the CSRF header must match the session's.
+    fn caller(&self, method: &Method, headers: &HeaderMap) -> ApiResult<Caller> {
+        let now = self.now();
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let (username, csrf) = if let Some(token) = bearer {
+            match self.accounts.token_user(&auth::secret_hash(token.trim()))? {
+                Some(u) => (u, None),
+                None => return Err(ApiError::unauthenticated()),
+            }
+        } else if let Some(secret) = cookie_value(headers) {
+            match self.accounts.session(
+                &auth::secret_hash(&secret),
+                now,
+                SESSION_IDLE_MS,
+                SESSION_LIFETIME_MS,
+            )? {
+                Some(s) => (s.username, Some(s.csrf)),
+                None => return Err(ApiError::unauthenticated()),
+            }
+        } else {
+            return Err(ApiError::unauthenticated());
+        };
+        let Some(user) = self.accounts.user(&username)? else {
+            return Err(ApiError::unauthenticated());
+        };
+        if user.locked_at.is_some() {
+            return Err(ApiError::unauthenticated());
+        }
+        let role = Role::parse("role", &user.role)
+            .map_err(|e| ApiError::internal(format!("account {username}: {e}")))?;
+        let caller = Caller { user, role, csrf };
+        if let Some(expected) = &caller.csrf {
+            let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let given = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if changes && given != Some(expected.as_str()) {
+                self.refuse(
+                    &caller,
+                    EVERY_FACILITY,
+                    "csrf",
+                    "missing or wrong CSRF token",
+                )?;
+                return Err(ApiError::forbidden(
+                    "a request that changes something needs the session's x-csrf-token header",
+                )
+                .field(CSRF_HEADER));
+            }
+        }
+        Ok(caller)
+    }
+
+    /// Logs a refused authorization.
+    fn refuse(&self, caller: &Caller, facility: &str, action: &str, reason: &str) -> ApiResult<()> {
+        self.log(&[Event::Refused {
+            username: &caller.user.username,
+            facility,
+            action,
+            reason,
+        }])
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/session",
+            axum::routing::post(sign_in).delete(sign_out).get(me),
+        )
+        .route("/api/persons/{person}", get(person_file))
+        .route("/api/access-log", get(access_log))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// The security headers of every answer.
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    for (k, v) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    res
+}
+
+/// Counts each request by its route (the pattern, never the path: no ids in metrics).
+async fn observe(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // The state's clock, so that time stays a parameter (millisecond resolution).
+    let started = state.now();
+    let res = next.run(req).await;
+    let seconds = (state.now() - started) as f64 / 1000.0;
+    state
+        .metrics
+        .observe(&route, res.status().as_u16(), seconds);
+    res
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    let s = state.clone();
+    let (size, access) = blocking(move || Ok((s.store.size()?, s.access_store.size()?))).await?;
+    let mut out = String::new();
+    out.push_str("# TYPE habeas_http_requests_total counter\n");
+    let m = state
+        .metrics
+        .requests
+        .lock()
+        .map_err(|_| ApiError::internal("metrics"))?
+        .clone();
+    for ((route, status), (n, _)) in &m {
+        out.push_str(&format!(
+            "habeas_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    out.push_str("# TYPE habeas_http_request_seconds_sum counter\n");
+    for ((route, status), (_, secs)) in &m {
+        out.push_str(&format!(
+            "habeas_http_request_seconds_sum{{route=\"{route}\",status=\"{status}\"}} {secs}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# TYPE habeas_register_entries gauge\nhabeas_register_entries {size}\n# TYPE habeas_access_log_entries gauge\nhabeas_access_log_entries {access}\n"
+    ));
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    username: String,
+    password: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+fn who(user: &User, csrf: Option<&str>) -> Value {
+    json!({"username": user.username, "role": user.role, "facilities": user.facilities, "language": user.language, "mfa": user.mfa, "csrf": csrf})
+}
+
+/// `POST /api/session`: password (and code) in, session cookie out. Every attempt is logged;
+/// a refusal never says which part was wrong.
+async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()).field("body")
+    })?;
+    blocking(move || {
+        let now = state.now();
+        let attempt = signin::sign_in(
+            &state.accounts,
+            &body.username,
+            &body.password,
+            body.code.as_deref(),
+            now,
+        )?;
+        state.log(&[Event::SignIn {
+            username: &body.username,
+            outcome: attempt.outcome,
+            via: "api",
+        }])?;
+        let Some(user) = attempt.user else {
+            return Err(match attempt.outcome {
+                SignInOutcome::Locked | SignInOutcome::LockedNow => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "locked",
+                    "the account is locked; an administrator can unlock it",
+                ),
+                SignInOutcome::MissingCode => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "code_required",
+                    "this account signs in with a code from its authenticator",
+                )
+                .field("code"),
+                _ => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_credentials",
+                    "the username, password or code is wrong",
+                ),
+            });
+        };
+        let secret = auth::new_secret().map_err(ApiError::internal)?;
+        let csrf = auth::new_secret().map_err(ApiError::internal)?;
+        state
+            .accounts
+            .create_session(&auth::secret_hash(&secret), &user.username, &csrf, now)?;
+        let cookie = format!(
+            "{COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            SESSION_LIFETIME_MS / 1000
+        );
+        let mut res = Json(who(&user, Some(&csrf))).into_response();
+        res.headers_mut().insert(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+        );
+        Ok(res)
+    })
+    .await
+}
+
+/// `DELETE /api/session`: revokes the session (with its CSRF token).
+async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    blocking(move || {
+        // Only a signed-in caller (with the CSRF token) signs out.
+        state.caller(&method, &headers)?;
+        if let Some(secret) = cookie_value(&headers) {
+            state
+                .accounts
+                .revoke_session(&auth::secret_hash(&secret), state.now())?;
+        }
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        res.headers_mut().insert(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "habeas_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+            ),
+        );
+        Ok(res)
+    })
+    .await
+}
+
+/// `GET /api/session`: who is signed in.
+async fn me(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let c = state.caller(&method, &headers)?;
+        Ok(Json(who(&c.user, c.csrf.as_deref())))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct Purpose {
+    purpose: Option<String>,
+}
+
+/// Health content is for health staff and inspectors: others see that a record exists, and
+/// its kind, not what it says.
+fn redact_health(history: &mut [Value], role: Role) {
+    if matches!(role, Role::Health | Role::Inspector) {
+        return;
+    }
+    for h in history.iter_mut() {
+        if h["kind"] == habeas_core::kinds::HEALTH {
+            let kind = h["payload"]["kind"].clone();
+            h["payload"] = json!({"kind": kind, "restricted": true});
+        }
+    }
+}
+
+/// `GET /api/persons/{person}?purpose=…`: the person's file and history, for a caller whose
+/// role reads person files and who works in a facility that has held the person.
+async fn person_file(
+    State(state): State<Arc<AppState>>,
+    Path(person): Path<u64>,
+    Query(q): Query<Purpose>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        if caller.role == Role::Administrator {
+            state.refuse(
+                &caller,
+                EVERY_FACILITY,
+                "read person file",
+                "administrators manage accounts, not records",
+            )?;
+            return Err(ApiError::forbidden(
+                "administrators do not read person files",
+            ));
+        }
+        let Some((file, mut history)) = state.store.person_record(person)? else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("there is no person {person}"),
+            )
+            .field("person"));
+        };
+        let facility = file
+            .custodies
+            .last()
+            .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
+        if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
+            state.refuse(
+                &caller,
+                &facility,
+                "read person file",
+                "outside the caller's facilities",
+            )?;
+            return Err(ApiError::forbidden(
+                "this person has not been held in your facilities",
+            ));
+        }
+        redact_health(&mut history, caller.role);
+        let purpose = q
+            .purpose
+            .as_deref()
+            .map(|p| p.chars().take(200).collect::<String>());
+        state.log(&[Event::Read {
+            username: &caller.user.username,
+            facility: &facility,
+            person,
+            part: "file",
+            purpose: purpose.as_deref(),
+        }])?;
+        Ok(Json(json!({"person": file, "history": history})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    #[serde(default)]
+    from: u64,
+    #[serde(default = "default_limit")]
+    limit: u64,
+}
+
+fn default_limit() -> u64 {
+    100
+}
+
+/// `GET /api/access-log?from=N&limit=M`: the access log, for inspectors and administrators.
+async fn access_log(
+    State(state): State<Arc<AppState>>,
+    Query(page): Query<Page>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        if !matches!(caller.role, Role::Inspector | Role::Administrator) {
+            state.refuse(&caller, EVERY_FACILITY, "read access log", "only inspectors and administrators")?;
+            return Err(ApiError::forbidden("the access log is for inspectors and administrators"));
+        }
+        if page.limit == 0 || page.limit > 1000 {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "between 1 and 1000").field("limit"));
+        }
+        let size = state.access_store.size()?;
+        let mut entries = Vec::new();
+        let end = size.min(page.from.saturating_add(page.limit));
+        for i in page.from..end {
+            if let Some(bytes) = state.access_store.entry(i)? {
+                let e = habeas_register::Entry::decode(&bytes).map_err(ApiError::internal)?;
+                entries.push(json!({"index": i, "time": e.time.to_string(), "actor": e.actor, "facility": e.facility, "kind": e.kind, "subject": e.subject, "payload": e.payload}));
+            }
+        }
+        Ok(Json(json!({"size": size, "entries": entries})))
+    })
+    .await
+}

@@ -1,0 +1,557 @@
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+//! The API against a real SQLite store and real registers (the records and the access log),
+//! through the real router, with a controlled clock: sign-in with a second factor, lockout,
+//! sessions that expire and end, CSRF, API tokens, the person file under role × facility scope,
+//! health content for health staff only, and every read and refusal in the access log.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use habeas_register::note::Signer;
+use habeas_register::store::{RegisterInfo, Store as _};
+use habeas_register::time::{Clock, ManualClock};
+use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::{Draft, Timestamp};
+use habeas_store_sqlite::{Accounts, NewUser, SqliteStore};
+use habeas_web::auth;
+use habeas_web::server::{router, AppState, Metrics, COOKIE, CSRF_HEADER};
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt as _;
+
+const PASSWORD: &str = "velero-azul-9";
+const T0: i64 = 1_764_000_000_000;
+
+struct World {
+    _dir: tempfile::TempDir,
+    app: axum::Router,
+    clock: Arc<ManualClock>,
+    access: Arc<SqliteStore>,
+    /// Who is in which facility: (person, facility).
+    people: Vec<(u64, &'static str)>,
+    inspector_totp: String,
+}
+
+fn start(
+    path: &std::path::Path,
+    origin: &str,
+    clock: Arc<ManualClock>,
+) -> (Arc<SqliteStore>, Register) {
+    let signer = Signer::from_seed(origin, [4; 32]).unwrap();
+    let store = Arc::new(
+        SqliteStore::create(
+            path,
+            &RegisterInfo {
+                origin: origin.into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .unwrap(),
+    );
+    let register = Register::start(WriterParts {
+        sink: Box::new(store.sink().unwrap()),
+        store: store.clone(),
+        signer,
+        clock,
+        entropy: Arc::new(SeededEntropy::new(9)),
+        config: WriterConfig::default(),
+    })
+    .unwrap();
+    (store, register)
+}
+
+fn estate(code: &str) -> Vec<Draft> {
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let file: habeas_core::estate::EstateFile = toml::from_str(&format!(
+        "[facility]\ncode = \"{code}\"\nname = \"{code}\"\ncountry = \"SV\"\n[[unit]]\ncode = \"M1\"\nname = \"M1\"\ncell_count = 2\ncell_template = {{ area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }}\n"
+    ))
+    .unwrap();
+    let e = file.validate().unwrap();
+    let mut out = vec![e.facility.to_draft(&actor)];
+    out.extend(e.units.iter().map(|u| u.to_draft(&e.facility.code, &actor)));
+    out.extend(e.cells.iter().map(|c| c.to_draft(&e.facility.code, &actor)));
+    out
+}
+
+fn admission(facility: &str, name: &str) -> Draft {
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    serde_json::from_value::<habeas_core::custody::AdmissionInput>(json!({
+        "facility": facility,
+        "person": {"given_names": name, "surnames": ["López"], "birth_date": "1990-01-01", "sex": "male", "nationalities": ["SV"]},
+        "admitted_at": "2025-05-01T10:00:00.000Z",
+        "legal_status": "remand",
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "1-2025", "issued": "2025-04-30", "expires": "2025-10-30"}],
+        "arrest": {"at": "2025-04-29T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+    }))
+    .unwrap()
+    .validate(Timestamp(T0))
+    .unwrap()
+    .to_draft(&actor)
+}
+
+fn health(facility: &str, booking: u64) -> Draft {
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    serde_json::from_value::<habeas_core::record::RecordInput>(json!({
+        "record": "health", "facility": facility, "booking": booking, "at": "2025-05-02T10:00:00.000Z",
+        "kind": "admission_examination", "notes": "hipertensión; tratamiento indicado"
+    }))
+    .unwrap()
+    .validate(Timestamp(T0), &actor)
+    .unwrap()
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp(T0)));
+    let (store, register) = start(&dir.path().join("h.db"), "habeas.test/api", clock.clone());
+    let (access_store, access) = start(
+        &dir.path().join("h.db.access"),
+        "habeas.test/api/access",
+        clock.clone(),
+    );
+    let mut drafts = estate("CECOT");
+    drafts.extend(estate("IZALCO"));
+    register.append_all(drafts).unwrap();
+    let a = register
+        .append_all(vec![admission("CECOT", "Ana")])
+        .unwrap()[0]
+        .index;
+    let b = register
+        .append_all(vec![admission("IZALCO", "Beto")])
+        .unwrap()[0]
+        .index;
+    register.append_all(vec![health("CECOT", a)]).unwrap();
+    register.shutdown();
+    let accounts = Accounts::open(&dir.path().join("h.db")).unwrap();
+    let hash = auth::hash_password(PASSWORD).unwrap();
+    let inspector_totp = auth::new_totp_secret().unwrap();
+    for (name, role, facilities, totp) in [
+        ("reg.cecot", "registry", vec!["CECOT"], None),
+        ("cus.cecot", "custody", vec!["CECOT"], None),
+        ("leg.cecot", "legal", vec!["CECOT"], None),
+        ("hea.cecot", "health", vec!["CECOT"], None),
+        ("cus.izalco", "custody", vec!["IZALCO"], None),
+        (
+            "nat",
+            "national",
+            vec![],
+            Some(auth::new_totp_secret().unwrap()),
+        ),
+        ("ins", "inspector", vec![], Some(inspector_totp.clone())),
+        (
+            "adm",
+            "administrator",
+            vec![],
+            Some(auth::new_totp_secret().unwrap()),
+        ),
+    ] {
+        let facilities: Vec<String> = facilities.into_iter().map(String::from).collect();
+        accounts
+            .add_user(
+                &NewUser {
+                    username: name,
+                    role,
+                    facilities: &facilities,
+                    password_hash: &hash,
+                    totp_secret: totp.as_deref(),
+                    language: "es",
+                },
+                T0,
+            )
+            .unwrap();
+    }
+    let state = Arc::new(AppState {
+        store,
+        accounts: Arc::new(accounts),
+        access,
+        access_store: access_store.clone(),
+        clock: clock.clone(),
+        metrics: Metrics::default(),
+    });
+    World {
+        _dir: dir,
+        app: router(state),
+        clock,
+        access: access_store,
+        people: vec![(a, "CECOT"), (b, "IZALCO")],
+        inspector_totp,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl World {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Signs in; the cookie header and the CSRF token.
+    async fn sign_in(&self, user: &str, code: Option<String>) -> (String, String) {
+        let a = self
+            .call(
+                "POST",
+                "/api/session",
+                &[],
+                Some(json!({"username": user, "password": PASSWORD, "code": code})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{user}: {}", a.body);
+        let cookie = a.headers["set-cookie"].to_str().unwrap().to_owned();
+        for attr in ["HttpOnly", "Secure", "SameSite=Strict"] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        assert!(pair.starts_with(&format!("{COOKIE}=")));
+        (pair, a.body["csrf"].as_str().unwrap().to_owned())
+    }
+
+    fn code_for(&self, secret: &str) -> String {
+        auth::totp_code(secret, (self.clock.now().millis() / 1000) as u64).unwrap()
+    }
+
+    /// Every access-log entry, decoded.
+    fn log(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for i in 0..self.access.size().unwrap() {
+            let bytes = self.access.entry(i).unwrap().unwrap();
+            out.push(serde_json::from_slice(&bytes).unwrap());
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn health_and_security_headers() {
+    let w = world();
+    let a = w.call("GET", "/healthz", &[], None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "referrer-policy",
+        "x-frame-options",
+    ] {
+        assert!(a.headers.contains_key(h), "{h}");
+    }
+    assert!(a.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let a = w.call("GET", "/nowhere", &[], None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() {
+    let w = world();
+    let (cecot, izalco) = (w.people[0].0, w.people[1].0);
+    // (user, person, expected status)
+    let mut cases = Vec::new();
+    for user in ["reg.cecot", "cus.cecot", "leg.cecot", "hea.cecot"] {
+        cases.push((user, cecot, StatusCode::OK));
+        cases.push((user, izalco, StatusCode::FORBIDDEN));
+    }
+    cases.push(("cus.izalco", izalco, StatusCode::OK));
+    cases.push(("cus.izalco", cecot, StatusCode::FORBIDDEN));
+    for (user, person, expected) in cases {
+        let (cookie, _) = w.sign_in(user, None).await;
+        let before = w.log().len();
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/persons/{person}?purpose=revisi%C3%B3n"),
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        assert_eq!(a.status, expected, "{user} reading {person}: {}", a.body);
+        let after = w.log();
+        assert_eq!(
+            after.len(),
+            before + 1,
+            "{user}: one access-log entry per answer"
+        );
+        let last = after.last().unwrap();
+        assert_eq!(last["actor"], format!("user:{user}"));
+        if expected == StatusCode::OK {
+            assert_eq!(last["kind"], "access.read");
+            assert_eq!(last["subject"], format!("person:{person}"));
+            assert_eq!(last["payload"]["purpose"], "revisión");
+        } else {
+            assert_eq!(last["kind"], "access.refused");
+            assert_eq!(a.body["error"]["code"], "forbidden");
+        }
+    }
+    // Health content: health staff see it, custody staff see that it exists.
+    let (cookie, _) = w.sign_in("hea.cecot", None).await;
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{cecot}"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let notes = |a: &Answer| {
+        a.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == habeas_core::kinds::HEALTH)
+            .map(|h| h["payload"].clone())
+            .unwrap()
+    };
+    assert!(notes(&a)["notes"]
+        .as_str()
+        .unwrap()
+        .contains("hipertensión"));
+    let (cookie, _) = w.sign_in("cus.cecot", None).await;
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{cecot}"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        notes(&a),
+        json!({"kind": "admission_examination", "restricted": true})
+    );
+    // System-wide roles: national administration and inspectors read everyone (with their
+    // second factor); administrators manage accounts and read no person file.
+    let code = w.code_for(&w.inspector_totp);
+    let (cookie, _) = w.sign_in("ins", Some(code)).await;
+    for p in [cecot, izalco] {
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/persons/{p}"),
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+    let a = w
+        .call("GET", "/api/persons/999999", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::NOT_FOUND, Some("person"))
+    );
+    // Nobody signed in: 401, with the one error shape.
+    let a = w
+        .call("GET", &format!("/api/persons/{cecot}"), &[], None)
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.body["error"]["code"], "unauthenticated");
+    // The access log itself: inspectors yes, custody staff no (and that refusal is logged).
+    let a = w
+        .call(
+            "GET",
+            "/api/access-log?limit=1000",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body["entries"].as_array().unwrap().len() > 10);
+    let (cookie, _) = w.sign_in("cus.cecot", None).await;
+    let a = w
+        .call("GET", "/api/access-log", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    // No password ever reaches the access log.
+    let all = serde_json::to_string(&w.log()).unwrap();
+    assert!(!all.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn second_factor_lockout_sessions_csrf_and_tokens() {
+    let w = world();
+    // The inspector needs the code; a wrong one is refused without saying which part failed.
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("code_required"))
+    );
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": PASSWORD, "code": "000000"})),
+        )
+        .await;
+    assert_eq!(a.body["error"]["code"], "bad_credentials");
+    // Bad input names the field.
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body"))
+    );
+
+    // Lockout: five failures (two above and three more) lock; then the right answer is refused.
+    for _ in 0..3 {
+        w.call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": "wrong-password"})),
+        )
+        .await;
+    }
+    let code = w.code_for(&w.inspector_totp);
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": PASSWORD, "code": code})),
+        )
+        .await;
+    assert_eq!(a.body["error"]["code"], "locked");
+    let outcomes: Vec<String> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .map(|e| e["payload"]["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "missing_code",
+            "bad_code",
+            "bad_password",
+            "bad_password",
+            "locked_now",
+            "locked"
+        ]
+    );
+
+    // A session: idle for 30 minutes it lives; a millisecond more and it is gone.
+    let (cookie, _) = w.sign_in("cus.cecot", None).await;
+    w.clock.advance_millis(30 * 60_000);
+    assert_eq!(
+        w.call("GET", "/api/session", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    w.clock.advance_millis(30 * 60_000 + 1);
+    assert_eq!(
+        w.call("GET", "/api/session", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Logout needs the CSRF token, and revokes.
+    let (cookie, csrf) = w.sign_in("cus.cecot", None).await;
+    let a = w
+        .call("DELETE", "/api/session", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some(CSRF_HEADER))
+    );
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    let a = w
+        .call(
+            "DELETE",
+            "/api/session",
+            &[("cookie", &cookie), (CSRF_HEADER, &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        w.call("GET", "/api/session", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An API token: kept as a hash, works as a bearer, never logged.
+    let token = auth::new_secret().unwrap();
+    let accounts = Accounts::open(&w._dir.path().join("h.db")).unwrap();
+    accounts
+        .add_token(&auth::secret_hash(&token), "cus.cecot", "feed", T0)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{}", w.people[0].0),
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = w
+        .call(
+            "GET",
+            "/api/session",
+            &[("authorization", "Bearer not-a-token")],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(!serde_json::to_string(&w.log()).unwrap().contains(&token));
+
+    // Metrics count by route pattern, never by id.
+    let m = w.call("GET", "/metrics", &[], None).await;
+    let text = m.body.as_str().unwrap().to_owned();
+    assert!(text.contains("route=\"/api/persons/{person}\""), "{text}");
+    assert!(!text.contains(&format!("/api/persons/{}", w.people[0].0)));
+    assert!(text.contains("habeas_access_log_entries"));
+}

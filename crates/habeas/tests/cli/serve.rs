@@ -1,0 +1,75 @@
+//! `habeas serve`: the real binary on a real socket; answers, refuses what it must, and stops
+//! gracefully on SIGTERM.
+
+use crate::support::{bin, Reg};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::process::Stdio;
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serves_on_loopback_and_stops_on_sigterm() {
+    let reg = Reg::init(&[]);
+    // Not on a public address without a TLS-terminating proxy.
+    let r = reg.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("listen:"), "{}", r.stderr);
+
+    let mut child = bin()
+        .current_dir(reg.dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_owned();
+    let ok = http(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok
+        .to_lowercase()
+        .contains("x-content-type-options: nosniff"));
+    let denied = http(
+        &addr,
+        "GET /api/persons/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
+    assert!(denied.contains("\"code\":\"unauthenticated\""), "{denied}");
+    // A sign-in attempt is in the access log, which is a register of its own.
+    let bad = r#"{"username":"nobody","password":"whatever-1"}"#;
+    let refused = http(
+        &addr,
+        &format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad}", bad.len()),
+    );
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(lines.next().unwrap().unwrap(), "stopped");
+    let r = reg.ok(&["--db", "habeas.db.access", "verify"]);
+    assert!(!r.stdout.contains("not yet signed"), "{}", r.stdout);
+    reg.ok(&["--db", "habeas.db.access", "entry", "0"]);
+    let e = reg.ok(&["--db", "habeas.db.access", "entry", "0"]).stdout;
+    assert!(
+        e.contains("\"unknown_user\"") && !e.contains("whatever-1"),
+        "{e}"
+    );
+}
