@@ -176,10 +176,12 @@ impl Movement {
 
 /// One cell's count: the number of people found, and optionally who they are (their
 /// bookings), so that the reconciliation can say who is missing and who is extra.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CellCount {
     pub cell: String,
     pub counted: u32,
+    #[serde(default)]
     pub present: Option<Vec<u64>>,
 }
 

@@ -28,6 +28,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// What the handlers share.
 pub struct AppState {
     pub store: Arc<SqliteStore>,
+    /// The records' writer; `None` for a server that only reads.
+    pub register: Option<Register>,
     pub accounts: Arc<Accounts>,
     /// The access log's writer (a register of its own).
     pub access: Register,
@@ -56,23 +58,36 @@ impl Metrics {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: String,
     message: String,
-    field: Option<&'static str>,
+    field: Option<String>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
+            code: code.to_owned(),
             message: message.into(),
             field: None,
         }
     }
-    fn field(mut self, field: &'static str) -> Self {
+    fn field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+    pub(crate) fn field_owned(mut self, field: String) -> Self {
         self.field = Some(field);
         self
+    }
+    pub(crate) fn code_owned(&mut self, code: String) {
+        self.code = code;
+    }
+    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
     fn unauthenticated() -> Self {
         Self::new(
@@ -81,10 +96,10 @@ impl ApiError {
             "sign in first (POST /api/session) or give an API token",
         )
     }
-    fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
     }
 }
@@ -107,10 +122,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs blocking work (SQLite, Argon2, the register) off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)
@@ -160,7 +175,7 @@ impl AppState {
 
     /// The caller of a request, from its API token or its session cookie; for a request that
     /// changes something with a cookie, the CSRF header must match the session's.
-    fn caller(&self, method: &Method, headers: &HeaderMap) -> ApiResult<Caller> {
+    pub(crate) fn caller(&self, method: &Method, headers: &HeaderMap) -> ApiResult<Caller> {
         let now = self.now();
         let bearer = headers
             .get(header::AUTHORIZATION)
@@ -213,7 +228,13 @@ impl AppState {
     }
 
     /// Logs a refused authorization.
-    fn refuse(&self, caller: &Caller, facility: &str, action: &str, reason: &str) -> ApiResult<()> {
+    pub(crate) fn refuse(
+        &self,
+        caller: &Caller,
+        facility: &str,
+        action: &str,
+        reason: &str,
+    ) -> ApiResult<()> {
         self.log(&[Event::Refused {
             username: &caller.user.username,
             facility,
@@ -232,7 +253,22 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/session",
             axum::routing::post(sign_in).delete(sign_out).get(me),
         )
+        .route("/api/persons", get(crate::api::search))
         .route("/api/persons/{person}", get(person_file))
+        .route(
+            "/api/admissions",
+            axum::routing::post(crate::api::admissions),
+        )
+        .route(
+            "/api/allocations",
+            axum::routing::post(crate::api::allocations),
+        )
+        .route("/api/movements", axum::routing::post(crate::api::movements))
+        .route("/api/counts", axum::routing::post(crate::api::counts))
+        .route("/api/releases", axum::routing::post(crate::api::releases))
+        .route("/api/records", axum::routing::post(crate::api::records))
+        .route("/api/population", get(crate::api::population))
+        .route("/api/reports/compliance", get(crate::api::compliance))
         .route("/api/access-log", get(access_log))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))

@@ -31,6 +31,9 @@ struct World {
     /// Who is in which facility: (person, facility).
     people: Vec<(u64, &'static str)>,
     inspector_totp: String,
+    /// The second factors of every account that has one.
+    totp: std::collections::HashMap<&'static str, String>,
+    main: Arc<SqliteStore>,
 }
 
 fn start(
@@ -122,11 +125,17 @@ fn world() -> World {
         .unwrap()[0]
         .index;
     register.append_all(vec![health("CECOT", a)]).unwrap();
-    register.shutdown();
     let accounts = Accounts::open(&dir.path().join("h.db")).unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     let inspector_totp = auth::new_totp_secret().unwrap();
+    let mut totps = std::collections::HashMap::new();
     for (name, role, facilities, totp) in [
+        (
+            "dir.cecot",
+            "director",
+            vec!["CECOT"],
+            Some(auth::new_totp_secret().unwrap()),
+        ),
         ("reg.cecot", "registry", vec!["CECOT"], None),
         ("cus.cecot", "custody", vec!["CECOT"], None),
         ("leg.cecot", "legal", vec!["CECOT"], None),
@@ -147,6 +156,9 @@ fn world() -> World {
         ),
     ] {
         let facilities: Vec<String> = facilities.into_iter().map(String::from).collect();
+        if let Some(t) = &totp {
+            totps.insert(name, t.clone());
+        }
         accounts
             .add_user(
                 &NewUser {
@@ -162,7 +174,8 @@ fn world() -> World {
             .unwrap();
     }
     let state = Arc::new(AppState {
-        store,
+        store: store.clone(),
+        register: Some(register),
         accounts: Arc::new(accounts),
         access,
         access_store: access_store.clone(),
@@ -176,6 +189,8 @@ fn world() -> World {
         access: access_store,
         people: vec![(a, "CECOT"), (b, "IZALCO")],
         inspector_totp,
+        totp: totps,
+        main: store,
     }
 }
 
@@ -554,4 +569,262 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
     assert!(text.contains("route=\"/api/persons/{person}\""), "{text}");
     assert!(!text.contains(&format!("/api/persons/{}", w.people[0].0)));
     assert!(text.contains("habeas_access_log_entries"));
+}
+
+impl World {
+    /// Signs in as `user`, with its code when it has a second factor.
+    async fn session(&self, user: &str) -> (String, String) {
+        let code = self.totp.get(user).map(|t| self.code_for(t));
+        self.sign_in(user, code).await
+    }
+}
+
+#[tokio::test]
+async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scope() {
+    let w = world();
+    let (cecot, _) = w.people[0];
+    let booking = cecot; // the first custody's booking is the person's admission
+    let admission = json!({
+        "facility": "CECOT",
+        "person": {"given_names": "Nuevo", "surnames": ["Ingreso"], "birth_date": "1991-02-03", "sex": "male", "nationalities": ["SV"]},
+        "admitted_at": "2025-05-20T10:00:00.000Z",
+        "legal_status": "remand",
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "9-2025", "issued": "2025-05-19", "expires": "2025-11-19"}],
+        "arrest": {"at": "2025-05-18T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+    });
+    let contact = json!({"record": "contact", "facility": "CECOT", "booking": booking, "kind": "visit", "party": "family", "at": "2025-05-21T10:00:00.000Z", "with": "madre", "minutes": 30});
+    let health = json!({"record": "health", "facility": "CECOT", "booking": booking, "at": "2025-05-21T11:00:00.000Z", "kind": "visit", "notes": "control"});
+    type Route = (&'static str, String, Option<Value>);
+    let routes: Vec<(&str, Route)> = vec![
+        (
+            "person file",
+            ("GET", format!("/api/persons/{cecot}"), None),
+        ),
+        ("search", ("GET", "/api/persons?q=ana".into(), None)),
+        (
+            "population",
+            ("GET", "/api/population?facility=CECOT".into(), None),
+        ),
+        (
+            "compliance",
+            (
+                "GET",
+                "/api/reports/compliance?facility=CECOT&as_of=2025-05-31".into(),
+                None,
+            ),
+        ),
+        ("admit", ("POST", "/api/admissions".into(), Some(admission))),
+        (
+            "allocate",
+            (
+                "POST",
+                "/api/allocations".into(),
+                Some(json!({"facility": "CECOT", "booking": booking, "cell": "M1-C02"})),
+            ),
+        ),
+        (
+            "move",
+            (
+                "POST",
+                "/api/movements".into(),
+                Some(
+                    json!({"facility": "CECOT", "kind": "out_of_cell", "bookings": [booking], "at": "2025-05-21T09:00:00.000Z"}),
+                ),
+            ),
+        ),
+        (
+            "count",
+            (
+                "POST",
+                "/api/counts".into(),
+                Some(
+                    json!({"facility": "CECOT", "at": "2025-05-21T21:00:00.000Z", "cells": [{"cell": "M1-C01", "counted": 0}]}),
+                ),
+            ),
+        ),
+        ("contact", ("POST", "/api/records".into(), Some(contact))),
+        ("health", ("POST", "/api/records".into(), Some(health))),
+        (
+            "release",
+            (
+                "POST",
+                "/api/releases".into(),
+                Some(
+                    json!({"facility": "CECOT", "booking": w.people[1].0 + 1_000_000, "reason": "bail", "authority": "Juzgado", "reference": "L-1"}),
+                ),
+            ),
+        ),
+        ("access log", ("GET", "/api/access-log".into(), None)),
+    ];
+    // Who may do what (CECOT is the facility of every route).
+    let allowed = |user: &str, route: &str| -> bool {
+        let in_cecot = user.ends_with(".cecot");
+        let role = user.split('.').next().unwrap();
+        match route {
+            "person file" | "population" | "compliance" => {
+                in_cecot || role == "nat" || role == "ins"
+            }
+            "search" => role != "adm",
+            "admit" | "release" => in_cecot && (role == "reg" || role == "dir"),
+            "allocate" | "move" | "count" => in_cecot && (role == "cus" || role == "dir"),
+            "contact" => in_cecot && ["reg", "cus", "leg", "dir"].contains(&role),
+            "health" => in_cecot && role == "hea",
+            "access log" => role == "ins" || role == "adm",
+            _ => unreachable!(),
+        }
+    };
+    let users = [
+        "reg.cecot",
+        "cus.cecot",
+        "leg.cecot",
+        "hea.cecot",
+        "dir.cecot",
+        "cus.izalco",
+        "nat",
+        "ins",
+        "adm",
+    ];
+    let mut refusals = 0;
+    for user in users {
+        let (cookie, csrf) = w.session(user).await;
+        for (name, (method, uri, body)) in &routes {
+            let a = w
+                .call(
+                    method,
+                    uri,
+                    &[("cookie", &cookie), (CSRF_HEADER, &csrf)],
+                    body.clone(),
+                )
+                .await;
+            assert!(
+                a.status.as_u16() < 500,
+                "{user} {name}: {} {}",
+                a.status,
+                a.body
+            );
+            let expected = allowed(user, name);
+            if expected {
+                assert!(
+                    a.status != StatusCode::FORBIDDEN && a.status != StatusCode::UNAUTHORIZED,
+                    "{user} may {name}: {} {}",
+                    a.status,
+                    a.body
+                );
+            } else {
+                assert_eq!(
+                    a.status,
+                    StatusCode::FORBIDDEN,
+                    "{user} may not {name}: {}",
+                    a.body
+                );
+                let last = w.log().last().cloned().unwrap();
+                assert_eq!(
+                    (last["kind"].as_str(), last["actor"].as_str()),
+                    (
+                        Some("access.refused"),
+                        Some(format!("user:{user}").as_str())
+                    ),
+                    "{user} {name}"
+                );
+                refusals += 1;
+            }
+        }
+        // Without a session, every route asks to sign in.
+        for (name, (method, uri, body)) in &routes {
+            let a = w.call(method, uri, &[], body.clone()).await;
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "{name} without a session"
+            );
+        }
+    }
+    assert!(refusals > 40, "{refusals}");
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_writes_nothing() {
+    let w = world();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let before = w.main.size().unwrap();
+    let no_order = json!({
+        "facility": "CECOT",
+        "person": {"given_names": "Sin", "surnames": ["Orden"], "birth_date": "1991-02-03", "sex": "male", "nationalities": ["SV"]},
+        "admitted_at": "2025-05-20T10:00:00.000Z",
+        "legal_status": "remand",
+        "orders": [],
+        "arrest": {"at": "2025-05-18T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+    });
+    let a = w
+        .call("POST", "/api/admissions", &h, Some(no_order.clone()))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("orders")),
+        "{}",
+        a.body
+    );
+    let mut typo = no_order.clone();
+    typo["person"]["birth_date"] = json!(19910203);
+    let a = w.call("POST", "/api/admissions", &h, Some(typo)).await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("person.birth_date")),
+        "{}",
+        a.body
+    );
+    let a = w
+        .call("POST", "/api/admissions", &h, Some(json!("not an object")))
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    // The projections refuse what the state forbids, naming the field: a cell that does not
+    // exist.
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(json!({"facility": "CECOT", "booking": w.people[0].0, "cell": "NOPE"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cell")),
+        "{}",
+        a.body
+    );
+    // An override is for the direction only.
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(json!({"facility": "CECOT", "booking": w.people[0].0, "cell": "M1-C01", "override_reason": "x", "override_authority": "y"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.main.size().unwrap(),
+        before,
+        "nothing refused was written"
+    );
+    // What is accepted is written, once: an allocation, then a count that finds the person.
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(json!({"facility": "CECOT", "booking": w.people[0].0, "cell": "M1-C01"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/counts", &h, Some(json!({"facility": "CECOT", "at": "2025-05-21T21:00:00.000Z", "cells": [{"cell": "M1-C01", "counted": 1}]})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["report"]["lines"][0]["expected"], 1);
+    assert_eq!(w.main.size().unwrap(), before + 2);
 }

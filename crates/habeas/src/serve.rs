@@ -49,11 +49,13 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             args.listen
         );
     }
-    let store = Arc::new(db.open_store()?);
+    // The server is the register's one writer while it runs (the lock file says so to others).
+    let (store, register) = db.open_writer()?;
     let accounts = Accounts::open(&db.db).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (access_store, access) = db.open_access_log()?;
     let state = Arc::new(AppState {
         store,
+        register: Some(register.clone()),
         accounts: Arc::new(accounts),
         access: access.clone(),
         access_store,
@@ -79,6 +81,10 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         .checkpoint()
         .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
     access.shutdown();
+    register
+        .checkpoint()
+        .map_err(|e| anyhow::anyhow!("register: {e}"))?;
+    register.shutdown();
     println!("stopped");
     Ok(ExitCode::SUCCESS)
 }

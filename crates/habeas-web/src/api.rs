@@ -1,0 +1,427 @@
+//! The write and read API of the records: admissions, allocations, movements, roll counts,
+//! releases and the Rule 8 record, population, person search and compliance. Every write is
+//! checked (400 naming the field), authorized by role and facility (403, logged), then goes
+//! through the register's single writer with group commit (422 naming the field when the
+//! projections refuse it). Nothing refused is written.
+
+use crate::access::EVERY_FACILITY;
+use crate::auth::Role;
+use crate::server::{blocking, ApiError, ApiResult, AppState, Caller};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::Json;
+use habeas_core::compliance::Policy;
+use habeas_core::dates::Date;
+use habeas_core::ids::Actor;
+use habeas_register::store::AppendError;
+use habeas_register::Draft;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Parses a JSON body, naming the field at fault.
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::bad_request(
+            "invalid_field",
+            format!(
+                "{}: {}",
+                if path == "." { "body" } else { &path },
+                e.inner()
+            ),
+        )
+        .field_owned(if path == "." { "body".to_owned() } else { path })
+    })
+}
+
+fn domain(e: habeas_core::DomainError) -> ApiError {
+    ApiError::bad_request(e.code, format!("{}: {}", e.field, e.message)).field_owned(e.field)
+}
+
+/// The register actor of a user.
+fn actor(caller: &Caller) -> ApiResult<Actor> {
+    Actor::parse("actor", &format!("user:{}", caller.user.username)).map_err(domain)
+}
+
+/// Refuses (and logs) a caller whose role may not do `action`, or who does not work in
+/// `facility`.
+fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    facility: &str,
+    action: &str,
+    roles: &[Role],
+) -> ApiResult<()> {
+    let reason = if !roles.contains(&caller.role) {
+        Some(format!(
+            "the {} role may not {action}",
+            caller.role.as_str()
+        ))
+    } else if !caller.covers(facility) {
+        Some(format!("{facility} is not one of the caller's facilities"))
+    } else {
+        None
+    };
+    match reason {
+        None => Ok(()),
+        Some(r) => {
+            state.refuse(caller, facility, action, &r)?;
+            Err(ApiError::forbidden(r))
+        }
+    }
+}
+
+/// Appends one checked draft through the group-committing writer; the register index.
+fn append(state: &AppState, draft: Draft) -> ApiResult<u64> {
+    let register = state
+        .register
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("this server does not write the register"))?;
+    match register.append_all(vec![draft]) {
+        Ok(r) => r
+            .first()
+            .map(|r| r.index)
+            .ok_or_else(|| ApiError::internal("no receipt")),
+        Err(AppendError::Rejected(r)) => {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refused",
+                format!("{}: {}", r.field.clone().unwrap_or_default(), r.message),
+            );
+            e.code_owned(r.code);
+            Err(match r.field {
+                Some(f) => e.field_owned(f),
+                None => e,
+            })
+        }
+        Err(AppendError::Store(e)) => Err(ApiError::internal(format!("nothing was recorded: {e}"))),
+    }
+}
+
+/// Checks, authorizes and appends; answers `201 {"entry": N}`.
+fn write(
+    state: &AppState,
+    caller: &Caller,
+    draft: Draft,
+    action: &str,
+    roles: &[Role],
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    authorize(state, caller, &draft.facility, action, roles)?;
+    let entry = append(state, draft)?;
+    Ok((StatusCode::CREATED, Json(json!({"entry": entry}))))
+}
+
+const REGISTRY: &[Role] = &[Role::Registry, Role::Director];
+const CUSTODY: &[Role] = &[Role::Custody, Role::Director];
+
+type Created = ApiResult<(StatusCode, Json<Value>)>;
+
+macro_rules! handler {
+    ($name:ident, |$state:ident, $caller:ident, $bytes:ident| $body:expr) => {
+        pub(crate) async fn $name(
+            State($state): State<Arc<AppState>>,
+            method: Method,
+            headers: HeaderMap,
+            $bytes: Bytes,
+        ) -> Created {
+            blocking(move || {
+                let $caller = $state.caller(&method, &headers)?;
+                $body
+            })
+            .await
+        }
+    };
+}
+
+handler!(admissions, |state, caller, bytes| {
+    let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
+    let draft = input
+        .validate(state.clock.now())
+        .map_err(domain)?
+        .to_draft(&actor(&caller)?);
+    write(&state, &caller, draft, "admit", REGISTRY)
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationBody {
+    facility: String,
+    booking: u64,
+    cell: String,
+    #[serde(default)]
+    override_reason: Option<String>,
+    #[serde(default)]
+    override_authority: Option<String>,
+}
+
+handler!(allocations, |state, caller, bytes| {
+    let b: AllocationBody = body(&bytes)?;
+    let a = habeas_core::allocation::Allocation::new(
+        &b.facility,
+        b.booking,
+        &b.cell,
+        b.override_reason.as_deref(),
+        b.override_authority.as_deref(),
+    )
+    .map_err(domain)?;
+    // Only the direction overrides Rule 11 or a non-association.
+    let roles: &[Role] = if a.override_.is_some() {
+        &[Role::Director]
+    } else {
+        CUSTODY
+    };
+    let draft = a.to_draft(&actor(&caller)?);
+    write(&state, &caller, draft, "allocate", roles)
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MovementBody {
+    facility: String,
+    kind: String,
+    #[serde(default)]
+    bookings: Vec<u64>,
+    #[serde(default)]
+    cell: Option<String>,
+    #[serde(default)]
+    open_air: bool,
+    #[serde(default)]
+    destination: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+handler!(movements, |state, caller, bytes| {
+    let b: MovementBody = body(&bytes)?;
+    let now = state.clock.now();
+    let at = b.at.unwrap_or_else(|| now.to_string());
+    let m = habeas_core::events::Movement::new(
+        &b.facility,
+        &b.kind,
+        &b.bookings,
+        b.cell.as_deref(),
+        b.open_air,
+        b.destination.as_deref(),
+        &at,
+        now,
+    )
+    .map_err(domain)?;
+    let draft = m.to_draft(&actor(&caller)?);
+    write(&state, &caller, draft, "record a movement", CUSTODY)
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountBody {
+    facility: String,
+    #[serde(default)]
+    at: Option<String>,
+    cells: Vec<habeas_core::events::CellCount>,
+}
+
+handler!(counts, |state, caller, bytes| {
+    let b: CountBody = body(&bytes)?;
+    let now = state.clock.now();
+    let at = b.at.unwrap_or_else(|| now.to_string());
+    let count =
+        habeas_core::events::RollCount::new(&b.facility, &at, &b.cells, now).map_err(domain)?;
+    let draft = count.to_draft(&actor(&caller)?);
+    let (status, Json(mut v)) = write(&state, &caller, draft, "record a roll count", CUSTODY)?;
+    // The reconciliation of the day, as the count left it.
+    let report = state
+        .store
+        .count_report(&b.facility, &count.at.date_string())?;
+    v["report"] = serde_json::to_value(report).map_err(ApiError::internal)?;
+    Ok((status, Json(v)))
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseBody {
+    facility: String,
+    booking: u64,
+    reason: String,
+    authority: String,
+    reference: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+handler!(releases, |state, caller, bytes| {
+    let b: ReleaseBody = body(&bytes)?;
+    let now = state.clock.now();
+    let at = b.at.unwrap_or_else(|| now.to_string());
+    let who = actor(&caller)?;
+    let r = habeas_core::custody::Release::new(
+        &b.facility,
+        b.booking,
+        Some(&b.reason),
+        &b.authority,
+        &b.reference,
+        &at,
+        now,
+        &who,
+    )
+    .map_err(domain)?;
+    write(&state, &caller, r.to_draft(&who), "release", REGISTRY)
+});
+
+handler!(records, |state, caller, bytes| {
+    let input: habeas_core::record::RecordInput = body(&bytes)?;
+    let draft = input
+        .validate(state.clock.now(), &actor(&caller)?)
+        .map_err(domain)?;
+    // Health records for health staff; sanctions for the direction; the rest of the file for
+    // the staff who keep it.
+    let roles: &[Role] = match draft.kind.as_str() {
+        habeas_core::kinds::HEALTH => &[Role::Health],
+        k if k.starts_with("discipline.") => &[Role::Director],
+        _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
+    };
+    let action = format!("record {}", draft.kind);
+    write(&state, &caller, draft, &action, roles)
+});
+
+/// The roles that read records (everyone but administrators).
+const READERS: &[Role] = &[
+    Role::Registry,
+    Role::Custody,
+    Role::Legal,
+    Role::Health,
+    Role::Director,
+    Role::National,
+    Role::Inspector,
+];
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FacilityQuery {
+    facility: Option<String>,
+}
+
+/// A scoped caller names one of their facilities; the others may name any or none.
+fn facility_for(
+    state: &AppState,
+    caller: &Caller,
+    facility: Option<String>,
+    action: &str,
+) -> ApiResult<Option<String>> {
+    match facility {
+        Some(f) => {
+            authorize(state, caller, &f, action, READERS)?;
+            if state.store.facility(&f)?.is_none() {
+                return Err(ApiError::not_found(format!("no facility {f:?}"))
+                    .field_owned("facility".into()));
+            }
+            Ok(Some(f))
+        }
+        None if caller.role.scoped() => match caller.user.facilities.as_slice() {
+            [only] => Ok(Some(only.clone())),
+            _ => Err(ApiError::bad_request(
+                "invalid_field",
+                "facility: name one of your facilities",
+            )
+            .field_owned("facility".into())),
+        },
+        None => {
+            authorize(state, caller, EVERY_FACILITY, action, READERS)?;
+            Ok(None)
+        }
+    }
+}
+
+/// `GET /api/population?facility=F`: population, capacity and space per cell.
+pub(crate) async fn population(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<FacilityQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let facility = facility_for(&state, &caller, q.facility, "read population")?;
+        let cells = state.store.cells(facility.as_deref())?;
+        Ok(Json(json!({"facility": facility, "cells": cells})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchQuery {
+    q: String,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// `GET /api/persons?q=NAME`: people whose name holds every word (accents and case ignored),
+/// among those the caller may read.
+pub(crate) async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<SearchQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        authorize(&state, &caller, EVERY_FACILITY, "search people", READERS).or_else(|e| {
+            // Scoped roles search within their facilities (checked per person below).
+            if caller.role.scoped() && READERS.contains(&caller.role) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        let words: Vec<String> = q.q.split_whitespace().map(String::from).collect();
+        if words.is_empty() {
+            return Err(
+                ApiError::bad_request("invalid_field", "q: give a name").field_owned("q".into())
+            );
+        }
+        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let mut hits = Vec::new();
+        for h in state.store.find_people(&words, limit)? {
+            let visible = !caller.role.scoped()
+                || state
+                    .store
+                    .person_file(h.person)?
+                    .is_some_and(|f| f.custodies.iter().any(|c| caller.covers(&c.facility)));
+            if visible {
+                hits.push(h);
+            }
+        }
+        Ok(Json(json!({"people": hits})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComplianceQuery {
+    facility: Option<String>,
+    as_of: Option<String>,
+}
+
+/// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
+/// the roles that see all) under the built-in policy.
+pub(crate) async fn compliance(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ComplianceQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let facility = facility_for(&state, &caller, q.facility, "read compliance")?;
+        let as_of = match q.as_of {
+            Some(d) => Date::parse("as_of", &d).map_err(domain)?,
+            None => Date::of(state.clock.now()),
+        };
+        let policy = Policy::mandela_minimum().map_err(domain)?;
+        let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
+        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        Ok(Json(json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings})))
+    })
+    .await
+}
