@@ -534,6 +534,18 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
     else {
         bail!("there is no person {person}");
     };
+    // A read of a person's record, in the access log before it is shown.
+    let facility = file
+        .custodies
+        .last()
+        .map_or(habeas_web::access::EVERY_FACILITY, |c| c.facility.as_str());
+    db.log_access(&[habeas_web::access::Event::Read {
+        username: actor.as_str(),
+        facility,
+        person,
+        part: "file",
+        purpose: None,
+    }])?;
     match format {
         Out::Json => println!(
             "{}",

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 pub const FORMAT: &str = "habeas-register-export";
 pub const VERSION: u64 = 1;
 
-pub fn export(db: &DbArgs, out: &Path) -> Result<ExitCode> {
+pub fn export(db: &DbArgs, actor: &str, out: &Path) -> Result<ExitCode> {
     let store = db.open_store()?;
     let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
     let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -71,6 +71,14 @@ pub fn export(db: &DbArgs, out: &Path) -> Result<ExitCode> {
         .into_inner()
         .map_err(|e| anyhow::anyhow!("writing the export: {e}"))?;
     file.sync_all()?;
+    // A copy of the whole register leaves the system: a disclosure, in the access log before
+    // the file takes its name.
+    db.log_access(&[habeas_web::access::Event::Disclosure {
+        username: actor,
+        facility: habeas_web::access::EVERY_FACILITY,
+        what: "register export",
+        to: &out.display().to_string(),
+    }])?;
     std::fs::rename(&tmp, out)?;
     println!(
         "exported {written} entries and {} checkpoints to {} (latest checkpoint covers {} entries)",

@@ -342,7 +342,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }
-        Command::Export { out } => export::export(&cli.db, &out),
+        Command::Export { out } => export::export(&cli.db, &actor_name, &out),
         Command::Import {
             input,
             verifier_key,

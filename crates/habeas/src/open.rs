@@ -151,6 +151,35 @@ impl DbArgs {
         self.start_writer(store, &key_path)
     }
 
+    /// Whether this store is itself an access log (`<db>.access`).
+    pub fn is_access_log(&self) -> bool {
+        self.db.to_string_lossy().ends_with(".access")
+    }
+
+    /// Appends events to the access log, durably and under a signed checkpoint, before the
+    /// command goes on. An access log's own reads and exports are not logged in itself.
+    pub fn log_access(&self, events: &[habeas_web::access::Event<'_>]) -> Result<()> {
+        if self.is_access_log() {
+            return Ok(());
+        }
+        let (_, log) = self.open_access_log()?;
+        let result = log
+            .append_all(
+                events
+                    .iter()
+                    .map(habeas_web::access::Event::to_draft)
+                    .collect(),
+            )
+            .map_err(|e| anyhow::anyhow!("access log: {e}"))
+            .and_then(|_| {
+                log.checkpoint()
+                    .map(|_| ())
+                    .map_err(|e| anyhow::anyhow!("access log: {e}"))
+            });
+        log.shutdown();
+        result
+    }
+
     /// Starts the writer of `store` with the signing key at `key_path`.
     fn start_writer(
         &self,

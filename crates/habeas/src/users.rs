@@ -243,18 +243,11 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
             }
         }
     };
-    let (_, log) = db.open_access_log()?;
-    log.append_all(vec![Event::Account {
+    db.log_access(&[Event::Account {
         by,
         username: &username,
         action,
         detail,
-    }
-    .to_draft()])
-        .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
-    // A signed checkpoint covers the change before the command returns.
-    log.checkpoint()
-        .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
-    log.shutdown();
+    }])?;
     Ok(ExitCode::SUCCESS)
 }

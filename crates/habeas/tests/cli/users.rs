@@ -261,3 +261,73 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
         ]
     );
 }
+
+#[test]
+fn reading_a_file_and_exporting_the_register_are_in_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::demo_in(dir.path(), "d.db", "cecot", "60", "2");
+    let report: serde_json::Value = serde_json::from_slice(&crate::support::run_in(
+        dir.path(),
+        &[
+            "--db",
+            "d.db",
+            "report",
+            "compliance",
+            "--as-of",
+            "2025-05-31",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let booking = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["subject"]["booking"].as_u64())
+        .unwrap();
+    crate::support::run_in(
+        dir.path(),
+        &[
+            "--db",
+            "d.db",
+            "person",
+            "show",
+            &booking.to_string(),
+            "--booking",
+        ],
+    );
+    crate::support::run_in(dir.path(), &["--db", "d.db", "export", "--out", "r.jsonl"]);
+    crate::support::run_in(
+        dir.path(),
+        &["--db", "d.db.access", "export", "--out", "a.jsonl"],
+    );
+    assert!(
+        !dir.path().join("d.db.access.access").exists(),
+        "an access log logs itself nowhere"
+    );
+    let kinds: Vec<(String, String, String)> = std::fs::read_to_string(dir.path().join("a.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(l["bytes"].as_str()?)
+                .ok()?;
+            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+        })
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+                e["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0].0, "access.read");
+    assert_eq!(kinds[0].1, "user:test.officer");
+    assert!(kinds[0].2.starts_with("person:"));
+    assert_eq!(kinds[1].0, "access.disclosure");
+}
