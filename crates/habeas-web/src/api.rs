@@ -425,3 +425,251 @@ pub(crate) async fn compliance(
     })
     .await
 }
+
+handler!(orders, |state, caller, bytes| {
+    let input: habeas_core::events::OrderInput = body(&bytes)?;
+    let draft = input
+        .validate(state.clock.now(), &actor(&caller)?)
+        .map_err(domain)?;
+    write(
+        &state,
+        &caller,
+        draft,
+        "record an order",
+        &[Role::Registry, Role::Legal, Role::Director],
+    )
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    facility: String,
+    booking: u64,
+    to: String,
+    authority: String,
+    reference: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+handler!(transfers, |state, caller, bytes| {
+    let b: TransferBody = body(&bytes)?;
+    let now = state.clock.now();
+    let at = b.at.unwrap_or_else(|| now.to_string());
+    let t = habeas_core::events::Transfer::new(
+        &b.facility,
+        b.booking,
+        &b.to,
+        &b.authority,
+        &b.reference,
+        &at,
+        now,
+    )
+    .map_err(domain)?;
+    let draft = t.to_draft(&actor(&caller)?);
+    write(
+        &state,
+        &caller,
+        draft,
+        "transfer",
+        &[Role::Registry, Role::Director, Role::National],
+    )
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeathBody {
+    facility: String,
+    booking: u64,
+    at: String,
+    place: String,
+    circumstances: String,
+    #[serde(default)]
+    violent: bool,
+}
+
+handler!(deaths, |state, caller, bytes| {
+    let b: DeathBody = body(&bytes)?;
+    let d = habeas_core::events::Death::new(
+        &b.facility,
+        b.booking,
+        &b.at,
+        &b.place,
+        &b.circumstances,
+        b.violent,
+        state.clock.now(),
+    )
+    .map_err(domain)?;
+    let draft = d.to_draft(&actor(&caller)?);
+    write(
+        &state,
+        &caller,
+        draft,
+        "record a death",
+        &[Role::Custody, Role::Health, Role::Director],
+    )
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeathStepBody {
+    facility: String,
+    case: u64,
+    step: String,
+    detail: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+handler!(death_steps, |state, caller, bytes| {
+    let b: DeathStepBody = body(&bytes)?;
+    let now = state.clock.now();
+    let at = b.at.unwrap_or_else(|| now.to_string());
+    let draft = habeas_core::events::death_step(
+        &b.facility,
+        b.case,
+        &b.step,
+        &at,
+        &b.detail,
+        now,
+        &actor(&caller)?,
+    )
+    .map_err(domain)?;
+    write(
+        &state,
+        &caller,
+        draft,
+        "record a death-case step",
+        &[Role::Health, Role::Director, Role::National],
+    )
+});
+
+handler!(agreements, |state, caller, bytes| {
+    let input: habeas_core::events::AgreementInput = body(&bytes)?;
+    let draft = input.validate(&actor(&caller)?).map_err(domain)?;
+    write(
+        &state,
+        &caller,
+        draft,
+        "record a custody agreement",
+        &[Role::National],
+    )
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NonAssociationBody {
+    facility: String,
+    a: u64,
+    b: u64,
+    scope: String,
+    reason: String,
+    authority: String,
+}
+
+handler!(non_associations, |state, caller, bytes| {
+    let b: NonAssociationBody = body(&bytes)?;
+    let n = habeas_core::custody::NonAssociation::new(
+        &b.facility,
+        b.a,
+        b.b,
+        &b.scope,
+        &b.reason,
+        &b.authority,
+    )
+    .map_err(domain)?;
+    let draft = n.to_draft(&actor(&caller)?);
+    write(&state, &caller, draft, "keep two people apart", CUSTODY)
+});
+
+handler!(identity_corrections, |state, caller, bytes| {
+    let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
+    let draft = input
+        .validate(state.clock.now(), &actor(&caller)?)
+        .map_err(domain)?;
+    write(&state, &caller, draft, "correct an identity", REGISTRY)
+});
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DayQuery {
+    facility: Option<String>,
+    date: Option<String>,
+}
+
+/// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
+/// counted.
+pub(crate) async fn count_report(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<DayQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let Some(facility) = facility_for(&state, &caller, q.facility, "read roll counts")? else {
+            return Err(
+                ApiError::bad_request("invalid_field", "facility: name the facility")
+                    .field_owned("facility".into()),
+            );
+        };
+        let date = match q.date {
+            Some(d) => Date::parse("date", &d).map_err(domain)?,
+            None => Date::of(state.clock.now()),
+        };
+        let report = state.store.count_report(&facility, &date.to_string())?;
+        Ok(Json(
+            serde_json::to_value(report).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
+/// `GET /api/deaths?facility=F`: deaths in custody and the steps of their cases.
+pub(crate) async fn death_list(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<FacilityQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let facility = facility_for(&state, &caller, q.facility, "read deaths")?;
+        let cases = state.store.death_cases(facility.as_deref())?;
+        Ok(Json(json!({"facility": facility, "cases": cases})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatisticsQuery {
+    facility: Option<String>,
+    as_of: Option<String>,
+    months: Option<u32>,
+}
+
+/// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
+pub(crate) async fn statistics(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<StatisticsQuery>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let facility = facility_for(&state, &caller, q.facility, "read statistics")?;
+        let as_of = match q.as_of {
+            Some(d) => Date::parse("as_of", &d).map_err(domain)?,
+            None => Date::of(state.clock.now()),
+        };
+        let months = q.months.unwrap_or(12);
+        if !(1..=1200).contains(&months) {
+            return Err(
+                ApiError::bad_request("invalid_field", "months: between 1 and 1200")
+                    .field_owned("months".into()),
+            );
+        }
+        let s = state.store.statistics(facility.as_deref(), as_of, months)?;
+        Ok(Json(serde_json::to_value(s).map_err(ApiError::internal)?))
+    })
+    .await
+}

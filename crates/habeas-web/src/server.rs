@@ -264,11 +264,37 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::allocations),
         )
         .route("/api/movements", axum::routing::post(crate::api::movements))
-        .route("/api/counts", axum::routing::post(crate::api::counts))
+        .route(
+            "/api/counts",
+            axum::routing::post(crate::api::counts).get(crate::api::count_report),
+        )
         .route("/api/releases", axum::routing::post(crate::api::releases))
         .route("/api/records", axum::routing::post(crate::api::records))
         .route("/api/population", get(crate::api::population))
         .route("/api/reports/compliance", get(crate::api::compliance))
+        .route("/api/reports/statistics", get(crate::api::statistics))
+        .route("/api/orders", axum::routing::post(crate::api::orders))
+        .route("/api/transfers", axum::routing::post(crate::api::transfers))
+        .route(
+            "/api/deaths",
+            axum::routing::post(crate::api::deaths).get(crate::api::death_list),
+        )
+        .route(
+            "/api/death-steps",
+            axum::routing::post(crate::api::death_steps),
+        )
+        .route(
+            "/api/agreements",
+            axum::routing::post(crate::api::agreements),
+        )
+        .route(
+            "/api/non-associations",
+            axum::routing::post(crate::api::non_associations),
+        )
+        .route(
+            "/api/identity-corrections",
+            axum::routing::post(crate::api::identity_corrections),
+        )
         .route("/api/access-log", get(access_log))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))

@@ -655,22 +655,106 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             ),
         ),
         ("access log", ("GET", "/api/access-log".into(), None)),
+        (
+            "order",
+            (
+                "POST",
+                "/api/orders".into(),
+                Some(
+                    json!({"facility": "CECOT", "booking": booking, "legal_status": "remand",
+            "order": {"kind": "pretrial_detention", "authority": "Juzgado", "reference": "R-2", "issued": "2025-05-20", "expires": "2025-11-20"}}),
+                ),
+            ),
+        ),
+        (
+            "non-association",
+            (
+                "POST",
+                "/api/non-associations".into(),
+                Some(
+                    json!({"facility": "CECOT", "a": booking, "b": booking + 1_000_000, "scope": "cell", "reason": "amenazas", "authority": "Dirección"}),
+                ),
+            ),
+        ),
+        (
+            "transfer",
+            (
+                "POST",
+                "/api/transfers".into(),
+                Some(
+                    json!({"facility": "CECOT", "booking": booking + 1_000_000, "to": "IZALCO", "authority": "DGCP", "reference": "T-1"}),
+                ),
+            ),
+        ),
+        (
+            "death",
+            (
+                "POST",
+                "/api/deaths".into(),
+                Some(
+                    json!({"facility": "CECOT", "booking": booking + 1_000_000, "at": "2025-05-21T03:00:00.000Z", "place": "celda", "circumstances": "x"}),
+                ),
+            ),
+        ),
+        (
+            "death step",
+            (
+                "POST",
+                "/api/death-steps".into(),
+                Some(
+                    json!({"facility": "CECOT", "case": 1_000_000, "step": "family_informed", "detail": "llamada"}),
+                ),
+            ),
+        ),
+        (
+            "agreement",
+            (
+                "POST",
+                "/api/agreements".into(),
+                Some(
+                    json!({"facility": "CECOT", "counterpart": "US", "reference": "A-1", "starts": "2025-03-01", "terms": "custodia temporal"}),
+                ),
+            ),
+        ),
+        (
+            "counts",
+            (
+                "GET",
+                "/api/counts?facility=CECOT&date=2025-05-21".into(),
+                None,
+            ),
+        ),
+        ("deaths", ("GET", "/api/deaths?facility=CECOT".into(), None)),
+        (
+            "statistics",
+            (
+                "GET",
+                "/api/reports/statistics?facility=CECOT&as_of=2025-05-31".into(),
+                None,
+            ),
+        ),
     ];
     // Who may do what (CECOT is the facility of every route).
     let allowed = |user: &str, route: &str| -> bool {
         let in_cecot = user.ends_with(".cecot");
         let role = user.split('.').next().unwrap();
         match route {
-            "person file" | "population" | "compliance" => {
+            "person file" | "population" | "compliance" | "counts" | "deaths" | "statistics" => {
                 in_cecot || role == "nat" || role == "ins"
             }
+            "order" => in_cecot && ["reg", "leg", "dir"].contains(&role),
+            "non-association" => in_cecot && (role == "cus" || role == "dir"),
+            "transfer" => (in_cecot && (role == "reg" || role == "dir")) || role == "nat",
+            "death" => in_cecot && ["cus", "hea", "dir"].contains(&role),
+            "death step" => (in_cecot && (role == "hea" || role == "dir")) || role == "nat",
+            "agreement" => role == "nat",
             "search" => role != "adm",
             "admit" | "release" => in_cecot && (role == "reg" || role == "dir"),
             "allocate" | "move" | "count" => in_cecot && (role == "cus" || role == "dir"),
             "contact" => in_cecot && ["reg", "cus", "leg", "dir"].contains(&role),
             "health" => in_cecot && role == "hea",
             "access log" => role == "ins" || role == "adm",
-            _ => unreachable!(),
+            other => unreachable!("{other}"),
         }
     };
     let users = [
