@@ -137,6 +137,25 @@ macro_rules! handler {
     };
 }
 
+/// A read: the caller from the request, the query parsed, the work on the blocking pool.
+macro_rules! reader {
+    ($(#[$doc:meta])* $name:ident, $query:ty, |$state:ident, $caller:ident, $q:ident| $body:expr) => {
+        $(#[$doc])*
+        pub(crate) async fn $name(
+            State($state): State<Arc<AppState>>,
+            Query($q): Query<$query>,
+            method: Method,
+            headers: HeaderMap,
+        ) -> ApiResult<Json<Value>> {
+            blocking(move || {
+                let $caller = $state.caller(&method, &headers)?;
+                $body
+            })
+            .await
+        }
+    };
+}
+
 handler!(admissions, |state, caller, bytes| {
     let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
     let draft = input
@@ -333,21 +352,16 @@ fn facility_for(
     }
 }
 
-/// `GET /api/population?facility=F`: population, capacity and space per cell.
-pub(crate) async fn population(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<FacilityQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/population?facility=F`: population, capacity and space per cell.
+    population,
+    FacilityQuery,
+    |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read population")?;
         let cells = state.store.cells(facility.as_deref())?;
         Ok(Json(json!({"facility": facility, "cells": cells})))
-    })
-    .await
-}
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SearchQuery {
@@ -356,16 +370,12 @@ pub(crate) struct SearchQuery {
     limit: Option<u32>,
 }
 
-/// `GET /api/persons?q=NAME`: people whose name holds every word (accents and case ignored),
-/// among those the caller may read.
-pub(crate) async fn search(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<SearchQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/persons?q=NAME`: people whose name holds every word (accents and case ignored),
+    /// among those the caller may read.
+    search,
+    SearchQuery,
+    |state, caller, q| {
         authorize(&state, &caller, EVERY_FACILITY, "search people", READERS).or_else(|e| {
             // Scoped roles search within their facilities (checked per person below).
             if caller.role.scoped() && READERS.contains(&caller.role) {
@@ -393,9 +403,8 @@ pub(crate) async fn search(
             }
         }
         Ok(Json(json!({"people": hits})))
-    })
-    .await
-}
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ComplianceQuery {
@@ -403,16 +412,12 @@ pub(crate) struct ComplianceQuery {
     as_of: Option<String>,
 }
 
-/// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
-/// the roles that see all) under the built-in policy.
-pub(crate) async fn compliance(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<ComplianceQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
+    /// the roles that see all) under the built-in policy.
+    compliance,
+    ComplianceQuery,
+    |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read compliance")?;
         let as_of = match q.as_of {
             Some(d) => Date::parse("as_of", &d).map_err(domain)?,
@@ -421,10 +426,11 @@ pub(crate) async fn compliance(
         let policy = Policy::mandela_minimum().map_err(domain)?;
         let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
         let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
-        Ok(Json(json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings})))
-    })
-    .await
-}
+        Ok(Json(
+            json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),
+        ))
+    }
+);
 
 handler!(orders, |state, caller, bytes| {
     let input: habeas_core::events::OrderInput = body(&bytes)?;
@@ -596,16 +602,12 @@ pub(crate) struct DayQuery {
     date: Option<String>,
 }
 
-/// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
-/// counted.
-pub(crate) async fn count_report(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<DayQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
+    /// counted.
+    count_report,
+    DayQuery,
+    |state, caller, q| {
         let Some(facility) = facility_for(&state, &caller, q.facility, "read roll counts")? else {
             return Err(
                 ApiError::bad_request("invalid_field", "facility: name the facility")
@@ -620,25 +622,19 @@ pub(crate) async fn count_report(
         Ok(Json(
             serde_json::to_value(report).map_err(ApiError::internal)?,
         ))
-    })
-    .await
-}
+    }
+);
 
-/// `GET /api/deaths?facility=F`: deaths in custody and the steps of their cases.
-pub(crate) async fn death_list(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<FacilityQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/deaths?facility=F`: deaths in custody and the steps of their cases.
+    death_list,
+    FacilityQuery,
+    |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read deaths")?;
         let cases = state.store.death_cases(facility.as_deref())?;
         Ok(Json(json!({"facility": facility, "cases": cases})))
-    })
-    .await
-}
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct StatisticsQuery {
@@ -647,15 +643,11 @@ pub(crate) struct StatisticsQuery {
     months: Option<u32>,
 }
 
-/// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
-pub(crate) async fn statistics(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<StatisticsQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
-    blocking(move || {
-        let caller = state.caller(&method, &headers)?;
+reader!(
+    /// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
+    statistics,
+    StatisticsQuery,
+    |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read statistics")?;
         let as_of = match q.as_of {
             Some(d) => Date::parse("as_of", &d).map_err(domain)?,
@@ -670,6 +662,5 @@ pub(crate) async fn statistics(
         }
         let s = state.store.statistics(facility.as_deref(), as_of, months)?;
         Ok(Json(serde_json::to_value(s).map_err(ApiError::internal)?))
-    })
-    .await
-}
+    }
+);
