@@ -121,7 +121,8 @@ const CUSTODY: &[Role] = &[Role::Custody, Role::Director];
 type Created = ApiResult<(StatusCode, Json<Value>)>;
 
 macro_rules! handler {
-    ($name:ident, |$state:ident, $caller:ident, $bytes:ident| $body:expr) => {
+    ($(#[$meta:meta])* $name:ident, |$state:ident, $caller:ident, $bytes:ident| $body:expr) => {
+        $(#[$meta])*
         pub(crate) async fn $name(
             State($state): State<Arc<AppState>>,
             method: Method,
@@ -156,18 +157,22 @@ macro_rules! reader {
     };
 }
 
-handler!(admissions, |state, caller, bytes| {
-    let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
-    let draft = input
-        .validate(state.clock.now())
-        .map_err(domain)?
-        .to_draft(&actor(&caller)?);
-    write(&state, &caller, draft, "admit", REGISTRY)
-});
+handler!(
+    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = Object, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    admissions,
+    |state, caller, bytes| {
+        let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
+        let draft = input
+            .validate(state.clock.now())
+            .map_err(domain)?
+            .to_draft(&actor(&caller)?);
+        write(&state, &caller, draft, "admit", REGISTRY)
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AllocationBody {
+pub(crate) struct AllocationBody {
     facility: String,
     booking: u64,
     cell: String,
@@ -177,29 +182,33 @@ struct AllocationBody {
     override_authority: Option<String>,
 }
 
-handler!(allocations, |state, caller, bytes| {
-    let b: AllocationBody = body(&bytes)?;
-    let a = habeas_core::allocation::Allocation::new(
-        &b.facility,
-        b.booking,
-        &b.cell,
-        b.override_reason.as_deref(),
-        b.override_authority.as_deref(),
-    )
-    .map_err(domain)?;
-    // Only the direction overrides Rule 11 or a non-association.
-    let roles: &[Role] = if a.override_.is_some() {
-        &[Role::Director]
-    } else {
-        CUSTODY
-    };
-    let draft = a.to_draft(&actor(&caller)?);
-    write(&state, &caller, draft, "allocate", roles)
-});
+handler!(
+    #[utoipa::path(post, path = "/api/allocations", tag = "records", request_body(content = crate::api::AllocationBody, description = "A placement in a cell; an override (reason and authority) is for the direction"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    allocations,
+    |state, caller, bytes| {
+        let b: AllocationBody = body(&bytes)?;
+        let a = habeas_core::allocation::Allocation::new(
+            &b.facility,
+            b.booking,
+            &b.cell,
+            b.override_reason.as_deref(),
+            b.override_authority.as_deref(),
+        )
+        .map_err(domain)?;
+        // Only the direction overrides Rule 11 or a non-association.
+        let roles: &[Role] = if a.override_.is_some() {
+            &[Role::Director]
+        } else {
+            CUSTODY
+        };
+        let draft = a.to_draft(&actor(&caller)?);
+        write(&state, &caller, draft, "allocate", roles)
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MovementBody {
+pub(crate) struct MovementBody {
     facility: String,
     kind: String,
     #[serde(default)]
@@ -214,53 +223,63 @@ struct MovementBody {
     at: Option<String>,
 }
 
-handler!(movements, |state, caller, bytes| {
-    let b: MovementBody = body(&bytes)?;
-    let now = state.clock.now();
-    let at = b.at.unwrap_or_else(|| now.to_string());
-    let m = habeas_core::events::Movement::new(
-        &b.facility,
-        &b.kind,
-        &b.bookings,
-        b.cell.as_deref(),
-        b.open_air,
-        b.destination.as_deref(),
-        &at,
-        now,
-    )
-    .map_err(domain)?;
-    let draft = m.to_draft(&actor(&caller)?);
-    write(&state, &caller, draft, "record a movement", CUSTODY)
-});
+handler!(
+    #[utoipa::path(post, path = "/api/movements", tag = "records", request_body(content = crate::api::MovementBody, description = "A movement of one person, several or a whole cell"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    movements,
+    |state, caller, bytes| {
+        let b: MovementBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let m = habeas_core::events::Movement::new(
+            &b.facility,
+            &b.kind,
+            &b.bookings,
+            b.cell.as_deref(),
+            b.open_air,
+            b.destination.as_deref(),
+            &at,
+            now,
+        )
+        .map_err(domain)?;
+        let draft = m.to_draft(&actor(&caller)?);
+        write(&state, &caller, draft, "record a movement", CUSTODY)
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CountBody {
+pub(crate) struct CountBody {
     facility: String,
     #[serde(default)]
     at: Option<String>,
+    /// `{"cell", "counted", "present": [bookings]?}` for each cell counted.
+    #[schema(value_type = Vec<Object>)]
     cells: Vec<habeas_core::events::CellCount>,
 }
 
-handler!(counts, |state, caller, bytes| {
-    let b: CountBody = body(&bytes)?;
-    let now = state.clock.now();
-    let at = b.at.unwrap_or_else(|| now.to_string());
-    let count =
-        habeas_core::events::RollCount::new(&b.facility, &at, &b.cells, now).map_err(domain)?;
-    let draft = count.to_draft(&actor(&caller)?);
-    let (status, Json(mut v)) = write(&state, &caller, draft, "record a roll count", CUSTODY)?;
-    // The reconciliation of the day, as the count left it.
-    let report = state
-        .store
-        .count_report(&b.facility, &count.at.date_string())?;
-    v["report"] = serde_json::to_value(report).map_err(ApiError::internal)?;
-    Ok((status, Json(v)))
-});
+handler!(
+    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    counts,
+    |state, caller, bytes| {
+        let b: CountBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let count =
+            habeas_core::events::RollCount::new(&b.facility, &at, &b.cells, now).map_err(domain)?;
+        let draft = count.to_draft(&actor(&caller)?);
+        let (status, Json(mut v)) = write(&state, &caller, draft, "record a roll count", CUSTODY)?;
+        // The reconciliation of the day, as the count left it.
+        let report = state
+            .store
+            .count_report(&b.facility, &count.at.date_string())?;
+        v["report"] = serde_json::to_value(report).map_err(ApiError::internal)?;
+        Ok((status, Json(v)))
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReleaseBody {
+pub(crate) struct ReleaseBody {
     facility: String,
     booking: u64,
     reason: String,
@@ -270,40 +289,48 @@ struct ReleaseBody {
     at: Option<String>,
 }
 
-handler!(releases, |state, caller, bytes| {
-    let b: ReleaseBody = body(&bytes)?;
-    let now = state.clock.now();
-    let at = b.at.unwrap_or_else(|| now.to_string());
-    let who = actor(&caller)?;
-    let r = habeas_core::custody::Release::new(
-        &b.facility,
-        b.booking,
-        Some(&b.reason),
-        &b.authority,
-        &b.reference,
-        &at,
-        now,
-        &who,
-    )
-    .map_err(domain)?;
-    write(&state, &caller, r.to_draft(&who), "release", REGISTRY)
-});
-
-handler!(records, |state, caller, bytes| {
-    let input: habeas_core::record::RecordInput = body(&bytes)?;
-    let draft = input
-        .validate(state.clock.now(), &actor(&caller)?)
+handler!(
+    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    releases,
+    |state, caller, bytes| {
+        let b: ReleaseBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let who = actor(&caller)?;
+        let r = habeas_core::custody::Release::new(
+            &b.facility,
+            b.booking,
+            Some(&b.reason),
+            &b.authority,
+            &b.reference,
+            &at,
+            now,
+            &who,
+        )
         .map_err(domain)?;
-    // Health records for health staff; sanctions for the direction; the rest of the file for
-    // the staff who keep it.
-    let roles: &[Role] = match draft.kind.as_str() {
-        habeas_core::kinds::HEALTH => &[Role::Health],
-        k if k.starts_with("discipline.") => &[Role::Director],
-        _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
-    };
-    let action = format!("record {}", draft.kind);
-    write(&state, &caller, draft, &action, roles)
-});
+        write(&state, &caller, r.to_draft(&who), "release", REGISTRY)
+    }
+);
+
+handler!(
+    #[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = Object, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    records,
+    |state, caller, bytes| {
+        let input: habeas_core::record::RecordInput = body(&bytes)?;
+        let draft = input
+            .validate(state.clock.now(), &actor(&caller)?)
+            .map_err(domain)?;
+        // Health records for health staff; sanctions for the direction; the rest of the file for
+        // the staff who keep it.
+        let roles: &[Role] = match draft.kind.as_str() {
+            habeas_core::kinds::HEALTH => &[Role::Health],
+            k if k.starts_with("discipline.") => &[Role::Director],
+            _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
+        };
+        let action = format!("record {}", draft.kind);
+        write(&state, &caller, draft, &action, roles)
+    }
+);
 
 /// The roles that read records (everyone but administrators).
 const READERS: &[Role] = &[
@@ -354,6 +381,7 @@ fn facility_for(
 
 reader!(
     /// `GET /api/population?facility=F`: population, capacity and space per cell.
+    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     population,
     FacilityQuery,
     |state, caller, q| {
@@ -373,6 +401,7 @@ pub(crate) struct SearchQuery {
 reader!(
     /// `GET /api/persons?q=NAME`: people whose name holds every word (accents and case ignored),
     /// among those the caller may read.
+    #[utoipa::path(get, path = "/api/persons", tag = "records", params(("q" = String, Query, description = "Words of the name"), ("limit" = Option<u32>, Query, description = "At most 200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     search,
     SearchQuery,
     |state, caller, q| {
@@ -415,6 +444,7 @@ pub(crate) struct ComplianceQuery {
 reader!(
     /// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
     /// the roles that see all) under the built-in policy.
+    #[utoipa::path(get, path = "/api/reports/compliance", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     compliance,
     ComplianceQuery,
     |state, caller, q| {
@@ -432,23 +462,27 @@ reader!(
     }
 );
 
-handler!(orders, |state, caller, bytes| {
-    let input: habeas_core::events::OrderInput = body(&bytes)?;
-    let draft = input
-        .validate(state.clock.now(), &actor(&caller)?)
-        .map_err(domain)?;
-    write(
-        &state,
-        &caller,
-        draft,
-        "record an order",
-        &[Role::Registry, Role::Legal, Role::Director],
-    )
-});
+handler!(
+    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = Object, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    orders,
+    |state, caller, bytes| {
+        let input: habeas_core::events::OrderInput = body(&bytes)?;
+        let draft = input
+            .validate(state.clock.now(), &actor(&caller)?)
+            .map_err(domain)?;
+        write(
+            &state,
+            &caller,
+            draft,
+            "record an order",
+            &[Role::Registry, Role::Legal, Role::Director],
+        )
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TransferBody {
+pub(crate) struct TransferBody {
     facility: String,
     booking: u64,
     to: String,
@@ -458,33 +492,37 @@ struct TransferBody {
     at: Option<String>,
 }
 
-handler!(transfers, |state, caller, bytes| {
-    let b: TransferBody = body(&bytes)?;
-    let now = state.clock.now();
-    let at = b.at.unwrap_or_else(|| now.to_string());
-    let t = habeas_core::events::Transfer::new(
-        &b.facility,
-        b.booking,
-        &b.to,
-        &b.authority,
-        &b.reference,
-        &at,
-        now,
-    )
-    .map_err(domain)?;
-    let draft = t.to_draft(&actor(&caller)?);
-    write(
-        &state,
-        &caller,
-        draft,
-        "transfer",
-        &[Role::Registry, Role::Director, Role::National],
-    )
-});
+handler!(
+    #[utoipa::path(post, path = "/api/transfers", tag = "records", request_body(content = crate::api::TransferBody, description = "A transfer to another facility of the system"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    transfers,
+    |state, caller, bytes| {
+        let b: TransferBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let t = habeas_core::events::Transfer::new(
+            &b.facility,
+            b.booking,
+            &b.to,
+            &b.authority,
+            &b.reference,
+            &at,
+            now,
+        )
+        .map_err(domain)?;
+        let draft = t.to_draft(&actor(&caller)?);
+        write(
+            &state,
+            &caller,
+            draft,
+            "transfer",
+            &[Role::Registry, Role::Director, Role::National],
+        )
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeathBody {
+pub(crate) struct DeathBody {
     facility: String,
     booking: u64,
     at: String,
@@ -494,31 +532,35 @@ struct DeathBody {
     violent: bool,
 }
 
-handler!(deaths, |state, caller, bytes| {
-    let b: DeathBody = body(&bytes)?;
-    let d = habeas_core::events::Death::new(
-        &b.facility,
-        b.booking,
-        &b.at,
-        &b.place,
-        &b.circumstances,
-        b.violent,
-        state.clock.now(),
-    )
-    .map_err(domain)?;
-    let draft = d.to_draft(&actor(&caller)?);
-    write(
-        &state,
-        &caller,
-        draft,
-        "record a death",
-        &[Role::Custody, Role::Health, Role::Director],
-    )
-});
+handler!(
+    #[utoipa::path(post, path = "/api/deaths", tag = "records", request_body(content = crate::api::DeathBody, description = "A death in custody: opens its case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    deaths,
+    |state, caller, bytes| {
+        let b: DeathBody = body(&bytes)?;
+        let d = habeas_core::events::Death::new(
+            &b.facility,
+            b.booking,
+            &b.at,
+            &b.place,
+            &b.circumstances,
+            b.violent,
+            state.clock.now(),
+        )
+        .map_err(domain)?;
+        let draft = d.to_draft(&actor(&caller)?);
+        write(
+            &state,
+            &caller,
+            draft,
+            "record a death",
+            &[Role::Custody, Role::Health, Role::Director],
+        )
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeathStepBody {
+pub(crate) struct DeathStepBody {
     facility: String,
     case: u64,
     step: String,
@@ -527,44 +569,52 @@ struct DeathStepBody {
     at: Option<String>,
 }
 
-handler!(death_steps, |state, caller, bytes| {
-    let b: DeathStepBody = body(&bytes)?;
-    let now = state.clock.now();
-    let at = b.at.unwrap_or_else(|| now.to_string());
-    let draft = habeas_core::events::death_step(
-        &b.facility,
-        b.case,
-        &b.step,
-        &at,
-        &b.detail,
-        now,
-        &actor(&caller)?,
-    )
-    .map_err(domain)?;
-    write(
-        &state,
-        &caller,
-        draft,
-        "record a death-case step",
-        &[Role::Health, Role::Director, Role::National],
-    )
-});
+handler!(
+    #[utoipa::path(post, path = "/api/death-steps", tag = "records", request_body(content = crate::api::DeathStepBody, description = "A step of a death case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    death_steps,
+    |state, caller, bytes| {
+        let b: DeathStepBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let draft = habeas_core::events::death_step(
+            &b.facility,
+            b.case,
+            &b.step,
+            &at,
+            &b.detail,
+            now,
+            &actor(&caller)?,
+        )
+        .map_err(domain)?;
+        write(
+            &state,
+            &caller,
+            draft,
+            "record a death-case step",
+            &[Role::Health, Role::Director, Role::National],
+        )
+    }
+);
 
-handler!(agreements, |state, caller, bytes| {
-    let input: habeas_core::events::AgreementInput = body(&bytes)?;
-    let draft = input.validate(&actor(&caller)?).map_err(domain)?;
-    write(
-        &state,
-        &caller,
-        draft,
-        "record a custody agreement",
-        &[Role::National],
-    )
-});
+handler!(
+    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = Object, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    agreements,
+    |state, caller, bytes| {
+        let input: habeas_core::events::AgreementInput = body(&bytes)?;
+        let draft = input.validate(&actor(&caller)?).map_err(domain)?;
+        write(
+            &state,
+            &caller,
+            draft,
+            "record a custody agreement",
+            &[Role::National],
+        )
+    }
+);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NonAssociationBody {
+pub(crate) struct NonAssociationBody {
     facility: String,
     a: u64,
     b: u64,
@@ -573,28 +623,36 @@ struct NonAssociationBody {
     authority: String,
 }
 
-handler!(non_associations, |state, caller, bytes| {
-    let b: NonAssociationBody = body(&bytes)?;
-    let n = habeas_core::custody::NonAssociation::new(
-        &b.facility,
-        b.a,
-        b.b,
-        &b.scope,
-        &b.reason,
-        &b.authority,
-    )
-    .map_err(domain)?;
-    let draft = n.to_draft(&actor(&caller)?);
-    write(&state, &caller, draft, "keep two people apart", CUSTODY)
-});
-
-handler!(identity_corrections, |state, caller, bytes| {
-    let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
-    let draft = input
-        .validate(state.clock.now(), &actor(&caller)?)
+handler!(
+    #[utoipa::path(post, path = "/api/non-associations", tag = "records", request_body(content = crate::api::NonAssociationBody, description = "Two people kept apart"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    non_associations,
+    |state, caller, bytes| {
+        let b: NonAssociationBody = body(&bytes)?;
+        let n = habeas_core::custody::NonAssociation::new(
+            &b.facility,
+            b.a,
+            b.b,
+            &b.scope,
+            &b.reason,
+            &b.authority,
+        )
         .map_err(domain)?;
-    write(&state, &caller, draft, "correct an identity", REGISTRY)
-});
+        let draft = n.to_draft(&actor(&caller)?);
+        write(&state, &caller, draft, "keep two people apart", CUSTODY)
+    }
+);
+
+handler!(
+    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = Object, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    identity_corrections,
+    |state, caller, bytes| {
+        let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
+        let draft = input
+            .validate(state.clock.now(), &actor(&caller)?)
+            .map_err(domain)?;
+        write(&state, &caller, draft, "correct an identity", REGISTRY)
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct DayQuery {
@@ -605,6 +663,7 @@ pub(crate) struct DayQuery {
 reader!(
     /// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
     /// counted.
+    #[utoipa::path(get, path = "/api/counts", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("date" = Option<String>, Query, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     count_report,
     DayQuery,
     |state, caller, q| {
@@ -627,6 +686,7 @@ reader!(
 
 reader!(
     /// `GET /api/deaths?facility=F`: deaths in custody and the steps of their cases.
+    #[utoipa::path(get, path = "/api/deaths", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     death_list,
     FacilityQuery,
     |state, caller, q| {
@@ -645,6 +705,7 @@ pub(crate) struct StatisticsQuery {
 
 reader!(
     /// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
+    #[utoipa::path(get, path = "/api/reports/statistics", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"), ("months" = Option<u32>, Query, description = "1 to 1200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     statistics,
     StatisticsQuery,
     |state, caller, q| {

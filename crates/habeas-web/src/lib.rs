@@ -3,5 +3,6 @@
 pub mod access;
 mod api;
 pub mod auth;
+pub mod openapi;
 pub mod server;
 pub mod signin;

@@ -247,7 +247,8 @@ impl AppState {
 /// The routes.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route(
             "/api/session",
@@ -302,6 +303,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The service answers", body = String, content_type = "text/plain")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service", responses((status = 200, description = "This document", body = Object)))]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
 /// The security headers of every answer.
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut res = next.run(req).await;
@@ -341,7 +352,8 @@ async fn observe(
     res
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text: requests by route pattern and status, their seconds, register and access-log sizes", body = String, content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
     let s = state.clone();
     let (size, access) = blocking(move || Ok((s.store.size()?, s.access_store.size()?))).await?;
     let mut out = String::new();
@@ -369,9 +381,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignIn {
+pub(crate) struct SignIn {
     username: String,
     password: String,
     #[serde(default)]
@@ -384,7 +396,8 @@ fn who(user: &User, csrf: Option<&str>) -> Value {
 
 /// `POST /api/session`: password (and code) in, session cookie out. Every attempt is logged;
 /// a refusal never says which part was wrong.
-async fn sign_in(
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = Object), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Wrong username, password or code; code required; or locked", body = crate::openapi::ErrorBody)))]
+pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
@@ -445,7 +458,8 @@ async fn sign_in(
 }
 
 /// `DELETE /api/session`: revokes the session (with its CSRF token).
-async fn sign_out(
+#[utoipa::path(delete, path = "/api/session", tag = "session", params(("x-csrf-token" = String, Header, description = "The session's CSRF token")), responses((status = 204, description = "Signed out: the session is revoked"), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = [])))]
+pub(crate) async fn sign_out(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
@@ -471,7 +485,8 @@ async fn sign_out(
 }
 
 /// `GET /api/session`: who is signed in.
-async fn me(
+#[utoipa::path(get, path = "/api/session", tag = "session", responses((status = 200, description = "Who is signed in", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
@@ -484,7 +499,7 @@ async fn me(
 }
 
 #[derive(Debug, Deserialize)]
-struct Purpose {
+pub(crate) struct Purpose {
     purpose: Option<String>,
 }
 
@@ -504,7 +519,8 @@ fn redact_health(history: &mut [Value], role: Role) {
 
 /// `GET /api/persons/{person}?purpose=…`: the person's file and history, for a caller whose
 /// role reads person files and who works in a facility that has held the person.
-async fn person_file(
+#[utoipa::path(get, path = "/api/persons/{person}", tag = "records", params(("person" = u64, Path, description = "The person's id (the index of the admission that first recorded them)"), ("purpose" = Option<String>, Query, description = "Why the file is read; kept in the access log")), responses((status = 200, description = "The file and the history of every custody; health content only for health staff and inspectors", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "No such person", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn person_file(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
     Query(q): Query<Purpose>,
@@ -565,7 +581,7 @@ async fn person_file(
 }
 
 #[derive(Debug, Deserialize)]
-struct Page {
+pub(crate) struct Page {
     #[serde(default)]
     from: u64,
     #[serde(default = "default_limit")]
@@ -577,7 +593,8 @@ fn default_limit() -> u64 {
 }
 
 /// `GET /api/access-log?from=N&limit=M`: the access log, for inspectors and administrators.
-async fn access_log(
+#[utoipa::path(get, path = "/api/access-log", tag = "access log", params(("from" = Option<u64>, Query, description = "The first index"), ("limit" = Option<u64>, Query, description = "1 to 1000")), responses((status = 200, description = "Entries of the access log", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn access_log(
     State(state): State<Arc<AppState>>,
     Query(page): Query<Page>,
     method: Method,

@@ -1,0 +1,114 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations; served at
+//! `/api/openapi.json` and kept as a snapshot (`openapi.json`) so that every change to the API
+//! shows in review.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Every error: `{"error": {"code", "message", "field"}}`.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code, e.g. `invalid_field`, `forbidden`, `over_capacity`.
+    pub code: String,
+    /// A sentence for the user.
+    pub message: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::server::COOKIE,
+                "The session cookie set by POST /api/session; requests that change something also send x-csrf-token",
+            ))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from `habeas user token`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Habeas",
+        description = "Prisoner records and detention oversight: the records, kept in a tamper-evident register, measured against the Nelson Mandela Rules. Every read of a person's record and every refusal is in the access log."
+    ),
+    paths(
+        crate::server::healthz,
+        crate::server::openapi,
+        crate::server::metrics,
+        crate::server::sign_in,
+        crate::server::sign_out,
+        crate::server::me,
+        crate::server::person_file,
+        crate::server::access_log,
+        crate::api::admissions,
+        crate::api::allocations,
+        crate::api::movements,
+        crate::api::counts,
+        crate::api::releases,
+        crate::api::records,
+        crate::api::orders,
+        crate::api::transfers,
+        crate::api::deaths,
+        crate::api::death_steps,
+        crate::api::agreements,
+        crate::api::non_associations,
+        crate::api::identity_corrections,
+        crate::api::population,
+        crate::api::search,
+        crate::api::compliance,
+        crate::api::count_report,
+        crate::api::death_list,
+        crate::api::statistics,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The snapshot: a change to the API changes `openapi.json`, which review sees. To accept
+    /// a change, run with `UPDATE_OPENAPI=1`.
+    #[test]
+    fn the_document_matches_its_snapshot() {
+        let doc = super::document().to_pretty_json().unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, format!("{doc}\n")).unwrap();
+        }
+        let snapshot = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            snapshot.trim_end(),
+            doc,
+            "the API changed: review it, then run `UPDATE_OPENAPI=1 cargo test -p habeas-web openapi`"
+        );
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
+        assert!(v["paths"]["/api/persons/{person}"]["get"].is_object());
+    }
+}
