@@ -71,6 +71,18 @@ pub enum Event<'a> {
 /// The facility of an event concerning no one facility.
 pub const EVERY_FACILITY: &str = "*";
 
+/// A label as given by whoever asked (a username typed at sign-in, a facility in a query),
+/// made safe for an entry's header: control characters escaped, at most 64 characters, never
+/// empty. The payload keeps what was given, as JSON.
+fn label(raw: &str) -> String {
+    let escaped: String = raw.chars().flat_map(char::escape_debug).take(64).collect();
+    if escaped.trim().is_empty() {
+        "-".to_owned()
+    } else {
+        escaped
+    }
+}
+
 impl Event<'_> {
     /// The access-log entry of the event; `actor` is who did it.
     pub fn to_draft(&self) -> Draft {
@@ -137,10 +149,10 @@ impl Event<'_> {
             ),
         };
         Draft {
-            actor,
-            facility: facility.to_owned(),
+            actor: label(&actor),
+            facility: label(facility),
             kind: kind.to_owned(),
-            subject,
+            subject: label(&subject),
             payload,
             corrects: None,
         }
@@ -179,5 +191,23 @@ mod tests {
         .to_draft();
         assert_eq!(d.payload["outcome"], "locked_now");
         assert!(d.clone().prepare().is_ok(), "a valid register draft");
+        // Whatever a stranger types becomes a valid entry, escaped.
+        let d = Event::SignIn {
+            username: "\u{13}x\n",
+            outcome: SignInOutcome::UnknownUser,
+            via: "api",
+        }
+        .to_draft();
+        assert_eq!(d.subject, "user:\\u{13}x\\n");
+        assert!(d.clone().prepare().is_ok());
+        let d = Event::Refused {
+            username: "ana",
+            facility: "",
+            action: "read",
+            reason: "x",
+        }
+        .to_draft();
+        assert_eq!(d.facility, "-");
+        assert!(d.prepare().is_ok());
     }
 }

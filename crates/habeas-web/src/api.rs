@@ -144,10 +144,11 @@ macro_rules! reader {
         $(#[$doc])*
         pub(crate) async fn $name(
             State($state): State<Arc<AppState>>,
-            Query($q): Query<$query>,
+            query: Result<Query<$query>, axum::extract::rejection::QueryRejection>,
             method: Method,
             headers: HeaderMap,
         ) -> ApiResult<Json<Value>> {
+            let Query($q) = query.map_err(crate::server::query_error)?;
             blocking(move || {
                 let $caller = $state.caller(&method, &headers)?;
                 $body
@@ -357,6 +358,7 @@ fn facility_for(
 ) -> ApiResult<Option<String>> {
     match facility {
         Some(f) => {
+            habeas_core::ids::FacilityCode::parse("facility", &f).map_err(domain)?;
             authorize(state, caller, &f, action, READERS)?;
             if state.store.facility(&f)?.is_none() {
                 return Err(ApiError::not_found(format!("no facility {f:?}"))

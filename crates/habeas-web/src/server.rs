@@ -124,6 +124,11 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
+/// A query string that does not parse: 400 in the one error shape.
+pub(crate) fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
+    ApiError::bad_request("invalid_field", e.body_text()).field("query")
+}
+
 /// Runs blocking work (SQLite, Argon2, the register) off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
@@ -522,11 +527,14 @@ fn redact_health(history: &mut [Value], role: Role) {
 #[utoipa::path(get, path = "/api/persons/{person}", tag = "records", params(("person" = u64, Path, description = "The person's id (the index of the admission that first recorded them)"), ("purpose" = Option<String>, Query, description = "Why the file is read; kept in the access log")), responses((status = 200, description = "The file and the history of every custody; health content only for health staff and inspectors", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "No such person", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn person_file(
     State(state): State<Arc<AppState>>,
-    Path(person): Path<u64>,
-    Query(q): Query<Purpose>,
+    person: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<Purpose>, axum::extract::rejection::QueryRejection>,
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
+    let Path(person) = person
+        .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))?;
+    let Query(q) = query.map_err(query_error)?;
     blocking(move || {
         let caller = state.caller(&method, &headers)?;
         if caller.role == Role::Administrator {
@@ -596,10 +604,11 @@ fn default_limit() -> u64 {
 #[utoipa::path(get, path = "/api/access-log", tag = "access log", params(("from" = Option<u64>, Query, description = "The first index"), ("limit" = Option<u64>, Query, description = "1 to 1000")), responses((status = 200, description = "Entries of the access log", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn access_log(
     State(state): State<Arc<AppState>>,
-    Query(page): Query<Page>,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
+    let Query(page) = query.map_err(query_error)?;
     blocking(move || {
         let caller = state.caller(&method, &headers)?;
         if !matches!(caller.role, Role::Inspector | Role::Administrator) {

@@ -912,3 +912,36 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     assert_eq!(a.body["report"]["lines"][0]["expected"], 1);
     assert_eq!(w.main.size().unwrap(), before + 2);
 }
+
+/// What the fuzzer found once: an empty facility and a username with control characters
+/// gave 500s (the access log refused the labels); a bad query gave plain text.
+#[tokio::test]
+async fn strange_input_gets_a_json_error_never_a_server_error() {
+    let w = world();
+    let (cookie, _) = w.session("nat").await;
+    for uri in [
+        "/api/population?facility=",
+        "/api/deaths?facility=",
+        "/api/reports/statistics?facility=&as_of=",
+        "/api/persons?limit=-1&q=x",
+        "/api/persons/-1",
+        "/api/access-log?limit=-1",
+    ] {
+        let a = w.call("GET", uri, &[("cookie", &cookie)], None).await;
+        assert!(a.status.is_client_error(), "{uri}: {}", a.status);
+        assert!(a.body["error"]["code"].is_string(), "{uri}: {}", a.body);
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "\u{13}Ñ\u{80}", "password": "x", "code": ";`\u{13}"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    assert_eq!(
+        w.log().last().unwrap()["payload"]["username"],
+        "\u{13}Ñ\u{80}"
+    );
+}
