@@ -422,6 +422,9 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
         dir: None,
     };
     figures.extend(custody_figures(&cus)?);
+    figures.extend(crate::bench_api::api_figures(
+        &crate::bench_api::ApiBenchArgs::defaults(runs),
+    )?);
     figures.extend(crate::bench_compliance::compliance_figures(
         &crate::bench_compliance::ComplianceBenchArgs::defaults(runs),
     )?);
@@ -432,6 +435,7 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
             REGISTER_BASELINES,
             CUSTODY_BASELINE,
             crate::bench_compliance::COMPLIANCE_BASELINE,
+            crate::bench_api::API_BASELINES,
         ],
     )
 }

@@ -1,6 +1,7 @@
 //! `habeas`: the one binary of the Habeas prisoner-records and detention-oversight system.
 
 mod bench;
+mod bench_api;
 mod bench_compliance;
 mod custody_cli;
 mod demo;
@@ -255,6 +256,8 @@ enum BenchCommand {
     Environment(bench::EnvironmentBenchArgs),
     /// A year of every person's day measured against the policy.
     Compliance(bench_compliance::ComplianceBenchArgs),
+    /// The server: appends with group commit, and person files, over 64 connections.
+    Api(bench_api::ApiBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -370,6 +373,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Compliance(args),
         } => bench_compliance::compliance(&args),
+        Command::Bench {
+            bench: BenchCommand::Api(args),
+        } => bench_api::api(&args),
         Command::StressAppend {
             threads,
             count,
