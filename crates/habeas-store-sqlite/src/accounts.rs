@@ -49,10 +49,21 @@ pub struct Session {
     pub last_seen: i64,
 }
 
-/// The accounts tables of one store file, on their own read-write connection.
+/// The accounts tables of one store file, on read-write connections of their own (a pool:
+/// every request of the server checks its caller here).
 #[derive(Debug)]
 pub struct Accounts {
-    conn: Mutex<Connection>,
+    path: std::path::PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        .map_err(backend)?;
+    Ok(conn)
 }
 
 const USER_COLUMNS: &str =
@@ -81,27 +92,36 @@ fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 impl Accounts {
     /// Opens the accounts of the store at `path` (which `SqliteStore::open` has migrated).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(backend)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-            .map_err(backend)?;
+        let first = connect(path)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            pool: Mutex::new(vec![first]),
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let conn = self.conn.lock().map_err(|_| StoreError::Closed)?;
-        f(&conn).map_err(backend)
+        let pooled = self.pool.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn).map_err(backend);
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < 64 {
+                pool.push(conn);
+            }
+        }
+        out
     }
 
     /// Adds an account; `Ok(false)` if the username is taken.
     pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(
                 params![
                     u.username,
                     u.role,
@@ -118,11 +138,10 @@ impl Accounts {
 
     pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.with(|c| {
-            c.query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
-                user_of,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
+            ))?
+            .query_row([username], user_of)
             .optional()
         })
     }
@@ -141,10 +160,9 @@ impl Accounts {
     /// sign-ins); `Ok(false)` if there is no such account.
     pub fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
         self.with(|c| {
-            let n = c.execute(
-                "UPDATE users SET locked_at = ?2 WHERE username = ?1",
-                params![username, locked_at],
-            )?;
+            let n = c
+                .prepare_cached("UPDATE users SET locked_at = ?2 WHERE username = ?1")?
+                .execute(params![username, locked_at])?;
             if locked_at.is_none() {
                 c.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
             }
@@ -155,14 +173,13 @@ impl Accounts {
     /// Replaces a password hash and revokes every session of the account.
     pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
-            let n = c.execute(
-                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
-                params![username, hash],
-            )?;
-            c.execute(
+            let n = c
+                .prepare_cached("UPDATE users SET password_hash = ?2 WHERE username = ?1")?
+                .execute(params![username, hash])?;
+            c.prepare_cached(
                 "UPDATE sessions SET revoked_at = ?2 WHERE username = ?1 AND revoked_at IS NULL",
-                params![username, now],
-            )?;
+            )?
+            .execute(params![username, now])?;
             Ok(n == 1)
         })
     }
@@ -177,24 +194,20 @@ impl Accounts {
         window: i64,
     ) -> Result<bool, StoreError> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO login_failures (username, at) VALUES (?1, ?2)",
-                params![username, now],
-            )?;
-            c.execute(
-                "DELETE FROM login_failures WHERE username = ?1 AND at <= ?2",
-                params![username, now - window],
-            )?;
+            c.prepare_cached("INSERT INTO login_failures (username, at) VALUES (?1, ?2)")?
+                .execute(params![username, now])?;
+            c.prepare_cached("DELETE FROM login_failures WHERE username = ?1 AND at <= ?2")?
+                .execute(params![username, now - window])?;
             let recent: u32 = c.query_row(
                 "SELECT count(*) FROM login_failures WHERE username = ?1",
                 [username],
                 |r| r.get(0),
             )?;
             if recent >= limit {
-                c.execute(
+                c.prepare_cached(
                     "UPDATE users SET locked_at = coalesce(locked_at, ?2) WHERE username = ?1",
-                    params![username, now],
-                )?;
+                )?
+                .execute(params![username, now])?;
             }
             let locked: Option<i64> = c
                 .query_row(
@@ -224,8 +237,10 @@ impl Accounts {
         now: i64,
     ) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO sessions (id_hash, username, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(
                 params![&id_hash[..], username, csrf, now],
             )
             .map(|_| ())
@@ -244,8 +259,10 @@ impl Accounts {
     ) -> Result<Option<Session>, StoreError> {
         self.with(|c| {
             let found: Option<(Session, Option<i64>)> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT username, csrf, created_at, last_seen, revoked_at FROM sessions WHERE id_hash = ?1",
+                )?
+                .query_row(
                     [&id_hash[..]],
                     |r| {
                         Ok((
@@ -267,14 +284,18 @@ impl Accounts {
                 return Ok(None);
             }
             if now - s.last_seen > idle || now - s.created_at > lifetime {
-                c.execute(
+                c.prepare_cached(
                     "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1",
+                )?
+                .execute(
                     params![&id_hash[..], now],
                 )?;
                 return Ok(None);
             }
-            c.execute(
+            c.prepare_cached(
                 "UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1",
+            )?
+            .execute(
                 params![&id_hash[..], now],
             )?;
             Ok(Some(Session {
@@ -287,10 +308,10 @@ impl Accounts {
     /// Revokes a session; `Ok(false)` if it was not live.
     pub fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
-                params![&id_hash[..], now],
-            )
+            )?
+            .execute(params![&id_hash[..], now])
             .map(|n| n == 1)
         })
     }
@@ -303,8 +324,10 @@ impl Accounts {
         now: i64,
     ) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(
                 params![&id_hash[..], username, name, now],
             )
             .map(|_| ())
@@ -314,11 +337,10 @@ impl Accounts {
     /// The account an unrevoked token belongs to.
     pub fn token_user(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
         self.with(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT username FROM api_tokens WHERE id_hash = ?1 AND revoked_at IS NULL",
-                [&id_hash[..]],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([&id_hash[..]], |r| r.get(0))
             .optional()
         })
     }
@@ -326,8 +348,10 @@ impl Accounts {
     /// Revokes every token of an account with this name; how many.
     pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE api_tokens SET revoked_at = ?3 WHERE username = ?1 AND name = ?2 AND revoked_at IS NULL",
+            )?
+            .execute(
                 params![username, name, now],
             )
         })

@@ -221,7 +221,7 @@ impl SqliteStore {
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < 16 {
+            if pool.len() < 128 {
                 pool.push(conn);
             }
         }
