@@ -36,6 +36,8 @@ pub struct AppState {
     pub access_store: Arc<SqliteStore>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// Served over TLS: answers carry Strict-Transport-Security.
+    pub tls: bool,
 }
 
 /// Request counts and latencies by route and status, for `/metrics`.
@@ -304,7 +306,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/access-log", get(access_log))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -319,9 +324,19 @@ pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// The security headers of every answer.
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if state.tls {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
     for (k, v) in [
         (
             "content-security-policy",

@@ -181,6 +181,7 @@ fn world() -> World {
         access_store: access_store.clone(),
         clock: clock.clone(),
         metrics: Metrics::default(),
+        tls: false,
     });
     World {
         _dir: dir,

@@ -243,6 +243,7 @@ fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> 
         access_store,
         clock: Arc::new(SystemClock),
         metrics: Metrics::default(),
+        tls: false,
     });
     Ok(Served {
         register,

@@ -15,8 +15,14 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Allow an address other than loopback: only behind a reverse proxy that terminates TLS
-    /// (built-in TLS is not there yet).
+    /// Serve HTTPS with this certificate chain (PEM); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Allow plain HTTP on an address other than loopback: only behind a reverse proxy that
+    /// terminates TLS.
     #[arg(long)]
     behind_proxy: bool,
 }
@@ -43,9 +49,10 @@ async fn stop_signal() {
 }
 
 pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
-    if !args.listen.ip().is_loopback() && !args.behind_proxy {
+    let tls = args.tls_cert.is_some();
+    if !tls && !args.listen.ip().is_loopback() && !args.behind_proxy {
         bail!(
-            "listen: {} is not a loopback address; Habeas has no built-in TLS yet, so serve it behind a reverse proxy that terminates TLS and pass --behind-proxy",
+            "listen: {} is not a loopback address; give --tls-cert and --tls-key, or serve behind a reverse proxy that terminates TLS and pass --behind-proxy",
             args.listen
         );
     }
@@ -61,6 +68,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         access_store,
         clock: Arc::new(SystemClock),
         metrics: Metrics::default(),
+        tls,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,11 +79,40 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("listen: cannot bind {}", args.listen))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .context("the server stopped with an error")
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                // rustls with the ring provider; TLS 1.2 and 1.3.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "tls-cert/tls-key: cannot load {} and {}",
+                            cert.display(),
+                            key.display()
+                        )
+                    })?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    stop_signal().await;
+                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+                });
+                println!("listening on https://{addr}");
+                axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                    .handle(handle)
+                    .serve(router(state).into_make_service())
+                    .await
+                    .context("the server stopped with an error")
+            }
+            _ => {
+                println!("listening on http://{addr}");
+                axum::serve(listener, router(state))
+                    .with_graceful_shutdown(stop_signal())
+                    .await
+                    .context("the server stopped with an error")
+            }
+        }
     })?;
     access
         .checkpoint()

@@ -73,3 +73,107 @@ fn serves_on_loopback_and_stops_on_sigterm() {
         "{e}"
     );
 }
+
+#[test]
+fn serves_https_with_its_certificate_and_hsts() {
+    let reg = Reg::init(&[]);
+    let dir = reg.dir.path();
+    let made = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "1",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .output()
+        .expect("openssl makes the test certificate (Debian: apt-get install openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // Without both files, or with a bad one, it does not start.
+    let r = reg.run(&["serve", "--listen", "127.0.0.1:0", "--tls-cert", "c.pem"]);
+    assert_ne!(r.code, 0);
+    let r = reg.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key",
+        "c.pem",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("tls-cert/tls-key"), "{}", r.stderr);
+
+    let mut child = bin()
+        .current_dir(dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("listening on https://")
+        .unwrap()
+        .to_owned();
+    let out = std::process::Command::new("curl")
+        .current_dir(dir)
+        .args([
+            "-s",
+            "-i",
+            "--cacert",
+            "c.pem",
+            &format!("https://{addr}/healthz"),
+        ])
+        .output()
+        .expect("curl is the TLS client of this test (Debian: apt-get install curl)");
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(text.contains(" 200"), "{text}");
+    assert!(
+        text.contains("strict-transport-security: max-age="),
+        "{text}"
+    );
+    // Plain HTTP to the TLS port gets no answer from the API.
+    let plain = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{addr}/healthz"),
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(lines.next().unwrap().unwrap(), "stopped");
+}
