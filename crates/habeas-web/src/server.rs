@@ -364,11 +364,15 @@ async fn observe(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     // The state's clock, so that time stays a parameter (millisecond resolution).
     let started = state.now();
-    let res = next.run(req).await;
-    let seconds = (state.now() - started) as f64 / 1000.0;
-    state
-        .metrics
-        .observe(&route, res.status().as_u16(), seconds);
+    let method = req.method().clone();
+    // One span per request, named by the route's pattern: never a person's id, a query string,
+    // a header or a body.
+    let span = tracing::info_span!("request", %method, route = %route);
+    let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let ms = state.now() - started;
+    let status = res.status().as_u16();
+    span.in_scope(|| tracing::info!(status, ms, "answered"));
+    state.metrics.observe(&route, status, ms as f64 / 1000.0);
     res
 }
 
@@ -398,6 +402,26 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Res
     out.push_str(&format!(
         "# TYPE habeas_register_entries gauge\nhabeas_register_entries {size}\n# TYPE habeas_access_log_entries gauge\nhabeas_access_log_entries {access}\n"
     ));
+    // Group commit at work: entries written and the commits that carried them (their ratio is
+    // the mean batch size), for the records and for the access log.
+    out.push_str("# TYPE habeas_writer_entries_total counter\n# TYPE habeas_writer_commits_total counter\n# TYPE habeas_writer_checkpoints_total counter\n");
+    let writers = [
+        ("records", state.register.as_ref()),
+        ("access_log", Some(&state.access)),
+    ];
+    for (name, register) in writers {
+        if let Some(r) = register {
+            let st = r.stats();
+            let get =
+                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            out.push_str(&format!(
+                "habeas_writer_entries_total{{register=\"{name}\"}} {}\nhabeas_writer_commits_total{{register=\"{name}\"}} {}\nhabeas_writer_checkpoints_total{{register=\"{name}\"}} {}\n",
+                get(&st.entries),
+                get(&st.batches),
+                get(&st.checkpoints)
+            ));
+        }
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }
 

@@ -570,6 +570,17 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
     assert!(text.contains("route=\"/api/persons/{person}\""), "{text}");
     assert!(!text.contains(&format!("/api/persons/{}", w.people[0].0)));
     assert!(text.contains("habeas_access_log_entries"));
+    // Commits and entries of each writer: the access log has written every sign-in and read.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let entries = value("habeas_writer_entries_total{register=\"access_log\"}");
+    let commits = value("habeas_writer_commits_total{register=\"access_log\"}");
+    assert!(entries >= commits && commits > 0.0, "{text}");
 }
 
 impl World {

@@ -49,6 +49,19 @@ async fn stop_signal() {
 }
 
 pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
+    // One line per request on standard error (method, route pattern, status, milliseconds);
+    // `HABEAS_LOG=warn` quiets it.
+    let level = match std::env::var("HABEAS_LOG").as_deref() {
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        Ok("debug") => tracing::Level::DEBUG,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let tls = args.tls_cert.is_some();
     if !tls && !args.listen.ip().is_loopback() && !args.behind_proxy {
         bail!(

@@ -64,6 +64,22 @@ fn serves_on_loopback_and_stops_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
     assert_eq!(lines.next().unwrap().unwrap(), "stopped");
+    // One line per request, by route pattern: no id, no password.
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("route=/api/persons/{person}") && log.contains("status=401"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("/api/persons/1") && !log.contains("whatever-1"),
+        "{log}"
+    );
     let r = reg.ok(&["--db", "habeas.db.access", "verify"]);
     assert!(!r.stdout.contains("not yet signed"), "{}", r.stdout);
     reg.ok(&["--db", "habeas.db.access", "entry", "0"]);
