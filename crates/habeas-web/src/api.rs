@@ -727,3 +727,195 @@ reader!(
         Ok(Json(serde_json::to_value(s).map_err(ApiError::internal)?))
     }
 );
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoteBody {
+    facility: String,
+    text: String,
+    #[serde(default)]
+    place: Option<String>,
+    /// The note this one corrects…
+    #[serde(default)]
+    corrects: Option<u64>,
+    /// …and why.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+handler!(
+    #[utoipa::path(post, path = "/api/logbook", tag = "records", request_body = NoteBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    logbook_add,
+    |state, caller, bytes| {
+        let b: NoteBody = body(&bytes)?;
+        let corrects = match (b.corrects, b.reason) {
+            (None, None) => None,
+            (Some(n), Some(r)) => Some((n, r)),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_field",
+                    "reason: a correction names the note it corrects and why",
+                )
+                .field_owned("reason".into()))
+            }
+        };
+        let note = habeas_core::logbook::NewNote {
+            facility: b.facility,
+            actor: actor(&caller)?.as_str().to_owned(),
+            text: b.text,
+            place: b.place,
+            corrects,
+        }
+        .validate()
+        .map_err(domain)?;
+        write(
+            &state,
+            &caller,
+            note.to_draft(),
+            "write in the occurrence book",
+            &[
+                Role::Registry,
+                Role::Custody,
+                Role::Legal,
+                Role::Health,
+                Role::Director,
+            ],
+        )
+    }
+);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadingBody {
+    facility: String,
+    /// A cell or a unit.
+    place: String,
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    temperature_c: Option<String>,
+    /// `on` or `off`.
+    #[serde(default)]
+    lighting: Option<String>,
+    /// `on` or `off`.
+    #[serde(default)]
+    ventilation: Option<String>,
+}
+
+handler!(
+    #[utoipa::path(post, path = "/api/environment", tag = "records", request_body = ReadingBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    environment,
+    |state, caller, bytes| {
+        let b: ReadingBody = body(&bytes)?;
+        let now = state.clock.now();
+        let at = b.at.unwrap_or_else(|| now.to_string());
+        let r = habeas_core::environment::Reading::new(
+            &b.facility,
+            &b.place,
+            &at,
+            b.temperature_c.as_deref(),
+            b.lighting.as_deref(),
+            b.ventilation.as_deref(),
+            now,
+        )
+        .map_err(domain)?;
+        let draft = r.to_draft(&actor(&caller)?);
+        write(
+            &state,
+            &caller,
+            draft,
+            "record an environment reading",
+            CUSTODY,
+        )
+    }
+);
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogbookQuery {
+    facility: Option<String>,
+    place: Option<String>,
+    before: Option<u64>,
+    limit: Option<u32>,
+}
+
+reader!(
+    /// `GET /api/logbook?facility=F&place=P&before=N&limit=L`: the occurrence book, newest first.
+    #[utoipa::path(get, path = "/api/logbook", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("place" = Option<String>, Query, description = "A place within it"), ("before" = Option<u64>, Query, description = "Notes before this entry (paging back)"), ("limit" = Option<u32>, Query, description = "1 to 1000")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    logbook_list,
+    LogbookQuery,
+    |state, caller, q| {
+        let facility = facility_for(&state, &caller, q.facility, "read the occurrence book")?;
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::bad_request("invalid_field", "limit: between 1 and 1000")
+                .field_owned("limit".into()));
+        }
+        let rows = state.store.logbook(&habeas_store_sqlite::LogbookFilter {
+            facility,
+            place: q.place,
+            before: q.before,
+            limit,
+        })?;
+        Ok(Json(json!({"notes": rows})))
+    }
+);
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NoQuery {}
+
+reader!(
+    /// `GET /api/register`: the register's origin, verifier key, size and latest signed
+    /// checkpoint, for those who oversee it.
+    #[utoipa::path(get, path = "/api/register", tag = "register", responses((status = 200, description = "OK", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    register_status,
+    NoQuery,
+    |state, caller, _q| {
+        use habeas_register::store::Store as _;
+        authorize(&state, &caller, EVERY_FACILITY, "read the register's status", OVERSEERS)?;
+        let info = state.store.info()?;
+        let latest = state.store.checkpoints()?.pop();
+        Ok(Json(json!({
+            "origin": info.origin,
+            "verifier_key": info.verifier.to_string(),
+            "size": state.store.size()?,
+            "latest_checkpoint": latest.map(|c| json!({"size": c.size, "made_at": c.made_at.to_string(), "note": c.note})),
+            "access_log_size": state.access_store.size()?,
+        })))
+    }
+);
+
+/// Who oversees the register: national administration, inspectors and administrators.
+const OVERSEERS: &[Role] = &[Role::National, Role::Inspector, Role::Administrator];
+
+handler!(
+    #[utoipa::path(post, path = "/api/register/verify", tag = "register", responses((status = 201, description = "The result: `{\"ok\", \"entries\", \"root\", \"failure\"}`", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    register_verify,
+    |state, caller, _bytes| {
+        use habeas_register::store::Store as _;
+        authorize(
+            &state,
+            &caller,
+            EVERY_FACILITY,
+            "verify the register",
+            &[Role::Inspector, Role::National],
+        )?;
+        let info = state.store.info()?;
+        let result = match habeas_register::verify::verify(&*state.store, &info.verifier) {
+            Err(e) => {
+                json!({"ok": false, "failure": e.to_string(), "first_bad_index": e.first_bad_index()})
+            }
+            Ok(report) => match state.store.check_projections()? {
+                Err(m) => {
+                    json!({"ok": false, "entries": report.entries, "failure": format!("table {}: {m}", m.table)})
+                }
+                Ok(()) => json!({
+                    "ok": true,
+                    "entries": report.entries,
+                    "checkpoints": report.checkpoints,
+                    "root": report.root.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                }),
+            },
+        };
+        Ok((StatusCode::CREATED, Json(result)))
+    }
+);

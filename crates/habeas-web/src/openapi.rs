@@ -79,6 +79,11 @@ impl Modify for Security {
         crate::api::count_report,
         crate::api::death_list,
         crate::api::statistics,
+        crate::api::logbook_add,
+        crate::api::logbook_list,
+        crate::api::environment,
+        crate::api::register_status,
+        crate::api::register_verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security)

@@ -281,6 +281,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/population", get(crate::api::population))
         .route("/api/reports/compliance", get(crate::api::compliance))
         .route("/api/reports/statistics", get(crate::api::statistics))
+        .route(
+            "/api/logbook",
+            axum::routing::post(crate::api::logbook_add).get(crate::api::logbook_list),
+        )
+        .route(
+            "/api/environment",
+            axum::routing::post(crate::api::environment),
+        )
+        .route("/api/register", get(crate::api::register_status))
+        .route(
+            "/api/register/verify",
+            axum::routing::post(crate::api::register_verify),
+        )
         .route("/api/orders", axum::routing::post(crate::api::orders))
         .route("/api/transfers", axum::routing::post(crate::api::transfers))
         .route(

@@ -738,6 +738,30 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         ),
         ("deaths", ("GET", "/api/deaths?facility=CECOT".into(), None)),
         (
+            "note",
+            (
+                "POST",
+                "/api/logbook".into(),
+                Some(json!({"facility": "CECOT", "text": "recuento sin novedad", "place": "M1"})),
+            ),
+        ),
+        (
+            "logbook",
+            ("GET", "/api/logbook?facility=CECOT".into(), None),
+        ),
+        (
+            "reading",
+            (
+                "POST",
+                "/api/environment".into(),
+                Some(
+                    json!({"facility": "CECOT", "place": "M1-C01", "temperature_c": "31.5", "lighting": "on"}),
+                ),
+            ),
+        ),
+        ("register", ("GET", "/api/register".into(), None)),
+        ("verify", ("POST", "/api/register/verify".into(), None)),
+        (
             "statistics",
             (
                 "GET",
@@ -755,6 +779,11 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
                 in_cecot || role == "nat" || role == "ins"
             }
             "order" => in_cecot && ["reg", "leg", "dir"].contains(&role),
+            "note" => in_cecot,
+            "logbook" => in_cecot || role == "nat" || role == "ins",
+            "reading" => in_cecot && (role == "cus" || role == "dir"),
+            "register" => ["nat", "ins", "adm"].contains(&role),
+            "verify" => role == "nat" || role == "ins",
             "non-association" => in_cecot && (role == "cus" || role == "dir"),
             "transfer" => (in_cecot && (role == "reg" || role == "dir")) || role == "nat",
             "death" => in_cecot && ["cus", "hea", "dir"].contains(&role),
@@ -956,4 +985,23 @@ async fn strange_input_gets_a_json_error_never_a_server_error() {
         w.log().last().unwrap()["payload"]["username"],
         "\u{13}Ñ\u{80}"
     );
+}
+
+#[tokio::test]
+async fn an_inspector_verifies_the_register_from_the_api() {
+    let w = world();
+    let (cookie, csrf) = w.session("ins").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let status = w.call("GET", "/api/register", &h, None).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.body["size"].as_u64(), Some(w.main.size().unwrap()));
+    assert!(status.body["verifier_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("habeas.test/api+"));
+    let v = w.call("POST", "/api/register/verify", &h, None).await;
+    assert_eq!(v.status, StatusCode::CREATED, "{}", v.body);
+    assert_eq!(v.body["ok"], true, "{}", v.body);
+    assert_eq!(v.body["entries"].as_u64(), Some(w.main.size().unwrap()));
+    assert_eq!(v.body["root"].as_str().unwrap().len(), 64);
 }
