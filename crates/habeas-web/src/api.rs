@@ -919,3 +919,111 @@ handler!(
         Ok((StatusCode::CREATED, Json(result)))
     }
 );
+
+fn user_error(e: crate::users::UserError) -> ApiError {
+    match e {
+        crate::users::UserError::Invalid(i) => {
+            ApiError::bad_request("invalid_field", i.to_string()).field_owned(i.field.to_owned())
+        }
+        crate::users::UserError::Store(e) => ApiError::from(e),
+    }
+}
+
+/// Records an account change in the access log; the answer, with what is shown once.
+fn account_done(state: &AppState, caller: &Caller, done: crate::users::Done) -> Created {
+    state.log(&[crate::access::Event::Account {
+        by: &format!("user:{}", caller.user.username),
+        username: &done.username,
+        action: done.action,
+        detail: done.detail.clone(),
+    }])?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"username": done.username, "action": done.action, "show_once": done.show_once}),
+        ),
+    ))
+}
+
+/// Only administrators manage accounts (and every refusal is logged).
+fn administrator(state: &AppState, caller: &Caller, action: &str) -> ApiResult<()> {
+    authorize(
+        state,
+        caller,
+        EVERY_FACILITY,
+        action,
+        &[Role::Administrator],
+    )
+}
+
+reader!(
+    /// `GET /api/users`: every account (never a hash or a secret).
+    #[utoipa::path(get, path = "/api/users", tag = "accounts", responses((status = 200, description = "The accounts", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator or inspector (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    users_list,
+    NoQuery,
+    |state, caller, _q| {
+        authorize(&state, &caller, EVERY_FACILITY, "list accounts", &[Role::Administrator, Role::Inspector])?;
+        Ok(Json(json!({"users": state.accounts.users()?})))
+    }
+);
+
+handler!(
+    #[utoipa::path(post, path = "/api/users", tag = "accounts", request_body = crate::users::NewAccount, responses((status = 201, description = "Added; `show_once` holds the second factor's otpauth address when there is one", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    users_add,
+    |state, caller, bytes| {
+        administrator(&state, &caller, "add an account")?;
+        let a: crate::users::NewAccount = body(&bytes)?;
+        let done = crate::users::add(&state.accounts, &state.store, &a, state.now())
+            .map_err(user_error)?;
+        account_done(&state, &caller, done)
+    }
+);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountChange {
+    username: String,
+    /// `lock`, `unlock`, `reset_password` (with `password`), `issue_token` or `revoke_tokens`
+    /// (with `name`).
+    action: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+handler!(
+    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a new token", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    users_change,
+    |state, caller, bytes| {
+        administrator(&state, &caller, "change an account")?;
+        let c: AccountChange = body(&bytes)?;
+        let now = state.now();
+        let a = &state.accounts;
+        let need = |v: &Option<String>, field: &'static str| {
+            v.clone().ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_field",
+                    format!("{field}: required for this action"),
+                )
+                .field_owned(field.into())
+            })
+        };
+        let done = match c.action.as_str() {
+        "lock" => crate::users::set_locked(a, &c.username, true, now),
+        "unlock" => crate::users::set_locked(a, &c.username, false, now),
+        "reset_password" => crate::users::reset_password(a, &c.username, &need(&c.password, "password")?, now),
+        "issue_token" => crate::users::token(a, &c.username, &need(&c.name, "name")?, false, now),
+        "revoke_tokens" => crate::users::token(a, &c.username, &need(&c.name, "name")?, true, now),
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                format!("action: {other:?} is not lock, unlock, reset_password, issue_token or revoke_tokens"),
+            )
+            .field_owned("action".into()))
+        }
+    }
+    .map_err(user_error)?;
+        account_done(&state, &caller, done)
+    }
+);

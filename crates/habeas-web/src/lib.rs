@@ -6,3 +6,4 @@ pub mod auth;
 pub mod openapi;
 pub mod server;
 pub mod signin;
+pub mod users;

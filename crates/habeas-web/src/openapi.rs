@@ -84,6 +84,9 @@ impl Modify for Security {
         crate::api::environment,
         crate::api::register_status,
         crate::api::register_verify,
+        crate::api::users_list,
+        crate::api::users_add,
+        crate::api::users_change,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security)

@@ -168,12 +168,12 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 }
 
 impl AppState {
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now().millis()
     }
 
     /// Appends access-log events and waits for them to be durable.
-    fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
+    pub(crate) fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
         self.access
             .append_all(events.iter().map(Event::to_draft).collect())
             .map(|_| ())
@@ -290,6 +290,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::environment),
         )
         .route("/api/register", get(crate::api::register_status))
+        .route(
+            "/api/users",
+            get(crate::api::users_list).post(crate::api::users_add),
+        )
+        .route(
+            "/api/users/changes",
+            axum::routing::post(crate::api::users_change),
+        )
         .route(
             "/api/register/verify",
             axum::routing::post(crate::api::register_verify),

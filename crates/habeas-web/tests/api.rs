@@ -760,6 +760,25 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             ),
         ),
         ("register", ("GET", "/api/register".into(), None)),
+        ("users", ("GET", "/api/users".into(), None)),
+        (
+            "add user",
+            (
+                "POST",
+                "/api/users".into(),
+                Some(
+                    json!({"username": "nueva.insp", "role": "inspector", "password": "otra-clave-larga-1"}),
+                ),
+            ),
+        ),
+        (
+            "change user",
+            (
+                "POST",
+                "/api/users/changes".into(),
+                Some(json!({"username": "cus.izalco", "action": "issue_token", "name": "feed"})),
+            ),
+        ),
         ("verify", ("POST", "/api/register/verify".into(), None)),
         (
             "statistics",
@@ -783,6 +802,8 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             "logbook" => in_cecot || role == "nat" || role == "ins",
             "reading" => in_cecot && (role == "cus" || role == "dir"),
             "register" => ["nat", "ins", "adm"].contains(&role),
+            "users" => role == "adm" || role == "ins",
+            "add user" | "change user" => role == "adm",
             "verify" => role == "nat" || role == "ins",
             "non-association" => in_cecot && (role == "cus" || role == "dir"),
             "transfer" => (in_cecot && (role == "reg" || role == "dir")) || role == "nat",
@@ -1004,4 +1025,96 @@ async fn an_inspector_verifies_the_register_from_the_api() {
     assert_eq!(v.body["ok"], true, "{}", v.body);
     assert_eq!(v.body["entries"].as_u64(), Some(w.main.size().unwrap()));
     assert_eq!(v.body["root"].as_str().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn administrators_manage_accounts_through_the_api_and_each_change_is_logged() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let a = w
+        .call("POST", "/api/users", &h, Some(json!({"username": "nueva.insp", "role": "inspector", "password": "otra-clave-larga-1"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert!(a.body["show_once"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/Habeas:nueva.insp?"));
+    // The rules hold here too, by field.
+    for (body, field) in [
+        (
+            json!({"username": "x.y", "role": "custody", "password": "otra-clave-larga-1"}),
+            "facility",
+        ),
+        (
+            json!({"username": "x.y", "role": "custody", "facilities": ["CECOT"], "password": "password"}),
+            "password",
+        ),
+        (
+            json!({"username": "nueva.insp", "role": "national", "password": "otra-clave-larga-1"}),
+            "username",
+        ),
+    ] {
+        let a = w.call("POST", "/api/users", &h, Some(body)).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{}",
+            a.body
+        );
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &h,
+            Some(json!({"username": "cus.cecot", "action": "lock"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let r = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "cus.cecot", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "locked");
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &h,
+            Some(json!({"username": "cus.cecot", "action": "reset_password"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("password"))
+    );
+    let accounts: Vec<(String, String)> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.account")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["payload"]["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            ("user:adm".to_owned(), "added".to_owned()),
+            ("user:adm".to_owned(), "locked".to_owned())
+        ]
+    );
+    // The list never shows a hash or a secret.
+    let list = w.call("GET", "/api/users", &h, None).await;
+    let text = list.body.to_string();
+    assert!(
+        text.contains("nueva.insp") && !text.contains("argon2") && !text.contains("totp_secret")
+    );
 }

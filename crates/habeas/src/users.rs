@@ -6,10 +6,9 @@ use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{bail, Result};
 use habeas_register::time::Clock;
-use habeas_store_sqlite::{Accounts, NewUser};
+use habeas_store_sqlite::Accounts;
 use habeas_web::access::Event;
-use habeas_web::auth::{self, Role};
-use serde_json::json;
+use habeas_web::users;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
@@ -74,7 +73,7 @@ fn read_password() -> Result<String> {
     Ok(pw)
 }
 
-fn web(e: auth::Invalid) -> anyhow::Error {
+fn user(e: users::UserError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
@@ -84,7 +83,7 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
     let now = SystemClock.now().millis();
     let store_err = |e: habeas_register::store::StoreError| anyhow::anyhow!("{e}");
     // Checks first; the access log is opened only for a change that will be made.
-    let (username, action, detail) = match command {
+    let done = match command {
         UserCommand::List { format } => {
             let users = accounts.users().map_err(store_err)?;
             match format {
@@ -126,128 +125,77 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
             language,
             totp,
         } => {
-            let username = auth::username(&username).map_err(web)?;
-            let role = Role::parse("role", &role).map_err(web)?;
-            if role.scoped() && facilities.is_empty() {
-                bail!(
-                    "facility: a {} account works in named facilities; give --facility",
-                    role.as_str()
-                );
-            }
-            if !role.scoped() && !facilities.is_empty() {
-                bail!(
-                    "facility: a {} account covers every facility; give no --facility",
-                    role.as_str()
-                );
-            }
-            for f in &facilities {
-                if store.facility(f).map_err(store_err)?.is_none() {
-                    bail!("facility: no facility {f:?} in this register");
+            // Checked before the password is read, so that a typo costs no typing.
+            let account = users::NewAccount {
+                username,
+                role,
+                facilities,
+                language,
+                totp,
+                password: String::new(),
+            };
+            let precheck = users::add(&accounts, &store, &account, now);
+            if let Err(users::UserError::Invalid(e)) = &precheck {
+                if e.field != "password" {
+                    bail!("{e}");
                 }
             }
-            if !["es", "en"].contains(&language.as_str()) {
-                bail!("language: es or en");
-            }
-            if accounts.user(&username).map_err(store_err)?.is_some() {
-                bail!("username: {username:?} is taken");
-            }
-            let password = read_password()?;
-            auth::check_password(&password, &username).map_err(web)?;
-            let hash = auth::hash_password(&password).map_err(web)?;
-            let secret = if totp || role.requires_mfa() {
-                Some(auth::new_totp_secret().map_err(web)?)
-            } else {
-                None
+            let account = users::NewAccount {
+                password: read_password()?,
+                ..account
             };
-            let added = accounts
-                .add_user(
-                    &NewUser {
-                        username: &username,
-                        role: role.as_str(),
-                        facilities: &facilities,
-                        password_hash: &hash,
-                        totp_secret: secret.as_deref(),
-                        language: &language,
-                    },
-                    now,
-                )
-                .map_err(store_err)?;
-            if !added {
-                bail!("username: {username:?} is taken");
-            }
-            println!("added {username} ({})", role.as_str());
-            if let Some(s) = &secret {
+            let done = users::add(&accounts, &store, &account, now).map_err(user)?;
+            println!("added {} ({})", done.username, account.role);
+            if let Some(uri) = &done.show_once {
                 println!("second factor (shown once; add it to an authenticator app):");
-                println!("  {}", auth::totp_uri(s, &username));
+                println!("  {uri}");
             }
-            (
-                username,
-                "added",
-                json!({"role": role.as_str(), "facilities": facilities, "mfa": secret.is_some()}),
-            )
-        }
-        UserCommand::Lock { username } | UserCommand::Unlock { username }
-            if accounts.user(&username).map_err(store_err)?.is_none() =>
-        {
-            bail!("username: no account {username:?}");
+            done
         }
         UserCommand::Lock { username } => {
-            accounts
-                .set_locked(&username, Some(now))
-                .map_err(store_err)?;
+            let done = users::set_locked(&accounts, &username, true, now).map_err(user)?;
             println!("locked {username}");
-            (username, "locked", json!({}))
+            done
         }
         UserCommand::Unlock { username } => {
-            accounts.set_locked(&username, None).map_err(store_err)?;
+            let done = users::set_locked(&accounts, &username, false, now).map_err(user)?;
             println!("unlocked {username}");
-            (username, "unlocked", json!({}))
+            done
         }
         UserCommand::ResetPassword { username } => {
             if accounts.user(&username).map_err(store_err)?.is_none() {
                 bail!("username: no account {username:?}");
             }
             let password = read_password()?;
-            auth::check_password(&password, &username).map_err(web)?;
-            let hash = auth::hash_password(&password).map_err(web)?;
-            accounts
-                .set_password(&username, &hash, now)
-                .map_err(store_err)?;
+            let done = users::reset_password(&accounts, &username, &password, now).map_err(user)?;
             println!("new password set for {username}; every session ended");
-            (username, "password_reset", json!({}))
+            done
         }
         UserCommand::Token {
             username,
             name,
             revoke,
         } => {
-            if accounts.user(&username).map_err(store_err)?.is_none() {
-                bail!("username: no account {username:?}");
+            let done = users::token(&accounts, &username, &name, revoke, now).map_err(user)?;
+            match &done.show_once {
+                Some(token) => {
+                    println!("API token for {username} ({}), shown once:", name.trim());
+                    println!("  {token}");
+                }
+                None => println!(
+                    "revoked {} token(s) named {:?} of {username}",
+                    done.detail["count"],
+                    name.trim()
+                ),
             }
-            let name =
-                habeas_core::dates::text("name", &name, 100).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if revoke {
-                let n = accounts
-                    .revoke_tokens(&username, &name, now)
-                    .map_err(store_err)?;
-                println!("revoked {n} token(s) named {name:?} of {username}");
-                (username, "token_revoked", json!({"name": name, "count": n}))
-            } else {
-                let token = auth::new_secret().map_err(web)?;
-                accounts
-                    .add_token(&auth::secret_hash(&token), &username, &name, now)
-                    .map_err(store_err)?;
-                println!("API token for {username} ({name}), shown once:");
-                println!("  {token}");
-                (username, "token_issued", json!({"name": name}))
-            }
+            done
         }
     };
     db.log_access(&[Event::Account {
         by,
-        username: &username,
-        action,
-        detail,
+        username: &done.username,
+        action: done.action,
+        detail: done.detail.clone(),
     }])?;
     Ok(ExitCode::SUCCESS)
 }
