@@ -282,17 +282,25 @@ impl SqliteStore {
         let Some(file) = self.person_file(person)? else {
             return Ok(None);
         };
-        let mut history = Vec::new();
-        for c in &file.custodies {
-            for idx in &c.events {
-                let bytes = self
-                    .entry(*idx)?
-                    .ok_or_else(|| StoreError::Corrupt(format!("entry {idx} is missing")))?;
-                let e = habeas_register::Entry::decode(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
-                history.push(serde_json::json!({"index": idx, "time": e.time.to_string(), "kind": e.kind, "actor": e.actor, "booking": c.booking, "payload": e.payload}));
+        // One reader for every entry; the stored bytes are parsed as JSON only (their
+        // canonical form and hashes are `verify`'s business, not every read's).
+        let history = self.with_reader(|conn| {
+            let mut st = conn
+                .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")
+                .map_err(backend)?;
+            let mut history = Vec::new();
+            for c in &file.custodies {
+                for idx in &c.events {
+                    let bytes: Vec<u8> = st
+                        .query_row([*idx as i64], |r| r.get(0))
+                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
+                    let e: serde_json::Value = serde_json::from_slice(&bytes)
+                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
+                    history.push(serde_json::json!({"index": idx, "time": e["time"], "kind": e["kind"], "actor": e["actor"], "booking": c.booking, "payload": e["payload"]}));
+                }
             }
-        }
+            Ok(history)
+        })?;
         Ok(Some((file, history)))
     }
 
