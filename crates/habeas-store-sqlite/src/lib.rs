@@ -304,6 +304,68 @@ impl SqliteStore {
         Ok(Some((file, history)))
     }
 
+    /// The entries that bring the register's estate to `estate`: the facility, units and cells
+    /// that are new or changed (and how many cells are unchanged). A change of certified
+    /// capacity is refused here: it is a certification, which names its authority.
+    pub fn estate_changes(
+        &self,
+        estate: &habeas_core::estate::Estate,
+        actor: &habeas_core::ids::Actor,
+    ) -> Result<Result<(Vec<habeas_register::Draft>, usize), habeas_core::DomainError>, StoreError>
+    {
+        let code = estate.facility.code.as_str();
+        let mut drafts = Vec::new();
+        let known = self.facility(code)?;
+        if known
+            .as_ref()
+            .is_none_or(|k| k.name != estate.facility.name || k.country != estate.facility.country)
+        {
+            drafts.push(estate.facility.to_draft(actor));
+        }
+        for u in &estate.units {
+            let same = known
+                .as_ref()
+                .is_some_and(|k| k.units.iter().any(|(c, n)| c == &u.code && n == &u.name));
+            if !same {
+                drafts.push(u.to_draft(&estate.facility.code, actor));
+            }
+        }
+        let current = self.cells(Some(code))?;
+        let mut unchanged = 0;
+        for c in &estate.cells {
+            match current.iter().find(|x| x.code == c.code) {
+                None => drafts.push(c.to_draft(&estate.facility.code, actor)),
+                Some(x) => {
+                    if (x.cna, x.operational_capacity)
+                        != (u64::from(c.cna), u64::from(c.operational_capacity))
+                    {
+                        return Ok(Err(habeas_core::DomainError::invalid(
+                            format!("cell {}", c.code),
+                            format!(
+                                "its certified capacity is {} (operational {}); change it by a certification naming the authority (`habeas estate certify`)",
+                                x.cna, x.operational_capacity
+                            ),
+                        )));
+                    }
+                    let same = x.unit == c.unit
+                        && x.area_cm2 == c.area_cm2
+                        && x.bunks == u64::from(c.bunks)
+                        && x.kind == c.kind.as_str()
+                        && x.lighting == c.lighting.as_str()
+                        && x.window == c.window
+                        && x.ventilation == c.ventilation.as_str()
+                        && x.sanitation == c.sanitation;
+                    if same {
+                        unchanged += 1;
+                    } else {
+                        drafts.push(c.to_draft(&estate.facility.code, actor));
+                    }
+                }
+            }
+        }
+        Ok(Ok((drafts, unchanged)))
+    }
+
     /// A facility and its units.
     pub fn facility(&self, code: &str) -> Result<Option<FacilityRow>, StoreError> {
         self.with_reader(|c| custody::facility_row(c, code).map_err(backend))

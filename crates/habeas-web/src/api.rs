@@ -1027,3 +1027,54 @@ handler!(
         account_done(&state, &caller, done)
     }
 );
+
+handler!(
+    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = Object, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: `{\"entries\": [N…], \"unchanged\": K}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    estate,
+    |state, caller, bytes| {
+        let file: habeas_core::estate::EstateFile = body(&bytes)?;
+        let estate = file.validate().map_err(domain)?;
+        authorize(
+            &state,
+            &caller,
+            estate.facility.code.as_str(),
+            "change the estate",
+            &[Role::Director, Role::National],
+        )?;
+        let (drafts, unchanged) = state
+            .store
+            .estate_changes(&estate, &actor(&caller)?)?
+            .map_err(domain)?;
+        let entries: Vec<u64> = if drafts.is_empty() {
+            Vec::new()
+        } else {
+            let register = state
+                .register
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("this server does not write the register"))?;
+            // One request: every entry or none.
+            match register.append_all(drafts) {
+                Ok(r) => r.iter().map(|r| r.index).collect(),
+                Err(AppendError::Rejected(r)) => {
+                    let mut e = ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "refused",
+                        r.message.clone(),
+                    );
+                    e.code_owned(r.code);
+                    return Err(match r.field {
+                        Some(f) => e.field_owned(f),
+                        None => e,
+                    });
+                }
+                Err(AppendError::Store(e)) => {
+                    return Err(ApiError::internal(format!("nothing was recorded: {e}")))
+                }
+            }
+        };
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"entries": entries, "unchanged": unchanged})),
+        ))
+    }
+);

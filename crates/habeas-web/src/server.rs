@@ -289,6 +289,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/environment",
             axum::routing::post(crate::api::environment),
         )
+        .route("/api/estate", axum::routing::post(crate::api::estate))
         .route("/api/register", get(crate::api::register_status))
         .route(
             "/api/users",

@@ -762,6 +762,17 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         ("register", ("GET", "/api/register".into(), None)),
         ("users", ("GET", "/api/users".into(), None)),
         (
+            "estate",
+            (
+                "POST",
+                "/api/estate".into(),
+                Some(
+                    json!({"facility": {"code": "CECOT", "name": "CECOT", "country": "SV"},
+            "unit": [{"code": "M9", "name": "Módulo 9", "cell_count": 1, "cell_template": {"area_m2": 40, "bunks": 10, "cna": 10, "operational_capacity": 10}}]}),
+                ),
+            ),
+        ),
+        (
             "add user",
             (
                 "POST",
@@ -803,6 +814,7 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             "reading" => in_cecot && (role == "cus" || role == "dir"),
             "register" => ["nat", "ins", "adm"].contains(&role),
             "users" => role == "adm" || role == "ins",
+            "estate" => (in_cecot && role == "dir") || role == "nat",
             "add user" | "change user" => role == "adm",
             "verify" => role == "nat" || role == "ins",
             "non-association" => in_cecot && (role == "cus" || role == "dir"),

@@ -202,53 +202,10 @@ pub fn estate(db: &DbArgs, actor: &Actor, command: EstateCommand) -> Result<Exit
                 .map_err(|e| anyhow::anyhow!("{}: {}: {}", file.display(), e.field, e.message))?;
             let store = db.open_store()?;
             let code = estate.facility.code.as_str();
-            let mut drafts = Vec::new();
-            let known = store.facility(code).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if known.as_ref().is_none_or(|k| {
-                k.name != estate.facility.name || k.country != estate.facility.country
-            }) {
-                drafts.push(estate.facility.to_draft(actor));
-            }
-            for u in &estate.units {
-                let same = known
-                    .as_ref()
-                    .is_some_and(|k| k.units.iter().any(|(c, n)| c == &u.code && n == &u.name));
-                if !same {
-                    drafts.push(u.to_draft(&estate.facility.code, actor));
-                }
-            }
-            let current = store
-                .cells(Some(code))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut unchanged = 0;
-            for c in &estate.cells {
-                match current.iter().find(|x| x.code == c.code) {
-                    None => drafts.push(c.to_draft(&estate.facility.code, actor)),
-                    Some(x) => {
-                        if (x.cna, x.operational_capacity)
-                            != (u64::from(c.cna), u64::from(c.operational_capacity))
-                        {
-                            bail!(
-                                "cell {}: its certified capacity is {} (operational {}); change it with `habeas estate certify`, naming the authority",
-                                c.code, x.cna, x.operational_capacity
-                            );
-                        }
-                        let same = x.unit == c.unit
-                            && x.area_cm2 == c.area_cm2
-                            && x.bunks == u64::from(c.bunks)
-                            && x.kind == c.kind.as_str()
-                            && x.lighting == c.lighting.as_str()
-                            && x.window == c.window
-                            && x.ventilation == c.ventilation.as_str()
-                            && x.sanitation == c.sanitation;
-                        if same {
-                            unchanged += 1;
-                        } else {
-                            drafts.push(c.to_draft(&estate.facility.code, actor));
-                        }
-                    }
-                }
-            }
+            let (drafts, unchanged) = store
+                .estate_changes(&estate, actor)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
             let n = drafts.len();
             if n > 0 {
                 append_all(db, drafts)?;
