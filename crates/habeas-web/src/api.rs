@@ -1078,3 +1078,41 @@ handler!(
         ))
     }
 );
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CertificationBody {
+    facility: String,
+    cell: String,
+    cna: u32,
+    operational_capacity: u32,
+    /// Who approved the capacity.
+    authority: String,
+    reason: String,
+}
+
+handler!(
+    #[utoipa::path(post, path = "/api/certifications", tag = "records", request_body = CertificationBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    certifications,
+    |state, caller, bytes| {
+        let b: CertificationBody = body(&bytes)?;
+        let facility =
+            habeas_core::ids::FacilityCode::parse("facility", &b.facility).map_err(domain)?;
+        let c = habeas_core::estate::Certification::new(
+            &b.cell,
+            b.cna,
+            b.operational_capacity,
+            &b.authority,
+            &b.reason,
+        )
+        .map_err(domain)?;
+        let draft = c.to_draft(&facility, &actor(&caller)?);
+        write(
+            &state,
+            &caller,
+            draft,
+            "certify a cell's capacity",
+            &[Role::National],
+        )
+    }
+);

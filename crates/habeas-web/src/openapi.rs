@@ -83,6 +83,7 @@ impl Modify for Security {
         crate::api::logbook_list,
         crate::api::environment,
         crate::api::estate,
+        crate::api::certifications,
         crate::api::register_status,
         crate::api::register_verify,
         crate::api::users_list,

@@ -290,6 +290,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::environment),
         )
         .route("/api/estate", axum::routing::post(crate::api::estate))
+        .route(
+            "/api/certifications",
+            axum::routing::post(crate::api::certifications),
+        )
         .route("/api/register", get(crate::api::register_status))
         .route(
             "/api/users",

@@ -762,6 +762,16 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         ("register", ("GET", "/api/register".into(), None)),
         ("users", ("GET", "/api/users".into(), None)),
         (
+            "certify",
+            (
+                "POST",
+                "/api/certifications".into(),
+                Some(
+                    json!({"facility": "CECOT", "cell": "M1-C02", "cna": 8, "operational_capacity": 9, "authority": "Dirección General", "reason": "inspección de 2025"}),
+                ),
+            ),
+        ),
+        (
             "estate",
             (
                 "POST",
@@ -814,6 +824,7 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             "reading" => in_cecot && (role == "cus" || role == "dir"),
             "register" => ["nat", "ins", "adm"].contains(&role),
             "users" => role == "adm" || role == "ins",
+            "certify" => role == "nat",
             "estate" => (in_cecot && role == "dir") || role == "nat",
             "add user" | "change user" => role == "adm",
             "verify" => role == "nat" || role == "ins",
