@@ -188,32 +188,36 @@ impl AppState {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let (username, csrf) = if let Some(token) = bearer {
-            match self.accounts.token_user(&auth::secret_hash(token.trim()))? {
+        let (user, csrf) = if let Some(token) = bearer {
+            match self
+                .accounts
+                .token_owner(&auth::secret_hash(token.trim()))?
+            {
                 Some(u) => (u, None),
                 None => return Err(ApiError::unauthenticated()),
             }
         } else if let Some(secret) = cookie_value(headers) {
-            match self.accounts.session(
+            let Some(s) = self.accounts.session(
                 &auth::secret_hash(&secret),
                 now,
                 SESSION_IDLE_MS,
                 SESSION_LIFETIME_MS,
-            )? {
-                Some(s) => (s.username, Some(s.csrf)),
+            )?
+            else {
+                return Err(ApiError::unauthenticated());
+            };
+            match self.accounts.user(&s.username)? {
+                Some(u) => (u, Some(s.csrf)),
                 None => return Err(ApiError::unauthenticated()),
             }
         } else {
-            return Err(ApiError::unauthenticated());
-        };
-        let Some(user) = self.accounts.user(&username)? else {
             return Err(ApiError::unauthenticated());
         };
         if user.locked_at.is_some() {
             return Err(ApiError::unauthenticated());
         }
         let role = Role::parse("role", &user.role)
-            .map_err(|e| ApiError::internal(format!("account {username}: {e}")))?;
+            .map_err(|e| ApiError::internal(format!("account {}: {e}", user.username)))?;
         let caller = Caller { user, role, csrf };
         if let Some(expected) = &caller.csrf {
             let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
