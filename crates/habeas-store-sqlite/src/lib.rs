@@ -653,8 +653,11 @@ impl LogSink for SqliteSink {
     }
 
     fn append_group(&mut self, entries: &[SealedEntry]) -> Result<(), AppendError> {
+        // Each request in its own savepoint; the statement is prepared once (this runs for every
+        // request of every batch).
         self.conn
-            .execute_batch("SAVEPOINT request")
+            .prepare_cached("SAVEPOINT request")
+            .and_then(|mut st| st.execute([]))
             .map_err(backend)?;
         let result = (|| -> Result<(), AppendError> {
             // The log rows go in with multi-row INSERTs (one statement per LOG_ROWS entries);
@@ -685,7 +688,8 @@ impl LogSink for SqliteSink {
         match result {
             Ok(()) => {
                 self.conn
-                    .execute_batch("RELEASE request")
+                    .prepare_cached("RELEASE request")
+                    .and_then(|mut st| st.execute([]))
                     .map_err(backend)?;
                 Ok(())
             }
