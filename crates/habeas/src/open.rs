@@ -162,7 +162,20 @@ impl DbArgs {
         if self.is_access_log() {
             return Ok(());
         }
-        let (_, log) = self.open_access_log()?;
+        let log = self.access_log_for_change()?;
+        Self::log_to(log, events)
+    }
+
+    /// Opens the access log's writer before a change is made, so that a change is never made
+    /// that could not be logged (while `habeas serve` runs it holds the writer: use the API).
+    pub fn access_log_for_change(&self) -> Result<Register> {
+        self.open_access_log().map(|(_, log)| log).map_err(|e| {
+            anyhow::anyhow!("the access log cannot be written, so nothing was done ({e}); while `habeas serve` runs, go through its API")
+        })
+    }
+
+    /// Appends to an open access log, signs a checkpoint and stops its writer.
+    pub fn log_to(log: Register, events: &[habeas_web::access::Event<'_>]) -> Result<()> {
         let result = log
             .append_all(
                 events

@@ -82,7 +82,11 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
     let accounts = Accounts::open(&db.db).map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = SystemClock.now().millis();
     let store_err = |e: habeas_register::store::StoreError| anyhow::anyhow!("{e}");
-    // Checks first; the access log is opened only for a change that will be made.
+    // A change is made only with the access log open to record it.
+    let log = match &command {
+        UserCommand::List { .. } => None,
+        _ => Some(db.access_log_for_change()?),
+    };
     let done = match command {
         UserCommand::List { format } => {
             let users = accounts.users().map_err(store_err)?;
@@ -191,11 +195,17 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
             done
         }
     };
-    db.log_access(&[Event::Account {
-        by,
-        username: &done.username,
-        action: done.action,
-        detail: done.detail.clone(),
-    }])?;
+    let Some(log) = log else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    DbArgs::log_to(
+        log,
+        &[Event::Account {
+            by,
+            username: &done.username,
+            action: done.action,
+            detail: done.detail.clone(),
+        }],
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,22 @@ fn serves_on_loopback_and_stops_on_sigterm() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("listen:"), "{}", r.stderr);
 
+    // An account made before the server starts.
+    let mut add = bin()
+        .current_dir(reg.dir.path())
+        .args(["user", "add", "--username", "carlos", "--role", "national"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"otra-clave-larga\n")
+        .unwrap();
+    assert!(add.wait_with_output().unwrap().status.success());
+
     let mut child = bin()
         .current_dir(reg.dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -56,6 +72,16 @@ fn serves_on_loopback_and_stops_on_sigterm() {
     );
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
 
+    // While the server holds the access log, the command line changes no account: a change it
+    // could not log is not made.
+    let r = reg.run(&["user", "lock", "--username", "carlos"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("access log") && r.stderr.contains("API"),
+        "{}",
+        r.stderr
+    );
+
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -80,10 +106,16 @@ fn serves_on_loopback_and_stops_on_sigterm() {
         !log.contains("/api/persons/1") && !log.contains("whatever-1"),
         "{log}"
     );
+    let list = reg.ok(&["user", "list"]).stdout;
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("carlos") && !l.contains("LOCKED")),
+        "{list}"
+    );
     let r = reg.ok(&["--db", "habeas.db.access", "verify"]);
     assert!(!r.stdout.contains("not yet signed"), "{}", r.stdout);
-    reg.ok(&["--db", "habeas.db.access", "entry", "0"]);
-    let e = reg.ok(&["--db", "habeas.db.access", "entry", "0"]).stdout;
+    // Entry 0 is the account made before; entry 1 the refused sign-in.
+    let e = reg.ok(&["--db", "habeas.db.access", "entry", "1"]).stdout;
     assert!(
         e.contains("\"unknown_user\"") && !e.contains("whatever-1"),
         "{e}"
