@@ -809,6 +809,9 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
                 None,
             ),
         ),
+        // The session's own routes, last: signing out ends the loop's session.
+        ("me", ("GET", "/api/session".into(), None)),
+        ("sign out", ("DELETE", "/api/session".into(), None)),
     ];
     // Who may do what (CECOT is the facility of every route).
     let allowed = |user: &str, route: &str| -> bool {
@@ -825,6 +828,7 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             "register" => ["nat", "ins", "adm"].contains(&role),
             "users" => role == "adm" || role == "ins",
             "certify" => role == "nat",
+            "me" | "sign out" => true,
             "estate" => (in_cecot && role == "dir") || role == "nat",
             "add user" | "change user" => role == "adm",
             "verify" => role == "nat" || role == "ins",
@@ -898,6 +902,15 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
                 refusals += 1;
             }
         }
+        // Signed out by the last route: the cookie opens nothing any more.
+        let after = w
+            .call("GET", "/api/session", &[("cookie", &cookie)], None)
+            .await;
+        assert_eq!(
+            after.status,
+            StatusCode::UNAUTHORIZED,
+            "{user} after signing out"
+        );
         // Without a session, every route asks to sign in.
         for (name, (method, uri, body)) in &routes {
             let a = w.call(method, uri, &[], body.clone()).await;
