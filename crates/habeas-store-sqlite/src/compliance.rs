@@ -47,14 +47,6 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
-/// The whole entry at `idx`, decoded.
-fn entry(conn: &Connection, idx: u64) -> rusqlite::Result<habeas_register::Entry> {
-    let bytes: Vec<u8> = conn
-        .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")?
-        .query_row([idx], |r| r.get(0))?;
-    habeas_register::Entry::decode(&bytes).map_err(conversion)
-}
-
 /// The day of the entry at `idx`, read from its header only.
 fn entry_day(conn: &Connection, idx: u64) -> rusqlite::Result<Date> {
     let bytes: Vec<u8> = conn
@@ -192,7 +184,9 @@ fn health_facts(
     let mut referred: HashMap<u64, (Date, u64)> = HashMap::new();
     {
         let mut st = conn.prepare_cached(
-            &format!("SELECT h.booking, h.kind, h.at, h.idx FROM health h JOIN custodies c ON c.booking = h.booking
+            &format!("SELECT h.booking, h.kind, h.at, h.idx,
+                    h.kind = 'injury' AND json_extract(CAST(l.bytes AS TEXT), '$.payload.referred_to') IS NOT NULL
+             FROM health h JOIN custodies c ON c.booking = h.booking JOIN register_log l ON l.idx = h.idx
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)
                AND h.kind IN ('admission_examination', 'injury') AND h.at <= ?2
              ORDER BY h.idx"),
@@ -203,18 +197,15 @@ fn health_facts(
             let at = date_of("at", &r.get::<_, String>(2)?)?;
             if kind == "admission_examination" {
                 examined.entry(booking).or_insert((at, idx));
-            } else if !referred.contains_key(&booking)
-                && entry(conn, idx)?
-                    .payload
-                    .get("referred_to")
-                    .is_some_and(|v| v.is_string())
-            {
-                referred.insert(booking, (at, idx));
+            } else if r.get::<_, bool>(4)? {
+                referred.entry(booking).or_insert((at, idx));
             }
         }
     }
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at FROM custodies c
+        "SELECT c.booking, c.admitted_at,
+                coalesce(json_array_length(CAST(l.bytes AS TEXT), '$.payload.injuries'), 0)
+             FROM custodies c JOIN register_log l ON l.idx = c.booking
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
              ORDER BY c.booking"
     ))?;
@@ -223,15 +214,7 @@ fn health_facts(
     while let Some(r) = rows.next()? {
         let booking: u64 = r.get(0)?;
         let injuries_referred = referred.remove(&booking);
-        let injuries_at_admission = if injuries_referred.is_some() {
-            0
-        } else {
-            entry(conn, booking)?
-                .payload
-                .get("injuries")
-                .and_then(|v| v.as_array())
-                .map_or(0, |a| a.len() as u32)
-        };
+        let injuries_at_admission: u32 = r.get(2)?;
         out.push(HealthFacts {
             booking,
             admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
@@ -267,7 +250,10 @@ fn consular_facts(
         }
     }
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at FROM custodies c
+        "SELECT c.booking, c.admitted_at,
+                coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.notification_requested'), 0),
+                json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.notified_at')
+             FROM custodies c JOIN register_log l ON l.idx = c.booking
              WHERE {HELD} AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
                AND c.admitted_at <= ?2
              ORDER BY c.booking"
@@ -276,21 +262,12 @@ fn consular_facts(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let booking: u64 = r.get(0)?;
-        let admission = entry(conn, booking)?;
-        let consular = admission.payload.get("consular");
         let last_contact = contacts.remove(&booking);
         out.push(ConsularFacts {
             booking,
             admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
-            notification_requested: consular
-                .and_then(|c| c.get("notification_requested"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            notified: consular
-                .and_then(|c| c.get("notified_at"))
-                .and_then(|v| v.as_str())
-                .map(|s| date_of("consular.notified_at", s))
-                .transpose()?,
+            notification_requested: r.get(2)?,
+            notified: optional_date(r.get(3)?, "consular.notified_at")?,
             last_contact,
             evidence: booking,
         });

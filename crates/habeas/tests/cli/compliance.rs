@@ -275,3 +275,50 @@ fn a_period_gives_each_breach_its_first_and_last_day_and_a_page() {
     assert!(page.contains("regime.out_of_cell"));
     assert!(!page.contains("<script"));
 }
+
+/// Injuries recorded at admission are found until a health record of an injury names where it
+/// was referred (read from the entries themselves, not the projections).
+#[test]
+fn injuries_at_admission_are_found_until_referred() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "i.db", "cecot", "60", "2");
+    std::fs::write(
+        dir.path().join("adm.json"),
+        r#"{"facility":"CECOT","person":{"given_names":"Lesionado","surnames":["Pérez"],"birth_date":"1990-01-01","sex":"male","nationalities":["SV"]},
+ "admitted_at":"2025-05-20T10:00:00.000Z","legal_status":"remand","injuries":["hematoma en la cara","corte en el brazo"],
+ "orders":[{"kind":"pretrial_detention","authority":"Juzgado","reference":"1-2025","issued":"2025-05-19","expires":"2025-11-19"}],
+ "arrest":{"at":"2025-05-18T06:00:00.000Z","place":"San Salvador","authority":"PNC"}}"#,
+    )
+    .unwrap();
+    let out = String::from_utf8(run(
+        dir.path(),
+        &["--db", "i.db", "admit", "--json", "adm.json"],
+    ))
+    .unwrap();
+    let booking: u64 = out.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let injuries = |r: &Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["code"] == "health.injuries_not_referred" && f["subject"]["booking"] == booking
+            })
+            .map(|f| f["detail"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let found = injuries(&report(dir.path(), "i.db", &[]));
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("2 injuries"), "{found:?}");
+    // An injury record without a referral changes nothing; one naming it ends the finding.
+    for (name, referral) in [("h1.json", ""), ("h2.json", r#","referred_to":"Fiscalía""#)] {
+        std::fs::write(
+            dir.path().join(name),
+            format!(r#"{{"record":"health","facility":"CECOT","booking":{booking},"at":"2025-05-20T12:00:00.000Z","kind":"injury","notes":"lesiones documentadas"{referral}}}"#),
+        )
+        .unwrap();
+        run(dir.path(), &["--db", "i.db", "record", "--json", name]);
+        let left = injuries(&report(dir.path(), "i.db", &[]));
+        assert_eq!(left.is_empty(), !referral.is_empty(), "{name}: {left:?}");
+    }
+}
