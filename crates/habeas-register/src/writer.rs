@@ -98,15 +98,20 @@ pub struct WriterStats {
 }
 
 type Reply<T> = mpsc::SyncSender<T>;
-type AppendReply = Reply<Result<Vec<Receipt>, AppendError>>;
+
+/// What the writer calls once a request's entries are durable (or refused): a channel for a
+/// waiting thread, or any callback (an async task's wake-up), so that nobody need block.
+struct AppendReply(Box<dyn FnOnce(Result<Vec<Receipt>, AppendError>) + Send>);
+
+impl AppendReply {
+    fn send(self, outcome: Result<Vec<Receipt>, AppendError>) {
+        (self.0)(outcome);
+    }
+}
 
 enum Msg {
     /// Drafts, and the time to record them at when the caller replays history (else the clock).
-    Append(
-        Vec<PreparedDraft>,
-        Option<Timestamp>,
-        Reply<Result<Vec<Receipt>, AppendError>>,
-    ),
+    Append(Vec<PreparedDraft>, Option<Timestamp>, AppendReply),
     Checkpoint(Reply<Result<Option<StoredCheckpoint>, StoreError>>),
     Shutdown,
 }
@@ -275,21 +280,35 @@ impl Register {
     /// (never earlier than the entry before). For replaying history: the demo generator and
     /// imports of records kept elsewhere; users' commands always take the clock.
     pub fn submit_at(&self, drafts: Vec<Draft>, at: Option<Timestamp>) -> Pending {
+        let (reply, rx) = mpsc::sync_channel(1);
+        match self.submit_then(drafts, at, move |outcome| {
+            let _ = reply.send(outcome);
+        }) {
+            Ok(()) => Pending(Ok(rx)),
+            Err(e) => Pending(Err(e)),
+        }
+    }
+
+    /// Queues entries (all or none) and returns at once; the writer calls `done` with the
+    /// outcome once they are durable (or refused), on its own thread: `done` must be quick
+    /// (a channel send, a task's wake-up). A draft that cannot be encoded, or a writer that
+    /// has stopped, is an error here and `done` is not called.
+    pub fn submit_then(
+        &self,
+        drafts: Vec<Draft>,
+        at: Option<Timestamp>,
+        done: impl FnOnce(Result<Vec<Receipt>, AppendError>) + Send + 'static,
+    ) -> Result<(), AppendError> {
         // The canonical encoding is prepared here, on the caller's thread; a bad draft is
         // refused without reaching the writer.
-        let prepared = match drafts
+        let prepared = drafts
             .into_iter()
             .map(Draft::prepare)
             .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(p) => p,
-            Err(e) => return Pending(Err(draft_rejection(e))),
-        };
-        let (reply, rx) = mpsc::sync_channel(1);
-        match self.tx.send(Msg::Append(prepared, at, reply)) {
-            Ok(()) => Pending(Ok(rx)),
-            Err(_) => Pending(Err(AppendError::Store(StoreError::Closed))),
-        }
+            .map_err(draft_rejection)?;
+        self.tx
+            .send(Msg::Append(prepared, at, AppendReply(Box::new(done))))
+            .map_err(|_| AppendError::Store(StoreError::Closed))
     }
 
     /// Signs a checkpoint for the current size if the register grew since the last one, and
@@ -367,7 +386,7 @@ impl State {
             for msg in batch {
                 match msg {
                     Msg::Append(_, _, reply) => {
-                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                        reply.send(Err(AppendError::Store(e.clone())));
                     }
                     Msg::Checkpoint(reply) => {
                         let _ = reply.send(Err(e.clone()));
@@ -397,7 +416,7 @@ impl State {
             if !began {
                 if let Err(e) = self.sink.begin() {
                     failed = Some(e);
-                    let _ = reply.send(Err(AppendError::Store(StoreError::Backend(
+                    reply.send(Err(AppendError::Store(StoreError::Backend(
                         "the batch could not start".into(),
                     ))));
                     break;
@@ -421,10 +440,10 @@ impl State {
                     let _ = self.janitor.send(sealed);
                 }
                 Err(AppendError::Rejected(r)) => {
-                    let _ = reply.send(Err(AppendError::Rejected(r)));
+                    reply.send(Err(AppendError::Rejected(r)));
                 }
                 Err(AppendError::Store(e)) => {
-                    let _ = reply.send(Err(AppendError::Store(e.clone())));
+                    reply.send(Err(AppendError::Store(e.clone())));
                     failed = Some(e);
                     break;
                 }
@@ -435,12 +454,12 @@ impl State {
                 self.sink.rollback();
             }
             for (reply, _) in acked {
-                let _ = reply.send(Err(AppendError::Store(e.clone())));
+                reply.send(Err(AppendError::Store(e.clone())));
             }
             for msg in rest {
                 match msg {
                     Msg::Append(_, _, reply) => {
-                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                        reply.send(Err(AppendError::Store(e.clone())));
                     }
                     Msg::Checkpoint(r) => waiting_checkpoint.push(r),
                     Msg::Shutdown => {}
@@ -476,13 +495,13 @@ impl State {
                         .entries
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);
                     for (reply, receipts) in acked {
-                        let _ = reply.send(Ok(receipts));
+                        reply.send(Ok(receipts));
                     }
                 }
                 Err(e) => {
                     self.sink.rollback();
                     for (reply, _) in acked {
-                        let _ = reply.send(Err(AppendError::Store(e.clone())));
+                        reply.send(Err(AppendError::Store(e.clone())));
                     }
                     self.stopped = Some(e);
                 }
@@ -759,5 +778,54 @@ mod tests {
         assert_eq!(next.index, 1);
         assert_eq!(next.leaf, leaf_hash(&mem.rows.lock().unwrap()[1].0));
         r.shutdown();
+    }
+
+    #[test]
+    fn submit_then_calls_back_only_after_the_commit_and_with_its_failure() {
+        let signer = Signer::from_seed("habeas.test/mem", [1; 32]).unwrap();
+        let mem = Arc::new(Mem {
+            info: Some(RegisterInfo {
+                origin: "habeas.test/mem".into(),
+                verifier: signer.verifier(),
+            }),
+            ..Mem::default()
+        });
+        let fail = Arc::new(AtomicBool::new(false));
+        let r = start(&mem, &fail);
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            let tx = tx.clone();
+            let mem = mem.clone();
+            r.submit_then(vec![draft()], None, move |outcome| {
+                // Called back on the writer's thread, once the entry is in the store.
+                let rows = mem.rows.lock().unwrap().len();
+                tx.send((outcome.map(|rs| rs[0].index), rows)).unwrap();
+            })
+            .unwrap();
+        }
+        let mut got: Vec<(u64, usize)> = (0..3)
+            .map(|_| {
+                let (o, rows) = rx.recv().unwrap();
+                (o.unwrap(), rows)
+            })
+            .collect();
+        got.sort_unstable();
+        for (k, (index, rows)) in got.iter().enumerate() {
+            assert_eq!(*index, k as u64);
+            assert!(*rows > *index as usize, "called back before the commit");
+        }
+        // A failed commit is reported to the callback, never acknowledged.
+        fail.store(true, Ordering::SeqCst);
+        r.submit_then(vec![draft()], None, move |outcome| {
+            tx.send((outcome.map(|rs| rs[0].index), 0)).unwrap();
+        })
+        .unwrap();
+        assert!(matches!(rx.recv().unwrap().0, Err(AppendError::Store(_))));
+        // A draft that cannot be encoded is refused at once, and nothing is called back.
+        let mut bad = draft();
+        bad.kind = String::new();
+        assert!(r.submit_then(vec![bad], None, |_| unreachable!()).is_err());
+        r.shutdown();
+        assert_eq!(mem.rows.lock().unwrap().len(), 3);
     }
 }

@@ -55,7 +55,22 @@ pub struct Session {
 pub struct Accounts {
     path: std::path::PathBuf,
     pool: Mutex<Vec<Connection>>,
+    owners: Mutex<Owners>,
 }
+
+/// The accounts of API tokens already looked up, so that a machine client's every request
+/// does not query the tables. Every change to an account or a token made through this
+/// `Accounts` empties it (a lookup that overlapped a change is not kept: the generation
+/// tells). Changes from another process are not seen: while the server runs, the command line
+/// refuses to change accounts (it cannot open the access log the server holds).
+#[derive(Debug, Default)]
+struct Owners {
+    generation: u64,
+    by_token: std::collections::HashMap<[u8; 32], User>,
+}
+
+/// How many token owners are kept before the cache starts again.
+const OWNERS_KEPT: usize = 10_000;
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
@@ -96,7 +111,20 @@ impl Accounts {
         Ok(Self {
             path: path.to_owned(),
             pool: Mutex::new(vec![first]),
+            owners: Mutex::new(Owners::default()),
         })
+    }
+
+    /// Like `with`, for a change to accounts or tokens: the cached token owners are forgotten.
+    fn changing<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let out = self.with(f);
+        let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+        owners.generation += 1;
+        owners.by_token.clear();
+        out
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -116,7 +144,7 @@ impl Accounts {
 
     /// Adds an account; `Ok(false)` if the username is taken.
     pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             c.prepare_cached(
                 "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -159,7 +187,7 @@ impl Accounts {
     /// Locks an account (`Some(now)`) or unlocks it (`None`, which also forgets its failed
     /// sign-ins); `Ok(false)` if there is no such account.
     pub fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             let n = c
                 .prepare_cached("UPDATE users SET locked_at = ?2 WHERE username = ?1")?
                 .execute(params![username, locked_at])?;
@@ -172,7 +200,7 @@ impl Accounts {
 
     /// Replaces a password hash and revokes every session of the account.
     pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             let n = c
                 .prepare_cached("UPDATE users SET password_hash = ?2 WHERE username = ?1")?
                 .execute(params![username, hash])?;
@@ -193,7 +221,7 @@ impl Accounts {
         limit: u32,
         window: i64,
     ) -> Result<bool, StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             c.prepare_cached("INSERT INTO login_failures (username, at) VALUES (?1, ?2)")?
                 .execute(params![username, now])?;
             c.prepare_cached("DELETE FROM login_failures WHERE username = ?1 AND at <= ?2")?
@@ -323,7 +351,7 @@ impl Accounts {
         name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             c.prepare_cached(
                 "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -348,7 +376,14 @@ impl Accounts {
     /// The account an unrevoked token belongs to, read in one query (every API request with a
     /// token asks).
     pub fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
-        self.with(|c| {
+        let generation = {
+            let owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+            if let Some(u) = owners.by_token.get(id_hash) {
+                return Ok(Some(u.clone()));
+            }
+            owners.generation
+        };
+        let found = self.with(|c| {
             c.prepare_cached(
                 "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at
                  FROM api_tokens t JOIN users u ON u.username = t.username
@@ -356,12 +391,22 @@ impl Accounts {
             )?
             .query_row([&id_hash[..]], user_of)
             .optional()
-        })
+        })?;
+        if let Some(u) = &found {
+            let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+            if owners.generation == generation {
+                if owners.by_token.len() >= OWNERS_KEPT {
+                    owners.by_token.clear();
+                }
+                owners.by_token.insert(*id_hash, u.clone());
+            }
+        }
+        Ok(found)
     }
 
     /// Revokes every token of an account with this name; how many.
     pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
-        self.with(|c| {
+        self.changing(|c| {
             c.prepare_cached(
                 "UPDATE api_tokens SET revoked_at = ?3 WHERE username = ?1 AND name = ?2 AND revoked_at IS NULL",
             )?
@@ -444,6 +489,32 @@ mod tests {
                 2_000,
             )
             .unwrap());
+    }
+
+    #[test]
+    fn a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
+        let (_d, a) = accounts();
+        add(&a, "ana");
+        let t = [9u8; 32];
+        assert_eq!(a.token_owner(&t).unwrap(), None);
+        a.add_token(&t, "ana", "robot", 1_000).unwrap();
+        // Looked up twice: the second answer comes from the cache, and is the same.
+        let first = a.token_owner(&t).unwrap().unwrap();
+        assert_eq!(a.token_owner(&t).unwrap().unwrap(), first);
+        assert!(first.locked_at.is_none());
+        // Locking shows at once, and so does unlocking.
+        a.set_locked("ana", Some(5_000)).unwrap();
+        assert_eq!(a.token_owner(&t).unwrap().unwrap().locked_at, Some(5_000));
+        a.set_locked("ana", None).unwrap();
+        assert_eq!(a.token_owner(&t).unwrap().unwrap().locked_at, None);
+        // Failed sign-ins that lock the account show too.
+        for k in 0..5 {
+            a.record_failure("ana", 10_000 + k, 5, 60_000).unwrap();
+        }
+        assert!(a.token_owner(&t).unwrap().unwrap().locked_at.is_some());
+        // A revoked token has no owner any more.
+        assert_eq!(a.revoke_tokens("ana", "robot", 20_000).unwrap(), 1);
+        assert_eq!(a.token_owner(&t).unwrap(), None);
     }
 
     #[test]

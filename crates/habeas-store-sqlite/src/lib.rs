@@ -279,13 +279,15 @@ impl SqliteStore {
         &self,
         person: u64,
     ) -> Result<Option<(PersonFile, Vec<serde_json::Value>)>, StoreError> {
-        let Some(file) = self.person_file(person)? else {
-            return Ok(None);
-        };
-        // One reader for every entry; the stored bytes are parsed as JSON only (their
-        // canonical form and hashes are `verify`'s business, not every read's).
-        let history = self.with_reader(|conn| {
-            let mut st = conn
+        // One reader and one read transaction: the file and its history are of the same
+        // moment. The stored bytes are parsed as JSON only (their canonical form and hashes
+        // are `verify`'s business, not every read's).
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction().map_err(backend)?;
+            let Some(file) = custody::person_file(&tx, person).map_err(backend)? else {
+                return Ok(None);
+            };
+            let mut st = tx
                 .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")
                 .map_err(backend)?;
             let mut history = Vec::new();
@@ -299,9 +301,10 @@ impl SqliteStore {
                     history.push(serde_json::json!({"index": idx, "time": e["time"], "kind": e["kind"], "actor": e["actor"], "booking": c.booking, "payload": e["payload"]}));
                 }
             }
-            Ok(history)
-        })?;
-        Ok(Some((file, history)))
+            drop(st);
+            tx.commit().map_err(backend)?;
+            Ok(Some((file, history)))
+        })
     }
 
     /// The entries that bring the register's estate to `estate`: the facility, units and cells

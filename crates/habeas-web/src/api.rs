@@ -6,7 +6,7 @@
 
 use crate::access::EVERY_FACILITY;
 use crate::auth::Role;
-use crate::server::{blocking, ApiError, ApiResult, AppState, Caller};
+use crate::server::{blocking, durable, ApiError, ApiResult, AppState, Caller};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -75,44 +75,80 @@ fn authorize(
     }
 }
 
-/// Appends one checked draft through the group-committing writer; the register index.
-fn append(state: &AppState, draft: Draft) -> ApiResult<u64> {
-    let register = state
-        .register
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("this server does not write the register"))?;
-    match register.append_all(vec![draft]) {
-        Ok(r) => r
-            .first()
-            .map(|r| r.index)
-            .ok_or_else(|| ApiError::internal("no receipt")),
-        Err(AppendError::Rejected(r)) => {
+/// The writer's refusal or failure as an answer: 422 naming the field, or 500.
+fn append_error(e: AppendError) -> ApiError {
+    match e {
+        AppendError::Rejected(r) => {
             let mut e = ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "refused",
                 format!("{}: {}", r.field.clone().unwrap_or_default(), r.message),
             );
             e.code_owned(r.code);
-            Err(match r.field {
+            match r.field {
                 Some(f) => e.field_owned(f),
                 None => e,
-            })
+            }
         }
-        Err(AppendError::Store(e)) => Err(ApiError::internal(format!("nothing was recorded: {e}"))),
+        AppendError::Store(e) => ApiError::internal(format!("nothing was recorded: {e}")),
     }
 }
 
-/// Checks, authorizes and appends; answers `201 {"entry": N}`.
+/// Appends one checked draft through the group-committing writer and waits, without holding
+/// a thread, until it is durable; the register index.
+async fn append(state: &AppState, draft: Draft) -> ApiResult<u64> {
+    let register = state
+        .register
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("this server does not write the register"))?;
+    let receipts = durable(register, vec![draft]).await.map_err(append_error)?;
+    receipts
+        .first()
+        .map(|r| r.index)
+        .ok_or_else(|| ApiError::internal("no receipt"))
+}
+
+/// What the checked part of a write handler (on the blocking pool) decided.
+pub(crate) enum Outcome {
+    /// The answer, complete.
+    Done(StatusCode, Value),
+    /// A checked and authorized draft: appended, then answered `201 {"entry": N}`; `then`
+    /// adds to the answer afterwards (on the blocking pool).
+    Append(Draft, Option<Then>),
+}
+
+pub(crate) type Then = Box<dyn FnOnce(&AppState, &mut Value) -> ApiResult<()> + Send>;
+
+/// Carries out an [`Outcome`]: the wait for the commit holds no thread, so the writer's
+/// batches fill with every request in flight.
+async fn finish(state: Arc<AppState>, outcome: Outcome) -> Created {
+    match outcome {
+        Outcome::Done(status, v) => Ok((status, Json(v))),
+        Outcome::Append(draft, then) => {
+            let entry = append(&state, draft).await?;
+            let mut v = json!({"entry": entry});
+            if let Some(then) = then {
+                v = blocking(move || {
+                    then(&state, &mut v)?;
+                    Ok(v)
+                })
+                .await?;
+            }
+            Ok((StatusCode::CREATED, Json(v)))
+        }
+    }
+}
+
+/// Checks and authorizes a draft for appending.
 fn write(
     state: &AppState,
     caller: &Caller,
     draft: Draft,
     action: &str,
     roles: &[Role],
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Outcome> {
     authorize(state, caller, &draft.facility, action, roles)?;
-    let entry = append(state, draft)?;
-    Ok((StatusCode::CREATED, Json(json!({"entry": entry}))))
+    Ok(Outcome::Append(draft, None))
 }
 
 const REGISTRY: &[Role] = &[Role::Registry, Role::Director];
@@ -129,11 +165,13 @@ macro_rules! handler {
             headers: HeaderMap,
             $bytes: Bytes,
         ) -> Created {
-            blocking(move || {
+            let shared = $state.clone();
+            let outcome = blocking(move || {
                 let $caller = $state.caller(&method, &headers)?;
                 $body
             })
-            .await
+            .await?;
+            finish(shared, outcome).await
         }
     };
 }
@@ -268,13 +306,21 @@ handler!(
         let count =
             habeas_core::events::RollCount::new(&b.facility, &at, &b.cells, now).map_err(domain)?;
         let draft = count.to_draft(&actor(&caller)?);
-        let (status, Json(mut v)) = write(&state, &caller, draft, "record a roll count", CUSTODY)?;
+        authorize(
+            &state,
+            &caller,
+            &draft.facility,
+            "record a roll count",
+            CUSTODY,
+        )?;
         // The reconciliation of the day, as the count left it.
-        let report = state
-            .store
-            .count_report(&b.facility, &count.at.date_string())?;
-        v["report"] = serde_json::to_value(report).map_err(ApiError::internal)?;
-        Ok((status, Json(v)))
+        let (facility, day) = (b.facility, count.at.date_string());
+        let then: Then = Box::new(move |state, v| {
+            let report = state.store.count_report(&facility, &day)?;
+            v["report"] = serde_json::to_value(report).map_err(ApiError::internal)?;
+            Ok(())
+        });
+        Ok(Outcome::Append(draft, Some(then)))
     }
 );
 
@@ -916,7 +962,7 @@ handler!(
                 }),
             },
         };
-        Ok((StatusCode::CREATED, Json(result)))
+        Ok(Outcome::Done(StatusCode::CREATED, result))
     }
 );
 
@@ -930,18 +976,16 @@ fn user_error(e: crate::users::UserError) -> ApiError {
 }
 
 /// Records an account change in the access log; the answer, with what is shown once.
-fn account_done(state: &AppState, caller: &Caller, done: crate::users::Done) -> Created {
+fn account_done(state: &AppState, caller: &Caller, done: crate::users::Done) -> ApiResult<Outcome> {
     state.log(&[crate::access::Event::Account {
         by: &format!("user:{}", caller.user.username),
         username: &done.username,
         action: done.action,
         detail: done.detail.clone(),
     }])?;
-    Ok((
+    Ok(Outcome::Done(
         StatusCode::CREATED,
-        Json(
-            json!({"username": done.username, "action": done.action, "show_once": done.show_once}),
-        ),
+        json!({"username": done.username, "action": done.action, "show_once": done.show_once}),
     ))
 }
 
@@ -1053,28 +1097,17 @@ handler!(
                 .as_ref()
                 .ok_or_else(|| ApiError::internal("this server does not write the register"))?;
             // One request: every entry or none.
-            match register.append_all(drafts) {
-                Ok(r) => r.iter().map(|r| r.index).collect(),
-                Err(AppendError::Rejected(r)) => {
-                    let mut e = ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "refused",
-                        r.message.clone(),
-                    );
-                    e.code_owned(r.code);
-                    return Err(match r.field {
-                        Some(f) => e.field_owned(f),
-                        None => e,
-                    });
-                }
-                Err(AppendError::Store(e)) => {
-                    return Err(ApiError::internal(format!("nothing was recorded: {e}")))
-                }
-            }
+            // (Rare and large: this one waits on the blocking pool.)
+            register
+                .append_all(drafts)
+                .map_err(append_error)?
+                .iter()
+                .map(|r| r.index)
+                .collect()
         };
-        Ok((
+        Ok(Outcome::Done(
             StatusCode::CREATED,
-            Json(json!({"entries": entries, "unchanged": unchanged})),
+            json!({"entries": entries, "unchanged": unchanged}),
         ))
     }
 );

@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use habeas_register::store::{Store as _, StoreError};
+use habeas_register::store::{AppendError, Store as _, StoreError};
 use habeas_register::time::Clock;
-use habeas_register::writer::Register;
+use habeas_register::writer::{Receipt, Register};
 use habeas_store_sqlite::{Accounts, SqliteStore, User};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -140,6 +140,19 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
+/// Queues drafts with a writer and waits, without holding a thread, until they are durable.
+pub(crate) async fn durable(
+    register: &Register,
+    drafts: Vec<habeas_register::Draft>,
+) -> Result<Vec<Receipt>, AppendError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    register.submit_then(drafts, None, move |outcome| {
+        let _ = tx.send(outcome);
+    })?;
+    rx.await
+        .map_err(|_| AppendError::Store(StoreError::Closed))?
+}
+
 /// Who is asking.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -176,6 +189,14 @@ impl AppState {
     pub(crate) fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
         self.access
             .append_all(events.iter().map(Event::to_draft).collect())
+            .map(|_| ())
+            .map_err(|e| ApiError::internal(format!("access log: {e}")))
+    }
+
+    /// Appends access-log events; resolves once they are durable, holding no thread meanwhile.
+    pub(crate) async fn log_async(&self, events: &[Event<'_>]) -> ApiResult<()> {
+        durable(&self.access, events.iter().map(Event::to_draft).collect())
+            .await
             .map(|_| ())
             .map_err(|e| ApiError::internal(format!("access log: {e}")))
     }
@@ -257,7 +278,7 @@ impl AppState {
 
 /// The routes.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -334,7 +355,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::identity_corrections),
         )
         .route("/api/access-log", get(access_log))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") });
+    with_layers(routes, state)
+}
+
+/// What every answer passes through: the request's log line and metrics, and the security
+/// headers. (The benchmarks put their constant handler behind the same.)
+pub fn with_layers(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -604,7 +632,10 @@ pub(crate) async fn person_file(
     let Path(person) = person
         .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))?;
     let Query(q) = query.map_err(query_error)?;
-    blocking(move || {
+    let shared = state.clone();
+    // The checks and the read on the blocking pool; the wait for the access-log entry to be
+    // durable holds no thread.
+    let (username, facility, answer) = blocking(move || {
         let caller = state.caller(&method, &headers)?;
         if caller.role == Role::Administrator {
             state.refuse(
@@ -641,20 +672,28 @@ pub(crate) async fn person_file(
             ));
         }
         redact_health(&mut history, caller.role);
-        let purpose = q
-            .purpose
-            .as_deref()
-            .map(|p| p.chars().take(200).collect::<String>());
-        state.log(&[Event::Read {
-            username: &caller.user.username,
+        Ok((
+            caller.user.username,
+            facility,
+            json!({"person": file, "history": history}),
+        ))
+    })
+    .await?;
+    let purpose = q
+        .purpose
+        .as_deref()
+        .map(|p| p.chars().take(200).collect::<String>());
+    // The file is answered only once its reading is logged durably.
+    shared
+        .log_async(&[Event::Read {
+            username: &username,
             facility: &facility,
             person,
             part: "file",
             purpose: purpose.as_deref(),
-        }])?;
-        Ok(Json(json!({"person": file, "history": history})))
-    })
-    .await
+        }])
+        .await?;
+    Ok(Json(answer))
 }
 
 #[derive(Debug, Deserialize)]

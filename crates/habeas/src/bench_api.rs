@@ -26,7 +26,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
-pub const API_BASELINES: &str = "api.append: the same endpoint with the writer committing each request alone (max_batch 1), same durability; api.person_file: an axum handler returning a constant body of the same size, same server, same client";
+pub const API_BASELINES: &str = "api.append: the same endpoint with the writer committing each request alone (max_batch 1), same durability; api.person_file: an axum handler returning a constant body of the same size, behind the same layers (request log, metrics, security headers), same client";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiBenchArgs {
@@ -373,12 +373,17 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
             // The size of a file, for the constant.
             let probe = load(pa, 1, 0.2, None, files.clone()).await?;
             let constant = vec![b'x'; probe.body_bytes.max(1)];
-            let app = axum::Router::new().route(
-                "/constant",
-                axum::routing::get(move || {
-                    let body = constant.clone();
-                    async move { ([("content-type", "application/json")], body) }
-                }),
+            // Behind the server's own layers (request log, metrics, security headers): the
+            // difference measured is the handler's.
+            let app = habeas_web::server::with_layers(
+                axum::Router::new().route(
+                    "/constant",
+                    axum::routing::get(move || {
+                        let body = constant.clone();
+                        async move { ([("content-type", "application/json")], body) }
+                    }),
+                ),
+                served.state.clone(),
             );
             let ca = listen(app).await?;
             crate::bench::settle();
