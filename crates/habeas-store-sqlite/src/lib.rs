@@ -287,18 +287,31 @@ impl SqliteStore {
             let Some(file) = custody::person_file(&tx, person).map_err(backend)? else {
                 return Ok(None);
             };
+            // Each custody's entries in one statement.
             let mut st = tx
-                .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")
+                .prepare_cached(
+                    "SELECT e.idx, l.bytes FROM custody_events e
+                     LEFT JOIN register_log l ON l.idx = e.idx
+                     WHERE e.booking = ?1 ORDER BY e.idx",
+                )
                 .map_err(backend)?;
             let mut history = Vec::new();
             for c in &file.custodies {
-                for idx in &c.events {
-                    let bytes: Vec<u8> = st
-                        .query_row([*idx as i64], |r| r.get(0))
+                let mut rows = st.query([c.booking as i64]).map_err(backend)?;
+                while let Some(row) = rows.next().map_err(backend)? {
+                    let idx: i64 = row.get(0).map_err(backend)?;
+                    let bytes = row
+                        .get_ref(1)
+                        .map_err(backend)?
+                        .as_blob_or_null()
+                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("entry {idx}: not in the register"))
+                        })?;
+                    let mut e: serde_json::Value = serde_json::from_slice(bytes)
                         .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
-                    let e: serde_json::Value = serde_json::from_slice(&bytes)
-                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
-                    history.push(serde_json::json!({"index": idx, "time": e["time"], "kind": e["kind"], "actor": e["actor"], "booking": c.booking, "payload": e["payload"]}));
+                    let mut take = |k: &str| e.get_mut(k).map(serde_json::Value::take);
+                    history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": c.booking, "payload": take("payload")}));
                 }
             }
             drop(st);

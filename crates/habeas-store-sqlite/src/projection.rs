@@ -50,7 +50,6 @@ pub(crate) struct RowBuffer<'e> {
     head: &'static str,
     width: usize,
     values: Vec<ValueRef<'e>>,
-    full: String,
 }
 
 fn values_sql(head: &str, width: usize, rows: usize) -> String {
@@ -78,8 +77,8 @@ impl<'e> RowBuffer<'e> {
         Self {
             head,
             width,
-            values: Vec::with_capacity(ROWS * width),
-            full: values_sql(head, width, ROWS),
+            // Nothing is allocated until a row comes: most groups fill few of the buffers.
+            values: Vec::new(),
         }
     }
 
@@ -101,14 +100,8 @@ impl<'e> RowBuffer<'e> {
             return Ok(());
         }
         let rows = self.values.len() / self.width;
-        let owned;
-        let sql = if rows == ROWS {
-            self.full.as_str()
-        } else {
-            owned = values_sql(self.head, self.width, rows);
-            owned.as_str()
-        };
-        let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+        let sql = values_sql(self.head, self.width, rows);
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         for (i, v) in self.values.iter().enumerate() {
             stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(*v))
                 .map_err(backend)?;

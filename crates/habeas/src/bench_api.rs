@@ -254,6 +254,24 @@ fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> 
     })
 }
 
+/// A writer's entries and commits so far.
+fn commits(r: &Register) -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (
+        r.stats().entries.load(Relaxed),
+        r.stats().batches.load(Relaxed),
+    )
+}
+
+/// The entries, commits and mean batch between two readings of [`commits`].
+fn batch_sizes(before: (u64, u64), after: (u64, u64)) -> String {
+    let (entries, batches) = (after.0 - before.0, after.1 - before.1);
+    format!(
+        "{entries} entries in {batches} commits, {:.1} per commit",
+        entries as f64 / batches.max(1) as f64
+    )
+}
+
 async fn listen(app: axum::Router) -> Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -317,6 +335,7 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
             let ga = listen(router(grouped.state.clone())).await?;
             let sa = listen(router(single.state.clone())).await?;
             crate::bench::settle();
+            let before = commits(&grouped.register);
             let g = load(
                 ga,
                 conns,
@@ -325,6 +344,10 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
                 visit(writers, &grouped.token),
             )
             .await?;
+            eprintln!(
+                "  appends grouped: {}",
+                batch_sizes(before, commits(&grouped.register))
+            );
             crate::bench::settle();
             let s = load(
                 sa,
@@ -387,7 +410,12 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
             );
             let ca = listen(app).await?;
             crate::bench::settle();
+            let before = commits(&served.access);
             let p = load(pa, conns, args.seconds, None, files.clone()).await?;
+            eprintln!(
+                "  person files, the access log: {}",
+                batch_sizes(before, commits(&served.access))
+            );
             let c = load(
                 ca,
                 conns,
