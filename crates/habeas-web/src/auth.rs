@@ -205,6 +205,71 @@ pub fn new_secret() -> Result<String, Invalid> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?))
 }
 
+/// The server's key for session cookies: a cookie carries the session id and an
+/// HMAC-SHA256 of it, so that a cookie the server did not issue is refused before any lookup.
+#[derive(Clone)]
+pub struct CookieKey([u8; 32]);
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey(..)")
+    }
+}
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+impl CookieKey {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn generate() -> Result<Self, Invalid> {
+        random::<32>().map(Self)
+    }
+
+    /// The key as kept in its file (base64, one line).
+    pub fn to_text(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| invalid("session key", e.to_string()))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| invalid("session key", "not 32 bytes"))?;
+        Ok(Self(bytes))
+    }
+
+    fn mac(&self, id: &str) -> Result<HmacSha256, Invalid> {
+        use hmac::Mac as _;
+        // (An HMAC takes a key of any length: this does not fail.)
+        let mut mac = <HmacSha256 as hmac::Mac>::new_from_slice(&self.0)
+            .map_err(|e| invalid("session key", e.to_string()))?;
+        mac.update(id.as_bytes());
+        Ok(mac)
+    }
+
+    /// The cookie value for a session id: `<id>.<mac>`.
+    pub fn sign(&self, id: &str) -> Result<String, Invalid> {
+        use hmac::Mac as _;
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.mac(id)?.finalize().into_bytes());
+        Ok(format!("{id}.{tag}"))
+    }
+
+    /// The session id of a cookie value whose MAC is right (compared in constant time).
+    pub fn verify<'a>(&self, value: &'a str) -> Option<&'a str> {
+        use hmac::Mac as _;
+        let (id, tag) = value.rsplit_once('.')?;
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tag)
+            .ok()?;
+        self.mac(id).ok()?.verify_slice(&tag).ok().map(|()| id)
+    }
+}
+
 /// What is stored of a session id or a token: its SHA-256.
 pub fn secret_hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
@@ -213,6 +278,28 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_cookie_is_accepted_only_with_its_own_mac() {
+        let key = CookieKey::new([3; 32]);
+        let id = new_secret().unwrap();
+        let cookie = key.sign(&id).unwrap();
+        assert_eq!(key.verify(&cookie), Some(id.as_str()));
+        // The bare id, a changed id, a changed tag, another key: refused.
+        assert_eq!(key.verify(&id), None);
+        let (_, tag) = cookie.rsplit_once('.').unwrap();
+        let other_id = new_secret().unwrap();
+        assert_eq!(key.verify(&format!("{other_id}.{tag}")), None);
+        let mut flipped = cookie.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(key.verify(&String::from_utf8(flipped).unwrap()), None);
+        assert_eq!(CookieKey::new([4; 32]).verify(&cookie), None);
+        // The key survives its file.
+        let again = CookieKey::parse(&key.to_text()).unwrap();
+        assert_eq!(again.verify(&cookie), Some(id.as_str()));
+        assert!(CookieKey::parse("c2hvcnQ=").is_err());
+    }
 
     #[test]
     fn roles_parse_and_know_their_scope_and_factor() {

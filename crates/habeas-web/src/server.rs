@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Served over TLS: answers carry Strict-Transport-Security.
     pub tls: bool,
+    /// Signs the session cookies (`<db>.session.key`).
+    pub cookie_key: auth::CookieKey,
 }
 
 /// Request counts and latencies by route and status, for `/metrics`.
@@ -217,9 +219,13 @@ impl AppState {
                 Some(u) => (u, None),
                 None => return Err(ApiError::unauthenticated()),
             }
-        } else if let Some(secret) = cookie_value(headers) {
+        } else if let Some(value) = cookie_value(headers) {
+            // A cookie this server did not sign is refused before any lookup.
+            let Some(secret) = self.cookie_key.verify(&value) else {
+                return Err(ApiError::unauthenticated());
+            };
             let Some(s) = self.accounts.session(
-                &auth::secret_hash(&secret),
+                &auth::secret_hash(secret),
                 now,
                 SESSION_IDLE_MS,
                 SESSION_LIFETIME_MS,
@@ -546,7 +552,8 @@ pub(crate) async fn sign_in(
             .accounts
             .create_session(&auth::secret_hash(&secret), &user.username, &csrf, now)?;
         let cookie = format!(
-            "{COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            state.cookie_key.sign(&secret).map_err(ApiError::internal)?,
             SESSION_LIFETIME_MS / 1000
         );
         let mut res = Json(who(&user, Some(&csrf))).into_response();
@@ -569,10 +576,13 @@ pub(crate) async fn sign_out(
     blocking(move || {
         // Only a signed-in caller (with the CSRF token) signs out.
         state.caller(&method, &headers)?;
-        if let Some(secret) = cookie_value(&headers) {
+        if let Some(secret) = cookie_value(&headers)
+            .as_deref()
+            .and_then(|v| state.cookie_key.verify(v))
+        {
             state
                 .accounts
-                .revoke_session(&auth::secret_hash(&secret), state.now())?;
+                .revoke_session(&auth::secret_hash(secret), state.now())?;
         }
         let mut res = StatusCode::NO_CONTENT.into_response();
         res.headers_mut().insert(

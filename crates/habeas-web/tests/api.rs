@@ -182,6 +182,7 @@ fn world() -> World {
         clock: clock.clone(),
         metrics: Metrics::default(),
         tls: false,
+        cookie_key: habeas_web::auth::CookieKey::new([11; 32]),
     });
     World {
         _dir: dir,
@@ -511,8 +512,31 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
         StatusCode::UNAUTHORIZED
     );
 
-    // Logout needs the CSRF token, and revokes.
+    // The cookie is signed: the session id alone, or with another MAC, is refused although
+    // the session lives.
     let (cookie, csrf) = w.sign_in("cus.cecot", None).await;
+    let (id, tag) = cookie.rsplit_once('.').unwrap();
+    let other_tag: String = tag
+        .chars()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .collect();
+    for forged in [id.to_owned(), format!("{id}.{other_tag}")] {
+        assert_eq!(
+            w.call("GET", "/api/session", &[("cookie", &forged)], None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED,
+            "{forged}"
+        );
+    }
+    assert_eq!(
+        w.call("GET", "/api/session", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Logout needs the CSRF token, and revokes.
     let a = w
         .call("DELETE", "/api/session", &[("cookie", &cookie)], None)
         .await;

@@ -244,6 +244,7 @@ fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> 
         clock: Arc::new(SystemClock),
         metrics: Metrics::default(),
         tls: false,
+        cookie_key: habeas_web::auth::CookieKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
     });
     Ok(Served {
         register,

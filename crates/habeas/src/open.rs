@@ -65,26 +65,37 @@ impl DbArgs {
 
 /// Reads a `PRIVATE+KEY+…` signing key, refusing a file others can read.
 pub fn read_signer(path: &Path) -> Result<Signer> {
+    let text = read_secret_file(path)?;
+    Signer::parse(&text)
+        .map_err(|e| anyhow::anyhow!("the signing key {} is not valid: {e}", path.display()))
+}
+
+/// Reads a key file, refusing one others can read.
+fn read_secret_file(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        .with_context(|| format!("cannot read the key {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             bail!(
-                "the signing key {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
+                "the key {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
                 path.display(),
                 path.display()
             );
         }
     }
-    Signer::parse(&text)
-        .map_err(|e| anyhow::anyhow!("the signing key {} is not valid: {e}", path.display()))
+    Ok(text)
 }
 
 /// Writes a new signing key with mode 0600. Refuses to overwrite.
 pub fn write_signer(path: &Path, signer: &Signer) -> Result<()> {
+    write_secret_file(path, &signer.to_secret_string())
+}
+
+/// Writes a new key file with mode 0600. Refuses to overwrite.
+fn write_secret_file(path: &Path, text: &str) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -94,11 +105,11 @@ pub fn write_signer(path: &Path, signer: &Signer) -> Result<()> {
     }
     let mut f = opts.open(path).with_context(|| {
         format!(
-            "cannot create the signing key {} (does it exist already?)",
+            "cannot create the key {} (does it exist already?)",
             path.display()
         )
     })?;
-    writeln!(f, "{}", signer.to_secret_string())?;
+    writeln!(f, "{text}")?;
     f.sync_all()?;
     Ok(())
 }
@@ -149,6 +160,21 @@ impl DbArgs {
         }
         let store = Arc::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?);
         self.start_writer(store, &key_path)
+    }
+
+    /// The key that signs session cookies: `<db>.session.key`, made (mode 0600) the first
+    /// time the server starts. Replacing it signs everyone out.
+    pub fn session_key(&self) -> Result<habeas_web::auth::CookieKey> {
+        let mut s = self.db.as_os_str().to_owned();
+        s.push(".session.key");
+        let path = PathBuf::from(s);
+        if !path.exists() {
+            let key =
+                habeas_web::auth::CookieKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            write_secret_file(&path, &key.to_text())?;
+        }
+        habeas_web::auth::CookieKey::parse(&read_secret_file(&path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     /// Whether this store is itself an access log (`<db>.access`).

@@ -82,6 +82,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         clock: Arc::new(SystemClock),
         metrics: Metrics::default(),
         tls,
+        cookie_key: db.session_key()?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
