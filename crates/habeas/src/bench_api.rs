@@ -91,6 +91,22 @@ async fn exchange(conn: &mut BufStream<TcpStream>, request: &[u8]) -> Result<(u1
     Ok((status, length))
 }
 
+/// The client's own runtime, one thread apart from the server's workers (as a load generator
+/// in another process would be): the two do not queue behind each other's tasks.
+fn client() -> &'static tokio::runtime::Handle {
+    static CLIENT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("bench-client")
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("the benchmark's client runtime: {e}"))
+        })
+        .handle()
+}
+
 /// What a load run saw.
 struct Load {
     per_second: f64,
@@ -113,7 +129,7 @@ async fn load(
     for c in 0..connections {
         let requests = requests.clone();
         let clock = clock.clone();
-        tasks.push(tokio::spawn(async move {
+        tasks.push(client().spawn(async move {
             let mut conn = BufStream::new(TcpStream::connect(addr).await?);
             let mut latencies = Vec::new();
             let mut body_bytes = 0;
