@@ -92,19 +92,20 @@ async fn exchange(conn: &mut BufStream<TcpStream>, request: &[u8]) -> Result<(u1
 }
 
 /// The client's own runtime, one thread apart from the server's workers (as a load generator
-/// in another process would be): the two do not queue behind each other's tasks.
-fn client() -> &'static tokio::runtime::Handle {
-    static CLIENT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("bench-client")
-                .enable_all()
-                .build()
-                .unwrap_or_else(|e| panic!("the benchmark's client runtime: {e}"))
-        })
-        .handle()
+/// in another process would be): the two do not queue behind each other's tasks. Started by
+/// [`api_figures`] before any load.
+static CLIENT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+
+fn start_client() -> Result<()> {
+    if CLIENT.get().is_none() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bench-client")
+            .enable_all()
+            .build()?;
+        let _ = CLIENT.set(rt);
+    }
+    Ok(())
 }
 
 /// What a load run saw.
@@ -129,7 +130,10 @@ async fn load(
     for c in 0..connections {
         let requests = requests.clone();
         let clock = clock.clone();
-        tasks.push(client().spawn(async move {
+        let client = CLIENT
+            .get()
+            .context("the benchmark's client runtime is not started")?;
+        tasks.push(client.spawn(async move {
             let mut conn = BufStream::new(TcpStream::connect(addr).await?);
             let mut latencies = Vec::new();
             let mut body_bytes = 0;
@@ -334,6 +338,7 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    start_client()?;
     let conns = args.connections;
     eprintln!(
         "habeas bench api: {conns} connections, {} s per measurement, {} runs",
