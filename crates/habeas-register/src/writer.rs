@@ -95,7 +95,13 @@ pub struct WriterStats {
     pub batches: AtomicU64,
     pub entries: AtomicU64,
     pub checkpoints: AtomicU64,
+    /// Commits by how many entries they carried: `batch_sizes[k]` counts those of at most
+    /// [`BATCH_BUCKETS`]`[k]` entries and more than the bucket before; the last counts the rest.
+    pub batch_sizes: [AtomicU64; BATCH_BUCKETS.len() + 1],
 }
+
+/// The upper bounds of [`WriterStats::batch_sizes`].
+pub const BATCH_BUCKETS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 type Reply<T> = mpsc::SyncSender<T>;
 
@@ -491,6 +497,14 @@ impl State {
                     }
                     self.last_time = last_time;
                     self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                    let n = leaves.len() as u64;
+                    let bucket = BATCH_BUCKETS
+                        .iter()
+                        .position(|b| n <= *b)
+                        .unwrap_or(BATCH_BUCKETS.len());
+                    if let Some(c) = self.stats.batch_sizes.get(bucket) {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
                     self.stats
                         .entries
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);

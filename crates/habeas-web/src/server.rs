@@ -45,17 +45,60 @@ pub struct AppState {
 /// Request counts and latencies by route and status, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+    requests: Mutex<BTreeMap<(String, u16), Series>>,
+}
+
+/// The upper bounds, in seconds, of the request-latency histogram.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// One route and status: how many answers, their total seconds, and how many fell in each
+/// latency bucket (not cumulative; the last counts those over every bound).
+#[derive(Debug, Clone, Default)]
+struct Series {
+    count: u64,
+    seconds: f64,
+    buckets: [u64; LATENCY_BUCKETS.len() + 1],
 }
 
 impl Metrics {
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {
         if let Ok(mut m) = self.requests.lock() {
             let e = m.entry((route.to_owned(), status)).or_default();
-            e.0 += 1;
-            e.1 += seconds;
+            e.count += 1;
+            e.seconds += seconds;
+            let k = LATENCY_BUCKETS
+                .iter()
+                .position(|b| seconds <= *b)
+                .unwrap_or(LATENCY_BUCKETS.len());
+            if let Some(b) = e.buckets.get_mut(k) {
+                *b += 1;
+            }
         }
     }
+}
+
+/// A Prometheus histogram's lines: cumulative buckets, `+Inf`, sum and count. `labels` are
+/// the series' own, already formatted (`route="…",status="…"`).
+fn histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[String],
+    counts: &[u64],
+    sum: f64,
+) {
+    use std::fmt::Write as _;
+    let mut seen = 0;
+    for (bound, n) in bounds.iter().zip(counts) {
+        seen += n;
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {seen}");
+    }
+    let total: u64 = counts.iter().sum();
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {total}");
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+    let _ = writeln!(out, "{name}_count{{{labels}}} {total}");
 }
 
 /// An error answer: `{"error": {"code", "message", "field"}}`.
@@ -452,16 +495,23 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Res
         .lock()
         .map_err(|_| ApiError::internal("metrics"))?
         .clone();
-    for ((route, status), (n, _)) in &m {
+    for ((route, status), series) in &m {
         out.push_str(&format!(
-            "habeas_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+            "habeas_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {}\n",
+            series.count
         ));
     }
-    out.push_str("# TYPE habeas_http_request_seconds_sum counter\n");
-    for ((route, status), (_, secs)) in &m {
-        out.push_str(&format!(
-            "habeas_http_request_seconds_sum{{route=\"{route}\",status=\"{status}\"}} {secs}\n"
-        ));
+    out.push_str("# TYPE habeas_http_request_duration_seconds histogram\n");
+    let bounds: Vec<String> = LATENCY_BUCKETS.iter().map(|b| b.to_string()).collect();
+    for ((route, status), series) in &m {
+        histogram(
+            &mut out,
+            "habeas_http_request_duration_seconds",
+            &format!("route=\"{route}\",status=\"{status}\""),
+            &bounds,
+            &series.buckets,
+            series.seconds,
+        );
     }
     out.push_str(&format!(
         "# TYPE habeas_register_entries gauge\nhabeas_register_entries {size}\n# TYPE habeas_access_log_entries gauge\nhabeas_access_log_entries {access}\n"
@@ -473,8 +523,27 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Res
         ("records", state.register.as_ref()),
         ("access_log", Some(&state.access)),
     ];
+    let batch_bounds: Vec<String> = habeas_register::writer::BATCH_BUCKETS
+        .iter()
+        .map(|b| b.to_string())
+        .collect();
+    let mut batches = String::from("# TYPE habeas_writer_batch_entries histogram\n");
     for (name, register) in writers {
         if let Some(r) = register {
+            let counts: Vec<u64> = r
+                .stats()
+                .batch_sizes
+                .iter()
+                .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
+                .collect();
+            histogram(
+                &mut batches,
+                "habeas_writer_batch_entries",
+                &format!("register=\"{name}\""),
+                &batch_bounds,
+                &counts,
+                r.stats().entries.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            );
             let st = r.stats();
             let get =
                 |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
@@ -486,6 +555,7 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Res
             ));
         }
     }
+    out.push_str(&batches);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }
 

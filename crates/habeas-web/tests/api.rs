@@ -605,6 +605,33 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
     let entries = value("habeas_writer_entries_total{register=\"access_log\"}");
     let commits = value("habeas_writer_commits_total{register=\"access_log\"}");
     assert!(entries >= commits && commits > 0.0, "{text}");
+    // The histograms: a commit-size histogram whose count is the commits and whose sum is the
+    // entries; a latency histogram per route whose buckets rise to its count.
+    assert_eq!(
+        value("habeas_writer_batch_entries_count{register=\"access_log\"}"),
+        commits
+    );
+    assert_eq!(
+        value("habeas_writer_batch_entries_sum{register=\"access_log\"}"),
+        entries
+    );
+    let route = "route=\"/api/persons/{person}\",status=\"200\"";
+    let count = value(&format!(
+        "habeas_http_request_duration_seconds_count{{{route}}}"
+    ));
+    assert!(count >= 1.0, "{text}");
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(&format!(
+                "habeas_http_request_duration_seconds_bucket{{{route},"
+            ))
+        })
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .collect();
+    assert_eq!(buckets.len(), 13, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    assert_eq!(buckets.last().copied(), Some(count));
 }
 
 impl World {
