@@ -198,6 +198,15 @@ impl Accounts {
         })
     }
 
+    /// The language an account works in (`es` or `en`, checked by the caller).
+    pub fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError> {
+        self.changing(|c| {
+            c.prepare_cached("UPDATE users SET language = ?2 WHERE username = ?1")?
+                .execute(params![username, language])
+                .map(|n| n == 1)
+        })
+    }
+
     /// Replaces a password hash and revokes every session of the account.
     pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
         self.changing(|c| {

@@ -1053,3 +1053,120 @@ pub(crate) fn find_people(
     })?;
     rows.collect()
 }
+
+/// Someone in a cell now: who, under which custody, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellOccupant {
+    pub person: u64,
+    pub booking: u64,
+    pub given_names: String,
+    pub surnames: String,
+    pub legal_status: String,
+    /// `in_cell`, `out_of_cell` or `away`.
+    pub presence: String,
+    /// When the allocation to this cell was recorded.
+    pub since: Option<String>,
+}
+
+/// A movement of a cell, or of someone in it, on one day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellMovement {
+    pub at: String,
+    pub kind: String,
+    pub people: u64,
+    pub open_air: bool,
+    pub booking: Option<u64>,
+    pub destination: Option<String>,
+}
+
+/// An environment reading of a place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reading {
+    pub at: String,
+    pub temperature_dc: Option<i64>,
+    pub lighting_on: Option<bool>,
+    pub ventilation_on: Option<bool>,
+}
+
+/// What the cell page shows: the people held in the cell now, the movements of `day`
+/// (`YYYY-MM-DD`), and the latest environment readings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellView {
+    pub occupants: Vec<CellOccupant>,
+    pub movements: Vec<CellMovement>,
+    pub readings: Vec<Reading>,
+}
+
+pub(crate) fn cell_view(
+    conn: &Connection,
+    facility: &str,
+    cell: &str,
+    day: &str,
+    readings: u32,
+) -> rusqlite::Result<CellView> {
+    let occupants = conn
+        .prepare_cached(
+            "SELECT c.person, c.booking, p.given_names, p.surnames, c.legal_status,
+                    CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE coalesce(c.presence, 'in_cell') END,
+                    json_extract(CAST(l.bytes AS TEXT), '$.time')
+             FROM custodies c
+             JOIN persons p ON p.person = c.person
+             LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+             LEFT JOIN register_log l ON l.idx = c.allocated
+             WHERE c.facility = ?1 AND c.cell = ?2 AND c.ended IS NULL
+             ORDER BY p.surnames, p.given_names, c.booking",
+        )?
+        .query_map(params![facility, cell], |r| {
+            Ok(CellOccupant {
+                person: r.get::<_, i64>(0)? as u64,
+                booking: r.get::<_, i64>(1)? as u64,
+                given_names: r.get(2)?,
+                surnames: r.get(3)?,
+                legal_status: r.get(4)?,
+                presence: r.get(5)?,
+                since: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The cell's own movements, and those of the people in it, on the day. (Movements carry
+    // no facility: a whole-cell movement is matched by the cell's code.)
+    let movements = conn
+        .prepare_cached(
+            "SELECT m.at, m.kind, m.people, m.open_air, m.booking, m.destination FROM movements m
+             WHERE m.at >= ?3 AND m.at < ?3 || 'T99'
+               AND ((m.booking IS NULL AND m.cell = ?2)
+                    OR m.booking IN (SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND ended IS NULL))
+             ORDER BY m.at, m.idx",
+        )?
+        .query_map(params![facility, cell, day], |r| {
+            Ok(CellMovement {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                people: r.get::<_, i64>(2)? as u64,
+                open_air: r.get(3)?,
+                booking: r.get::<_, Option<i64>>(4)?.map(|b| b as u64),
+                destination: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut readings_v = conn
+        .prepare_cached(
+            "SELECT at, temperature_dc, lighting_on, ventilation_on FROM environment
+             WHERE facility = ?1 AND place = ?2 ORDER BY at DESC LIMIT ?3",
+        )?
+        .query_map(params![facility, cell, readings], |r| {
+            Ok(Reading {
+                at: r.get(0)?,
+                temperature_dc: r.get(1)?,
+                lighting_on: r.get(2)?,
+                ventilation_on: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    readings_v.reverse();
+    Ok(CellView {
+        occupants,
+        movements,
+        readings: readings_v,
+    })
+}

@@ -14,7 +14,8 @@ mod statistics;
 
 pub use accounts::{Accounts, NewUser, Session, User};
 pub use custody::{
-    CellRow, CustodyRow, FacilityRow, OrderRow, PersonFile, PersonHit, PlanningState,
+    CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, OrderRow, PersonFile,
+    PersonHit, PlanningState, Reading,
 };
 pub use events::{CountLine, CountReport, DeathCase};
 
@@ -236,6 +237,35 @@ impl SqliteStore {
     /// Every cell (of one facility, or all), with capacity and population.
     pub fn cells(&self, facility: Option<&str>) -> Result<Vec<CellRow>, StoreError> {
         self.with_reader(|c| custody::cells(c, facility).map_err(backend))
+    }
+
+    /// The codes of every facility, in order.
+    pub fn facility_codes(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c
+                .prepare_cached("SELECT code FROM facilities ORDER BY code")
+                .map_err(backend)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(backend)
+        })
+    }
+
+    /// A cell now: who is in it and since when, the movements of `day` (`YYYY-MM-DD`), and its
+    /// latest `readings` environment readings, in one read transaction.
+    pub fn cell_view(
+        &self,
+        facility: &str,
+        cell: &str,
+        day: &str,
+        readings: u32,
+    ) -> Result<CellView, StoreError> {
+        self.with_reader(|c| {
+            let tx = c.unchecked_transaction().map_err(backend)?;
+            let v = custody::cell_view(&tx, facility, cell, day, readings).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(v)
+        })
     }
 
     /// The facts the compliance engine measures, as of a day.

@@ -6,4 +6,5 @@ pub mod auth;
 pub mod openapi;
 pub mod server;
 pub mod signin;
+pub mod ui;
 pub mod users;

@@ -119,7 +119,7 @@ impl ApiError {
             field: None,
         }
     }
-    fn field(mut self, field: &str) -> Self {
+    pub(crate) fn field(mut self, field: &str) -> Self {
         self.field = Some(field.to_owned());
         self
     }
@@ -142,6 +142,10 @@ impl ApiError {
             "unauthenticated",
             "sign in first (POST /api/session) or give an API token",
         )
+    }
+    /// The error's code (`bad_credentials`, `forbidden`…).
+    pub(crate) fn code(&self) -> &str {
+        &self.code
     }
     pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -404,6 +408,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::identity_corrections),
         )
         .route("/api/access-log", get(access_log))
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") });
     with_layers(routes, state)
 }
@@ -436,8 +441,16 @@ async fn security_headers(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // The pages may load the server's own style sheet and post forms to it; nothing else.
+    let page = req.uri().path() == "/" || req.uri().path().starts_with("/ui/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    let csp = if page {
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    h.insert("content-security-policy", HeaderValue::from_static(csp));
     if state.tls {
         h.insert(
             "strict-transport-security",
@@ -445,10 +458,6 @@ async fn security_headers(
         );
     }
     for (k, v) in [
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
         ("x-frame-options", "DENY"),
@@ -583,49 +592,13 @@ pub(crate) async fn sign_in(
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()).field("body")
     })?;
     blocking(move || {
-        let now = state.now();
-        let attempt = signin::sign_in(
-            &state.accounts,
+        let (user, cookie, csrf) = start_session(
+            &state,
             &body.username,
             &body.password,
             body.code.as_deref(),
-            now,
+            "api",
         )?;
-        state.log(&[Event::SignIn {
-            username: &body.username,
-            outcome: attempt.outcome,
-            via: "api",
-        }])?;
-        let Some(user) = attempt.user else {
-            return Err(match attempt.outcome {
-                SignInOutcome::Locked | SignInOutcome::LockedNow => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "locked",
-                    "the account is locked; an administrator can unlock it",
-                ),
-                SignInOutcome::MissingCode => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "code_required",
-                    "this account signs in with a code from its authenticator",
-                )
-                .field("code"),
-                _ => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "bad_credentials",
-                    "the username, password or code is wrong",
-                ),
-            });
-        };
-        let secret = auth::new_secret().map_err(ApiError::internal)?;
-        let csrf = auth::new_secret().map_err(ApiError::internal)?;
-        state
-            .accounts
-            .create_session(&auth::secret_hash(&secret), &user.username, &csrf, now)?;
-        let cookie = format!(
-            "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-            state.cookie_key.sign(&secret).map_err(ApiError::internal)?,
-            SESSION_LIFETIME_MS / 1000
-        );
         let mut res = Json(who(&user, Some(&csrf))).into_response();
         res.headers_mut().insert(
             header::SET_COOKIE,
@@ -635,6 +608,72 @@ pub(crate) async fn sign_in(
     })
     .await
 }
+
+/// Checks a sign-in (logged, by `via`) and opens a session: the account, the `Set-Cookie`
+/// value and the session's CSRF token. A refusal never says which part was wrong.
+pub(crate) fn start_session(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    code: Option<&str>,
+    via: &str,
+) -> ApiResult<(User, String, String)> {
+    let now = state.now();
+    let attempt = signin::sign_in(&state.accounts, username, password, code, now)?;
+    state.log(&[Event::SignIn {
+        username,
+        outcome: attempt.outcome,
+        via,
+    }])?;
+    let Some(user) = attempt.user else {
+        return Err(match attempt.outcome {
+            SignInOutcome::Locked | SignInOutcome::LockedNow => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "locked",
+                "the account is locked; an administrator can unlock it",
+            ),
+            SignInOutcome::MissingCode => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "code_required",
+                "this account signs in with a code from its authenticator",
+            )
+            .field("code"),
+            _ => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "the username, password or code is wrong",
+            ),
+        });
+    };
+    let secret = auth::new_secret().map_err(ApiError::internal)?;
+    let csrf = auth::new_secret().map_err(ApiError::internal)?;
+    state
+        .accounts
+        .create_session(&auth::secret_hash(&secret), &user.username, &csrf, now)?;
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        state.cookie_key.sign(&secret).map_err(ApiError::internal)?,
+        SESSION_LIFETIME_MS / 1000
+    );
+    Ok((user, cookie, csrf))
+}
+
+/// Revokes the session a request's cookie names, if its signature is right.
+pub(crate) fn end_session(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if let Some(secret) = cookie_value(headers)
+        .as_deref()
+        .and_then(|v| state.cookie_key.verify(v))
+    {
+        state
+            .accounts
+            .revoke_session(&auth::secret_hash(secret), state.now())?;
+    }
+    Ok(())
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub(crate) const CLEAR_COOKIE: &str =
+    "habeas_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
 
 /// `DELETE /api/session`: revokes the session (with its CSRF token).
 #[utoipa::path(delete, path = "/api/session", tag = "session", params(("x-csrf-token" = String, Header, description = "The session's CSRF token")), responses((status = 204, description = "Signed out: the session is revoked"), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = [])))]
@@ -646,21 +685,10 @@ pub(crate) async fn sign_out(
     blocking(move || {
         // Only a signed-in caller (with the CSRF token) signs out.
         state.caller(&method, &headers)?;
-        if let Some(secret) = cookie_value(&headers)
-            .as_deref()
-            .and_then(|v| state.cookie_key.verify(v))
-        {
-            state
-                .accounts
-                .revoke_session(&auth::secret_hash(secret), state.now())?;
-        }
+        end_session(&state, &headers)?;
         let mut res = StatusCode::NO_CONTENT.into_response();
-        res.headers_mut().insert(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "habeas_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-            ),
-        );
+        res.headers_mut()
+            .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
         Ok(res)
     })
     .await

@@ -1205,3 +1205,240 @@ async fn administrators_manage_accounts_through_the_api_and_each_change_is_logge
         text.contains("nueva.insp") && !text.contains("argon2") && !text.contains("totp_secret")
     );
 }
+
+impl World {
+    /// A form post (`application/x-www-form-urlencoded`).
+    async fn form(&self, uri: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut req = Request::builder().method("POST").uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: Value::String(String::from_utf8_lossy(&bytes).into()),
+        }
+    }
+}
+
+fn page(a: &Answer) -> &str {
+    a.body.as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_pages_sign_in_with_a_code_show_the_board_and_a_cell_and_switch_language() {
+    let w = world();
+    // Not signed in: every page leads to the sign-in page.
+    let a = w.call("GET", "/ui/board", &[], None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.headers["location"], "/ui/sign-in");
+    // The sign-in page in the browser's language, or the one asked for.
+    let a = w
+        .call(
+            "GET",
+            "/ui/sign-in",
+            &[("accept-language", "en-GB,en;q=0.9")],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("<html lang=\"en\">") && page(&a).contains("Sign in"));
+    let csp = a.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("style-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("script-src"), "{csp}");
+    let a = w.call("GET", "/ui/sign-in?lang=es", &[], None).await;
+    assert!(page(&a).contains("Iniciar sesión"));
+    assert!(
+        page(&a).contains("<label for=\"code\">"),
+        "every field has a label"
+    );
+    let css = w.call("GET", "/ui/style.css", &[], None).await;
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+
+    // A director needs the code: without it, the message is beside the field; a wrong
+    // password says nothing about which part was wrong. Both are logged, via the web.
+    let form =
+        |code: &str, password: &str| format!("username=dir.cecot&password={password}&code={code}");
+    let a = w
+        .form("/ui/sign-in?lang=es", &[], &form("", PASSWORD))
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(page(&a).contains("aria-invalid=\"true\""), "{}", page(&a));
+    assert!(page(&a).contains("código de su aplicación"));
+    assert!(
+        page(&a).contains("value=\"dir.cecot\""),
+        "the username is kept"
+    );
+    let a = w
+        .form("/ui/sign-in?lang=es", &[], &form("000000", "otra-cosa-1"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(page(&a).contains("Usuario, contraseña o código incorrectos"));
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["payload"]["via"].as_str()),
+        (Some("access.sign_in"), Some("web"))
+    );
+    let code = w.code_for(&w.totp["dir.cecot"]);
+    let a = w.form("/ui/sign-in", &[], &form(&code, PASSWORD)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    assert_eq!(a.headers["location"], "/ui/board");
+    let set = a.headers["set-cookie"].to_str().unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let me = w
+        .call("GET", "/api/session", &[("cookie", &cookie)], None)
+        .await;
+    let csrf = me.body["csrf"].as_str().unwrap().to_owned();
+
+    // Put Ana in the first cell through the API, then look at the board and the cell.
+    let cells = w.main.cells(Some("CECOT")).unwrap();
+    let cell = cells[0].code.clone();
+    let (ana, _) = w.people[0];
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &[("cookie", &cookie), (CSRF_HEADER, &csrf)],
+            Some(json!({"facility": "CECOT", "booking": ana, "cell": cell})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("GET", "/ui/board", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let board = page(&a);
+    assert!(board.contains("Tablero de CECOT"), "{board}");
+    assert!(board.contains("<dd id=\"held\">1</dd>"), "{board}");
+    for c in &cells {
+        assert!(board.contains(&format!("href=\"/ui/cells/CECOT/{}\"", c.code)));
+    }
+    // One person in a cell of 10: green, and 40 m² for them.
+    assert!(board.contains("class=\"cell ok\""), "{board}");
+    assert!(board.contains("40.00 m²"), "{board}");
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/cells/CECOT/{cell}"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        page(&a).contains("Ana López") && page(&a).contains("prisión preventiva"),
+        "{}",
+        page(&a)
+    );
+    assert!(page(&a).contains("en la celda"));
+    let a = w
+        .call(
+            "GET",
+            "/ui/cells/CECOT/NO-SUCH",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // Another facility is refused, and the refusal logged.
+    let a = w
+        .call(
+            "GET",
+            "/ui/board?facility=IZALCO",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["facility"].as_str()),
+        (Some("access.refused"), Some("IZALCO"))
+    );
+
+    // The language switch needs the form's token; then English is remembered for the account.
+    let a = w
+        .form(
+            "/ui/language",
+            &[("cookie", &cookie)],
+            "language=en&back=/ui/board",
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = w
+        .form(
+            "/ui/language",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&language=en&back=/ui/board"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.headers["location"], "/ui/board");
+    let a = w
+        .call("GET", "/ui/board", &[("cookie", &cookie)], None)
+        .await;
+    assert!(page(&a).contains("<html lang=\"en\">") && page(&a).contains("CECOT (CECOT) board"));
+    // An address elsewhere is not followed.
+    let a = w
+        .form(
+            "/ui/language",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&language=es&back=//evil.example/"),
+        )
+        .await;
+    assert_eq!(a.headers["location"], "/ui/board");
+
+    // Administrators do not read records.
+    let code = w.code_for(&w.totp["adm"]);
+    let a = w
+        .form(
+            "/ui/sign-in",
+            &[],
+            &format!("username=adm&password={PASSWORD}&code={code}"),
+        )
+        .await;
+    let adm = a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let a = w.call("GET", "/ui/board", &[("cookie", &adm)], None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // Signing out needs the token too, ends the session, and the pages lead to sign-in again.
+    let a = w
+        .form("/ui/sign-out", &[("cookie", &cookie)], "csrf=wrong")
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = w
+        .form(
+            "/ui/sign-out",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let a = w
+        .call("GET", "/ui/board", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+}

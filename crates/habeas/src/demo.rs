@@ -2,7 +2,7 @@
 
 use crate::custody_cli::{population, Out};
 use crate::open::{write_signer, DbArgs};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use habeas_demo::{generate, Options, Scenario};
 use habeas_register::merkle::to_hex;
 use habeas_register::note::Signer;
@@ -35,9 +35,12 @@ pub struct DemoArgs {
     /// Replace an existing store at --db.
     #[arg(long)]
     replace: bool,
-    /// Do not serve the web UI afterwards (there is no web UI yet: the demo prints a summary).
+    /// Do not serve the web UI afterwards.
     #[arg(long)]
     no_serve: bool,
+    /// Where the web UI is served afterwards.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
 }
 
 pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
@@ -58,7 +61,19 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         if !args.replace {
             bail!("{} exists already; pass --replace to generate the demo over it, or choose another --db", db.db.display());
         }
-        for suffix in ["", "-wal", "-shm", "-writer.lock"] {
+        // The demo's store, its access log and their keys go together.
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            "-writer.lock",
+            ".access",
+            ".access-wal",
+            ".access-shm",
+            ".access-writer.lock",
+            ".access.key",
+            ".session.key",
+        ] {
             let mut p = db.db.as_os_str().to_owned();
             p.push(suffix);
             let _ = std::fs::remove_file(p);
@@ -160,7 +175,7 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         population(db, Some("CECOT".into()), Out::Table)?;
     }
     println!();
-    println!("Explore it (the server and web UI are not built yet):");
+    println!("Explore it from the command line:");
     let db_flag = format!("--db {}", db.db.display());
     for (cmd, what) in [
         (
@@ -187,5 +202,41 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     ] {
         println!("  habeas {db_flag} {cmd:<48} # {what}");
     }
-    Ok(ExitCode::SUCCESS)
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The scoped accounts work in CECOT (or, in a scenario without it, the first facility).
+    let codes = db
+        .open_store()?
+        .facility_codes()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let facility = codes
+        .iter()
+        .find(|c| c.as_str() == "CECOT")
+        .or(codes.first())
+        .context("the demo has no facility")?;
+    let accounts = crate::users::demo_accounts(db, facility, DEMO_PASSWORD)?;
+    println!();
+    println!(
+        "The web UI: http://{}/ — every demo account's password is {DEMO_PASSWORD}",
+        args.listen
+    );
+    for (role, username, totp) in &accounts {
+        println!("  {username:<18} {role}");
+        if let Some(uri) = totp {
+            println!("  {:<18} second factor: {uri}", "");
+            if let Some(secret) = uri
+                .split("secret=")
+                .nth(1)
+                .and_then(|s| s.split('&').next())
+            {
+                println!("  {:<18} (the code: oathtool --totp -b {secret})", "");
+            }
+        }
+    }
+    println!("Stop it with Ctrl-C; `habeas {db_flag} serve` serves it again.");
+    crate::serve::run(db, crate::serve::ServeArgs::local(args.listen))
 }
+
+/// The demo accounts' password (a demo only: real accounts choose their own).
+const DEMO_PASSWORD: &str = "demo-habeas-2025";

@@ -48,6 +48,18 @@ async fn stop_signal() {
     }
 }
 
+impl ServeArgs {
+    /// Plain HTTP on a loopback address (the demo's way).
+    pub fn local(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            tls_cert: None,
+            tls_key: None,
+            behind_proxy: false,
+        }
+    }
+}
+
 pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     // One line per request on standard error (method, route pattern, status, milliseconds);
     // `HABEAS_LOG=warn` quiets it.

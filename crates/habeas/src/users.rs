@@ -209,3 +209,66 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
     )?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The demo's accounts: one for each role, in `facility` where the role is scoped, all with
+/// `password`; the roles that need a second factor get one. Logged to the access log like any
+/// account made with `habeas user add`. Each: role, username, and the second factor's
+/// `otpauth://` address.
+pub fn demo_accounts(
+    db: &DbArgs,
+    facility: &str,
+    password: &str,
+) -> Result<Vec<(&'static str, String, Option<String>)>> {
+    let store = db.open_store()?;
+    let accounts = Accounts::open(&db.db).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let log = db.access_log_for_change()?;
+    let now = SystemClock.now().millis();
+    let mut made = Vec::new();
+    let mut events = Vec::new();
+    for (role, name) in [
+        ("registry", "registro"),
+        ("custody", "custodia"),
+        ("legal", "juridico"),
+        ("health", "salud"),
+        ("director", "director"),
+        ("national", "nacional"),
+        ("inspector", "inspector"),
+        ("administrator", "admin"),
+    ] {
+        let scoped = habeas_web::auth::Role::parse("role", role)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .scoped();
+        let username = if scoped {
+            format!("{name}.{}", facility.to_lowercase())
+        } else {
+            name.to_owned()
+        };
+        let account = users::NewAccount {
+            username,
+            role: role.to_owned(),
+            facilities: if scoped {
+                vec![facility.to_owned()]
+            } else {
+                Vec::new()
+            },
+            language: "es".to_owned(),
+            totp: false,
+            password: password.to_owned(),
+        };
+        let done = users::add(&accounts, &store, &account, now).map_err(user)?;
+        made.push((role, done.username.clone(), done.show_once.clone()));
+        events.push(done);
+    }
+    let by = "user:demo".to_owned();
+    let logged: Vec<Event<'_>> = events
+        .iter()
+        .map(|d| Event::Account {
+            by: &by,
+            username: &d.username,
+            action: d.action,
+            detail: d.detail.clone(),
+        })
+        .collect();
+    DbArgs::log_to(log, &logged)?;
+    Ok(made)
+}

@@ -1,0 +1,85 @@
+# Habeas — web interface, English
+app-name = Habeas
+app-tagline = Records of people deprived of liberty
+nav-board = Board
+nav-sign-out = Sign out
+language = Language
+language-es = Español
+language-en = English
+language-change = Change
+signed-in-as = Signed in as { $user } ({ $role })
+
+sign-in-title = Sign in
+sign-in-username = Username
+sign-in-password = Password
+sign-in-code = Verification code (6 digits)
+sign-in-code-hint = Only for accounts with a second factor: director, national administration, inspector, administrator.
+sign-in-submit = Sign in
+sign-in-bad = The username, password or code is wrong.
+sign-in-code-required = This account signs in with a code from its authenticator app.
+sign-in-locked = The account is locked; an administrator can unlock it.
+sign-in-fields = Enter the username and the password.
+
+board-title = { $facility } board
+board-facility = Facility
+board-show = Show
+board-legend = Colour: occupancy against certified capacity (CNA).
+board-legend-ok = up to 100%
+board-legend-over = over 100%
+board-legend-severe = over 150%
+board-legend-empty = empty
+board-held = People held
+board-cna = Capacity (CNA)
+board-occupancy = Occupancy
+board-space = Space per person
+board-cells = Cells
+board-unit = Unit { $unit }
+board-no-cells = This facility has no cells recorded.
+board-cell-title = Cell { $cell }: { $population } of { $cna }, { $space } per person
+
+cell-title = Cell { $cell } — { $facility }
+cell-back = Back to the board
+cell-people = People in the cell
+cell-none = Nobody is held in this cell.
+cell-person = Person
+cell-booking = Booking
+cell-status = Legal status
+cell-presence = Presence
+cell-since = Since
+cell-movements = Today's movements ({ $day })
+cell-no-movements = No movements recorded today.
+cell-at = Time
+cell-kind = Movement
+cell-count = People
+cell-open-air = Open air
+cell-readings = Environment readings
+cell-no-readings = No readings recorded.
+cell-temperature = Temperature
+cell-lighting = Light
+cell-ventilation = Ventilation
+cell-area = Floor area
+cell-capacity = Capacity (CNA / operational)
+
+yes = yes
+no = no
+on = on
+off = off
+
+status-remand = remand (untried)
+status-convicted_unsentenced = convicted, not yet sentenced
+status-sentenced = sentenced
+status-immigration = immigration
+status-civil = civil
+status-held_for_another_state = held for another state
+presence-in_cell = in the cell
+presence-out_of_cell = out of the cell
+presence-away = away from the facility
+movement-out_of_cell = out of the cell
+movement-back_to_cell = back to the cell
+movement-out = out of the facility
+movement-return = back to the facility
+
+error-title = Cannot show this
+error-not-found = There is no such thing.
+error-forbidden = You may not see this; the refusal is logged.
+error-csrf = The form expired; try again.

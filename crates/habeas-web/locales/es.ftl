@@ -1,0 +1,85 @@
+# Habeas — interfaz web, español (convenciones de es-419: 40,000 y 0.6)
+app-name = Habeas
+app-tagline = Registro de personas privadas de libertad
+nav-board = Tablero
+nav-sign-out = Cerrar sesión
+language = Idioma
+language-es = Español
+language-en = English
+language-change = Cambiar
+signed-in-as = Sesión de { $user } ({ $role })
+
+sign-in-title = Iniciar sesión
+sign-in-username = Usuario
+sign-in-password = Contraseña
+sign-in-code = Código de verificación (6 cifras)
+sign-in-code-hint = Solo para cuentas con segundo factor: dirección, administración nacional, inspección, administración.
+sign-in-submit = Entrar
+sign-in-bad = Usuario, contraseña o código incorrectos.
+sign-in-code-required = Esta cuenta entra con un código de su aplicación de autenticación.
+sign-in-locked = La cuenta está bloqueada; un administrador puede desbloquearla.
+sign-in-fields = Escriba el usuario y la contraseña.
+
+board-title = Tablero de { $facility }
+board-facility = Centro
+board-show = Mostrar
+board-legend = Color: ocupación frente a la capacidad certificada (CNA).
+board-legend-ok = hasta 100 %
+board-legend-over = más de 100 %
+board-legend-severe = más de 150 %
+board-legend-empty = vacía
+board-held = Personas alojadas
+board-cna = Capacidad (CNA)
+board-occupancy = Ocupación
+board-space = Espacio por persona
+board-cells = Celdas
+board-unit = Unidad { $unit }
+board-no-cells = Este centro no tiene celdas registradas.
+board-cell-title = Celda { $cell }: { $population } de { $cna }, { $space } por persona
+
+cell-title = Celda { $cell } — { $facility }
+cell-back = Volver al tablero
+cell-people = Personas en la celda
+cell-none = Nadie está alojado en esta celda.
+cell-person = Persona
+cell-booking = Ingreso
+cell-status = Situación jurídica
+cell-presence = Presencia
+cell-since = Desde
+cell-movements = Movimientos de hoy ({ $day })
+cell-no-movements = Sin movimientos registrados hoy.
+cell-at = Hora
+cell-kind = Movimiento
+cell-count = Personas
+cell-open-air = Al aire libre
+cell-readings = Lecturas del entorno
+cell-no-readings = Sin lecturas registradas.
+cell-temperature = Temperatura
+cell-lighting = Luz
+cell-ventilation = Ventilación
+cell-area = Superficie
+cell-capacity = Capacidad (CNA / operativa)
+
+yes = sí
+no = no
+on = encendida
+off = apagada
+
+status-remand = prisión preventiva
+status-convicted_unsentenced = condenada, sin pena fijada
+status-sentenced = condenada
+status-immigration = migratoria
+status-civil = civil
+status-held_for_another_state = por cuenta de otro Estado
+presence-in_cell = en la celda
+presence-out_of_cell = fuera de la celda
+presence-away = fuera del centro
+movement-out_of_cell = salida de celda
+movement-back_to_cell = regreso a la celda
+movement-out = salida del centro
+movement-return = regreso al centro
+
+error-title = No se puede mostrar
+error-not-found = No existe.
+error-forbidden = No tiene permiso para ver esto; la negativa queda registrada.
+error-csrf = El formulario caducó; vuelva a intentarlo.

@@ -1,0 +1,705 @@
+//! The web interface: server-rendered pages (askama) in Spanish and English (Fluent), working
+//! without JavaScript. Sign-in with a second factor, the facility board, the cell page and the
+//! language switch. The same sessions, roles, facility scope and access log as the API; forms
+//! carry the session's CSRF token.
+
+pub mod i18n;
+
+use crate::access::EVERY_FACILITY;
+use crate::auth::Role;
+use crate::server::{
+    blocking, end_session, start_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE,
+};
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use i18n::{I18n, Lang};
+use serde::Deserialize;
+use std::sync::{Arc, OnceLock};
+
+static I18N: OnceLock<Result<I18n, String>> = OnceLock::new();
+
+fn i18n() -> Result<&'static I18n, ApiError> {
+    I18N.get_or_init(I18n::load)
+        .as_ref()
+        .map_err(|e| ApiError::internal(format!("the interface's messages: {e}")))
+}
+
+/// The routes of the pages.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/board") }))
+        .route("/ui/style.css", get(style))
+        .route("/ui/sign-in", get(sign_in_page).post(sign_in_form))
+        .route("/ui/sign-out", post(sign_out_form))
+        .route("/ui/language", post(language_form))
+        .route("/ui/board", get(board))
+        .route("/ui/cells/{facility}/{cell}", get(cell_page))
+}
+
+/// The messages of one language, for a template.
+pub struct Tr {
+    i18n: &'static I18n,
+    lang: Lang,
+}
+
+impl Tr {
+    fn new(lang: Lang) -> Result<Self, ApiError> {
+        Ok(Self {
+            i18n: i18n()?,
+            lang,
+        })
+    }
+    pub fn lang(&self) -> &'static str {
+        self.lang.code()
+    }
+    pub fn t(&self, id: &str) -> String {
+        self.i18n.message(self.lang, id, &[])
+    }
+    pub fn t1(&self, id: &str, k: &str, v: &str) -> String {
+        self.i18n.message(self.lang, id, &[(k, v.to_owned())])
+    }
+    pub fn t2(&self, id: &str, k1: &str, v1: &str, k2: &str, v2: &str) -> String {
+        self.i18n
+            .message(self.lang, id, &[(k1, v1.to_owned()), (k2, v2.to_owned())])
+    }
+}
+
+/// The signed-in user, for the page's header.
+pub struct Who {
+    pub username: String,
+    pub role: String,
+    pub csrf: String,
+    /// Where the language switch comes back to.
+    pub back: String,
+}
+
+fn who(caller: &Caller, back: &str) -> Option<Who> {
+    Some(Who {
+        username: caller.user.username.clone(),
+        role: caller.role.as_str().to_owned(),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        back: back.to_owned(),
+    })
+}
+
+fn lang_of(caller: &Caller) -> Lang {
+    Lang::parse(&caller.user.language).unwrap_or(Lang::Es)
+}
+
+fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(format!("page: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/error.html")]
+struct ErrorPage {
+    tr: Tr,
+    who: Option<Who>,
+    message: String,
+}
+
+/// A page that says why it cannot show what was asked.
+fn error_page(status: StatusCode, caller: &Caller, message_id: &str) -> Response {
+    match Tr::new(lang_of(caller)) {
+        Ok(tr) => {
+            let message = tr.t(message_id);
+            html(
+                status,
+                &ErrorPage {
+                    tr,
+                    who: who(caller, "/ui/board"),
+                    message,
+                },
+            )
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The caller of a page; `None` leads to the sign-in page.
+fn page_caller(state: &AppState, headers: &HeaderMap) -> Option<Caller> {
+    state.caller(&Method::GET, headers).ok()
+}
+
+fn to_sign_in() -> ApiResult<Response> {
+    Ok(Redirect::to("/ui/sign-in").into_response())
+}
+
+/// A form's CSRF token must be the session's: `Some` refusal (logged) when it is not.
+fn check_form(state: &AppState, caller: &Caller, csrf: &str, action: &str) -> Option<Response> {
+    if caller.csrf.as_deref() == Some(csrf) {
+        return None;
+    }
+    if let Err(e) = state.refuse(
+        caller,
+        EVERY_FACILITY,
+        action,
+        "missing or wrong CSRF token",
+    ) {
+        return Some(e.into_response());
+    }
+    Some(error_page(StatusCode::FORBIDDEN, caller, "error-csrf"))
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../templates/ui/style.css"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "ui/sign_in.html")]
+struct SignInPage {
+    tr: Tr,
+    who: Option<Who>,
+    error: Option<String>,
+    code_error: bool,
+    username: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LangQuery {
+    lang: Option<String>,
+}
+
+fn page_lang(q: &LangQuery, headers: &HeaderMap) -> Lang {
+    q.lang.as_deref().and_then(Lang::parse).unwrap_or_else(|| {
+        Lang::from_accept(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    })
+}
+
+async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    match Tr::new(page_lang(&q, &headers)) {
+        Ok(tr) => html(
+            StatusCode::OK,
+            &SignInPage {
+                tr,
+                who: None,
+                error: None,
+                code_error: false,
+                username: String::new(),
+            },
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn sign_in_form(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let lang = page_lang(&q, &headers);
+    let tr = match Tr::new(lang) {
+        Ok(tr) => tr,
+        Err(e) => return e.into_response(),
+    };
+    let again = |tr: Tr, message_id: &str, code_error: bool, username: String| {
+        let error = Some(tr.t(message_id));
+        html(
+            StatusCode::UNAUTHORIZED,
+            &SignInPage {
+                tr,
+                who: None,
+                error,
+                code_error,
+                username,
+            },
+        )
+    };
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        return again(tr, "sign-in-fields", false, form.username);
+    }
+    let username = form.username.clone();
+    let outcome = blocking(move || {
+        let code = Some(form.code.trim()).filter(|c| !c.is_empty());
+        start_session(&state, form.username.trim(), &form.password, code, "web")
+    })
+    .await;
+    match outcome {
+        Ok((_, cookie, _)) => {
+            let mut res = Redirect::to("/ui/board").into_response();
+            match HeaderValue::from_str(&cookie) {
+                Ok(v) => {
+                    res.headers_mut().insert(header::SET_COOKIE, v);
+                    res
+                }
+                Err(e) => ApiError::internal(e).into_response(),
+            }
+        }
+        Err(e) if e.code() == "code_required" => again(tr, "sign-in-code-required", true, username),
+        Err(e) if e.code() == "locked" => again(tr, "sign-in-locked", false, username),
+        Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", false, username),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = check_form(&state, &caller, &form.csrf, "sign out") {
+            return Ok(r);
+        }
+        end_session(&state, &headers)?;
+        let mut res = Redirect::to("/ui/sign-in").into_response();
+        res.headers_mut()
+            .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+        Ok(res)
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn language_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = check_form(&state, &caller, &form.csrf, "change language") {
+            return Ok(r);
+        }
+        let Some(lang) = Lang::parse(&form.language) else {
+            return Err(
+                ApiError::bad_request("invalid_field", "language: es or en").field("language")
+            );
+        };
+        state
+            .accounts
+            .set_language(&caller.user.username, lang.code())?;
+        // Back to the page the switch was on: a path of these pages only.
+        let back = if form.back.starts_with("/ui/") && !form.back.contains("//") {
+            form.back.as_str()
+        } else {
+            "/ui/board"
+        };
+        Ok(Redirect::to(back).into_response())
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// One cell on the board.
+pub struct BoardCell {
+    pub code: String,
+    /// Square metres per person ("" for an empty cell).
+    pub space: String,
+    pub population: String,
+    pub cna: String,
+    pub class: &'static str,
+    pub href: String,
+    pub title: String,
+}
+
+/// One unit on the board: its cells in order.
+pub struct BoardUnit {
+    pub title: String,
+    pub summary: String,
+    pub cells: Vec<BoardCell>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/board.html")]
+struct BoardPage {
+    tr: Tr,
+    who: Option<Who>,
+    title: String,
+    facility: String,
+    facilities: Vec<String>,
+    held: String,
+    cna: String,
+    occupancy: String,
+    space: String,
+    cell_count: String,
+    units: Vec<BoardUnit>,
+}
+
+/// The colour class of a cell's occupancy against its CNA.
+fn occupancy_class(population: u64, cna: u64) -> &'static str {
+    if population == 0 {
+        "empty"
+    } else if population * 2 > cna * 3 {
+        "severe"
+    } else if population > cna {
+        "over"
+    } else {
+        "ok"
+    }
+}
+
+/// Square metres per person, as the page writes it.
+fn space(area_cm2: u64, people: u64) -> String {
+    if people == 0 {
+        "—".to_owned()
+    } else {
+        format!(
+            "{} m²",
+            i18n::decimal(area_cm2 as f64 / 10_000.0 / people as f64, 2)
+        )
+    }
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".to_owned()
+    } else {
+        format!("{} %", i18n::decimal(part as f64 * 100.0 / whole as f64, 0))
+    }
+}
+
+/// Who may see the board and the cells: everyone who works with records (not administrators,
+/// who manage accounts).
+fn records_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Response> {
+    if caller.role != Role::Administrator {
+        return None;
+    }
+    if let Err(e) = state.refuse(
+        caller,
+        EVERY_FACILITY,
+        action,
+        "administrators manage accounts, not records",
+    ) {
+        return Some(e.into_response());
+    }
+    Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
+}
+
+/// `None` for a facility the caller works in, else the refusal (logged).
+fn scoped(state: &AppState, caller: &Caller, facility: &str, action: &str) -> Option<Response> {
+    if caller.covers(facility) {
+        return None;
+    }
+    if let Err(e) = state.refuse(caller, facility, action, "outside the caller's facilities") {
+        return Some(e.into_response());
+    }
+    Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BoardQuery {
+    facility: Option<String>,
+}
+
+async fn board(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BoardQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = records_reader(&state, &caller, "read the facility board") {
+            return Ok(r);
+        }
+        let facilities: Vec<String> = if caller.role.scoped() {
+            caller.user.facilities.clone()
+        } else {
+            state.store.facility_codes()?
+        };
+        let Some(facility) = q.facility.or_else(|| facilities.first().cloned()) else {
+            return Ok(error_page(
+                StatusCode::NOT_FOUND,
+                &caller,
+                "error-not-found",
+            ));
+        };
+        if let Some(r) = scoped(&state, &caller, &facility, "read the facility board") {
+            return Ok(r);
+        }
+        let Some(row) = state.store.facility(&facility)? else {
+            return Ok(error_page(
+                StatusCode::NOT_FOUND,
+                &caller,
+                "error-not-found",
+            ));
+        };
+        let tr = Tr::new(lang_of(&caller))?;
+        let cells = state.store.cells(Some(&facility))?;
+        let (mut held, mut cna, mut area) = (0u64, 0u64, 0u64);
+        let mut units: Vec<BoardUnit> = Vec::new();
+        let mut unit_totals: Vec<(u64, u64)> = Vec::new();
+        for c in &cells {
+            held += c.population;
+            cna += c.cna;
+            area += c.area_cm2;
+            if units.last().map(|u| u.title.as_str()) != Some(c.unit.as_str()) {
+                units.push(BoardUnit {
+                    title: c.unit.clone(),
+                    summary: String::new(),
+                    cells: Vec::new(),
+                });
+                unit_totals.push((0, 0));
+            }
+            if let (Some(u), Some(t)) = (units.last_mut(), unit_totals.last_mut()) {
+                t.0 += c.population;
+                t.1 += c.cna;
+                u.cells.push(BoardCell {
+                    code: c.code.clone(),
+                    space: if c.population == 0 {
+                        String::new()
+                    } else {
+                        space(c.area_cm2, c.population)
+                    },
+                    population: i18n::int(c.population),
+                    cna: i18n::int(c.cna),
+                    class: occupancy_class(c.population, c.cna),
+                    href: format!("/ui/cells/{facility}/{}", c.code),
+                    title: tr.i18n.message(
+                        tr.lang,
+                        "board-cell-title",
+                        &[
+                            ("cell", c.code.clone()),
+                            ("population", i18n::int(c.population)),
+                            ("cna", i18n::int(c.cna)),
+                            ("space", space(c.area_cm2, c.population)),
+                        ],
+                    ),
+                });
+            }
+        }
+        for (u, (pop, cap)) in units.iter_mut().zip(unit_totals) {
+            let name = row
+                .units
+                .iter()
+                .find(|(code, _)| *code == u.title)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default();
+            let label = tr.t1("board-unit", "unit", &u.title);
+            u.title = if name.is_empty() {
+                label
+            } else {
+                format!("{label} · {name}")
+            };
+            u.summary = format!(
+                "{} / {} · {}",
+                i18n::int(pop),
+                i18n::int(cap),
+                percent(pop, cap)
+            );
+        }
+        let page = BoardPage {
+            title: tr.t1(
+                "board-title",
+                "facility",
+                &format!("{} ({})", row.name, row.code),
+            ),
+            who: who(&caller, &format!("/ui/board?facility={facility}")),
+            held: i18n::int(held),
+            cna: i18n::int(cna),
+            occupancy: percent(held, cna),
+            space: space(area, held),
+            cell_count: i18n::int(cells.len() as u64),
+            facility,
+            facilities,
+            units,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub struct PersonLine {
+    pub name: String,
+    pub booking: u64,
+    pub status: String,
+    pub presence: String,
+    pub since: String,
+}
+
+pub struct MovementLine {
+    pub at: String,
+    pub kind: String,
+    pub people: String,
+    pub open_air: String,
+}
+
+pub struct ReadingLine {
+    pub at: String,
+    pub temperature: String,
+    pub lighting: String,
+    pub ventilation: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/cell.html")]
+struct CellPage {
+    tr: Tr,
+    who: Option<Who>,
+    title: String,
+    facility: String,
+    area: String,
+    capacity: String,
+    held: String,
+    space: String,
+    people: Vec<PersonLine>,
+    movements_title: String,
+    movements: Vec<MovementLine>,
+    readings: Vec<ReadingLine>,
+}
+
+async fn cell_page(
+    State(state): State<Arc<AppState>>,
+    Path((facility, cell)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = records_reader(&state, &caller, "read a cell") {
+            return Ok(r);
+        }
+        if let Some(r) = scoped(&state, &caller, &facility, "read a cell") {
+            return Ok(r);
+        }
+        let cells = state.store.cells(Some(&facility))?;
+        let Some(row) = cells.iter().find(|c| c.code == cell) else {
+            return Ok(error_page(
+                StatusCode::NOT_FOUND,
+                &caller,
+                "error-not-found",
+            ));
+        };
+        let tr = Tr::new(lang_of(&caller))?;
+        let today = state.clock.now().date_string();
+        let view = state.store.cell_view(&facility, &cell, &today, 12)?;
+        let yes_no = |b: bool| tr.t(if b { "yes" } else { "no" });
+        let on_off =
+            |b: Option<bool>| b.map_or("—".to_owned(), |b| tr.t(if b { "on" } else { "off" }));
+        let people = view
+            .occupants
+            .iter()
+            .map(|o| PersonLine {
+                name: format!("{} {}", o.given_names, o.surnames),
+                booking: o.booking,
+                status: tr.t(&format!("status-{}", o.legal_status)),
+                presence: tr.t(&format!("presence-{}", o.presence)),
+                since: o
+                    .since
+                    .as_deref()
+                    .map_or("—".to_owned(), |s| i18n::date_time(tr.lang, s)),
+            })
+            .collect();
+        let movements = view
+            .movements
+            .iter()
+            .map(|m| MovementLine {
+                at: m.at.get(11..16).unwrap_or(&m.at).to_owned(),
+                kind: tr.t(&format!("movement-{}", m.kind)),
+                people: i18n::int(m.people),
+                open_air: yes_no(m.open_air),
+            })
+            .collect();
+        let readings = view
+            .readings
+            .iter()
+            .map(|r| ReadingLine {
+                at: i18n::date_time(tr.lang, &r.at),
+                temperature: r.temperature_dc.map_or("—".to_owned(), |t| {
+                    format!("{} °C", i18n::decimal(t as f64 / 10.0, 1))
+                }),
+                lighting: on_off(r.lighting_on),
+                ventilation: on_off(r.ventilation_on),
+            })
+            .collect();
+        let page = CellPage {
+            title: tr.t2("cell-title", "cell", &cell, "facility", &facility),
+            who: who(&caller, &format!("/ui/cells/{facility}/{cell}")),
+            area: format!("{} m²", i18n::decimal(row.area_cm2 as f64 / 10_000.0, 1)),
+            capacity: format!(
+                "{} / {}",
+                i18n::int(row.cna),
+                i18n::int(row.operational_capacity)
+            ),
+            held: i18n::int(row.population),
+            space: space(row.area_cm2, row.population),
+            people,
+            movements_title: tr.t1("cell-movements", "day", &i18n::date(tr.lang, &today)),
+            movements,
+            readings,
+            facility,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupancy_colours_at_their_thresholds() {
+        assert_eq!(occupancy_class(0, 80), "empty");
+        assert_eq!(occupancy_class(80, 80), "ok");
+        assert_eq!(occupancy_class(81, 80), "over");
+        assert_eq!(occupancy_class(120, 80), "over");
+        assert_eq!(occupancy_class(121, 80), "severe");
+        assert_eq!(occupancy_class(1, 0), "severe");
+        assert_eq!(space(480_000, 80), "0.60 m²");
+        assert_eq!(space(480_000, 0), "—");
+        assert_eq!(percent(121, 80), "151 %");
+    }
+}

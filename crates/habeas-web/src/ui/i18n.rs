@@ -1,0 +1,219 @@
+//! The interface's words in Spanish and English (Project Fluent, `locales/*.ftl`), and numbers
+//! and dates written the way each language writes them. Spanish follows the conventions of
+//! Latin America and El Salvador (es-419: `40,000`, `0.6`, `25/11/2026`); English writes
+//! `40,000`, `0.6` and `25 Nov 2026`.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+
+/// A language of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Es,
+    En,
+}
+
+impl Lang {
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "es" => Some(Self::Es),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Es => "es",
+            Self::En => "en",
+        }
+    }
+
+    /// The first of Spanish or English that an `Accept-Language` header names; Spanish
+    /// otherwise (most users work in Spanish).
+    pub fn from_accept(header: Option<&str>) -> Self {
+        header
+            .into_iter()
+            .flat_map(|h| h.split(','))
+            .filter_map(|part| part.split(';').next())
+            .map(|tag| tag.trim().to_ascii_lowercase())
+            .find_map(|tag| Self::parse(tag.split('-').next().unwrap_or("")))
+            .unwrap_or(Self::Es)
+    }
+}
+
+/// Both bundles, parsed once at start.
+pub struct I18n {
+    es: FluentBundle<FluentResource>,
+    en: FluentBundle<FluentResource>,
+}
+
+impl std::fmt::Debug for I18n {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("I18n")
+    }
+}
+
+fn bundle(lang: &str, source: &str) -> Result<FluentBundle<FluentResource>, String> {
+    let id: unic_langid::LanguageIdentifier = lang.parse().map_err(|e| format!("{lang}: {e}"))?;
+    let resource = FluentResource::try_new(source.to_owned())
+        .map_err(|(_, errors)| format!("locales/{lang}.ftl: {errors:?}"))?;
+    let mut b = FluentBundle::new_concurrent(vec![id]);
+    // No Unicode isolation marks around arguments: the pages are plain HTML.
+    b.set_use_isolating(false);
+    b.add_resource(resource)
+        .map_err(|errors| format!("locales/{lang}.ftl: {errors:?}"))?;
+    Ok(b)
+}
+
+impl I18n {
+    pub fn load() -> Result<Self, String> {
+        Ok(Self {
+            es: bundle("es", include_str!("../../locales/es.ftl"))?,
+            en: bundle("en", include_str!("../../locales/en.ftl"))?,
+        })
+    }
+
+    fn bundle(&self, lang: Lang) -> &FluentBundle<FluentResource> {
+        match lang {
+            Lang::Es => &self.es,
+            Lang::En => &self.en,
+        }
+    }
+
+    /// The message `id` with `args`; the id itself when a message is missing, so that a gap
+    /// shows on the page (and in the tests) instead of failing it.
+    pub fn message(&self, lang: Lang, id: &str, args: &[(&str, String)]) -> String {
+        let b = self.bundle(lang);
+        let Some(pattern) = b.get_message(id).and_then(|m| m.value()) else {
+            return id.to_owned();
+        };
+        let mut fargs = FluentArgs::new();
+        for (k, v) in args {
+            fargs.set(*k, FluentValue::from(v.clone()));
+        }
+        let mut errors = Vec::new();
+        b.format_pattern(pattern, Some(&fargs), &mut errors)
+            .into_owned()
+    }
+
+    /// Every message id of a language, to check that both have the same.
+    pub fn ids(lang: Lang) -> Vec<String> {
+        let source = match lang {
+            Lang::Es => include_str!("../../locales/es.ftl"),
+            Lang::En => include_str!("../../locales/en.ftl"),
+        };
+        let mut ids: Vec<String> = source
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with(' '))
+            .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_owned()))
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// An integer with thousands separated by commas (both languages).
+pub fn int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number with `places` decimals, thousands separated.
+pub fn decimal(x: f64, places: usize) -> String {
+    let text = format!("{:.*}", places, x.abs());
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let whole = int(whole.parse().unwrap_or(0));
+    let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{frac}")
+    }
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A date (`YYYY-MM-DD…`) as the language writes it: `25/11/2026` or `25 Nov 2026`; anything
+/// else is returned as it is.
+pub fn date(lang: Lang, iso: &str) -> String {
+    let parts: Option<(u32, u32, u32)> = (|| {
+        let y = iso.get(0..4)?.parse().ok()?;
+        let m = iso.get(5..7)?.parse().ok()?;
+        let d = iso.get(8..10)?.parse().ok()?;
+        Some((y, m, d))
+    })();
+    match (parts, lang) {
+        (Some((y, m, d)), Lang::Es) => format!("{d:02}/{m:02}/{y}"),
+        (Some((y, m, d)), Lang::En) => match MONTHS_EN.get((m as usize).wrapping_sub(1)) {
+            Some(name) => format!("{d} {name} {y}"),
+            None => iso.to_owned(),
+        },
+        (None, _) => iso.to_owned(),
+    }
+}
+
+/// A timestamp (`YYYY-MM-DDTHH:MM…`) as a date and a time of day (UTC).
+pub fn date_time(lang: Lang, iso: &str) -> String {
+    match iso.get(11..16) {
+        Some(hm) if iso.len() >= 16 => format!("{} {hm}", date(lang, iso)),
+        _ => date(lang, iso),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_messages_and_format_their_arguments() {
+        let i = I18n::load().unwrap();
+        assert_eq!(I18n::ids(Lang::Es), I18n::ids(Lang::En));
+        assert!(I18n::ids(Lang::Es).len() > 50);
+        let args = [("facility", "CECOT".to_owned())];
+        assert_eq!(
+            i.message(Lang::Es, "board-title", &args),
+            "Tablero de CECOT"
+        );
+        assert_eq!(i.message(Lang::En, "board-title", &args), "CECOT board");
+        // A missing message shows its id.
+        assert_eq!(
+            i.message(Lang::En, "no-such-message", &[]),
+            "no-such-message"
+        );
+    }
+
+    #[test]
+    fn numbers_and_dates_by_language() {
+        assert_eq!(int(0), "0");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(40_000), "40,000");
+        assert_eq!(int(2_000_000), "2,000,000");
+        assert_eq!(decimal(0.6, 2), "0.60");
+        assert_eq!(decimal(12_345.678, 1), "12,345.7");
+        assert_eq!(decimal(-1.25, 1), "-1.2");
+        assert_eq!(date(Lang::Es, "2025-03-16"), "16/03/2025");
+        assert_eq!(date(Lang::En, "2025-03-16"), "16 Mar 2025");
+        assert_eq!(
+            date_time(Lang::Es, "2025-03-16T08:05:00.000Z"),
+            "16/03/2025 08:05"
+        );
+        assert_eq!(date(Lang::En, "someday"), "someday");
+        assert_eq!(Lang::from_accept(Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept(Some("fr-FR, es-SV;q=0.8")), Lang::Es);
+        assert_eq!(Lang::from_accept(None), Lang::Es);
+    }
+}
