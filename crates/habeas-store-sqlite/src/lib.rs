@@ -341,7 +341,7 @@ impl SqliteStore {
                     let mut e: serde_json::Value = serde_json::from_slice(bytes)
                         .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
                     let mut take = |k: &str| e.get_mut(k).map(serde_json::Value::take);
-                    history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": c.booking, "payload": take("payload")}));
+                    history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": c.booking, "corrects": take("corrects"), "payload": take("payload")}));
                 }
             }
             drop(st);

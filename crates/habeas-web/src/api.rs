@@ -380,7 +380,7 @@ handler!(
 );
 
 /// The roles that read records (everyone but administrators).
-const READERS: &[Role] = &[
+pub(crate) const READERS: &[Role] = &[
     Role::Registry,
     Role::Custody,
     Role::Legal,
@@ -439,6 +439,28 @@ reader!(
     }
 );
 
+/// People whose name holds every word, among those the caller may read (a scoped role: those
+/// held in one of its facilities at some time).
+pub(crate) fn visible_people(
+    state: &AppState,
+    caller: &Caller,
+    words: &[String],
+    limit: u32,
+) -> ApiResult<Vec<habeas_store_sqlite::PersonHit>> {
+    let mut hits = Vec::new();
+    for h in state.store.find_people(words, limit)? {
+        let visible = !caller.role.scoped()
+            || state
+                .store
+                .person_file(h.person)?
+                .is_some_and(|f| f.custodies.iter().any(|c| caller.covers(&c.facility)));
+        if visible {
+            hits.push(h);
+        }
+    }
+    Ok(hits)
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct SearchQuery {
     q: String,
@@ -468,18 +490,7 @@ reader!(
             );
         }
         let limit = q.limit.unwrap_or(50).clamp(1, 200);
-        let mut hits = Vec::new();
-        for h in state.store.find_people(&words, limit)? {
-            let visible = !caller.role.scoped()
-                || state
-                    .store
-                    .person_file(h.person)?
-                    .is_some_and(|f| f.custodies.iter().any(|c| caller.covers(&c.facility)));
-            if visible {
-                hits.push(h);
-            }
-        }
-        Ok(Json(json!({"people": hits})))
+        Ok(Json(json!({"people": visible_people(&state, &caller, &words, limit)?})))
     }
 );
 

@@ -1,7 +1,7 @@
 //! The Habeas server: accounts and sign-in, the access log, and (next) the JSON API.
 
 pub mod access;
-mod api;
+pub(crate) mod api;
 pub mod auth;
 pub mod openapi;
 pub mod server;

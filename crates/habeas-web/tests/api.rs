@@ -1353,6 +1353,62 @@ async fn the_pages_sign_in_with_a_code_show_the_board_and_a_cell_and_switch_lang
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 
+    // The file asks why first, and logs nothing until then.
+    let a = w
+        .call(
+            "GET",
+            "/ui/persons?q=ana+lopez",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(
+        page(&a).contains(&format!("href=\"/ui/persons/{ana}\"")),
+        "{}",
+        page(&a)
+    );
+    let logged = w.log().len();
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("Motivo de la consulta") && page(&a).contains("name=\"reason\""));
+    assert_eq!(w.log().len(), logged, "no reading without a reason");
+    let file = format!("/ui/persons/{ana}?reason=hearing&detail=audiencia+5");
+    let a = w.call("GET", &file, &[("cookie", &cookie)], None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = page(&a);
+    assert!(
+        html.contains("Ana López") && html.contains("Juzgado") && html.contains("1-2025"),
+        "{html}"
+    );
+    // A director does not read health content: its kind shows, not what it says.
+    assert!(
+        html.contains("reservado") && !html.contains("hipertensión"),
+        "{html}"
+    );
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["payload"]["purpose"].as_str()),
+        (Some("access.read"), Some("hearing: audiencia 5"))
+    );
+    // The printable copy (Rule 9) is a reading too.
+    let a = w
+        .call(
+            "GET",
+            &format!("{file}&print=true"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(page(&a).contains("<body class=\"print\">") && page(&a).contains("Ana López"));
+    assert_eq!(w.log().len(), logged + 2);
+
     // Another facility is refused, and the refusal logged.
     let a = w
         .call(
@@ -1400,6 +1456,30 @@ async fn the_pages_sign_in_with_a_code_show_the_board_and_a_cell_and_switch_lang
         )
         .await;
     assert_eq!(a.headers["location"], "/ui/board");
+
+    // Health staff read health content; a person never held in the caller's facilities is
+    // refused, and the refusal logged.
+    let (hea, _) = w.sign_in("hea.cecot", None).await;
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=health"),
+            &[("cookie", &hea)],
+            None,
+        )
+        .await;
+    assert!(page(&a).contains("hipertensión"), "{}", page(&a));
+    let (beto, _) = w.people[1];
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{beto}?reason=other"),
+            &[("cookie", &hea)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
 
     // Administrators do not read records.
     let code = w.code_for(&w.totp["adm"]);

@@ -279,13 +279,35 @@ fn in_chromium_sign_in_with_a_code_open_the_board_and_a_cell_and_switch_language
     assert!(b.source().contains("Personas en la celda"));
     b.screenshot("04-cell");
 
+    // A person's file: first the reason (logged with the reading), then the file.
+    b.click("table a[href^='/ui/persons/']");
+    assert!(
+        b.source().contains("Motivo de la consulta"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("05-file-purpose");
+    b.click("#reason option[value=hearing]");
+    b.type_in("#detail", "audiencia de revisión");
+    b.click("#open-file");
+    assert!(
+        b.source().contains("Base legal") && b.source().contains("Historia"),
+        "{}",
+        b.source()
+    );
+    assert!(b.text("#person-name").len() > 3);
+    b.screenshot("06-file");
+    let cell_url = format!("{site}/ui/board");
+    b.go(&cell_url);
+    b.click("a.cell:not(.empty)");
+
     // English, remembered for the account; then Spanish again.
     b.click("#language option[value=en]");
     b.click("#language-change");
     assert!(b.source().contains("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
     assert!(b.source().contains(" board"), "{}", b.source());
-    b.screenshot("05-board-en");
+    b.screenshot("07-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
     assert!(b.source().contains("Tablero de"));
