@@ -1234,7 +1234,7 @@ fn page(a: &Answer) -> &str {
 }
 
 #[tokio::test]
-async fn the_pages_sign_in_with_a_code_show_the_board_and_a_cell_and_switch_language() {
+async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     let w = world();
     // Not signed in: every page leads to the sign-in page.
     let a = w.call("GET", "/ui/board", &[], None).await;
@@ -1456,6 +1456,67 @@ async fn the_pages_sign_in_with_a_code_show_the_board_and_a_cell_and_switch_lang
         )
         .await;
     assert_eq!(a.headers["location"], "/ui/board");
+
+    // An admission in three steps: a missing field is named beside it; without a commitment
+    // order the admission is refused (Rule 7) and nothing is written; with one, recorded.
+    let a = w
+        .call("GET", "/ui/admissions", &[("cookie", &cookie)], None)
+        .await;
+    assert!(page(&a).contains("Paso 1 de 3"), "{}", page(&a));
+    let identity = "facility=CECOT&given_names=Carla&surname1=Ramos&surname2=&birth_date=1995-06-01&sex=female&nationalities=SV";
+    let post = |body: String| {
+        let cookie = cookie.clone();
+        let w = &w;
+        async move {
+            w.form("/ui/admissions", &[("cookie", &cookie)], &body)
+                .await
+        }
+    };
+    let a = post(format!("csrf={csrf}&step=1&go=next&facility=CECOT&given_names=&surname1=Ramos&birth_date=1995-06-01&sex=female&nationalities=SV")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(page(&a).contains("id=\"given_names\" name=\"given_names\" type=\"text\" value=\"\" aria-invalid=\"true\""), "{}", page(&a));
+    let a = post(format!("csrf={csrf}&step=1&go=next&{identity}")).await;
+    assert!(
+        page(&a).contains("Paso 2 de 3") && page(&a).contains("value=\"Carla\""),
+        "{}",
+        page(&a)
+    );
+    let legal_none = "legal_status=remand&order_kind=none&order_authority=&order_reference=&order_issued=&order_expires=";
+    let arrest = "arrest_at=2025-11-22T08:00&arrest_place=San+Miguel&arrest_authority=PNC&admitted_at=2025-11-24T10:00";
+    let size = w.main.size().unwrap();
+    let a = post(format!(
+        "csrf={csrf}&step=3&go=submit&{identity}&{legal_none}&{arrest}"
+    ))
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page(&a).contains("Paso 2 de 3") && page(&a).contains("Regla 7"),
+        "{}",
+        page(&a)
+    );
+    assert!(page(&a).contains("order_kind-error"));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let legal = "legal_status=remand&order_kind=pretrial_detention&order_authority=Juzgado+2&order_reference=77-2025&order_issued=2025-11-23&order_expires=2026-05-23";
+    let a = post(format!(
+        "csrf={csrf}&step=3&go=submit&{identity}&{legal}&{arrest}"
+    ))
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(page(&a).contains("Ingreso registrado"), "{}", page(&a));
+    let carla = w.main.find_people(&["carla".to_owned()], 5).unwrap();
+    assert_eq!(carla.len(), 1);
+    let f = w.main.person_file(carla[0].person).unwrap().unwrap();
+    assert_eq!(f.custodies[0].orders[0].reference, "77-2025");
+    // Custody staff do not admit.
+    let (cus, cus_csrf) = w.sign_in("cus.cecot", None).await;
+    let a = w
+        .form(
+            "/ui/admissions",
+            &[("cookie", &cus)],
+            &format!("csrf={cus_csrf}&step=3&go=submit&{identity}&{legal}&{arrest}"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
 
     // Health staff read health content; a person never held in the caller's facilities is
     // refused, and the refusal logged.

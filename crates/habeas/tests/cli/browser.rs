@@ -133,6 +133,29 @@ impl Browser {
         self.send("GET", "/url", None).as_str().unwrap().to_owned()
     }
 
+    /// Whether the page's address ends with `suffix` within 10 s (a click's navigation may
+    /// still be under way).
+    fn at(&self, suffix: &str) -> bool {
+        (0..100).any(|_| {
+            let ok = self.url().ends_with(suffix);
+            if !ok {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            ok
+        })
+    }
+
+    /// Whether the page shows `needle` within 10 s.
+    fn shows(&self, needle: &str) -> bool {
+        (0..100).any(|_| {
+            let ok = self.source().contains(needle);
+            if !ok {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            ok
+        })
+    }
+
     fn source(&self) -> String {
         self.send("GET", "/source", None)
             .as_str()
@@ -140,13 +163,26 @@ impl Browser {
             .to_owned()
     }
 
+    /// The element `css` selects, waiting up to 10 s for it (a page a click led to may still
+    /// be loading).
     fn find(&self, css: &str) -> String {
-        let v = self.send(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v[ELEMENT].as_str().unwrap().to_owned()
+        let url = format!("{}/element", self.base);
+        for _ in 0..100 {
+            let v: Value = self
+                .agent
+                .post(&url)
+                .send_json(json!({"using": "css selector", "value": css}))
+                .unwrap()
+                .body_mut()
+                .read_json()
+                .unwrap();
+            if let Some(id) = v["value"][ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            assert_eq!(v["value"]["error"], "no such element", "{css}: {v}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no element {css} in {}", self.source());
     }
 
     fn type_in(&self, css: &str, text: &str) {
@@ -171,6 +207,15 @@ impl Browser {
             .to_owned()
     }
 
+    /// Sets a field's value directly (date and time inputs take typed keys by locale).
+    fn set(&self, id: &str, value: &str) {
+        self.send(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "document.getElementById(arguments[0]).value = arguments[1];", "args": [id, value]})),
+        );
+    }
+
     fn screenshot(&self, name: &str) {
         use base64::Engine as _;
         let png = self.send("GET", "/screenshot", None);
@@ -189,7 +234,7 @@ impl Drop for Browser {
 }
 
 #[test]
-fn in_chromium_sign_in_with_a_code_open_the_board_and_a_cell_and_switch_language() {
+fn in_chromium_sign_in_board_cell_file_admission_and_language() {
     let dir = tempfile::tempdir().unwrap();
     // The demo generates its scenario, makes an account for each role and serves the UI.
     let mut demo = Command::new(bin().get_program());
@@ -247,8 +292,8 @@ fn in_chromium_sign_in_with_a_code_open_the_board_and_a_cell_and_switch_language
     // Signing in: the page asks in Spanish; without the code the director is sent back with
     // the message beside the field.
     b.go(&format!("{site}/ui/board"));
-    assert!(b.url().ends_with("/ui/sign-in"), "{}", b.url());
-    assert!(b.source().contains("Iniciar sesión"), "{}", b.source());
+    assert!(b.at("/ui/sign-in"), "{}", b.url());
+    assert!(b.shows("Iniciar sesión"), "{}", b.source());
     b.screenshot("01-sign-in");
     b.type_in("#username", "director.cecot");
     b.type_in("#password", &password);
@@ -267,54 +312,95 @@ fn in_chromium_sign_in_with_a_code_open_the_board_and_a_cell_and_switch_language
     b.type_in("#password", &password);
     b.type_in("#code", &code);
     b.click("#sign-in");
-    assert!(b.url().ends_with("/ui/board"), "{}", b.url());
+    assert!(b.at("/ui/board"), "{}", b.url());
 
     // The facility board: CECOT's cells, the people held, each cell a link.
     let held = b.text("#held");
     assert!(held.replace(',', "").parse::<u64>().unwrap() > 0, "{held}");
-    assert!(b.source().contains("Tablero de"), "{}", b.source());
+    assert!(b.shows("Tablero de"), "{}", b.source());
     b.screenshot("03-board");
     b.click("a.cell:not(.empty)");
-    assert!(b.url().contains("/ui/cells/CECOT/"), "{}", b.url());
-    assert!(b.source().contains("Personas en la celda"));
+    assert!(b.shows("Personas en la celda"), "{}", b.url());
+    assert!(b.shows("Personas en la celda"));
     b.screenshot("04-cell");
 
     // A person's file: first the reason (logged with the reading), then the file.
     b.click("table a[href^='/ui/persons/']");
-    assert!(
-        b.source().contains("Motivo de la consulta"),
-        "{}",
-        b.source()
-    );
+    assert!(b.shows("Motivo de la consulta"), "{}", b.source());
     b.screenshot("05-file-purpose");
     b.click("#reason option[value=hearing]");
     b.type_in("#detail", "audiencia de revisión");
     b.click("#open-file");
     assert!(
-        b.source().contains("Base legal") && b.source().contains("Historia"),
+        b.shows("Base legal") && b.shows("Historia"),
         "{}",
         b.source()
     );
     assert!(b.text("#person-name").len() > 3);
     b.screenshot("06-file");
-    let cell_url = format!("{site}/ui/board");
-    b.go(&cell_url);
+
+    // An admission in three steps: refused without a commitment order, then recorded.
+    b.go(&format!("{site}/ui/admissions"));
+    b.type_in("#given_names", "Carla Beatriz");
+    b.type_in("#surname1", "Ramos");
+    b.set("birth_date", "1995-06-01");
+    b.click("#sex option[value=female]");
+    b.screenshot("07-admission-identity");
+    b.click("#admit-next");
+    assert!(b.shows("Paso 2 de 3"), "{}", b.source());
+    b.click("#order_kind option[value=none]");
+    b.click("#admit-next");
+    b.find("#arrest_at");
+    b.set("arrest_at", "2025-05-28T08:00");
+    b.type_in("#arrest_place", "San Miguel");
+    b.type_in("#arrest_authority", "PNC");
+    b.set("admitted_at", "2025-05-30T10:00");
+    b.click("#admit-submit");
+    assert!(
+        b.text("#order_kind-error").contains("Regla 7"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("08-admission-refused");
+    b.click("#order_kind option[value=pretrial_detention]");
+    b.type_in("#order_authority", "Juzgado Especializado de Instrucción");
+    b.type_in("#order_reference", "77-2025");
+    b.set("order_issued", "2025-05-29");
+    b.set("order_expires", "2025-11-29");
+    b.click("#admit-next");
+    b.click("#admit-submit");
+    assert!(
+        b.text("#admit-done").contains("Ingreso registrado"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("09-admission-done");
+    b.click("#open-file");
+    assert!(b.shows("Motivo de la consulta"), "{}", b.source());
+    b.click("#open-file");
+    assert!(
+        b.shows("Carla Beatriz Ramos") && b.shows("77-2025"),
+        "{}",
+        b.source()
+    );
+
+    b.go(&format!("{site}/ui/board"));
     b.click("a.cell:not(.empty)");
 
     // English, remembered for the account; then Spanish again.
     b.click("#language option[value=en]");
     b.click("#language-change");
-    assert!(b.source().contains("People in the cell"), "{}", b.source());
+    assert!(b.shows("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
-    assert!(b.source().contains(" board"), "{}", b.source());
-    b.screenshot("07-board-en");
+    assert!(b.shows(" board"), "{}", b.source());
+    b.screenshot("10-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
-    assert!(b.source().contains("Tablero de"));
+    assert!(b.shows("Tablero de"));
 
     // Signing out ends the session.
     b.click("#sign-out");
-    assert!(b.url().ends_with("/ui/sign-in"), "{}", b.url());
+    assert!(b.at("/ui/sign-in"), "{}", b.url());
     b.go(&format!("{site}/ui/board"));
-    assert!(b.url().ends_with("/ui/sign-in"), "{}", b.url());
+    assert!(b.at("/ui/sign-in"), "{}", b.url());
 }
