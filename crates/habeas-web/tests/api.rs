@@ -1507,6 +1507,58 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert_eq!(carla.len(), 1);
     let f = w.main.person_file(carla[0].person).unwrap().unwrap();
     assert_eq!(f.custodies[0].orders[0].reference, "77-2025");
+    // Her placement: the file links to it; with a man in the cell it is refused with Rule 11's
+    // explanation and nothing written; another cell takes her.
+    let booking = f.custodies[0].booking;
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{}?reason=other", carla[0].person),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(
+        page(&a).contains(&format!("/ui/allocations?booking={booking}")),
+        "{}",
+        page(&a)
+    );
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/allocations?booking={booking}"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        page(&a).contains(&format!("<option value=\"{}\"", cells[1].code)),
+        "{}",
+        page(&a)
+    );
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/allocations",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&booking={booking}&cell={}", cells[0].code),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    assert!(page(&a).contains("id=\"allocate-refused\""), "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let a = w
+        .form(
+            "/ui/allocations",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&booking={booking}&cell={}", cells[1].code),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    let f = w.main.person_file(carla[0].person).unwrap().unwrap();
+    assert_eq!(f.custodies[0].cell.as_deref(), Some(cells[1].code.as_str()));
+
     // Custody staff do not admit.
     let (cus, cus_csrf) = w.sign_in("cus.cecot", None).await;
     let a = w

@@ -133,11 +133,10 @@ impl Browser {
         self.send("GET", "/url", None).as_str().unwrap().to_owned()
     }
 
-    /// Whether the page's address ends with `suffix` within 10 s (a click's navigation may
-    /// still be under way).
-    fn at(&self, suffix: &str) -> bool {
+    /// Whether `check` holds within 10 s (a click's navigation may still be under way).
+    fn eventually(&self, check: impl Fn() -> bool) -> bool {
         (0..100).any(|_| {
-            let ok = self.url().ends_with(suffix);
+            let ok = check();
             if !ok {
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -145,15 +144,14 @@ impl Browser {
         })
     }
 
-    /// Whether the page shows `needle` within 10 s.
+    /// Whether the page's address comes to end with `suffix`.
+    fn at(&self, suffix: &str) -> bool {
+        self.eventually(|| self.url().ends_with(suffix))
+    }
+
+    /// Whether the page comes to show `needle`.
     fn shows(&self, needle: &str) -> bool {
-        (0..100).any(|_| {
-            let ok = self.source().contains(needle);
-            if !ok {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            ok
-        })
+        self.eventually(|| self.source().contains(needle))
     }
 
     fn source(&self) -> String {
@@ -384,6 +382,17 @@ fn in_chromium_sign_in_board_cell_file_admission_and_language() {
         b.source()
     );
 
+    // Placing her: a cell of men is refused with its rule; an empty cell takes her.
+    b.click("a.allocate");
+    b.click("#cell option[value='M1-C01']");
+    b.click("#allocate");
+    assert!(b.text("#allocate-refused").contains("Rule 11"), "{}", b.source());
+    b.screenshot("10-allocation-refused");
+    b.click("#cell option[value='M8-C32']");
+    b.click("#allocate");
+    assert!(b.text("#allocate-done").contains("M8-C32"), "{}", b.source());
+    b.screenshot("11-allocation-done");
+
     b.go(&format!("{site}/ui/board"));
     b.click("a.cell:not(.empty)");
 
@@ -393,7 +402,7 @@ fn in_chromium_sign_in_board_cell_file_admission_and_language() {
     assert!(b.shows("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
     assert!(b.shows(" board"), "{}", b.source());
-    b.screenshot("10-board-en");
+    b.screenshot("12-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
     assert!(b.shows("Tablero de"));
