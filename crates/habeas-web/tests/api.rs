@@ -1559,6 +1559,52 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     let f = w.main.person_file(carla[0].person).unwrap().unwrap();
     assert_eq!(f.custodies[0].cell.as_deref(), Some(cells[1].code.as_str()));
 
+    // A roll count: a count that is not a number is named beside its cell and nothing is
+    // written; then the count is recorded and the day's reconciliation shows the difference.
+    let a = w
+        .call("GET", "/ui/counts", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        page(&a).contains("Todavía no hay recuentos hoy"),
+        "{}",
+        page(&a)
+    );
+    let (c0, c1) = (cells[0].code.clone(), cells[1].code.clone());
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/counts",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&facility=CECOT&at=2025-11-24T15:00&count.{c0}=1&count.{c1}=dos"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page(&a).contains(&format!("id=\"count-{c1}-error\"")),
+        "{}",
+        page(&a)
+    );
+    assert_eq!(w.main.size().unwrap(), size);
+    let a = w
+        .form(
+            "/ui/counts",
+            &[("cookie", &cookie)],
+            &format!("csrf={csrf}&facility=CECOT&at=2025-11-24T15:00&count.{c0}=1&count.{c1}=0"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let a = w
+        .call("GET", "/ui/counts", &[("cookie", &cookie)], None)
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"reconciliation\"")
+            && html.contains("<td>-1</td>")
+            && html.contains("<td>+0</td>"),
+        "{html}"
+    );
+
     // Custody staff do not admit.
     let (cus, cus_csrf) = w.sign_in("cus.cecot", None).await;
     let a = w

@@ -232,7 +232,7 @@ impl Drop for Browser {
 }
 
 #[test]
-fn in_chromium_sign_in_board_cell_file_admission_and_language() {
+fn in_chromium_sign_in_board_cell_file_admit_allocate_count_and_language() {
     let dir = tempfile::tempdir().unwrap();
     // The demo generates its scenario, makes an account for each role and serves the UI.
     let mut demo = Command::new(bin().get_program());
@@ -386,12 +386,29 @@ fn in_chromium_sign_in_board_cell_file_admission_and_language() {
     b.click("a.allocate");
     b.click("#cell option[value='M1-C01']");
     b.click("#allocate");
-    assert!(b.text("#allocate-refused").contains("Rule 11"), "{}", b.source());
+    assert!(
+        b.text("#allocate-refused").contains("Rule 11"),
+        "{}",
+        b.source()
+    );
     b.screenshot("10-allocation-refused");
     b.click("#cell option[value='M8-C32']");
     b.click("#allocate");
-    assert!(b.text("#allocate-done").contains("M8-C32"), "{}", b.source());
+    assert!(
+        b.text("#allocate-done").contains("M8-C32"),
+        "{}",
+        b.source()
+    );
     b.screenshot("11-allocation-done");
+
+    // A roll count of two cells, and the day's reconciliation with it.
+    b.go(&format!("{site}/ui/counts"));
+    b.type_in("#count-M1-C01", "79");
+    b.type_in("#count-M8-C32", "1");
+    b.click("#count-submit");
+    assert!(b.shows("id=\"reconciliation\""), "{}", b.source());
+    assert!(b.shows("<td>-1</td>"), "{}", b.source());
+    b.screenshot("12-roll-count");
 
     b.go(&format!("{site}/ui/board"));
     b.click("a.cell:not(.empty)");
@@ -402,7 +419,7 @@ fn in_chromium_sign_in_board_cell_file_admission_and_language() {
     assert!(b.shows("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
     assert!(b.shows(" board"), "{}", b.source());
-    b.screenshot("12-board-en");
+    b.screenshot("13-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
     assert!(b.shows("Tablero de"));
