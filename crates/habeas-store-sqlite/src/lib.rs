@@ -239,6 +239,26 @@ impl SqliteStore {
         self.with_reader(|c| custody::cells(c, facility).map_err(backend))
     }
 
+    /// The unit of every custody of a facility held in a cell now (booking → unit).
+    pub fn booking_units(
+        &self,
+        facility: &str,
+    ) -> Result<std::collections::HashMap<u64, String>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT booking, unit FROM custodies WHERE facility = ?1 AND unit IS NOT NULL",
+                )
+                .map_err(backend)?;
+            let rows = st
+                .query_map([facility], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+                })
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(backend)
+        })
+    }
+
     /// The codes of every facility, in order.
     pub fn facility_codes(&self) -> Result<Vec<String>, StoreError> {
         self.with_reader(|c| {

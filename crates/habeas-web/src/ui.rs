@@ -3,6 +3,7 @@
 //! language switch. The same sessions, roles, facility scope and access log as the API; forms
 //! carry the session's CSRF token.
 
+pub mod charts;
 pub mod i18n;
 
 use crate::access::EVERY_FACILITY;
@@ -42,6 +43,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/admissions", get(admit_page).post(admit_form))
         .route("/ui/allocations", get(allocate_page).post(allocate_form))
         .route("/ui/counts", get(counts_page).post(counts_form))
+        .route("/ui/compliance", get(compliance_page))
         .route("/ui/persons/{person}", get(person_page))
 }
 
@@ -1904,6 +1906,195 @@ async fn counts_form(
             ApiError::internal(format!("nothing was recorded: {e}")).into_response()
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "ui/compliance.html")]
+struct CompliancePage {
+    tr: Tr,
+    who: Option<Who>,
+    title: String,
+    subtitle: String,
+    total: String,
+    grave: String,
+    serious: String,
+    notice: String,
+    occupancy: String,
+    rules_chart: String,
+    /// Code, rule, count; most findings first.
+    rules: Vec<(String, String, String)>,
+    /// Unit, grave, serious, notice.
+    units: Vec<(String, String, String, String)>,
+    occupancy_chart: String,
+    /// When, booking, pending steps.
+    deaths: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComplianceQuery {
+    facility: Option<String>,
+    as_of: Option<String>,
+}
+
+/// People held at the end of each month, from the people held on `as_of` and each later
+/// month's flows, oldest first.
+fn held_by_month(
+    held_now: u64,
+    flows: &[habeas_core::statistics::MonthFlow],
+) -> Vec<(String, f64)> {
+    let mut held = held_now as i64;
+    let mut out = Vec::with_capacity(flows.len());
+    for f in flows.iter().rev() {
+        out.push((f.month.clone(), held.max(0) as f64));
+        held -= f.admissions as i64 + f.transfers_in as i64
+            - f.releases as i64
+            - f.transfers_out as i64
+            - f.deaths as i64;
+    }
+    out.reverse();
+    out
+}
+
+async fn compliance_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ComplianceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_core::compliance::{Severity, Subject};
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = file_reader(&state, &caller, "read compliance") {
+            return Ok(r);
+        }
+        let facilities: Vec<String> = if caller.role.scoped() {
+            caller.user.facilities.clone()
+        } else {
+            state.store.facility_codes()?
+        };
+        let Some(facility) = q.facility.or_else(|| facilities.first().cloned()) else {
+            return Ok(error_page(
+                StatusCode::NOT_FOUND,
+                &caller,
+                "error-not-found",
+            ));
+        };
+        if let Some(r) = scoped(&state, &caller, &facility, "read compliance") {
+            return Ok(r);
+        }
+        let tr = Tr::new(lang_of(&caller))?;
+        let as_of = match q.as_of.as_deref() {
+            Some(d) => habeas_core::dates::Date::parse("as_of", d)
+                .map_err(|e| ApiError::bad_request("invalid_field", e.message).field("as_of"))?,
+            None => habeas_core::dates::Date::of(state.clock.now()),
+        };
+        let policy = habeas_core::compliance::Policy::mandela_minimum()
+            .map_err(|e| ApiError::internal(e.message))?;
+        let facts = state.store.compliance_facts(Some(&facility), as_of)?;
+        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        // By rule, most first.
+        let mut by_rule: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for f in &findings {
+            *by_rule.entry((f.code, f.rule)).or_default() += 1;
+        }
+        let mut rules: Vec<((&str, &str), u64)> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let rules_chart = charts::bars(
+            &rules
+                .iter()
+                .take(20)
+                .map(|((code, _), n)| ((*code).to_owned(), *n))
+                .collect::<Vec<_>>(),
+            900,
+        )
+        .map_err(ApiError::internal)?;
+        // By unit: a person's by their cell's unit now, a cell's or unit's by its own.
+        let bookings = state.store.booking_units(&facility)?;
+        let cells = state.store.cells(Some(&facility))?;
+        let unit_of_cell: std::collections::HashMap<&str, &str> = cells
+            .iter()
+            .map(|c| (c.code.as_str(), c.unit.as_str()))
+            .collect();
+        let everywhere = tr.t("dash-facility-wide");
+        let mut by_unit: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+        let mut by_severity = [0u64; 3];
+        for f in &findings {
+            let unit = match &f.subject {
+                Subject::Person { booking } => bookings.get(booking).cloned(),
+                Subject::Cell { cell, .. } => {
+                    unit_of_cell.get(cell.as_str()).map(|u| (*u).to_owned())
+                }
+                Subject::Unit { unit, .. } => Some(unit.clone()),
+                _ => None,
+            }
+            .unwrap_or_else(|| everywhere.clone());
+            let k = match f.severity {
+                Severity::Grave => 0,
+                Severity::Serious => 1,
+                Severity::Notice => 2,
+            };
+            by_unit.entry(unit).or_default()[k] += 1;
+            by_severity[k] += 1;
+        }
+        let stats = state.store.statistics(Some(&facility), as_of, 12)?;
+        let cna: u64 = cells.iter().map(|c| c.cna).sum();
+        let held = stats.population.total;
+        let occupancy_chart =
+            charts::line(&held_by_month(held, &stats.flows), Some(cna as f64), 900)
+                .map_err(ApiError::internal)?;
+        let deaths = state
+            .store
+            .death_cases(Some(&facility))?
+            .into_iter()
+            .map(|d| {
+                let pending: Vec<String> = d
+                    .steps
+                    .iter()
+                    .filter(|(_, done)| done.is_none())
+                    .map(|(step, _)| step.clone())
+                    .collect();
+                (
+                    i18n::date_time(tr.lang, &d.at),
+                    d.booking.to_string(),
+                    if pending.is_empty() {
+                        tr.t("dash-all-steps-done")
+                    } else {
+                        pending.join(", ")
+                    },
+                )
+            })
+            .collect();
+        let page = CompliancePage {
+            title: tr.t1("dash-title", "facility", &facility),
+            subtitle: tr.t1(
+                "dash-subtitle",
+                "date",
+                &i18n::date(tr.lang, &as_of.to_string()),
+            ),
+            who: who(&caller, &format!("/ui/compliance?facility={facility}")),
+            total: i18n::int(findings.len() as u64),
+            grave: i18n::int(by_severity[0]),
+            serious: i18n::int(by_severity[1]),
+            notice: i18n::int(by_severity[2]),
+            occupancy: percent(held, cna),
+            rules_chart,
+            rules: rules
+                .iter()
+                .map(|((code, rule), n)| ((*code).to_owned(), (*rule).to_owned(), i18n::int(*n)))
+                .collect(),
+            units: by_unit
+                .into_iter()
+                .map(|(u, n)| (u, i18n::int(n[0]), i18n::int(n[1]), i18n::int(n[2])))
+                .collect(),
+            occupancy_chart,
+            deaths,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
 }
 
 #[cfg(test)]

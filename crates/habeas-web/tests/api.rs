@@ -1605,6 +1605,29 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         "{html}"
     );
 
+    // The compliance dashboard: findings by rule (a chart and a table), by unit, people held by
+    // month, deaths.
+    let a = w
+        .call("GET", "/ui/compliance", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"chart-rules\"><svg") && html.contains("id=\"chart-occupancy\"><svg"),
+        "{html}"
+    );
+    let total: u64 = html
+        .split("id=\"findings-total\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .map(|t| t.replace(',', "").parse().unwrap())
+        .unwrap();
+    assert!(
+        total > 0,
+        "the test records hold findings (no hearing, no contact…)"
+    );
+    assert!(html.contains("No hay muertes registradas"));
+
     // Custody staff do not admit.
     let (cus, cus_csrf) = w.sign_in("cus.cecot", None).await;
     let a = w

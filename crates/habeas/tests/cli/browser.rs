@@ -232,7 +232,7 @@ impl Drop for Browser {
 }
 
 #[test]
-fn in_chromium_sign_in_board_cell_file_admit_allocate_count_and_language() {
+fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language() {
     let dir = tempfile::tempdir().unwrap();
     // The demo generates its scenario, makes an account for each role and serves the UI.
     let mut demo = Command::new(bin().get_program());
@@ -410,6 +410,14 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_and_language() {
     assert!(b.shows("<td>-1</td>"), "{}", b.source());
     b.screenshot("12-roll-count");
 
+    // The compliance dashboard, with its charts.
+    b.go(&format!("{site}/ui/compliance"));
+    assert!(b.shows("Hallazgos por regla"), "{}", b.source());
+    let findings = b.text("#findings-total").replace(',', "");
+    assert!(findings.parse::<u64>().unwrap() > 0, "{findings}");
+    b.find("#chart-rules svg");
+    b.screenshot("13-compliance");
+
     b.go(&format!("{site}/ui/board"));
     b.click("a.cell:not(.empty)");
 
@@ -419,7 +427,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_and_language() {
     assert!(b.shows("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
     assert!(b.shows(" board"), "{}", b.source());
-    b.screenshot("13-board-en");
+    b.screenshot("14-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
     assert!(b.shows("Tablero de"));
