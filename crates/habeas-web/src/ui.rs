@@ -44,6 +44,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/allocations", get(allocate_page).post(allocate_form))
         .route("/ui/counts", get(counts_page).post(counts_form))
         .route("/ui/compliance", get(compliance_page))
+        .route("/ui/register", get(register_page))
+        .route("/ui/register/verify", post(verify_form))
+        .route("/ui/access-log", get(access_log_page))
+        .route("/ui/national", get(national_page))
         .route("/ui/persons/{person}", get(person_page))
 }
 
@@ -2089,6 +2093,389 @@ async fn compliance_page(
                 .collect(),
             occupancy_chart,
             deaths,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "ui/register.html")]
+struct RegisterPage {
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    origin: String,
+    key: String,
+    size: String,
+    checkpoint: String,
+    access_size: String,
+    may_verify: bool,
+    may_read_log: bool,
+    result: Option<String>,
+    ok: bool,
+}
+
+/// Refuses (and logs) a role not in `roles`.
+fn only(state: &AppState, caller: &Caller, roles: &[Role], action: &str) -> Option<Response> {
+    if roles.contains(&caller.role) {
+        return None;
+    }
+    if let Err(e) = state.refuse(
+        caller,
+        EVERY_FACILITY,
+        action,
+        &format!("the {} role may not {action}", caller.role.as_str()),
+    ) {
+        return Some(e.into_response());
+    }
+    Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
+}
+
+const OVERSEERS: &[Role] = &[Role::National, Role::Inspector, Role::Administrator];
+const VERIFIERS: &[Role] = &[Role::Inspector, Role::National];
+const LOG_READERS: &[Role] = &[Role::Inspector, Role::Administrator];
+
+fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
+    use habeas_register::store::Store as _;
+    let tr = Tr::new(lang_of(caller))?;
+    let info = state.store.info()?;
+    let checkpoint = match state.store.checkpoints()?.pop() {
+        Some(c) => tr.t2(
+            "reg-checkpoint-at",
+            "size",
+            &i18n::int(c.size),
+            "at",
+            &i18n::date_time(tr.lang, &c.made_at.to_string()),
+        ),
+        None => tr.t("reg-no-checkpoint"),
+    };
+    Ok(RegisterPage {
+        who: who(caller, "/ui/register"),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        origin: info.origin,
+        key: info.verifier.to_string(),
+        size: i18n::int(state.store.size()?),
+        checkpoint,
+        access_size: i18n::int(state.access_store.size()?),
+        may_verify: VERIFIERS.contains(&caller.role),
+        may_read_log: LOG_READERS.contains(&caller.role),
+        result: None,
+        ok: false,
+        tr,
+    })
+}
+
+async fn register_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(&state, &caller, OVERSEERS, "read the register's status") {
+            return Ok(r);
+        }
+        Ok(html(StatusCode::OK, &register_view(&state, &caller)?))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn verify_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_register::store::Store as _;
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(&state, &caller, VERIFIERS, "verify the register") {
+            return Ok(r);
+        }
+        if let Some(r) = check_form(&state, &caller, &form.csrf, "verify the register") {
+            return Ok(r);
+        }
+        let mut page = register_view(&state, &caller)?;
+        let info = state.store.info()?;
+        let (ok, result) = match habeas_register::verify::verify(&*state.store, &info.verifier) {
+            Err(e) => (
+                false,
+                page.tr.t1("reg-verify-failed", "failure", &e.to_string()),
+            ),
+            Ok(report) => match state.store.check_projections()? {
+                Err(m) => (
+                    false,
+                    page.tr.t1(
+                        "reg-verify-failed",
+                        "failure",
+                        &format!("table {}: {m}", m.table),
+                    ),
+                ),
+                Ok(()) => (
+                    true,
+                    page.tr.i18n.message(
+                        page.tr.lang,
+                        "reg-verify-ok",
+                        &[
+                            ("entries", i18n::int(report.entries)),
+                            ("checkpoints", i18n::int(report.checkpoints as u64)),
+                            (
+                                "root",
+                                report.root.iter().map(|b| format!("{b:02x}")).collect(),
+                            ),
+                        ],
+                    ),
+                ),
+            },
+        };
+        page.ok = ok;
+        page.result = Some(result);
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "ui/access_log.html")]
+struct AccessLogPage {
+    tr: Tr,
+    who: Option<Who>,
+    user: String,
+    kind: String,
+    person: String,
+    kinds: Vec<(String, String)>,
+    summary: String,
+    /// Index, time, who, kind, facility, details.
+    entries: Vec<(String, String, String, String, String, String)>,
+    older: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    person: String,
+    before: Option<u64>,
+}
+
+/// Entries shown on one page of the access log, and entries looked at to find them.
+const LOG_PAGE: usize = 100;
+const LOG_SCAN: u64 = 20_000;
+
+async fn access_log_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LogQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_register::store::Store as _;
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(&state, &caller, LOG_READERS, "read the access log") {
+            return Ok(r);
+        }
+        let tr = Tr::new(lang_of(&caller))?;
+        let size = state.access_store.size()?;
+        // Newest first, from `before`; filtered here, a bounded stretch at a time.
+        let end = q.before.unwrap_or(size).min(size);
+        let stop = end.saturating_sub(LOG_SCAN);
+        let user = q.user.trim().to_owned();
+        let person: Option<u64> = q.person.trim().parse().ok();
+        let mut entries = Vec::new();
+        let mut next = end;
+        while next > stop && entries.len() < LOG_PAGE {
+            next -= 1;
+            let Some(bytes) = state.access_store.entry(next)? else {
+                continue;
+            };
+            let e: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            let kind = e["kind"].as_str().unwrap_or("");
+            let actor = e["actor"].as_str().unwrap_or("");
+            if !q.kind.is_empty() && kind != format!("access.{}", q.kind) {
+                continue;
+            }
+            if !user.is_empty() && actor.trim_start_matches("user:") != user {
+                continue;
+            }
+            if let Some(p) = person {
+                if e["payload"]["person"].as_u64() != Some(p) {
+                    continue;
+                }
+            }
+            let short = kind.trim_start_matches("access.");
+            entries.push((
+                next.to_string(),
+                i18n::date_time(tr.lang, e["time"].as_str().unwrap_or("")),
+                actor.trim_start_matches("user:").to_owned(),
+                tr.t(&format!("access-{short}")),
+                e["facility"].as_str().unwrap_or("").to_owned(),
+                details(&e["payload"]),
+            ));
+        }
+        let older = (next > 0).then(|| {
+            format!(
+                "/ui/access-log?user={}&kind={}&person={}&before={next}",
+                user, q.kind, q.person
+            )
+        });
+        let mut kinds = vec![(String::new(), tr.t("log-any"))];
+        for k in ["sign_in", "read", "refused", "account", "disclosure"] {
+            kinds.push((k.to_owned(), tr.t(&format!("access-{k}"))));
+        }
+        let page = AccessLogPage {
+            summary: tr.t2(
+                "log-summary",
+                "shown",
+                &i18n::int(entries.len() as u64),
+                "size",
+                &i18n::int(size),
+            ),
+            who: who(&caller, "/ui/access-log"),
+            user,
+            kind: q.kind,
+            person: q.person,
+            kinds,
+            entries,
+            older,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub struct FacilityLine {
+    pub code: String,
+    pub name: String,
+    pub held: String,
+    pub cna: String,
+    pub operational: String,
+    pub occupancy: String,
+    pub class: &'static str,
+    pub grave: String,
+    pub serious: String,
+    pub notice: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/national.html")]
+struct NationalPage {
+    tr: Tr,
+    who: Option<Who>,
+    subtitle: String,
+    held: String,
+    cna: String,
+    occupancy: String,
+    findings: String,
+    rows: Vec<FacilityLine>,
+}
+
+async fn national_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ComplianceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_core::compliance::{Severity, Subject};
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(
+            &state,
+            &caller,
+            &[Role::National, Role::Inspector],
+            "read the national overview",
+        ) {
+            return Ok(r);
+        }
+        let tr = Tr::new(lang_of(&caller))?;
+        let as_of = match q.as_of.as_deref() {
+            Some(d) => habeas_core::dates::Date::parse("as_of", d)
+                .map_err(|e| ApiError::bad_request("invalid_field", e.message).field("as_of"))?,
+            None => habeas_core::dates::Date::of(state.clock.now()),
+        };
+        // Every facility's findings in one evaluation; a person's counted in the facility
+        // that holds them.
+        let policy = habeas_core::compliance::Policy::mandela_minimum()
+            .map_err(|e| ApiError::internal(e.message))?;
+        let facts = state.store.compliance_facts(None, as_of)?;
+        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        let cells = state.store.cells(None)?;
+        let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
+        for c in &cells {
+            let e = per.entry(c.facility.clone()).or_default();
+            e[0] += c.population;
+            e[1] += c.cna;
+            e[2] += c.operational_capacity;
+        }
+        let mut booking_facility = std::collections::HashMap::new();
+        for code in per.keys() {
+            for b in state.store.booking_units(code)?.into_keys() {
+                booking_facility.insert(b, code.clone());
+            }
+        }
+        for f in &findings {
+            let facility = match &f.subject {
+                Subject::Person { booking } => booking_facility.get(booking).cloned(),
+                Subject::Cell { facility, .. }
+                | Subject::Unit { facility, .. }
+                | Subject::Facility { facility }
+                | Subject::Hearing { facility, .. }
+                | Subject::Incident { facility, .. } => Some(facility.clone()),
+            };
+            if let Some(e) = facility.and_then(|f| per.get_mut(&f)) {
+                let k = match f.severity {
+                    Severity::Grave => 3,
+                    Severity::Serious => 4,
+                    Severity::Notice => 5,
+                };
+                e[k] += 1;
+            }
+        }
+        let (mut held, mut cna) = (0, 0);
+        let mut rows = Vec::new();
+        for (code, n) in &per {
+            held += n[0];
+            cna += n[1];
+            let name = state
+                .store
+                .facility(code)?
+                .map_or_else(|| code.clone(), |f| format!("{} ({code})", f.name));
+            rows.push(FacilityLine {
+                code: code.clone(),
+                name,
+                held: i18n::int(n[0]),
+                cna: i18n::int(n[1]),
+                operational: i18n::int(n[2]),
+                occupancy: percent(n[0], n[1]),
+                class: occupancy_class(n[0], n[1]),
+                grave: i18n::int(n[3]),
+                serious: i18n::int(n[4]),
+                notice: i18n::int(n[5]),
+            });
+        }
+        let page = NationalPage {
+            subtitle: tr.t1(
+                "nat-subtitle",
+                "date",
+                &i18n::date(tr.lang, &as_of.to_string()),
+            ),
+            who: who(&caller, "/ui/national"),
+            held: i18n::int(held),
+            cna: i18n::int(cna),
+            occupancy: percent(held, cna),
+            findings: i18n::int(findings.len() as u64),
+            rows,
             tr,
         };
         Ok(html(StatusCode::OK, &page))

@@ -1663,6 +1663,90 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
 
+    // The inspector: the register's status and a verification now; the access log, filtered.
+    let code = w.code_for(&w.inspector_totp);
+    let a = w
+        .form(
+            "/ui/sign-in",
+            &[],
+            &format!("username=ins&password={PASSWORD}&code={code}"),
+        )
+        .await;
+    let ins = a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let ins_csrf = w
+        .call("GET", "/api/session", &[("cookie", &ins)], None)
+        .await
+        .body["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = w
+        .call("GET", "/ui/register", &[("cookie", &ins)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("id=\"register-size\"") && page(&a).contains("Verificar ahora"));
+    let a = w
+        .form(
+            "/ui/register/verify",
+            &[("cookie", &ins)],
+            &format!("csrf={ins_csrf}"),
+        )
+        .await;
+    assert!(
+        page(&a).contains("id=\"verify-result\"") && page(&a).contains("Verificado"),
+        "{}",
+        page(&a)
+    );
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/access-log?kind=read&person={ana}"),
+            &[("cookie", &ins)],
+            None,
+        )
+        .await;
+    let html = page(&a);
+    assert!(html.contains("hearing: audiencia 5"), "{html}");
+    assert!(
+        !html.contains("<td>inicio de sesión</td>"),
+        "only readings: {html}"
+    );
+    // National administration sees every facility; a director sees neither page.
+    let code = w.code_for(&w.totp["nat"]);
+    let a = w
+        .form(
+            "/ui/sign-in",
+            &[],
+            &format!("username=nat&password={PASSWORD}&code={code}"),
+        )
+        .await;
+    let nat = a.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let a = w
+        .call("GET", "/ui/national", &[("cookie", &nat)], None)
+        .await;
+    assert!(
+        page(&a).contains("/ui/board?facility=CECOT")
+            && page(&a).contains("/ui/board?facility=IZALCO"),
+        "{}",
+        page(&a)
+    );
+    for path in ["/ui/national", "/ui/register", "/ui/access-log"] {
+        let a = w.call("GET", path, &[("cookie", &cookie)], None).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+    }
+
     // Administrators do not read records.
     let code = w.code_for(&w.totp["adm"]);
     let a = w
