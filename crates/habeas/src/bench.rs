@@ -425,6 +425,9 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
     figures.extend(crate::bench_api::api_figures(
         &crate::bench_api::ApiBenchArgs::defaults(runs),
     )?);
+    figures.extend(crate::bench_ui::ui_figures(
+        &crate::bench_ui::UiBenchArgs::defaults(runs),
+    )?);
     figures.extend(crate::bench_compliance::compliance_figures(
         &crate::bench_compliance::ComplianceBenchArgs::defaults(runs),
     )?);
@@ -436,6 +439,7 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
             CUSTODY_BASELINE,
             crate::bench_compliance::COMPLIANCE_BASELINE,
             crate::bench_api::API_BASELINES,
+            crate::bench_ui::UI_BASELINES,
         ],
     )
 }

@@ -96,7 +96,7 @@ async fn exchange(conn: &mut BufStream<TcpStream>, request: &[u8]) -> Result<(u1
 /// [`api_figures`] before any load.
 static CLIENT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
 
-fn start_client() -> Result<()> {
+pub(crate) fn start_client() -> Result<()> {
     if CLIENT.get().is_none() {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -109,16 +109,16 @@ fn start_client() -> Result<()> {
 }
 
 /// What a load run saw.
-struct Load {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    body_bytes: usize,
+pub(crate) struct Load {
+    pub(crate) per_second: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) body_bytes: usize,
 }
 
 /// Drives `requests(i)` over `connections` connections for `seconds`: closed-loop when `rate`
 /// is `None`, else at `rate` requests per second in total, latency from the intended start.
-async fn load(
+pub(crate) async fn load(
     addr: std::net::SocketAddr,
     connections: usize,
     seconds: f64,
@@ -293,7 +293,7 @@ fn batch_sizes(before: (u64, u64), after: (u64, u64)) -> String {
     )
 }
 
-async fn listen(app: axum::Router) -> Result<std::net::SocketAddr> {
+pub(crate) async fn listen(app: axum::Router) -> Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -310,7 +310,7 @@ fn post(path: &str, token: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn get(path: &str, token: &str) -> Vec<u8> {
+pub(crate) fn get(path: &str, token: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
         .into_bytes()
 }

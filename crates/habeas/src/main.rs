@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_api;
+mod bench_ui;
 mod bench_compliance;
 mod custody_cli;
 mod demo;
@@ -258,6 +259,8 @@ enum BenchCommand {
     Compliance(bench_compliance::ComplianceBenchArgs),
     /// The server: appends with group commit, and person files, over 64 connections.
     Api(bench_api::ApiBenchArgs),
+    /// The web UI's facility board and person file at 40,000 people, over 64 connections.
+    Ui(bench_ui::UiBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -376,6 +379,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Api(args),
         } => bench_api::api(&args),
+        Command::Bench {
+            bench: BenchCommand::Ui(args),
+        } => bench_ui::ui(&args),
         Command::StressAppend {
             threads,
             count,

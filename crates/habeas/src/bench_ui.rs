@@ -1,0 +1,247 @@
+//! `habeas bench ui`: the web UI's pages on the `cecot` scenario at 40,000 people, over real
+//! sockets on 64 keep-alive connections. Two figures, each a ratio to a constant page of the
+//! same size served behind the same layers in the same run:
+//!
+//! * `ui.board`: the facility board (`/ui/board`): every cell with population, CNA and m²;
+//! * `ui.person_file`: a person's file page (`/ui/persons/{id}?reason=…`), its reading made
+//!   durable in the access log before the page is answered.
+
+use crate::bench::{figure, report, Figure};
+use crate::bench_api::{get, listen, load, start_client};
+use crate::system::{OsEntropy, SystemClock};
+use anyhow::{Context as _, Result};
+use habeas_demo::{generate, Options, Scenario};
+use habeas_register::note::Signer;
+use habeas_register::store::RegisterInfo;
+use habeas_register::time::{Clock, ManualClock};
+use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::Timestamp;
+use habeas_store_sqlite::{Accounts, NewUser, SqliteStore};
+use habeas_web::server::{router, with_layers, AppState, Metrics};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub const UI_BASELINES: &str = "ui.board and ui.person_file: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct UiBenchArgs {
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// People held in the generated `cecot` scenario.
+    #[arg(long, default_value_t = 40_000)]
+    people: u32,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds each measurement lasts.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+impl UiBenchArgs {
+    pub fn defaults(runs: usize) -> Self {
+        Self {
+            json: None,
+            people: 40_000,
+            connections: 64,
+            seconds: 3.0,
+            runs,
+        }
+    }
+}
+
+pub fn ui(args: &UiBenchArgs) -> Result<ExitCode> {
+    let figures = ui_figures(args)?;
+    report(&figures, args.json.as_deref(), &[UI_BASELINES])
+}
+
+fn e(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// The scenario generated into `dir`, and a server state over it with a director's token.
+fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register, String, u64)> {
+    let path = dir.join("ui.db");
+    let origin = "habeas.bench/ui";
+    let signer = Signer::from_seed(origin, [6; 32]).map_err(e)?;
+    let store = Arc::new(
+        SqliteStore::create(
+            &path,
+            &RegisterInfo {
+                origin: origin.into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .map_err(e)?,
+    );
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-01-01T00:00:00.000Z").map_err(e)?,
+    ));
+    let register = Register::start(WriterParts {
+        sink: Box::new(store.sink().map_err(e)?),
+        store: store.clone(),
+        signer,
+        clock: clock.clone(),
+        entropy: Arc::new(SeededEntropy::new(11)),
+        config: WriterConfig::default(),
+    })
+    .map_err(e)?;
+    eprintln!("habeas bench ui: generating cecot with {people} people (1 day)…");
+    let generated = generate(
+        &store,
+        &register,
+        &clock,
+        Options {
+            scenario: Scenario::Cecot,
+            population: people,
+            days: 1,
+            seed: 11,
+        },
+        &mut |_, _, _| {},
+    );
+    register.shutdown();
+    generated.map_err(e)?;
+    // The access log, and a director of CECOT with an API token.
+    let access_signer = Signer::from_seed("habeas.bench/ui/access", [7; 32]).map_err(e)?;
+    let access_store = Arc::new(
+        SqliteStore::create(
+            &dir.join("ui.db.access"),
+            &RegisterInfo {
+                origin: "habeas.bench/ui/access".into(),
+                verifier: access_signer.verifier(),
+            },
+        )
+        .map_err(e)?,
+    );
+    let access = Register::start(WriterParts {
+        sink: Box::new(access_store.sink().map_err(e)?),
+        store: access_store.clone(),
+        signer: access_signer,
+        clock: Arc::new(SystemClock),
+        entropy: Arc::new(OsEntropy),
+        config: WriterConfig::default(),
+    })
+    .map_err(e)?;
+    let accounts = Accounts::open(&path).map_err(e)?;
+    let now = SystemClock.now().millis();
+    accounts
+        .add_user(
+            &NewUser {
+                username: "bench",
+                role: "director",
+                facilities: &["CECOT".to_owned()],
+                password_hash: &habeas_web::auth::hash_password("bench-password-1").map_err(e)?,
+                totp_secret: None,
+                language: "es",
+            },
+            now,
+        )
+        .map_err(e)?;
+    let token = habeas_web::auth::new_secret().map_err(e)?;
+    accounts
+        .add_token(&habeas_web::auth::secret_hash(&token), "bench", "bench", now)
+        .map_err(e)?;
+    // A person held in the first cell, for the file page.
+    let cells = store.cells(Some("CECOT")).map_err(e)?;
+    let first = cells.first().context("the scenario has no cells")?;
+    let view = store
+        .cell_view("CECOT", &first.code, "2025-01-01", 1)
+        .map_err(e)?;
+    let person = view
+        .occupants
+        .first()
+        .map(|o| o.person)
+        .context("the first cell is empty")?;
+    let state = Arc::new(AppState {
+        store,
+        register: None,
+        accounts: Arc::new(accounts),
+        access: access.clone(),
+        access_store,
+        clock: Arc::new(SystemClock),
+        metrics: Metrics::default(),
+        tls: false,
+        cookie_key: habeas_web::auth::CookieKey::generate().map_err(e)?,
+    });
+    Ok((state, access, token, person))
+}
+
+pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
+    let dir = std::env::temp_dir().join(format!("habeas-bench-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    start_client()?;
+    let (state, access, token, person) = served(&dir, args.people)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let conns = args.connections;
+    let mut boards = Vec::new();
+    let mut files = Vec::new();
+    for run in 0..args.runs.max(1) {
+        let pages: [(&str, String); 2] = [
+            ("board", "/ui/board?facility=CECOT".to_owned()),
+            (
+                "person file",
+                format!("/ui/persons/{person}?reason=inspection"),
+            ),
+        ];
+        for (name, path) in pages {
+            let (p, c) = runtime.block_on(async {
+                let addr = listen(router(state.clone())).await?;
+                let requests: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync> = {
+                    let (path, token) = (path.clone(), token.clone());
+                    Arc::new(move |_| get(&path, &token))
+                };
+                let probe = load(addr, 1, 0.2, None, requests.clone()).await?;
+                let constant = "x".repeat(probe.body_bytes.max(1));
+                let app = with_layers(
+                    axum::Router::new().route(
+                        "/ui/constant",
+                        axum::routing::get(move || {
+                            let body = constant.clone();
+                            async move { ([("content-type", "text/html; charset=utf-8")], body) }
+                        }),
+                    ),
+                    state.clone(),
+                );
+                let caddr = listen(app).await?;
+                crate::bench::settle();
+                let p = load(addr, conns, args.seconds, None, requests).await?;
+                let c = load(
+                    caddr,
+                    conns,
+                    args.seconds,
+                    None,
+                    Arc::new(|_| get("/ui/constant", "x")),
+                )
+                .await?;
+                Ok::<_, anyhow::Error>((p, c))
+            })?;
+            eprintln!(
+                "  run {}: {name} {:.0}/s ({} bytes) against a constant page {:.0}/s: {:.2}; p50 {:.1} ms p99 {:.1} ms",
+                run + 1,
+                p.per_second,
+                p.body_bytes,
+                c.per_second,
+                p.per_second / c.per_second,
+                p.p50_ms,
+                p.p99_ms
+            );
+            if name == "board" {
+                boards.push((p.per_second, c.per_second));
+            } else {
+                files.push((p.per_second, c.per_second));
+            }
+        }
+    }
+    runtime.shutdown_background();
+    access.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(vec![
+        figure("ui.board", "req/s", 0.0, &boards),
+        figure("ui.person_file", "req/s", 0.0, &files),
+    ])
+}
