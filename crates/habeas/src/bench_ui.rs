@@ -142,7 +142,12 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         .map_err(e)?;
     let token = habeas_web::auth::new_secret().map_err(e)?;
     accounts
-        .add_token(&habeas_web::auth::secret_hash(&token), "bench", "bench", now)
+        .add_token(
+            &habeas_web::auth::secret_hash(&token),
+            "bench",
+            "bench",
+            now,
+        )
         .map_err(e)?;
     // A person held in the first cell, for the file page.
     let cells = store.cells(Some("CECOT")).map_err(e)?;

@@ -2,8 +2,8 @@
 
 mod bench;
 mod bench_api;
-mod bench_ui;
 mod bench_compliance;
+mod bench_ui;
 mod custody_cli;
 mod demo;
 mod export;
