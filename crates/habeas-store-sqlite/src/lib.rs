@@ -10,6 +10,7 @@ mod events;
 mod migrate;
 mod projection;
 mod record;
+mod registers;
 mod statistics;
 
 pub use accounts::{Accounts, NewUser, Session, User};
@@ -18,6 +19,7 @@ pub use custody::{
     PersonHit, PlanningState, Reading,
 };
 pub use events::{CountLine, CountReport, DeathCase};
+pub use registers::{ComplaintRow, ContactRow, HearingRow};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
 
@@ -257,6 +259,35 @@ impl SqliteStore {
                 .map_err(backend)?;
             rows.collect::<rusqlite::Result<_>>().map_err(backend)
         })
+    }
+
+    /// The hearings of a facility in a month (`YYYY-MM`).
+    pub fn hearings(&self, facility: &str, month: &str) -> Result<Vec<HearingRow>, StoreError> {
+        self.with_reader(|c| registers::hearings(c, facility, month).map_err(backend))
+    }
+
+    /// Contacts and contact requests of a facility's people between two days, newest first.
+    pub fn contacts(
+        &self,
+        facility: &str,
+        from: &str,
+        to: &str,
+        party: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        self.with_reader(|c| {
+            registers::contacts(c, facility, from, to, party, limit).map_err(backend)
+        })
+    }
+
+    /// Complaints of a facility, newest first (`open`: not yet replied to).
+    pub fn complaints(
+        &self,
+        facility: &str,
+        open: bool,
+        limit: u32,
+    ) -> Result<Vec<ComplaintRow>, StoreError> {
+        self.with_reader(|c| registers::complaints(c, facility, open, limit).map_err(backend))
     }
 
     /// The codes of every facility, in order.

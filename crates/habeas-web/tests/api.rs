@@ -1628,6 +1628,79 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     );
     assert!(html.contains("No hay muertes registradas"));
 
+    // The registers: hearings by month, contacts and complaints, each of one facility, and
+    // another facility's refused.
+    for (path, empty) in [
+        (
+            "/ui/hearings?month=2025-11",
+            "No hay audiencias registradas este mes",
+        ),
+        (
+            "/ui/contacts?from=2025-11-01&to=2025-11-30",
+            "No hay contactos registrados",
+        ),
+        ("/ui/complaints?status=all", "No hay quejas"),
+    ] {
+        let a = w.call("GET", path, &[("cookie", &cookie)], None).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        assert!(
+            page(&a).contains(empty) && page(&a).contains("id=\"list-summary\""),
+            "{path}: {}",
+            page(&a)
+        );
+    }
+    let a = w
+        .call(
+            "GET",
+            "/ui/hearings?month=2025-11",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(page(&a).contains("month=2025-10") && page(&a).contains("month=2025-12"));
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &[("cookie", &cookie), (CSRF_HEADER, &csrf)],
+            Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "visit", "party": "family", "at": "2025-05-21T10:00:00.000Z", "with": "madre", "minutes": 30})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call(
+            "GET",
+            "/ui/contacts?from=2025-05-01&to=2025-05-31&party=family",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("Ana López")
+            && html.contains("<td>visita</td>")
+            && html.contains("<td>familia</td>"),
+        "{html}"
+    );
+    let a = w
+        .call(
+            "GET",
+            "/ui/contacts?from=2025-05-01&to=2025-05-31&party=legal",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(!page(&a).contains("Ana López"), "the party filter holds");
+    let a = w
+        .call(
+            "GET",
+            "/ui/contacts?facility=IZALCO",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
     // Custody staff do not admit.
     let (cus, cus_csrf) = w.sign_in("cus.cecot", None).await;
     let a = w

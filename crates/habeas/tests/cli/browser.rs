@@ -418,6 +418,17 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.find("#chart-rules svg");
     b.screenshot("13-compliance");
 
+    // The registers on the scenario's last days: refused family visits are in the contacts.
+    b.go(&format!("{site}/ui/contacts?from=2025-05-01&to=2025-05-31"));
+    assert!(b.shows("id=\"list-summary\""), "{}", b.source());
+    b.screenshot("14-contacts");
+    b.go(&format!("{site}/ui/hearings?month=2025-05"));
+    assert!(b.shows("id=\"list-summary\""), "{}", b.source());
+    b.screenshot("15-hearings");
+    b.go(&format!("{site}/ui/complaints?status=all"));
+    assert!(b.shows("id=\"list-summary\""), "{}", b.source());
+    b.screenshot("16-complaints");
+
     b.go(&format!("{site}/ui/board"));
     b.click("a.cell:not(.empty)");
 
@@ -427,7 +438,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.shows("People in the cell"), "{}", b.source());
     b.go(&format!("{site}/ui/board"));
     assert!(b.shows(" board"), "{}", b.source());
-    b.screenshot("14-board-en");
+    b.screenshot("17-board-en");
     b.click("#language option[value=es]");
     b.click("#language-change");
     assert!(b.shows("Tablero de"));

@@ -1,0 +1,232 @@
+//! The roll count, cell by cell, and the day's reconciliation against the records.
+
+use super::*;
+
+pub struct CountRow {
+    pub code: String,
+    pub expected: String,
+    pub label: String,
+    pub value: String,
+    pub error: String,
+}
+
+pub struct ReconciliationLine {
+    pub at: String,
+    pub cell: String,
+    pub counted: String,
+    pub expected: String,
+    pub difference: String,
+    pub off: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ui/counts.html")]
+struct CountsPage {
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    title: String,
+    facility: String,
+    at: String,
+    general: Option<String>,
+    lines: Vec<ReconciliationLine>,
+    not_counted: String,
+    cells: Vec<CountRow>,
+}
+
+/// The roll-count page of a facility today: the reconciliation so far and the form.
+fn counts_view(
+    state: &AppState,
+    caller: &Caller,
+    facility: Option<String>,
+    values: &std::collections::BTreeMap<String, String>,
+) -> ApiResult<Result<CountsPage, Response>> {
+    if let Some(r) = only(
+        state,
+        caller,
+        &[Role::Custody, Role::Director],
+        "record a roll count",
+    ) {
+        return Ok(Err(r));
+    }
+    let Some(facility) = facility.or_else(|| caller.user.facilities.first().cloned()) else {
+        return Ok(Err(error_page(
+            StatusCode::NOT_FOUND,
+            caller,
+            "error-not-found",
+        )));
+    };
+    if let Some(r) = scoped(state, caller, &facility, "record a roll count") {
+        return Ok(Err(r));
+    }
+    let tr = Tr::new(lang_of(caller))?;
+    let now = state.clock.now();
+    let today = now.date_string();
+    let report = state.store.count_report(&facility, &today)?;
+    let lines = report
+        .lines
+        .iter()
+        .map(|l| ReconciliationLine {
+            at: l.at.get(11..16).unwrap_or(&l.at).to_owned(),
+            cell: l.cell.clone(),
+            counted: i18n::int(l.counted),
+            expected: i18n::int(l.expected),
+            difference: format!("{:+}", l.counted as i64 - l.expected as i64),
+            off: l.counted != l.expected,
+        })
+        .collect();
+    let not_counted = if report.not_counted.is_empty() {
+        tr.t("count-all-counted")
+    } else {
+        tr.t1("count-not-counted", "cells", &report.not_counted.join(", "))
+    };
+    let cells = state
+        .store
+        .cells(Some(&facility))?
+        .into_iter()
+        .map(|c| CountRow {
+            expected: i18n::int(c.population),
+            label: tr.t1("count-label", "cell", &c.code),
+            value: values
+                .get(&format!("count.{}", c.code))
+                .cloned()
+                .unwrap_or_default(),
+            error: String::new(),
+            code: c.code,
+        })
+        .collect();
+    Ok(Ok(CountsPage {
+        title: tr.t2(
+            "count-title",
+            "facility",
+            &facility,
+            "date",
+            &i18n::date(tr.lang, &today),
+        ),
+        who: who(caller, &format!("/ui/counts?facility={facility}")),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        at: values
+            .get("at")
+            .cloned()
+            .unwrap_or_else(|| now.to_string().get(0..16).unwrap_or("").to_owned()),
+        facility,
+        general: None,
+        lines,
+        not_counted,
+        cells,
+        tr,
+    }))
+}
+
+pub(super) async fn counts_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BoardQuery>,
+    headers: HeaderMap,
+) -> Response {
+    signed_in(state, headers, move |state, caller| {
+        Ok(
+            match counts_view(
+                state,
+                &caller,
+                q.facility,
+                &std::collections::BTreeMap::new(),
+            )? {
+                Ok(page) => html(StatusCode::OK, &page),
+                Err(r) => r,
+            },
+        )
+    })
+    .await
+}
+
+pub(super) async fn counts_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in().map(|r| (r, None));
+        };
+        if let Some(r) = check_form(
+            &state,
+            &caller,
+            form.get("csrf").map_or("", String::as_str),
+            "record a roll count",
+        ) {
+            return Ok((r, None));
+        }
+        let mut page = match counts_view(&state, &caller, form.get("facility").cloned(), &form)? {
+            Ok(p) => p,
+            Err(r) => return Ok((r, None)),
+        };
+        // Each cell with a number; a value that is not one is named beside its cell.
+        let mut counts = Vec::new();
+        let mut bad = false;
+        for row in &mut page.cells {
+            let v = row.value.trim();
+            if v.is_empty() {
+                continue;
+            }
+            match v.parse::<u32>() {
+                Ok(n) => counts.push(habeas_core::events::CellCount {
+                    cell: row.code.clone(),
+                    counted: n,
+                    present: None,
+                }),
+                Err(_) => {
+                    row.error = page.tr.t("count-not-number");
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            return Ok((html(StatusCode::BAD_REQUEST, &page), None));
+        }
+        if counts.is_empty() {
+            page.general = Some(page.tr.t("count-empty"));
+            return Ok((html(StatusCode::BAD_REQUEST, &page), None));
+        }
+        let count = match habeas_core::events::RollCount::new(
+            &page.facility,
+            &form_time(&page.at),
+            &counts,
+            state.clock.now(),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                page.general = Some(format!("{}: {}", e.field, e.message));
+                return Ok((html(StatusCode::BAD_REQUEST, &page), None));
+            }
+        };
+        let actor =
+            habeas_core::ids::Actor::parse("actor", &format!("user:{}", caller.user.username))
+                .map_err(|e| ApiError::internal(e.message))?;
+        let back = format!("/ui/counts?facility={}", page.facility);
+        Ok((
+            Response::default(),
+            Some((page, back, count.to_draft(&actor))),
+        ))
+    })
+    .await;
+    let (mut page, back, draft) = match outcome {
+        Err(e) => return e.into_response(),
+        Ok((r, None)) => return r,
+        Ok((_, Some(parts))) => parts,
+    };
+    let Some(register) = shared.register.as_ref() else {
+        return ApiError::internal("this server does not write the register").into_response();
+    };
+    match crate::server::durable(register, vec![draft]).await {
+        // Recorded: back to the page, which shows the day's reconciliation with it.
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(habeas_register::store::AppendError::Rejected(r)) => {
+            page.general = Some(r.message);
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(habeas_register::store::AppendError::Store(e)) => {
+            ApiError::internal(format!("nothing was recorded: {e}")).into_response()
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The compliance dashboard, the inspector's view of the register and the access log, and the
+//! national overview.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "ui/compliance.html")]
+struct CompliancePage {
+    tr: Tr,
+    who: Option<Who>,
+    title: String,
+    subtitle: String,
+    total: String,
+    grave: String,
+    serious: String,
+    notice: String,
+    occupancy: String,
+    rules_chart: String,
+    /// Code, rule, count; most findings first.
+    rules: Vec<(String, String, String)>,
+    /// Unit, grave, serious, notice.
+    units: Vec<(String, String, String, String)>,
+    occupancy_chart: String,
+    /// When, booking, pending steps.
+    deaths: Vec<(String, String, String)>,
+}
+
+/// People held at the end of each month, from the people held on `as_of` and each later
+/// month's flows, oldest first.
+fn held_by_month(
+    held_now: u64,
+    flows: &[habeas_core::statistics::MonthFlow],
+) -> Vec<(String, f64)> {
+    let mut held = held_now as i64;
+    let mut out = Vec::with_capacity(flows.len());
+    for f in flows.iter().rev() {
+        out.push((f.month.clone(), held.max(0) as f64));
+        held -= f.admissions as i64 + f.transfers_in as i64
+            - f.releases as i64
+            - f.transfers_out as i64
+            - f.deaths as i64;
+    }
+    out.reverse();
+    out
+}
+
+pub(super) async fn compliance_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ComplianceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_core::compliance::{Severity, Subject};
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = file_reader(&state, &caller, "read compliance") {
+            return Ok(r);
+        }
+        let (facility, _) = match page_facility(&state, &caller, q.facility, "read compliance")? {
+            Ok(f) => f,
+            Err(r) => return Ok(r),
+        };
+        let tr = Tr::new(lang_of(&caller))?;
+        let as_of = as_of_day(&state, q.as_of.as_deref())?;
+        let policy = habeas_core::compliance::Policy::mandela_minimum()
+            .map_err(|e| ApiError::internal(e.message))?;
+        let facts = state.store.compliance_facts(Some(&facility), as_of)?;
+        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        // By rule, most first.
+        let mut by_rule: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for f in &findings {
+            *by_rule.entry((f.code, f.rule)).or_default() += 1;
+        }
+        let mut rules: Vec<((&str, &str), u64)> = by_rule.into_iter().collect();
+        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let rules_chart = charts::bars(
+            &rules
+                .iter()
+                .take(20)
+                .map(|((code, _), n)| ((*code).to_owned(), *n))
+                .collect::<Vec<_>>(),
+            900,
+        )
+        .map_err(ApiError::internal)?;
+        // By unit: a person's by their cell's unit now, a cell's or unit's by its own.
+        let bookings = state.store.booking_units(&facility)?;
+        let cells = state.store.cells(Some(&facility))?;
+        let unit_of_cell: std::collections::HashMap<&str, &str> = cells
+            .iter()
+            .map(|c| (c.code.as_str(), c.unit.as_str()))
+            .collect();
+        let everywhere = tr.t("dash-facility-wide");
+        let mut by_unit: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+        let mut by_severity = [0u64; 3];
+        for f in &findings {
+            let unit = match &f.subject {
+                Subject::Person { booking } => bookings.get(booking).cloned(),
+                Subject::Cell { cell, .. } => {
+                    unit_of_cell.get(cell.as_str()).map(|u| (*u).to_owned())
+                }
+                Subject::Unit { unit, .. } => Some(unit.clone()),
+                _ => None,
+            }
+            .unwrap_or_else(|| everywhere.clone());
+            let k = match f.severity {
+                Severity::Grave => 0,
+                Severity::Serious => 1,
+                Severity::Notice => 2,
+            };
+            by_unit.entry(unit).or_default()[k] += 1;
+            by_severity[k] += 1;
+        }
+        let stats = state.store.statistics(Some(&facility), as_of, 12)?;
+        let cna: u64 = cells.iter().map(|c| c.cna).sum();
+        let held = stats.population.total;
+        let occupancy_chart =
+            charts::line(&held_by_month(held, &stats.flows), Some(cna as f64), 900)
+                .map_err(ApiError::internal)?;
+        let deaths = state
+            .store
+            .death_cases(Some(&facility))?
+            .into_iter()
+            .map(|d| {
+                let pending: Vec<String> = d
+                    .steps
+                    .iter()
+                    .filter(|(_, done)| done.is_none())
+                    .map(|(step, _)| step.clone())
+                    .collect();
+                (
+                    i18n::date_time(tr.lang, &d.at),
+                    d.booking.to_string(),
+                    if pending.is_empty() {
+                        tr.t("dash-all-steps-done")
+                    } else {
+                        pending.join(", ")
+                    },
+                )
+            })
+            .collect();
+        let page = CompliancePage {
+            title: tr.t1("dash-title", "facility", &facility),
+            subtitle: tr.t1(
+                "dash-subtitle",
+                "date",
+                &i18n::date(tr.lang, &as_of.to_string()),
+            ),
+            who: who(&caller, &format!("/ui/compliance?facility={facility}")),
+            total: i18n::int(findings.len() as u64),
+            grave: i18n::int(by_severity[0]),
+            serious: i18n::int(by_severity[1]),
+            notice: i18n::int(by_severity[2]),
+            occupancy: percent(held, cna),
+            rules_chart,
+            rules: rules
+                .iter()
+                .map(|((code, rule), n)| ((*code).to_owned(), (*rule).to_owned(), i18n::int(*n)))
+                .collect(),
+            units: by_unit
+                .into_iter()
+                .map(|(u, n)| (u, i18n::int(n[0]), i18n::int(n[1]), i18n::int(n[2])))
+                .collect(),
+            occupancy_chart,
+            deaths,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "ui/register.html")]
+struct RegisterPage {
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    origin: String,
+    key: String,
+    size: String,
+    checkpoint: String,
+    access_size: String,
+    may_verify: bool,
+    may_read_log: bool,
+    result: Option<String>,
+    ok: bool,
+}
+
+const OVERSEERS: &[Role] = &[Role::National, Role::Inspector, Role::Administrator];
+const VERIFIERS: &[Role] = &[Role::Inspector, Role::National];
+const LOG_READERS: &[Role] = &[Role::Inspector, Role::Administrator];
+
+fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
+    use habeas_register::store::Store as _;
+    let tr = Tr::new(lang_of(caller))?;
+    let info = state.store.info()?;
+    let checkpoint = match state.store.checkpoints()?.pop() {
+        Some(c) => tr.t2(
+            "reg-checkpoint-at",
+            "size",
+            &i18n::int(c.size),
+            "at",
+            &i18n::date_time(tr.lang, &c.made_at.to_string()),
+        ),
+        None => tr.t("reg-no-checkpoint"),
+    };
+    Ok(RegisterPage {
+        who: who(caller, "/ui/register"),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        origin: info.origin,
+        key: info.verifier.to_string(),
+        size: i18n::int(state.store.size()?),
+        checkpoint,
+        access_size: i18n::int(state.access_store.size()?),
+        may_verify: VERIFIERS.contains(&caller.role),
+        may_read_log: LOG_READERS.contains(&caller.role),
+        result: None,
+        ok: false,
+        tr,
+    })
+}
+
+pub(super) async fn register_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    signed_in(state, headers, move |state, caller| {
+        if let Some(r) = only(state, &caller, OVERSEERS, "read the register's status") {
+            return Ok(r);
+        }
+        Ok(html(StatusCode::OK, &register_view(state, &caller)?))
+    })
+    .await
+}
+
+pub(super) async fn verify_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_register::store::Store as _;
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(&state, &caller, VERIFIERS, "verify the register") {
+            return Ok(r);
+        }
+        if let Some(r) = check_form(&state, &caller, &form.csrf, "verify the register") {
+            return Ok(r);
+        }
+        let mut page = register_view(&state, &caller)?;
+        let info = state.store.info()?;
+        let (ok, result) = match habeas_register::verify::verify(&*state.store, &info.verifier) {
+            Err(e) => (
+                false,
+                page.tr.t1("reg-verify-failed", "failure", &e.to_string()),
+            ),
+            Ok(report) => match state.store.check_projections()? {
+                Err(m) => (
+                    false,
+                    page.tr.t1(
+                        "reg-verify-failed",
+                        "failure",
+                        &format!("table {}: {m}", m.table),
+                    ),
+                ),
+                Ok(()) => (
+                    true,
+                    page.tr.i18n.message(
+                        page.tr.lang,
+                        "reg-verify-ok",
+                        &[
+                            ("entries", i18n::int(report.entries)),
+                            ("checkpoints", i18n::int(report.checkpoints as u64)),
+                            (
+                                "root",
+                                report.root.iter().map(|b| format!("{b:02x}")).collect(),
+                            ),
+                        ],
+                    ),
+                ),
+            },
+        };
+        page.ok = ok;
+        page.result = Some(result);
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "ui/access_log.html")]
+struct AccessLogPage {
+    tr: Tr,
+    who: Option<Who>,
+    user: String,
+    kind: String,
+    person: String,
+    kinds: Vec<(String, String)>,
+    summary: String,
+    /// Index, time, who, kind, facility, details.
+    entries: Vec<(String, String, String, String, String, String)>,
+    older: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    person: String,
+    before: Option<u64>,
+}
+
+/// Entries shown on one page of the access log, and entries looked at to find them.
+const LOG_PAGE: usize = 100;
+const LOG_SCAN: u64 = 20_000;
+
+pub(super) async fn access_log_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LogQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_register::store::Store as _;
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(&state, &caller, LOG_READERS, "read the access log") {
+            return Ok(r);
+        }
+        let tr = Tr::new(lang_of(&caller))?;
+        let size = state.access_store.size()?;
+        // Newest first, from `before`; filtered here, a bounded stretch at a time.
+        let end = q.before.unwrap_or(size).min(size);
+        let stop = end.saturating_sub(LOG_SCAN);
+        let user = q.user.trim().to_owned();
+        let person: Option<u64> = q.person.trim().parse().ok();
+        let mut entries = Vec::new();
+        let mut next = end;
+        while next > stop && entries.len() < LOG_PAGE {
+            next -= 1;
+            let Some(bytes) = state.access_store.entry(next)? else {
+                continue;
+            };
+            let e: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            let kind = e["kind"].as_str().unwrap_or("");
+            let actor = e["actor"].as_str().unwrap_or("");
+            if !q.kind.is_empty() && kind != format!("access.{}", q.kind) {
+                continue;
+            }
+            if !user.is_empty() && actor.trim_start_matches("user:") != user {
+                continue;
+            }
+            if let Some(p) = person {
+                if e["payload"]["person"].as_u64() != Some(p) {
+                    continue;
+                }
+            }
+            let short = kind.trim_start_matches("access.");
+            entries.push((
+                next.to_string(),
+                i18n::date_time(tr.lang, e["time"].as_str().unwrap_or("")),
+                actor.trim_start_matches("user:").to_owned(),
+                tr.t(&format!("access-{short}")),
+                e["facility"].as_str().unwrap_or("").to_owned(),
+                details(&e["payload"]),
+            ));
+        }
+        let older = (next > 0).then(|| {
+            format!(
+                "/ui/access-log?user={}&kind={}&person={}&before={next}",
+                user, q.kind, q.person
+            )
+        });
+        let mut kinds = vec![(String::new(), tr.t("log-any"))];
+        for k in ["sign_in", "read", "refused", "account", "disclosure"] {
+            kinds.push((k.to_owned(), tr.t(&format!("access-{k}"))));
+        }
+        let page = AccessLogPage {
+            summary: tr.t2(
+                "log-summary",
+                "shown",
+                &i18n::int(entries.len() as u64),
+                "size",
+                &i18n::int(size),
+            ),
+            who: who(&caller, "/ui/access-log"),
+            user,
+            kind: q.kind,
+            person: q.person,
+            kinds,
+            entries,
+            older,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub struct FacilityLine {
+    pub code: String,
+    pub name: String,
+    pub held: String,
+    pub cna: String,
+    pub operational: String,
+    pub occupancy: String,
+    pub class: &'static str,
+    pub grave: String,
+    pub serious: String,
+    pub notice: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/national.html")]
+struct NationalPage {
+    tr: Tr,
+    who: Option<Who>,
+    subtitle: String,
+    held: String,
+    cna: String,
+    occupancy: String,
+    findings: String,
+    rows: Vec<FacilityLine>,
+}
+
+pub(super) async fn national_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ComplianceQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let outcome = blocking(move || {
+        use habeas_core::compliance::{Severity, Subject};
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in();
+        };
+        if let Some(r) = only(
+            &state,
+            &caller,
+            &[Role::National, Role::Inspector],
+            "read the national overview",
+        ) {
+            return Ok(r);
+        }
+        let tr = Tr::new(lang_of(&caller))?;
+        let as_of = as_of_day(&state, q.as_of.as_deref())?;
+        // Every facility's findings in one evaluation; a person's counted in the facility
+        // that holds them.
+        let policy = habeas_core::compliance::Policy::mandela_minimum()
+            .map_err(|e| ApiError::internal(e.message))?;
+        let facts = state.store.compliance_facts(None, as_of)?;
+        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        let cells = state.store.cells(None)?;
+        let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
+        for c in &cells {
+            let e = per.entry(c.facility.clone()).or_default();
+            e[0] += c.population;
+            e[1] += c.cna;
+            e[2] += c.operational_capacity;
+        }
+        let mut booking_facility = std::collections::HashMap::new();
+        for code in per.keys() {
+            for b in state.store.booking_units(code)?.into_keys() {
+                booking_facility.insert(b, code.clone());
+            }
+        }
+        for f in &findings {
+            let facility = match &f.subject {
+                Subject::Person { booking } => booking_facility.get(booking).cloned(),
+                Subject::Cell { facility, .. }
+                | Subject::Unit { facility, .. }
+                | Subject::Facility { facility }
+                | Subject::Hearing { facility, .. }
+                | Subject::Incident { facility, .. } => Some(facility.clone()),
+            };
+            if let Some(e) = facility.and_then(|f| per.get_mut(&f)) {
+                let k = match f.severity {
+                    Severity::Grave => 3,
+                    Severity::Serious => 4,
+                    Severity::Notice => 5,
+                };
+                e[k] += 1;
+            }
+        }
+        let (mut held, mut cna) = (0, 0);
+        let mut rows = Vec::new();
+        for (code, n) in &per {
+            held += n[0];
+            cna += n[1];
+            let name = state
+                .store
+                .facility(code)?
+                .map_or_else(|| code.clone(), |f| format!("{} ({code})", f.name));
+            rows.push(FacilityLine {
+                code: code.clone(),
+                name,
+                held: i18n::int(n[0]),
+                cna: i18n::int(n[1]),
+                operational: i18n::int(n[2]),
+                occupancy: percent(n[0], n[1]),
+                class: occupancy_class(n[0], n[1]),
+                grave: i18n::int(n[3]),
+                serious: i18n::int(n[4]),
+                notice: i18n::int(n[5]),
+            });
+        }
+        let page = NationalPage {
+            subtitle: tr.t1(
+                "nat-subtitle",
+                "date",
+                &i18n::date(tr.lang, &as_of.to_string()),
+            ),
+            who: who(&caller, "/ui/national"),
+            held: i18n::int(held),
+            cna: i18n::int(cna),
+            occupancy: percent(held, cna),
+            findings: i18n::int(findings.len() as u64),
+            rows,
+            tr,
+        };
+        Ok(html(StatusCode::OK, &page))
+    })
+    .await;
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
