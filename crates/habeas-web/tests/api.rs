@@ -1627,6 +1627,16 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         "the test records hold findings (no hearing, no contact…)"
     );
     assert!(html.contains("No hay muertes registradas"));
+    for chart in [
+        "chart-out-of-cell",
+        "chart-open-air",
+        "chart-family",
+        "chart-legal",
+    ] {
+        assert!(html.contains(&format!("id=\"{chart}\"><svg")), "{chart}");
+    }
+    // The contact gaps have a bar for people never contacted, in the page's language.
+    assert!(html.contains("\nnunca\n"), "{html}");
 
     // The registers: hearings by month, contacts and complaints, each of one facility, and
     // another facility's refused.

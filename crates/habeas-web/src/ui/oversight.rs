@@ -8,6 +8,8 @@ use super::*;
 struct CompliancePage {
     tr: Tr,
     who: Option<Who>,
+    facility: String,
+    as_of: String,
     title: String,
     subtitle: String,
     total: String,
@@ -21,6 +23,12 @@ struct CompliancePage {
     /// Unit, grave, serious, notice.
     units: Vec<(String, String, String, String)>,
     occupancy_chart: String,
+    /// People by minutes out of the cell, and in the open air, on the day.
+    out_of_cell_chart: String,
+    open_air_chart: String,
+    /// People by days since their last family, and legal, contact.
+    family_chart: String,
+    legal_chart: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
 }
@@ -67,6 +75,80 @@ pub(super) async fn compliance_page(
             .map_err(|e| ApiError::internal(e.message))?;
         let facts = state.store.compliance_facts(Some(&facility), as_of)?;
         let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        // The day's minutes out of the cell and in the open air, person by person.
+        let minutes =
+            |bounds: &[(i64, &str)],
+             pick: &dyn Fn(&habeas_core::compliance::RegimeFacts) -> i64| {
+                let mut counts = vec![0u64; bounds.len()];
+                for r in facts.regime.iter().filter(|r| r.day == as_of) {
+                    let m = pick(r);
+                    if let Some(k) = bounds.iter().position(|(upto, _)| m <= *upto) {
+                        counts[k] += 1;
+                    }
+                }
+                bounds
+                    .iter()
+                    .zip(counts)
+                    .map(|((_, label), n)| ((*label).to_owned(), n))
+                    .collect::<Vec<_>>()
+            };
+        let out_of_cell_chart = charts::bars(
+            &minutes(
+                &[
+                    (0, "0 min"),
+                    (29, "1–29 min"),
+                    (59, "30–59 min"),
+                    (119, "60–119 min"),
+                    (i64::MAX, "≥ 120 min"),
+                ],
+                &|r| r.out_of_cell_minutes,
+            ),
+            640,
+        )
+        .map_err(ApiError::internal)?;
+        let open_air_chart = charts::bars(
+            &minutes(
+                &[
+                    (0, "0 min"),
+                    (29, "1–29 min"),
+                    (59, "30–59 min"),
+                    (i64::MAX, "≥ 60 min"),
+                ],
+                &|r| r.open_air_minutes,
+            ),
+            640,
+        )
+        .map_err(ApiError::internal)?;
+        // Contact gaps: days since the last family, and legal, contact of everyone held.
+        let never = tr.t("dash-never");
+        let gaps = |pick: &dyn Fn(
+            &habeas_core::compliance::CustodyFacts,
+        ) -> Option<habeas_core::dates::Date>| {
+            let labels = ["≤ 30 d", "31–90 d", "91–180 d", "181–365 d", "> 365 d"];
+            let bounds = [30, 90, 180, 365, i64::MAX];
+            let mut counts = vec![0u64; labels.len() + 1];
+            for c in &facts.custodies {
+                match pick(c) {
+                    None => counts[labels.len()] += 1,
+                    Some(d) => {
+                        let days = habeas_core::compliance::days_between(d, as_of);
+                        if let Some(k) = bounds.iter().position(|b| days <= *b) {
+                            counts[k] += 1;
+                        }
+                    }
+                }
+            }
+            labels
+                .iter()
+                .map(|l| (*l).to_owned())
+                .chain(std::iter::once(never.clone()))
+                .zip(counts)
+                .collect::<Vec<_>>()
+        };
+        let family_chart = charts::bars(&gaps(&|c| c.last_family_contact.map(|(d, _)| d)), 640)
+            .map_err(ApiError::internal)?;
+        let legal_chart = charts::bars(&gaps(&|c| c.last_legal_contact.map(|(d, _)| d)), 640)
+            .map_err(ApiError::internal)?;
         // By rule, most first.
         let mut by_rule: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
         for f in &findings {
@@ -161,7 +243,13 @@ pub(super) async fn compliance_page(
                 .into_iter()
                 .map(|(u, n)| (u, i18n::int(n[0]), i18n::int(n[1]), i18n::int(n[2])))
                 .collect(),
+            facility: facility.clone(),
+            as_of: as_of.to_string(),
             occupancy_chart,
+            out_of_cell_chart,
+            open_air_chart,
+            family_chart,
+            legal_chart,
             deaths,
             tr,
         };

@@ -411,7 +411,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.screenshot("12-roll-count");
 
     // The compliance dashboard, with its charts.
-    b.go(&format!("{site}/ui/compliance"));
+    b.go(&format!("{site}/ui/compliance?as_of=2025-05-31"));
     assert!(b.shows("Hallazgos por regla"), "{}", b.source());
     let findings = b.text("#findings-total").replace(',', "");
     assert!(findings.parse::<u64>().unwrap() > 0, "{findings}");
