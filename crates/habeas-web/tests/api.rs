@@ -1328,6 +1328,13 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     // One person in a cell of 10: green, and 40 m² for them.
     assert!(board.contains("class=\"cell ok\""), "{board}");
     assert!(board.contains("40.00 m²"), "{board}");
+    assert!(
+        board.contains(&format!(
+            "title=\"Celda {}: 1 de 10, 40.00 m² por persona\"",
+            cells[0].code
+        )),
+        "{board}"
+    );
     let a = w
         .call(
             "GET",
