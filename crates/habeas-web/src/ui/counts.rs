@@ -31,6 +31,8 @@ struct CountsPage {
     general: Option<String>,
     lines: Vec<ReconciliationLine>,
     not_counted: String,
+    /// The cells not yet counted today, listed under the summary.
+    not_counted_cells: String,
     cells: Vec<CountRow>,
 }
 
@@ -78,7 +80,11 @@ fn counts_view(
     let not_counted = if report.not_counted.is_empty() {
         tr.t("count-all-counted")
     } else {
-        tr.t1("count-not-counted", "cells", &report.not_counted.join(", "))
+        tr.t1(
+            "count-not-counted",
+            "cells",
+            &i18n::int(report.not_counted.len() as u64),
+        )
     };
     let cells = state
         .store
@@ -113,6 +119,7 @@ fn counts_view(
         general: None,
         lines,
         not_counted,
+        not_counted_cells: report.not_counted.join(", "),
         cells,
         tr,
     }))
