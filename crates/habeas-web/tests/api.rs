@@ -1577,6 +1577,11 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         "{}",
         page(&a)
     );
+    assert!(
+        page(&a).contains("Celdas sin contar hoy: 2"),
+        "{}",
+        page(&a)
+    );
     let (c0, c1) = (cells[0].code.clone(), cells[1].code.clone());
     let size = w.main.size().unwrap();
     let a = w
@@ -1611,6 +1616,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
             && html.contains("<td>+0</td>"),
         "{html}"
     );
+    assert!(html.contains("Todas las celdas se contaron hoy"), "{html}");
 
     // The compliance dashboard: findings by rule (a chart and a table), by unit, people held by
     // month, deaths.
