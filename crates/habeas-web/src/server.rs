@@ -713,6 +713,41 @@ pub(crate) struct Purpose {
     purpose: Option<String>,
 }
 
+/// A person's file and history as `caller` may read them (health content taken out for the
+/// roles that do not read it), with the facility that holds or last held them: 404 for no such
+/// person, 403 (logged) for one never held in the caller's facilities.
+pub(crate) fn readable_file(
+    state: &AppState,
+    caller: &Caller,
+    person: u64,
+) -> ApiResult<(habeas_store_sqlite::PersonFile, Vec<Value>, String)> {
+    let Some((file, mut history)) = state.store.person_record(person)? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("there is no person {person}"),
+        )
+        .field("person"));
+    };
+    let facility = file
+        .custodies
+        .last()
+        .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
+    if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
+        state.refuse(
+            caller,
+            &facility,
+            "read person file",
+            "outside the caller's facilities",
+        )?;
+        return Err(ApiError::forbidden(
+            "this person has not been held in your facilities",
+        ));
+    }
+    redact_health(&mut history, caller.role);
+    Ok((file, history, facility))
+}
+
 /// Health content is for health staff and inspectors: others see that a record exists, and
 /// its kind, not what it says.
 pub(crate) fn redact_health(history: &mut [Value], role: Role) {
@@ -756,30 +791,7 @@ pub(crate) async fn person_file(
                 "administrators do not read person files",
             ));
         }
-        let Some((file, mut history)) = state.store.person_record(person)? else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("there is no person {person}"),
-            )
-            .field("person"));
-        };
-        let facility = file
-            .custodies
-            .last()
-            .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
-        if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-            state.refuse(
-                &caller,
-                &facility,
-                "read person file",
-                "outside the caller's facilities",
-            )?;
-            return Err(ApiError::forbidden(
-                "this person has not been held in your facilities",
-            ));
-        }
-        redact_health(&mut history, caller.role);
+        let (file, history, facility) = readable_file(&state, &caller, person)?;
         Ok((
             caller.user.username,
             facility,

@@ -175,29 +175,23 @@ pub(super) async fn person_page(
         } else {
             format!("{reason}: {detail}")
         };
-        let Some((file, mut history)) = state.store.person_record(person)? else {
-            return Ok((
-                error_page(StatusCode::NOT_FOUND, &caller, "error-not-found"),
-                None,
-            ));
+        let (file, history, facility) = match crate::server::readable_file(&state, &caller, person)
+        {
+            Ok(f) => f,
+            Err(e) if e.code() == "not_found" => {
+                return Ok((
+                    error_page(StatusCode::NOT_FOUND, &caller, "error-not-found"),
+                    None,
+                ))
+            }
+            Err(e) if e.code() == "forbidden" => {
+                return Ok((
+                    error_page(StatusCode::FORBIDDEN, &caller, "error-forbidden"),
+                    None,
+                ))
+            }
+            Err(e) => return Err(e),
         };
-        let facility = file
-            .custodies
-            .last()
-            .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
-        if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-            state.refuse(
-                &caller,
-                &facility,
-                "read person file",
-                "outside the caller's facilities",
-            )?;
-            return Ok((
-                error_page(StatusCode::FORBIDDEN, &caller, "error-forbidden"),
-                None,
-            ));
-        }
-        crate::server::redact_health(&mut history, caller.role);
         let today = state.clock.now().date_string();
         let custodies = file
             .custodies
