@@ -13,6 +13,7 @@
 pub mod canonical;
 pub mod conformance;
 pub mod entry;
+pub mod export;
 pub mod merkle;
 pub mod note;
 pub mod store;

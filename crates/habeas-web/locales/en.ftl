@@ -324,3 +324,5 @@ dash-contact = Contact with family and counsel
 dash-family-caption = People by days since their last family contact (Rule 58).
 dash-legal-caption = People by days since their last contact with counsel (Rule 61).
 dash-as-of = As of
+reg-export = Download the register export
+reg-export-hint = (every entry and checkpoint; the download goes to the access log as a disclosure, and `habeas import` or the independent verifier check it)

@@ -324,3 +324,5 @@ dash-contact = Contacto con la familia y la defensa
 dash-family-caption = Personas según los días desde su último contacto con la familia (regla 58).
 dash-legal-caption = Personas según los días desde su último contacto con la defensa (regla 61).
 dash-as-of = Al día
+reg-export = Descargar la exportación del registro
+reg-export-hint = (todas las entradas y puntos de control; la descarga queda en el registro de accesos como divulgación, y `habeas import` o el verificador independiente la comprueban)

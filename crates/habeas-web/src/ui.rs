@@ -61,6 +61,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/compliance", get(oversight::compliance_page))
         .route("/ui/register", get(oversight::register_page))
         .route("/ui/register/verify", post(oversight::verify_form))
+        .route("/ui/register/export", get(oversight::export_register))
         .route("/ui/access-log", get(oversight::access_log_page))
         .route("/ui/national", get(oversight::national_page))
         .route("/ui/hearings", get(registers::hearings_page))

@@ -1813,6 +1813,38 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         !html.contains("<td>inicio de sesión</td>"),
         "only readings: {html}"
     );
+    // The export streams every entry and checkpoint, the disclosure logged first; a director
+    // may not export.
+    let a = w
+        .call("GET", "/ui/register/export", &[("cookie", &ins)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert_eq!(a.headers["content-type"], "application/x-ndjson");
+    assert!(a.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = page(&a).to_owned();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["format"], "habeas-register-export");
+    let size = lines[0]["size"].as_u64().unwrap();
+    let entries = lines.iter().filter(|l| l["type"] == "entry").count() as u64;
+    let checkpoints = lines.iter().filter(|l| l["type"] == "checkpoint").count();
+    assert_eq!(entries, size);
+    assert!(checkpoints >= 1);
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["payload"]["what"].as_str()),
+        (Some("access.disclosure"), Some("register export"))
+    );
+    let a = w
+        .call("GET", "/ui/register/export", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
     // National administration sees every facility; a director sees neither page.
     let code = w.code_for(&w.totp["nat"]);
     let a = w

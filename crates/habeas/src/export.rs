@@ -11,62 +11,27 @@ use habeas_register::store::{LogSink, RegisterInfo, Store, StoredCheckpoint};
 use habeas_register::verify::verify;
 use habeas_register::{Entry, SealedEntry, Timestamp};
 use habeas_store_sqlite::SqliteStore;
-use serde_json::{json, Value};
-use std::io::{BufRead, BufWriter, Write};
+use serde_json::Value;
+use std::io::{BufRead, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub const FORMAT: &str = "habeas-register-export";
-pub const VERSION: u64 = 1;
+use habeas_register::export::{FORMAT, VERSION};
 
 pub fn export(db: &DbArgs, actor: &str, out: &Path) -> Result<ExitCode> {
     let store = db.open_store()?;
-    let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let latest = checkpoints
-        .last()
-        .context("the register has no checkpoint yet; run `habeas checkpoint`")?;
-    let size = store.size().map_err(|e| anyhow::anyhow!("{e}"))?;
     let tmp = sibling(out, ".partial");
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut w = BufWriter::new(file);
-    let header = json!({
-        "type": "header",
-        "format": FORMAT,
-        "version": VERSION,
-        "origin": info.origin,
-        "verifier_key": info.verifier.to_string(),
-        "size": size,
-        "checkpoint": latest.note,
-    });
-    writeln!(w, "{header}")?;
-    let mut written = 0u64;
-    let mut io_error = None;
-    store
-        .scan(0, &mut |row| {
-            // Entries appended while exporting are left for the next export: the header's
-            // size, read after the checkpoints, is what this file holds.
-            if row.index >= size {
-                return Ok(false);
-            }
-            let line = json!({"type": "entry", "index": row.index, "bytes": B64.encode(row.bytes)});
-            if let Err(e) = writeln!(w, "{line}") {
-                io_error = Some(e);
-                return Ok(false);
-            }
-            written += 1;
-            Ok(true)
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(e) = io_error {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).context("writing the export");
-    }
-    for cp in &checkpoints {
-        let line = json!({"type": "checkpoint", "size": cp.size, "made_at": cp.made_at.to_string(), "note": cp.note});
-        writeln!(w, "{line}")?;
-    }
+    let done = match habeas_register::export::write_export(&store, &mut w) {
+        Ok(d) => d,
+        Err(e) => {
+            drop(w);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow::anyhow!("{e}"));
+        }
+    };
     let file = w
         .into_inner()
         .map_err(|e| anyhow::anyhow!("writing the export: {e}"))?;
@@ -81,10 +46,11 @@ pub fn export(db: &DbArgs, actor: &str, out: &Path) -> Result<ExitCode> {
     }])?;
     std::fs::rename(&tmp, out)?;
     println!(
-        "exported {written} entries and {} checkpoints to {} (latest checkpoint covers {} entries)",
-        checkpoints.len(),
+        "exported {} entries and {} checkpoints to {} (latest checkpoint covers {} entries)",
+        done.entries,
+        done.checkpoints,
         out.display(),
-        latest.size
+        done.signed
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -620,3 +620,81 @@ pub(super) async fn national_page(
     .await;
     outcome.unwrap_or_else(IntoResponse::into_response)
 }
+
+/// Bytes written on the blocking pool, handed to the answer's body as they come.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the download was closed")
+            })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `GET /ui/register/export`: the whole register in the export format, streamed as it is read,
+/// for inspectors and national administration. The disclosure is in the access log, durably,
+/// before the first byte leaves.
+pub(super) async fn export_register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    use habeas_register::store::Store as _;
+    let shared = state.clone();
+    let checked = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in().map(|r| (Some(r), String::new()));
+        };
+        if let Some(r) = only(&state, &caller, VERIFIERS, "export the register") {
+            return Ok((Some(r), String::new()));
+        }
+        if state.store.checkpoints()?.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "no_checkpoint",
+                "the register has no signed checkpoint yet",
+            ));
+        }
+        state.log(&[crate::access::Event::Disclosure {
+            username: &caller.user.username,
+            facility: EVERY_FACILITY,
+            what: "register export",
+            to: "web download",
+        }])?;
+        Ok((None, format!("habeas-export-{}.jsonl", state.store.size()?)))
+    })
+    .await;
+    let name = match checked {
+        Err(e) => return e.into_response(),
+        Ok((Some(r), _)) => return r,
+        Ok((None, name)) => name,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::task::spawn_blocking(move || {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx.clone()));
+        if let Err(e) = habeas_register::export::write_export(&*shared.store, &mut w) {
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
