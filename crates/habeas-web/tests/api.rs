@@ -1404,6 +1404,21 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         (last["kind"].as_str(), last["payload"]["purpose"].as_str()),
         (Some("access.read"), Some("hearing: audiencia 5"))
     );
+    // Her current findings, on asking: no family contact, no hearing… each citing its rule.
+    let a = w
+        .call(
+            "GET",
+            &format!("{file}&findings=true"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"findings-table\"") && html.contains("contact.family"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"no-findings\""));
     // The printable copy (Rule 9) is a reading too.
     let a = w
         .call(
@@ -1414,7 +1429,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         )
         .await;
     assert!(page(&a).contains("<body class=\"print\">") && page(&a).contains("Ana López"));
-    assert_eq!(w.log().len(), logged + 2);
+    assert_eq!(w.log().len(), logged + 3);
 
     // Another facility is refused, and the refusal logged.
     let a = w

@@ -101,6 +101,9 @@ pub struct CustodyBlock {
     pub orders: Vec<OrderLine>,
 }
 
+/// A finding as the file lists it: code, rule, severity, since, detail.
+type FindingLine = (String, String, String, String, String);
+
 pub struct TimelineLine {
     pub when: String,
     pub what: String,
@@ -121,6 +124,9 @@ struct PersonPage {
     nationalities: String,
     logged: String,
     print_href: String,
+    findings_href: String,
+    /// Code, rule, severity, since, detail; `None` until asked for.
+    findings: Option<Vec<FindingLine>>,
     custodies: Vec<CustodyBlock>,
     timeline: Vec<TimelineLine>,
 }
@@ -138,6 +144,9 @@ pub(crate) struct FileQuery {
     detail: String,
     #[serde(default)]
     print: bool,
+    /// Also evaluate the person's current findings (the facility is measured: slower).
+    #[serde(default)]
+    findings: bool,
 }
 
 pub(super) async fn person_page(
@@ -296,7 +305,40 @@ pub(super) async fn person_page(
                 })
                 .collect::<String>()
         );
+        // The person's current findings, when asked for: the facility's evaluation as of
+        // today, kept to this person's open custodies.
+        let findings = if q.findings {
+            let open: Vec<u64> = file
+                .custodies
+                .iter()
+                .filter(|c| c.ended_by.is_none())
+                .map(|c| c.booking)
+                .collect();
+            let as_of = habeas_core::dates::Date::of(state.clock.now());
+            let policy = habeas_core::compliance::Policy::mandela_minimum()
+                .map_err(|e| ApiError::internal(e.message))?;
+            let facts = state.store.compliance_facts(Some(&facility), as_of)?;
+            Some(
+                habeas_core::compliance::evaluate(&policy, &facts, as_of)
+                    .into_iter()
+                    .filter(|f| matches!(f.subject, habeas_core::compliance::Subject::Person { booking } if open.contains(&booking)))
+                    .map(|f| {
+                        (
+                            f.code.to_owned(),
+                            f.rule.to_owned(),
+                            tr.t(&format!("sev-{}", f.severity.as_str())),
+                            f.since.as_deref().map_or(String::new(), |d| i18n::date(tr.lang, d)),
+                            f.detail,
+                        )
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
         let page = PersonPage {
+            findings_href: format!("/ui/persons/{person}?{query}&findings=true#findings"),
+            findings,
             who: who(&caller, &format!("/ui/persons/{person}?{query}")),
             person,
             name: format!("{} {}", file.given_names, file.surnames),

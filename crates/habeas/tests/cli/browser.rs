@@ -336,6 +336,9 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     );
     assert!(b.text("#person-name").len() > 3);
     b.screenshot("06-file");
+    b.click("#show-findings");
+    assert!(b.shows("Hallazgos actuales"), "{}", b.source());
+    b.screenshot("06-file-findings");
 
     // An admission in three steps: refused without a commitment order, then recorded.
     b.go(&format!("{site}/ui/admissions"));
