@@ -336,6 +336,9 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(
+            crate::serve::BLOCKING_KEEP_ALIVE_SECS,
+        ))
         .enable_all()
         .build()?;
     start_client()?;
@@ -356,6 +359,17 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
         let (g, s, fixed) = runtime.block_on(async {
             let ga = listen(router(grouped.state.clone())).await?;
             let sa = listen(router(single.state.clone())).await?;
+            // A short run on each first, so that the servers' threads exist before the
+            // measured ones.
+            load(ga, conns, 0.5, None, visit(writers, &grouped.token)).await?;
+            load(
+                sa,
+                conns,
+                0.5,
+                None,
+                visit(&single.bookings[..conns], &single.token),
+            )
+            .await?;
             crate::bench::settle();
             let before = commits(&grouped.register);
             let g = load(
@@ -433,6 +447,8 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
             let ca = listen(app).await?;
             crate::bench::settle();
             let before = commits(&served.access);
+            // A short run first, so that the server's threads exist before the measured one.
+            load(pa, conns, 0.5, None, files.clone()).await?;
             let p = load(pa, conns, args.seconds, None, files.clone()).await?;
             eprintln!(
                 "  person files, the access log: {}",

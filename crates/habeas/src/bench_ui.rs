@@ -22,6 +22,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Seconds of load before each measured page load.
+const WARM_UP: f64 = 0.5;
+
 pub const UI_BASELINES: &str = "ui.board and ui.person_file: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
 
 #[derive(Debug, Clone, clap::Args)]
@@ -180,6 +183,9 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     start_client()?;
     let (state, access, token, person) = served(&dir, args.people)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(
+            crate::serve::BLOCKING_KEEP_ALIVE_SECS,
+        ))
         .enable_all()
         .build()?;
     let conns = args.connections;
@@ -214,6 +220,8 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
                 );
                 let caddr = listen(app).await?;
                 crate::bench::settle();
+                // A short run first, so that the server's threads exist before the measured one.
+                load(addr, conns, WARM_UP, None, requests.clone()).await?;
                 let p = load(addr, conns, args.seconds, None, requests).await?;
                 let c = load(
                     caddr,

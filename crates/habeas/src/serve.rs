@@ -48,6 +48,11 @@ async fn stop_signal() {
     }
 }
 
+/// How long an idle thread of the blocking pool (where SQLite is read and written) is kept:
+/// five minutes, not tokio's ten seconds, so that a burst after a pause does not pay for new
+/// threads (a new thread's first allocations fault in fresh memory).
+pub const BLOCKING_KEEP_ALIVE_SECS: u64 = 300;
+
 impl ServeArgs {
     /// Plain HTTP on a loopback address (the demo's way).
     pub fn local(listen: SocketAddr) -> Self {
@@ -97,6 +102,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         cookie_key: db.session_key()?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(BLOCKING_KEEP_ALIVE_SECS))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
