@@ -43,7 +43,7 @@ fn domain(e: habeas_core::DomainError) -> ApiError {
 }
 
 /// The register actor of a user.
-fn actor(caller: &Caller) -> ApiResult<Actor> {
+pub(crate) fn actor(caller: &Caller) -> ApiResult<Actor> {
     Actor::parse("actor", &format!("user:{}", caller.user.username)).map_err(domain)
 }
 

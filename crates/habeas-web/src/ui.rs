@@ -178,6 +178,25 @@ async fn signed_in(
     .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Appends one checked draft and waits for its commit: `Ok(Ok(index))` when recorded,
+/// `Ok(Err(refusal))` when the projections refuse it (nothing written), `Err(answer)` when
+/// nothing can be recorded at all.
+async fn commit(
+    state: &AppState,
+    draft: habeas_register::Draft,
+) -> Result<Result<u64, habeas_register::store::Rejection>, Response> {
+    let Some(register) = state.register.as_ref() else {
+        return Err(ApiError::internal("this server does not write the register").into_response());
+    };
+    match crate::server::durable(register, vec![draft]).await {
+        Ok(receipts) => Ok(Ok(receipts.first().map_or(0, |r| r.index))),
+        Err(habeas_register::store::AppendError::Rejected(r)) => Ok(Err(r)),
+        Err(habeas_register::store::AppendError::Store(e)) => {
+            Err(ApiError::internal(format!("nothing was recorded: {e}")).into_response())
+        }
+    }
+}
+
 fn to_sign_in() -> ApiResult<Response> {
     Ok(Redirect::to("/ui/sign-in").into_response())
 }

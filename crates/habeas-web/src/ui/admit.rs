@@ -307,9 +307,7 @@ pub(super) async fn admit_form(
                 None,
             ));
         }
-        let actor =
-            habeas_core::ids::Actor::parse("actor", &format!("user:{}", caller.user.username))
-                .map_err(|e| ApiError::internal(e.message))?;
+        let actor = crate::api::actor(&caller)?;
         let draft = checked.to_draft(&actor);
         Ok((Response::default(), Some((tr, caller, vals, draft))))
     })
@@ -319,25 +317,19 @@ pub(super) async fn admit_form(
         Ok((page, None)) => return page,
         Ok((_, Some(parts))) => parts,
     };
-    let Some(register) = shared.register.as_ref() else {
-        return ApiError::internal("this server does not write the register").into_response();
-    };
-    match crate::server::durable(register, vec![draft]).await {
-        Ok(receipts) => {
-            let entry = receipts.first().map_or(0, |r| r.index);
+    match commit(&shared, draft).await {
+        Ok(Ok(entry)) => {
             let mut page = AdmitPage::new(tr, &caller, 3, vals);
             page.done = Some(page.tr.t1("admit-done", "entry", &entry.to_string()));
             page.file_href = format!("/ui/persons/{entry}");
             html(StatusCode::CREATED, &page)
         }
-        Err(habeas_register::store::AppendError::Rejected(r)) => {
+        Ok(Err(r)) => {
             let (name, at) = admit_field(r.field.as_deref().unwrap_or(""));
             let mut page = AdmitPage::new(tr, &caller, at, vals);
             page.errors.insert(name.to_owned(), r.message);
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-        Err(habeas_register::store::AppendError::Store(e)) => {
-            ApiError::internal(format!("nothing was recorded: {e}")).into_response()
-        }
+        Err(answer) => answer,
     }
 }

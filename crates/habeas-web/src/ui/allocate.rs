@@ -165,9 +165,7 @@ pub(super) async fn allocate_form(
                 return Ok((html(StatusCode::BAD_REQUEST, &page), None));
             }
         };
-        let actor =
-            habeas_core::ids::Actor::parse("actor", &format!("user:{}", caller.user.username))
-                .map_err(|e| ApiError::internal(e.message))?;
+        let actor = crate::api::actor(&caller)?;
         Ok((
             Response::default(),
             Some((page, allocation.to_draft(&actor))),
@@ -179,14 +177,10 @@ pub(super) async fn allocate_form(
         Ok((r, None)) => return r,
         Ok((_, Some(parts))) => parts,
     };
-    let Some(register) = shared.register.as_ref() else {
-        return ApiError::internal("this server does not write the register").into_response();
-    };
     // The projections check capacity and separation in the writer's transaction: a refusal
     // comes back with its explanation, and nothing is written.
-    match crate::server::durable(register, vec![draft]).await {
-        Ok(receipts) => {
-            let entry = receipts.first().map_or(0, |r| r.index);
+    match commit(&shared, draft).await {
+        Ok(Ok(entry)) => {
             page.done = Some(page.tr.t2(
                 "allocate-done",
                 "cell",
@@ -196,12 +190,10 @@ pub(super) async fn allocate_form(
             ));
             html(StatusCode::CREATED, &page)
         }
-        Err(habeas_register::store::AppendError::Rejected(r)) => {
+        Ok(Err(r)) => {
             page.refusal = Some(page.tr.t1("allocate-refused", "reason", &r.message));
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-        Err(habeas_register::store::AppendError::Store(e)) => {
-            ApiError::internal(format!("nothing was recorded: {e}")).into_response()
-        }
+        Err(answer) => answer,
     }
 }

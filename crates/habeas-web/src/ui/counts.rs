@@ -207,9 +207,7 @@ pub(super) async fn counts_form(
                 return Ok((html(StatusCode::BAD_REQUEST, &page), None));
             }
         };
-        let actor =
-            habeas_core::ids::Actor::parse("actor", &format!("user:{}", caller.user.username))
-                .map_err(|e| ApiError::internal(e.message))?;
+        let actor = crate::api::actor(&caller)?;
         let back = format!("/ui/counts?facility={}", page.facility);
         Ok((
             Response::default(),
@@ -222,18 +220,13 @@ pub(super) async fn counts_form(
         Ok((r, None)) => return r,
         Ok((_, Some(parts))) => parts,
     };
-    let Some(register) = shared.register.as_ref() else {
-        return ApiError::internal("this server does not write the register").into_response();
-    };
-    match crate::server::durable(register, vec![draft]).await {
+    match commit(&shared, draft).await {
         // Recorded: back to the page, which shows the day's reconciliation with it.
-        Ok(_) => Redirect::to(&back).into_response(),
-        Err(habeas_register::store::AppendError::Rejected(r)) => {
+        Ok(Ok(_)) => Redirect::to(&back).into_response(),
+        Ok(Err(r)) => {
             page.general = Some(r.message);
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-        Err(habeas_register::store::AppendError::Store(e)) => {
-            ApiError::internal(format!("nothing was recorded: {e}")).into_response()
-        }
+        Err(answer) => answer,
     }
 }
