@@ -32,9 +32,28 @@ pub fn is_postgres_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
+/// A `postgres://` address without its password, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The advisory-lock class of the register's writer; the second key is the schema's hash, so
 /// that registers in different schemas of one database have different writers.
 const WRITER_LOCK: i32 = 0x4862_7772;
+
+/// How long [`PostgresStore::sink`] waits for another writer's lock before refusing.
+pub const TAKE_OVER_WAIT: Duration = Duration::from_secs(2);
 
 /// Idle reader connections kept for reuse.
 const POOL_MAX: usize = 32;
@@ -172,16 +191,21 @@ impl PostgresStore {
     }
 
     /// The writer's connection, refused while another process (or another sink of this one)
-    /// writes the register.
+    /// writes the register. A writer whose process has just died may still hold the lock for
+    /// a moment, until the server notices its connection is gone: this waits up to
+    /// [`TAKE_OVER_WAIT`] for that before refusing.
     pub fn sink(&self) -> Result<PostgresSink, StoreError> {
         let mut client = self.connect()?;
-        let locked: bool = client
-            .query_one(
-                "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
-                &[&WRITER_LOCK],
-            )
-            .and_then(|r| r.try_get(0))
-            .map_err(backend)?;
+        let locked = client
+            .batch_execute(&format!(
+                "SET lock_timeout = {}; SELECT pg_advisory_lock({WRITER_LOCK}, hashtext(current_schema())); RESET lock_timeout",
+                TAKE_OVER_WAIT.as_millis()
+            ))
+            .map(|()| true)
+            .or_else(|e| match e.code() {
+                Some(c) if *c == postgres::error::SqlState::LOCK_NOT_AVAILABLE => Ok(false),
+                _ => Err(backend(e)),
+            })?;
         if !locked {
             return Err(StoreError::Backend(format!(
                 "another process is writing this register (the writer's lock in the {} is held)",

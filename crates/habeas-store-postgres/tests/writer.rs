@@ -133,3 +133,17 @@ fn postgres_a_second_create_is_refused_and_open_needs_a_register() {
     assert!(e.to_string().contains("cannot connect"), "{e}");
     assert!(!e.to_string().contains("nobody@"), "{e}");
 }
+
+#[test]
+fn postgres_addresses_lose_their_password_in_messages() {
+    use habeas_store_postgres::redacted;
+    assert_eq!(
+        redacted("postgres://habeas:s3cret@db.example:5432/national?sslmode=require"),
+        "postgres://habeas@db.example:5432/national?sslmode=require"
+    );
+    assert_eq!(
+        redacted("postgresql://habeas@db/national"),
+        "postgresql://habeas@db/national"
+    );
+    assert_eq!(redacted("postgres://db/x?user=a"), "postgres://db/x?user=a");
+}

@@ -4,6 +4,7 @@ mod bench;
 mod bench_api;
 mod bench_compliance;
 mod bench_ui;
+mod copy;
 mod custody_cli;
 mod demo;
 mod export;
@@ -21,6 +22,7 @@ use habeas_register::merkle::{leaf_hash, to_hex, verify_consistency, verify_incl
 use habeas_register::note::{Checkpoint, Signer, VerifierKey};
 use habeas_register::store::{AppendError, RegisterInfo, Store};
 use habeas_register::verify::verify;
+use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::{LogbookFilter, SqliteStore};
 use open::DbArgs;
 use std::process::ExitCode;
@@ -174,6 +176,17 @@ enum Command {
         #[arg(long, env = "HABEAS_VERIFIER_KEY")]
         verifier_key: Option<String>,
     },
+    /// Copy a whole register into a new store, SQLite or PostgreSQL in either direction; the
+    /// copy's root hash must come out identical.
+    Copy {
+        /// The register to copy: a SQLite file or a `postgres://` address.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The new store: a SQLite file that does not exist yet, or a `postgres://` database
+        /// that holds no register.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Drop every projection and rebuild it from the register.
     Rebuild,
     /// Append many occurrence-book notes from concurrent threads, printing `ack <index> <marker>`
@@ -297,11 +310,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Checkpoint { no_new } => {
             let note = if no_new {
                 cli.db
-                    .open_store()?
+                    .open_register()?
                     .latest_checkpoint()
                     .map_err(|e| anyhow::anyhow!("{e}"))?
             } else {
-                let (_, register) = cli.db.open_writer()?;
+                let (_, register) = cli.db.open_register_writer()?;
                 let cp = register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
                 register.shutdown();
                 cp
@@ -313,7 +326,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Entry { index } => {
-            let store = cli.db.open_store()?;
+            let store = cli.db.open_register()?;
             match store.entry(index).map_err(|e| anyhow::anyhow!("{e}"))? {
                 Some(bytes) => println!("{}", String::from_utf8_lossy(&bytes)),
                 None => bail!(
@@ -353,6 +366,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             input,
             verifier_key,
         } => export::import(&cli.db, &input, verifier_key.as_deref()),
+        Command::Copy { from, to } => copy::copy(&cli.db, &actor_name, from, to),
         Command::Rebuild => {
             let store = cli.db.open_store()?;
             let n = store
@@ -391,13 +405,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn init(db: &DbArgs, origin: Option<String>) -> Result<ExitCode> {
-    if db.db.exists() {
+    let postgres = db.postgres_url();
+    if postgres.is_none() && db.db.exists() {
         bail!(
             "{} exists already; choose another --db or remove it",
             db.db.display()
         );
     }
-    let key_path = db.key_path();
+    let key_path = db.signing_key_path()?;
     if key_path.exists() {
         bail!(
             "the key file {} exists already; choose another --key",
@@ -421,14 +436,21 @@ fn init(db: &DbArgs, origin: Option<String>) -> Result<ExitCode> {
         verifier: signer.verifier(),
     };
     open::write_signer(&key_path, &signer)?;
-    if let Err(e) = SqliteStore::create(&db.db, &info) {
-        let _ = std::fs::remove_file(&key_path);
-        bail!("cannot create the register: {e}");
-    }
-    let (_, register) = db.open_writer()?;
+    let created = match postgres {
+        Some(url) => PostgresStore::create(url, &info).map(|s| s.place().to_owned()),
+        None => SqliteStore::create(&db.db, &info).map(|_| db.db.display().to_string()),
+    };
+    let place = match created {
+        Ok(place) => place,
+        Err(e) => {
+            let _ = std::fs::remove_file(&key_path);
+            bail!("cannot create the register: {e}");
+        }
+    };
+    let (_, register) = db.open_register_writer()?;
     register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
     register.shutdown();
-    println!("Created the register {}", db.db.display());
+    println!("Created the register in {place}");
     println!(
         "signing key: {} (keep it secret; mode 0600)",
         key_path.display()
@@ -439,7 +461,7 @@ fn init(db: &DbArgs, origin: Option<String>) -> Result<ExitCode> {
 }
 
 fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
-    let store = db.open_store()?;
+    let store = db.open_register()?;
     let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = match verifier_key {
         Some(k) => VerifierKey::parse(&k).map_err(|e| anyhow::anyhow!("--verifier-key: {e}"))?,
@@ -448,7 +470,7 @@ fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
             info.verifier.clone()
         }
     };
-    let report = match verify(&store, &key) {
+    let report = match verify(&*store, &key) {
         Ok(r) => r,
         Err(e) => {
             match e.first_bad_index() {
@@ -458,18 +480,23 @@ fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    match store
-        .check_projections()
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
-        Ok(()) => {}
-        Err(m) => {
-            eprintln!("FAILED in table {}: {m}", m.table);
-            return Ok(ExitCode::from(1));
+    let projections = if db.postgres_url().is_some() {
+        "the PostgreSQL store keeps no projections yet"
+    } else {
+        match db
+            .open_store()?
+            .check_projections()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            Ok(()) => "every projection matches a rebuild",
+            Err(m) => {
+                eprintln!("FAILED in table {}: {m}", m.table);
+                return Ok(ExitCode::from(1));
+            }
         }
-    }
+    };
     println!(
-        "OK: {} entries ({} bytes), {} checkpoints, every projection matches a rebuild",
+        "OK: {} entries ({} bytes), {} checkpoints, {projections}",
         report.entries, report.bytes, report.checkpoints
     );
     println!("origin: {}", info.origin);
@@ -482,7 +509,7 @@ fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_tree(store: &SqliteStore, size: u64) -> Result<Tree> {
+fn load_tree(store: &dyn Store, size: u64) -> Result<Tree> {
     let leaves = store
         .leaf_hashes(size)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -490,7 +517,7 @@ fn load_tree(store: &SqliteStore, size: u64) -> Result<Tree> {
 }
 
 fn proof_cmd(db: &DbArgs, proof: ProofCommand) -> Result<ExitCode> {
-    let store = db.open_store()?;
+    let store = db.open_register()?;
     let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
     let size_now = store.size().map_err(|e| anyhow::anyhow!("{e}"))?;
     let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -513,7 +540,7 @@ fn proof_cmd(db: &DbArgs, proof: ProofCommand) -> Result<ExitCode> {
             if index >= size {
                 bail!("entry {index} is not in the tree of size {size}; sign a newer checkpoint with `habeas checkpoint` or pass --size");
             }
-            let tree = load_tree(&store, size)?;
+            let tree = load_tree(&*store, size)?;
             let bytes = store
                 .entry(index)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -547,7 +574,7 @@ fn proof_cmd(db: &DbArgs, proof: ProofCommand) -> Result<ExitCode> {
             if first == 0 || first > second {
                 bail!("a consistency proof needs 0 < A <= B (got A = {first}, B = {second})");
             }
-            let tree = load_tree(&store, second)?;
+            let tree = load_tree(&*store, second)?;
             let path = tree.consistency_proof(first, second)?;
             let (r1, r2) = (tree.root_at(first)?, tree.root_at(second)?);
             if !verify_consistency(first, second, &r1, &r2, &path) {
@@ -676,7 +703,7 @@ fn logbook(db: &DbArgs, actor: &str, command: LogbookCommand) -> Result<ExitCode
 
 fn stress_append(db: &DbArgs, threads: usize, count: usize, facility: &str) -> Result<ExitCode> {
     use std::io::Write as _;
-    let (_, register) = db.open_writer()?;
+    let (_, register) = db.open_register_writer()?;
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let handles: Vec<_> = (0..threads.max(1))
         .map(|t| {

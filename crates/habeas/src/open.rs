@@ -3,7 +3,9 @@
 use crate::system::{OsEntropy, SystemClock};
 use anyhow::{bail, Context, Result};
 use habeas_register::note::Signer;
+use habeas_register::store::{LogSink, Store};
 use habeas_register::writer::{Register, WriterConfig, WriterParts};
+use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,10 +14,11 @@ use std::sync::Arc;
 /// Where the register is and how its writer behaves.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
-    /// The register's SQLite file.
+    /// The register: a SQLite file, or a PostgreSQL database (`postgres://user@host/db`; see
+    /// docs/deployment.md for what runs there).
     #[arg(long, global = true, env = "HABEAS_DB", default_value = "habeas.db")]
     pub db: PathBuf,
-    /// The signing key file [default: <db>.key].
+    /// The signing key file [default: <db>.key; required with a PostgreSQL --db].
     #[arg(long, global = true, env = "HABEAS_KEY")]
     pub key: Option<PathBuf>,
     /// Sign a checkpoint automatically every N entries (0: never).
@@ -53,8 +56,72 @@ impl DbArgs {
         }
     }
 
+    /// The PostgreSQL address `--db` names, if it names one rather than a SQLite file.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.db
+            .to_str()
+            .filter(|s| habeas_store_postgres::is_postgres_url(s))
+    }
+
+    /// Where the register is, for messages: the file, or the address without its password.
+    pub fn shown(&self) -> String {
+        match self.postgres_url() {
+            Some(url) => habeas_store_postgres::redacted(url),
+            None => self.db.display().to_string(),
+        }
+    }
+
+    /// The signing key's file: `--key`, or `<db>.key` beside a SQLite file. A PostgreSQL
+    /// register has no file to put it beside, so there `--key` is required.
+    pub fn signing_key_path(&self) -> Result<PathBuf> {
+        if self.key.is_none() && self.postgres_url().is_some() {
+            bail!("--key: a register on PostgreSQL needs its signing key's file named with --key (or HABEAS_KEY); the key is never kept in the database");
+        }
+        Ok(self.key_path())
+    }
+
+    /// The SQLite store with its projections, which every command about people, places and
+    /// findings reads.
     pub fn open_store(&self) -> Result<SqliteStore> {
+        if self.postgres_url().is_some() {
+            bail!("--db: this command needs the custody projections, which are not on PostgreSQL yet; on PostgreSQL Habeas runs init, verify, checkpoint, entry, proof, copy and bench register (docs/deployment.md)");
+        }
         SqliteStore::open(&self.db).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The register alone (entries and checkpoints), on either backend.
+    pub fn open_register(&self) -> Result<Arc<dyn Store>> {
+        Ok(match self.postgres_url() {
+            Some(url) => Arc::new(PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))?),
+            None => Arc::new(self.open_store()?),
+        })
+    }
+
+    /// The register alone and its writer, on either backend.
+    pub fn open_register_writer(&self) -> Result<(Arc<dyn Store>, Register)> {
+        let signer = read_signer(&self.signing_key_path()?)?;
+        let (store, sink): (Arc<dyn Store>, Box<dyn LogSink>) = match self.postgres_url() {
+            Some(url) => {
+                let store = PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+                (Arc::new(store), Box::new(sink))
+            }
+            None => {
+                let store = self.open_store()?;
+                let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+                (Arc::new(store), Box::new(sink))
+            }
+        };
+        let register = Register::start(WriterParts {
+            sink,
+            store: store.clone(),
+            signer,
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+            config: self.writer_config(),
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((store, register))
     }
 
     /// Opens the store and starts its writer with the signing key.

@@ -1,0 +1,333 @@
+//! The register on PostgreSQL through the real binary: the tamper tests and the crash test of
+//! the SQLite store, run against a scratch schema of `HABEAS_TEST_POSTGRES`, and `habeas copy`
+//! between the two backends.
+
+use crate::support::{bin, Reg, Run};
+use habeas_store_postgres::testing::ScratchSchema;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+/// A register in a scratch schema, with its signing key in a temporary directory.
+struct PgReg {
+    schema: ScratchSchema,
+    dir: tempfile::TempDir,
+}
+
+impl PgReg {
+    fn init() -> PgReg {
+        let reg = PgReg {
+            schema: ScratchSchema::new().unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let r = reg.run(&["init", "--origin", "habeas.test/register/postgres"]);
+        assert_eq!(r.code, 0, "init failed: {}", r.stderr);
+        assert!(r.stdout.contains("PostgreSQL database"), "{}", r.stdout);
+        reg
+    }
+
+    fn command(&self) -> std::process::Command {
+        let mut c = bin();
+        c.current_dir(self.dir.path())
+            .env("HABEAS_DB", self.schema.url())
+            .env("HABEAS_KEY", self.dir.path().join("register.key"));
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().unwrap().into()
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "habeas {args:?} failed:\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// A connection that changes rows behind the register's back, as a database
+    /// administrator could: the append-only triggers are bypassed.
+    fn tamper(&self, sql: &str) {
+        let mut c = self.schema.client().unwrap();
+        c.batch_execute(&format!(
+            "SET session_replication_role = replica; {sql}; SET session_replication_role = origin"
+        ))
+        .unwrap();
+    }
+
+    fn assert_caught(&self, needle: &str) {
+        let r = self.run(&["verify"]);
+        assert_eq!(
+            r.code, 1,
+            "tampering was not caught:\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        assert!(
+            r.stderr.contains(needle),
+            "{:?} does not say {needle:?}",
+            r.stderr
+        );
+    }
+}
+
+fn register_of_20() -> PgReg {
+    let reg = PgReg::init();
+    let r = reg.ok(&["stress-append", "--threads", "1", "--count", "20"]);
+    assert_eq!(r.stdout.lines().count(), 20);
+    reg.ok(&["checkpoint"]);
+    let ok = reg.ok(&["verify"]);
+    assert!(ok.stdout.contains("OK: 20 entries"), "{}", ok.stdout);
+    reg
+}
+
+#[test]
+fn postgres_a_changed_byte_is_caught_at_its_index() {
+    let reg = register_of_20();
+    reg.tamper(
+        "UPDATE register_log SET bytes = convert_to(replace(convert_from(bytes, 'UTF8'), 'stress-00000007', 'stress-00000009'), 'UTF8') WHERE idx = 7",
+    );
+    reg.assert_caught("at index 7");
+}
+
+#[test]
+fn postgres_a_deleted_row_is_caught_at_its_index() {
+    let reg = register_of_20();
+    reg.tamper("DELETE FROM register_log WHERE idx = 5");
+    reg.assert_caught("at index 5");
+}
+
+#[test]
+fn postgres_two_swapped_rows_are_caught_at_the_first() {
+    let reg = register_of_20();
+    reg.tamper(
+        "UPDATE register_log SET idx = 1000 WHERE idx = 3;
+         UPDATE register_log SET idx = 3 WHERE idx = 9;
+         UPDATE register_log SET idx = 9 WHERE idx = 1000",
+    );
+    reg.assert_caught("at index 3");
+}
+
+#[test]
+fn postgres_a_truncated_log_is_caught_at_the_first_missing_index() {
+    let reg = register_of_20();
+    reg.tamper("DELETE FROM register_log WHERE idx >= 15");
+    reg.assert_caught("at index 15");
+}
+
+#[test]
+fn postgres_a_rewrite_that_also_fixes_the_leaf_hash_is_caught_by_the_signed_checkpoint() {
+    let reg = register_of_20();
+    let mut c = reg.schema.client().unwrap();
+    let bytes: Vec<u8> = c
+        .query_one("SELECT bytes FROM register_log WHERE idx = 12", &[])
+        .unwrap()
+        .get(0);
+    let forged = String::from_utf8(bytes)
+        .unwrap()
+        .replace("stress-00000012", "stress-99999999");
+    let leaf = habeas_register::merkle::leaf_hash(forged.as_bytes());
+    c.batch_execute("SET session_replication_role = replica")
+        .unwrap();
+    c.execute(
+        "UPDATE register_log SET bytes = $1, leaf = $2 WHERE idx = 12",
+        &[&forged.as_bytes(), &&leaf[..]],
+    )
+    .unwrap();
+    reg.assert_caught("do not hash to the signed root");
+}
+
+#[test]
+fn postgres_the_writer_refuses_to_extend_a_tampered_register() {
+    let reg = register_of_20();
+    reg.tamper("DELETE FROM register_log WHERE idx = 19");
+    let r = reg.run(&["stress-append", "--threads", "1", "--count", "1"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("missing"), "{}", r.stderr);
+}
+
+#[test]
+fn postgres_every_acknowledged_entry_survives_sigkill() {
+    let reg = PgReg::init();
+    let mut child = reg
+        .command()
+        .args([
+            "--checkpoint-every",
+            "50",
+            "stress-append",
+            "--threads",
+            "16",
+            "--count",
+            "1000000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut acked: Vec<(u64, String)> = Vec::new();
+    let mut line = String::new();
+    while acked.len() < 400 {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the appending process stopped early"
+        );
+        let mut parts = line.split_whitespace();
+        assert_eq!(parts.next(), Some("ack"));
+        acked.push((
+            parts.next().unwrap().parse().unwrap(),
+            parts.next().unwrap().to_string(),
+        ));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let mut parts = line.split_whitespace();
+        if let (Some("ack"), Some(i), Some(m)) = (parts.next(), parts.next(), parts.next()) {
+            acked.push((i.parse().unwrap(), m.to_string()));
+        }
+    }
+    let mut c = reg.schema.client().unwrap();
+    for (index, marker) in &acked {
+        let row = c
+            .query_opt(
+                "SELECT bytes FROM register_log WHERE idx = $1",
+                &[&(*index as i64)],
+            )
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged entry {index} is lost"));
+        let text = String::from_utf8(row.get::<_, Vec<u8>>(0)).unwrap();
+        assert!(
+            text.contains(marker.as_str()),
+            "entry {index} does not hold {marker}"
+        );
+    }
+    let size: i64 = c
+        .query_one("SELECT count(*) FROM register_log", &[])
+        .unwrap()
+        .get(0);
+    assert!(size as usize >= acked.len());
+    // The killed writer's lock went with its connection: a new writer takes over and carries
+    // on right after the last durable entry.
+    let r = reg.ok(&["verify"]);
+    assert!(
+        r.stdout.contains(&format!("OK: {size} entries")),
+        "{}",
+        r.stdout
+    );
+    let next = reg.ok(&["stress-append", "--threads", "1", "--count", "1"]);
+    assert!(
+        next.stdout.starts_with(&format!("ack {size} ")),
+        "{}",
+        next.stdout
+    );
+    reg.ok(&["verify"]);
+}
+
+fn root_of(r: &Run) -> String {
+    r.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("root: "))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+        .unwrap_or_else(|| panic!("no root in {}", r.stdout))
+}
+
+#[test]
+fn postgres_copy_moves_a_register_there_and_back_with_the_same_root() {
+    // A SQLite register with custody entries and an occurrence book.
+    let sqlite = Reg::init(&[]);
+    sqlite.ok(&[
+        "stress-append",
+        "--threads",
+        "2",
+        "--count",
+        "120",
+        "--facility",
+        "CECOT",
+    ]);
+    sqlite.ok(&["checkpoint"]);
+    let root = root_of(&sqlite.ok(&["verify"]));
+    let schema = ScratchSchema::new().unwrap();
+    let there = sqlite.ok(&["copy", "--from", "habeas.db", "--to", &schema.url()]);
+    assert_eq!(root_of(&there), root, "{}", there.stdout);
+    assert!(
+        there.stdout.contains("copied 120 entries"),
+        "{}",
+        there.stdout
+    );
+    // The copy verifies on its own, with the same key.
+    let on_pg: Run = bin()
+        .current_dir(sqlite.dir.path())
+        .env("HABEAS_DB", schema.url())
+        .args(["verify", "--verifier-key", &sqlite.verifier_key])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(on_pg.code, 0, "{}", on_pg.stderr);
+    assert_eq!(root_of(&on_pg), root);
+    // And back into a new SQLite file, whose projections are built from the entries.
+    let back = sqlite.ok(&["copy", "--from", &schema.url(), "--to", "back.db"]);
+    assert_eq!(root_of(&back), root);
+    let checked = sqlite.ok(&["--db", "back.db", "verify"]);
+    assert!(
+        checked.stdout.contains("every projection matches"),
+        "{}",
+        checked.stdout
+    );
+    assert_eq!(root_of(&checked), root);
+    // The copy is a disclosure in the source's access log.
+    let logged = sqlite
+        .ok(&["--db", "habeas.db.access", "entry", "0"])
+        .stdout;
+    assert!(logged.contains("register copy"), "{logged}");
+    assert!(
+        logged.contains("search_path"),
+        "the target is named: {logged}"
+    );
+    // A target that holds a register already is refused, and nothing is written to it.
+    let again = sqlite.run(&["copy", "--from", "habeas.db", "--to", &schema.url()]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("already holds a register"),
+        "{}",
+        again.stderr
+    );
+    let exists = sqlite.run(&["copy", "--from", &schema.url(), "--to", "back.db"]);
+    assert_eq!(exists.code, 1);
+    assert!(
+        exists.stderr.contains("exists already"),
+        "{}",
+        exists.stderr
+    );
+}
+
+#[test]
+fn postgres_copy_refuses_a_source_that_does_not_verify() {
+    let reg = register_of_20();
+    reg.tamper("DELETE FROM register_log WHERE idx = 4");
+    let r = reg.run(&["copy", "--from", &reg.schema.url(), "--to", "copy.db"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("does not verify"), "{}", r.stderr);
+    assert!(!reg.dir.path().join("copy.db").exists());
+}
+
+#[test]
+fn postgres_commands_that_need_projections_say_so_and_the_key_is_required() {
+    let reg = PgReg::init();
+    let r = reg.run(&["population"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not on PostgreSQL yet"), "{}", r.stderr);
+    let mut c = bin();
+    c.current_dir(reg.dir.path())
+        .env("HABEAS_DB", reg.schema.url())
+        .args(["checkpoint"]);
+    let r: Run = c.output().unwrap().into();
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--key"), "{}", r.stderr);
+}
