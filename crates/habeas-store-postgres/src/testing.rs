@@ -1,4 +1,4 @@
-//! Scratch schemas for tests, in the database `HABEAS_TEST_POSTGRES` names
+//! Scratch schemas for tests and benchmarks, in the database `HABEAS_TEST_POSTGRES` names
 //! (default `postgres://postgres@127.0.0.1:5432/test`; `scripts/postgres` starts one).
 
 use postgres::{Client, NoTls};
@@ -20,18 +20,27 @@ pub struct ScratchSchema {
 }
 
 impl ScratchSchema {
-    /// Makes a new, empty schema. The error says how to get a test database.
+    /// Makes a new, empty schema in the test database. The error says how to get one.
     pub fn new() -> Result<Self, String> {
         let base = test_database_url();
+        Self::in_database(&base, "habeas_test").map_err(|e| {
+            format!("{e}; start a test database with scripts/postgres and set {TEST_DATABASE_VAR}")
+        })
+    }
+
+    /// Makes a new, empty schema named `<prefix>_<random>` in the database `base` names.
+    pub fn in_database(base: &str, prefix: &str) -> Result<Self, String> {
+        let base = base.to_owned();
         let mut client = Client::connect(&base, NoTls).map_err(|e| {
             format!(
-                "no PostgreSQL for the tests at {base} ({e}); start one with scripts/postgres and set {TEST_DATABASE_VAR}"
+                "cannot connect to PostgreSQL at {} ({e})",
+                crate::redacted(&base)
             )
         })?;
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
         let name = format!(
-            "habeas_test_{}",
+            "{prefix}_{}",
             random
                 .iter()
                 .map(|b| format!("{b:02x}"))

@@ -5,11 +5,14 @@ use crate::system::{OsEntropy, Stopwatch, SystemClock};
 use anyhow::{Context, Result};
 use habeas_core::logbook::NewNote;
 use habeas_register::note::Signer;
+use habeas_register::store::LogSink;
 use habeas_register::store::{RegisterInfo, Store};
 use habeas_register::time::Clock;
 use habeas_register::verify::verify;
 use habeas_register::writer::{Register, WriterConfig, WriterParts};
 use habeas_register::{Draft, Timestamp};
+use habeas_store_postgres::testing::ScratchSchema;
+use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use rusqlite::params;
 use serde::Serialize;
@@ -158,6 +161,100 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
     })
 }
 
+/// Where the register benchmark runs: SQLite files in a scratch directory, or scratch schemas
+/// of a PostgreSQL database (dropped afterwards).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Place<'a> {
+    Dir(&'a Path),
+    Postgres(&'a str),
+}
+
+/// A new register for the register benchmark, on either backend.
+struct RegisterFresh {
+    store: Arc<dyn Store>,
+    register: Register,
+    verifier: habeas_register::note::VerifierKey,
+    /// Where a PostgreSQL run's tables are (the schema goes when this does).
+    schema: Option<ScratchSchema>,
+}
+
+fn fresh_register(place: Place<'_>, name: &str, config: WriterConfig) -> Result<RegisterFresh> {
+    let (store, sink, schema): (Arc<dyn Store>, Box<dyn LogSink>, _) = match place {
+        Place::Dir(dir) => {
+            let f = fresh(dir, name, config)?;
+            return Ok(RegisterFresh {
+                store: f.store,
+                register: f.register,
+                verifier: f.signer_verifier,
+                schema: None,
+            });
+        }
+        Place::Postgres(base) => {
+            let schema = ScratchSchema::in_database(base, "habeas_bench")
+                .map_err(|e| anyhow::anyhow!("--db: {e}"))?;
+            let (signer, info) = bench_identity()?;
+            let _ = signer;
+            let store =
+                PostgresStore::create(&schema.url(), &info).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+            (Arc::new(store), Box::new(sink), Some(schema))
+        }
+    };
+    let (signer, _) = bench_identity()?;
+    let verifier = signer.verifier();
+    let register = Register::start(WriterParts {
+        sink,
+        store: store.clone(),
+        signer,
+        clock: Arc::new(SystemClock),
+        entropy: Arc::new(OsEntropy),
+        config,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(RegisterFresh {
+        store,
+        register,
+        verifier,
+        schema,
+    })
+}
+
+fn bench_identity() -> Result<(Signer, RegisterInfo)> {
+    let signer =
+        Signer::from_seed("habeas.bench/register", [3; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = RegisterInfo {
+        origin: "habeas.bench/register".into(),
+        verifier: signer.verifier(),
+    };
+    Ok((signer, info))
+}
+
+/// Bare PostgreSQL: the same bytes into one table of a scratch schema, one batched INSERT per
+/// batch (each its own transaction), `synchronous_commit=on`.
+fn bare_postgres(base: &str, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
+    let schema = ScratchSchema::in_database(base, "habeas_bench")
+        .map_err(|e| anyhow::anyhow!("--db: {e}"))?;
+    let mut client = schema.client().map_err(|e| anyhow::anyhow!("{e}"))?;
+    client.batch_execute(
+        "SET synchronous_commit = on;
+         CREATE TABLE t (idx BIGINT PRIMARY KEY, bytes BYTEA NOT NULL);",
+    )?;
+    let insert = client
+        .prepare("INSERT INTO t (idx, bytes) SELECT * FROM unnest($1::bigint[], $2::bytea[])")?;
+    let clock = Stopwatch::start();
+    let mut idx = 0i64;
+    for chunk in rows.chunks(batch) {
+        let indices: Vec<i64> = (idx..idx + chunk.len() as i64).collect();
+        let bytes: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        client.execute(&insert, &[&indices, &bytes])?;
+        idx += chunk.len() as i64;
+    }
+    let rate = rows.len() as f64 / clock.secs();
+    drop(client);
+    drop(schema);
+    Ok(rate)
+}
+
 /// Flushes dirty pages to disk, so that a measurement does not pay for the one before it.
 pub(crate) fn settle() {
     let _ = std::process::Command::new("sync").status();
@@ -187,14 +284,14 @@ fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
 }
 
 fn concurrent(
-    dir: &Path,
+    place: Place<'_>,
     name: &str,
     config: WriterConfig,
     threads: usize,
     per: usize,
     seed: usize,
 ) -> Result<f64> {
-    let f = fresh(dir, name, config)?;
+    let f = fresh_register(place, name, config)?;
     let work: Vec<Vec<Draft>> = (0..threads)
         .map(|t| drafts(per, seed * 1000 + t))
         .collect::<Result<_>>()?;
@@ -218,12 +315,30 @@ fn concurrent(
     }
     let rate = (threads * per) as f64 / clock.secs();
     f.register.shutdown();
+    drop(f.schema);
     Ok(rate)
 }
 
-pub fn register(args: &RegisterBenchArgs) -> Result<ExitCode> {
-    let figures = register_figures(args)?;
-    report(&figures, args.json.as_deref(), &[REGISTER_BASELINES])
+/// `habeas bench register`, on SQLite, or on the PostgreSQL database `postgres` names.
+pub fn register(args: &RegisterBenchArgs, postgres: Option<&str>) -> Result<ExitCode> {
+    match postgres {
+        None => {
+            let figures = register_figures(args)?;
+            report(&figures, args.json.as_deref(), &[REGISTER_BASELINES])
+        }
+        Some(base) => {
+            eprintln!(
+                "on {} (scratch schemas habeas_bench_*, dropped afterwards)",
+                habeas_store_postgres::redacted(base)
+            );
+            let figures = run(args, Place::Postgres(base))?;
+            report(
+                &figures,
+                args.json.as_deref(),
+                &[REGISTER_BASELINES_POSTGRES],
+            )
+        }
+    }
 }
 
 fn register_figures(args: &RegisterBenchArgs) -> Result<Vec<Figure>> {
@@ -231,14 +346,14 @@ fn register_figures(args: &RegisterBenchArgs) -> Result<Vec<Figure>> {
         std::env::temp_dir().join(format!("habeas-bench-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = run(args, &dir);
+    let result = run(args, Place::Dir(&dir));
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
-fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
+fn run(args: &RegisterBenchArgs, place: Place<'_>) -> Result<Vec<Figure>> {
     let runs = args.runs.max(1);
     let mut bulk = Vec::new();
     let mut group = Vec::new();
@@ -258,17 +373,24 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
             .map(|(i, d)| d.encode(i as u64, Timestamp(1_764_000_000_000), &[run as u8; 16]))
             .collect::<Result<_, _>>()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let bare_path = dir.join(format!("bare-{run}.db"));
+        let bare = |place: Place<'_>| -> Result<f64> {
+            settle();
+            match place {
+                Place::Dir(dir) => {
+                    bare_inserts(&dir.join(format!("bare-{run}.db")), &bytes, args.batch)
+                }
+                Place::Postgres(base) => bare_postgres(base, &bytes, args.batch),
+            }
+        };
         let mut base_rate = 0.0;
         if run % 2 == 1 {
-            settle();
-            base_rate = bare_inserts(&bare_path, &bytes, args.batch)?;
+            base_rate = bare(place)?;
         }
         let config = WriterConfig {
             max_batch: args.batch,
             ..WriterConfig::default()
         };
-        let f = fresh(dir, &format!("bulk-{run}.db"), config)?;
+        let f = fresh_register(place, &format!("bulk-{run}.db"), config)?;
         settle();
         let clock = Stopwatch::start();
         let mut it = ds.into_iter().peekable();
@@ -291,8 +413,7 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         f.register.clone().shutdown();
         if run % 2 == 0 {
-            settle();
-            base_rate = bare_inserts(&bare_path, &bytes, args.batch)?;
+            base_rate = bare(place)?;
         }
         bulk.push((reg_rate, base_rate));
 
@@ -321,7 +442,7 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
         let mut scan_rate = if run % 2 == 1 { plain_scan()? } else { 0.0 };
         settle();
         let clock = Stopwatch::start();
-        let report = verify(&*f.store, &f.signer_verifier).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = verify(&*f.store, &f.verifier).map_err(|e| anyhow::anyhow!("{e}"))?;
         let verify_rate = report.bytes as f64 / clock.secs();
         if run % 2 == 0 {
             scan_rate = plain_scan()?;
@@ -330,7 +451,7 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
 
         // Concurrent single appends: group commit against one commit per append.
         let g = concurrent(
-            dir,
+            place,
             &format!("group-{run}.db"),
             WriterConfig::default(),
             args.threads,
@@ -338,7 +459,7 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
             run,
         )?;
         let single = concurrent(
-            dir,
+            place,
             &format!("single-{run}.db"),
             WriterConfig {
                 max_batch: 1,
@@ -357,14 +478,19 @@ fn run(args: &RegisterBenchArgs, dir: &Path) -> Result<Vec<Figure>> {
             verify_rate / scan_rate
         );
     }
+    let prefix = match place {
+        Place::Dir(_) => "register",
+        Place::Postgres(_) => "postgres.register",
+    };
     Ok(vec![
-        figure("register.bulk_append", "rows/s", 0.5, &bulk),
-        figure("register.group_commit", "appends/s", 5.0, &group),
-        figure("register.verify", "bytes/s", 0.7, &verif),
+        figure(&format!("{prefix}.bulk_append"), "rows/s", 0.5, &bulk),
+        figure(&format!("{prefix}.group_commit"), "appends/s", 5.0, &group),
+        figure(&format!("{prefix}.verify"), "bytes/s", 0.7, &verif),
     ])
 }
 
 const REGISTER_BASELINES: &str = "register: bare SQLite inserts of the same bytes (same batch, WAL, synchronous=FULL); the same register with one commit per append; a scan computing only SHA-256 of each stored entry";
+const REGISTER_BASELINES_POSTGRES: &str = "register on PostgreSQL: bare batched INSERTs (unnest) of the same bytes into one table on the same server (same batch, synchronous_commit=on); the same register with one commit per append; a scan computing only SHA-256 of each stored entry";
 const CUSTODY_BASELINE: &str =
     "custody: bare SQLite inserts of the same entries' bytes, same batch, WAL, synchronous=FULL";
 

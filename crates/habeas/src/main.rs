@@ -377,7 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench {
             bench: BenchCommand::Register(args),
-        } => bench::register(&args),
+        } => bench::register(&args, cli.db.postgres_url()),
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),
