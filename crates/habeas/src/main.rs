@@ -304,6 +304,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         habeas_core::ids::Actor::parse("actor", &actor_name)
             .map_err(|e| anyhow::anyhow!("--actor: {}", e.message))
     };
+    if cli.db.postgres_url().is_some()
+        && !matches!(
+            cli.command,
+            Command::Init { .. }
+                | Command::Verify { .. }
+                | Command::Checkpoint { .. }
+                | Command::Entry { .. }
+                | Command::Proof { .. }
+                | Command::Copy { .. }
+                | Command::StressAppend { .. }
+                | Command::Bench {
+                    bench: BenchCommand::Register(_)
+                }
+        )
+    {
+        bail!("{}", open::NOT_ON_POSTGRES);
+    }
     match cli.command {
         Command::Init { origin } => init(&cli.db, origin),
         Command::Verify { verifier_key } => verify_cmd(&cli.db, verifier_key),

@@ -11,6 +11,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why a command refuses a PostgreSQL `--db`.
+pub const NOT_ON_POSTGRES: &str = "--db: this command needs the custody projections, the accounts or the access log, which are not on PostgreSQL yet; on PostgreSQL Habeas runs init, verify, checkpoint, entry, proof, copy and bench register (docs/deployment.md)";
+
 /// Where the register is and how its writer behaves.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
@@ -84,7 +87,7 @@ impl DbArgs {
     /// findings reads.
     pub fn open_store(&self) -> Result<SqliteStore> {
         if self.postgres_url().is_some() {
-            bail!("--db: this command needs the custody projections, which are not on PostgreSQL yet; on PostgreSQL Habeas runs init, verify, checkpoint, entry, proof, copy and bench register (docs/deployment.md)");
+            bail!("{NOT_ON_POSTGRES}");
         }
         SqliteStore::open(&self.db).map_err(|e| anyhow::anyhow!("{e}"))
     }

@@ -320,9 +320,26 @@ fn postgres_copy_refuses_a_source_that_does_not_verify() {
 #[test]
 fn postgres_commands_that_need_projections_say_so_and_the_key_is_required() {
     let reg = PgReg::init();
-    let r = reg.run(&["population"]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("not on PostgreSQL yet"), "{}", r.stderr);
+    for args in [
+        &["population"][..],
+        &["demo", "--no-serve"],
+        &["serve"],
+        &["export", "--out", "x.jsonl"],
+        &["import", "--in", "x.jsonl"],
+    ] {
+        let r = reg.run(args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(
+            r.stderr.contains("not on PostgreSQL yet"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(reg.dir.path()).unwrap().count(),
+        1,
+        "only the signing key is in the directory"
+    );
     let mut c = bin();
     c.current_dir(reg.dir.path())
         .env("HABEAS_DB", reg.schema.url())
