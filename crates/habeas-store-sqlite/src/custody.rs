@@ -1036,6 +1036,17 @@ pub(crate) fn find_people(
     words: &[String],
     limit: u32,
 ) -> rusqlite::Result<Vec<PersonHit>> {
+    // The words are folded as the names were ("Hernández" finds "hernandez"), whoever asks.
+    let words: Vec<String> = words
+        .iter()
+        .flat_map(|w| {
+            search_key(w)
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let mut sql =
         String::from("SELECT person, given_names, surnames, birth_date FROM persons WHERE 1");
     for i in 0..words.len() {

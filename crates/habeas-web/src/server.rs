@@ -441,12 +441,13 @@ async fn security_headers(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    // The pages may load the server's own style sheet and post forms to it; nothing else.
+    // The pages may load the server's own style sheet and script (htmx), fetch from and post
+    // forms to it; nothing else.
     let page = req.uri().path() == "/" || req.uri().path().starts_with("/ui/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let csp = if page {
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     } else {
         "default-src 'none'; frame-ancestors 'none'"
     };

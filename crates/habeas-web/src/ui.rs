@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/style.css", get(style))
+        .route("/ui/htmx.min.js", get(htmx))
         .route("/ui/sign-in", get(sign_in_page).post(sign_in_form))
         .route("/ui/sign-out", post(sign_out_form))
         .route("/ui/language", post(language_form))
@@ -224,6 +225,18 @@ async fn style() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../templates/ui/style.css"),
+    )
+        .into_response()
+}
+
+/// htmx (static/README.md), for partial updates of the filter forms and search.
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("../static/htmx.min.js"),
     )
         .into_response()
 }

@@ -214,6 +214,15 @@ impl Browser {
         );
     }
 
+    /// Runs a script in the page and returns what it returns.
+    fn script(&self, script: &str) -> Value {
+        self.send(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
     fn screenshot(&self, name: &str) {
         use base64::Engine as _;
         let png = self.send("GET", "/screenshot", None);
@@ -403,6 +412,23 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         b.source()
     );
     b.screenshot("11-allocation-done");
+
+    // Searching for her updates only the results (htmx): the page stays, its address says what
+    // was searched.
+    b.go(&format!("{site}/ui/persons"));
+    b.find("#results");
+    b.script("window.habeasStayed = true;");
+    b.type_in("#q", "Carla Beatriz Ramos");
+    b.click("#search");
+    b.find("#results a[href^='/ui/persons/']");
+    assert!(b.shows("Carla Beatriz Ramos"), "{}", b.source());
+    assert_eq!(
+        b.script("return window.habeasStayed === true;"),
+        Value::Bool(true),
+        "the search loaded a whole new page"
+    );
+    assert!(b.at("/ui/persons?q=Carla%20Beatriz%20Ramos"), "{}", b.url());
+    b.screenshot("11b-person-search");
 
     // A roll count of two cells, and the day's reconciliation with it.
     b.go(&format!("{site}/ui/counts"));
