@@ -58,6 +58,8 @@ pub const INCIDENT: &str = "incident.recorded";
 pub const INCIDENT_REVIEW: &str = "incident.reviewed";
 /// An addendum to an incident (incidents are corrected by addendum only).
 pub const INCIDENT_ADDENDUM: &str = "incident.addendum";
+/// A photograph of the person for identification (Rule 7), the image in the entry.
+pub const PHOTO: &str = "custody.photo";
 /// A disciplinary sanction (prohibited ones are refused).
 pub const SANCTION: &str = "discipline.sanction";
 /// A health record (restricted content).

@@ -141,6 +141,16 @@ pub enum RecordInput {
         at: String,
         text: String,
     },
+    /// A photograph of the person for identification (Rule 7): a JPEG or PNG image of at most
+    /// [`PHOTO_MAX_BYTES`], base64-encoded. The image is kept in the entry itself, so that it
+    /// is as tamper-evident as the rest of the file.
+    Photo {
+        facility: String,
+        booking: u64,
+        taken_on: String,
+        media_type: String,
+        data: String,
+    },
     /// A disciplinary sanction. Prohibited sanctions are refused (Rule 43).
     Sanction {
         facility: String,
@@ -275,6 +285,73 @@ fn tag<T: Serialize>(v: T) -> Value {
 }
 
 use crate::ids::draft;
+
+/// The largest photograph taken, in bytes (a portrait at identification quality fits well).
+pub const PHOTO_MAX_BYTES: usize = 256 * 1024;
+
+/// The image types a photograph may have, with the bytes every file of the type begins with.
+const PHOTO_TYPES: [(&str, &[u8]); 2] = [
+    ("image/jpeg", b"\xFF\xD8\xFF"),
+    ("image/png", b"\x89PNG\r\n\x1a\n"),
+];
+
+/// Checks a photograph's image: its type is one we take, it decodes, it is not empty nor too
+/// large, and its bytes are of the type it says. Returns the bytes.
+pub fn check_photo(media_type: &str, data: &str) -> Result<Vec<u8>, DomainError> {
+    use base64::Engine as _;
+    let Some((_, magic)) = PHOTO_TYPES.iter().find(|(t, _)| *t == media_type) else {
+        return Err(DomainError::invalid(
+            "media_type",
+            "a photograph is image/jpeg or image/png",
+        ));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|_| DomainError::invalid("data", "is not base64"))?;
+    if bytes.is_empty() {
+        return Err(DomainError::invalid("data", "the image is empty"));
+    }
+    if bytes.len() > PHOTO_MAX_BYTES {
+        return Err(DomainError::invalid(
+            "data",
+            format!(
+                "the image is {} KiB; at most {} KiB",
+                bytes.len().div_ceil(1024),
+                PHOTO_MAX_BYTES / 1024
+            ),
+        ));
+    }
+    if !bytes.starts_with(magic) {
+        return Err(DomainError::invalid(
+            "data",
+            format!("the image is not {media_type}"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Takes the images out of the photograph entries of a history (entries as JSON), leaving
+/// what they are (type, size, date): an image is read on its own, and logged as such.
+pub fn without_images(history: &mut [Value]) {
+    for h in history.iter_mut() {
+        if h["kind"] == kinds::PHOTO {
+            if let Some(p) = h["payload"].as_object_mut() {
+                p.remove("data");
+            }
+        }
+    }
+}
+
+/// The image of a photograph entry's payload: its type and bytes.
+pub fn photo_of(payload: &Value) -> Option<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let media_type = payload.get("media_type")?.as_str()?;
+    let data = payload.get("data")?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
+    Some((media_type.to_owned(), bytes))
+}
 
 fn date_not_future(field: &str, raw: &str, now: Timestamp) -> Result<Date, DomainError> {
     let d = Date::parse(field, raw)?;
@@ -615,6 +692,28 @@ impl RecordInput {
                     }),
                 ))
             }
+            Self::Photo {
+                facility,
+                booking,
+                taken_on,
+                media_type,
+                data,
+            } => {
+                use base64::Engine as _;
+                let f = FacilityCode::parse("facility", facility)?;
+                let taken_on = date_not_future("taken_on", taken_on, now)?;
+                let bytes = check_photo(media_type, data)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::PHOTO,
+                    format!("custody:{booking}"),
+                    json!({
+                        "booking": booking, "taken_on": taken_on.to_string(), "media_type": media_type,
+                        "bytes": bytes.len(), "data": base64::engine::general_purpose::STANDARD.encode(&bytes)
+                    }),
+                ))
+            }
             Self::IncidentAddendum {
                 facility,
                 incident,
@@ -781,6 +880,48 @@ mod tests {
         serde_json::from_value::<RecordInput>(v)
             .unwrap()
             .validate(now(), &actor())
+    }
+
+    fn photo(media_type: &str, bytes: &[u8]) -> Result<Draft, DomainError> {
+        use base64::Engine as _;
+        check(
+            json!({"record": "photo", "facility": "CECOT", "booking": 5, "taken_on": "2024-12-01",
+            "media_type": media_type, "data": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+        )
+    }
+
+    #[test]
+    fn a_photograph_is_checked_and_kept_in_the_entry() {
+        let jpeg = [&b"\xFF\xD8\xFF\xE0"[..], &[7u8; 100]].concat();
+        let d = photo("image/jpeg", &jpeg).unwrap();
+        assert_eq!(d.kind, kinds::PHOTO);
+        assert_eq!(d.subject, "custody:5");
+        assert_eq!(d.payload["bytes"], 104);
+        assert_eq!(
+            photo_of(&d.payload),
+            Some(("image/jpeg".to_owned(), jpeg.clone()))
+        );
+        let png = [&b"\x89PNG\r\n\x1a\n"[..], &[1u8; 10]].concat();
+        assert!(photo("image/png", &png).is_ok());
+        // Each refusal names its field.
+        let field = |r: Result<Draft, DomainError>| r.unwrap_err().field;
+        assert_eq!(field(photo("image/gif", b"GIF89a")), "media_type");
+        assert_eq!(field(photo("image/png", &jpeg)), "data");
+        assert_eq!(field(photo("image/jpeg", b"")), "data");
+        let big = [&b"\xFF\xD8\xFF"[..], &vec![0u8; PHOTO_MAX_BYTES]].concat();
+        assert_eq!(field(photo("image/jpeg", &big)), "data");
+        let at_most = [&b"\xFF\xD8\xFF"[..], &vec![0u8; PHOTO_MAX_BYTES - 3]].concat();
+        assert!(photo("image/jpeg", &at_most).is_ok());
+        let bad = check(
+            json!({"record": "photo", "facility": "CECOT", "booking": 5, "taken_on": "2024-12-01",
+            "media_type": "image/jpeg", "data": "no es base64!"}),
+        );
+        assert_eq!(field(bad), "data");
+        let future = check(
+            json!({"record": "photo", "facility": "CECOT", "booking": 5, "taken_on": "2030-01-01",
+            "media_type": "image/jpeg", "data": "/9j/4A=="}),
+        );
+        assert_eq!(field(future), "taken_on");
     }
 
     #[test]

@@ -498,6 +498,37 @@ impl SqliteStore {
     }
 
     /// The person held under a booking.
+    /// The entry of the person's latest photograph, if any.
+    pub fn photo_entry(&self, person: u64) -> Result<Option<u64>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached(
+                "SELECT p.idx FROM photos p JOIN custodies c ON c.booking = p.booking
+                 WHERE c.person = ?1 ORDER BY p.idx DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row([person as i64], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|i| i.map(|i| i as u64))
+            .map_err(backend)
+        })
+    }
+
+    /// The person's latest photograph: its entry, type and image.
+    pub fn photo(&self, person: u64) -> Result<Option<(u64, String, Vec<u8>)>, StoreError> {
+        let Some(index) = self.photo_entry(person)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .entry(index)?
+            .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))?;
+        let entry = habeas_register::Entry::decode(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))?;
+        let (media_type, image) = habeas_core::record::photo_of(&entry.payload)
+            .ok_or_else(|| StoreError::Corrupt(format!("entry {index} holds no image")))?;
+        Ok(Some((index, media_type, image)))
+    }
+
     pub fn person_of(&self, booking: u64) -> Result<Option<u64>, StoreError> {
         self.with_reader(|c| custody::person_of(c, booking).map_err(backend))
     }

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/0005_accounts.sql"),
     ),
+    (6, "photos", include_str!("../migrations/0006_photos.sql")),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -21,6 +21,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "non_associations",
     "allocation_overrides",
     "custody_events",
+    "photos",
     "movements",
     "roll_counts",
     "roll_count_people",

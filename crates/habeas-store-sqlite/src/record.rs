@@ -59,6 +59,24 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 event(conn, *booking, e.index)?;
             }
         }
+        kinds::PHOTO => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (taken_on, media_type) = (s(p, "taken_on")?, s(p, "media_type")?);
+            conn.prepare_cached(
+                "INSERT INTO photos (idx, booking, taken_on, media_type) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    booking as i64,
+                    taken_on,
+                    media_type
+                ])
+            })
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
         kinds::REVIEW => {
             let booking = u(p, "booking")?;
             open_here(conn, e, booking, on)?;

@@ -333,3 +333,12 @@ person-severity = Severity
 sev-grave = grave
 sev-serious = serious
 sev-notice = notice
+
+# Photographs
+person-no-photo = No photograph recorded.
+person-photo-alt = Photograph of { $name }
+person-photo-file = Photograph (JPEG or PNG, up to 256 KiB)
+person-photo-taken = Taken on
+person-photo-save = Record photograph
+kind-custody-photo = photograph
+error-reason = Give the reason for reading: the reading is logged with it.

@@ -333,3 +333,12 @@ person-severity = Gravedad
 sev-grave = grave
 sev-serious = serio
 sev-notice = aviso
+
+# Photographs
+person-no-photo = No hay fotografía registrada.
+person-photo-alt = Fotografía de { $name }
+person-photo-file = Fotografía (JPEG o PNG, hasta 256 KiB)
+person-photo-taken = Tomada el
+person-photo-save = Registrar fotografía
+kind-custody-photo = fotografía
+error-reason = Indique el motivo de la consulta: la lectura queda registrada con él.

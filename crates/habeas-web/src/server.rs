@@ -746,6 +746,7 @@ pub(crate) fn readable_file(
         ));
     }
     redact_health(&mut history, caller.role);
+    habeas_core::record::without_images(&mut history);
     Ok((file, history, facility))
 }
 

@@ -69,6 +69,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/contacts", get(registers::contacts_page))
         .route("/ui/complaints", get(registers::complaints_page))
         .route("/ui/persons/{person}", get(person::person_page))
+        .route(
+            "/ui/persons/{person}/photo",
+            get(person::photo_image).post(person::photo_upload),
+        )
 }
 
 /// The messages of one language, for a template.

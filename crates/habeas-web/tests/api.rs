@@ -1217,15 +1217,26 @@ impl World {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(body.to_owned()))
             .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        self.page_answer(req).await
+    }
+
+    /// Sends a request whose answer is a page (text).
+    async fn page_answer(&self, req: Request<Body>) -> Answer {
+        let (status, headers, bytes) = self.send_raw(req).await;
         Answer {
             status,
             headers,
             body: Value::String(String::from_utf8_lossy(&bytes).into()),
         }
+    }
+
+    /// Sends a request and keeps the answer's bytes.
+    async fn send_raw(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes.to_vec())
     }
 }
 
@@ -1945,4 +1956,164 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .call("GET", "/ui/board", &[("cookie", &cookie)], None)
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
+}
+
+/// A 1×1 PNG image.
+const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+impl World {
+    /// A form post as `multipart/form-data`, with one file field `photo`.
+    async fn multipart(
+        &self,
+        uri: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        file: &[u8],
+    ) -> Answer {
+        let boundary = "habeas-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"photo\"; filename=\"foto\"\r\ncontent-type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("cookie", cookie)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.page_answer(req).await
+    }
+
+    /// A GET whose answer is kept as bytes.
+    async fn bytes(&self, uri: &str, cookie: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let req = Request::builder()
+            .uri(uri)
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send_raw(req).await
+    }
+}
+
+#[tokio::test]
+async fn a_photograph_is_recorded_shown_logged_and_kept_out_of_the_history() {
+    use base64::Engine as _;
+    let w = world();
+    let (ana, _) = w.people[0];
+    let today = w.clock.now().date_string();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let file = format!("/ui/persons/{ana}?reason=inspection&detail=foto");
+    let a = w.call("GET", &file, &[("cookie", &cookie)], None).await;
+    assert!(page(&a).contains("id=\"no-photo\""), "{}", page(&a));
+    assert!(
+        page(&a).contains("id=\"photo-file\""),
+        "registry staff are offered the form"
+    );
+    let post = format!("/ui/persons/{ana}/photo");
+    let booking = ana.to_string();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("booking", booking.as_str()),
+        ("taken_on", today.as_str()),
+        ("reason", "inspection"),
+        ("detail", "foto"),
+    ];
+
+    // A GIF is refused, the problem shown beside the field, and nothing is written.
+    let size = w.main.size().unwrap();
+    let a = w
+        .multipart(&post, &cookie, &fields, b"GIF89a\x01\x00\x01\x00")
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let back = a.headers["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("photo_error="), "{back}");
+    assert_eq!(w.main.size().unwrap(), size);
+    let a = w.call("GET", &back, &[("cookie", &cookie)], None).await;
+    assert!(page(&a).contains("id=\"photo-error\""), "{}", page(&a));
+    assert!(
+        page(&a).contains("photo: the image is not image/jpeg"),
+        "{}",
+        page(&a)
+    );
+
+    // A PNG is recorded, shown, and read only with a logged reason.
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(PNG_1X1)
+        .unwrap();
+    let a = w.multipart(&post, &cookie, &fields, &png).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size + 1);
+    let a = w.call("GET", &file, &[("cookie", &cookie)], None).await;
+    let text = page(&a).to_owned();
+    let src = text
+        .split("id=\"person-photo\"")
+        .next()
+        .and_then(|before| before.rsplit("src=\"").next())
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(
+        src.starts_with(&format!("/ui/persons/{ana}/photo?reason=inspection")),
+        "{src}"
+    );
+    let (status, headers, image) = w.bytes(&src, &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(image, png);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["cache-control"], "no-store");
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(last["kind"], "access.read");
+    assert_eq!(last["payload"]["part"], "photo");
+    assert_eq!(last["payload"]["purpose"], "inspection: foto");
+    let (status, _, _) = w.bytes(&format!("/ui/persons/{ana}/photo"), &cookie).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no reason, no photograph");
+
+    // The history names the photograph but does not carry the image.
+    let api = w
+        .call(
+            "GET",
+            &format!("/api/persons/{ana}?purpose=inspection"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK);
+    let history = api.body["history"].to_string();
+    assert!(
+        history.contains("custody.photo") && history.contains("\"bytes\":"),
+        "{history}"
+    );
+    assert!(
+        !history.contains(PNG_1X1) && !history.contains("\"data\""),
+        "{history}"
+    );
+
+    // Custody staff read it but do not record one: no form, and a post is refused (logged).
+    let (cus, cus_csrf) = w.session("cus.cecot").await;
+    let a = w.call("GET", &file, &[("cookie", &cus)], None).await;
+    assert!(page(&a).contains("id=\"person-photo\"") && !page(&a).contains("id=\"photo-file\""));
+    let mut theirs = fields;
+    theirs[0] = ("csrf", cus_csrf.as_str());
+    let a = w.multipart(&post, &cus, &theirs, &png).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.main.size().unwrap(), size + 1);
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    // A post without the session's token is refused.
+    let a = w.multipart(&post, &cookie, &fields[1..], &png).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
 }

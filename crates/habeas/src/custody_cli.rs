@@ -485,12 +485,13 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
     } else {
         id
     };
-    let Some((file, history)) = store
+    let Some((file, mut history)) = store
         .person_record(person)
         .map_err(|e| anyhow::anyhow!("{e}"))?
     else {
         bail!("there is no person {person}");
     };
+    habeas_core::record::without_images(&mut history);
     // A read of a person's record, in the access log before it is shown.
     let facility = file
         .custodies

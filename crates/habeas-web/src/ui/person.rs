@@ -2,6 +2,7 @@
 //! copy), its reading logged durably before the page is answered.
 
 use super::*;
+use axum::extract::Multipart;
 
 pub struct PersonHitLine {
     pub person: u64,
@@ -129,6 +130,15 @@ struct PersonPage {
     findings: Option<Vec<FindingLine>>,
     custodies: Vec<CustodyBlock>,
     timeline: Vec<TimelineLine>,
+    /// The latest photograph's address, when there is one.
+    photo_href: Option<String>,
+    /// The form to record a photograph, for registry staff and directors of the facility
+    /// holding the person: the open custody and the session's CSRF token.
+    photo_form: Option<(u64, String)>,
+    photo_error: String,
+    reason: String,
+    detail: String,
+    today: String,
 }
 
 #[derive(Template)]
@@ -147,6 +157,31 @@ pub(crate) struct FileQuery {
     /// Also evaluate the person's current findings (the facility is measured: slower).
     #[serde(default)]
     findings: bool,
+    /// Why the last photograph sent was refused, to show beside its field.
+    #[serde(default)]
+    photo_error: String,
+}
+
+/// A value for a query string: everything but letters and digits percent-encoded.
+fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The reason and detail a file was opened with, as a query string to carry on.
+fn purpose_query(reason: &str, detail: &str) -> String {
+    format!(
+        "reason={}&detail={}",
+        query_value(reason),
+        query_value(detail)
+    )
 }
 
 pub(super) async fn person_page(
@@ -184,22 +219,9 @@ pub(super) async fn person_page(
         } else {
             format!("{reason}: {detail}")
         };
-        let (file, history, facility) = match crate::server::readable_file(&state, &caller, person)
-        {
+        let (file, history, facility) = match readable(&state, &caller, person)? {
             Ok(f) => f,
-            Err(e) if e.code() == "not_found" => {
-                return Ok((
-                    error_page(StatusCode::NOT_FOUND, &caller, "error-not-found"),
-                    None,
-                ))
-            }
-            Err(e) if e.code() == "forbidden" => {
-                return Ok((
-                    error_page(StatusCode::FORBIDDEN, &caller, "error-forbidden"),
-                    None,
-                ))
-            }
-            Err(e) => return Err(e),
+            Err(page) => return Ok((page, None)),
         };
         let today = state.clock.now().date_string();
         let custodies = file
@@ -294,17 +316,7 @@ pub(super) async fn person_page(
                 }
             })
             .collect();
-        let query = format!(
-            "reason={reason}&detail={}",
-            detail
-                .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                })
-                .collect::<String>()
-        );
+        let query = purpose_query(reason, &detail);
         // The person's current findings, when asked for: the facility's evaluation as of
         // today, kept to this person's open custodies.
         let findings = if q.findings {
@@ -336,7 +348,26 @@ pub(super) async fn person_page(
         } else {
             None
         };
+        let photo_href = state
+            .store
+            .photo_entry(person)?
+            .map(|i| format!("/ui/persons/{person}/photo?{query}&entry={i}"));
+        let photo_form = file
+            .custodies
+            .iter()
+            .find(|c| {
+                c.ended_by.is_none()
+                    && matches!(caller.role, Role::Registry | Role::Director)
+                    && caller.covers(&c.facility)
+            })
+            .and_then(|c| Some((c.booking, caller.csrf.clone()?)));
         let page = PersonPage {
+            photo_href,
+            photo_form,
+            photo_error: q.photo_error.chars().take(300).collect(),
+            reason: reason.to_owned(),
+            detail: detail.clone(),
+            today: today.clone(),
             findings_href: format!("/ui/persons/{person}?{query}&findings=true#findings"),
             findings,
             who: who(&caller, &format!("/ui/persons/{person}?{query}")),
@@ -359,24 +390,257 @@ pub(super) async fn person_page(
         Ok((answer, Some((caller.user.username, facility, purpose))))
     })
     .await;
+    // The file is shown only once its reading is logged durably.
+    answer_once_logged(&shared, outcome, person, "file").await
+}
+
+type ReadableFile = (
+    habeas_store_sqlite::PersonFile,
+    Vec<serde_json::Value>,
+    String,
+);
+
+/// The person's file if the caller may read it; otherwise the page that says why (a refusal
+/// is logged by `readable_file`).
+fn readable(
+    state: &AppState,
+    caller: &Caller,
+    person: u64,
+) -> ApiResult<Result<ReadableFile, Response>> {
+    match crate::server::readable_file(state, caller, person) {
+        Ok(f) => Ok(Ok(f)),
+        Err(e) if e.code() == "not_found" => Ok(Err(error_page(
+            StatusCode::NOT_FOUND,
+            caller,
+            "error-not-found",
+        ))),
+        Err(e) if e.code() == "forbidden" => Ok(Err(error_page(
+            StatusCode::FORBIDDEN,
+            caller,
+            "error-forbidden",
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a reading page worked out: the answer, and (who, facility, purpose) when it shows a
+/// part of a person's record.
+type Reading = ApiResult<(Response, Option<(String, String, String)>)>;
+
+/// Sends a reading's answer only once the reading is durable in the access log.
+async fn answer_once_logged(
+    state: &AppState,
+    outcome: Reading,
+    person: u64,
+    part: &str,
+) -> Response {
     match outcome {
         Err(e) => e.into_response(),
-        Ok((page, None)) => page,
-        // The file is shown only once its reading is logged durably.
-        Ok((page, Some((username, facility, purpose)))) => {
-            match shared
+        Ok((answer, None)) => answer,
+        Ok((answer, Some((username, facility, purpose)))) => {
+            match state
                 .log_async(&[crate::access::Event::Read {
                     username: &username,
                     facility: &facility,
                     person,
-                    part: "file",
+                    part,
                     purpose: Some(&purpose),
                 }])
                 .await
             {
-                Ok(()) => page,
+                Ok(()) => answer,
                 Err(e) => e.into_response(),
             }
         }
+    }
+}
+
+/// `GET /ui/persons/{person}/photo?reason=…`: the person's latest photograph, for whoever may
+/// read the file, with the same stated reason; the reading (part `photo`) is logged before the
+/// image leaves, and the browser is told to keep no copy.
+pub(super) async fn photo_image(
+    State(state): State<Arc<AppState>>,
+    Path(person): Path<u64>,
+    Query(q): Query<FileQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in().map(|r| (r, None));
+        };
+        if let Some(r) = file_reader(&state, &caller, "read person photo") {
+            return Ok((r, None));
+        }
+        let Some(reason) = q.reason.as_deref().filter(|r| REASONS.contains(r)) else {
+            return Ok((
+                error_page(StatusCode::BAD_REQUEST, &caller, "error-reason"),
+                None,
+            ));
+        };
+        let (_, _, facility) = match readable(&state, &caller, person)? {
+            Ok(f) => f,
+            Err(page) => return Ok((page, None)),
+        };
+        let Some((_, media_type, image)) = state.store.photo(person)? else {
+            return Ok((
+                error_page(StatusCode::NOT_FOUND, &caller, "error-not-found"),
+                None,
+            ));
+        };
+        let detail: String = q.detail.trim().chars().take(150).collect();
+        let purpose = if detail.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{reason}: {detail}")
+        };
+        let answer = (
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            image,
+        )
+            .into_response();
+        Ok((answer, Some((caller.user.username, facility, purpose))))
+    })
+    .await;
+    answer_once_logged(&shared, outcome, person, "photo").await
+}
+
+/// What the photograph form sends.
+#[derive(Debug, Default)]
+struct PhotoForm {
+    csrf: String,
+    booking: u64,
+    taken_on: String,
+    reason: String,
+    detail: String,
+    image: Vec<u8>,
+}
+
+async fn read_photo_form(mut multipart: Multipart) -> Result<PhotoForm, String> {
+    let mut form = PhotoForm::default();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "photo" {
+            form.image = field.bytes().await.map_err(|e| e.body_text())?.to_vec();
+            continue;
+        }
+        let value = field.text().await.map_err(|e| e.body_text())?;
+        match name.as_str() {
+            "csrf" => form.csrf = value,
+            "booking" => form.booking = value.trim().parse().map_err(|_| "booking".to_owned())?,
+            "taken_on" => form.taken_on = value,
+            "reason" => form.reason = value,
+            "detail" => form.detail = value,
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /ui/persons/{person}/photo` (multipart): records a photograph of the person in their
+/// open custody, then shows the file again; a refusal is shown beside the field.
+pub(super) async fn photo_upload(
+    State(state): State<Arc<AppState>>,
+    Path(person): Path<u64>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    use base64::Engine as _;
+    let form = match multipart {
+        Ok(m) => read_photo_form(m).await,
+        Err(e) => Err(e.body_text()),
+    };
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in().map(|r| (r, None));
+        };
+        let form = match form {
+            Ok(f) => f,
+            Err(_) => {
+                return Ok((
+                    error_page(StatusCode::BAD_REQUEST, &caller, "error-csrf"),
+                    None,
+                ))
+            }
+        };
+        if let Some(r) = super::check_form(&state, &caller, &form.csrf, "record photo") {
+            return Ok((r, None));
+        }
+        if let Some(r) = super::only(
+            &state,
+            &caller,
+            &[Role::Registry, Role::Director],
+            "record photo",
+        ) {
+            return Ok((r, None));
+        }
+        let custody = state
+            .store
+            .person_file(person)?
+            .and_then(|f| f.custodies.into_iter().find(|c| c.booking == form.booking));
+        let Some(custody) = custody else {
+            return Ok((
+                error_page(StatusCode::NOT_FOUND, &caller, "error-not-found"),
+                None,
+            ));
+        };
+        if let Some(r) = super::scoped(&state, &caller, &custody.facility, "record photo") {
+            return Ok((r, None));
+        }
+        let back = format!(
+            "/ui/persons/{person}?{}",
+            purpose_query(&form.reason, &form.detail)
+        );
+        // The type is read from the image itself; one of neither kind is refused by its field.
+        let media_type = if form.image.starts_with(b"\x89PNG") {
+            "image/png"
+        } else {
+            "image/jpeg"
+        };
+        let input = habeas_core::record::RecordInput::Photo {
+            facility: custody.facility.clone(),
+            booking: form.booking,
+            taken_on: form.taken_on.clone(),
+            media_type: media_type.to_owned(),
+            data: base64::engine::general_purpose::STANDARD.encode(&form.image),
+        };
+        let actor = crate::api::actor(&caller)?;
+        match input.validate(state.clock.now(), &actor) {
+            Ok(draft) => Ok((Response::default(), Some((draft, back)))),
+            Err(e) => {
+                let message = if e.field == "data" {
+                    format!("photo: {}", e.message)
+                } else {
+                    format!("{}: {}", e.field, e.message)
+                };
+                Ok((
+                    Redirect::to(&format!(
+                        "{back}&photo_error={}#photo",
+                        query_value(&message)
+                    ))
+                    .into_response(),
+                    None,
+                ))
+            }
+        }
+    })
+    .await;
+    let (draft, back) = match outcome {
+        Err(e) => return e.into_response(),
+        Ok((r, None)) => return r,
+        Ok((_, Some(parts))) => parts,
+    };
+    match commit(&shared, draft).await {
+        Ok(Ok(_)) => Redirect::to(&format!("{back}#photo")).into_response(),
+        Ok(Err(r)) => Redirect::to(&format!(
+            "{back}&photo_error={}#photo",
+            query_value(&r.message)
+        ))
+        .into_response(),
+        Err(answer) => answer,
     }
 }

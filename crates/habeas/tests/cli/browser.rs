@@ -33,6 +33,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A PNG image of one pixel, uploaded as a photograph.
+const PHOTO_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x64, 0x60, 0xF8, 0x5F,
+    0x0F, 0x00, 0x02, 0x87, 0x01, 0x80, 0xEB, 0x47, 0xBA, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
 /// A WebDriver session with chromedriver.
 struct Browser {
     agent: ureq::Agent,
@@ -393,6 +402,20 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         "{}",
         b.source()
     );
+    // Her photograph, taken at admission: recorded, then shown on the file.
+    assert!(b.shows("id=\"no-photo\""), "{}", b.source());
+    let photo = std::env::temp_dir().join(format!("habeas-photo-{}.png", std::process::id()));
+    std::fs::write(&photo, PHOTO_PNG).unwrap();
+    b.type_in("#photo-file", photo.to_str().unwrap());
+    b.click("#photo-save");
+    b.find("#person-photo");
+    assert_eq!(
+        b.script("const i = document.getElementById('person-photo'); return i.complete && i.naturalWidth > 0;"),
+        Value::Bool(true),
+        "the photograph did not load"
+    );
+    let _ = std::fs::remove_file(&photo);
+    b.screenshot("09b-file-with-photo");
 
     // Placing her: a cell of men is refused with its rule; an empty cell takes her.
     b.click("a.allocate");

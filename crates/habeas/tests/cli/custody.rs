@@ -954,6 +954,20 @@ fn hearings_contact_and_complaints_are_recorded_and_refused_with_reasons() {
         json!({"record": "visit", "facility": "CECOT"}),
         "record field",
     );
+    // A photograph for identification, kept in its entry; a GIF, or one for no custody, refused.
+    rec(
+        json!({"record": "photo", "facility": "CECOT", "booking": a, "taken_on": "2024-05-28", "media_type": "image/png",
+        "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="}),
+    );
+    refused(
+        json!({"record": "photo", "facility": "CECOT", "booking": a, "taken_on": "2024-05-28", "media_type": "image/gif", "data": "R0lGODlh"}),
+        "media_type",
+    );
+    refused(
+        json!({"record": "photo", "facility": "CECOT", "booking": 999, "taken_on": "2024-05-28", "media_type": "image/png",
+        "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="}),
+        "booking 999",
+    );
     let file: Value = serde_json::from_str(
         &reg.ok(&["person", "show", &a.to_string(), "--format", "json"])
             .stdout,
@@ -973,13 +987,20 @@ fn hearings_contact_and_complaints_are_recorded_and_refused_with_reasons() {
         "contact.request",
         "complaint.filed",
         "complaint.referred",
+        "custody.photo",
     ] {
         assert!(
             kinds.contains(&k),
             "the file's timeline lacks {k}: {kinds:?}"
         );
     }
+    assert!(
+        !file["history"].to_string().contains("iVBORw0KGgo"),
+        "the history names the photograph without carrying its image"
+    );
     assert_eq!(reg.verify().code, 0);
+    reg.ok(&["rebuild"]);
+    assert_eq!(reg.verify().code, 0, "the photographs' projection rebuilds");
 }
 
 #[test]
