@@ -342,3 +342,4 @@ person-photo-taken = Taken on
 person-photo-save = Record photograph
 kind-custody-photo = photograph
 error-reason = Give the reason for reading: the reading is logged with it.
+dash-evaluated = Evaluated on { $when } over { $size } register entries; made again when the register grows, at most once a minute.

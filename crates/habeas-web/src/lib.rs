@@ -3,6 +3,7 @@
 pub mod access;
 pub(crate) mod api;
 pub mod auth;
+pub mod evaluations;
 pub mod openapi;
 pub mod server;
 pub mod signin;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub tls: bool,
     /// Signs the session cookies (`<db>.session.key`).
     pub cookie_key: auth::CookieKey,
+    /// Compliance evaluations kept for the pages (`evaluations`).
+    pub evaluations: crate::evaluations::Evaluations,
 }
 
 /// Request counts and latencies by route and status, for `/metrics`.

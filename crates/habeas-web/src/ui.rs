@@ -9,6 +9,7 @@ pub mod charts;
 mod counts;
 pub mod i18n;
 mod oversight;
+pub(crate) use oversight::Tally;
 mod person;
 mod registers;
 

@@ -183,6 +183,7 @@ fn world() -> World {
         metrics: Metrics::default(),
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::new([11; 32]),
+        evaluations: Default::default(),
     });
     World {
         _dir: dir,
@@ -2116,4 +2117,47 @@ async fn a_photograph_is_recorded_shown_logged_and_kept_out_of_the_history() {
     // A post without the session's token is refused.
     let a = w.multipart(&post, &cookie, &fields[1..], &png).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn evaluations_are_kept_until_the_register_grows_and_a_minute_passes() {
+    use habeas_core::dates::Date;
+    let w = world();
+    let kept = habeas_web::evaluations::Evaluations::default();
+    let day = Date::of(w.clock.now());
+    let first = kept.get(&w.main, &*w.clock, Some("CECOT"), day).unwrap();
+    let again = kept.get(&w.main, &*w.clock, Some("CECOT"), day).unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the same register, the same evaluation"
+    );
+    let everywhere = kept.get(&w.main, &*w.clock, None, day).unwrap();
+    assert!(
+        !Arc::ptr_eq(&first, &everywhere),
+        "each facility has its own"
+    );
+    // The register grows: the evaluation is shown for up to a minute, then made again.
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let a = w
+        .call(
+            "POST",
+            "/api/logbook",
+            &[("cookie", &cookie), (CSRF_HEADER, &csrf)],
+            Some(json!({"facility": "CECOT", "text": "recuento sin novedad"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    w.clock.advance_millis(30_000);
+    let later = kept.get(&w.main, &*w.clock, Some("CECOT"), day).unwrap();
+    assert!(Arc::ptr_eq(&first, &later), "kept for a minute");
+    w.clock.advance_millis(31_000);
+    let fresh = kept.get(&w.main, &*w.clock, Some("CECOT"), day).unwrap();
+    assert!(!Arc::ptr_eq(&first, &fresh));
+    assert_eq!(fresh.register_size, first.register_size + 1);
+    // The dashboard says when its evaluation was made, and over how many entries.
+    let a = w
+        .call("GET", "/ui/compliance", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("id=\"evaluated\""), "{}", page(&a));
 }

@@ -265,6 +265,7 @@ fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> 
         metrics: Metrics::default(),
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
+        evaluations: Default::default(),
     });
     Ok(Served {
         register,

@@ -4,7 +4,10 @@
 //!
 //! * `ui.board`: the facility board (`/ui/board`): every cell with population, CNA and m²;
 //! * `ui.person_file`: a person's file page (`/ui/persons/{id}?reason=…`), its reading made
-//!   durable in the access log before the page is answered.
+//!   durable in the access log before the page is answered;
+//! * `ui.compliance`: the compliance dashboard (`/ui/compliance`), drawn per request from the
+//!   kept evaluation and its tally (the register does not grow during the load, so both are
+//!   made once; the time an evaluation takes is printed beside the figures).
 
 use crate::bench::{figure, report, Figure};
 use crate::bench_api::{get, listen, load, start_client};
@@ -25,7 +28,7 @@ use std::sync::Arc;
 /// Seconds of load before each measured page load.
 const WARM_UP: f64 = 0.5;
 
-pub const UI_BASELINES: &str = "ui.board and ui.person_file: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
+pub const UI_BASELINES: &str = "ui.board, ui.person_file and ui.compliance: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct UiBenchArgs {
@@ -173,6 +176,7 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         metrics: Metrics::default(),
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(e)?,
+        evaluations: Default::default(),
     });
     Ok((state, access, token, person))
 }
@@ -191,13 +195,30 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     let conns = args.connections;
     let mut boards = Vec::new();
     let mut files = Vec::new();
+    let mut dashboards = Vec::new();
+    // What a page pays when the evaluation it shows must be made again.
+    let clock = crate::system::Stopwatch::start();
+    let made = habeas_web::evaluations::Evaluations::default()
+        .get(
+            &state.store,
+            &*state.clock,
+            Some("CECOT"),
+            habeas_core::dates::Date::of(state.clock.now()),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "  one compliance evaluation of CECOT: {:.0} ms ({} findings)",
+        clock.secs() * 1000.0,
+        made.findings.len()
+    );
     for run in 0..args.runs.max(1) {
-        let pages: [(&str, String); 2] = [
+        let pages: [(&str, String); 3] = [
             ("board", "/ui/board?facility=CECOT".to_owned()),
             (
                 "person file",
                 format!("/ui/persons/{person}?reason=inspection"),
             ),
+            ("compliance", "/ui/compliance?facility=CECOT".to_owned()),
         ];
         for (name, path) in pages {
             let (p, c) = runtime.block_on(async {
@@ -243,10 +264,10 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
                 p.p50_ms,
                 p.p99_ms
             );
-            if name == "board" {
-                boards.push((p.per_second, c.per_second));
-            } else {
-                files.push((p.per_second, c.per_second));
+            match name {
+                "board" => boards.push((p.per_second, c.per_second)),
+                "compliance" => dashboards.push((p.per_second, c.per_second)),
+                _ => files.push((p.per_second, c.per_second)),
             }
         }
     }
@@ -256,5 +277,6 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     Ok(vec![
         figure("ui.board", "req/s", 0.0, &boards),
         figure("ui.person_file", "req/s", 0.0, &files),
+        figure("ui.compliance", "req/s", 0.0, &dashboards),
     ])
 }

@@ -100,6 +100,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         metrics: Metrics::default(),
         tls,
         cookie_key: db.session_key()?,
+        evaluations: Default::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_keep_alive(std::time::Duration::from_secs(BLOCKING_KEEP_ALIVE_SECS))

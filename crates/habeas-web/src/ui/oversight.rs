@@ -12,6 +12,8 @@ struct CompliancePage {
     as_of: String,
     title: String,
     subtitle: String,
+    /// When the evaluation shown was made, and over how many entries.
+    evaluated: String,
     total: String,
     grave: String,
     serious: String,
@@ -31,6 +33,132 @@ struct CompliancePage {
     legal_chart: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
+}
+
+/// The bins of the day's minutes out of the cell: (upper bounds, labels).
+const OUT_OF_CELL: ([i64; 5], [&str; 5]) = (
+    [0, 29, 59, 119, i64::MAX],
+    ["0 min", "1–29 min", "30–59 min", "60–119 min", "≥ 120 min"],
+);
+/// The bins of the day's minutes in the open air.
+const OPEN_AIR: ([i64; 4], [&str; 4]) = (
+    [0, 29, 59, i64::MAX],
+    ["0 min", "1–29 min", "30–59 min", "≥ 60 min"],
+);
+/// The bins of days since a last contact (a last bin counts those never contacted).
+const GAPS: ([i64; 5], [&str; 5]) = (
+    [30, 90, 180, 365, i64::MAX],
+    ["≤ 30 d", "31–90 d", "91–180 d", "181–365 d", "> 365 d"],
+);
+
+/// What the compliance dashboard shows of one evaluation, counted once and kept with it (no
+/// words of any language: the page adds those).
+#[derive(Debug)]
+pub(crate) struct Tally {
+    out_of_cell: Vec<u64>,
+    open_air: Vec<u64>,
+    family_gaps: Vec<u64>,
+    legal_gaps: Vec<u64>,
+    /// Code, rule, findings; most first.
+    rules: Vec<(String, String, u64)>,
+    /// Unit (`None`: the facility as a whole), then grave, serious, notice.
+    by_unit: Vec<(Option<String>, [u64; 3])>,
+    by_severity: [u64; 3],
+    held: u64,
+    cna: u64,
+    held_by_month: Vec<(String, f64)>,
+    deaths: Vec<habeas_store_sqlite::DeathCase>,
+}
+
+impl Tally {
+    fn of(
+        state: &AppState,
+        facility: &str,
+        evaluation: &crate::evaluations::Evaluation,
+    ) -> ApiResult<Self> {
+        use habeas_core::compliance::{Severity, Subject};
+        let (facts, findings, as_of) = (&evaluation.facts, &evaluation.findings, evaluation.as_of);
+        let binned = |bounds: &[i64], values: &mut dyn Iterator<Item = i64>| {
+            let mut counts = vec![0u64; bounds.len()];
+            for m in values {
+                if let Some(k) = bounds.iter().position(|upto| m <= *upto) {
+                    counts[k] += 1;
+                }
+            }
+            counts
+        };
+        let today = || facts.regime.iter().filter(|r| r.day == as_of);
+        let out_of_cell = binned(&OUT_OF_CELL.0, &mut today().map(|r| r.out_of_cell_minutes));
+        let open_air = binned(&OPEN_AIR.0, &mut today().map(|r| r.open_air_minutes));
+        let gaps = |pick: &dyn Fn(
+            &habeas_core::compliance::CustodyFacts,
+        ) -> Option<habeas_core::dates::Date>| {
+            let mut counts = binned(
+                &GAPS.0,
+                &mut facts
+                    .custodies
+                    .iter()
+                    .filter_map(pick)
+                    .map(|d| habeas_core::compliance::days_between(d, as_of)),
+            );
+            counts.push(facts.custodies.iter().filter(|c| pick(c).is_none()).count() as u64);
+            counts
+        };
+        let family_gaps = gaps(&|c| c.last_family_contact.map(|(d, _)| d));
+        let legal_gaps = gaps(&|c| c.last_legal_contact.map(|(d, _)| d));
+        let mut by_rule: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+        for f in findings {
+            *by_rule.entry((f.code, f.rule)).or_default() += 1;
+        }
+        let mut rules: Vec<(String, String, u64)> = by_rule
+            .into_iter()
+            .map(|((code, rule), n)| (code.to_owned(), rule.to_owned(), n))
+            .collect();
+        rules.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        // By unit: a person's by their cell's unit now, a cell's or unit's by its own.
+        let bookings = state.store.booking_units(facility)?;
+        let cells = state.store.cells(Some(facility))?;
+        let unit_of_cell: std::collections::HashMap<&str, &str> = cells
+            .iter()
+            .map(|c| (c.code.as_str(), c.unit.as_str()))
+            .collect();
+        let mut by_unit: std::collections::BTreeMap<Option<&str>, [u64; 3]> = Default::default();
+        let mut by_severity = [0u64; 3];
+        for f in findings {
+            let unit = match &f.subject {
+                Subject::Person { booking } => bookings.get(booking).map(String::as_str),
+                Subject::Cell { cell, .. } => unit_of_cell.get(cell.as_str()).copied(),
+                Subject::Unit { unit, .. } => Some(unit.as_str()),
+                _ => None,
+            };
+            let k = match f.severity {
+                Severity::Grave => 0,
+                Severity::Serious => 1,
+                Severity::Notice => 2,
+            };
+            by_unit.entry(unit).or_default()[k] += 1;
+            by_severity[k] += 1;
+        }
+        let stats = state.store.statistics(Some(facility), as_of, 12)?;
+        let cna: u64 = cells.iter().map(|c| c.cna).sum();
+        let held = stats.population.total;
+        Ok(Self {
+            out_of_cell,
+            open_air,
+            family_gaps,
+            legal_gaps,
+            rules,
+            by_unit: by_unit
+                .into_iter()
+                .map(|(u, n)| (u.map(str::to_owned), n))
+                .collect(),
+            by_severity,
+            held,
+            cna,
+            held_by_month: held_by_month(held, &stats.flows),
+            deaths: state.store.death_cases(Some(facility))?,
+        })
+    }
 }
 
 /// People held at the end of each month, from the people held on `as_of` and each later
@@ -58,7 +186,6 @@ pub(super) async fn compliance_page(
     headers: HeaderMap,
 ) -> Response {
     let outcome = blocking(move || {
-        use habeas_core::compliance::{Severity, Subject};
         let Some(caller) = page_caller(&state, &headers) else {
             return to_sign_in();
         };
@@ -71,138 +198,53 @@ pub(super) async fn compliance_page(
         };
         let tr = Tr::new(lang_of(&caller))?;
         let as_of = as_of_day(&state, q.as_of.as_deref())?;
-        let policy = habeas_core::compliance::Policy::mandela_minimum()
-            .map_err(|e| ApiError::internal(e.message))?;
-        let facts = state.store.compliance_facts(Some(&facility), as_of)?;
-        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
-        // The day's minutes out of the cell and in the open air, person by person.
-        let minutes =
-            |bounds: &[(i64, &str)],
-             pick: &dyn Fn(&habeas_core::compliance::RegimeFacts) -> i64| {
-                let mut counts = vec![0u64; bounds.len()];
-                for r in facts.regime.iter().filter(|r| r.day == as_of) {
-                    let m = pick(r);
-                    if let Some(k) = bounds.iter().position(|(upto, _)| m <= *upto) {
-                        counts[k] += 1;
-                    }
-                }
-                bounds
-                    .iter()
-                    .zip(counts)
-                    .map(|((_, label), n)| ((*label).to_owned(), n))
-                    .collect::<Vec<_>>()
-            };
-        let out_of_cell_chart = charts::bars(
-            &minutes(
-                &[
-                    (0, "0 min"),
-                    (29, "1–29 min"),
-                    (59, "30–59 min"),
-                    (119, "60–119 min"),
-                    (i64::MAX, "≥ 120 min"),
-                ],
-                &|r| r.out_of_cell_minutes,
-            ),
-            640,
-        )
-        .map_err(ApiError::internal)?;
-        let open_air_chart = charts::bars(
-            &minutes(
-                &[
-                    (0, "0 min"),
-                    (29, "1–29 min"),
-                    (59, "30–59 min"),
-                    (i64::MAX, "≥ 60 min"),
-                ],
-                &|r| r.open_air_minutes,
-            ),
-            640,
-        )
-        .map_err(ApiError::internal)?;
-        // Contact gaps: days since the last family, and legal, contact of everyone held.
-        let never = tr.t("dash-never");
-        let gaps = |pick: &dyn Fn(
-            &habeas_core::compliance::CustodyFacts,
-        ) -> Option<habeas_core::dates::Date>| {
-            let labels = ["≤ 30 d", "31–90 d", "91–180 d", "181–365 d", "> 365 d"];
-            let bounds = [30, 90, 180, 365, i64::MAX];
-            let mut counts = vec![0u64; labels.len() + 1];
-            for c in &facts.custodies {
-                match pick(c) {
-                    None => counts[labels.len()] += 1,
-                    Some(d) => {
-                        let days = habeas_core::compliance::days_between(d, as_of);
-                        if let Some(k) = bounds.iter().position(|b| days <= *b) {
-                            counts[k] += 1;
-                        }
-                    }
-                }
+        let evaluation =
+            state
+                .evaluations
+                .get(&state.store, &*state.clock, Some(&facility), as_of)?;
+        let tally = match evaluation.tally.get() {
+            Some(t) => t.clone(),
+            None => {
+                let t = Arc::new(Tally::of(&state, &facility, &evaluation)?);
+                let _ = evaluation.tally.set(t.clone());
+                t
             }
+        };
+        let labelled = |labels: &[&str], counts: &[u64]| {
             labels
                 .iter()
                 .map(|l| (*l).to_owned())
-                .chain(std::iter::once(never.clone()))
-                .zip(counts)
+                .zip(counts.iter().copied())
                 .collect::<Vec<_>>()
         };
-        let family_chart = charts::bars(&gaps(&|c| c.last_family_contact.map(|(d, _)| d)), 640)
+        let out_of_cell_chart = charts::bars(&labelled(&OUT_OF_CELL.1, &tally.out_of_cell), 640)
             .map_err(ApiError::internal)?;
-        let legal_chart = charts::bars(&gaps(&|c| c.last_legal_contact.map(|(d, _)| d)), 640)
+        let open_air_chart = charts::bars(&labelled(&OPEN_AIR.1, &tally.open_air), 640)
             .map_err(ApiError::internal)?;
-        // By rule, most first.
-        let mut by_rule: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
-        for f in &findings {
-            *by_rule.entry((f.code, f.rule)).or_default() += 1;
-        }
-        let mut rules: Vec<((&str, &str), u64)> = by_rule.into_iter().collect();
-        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Days since the last family, and legal, contact; "never" last.
+        let never = tr.t("dash-never");
+        let mut gap_labels: Vec<&str> = GAPS.1.to_vec();
+        gap_labels.push(&never);
+        let family_chart = charts::bars(&labelled(&gap_labels, &tally.family_gaps), 640)
+            .map_err(ApiError::internal)?;
+        let legal_chart = charts::bars(&labelled(&gap_labels, &tally.legal_gaps), 640)
+            .map_err(ApiError::internal)?;
         let rules_chart = charts::bars(
-            &rules
+            &tally
+                .rules
                 .iter()
                 .take(20)
-                .map(|((code, _), n)| ((*code).to_owned(), *n))
+                .map(|(code, _, n)| (code.clone(), *n))
                 .collect::<Vec<_>>(),
             900,
         )
         .map_err(ApiError::internal)?;
-        // By unit: a person's by their cell's unit now, a cell's or unit's by its own.
-        let bookings = state.store.booking_units(&facility)?;
-        let cells = state.store.cells(Some(&facility))?;
-        let unit_of_cell: std::collections::HashMap<&str, &str> = cells
-            .iter()
-            .map(|c| (c.code.as_str(), c.unit.as_str()))
-            .collect();
+        let occupancy_chart = charts::line(&tally.held_by_month, Some(tally.cna as f64), 900)
+            .map_err(ApiError::internal)?;
         let everywhere = tr.t("dash-facility-wide");
-        let mut by_unit: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
-        let mut by_severity = [0u64; 3];
-        for f in &findings {
-            let unit = match &f.subject {
-                Subject::Person { booking } => bookings.get(booking).cloned(),
-                Subject::Cell { cell, .. } => {
-                    unit_of_cell.get(cell.as_str()).map(|u| (*u).to_owned())
-                }
-                Subject::Unit { unit, .. } => Some(unit.clone()),
-                _ => None,
-            }
-            .unwrap_or_else(|| everywhere.clone());
-            let k = match f.severity {
-                Severity::Grave => 0,
-                Severity::Serious => 1,
-                Severity::Notice => 2,
-            };
-            by_unit.entry(unit).or_default()[k] += 1;
-            by_severity[k] += 1;
-        }
-        let stats = state.store.statistics(Some(&facility), as_of, 12)?;
-        let cna: u64 = cells.iter().map(|c| c.cna).sum();
-        let held = stats.population.total;
-        let occupancy_chart =
-            charts::line(&held_by_month(held, &stats.flows), Some(cna as f64), 900)
-                .map_err(ApiError::internal)?;
-        let deaths = state
-            .store
-            .death_cases(Some(&facility))?
-            .into_iter()
+        let deaths = tally
+            .deaths
+            .iter()
             .map(|d| {
                 let pending: Vec<String> = d
                     .steps
@@ -223,25 +265,35 @@ pub(super) async fn compliance_page(
             .collect();
         let page = CompliancePage {
             title: tr.t1("dash-title", "facility", &facility),
+            evaluated: evaluated(&tr, &evaluation),
             subtitle: tr.t1(
                 "dash-subtitle",
                 "date",
                 &i18n::date(tr.lang, &as_of.to_string()),
             ),
             who: who(&caller, &format!("/ui/compliance?facility={facility}")),
-            total: i18n::int(findings.len() as u64),
-            grave: i18n::int(by_severity[0]),
-            serious: i18n::int(by_severity[1]),
-            notice: i18n::int(by_severity[2]),
-            occupancy: percent(held, cna),
+            total: i18n::int(evaluation.findings.len() as u64),
+            grave: i18n::int(tally.by_severity[0]),
+            serious: i18n::int(tally.by_severity[1]),
+            notice: i18n::int(tally.by_severity[2]),
+            occupancy: percent(tally.held, tally.cna),
             rules_chart,
-            rules: rules
+            rules: tally
+                .rules
                 .iter()
-                .map(|((code, rule), n)| ((*code).to_owned(), (*rule).to_owned(), i18n::int(*n)))
+                .map(|(code, rule, n)| (code.clone(), rule.clone(), i18n::int(*n)))
                 .collect(),
-            units: by_unit
-                .into_iter()
-                .map(|(u, n)| (u, i18n::int(n[0]), i18n::int(n[1]), i18n::int(n[2])))
+            units: tally
+                .by_unit
+                .iter()
+                .map(|(u, n)| {
+                    (
+                        u.clone().unwrap_or_else(|| everywhere.clone()),
+                        i18n::int(n[0]),
+                        i18n::int(n[1]),
+                        i18n::int(n[2]),
+                    )
+                })
                 .collect(),
             facility: facility.clone(),
             as_of: as_of.to_string(),
@@ -514,6 +566,7 @@ struct NationalPage {
     tr: Tr,
     who: Option<Who>,
     subtitle: String,
+    evaluated: String,
     held: String,
     cna: String,
     occupancy: String,
@@ -543,10 +596,10 @@ pub(super) async fn national_page(
         let as_of = as_of_day(&state, q.as_of.as_deref())?;
         // Every facility's findings in one evaluation; a person's counted in the facility
         // that holds them.
-        let policy = habeas_core::compliance::Policy::mandela_minimum()
-            .map_err(|e| ApiError::internal(e.message))?;
-        let facts = state.store.compliance_facts(None, as_of)?;
-        let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        let evaluation = state
+            .evaluations
+            .get(&state.store, &*state.clock, None, as_of)?;
+        let findings = &evaluation.findings;
         let cells = state.store.cells(None)?;
         let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
         for c in &cells {
@@ -561,7 +614,7 @@ pub(super) async fn national_page(
                 booking_facility.insert(b, code.clone());
             }
         }
-        for f in &findings {
+        for f in findings {
             let facility = match &f.subject {
                 Subject::Person { booking } => booking_facility.get(booking).cloned(),
                 Subject::Cell { facility, .. }
@@ -602,6 +655,7 @@ pub(super) async fn national_page(
             });
         }
         let page = NationalPage {
+            evaluated: evaluated(&tr, &evaluation),
             subtitle: tr.t1(
                 "nat-subtitle",
                 "date",
@@ -697,4 +751,15 @@ pub(super) async fn export_register(
         axum::body::Body::from_stream(body),
     )
         .into_response()
+}
+
+/// "Evaluated at … over … entries": what the pages say of a kept evaluation.
+fn evaluated(tr: &Tr, e: &crate::evaluations::Evaluation) -> String {
+    tr.t2(
+        "dash-evaluated",
+        "when",
+        &i18n::date_time(tr.lang, &e.made_at.to_string()),
+        "size",
+        &i18n::int(e.register_size),
+    )
 }

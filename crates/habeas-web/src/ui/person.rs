@@ -327,12 +327,14 @@ pub(super) async fn person_page(
                 .map(|c| c.booking)
                 .collect();
             let as_of = habeas_core::dates::Date::of(state.clock.now());
-            let policy = habeas_core::compliance::Policy::mandela_minimum()
-                .map_err(|e| ApiError::internal(e.message))?;
-            let facts = state.store.compliance_facts(Some(&facility), as_of)?;
+            let evaluation =
+                state
+                    .evaluations
+                    .get(&state.store, &*state.clock, Some(&facility), as_of)?;
             Some(
-                habeas_core::compliance::evaluate(&policy, &facts, as_of)
-                    .into_iter()
+                evaluation
+                    .findings
+                    .iter()
                     .filter(|f| matches!(f.subject, habeas_core::compliance::Subject::Person { booking } if open.contains(&booking)))
                     .map(|f| {
                         (
@@ -340,7 +342,7 @@ pub(super) async fn person_page(
                             f.rule.to_owned(),
                             tr.t(&format!("sev-{}", f.severity.as_str())),
                             f.since.as_deref().map_or(String::new(), |d| i18n::date(tr.lang, d)),
-                            f.detail,
+                            f.detail.clone(),
                         )
                     })
                     .collect(),
