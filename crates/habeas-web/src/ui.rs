@@ -803,19 +803,64 @@ fn file_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Respon
 }
 
 /// A payload's fields in one line: `key: value; …` (nested values as JSON).
-fn details(payload: &serde_json::Value) -> String {
-    match payload.as_object() {
-        Some(map) => map
+fn details(payload: &serde_json::Value, lang: Lang) -> String {
+    detail_value(payload, lang, 0)
+}
+
+/// One value of an entry's payload for reading: dates and times in the reader's convention,
+/// names without underscores, nested records in parentheses, empty things left out.
+fn detail_value(v: &serde_json::Value, lang: Lang, depth: usize) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if is_iso_time(s) => i18n::date_time(lang, s),
+        Value::String(s) if is_iso_date(s) => i18n::date(lang, s),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => match (b, lang) {
+            (true, Lang::Es) => "sí".to_owned(),
+            (true, Lang::En) => "yes".to_owned(),
+            (false, _) => "no".to_owned(),
+        },
+        Value::Array(items) => items
             .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
+            .map(|i| detail_value(i, lang, depth + 1))
+            .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
-            .join("; "),
-        None => payload.to_string(),
+            .join(if depth == 0 { "; " } else { ", " }),
+        Value::Object(map) => {
+            let inner = map
+                .iter()
+                .filter_map(|(k, v)| {
+                    let shown = detail_value(v, lang, depth + 1);
+                    (!shown.is_empty()).then(|| format!("{}: {shown}", k.replace('_', " ")))
+                })
+                .collect::<Vec<_>>();
+            if depth == 0 {
+                inner.join("; ")
+            } else if inner.is_empty() {
+                String::new()
+            } else {
+                format!("({})", inner.join(", "))
+            }
+        }
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
+}
+
+/// `YYYY-MM-DD`.
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// A register time, `YYYY-MM-DDTHH:MM:SS.sssZ`.
+fn is_iso_time(s: &str) -> bool {
+    s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && is_iso_date(&s[..10])
 }
 
 /// A `datetime-local` value (`YYYY-MM-DDTHH:MM`) as a register time (UTC).
@@ -852,6 +897,27 @@ pub(crate) struct ComplianceQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_details_read_as_text_in_the_readers_convention() {
+        let payload = serde_json::json!({
+            "admitted_at": "2025-05-30T10:00:00.000Z",
+            "arrest": {"at": "2025-05-28T08:00:00.000Z", "authority": "PNC", "place": null},
+            "children": [],
+            "foreign_national": false,
+            "orders": [{"kind": "pretrial_detention", "expires": "2025-11-29"}],
+            "people_heard": 300,
+        });
+        assert_eq!(
+            details(&payload, Lang::Es),
+            "admitted at: 30/05/2025 10:00; arrest: (at: 28/05/2025 08:00, authority: PNC); \
+             foreign national: no; orders: (expires: 29/11/2025, kind: pretrial_detention); \
+             people heard: 300"
+        );
+        let en = details(&payload, Lang::En);
+        assert!(en.contains("expires: 29 Nov 2025"), "{en}");
+        assert!(!is_iso_date("2025-5-30") && !is_iso_time("2025-05-30"));
+    }
 
     #[test]
     fn months_step_across_years() {

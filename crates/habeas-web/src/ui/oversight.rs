@@ -511,7 +511,7 @@ pub(super) async fn access_log_page(
                 actor.trim_start_matches("user:").to_owned(),
                 tr.t(&format!("access-{short}")),
                 e["facility"].as_str().unwrap_or("").to_owned(),
-                details(&e["payload"]),
+                details(&e["payload"], tr.lang),
             ));
         }
         let older = (next > 0).then(|| {

@@ -296,7 +296,7 @@ pub(super) async fn person_page(
                     details: if restricted {
                         tr.t("person-restricted")
                     } else {
-                        details(&h["payload"])
+                        details(&h["payload"], tr.lang)
                     },
                     corrects: match h["corrects"]["index"].as_u64() {
                         Some(i) => tr.i18n.message(

@@ -406,6 +406,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.shows("id=\"no-photo\""), "{}", b.source());
     let photo = std::env::temp_dir().join(format!("habeas-photo-{}.png", std::process::id()));
     std::fs::write(&photo, PHOTO_PNG).unwrap();
+    b.click("#photo-add summary");
     b.type_in("#photo-file", photo.to_str().unwrap());
     b.click("#photo-save");
     b.find("#person-photo");
