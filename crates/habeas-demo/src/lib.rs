@@ -1003,3 +1003,10 @@ pub(crate) fn allocate(
     g.append(t, drafts)?;
     Ok(())
 }
+
+/// Synthetic Salvadoran names (given names, two surnames), the same sequence for the same
+/// seed: for benchmarks that need a population's names without its records.
+pub fn salvadoran_names(seed: u64) -> impl Iterator<Item = (String, Vec<String>)> {
+    let mut rng = names::Rng::new(seed);
+    std::iter::repeat_with(move || names::salvadoran(&mut rng))
+}

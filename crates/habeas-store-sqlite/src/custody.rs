@@ -243,6 +243,7 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 ])
             })
             .map_err(backend)?;
+            index_name(conn, e.index, &search_key(&format!("{given} {surnames}")))?;
             (e.index, nats)
         }
         (None, Some(existing)) => {
@@ -1031,6 +1032,26 @@ pub struct PersonHit {
 }
 
 /// People whose folded name contains every word.
+/// Keeps the name index of `person` to the words of `search_name`.
+pub(crate) fn index_name(
+    conn: &Connection,
+    person: u64,
+    search_name: &str,
+) -> Result<(), AppendError> {
+    conn.prepare_cached("DELETE FROM person_names WHERE person = ?1")
+        .and_then(|mut st| st.execute([person as i64]))
+        .map_err(backend)?;
+    let mut insert = conn
+        .prepare_cached("INSERT OR IGNORE INTO person_names (token, person) VALUES (?1, ?2)")
+        .map_err(backend)?;
+    for token in search_name.split(' ').filter(|t| !t.is_empty()) {
+        insert
+            .execute(params![token, person as i64])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn find_people(
     conn: &Connection,
     words: &[String],
@@ -1047,13 +1068,51 @@ pub(crate) fn find_people(
                 .collect::<Vec<_>>()
         })
         .collect();
-    let mut sql =
-        String::from("SELECT person, given_names, surnames, birth_date FROM persons WHERE 1");
-    for i in 0..words.len() {
-        sql.push_str(&format!(" AND instr(search_name, ?{}) > 0", i + 1));
+    if words.is_empty() {
+        return Ok(Vec::new());
     }
-    sql.push_str(&format!(" ORDER BY person LIMIT {limit}"));
-    let mut st = conn.prepare(&sql)?;
+    // Each word is the beginning of some word of the name. The rarest word's range of the name
+    // index drives the search (each count stops at SPARSE, so a common word costs little to
+    // count); the other words are checked on the person's folded name; the search stops at
+    // `limit`, so a common name is as quick as a rare one.
+    const SPARSE: i64 = 5_000;
+    let mut driver = 0;
+    let mut fewest = i64::MAX;
+    for (i, w) in words.iter().enumerate() {
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM person_names
+                 WHERE token >= ?1 AND token < ?1 || char(1114111) LIMIT ?2)",
+            )?
+            .query_row(rusqlite::params![w, SPARSE], |r| r.get(0))?;
+        if n < fewest {
+            (driver, fewest) = (i, n);
+        }
+    }
+    if fewest == 0 {
+        return Ok(Vec::new());
+    }
+    let mut ordered = vec![words[driver].clone()];
+    ordered.extend(
+        words
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != driver)
+            .map(|(_, w)| w.clone()),
+    );
+    let mut sql = String::from(
+        "SELECT DISTINCT p.person, p.given_names, p.surnames, p.birth_date
+         FROM person_names t JOIN persons p ON p.person = t.person
+         WHERE t.token >= ?1 AND t.token < ?1 || char(1114111)",
+    );
+    for i in 2..=ordered.len() {
+        sql.push_str(&format!(
+            " AND instr(' ' || p.search_name, ' ' || ?{i}) > 0"
+        ));
+    }
+    sql.push_str(&format!(" LIMIT {limit}"));
+    let words = ordered;
+    let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(rusqlite::params_from_iter(words.iter()), |r| {
         Ok(PersonHit {
             person: r.get::<_, i64>(0)? as u64,

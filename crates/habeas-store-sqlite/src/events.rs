@@ -448,6 +448,7 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ])
     })
     .map_err(backend)?;
+    crate::custody::index_name(conn, c.index, &search_key(&format!("{given} {surnames}")))?;
     let bookings: Vec<i64> = conn
         .prepare_cached("SELECT booking FROM custodies WHERE person = ?1")
         .and_then(|mut st| st.query_map([c.index as i64], |r| r.get(0))?.collect())

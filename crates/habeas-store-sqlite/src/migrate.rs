@@ -18,6 +18,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_accounts.sql"),
     ),
     (6, "photos", include_str!("../migrations/0006_photos.sql")),
+    (
+        7,
+        "person_names",
+        include_str!("../migrations/0007_person_names.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

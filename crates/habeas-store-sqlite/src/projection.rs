@@ -16,6 +16,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "units",
     "cells",
     "persons",
+    "person_names",
     "custodies",
     "commitment_orders",
     "non_associations",

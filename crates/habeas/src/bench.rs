@@ -557,6 +557,9 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
     figures.extend(crate::bench_compliance::compliance_figures(
         &crate::bench_compliance::ComplianceBenchArgs::defaults(runs),
     )?);
+    figures.extend(crate::bench_search::search_figures(
+        &crate::bench_search::SearchBenchArgs::defaults(runs),
+    )?);
     report(
         &figures,
         json,
@@ -566,6 +569,7 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
             crate::bench_compliance::COMPLIANCE_BASELINE,
             crate::bench_api::API_BASELINES,
             crate::bench_ui::UI_BASELINES,
+            crate::bench_search::SEARCH_BASELINE,
         ],
     )
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_api;
 mod bench_compliance;
+mod bench_search;
 mod bench_ui;
 mod copy;
 mod custody_cli;
@@ -274,6 +275,8 @@ enum BenchCommand {
     Api(bench_api::ApiBenchArgs),
     /// The web UI's facility board and person file at 40,000 people, over 64 connections.
     Ui(bench_ui::UiBenchArgs),
+    /// Person search by name over 2,000,000 people.
+    Search(bench_search::SearchBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -395,6 +398,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Register(args),
         } => bench::register(&args, cli.db.postgres_url()),
+        Command::Bench {
+            bench: BenchCommand::Search(args),
+        } => bench_search::search(&args),
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),

@@ -287,6 +287,17 @@ fn admission_is_refused_without_a_legal_basis_and_names_each_bad_field() {
     )
     .unwrap();
     assert!(none.as_array().unwrap().is_empty());
+    // A word's beginning is enough ("hern jos"); the middle of a word is not a word.
+    let find = |q: &str| -> usize {
+        serde_json::from_str::<Value>(&reg.ok(&["person", "find", q, "--format", "json"]).stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(find("hern jos"), 2);
+    assert_eq!(find("Hernández López José"), 2);
+    assert_eq!(find("ernandez"), 0);
     assert!(reg
         .ok(&["person", "show", &booking.to_string()])
         .stdout
@@ -881,6 +892,22 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
         kinds.contains(&"custody.admitted") && kinds.contains(&"person.identity_corrected"),
         "{kinds:?}"
     );
+    // A corrected surname is found by the new name, no longer by the old one.
+    let found = |q: &str| -> Vec<u64> {
+        serde_json::from_str::<Value>(&reg.ok(&["person", "find", q, "--format", "json"]).stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["person"].as_u64().unwrap())
+            .collect()
+    };
+    assert!(found("ana hernandez").contains(&a));
+    let corr = json!({"facility": "CECOT", "person": a, "reason": "apellido mal escrito", "surnames": ["Fernández", "López"]});
+    reg.file("corr.json", &corr.to_string());
+    reg.ok(&["person", "correct", "--json", "corr.json"]);
+    assert_eq!(found("ana fernandez"), vec![a]);
+    assert!(!found("ana hernandez").contains(&a));
     // Everything verifies, and a rebuild gives the same projections.
     assert_eq!(reg.verify().code, 0);
     reg.ok(&["rebuild"]);
