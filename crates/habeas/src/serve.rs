@@ -125,6 +125,28 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
                             key.display()
                         )
                     })?;
+                // SIGHUP reloads the certificate and key (a renewed certificate without a
+                // restart); if the new files do not load, the old ones stay in use.
+                #[cfg(unix)]
+                {
+                    let (config, cert, key) = (config.clone(), cert.clone(), key.clone());
+                    let mut hangups = tokio::signal::unix::signal(
+                        tokio::signal::unix::SignalKind::hangup(),
+                    )
+                    .context("cannot listen for SIGHUP")?;
+                    tokio::spawn(async move {
+                        while hangups.recv().await.is_some() {
+                            match config.reload_from_pem_file(&cert, &key).await {
+                                Ok(()) => println!("reloaded the certificate {}", cert.display()),
+                                Err(e) => eprintln!(
+                                    "tls-cert/tls-key: cannot reload {} and {} ({e}); the certificate in use stays",
+                                    cert.display(),
+                                    key.display()
+                                ),
+                            }
+                        }
+                    });
+                }
                 let handle = axum_server::Handle::new();
                 let stopper = handle.clone();
                 tokio::spawn(async move {

@@ -218,6 +218,57 @@ fn serves_https_with_its_certificate_and_hsts() {
         .output()
         .unwrap();
     assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+    // A renewed certificate is taken on SIGHUP, without a restart.
+    let renewed = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-subj",
+            "/CN=renewed",
+            "-days",
+            "2",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(renewed.status.success());
+    std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .starts_with("reloaded the certificate"));
+    let out = std::process::Command::new("curl")
+        .current_dir(dir)
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            "c.pem",
+            &format!("https://{addr}/healthz"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "the renewed certificate is served"
+    );
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
