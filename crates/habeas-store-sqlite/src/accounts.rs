@@ -2,7 +2,10 @@
 //! Plain mutable tables beside the register (see migrations/0005_accounts.sql); the caller
 //! passes the time in (milliseconds since the epoch), so that lockout and expiry are tested
 //! with a controlled clock. Secrets are never stored: passwords as Argon2id hashes made by the
-//! caller, session ids and tokens as SHA-256 digests.
+//! caller, session ids and tokens as SHA-256 digests. The second factors' TOTP secrets, which
+//! must be read back to check a code, are sealed at rest (ChaCha20-Poly1305, bound to the
+//! username) with a key kept beside the store, `<db>.secrets.key` (mode 0600): a copy of the
+//! database alone does not give anyone's second factor.
 
 use habeas_register::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -56,6 +59,164 @@ pub struct Accounts {
     path: std::path::PathBuf,
     pool: Mutex<Vec<Connection>>,
     owners: Mutex<Owners>,
+    sealer: Sealer,
+}
+
+/// How a sealed secret begins in the table.
+const SEALED: &str = "sealed1:";
+
+/// Seals and opens the TOTP secrets with the store's secrets key.
+struct Sealer(ring::aead::LessSafeKey);
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+fn sealing(what: &str) -> StoreError {
+    StoreError::Backend(format!("the second-factor secrets: {what}"))
+}
+
+impl Sealer {
+    fn new(key: &[u8; 32]) -> Result<Self, StoreError> {
+        let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, key)
+            .map_err(|_| sealing("the key is unusable"))?;
+        Ok(Self(ring::aead::LessSafeKey::new(key)))
+    }
+
+    /// `sealed1:` and base64 of a fresh 12-byte nonce, the ciphertext and its tag; the
+    /// username is authenticated with it, so a secret moved to another account does not open.
+    fn seal(&self, username: &str, secret: &str) -> Result<String, StoreError> {
+        use base64::Engine as _;
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|e| sealing(&format!("no randomness: {e}")))?;
+        let mut sealed = secret.as_bytes().to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(username.as_bytes()),
+                &mut sealed,
+            )
+            .map_err(|_| sealing("cannot seal"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(out)
+        ))
+    }
+
+    fn open(&self, username: &str, stored: &str) -> Result<String, StoreError> {
+        use base64::Engine as _;
+        let Some(b64) = stored.strip_prefix(SEALED) else {
+            return Err(sealing(&format!("{username}'s is not sealed")));
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| sealing(&format!("{username}'s is damaged")))?;
+        if bytes.len() < 12 {
+            return Err(sealing(&format!("{username}'s is damaged")));
+        }
+        let (nonce, sealed) = bytes.split_at(12);
+        let mut nonce_bytes = [0u8; 12];
+        nonce_bytes.copy_from_slice(nonce);
+        let mut buf = sealed.to_vec();
+        let plain = self
+            .0
+            .open_in_place(
+                ring::aead::Nonce::assume_unique_for_key(nonce_bytes),
+                ring::aead::Aad::from(username.as_bytes()),
+                &mut buf,
+            )
+            .map_err(|_| {
+                sealing(&format!(
+                    "{username}'s does not open with this store's secrets key"
+                ))
+            })?;
+        String::from_utf8(plain.to_vec()).map_err(|_| sealing(&format!("{username}'s is damaged")))
+    }
+}
+
+/// The secrets key's file: `<db>.secrets.key`.
+pub fn secrets_key_path(db: &Path) -> std::path::PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".secrets.key");
+    std::path::PathBuf::from(s)
+}
+
+/// Reads the store's secrets key, or makes one (mode 0600) when no sealed secret needs an
+/// old one.
+fn secrets_key(db: &Path, conn: &Connection) -> Result<[u8; 32], StoreError> {
+    use base64::Engine as _;
+    let path = secrets_key_path(db);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(&path)
+                    .map_err(|e| sealing(&format!("{}: {e}", path.display())))?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(sealing(&format!(
+                        "the key {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    )));
+                }
+            }
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    sealing(&format!(
+                        "the key {} is not 32 bytes of base64",
+                        path.display()
+                    ))
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let sealed: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM users WHERE totp_secret LIKE 'sealed1:%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if sealed > 0 {
+                return Err(sealing(&format!(
+                    "the key {} is missing, and {sealed} second factors were sealed with it; restore it from its backup",
+                    path.display()
+                )));
+            }
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| sealing(&format!("no randomness: {e}")))?;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                opts.mode(0o600);
+            }
+            let mut f = opts
+                .open(&path)
+                .map_err(|e| sealing(&format!("cannot create {}: {e}", path.display())))?;
+            use std::io::Write as _;
+            writeln!(
+                f,
+                "{}",
+                base64::engine::general_purpose::STANDARD.encode(key)
+            )
+            .and_then(|()| f.sync_all())
+            .map_err(|e| sealing(&format!("cannot write {}: {e}", path.display())))?;
+            Ok(key)
+        }
+        Err(e) => Err(sealing(&format!("cannot read {}: {e}", path.display()))),
+    }
 }
 
 /// The accounts of API tokens already looked up, so that a machine client's every request
@@ -106,13 +267,52 @@ fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 
 impl Accounts {
     /// Opens the accounts of the store at `path` (which `SqliteStore::open` has migrated).
+    /// The second-factor secrets are sealed with `<path>.secrets.key`, made the first time;
+    /// secrets stored before sealing existed are sealed now.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let first = connect(path)?;
+        let sealer = Sealer::new(&secrets_key(path, &first)?)?;
+        let plain: Vec<(String, String)> = first
+            .prepare(
+                "SELECT username, totp_secret FROM users
+                 WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'sealed1:%'",
+            )
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(backend)?;
+        if !plain.is_empty() {
+            let sealed: Vec<(String, String)> = plain
+                .iter()
+                .map(|(u, s)| Ok((u.clone(), sealer.seal(u, s)?)))
+                .collect::<Result<_, StoreError>>()?;
+            first.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            for (u, s) in &sealed {
+                if let Err(e) = first.execute(
+                    "UPDATE users SET totp_secret = ?2 WHERE username = ?1",
+                    params![u, s],
+                ) {
+                    let _ = first.execute_batch("ROLLBACK");
+                    return Err(backend(e));
+                }
+            }
+            first.execute_batch("COMMIT").map_err(backend)?;
+        }
         Ok(Self {
             path: path.to_owned(),
             pool: Mutex::new(vec![first]),
             owners: Mutex::new(Owners::default()),
+            sealer,
         })
+    }
+
+    /// The account as read, its second-factor secret opened.
+    fn opened(&self, mut u: User) -> Result<User, StoreError> {
+        if let Some(stored) = u.totp_secret.take() {
+            u.totp_secret = Some(self.sealer.open(&u.username, &stored)?);
+        }
+        Ok(u)
     }
 
     /// Like `with`, for a change to accounts or tokens: the cached token owners are forgotten.
@@ -144,6 +344,10 @@ impl Accounts {
 
     /// Adds an account; `Ok(false)` if the username is taken.
     pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        let sealed = u
+            .totp_secret
+            .map(|s| self.sealer.seal(u.username, s))
+            .transpose()?;
         self.changing(|c| {
             c.prepare_cached(
                 "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
@@ -155,7 +359,7 @@ impl Accounts {
                     u.role,
                     u.facilities.join(","),
                     u.password_hash,
-                    u.totp_secret,
+                    sealed,
                     u.language,
                     now
                 ],
@@ -171,7 +375,9 @@ impl Accounts {
             ))?
             .query_row([username], user_of)
             .optional()
-        })
+        })?
+        .map(|u| self.opened(u))
+        .transpose()
     }
 
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
@@ -180,8 +386,11 @@ impl Accounts {
                 "SELECT {USER_COLUMNS} FROM users ORDER BY username"
             ))?;
             let rows = st.query_map([], user_of)?;
-            rows.collect()
-        })
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?
+        .into_iter()
+        .map(|u| self.opened(u))
+        .collect()
     }
 
     /// Locks an account (`Some(now)`) or unlocks it (`None`, which also forgets its failed
@@ -400,7 +609,9 @@ impl Accounts {
             )?
             .query_row([&id_hash[..]], user_of)
             .optional()
-        })?;
+        })?
+        .map(|u| self.opened(u))
+        .transpose()?;
         if let Some(u) = &found {
             let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
             if owners.generation == generation {
@@ -446,6 +657,89 @@ mod tests {
         .unwrap();
         let a = Accounts::open(&path).unwrap();
         (dir, a)
+    }
+
+    #[test]
+    fn second_factor_secrets_are_sealed_at_rest() {
+        let (dir, a) = accounts();
+        let path = dir.path().join("a.db");
+        let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        let user = |name: &'static str| NewUser {
+            username: name,
+            role: "director",
+            facilities: &[],
+            password_hash: "$argon2id$x",
+            totp_secret: Some(secret),
+            language: "es",
+        };
+        assert!(a.add_user(&user("dir.uno"), 1).unwrap());
+        // Read back for checking a code, but not stored as it is.
+        assert_eq!(
+            a.user("dir.uno").unwrap().unwrap().totp_secret.as_deref(),
+            Some(secret)
+        );
+        let raw = Connection::open(&path).unwrap();
+        let stored: String = raw
+            .query_row(
+                "SELECT totp_secret FROM users WHERE username = 'dir.uno'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            stored.starts_with(SEALED) && !stored.contains(secret),
+            "{stored}"
+        );
+        // Moved to another account, it does not open.
+        assert!(a.add_user(&user("dir.dos"), 1).unwrap());
+        raw.execute(
+            "UPDATE users SET totp_secret = ?1 WHERE username = 'dir.dos'",
+            [&stored],
+        )
+        .unwrap();
+        assert!(a.user("dir.dos").is_err());
+        raw.execute("DELETE FROM users WHERE username = 'dir.dos'", [])
+            .unwrap();
+        // A secret stored before sealing is sealed when the accounts are next opened.
+        raw.execute(
+            "INSERT INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
+             VALUES ('dir.viejo', 'director', '', 'x', ?1, 'es', 1)",
+            [secret],
+        )
+        .unwrap();
+        drop(a);
+        let a = Accounts::open(&path).unwrap();
+        let stored: String = raw
+            .query_row(
+                "SELECT totp_secret FROM users WHERE username = 'dir.viejo'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(stored.starts_with(SEALED), "{stored}");
+        assert_eq!(
+            a.user("dir.viejo").unwrap().unwrap().totp_secret.as_deref(),
+            Some(secret)
+        );
+        drop(a);
+        // Without its key the store does not open (a new key would lock everyone out).
+        let key = secrets_key_path(&path);
+        let kept = std::fs::read(&key).unwrap();
+        std::fs::remove_file(&key).unwrap();
+        let e = Accounts::open(&path).unwrap_err();
+        assert!(e.to_string().contains("restore it from its backup"), "{e}");
+        std::fs::write(&key, &kept).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(Accounts::open(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 600"));
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(Accounts::open(&path).is_ok());
     }
 
     fn add(a: &Accounts, name: &str) {

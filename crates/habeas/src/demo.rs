@@ -73,6 +73,7 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             ".access-writer.lock",
             ".access.key",
             ".session.key",
+            ".secrets.key",
         ] {
             let mut p = db.db.as_os_str().to_owned();
             p.push(suffix);
