@@ -263,6 +263,7 @@ access-sign_in = sign-in
 access-read = reading
 access-refused = refusal
 access-account = account
+access-listed = search or list
 access-disclosure = disclosure
 nat-title = The national prison system
 nat-subtitle = Every facility as of { $date }: people held, capacity and findings.

@@ -263,6 +263,7 @@ access-sign_in = inicio de sesión
 access-read = consulta
 access-refused = negativa
 access-account = cuenta
+access-listed = búsqueda o listado
 access-disclosure = divulgación
 nat-title = Sistema penitenciario nacional
 nat-subtitle = Cada centro al { $date }: personas alojadas, capacidad y hallazgos.

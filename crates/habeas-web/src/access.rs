@@ -1,5 +1,6 @@
-//! The access log: every sign-in, every read of a person's record, every disclosure, every
-//! refused authorization and every change to an account, appended to a second tamper-evident
+//! The access log: every sign-in, every read of a person's record, every search and report
+//! that names people, every disclosure, every refused authorization and every change to an
+//! account, appended to a second tamper-evident
 //! register with its own key and checkpoints (the same mechanism as the records). Readable only
 //! by inspectors and administrators. No password, code or token is ever written to it.
 
@@ -13,6 +14,7 @@ pub mod kinds {
     pub const DISCLOSURE: &str = "access.disclosure";
     pub const REFUSED: &str = "access.refused";
     pub const ACCOUNT: &str = "access.account";
+    pub const LISTED: &str = "access.listed";
 }
 
 /// How a sign-in ended.
@@ -58,6 +60,14 @@ pub enum Event<'a> {
         facility: &'a str,
         action: &'a str,
         reason: &'a str,
+    },
+    /// A list that names people: a search (with the words searched), a report, a register.
+    Listed {
+        username: &'a str,
+        facility: &'a str,
+        what: &'a str,
+        query: Option<&'a str>,
+        people: u64,
     },
     /// A change to an account by an administrator.
     Account {
@@ -134,6 +144,19 @@ impl Event<'_> {
                 kinds::REFUSED,
                 format!("action:{action}"),
                 json!({"action": action, "reason": reason}),
+            ),
+            Event::Listed {
+                username,
+                facility,
+                what,
+                query,
+                people,
+            } => (
+                format!("user:{username}"),
+                *facility,
+                kinds::LISTED,
+                format!("list:{what}"),
+                json!({"what": what, "query": query, "people": people}),
             ),
             Event::Account {
                 by,

@@ -490,7 +490,9 @@ reader!(
             );
         }
         let limit = q.limit.unwrap_or(50).clamp(1, 200);
-        Ok(Json(json!({"people": visible_people(&state, &caller, &words, limit)?})))
+        let people = visible_people(&state, &caller, &words, limit)?;
+        state.listed(&caller, EVERY_FACILITY, "person search", Some(&words.join(" ")), people.len() as u64)?;
+        Ok(Json(json!({"people": people})))
     }
 );
 
@@ -515,6 +517,20 @@ reader!(
         let policy = Policy::mandela_minimum().map_err(domain)?;
         let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
         let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        let people: std::collections::BTreeSet<u64> = findings
+            .iter()
+            .filter_map(|f| match f.subject {
+                habeas_core::compliance::Subject::Person { booking } => Some(booking),
+                _ => None,
+            })
+            .collect();
+        state.listed(
+            &caller,
+            facility.as_deref().unwrap_or(EVERY_FACILITY),
+            "compliance report",
+            None,
+            people.len() as u64,
+        )?;
         Ok(Json(
             json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),
         ))
@@ -751,6 +767,13 @@ reader!(
     |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read deaths")?;
         let cases = state.store.death_cases(facility.as_deref())?;
+        state.listed(
+            &caller,
+            facility.as_deref().unwrap_or(EVERY_FACILITY),
+            "deaths",
+            None,
+            cases.len() as u64,
+        )?;
         Ok(Json(json!({"facility": facility, "cases": cases})))
     }
 );

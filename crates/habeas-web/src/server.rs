@@ -244,6 +244,24 @@ impl AppState {
             .map_err(|e| ApiError::internal(format!("access log: {e}")))
     }
 
+    /// Logs a list that names people (a search and its words, a report) before it is answered.
+    pub(crate) fn listed(
+        &self,
+        caller: &Caller,
+        facility: &str,
+        what: &str,
+        query: Option<&str>,
+        people: u64,
+    ) -> ApiResult<()> {
+        self.log(&[Event::Listed {
+            username: &caller.user.username,
+            facility,
+            what,
+            query,
+            people,
+        }])
+    }
+
     /// Appends access-log events; resolves once they are durable, holding no thread meanwhile.
     pub(crate) async fn log_async(&self, events: &[Event<'_>]) -> ApiResult<()> {
         durable(&self.access, events.iter().map(Event::to_draft).collect())

@@ -469,7 +469,7 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
             name,
             limit,
             format,
-        } => return find(db, &name, limit, format),
+        } => return find(db, actor, &name, limit, format),
         PersonCommand::Show {
             id,
             booking,
@@ -1063,6 +1063,15 @@ pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
                 .open_store()?
                 .death_cases(facility.as_deref())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            db.log_access(&[habeas_web::access::Event::Listed {
+                username: actor.as_str(),
+                facility: facility
+                    .as_deref()
+                    .unwrap_or(habeas_web::access::EVERY_FACILITY),
+                what: "deaths",
+                query: None,
+                people: cases.len() as u64,
+            }])?;
             match format {
                 Out::Json => println!("{}", serde_json::to_string_pretty(&cases)?),
                 Out::Table => {
@@ -1089,7 +1098,7 @@ pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find(db: &DbArgs, name: &str, limit: u32, format: Out) -> Result<ExitCode> {
+fn find(db: &DbArgs, actor: &Actor, name: &str, limit: u32, format: Out) -> Result<ExitCode> {
     let words: Vec<String> = habeas_core::ids::search_key(name)
         .split(' ')
         .filter(|w| !w.is_empty())
@@ -1102,6 +1111,14 @@ fn find(db: &DbArgs, name: &str, limit: u32, format: Out) -> Result<ExitCode> {
         .open_store()?
         .find_people(&words, limit.clamp(1, 1000))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A search names people: in the access log, with its words, before it is shown.
+    db.log_access(&[habeas_web::access::Event::Listed {
+        username: actor.as_str(),
+        facility: habeas_web::access::EVERY_FACILITY,
+        what: "person search",
+        query: Some(&words.join(" ")),
+        people: found.len() as u64,
+    }])?;
     match format {
         Out::Json => println!("{}", serde_json::to_string_pretty(&found)?),
         Out::Table => {

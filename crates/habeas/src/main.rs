@@ -375,7 +375,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.db, args),
         Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
         Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
-        Command::Report { command } => report::run(&cli.db, command),
+        Command::Report { command } => report::run(&cli.db, &actor_name, command),
         Command::User { command } => users::run(&cli.db, &actor_name, command),
         Command::Serve(args) => serve::run(&cli.db, args),
         Command::Population { facility, format } => {

@@ -54,9 +54,9 @@ pub struct ComplianceArgs {
     format: ComplianceFormat,
 }
 
-pub fn run(db: &DbArgs, command: ReportCommand) -> Result<ExitCode> {
+pub fn run(db: &DbArgs, actor: &str, command: ReportCommand) -> Result<ExitCode> {
     match command {
-        ReportCommand::Compliance(args) => compliance(db, args),
+        ReportCommand::Compliance(args) => compliance(db, actor, args),
         ReportCommand::Statistics(args) => crate::statistics::run(db, args),
     }
 }
@@ -74,7 +74,7 @@ pub fn evaluate(
     Ok(habeas_core::compliance::evaluate(policy, &facts, as_of))
 }
 
-fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
+fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode> {
     let policy = match &args.policy {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -100,6 +100,21 @@ fn compliance(db: &DbArgs, args: ComplianceArgs) -> Result<ExitCode> {
         Some((from, to)) => format!("{from}..{to}"),
         None => as_of.to_string(),
     };
+    // The report names people: in the access log before it is shown.
+    let people: std::collections::BTreeSet<u64> = findings
+        .iter()
+        .filter_map(|f| match f.subject {
+            habeas_core::compliance::Subject::Person { booking } => Some(booking),
+            _ => None,
+        })
+        .collect();
+    db.log_access(&[habeas_web::access::Event::Listed {
+        username: actor,
+        facility: facility.unwrap_or(habeas_web::access::EVERY_FACILITY),
+        what: "compliance report",
+        query: Some(&when),
+        people: people.len() as u64,
+    }])?;
     match args.format {
         ComplianceFormat::Json => emit(&format!(
             "{}\n",

@@ -521,7 +521,14 @@ pub(super) async fn access_log_page(
             )
         });
         let mut kinds = vec![(String::new(), tr.t("log-any"))];
-        for k in ["sign_in", "read", "refused", "account", "disclosure"] {
+        for k in [
+            "sign_in",
+            "read",
+            "listed",
+            "refused",
+            "account",
+            "disclosure",
+        ] {
             kinds.push((k.to_owned(), tr.t(&format!("access-{k}"))));
         }
         let page = AccessLogPage {

@@ -49,6 +49,15 @@ pub(super) async fn persons_page(
                 })
                 .collect()
         };
+        if !words.is_empty() {
+            state.listed(
+                &caller,
+                EVERY_FACILITY,
+                "person search",
+                Some(&words.join(" ")),
+                people.len() as u64,
+            )?;
+        }
         let page = PersonsPage {
             who: who(&caller, "/ui/persons"),
             searched: !words.is_empty(),
