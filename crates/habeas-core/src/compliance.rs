@@ -604,6 +604,18 @@ pub struct Facts {
     pub incidents: Vec<IncidentFacts>,
 }
 
+/// How many people the findings name (each custody once).
+pub fn people_named(findings: &[Finding]) -> u64 {
+    findings
+        .iter()
+        .filter_map(|f| match f.subject {
+            Subject::Person { booking } => Some(booking),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<u64>>()
+        .len() as u64
+}
+
 /// Every finding on the facts as of a day, most severe first.
 pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
     let mut out = facility_findings(&facts.cells);

@@ -517,19 +517,12 @@ reader!(
         let policy = Policy::mandela_minimum().map_err(domain)?;
         let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
         let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
-        let people: std::collections::BTreeSet<u64> = findings
-            .iter()
-            .filter_map(|f| match f.subject {
-                habeas_core::compliance::Subject::Person { booking } => Some(booking),
-                _ => None,
-            })
-            .collect();
         state.listed(
             &caller,
             facility.as_deref().unwrap_or(EVERY_FACILITY),
             "compliance report",
             None,
-            people.len() as u64,
+            habeas_core::compliance::people_named(&findings),
         )?;
         Ok(Json(
             json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),

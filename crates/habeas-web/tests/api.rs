@@ -1404,7 +1404,10 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         let last = w.log().last().unwrap().clone();
         assert_eq!(last["kind"], "access.listed");
         assert_eq!(last["payload"]["what"], "person search");
-        assert_eq!(last["payload"]["query"], q.replace('+', " ").replace("%C3%B3", "ó"));
+        assert_eq!(
+            last["payload"]["query"],
+            q.replace('+', " ").replace("%C3%B3", "ó")
+        );
         assert!(last["payload"]["people"].as_u64().unwrap() >= 1);
     }
     let logged = w.log().len();

@@ -101,19 +101,12 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
         None => as_of.to_string(),
     };
     // The report names people: in the access log before it is shown.
-    let people: std::collections::BTreeSet<u64> = findings
-        .iter()
-        .filter_map(|f| match f.subject {
-            habeas_core::compliance::Subject::Person { booking } => Some(booking),
-            _ => None,
-        })
-        .collect();
     db.log_access(&[habeas_web::access::Event::Listed {
         username: actor,
         facility: facility.unwrap_or(habeas_web::access::EVERY_FACILITY),
         what: "compliance report",
         query: Some(&when),
-        people: people.len() as u64,
+        people: habeas_core::compliance::people_named(&findings),
     }])?;
     match args.format {
         ComplianceFormat::Json => emit(&format!(
