@@ -108,6 +108,16 @@ pub(crate) fn start_client() -> Result<()> {
     Ok(())
 }
 
+/// The runtime a benchmark serves on, set up as `habeas serve` sets up its own.
+pub(crate) fn server_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .thread_keep_alive(std::time::Duration::from_secs(
+            crate::serve::BLOCKING_KEEP_ALIVE_SECS,
+        ))
+        .enable_all()
+        .build()?)
+}
+
 /// What a load run saw.
 pub(crate) struct Load {
     pub(crate) per_second: f64,
@@ -185,15 +195,15 @@ pub(crate) async fn load(
 }
 
 /// A store with the CECOT estate, `people` admitted, a custody account and its API token.
-struct Served {
-    register: Register,
-    access: Register,
-    state: Arc<AppState>,
-    bookings: Vec<u64>,
-    token: String,
+pub(crate) struct Served {
+    pub(crate) register: Register,
+    pub(crate) access: Register,
+    pub(crate) state: Arc<AppState>,
+    pub(crate) bookings: Vec<u64>,
+    pub(crate) token: String,
 }
 
-fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> {
+pub(crate) fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> {
     use habeas_register::note::Signer;
     use habeas_register::store::RegisterInfo;
     let actor =
@@ -316,7 +326,7 @@ pub(crate) fn get(path: &str, token: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn visit(bookings: &[u64], token: &str) -> Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync> {
+pub(crate) fn visit(bookings: &[u64], token: &str) -> Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync> {
     let bookings = bookings.to_vec();
     let token = token.to_owned();
     Arc::new(move |i| {
@@ -336,12 +346,7 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
         std::env::temp_dir().join(format!("habeas-bench-api-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_keep_alive(std::time::Duration::from_secs(
-            crate::serve::BLOCKING_KEEP_ALIVE_SECS,
-        ))
-        .enable_all()
-        .build()?;
+    let runtime = crate::bench_api::server_runtime()?;
     start_client()?;
     let conns = args.connections;
     eprintln!(

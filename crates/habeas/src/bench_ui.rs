@@ -186,12 +186,7 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     start_client()?;
     let (state, access, token, person) = served(&dir, args.people)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_keep_alive(std::time::Duration::from_secs(
-            crate::serve::BLOCKING_KEEP_ALIVE_SECS,
-        ))
-        .enable_all()
-        .build()?;
+    let runtime = crate::bench_api::server_runtime()?;
     let conns = args.connections;
     let mut boards = Vec::new();
     let mut files = Vec::new();

@@ -4,6 +4,7 @@ mod bench;
 mod bench_api;
 mod bench_compliance;
 mod bench_search;
+mod bench_soak;
 mod bench_ui;
 mod copy;
 mod custody_cli;
@@ -277,6 +278,8 @@ enum BenchCommand {
     Ui(bench_ui::UiBenchArgs),
     /// Person search by name over 2,000,000 people.
     Search(bench_search::SearchBenchArgs),
+    /// The server under a sustained fixed-rate load for minutes: no error, stable memory.
+    Soak(bench_soak::SoakBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -401,6 +404,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Search(args),
         } => bench_search::search(&args),
+        Command::Bench {
+            bench: BenchCommand::Soak(args),
+        } => bench_soak::soak(&args),
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),
