@@ -3,13 +3,12 @@
 
 use crate::support::{bin, Reg};
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
-#[test]
-fn every_acknowledged_entry_survives_sigkill() {
-    let reg = Reg::init(&[]);
-    let mut child = bin()
-        .current_dir(reg.dir.path())
+/// Runs `stress-append` with 16 threads, kills it (SIGKILL) after 400 acknowledgements, and
+/// returns every (index, marker) it acknowledged before it died.
+pub(crate) fn acknowledged_then_killed(mut command: Command) -> Vec<(u64, String)> {
+    let mut child = command
         .args([
             "--checkpoint-every",
             "50",
@@ -52,6 +51,15 @@ fn every_acknowledged_entry_survives_sigkill() {
             acked.push((i.parse().unwrap(), m.to_string()));
         }
     }
+    acked
+}
+
+#[test]
+fn every_acknowledged_entry_survives_sigkill() {
+    let reg = Reg::init(&[]);
+    let mut command = bin();
+    command.current_dir(reg.dir.path());
+    let acked = acknowledged_then_killed(command);
     let store = habeas_store_sqlite::SqliteStore::open(&reg.db()).unwrap();
     use habeas_register::store::Store;
     let size = store.size().unwrap();

@@ -4,8 +4,6 @@
 
 use crate::support::{bin, Reg, Run};
 use habeas_store_postgres::testing::ScratchSchema;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 
 /// A register in a scratch schema, with its signing key in a temporary directory.
 struct PgReg {
@@ -150,49 +148,7 @@ fn postgres_the_writer_refuses_to_extend_a_tampered_register() {
 #[test]
 fn postgres_every_acknowledged_entry_survives_sigkill() {
     let reg = PgReg::init();
-    let mut child = reg
-        .command()
-        .args([
-            "--checkpoint-every",
-            "50",
-            "stress-append",
-            "--threads",
-            "16",
-            "--count",
-            "1000000",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut acked: Vec<(u64, String)> = Vec::new();
-    let mut line = String::new();
-    while acked.len() < 400 {
-        line.clear();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "the appending process stopped early"
-        );
-        let mut parts = line.split_whitespace();
-        assert_eq!(parts.next(), Some("ack"));
-        acked.push((
-            parts.next().unwrap().parse().unwrap(),
-            parts.next().unwrap().to_string(),
-        ));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        let mut parts = line.split_whitespace();
-        if let (Some("ack"), Some(i), Some(m)) = (parts.next(), parts.next(), parts.next()) {
-            acked.push((i.parse().unwrap(), m.to_string()));
-        }
-    }
+    let acked = crate::crash::acknowledged_then_killed(reg.command());
     let mut c = reg.schema.client().unwrap();
     for (index, marker) in &acked {
         let row = c
