@@ -193,6 +193,34 @@ fn purpose_query(reason: &str, detail: &str) -> String {
     )
 }
 
+/// The signed-in caller of a page that reads a person's record, or the answer instead (the
+/// sign-in page, or a refusal, logged, for a role that reads no files).
+fn file_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    action: &str,
+) -> ApiResult<Result<Caller, Response>> {
+    let Some(caller) = page_caller(state, headers) else {
+        return to_sign_in().map(Err);
+    };
+    Ok(match file_reader(state, &caller, action) {
+        Some(r) => Err(r),
+        None => Ok(caller),
+    })
+}
+
+/// The detail given with a reason (at most 150 characters), and the purpose the access log
+/// keeps: the reason, and the detail after it.
+fn purpose_of(reason: &str, detail: &str) -> (String, String) {
+    let detail: String = detail.trim().chars().take(150).collect();
+    let purpose = if detail.is_empty() {
+        reason.to_owned()
+    } else {
+        format!("{reason}: {detail}")
+    };
+    (detail, purpose)
+}
+
 pub(super) async fn person_page(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
@@ -201,12 +229,10 @@ pub(super) async fn person_page(
 ) -> Response {
     let shared = state.clone();
     let outcome = blocking(move || {
-        let Some(caller) = page_caller(&state, &headers) else {
-            return to_sign_in().map(|r| (r, None));
+        let caller = match file_caller(&state, &headers, "read person file")? {
+            Ok(c) => c,
+            Err(r) => return Ok((r, None)),
         };
-        if let Some(r) = file_reader(&state, &caller, "read person file") {
-            return Ok((r, None));
-        }
         let tr = Tr::new(lang_of(&caller))?;
         // No file without a stated reason: the reading is logged with it.
         let Some(reason) = q.reason.as_deref().filter(|r| REASONS.contains(r)) else {
@@ -222,12 +248,7 @@ pub(super) async fn person_page(
             };
             return Ok((html(StatusCode::OK, &page), None));
         };
-        let detail: String = q.detail.trim().chars().take(150).collect();
-        let purpose = if detail.is_empty() {
-            reason.to_owned()
-        } else {
-            format!("{reason}: {detail}")
-        };
+        let (detail, purpose) = purpose_of(reason, &q.detail);
         let (file, history, facility) = match readable(&state, &caller, person)? {
             Ok(f) => f,
             Err(page) => return Ok((page, None)),
@@ -477,12 +498,10 @@ pub(super) async fn photo_image(
 ) -> Response {
     let shared = state.clone();
     let outcome = blocking(move || {
-        let Some(caller) = page_caller(&state, &headers) else {
-            return to_sign_in().map(|r| (r, None));
+        let caller = match file_caller(&state, &headers, "read person photo")? {
+            Ok(c) => c,
+            Err(r) => return Ok((r, None)),
         };
-        if let Some(r) = file_reader(&state, &caller, "read person photo") {
-            return Ok((r, None));
-        }
         let Some(reason) = q.reason.as_deref().filter(|r| REASONS.contains(r)) else {
             return Ok((
                 error_page(StatusCode::BAD_REQUEST, &caller, "error-reason"),
@@ -499,12 +518,7 @@ pub(super) async fn photo_image(
                 None,
             ));
         };
-        let detail: String = q.detail.trim().chars().take(150).collect();
-        let purpose = if detail.is_empty() {
-            reason.to_owned()
-        } else {
-            format!("{reason}: {detail}")
-        };
+        let (_, purpose) = purpose_of(reason, &q.detail);
         let answer = (
             [
                 (header::CONTENT_TYPE, media_type),
