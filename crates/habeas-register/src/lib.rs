@@ -16,6 +16,7 @@ pub mod entry;
 pub mod export;
 pub mod merkle;
 pub mod note;
+pub mod replicated;
 pub mod store;
 pub mod time;
 pub mod verify;

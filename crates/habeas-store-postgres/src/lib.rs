@@ -133,6 +133,14 @@ impl PostgresStore {
     /// Creates a new register in the database `url` names. Refuses if one is already there.
     pub fn create(url: &str, info: &RegisterInfo) -> Result<Self, StoreError> {
         let (config, place) = parse_config(url)?;
+        Self::create_config(config, place, info)
+    }
+
+    fn create_config(
+        config: Config,
+        place: String,
+        info: &RegisterInfo,
+    ) -> Result<Self, StoreError> {
         let mut client = Self::connect_config(&config, &place)?;
         migrate::run(&mut client).map_err(backend)?;
         let mut tx = client.transaction().map_err(backend)?;
@@ -151,12 +159,16 @@ impl PostgresStore {
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
         drop(client);
-        Self::open(url)
+        Self::open_config(config, place)
     }
 
     /// Opens an existing register (applying any new migrations).
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let (config, place) = parse_config(url)?;
+        Self::open_config(config, place)
+    }
+
+    fn open_config(config: Config, place: String) -> Result<Self, StoreError> {
         let mut client = Self::connect_config(&config, &place)?;
         let has_meta: bool = client
             .query_one("SELECT to_regclass('register_meta') IS NOT NULL", &[])
@@ -183,6 +195,63 @@ impl PostgresStore {
             Err(StoreError::NotInitialised(_)) => Self::create(url, info),
             other => other,
         }
+    }
+
+    /// A register of its own beside this one (the access log is one), in the schema
+    /// `<this register's schema>_<suffix>` of the same database. `None` when there is none yet.
+    pub fn open_companion(&self, suffix: &str) -> Result<Option<Self>, StoreError> {
+        let (config, place) = self.companion_config(suffix, false)?;
+        match Self::open_config(config, place) {
+            Ok(store) => Ok(Some(store)),
+            Err(StoreError::NotInitialised(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates the register [`Self::open_companion`] opens, with its own identity.
+    pub fn create_companion(&self, suffix: &str, info: &RegisterInfo) -> Result<Self, StoreError> {
+        let (config, place) = self.companion_config(suffix, true)?;
+        Self::create_config(config, place, info)
+    }
+
+    /// The connection settings of a companion register: this one's, with the companion's
+    /// schema first on the search path (made when `make`).
+    fn companion_config(&self, suffix: &str, make: bool) -> Result<(Config, String), StoreError> {
+        if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(StoreError::Backend(format!(
+                "{suffix:?} is not a companion register's name (lower-case letters and _)"
+            )));
+        }
+        let schema: String = self.with_reader(|c| {
+            c.query_one("SELECT current_schema()::text", &[])
+                .and_then(|r| r.try_get::<_, Option<String>>(0))
+                .map_err(backend)?
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("the {} has no current schema", self.place))
+                })
+        })?;
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(StoreError::Backend(format!(
+                "the register's schema {schema:?} has characters a companion schema's name cannot carry"
+            )));
+        }
+        let name = format!("{schema}_{suffix}");
+        if make {
+            self.with_reader(|c| {
+                c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+                    .map_err(backend)
+            })?;
+        }
+        let mut config = self.config.clone();
+        let options = match config.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} -csearch_path={name}"),
+            _ => format!("-csearch_path={name}"),
+        };
+        config.options(&options);
+        Ok((config, format!("{} (schema {name})", self.place)))
     }
 
     /// Where the store is, without credentials.

@@ -86,7 +86,11 @@ impl ScratchSchema {
 impl Drop for ScratchSchema {
     fn drop(&mut self) {
         if let Ok(mut client) = Client::connect(&self.base, NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+            // With the companion registers made beside it (the access log).
+            let _ = client.batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {0} CASCADE; DROP SCHEMA IF EXISTS {0}_access CASCADE",
+                self.name
+            ));
         }
     }
 }

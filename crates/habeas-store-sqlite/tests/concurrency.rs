@@ -3,40 +3,39 @@
 
 use habeas_core::allocation::Allocation;
 use habeas_core::custody::AdmissionInput;
-use habeas_core::estate::EstateFile;
 use habeas_core::ids::Actor;
-use habeas_register::note::Signer;
-use habeas_register::store::{AppendError, RegisterInfo};
+use habeas_register::store::AppendError;
 use habeas_register::time::ManualClock;
-use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
 use habeas_register::{Draft, Timestamp};
-use habeas_store_sqlite::SqliteStore;
 use serde_json::json;
 use std::sync::Arc;
 
+mod backends;
+use backends::Backend;
+
 #[test]
-fn thirty_two_clients_allocating_at_once_keep_every_constraint() {
+fn sqlite_thirty_two_clients_allocating_at_once_keep_every_constraint() {
+    thirty_two_clients(Backend::Sqlite);
+}
+
+/// On PostgreSQL the checks run in the writer's replica, before PostgreSQL sees a request.
+#[test]
+fn postgres_thirty_two_clients_allocating_at_once_keep_every_constraint() {
+    thirty_two_clients(Backend::Postgres);
+}
+
+#[expect(clippy::unwrap_used, clippy::panic, reason = "test code fails loudly")]
+fn thirty_two_clients(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let signer = Signer::from_seed("habeas.test/concurrency", [8; 32]).unwrap();
-    let info = RegisterInfo {
-        origin: "habeas.test/concurrency".into(),
-        verifier: signer.verifier(),
-    };
-    let store = Arc::new(SqliteStore::create(&path, &info).unwrap());
-    let register = Register::start(WriterParts {
-        sink: Box::new(store.sink().unwrap()),
-        store: store.clone(),
-        signer,
-        clock: Arc::new(ManualClock::new(
-            Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap(),
-        )),
-        entropy: Arc::new(SeededEntropy::new(9)),
-        config: WriterConfig::default(),
-    })
-    .unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap(),
+    ));
+    let started = backends::start(backend, &path, "habeas.test/concurrency", 8, clock, 9);
+    let (store, register) = (started.store.clone(), started.register.clone());
     let actor = Actor::parse("actor", "prueba").unwrap();
-    let estate: EstateFile = toml::from_str(
+    backends::load_estate(
+        &register,
         r#"
 [facility]
 code = "CECOT"
@@ -48,23 +47,7 @@ name = "Módulo 1"
 cell_count = 10
 cell_template = { area_m2 = 20, bunks = 4, cna = 4, operational_capacity = 6 }
 "#,
-    )
-    .unwrap();
-    let estate = estate.validate().unwrap();
-    let mut drafts: Vec<Draft> = vec![estate.facility.to_draft(&actor)];
-    drafts.extend(
-        estate
-            .units
-            .iter()
-            .map(|u| u.to_draft(&estate.facility.code, &actor)),
     );
-    drafts.extend(
-        estate
-            .cells
-            .iter()
-            .map(|c| c.to_draft(&estate.facility.code, &actor)),
-    );
-    register.append_all(drafts).unwrap();
     let now = Timestamp::parse("2025-06-01T00:00:00.000Z").unwrap();
     // 120 people of four Rule 11 classes for 60 places.
     let admissions: Vec<Draft> = (0..120)
@@ -163,6 +146,21 @@ cell_template = { area_m2 = 20, bunks = 4, cna = 4, operational_capacity = 6 }
         assert!(
             overrides > 0,
             "cell {cell} mixes Rule 11 classes without a recorded override"
+        );
+    }
+    // PostgreSQL holds exactly what the replica took, and a replica made afresh from it
+    // places everyone where the live one does.
+    if let Some((primary, _schema)) = &started.primary {
+        use habeas_register::store::Store as _;
+        assert_eq!(primary.size().unwrap(), store.size().unwrap());
+        let fresh = habeas_store_sqlite::SqliteStore::open(&backends::replayed(
+            primary,
+            &dir.path().join("fresh.db"),
+        ))
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", fresh.cells(None).unwrap()),
+            format!("{:?}", store.cells(None).unwrap())
         );
     }
 }

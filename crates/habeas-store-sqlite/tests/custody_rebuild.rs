@@ -3,18 +3,17 @@
 
 use habeas_core::allocation::Allocation;
 use habeas_core::custody::{AdmissionInput, NonAssociation, Release};
-use habeas_core::estate::EstateFile;
 use habeas_core::events::{CellCount, Death, Movement, RollCount};
 use habeas_core::ids::Actor;
-use habeas_register::note::Signer;
-use habeas_register::store::RegisterInfo;
 use habeas_register::time::ManualClock;
-use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
 use habeas_register::{Draft, Timestamp};
-use habeas_store_sqlite::{SqliteStore, PROJECTION_TABLES};
+use habeas_store_sqlite::PROJECTION_TABLES;
 use proptest::prelude::*;
 use serde_json::json;
 use std::sync::Arc;
+
+mod backends;
+use backends::Backend;
 
 const ESTATE: &str = r#"
 [facility]
@@ -128,136 +127,242 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(10))]
 
     #[test]
-    fn rebuild_equals_live_custody_projections(ops in proptest::collection::vec(op(), 1..70)) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let signer = Signer::from_seed("habeas.test/custody", [6; 32]).unwrap();
-        let info = RegisterInfo { origin: "habeas.test/custody".into(), verifier: signer.verifier() };
-        let store = Arc::new(SqliteStore::create(&path, &info).unwrap());
-        let clock = Arc::new(ManualClock::new(Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap()));
-        let register = Register::start(WriterParts {
-            sink: Box::new(store.sink().unwrap()),
-            store: store.clone(),
-            signer,
-            clock: clock.clone(),
-            entropy: Arc::new(SeededEntropy::new(4)),
-            config: WriterConfig::default(),
-        })
-        .unwrap();
-        let actor = Actor::parse("actor", "prueba").unwrap();
-        let estate = toml::from_str::<EstateFile>(ESTATE).unwrap().validate().unwrap();
-        let mut drafts: Vec<Draft> = vec![estate.facility.to_draft(&actor)];
-        drafts.extend(estate.units.iter().map(|u| u.to_draft(&estate.facility.code, &actor)));
-        drafts.extend(estate.cells.iter().map(|c| c.to_draft(&estate.facility.code, &actor)));
-        register.append_all(drafts).unwrap();
-        let mut bookings: Vec<u64> = Vec::new();
-        let now = Timestamp::parse("2025-06-01T00:00:00.000Z").unwrap();
-        let at = "2025-01-01T09:00:00.000Z";
-        let pick = |v: &Vec<u64>, i: usize| v.get(i % v.len().max(1)).copied().unwrap_or(999);
-        let (mut accepted, mut refused) = (0, 0);
-        let mut complaints: Vec<u64> = Vec::new();
-        let record = |v: serde_json::Value| -> Option<Draft> {
-            serde_json::from_value::<habeas_core::record::RecordInput>(v).ok()?.validate(now, &actor).ok()
-        };
-        for op in ops {
-            clock.advance_millis(60_000);
-            let draft: Option<Draft> = match op {
-                Op::Admit { female, sentenced } => {
-                    let v = json!({
-                        "facility": "CECOT",
-                        "person": {"given_names": "P", "surnames": ["Q"], "birth_date": "1990-01-01",
-                                   "sex": if female { "female" } else { "male" }, "nationalities": ["SV"]},
-                        "admitted_at": "2025-01-01T08:00:00.000Z",
-                        "legal_status": if sentenced { "sentenced" } else { "remand" },
-                        "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
-                    });
-                    Some(serde_json::from_value::<AdmissionInput>(v).unwrap().validate(now).unwrap().to_draft(&actor))
-                }
-                Op::Allocate { who, cell, force } => {
-                    let (r, a) = if force { (Some("prueba"), Some("director")) } else { (None, None) };
-                    Allocation::new("CECOT", pick(&bookings, who), CELLS[cell], r, a).ok().map(|x| x.to_draft(&actor))
-                }
-                Op::Move { who, kind, whole_cell } => {
-                    let kinds = ["out_of_cell", "back_to_cell", "out", "return"];
-                    let dest = (kind == 2).then_some("court");
-                    let b = [pick(&bookings, who)];
-                    let (list, cell): (&[u64], Option<&str>) = if whole_cell { (&[], Some(CELLS[who % 4])) } else { (&b, None) };
-                    Movement::new("CECOT", kinds[kind], list, cell, kind == 0, dest, at, now).ok().map(|m| m.to_draft(&actor))
-                }
-                Op::Count { cell, n } => {
-                    let present = (n % 2 == 0).then(|| bookings.iter().take(n as usize).copied().collect::<Vec<_>>());
-                    let counted = present.as_ref().map_or(n, |p| p.len() as u32);
-                    let c = CellCount { cell: CELLS[cell].to_string(), counted, present };
-                    RollCount::new("CECOT", at, &[c], now).ok().map(|c| c.to_draft(&actor))
-                }
-                Op::Apart { a, b, scope } => NonAssociation::new("CECOT", pick(&bookings, a), pick(&bookings, b), ["cell", "unit", "facility"][scope], "riesgo", "director")
-                    .ok()
-                    .map(|n| n.to_draft(&actor)),
-                Op::Release { who } => Release::new("CECOT", pick(&bookings, who), Some("bail"), "Juez", "R-1", at, now, &actor).ok().map(|r| r.to_draft(&actor)),
-                Op::Hearing { first, n, counsel } => {
-                    let mut list: Vec<u64> = (0..n).map(|k| pick(&bookings, first + k)).collect();
-                    list.sort_unstable();
-                    list.dedup();
-                    let mut v = json!({"record": "hearing", "facility": "CECOT", "bookings": list, "court": "T", "at": at, "mode": "video", "people_heard": 300});
-                    if counsel {
-                        v["counsel"] = json!("Lcda. Ruiz");
-                    }
-                    record(v)
-                }
-                Op::Complain { who } => record(json!({"record": "complaint", "facility": "CECOT", "booking": pick(&bookings, who), "at": at,
-                    "subject": "s", "text": "t", "alleges_ill_treatment": who % 2 == 0, "reply_due": "2025-01-15"})),
-                Op::Reply { which } => record(json!({"record": "complaint_reply", "facility": "CECOT", "complaint": pick(&complaints, which),
-                    "at": "2025-01-02T09:00:00.000Z", "reply": "respuesta"})),
-                Op::File { who, what } => {
-                    let b = pick(&bookings, who);
-                    if what == 7 {
-                        habeas_core::environment::Reading::new("CECOT", CELLS[who % 4], at, Some("31.5"), Some("on"), None, now)
-                            .ok()
-                            .map(|r| r.to_draft(&actor))
-                    } else {
-                        record(match what {
-                            0 => json!({"record": "contact", "facility": "CECOT", "booking": b, "kind": "visit", "party": "family", "at": at, "with": "madre", "minutes": 60}),
-                            1 => json!({"record": "contact_request", "facility": "CECOT", "booking": b, "kind": "call", "party": "legal", "at": at, "granted": true}),
-                            2 => json!({"record": "incident", "facility": "CECOT", "at": at, "place": "M1", "description": "riña", "bookings": [b], "force_used": who % 2 == 0, "authorised_by": "jefe"}),
-                            3 => json!({"record": "sanction", "facility": "CECOT", "booking": b, "at": at, "offence": "riña", "sanction": if who % 3 == 0 { "dark_cell" } else { "warning" }, "authority": "consejo"}),
-                            4 => json!({"record": "health", "facility": "CECOT", "booking": b, "at": at, "kind": "visit", "notes": "control"}),
-                            5 => json!({"record": "programme", "facility": "CECOT", "booking": b, "at": at, "programme": "taller", "kind": "work", "minutes": 120}),
-                            _ => json!({"record": "review", "facility": "CECOT", "booking": b, "at": at, "authority": "juez", "outcome": "continúa"}),
-                        })
-                    }
-                }
-                Op::Die { who } => Death::new("CECOT", pick(&bookings, who), at, "celda", "causa", false, now).ok().map(|d| d.to_draft(&actor)),
-            };
-            let Some(draft) = draft else { refused += 1; continue };
-            let admit = draft.kind == habeas_core::kinds::ADMITTED;
-            let complaint = draft.kind == habeas_core::kinds::COMPLAINT;
-            match register.append(draft) {
-                Ok(r) => {
-                    accepted += 1;
-                    if admit {
-                        bookings.push(r.index);
-                    }
-                    if complaint {
-                        complaints.push(r.index);
-                    }
-                }
-                Err(habeas_register::store::AppendError::Rejected(_)) => refused += 1,
-                Err(e) => prop_assert!(false, "storage failed: {e}"),
+    fn sqlite_rebuild_equals_live_custody_projections(ops in proptest::collection::vec(op(), 1..70)) {
+        custody_run(ops, Backend::Sqlite)?;
+    }
+
+    /// On PostgreSQL the projections live in the writer's replica; a replica made afresh from
+    /// the entries in PostgreSQL must equal it, and PostgreSQL must hold exactly the entries
+    /// the replica took (nothing it refused).
+    #[test]
+    fn postgres_rebuild_equals_live_custody_projections(ops in proptest::collection::vec(op(), 1..70)) {
+        custody_run(ops, Backend::Postgres)?;
+    }
+}
+
+#[expect(clippy::unwrap_used, reason = "test code fails loudly")]
+fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap(),
+    ));
+    let started = backends::start(backend, &path, "habeas.test/custody", 6, clock.clone(), 4);
+    let (store, register) = (started.store.clone(), started.register.clone());
+    let actor = Actor::parse("actor", "prueba").unwrap();
+    backends::load_estate(&register, ESTATE);
+    let mut bookings: Vec<u64> = Vec::new();
+    let now = Timestamp::parse("2025-06-01T00:00:00.000Z").unwrap();
+    let at = "2025-01-01T09:00:00.000Z";
+    let pick = |v: &Vec<u64>, i: usize| v.get(i % v.len().max(1)).copied().unwrap_or(999);
+    let (mut accepted, mut refused) = (0, 0);
+    let mut complaints: Vec<u64> = Vec::new();
+    let record = |v: serde_json::Value| -> Option<Draft> {
+        serde_json::from_value::<habeas_core::record::RecordInput>(v)
+            .ok()?
+            .validate(now, &actor)
+            .ok()
+    };
+    for op in ops {
+        clock.advance_millis(60_000);
+        let draft: Option<Draft> = match op {
+            Op::Admit { female, sentenced } => {
+                let v = json!({
+                    "facility": "CECOT",
+                    "person": {"given_names": "P", "surnames": ["Q"], "birth_date": "1990-01-01",
+                               "sex": if female { "female" } else { "male" }, "nationalities": ["SV"]},
+                    "admitted_at": "2025-01-01T08:00:00.000Z",
+                    "legal_status": if sentenced { "sentenced" } else { "remand" },
+                    "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
+                });
+                Some(
+                    serde_json::from_value::<AdmissionInput>(v)
+                        .unwrap()
+                        .validate(now)
+                        .unwrap()
+                        .to_draft(&actor),
+                )
             }
+            Op::Allocate { who, cell, force } => {
+                let (r, a) = if force {
+                    (Some("prueba"), Some("director"))
+                } else {
+                    (None, None)
+                };
+                Allocation::new("CECOT", pick(&bookings, who), CELLS[cell], r, a)
+                    .ok()
+                    .map(|x| x.to_draft(&actor))
+            }
+            Op::Move {
+                who,
+                kind,
+                whole_cell,
+            } => {
+                let kinds = ["out_of_cell", "back_to_cell", "out", "return"];
+                let dest = (kind == 2).then_some("court");
+                let b = [pick(&bookings, who)];
+                let (list, cell): (&[u64], Option<&str>) = if whole_cell {
+                    (&[], Some(CELLS[who % 4]))
+                } else {
+                    (&b, None)
+                };
+                Movement::new("CECOT", kinds[kind], list, cell, kind == 0, dest, at, now)
+                    .ok()
+                    .map(|m| m.to_draft(&actor))
+            }
+            Op::Count { cell, n } => {
+                let present = (n % 2 == 0).then(|| {
+                    bookings
+                        .iter()
+                        .take(n as usize)
+                        .copied()
+                        .collect::<Vec<_>>()
+                });
+                let counted = present.as_ref().map_or(n, |p| p.len() as u32);
+                let c = CellCount {
+                    cell: CELLS[cell].to_string(),
+                    counted,
+                    present,
+                };
+                RollCount::new("CECOT", at, &[c], now)
+                    .ok()
+                    .map(|c| c.to_draft(&actor))
+            }
+            Op::Apart { a, b, scope } => NonAssociation::new(
+                "CECOT",
+                pick(&bookings, a),
+                pick(&bookings, b),
+                ["cell", "unit", "facility"][scope],
+                "riesgo",
+                "director",
+            )
+            .ok()
+            .map(|n| n.to_draft(&actor)),
+            Op::Release { who } => Release::new(
+                "CECOT",
+                pick(&bookings, who),
+                Some("bail"),
+                "Juez",
+                "R-1",
+                at,
+                now,
+                &actor,
+            )
+            .ok()
+            .map(|r| r.to_draft(&actor)),
+            Op::Hearing { first, n, counsel } => {
+                let mut list: Vec<u64> = (0..n).map(|k| pick(&bookings, first + k)).collect();
+                list.sort_unstable();
+                list.dedup();
+                let mut v = json!({"record": "hearing", "facility": "CECOT", "bookings": list, "court": "T", "at": at, "mode": "video", "people_heard": 300});
+                if counsel {
+                    v["counsel"] = json!("Lcda. Ruiz");
+                }
+                record(v)
+            }
+            Op::Complain { who } => record(
+                json!({"record": "complaint", "facility": "CECOT", "booking": pick(&bookings, who), "at": at,
+                    "subject": "s", "text": "t", "alleges_ill_treatment": who % 2 == 0, "reply_due": "2025-01-15"}),
+            ),
+            Op::Reply { which } => record(
+                json!({"record": "complaint_reply", "facility": "CECOT", "complaint": pick(&complaints, which),
+                    "at": "2025-01-02T09:00:00.000Z", "reply": "respuesta"}),
+            ),
+            Op::File { who, what } => {
+                let b = pick(&bookings, who);
+                if what == 7 {
+                    habeas_core::environment::Reading::new(
+                        "CECOT",
+                        CELLS[who % 4],
+                        at,
+                        Some("31.5"),
+                        Some("on"),
+                        None,
+                        now,
+                    )
+                    .ok()
+                    .map(|r| r.to_draft(&actor))
+                } else {
+                    record(match what {
+                        0 => {
+                            json!({"record": "contact", "facility": "CECOT", "booking": b, "kind": "visit", "party": "family", "at": at, "with": "madre", "minutes": 60})
+                        }
+                        1 => {
+                            json!({"record": "contact_request", "facility": "CECOT", "booking": b, "kind": "call", "party": "legal", "at": at, "granted": true})
+                        }
+                        2 => {
+                            json!({"record": "incident", "facility": "CECOT", "at": at, "place": "M1", "description": "riña", "bookings": [b], "force_used": who % 2 == 0, "authorised_by": "jefe"})
+                        }
+                        3 => {
+                            json!({"record": "sanction", "facility": "CECOT", "booking": b, "at": at, "offence": "riña", "sanction": if who % 3 == 0 { "dark_cell" } else { "warning" }, "authority": "consejo"})
+                        }
+                        4 => {
+                            json!({"record": "health", "facility": "CECOT", "booking": b, "at": at, "kind": "visit", "notes": "control"})
+                        }
+                        5 => {
+                            json!({"record": "programme", "facility": "CECOT", "booking": b, "at": at, "programme": "taller", "kind": "work", "minutes": 120})
+                        }
+                        _ => {
+                            json!({"record": "review", "facility": "CECOT", "booking": b, "at": at, "authority": "juez", "outcome": "continúa"})
+                        }
+                    })
+                }
+            }
+            Op::Die { who } => Death::new(
+                "CECOT",
+                pick(&bookings, who),
+                at,
+                "celda",
+                "causa",
+                false,
+                now,
+            )
+            .ok()
+            .map(|d| d.to_draft(&actor)),
+        };
+        let Some(draft) = draft else {
+            refused += 1;
+            continue;
+        };
+        let admit = draft.kind == habeas_core::kinds::ADMITTED;
+        let complaint = draft.kind == habeas_core::kinds::COMPLAINT;
+        match register.append(draft) {
+            Ok(r) => {
+                accepted += 1;
+                if admit {
+                    bookings.push(r.index);
+                }
+                if complaint {
+                    complaints.push(r.index);
+                }
+            }
+            Err(habeas_register::store::AppendError::Rejected(_)) => refused += 1,
+            Err(e) => prop_assert!(false, "storage failed: {e}"),
         }
-        register.shutdown();
-        prop_assert!(accepted + refused > 0);
-        prop_assert_eq!(store.check_projections().unwrap(), Ok(()));
-        let live = dump(&path);
-        store.rebuild_projections().unwrap();
-        prop_assert_eq!(dump(&path), live);
-        // Populations in the cells table agree with the custodies in each cell, and never
-        // exceed operational capacity.
-        let c = rusqlite::Connection::open(&path).unwrap();
-        let bad: i64 = c.query_row(
+    }
+    register.shutdown();
+    prop_assert!(accepted + refused > 0);
+    prop_assert_eq!(store.check_projections().unwrap(), Ok(()));
+    let live = dump(&path);
+    store.rebuild_projections().unwrap();
+    prop_assert_eq!(&dump(&path), &live);
+    // Populations in the cells table agree with the custodies in each cell, and never
+    // exceed operational capacity.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let bad: i64 = c
+        .query_row(
             "SELECT count(*) FROM cells WHERE population > operational OR population !=
              (SELECT count(*) FROM custodies WHERE custodies.cell = cells.code AND ended IS NULL)",
-            [], |r| r.get(0)).unwrap();
-        prop_assert_eq!(bad, 0);
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    prop_assert_eq!(bad, 0);
+    if let Some((primary, _schema)) = &started.primary {
+        use habeas_register::store::Store as _;
+        prop_assert_eq!(primary.size().unwrap(), store.size().unwrap());
+        let fresh = backends::replayed(primary, &dir.path().join("fresh.db"));
+        prop_assert_eq!(dump(&fresh), live);
     }
+    Ok(())
 }

@@ -4,17 +4,13 @@
 
 use crate::open::DbArgs;
 use anyhow::{bail, Result};
-use habeas_register::merkle::{leaf_hash, to_hex};
+use habeas_register::merkle::to_hex;
 use habeas_register::store::{LogSink, RegisterInfo, Store, StoreError};
 use habeas_register::verify::verify;
-use habeas_register::{Entry, SealedEntry};
 use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Entries per transaction in the target.
-const BATCH: usize = 2_000;
 
 pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<ExitCode> {
     let source_args = DbArgs {
@@ -42,8 +38,7 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
         }])?;
     }
     let bar = indicatif::ProgressBar::new(before.entries);
-    let mut batch: Vec<SealedEntry> = Vec::with_capacity(BATCH);
-    let mut flush = |batch: &mut Vec<SealedEntry>| -> Result<(), StoreError> {
+    crate::replica::in_batches(&*source, 0, before.entries, &mut |batch| {
         sink.begin()?;
         let first = batch.first().map_or(0, |e| e.entry.index);
         let written = sink.append_group(batch).map_err(|e| {
@@ -55,30 +50,9 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
         }
         sink.commit()?;
         bar.inc(batch.len() as u64);
-        batch.clear();
         Ok(())
-    };
-    source
-        .scan(0, &mut |row| {
-            if row.index >= before.entries {
-                return Ok(false);
-            }
-            let entry = Entry::decode(row.bytes)
-                .map_err(|e| StoreError::Corrupt(format!("entry {}: {e}", row.index)))?;
-            batch.push(SealedEntry {
-                entry,
-                bytes: row.bytes.to_vec(),
-                leaf: leaf_hash(row.bytes),
-            });
-            if batch.len() == BATCH {
-                flush(&mut batch)?;
-            }
-            Ok(true)
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !batch.is_empty() {
-        flush(&mut batch).map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish_and_clear();
     let checkpoints = source.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
     for cp in &checkpoints {

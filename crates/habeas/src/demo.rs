@@ -6,11 +6,12 @@ use anyhow::{bail, Context as _, Result};
 use habeas_demo::{generate, Options, Scenario};
 use habeas_register::merkle::to_hex;
 use habeas_register::note::Signer;
-use habeas_register::store::RegisterInfo;
+use habeas_register::store::{LogSink, RegisterInfo, StoreError};
 use habeas_register::time::ManualClock;
 use habeas_register::verify::verify;
 use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
 use habeas_register::Timestamp;
+use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -56,12 +57,22 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     } else {
         90
     });
-    let key_path = db.key_path();
-    if db.db.exists() || key_path.exists() {
-        if !args.replace {
-            bail!("{} exists already; pass --replace to generate the demo over it, or choose another --db", db.db.display());
+    let key_path = db.signing_key_path()?;
+    let local = db.local_path()?;
+    // On PostgreSQL the demo goes into a database (or schema) that holds no register yet: a
+    // register there is never replaced, and nothing here is removed if one is found.
+    if let Some(url) = db.postgres_url() {
+        match PostgresStore::open(url) {
+            Err(StoreError::NotInitialised(_)) => {}
+            Ok(p) => bail!("--db: the {} holds a register already; the demo on PostgreSQL goes into a database or schema that holds none (a register is never replaced)", p.place()),
+            Err(e) => bail!("--db: {e}"),
         }
-        // The demo's store, its access log and their keys go together.
+    }
+    if local.exists() || key_path.exists() {
+        if !args.replace {
+            bail!("{} exists already; pass --replace to generate the demo over it, or choose another --db", local.display());
+        }
+        // The demo's store (or replica), its access log and their keys go together.
         for suffix in [
             "",
             "-wal",
@@ -75,11 +86,14 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             ".session.key",
             ".secrets.key",
         ] {
-            let mut p = db.db.as_os_str().to_owned();
+            let mut p = local.as_os_str().to_owned();
             p.push(suffix);
             let _ = std::fs::remove_file(p);
         }
         let _ = std::fs::remove_file(&key_path);
+        if let Ok(access_key) = db.access_key_path() {
+            let _ = std::fs::remove_file(access_key);
+        }
     }
     let origin = format!("habeas.demo/{}/seed-{}", scenario.name(), args.seed);
     let seed: [u8; 32] = Sha256::digest(format!("habeas demo key {}", args.seed)).into();
@@ -88,13 +102,27 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         origin: origin.clone(),
         verifier: signer.verifier(),
     };
+    let primary = match db.postgres_url() {
+        Some(url) => {
+            Some(PostgresStore::create(url, &info).map_err(|e| anyhow::anyhow!("--db: {e}"))?)
+        }
+        None => None,
+    };
     write_signer(&key_path, &signer)?;
-    let store = Arc::new(SqliteStore::create(&db.db, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let (store, sink): (Arc<SqliteStore>, Box<dyn LogSink>) = match &primary {
+        Some(primary) => crate::replica::writer(primary, &local, false)?,
+        None => {
+            let store =
+                Arc::new(SqliteStore::create(&local, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
+            let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+            (store, Box::new(sink))
+        }
+    };
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2025-01-01T00:00:00.000Z").map_err(|e| anyhow::anyhow!("{e}"))?,
     ));
     let register = Register::start(WriterParts {
-        sink: Box::new(store.sink().map_err(|e| anyhow::anyhow!("{e}"))?),
+        sink,
         store: store.clone(),
         signer,
         clock: clock.clone(),
@@ -145,8 +173,12 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     };
     register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
     register.shutdown();
-    let verified = verify(&*store, &info.verifier)
-        .map_err(|e| anyhow::anyhow!("the generated register does not verify: {e}"))?;
+    // What is verified is the register itself: on PostgreSQL, the database, not the replica.
+    let verified = match &primary {
+        Some(p) => verify(p, &info.verifier),
+        None => verify(&*store, &info.verifier),
+    }
+    .map_err(|e| anyhow::anyhow!("the generated register does not verify: {e}"))?;
     println!(
         "The {} scenario, {} to {}:",
         scenario.name(),
@@ -169,15 +201,15 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     println!();
     if scenario == Scenario::National {
         println!(
-            "  (population per unit of all 25 facilities: habeas --db {} population)",
-            db.db.display()
+            "  (population per unit of all 25 facilities: habeas {} population)",
+            db.flags()
         );
     } else {
         population(db, Some("CECOT".into()), Out::Table)?;
     }
     println!();
     println!("Explore it from the command line:");
-    let db_flag = format!("--db {}", db.db.display());
+    let db_flag = db.flags();
     for (cmd, what) in [
         (
             "population",

@@ -11,6 +11,7 @@ mod custody_cli;
 mod demo;
 mod export;
 mod open;
+mod replica;
 mod report;
 mod serve;
 mod statistics;
@@ -311,17 +312,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--actor: {}", e.message))
     };
     if cli.db.postgres_url().is_some()
-        && !matches!(
+        && matches!(
             cli.command,
-            Command::Init { .. }
-                | Command::Verify { .. }
-                | Command::Checkpoint { .. }
-                | Command::Entry { .. }
-                | Command::Proof { .. }
-                | Command::Copy { .. }
-                | Command::StressAppend { .. }
+            Command::Import { .. }
                 | Command::Bench {
-                    bench: BenchCommand::Register(_)
+                    bench: BenchCommand::Custody(_)
+                        | BenchCommand::Environment(_)
+                        | BenchCommand::Compliance(_)
+                        | BenchCommand::Api(_)
+                        | BenchCommand::Ui(_)
+                        | BenchCommand::Search(_)
+                        | BenchCommand::Soak(_)
+                        | BenchCommand::All { .. }
                 }
         )
     {
@@ -509,14 +511,35 @@ fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let projections = if db.postgres_url().is_some() {
-        "the PostgreSQL store keeps no projections yet"
+    let projections = if db.postgres_url().is_some() && db.replica.is_none() {
+        "the projections are not checked: they are kept in each process's replica (pass --replica to check one)"
     } else {
-        match db
-            .open_store()?
+        let store = db.open_store()?;
+        if db.postgres_url().is_some() {
+            // The replica holds the same entries as the database, or it is not used.
+            match verify(&store, &key) {
+                Ok(r) if r.root == report.root && r.entries == report.entries => {}
+                Ok(r) => {
+                    eprintln!(
+                        "FAILED: the replica's {} entries (root {}) are not the database's",
+                        r.entries,
+                        to_hex(&r.root)
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => {
+                    eprintln!("FAILED in the replica: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        match store
             .check_projections()
             .map_err(|e| anyhow::anyhow!("{e}"))?
         {
+            Ok(()) if db.postgres_url().is_some() => {
+                "the replica holds the same entries and every projection matches a rebuild"
+            }
             Ok(()) => "every projection matches a rebuild",
             Err(m) => {
                 eprintln!("FAILED in table {}: {m}", m.table);

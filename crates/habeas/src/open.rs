@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Why a command refuses a PostgreSQL `--db`.
-pub const NOT_ON_POSTGRES: &str = "--db: this command needs the custody projections, the accounts or the access log, which are not on PostgreSQL yet; on PostgreSQL Habeas runs init, verify, checkpoint, entry, proof, copy and bench register (docs/deployment.md)";
+pub const NOT_ON_POSTGRES: &str = "--db: this command works on a SQLite file only (import makes a new SQLite store: use `habeas copy` to move a register to PostgreSQL; the benchmarks other than `bench register` make their own stores)";
 
 /// Where the register is and how its writer behaves.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,6 +24,10 @@ pub struct DbArgs {
     /// The signing key file [default: <db>.key; required with a PostgreSQL --db].
     #[arg(long, global = true, env = "HABEAS_KEY")]
     pub key: Option<PathBuf>,
+    /// With a PostgreSQL --db: the local SQLite file that replicates the register and holds its
+    /// projections, made and caught up as needed (one per process that writes).
+    #[arg(long, global = true, env = "HABEAS_REPLICA")]
+    pub replica: Option<PathBuf>,
     /// Sign a checkpoint automatically every N entries (0: never).
     #[arg(
         long,
@@ -74,6 +78,21 @@ impl DbArgs {
         }
     }
 
+    /// The options that name this store on a command line (no password).
+    pub fn flags(&self) -> String {
+        match (self.postgres_url(), &self.replica) {
+            (Some(_), replica) => format!(
+                "--db '{}' --key {} --replica {}",
+                self.shown(),
+                self.key_path().display(),
+                replica
+                    .as_deref()
+                    .map_or("REPLICA".into(), |r| r.display().to_string())
+            ),
+            (None, _) => format!("--db {}", self.db.display()),
+        }
+    }
+
     /// The signing key's file: `--key`, or `<db>.key` beside a SQLite file. A PostgreSQL
     /// register has no file to put it beside, so there `--key` is required.
     pub fn signing_key_path(&self) -> Result<PathBuf> {
@@ -83,13 +102,32 @@ impl DbArgs {
         Ok(self.key_path())
     }
 
-    /// The SQLite store with its projections, which every command about people, places and
-    /// findings reads.
-    pub fn open_store(&self) -> Result<SqliteStore> {
-        if self.postgres_url().is_some() {
-            bail!("{NOT_ON_POSTGRES}");
+    /// The local file the store's companions are named after (`<file>.access`,
+    /// `<file>.session.key`, …) and the accounts are kept in: the SQLite store itself, or the
+    /// replica of a register on PostgreSQL.
+    pub fn local_path(&self) -> Result<PathBuf> {
+        match (self.postgres_url(), &self.replica) {
+            (None, _) => Ok(self.db.clone()),
+            (Some(_), Some(replica)) => Ok(replica.clone()),
+            (Some(_), None) => bail!("--replica: a register on PostgreSQL is read through a local SQLite replica that holds its projections; name its file with --replica (or HABEAS_REPLICA); it is made the first time"),
         }
-        SqliteStore::open(&self.db).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    fn open_postgres(url: &str) -> Result<PostgresStore> {
+        PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The SQLite store with its projections, which every command about people, places and
+    /// findings reads: the file, or the caught-up replica of a register on PostgreSQL.
+    pub fn open_store(&self) -> Result<SqliteStore> {
+        match self.postgres_url() {
+            Some(url) => {
+                let replica =
+                    crate::replica::open(&Self::open_postgres(url)?, &self.local_path()?)?;
+                Arc::try_unwrap(replica).map_err(|_| anyhow::anyhow!("the replica is shared"))
+            }
+            None => SqliteStore::open(&self.db).map_err(|e| anyhow::anyhow!("{e}")),
+        }
     }
 
     /// The register alone (entries and checkpoints), on either backend.
@@ -127,10 +165,46 @@ impl DbArgs {
         Ok((store, register))
     }
 
-    /// Opens the store and starts its writer with the signing key.
+    /// Opens the store and starts its writer with the signing key. On PostgreSQL the writer
+    /// takes the register's writer lock (refused while another process holds it) and writes
+    /// through the replica.
     pub fn open_writer(&self) -> Result<(Arc<SqliteStore>, Register)> {
-        self.start_writer(Arc::new(self.open_store()?), &self.key_path())
+        self.open_writer_waiting(false)
     }
+
+    /// As [`Self::open_writer`]; on PostgreSQL, when `wait`, waiting for the process that
+    /// writes the register to stop rather than refusing.
+    pub fn open_writer_waiting(&self, wait: bool) -> Result<(Arc<SqliteStore>, Register)> {
+        match self.postgres_url() {
+            Some(url) => {
+                let key = self.signing_key_path()?;
+                let signer = read_signer(&key)?;
+                let primary = Self::open_postgres(url)?;
+                let (local, sink) = crate::replica::writer(&primary, &self.local_path()?, wait)?;
+                self.start_writer_with(local, sink, signer)
+            }
+            None => self.start_writer(Arc::new(self.open_store()?), &self.key_path()),
+        }
+    }
+}
+
+/// The identity of a new access log beside the register `main` (origin `<main's>/access`), its
+/// signing key written to `key_path`.
+fn new_access_log(
+    main: &dyn Store,
+    key_path: &Path,
+) -> Result<habeas_register::store::RegisterInfo> {
+    let origin = format!(
+        "{}/access",
+        main.info().map_err(|e| anyhow::anyhow!("{e}"))?.origin
+    );
+    let signer = Signer::from_seed(&origin, crate::system::key_seed()?)
+        .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
+    write_signer(key_path, &signer)?;
+    Ok(habeas_register::store::RegisterInfo {
+        origin,
+        verifier: signer.verifier(),
+    })
 }
 
 /// Reads a `PRIVATE+KEY+…` signing key, refusing a file others can read.
@@ -185,47 +259,76 @@ fn write_secret_file(path: &Path, text: &str) -> Result<()> {
 }
 
 impl DbArgs {
-    /// The access log's file: `<db>.access`, a register of its own.
-    pub fn access_path(&self) -> PathBuf {
-        let mut s = self.db.as_os_str().to_owned();
+    /// The access log's file: `<db>.access`, a register of its own (on PostgreSQL, its
+    /// replica: `<replica>.access`).
+    pub fn access_path(&self) -> Result<PathBuf> {
+        let mut s = self.local_path()?.into_os_string();
         s.push(".access");
-        PathBuf::from(s)
+        Ok(PathBuf::from(s))
     }
 
-    /// The access log's signing key: `<db>.access.key`.
-    pub fn access_key_path(&self) -> PathBuf {
-        let mut s = self.access_path().into_os_string();
-        s.push(".key");
-        PathBuf::from(s)
+    /// The access log's signing key: `<db>.access.key` (on PostgreSQL, `<key>.access`, beside
+    /// the register's own key: every process that serves needs both).
+    pub fn access_key_path(&self) -> Result<PathBuf> {
+        let mut s = match self.postgres_url() {
+            Some(_) => self.signing_key_path()?.into_os_string(),
+            None => self.access_path()?.into_os_string(),
+        };
+        s.push(if self.postgres_url().is_some() {
+            ".access"
+        } else {
+            ".key"
+        });
+        Ok(PathBuf::from(s))
+    }
+
+    /// The access log of a register on PostgreSQL: a register of its own in the schema
+    /// `<schema>_access` of the same database, made the first time with its own key, and its
+    /// writer through its replica `<replica>.access`.
+    fn open_postgres_access_log(&self, url: &str) -> Result<(Arc<SqliteStore>, Register)> {
+        let main = Self::open_postgres(url)?;
+        let key_path = self.access_key_path()?;
+        let primary = match main
+            .open_companion("access")
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            Some(p) => p,
+            None => {
+                let info = new_access_log(&main, &key_path)?;
+                let created = main
+                    .create_companion("access", &info)
+                    .map_err(|e| anyhow::anyhow!("cannot create the access log: {e}"))?;
+                eprintln!(
+                    "created the access log in the {} (origin {}); its verifier key: {}",
+                    created.place(),
+                    info.origin,
+                    info.verifier
+                );
+                created
+            }
+        };
+        let signer = read_signer(&key_path)?;
+        let (local, sink) = crate::replica::writer(&primary, &self.access_path()?, false)?;
+        self.start_writer_with(local, sink, signer)
     }
 
     /// Opens the access log and starts its writer, creating it (with its own signing key, the
     /// verifier key printed to standard error) the first time.
     pub fn open_access_log(&self) -> Result<(Arc<SqliteStore>, Register)> {
-        use habeas_register::store::{RegisterInfo, Store as _};
-        let path = self.access_path();
-        let key_path = self.access_key_path();
+        if let Some(url) = self.postgres_url() {
+            return self.open_postgres_access_log(url);
+        }
+        let path = self.access_path()?;
+        let key_path = self.access_key_path()?;
         if !path.exists() {
-            let main = self.open_store()?;
-            let origin = format!(
-                "{}/access",
-                main.info().map_err(|e| anyhow::anyhow!("{e}"))?.origin
-            );
-            let signer = Signer::from_seed(&origin, crate::system::key_seed()?)
-                .map_err(|e| anyhow::anyhow!("access log: {e}"))?;
-            write_signer(&key_path, &signer)?;
-            SqliteStore::create(
-                &path,
-                &RegisterInfo {
-                    origin: origin.clone(),
-                    verifier: signer.verifier(),
-                },
-            )
-            .map_err(|e| anyhow::anyhow!("cannot create the access log: {e}"))?;
+            let info = new_access_log(&self.open_store()?, &key_path)?;
+            SqliteStore::create(&path, &info)
+                .map_err(|e| anyhow::anyhow!("cannot create the access log: {e}"))?;
             eprintln!(
-                "created the access log {} (origin {origin}); its verifier key: {}",
+                "created the access log {} (origin {}); its verifier key: {}",
                 path.display(),
-                signer.verifier()
+                info.origin,
+                info.verifier
             );
         }
         let store = Arc::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -235,7 +338,7 @@ impl DbArgs {
     /// The key that signs session cookies: `<db>.session.key`, made (mode 0600) the first
     /// time the server starts. Replacing it signs everyone out.
     pub fn session_key(&self) -> Result<habeas_web::auth::CookieKey> {
-        let mut s = self.db.as_os_str().to_owned();
+        let mut s = self.local_path()?.into_os_string();
         s.push(".session.key");
         let path = PathBuf::from(s);
         if !path.exists() {
@@ -297,8 +400,18 @@ impl DbArgs {
     ) -> Result<(Arc<SqliteStore>, Register)> {
         let signer = read_signer(key_path)?;
         let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.start_writer_with(store, Box::new(sink), signer)
+    }
+
+    /// Starts the writer of `store` over `sink`.
+    fn start_writer_with(
+        &self,
+        store: Arc<SqliteStore>,
+        sink: Box<dyn LogSink>,
+        signer: Signer,
+    ) -> Result<(Arc<SqliteStore>, Register)> {
         let register = Register::start(WriterParts {
-            sink: Box::new(sink),
+            sink,
             store: store.clone(),
             signer,
             clock: Arc::new(SystemClock),

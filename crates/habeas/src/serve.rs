@@ -86,9 +86,10 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             args.listen
         );
     }
-    // The server is the register's one writer while it runs (the lock file says so to others).
-    let (store, register) = db.open_writer()?;
-    let accounts = Accounts::open(&db.db).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The server is the register's one writer while it runs (the lock file says so to others;
+    // on PostgreSQL, the writer's advisory lock: a second server waits to take over).
+    let (store, register) = db.open_writer_waiting(true)?;
+    let accounts = Accounts::open(&db.local_path()?).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (access_store, access) = db.open_access_log()?;
     let state = Arc::new(AppState {
         store,

@@ -274,23 +274,21 @@ fn postgres_copy_refuses_a_source_that_does_not_verify() {
 }
 
 #[test]
-fn postgres_commands_that_need_projections_say_so_and_the_key_is_required() {
+fn postgres_commands_that_need_projections_ask_for_a_replica_and_the_key_is_required() {
     let reg = PgReg::init();
     for args in [
         &["population"][..],
         &["demo", "--no-serve"],
         &["serve"],
         &["export", "--out", "x.jsonl"],
-        &["import", "--in", "x.jsonl"],
     ] {
         let r = reg.run(args);
         assert_eq!(r.code, 1, "{args:?}");
-        assert!(
-            r.stderr.contains("not on PostgreSQL yet"),
-            "{args:?}: {}",
-            r.stderr
-        );
+        assert!(r.stderr.contains("--replica"), "{args:?}: {}", r.stderr);
     }
+    let r = reg.run(&["import", "--in", "x.jsonl"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("habeas copy"), "{}", r.stderr);
     assert_eq!(
         std::fs::read_dir(reg.dir.path()).unwrap().count(),
         1,
@@ -303,4 +301,214 @@ fn postgres_commands_that_need_projections_say_so_and_the_key_is_required() {
     let r: Run = c.output().unwrap().into();
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--key"), "{}", r.stderr);
+}
+
+/// The number of entries `habeas verify` finds in PostgreSQL itself.
+fn entries_in_postgres(reg: &PgReg) -> u64 {
+    let out = reg.ok(&["verify"]).stdout;
+    out.strip_prefix("OK: ")
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"))
+}
+
+/// A scratch schema holding no register yet, for the demo.
+fn empty_schema() -> PgReg {
+    PgReg {
+        schema: ScratchSchema::new().unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+#[test]
+fn postgres_demo_generates_through_a_replica_and_a_new_replica_reads_the_same() {
+    let reg = empty_schema();
+    let demo = [
+        "--replica",
+        "r1.db",
+        "demo",
+        "--no-serve",
+        "--scenario",
+        "mandela",
+        "--population",
+        "120",
+        "--days",
+        "3",
+        "--seed",
+        "5",
+    ];
+    let r = reg.ok(&demo);
+    assert!(r.stdout.contains("verified: root"), "{}", r.stdout);
+    // A second demo never replaces the register, and removes nothing.
+    let again = reg.run(&demo);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("holds a register already"),
+        "{}",
+        again.stderr
+    );
+    assert!(reg.dir.path().join("r1.db").exists());
+    let entries = entries_in_postgres(&reg);
+    assert!(entries > 500, "{entries}");
+    let checked = reg.ok(&["--replica", "r1.db", "verify"]).stdout;
+    assert!(
+        checked.contains("the replica holds the same entries and every projection matches"),
+        "{checked}"
+    );
+    // A replica made afresh from PostgreSQL answers as the first one does.
+    let first = reg.ok(&["--replica", "r1.db", "population"]).stdout;
+    let fresh = reg.ok(&["--replica", "r2.db", "population"]).stdout;
+    assert_eq!(first, fresh);
+    assert!(first.contains("CECOT"), "{first}");
+
+    // A write goes through the replica's checks: refused there, it never reaches PostgreSQL.
+    let refused = reg.run(&[
+        "--replica",
+        "r2.db",
+        "release",
+        "--facility",
+        "CECOT",
+        "--booking",
+        "999999",
+        "--reason",
+        "bail",
+        "--authority",
+        "Juez",
+        "--reference",
+        "R-1",
+    ]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(refused.stderr.contains("booking"), "{}", refused.stderr);
+    assert_eq!(entries_in_postgres(&reg), entries);
+    // Accepted, it is in PostgreSQL, and the other replica catches up with it.
+    reg.ok(&[
+        "--replica",
+        "r2.db",
+        "logbook",
+        "add",
+        "--facility",
+        "CECOT",
+        "--text",
+        "ronda nocturna sin novedad",
+    ]);
+    assert_eq!(entries_in_postgres(&reg), entries + 1);
+    let listed = reg
+        .ok(&[
+            "--replica",
+            "r1.db",
+            "logbook",
+            "list",
+            "--facility",
+            "CECOT",
+        ])
+        .stdout;
+    assert!(listed.contains("ronda nocturna sin novedad"), "{listed}");
+}
+
+#[test]
+fn postgres_a_replica_of_another_register_is_refused() {
+    let a = register_of_20();
+    let b = PgReg::init();
+    a.ok(&["--replica", "shared.db", "logbook", "list"]);
+    let replica = a.dir.path().join("shared.db");
+    let r = b.run(&["--replica", replica.to_str().unwrap(), "logbook", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("a replica of another register"),
+        "{}",
+        r.stderr
+    );
+    // One whose last entry is not PostgreSQL's, or that holds entries PostgreSQL does not
+    // (a database restored from an earlier backup, say), is refused, never mended.
+    a.tamper("UPDATE register_log SET bytes = bytes || '\\x20'::bytea WHERE idx = 19");
+    let r = a.run(&["--replica", "shared.db", "logbook", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("entry 19 of"), "{}", r.stderr);
+    a.tamper("DELETE FROM register_log WHERE idx >= 15");
+    let r = a.run(&["--replica", "shared.db", "logbook", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("holds 20 entries and PostgreSQL only 15"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `habeas serve` on the register in `reg`, with its own replica; its standard output's lines
+/// and standard error.
+fn serve(reg: &PgReg, replica: &str) -> std::process::Child {
+    reg.command()
+        .args(["--replica", replica, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn listening(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned()
+}
+
+#[test]
+fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
+    use crate::serve::http;
+    use std::io::BufRead as _;
+    let reg = register_of_20();
+    let healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut one = serve(&reg, "one.db");
+    let addr = listening(&mut one);
+    assert!(http(&addr, healthz).starts_with("HTTP/1.1 200"));
+    let mut two = serve(&reg, "two.db");
+    let mut err = std::io::BufReader::new(two.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("waiting to take over"), "{line}");
+    // The first server dies without a word; its connections go, and with them its locks.
+    one.kill().unwrap();
+    one.wait().unwrap();
+    let addr = listening(&mut two);
+    assert!(http(&addr, healthz).starts_with("HTTP/1.1 200"));
+    // What the second server logs goes to the access log in PostgreSQL.
+    let bad = r#"{"username":"nobody","password":"whatever-1"}"#;
+    let refused = http(
+        &addr,
+        &format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad}", bad.len()),
+    );
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &two.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(two.wait().unwrap().success());
+    let name = reg.schema.name();
+    let access = reg
+        .schema
+        .url()
+        .replace(&format!("%3D{name}"), &format!("%3D{name}_access"));
+    let key = reg.dir.path().join("register.key.access");
+    let r = reg.ok(&["--db", &access, "--key", key.to_str().unwrap(), "verify"]);
+    assert!(r.stdout.starts_with("OK: 1 entries"), "{}", r.stdout);
+    let e = reg
+        .ok(&[
+            "--db",
+            &access,
+            "--key",
+            key.to_str().unwrap(),
+            "entry",
+            "0",
+        ])
+        .stdout;
+    assert!(
+        e.contains("unknown_user") && !e.contains("whatever-1"),
+        "{e}"
+    );
 }

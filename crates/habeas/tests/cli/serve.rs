@@ -5,7 +5,7 @@ use crate::support::{bin, Reg};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::Stdio;
 
-fn http(addr: &str, request: &str) -> String {
+pub fn http(addr: &str, request: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut out = String::new();
