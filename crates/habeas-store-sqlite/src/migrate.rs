@@ -23,6 +23,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person_names",
         include_str!("../migrations/0007_person_names.sql"),
     ),
+    (
+        8,
+        "person_names_by_person",
+        include_str!("../migrations/0008_person_names_by_person.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
@@ -63,4 +68,29 @@ pub(crate) fn run(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "test code fails loudly")]
+mod tests {
+    /// The plan SQLite chooses for `sql` on a migrated database, one line per step.
+    fn plan(sql: &str) -> String {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::run(&conn).unwrap();
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.join("\n")
+    }
+
+    /// Statements the projector runs for every admission must not read a whole table.
+    #[test]
+    fn a_persons_name_words_are_found_without_a_scan() {
+        let p = plan("DELETE FROM person_names WHERE person = 1");
+        assert!(!p.contains("SCAN"), "{p}");
+        assert!(p.contains("person_names_by_person"), "{p}");
+    }
 }
