@@ -3,6 +3,7 @@
 //!
 //! Nothing here reads a clock, touches SQL or knows about HTTP.
 
+pub mod accounts;
 pub mod allocation;
 pub mod compliance;
 pub mod custody;

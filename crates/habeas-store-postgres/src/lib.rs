@@ -13,6 +13,7 @@
 //! checkpoint that falls due with the batch is inserted by the same statement, so a group
 //! commit costs one round trip and one durable commit however many requests it holds.
 
+pub mod accounts;
 mod migrate;
 pub mod testing;
 

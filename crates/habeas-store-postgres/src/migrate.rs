@@ -3,11 +3,18 @@
 use postgres::Client;
 
 /// (version, name, SQL), in order.
-pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "register",
-    include_str!("../migrations/0001_register.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "register",
+        include_str!("../migrations/0001_register.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../migrations/0002_accounts.sql"),
+    ),
+];
 
 /// The advisory-lock class under which migrations run, so that two processes opening a new
 /// database at once do not both apply them. (The writer's lock is another class.)

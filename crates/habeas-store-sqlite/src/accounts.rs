@@ -16,50 +16,23 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// One account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct User {
-    pub username: String,
-    pub role: String,
-    pub facilities: Vec<String>,
-    #[serde(skip)]
-    pub password_hash: String,
-    #[serde(skip)]
-    pub totp_secret: Option<String>,
-    pub mfa: bool,
-    pub locked_at: Option<i64>,
-    pub language: String,
-    pub created_at: i64,
-}
+pub use habeas_core::accounts::{AccountRows, Session, User, UserRow as NewUser};
 
-/// A new account, its password already hashed.
-#[derive(Debug, Clone)]
-pub struct NewUser<'a> {
-    pub username: &'a str,
-    pub role: &'a str,
-    pub facilities: &'a [String],
-    pub password_hash: &'a str,
-    pub totp_secret: Option<&'a str>,
-    pub language: &'a str,
-}
-
-/// A live session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub username: String,
-    pub csrf: String,
-    pub created_at: i64,
-    pub last_seen: i64,
+/// The accounts: the rows (in the SQLite file, or in PostgreSQL), the cache of token owners
+/// and the sealing of second-factor secrets.
+#[derive(Debug)]
+pub struct Accounts {
+    rows: Box<dyn AccountRows>,
+    owners: Mutex<Owners>,
+    sealer: Sealer,
 }
 
 /// The accounts tables of one store file, on read-write connections of their own (a pool:
 /// every request of the server checks its caller here).
 #[derive(Debug)]
-pub struct Accounts {
+pub struct SqliteAccounts {
     path: std::path::PathBuf,
     pool: Mutex<Vec<Connection>>,
-    owners: Mutex<Owners>,
-    sealer: Sealer,
 }
 
 /// How a sealed secret begins in the table.
@@ -138,7 +111,7 @@ impl Sealer {
     }
 }
 
-/// The secrets key's file: `<db>.secrets.key`.
+/// The secrets key's file beside a SQLite store: `<db>.secrets.key`.
 pub fn secrets_key_path(db: &Path) -> std::path::PathBuf {
     let mut s = db.as_os_str().to_owned();
     s.push(".secrets.key");
@@ -147,15 +120,14 @@ pub fn secrets_key_path(db: &Path) -> std::path::PathBuf {
 
 /// Reads the store's secrets key, or makes one (mode 0600) when no sealed secret needs an
 /// old one.
-fn secrets_key(db: &Path, conn: &Connection) -> Result<[u8; 32], StoreError> {
+fn secrets_key(path: &Path, rows: &dyn AccountRows) -> Result<[u8; 32], StoreError> {
     use base64::Engine as _;
-    let path = secrets_key_path(db);
-    match std::fs::read_to_string(&path) {
+    match std::fs::read_to_string(path) {
         Ok(text) => {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt as _;
-                let mode = std::fs::metadata(&path)
+                let mode = std::fs::metadata(path)
                     .map_err(|e| sealing(&format!("{}: {e}", path.display())))?
                     .permissions()
                     .mode()
@@ -180,13 +152,7 @@ fn secrets_key(db: &Path, conn: &Connection) -> Result<[u8; 32], StoreError> {
                 })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let sealed: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM users WHERE totp_secret LIKE 'sealed1:%'",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(backend)?;
+            let sealed = rows.sealed_secrets(SEALED)?;
             if sealed > 0 {
                 return Err(sealing(&format!(
                     "the key {} is missing, and {sealed} second factors were sealed with it; restore it from its backup",
@@ -203,7 +169,7 @@ fn secrets_key(db: &Path, conn: &Connection) -> Result<[u8; 32], StoreError> {
                 opts.mode(0o600);
             }
             let mut f = opts
-                .open(&path)
+                .open(path)
                 .map_err(|e| sealing(&format!("cannot create {}: {e}", path.display())))?;
             use std::io::Write as _;
             writeln!(
@@ -247,61 +213,42 @@ const USER_COLUMNS: &str =
 
 fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let facilities: String = r.get(2)?;
-    let totp_secret: Option<String> = r.get(4)?;
-    Ok(User {
-        username: r.get(0)?,
-        role: r.get(1)?,
-        facilities: facilities
-            .split(',')
-            .filter(|f| !f.is_empty())
-            .map(String::from)
-            .collect(),
-        password_hash: r.get(3)?,
-        mfa: totp_secret.is_some(),
-        totp_secret,
-        locked_at: r.get(5)?,
-        language: r.get(6)?,
-        created_at: r.get(7)?,
-    })
+    Ok(User::from_columns(
+        r.get(0)?,
+        r.get(1)?,
+        &facilities,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
 }
 
 impl Accounts {
-    /// Opens the accounts of the store at `path` (which `SqliteStore::open` has migrated).
-    /// The second-factor secrets are sealed with `<path>.secrets.key`, made the first time;
-    /// secrets stored before sealing existed are sealed now.
+    /// Opens the accounts of the SQLite store at `path` (which `SqliteStore::open` has
+    /// migrated), their second-factor secrets sealed with `<path>.secrets.key`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let first = connect(path)?;
-        let sealer = Sealer::new(&secrets_key(path, &first)?)?;
-        let plain: Vec<(String, String)> = first
-            .prepare(
-                "SELECT username, totp_secret FROM users
-                 WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'sealed1:%'",
-            )
-            .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(backend)?;
+        let rows = SqliteAccounts::open(path)?;
+        Self::with_rows(Box::new(rows), &secrets_key_path(path))
+    }
+
+    /// The accounts in `rows`, their second-factor secrets sealed with the key in the file
+    /// `secrets_key` (made, mode 0600, the first time; refused if others can read it, or if it
+    /// is missing while sealed secrets exist). Secrets stored before sealing existed are
+    /// sealed now.
+    pub fn with_rows(rows: Box<dyn AccountRows>, secrets_key: &Path) -> Result<Self, StoreError> {
+        let sealer = Sealer::new(&self::secrets_key(secrets_key, &*rows)?)?;
+        let plain = rows.unsealed_secrets(SEALED)?;
         if !plain.is_empty() {
             let sealed: Vec<(String, String)> = plain
                 .iter()
                 .map(|(u, s)| Ok((u.clone(), sealer.seal(u, s)?)))
                 .collect::<Result<_, StoreError>>()?;
-            first.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
-            for (u, s) in &sealed {
-                if let Err(e) = first.execute(
-                    "UPDATE users SET totp_secret = ?2 WHERE username = ?1",
-                    params![u, s],
-                ) {
-                    let _ = first.execute_batch("ROLLBACK");
-                    return Err(backend(e));
-                }
-            }
-            first.execute_batch("COMMIT").map_err(backend)?;
+            rows.replace_secrets(&sealed)?;
         }
         Ok(Self {
-            path: path.to_owned(),
-            pool: Mutex::new(vec![first]),
+            rows,
             owners: Mutex::new(Owners::default()),
             sealer,
         })
@@ -315,16 +262,162 @@ impl Accounts {
         Ok(u)
     }
 
-    /// Like `with`, for a change to accounts or tokens: the cached token owners are forgotten.
+    /// Runs a change to accounts or tokens: the cached token owners are forgotten.
     fn changing<T>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&dyn AccountRows) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let out = self.with(f);
+        let out = f(&*self.rows);
         let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
         owners.generation += 1;
         owners.by_token.clear();
         out
+    }
+
+    /// Adds an account; `Ok(false)` if the username is taken.
+    pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        let sealed = u
+            .totp_secret
+            .map(|s| self.sealer.seal(u.username, s))
+            .transpose()?;
+        let row = NewUser {
+            totp_secret: sealed.as_deref(),
+            ..u.clone()
+        };
+        self.changing(|r| r.insert_user(&row, now))
+    }
+
+    pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.rows
+            .user(username)?
+            .map(|u| self.opened(u))
+            .transpose()
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.rows
+            .users()?
+            .into_iter()
+            .map(|u| self.opened(u))
+            .collect()
+    }
+
+    /// Locks an account (`Some(now)`) or unlocks it (`None`, which also forgets its failed
+    /// sign-ins); `Ok(false)` if there is no such account.
+    pub fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
+        self.changing(|r| r.set_locked(username, locked_at))
+    }
+
+    /// The language an account works in (`es` or `en`, checked by the caller).
+    pub fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError> {
+        self.changing(|r| r.set_language(username, language))
+    }
+
+    /// Replaces a password hash and revokes every session of the account.
+    pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+        self.changing(|r| r.set_password(username, hash, now))
+    }
+
+    /// Records a failed sign-in; locks the account when `limit` failures fall within `window`
+    /// milliseconds up to `now`. Returns whether the account is now locked.
+    pub fn record_failure(
+        &self,
+        username: &str,
+        now: i64,
+        limit: u32,
+        window: i64,
+    ) -> Result<bool, StoreError> {
+        self.changing(|r| r.record_failure(username, now, limit, window))
+    }
+
+    /// Forgets the failed sign-ins of an account (after a successful one).
+    pub fn clear_failures(&self, username: &str) -> Result<(), StoreError> {
+        self.rows.clear_failures(username)
+    }
+
+    pub fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        csrf: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.rows.create_session(id_hash, username, csrf, now)
+    }
+
+    /// The session with this id hash if it is live at `now`: not revoked, seen within `idle`
+    /// milliseconds and created within `lifetime`. A live session is touched; one found expired
+    /// is revoked.
+    pub fn session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+        idle: i64,
+        lifetime: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        self.rows.session(id_hash, now, idle, lifetime)
+    }
+
+    /// Revokes a session; `Ok(false)` if it was not live.
+    pub fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+        self.rows.revoke_session(id_hash, now)
+    }
+
+    pub fn add_token(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.changing(|r| r.add_token(id_hash, username, name, now))
+    }
+
+    /// The account an unrevoked token belongs to, read from the tables.
+    pub fn token_user(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        Ok(self.rows.token_owner(id_hash)?.map(|u| u.username))
+    }
+
+    /// The account an unrevoked token belongs to (every API request with a token asks: kept
+    /// once read).
+    pub fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+        let generation = {
+            let owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+            if let Some(u) = owners.by_token.get(id_hash) {
+                return Ok(Some(u.clone()));
+            }
+            owners.generation
+        };
+        let found = self
+            .rows
+            .token_owner(id_hash)?
+            .map(|u| self.opened(u))
+            .transpose()?;
+        if let Some(u) = &found {
+            let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+            if owners.generation == generation {
+                if owners.by_token.len() >= OWNERS_KEPT {
+                    owners.by_token.clear();
+                }
+                owners.by_token.insert(*id_hash, u.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Revokes every token of an account with this name; how many.
+    pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
+        self.changing(|r| r.revoke_tokens(username, name, now))
+    }
+}
+
+impl SqliteAccounts {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let first = connect(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            pool: Mutex::new(vec![first]),
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -342,61 +435,66 @@ impl Accounts {
         out
     }
 
-    /// Adds an account; `Ok(false)` if the username is taken.
-    pub fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
-        let sealed = u
-            .totp_secret
-            .map(|s| self.sealer.seal(u.username, s))
-            .transpose()?;
-        self.changing(|c| {
+    /// Like `with`, in one transaction.
+    fn in_tx<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.with(|c| {
+            c.execute_batch("BEGIN IMMEDIATE")?;
+            match f(c) {
+                Ok(v) => c.execute_batch("COMMIT").map(|()| v),
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+impl AccountRows for SqliteAccounts {
+    fn insert_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
             c.prepare_cached(
                 "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(
-                params![
-                    u.username,
-                    u.role,
-                    u.facilities.join(","),
-                    u.password_hash,
-                    sealed,
-                    u.language,
-                    now
-                ],
-            )
+            .execute(params![
+                u.username,
+                u.role,
+                u.facilities.join(","),
+                u.password_hash,
+                u.totp_secret,
+                u.language,
+                now
+            ])
             .map(|n| n == 1)
         })
     }
 
-    pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+    fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.with(|c| {
             c.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
             ))?
             .query_row([username], user_of)
             .optional()
-        })?
-        .map(|u| self.opened(u))
-        .transpose()
+        })
     }
 
-    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+    fn users(&self) -> Result<Vec<User>, StoreError> {
         self.with(|c| {
             let mut st = c.prepare(&format!(
                 "SELECT {USER_COLUMNS} FROM users ORDER BY username"
             ))?;
             let rows = st.query_map([], user_of)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?
-        .into_iter()
-        .map(|u| self.opened(u))
-        .collect()
+        })
     }
 
-    /// Locks an account (`Some(now)`) or unlocks it (`None`, which also forgets its failed
-    /// sign-ins); `Ok(false)` if there is no such account.
-    pub fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
-        self.changing(|c| {
+    fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError> {
+        self.in_tx(|c| {
             let n = c
                 .prepare_cached("UPDATE users SET locked_at = ?2 WHERE username = ?1")?
                 .execute(params![username, locked_at])?;
@@ -407,18 +505,16 @@ impl Accounts {
         })
     }
 
-    /// The language an account works in (`es` or `en`, checked by the caller).
-    pub fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError> {
-        self.changing(|c| {
+    fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
             c.prepare_cached("UPDATE users SET language = ?2 WHERE username = ?1")?
                 .execute(params![username, language])
                 .map(|n| n == 1)
         })
     }
 
-    /// Replaces a password hash and revokes every session of the account.
-    pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
-        self.changing(|c| {
+    fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+        self.in_tx(|c| {
             let n = c
                 .prepare_cached("UPDATE users SET password_hash = ?2 WHERE username = ?1")?
                 .execute(params![username, hash])?;
@@ -430,16 +526,14 @@ impl Accounts {
         })
     }
 
-    /// Records a failed sign-in; locks the account when `limit` failures fall within `window`
-    /// milliseconds up to `now`. Returns whether the account is now locked.
-    pub fn record_failure(
+    fn record_failure(
         &self,
         username: &str,
         now: i64,
         limit: u32,
         window: i64,
     ) -> Result<bool, StoreError> {
-        self.changing(|c| {
+        self.in_tx(|c| {
             c.prepare_cached("INSERT INTO login_failures (username, at) VALUES (?1, ?2)")?
                 .execute(params![username, now])?;
             c.prepare_cached("DELETE FROM login_failures WHERE username = ?1 AND at <= ?2")?
@@ -467,15 +561,14 @@ impl Accounts {
         })
     }
 
-    /// Forgets the failed sign-ins of an account (after a successful one).
-    pub fn clear_failures(&self, username: &str) -> Result<(), StoreError> {
+    fn clear_failures(&self, username: &str) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute("DELETE FROM login_failures WHERE username = ?1", [username])
                 .map(|_| ())
         })
     }
 
-    pub fn create_session(
+    fn create_session(
         &self,
         id_hash: &[u8; 32],
         username: &str,
@@ -486,17 +579,12 @@ impl Accounts {
             c.prepare_cached(
                 "INSERT INTO sessions (id_hash, username, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?
-            .execute(
-                params![&id_hash[..], username, csrf, now],
-            )
+            .execute(params![&id_hash[..], username, csrf, now])
             .map(|_| ())
         })
     }
 
-    /// The session with this id hash if it is live at `now`: not revoked, seen within `idle`
-    /// milliseconds and created within `lifetime`. A live session is touched; one found expired
-    /// is revoked.
-    pub fn session(
+    fn session(
         &self,
         id_hash: &[u8; 32],
         now: i64,
@@ -508,42 +596,28 @@ impl Accounts {
                 .prepare_cached(
                     "SELECT username, csrf, created_at, last_seen, revoked_at FROM sessions WHERE id_hash = ?1",
                 )?
-                .query_row(
-                    [&id_hash[..]],
-                    |r| {
-                        Ok((
-                            Session {
-                                username: r.get(0)?,
-                                csrf: r.get(1)?,
-                                created_at: r.get(2)?,
-                                last_seen: r.get(3)?,
-                            },
-                            r.get(4)?,
-                        ))
-                    },
-                )
+                .query_row([&id_hash[..]], |r| {
+                    Ok((
+                        Session {
+                            username: r.get(0)?,
+                            csrf: r.get(1)?,
+                            created_at: r.get(2)?,
+                            last_seen: r.get(3)?,
+                        },
+                        r.get(4)?,
+                    ))
+                })
                 .optional()?;
-            let Some((s, revoked)) = found else {
+            let Some((s, None)) = found else {
                 return Ok(None);
             };
-            if revoked.is_some() {
-                return Ok(None);
-            }
             if now - s.last_seen > idle || now - s.created_at > lifetime {
-                c.prepare_cached(
-                    "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1",
-                )?
-                .execute(
-                    params![&id_hash[..], now],
-                )?;
+                c.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1")?
+                    .execute(params![&id_hash[..], now])?;
                 return Ok(None);
             }
-            c.prepare_cached(
-                "UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1",
-            )?
-            .execute(
-                params![&id_hash[..], now],
-            )?;
+            c.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1")?
+                .execute(params![&id_hash[..], now])?;
             Ok(Some(Session {
                 last_seen: now,
                 ..s
@@ -551,8 +625,7 @@ impl Accounts {
         })
     }
 
-    /// Revokes a session; `Ok(false)` if it was not live.
-    pub fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+    fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
             c.prepare_cached(
                 "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
@@ -562,46 +635,24 @@ impl Accounts {
         })
     }
 
-    pub fn add_token(
+    fn add_token(
         &self,
         id_hash: &[u8; 32],
         username: &str,
         name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.changing(|c| {
+        self.with(|c| {
             c.prepare_cached(
                 "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(
-                params![&id_hash[..], username, name, now],
-            )
+            .execute(params![&id_hash[..], username, name, now])
             .map(|_| ())
         })
     }
 
-    /// The account an unrevoked token belongs to.
-    pub fn token_user(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
         self.with(|c| {
-            c.prepare_cached(
-                "SELECT username FROM api_tokens WHERE id_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([&id_hash[..]], |r| r.get(0))
-            .optional()
-        })
-    }
-
-    /// The account an unrevoked token belongs to, read in one query (every API request with a
-    /// token asks).
-    pub fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
-        let generation = {
-            let owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
-            if let Some(u) = owners.by_token.get(id_hash) {
-                return Ok(Some(u.clone()));
-            }
-            owners.generation
-        };
-        let found = self.with(|c| {
             c.prepare_cached(
                 "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at
                  FROM api_tokens t JOIN users u ON u.username = t.username
@@ -609,30 +660,48 @@ impl Accounts {
             )?
             .query_row([&id_hash[..]], user_of)
             .optional()
-        })?
-        .map(|u| self.opened(u))
-        .transpose()?;
-        if let Some(u) = &found {
-            let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
-            if owners.generation == generation {
-                if owners.by_token.len() >= OWNERS_KEPT {
-                    owners.by_token.clear();
-                }
-                owners.by_token.insert(*id_hash, u.clone());
-            }
-        }
-        Ok(found)
+        })
     }
 
-    /// Revokes every token of an account with this name; how many.
-    pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
-        self.changing(|c| {
+    fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
+        self.with(|c| {
             c.prepare_cached(
                 "UPDATE api_tokens SET revoked_at = ?3 WHERE username = ?1 AND name = ?2 AND revoked_at IS NULL",
             )?
-            .execute(
-                params![username, name, now],
+            .execute(params![username, name, now])
+        })
+    }
+
+    fn unsealed_secrets(&self, sealed_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            c.prepare(
+                "SELECT username, totp_secret FROM users
+                 WHERE totp_secret IS NOT NULL AND substr(totp_secret, 1, length(?1)) <> ?1",
+            )?
+            .query_map([sealed_prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    }
+
+    fn sealed_secrets(&self, sealed_prefix: &str) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT count(*) FROM users WHERE substr(totp_secret, 1, length(?1)) = ?1",
+                [sealed_prefix],
+                |r| r.get(0),
             )
+        })
+    }
+
+    fn replace_secrets(&self, secrets: &[(String, String)]) -> Result<(), StoreError> {
+        self.in_tx(|c| {
+            for (u, s) in secrets {
+                c.execute(
+                    "UPDATE users SET totp_secret = ?2 WHERE username = ?1",
+                    params![u, s],
+                )?;
+            }
+            Ok(())
         })
     }
 }
@@ -758,10 +827,8 @@ mod tests {
             .unwrap());
     }
 
-    #[test]
-    fn five_failures_in_the_window_lock_until_an_administrator_unlocks() {
-        let (_d, a) = accounts();
-        add(&a, "ana");
+    fn five_failures_in_the_window_lock_until_an_administrator_unlocks(a: &Accounts) {
+        add(a, "ana");
         let minute = 60_000;
         let window = 15 * minute;
         // Four failures a minute apart; the fifth exactly 15 minutes after the first finds the
@@ -794,10 +861,8 @@ mod tests {
             .unwrap());
     }
 
-    #[test]
-    fn a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
-        let (_d, a) = accounts();
-        add(&a, "ana");
+    fn a_cached_token_owner_follows_every_change_to_the_account_or_the_token(a: &Accounts) {
+        add(a, "ana");
         let t = [9u8; 32];
         assert_eq!(a.token_owner(&t).unwrap(), None);
         a.add_token(&t, "ana", "robot", 1_000).unwrap();
@@ -820,10 +885,8 @@ mod tests {
         assert_eq!(a.token_owner(&t).unwrap(), None);
     }
 
-    #[test]
-    fn sessions_expire_when_idle_or_old_and_logout_revokes() {
-        let (_d, a) = accounts();
-        add(&a, "ana");
+    fn sessions_expire_when_idle_or_old_and_logout_revokes(a: &Accounts) {
+        add(a, "ana");
         let id = [1u8; 32];
         let (idle, life) = (30 * 60_000, 12 * 3_600_000);
         a.create_session(&id, "ana", "csrf", 0).unwrap();
@@ -861,10 +924,8 @@ mod tests {
         assert!(a.session(&id4, 6, idle, life).unwrap().is_none());
     }
 
-    #[test]
-    fn tokens_are_found_by_hash_until_revoked() {
-        let (_d, a) = accounts();
-        add(&a, "ana");
+    fn tokens_are_found_by_hash_until_revoked(a: &Accounts) {
+        add(a, "ana");
         a.add_token(&[9u8; 32], "ana", "court-feed", 0).unwrap();
         assert_eq!(a.token_user(&[9u8; 32]).unwrap().as_deref(), Some("ana"));
         assert_eq!(
@@ -878,5 +939,116 @@ mod tests {
         assert_eq!(a.revoke_tokens("ana", "court-feed", 1).unwrap(), 1);
         assert_eq!(a.token_user(&[9u8; 32]).unwrap(), None);
         assert_eq!(a.token_owner(&[9u8; 32]).unwrap(), None);
+    }
+
+    /// Accounts in a scratch PostgreSQL schema, as every server pointed at that database
+    /// shares them.
+    fn postgres_accounts() -> (
+        habeas_store_postgres::testing::ScratchSchema,
+        tempfile::TempDir,
+        Accounts,
+    ) {
+        let schema = habeas_store_postgres::testing::ScratchSchema::new().unwrap();
+        let signer = Signer::from_seed("habeas.test/accounts", [7; 32]).unwrap();
+        let store = habeas_store_postgres::PostgresStore::create(
+            &schema.url(),
+            &RegisterInfo {
+                origin: "habeas.test/accounts".into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let a =
+            Accounts::with_rows(Box::new(store.accounts()), &dir.path().join("k.secrets")).unwrap();
+        (schema, dir, a)
+    }
+
+    #[test]
+    fn sqlite_five_failures_in_the_window_lock_until_an_administrator_unlocks() {
+        let (_d, a) = accounts();
+        five_failures_in_the_window_lock_until_an_administrator_unlocks(&a);
+    }
+
+    #[test]
+    fn postgres_five_failures_in_the_window_lock_until_an_administrator_unlocks() {
+        let (_schema, _d, a) = postgres_accounts();
+        five_failures_in_the_window_lock_until_an_administrator_unlocks(&a);
+    }
+
+    #[test]
+    fn sqlite_a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
+        let (_d, a) = accounts();
+        a_cached_token_owner_follows_every_change_to_the_account_or_the_token(&a);
+    }
+
+    #[test]
+    fn postgres_a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
+        let (_schema, _d, a) = postgres_accounts();
+        a_cached_token_owner_follows_every_change_to_the_account_or_the_token(&a);
+    }
+
+    #[test]
+    fn sqlite_sessions_expire_when_idle_or_old_and_logout_revokes() {
+        let (_d, a) = accounts();
+        sessions_expire_when_idle_or_old_and_logout_revokes(&a);
+    }
+
+    #[test]
+    fn postgres_sessions_expire_when_idle_or_old_and_logout_revokes() {
+        let (_schema, _d, a) = postgres_accounts();
+        sessions_expire_when_idle_or_old_and_logout_revokes(&a);
+    }
+
+    #[test]
+    fn sqlite_tokens_are_found_by_hash_until_revoked() {
+        let (_d, a) = accounts();
+        tokens_are_found_by_hash_until_revoked(&a);
+    }
+
+    #[test]
+    fn postgres_tokens_are_found_by_hash_until_revoked() {
+        let (_schema, _d, a) = postgres_accounts();
+        tokens_are_found_by_hash_until_revoked(&a);
+    }
+
+    #[test]
+    fn postgres_second_factor_secrets_are_sealed_at_rest() {
+        let (schema, dir, a) = postgres_accounts();
+        let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        let user = NewUser {
+            username: "dir.uno",
+            role: "director",
+            facilities: &[],
+            password_hash: "$argon2id$x",
+            totp_secret: Some(secret),
+            language: "es",
+        };
+        assert!(a.add_user(&user, 1).unwrap());
+        assert_eq!(
+            a.user("dir.uno").unwrap().unwrap().totp_secret.as_deref(),
+            Some(secret)
+        );
+        let stored: String = schema
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT totp_secret FROM users WHERE username = 'dir.uno'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(
+            stored.starts_with(SEALED) && !stored.contains(secret),
+            "{stored}"
+        );
+        // Another server with another key file would lock everyone out: refused.
+        let store = habeas_store_postgres::PostgresStore::open(&schema.url()).unwrap();
+        let e = Accounts::with_rows(
+            Box::new(store.accounts()),
+            &dir.path().join("other.secrets"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("restore it from its backup"), "{e}");
     }
 }

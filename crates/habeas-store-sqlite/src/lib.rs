@@ -13,7 +13,7 @@ mod record;
 mod registers;
 mod statistics;
 
-pub use accounts::{Accounts, NewUser, Session, User};
+pub use accounts::{AccountRows, Accounts, NewUser, Session, SqliteAccounts, User};
 pub use custody::{
     CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, OrderRow, PersonFile,
     PersonHit, PlanningState, Reading,

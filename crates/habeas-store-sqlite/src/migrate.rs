@@ -71,7 +71,6 @@ pub(crate) fn run(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "test code fails loudly")]
 mod tests {
     /// The plan SQLite chooses for `sql` on a migrated database, one line per step.
     fn plan(sql: &str) -> String {

@@ -94,6 +94,11 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         if let Ok(access_key) = db.access_key_path() {
             let _ = std::fs::remove_file(access_key);
         }
+        if db.postgres_url().is_some() {
+            let mut secrets = key_path.clone().into_os_string();
+            secrets.push(".secrets");
+            let _ = std::fs::remove_file(secrets);
+        }
     }
     let origin = format!("habeas.demo/{}/seed-{}", scenario.name(), args.seed);
     let seed: [u8; 32] = Sha256::digest(format!("habeas demo key {}", args.seed)).into();

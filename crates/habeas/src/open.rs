@@ -117,6 +117,24 @@ impl DbArgs {
         PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// The accounts: in the SQLite file, or in the PostgreSQL database (shared by every server
+    /// pointed at it). Their second factors are sealed with `<db>.secrets.key`, or on
+    /// PostgreSQL `<key>.secrets`, beside the signing key (every server host needs it).
+    pub fn open_accounts(&self) -> Result<habeas_store_sqlite::Accounts> {
+        match self.postgres_url() {
+            Some(url) => {
+                let mut secrets = self.signing_key_path()?.into_os_string();
+                secrets.push(".secrets");
+                habeas_store_sqlite::Accounts::with_rows(
+                    Box::new(Self::open_postgres(url)?.accounts()),
+                    Path::new(&secrets),
+                )
+            }
+            None => habeas_store_sqlite::Accounts::open(&self.db),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// The SQLite store with its projections, which every command about people, places and
     /// findings reads: the file, or the caught-up replica of a register on PostgreSQL.
     pub fn open_store(&self) -> Result<SqliteStore> {

@@ -4,7 +4,6 @@
 use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{bail, Context, Result};
-use habeas_store_sqlite::Accounts;
 use habeas_web::server::{router, AppState, Metrics};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -89,7 +88,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     // The server is the register's one writer while it runs (the lock file says so to others;
     // on PostgreSQL, the writer's advisory lock: a second server waits to take over).
     let (store, register) = db.open_writer_waiting(true)?;
-    let accounts = Accounts::open(&db.local_path()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let accounts = db.open_accounts()?;
     let (access_store, access) = db.open_access_log()?;
     let state = Arc::new(AppState {
         store,
@@ -108,7 +107,10 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    // The state's last reference is dropped here, outside the runtime: the PostgreSQL client
+    // behind the accounts runs a runtime of its own, which cannot be stopped from inside one.
+    let kept = state.clone();
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listen: cannot bind {}", args.listen))?;
@@ -169,7 +171,10 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
                     .context("the server stopped with an error")
             }
         }
-    })?;
+    });
+    drop(runtime);
+    drop(kept);
+    served?;
     access
         .checkpoint()
         .map_err(|e| anyhow::anyhow!("access log: {e}"))?;

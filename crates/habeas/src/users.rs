@@ -6,7 +6,6 @@ use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{bail, Result};
 use habeas_register::time::Clock;
-use habeas_store_sqlite::Accounts;
 use habeas_web::access::Event;
 use habeas_web::users;
 use std::process::ExitCode;
@@ -79,7 +78,7 @@ fn user(e: users::UserError) -> anyhow::Error {
 
 pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
     let store = db.open_store()?;
-    let accounts = Accounts::open(&db.local_path()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let accounts = db.open_accounts()?;
     let now = SystemClock.now().millis();
     let store_err = |e: habeas_register::store::StoreError| anyhow::anyhow!("{e}");
     // A change is made only with the access log open to record it.
@@ -220,7 +219,7 @@ pub fn demo_accounts(
     password: &str,
 ) -> Result<Vec<(&'static str, String, Option<String>)>> {
     let store = db.open_store()?;
-    let accounts = Accounts::open(&db.local_path()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let accounts = db.open_accounts()?;
     let log = db.access_log_for_change()?;
     let now = SystemClock.now().millis();
     let mut made = Vec::new();

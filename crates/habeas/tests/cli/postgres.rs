@@ -462,6 +462,20 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
     use crate::serve::http;
     use std::io::BufRead as _;
     let reg = register_of_20();
+    // An account made from this host is in PostgreSQL: every server sees it.
+    let mut add = reg.command();
+    add.args([
+        "--replica",
+        "cli.db",
+        "user",
+        "add",
+        "--username",
+        "carlos",
+        "--role",
+        "national",
+    ]);
+    let added = crate::support::fed(add, "otra-clave-larga\n");
+    assert_eq!(added.code, 0, "{}", added.stderr);
     let healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let mut one = serve(&reg, "one.db");
     let addr = listening(&mut one);
@@ -476,8 +490,9 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
     one.wait().unwrap();
     let addr = listening(&mut two);
     assert!(http(&addr, healthz).starts_with("HTTP/1.1 200"));
-    // What the second server logs goes to the access log in PostgreSQL.
-    let bad = r#"{"username":"nobody","password":"whatever-1"}"#;
+    // What the second server logs goes to the access log in PostgreSQL, and it knows the
+    // account made elsewhere: a wrong password, not an unknown user.
+    let bad = r#"{"username":"carlos","password":"whatever-1"}"#;
     let refused = http(
         &addr,
         &format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad}", bad.len()),
@@ -496,7 +511,8 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
         .replace(&format!("%3D{name}"), &format!("%3D{name}_access"));
     let key = reg.dir.path().join("register.key.access");
     let r = reg.ok(&["--db", &access, "--key", key.to_str().unwrap(), "verify"]);
-    assert!(r.stdout.starts_with("OK: 1 entries"), "{}", r.stdout);
+    // Entry 0: the account added; entry 1: the refused sign-in.
+    assert!(r.stdout.starts_with("OK: 2 entries"), "{}", r.stdout);
     let e = reg
         .ok(&[
             "--db",
@@ -504,11 +520,17 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
             "--key",
             key.to_str().unwrap(),
             "entry",
-            "0",
+            "1",
         ])
         .stdout;
     assert!(
-        e.contains("unknown_user") && !e.contains("whatever-1"),
+        e.contains("carlos") && e.contains("bad_password") && !e.contains("whatever-1"),
         "{e}"
     );
+    // No account is in a replica: it holds the register and its projections only.
+    let local = crate::support::raw(&reg.dir.path().join("two.db"));
+    let users: i64 = local
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 0);
 }

@@ -22,20 +22,16 @@ fn serves_on_loopback_and_stops_on_sigterm() {
     assert!(r.stderr.contains("listen:"), "{}", r.stderr);
 
     // An account made before the server starts.
-    let mut add = bin()
-        .current_dir(reg.dir.path())
-        .args(["user", "add", "--username", "carlos", "--role", "national"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"otra-clave-larga\n")
-        .unwrap();
-    assert!(add.wait_with_output().unwrap().status.success());
+    let mut add = bin();
+    add.current_dir(reg.dir.path()).args([
+        "user",
+        "add",
+        "--username",
+        "carlos",
+        "--role",
+        "national",
+    ]);
+    assert_eq!(crate::support::fed(add, "otra-clave-larga\n").code, 0);
 
     let mut child = bin()
         .current_dir(reg.dir.path())

@@ -151,3 +151,21 @@ pub fn demo_in(dir: &Path, db: &str, scenario: &str, population: &str, days: &st
         ],
     );
 }
+
+/// Runs `cmd` with `input` on its standard input.
+pub fn fed(mut cmd: Command, input: &str) -> Run {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap().into()
+}

@@ -3,25 +3,11 @@
 //! register of its own that `habeas verify` checks. Secrets appear nowhere on disk.
 
 use crate::support::{bin, Reg, Run};
-use std::io::Write as _;
-use std::process::Stdio;
 
 fn with_stdin(reg: &Reg, args: &[&str], input: &str) -> Run {
-    let mut child = bin()
-        .current_dir(reg.dir.path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap().into()
+    let mut cmd = bin();
+    cmd.current_dir(reg.dir.path()).args(args);
+    crate::support::fed(cmd, input)
 }
 
 /// Every byte of every file beside the register, as text (lossy).

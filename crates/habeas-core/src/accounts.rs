@@ -1,0 +1,137 @@
+//! What an account is, and what any store of accounts must do: the tables behind
+//! `habeas_store_sqlite::Accounts`, kept in the SQLite file or in PostgreSQL. The rules
+//! (passwords, second factors, sealing, lockout policy) are not here: the rows are.
+//!
+//! Times are milliseconds since the epoch, passed in by the caller. Secrets are never given
+//! to a store: passwords arrive hashed, session ids and tokens as SHA-256 digests, second
+//! factors sealed.
+
+use habeas_register::store::StoreError;
+
+/// One account. `totp_secret` is as the store holds it (sealed) or, from `Accounts`, opened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    pub username: String,
+    pub role: String,
+    pub facilities: Vec<String>,
+    #[serde(skip)]
+    pub password_hash: String,
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    pub mfa: bool,
+    pub locked_at: Option<i64>,
+    pub language: String,
+    pub created_at: i64,
+}
+
+impl User {
+    /// An account from its stored columns (`facilities` comma-separated).
+    #[expect(clippy::too_many_arguments, reason = "one per column")]
+    pub fn from_columns(
+        username: String,
+        role: String,
+        facilities: &str,
+        password_hash: String,
+        totp_secret: Option<String>,
+        locked_at: Option<i64>,
+        language: String,
+        created_at: i64,
+    ) -> Self {
+        Self {
+            username,
+            role,
+            facilities: facilities
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(String::from)
+                .collect(),
+            password_hash,
+            mfa: totp_secret.is_some(),
+            totp_secret,
+            locked_at,
+            language,
+            created_at,
+        }
+    }
+}
+
+/// A new account as stored: its password hashed, its second factor sealed.
+#[derive(Debug, Clone)]
+pub struct UserRow<'a> {
+    pub username: &'a str,
+    pub role: &'a str,
+    pub facilities: &'a [String],
+    pub password_hash: &'a str,
+    pub totp_secret: Option<&'a str>,
+    pub language: &'a str,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub username: String,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// The tables of accounts, failed sign-ins, sessions and API tokens. Every method is one
+/// transaction.
+pub trait AccountRows: Send + Sync + std::fmt::Debug {
+    /// Adds an account; `false` if the username is taken.
+    fn insert_user(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError>;
+    fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Every account, by username.
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Locks (`Some`) or unlocks (`None`, forgetting the failed sign-ins); `false` if there is
+    /// no such account.
+    fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError>;
+    fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError>;
+    /// Replaces the password hash and revokes every session of the account.
+    fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError>;
+    /// Records a failed sign-in, forgets those older than `window`, and locks the account
+    /// when `limit` remain. Whether the account is now locked.
+    fn record_failure(
+        &self,
+        username: &str,
+        now: i64,
+        limit: u32,
+        window: i64,
+    ) -> Result<bool, StoreError>;
+    fn clear_failures(&self, username: &str) -> Result<(), StoreError>;
+    fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        csrf: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// The session if live at `now` (not revoked, seen within `idle`, created within
+    /// `lifetime`), touched; one found expired is revoked.
+    fn session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+        idle: i64,
+        lifetime: i64,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Revokes a session; `false` if it was not live.
+    fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
+    fn add_token(
+        &self,
+        id_hash: &[u8; 32],
+        username: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// The owner of an unrevoked token.
+    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError>;
+    /// Revokes every token of an account with this name; how many.
+    fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError>;
+    /// The second-factor secrets stored before sealing existed: (username, secret).
+    fn unsealed_secrets(&self, sealed_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// How many second-factor secrets are sealed.
+    fn sealed_secrets(&self, sealed_prefix: &str) -> Result<u64, StoreError>;
+    /// Replaces second-factor secrets, all in one transaction.
+    fn replace_secrets(&self, secrets: &[(String, String)]) -> Result<(), StoreError>;
+}
