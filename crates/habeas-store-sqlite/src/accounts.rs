@@ -378,6 +378,11 @@ impl Accounts {
         Ok(self.rows.token_owner(id_hash)?.map(|u| u.username))
     }
 
+    /// The owner of a token already looked up, if it is kept: no query.
+    pub fn cached_token_owner(&self, id_hash: &[u8; 32]) -> Option<User> {
+        self.owners.lock().ok()?.by_token.get(id_hash).cloned()
+    }
+
     /// The account an unrevoked token belongs to (every API request with a token asks: kept
     /// once read).
     pub fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {

@@ -354,15 +354,31 @@ impl SqliteStore {
         })
     }
 
-    /// A person's file and the history of every custody: each entry of the custody, decoded
-    /// (`index`, `time`, `kind`, `actor`, `booking`, `payload`), in order.
+    /// A person's file and the entries of every custody of theirs, as JSON values.
     pub fn person_record(
         &self,
         person: u64,
     ) -> Result<Option<(PersonFile, Vec<serde_json::Value>)>, StoreError> {
-        // One reader and one read transaction: the file and its history are of the same
-        // moment. The stored bytes are parsed as JSON only (their canonical form and hashes
-        // are `verify`'s business, not every read's).
+        let mut history = Vec::new();
+        let file = self.person_entries(person, &mut |booking, idx, bytes| {
+            let mut e: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
+            let mut take = |k: &str| e.get_mut(k).map(serde_json::Value::take);
+            history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": booking, "corrects": take("corrects"), "payload": take("payload")}));
+            Ok(())
+        })?;
+        Ok(file.map(|f| (f, history)))
+    }
+
+    /// A person's file, handing `each` the stored bytes of every entry of every custody of
+    /// theirs (booking, index, bytes), in order. One reader and one read transaction: the file
+    /// and its history are of the same moment. The bytes are as stored; their canonical form
+    /// and hashes are `verify`'s business, not every read's.
+    pub fn person_entries(
+        &self,
+        person: u64,
+        each: &mut dyn FnMut(u64, u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<Option<PersonFile>, StoreError> {
         self.with_reader(|conn| {
             let tx = conn.unchecked_transaction().map_err(backend)?;
             let Some(file) = custody::person_file(&tx, person).map_err(backend)? else {
@@ -376,7 +392,6 @@ impl SqliteStore {
                      WHERE e.booking = ?1 ORDER BY e.idx",
                 )
                 .map_err(backend)?;
-            let mut history = Vec::new();
             for c in &file.custodies {
                 let mut rows = st.query([c.booking as i64]).map_err(backend)?;
                 while let Some(row) = rows.next().map_err(backend)? {
@@ -389,15 +404,12 @@ impl SqliteStore {
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("entry {idx}: not in the register"))
                         })?;
-                    let mut e: serde_json::Value = serde_json::from_slice(bytes)
-                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
-                    let mut take = |k: &str| e.get_mut(k).map(serde_json::Value::take);
-                    history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": c.booking, "corrects": take("corrects"), "payload": take("payload")}));
+                    each(c.booking, idx as u64, bytes)?;
                 }
             }
             drop(st);
             tx.commit().map_err(backend)?;
-            Ok(Some((file, history)))
+            Ok(Some(file))
         })
     }
 

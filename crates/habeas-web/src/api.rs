@@ -56,7 +56,18 @@ fn authorize(
     action: &str,
     roles: &[Role],
 ) -> ApiResult<()> {
-    let reason = if !roles.contains(&caller.role) {
+    match refusal(caller, facility, action, roles) {
+        None => Ok(()),
+        Some(r) => {
+            state.refuse(caller, facility, action, &r)?;
+            Err(ApiError::forbidden(r))
+        }
+    }
+}
+
+/// Why a caller may not do `action` in `facility`, if they may not.
+fn refusal(caller: &Caller, facility: &str, action: &str, roles: &[Role]) -> Option<String> {
+    if !roles.contains(&caller.role) {
         Some(format!(
             "the {} role may not {action}",
             caller.role.as_str()
@@ -65,13 +76,6 @@ fn authorize(
         Some(format!("{facility} is not one of the caller's facilities"))
     } else {
         None
-    };
-    match reason {
-        None => Ok(()),
-        Some(r) => {
-            state.refuse(caller, facility, action, &r)?;
-            Err(ApiError::forbidden(r))
-        }
     }
 }
 
@@ -359,25 +363,60 @@ handler!(
     }
 );
 
-handler!(
-    #[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = Object, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
-    records,
-    |state, caller, bytes| {
-        let input: habeas_core::record::RecordInput = body(&bytes)?;
-        let draft = input
-            .validate(state.clock.now(), &actor(&caller)?)
-            .map_err(domain)?;
-        // Health records for health staff; sanctions for the direction; the rest of the file for
-        // the staff who keep it.
-        let roles: &[Role] = match draft.kind.as_str() {
-            habeas_core::kinds::HEALTH => &[Role::Health],
-            k if k.starts_with("discipline.") => &[Role::Director],
-            _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
-        };
-        let action = format!("record {}", draft.kind);
-        write(&state, &caller, draft, &action, roles)
+/// The draft of a record and who may make it: checked without reading anything.
+fn record_draft(
+    state: &AppState,
+    caller: &Caller,
+    bytes: &Bytes,
+) -> ApiResult<(Draft, String, &'static [Role])> {
+    let input: habeas_core::record::RecordInput = body(bytes)?;
+    let draft = input
+        .validate(state.clock.now(), &actor(caller)?)
+        .map_err(domain)?;
+    // Health records for health staff; sanctions for the direction; the rest of the file for
+    // the staff who keep it.
+    let roles: &'static [Role] = match draft.kind.as_str() {
+        habeas_core::kinds::HEALTH => &[Role::Health],
+        k if k.starts_with("discipline.") => &[Role::Director],
+        _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
+    };
+    let action = format!("record {}", draft.kind);
+    Ok((draft, action, roles))
+}
+
+#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = Object, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn records(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Created {
+    // A machine client already known: the record is checked on this thread (it reads
+    // nothing), and a refusal is logged durably before the answer without holding a thread.
+    if let Some(caller) = state.cached_caller(&headers) {
+        let (draft, action, roles) = record_draft(&state, &caller, &bytes)?;
+        if let Some(reason) = refusal(&caller, &draft.facility, &action, roles) {
+            state
+                .log_async(&[crate::access::Event::Refused {
+                    username: &caller.user.username,
+                    facility: &draft.facility,
+                    action: &action,
+                    reason: &reason,
+                }])
+                .await?;
+            return Err(ApiError::forbidden(reason));
+        }
+        return finish(state, Outcome::Append(draft, None)).await;
     }
-);
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let caller = state.caller(&method, &headers)?;
+        let (draft, action, roles) = record_draft(&state, &caller, &bytes)?;
+        write(&state, &caller, draft, &action, roles)
+    })
+    .await?;
+    finish(shared, outcome).await
+}
 
 /// The roles that read records (everyone but administrators).
 pub(crate) const READERS: &[Role] = &[

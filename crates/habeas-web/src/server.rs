@@ -270,6 +270,28 @@ impl AppState {
             .map_err(|e| ApiError::internal(format!("access log: {e}")))
     }
 
+    /// The caller of a request made with an API token whose owner is already known: found
+    /// without a query, so on any thread. `None`: ask [`Self::caller`] on the blocking pool.
+    pub(crate) fn cached_caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        let token = headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?;
+        let user = self
+            .accounts
+            .cached_token_owner(&auth::secret_hash(token.trim()))?;
+        if user.locked_at.is_some() {
+            return None;
+        }
+        let role = Role::parse("role", &user.role).ok()?;
+        Some(Caller {
+            user,
+            role,
+            csrf: None,
+        })
+    }
+
     /// The caller of a request, from its API token or its session cookie; for a request that
     /// changes something with a cookie, the CSRF header must match the session's.
     pub(crate) fn caller(&self, method: &Method, headers: &HeaderMap) -> ApiResult<Caller> {
@@ -742,6 +764,40 @@ pub(crate) fn readable_file(
     caller: &Caller,
     person: u64,
 ) -> ApiResult<(habeas_store_sqlite::PersonFile, Vec<Value>, String)> {
+    match file_for(state, caller, person)? {
+        Ok(read) => Ok(read),
+        Err(refusal) => {
+            state.refuse(
+                caller,
+                &refusal.facility,
+                "read person file",
+                refusal.reason,
+            )?;
+            Err(refusal.answer)
+        }
+    }
+}
+
+/// A refused read, to be logged before it is answered.
+pub(crate) struct Refusal {
+    pub(crate) facility: String,
+    pub(crate) reason: &'static str,
+    pub(crate) answer: ApiError,
+}
+
+/// A person's file and history as `caller` may read them, or the refusal to log.
+pub(crate) fn file_for(
+    state: &AppState,
+    caller: &Caller,
+    person: u64,
+) -> ApiResult<Result<(habeas_store_sqlite::PersonFile, Vec<Value>, String), Refusal>> {
+    if caller.role == Role::Administrator {
+        return Ok(Err(Refusal {
+            facility: EVERY_FACILITY.to_owned(),
+            reason: "administrators manage accounts, not records",
+            answer: ApiError::forbidden("administrators do not read person files"),
+        }));
+    }
     let Some((file, mut history)) = state.store.person_record(person)? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -755,19 +811,107 @@ pub(crate) fn readable_file(
         .last()
         .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
     if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-        state.refuse(
-            caller,
-            &facility,
-            "read person file",
-            "outside the caller's facilities",
-        )?;
-        return Err(ApiError::forbidden(
-            "this person has not been held in your facilities",
-        ));
+        return Ok(Err(Refusal {
+            facility,
+            reason: "outside the caller's facilities",
+            answer: ApiError::forbidden("this person has not been held in your facilities"),
+        }));
     }
     redact_health(&mut history, caller.role);
     habeas_core::record::without_images(&mut history);
-    Ok((file, history, facility))
+    Ok(Ok((file, history, facility)))
+}
+
+/// The API's answer for a person's file, as `caller` may read it: `{"history": [...],
+/// "person": {...}}`, written from the stored entries without decoding the payloads that need
+/// no change (health content for roles that do not read it, and images, are changed as
+/// [`readable_file`] changes them). The refusal to log, when there is one.
+pub(crate) fn file_json_for(
+    state: &AppState,
+    caller: &Caller,
+    person: u64,
+) -> ApiResult<Result<(String, String), Refusal>> {
+    use std::fmt::Write as _;
+    #[derive(serde::Deserialize)]
+    struct Stored<'a> {
+        #[serde(borrow)]
+        actor: &'a serde_json::value::RawValue,
+        #[serde(borrow, default)]
+        corrects: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        payload: &'a serde_json::value::RawValue,
+        #[serde(borrow)]
+        time: &'a serde_json::value::RawValue,
+    }
+    if caller.role == Role::Administrator {
+        return Ok(Err(Refusal {
+            facility: EVERY_FACILITY.to_owned(),
+            reason: "administrators manage accounts, not records",
+            answer: ApiError::forbidden("administrators do not read person files"),
+        }));
+    }
+    let mut history = String::from("[");
+    let file = state.store.person_entries(person, &mut |booking, idx, bytes| {
+        let corrupt = |e: serde_json::Error| {
+            habeas_register::store::StoreError::Corrupt(format!("entry {idx}: {e}"))
+        };
+        let e: Stored<'_> = serde_json::from_slice(bytes).map_err(corrupt)?;
+        if history.len() > 1 {
+            history.push(',');
+        }
+        if e.kind == habeas_core::kinds::HEALTH || e.kind == habeas_core::kinds::PHOTO {
+            let mut one = [json!({
+                "index": idx,
+                "time": serde_json::from_str::<Value>(e.time.get()).map_err(corrupt)?,
+                "kind": e.kind,
+                "actor": serde_json::from_str::<Value>(e.actor.get()).map_err(corrupt)?,
+                "booking": booking,
+                "corrects": e.corrects.map(|c| serde_json::from_str::<Value>(c.get())).transpose().map_err(corrupt)?,
+                "payload": serde_json::from_str::<Value>(e.payload.get()).map_err(corrupt)?,
+            })];
+            redact_health(&mut one, caller.role);
+            habeas_core::record::without_images(&mut one);
+            let _ = write!(history, "{}", one[0]);
+        } else {
+            let _ = write!(
+                history,
+                r#"{{"actor":{},"booking":{booking},"corrects":{},"index":{idx},"kind":{},"payload":{},"time":{}}}"#,
+                e.actor.get(),
+                e.corrects.map_or("null", |c| c.get()),
+                Value::from(e.kind.as_ref()),
+                e.payload.get(),
+                e.time.get(),
+            );
+        }
+        Ok(())
+    })?;
+    history.push(']');
+    let Some(file) = file else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("there is no person {person}"),
+        )
+        .field("person"));
+    };
+    let facility = file
+        .custodies
+        .last()
+        .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
+    if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
+        return Ok(Err(Refusal {
+            facility,
+            reason: "outside the caller's facilities",
+            answer: ApiError::forbidden("this person has not been held in your facilities"),
+        }));
+    }
+    let person = serde_json::to_string(&file).map_err(ApiError::internal)?;
+    Ok(Ok((
+        format!(r#"{{"history":{history},"person":{person}}}"#),
+        facility,
+    )))
 }
 
 /// Health content is for health staff and inspectors: others see that a record exists, and
@@ -793,39 +937,48 @@ pub(crate) async fn person_file(
     query: Result<Query<Purpose>, axum::extract::rejection::QueryRejection>,
     method: Method,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let Path(person) = person
         .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))?;
     let Query(q) = query.map_err(query_error)?;
     let shared = state.clone();
-    // The checks and the read on the blocking pool; the wait for the access-log entry to be
-    // durable holds no thread.
-    let (username, facility, answer) = blocking(move || {
-        let caller = state.caller(&method, &headers)?;
-        if caller.role == Role::Administrator {
-            state.refuse(
-                &caller,
-                EVERY_FACILITY,
-                "read person file",
-                "administrators manage accounts, not records",
-            )?;
-            return Err(ApiError::forbidden(
-                "administrators do not read person files",
-            ));
+    let (caller, read) = match state.cached_caller(&headers) {
+        // A machine client already known: the read (by index, a few entries) runs on this
+        // thread, and a refusal is logged durably before the answer without holding a thread.
+        Some(caller) => {
+            let read = file_json_for(&state, &caller, person)?;
+            (caller, read)
         }
-        let (file, history, facility) = readable_file(&state, &caller, person)?;
-        Ok((
-            caller.user.username,
-            facility,
-            json!({"person": file, "history": history}),
-        ))
-    })
-    .await?;
+        // Otherwise the caller and the read on the blocking pool.
+        None => {
+            blocking(move || {
+                let caller = state.caller(&method, &headers)?;
+                let read = file_json_for(&state, &caller, person)?;
+                Ok((caller, read))
+            })
+            .await?
+        }
+    };
+    let username = caller.user.username;
+    let (body, facility) = match read {
+        Ok(read) => read,
+        Err(refusal) => {
+            shared
+                .log_async(&[Event::Refused {
+                    username: &username,
+                    facility: &refusal.facility,
+                    action: "read person file",
+                    reason: refusal.reason,
+                }])
+                .await?;
+            return Err(refusal.answer);
+        }
+    };
     let purpose = q
         .purpose
         .as_deref()
         .map(|p| p.chars().take(200).collect::<String>());
-    // The file is answered only once its reading is logged durably.
+    // The file is answered only once its reading is logged durably; the wait holds no thread.
     shared
         .log_async(&[Event::Read {
             username: &username,
@@ -835,7 +988,7 @@ pub(crate) async fn person_file(
             purpose: purpose.as_deref(),
         }])
         .await?;
-    Ok(Json(answer))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Debug, Deserialize)]

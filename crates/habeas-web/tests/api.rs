@@ -369,6 +369,49 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
         notes(&a),
         json!({"kind": "admission_examination", "restricted": true})
     );
+    // The answer is written from the stored entries: it is the file and history the store
+    // decodes, with the health content replaced, byte for byte the same JSON value.
+    let (file, mut history) = w.main.person_record(cecot).unwrap().unwrap();
+    for h in history.iter_mut() {
+        if h["kind"] == habeas_core::kinds::HEALTH {
+            let kind = h["payload"]["kind"].clone();
+            h["payload"] = json!({"kind": kind, "restricted": true});
+        }
+    }
+    assert_eq!(a.body, json!({"person": file, "history": history}));
+    // A machine client's token, once its owner is known, is read on the async thread: the
+    // same answer, the same access-log entries, the same refusals.
+    let token = auth::new_secret().unwrap();
+    Accounts::open(&w._dir.path().join("h.db"))
+        .unwrap()
+        .add_token(&auth::secret_hash(&token), "cus.cecot", "lector", T0)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    for _ in 0..2 {
+        let before = w.log().len();
+        let b = w
+            .call(
+                "GET",
+                &format!("/api/persons/{cecot}"),
+                &[("authorization", &bearer)],
+                None,
+            )
+            .await;
+        assert_eq!((b.status, &b.body), (StatusCode::OK, &a.body));
+        let refused = w
+            .call(
+                "GET",
+                &format!("/api/persons/{izalco}"),
+                &[("authorization", &bearer)],
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let log = w.log();
+        assert_eq!(log.len(), before + 2);
+        assert_eq!(log[before]["kind"], "access.read");
+        assert_eq!(log[before + 1]["kind"], "access.refused");
+    }
     // System-wide roles: national administration and inspectors read everyone (with their
     // second factor); administrators manage accounts and read no person file.
     let code = w.code_for(&w.inspector_totp);
