@@ -83,6 +83,10 @@ fn open_rw(path: &Path, durability: Durability) -> Result<Connection, StoreError
     Ok(conn)
 }
 
+/// What [`SqliteStore::person_entries`] hands each entry to: (booking, index, stored bytes);
+/// `false` stops the reading.
+pub type EachEntry<'a> = dyn FnMut(u64, u64, &[u8]) -> Result<bool, StoreError> + 'a;
+
 impl SqliteStore {
     /// Creates a new register at `path`. Refuses if one is already there.
     pub fn create(path: &Path, info: &RegisterInfo) -> Result<Self, StoreError> {
@@ -365,19 +369,19 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?;
             let mut take = |k: &str| e.get_mut(k).map(serde_json::Value::take);
             history.push(serde_json::json!({"index": idx, "time": take("time"), "kind": take("kind"), "actor": take("actor"), "booking": booking, "corrects": take("corrects"), "payload": take("payload")}));
-            Ok(())
+            Ok(true)
         })?;
         Ok(file.map(|f| (f, history)))
     }
 
     /// A person's file, handing `each` the stored bytes of every entry of every custody of
-    /// theirs (booking, index, bytes), in order. One reader and one read transaction: the file
-    /// and its history are of the same moment. The bytes are as stored; their canonical form
-    /// and hashes are `verify`'s business, not every read's.
+    /// theirs (booking, index, bytes), in order, until it answers `false`. One reader and one
+    /// read transaction: the file and its history are of the same moment. The bytes are as
+    /// stored; their canonical form and hashes are `verify`'s business, not every read's.
     pub fn person_entries(
         &self,
         person: u64,
-        each: &mut dyn FnMut(u64, u64, &[u8]) -> Result<(), StoreError>,
+        each: &mut EachEntry<'_>,
     ) -> Result<Option<PersonFile>, StoreError> {
         self.with_reader(|conn| {
             let tx = conn.unchecked_transaction().map_err(backend)?;
@@ -392,7 +396,7 @@ impl SqliteStore {
                      WHERE e.booking = ?1 ORDER BY e.idx",
                 )
                 .map_err(backend)?;
-            for c in &file.custodies {
+            'custodies: for c in &file.custodies {
                 let mut rows = st.query([c.booking as i64]).map_err(backend)?;
                 while let Some(row) = rows.next().map_err(backend)? {
                     let idx: i64 = row.get(0).map_err(backend)?;
@@ -404,7 +408,9 @@ impl SqliteStore {
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("entry {idx}: not in the register"))
                         })?;
-                    each(c.booking, idx as u64, bytes)?;
+                    if !each(c.booking, idx as u64, bytes)? {
+                        break 'custodies;
+                    }
                 }
             }
             drop(st);

@@ -363,6 +363,10 @@ handler!(
     }
 );
 
+/// The largest record checked on an async thread (a photograph's is larger: the blocking
+/// pool checks it, so that no request waits behind it).
+const INLINE_BODY: usize = 16 * 1024;
+
 /// The draft of a record and who may make it: checked without reading anything.
 fn record_draft(
     state: &AppState,
@@ -393,7 +397,10 @@ pub(crate) async fn records(
 ) -> Created {
     // A machine client already known: the record is checked on this thread (it reads
     // nothing), and a refusal is logged durably before the answer without holding a thread.
-    if let Some(caller) = state.cached_caller(&headers) {
+    if let Some(caller) = state
+        .cached_caller(&headers)
+        .filter(|_| bytes.len() <= INLINE_BODY)
+    {
         let (draft, action, roles) = record_draft(&state, &caller, &bytes)?;
         if let Some(reason) = refusal(&caller, &draft.facility, &action, roles) {
             state

@@ -778,6 +778,9 @@ pub(crate) fn readable_file(
     }
 }
 
+/// A person's file, its history and the facility that holds or last held them.
+pub(crate) type Readable = (habeas_store_sqlite::PersonFile, Vec<Value>, String);
+
 /// A refused read, to be logged before it is answered.
 pub(crate) struct Refusal {
     pub(crate) facility: String,
@@ -790,7 +793,7 @@ pub(crate) fn file_for(
     state: &AppState,
     caller: &Caller,
     person: u64,
-) -> ApiResult<Result<(habeas_store_sqlite::PersonFile, Vec<Value>, String), Refusal>> {
+) -> ApiResult<Result<Readable, Refusal>> {
     if caller.role == Role::Administrator {
         return Ok(Err(Refusal {
             facility: EVERY_FACILITY.to_owned(),
@@ -822,6 +825,19 @@ pub(crate) fn file_for(
     Ok(Ok((file, history, facility)))
 }
 
+/// What reading a person's file for the API gave.
+pub(crate) enum FileRead {
+    /// The answer's body and the facility that holds or last held the person.
+    Answer(String, String),
+    Refused(Refusal),
+    /// More entries than the reader would take on this thread.
+    TooLong,
+}
+
+/// How many entries a person's file may have to be read on an async thread; a longer one is
+/// read again on the blocking pool, so that no request waits behind it.
+const INLINE_ENTRIES: usize = 100;
+
 /// The API's answer for a person's file, as `caller` may read it: `{"history": [...],
 /// "person": {...}}`, written from the stored entries without decoding the payloads that need
 /// no change (health content for roles that do not read it, and images, are changed as
@@ -830,7 +846,8 @@ pub(crate) fn file_json_for(
     state: &AppState,
     caller: &Caller,
     person: u64,
-) -> ApiResult<Result<(String, String), Refusal>> {
+    at_most: Option<usize>,
+) -> ApiResult<FileRead> {
     use std::fmt::Write as _;
     #[derive(serde::Deserialize)]
     struct Stored<'a> {
@@ -846,14 +863,19 @@ pub(crate) fn file_json_for(
         time: &'a serde_json::value::RawValue,
     }
     if caller.role == Role::Administrator {
-        return Ok(Err(Refusal {
+        return Ok(FileRead::Refused(Refusal {
             facility: EVERY_FACILITY.to_owned(),
             reason: "administrators manage accounts, not records",
             answer: ApiError::forbidden("administrators do not read person files"),
         }));
     }
     let mut history = String::from("[");
+    let mut entries = 0usize;
     let file = state.store.person_entries(person, &mut |booking, idx, bytes| {
+        entries += 1;
+        if at_most.is_some_and(|n| entries > n) {
+            return Ok(false);
+        }
         let corrupt = |e: serde_json::Error| {
             habeas_register::store::StoreError::Corrupt(format!("entry {idx}: {e}"))
         };
@@ -885,8 +907,11 @@ pub(crate) fn file_json_for(
                 e.time.get(),
             );
         }
-        Ok(())
+        Ok(true)
     })?;
+    if at_most.is_some_and(|n| entries > n) {
+        return Ok(FileRead::TooLong);
+    }
     history.push(']');
     let Some(file) = file else {
         return Err(ApiError::new(
@@ -901,17 +926,17 @@ pub(crate) fn file_json_for(
         .last()
         .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
     if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-        return Ok(Err(Refusal {
+        return Ok(FileRead::Refused(Refusal {
             facility,
             reason: "outside the caller's facilities",
             answer: ApiError::forbidden("this person has not been held in your facilities"),
         }));
     }
     let person = serde_json::to_string(&file).map_err(ApiError::internal)?;
-    Ok(Ok((
+    Ok(FileRead::Answer(
         format!(r#"{{"history":{history},"person":{person}}}"#),
         facility,
-    )))
+    ))
 }
 
 /// Health content is for health staff and inspectors: others see that a record exists, and
@@ -942,18 +967,21 @@ pub(crate) async fn person_file(
         .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))?;
     let Query(q) = query.map_err(query_error)?;
     let shared = state.clone();
-    let (caller, read) = match state.cached_caller(&headers) {
-        // A machine client already known: the read (by index, a few entries) runs on this
-        // thread, and a refusal is logged durably before the answer without holding a thread.
-        Some(caller) => {
-            let read = file_json_for(&state, &caller, person)?;
-            (caller, read)
-        }
+    let quick = match state.cached_caller(&headers) {
+        // A machine client already known: a file of usual length is read on this thread.
+        Some(caller) => match file_json_for(&state, &caller, person, Some(INLINE_ENTRIES))? {
+            FileRead::TooLong => None,
+            read => Some((caller, read)),
+        },
+        None => None,
+    };
+    let (caller, read) = match quick {
+        Some(done) => done,
         // Otherwise the caller and the read on the blocking pool.
         None => {
             blocking(move || {
                 let caller = state.caller(&method, &headers)?;
-                let read = file_json_for(&state, &caller, person)?;
+                let read = file_json_for(&state, &caller, person, None)?;
                 Ok((caller, read))
             })
             .await?
@@ -961,8 +989,9 @@ pub(crate) async fn person_file(
     };
     let username = caller.user.username;
     let (body, facility) = match read {
-        Ok(read) => read,
-        Err(refusal) => {
+        FileRead::Answer(body, facility) => (body, facility),
+        FileRead::Refused(refusal) => {
+            // Logged durably before the answer, without holding a thread.
             shared
                 .log_async(&[Event::Refused {
                     username: &username,
@@ -973,6 +1002,7 @@ pub(crate) async fn person_file(
                 .await?;
             return Err(refusal.answer);
         }
+        FileRead::TooLong => return Err(ApiError::internal("the file was not read")),
     };
     let purpose = q
         .purpose
