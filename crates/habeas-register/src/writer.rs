@@ -115,6 +115,14 @@ impl AppendReply {
     }
 }
 
+/// Work the writer hands to its janitor thread so as to get on with the next batch.
+enum Chore {
+    /// Entries to free.
+    Free(Vec<SealedEntry>),
+    /// Requests whose entries are durable, to be told so.
+    Acknowledge(Vec<(AppendReply, Vec<Receipt>)>),
+}
+
 enum Msg {
     /// Drafts, and the time to record them at when the caller replays history (else the clock).
     Append(Vec<PreparedDraft>, Option<Timestamp>, AppendReply),
@@ -159,7 +167,7 @@ struct State {
     last_time: Timestamp,
     last_checkpoint: Option<StoredCheckpoint>,
     stats: Arc<WriterStats>,
-    janitor: mpsc::Sender<Vec<SealedEntry>>,
+    janitor: mpsc::Sender<Chore>,
     /// Set when a commit failed: whether the batch reached the disk is unknown, so the writer
     /// takes nothing more until it is restarted (which recovers from the store).
     stopped: Option<StoreError>,
@@ -234,10 +242,21 @@ impl Register {
             }
         };
         let stats = Arc::new(WriterStats::default());
-        let (janitor, litter) = mpsc::channel::<Vec<SealedEntry>>();
+        let (janitor, chores) = mpsc::channel::<Chore>();
         std::thread::Builder::new()
             .name("habeas-register-janitor".into())
-            .spawn(move || litter.into_iter().for_each(drop))
+            .spawn(move || {
+                for chore in chores {
+                    match chore {
+                        Chore::Free(entries) => drop(entries),
+                        Chore::Acknowledge(acked) => {
+                            for (reply, receipts) in acked {
+                                reply.send(Ok(receipts));
+                            }
+                        }
+                    }
+                }
+            })
             .map_err(|e| StoreError::Backend(format!("could not start the janitor thread: {e}")))?;
         let mut state = State {
             sink: parts.sink,
@@ -443,7 +462,7 @@ impl State {
                     leaves.extend(sealed.iter().map(|s| s.leaf));
                     acked.push((reply, receipts));
                     // Freeing the entries is left to another thread.
-                    let _ = self.janitor.send(sealed);
+                    let _ = self.janitor.send(Chore::Free(sealed));
                 }
                 Err(AppendError::Rejected(r)) => {
                     reply.send(Err(AppendError::Rejected(r)));
@@ -508,8 +527,14 @@ impl State {
                     self.stats
                         .entries
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);
-                    for (reply, receipts) in acked {
-                        reply.send(Ok(receipts));
+                    // The batch is durable: another thread tells each request (waking its task
+                    // or thread), while this one starts on the next batch.
+                    if let Err(mpsc::SendError(Chore::Acknowledge(acked))) =
+                        self.janitor.send(Chore::Acknowledge(acked))
+                    {
+                        for (reply, receipts) in acked {
+                            reply.send(Ok(receipts));
+                        }
                     }
                 }
                 Err(e) => {
