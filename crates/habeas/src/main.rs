@@ -291,6 +291,7 @@ enum BenchCommand {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_output();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -299,6 +300,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A command whose output is cut short (`habeas population | head`) stops quietly, as other
+/// Unix tools do, instead of reporting a crash: the standard library reports a write to a
+/// closed pipe as a panic. Anything it had recorded is already durable.
+fn quiet_on_closed_output() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

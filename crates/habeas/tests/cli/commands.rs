@@ -341,3 +341,27 @@ fn the_register_benchmark_prints_a_table_and_writes_json() {
         );
     }
 }
+
+#[test]
+fn output_cut_short_ends_quietly() {
+    let reg = Reg::init(&[]);
+    reg.note("ronda sin novedad");
+    // The reading end is closed before the command writes, as `| head` does once it has
+    // its lines.
+    let mut child = crate::support::bin()
+        .current_dir(reg.dir.path())
+        .args(["logbook", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
