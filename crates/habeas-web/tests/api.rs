@@ -1831,6 +1831,11 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
             && html.contains("<td>familia</td>"),
         "{html}"
     );
+    // The register names people: it is in the access log, with its filter and how many.
+    let last = w.log().last().cloned().unwrap();
+    assert_eq!(last["kind"], "access.listed", "{last}");
+    assert_eq!(last["payload"]["what"], "contacts register", "{last}");
+    assert_eq!(last["payload"]["people"], 1, "{last}");
     let a = w
         .call(
             "GET",

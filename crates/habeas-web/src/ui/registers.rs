@@ -208,6 +208,14 @@ pub(super) async fn contacts_page(
         ];
         let party = PARTIES.iter().find(|p| **p == q.party).copied();
         let contacts = state.store.contacts(&facility, &from, &to, party, 500)?;
+        // The register names the people it lists: logged before it is shown.
+        state.listed(
+            &caller,
+            &facility,
+            "contacts register",
+            Some(&format!("{from}..{to} {}", party.unwrap_or("all"))),
+            distinct(contacts.iter().map(|c| c.booking)),
+        )?;
         let rows = contacts
             .iter()
             .map(|c| {
@@ -325,6 +333,13 @@ pub(super) async fn complaints_page(
         let open = q.status != "all";
         let today = state.clock.now().date_string();
         let complaints = state.store.complaints(&facility, open, 500)?;
+        state.listed(
+            &caller,
+            &facility,
+            "complaints register",
+            Some(if open { "open" } else { "all" }),
+            distinct(complaints.iter().map(|k| k.booking)),
+        )?;
         let yes_no = |b: bool| tr.t(if b { "yes" } else { "no" });
         let rows = complaints
             .iter()
@@ -389,4 +404,9 @@ pub(super) async fn complaints_page(
         Ok(html(StatusCode::OK, &page))
     })
     .await
+}
+
+/// How many different bookings (people in custody) a list names.
+fn distinct(bookings: impl Iterator<Item = u64>) -> u64 {
+    bookings.collect::<std::collections::BTreeSet<_>>().len() as u64
 }
