@@ -24,6 +24,21 @@ impl std::fmt::Debug for PostgresAccounts {
 
 const POOL_MAX: usize = 32;
 
+/// The accounts are read by an async server's handlers, and may be dropped on one of its
+/// threads; a client of the `postgres` crate cannot be closed there (it runs a runtime of its
+/// own), so the pool is closed on a thread of its own.
+impl Drop for PostgresAccounts {
+    fn drop(&mut self) {
+        let clients = match self.pool.get_mut() {
+            Ok(pool) => std::mem::take(pool),
+            Err(_) => return,
+        };
+        if !clients.is_empty() {
+            let _ = std::thread::spawn(move || drop(clients)).join();
+        }
+    }
+}
+
 const USER_COLUMNS: &str =
     "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at";
 

@@ -129,12 +129,26 @@ fn drafts(n: usize, seed: usize) -> Result<Vec<Draft>> {
 }
 
 pub(crate) struct Fresh {
+    /// The SQLite store, or on PostgreSQL the replica, whose projections are read.
     pub(crate) store: Arc<SqliteStore>,
     pub(crate) register: Register,
     signer_verifier: habeas_register::note::VerifierKey,
+    /// On PostgreSQL, the register there and its scratch schema (dropped with this).
+    pub(crate) postgres: Option<(PostgresStore, ScratchSchema)>,
 }
 
 fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
+    fresh_at(Place::Dir(dir), dir, name, config)
+}
+
+/// A new register named `name` (its origin `habeas.bench/<name>`): a SQLite file in `dir`, or
+/// a scratch schema of a PostgreSQL database written through a replica in `dir`.
+pub(crate) fn fresh_at(
+    place: Place<'_>,
+    dir: &Path,
+    name: &str,
+    config: WriterConfig,
+) -> Result<Fresh> {
     let path = dir.join(name);
     let signer =
         Signer::from_seed("habeas.bench/register", [3; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -143,10 +157,24 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
         verifier: signer.verifier(),
     };
     let verifier = signer.verifier();
-    let store = Arc::new(SqliteStore::create(&path, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, sink, postgres): (Arc<SqliteStore>, Box<dyn LogSink>, _) = match place {
+        Place::Dir(_) => {
+            let store =
+                Arc::new(SqliteStore::create(&path, &info).map_err(|e| anyhow::anyhow!("{e}"))?);
+            let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+            (store, Box::new(sink), None)
+        }
+        Place::Postgres(base) => {
+            let schema = ScratchSchema::in_database(base, "habeas_bench")
+                .map_err(|e| anyhow::anyhow!("--db: {e}"))?;
+            let primary =
+                PostgresStore::create(&schema.url(), &info).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (store, sink) = crate::replica::writer(&primary, &path, false)?;
+            (store, sink, Some((primary, schema)))
+        }
+    };
     let register = Register::start(WriterParts {
-        sink: Box::new(sink),
+        sink,
         store: store.clone(),
         signer,
         clock: Arc::new(SystemClock),
@@ -158,6 +186,7 @@ fn fresh(dir: &Path, name: &str, config: WriterConfig) -> Result<Fresh> {
         store,
         register,
         signer_verifier: verifier,
+        postgres,
     })
 }
 
@@ -828,7 +857,20 @@ pub(crate) fn fresh_cecot(
     estate: &habeas_core::estate::Estate,
     actor: &habeas_core::ids::Actor,
 ) -> Result<(Fresh, u64)> {
-    let f = fresh(
+    fresh_cecot_at(Place::Dir(dir), dir, name, batch, estate, actor)
+}
+
+/// [`fresh_cecot`] on either backend.
+pub(crate) fn fresh_cecot_at(
+    place: Place<'_>,
+    dir: &Path,
+    name: &str,
+    batch: usize,
+    estate: &habeas_core::estate::Estate,
+    actor: &habeas_core::ids::Actor,
+) -> Result<(Fresh, u64)> {
+    let f = fresh_at(
+        place,
         dir,
         name,
         WriterConfig {

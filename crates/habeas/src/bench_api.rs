@@ -12,7 +12,8 @@
 //! start (so that a stall counts against every request it delays).
 
 use crate::bench::{
-    admission_drafts, cecot_estate, figure, fresh_cecot, pipelined, report, Figure,
+    admission_drafts, cecot_estate, figure, fresh_at, fresh_cecot_at, pipelined, report, Figure,
+    Place,
 };
 use crate::system::{Stopwatch, SystemClock};
 use anyhow::{bail, Context, Result};
@@ -56,8 +57,8 @@ impl ApiBenchArgs {
     }
 }
 
-pub fn api(args: &ApiBenchArgs) -> Result<ExitCode> {
-    let figures = api_figures(args)?;
+pub fn api(args: &ApiBenchArgs, postgres: Option<&str>) -> Result<ExitCode> {
+    let figures = api_figures_at(args, postgres)?;
     report(&figures, args.json.as_deref(), &[API_BASELINES])
 }
 
@@ -201,46 +202,49 @@ pub(crate) struct Served {
     pub(crate) state: Arc<AppState>,
     pub(crate) bookings: Vec<u64>,
     pub(crate) token: String,
+    /// The registers' stores (on PostgreSQL, their scratch schemas go with them).
+    _stores: [crate::bench::Fresh; 2],
 }
 
 pub(crate) fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Result<Served> {
-    use habeas_register::note::Signer;
-    use habeas_register::store::RegisterInfo;
+    build_at(Place::Dir(dir), dir, name, batch, people)
+}
+
+/// [`build`] on either backend: on PostgreSQL the records, the access log and the accounts are
+/// there (scratch schemas), the replicas in `dir`.
+pub(crate) fn build_at(
+    place: Place<'_>,
+    dir: &Path,
+    name: &str,
+    batch: usize,
+    people: usize,
+) -> Result<Served> {
     let actor =
         habeas_core::ids::Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
     let estate = cecot_estate()?;
-    let (f, _) = fresh_cecot(dir, &format!("{name}.db"), batch, &estate, &actor)?;
+    let (f, _) = fresh_cecot_at(place, dir, &format!("{name}.db"), batch, &estate, &actor)?;
     let now = SystemClock.now();
     let bookings = pipelined(&f.register, admission_drafts(people, 0, now, &actor)?, 500)?;
     // The writer of the measurement: `batch` 4096 groups commits, 1 commits each request.
     let register = f.register.clone();
-    let access_path = dir.join(format!("{name}.db.access"));
-    let signer =
-        Signer::from_seed("habeas.bench/access", [5; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let access_store = Arc::new(
-        habeas_store_sqlite::SqliteStore::create(
-            &access_path,
-            &RegisterInfo {
-                origin: "habeas.bench/access".into(),
-                verifier: signer.verifier(),
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
-    let access = Register::start(habeas_register::writer::WriterParts {
-        sink: Box::new(access_store.sink().map_err(|e| anyhow::anyhow!("{e}"))?),
-        store: access_store.clone(),
-        signer,
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(crate::system::OsEntropy),
-        config: WriterConfig {
+    let log = fresh_at(
+        place,
+        dir,
+        &format!("{name}.db.access"),
+        WriterConfig {
             max_batch: batch,
             ..WriterConfig::default()
         },
-    })
+    )?;
+    let (access, access_store) = (log.register.clone(), log.store.clone());
+    let accounts = match &f.postgres {
+        Some((primary, _)) => Accounts::with_rows(
+            Box::new(primary.accounts()),
+            &dir.join(format!("{name}.secrets")),
+        ),
+        None => Accounts::open(&dir.join(format!("{name}.db"))),
+    }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let accounts =
-        Accounts::open(&dir.join(format!("{name}.db"))).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hash =
         habeas_web::auth::hash_password("bench-password-1").map_err(|e| anyhow::anyhow!("{e}"))?;
     accounts
@@ -283,6 +287,7 @@ pub(crate) fn build(dir: &Path, name: &str, batch: usize, people: usize) -> Resu
         state,
         bookings,
         token,
+        _stores: [f, log],
     })
 }
 
@@ -342,6 +347,12 @@ pub(crate) fn visit(bookings: &[u64], token: &str) -> Arc<dyn Fn(usize) -> Vec<u
 }
 
 pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
+    api_figures_at(args, None)
+}
+
+/// The API benchmark with its registers, access log and accounts in SQLite files, or (with a
+/// `postgres://` address) on that server through replicas.
+pub(crate) fn api_figures_at(args: &ApiBenchArgs, postgres: Option<&str>) -> Result<Vec<Figure>> {
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("habeas-bench-api-{}", std::process::id()))
     });
@@ -350,8 +361,13 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
     start_client()?;
     let conns = args.connections;
     eprintln!(
-        "habeas bench api: {conns} connections, {} s per measurement, {} runs",
-        args.seconds, args.runs
+        "habeas bench api: {conns} connections, {} s per measurement, {} runs{}",
+        args.seconds,
+        args.runs,
+        postgres.map_or(String::new(), |url| format!(
+            ", on {} (scratch schemas habeas_bench_*, dropped afterwards)",
+            habeas_store_postgres::redacted(url)
+        ))
     );
     let mut appends = Vec::new();
     let mut reads = Vec::new();
@@ -359,8 +375,12 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
         // Appends: group commit against one commit per request.
         // Twice as many people as connections: the first half receive the appends, the second
         // half keep files of a usual size for the reads.
-        let grouped = build(&dir, &format!("grouped-{run}"), 4096, 2 * conns)?;
-        let single = build(&dir, &format!("single-{run}"), 1, 2 * conns)?;
+        let place = match postgres {
+            Some(url) => Place::Postgres(url),
+            None => Place::Dir(&dir),
+        };
+        let grouped = build_at(place, &dir, &format!("grouped-{run}"), 4096, 2 * conns)?;
+        let single = build_at(place, &dir, &format!("single-{run}"), 1, 2 * conns)?;
         let (writers, readers) = grouped.bookings.split_at(conns);
         let (g, s, fixed) = runtime.block_on(async {
             let ga = listen(router(grouped.state.clone())).await?;
@@ -492,8 +512,9 @@ pub(crate) fn api_figures(args: &ApiBenchArgs) -> Result<Vec<Figure>> {
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let prefix = if postgres.is_some() { "postgres." } else { "" };
     Ok(vec![
-        figure("api.append", "req/s", 5.0, &appends),
-        figure("api.person_file", "req/s", 0.3, &reads),
+        figure(&format!("{prefix}api.append"), "req/s", 5.0, &appends),
+        figure(&format!("{prefix}api.person_file"), "req/s", 0.3, &reads),
     ])
 }

@@ -339,7 +339,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bench: BenchCommand::Custody(_)
                         | BenchCommand::Environment(_)
                         | BenchCommand::Compliance(_)
-                        | BenchCommand::Api(_)
                         | BenchCommand::Ui(_)
                         | BenchCommand::Search(_)
                         | BenchCommand::Soak(_)
@@ -443,7 +442,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => bench_compliance::compliance(&args),
         Command::Bench {
             bench: BenchCommand::Api(args),
-        } => bench_api::api(&args),
+        } => bench_api::api(&args, cli.db.postgres_url()),
         Command::Bench {
             bench: BenchCommand::Ui(args),
         } => bench_ui::ui(&args),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Why a command refuses a PostgreSQL `--db`.
-pub const NOT_ON_POSTGRES: &str = "--db: this command works on a SQLite file only (import makes a new SQLite store: use `habeas copy` to move a register to PostgreSQL; the benchmarks other than `bench register` make their own stores)";
+pub const NOT_ON_POSTGRES: &str = "--db: this command works on a SQLite file only (import makes a new SQLite store: use `habeas copy` to move a register to PostgreSQL; the benchmarks other than `bench register` and `bench api` make their own stores)";
 
 /// Where the register is and how its writer behaves.
 #[derive(Debug, Clone, clap::Args)]

@@ -534,3 +534,29 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
         .unwrap();
     assert_eq!(users, 0);
 }
+
+#[test]
+fn postgres_the_api_benchmark_runs_on_the_server() {
+    let reg = empty_schema();
+    let base = habeas_store_postgres::testing::test_database_url();
+    let r = reg.run(&[
+        "--db",
+        &base,
+        "bench",
+        "api",
+        "--runs",
+        "1",
+        "--seconds",
+        "0.3",
+        "--connections",
+        "4",
+    ]);
+    // 3: a figure is below its bar, which such a short run says nothing about.
+    assert!(matches!(r.code, 0 | 3), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("postgres.api.append") && r.stdout.contains("postgres.api.person_file"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
