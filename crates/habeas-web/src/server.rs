@@ -778,6 +778,42 @@ pub(crate) fn readable_file(
     }
 }
 
+/// The refusal of a role that reads no person file (administrators manage accounts).
+fn not_for_role(caller: &Caller) -> Option<Refusal> {
+    (caller.role == Role::Administrator).then(|| Refusal {
+        facility: EVERY_FACILITY.to_owned(),
+        reason: "administrators manage accounts, not records",
+        answer: ApiError::forbidden("administrators do not read person files"),
+    })
+}
+
+/// The answer for a person who does not exist.
+fn no_such_person(person: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("there is no person {person}"),
+    )
+    .field("person")
+}
+
+/// The facility that holds or last held the person whose file this is, if the caller works
+/// in one that has held them.
+fn scope(caller: &Caller, file: &habeas_store_sqlite::PersonFile) -> Result<String, Refusal> {
+    let facility = file
+        .custodies
+        .last()
+        .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
+    if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
+        return Err(Refusal {
+            facility,
+            reason: "outside the caller's facilities",
+            answer: ApiError::forbidden("this person has not been held in your facilities"),
+        });
+    }
+    Ok(facility)
+}
+
 /// A person's file, its history and the facility that holds or last held them.
 pub(crate) type Readable = (habeas_store_sqlite::PersonFile, Vec<Value>, String);
 
@@ -794,32 +830,16 @@ pub(crate) fn file_for(
     caller: &Caller,
     person: u64,
 ) -> ApiResult<Result<Readable, Refusal>> {
-    if caller.role == Role::Administrator {
-        return Ok(Err(Refusal {
-            facility: EVERY_FACILITY.to_owned(),
-            reason: "administrators manage accounts, not records",
-            answer: ApiError::forbidden("administrators do not read person files"),
-        }));
+    if let Some(refusal) = not_for_role(caller) {
+        return Ok(Err(refusal));
     }
     let Some((file, mut history)) = state.store.person_record(person)? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("there is no person {person}"),
-        )
-        .field("person"));
+        return Err(no_such_person(person));
     };
-    let facility = file
-        .custodies
-        .last()
-        .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
-    if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-        return Ok(Err(Refusal {
-            facility,
-            reason: "outside the caller's facilities",
-            answer: ApiError::forbidden("this person has not been held in your facilities"),
-        }));
-    }
+    let facility = match scope(caller, &file) {
+        Ok(facility) => facility,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     redact_health(&mut history, caller.role);
     habeas_core::record::without_images(&mut history);
     Ok(Ok((file, history, facility)))
@@ -862,12 +882,8 @@ pub(crate) fn file_json_for(
         #[serde(borrow)]
         time: &'a serde_json::value::RawValue,
     }
-    if caller.role == Role::Administrator {
-        return Ok(FileRead::Refused(Refusal {
-            facility: EVERY_FACILITY.to_owned(),
-            reason: "administrators manage accounts, not records",
-            answer: ApiError::forbidden("administrators do not read person files"),
-        }));
+    if let Some(refusal) = not_for_role(caller) {
+        return Ok(FileRead::Refused(refusal));
     }
     let mut history = String::from("[");
     let mut entries = 0usize;
@@ -914,24 +930,12 @@ pub(crate) fn file_json_for(
     }
     history.push(']');
     let Some(file) = file else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("there is no person {person}"),
-        )
-        .field("person"));
+        return Err(no_such_person(person));
     };
-    let facility = file
-        .custodies
-        .last()
-        .map_or(EVERY_FACILITY.to_owned(), |c| c.facility.clone());
-    if !file.custodies.iter().any(|c| caller.covers(&c.facility)) {
-        return Ok(FileRead::Refused(Refusal {
-            facility,
-            reason: "outside the caller's facilities",
-            answer: ApiError::forbidden("this person has not been held in your facilities"),
-        }));
-    }
+    let facility = match scope(caller, &file) {
+        Ok(facility) => facility,
+        Err(refusal) => return Ok(FileRead::Refused(refusal)),
+    };
     let person = serde_json::to_string(&file).map_err(ApiError::internal)?;
     Ok(FileRead::Answer(
         format!(r#"{{"history":{history},"person":{person}}}"#),
