@@ -43,7 +43,8 @@ pub fn writer(
 ) -> Result<(Arc<SqliteStore>, Box<dyn LogSink>)> {
     let primary_sink = match primary.sink() {
         Ok(s) => s,
-        Err(e) if wait => {
+        // Another process writes the register: wait for it to go (any other failure is said).
+        Err(e) if wait && e.to_string().contains("another process is writing") => {
             eprintln!("{e}; waiting to take over when it stops");
             primary.sink_waiting().map_err(|e| anyhow::anyhow!("{e}"))?
         }
