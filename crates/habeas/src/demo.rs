@@ -95,9 +95,11 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             let _ = std::fs::remove_file(access_key);
         }
         if db.postgres_url().is_some() {
-            let mut secrets = key_path.clone().into_os_string();
-            secrets.push(".secrets");
-            let _ = std::fs::remove_file(secrets);
+            for suffix in [".secrets", ".session"] {
+                let mut p = key_path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
     let origin = format!("habeas.demo/{}/seed-{}", scenario.name(), args.seed);

@@ -353,11 +353,16 @@ impl DbArgs {
         self.start_writer(store, &key_path)
     }
 
-    /// The key that signs session cookies: `<db>.session.key`, made (mode 0600) the first
-    /// time the server starts. Replacing it signs everyone out.
+    /// The key that signs session cookies: `<db>.session.key` (on PostgreSQL `<key>.session`),
+    /// made (mode 0600) the first time the server starts. Replacing it signs everyone out.
     pub fn session_key(&self) -> Result<habeas_web::auth::CookieKey> {
-        let mut s = self.local_path()?.into_os_string();
-        s.push(".session.key");
+        // On PostgreSQL the sessions are shared by every server, so the key that signs their
+        // cookies is too: `<key>.session`, beside the signing key, copied to every host.
+        let (mut s, suffix) = match self.postgres_url() {
+            Some(_) => (self.signing_key_path()?.into_os_string(), ".session"),
+            None => (self.local_path()?.into_os_string(), ".session.key"),
+        };
+        s.push(suffix);
         let path = PathBuf::from(s);
         if !path.exists() {
             let key =

@@ -527,6 +527,10 @@ fn postgres_a_second_server_waits_and_takes_over_when_the_first_dies() {
         e.contains("carlos") && e.contains("bad_password") && !e.contains("whatever-1"),
         "{e}"
     );
+    // The key that signs session cookies is beside the signing key, for every server to share,
+    // not beside a replica.
+    assert!(reg.dir.path().join("register.key.session").exists());
+    assert!(!reg.dir.path().join("two.db.session.key").exists());
     // No account is in a replica: it holds the register and its projections only.
     let local = crate::support::raw(&reg.dir.path().join("two.db"));
     let users: i64 = local
