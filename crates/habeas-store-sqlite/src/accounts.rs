@@ -969,53 +969,32 @@ mod tests {
         (schema, dir, a)
     }
 
-    #[test]
-    fn sqlite_five_failures_in_the_window_lock_until_an_administrator_unlocks() {
-        let (_d, a) = accounts();
-        five_failures_in_the_window_lock_until_an_administrator_unlocks(&a);
+    /// Each case once on a SQLite store's accounts and once on PostgreSQL's: the tests are
+    /// `<case>::sqlite` and `<case>::postgres`.
+    macro_rules! on_both_backends {
+        ($($case:ident),* $(,)?) => {$(
+            mod $case {
+                #[test]
+                fn sqlite() {
+                    let (_d, a) = super::accounts();
+                    super::$case(&a);
+                }
+
+                #[test]
+                fn postgres() {
+                    let (_schema, _d, a) = super::postgres_accounts();
+                    super::$case(&a);
+                }
+            }
+        )*};
     }
 
-    #[test]
-    fn postgres_five_failures_in_the_window_lock_until_an_administrator_unlocks() {
-        let (_schema, _d, a) = postgres_accounts();
-        five_failures_in_the_window_lock_until_an_administrator_unlocks(&a);
-    }
-
-    #[test]
-    fn sqlite_a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
-        let (_d, a) = accounts();
-        a_cached_token_owner_follows_every_change_to_the_account_or_the_token(&a);
-    }
-
-    #[test]
-    fn postgres_a_cached_token_owner_follows_every_change_to_the_account_or_the_token() {
-        let (_schema, _d, a) = postgres_accounts();
-        a_cached_token_owner_follows_every_change_to_the_account_or_the_token(&a);
-    }
-
-    #[test]
-    fn sqlite_sessions_expire_when_idle_or_old_and_logout_revokes() {
-        let (_d, a) = accounts();
-        sessions_expire_when_idle_or_old_and_logout_revokes(&a);
-    }
-
-    #[test]
-    fn postgres_sessions_expire_when_idle_or_old_and_logout_revokes() {
-        let (_schema, _d, a) = postgres_accounts();
-        sessions_expire_when_idle_or_old_and_logout_revokes(&a);
-    }
-
-    #[test]
-    fn sqlite_tokens_are_found_by_hash_until_revoked() {
-        let (_d, a) = accounts();
-        tokens_are_found_by_hash_until_revoked(&a);
-    }
-
-    #[test]
-    fn postgres_tokens_are_found_by_hash_until_revoked() {
-        let (_schema, _d, a) = postgres_accounts();
-        tokens_are_found_by_hash_until_revoked(&a);
-    }
+    on_both_backends!(
+        five_failures_in_the_window_lock_until_an_administrator_unlocks,
+        a_cached_token_owner_follows_every_change_to_the_account_or_the_token,
+        sessions_expire_when_idle_or_old_and_logout_revokes,
+        tokens_are_found_by_hash_until_revoked,
+    );
 
     #[test]
     fn postgres_second_factor_secrets_are_sealed_at_rest() {
