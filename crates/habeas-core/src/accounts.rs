@@ -106,15 +106,10 @@ pub trait AccountRows: Send + Sync + std::fmt::Debug {
         csrf: &str,
         now: i64,
     ) -> Result<(), StoreError>;
-    /// The session if live at `now` (not revoked, seen within `idle`, created within
-    /// `lifetime`), touched; one found expired is revoked.
-    fn session(
-        &self,
-        id_hash: &[u8; 32],
-        now: i64,
-        idle: i64,
-        lifetime: i64,
-    ) -> Result<Option<Session>, StoreError>;
+    /// A session that has not been revoked.
+    fn unrevoked_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Records that a session was seen at `now`.
+    fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError>;
     /// Revokes a session; `false` if it was not live.
     fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
     fn add_token(

@@ -270,46 +270,32 @@ impl AccountRows for PostgresAccounts {
         })
     }
 
-    fn session(
-        &self,
-        id_hash: &[u8; 32],
-        now: i64,
-        idle: i64,
-        lifetime: i64,
-    ) -> Result<Option<Session>, StoreError> {
-        let id = &id_hash[..];
+    fn unrevoked_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
         self.with(|c| {
-            let Some(r) = c.query_opt(
-                "SELECT username, csrf, created_at, last_seen, revoked_at FROM sessions WHERE id_hash = $1",
-                &[&id],
+            c.query_opt(
+                "SELECT username, csrf, created_at, last_seen FROM sessions
+                 WHERE id_hash = $1 AND revoked_at IS NULL",
+                &[&&id_hash[..]],
             )?
-            else {
-                return Ok(None);
-            };
-            if r.try_get::<_, Option<i64>>(4)?.is_some() {
-                return Ok(None);
-            }
-            let s = Session {
-                username: r.try_get(0)?,
-                csrf: r.try_get(1)?,
-                created_at: r.try_get(2)?,
-                last_seen: r.try_get(3)?,
-            };
-            if now - s.last_seen > idle || now - s.created_at > lifetime {
-                c.execute(
-                    "UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1",
-                    &[&id, &now],
-                )?;
-                return Ok(None);
-            }
+            .map(|r| {
+                Ok(Session {
+                    username: r.try_get(0)?,
+                    csrf: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    last_seen: r.try_get(3)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+        self.with(|c| {
             c.execute(
                 "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1",
-                &[&id, &now],
-            )?;
-            Ok(Some(Session {
-                last_seen: now,
-                ..s
-            }))
+                &[&&id_hash[..], &now],
+            )
+            .map(|_| ())
         })
     }
 

@@ -355,7 +355,18 @@ impl Accounts {
         idle: i64,
         lifetime: i64,
     ) -> Result<Option<Session>, StoreError> {
-        self.rows.session(id_hash, now, idle, lifetime)
+        let Some(s) = self.rows.unrevoked_session(id_hash)? else {
+            return Ok(None);
+        };
+        if now - s.last_seen > idle || now - s.created_at > lifetime {
+            self.rows.revoke_session(id_hash, now)?;
+            return Ok(None);
+        }
+        self.rows.touch_session(id_hash, now)?;
+        Ok(Some(Session {
+            last_seen: now,
+            ..s
+        }))
     }
 
     /// Revokes a session; `Ok(false)` if it was not live.
@@ -589,44 +600,29 @@ impl AccountRows for SqliteAccounts {
         })
     }
 
-    fn session(
-        &self,
-        id_hash: &[u8; 32],
-        now: i64,
-        idle: i64,
-        lifetime: i64,
-    ) -> Result<Option<Session>, StoreError> {
+    fn unrevoked_session(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
         self.with(|c| {
-            let found: Option<(Session, Option<i64>)> = c
-                .prepare_cached(
-                    "SELECT username, csrf, created_at, last_seen, revoked_at FROM sessions WHERE id_hash = ?1",
-                )?
-                .query_row([&id_hash[..]], |r| {
-                    Ok((
-                        Session {
-                            username: r.get(0)?,
-                            csrf: r.get(1)?,
-                            created_at: r.get(2)?,
-                            last_seen: r.get(3)?,
-                        },
-                        r.get(4)?,
-                    ))
+            c.prepare_cached(
+                "SELECT username, csrf, created_at, last_seen FROM sessions
+                 WHERE id_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row([&id_hash[..]], |r| {
+                Ok(Session {
+                    username: r.get(0)?,
+                    csrf: r.get(1)?,
+                    created_at: r.get(2)?,
+                    last_seen: r.get(3)?,
                 })
-                .optional()?;
-            let Some((s, None)) = found else {
-                return Ok(None);
-            };
-            if now - s.last_seen > idle || now - s.created_at > lifetime {
-                c.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1")?
-                    .execute(params![&id_hash[..], now])?;
-                return Ok(None);
-            }
+            })
+            .optional()
+        })
+    }
+
+    fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+        self.with(|c| {
             c.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1")?
-                .execute(params![&id_hash[..], now])?;
-            Ok(Some(Session {
-                last_seen: now,
-                ..s
-            }))
+                .execute(params![&id_hash[..], now])
+                .map(|_| ())
         })
     }
 
