@@ -58,6 +58,43 @@ pub(crate) struct Figure {
     ratio_min: f64,
     ratio_max: f64,
     runs: Vec<f64>,
+    /// Latency at a fixed request rate, where the bar sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency: Option<Latency>,
+}
+
+/// Latency measured open-loop at a fixed rate (half the closed-loop maximum), from each
+/// request's intended start.
+#[derive(Debug, Serialize)]
+pub(crate) struct Latency {
+    /// Each run's median and 99th percentile, in milliseconds.
+    p50_ms: Vec<f64>,
+    p99_ms: Vec<f64>,
+    /// The median over the runs of their 99th percentiles.
+    p99_median_ms: f64,
+    /// The bar: the median p99 under this.
+    p99_target_ms: f64,
+    pass: bool,
+}
+
+impl Figure {
+    /// Adds a latency bar (each run's (p50, p99) in milliseconds): the figure passes only if
+    /// its ratio does and the median p99 is under `target_ms`.
+    pub(crate) fn with_p99(mut self, runs: &[(f64, f64)], target_ms: f64) -> Self {
+        let p50_ms: Vec<f64> = runs.iter().map(|r| r.0).collect();
+        let p99_ms: Vec<f64> = runs.iter().map(|r| r.1).collect();
+        let p99_median_ms = median(&mut p99_ms.clone());
+        let pass = p99_median_ms < target_ms;
+        self.pass &= pass;
+        self.latency = Some(Latency {
+            p50_ms,
+            p99_ms,
+            p99_median_ms,
+            p99_target_ms: target_ms,
+            pass,
+        });
+        self
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -89,6 +126,7 @@ pub(crate) fn figure(name: &str, unit: &str, target: f64, samples: &[(f64, f64)]
         ratio_min: sorted.first().copied().unwrap_or(0.0),
         ratio_max: sorted.last().copied().unwrap_or(0.0),
         runs,
+        latency: None,
     }
 }
 
@@ -542,6 +580,22 @@ pub(crate) fn report(figures: &[Figure], json: Option<&Path>, notes: &[&str]) ->
             format!(">={}", f.target),
             if f.pass { "yes" } else { "NO" }
         );
+        if let Some(l) = &f.latency {
+            let mut p50 = l.p50_ms.clone();
+            let spread = |v: &[f64], pick: fn(f64, f64) -> f64| {
+                v.iter().copied().reduce(pick).unwrap_or(0.0)
+            };
+            println!(
+                "{:<24} at a fixed rate of half the maximum: p50 {:.1} ms, p99 {:.1} ms ({:.1}..{:.1}), target p99 < {} ms: {}",
+                "",
+                median(&mut p50),
+                l.p99_median_ms,
+                spread(&l.p99_ms, f64::min),
+                spread(&l.p99_ms, f64::max),
+                l.p99_target_ms,
+                if l.pass { "yes" } else { "NO" }
+            );
+        }
     }
     for n in notes {
         println!("baselines: {n}");

@@ -343,6 +343,56 @@ fn the_register_benchmark_prints_a_table_and_writes_json() {
 }
 
 #[test]
+fn the_api_benchmark_holds_appends_to_their_latency_bar_too() {
+    let reg = Reg::init(&[]);
+    let r = reg.run(&[
+        "bench",
+        "api",
+        "--runs",
+        "2",
+        "--seconds",
+        "0.3",
+        "--connections",
+        "4",
+        "--json",
+        "api.json",
+        "--dir",
+        "api-scratch",
+    ]);
+    assert!(matches!(r.code, 0 | 3), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("at a fixed rate of half the maximum"),
+        "{}",
+        r.stdout
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.path("api.json")).unwrap()).unwrap();
+    let figures = json.as_array().unwrap();
+    let named = |n: &str| figures.iter().find(|f| f["name"] == n).unwrap();
+    let append = named("api.append");
+    let latency = &append["latency"];
+    let p99: Vec<f64> = latency["p99_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(p99.len(), 2, "{latency}: one p99 per run");
+    assert!(p99.iter().all(|p| *p > 0.0), "{latency}");
+    assert_eq!(latency["p99_target_ms"], 10.0);
+    let median = latency["p99_median_ms"].as_f64().unwrap();
+    assert!((median - (p99[0] + p99[1]) / 2.0).abs() < 1e-9, "{latency}");
+    assert_eq!(latency["pass"].as_bool().unwrap(), median < 10.0);
+    // The figure passes only when both its ratio and its latency do.
+    assert_eq!(
+        append["pass"].as_bool().unwrap(),
+        append["ratio"].as_f64().unwrap() >= 5.0 && median < 10.0
+    );
+    // QUALITY.md sets a latency bar for appends only.
+    assert!(named("api.person_file").get("latency").is_none());
+}
+
+#[test]
 fn output_cut_short_ends_quietly() {
     let reg = Reg::init(&[]);
     reg.note("ronda sin novedad");
