@@ -117,8 +117,8 @@ impl AppendReply {
 
 /// Work the writer hands to its janitor thread so as to get on with the next batch.
 enum Chore {
-    /// Entries to free.
-    Free(Vec<SealedEntry>),
+    /// Entries to free, those of a whole batch at once.
+    Free(Vec<Vec<SealedEntry>>),
     /// Requests whose entries are durable, to be told so.
     Acknowledge(Vec<(AppendReply, Vec<Receipt>)>),
 }
@@ -423,6 +423,9 @@ impl State {
         }
         let mut waiting_checkpoint = Vec::new();
         let mut acked: Vec<(AppendReply, Vec<Receipt>)> = Vec::new();
+        // Freeing the entries is left to another thread, handed over once for the batch
+        // (one wake-up of that thread per commit, not per request).
+        let mut freed: Vec<Vec<SealedEntry>> = Vec::new();
         let mut leaves: Vec<Hash> = Vec::new();
         let mut next = self.frontier.size();
         let mut last_time = self.last_time;
@@ -461,8 +464,7 @@ impl State {
                         .collect();
                     leaves.extend(sealed.iter().map(|s| s.leaf));
                     acked.push((reply, receipts));
-                    // Freeing the entries is left to another thread.
-                    let _ = self.janitor.send(Chore::Free(sealed));
+                    freed.push(sealed);
                 }
                 Err(AppendError::Rejected(r)) => {
                     reply.send(Err(AppendError::Rejected(r)));
@@ -545,6 +547,9 @@ impl State {
                     self.stopped = Some(e);
                 }
             }
+        }
+        if !freed.is_empty() {
+            let _ = self.janitor.send(Chore::Free(freed));
         }
         if waiting_checkpoint.is_empty() {
             return;

@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person_names_by_person",
         include_str!("../migrations/0008_person_names_by_person.sql"),
     ),
+    (
+        9,
+        "contacts_without_person_index",
+        include_str!("../migrations/0009_contacts_without_person_index.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

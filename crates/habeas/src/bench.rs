@@ -216,7 +216,7 @@ pub(crate) fn fresh_at(
         store: store.clone(),
         signer,
         clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
+        entropy: Arc::new(OsEntropy::default()),
         config,
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -274,7 +274,7 @@ fn fresh_register(place: Place<'_>, name: &str, config: WriterConfig) -> Result<
         store: store.clone(),
         signer,
         clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
+        entropy: Arc::new(OsEntropy::default()),
         config,
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;

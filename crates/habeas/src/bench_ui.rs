@@ -127,7 +127,7 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         store: access_store.clone(),
         signer: access_signer,
         clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
+        entropy: Arc::new(OsEntropy::default()),
         config: WriterConfig::default(),
     })
     .map_err(e)?;

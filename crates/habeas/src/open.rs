@@ -176,7 +176,7 @@ impl DbArgs {
             store: store.clone(),
             signer,
             clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
+            entropy: Arc::new(OsEntropy::default()),
             config: self.writer_config(),
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -438,7 +438,7 @@ impl DbArgs {
             store: store.clone(),
             signer,
             clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
+            entropy: Arc::new(OsEntropy::default()),
             config: self.writer_config(),
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
