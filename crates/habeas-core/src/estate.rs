@@ -27,6 +27,7 @@ pub fn place_code(field: &str, raw: &str) -> Result<String, DomainError> {
     Ok(s.to_owned())
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CellKind {
@@ -36,6 +37,7 @@ pub enum CellKind {
 }
 
 /// Rule 43(1)(c): a constantly lit cell is prohibited as a sanction and is a finding.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lighting {
@@ -45,6 +47,7 @@ pub enum Lighting {
     Constant,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ventilation {
@@ -81,6 +84,7 @@ impl Ventilation {
 }
 
 /// A facility as entered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityInput {
@@ -91,6 +95,7 @@ pub struct FacilityInput {
 }
 
 /// The physical attributes of a cell, as entered (area in square metres).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CellTemplate {
@@ -123,6 +128,7 @@ fn natural() -> Ventilation {
 }
 
 /// A cell as entered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CellInput {
@@ -134,6 +140,7 @@ pub struct CellInput {
 
 /// A unit as entered, optionally with `cell_count` cells made from `cell_template`
 /// (codes `<unit>-C01`, `<unit>-C02`, …).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
@@ -145,6 +152,7 @@ pub struct UnitInput {
 }
 
 /// An estate file (TOML): one facility, its units and cells.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstateFile {

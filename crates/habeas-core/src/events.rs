@@ -271,6 +271,7 @@ impl RollCount {
 /// A new commitment order during a custody (a conviction, a sentence, an extension), with the
 /// legal status it brings. A sentence gives its length in days so that the release date can
 /// be computed, with credit for time on remand.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
@@ -410,6 +411,7 @@ impl Transfer {
 }
 
 /// An arrangement with another state to hold its detainees (or send ours).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementInput {
@@ -556,6 +558,7 @@ pub fn death_step(
 
 /// A correction of a person's identity: a new entry naming the admission that recorded it and
 /// why. The file shows the corrected identity and the history shows both.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityCorrection {

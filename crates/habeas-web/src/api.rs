@@ -201,7 +201,7 @@ macro_rules! reader {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = Object, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = habeas_core::custody::AdmissionInput, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     admissions,
     |state, caller, bytes| {
         let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
@@ -388,7 +388,7 @@ fn record_draft(
     Ok((draft, action, roles))
 }
 
-#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = Object, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = habeas_core::record::RecordInput, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -577,7 +577,7 @@ reader!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = Object, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = habeas_core::events::OrderInput, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     orders,
     |state, caller, bytes| {
         let input: habeas_core::events::OrderInput = body(&bytes)?;
@@ -711,7 +711,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = Object, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = habeas_core::events::AgreementInput, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     agreements,
     |state, caller, bytes| {
         let input: habeas_core::events::AgreementInput = body(&bytes)?;
@@ -757,7 +757,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = Object, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = habeas_core::events::IdentityCorrection, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     identity_corrections,
     |state, caller, bytes| {
         let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
@@ -1146,7 +1146,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = Object, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: `{\"entries\": [N…], \"unchanged\": K}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: `{\"entries\": [N…], \"unchanged\": K}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     estate,
     |state, caller, bytes| {
         let file: habeas_core::estate::EstateFile = body(&bytes)?;

@@ -121,4 +121,56 @@ mod tests {
         assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(v["paths"]["/api/persons/{person}"]["get"].is_object());
     }
+
+    /// Every request body is described field by field (a named schema), so that a client, and
+    /// the fuzzer, can tell a well-formed body from a bad one; none is a bare object.
+    #[test]
+    fn every_request_body_has_a_schema_of_its_own() {
+        let v = serde_json::to_value(super::document()).unwrap();
+        let schemas = &v["components"]["schemas"];
+        let mut bodies = 0;
+        for (path, operations) in v["paths"].as_object().unwrap() {
+            for (method, op) in operations.as_object().unwrap() {
+                let Some(body) = op.get("requestBody") else {
+                    continue;
+                };
+                bodies += 1;
+                let reference = body["content"]["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path}: the body is not a named schema"));
+                let name = reference.trim_start_matches("#/components/schemas/");
+                assert!(
+                    schemas[name].is_object(),
+                    "{method} {path}: {name} is not in the document"
+                );
+            }
+        }
+        assert!(bodies >= 20, "only {bodies} request bodies found");
+        // One of the kinds of record, as `POST /api/records` takes it: tagged by `record`, with
+        // its own required fields.
+        let contact = schemas["RecordInput"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["properties"]["record"]["enum"][0] == "contact")
+            .expect("a contact in RecordInput");
+        let required: Vec<&str> = contact["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        for field in [
+            "record", "facility", "booking", "kind", "party", "at", "with",
+        ] {
+            assert!(
+                required.contains(&field),
+                "contact: {field} is not required"
+            );
+        }
+        assert!(
+            !required.contains(&"minutes"),
+            "contact: minutes is optional"
+        );
+    }
 }
