@@ -112,10 +112,13 @@ pub struct CommitmentOrder {
     pub kind: OrderKind,
     pub authority: String,
     pub reference: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub issued: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub expires: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub review: Option<String>,
 }
 
@@ -139,6 +142,7 @@ pub struct PersonInput {
     pub surnames: Vec<String>,
     #[serde(default)]
     pub aliases: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub birth_date: String,
     pub sex: Sex,
     /// Self-perceived gender, in the person's words (Rule 7(a)).
@@ -157,6 +161,7 @@ pub struct PersonInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Arrest {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub at: String,
     pub place: String,
     pub authority: String,
@@ -213,10 +218,12 @@ pub struct EmergencyContact {
 #[serde(deny_unknown_fields)]
 pub struct Consular {
     /// When the person was told of the right to consular notification and access.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub rights_advised_at: String,
     /// Whether the person asked for the consulate to be notified.
     pub notification_requested: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub notified_at: Option<String>,
 }
 
@@ -232,6 +239,7 @@ pub struct AdmissionInput {
     /// …or the id of a person already known (a new stay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_person: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub admitted_at: String,
     pub legal_status: LegalStatus,
     #[serde(default)]

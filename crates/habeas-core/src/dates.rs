@@ -4,6 +4,34 @@ use crate::DomainError;
 use habeas_register::Timestamp;
 use std::fmt;
 
+/// The schema of a time in a request (UTC, to the millisecond), for the API's document.
+#[cfg(feature = "openapi")]
+pub fn time_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(
+            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$",
+        ))
+        .description(Some(
+            "A UTC time to the millisecond: YYYY-MM-DDTHH:MM:SS.mmmZ",
+        ))
+        .examples(["2025-05-31T09:30:00.000Z"])
+        .build()
+}
+
+/// The schema of a calendar date in a request, for the API's document.
+#[cfg(feature = "openapi")]
+pub fn date_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Date,
+        )))
+        .description(Some("A calendar date: YYYY-MM-DD"))
+        .examples(["2025-05-31"])
+        .build()
+}
+
 /// A calendar date. Ordered as text: `YYYY-MM-DD` sorts chronologically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date {

@@ -419,8 +419,10 @@ pub struct AgreementInput {
     /// The other state (ISO 3166-1 alpha-2).
     pub counterpart: String,
     pub reference: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub starts: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub ends: Option<String>,
     pub terms: String,
     /// The price per person held, in the smallest unit of `currency` (e.g. cents), if any.
@@ -570,6 +572,7 @@ pub struct IdentityCorrection {
     #[serde(default)]
     pub surnames: Option<Vec<String>>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub birth_date: Option<String>,
     #[serde(default)]
     pub sex: Option<crate::custody::Sex>,

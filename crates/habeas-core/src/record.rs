@@ -21,6 +21,7 @@ pub enum RecordInput {
         booking: u64,
         offence: String,
         provision: String,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         date: String,
     },
     /// A court hearing of one person or many at once.
@@ -29,6 +30,7 @@ pub enum RecordInput {
         bookings: Vec<u64>,
         court: String,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: Option<String>,
         mode: HearingMode,
         /// The counsel present, by name; none means no counsel was present.
@@ -39,16 +41,19 @@ pub enum RecordInput {
         #[serde(default)]
         outcome: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         next_date: Option<String>,
     },
     /// A review of pretrial detention.
     Review {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         authority: String,
         outcome: String,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         next_review: Option<String>,
     },
     /// A visit, call or letter that took place.
@@ -57,6 +62,7 @@ pub enum RecordInput {
         booking: u64,
         kind: ContactKind,
         party: Party,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         with: String,
         #[serde(default)]
@@ -71,6 +77,7 @@ pub enum RecordInput {
         booking: u64,
         kind: ContactKind,
         party: Party,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         granted: bool,
         #[serde(default)]
@@ -82,6 +89,7 @@ pub enum RecordInput {
     Complaint {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         /// Confidential complaints are routed to inspectors; only they read the text.
         #[serde(default)]
@@ -91,12 +99,14 @@ pub enum RecordInput {
         /// An allegation of torture or ill-treatment, which must be referred to an independent authority.
         #[serde(default)]
         alleges_ill_treatment: bool,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         reply_due: String,
     },
     /// The reply to a complaint.
     ComplaintReply {
         facility: String,
         complaint: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         reply: String,
     },
@@ -104,12 +114,14 @@ pub enum RecordInput {
     ComplaintReferral {
         facility: String,
         complaint: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         authority: String,
     },
     /// An incident: what happened, where, who, injuries, force and restraints used.
     Incident {
         facility: String,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         place: String,
         description: String,
@@ -131,6 +143,7 @@ pub enum RecordInput {
     IncidentReview {
         facility: String,
         incident: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         reviewer: String,
         outcome: String,
@@ -139,6 +152,7 @@ pub enum RecordInput {
     IncidentAddendum {
         facility: String,
         incident: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         text: String,
     },
@@ -148,6 +162,7 @@ pub enum RecordInput {
     Photo {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         taken_on: String,
         media_type: String,
         data: String,
@@ -156,6 +171,7 @@ pub enum RecordInput {
     Sanction {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         offence: String,
         sanction: SanctionKind,
@@ -164,15 +180,18 @@ pub enum RecordInput {
         authority: String,
         /// When the sanction is reviewed (required for solitary confinement, Rules 45–46).
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         review: Option<String>,
         /// When the disciplinary hearing was held (the person heard before the sanction).
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         hearing: Option<String>,
     },
     /// A health record (restricted: only health staff and inspectors read its content).
     Health {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         kind: HealthKind,
         notes: String,
@@ -183,6 +202,7 @@ pub enum RecordInput {
     Programme {
         facility: String,
         booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
         at: String,
         programme: String,
         kind: ProgrammeKind,

@@ -263,6 +263,7 @@ pub(crate) struct MovementBody {
     #[serde(default)]
     destination: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
 }
 
@@ -294,6 +295,7 @@ handler!(
 pub(crate) struct CountBody {
     facility: String,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
     /// `{"cell", "counted", "present": [bookings]?}` for each cell counted.
     #[schema(value_type = Vec<Object>)]
@@ -337,6 +339,7 @@ pub(crate) struct ReleaseBody {
     authority: String,
     reference: String,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
 }
 
@@ -603,6 +606,7 @@ pub(crate) struct TransferBody {
     authority: String,
     reference: String,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
 }
 
@@ -639,6 +643,7 @@ handler!(
 pub(crate) struct DeathBody {
     facility: String,
     booking: u64,
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: String,
     place: String,
     circumstances: String,
@@ -680,6 +685,7 @@ pub(crate) struct DeathStepBody {
     step: String,
     detail: String,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
 }
 
@@ -910,6 +916,7 @@ pub(crate) struct ReadingBody {
     /// A cell or a unit.
     place: String,
     #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
     at: Option<String>,
     #[serde(default)]
     temperature_c: Option<String>,

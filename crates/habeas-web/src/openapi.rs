@@ -173,4 +173,48 @@ mod tests {
             "contact: minutes is optional"
         );
     }
+
+    /// Times and dates in request bodies state their form, and the example each gives is one
+    /// the server's own parsers take.
+    #[test]
+    fn times_and_dates_state_their_form() {
+        fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if m.get("type") == Some(&"string".into()) && m.contains_key("examples") {
+                        out.push(v);
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let v = serde_json::to_value(super::document()).unwrap();
+        let mut found = Vec::new();
+        walk(&v["components"]["schemas"], &mut found);
+        let (mut times, mut dates) = (0, 0);
+        for s in found {
+            let example = s["examples"][0].as_str().unwrap();
+            if s["format"] == "date" {
+                habeas_core::dates::Date::parse("example", example).unwrap();
+                dates += 1;
+            } else {
+                assert!(s["pattern"].as_str().unwrap().ends_with("Z$"));
+                habeas_register::Timestamp::parse(example).unwrap();
+                times += 1;
+            }
+        }
+        // Every `at` of a record, a movement, a count…; every date of an order, a charge…
+        assert!(times >= 25, "{times} times");
+        assert!(dates >= 10, "{dates} dates");
+        let hearing = v["components"]["schemas"]["RecordInput"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["properties"]["record"]["enum"][0] == "hearing")
+            .unwrap();
+        assert_eq!(hearing["properties"]["next_date"]["format"], "date");
+        assert!(hearing["properties"]["at"]["pattern"].is_string());
+    }
 }
