@@ -554,7 +554,7 @@ pub(crate) struct ComplianceQuery {
 reader!(
     /// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
     /// the roles that see all) under the built-in policy.
-    #[utoipa::path(get, path = "/api/reports/compliance", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/reports/compliance", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     compliance,
     ComplianceQuery,
     |state, caller, q| {
@@ -783,7 +783,7 @@ pub(crate) struct DayQuery {
 reader!(
     /// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
     /// counted.
-    #[utoipa::path(get, path = "/api/counts", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("date" = Option<String>, Query, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/counts", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("date" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     count_report,
     DayQuery,
     |state, caller, q| {
@@ -832,7 +832,7 @@ pub(crate) struct StatisticsQuery {
 
 reader!(
     /// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
-    #[utoipa::path(get, path = "/api/reports/statistics", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"), ("months" = Option<u32>, Query, description = "1 to 1200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/reports/statistics", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD"), ("months" = Option<u32>, Query, description = "1 to 1200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     statistics,
     StatisticsQuery,
     |state, caller, q| {
