@@ -896,6 +896,7 @@ pub(crate) fn planning_state(
 }
 
 /// A custody as the person's file shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CustodyRow {
     pub booking: u64,
@@ -918,6 +919,7 @@ pub struct CustodyRow {
     pub events: Vec<u64>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OrderRow {
     pub kind: String,
@@ -929,6 +931,7 @@ pub struct OrderRow {
 }
 
 /// A person's file: identity and every custody.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PersonFile {
     pub person: u64,
@@ -1023,6 +1026,7 @@ pub(crate) fn person_of(conn: &Connection, booking: u64) -> rusqlite::Result<Opt
 }
 
 /// A person found by name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PersonHit {
     pub person: u64,

@@ -520,7 +520,7 @@ pub(crate) struct SearchQuery {
 reader!(
     /// `GET /api/persons?q=NAME`: people whose name holds every word (accents and case ignored),
     /// among those the caller may read.
-    #[utoipa::path(get, path = "/api/persons", tag = "records", params(("q" = String, Query, description = "Words of the name"), ("limit" = Option<u32>, Query, description = "At most 200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/persons", tag = "records", params(("q" = String, Query, description = "Words of the name"), ("limit" = Option<u32>, Query, description = "At most 200")), responses((status = 200, description = "The people found", body = crate::openapi::PeopleFound), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     search,
     SearchQuery,
     |state, caller, q| {

@@ -21,6 +21,49 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+/// The answer of `GET /api/persons/{person}`: the file and the history of every custody.
+/// (Described here; the server writes it from the stored entries.)
+#[derive(Debug, utoipa::ToSchema)]
+pub struct PersonFileAnswer {
+    /// Every register entry of every custody of the person's, oldest first. Health content is
+    /// only for health staff and inspectors (for others its payload is `{"kind", "restricted":
+    /// true}`); photographs are left out of the payloads.
+    pub history: Vec<HistoryEntry>,
+    pub person: habeas_store_sqlite::PersonFile,
+}
+
+/// One register entry in a person's history.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    /// The entry's index in the register.
+    pub index: u64,
+    /// When it was recorded (UTC, to the millisecond).
+    pub time: String,
+    /// What it records, e.g. `admitted`, `allocated`, `contact`, `health`.
+    pub kind: String,
+    /// Who recorded it, e.g. `user:reg.cecot`.
+    pub actor: String,
+    /// The custody (booking) it belongs to.
+    pub booking: u64,
+    /// The earlier entry it corrects, and why; entries are never edited in place.
+    pub corrects: Option<CorrectionNote>,
+    /// What was recorded, as the kind defines it.
+    pub payload: serde_json::Value,
+}
+
+/// An entry's correction of an earlier one.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct CorrectionNote {
+    pub index: u64,
+    pub reason: String,
+}
+
+/// The answer of `GET /api/persons`: the people found, among those the caller may read.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct PeopleFound {
+    pub people: Vec<habeas_store_sqlite::PersonHit>,
+}
+
 struct Security;
 
 impl Modify for Security {

@@ -369,6 +369,22 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
         notes(&a),
         json!({"kind": "admission_examination", "restricted": true})
     );
+    // The answer is what the API's document says it is: every field documented, every
+    // required one present, each of its documented type.
+    let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
+    let schema = &doc["paths"]["/api/persons/{person}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    conforms(&a.body, schema, &doc, "answer").unwrap();
+    let mut undocumented = a.body.clone();
+    undocumented["person"]["nickname"] = json!("x");
+    assert!(conforms(&undocumented, schema, &doc, "answer").is_err());
+    let mut missing = a.body.clone();
+    missing["history"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("time");
+    assert!(conforms(&missing, schema, &doc, "answer").is_err());
+    assert!(a.body["history"].as_array().unwrap().len() >= 2);
     // The answer is written from the stored entries: it is the file and history the store
     // decodes, with the health content replaced, byte for byte the same JSON value.
     let (file, mut history) = w.main.person_record(cecot).unwrap().unwrap();
@@ -1314,6 +1330,62 @@ impl World {
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         (status, headers, bytes.to_vec())
     }
+}
+
+/// Whether `v` is what `schema` (of the API's document `doc`) describes: every key of an
+/// object documented, every required key present, every value of a documented type.
+fn conforms(v: &Value, schema: &Value, doc: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return conforms(v, &doc["components"]["schemas"][name], doc, at);
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        return all.iter().try_for_each(|s| conforms(v, s, doc, at));
+    }
+    if let Some(one) = schema["oneOf"].as_array() {
+        return match one.iter().any(|s| conforms(v, s, doc, at).is_ok()) {
+            true => Ok(()),
+            false => Err(format!("{at}: {v} is none of the documented forms")),
+        };
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return Ok(()), // any value
+    };
+    let fits = types.iter().any(|t| match *t {
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        "null" => v.is_null(),
+        _ => false,
+    });
+    if !fits {
+        return Err(format!("{at}: {v} is not of type {types:?}"));
+    }
+    if let (Some(o), Some(props)) = (v.as_object(), schema["properties"].as_object()) {
+        for (k, x) in o {
+            let p = props
+                .get(k)
+                .ok_or_else(|| format!("{at}.{k} is not documented"))?;
+            conforms(x, p, doc, &format!("{at}.{k}"))?;
+        }
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap_or_default();
+            if !o.contains_key(r) {
+                return Err(format!("{at}.{r} is required but missing"));
+            }
+        }
+    }
+    if let (Some(a), true) = (v.as_array(), schema["items"].is_object()) {
+        for (i, x) in a.iter().enumerate() {
+            conforms(x, &schema["items"], doc, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
 }
 
 fn page(a: &Answer) -> &str {
