@@ -201,7 +201,7 @@ macro_rules! reader {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = habeas_core::custody::AdmissionInput, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = habeas_core::custody::AdmissionInput, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     admissions,
     |state, caller, bytes| {
         let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
@@ -226,7 +226,7 @@ pub(crate) struct AllocationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/allocations", tag = "records", request_body(content = crate::api::AllocationBody, description = "A placement in a cell; an override (reason and authority) is for the direction"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/allocations", tag = "records", request_body(content = crate::api::AllocationBody, description = "A placement in a cell; an override (reason and authority) is for the direction"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     allocations,
     |state, caller, bytes| {
         let b: AllocationBody = body(&bytes)?;
@@ -268,7 +268,7 @@ pub(crate) struct MovementBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/movements", tag = "records", request_body(content = crate::api::MovementBody, description = "A movement of one person, several or a whole cell"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/movements", tag = "records", request_body(content = crate::api::MovementBody, description = "A movement of one person, several or a whole cell"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     movements,
     |state, caller, bytes| {
         let b: MovementBody = body(&bytes)?;
@@ -303,7 +303,7 @@ pub(crate) struct CountBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N, \"report\": {…}}`, the register entry and the count's report", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     counts,
     |state, caller, bytes| {
         let b: CountBody = body(&bytes)?;
@@ -344,7 +344,7 @@ pub(crate) struct ReleaseBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     releases,
     |state, caller, bytes| {
         let b: ReleaseBody = body(&bytes)?;
@@ -391,7 +391,7 @@ fn record_draft(
     Ok((draft, action, roles))
 }
 
-#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = habeas_core::record::RecordInput, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = habeas_core::record::RecordInput, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -580,7 +580,7 @@ reader!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = habeas_core::events::OrderInput, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = habeas_core::events::OrderInput, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     orders,
     |state, caller, bytes| {
         let input: habeas_core::events::OrderInput = body(&bytes)?;
@@ -611,7 +611,7 @@ pub(crate) struct TransferBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/transfers", tag = "records", request_body(content = crate::api::TransferBody, description = "A transfer to another facility of the system"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/transfers", tag = "records", request_body(content = crate::api::TransferBody, description = "A transfer to another facility of the system"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     transfers,
     |state, caller, bytes| {
         let b: TransferBody = body(&bytes)?;
@@ -652,7 +652,7 @@ pub(crate) struct DeathBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/deaths", tag = "records", request_body(content = crate::api::DeathBody, description = "A death in custody: opens its case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/deaths", tag = "records", request_body(content = crate::api::DeathBody, description = "A death in custody: opens its case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     deaths,
     |state, caller, bytes| {
         let b: DeathBody = body(&bytes)?;
@@ -690,7 +690,7 @@ pub(crate) struct DeathStepBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/death-steps", tag = "records", request_body(content = crate::api::DeathStepBody, description = "A step of a death case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/death-steps", tag = "records", request_body(content = crate::api::DeathStepBody, description = "A step of a death case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     death_steps,
     |state, caller, bytes| {
         let b: DeathStepBody = body(&bytes)?;
@@ -717,7 +717,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = habeas_core::events::AgreementInput, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = habeas_core::events::AgreementInput, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     agreements,
     |state, caller, bytes| {
         let input: habeas_core::events::AgreementInput = body(&bytes)?;
@@ -744,7 +744,7 @@ pub(crate) struct NonAssociationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/non-associations", tag = "records", request_body(content = crate::api::NonAssociationBody, description = "Two people kept apart"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/non-associations", tag = "records", request_body(content = crate::api::NonAssociationBody, description = "Two people kept apart"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     non_associations,
     |state, caller, bytes| {
         let b: NonAssociationBody = body(&bytes)?;
@@ -763,7 +763,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = habeas_core::events::IdentityCorrection, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = habeas_core::events::IdentityCorrection, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     identity_corrections,
     |state, caller, bytes| {
         let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
@@ -869,7 +869,7 @@ pub(crate) struct NoteBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/logbook", tag = "records", request_body = NoteBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/logbook", tag = "records", request_body = NoteBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     logbook_add,
     |state, caller, bytes| {
         let b: NoteBody = body(&bytes)?;
@@ -929,7 +929,7 @@ pub(crate) struct ReadingBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/environment", tag = "records", request_body = ReadingBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/environment", tag = "records", request_body = ReadingBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     environment,
     |state, caller, bytes| {
         let b: ReadingBody = body(&bytes)?;
@@ -1205,7 +1205,7 @@ pub(crate) struct CertificationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/certifications", tag = "records", request_body = CertificationBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/certifications", tag = "records", request_body = CertificationBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     certifications,
     |state, caller, bytes| {
         let b: CertificationBody = body(&bytes)?;

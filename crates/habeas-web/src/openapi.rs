@@ -21,6 +21,13 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+/// The answer to a write: the register entry that records it.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Recorded {
+    /// The entry's index in the register.
+    pub entry: u64,
+}
+
 /// The answer of `GET /api/persons/{person}`: the file and the history of every custody.
 /// (Described here; the server writes it from the stored entries.)
 #[derive(Debug, utoipa::ToSchema)]

@@ -440,6 +440,9 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let recorded = &doc["paths"]["/api/records"]["post"]["responses"]["201"]["content"]
+            ["application/json"]["schema"];
+        conforms(&r.body, recorded, &doc, "recorded").unwrap();
     }
     let by_token = w
         .call(
@@ -458,6 +461,7 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
         )
         .await;
     assert_eq!(by_token.status, StatusCode::OK);
+    conforms(&by_token.body, schema, &doc, "long file").unwrap();
     assert!(by_token.body["history"].as_array().unwrap().len() > 110);
     assert_eq!(by_token.body, by_session.body);
     // System-wide roles: national administration and inspectors read everyone (with their
