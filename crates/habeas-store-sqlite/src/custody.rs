@@ -749,6 +749,7 @@ pub(crate) fn end_custody(
 }
 
 /// One cell with its certified capacity and population.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CellRow {
     pub facility: String,

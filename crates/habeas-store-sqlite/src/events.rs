@@ -547,6 +547,7 @@ pub(crate) fn count_report(
 }
 
 /// A death in custody and the state of its mandatory steps.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeathCase {
     pub case: u64,
@@ -554,7 +555,7 @@ pub struct DeathCase {
     pub facility: String,
     pub at: String,
     pub violent: bool,
-    /// (step, when done) — `None` is pending.
+    /// Each mandatory step and when it was done (`null`: still pending).
     pub steps: Vec<(String, Option<String>)>,
 }
 

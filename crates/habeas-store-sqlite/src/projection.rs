@@ -214,6 +214,7 @@ pub struct LogbookFilter {
 }
 
 /// One note of the occurrence book, as listed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LogbookRow {
     pub index: u64,

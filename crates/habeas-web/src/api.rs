@@ -303,7 +303,7 @@ pub(crate) struct CountBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N, \"report\": {…}}`, the register entry and the count's report", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N, \"report\": {…}}`, the register entry and the count's report", body = crate::openapi::RecordedCount), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     counts,
     |state, caller, bytes| {
         let b: CountBody = body(&bytes)?;
@@ -478,7 +478,7 @@ fn facility_for(
 
 reader!(
     /// `GET /api/population?facility=F`: population, capacity and space per cell.
-    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "Every cell, with its capacity and population", body = crate::openapi::Population), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     population,
     FacilityQuery,
     |state, caller, q| {
@@ -806,7 +806,7 @@ reader!(
 
 reader!(
     /// `GET /api/deaths?facility=F`: deaths in custody and the steps of their cases.
-    #[utoipa::path(get, path = "/api/deaths", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/deaths", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code")), responses((status = 200, description = "Each death in custody and its steps", body = crate::openapi::DeathCases), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     death_list,
     FacilityQuery,
     |state, caller, q| {
@@ -966,7 +966,7 @@ pub(crate) struct LogbookQuery {
 
 reader!(
     /// `GET /api/logbook?facility=F&place=P&before=N&limit=L`: the occurrence book, newest first.
-    #[utoipa::path(get, path = "/api/logbook", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("place" = Option<String>, Query, description = "A place within it"), ("before" = Option<u64>, Query, description = "Notes before this entry (paging back)"), ("limit" = Option<u32>, Query, description = "1 to 1000")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/logbook", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("place" = Option<String>, Query, description = "A place within it"), ("before" = Option<u64>, Query, description = "Notes before this entry (paging back)"), ("limit" = Option<u32>, Query, description = "1 to 1000")), responses((status = 200, description = "Notes of the occurrence book", body = crate::openapi::LogbookNotes), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     logbook_list,
     LogbookQuery,
     |state, caller, q| {

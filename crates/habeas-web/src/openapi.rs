@@ -28,6 +28,15 @@ pub struct Recorded {
     pub entry: u64,
 }
 
+/// The answer to a roll count: its entry and the count's report.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RecordedCount {
+    /// The entry's index in the register.
+    pub entry: u64,
+    /// The count against the roll: expected, counted, and each person missing or extra.
+    pub report: serde_json::Value,
+}
+
 /// The answer of `GET /api/persons/{person}`: the file and the history of every custody.
 /// (Described here; the server writes it from the stored entries.)
 #[derive(Debug, utoipa::ToSchema)]
@@ -63,6 +72,27 @@ pub struct HistoryEntry {
 pub struct CorrectionNote {
     pub index: u64,
     pub reason: String,
+}
+
+/// The answer of `GET /api/population`: every cell, with its capacity and population.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Population {
+    /// The facility asked for (none: every facility the caller may read).
+    pub facility: Option<String>,
+    pub cells: Vec<habeas_store_sqlite::CellRow>,
+}
+
+/// The answer of `GET /api/deaths`: each death in custody and the state of its steps.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct DeathCases {
+    pub facility: Option<String>,
+    pub cases: Vec<habeas_store_sqlite::DeathCase>,
+}
+
+/// The answer of `GET /api/logbook`: notes of the occurrence book, newest first.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct LogbookNotes {
+    pub notes: Vec<habeas_store_sqlite::LogbookRow>,
 }
 
 /// The answer of `GET /api/persons`: the people found, among those the caller may read.

@@ -1005,6 +1005,8 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         "adm",
     ];
     let mut refusals = 0;
+    let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
+    let mut checked = 0;
     for user in users {
         let (cookie, csrf) = w.session(user).await;
         for (name, (method, uri, body)) in &routes {
@@ -1022,6 +1024,11 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
                 a.status,
                 a.body
             );
+            // Whatever the answer, it is what the document says it is.
+            if let Some(schema) = documented(&doc, method, uri, a.status) {
+                conforms(&a.body, schema, &doc, &format!("{user} {name}")).unwrap();
+                checked += 1;
+            }
             let expected = allowed(user, name);
             if expected {
                 assert!(
@@ -1069,6 +1076,10 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         }
     }
     assert!(refusals > 40, "{refusals}");
+    assert!(
+        checked > 200,
+        "{checked} answers checked against the document"
+    );
 }
 
 #[tokio::test]
@@ -1334,6 +1345,33 @@ impl World {
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         (status, headers, bytes.to_vec())
     }
+}
+
+/// The schema the API's document gives for the answer to `method uri` with `status`: the
+/// path matched against the document's templates (`/api/persons/{person}`), the query left
+/// out. `None` when the answer has no JSON body documented.
+fn documented<'a>(
+    doc: &'a Value,
+    method: &str,
+    uri: &str,
+    status: StatusCode,
+) -> Option<&'a Value> {
+    let path = uri.split('?').next().unwrap_or(uri);
+    let parts: Vec<&str> = path.split('/').collect();
+    let (_, ops) = doc["paths"].as_object()?.iter().find(|(template, _)| {
+        let t: Vec<&str> = template.split('/').collect();
+        t.len() == parts.len()
+            && t.iter()
+                .zip(&parts)
+                .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    })?;
+    let answer = &ops[method.to_ascii_lowercase()]["responses"][status.as_str()];
+    assert!(
+        answer.is_object(),
+        "{method} {uri}: status {status} is not documented"
+    );
+    let schema = &answer["content"]["application/json"]["schema"];
+    schema.is_object().then_some(schema)
 }
 
 /// Whether `v` is what `schema` (of the API's document `doc`) describes: every key of an
