@@ -8,7 +8,9 @@
 
 use habeas_register::store::StoreError;
 
-/// One account. `totp_secret` is as the store holds it (sealed) or, from `Accounts`, opened.
+/// One account: its name, role, facilities, second factor and lock (never its password hash
+/// or its second factor's secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     pub username: String,
@@ -16,11 +18,16 @@ pub struct User {
     pub facilities: Vec<String>,
     #[serde(skip)]
     pub password_hash: String,
+    /// As the store holds it (sealed) or, from `Accounts`, opened.
     #[serde(skip)]
     pub totp_secret: Option<String>,
+    /// Whether a second factor is enrolled.
     pub mfa: bool,
+    /// When the account was locked (milliseconds since 1970, UTC), until an administrator
+    /// unlocks it.
     pub locked_at: Option<i64>,
     pub language: String,
+    /// When the account was made (milliseconds since 1970, UTC).
     pub created_at: i64,
 }
 

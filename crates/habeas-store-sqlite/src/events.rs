@@ -475,6 +475,7 @@ fn refresh_cells_of(conn: &Connection, column: &str, id: u64) -> Result<(), Appe
 }
 
 /// One cell's line in a roll count, reconciled against the records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CountLine {
     pub idx: u64,
@@ -489,6 +490,7 @@ pub struct CountLine {
 }
 
 /// The counts of one facility on one day, and the cells not counted that day.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CountReport {
     pub date: String,

@@ -783,7 +783,7 @@ pub(crate) struct DayQuery {
 reader!(
     /// `GET /api/counts?facility=F&date=D`: the day's roll counts reconciled, and the cells not
     /// counted.
-    #[utoipa::path(get, path = "/api/counts", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("date" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/counts", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("date" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "The day's counts of the facility and the cells not counted", body = habeas_store_sqlite::CountReport), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     count_report,
     DayQuery,
     |state, caller, q| {
@@ -1082,7 +1082,7 @@ fn administrator(state: &AppState, caller: &Caller, action: &str) -> ApiResult<(
 
 reader!(
     /// `GET /api/users`: every account (never a hash or a secret).
-    #[utoipa::path(get, path = "/api/users", tag = "accounts", responses((status = 200, description = "The accounts", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator or inspector (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/users", tag = "accounts", responses((status = 200, description = "The accounts", body = crate::openapi::Users), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator or inspector (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     users_list,
     NoQuery,
     |state, caller, _q| {

@@ -33,8 +33,15 @@ pub struct Recorded {
 pub struct RecordedCount {
     /// The entry's index in the register.
     pub entry: u64,
-    /// The count against the roll: expected, counted, and each person missing or extra.
-    pub report: serde_json::Value,
+    /// The day's counts of the facility as this one left them, and the cells not yet counted.
+    pub report: habeas_store_sqlite::CountReport,
+}
+
+/// The answer of `GET /api/users`: every account (never a password hash or a second
+/// factor's secret).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Users {
+    pub users: Vec<habeas_core::accounts::User>,
 }
 
 /// The answer of `GET /api/persons/{person}`: the file and the history of every custody.
