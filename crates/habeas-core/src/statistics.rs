@@ -149,6 +149,7 @@ pub fn m2_per_person(area_cm2: u64, population: u64) -> Option<f64> {
 }
 
 /// One line of a breakdown: a key and how many people.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Count {
     pub key: String,
@@ -156,6 +157,7 @@ pub struct Count {
 }
 
 /// The population held on a day and its breakdowns. Each breakdown adds up to `total`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Population {
     pub total: u64,
@@ -261,6 +263,7 @@ impl PopulationTally {
 }
 
 /// Population and capacity of a facility (`unit` none) or of one of its units.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Occupancy {
     pub facility: String,
@@ -301,6 +304,7 @@ impl Occupancy {
 }
 
 /// The flows of one calendar month (up to the end of the day of the statistics for its month).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MonthFlow {
     /// `YYYY-MM`.
@@ -425,6 +429,7 @@ impl FlowTally {
 }
 
 /// Rule 10 statistics of a facility (or of every facility) on a day.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statistics {
     pub facility: Option<String>,

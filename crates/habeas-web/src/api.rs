@@ -478,7 +478,7 @@ fn facility_for(
 
 reader!(
     /// `GET /api/population?facility=F`: population, capacity and space per cell.
-    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "Every cell, with its capacity and population", body = crate::openapi::Population), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "Every cell, with its capacity and population", body = crate::openapi::Cells), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     population,
     FacilityQuery,
     |state, caller, q| {
@@ -554,7 +554,7 @@ pub(crate) struct ComplianceQuery {
 reader!(
     /// `GET /api/reports/compliance?facility=F&as_of=D`: the findings of a facility (or all, for
     /// the roles that see all) under the built-in policy.
-    #[utoipa::path(get, path = "/api/reports/compliance", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/reports/compliance", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD")), responses((status = 200, description = "Every finding of the Mandela Rules' minimum on the day", body = crate::openapi::ComplianceReport), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     compliance,
     ComplianceQuery,
     |state, caller, q| {
@@ -832,7 +832,7 @@ pub(crate) struct StatisticsQuery {
 
 reader!(
     /// `GET /api/reports/statistics?facility=F&as_of=D&months=N`: Rule 10 statistics.
-    #[utoipa::path(get, path = "/api/reports/statistics", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD"), ("months" = Option<u32>, Query, description = "1 to 1200")), responses((status = 200, description = "OK", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/reports/statistics", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code"), ("as_of" = Option<String>, Query, format = Date, description = "YYYY-MM-DD"), ("months" = Option<u32>, Query, description = "1 to 1200")), responses((status = 200, description = "The statistics of Rule 10: population, occupancy and flows", body = habeas_core::statistics::Statistics), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     statistics,
     StatisticsQuery,
     |state, caller, q| {

@@ -83,7 +83,7 @@ pub struct CorrectionNote {
 
 /// The answer of `GET /api/population`: every cell, with its capacity and population.
 #[derive(Debug, utoipa::ToSchema)]
-pub struct Population {
+pub struct Cells {
     /// The facility asked for (none: every facility the caller may read).
     pub facility: Option<String>,
     pub cells: Vec<habeas_store_sqlite::CellRow>,
@@ -100,6 +100,16 @@ pub struct DeathCases {
 #[derive(Debug, utoipa::ToSchema)]
 pub struct LogbookNotes {
     pub notes: Vec<habeas_store_sqlite::LogbookRow>,
+}
+
+/// The answer of `GET /api/reports/compliance`: every finding of the policy on the day.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct ComplianceReport {
+    /// The policy the records were measured against.
+    pub policy: String,
+    pub as_of: String,
+    pub facility: Option<String>,
+    pub findings: Vec<habeas_core::compliance::Finding>,
 }
 
 /// The answer of `GET /api/persons`: the people found, among those the caller may read.
