@@ -992,7 +992,7 @@ pub(crate) struct NoQuery {}
 reader!(
     /// `GET /api/register`: the register's origin, verifier key, size and latest signed
     /// checkpoint, for those who oversee it.
-    #[utoipa::path(get, path = "/api/register", tag = "register", responses((status = 200, description = "OK", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/register", tag = "register", responses((status = 200, description = "The register's status", body = crate::openapi::RegisterStatus), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     register_status,
     NoQuery,
     |state, caller, _q| {
@@ -1014,7 +1014,7 @@ reader!(
 const OVERSEERS: &[Role] = &[Role::National, Role::Inspector, Role::Administrator];
 
 handler!(
-    #[utoipa::path(post, path = "/api/register/verify", tag = "register", responses((status = 201, description = "The result: `{\"ok\", \"entries\", \"root\", \"failure\"}`", body = Object), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/register/verify", tag = "register", responses((status = 201, description = "The result", body = crate::openapi::Verification), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     register_verify,
     |state, caller, _bytes| {
         use habeas_register::store::Store as _;
@@ -1092,7 +1092,7 @@ reader!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/users", tag = "accounts", request_body = crate::users::NewAccount, responses((status = 201, description = "Added; `show_once` holds the second factor's otpauth address when there is one", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/users", tag = "accounts", request_body = crate::users::NewAccount, responses((status = 201, description = "Added; `show_once` holds the second factor's otpauth address when there is one", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     users_add,
     |state, caller, bytes| {
         administrator(&state, &caller, "add an account")?;
@@ -1117,7 +1117,7 @@ pub(crate) struct AccountChange {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a new token", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a new token", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     users_change,
     |state, caller, bytes| {
         administrator(&state, &caller, "change an account")?;
@@ -1153,7 +1153,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: `{\"entries\": [N…], \"unchanged\": K}`", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: the entries written and how many cells were unchanged", body = crate::openapi::EstateRecorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     estate,
     |state, caller, bytes| {
         let file: habeas_core::estate::EstateFile = body(&bytes)?;

@@ -112,6 +112,98 @@ pub struct ComplianceReport {
     pub findings: Vec<habeas_core::compliance::Finding>,
 }
 
+/// Who is signed in (the answers of `POST` and `GET /api/session`).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Who {
+    pub username: String,
+    pub role: String,
+    pub facilities: Vec<String>,
+    pub language: String,
+    /// Whether a second factor is enrolled.
+    pub mfa: bool,
+    /// The token to send as the `x-csrf-token` header with every change made with this
+    /// session's cookie (none for an API token).
+    pub csrf: Option<String>,
+}
+
+/// The answer of `GET /api/register`: what an overseer checks the register against.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct RegisterStatus {
+    /// The register's origin, as its checkpoints name it.
+    pub origin: String,
+    /// The key its checkpoints are signed with (a C2SP verifier key).
+    pub verifier_key: String,
+    /// How many entries it holds.
+    pub size: u64,
+    pub latest_checkpoint: Option<CheckpointSummary>,
+    /// How many entries the access log holds.
+    pub access_log_size: u64,
+}
+
+/// A signed checkpoint of the register.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct CheckpointSummary {
+    pub size: u64,
+    pub made_at: String,
+    /// The signed note.
+    pub note: String,
+}
+
+/// The answer of `POST /api/register/verify`: the whole register recomputed.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Verification {
+    /// Whether every entry, the tree and every checkpoint verify, and the projections agree.
+    pub ok: bool,
+    pub entries: Option<u64>,
+    pub checkpoints: Option<u64>,
+    /// The root of the whole tree, in hexadecimal.
+    pub root: Option<String>,
+    /// What failed, when something did.
+    pub failure: Option<String>,
+    /// The first entry that does not verify, when one does not.
+    pub first_bad_index: Option<u64>,
+}
+
+/// The answer of `POST /api/estate`: the entries written and the cells left as they were.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct EstateRecorded {
+    pub entries: Vec<u64>,
+    pub unchanged: u64,
+}
+
+/// The answer to a change of accounts.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct AccountDone {
+    pub username: String,
+    /// What was done, e.g. `added`, `locked`, `token_issued`.
+    pub action: String,
+    /// A secret shown this once and never again (a token, a second factor's address).
+    pub show_once: Option<String>,
+}
+
+/// The answer of `GET /api/access-log`: a page of the access log.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct AccessLogPage {
+    /// How many entries the access log holds.
+    pub size: u64,
+    pub entries: Vec<AccessEntry>,
+}
+
+/// One entry of the access log.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct AccessEntry {
+    pub index: u64,
+    pub time: String,
+    /// Who, e.g. `user:ins.nacional`.
+    pub actor: String,
+    pub facility: String,
+    /// What, e.g. `access.read`, `access.refused`, `access.sign_in`.
+    pub kind: String,
+    /// About whom, e.g. `person:12`.
+    pub subject: String,
+    pub payload: serde_json::Value,
+}
+
 /// The answer of `GET /api/persons`: the people found, among those the caller may read.
 #[derive(Debug, utoipa::ToSchema)]
 pub struct PeopleFound {
@@ -219,10 +311,11 @@ mod tests {
         assert!(v["paths"]["/api/persons/{person}"]["get"].is_object());
     }
 
-    /// Every request body is described field by field (a named schema), so that a client, and
-    /// the fuzzer, can tell a well-formed body from a bad one; none is a bare object.
+    /// Every request body and every answer is described field by field (a named schema), so
+    /// that a client, and the fuzzer, can tell a well-formed one from a bad one; none is a bare
+    /// object.
     #[test]
-    fn every_request_body_has_a_schema_of_its_own() {
+    fn every_request_body_and_answer_has_a_schema_of_its_own() {
         let v = serde_json::to_value(super::document()).unwrap();
         let schemas = &v["components"]["schemas"];
         let mut bodies = 0;
@@ -243,6 +336,20 @@ mod tests {
             }
         }
         assert!(bodies >= 20, "only {bodies} request bodies found");
+        // And every JSON answer, but the document itself.
+        for (path, operations) in v["paths"].as_object().unwrap() {
+            for (method, op) in operations.as_object().unwrap() {
+                for (status, answer) in op["responses"].as_object().unwrap() {
+                    let schema = &answer["content"]["application/json"]["schema"];
+                    if path != "/api/openapi.json" && schema.is_object() {
+                        assert!(
+                            schema["$ref"].is_string(),
+                            "{method} {path} {status}: the answer is not a named schema"
+                        );
+                    }
+                }
+            }
+        }
         // One of the kinds of record, as `POST /api/records` takes it: tagged by `record`, with
         // its own required fields.
         let contact = schemas["RecordInput"]["oneOf"]

@@ -626,7 +626,7 @@ fn who(user: &User, csrf: Option<&str>) -> Value {
 
 /// `POST /api/session`: password (and code) in, session cookie out. Every attempt is logged;
 /// a refusal never says which part was wrong.
-#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = Object), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Wrong username, password or code; code required; or locked", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = crate::openapi::Who), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Wrong username, password or code; code required; or locked", body = crate::openapi::ErrorBody)))]
 pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
@@ -738,7 +738,7 @@ pub(crate) async fn sign_out(
 }
 
 /// `GET /api/session`: who is signed in.
-#[utoipa::path(get, path = "/api/session", tag = "session", responses((status = 200, description = "Who is signed in", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(get, path = "/api/session", tag = "session", responses((status = 200, description = "Who is signed in", body = crate::openapi::Who), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn me(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -1038,7 +1038,7 @@ fn default_limit() -> u64 {
 }
 
 /// `GET /api/access-log?from=N&limit=M`: the access log, for inspectors and administrators.
-#[utoipa::path(get, path = "/api/access-log", tag = "access log", params(("from" = Option<u64>, Query, description = "The first index"), ("limit" = Option<u64>, Query, description = "1 to 1000")), responses((status = 200, description = "Entries of the access log", body = Object), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(get, path = "/api/access-log", tag = "access log", params(("from" = Option<u64>, Query, description = "The first index"), ("limit" = Option<u64>, Query, description = "1 to 1000")), responses((status = 200, description = "Entries of the access log", body = crate::openapi::AccessLogPage), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn access_log(
     State(state): State<Arc<AppState>>,
     query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
