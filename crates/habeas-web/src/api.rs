@@ -1103,14 +1103,26 @@ handler!(
     }
 );
 
+/// What an administrator can do to an account.
+pub(crate) const ACCOUNT_ACTIONS: &[&str] = &[
+    "lock",
+    "unlock",
+    "reset_password",
+    "issue_token",
+    "revoke_tokens",
+];
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccountChange {
+    #[schema(pattern = r"^[a-z0-9._-]{3,64}$")]
     username: String,
     /// `lock`, `unlock`, `reset_password` (with `password`), `issue_token` or `revoke_tokens`
     /// (with `name`).
+    #[schema(schema_with = crate::openapi::account_action_schema)]
     action: String,
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 256)]
     password: Option<String>,
     #[serde(default)]
     name: Option<String>,

@@ -21,6 +21,29 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+/// The schema of a text that is one of `values`.
+fn one_of(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// An account's role.
+pub(crate) fn role_schema() -> utoipa::openapi::Object {
+    one_of(crate::users::ROLES)
+}
+
+/// The language of an account's interface.
+pub(crate) fn language_schema() -> utoipa::openapi::Object {
+    one_of(crate::users::LANGUAGES)
+}
+
+/// What an administrator can do to an account.
+pub(crate) fn account_action_schema() -> utoipa::openapi::Object {
+    one_of(crate::api::ACCOUNT_ACTIONS)
+}
+
 /// The answer to a write: the register entry that records it.
 #[derive(Debug, utoipa::ToSchema)]
 pub struct Recorded {
@@ -376,6 +399,20 @@ mod tests {
             !required.contains(&"minutes"),
             "contact: minutes is optional"
         );
+    }
+
+    /// The values the document lists for an account's role and language are the ones the
+    /// server takes.
+    #[test]
+    fn the_listed_roles_and_languages_are_the_servers() {
+        let roles: Vec<&str> = crate::auth::Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(crate::users::ROLES, roles.as_slice());
+        let v = serde_json::to_value(super::document()).unwrap();
+        let account = &v["components"]["schemas"]["NewAccount"]["properties"];
+        assert_eq!(account["role"]["enum"], serde_json::json!(roles));
+        assert_eq!(account["language"]["enum"], serde_json::json!(["es", "en"]));
+        let change = &v["components"]["schemas"]["AccountChange"]["properties"];
+        assert_eq!(change["action"]["enum"].as_array().unwrap().len(), 5);
     }
 
     /// Times and dates in request bodies state their form, and the example each gives is one

@@ -27,17 +27,39 @@ fn invalid(field: &'static str, message: impl Into<String>) -> UserError {
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    #[schema(pattern = r"^[a-z0-9._-]{3,64}$")]
     pub username: String,
+    #[schema(schema_with = crate::openapi::role_schema)]
     pub role: String,
+    /// The facilities a scoped role works in (every role but national, inspector and
+    /// administrator needs at least one).
     #[serde(default)]
     pub facilities: Vec<String>,
     #[serde(default = "spanish")]
+    #[schema(schema_with = crate::openapi::language_schema)]
     pub language: String,
     /// Enrol a second factor even where the role does not require one.
     #[serde(default)]
     pub totp: bool,
+    /// At least 8 characters, not the username, not a common password.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
+
+/// Every role, as an account names it.
+pub(crate) const ROLES: &[&str] = &[
+    "registry",
+    "custody",
+    "legal",
+    "health",
+    "director",
+    "national",
+    "inspector",
+    "administrator",
+];
+
+/// The languages of the interface.
+pub(crate) const LANGUAGES: &[&str] = &["es", "en"];
 
 fn spanish() -> String {
     "es".to_owned()
@@ -96,7 +118,7 @@ pub fn add(
             ));
         }
     }
-    if !["es", "en"].contains(&a.language.as_str()) {
+    if !LANGUAGES.contains(&a.language.as_str()) {
         return Err(invalid("language", "es or en"));
     }
     if accounts.user(&username)?.is_some() {
