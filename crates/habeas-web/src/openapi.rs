@@ -415,6 +415,62 @@ mod tests {
         assert_eq!(change["action"]["enum"].as_array().unwrap().len(), 5);
     }
 
+    /// No two types of the document share a name: utoipa would keep one schema under it and
+    /// silently describe the other type with it. Every type that derives `ToSchema`, in every
+    /// crate of the workspace, by the name it would take.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    sources(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        sources(&crates, &mut files);
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let mut derived = 0;
+        for f in files
+            .iter()
+            .filter(|f| f.components().any(|c| c.as_os_str() == "src"))
+        {
+            let text = std::fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, l) in lines.iter().enumerate() {
+                if !l.contains("utoipa::ToSchema)") || !l.trim_start().starts_with("#[") {
+                    continue;
+                }
+                // The item the derive is on: the next line that declares a struct or an enum.
+                let item = lines[i + 1..]
+                    .iter()
+                    .find(|l| l.contains("struct ") || l.contains("enum "))
+                    .unwrap();
+                let name = item
+                    .split_whitespace()
+                    .skip_while(|w| *w != "struct" && *w != "enum")
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches('{')
+                    .to_owned();
+                let place = format!("{}:{}", f.display(), i + 1);
+                if let Some(other) = seen.insert(name.clone(), place.clone()) {
+                    panic!("two schemas named {name}: {other} and {place}");
+                }
+                derived += 1;
+            }
+        }
+        assert!(derived > 50, "only {derived} types found");
+        let v = serde_json::to_value(super::document()).unwrap();
+        for name in v["components"]["schemas"].as_object().unwrap().keys() {
+            assert!(seen.contains_key(name), "{name} is not a type found here");
+        }
+    }
+
     /// Times and dates in request bodies state their form, and the example each gives is one
     /// the server's own parsers take.
     #[test]
