@@ -119,8 +119,9 @@ impl AppendReply {
 enum Chore {
     /// Entries to free, those of a whole batch at once.
     Free(Vec<Vec<SealedEntry>>),
-    /// Requests whose entries are durable, to be told so.
-    Acknowledge(Vec<(AppendReply, Vec<Receipt>)>),
+    /// Requests whose entries are durable, to be told so, and the batch's entries to free
+    /// afterwards (one message, so one wake-up of the janitor per commit).
+    Acknowledge(Vec<(AppendReply, Vec<Receipt>)>, Vec<Vec<SealedEntry>>),
 }
 
 enum Msg {
@@ -249,10 +250,11 @@ impl Register {
                 for chore in chores {
                     match chore {
                         Chore::Free(entries) => drop(entries),
-                        Chore::Acknowledge(acked) => {
+                        Chore::Acknowledge(acked, entries) => {
                             for (reply, receipts) in acked {
                                 reply.send(Ok(receipts));
                             }
+                            drop(entries);
                         }
                     }
                 }
@@ -531,8 +533,9 @@ impl State {
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);
                     // The batch is durable: another thread tells each request (waking its task
                     // or thread), while this one starts on the next batch.
-                    if let Err(mpsc::SendError(Chore::Acknowledge(acked))) =
-                        self.janitor.send(Chore::Acknowledge(acked))
+                    let entries = std::mem::take(&mut freed);
+                    if let Err(mpsc::SendError(Chore::Acknowledge(acked, _))) =
+                        self.janitor.send(Chore::Acknowledge(acked, entries))
                     {
                         for (reply, receipts) in acked {
                             reply.send(Ok(receipts));

@@ -945,6 +945,16 @@ pub struct PersonFile {
 }
 
 pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Option<PersonFile>> {
+    person_file_with(conn, person, true)
+}
+
+/// [`person_file`], with each custody's `events` left empty unless `events` is set (for a
+/// caller that reads the entries themselves and fills them in as it goes).
+pub(crate) fn person_file_with(
+    conn: &Connection,
+    person: u64,
+    events: bool,
+) -> rusqlite::Result<Option<PersonFile>> {
     let head = conn
         .prepare_cached("SELECT given_names, surnames, birth_date, sex, nationalities FROM persons WHERE person = ?1")?
         .query_row([person as i64], |r| {
@@ -998,6 +1008,9 @@ pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Op
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        if !events {
+            continue;
+        }
         let mut st =
             conn.prepare_cached("SELECT idx FROM custody_events WHERE booking = ?1 ORDER BY idx")?;
         c.events = st

@@ -227,6 +227,11 @@ impl SqliteStore {
             }
         };
         let out = f(&conn);
+        // A connection still inside a transaction (one that could not be ended) would keep
+        // reading an old moment: it is not kept.
+        if !conn.is_autocommit() {
+            return out;
+        }
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < 128 {
                 pool.push(conn);
@@ -378,44 +383,49 @@ impl SqliteStore {
     /// theirs (booking, index, bytes), in order, until it answers `false`. One reader and one
     /// read transaction: the file and its history are of the same moment. The bytes are as
     /// stored; their canonical form and hashes are `verify`'s business, not every read's.
+    /// Each custody's `events` are the indexes handed to `each`: when it stops early, they
+    /// stop there too.
     pub fn person_entries(
         &self,
         person: u64,
         each: &mut EachEntry<'_>,
     ) -> Result<Option<PersonFile>, StoreError> {
         self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction().map_err(backend)?;
-            let Some(file) = custody::person_file(&tx, person).map_err(backend)? else {
-                return Ok(None);
-            };
-            // Each custody's entries in one statement.
-            let mut st = tx
-                .prepare_cached(
-                    "SELECT e.idx, l.bytes FROM custody_events e
-                     LEFT JOIN register_log l ON l.idx = e.idx
-                     WHERE e.booking = ?1 ORDER BY e.idx",
-                )
-                .map_err(backend)?;
-            'custodies: for c in &file.custodies {
-                let mut rows = st.query([c.booking as i64]).map_err(backend)?;
-                while let Some(row) = rows.next().map_err(backend)? {
-                    let idx: i64 = row.get(0).map_err(backend)?;
-                    let bytes = row
-                        .get_ref(1)
-                        .map_err(backend)?
-                        .as_blob_or_null()
-                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("entry {idx}: not in the register"))
-                        })?;
-                    if !each(c.booking, idx as u64, bytes)? {
-                        break 'custodies;
+            read_snapshot(conn, |conn| {
+                // The custodies without their entries' indexes: those come with the entries.
+                let Some(mut file) =
+                    custody::person_file_with(conn, person, false).map_err(backend)?
+                else {
+                    return Ok(None);
+                };
+                // Each custody's entries in one statement.
+                let mut st = conn
+                    .prepare_cached(
+                        "SELECT e.idx, l.bytes FROM custody_events e
+                         LEFT JOIN register_log l ON l.idx = e.idx
+                         WHERE e.booking = ?1 ORDER BY e.idx",
+                    )
+                    .map_err(backend)?;
+                'custodies: for c in &mut file.custodies {
+                    let mut rows = st.query([c.booking as i64]).map_err(backend)?;
+                    while let Some(row) = rows.next().map_err(backend)? {
+                        let idx: i64 = row.get(0).map_err(backend)?;
+                        let bytes = row
+                            .get_ref(1)
+                            .map_err(backend)?
+                            .as_blob_or_null()
+                            .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?
+                            .ok_or_else(|| {
+                                StoreError::Corrupt(format!("entry {idx}: not in the register"))
+                            })?;
+                        c.events.push(idx as u64);
+                        if !each(c.booking, idx as u64, bytes)? {
+                            break 'custodies;
+                        }
                     }
                 }
-            }
-            drop(st);
-            tx.commit().map_err(backend)?;
-            Ok(Some(file))
+                Ok(Some(file))
+            })
         })
     }
 
@@ -563,6 +573,27 @@ impl SqliteStore {
         let mut conn = open_rw(&self.path, self.durability)?;
         projection::rebuild(&mut conn, self)
     }
+}
+
+/// Runs `f` in one read transaction on a reader's connection, so that all it reads is of the
+/// same moment. `BEGIN` and `COMMIT` are prepared once per connection (a read's own cost is
+/// small enough that parsing them each time showed in profiles).
+fn read_snapshot<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN")
+        .and_then(|mut st| st.execute([]))
+        .map_err(backend)?;
+    let out = f(conn);
+    let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn
+        .prepare_cached(end)
+        .and_then(|mut st| st.execute([]))
+        .map_err(backend);
+    let out = out?;
+    ended?;
+    Ok(out)
 }
 
 fn lock_path(db: &Path) -> PathBuf {

@@ -358,6 +358,40 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
         )
         .unwrap();
     prop_assert_eq!(bad, 0);
+    // A person's file read with its entries is the file read alone, and the entries handed
+    // over are those the file lists, in order; stopping early stops the list there too.
+    for &person in &bookings {
+        let alone = store.person_file(person).unwrap();
+        let (with_entries, history) = store.person_record(person).unwrap().unwrap();
+        prop_assert_eq!(Some(&with_entries), alone.as_ref());
+        let listed: Vec<u64> = with_entries
+            .custodies
+            .iter()
+            .flat_map(|c| c.events.iter().copied())
+            .collect();
+        let handed: Vec<u64> = history
+            .iter()
+            .map(|h| h["index"].as_u64().unwrap())
+            .collect();
+        prop_assert_eq!(&handed, &listed);
+        let mut seen = 0;
+        let first_only = store
+            .person_entries(person, &mut |_, _, _| {
+                seen += 1;
+                Ok(false)
+            })
+            .unwrap()
+            .unwrap();
+        prop_assert_eq!(seen, 1);
+        prop_assert_eq!(
+            first_only
+                .custodies
+                .iter()
+                .map(|c| c.events.len())
+                .sum::<usize>(),
+            1
+        );
+    }
     if let Some((primary, _schema)) = &started.primary {
         use habeas_register::store::Store as _;
         prop_assert_eq!(primary.size().unwrap(), store.size().unwrap());
