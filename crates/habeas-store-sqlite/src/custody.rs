@@ -955,67 +955,91 @@ pub(crate) fn person_file_with(
     person: u64,
     events: bool,
 ) -> rusqlite::Result<Option<PersonFile>> {
-    let head = conn
-        .prepare_cached("SELECT given_names, surnames, birth_date, sex, nationalities FROM persons WHERE person = ?1")?
-        .query_row([person as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
-        })
-        .optional()?;
+    // The person and their custodies in one statement (a person without a custody gives one
+    // row with NULLs on the right), their orders in another and, when asked, their entries'
+    // indexes in a third: three statements however many custodies the person has had.
+    let mut st = conn.prepare_cached(
+        "SELECT p.given_names, p.surnames, p.birth_date, p.sex, p.nationalities,
+         c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national, c.unit, c.cell, c.ended, c.end_reason,
+         CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END,
+         c.away_to, c.agreement, c.release_date
+         FROM persons p
+         LEFT JOIN custodies c ON c.person = p.person
+         LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
+         WHERE p.person = ?1 ORDER BY c.booking",
+    )?;
+    let mut rows = st.query([person as i64])?;
+    let mut head = None;
+    let mut custodies: Vec<CustodyRow> = Vec::new();
+    while let Some(r) = rows.next()? {
+        if head.is_none() {
+            head = Some((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ));
+        }
+        let Some(booking) = r.get::<_, Option<i64>>(5)? else {
+            continue;
+        };
+        custodies.push(CustodyRow {
+            booking: booking as u64,
+            facility: r.get(6)?,
+            admitted_at: r.get(7)?,
+            legal_status: r.get(8)?,
+            foreign_national: r.get(9)?,
+            unit: r.get(10)?,
+            cell: r.get(11)?,
+            ended_by: r.get::<_, Option<i64>>(12)?.map(|v| v as u64),
+            end_reason: r.get(13)?,
+            presence: r.get(14)?,
+            away_to: r.get(15)?,
+            agreement: r.get::<_, Option<i64>>(16)?.map(|v| v as u64),
+            release_date: r.get(17)?,
+            orders: Vec::new(),
+            events: Vec::new(),
+        });
+    }
+    drop(rows);
+    drop(st);
     let Some((given_names, surnames, birth_date, sex, nats)) = head else {
         return Ok(None);
     };
-    let mut st = conn.prepare_cached(
-        "SELECT c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national, c.unit, c.cell, c.ended, c.end_reason,
-         CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END,
-         c.away_to, c.agreement, c.release_date
-         FROM custodies c LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
-         WHERE c.person = ?1 ORDER BY c.booking",
-    )?;
-    let mut custodies: Vec<CustodyRow> = st
-        .query_map([person as i64], |r| {
-            Ok(CustodyRow {
-                booking: r.get::<_, i64>(0)? as u64,
-                facility: r.get(1)?,
-                admitted_at: r.get(2)?,
-                legal_status: r.get(3)?,
-                foreign_national: r.get(4)?,
-                unit: r.get(5)?,
-                cell: r.get(6)?,
-                ended_by: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
-                end_reason: r.get(8)?,
-                presence: r.get(9)?,
-                away_to: r.get(10)?,
-                agreement: r.get::<_, Option<i64>>(11)?.map(|v| v as u64),
-                release_date: r.get(12)?,
-                orders: Vec::new(),
-                events: Vec::new(),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    for c in &mut custodies {
+    if !custodies.is_empty() {
         let mut st = conn.prepare_cached(
-            "SELECT kind, authority, reference, issued, expires, review FROM commitment_orders WHERE booking = ?1 ORDER BY n",
+            "SELECT c.booking, o.kind, o.authority, o.reference, o.issued, o.expires, o.review
+             FROM custodies c JOIN commitment_orders o ON o.booking = c.booking
+             WHERE c.person = ?1 ORDER BY c.booking, o.n",
         )?;
-        c.orders = st
-            .query_map([c.booking as i64], |r| {
-                Ok(OrderRow {
-                    kind: r.get(0)?,
-                    authority: r.get(1)?,
-                    reference: r.get(2)?,
-                    issued: r.get(3)?,
-                    expires: r.get(4)?,
-                    review: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        if !events {
-            continue;
+        let mut rows = st.query([person as i64])?;
+        while let Some(r) = rows.next()? {
+            let booking = r.get::<_, i64>(0)? as u64;
+            if let Some(c) = custody_of(&mut custodies, booking) {
+                c.orders.push(OrderRow {
+                    kind: r.get(1)?,
+                    authority: r.get(2)?,
+                    reference: r.get(3)?,
+                    issued: r.get(4)?,
+                    expires: r.get(5)?,
+                    review: r.get(6)?,
+                });
+            }
         }
-        let mut st =
-            conn.prepare_cached("SELECT idx FROM custody_events WHERE booking = ?1 ORDER BY idx")?;
-        c.events = st
-            .query_map([c.booking as i64], |r| Ok(r.get::<_, i64>(0)? as u64))?
-            .collect::<rusqlite::Result<_>>()?;
+    }
+    if events && !custodies.is_empty() {
+        let mut st = conn.prepare_cached(
+            "SELECT c.booking, e.idx FROM custodies c JOIN custody_events e ON e.booking = c.booking
+             WHERE c.person = ?1 ORDER BY c.booking, e.idx",
+        )?;
+        let mut rows = st.query([person as i64])?;
+        while let Some(r) = rows.next()? {
+            let booking = r.get::<_, i64>(0)? as u64;
+            if let Some(c) = custody_of(&mut custodies, booking) {
+                c.events.push(r.get::<_, i64>(1)? as u64);
+            }
+        }
     }
     Ok(Some(PersonFile {
         person,
@@ -1030,6 +1054,11 @@ pub(crate) fn person_file_with(
             .collect(),
         custodies,
     }))
+}
+
+/// The custody of `booking` among a person's custodies (few, and in booking order).
+pub(crate) fn custody_of(custodies: &mut [CustodyRow], booking: u64) -> Option<&mut CustodyRow> {
+    custodies.iter_mut().find(|c| c.booking == booking)
 }
 
 /// The person held under a booking.

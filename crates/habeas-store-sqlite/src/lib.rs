@@ -398,30 +398,32 @@ impl SqliteStore {
                 else {
                     return Ok(None);
                 };
-                // Each custody's entries in one statement.
+                // Every custody's entries in one statement, custody by custody.
                 let mut st = conn
                     .prepare_cached(
-                        "SELECT e.idx, l.bytes FROM custody_events e
+                        "SELECT c.booking, e.idx, l.bytes FROM custodies c
+                         JOIN custody_events e ON e.booking = c.booking
                          LEFT JOIN register_log l ON l.idx = e.idx
-                         WHERE e.booking = ?1 ORDER BY e.idx",
+                         WHERE c.person = ?1 ORDER BY c.booking, e.idx",
                     )
                     .map_err(backend)?;
-                'custodies: for c in &mut file.custodies {
-                    let mut rows = st.query([c.booking as i64]).map_err(backend)?;
-                    while let Some(row) = rows.next().map_err(backend)? {
-                        let idx: i64 = row.get(0).map_err(backend)?;
-                        let bytes = row
-                            .get_ref(1)
-                            .map_err(backend)?
-                            .as_blob_or_null()
-                            .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?
-                            .ok_or_else(|| {
-                                StoreError::Corrupt(format!("entry {idx}: not in the register"))
-                            })?;
+                let mut rows = st.query([person as i64]).map_err(backend)?;
+                while let Some(row) = rows.next().map_err(backend)? {
+                    let booking = row.get::<_, i64>(0).map_err(backend)? as u64;
+                    let idx: i64 = row.get(1).map_err(backend)?;
+                    let bytes = row
+                        .get_ref(2)
+                        .map_err(backend)?
+                        .as_blob_or_null()
+                        .map_err(|e| StoreError::Corrupt(format!("entry {idx}: {e}")))?
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("entry {idx}: not in the register"))
+                        })?;
+                    if let Some(c) = custody::custody_of(&mut file.custodies, booking) {
                         c.events.push(idx as u64);
-                        if !each(c.booking, idx as u64, bytes)? {
-                            break 'custodies;
-                        }
+                    }
+                    if !each(booking, idx as u64, bytes)? {
+                        break;
                     }
                 }
                 Ok(Some(file))

@@ -738,6 +738,34 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
             .len(),
         2
     );
+    // Each custody lists its own entries, and the history gives each entry its custody.
+    for (n, custody) in file["person"]["custodies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let listed: Vec<u64> = custody["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_u64().unwrap())
+            .collect();
+        let given: Vec<u64> = file["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["booking"] == custody["booking"])
+            .map(|h| h["index"].as_u64().unwrap())
+            .collect();
+        assert!(!listed.is_empty(), "custody {n} lists no entry");
+        assert_eq!(listed, given, "custody {n}");
+        assert_eq!(
+            custody["orders"].as_array().unwrap().len(),
+            2,
+            "custody {n}"
+        );
+    }
     reg.refused(
         &[
             "transfer",
