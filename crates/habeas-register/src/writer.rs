@@ -115,15 +115,6 @@ impl AppendReply {
     }
 }
 
-/// Work the writer hands to its janitor thread so as to get on with the next batch.
-enum Chore {
-    /// Entries to free, those of a whole batch at once.
-    Free(Vec<Vec<SealedEntry>>),
-    /// Requests whose entries are durable, to be told so, and the batch's entries to free
-    /// afterwards (one message, so one wake-up of the janitor per commit).
-    Acknowledge(Vec<(AppendReply, Vec<Receipt>)>, Vec<Vec<SealedEntry>>),
-}
-
 enum Msg {
     /// Drafts, and the time to record them at when the caller replays history (else the clock).
     Append(Vec<PreparedDraft>, Option<Timestamp>, AppendReply),
@@ -168,7 +159,6 @@ struct State {
     last_time: Timestamp,
     last_checkpoint: Option<StoredCheckpoint>,
     stats: Arc<WriterStats>,
-    janitor: mpsc::Sender<Chore>,
     /// Set when a commit failed: whether the batch reached the disk is unknown, so the writer
     /// takes nothing more until it is restarted (which recovers from the store).
     stopped: Option<StoreError>,
@@ -243,23 +233,6 @@ impl Register {
             }
         };
         let stats = Arc::new(WriterStats::default());
-        let (janitor, chores) = mpsc::channel::<Chore>();
-        std::thread::Builder::new()
-            .name("habeas-register-janitor".into())
-            .spawn(move || {
-                for chore in chores {
-                    match chore {
-                        Chore::Free(entries) => drop(entries),
-                        Chore::Acknowledge(acked, entries) => {
-                            for (reply, receipts) in acked {
-                                reply.send(Ok(receipts));
-                            }
-                            drop(entries);
-                        }
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Backend(format!("could not start the janitor thread: {e}")))?;
         let mut state = State {
             sink: parts.sink,
             signer: parts.signer,
@@ -271,7 +244,6 @@ impl Register {
             last_time,
             last_checkpoint,
             stats: stats.clone(),
-            janitor,
             stopped: None,
         };
         let (tx, rx) = mpsc::channel::<Msg>();
@@ -425,9 +397,6 @@ impl State {
         }
         let mut waiting_checkpoint = Vec::new();
         let mut acked: Vec<(AppendReply, Vec<Receipt>)> = Vec::new();
-        // Freeing the entries is left to another thread, handed over once for the batch
-        // (one wake-up of that thread per commit, not per request).
-        let mut freed: Vec<Vec<SealedEntry>> = Vec::new();
         let mut leaves: Vec<Hash> = Vec::new();
         let mut next = self.frontier.size();
         let mut last_time = self.last_time;
@@ -466,7 +435,6 @@ impl State {
                         .collect();
                     leaves.extend(sealed.iter().map(|s| s.leaf));
                     acked.push((reply, receipts));
-                    freed.push(sealed);
                 }
                 Err(AppendError::Rejected(r)) => {
                     reply.send(Err(AppendError::Rejected(r)));
@@ -531,15 +499,12 @@ impl State {
                     self.stats
                         .entries
                         .fetch_add(leaves.len() as u64, Ordering::Relaxed);
-                    // The batch is durable: another thread tells each request (waking its task
-                    // or thread), while this one starts on the next batch.
-                    let entries = std::mem::take(&mut freed);
-                    if let Err(mpsc::SendError(Chore::Acknowledge(acked, _))) =
-                        self.janitor.send(Chore::Acknowledge(acked, entries))
-                    {
-                        for (reply, receipts) in acked {
-                            reply.send(Ok(receipts));
-                        }
+                    // The batch is durable: each request is told so here. Handing this to
+                    // another thread cost more than it saved: under load the tasks' workers
+                    // are awake and a wake-up is cheap, while that thread slept between
+                    // commits and had to be woken every time (docs/benchmarks.md).
+                    for (reply, receipts) in acked {
+                        reply.send(Ok(receipts));
                     }
                 }
                 Err(e) => {
@@ -550,9 +515,6 @@ impl State {
                     self.stopped = Some(e);
                 }
             }
-        }
-        if !freed.is_empty() {
-            let _ = self.janitor.send(Chore::Free(freed));
         }
         if waiting_checkpoint.is_empty() {
             return;

@@ -202,6 +202,7 @@ impl SqliteStore {
             _lock: lock,
             in_tx: false,
             full_insert: log_insert_sql(LOG_ROWS),
+            one_insert: log_insert_sql(1),
             checkpointer,
         })
     }
@@ -805,6 +806,8 @@ pub struct SqliteSink {
     _lock: File,
     in_tx: bool,
     full_insert: String,
+    /// Most requests append one entry: its statement's text is made once.
+    one_insert: String,
     checkpointer: WalCheckpointer,
 }
 
@@ -844,6 +847,8 @@ impl LogSink for SqliteSink {
             for chunk in entries.chunks(LOG_ROWS) {
                 let sql = if chunk.len() == LOG_ROWS {
                     std::borrow::Cow::Borrowed(self.full_insert.as_str())
+                } else if chunk.len() == 1 {
+                    std::borrow::Cow::Borrowed(self.one_insert.as_str())
                 } else {
                     std::borrow::Cow::Owned(log_insert_sql(chunk.len()))
                 };
