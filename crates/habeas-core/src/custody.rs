@@ -1,7 +1,7 @@
 //! People and their custodies: admission (Rule 7), legal status, commitment orders, release,
 //! non-associations.
 
-use crate::dates::{optional_text, past_time, text, Date};
+use crate::dates::{line, optional_text, past_time, text, Date};
 use crate::estate::country;
 use crate::ids::{Actor, FacilityCode};
 use crate::kinds;
@@ -285,17 +285,26 @@ fn each_text(field: &str, items: &[String], max: usize) -> Result<Vec<String>, D
         .collect()
 }
 
+/// Names, each on one line.
+fn each_line(field: &str, items: &[String], max: usize) -> Result<Vec<String>, DomainError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| line(&format!("{field}[{i}]"), t, max))
+        .collect()
+}
+
 impl PersonInput {
     fn validate(&self, now: Timestamp) -> Result<(PersonInput, Date), DomainError> {
-        let given_names = text("person.given_names", &self.given_names, 100)?;
+        let given_names = line("person.given_names", &self.given_names, 100)?;
         if self.surnames.is_empty() || self.surnames.len() > 2 {
             return Err(DomainError::invalid(
                 "person.surnames",
                 "give one or two surnames",
             ));
         }
-        let surnames = each_text("person.surnames", &self.surnames, 100)?;
-        let aliases = each_text("person.aliases", &self.aliases, 100)?;
+        let surnames = each_line("person.surnames", &self.surnames, 100)?;
+        let aliases = each_line("person.aliases", &self.aliases, 100)?;
         let birth = Date::parse("person.birth_date", &self.birth_date)?;
         let today = Date::of(now);
         if birth > today {
@@ -822,6 +831,29 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap()
+    }
+
+    #[test]
+    fn names_are_one_line() {
+        for (path, value) in [
+            ("given_names", json!("José\nAntonio")),
+            ("surnames", json!(["Hernández\r\nX", "López"])),
+            ("aliases", json!(["el\u{0007}Chele"])),
+        ] {
+            let mut j = admission_json();
+            j["person"][path] = value;
+            let a: AdmissionInput = serde_json::from_value(j).unwrap();
+            let e = a.validate(now()).unwrap_err();
+            assert!(
+                e.field.starts_with(&format!("person.{path}")),
+                "{path}: {e:?}"
+            );
+        }
+        // Notes of several lines stay possible where the text is not a name.
+        let mut j = admission_json();
+        j["injuries"] = json!(["hematoma\nen el brazo"]);
+        let a: AdmissionInput = serde_json::from_value(j).unwrap();
+        assert!(a.validate(now()).is_ok());
     }
 
     #[test]

@@ -137,6 +137,19 @@ pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     Ok(t.to_owned())
 }
 
+/// Like [`text`], for what is written on one line: a name refuses every control character,
+/// a line break included.
+pub fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let t = text(field, raw, max)?;
+    if t.contains('\n') {
+        return Err(DomainError::invalid(
+            field,
+            "is one line: no line breaks or other control characters",
+        ));
+    }
+    Ok(t)
+}
+
 /// Like [`text`], but empty means absent.
 pub fn optional_text(
     field: &str,
@@ -152,6 +165,14 @@ pub fn optional_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_refuses_line_breaks_and_text_keeps_them() {
+        assert_eq!(line("name", " Ana ", 10).unwrap(), "Ana");
+        assert_eq!(line("name", "Ana\nB", 10).unwrap_err().field, "name");
+        assert_eq!(line("name", "Ana\u{1b}[2J", 10).unwrap_err().field, "name");
+        assert_eq!(text("notes", "a\nb", 10).unwrap(), "a\nb");
+    }
 
     #[test]
     fn dates_and_ages() {

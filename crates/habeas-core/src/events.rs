@@ -3,7 +3,7 @@
 //! corrections of identity.
 
 use crate::custody::{CommitmentOrder, LegalStatus, OrderKind};
-use crate::dates::{optional_text, past_time, text, Date};
+use crate::dates::{line, optional_text, past_time, text, Date};
 use crate::estate::{country, place_code};
 use crate::ids::{Actor, FacilityCode};
 use crate::kinds;
@@ -585,7 +585,7 @@ impl IdentityCorrection {
         let facility = FacilityCode::parse("facility", &self.facility)?;
         let mut p = serde_json::Map::new();
         if let Some(g) = &self.given_names {
-            p.insert("given_names".into(), json!(text("given_names", g, 100)?));
+            p.insert("given_names".into(), json!(line("given_names", g, 100)?));
         }
         if let Some(s) = &self.surnames {
             if s.is_empty() || s.len() > 2 {
@@ -593,7 +593,7 @@ impl IdentityCorrection {
             }
             let s: Vec<String> = s
                 .iter()
-                .map(|x| text("surnames", x, 100))
+                .map(|x| line("surnames", x, 100))
                 .collect::<Result<_, _>>()?;
             p.insert("surnames".into(), json!(s));
         }

@@ -30,6 +30,25 @@ pub(crate) fn reject_code(code: &str, field: &str, message: impl Into<String>) -
     .into()
 }
 
+/// The code of a refusal that names an object (a booking, a person, a case, a complaint…)
+/// that the entry's facility does not hold. The answer is the same whether the object is held
+/// elsewhere or does not exist at all, so that a refusal never tells one facility's staff
+/// about another facility's people; the server answers it as "not found".
+pub const NOT_HELD_HERE: &str = "not_found";
+
+/// A refusal naming `what` as not held at `facility` (see [`NOT_HELD_HERE`]).
+pub(crate) fn not_held_here(
+    field: &str,
+    what: impl std::fmt::Display,
+    facility: &str,
+) -> AppendError {
+    reject_code(
+        NOT_HELD_HERE,
+        field,
+        format!("{what} is not held at {facility}"),
+    )
+}
+
 pub(crate) fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
     p.get(k)
         .and_then(Value::as_str)
@@ -251,11 +270,19 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
                 .and_then(|mut st| st.query_row([existing as i64], |r| r.get(0)).optional())
                 .map_err(backend)?;
-            let Some(nats) = nats else {
-                return Err(reject(
+            // A person unknown and a person held at another facility get the same answer.
+            let not_free = || {
+                reject_code(
+                    NOT_HELD_HERE,
                     "existing_person",
-                    format!("there is no person {existing}"),
-                ));
+                    format!(
+                        "there is no person {existing} free to be admitted at {}",
+                        e.facility
+                    ),
+                )
+            };
+            let Some(nats) = nats else {
+                return Err(not_free());
             };
             let open: Option<(i64, String)> = conn
                 .prepare_cached(
@@ -266,11 +293,15 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                         .optional()
                 })
                 .map_err(backend)?;
-            if let Some((booking, facility)) = open {
-                return Err(reject(
-                    "existing_person",
-                    format!("person {existing} is already in custody (booking {booking} at {facility}); end that custody first"),
-                ));
+            match open {
+                Some((booking, facility)) if facility == e.facility => {
+                    return Err(reject(
+                        "existing_person",
+                        format!("person {existing} is already in custody here (booking {booking}); end that custody first"),
+                    ));
+                }
+                Some(_) => return Err(not_free()),
+                None => {}
             }
             (
                 existing,
@@ -378,22 +409,26 @@ pub(crate) fn open_here(
     booking: u64,
     on: Date,
 ) -> Result<Open, AppendError> {
-    let Some(open) = open_custody(conn, booking, on)? else {
-        return Err(reject(
-            "booking",
-            format!("booking {booking} is not an open custody"),
-        ));
-    };
-    if open.facility != e.facility {
-        return Err(reject(
-            "booking",
-            format!(
-                "booking {booking} is held at {}, not {}",
-                open.facility, e.facility
-            ),
-        ));
+    open_at(conn, e, "booking", booking, on)
+}
+
+/// The open custody `booking` (the payload's `field`) at the entry's facility. One held
+/// elsewhere is refused exactly as one that does not exist ([`NOT_HELD_HERE`]).
+pub(crate) fn open_at(
+    conn: &Connection,
+    e: &Entry,
+    field: &str,
+    booking: u64,
+    on: Date,
+) -> Result<Open, AppendError> {
+    match open_custody(conn, booking, on)? {
+        Some(open) if open.facility == e.facility => Ok(open),
+        _ => Err(not_held_here(
+            field,
+            format_args!("booking {booking}: no open custody"),
+            &e.facility,
+        )),
     }
-    Ok(open)
 }
 
 pub(crate) fn open_custody(
@@ -664,13 +699,9 @@ fn non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let p = &e.payload;
     let (a, b_) = (u(p, "a")?, u(p, "b")?);
     let on = Date::of(e.time);
+    // Both people are held where the entry says: a facility keeps apart only its own.
     for (field, booking) in [("a", a), ("b", b_)] {
-        if open_custody(conn, booking, on)?.is_none() {
-            return Err(reject(
-                field,
-                format!("booking {booking} is not an open custody"),
-            ));
-        }
+        open_at(conn, e, field, booking, on)?;
     }
     let scope = s(p, "scope")?;
     conn.prepare_cached(
@@ -693,16 +724,21 @@ fn non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
 fn end_non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let entry = u(&e.payload, "non_association")?;
     let pair: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT a, b FROM non_associations WHERE idx = ?1 AND ended IS NULL")
+        .prepare_cached(
+            "SELECT a, b FROM non_associations WHERE idx = ?1 AND facility = ?2 AND ended IS NULL",
+        )
         .and_then(|mut st| {
-            st.query_row([entry as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
+            st.query_row(params![entry as i64, e.facility], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .map_err(backend)?;
     let Some((a, b_)) = pair else {
-        return Err(reject(
+        return Err(not_held_here(
             "non_association",
-            format!("entry {entry} is not an active non-association"),
+            format_args!("entry {entry}: no active non-association"),
+            &e.facility,
         ));
     };
     conn.prepare_cached("UPDATE non_associations SET ended = ?2 WHERE idx = ?1")

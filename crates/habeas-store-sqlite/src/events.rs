@@ -3,7 +3,7 @@
 
 use crate::backend;
 use crate::custody::{
-    b, end_custody, event, facility_country, open_here, refresh_cell, reject, s, u,
+    b, end_custody, event, facility_country, not_held_here, open_here, refresh_cell, reject, s, u,
 };
 use habeas_core::dates::Date;
 use habeas_core::events::{release_date, DEATH_STEPS};
@@ -95,9 +95,10 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .collect();
     for booking in &bookings {
         let Some((cell, own, now)) = presence(conn, &e.facility, *booking)? else {
-            return Err(reject(
+            return Err(not_held_here(
                 "booking",
-                format!("booking {booking} is not an open custody at {}", e.facility),
+                format_args!("booking {booking}: no open custody"),
+                &e.facility,
             ));
         };
         let next = match (kind, own.as_deref(), now.as_deref()) {
@@ -204,9 +205,10 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .and_then(|mut st| st.query_row(params![booking as i64, e.facility], |r| r.get(0)).optional())
         .map_err(backend)?;
     let Some(admitted) = admitted else {
-        return Err(reject(
+        return Err(not_held_here(
             "booking",
-            format!("booking {booking} is not an open custody at {}", e.facility),
+            format_args!("booking {booking}: no open custody"),
+            &e.facility,
         ));
     };
     let n: i64 = conn
@@ -378,9 +380,10 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         })
         .map_err(backend)?;
     let Some((booking, done)) = current else {
-        return Err(reject(
+        return Err(not_held_here(
             "case",
-            format!("entry {case} is not a death case at {}", e.facility),
+            format_args!("entry {case}: no death case"),
+            &e.facility,
         ));
     };
     if let Some(at) = done {
@@ -405,15 +408,28 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             "an identity correction names the admission it corrects",
         ));
     };
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT given_names, surnames FROM persons WHERE person = ?1")
+    // The facility that holds the person (or held them last) corrects their identity; a
+    // person of another facility is refused as one who does not exist.
+    let row: Option<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT p.given_names, p.surnames,
+                    (SELECT c.facility FROM custodies c WHERE c.person = p.person
+                     ORDER BY c.ended IS NULL DESC, c.booking DESC LIMIT 1)
+             FROM persons p WHERE p.person = ?1",
+        )
         .and_then(|mut st| {
-            st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
         })
         .map_err(backend)?;
-    let Some((mut given, mut surnames)) = row else {
-        return Err(reject("person", format!("there is no person {}", c.index)));
+    let Some((mut given, mut surnames, Some(_))) =
+        row.filter(|(_, _, held)| held.as_deref() == Some(e.facility.as_str()))
+    else {
+        return Err(not_held_here(
+            "person",
+            format_args!("person {}", c.index),
+            &e.facility,
+        ));
     };
     let p = &e.payload;
     if let Some(g) = p.get("given_names").and_then(Value::as_str) {

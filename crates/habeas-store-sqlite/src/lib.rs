@@ -16,7 +16,7 @@ mod statistics;
 pub use accounts::{AccountRows, Accounts, NewUser, Session, SqliteAccounts, User};
 pub use custody::{
     CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, OrderRow, PersonFile,
-    PersonHit, PlanningState, Reading,
+    PersonHit, PlanningState, Reading, NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
 pub use registers::{ComplaintRow, ContactRow, HearingRow};

@@ -163,25 +163,13 @@ impl<'c, 'e> Projector<'c, 'e> {
                 .prepare_cached("SELECT facility FROM logbook WHERE idx = ?1")
                 .and_then(|mut s| s.query_row([c.index as i64], |r| r.get(0)).optional())
                 .map_err(backend)?;
-            match facility {
-                None => {
-                    return Err(Rejection::field(
-                        "corrects",
-                        format!("entry {} is not a note of the occurrence book", c.index),
-                    )
-                    .into())
-                }
-                Some(f) if f != note.facility => {
-                    return Err(Rejection::field(
-                        "corrects",
-                        format!(
-                            "note {} belongs to facility {f}, not {}",
-                            c.index, note.facility
-                        ),
-                    )
-                    .into())
-                }
-                Some(_) => {}
+            // A note of another facility is refused as one that does not exist.
+            if facility.as_deref() != Some(note.facility) {
+                return Err(crate::custody::not_held_here(
+                    "corrects",
+                    format_args!("entry {}: no note of the occurrence book", c.index),
+                    note.facility,
+                ));
             }
             self.conn
                 .prepare_cached("UPDATE logbook SET corrected_by = ?1 WHERE idx = ?2")

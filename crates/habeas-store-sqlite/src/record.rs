@@ -1,7 +1,7 @@
 //! Projections of charges, hearings, reviews, contact, requests and complaints.
 
 use crate::backend;
-use crate::custody::{b, event, open_here, reject, s, u};
+use crate::custody::{b, event, not_held_here, open_here, reject, s, u};
 use habeas_core::dates::Date;
 use habeas_core::kinds;
 use habeas_register::store::AppendError;
@@ -149,9 +149,10 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 })
                 .map_err(backend)?;
             let Some((booking, filed)) = found else {
-                return Err(reject(
+                return Err(not_held_here(
                     "complaint",
-                    format!("entry {complaint} is not a complaint at {}", e.facility),
+                    format_args!("entry {complaint}: no complaint"),
+                    &e.facility,
                 ));
             };
             if at < filed.as_str() {
@@ -214,9 +215,10 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 .and_then(|mut st| st.execute(params![incident as i64, e.index as i64, e.facility]))
                 .map_err(backend)?;
             if n == 0 {
-                return Err(reject(
+                return Err(not_held_here(
                     "incident",
-                    format!("entry {incident} is not an incident at {}", e.facility),
+                    format_args!("entry {incident}: no incident"),
+                    &e.facility,
                 ));
             }
             let people: Vec<i64> = conn

@@ -21,10 +21,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// Parses a JSON body, naming the field at fault.
+/// Parses a JSON body, naming the field at fault. Nothing but white space may follow the
+/// JSON value.
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         ApiError::bad_request(
             "invalid_field",
@@ -35,7 +36,51 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             ),
         )
         .field_owned(if path == "." { "body".to_owned() } else { path })
-    })
+    })?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "invalid_field",
+            format!("body: one JSON value and nothing after it ({e})"),
+        )
+        .field("body")
+    })?;
+    Ok(value)
+}
+
+/// A request's body is JSON: a body with another `Content-Type` (or none) is refused with 415
+/// before it is read. An empty body (a route that takes none) needs no type.
+pub(crate) fn json_body(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let given = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = given.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "content-type: the body must be application/json, not {:?}",
+                if given.is_empty() { "(none)" } else { given }
+            ),
+        )
+        .field("content-type"))
+    }
+}
+
+/// A body over the server's limit: 413 in the one error shape.
+pub(crate) fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    ApiError::new(
+        e.status(),
+        "body_too_large",
+        format!("body: {}", e.body_text()),
+    )
+    .field("body")
 }
 
 fn domain(e: habeas_core::DomainError) -> ApiError {
@@ -79,12 +124,18 @@ fn refusal(caller: &Caller, facility: &str, action: &str, roles: &[Role]) -> Opt
     }
 }
 
-/// The writer's refusal or failure as an answer: 422 naming the field, or 500.
+/// The writer's refusal or failure as an answer: 422 naming the field, 404 for an object the
+/// facility does not hold (whether it exists elsewhere or not at all), or 500.
 fn append_error(e: AppendError) -> ApiError {
     match e {
         AppendError::Rejected(r) => {
+            let status = if r.code == habeas_store_sqlite::NOT_HELD_HERE {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 "refused",
                 format!("{}: {}", r.field.clone().unwrap_or_default(), r.message),
             );
@@ -123,13 +174,29 @@ pub(crate) enum Outcome {
 
 pub(crate) type Then = Box<dyn FnOnce(&AppState, &mut Value) -> ApiResult<()> + Send>;
 
-/// Carries out an [`Outcome`]: the wait for the commit holds no thread, so the writer's
-/// batches fill with every request in flight.
-async fn finish(state: Arc<AppState>, outcome: Outcome) -> Created {
+/// Carries out an [`Outcome`] of `username`'s request: the wait for the commit holds no
+/// thread, so the writer's batches fill with every request in flight. A draft that names an
+/// object its facility does not hold is answered 404 and logged as a refusal.
+async fn finish(state: Arc<AppState>, username: String, outcome: Outcome) -> Created {
     match outcome {
         Outcome::Done(status, v) => Ok((status, Json(v))),
         Outcome::Append(draft, then) => {
-            let entry = append(&state, draft).await?;
+            let (facility, action) = (draft.facility.clone(), format!("write {}", draft.kind));
+            let entry = match append(&state, draft).await {
+                Ok(entry) => entry,
+                Err(e) if e.code() == habeas_store_sqlite::NOT_HELD_HERE => {
+                    state
+                        .log_async(&[crate::access::Event::Refused {
+                            username: &username,
+                            facility: &facility,
+                            action: &action,
+                            reason: e.message(),
+                        }])
+                        .await?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
             let mut v = json!({"entry": entry});
             if let Some(then) = then {
                 v = blocking(move || {
@@ -167,15 +234,18 @@ macro_rules! handler {
             State($state): State<Arc<AppState>>,
             method: Method,
             headers: HeaderMap,
-            $bytes: Bytes,
+            $bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
         ) -> Created {
             let shared = $state.clone();
-            let outcome = blocking(move || {
+            let (username, outcome) = blocking(move || {
                 let $caller = $state.caller(&method, &headers)?;
-                $body
+                let $bytes = $bytes.map_err(body_error)?;
+                json_body(&headers, &$bytes)?;
+                let username = $caller.user.username.clone();
+                $body.map(|outcome| (username, outcome))
             })
             .await?;
-            finish(shared, outcome).await
+            finish(shared, username, outcome).await
         }
     };
 }
@@ -190,9 +260,11 @@ macro_rules! reader {
             method: Method,
             headers: HeaderMap,
         ) -> ApiResult<Json<Value>> {
-            let Query($q) = query.map_err(crate::server::query_error)?;
             blocking(move || {
+                // Who asks comes first: a request without a valid session or token is 401
+                // whatever its parameters.
                 let $caller = $state.caller(&method, &headers)?;
+                let Query($q) = query.map_err(crate::server::query_error)?;
                 $body
             })
             .await
@@ -201,7 +273,7 @@ macro_rules! reader {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = habeas_core::custody::AdmissionInput, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/admissions", tag = "records", request_body(content = habeas_core::custody::AdmissionInput, description = "An admission (Rule 7): identity, commitment orders (refused without one), arrest, legal status… (the JSON of `habeas admit`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     admissions,
     |state, caller, bytes| {
         let input: habeas_core::custody::AdmissionInput = body(&bytes)?;
@@ -226,7 +298,7 @@ pub(crate) struct AllocationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/allocations", tag = "records", request_body(content = crate::api::AllocationBody, description = "A placement in a cell; an override (reason and authority) is for the direction"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/allocations", tag = "records", request_body(content = crate::api::AllocationBody, description = "A placement in a cell; an override (reason and authority) is for the direction"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     allocations,
     |state, caller, bytes| {
         let b: AllocationBody = body(&bytes)?;
@@ -268,7 +340,7 @@ pub(crate) struct MovementBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/movements", tag = "records", request_body(content = crate::api::MovementBody, description = "A movement of one person, several or a whole cell"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/movements", tag = "records", request_body(content = crate::api::MovementBody, description = "A movement of one person, several or a whole cell"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     movements,
     |state, caller, bytes| {
         let b: MovementBody = body(&bytes)?;
@@ -303,7 +375,7 @@ pub(crate) struct CountBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N, \"report\": {…}}`, the register entry and the count's report", body = crate::openapi::RecordedCount), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/counts", tag = "records", request_body(content = crate::api::CountBody, description = "A roll count; the answer holds the day's reconciliation"), responses((status = 201, description = "Recorded: `{\"entry\": N, \"report\": {…}}`, the register entry and the count's report", body = crate::openapi::RecordedCount), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     counts,
     |state, caller, bytes| {
         let b: CountBody = body(&bytes)?;
@@ -344,7 +416,7 @@ pub(crate) struct ReleaseBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     releases,
     |state, caller, bytes| {
         let b: ReleaseBody = body(&bytes)?;
@@ -391,19 +463,21 @@ fn record_draft(
     Ok((draft, action, roles))
 }
 
-#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = habeas_core::record::RecordInput, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(post, path = "/api/records", tag = "records", request_body(content = habeas_core::record::RecordInput, description = "The rest of the file (the JSON of `habeas record`: charge, hearing, review, contact, complaint, incident, sanction, health, programme…)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Created {
     // A machine client already known: the record is checked on this thread (it reads
     // nothing), and a refusal is logged durably before the answer without holding a thread.
     if let Some(caller) = state
         .cached_caller(&headers)
-        .filter(|_| bytes.len() <= INLINE_BODY)
+        .filter(|_| bytes.as_ref().is_ok_and(|b| b.len() <= INLINE_BODY))
     {
+        let bytes = bytes.map_err(body_error)?;
+        json_body(&headers, &bytes)?;
         let (draft, action, roles) = record_draft(&state, &caller, &bytes)?;
         if let Some(reason) = refusal(&caller, &draft.facility, &action, roles) {
             state
@@ -416,16 +490,18 @@ pub(crate) async fn records(
                 .await?;
             return Err(ApiError::forbidden(reason));
         }
-        return finish(state, Outcome::Append(draft, None)).await;
+        return finish(state, caller.user.username, Outcome::Append(draft, None)).await;
     }
     let shared = state.clone();
-    let outcome = blocking(move || {
+    let (username, outcome) = blocking(move || {
         let caller = state.caller(&method, &headers)?;
+        let bytes = bytes.map_err(body_error)?;
+        json_body(&headers, &bytes)?;
         let (draft, action, roles) = record_draft(&state, &caller, &bytes)?;
-        write(&state, &caller, draft, &action, roles)
+        write(&state, &caller, draft, &action, roles).map(|o| (caller.user.username, o))
     })
     .await?;
-    finish(shared, outcome).await
+    finish(shared, username, outcome).await
 }
 
 /// The roles that read records (everyone but administrators).
@@ -524,14 +600,11 @@ reader!(
     search,
     SearchQuery,
     |state, caller, q| {
-        authorize(&state, &caller, EVERY_FACILITY, "search people", READERS).or_else(|e| {
-            // Scoped roles search within their facilities (checked per person below).
-            if caller.role.scoped() && READERS.contains(&caller.role) {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        // Scoped roles search within their facilities (checked per person below): only a
+        // role that reads no records is refused (and logged).
+        if !(caller.role.scoped() && READERS.contains(&caller.role)) {
+            authorize(&state, &caller, EVERY_FACILITY, "search people", READERS)?;
+        }
         let words: Vec<String> = q.q.split_whitespace().map(String::from).collect();
         if words.is_empty() {
             return Err(
@@ -580,7 +653,7 @@ reader!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = habeas_core::events::OrderInput, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/orders", tag = "records", request_body(content = habeas_core::events::OrderInput, description = "A commitment order and legal status (the JSON of `habeas order`)"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     orders,
     |state, caller, bytes| {
         let input: habeas_core::events::OrderInput = body(&bytes)?;
@@ -611,7 +684,7 @@ pub(crate) struct TransferBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/transfers", tag = "records", request_body(content = crate::api::TransferBody, description = "A transfer to another facility of the system"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/transfers", tag = "records", request_body(content = crate::api::TransferBody, description = "A transfer to another facility of the system"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     transfers,
     |state, caller, bytes| {
         let b: TransferBody = body(&bytes)?;
@@ -652,7 +725,7 @@ pub(crate) struct DeathBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/deaths", tag = "records", request_body(content = crate::api::DeathBody, description = "A death in custody: opens its case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/deaths", tag = "records", request_body(content = crate::api::DeathBody, description = "A death in custody: opens its case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     deaths,
     |state, caller, bytes| {
         let b: DeathBody = body(&bytes)?;
@@ -690,7 +763,7 @@ pub(crate) struct DeathStepBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/death-steps", tag = "records", request_body(content = crate::api::DeathStepBody, description = "A step of a death case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/death-steps", tag = "records", request_body(content = crate::api::DeathStepBody, description = "A step of a death case"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     death_steps,
     |state, caller, bytes| {
         let b: DeathStepBody = body(&bytes)?;
@@ -717,7 +790,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = habeas_core::events::AgreementInput, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/agreements", tag = "records", request_body(content = habeas_core::events::AgreementInput, description = "A custody agreement with another state"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     agreements,
     |state, caller, bytes| {
         let input: habeas_core::events::AgreementInput = body(&bytes)?;
@@ -744,7 +817,7 @@ pub(crate) struct NonAssociationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/non-associations", tag = "records", request_body(content = crate::api::NonAssociationBody, description = "Two people kept apart"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/non-associations", tag = "records", request_body(content = crate::api::NonAssociationBody, description = "Two people kept apart"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     non_associations,
     |state, caller, bytes| {
         let b: NonAssociationBody = body(&bytes)?;
@@ -763,7 +836,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = habeas_core::events::IdentityCorrection, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/identity-corrections", tag = "records", request_body(content = habeas_core::events::IdentityCorrection, description = "A correction of identity naming the entry it corrects"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     identity_corrections,
     |state, caller, bytes| {
         let input: habeas_core::events::IdentityCorrection = body(&bytes)?;
@@ -869,7 +942,7 @@ pub(crate) struct NoteBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/logbook", tag = "records", request_body = NoteBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/logbook", tag = "records", request_body = NoteBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     logbook_add,
     |state, caller, bytes| {
         let b: NoteBody = body(&bytes)?;
@@ -929,7 +1002,7 @@ pub(crate) struct ReadingBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/environment", tag = "records", request_body = ReadingBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/environment", tag = "records", request_body = ReadingBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     environment,
     |state, caller, bytes| {
         let b: ReadingBody = body(&bytes)?;
@@ -1165,7 +1238,7 @@ handler!(
 );
 
 handler!(
-    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: the entries written and how many cells were unchanged", body = crate::openapi::EstateRecorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: the entries written and how many cells were unchanged", body = crate::openapi::EstateRecorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     estate,
     |state, caller, bytes| {
         let file: habeas_core::estate::EstateFile = body(&bytes)?;
@@ -1217,7 +1290,7 @@ pub(crate) struct CertificationBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/certifications", tag = "records", request_body = CertificationBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/certifications", tag = "records", request_body = CertificationBody, responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::openapi::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     certifications,
     |state, caller, bytes| {
         let b: CertificationBody = body(&bytes)?;

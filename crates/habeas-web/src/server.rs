@@ -104,7 +104,7 @@ fn histogram(
 }
 
 /// An error answer: `{"error": {"code", "message", "field"}}`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     code: String,
@@ -148,6 +148,10 @@ impl ApiError {
     /// The error's code (`bad_credentials`, `forbidden`…).
     pub(crate) fn code(&self) -> &str {
         &self.code
+    }
+    /// The error's sentence.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
     pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -459,12 +463,51 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// headers. (The benchmarks put their constant handler behind the same.)
 pub fn with_layers(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
     routes
+        .layer(axum::middleware::from_fn(limits))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security_headers,
         ))
         .with_state(state)
+}
+
+/// The longest request target (path and query) the server reads.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Requests over the server's limits are answered in the one error shape: 414 for a request
+/// target over [`MAX_URI_BYTES`], 431 for headers over [`MAX_HEADER_BYTES`]. (A body over its
+/// limit is 413, in the same shape, from the handlers.) These limits sit well inside the HTTP
+/// library's own (64 KiB of target, about 400 KiB of head), which close the connection with a
+/// bare status before the request reaches the service.
+async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request's address has {target} bytes; at most {MAX_URI_BYTES}"),
+        )
+        .field("uri")
+        .into_response();
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if head > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request's headers have {head} bytes; at most {MAX_HEADER_BYTES}"),
+        )
+        .field("headers")
+        .into_response();
+    }
+    next.run(req).await
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The service answers", body = String, content_type = "text/plain")))]
@@ -535,10 +578,34 @@ async fn observe(
     res
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text: requests by route pattern and status, their seconds, register and access-log sizes", body = String, content_type = "text/plain")))]
-pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text: requests by route pattern and status, their seconds, register and access-log sizes", body = String, content_type = "text/plain"), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn metrics(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let s = state.clone();
-    let (size, access) = blocking(move || Ok((s.store.size()?, s.access_store.size()?))).await?;
+    let (size, access) = blocking(move || {
+        // Not public: the service's figures are for those who oversee it (a scraper uses an
+        // API token of such an account).
+        let caller = s.caller(&method, &headers)?;
+        if !matches!(
+            caller.role,
+            Role::National | Role::Inspector | Role::Administrator
+        ) {
+            s.refuse(
+                &caller,
+                EVERY_FACILITY,
+                "read metrics",
+                "only national administration, inspectors and administrators",
+            )?;
+            return Err(ApiError::forbidden(
+                "the metrics are for national administration, inspectors and administrators",
+            ));
+        }
+        Ok((s.store.size()?, s.access_store.size()?))
+    })
+    .await?;
     let mut out = String::new();
     out.push_str("# TYPE habeas_http_requests_total counter\n");
     let m = state
@@ -798,8 +865,14 @@ fn no_such_person(person: u64) -> ApiError {
 }
 
 /// The facility that holds or last held the person whose file this is, if the caller works
-/// in one that has held them.
-fn scope(caller: &Caller, file: &habeas_store_sqlite::PersonFile) -> Result<String, Refusal> {
+/// in one that has held them. A person never held in the caller's facilities is answered as
+/// one who does not exist (404), so that the answer says nothing of other facilities' people;
+/// the refusal, with its real reason, is for the access log.
+fn scope(
+    caller: &Caller,
+    person: u64,
+    file: &habeas_store_sqlite::PersonFile,
+) -> Result<String, Refusal> {
     let facility = file
         .custodies
         .last()
@@ -808,7 +881,7 @@ fn scope(caller: &Caller, file: &habeas_store_sqlite::PersonFile) -> Result<Stri
         return Err(Refusal {
             facility,
             reason: "outside the caller's facilities",
-            answer: ApiError::forbidden("this person has not been held in your facilities"),
+            answer: no_such_person(person),
         });
     }
     Ok(facility)
@@ -836,7 +909,7 @@ pub(crate) fn file_for(
     let Some((file, mut history)) = state.store.person_record(person)? else {
         return Err(no_such_person(person));
     };
-    let facility = match scope(caller, &file) {
+    let facility = match scope(caller, person, &file) {
         Ok(facility) => facility,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -932,7 +1005,7 @@ pub(crate) fn file_json_for(
     let Some(file) = file else {
         return Err(no_such_person(person));
     };
-    let facility = match scope(caller, &file) {
+    let facility = match scope(caller, person, &file) {
         Ok(facility) => facility,
         Err(refusal) => return Ok(FileRead::Refused(refusal)),
     };
@@ -959,7 +1032,7 @@ pub(crate) fn redact_health(history: &mut [Value], role: Role) {
 
 /// `GET /api/persons/{person}?purpose=…`: the person's file and history, for a caller whose
 /// role reads person files and who works in a facility that has held the person.
-#[utoipa::path(get, path = "/api/persons/{person}", tag = "records", params(("person" = u64, Path, description = "The person's id (the index of the admission that first recorded them)"), ("purpose" = Option<String>, Query, description = "Why the file is read; kept in the access log")), responses((status = 200, description = "The file and the history of every custody; health content only for health staff and inspectors", body = crate::openapi::PersonFileAnswer), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "No such person", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(get, path = "/api/persons/{person}", tag = "records", params(("person" = u64, Path, description = "The person's id (the index of the admission that first recorded them)"), ("purpose" = String, Query, description = "Why the file is read (required); kept in the access log")), responses((status = 200, description = "The file and the history of every custody; health content only for health staff and inspectors", body = crate::openapi::PersonFileAnswer), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "No such person, or none ever held in the caller's facilities (the same answer; a refusal is logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn person_file(
     State(state): State<Arc<AppState>>,
     person: Result<Path<u64>, axum::extract::rejection::PathRejection>,
@@ -967,30 +1040,57 @@ pub(crate) async fn person_file(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let Path(person) = person
-        .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))?;
-    let Query(q) = query.map_err(query_error)?;
+    // The request's own checks, made once the caller is known (a request without a valid
+    // session or token is 401 whatever it asks): the person's id, and the purpose, which the
+    // access log keeps and the API requires as the web UI does.
+    let asked = person
+        .map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("person"))
+        .and_then(|Path(person)| {
+            let Query(q) = query.map_err(query_error)?;
+            let purpose = q
+                .purpose
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_field",
+                        "purpose: say why the file is read (?purpose=…); the access log keeps it",
+                    )
+                    .field("purpose")
+                })?
+                .chars()
+                .take(200)
+                .collect::<String>();
+            Ok((person, purpose))
+        });
     let shared = state.clone();
     let quick = match state.cached_caller(&headers) {
         // A machine client already known: a file of usual length is read on this thread.
-        Some(caller) => match file_json_for(&state, &caller, person, Some(INLINE_ENTRIES))? {
-            FileRead::TooLong => None,
-            read => Some((caller, read)),
-        },
+        Some(caller) => {
+            let (person, _) = asked.clone()?;
+            match file_json_for(&state, &caller, person, Some(INLINE_ENTRIES))? {
+                FileRead::TooLong => None,
+                read => Some((caller, read)),
+            }
+        }
         None => None,
     };
+    let checked = asked.clone();
     let (caller, read) = match quick {
         Some(done) => done,
         // Otherwise the caller and the read on the blocking pool.
         None => {
             blocking(move || {
                 let caller = state.caller(&method, &headers)?;
+                let (person, _) = checked?;
                 let read = file_json_for(&state, &caller, person, None)?;
                 Ok((caller, read))
             })
             .await?
         }
     };
+    let (person, purpose) = asked?;
     let username = caller.user.username;
     let (body, facility) = match read {
         FileRead::Answer(body, facility) => (body, facility),
@@ -1008,10 +1108,6 @@ pub(crate) async fn person_file(
         }
         FileRead::TooLong => return Err(ApiError::internal("the file was not read")),
     };
-    let purpose = q
-        .purpose
-        .as_deref()
-        .map(|p| p.chars().take(200).collect::<String>());
     // The file is answered only once its reading is logged durably; the wait holds no thread.
     shared
         .log_async(&[Event::Read {
@@ -1019,7 +1115,7 @@ pub(crate) async fn person_file(
             facility: &facility,
             person,
             part: "file",
-            purpose: purpose.as_deref(),
+            purpose: Some(&purpose),
         }])
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -1045,9 +1141,9 @@ pub(crate) async fn access_log(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let Query(page) = query.map_err(query_error)?;
     blocking(move || {
         let caller = state.caller(&method, &headers)?;
+        let Query(page) = query.map_err(query_error)?;
         if !matches!(caller.role, Role::Inspector | Role::Administrator) {
             state.refuse(&caller, EVERY_FACILITY, "read access log", "only inspectors and administrators")?;
             return Err(ApiError::forbidden("the access log is for inspectors and administrators"));

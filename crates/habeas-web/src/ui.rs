@@ -194,9 +194,30 @@ async fn commit(
     let Some(register) = state.register.as_ref() else {
         return Err(ApiError::internal("this server does not write the register").into_response());
     };
+    let (actor, facility, action) = (
+        draft.actor.clone(),
+        draft.facility.clone(),
+        format!("write {}", draft.kind),
+    );
     match crate::server::durable(register, vec![draft]).await {
         Ok(receipts) => Ok(Ok(receipts.first().map_or(0, |r| r.index))),
-        Err(habeas_register::store::AppendError::Rejected(r)) => Ok(Err(r)),
+        Err(habeas_register::store::AppendError::Rejected(r)) => {
+            // An object the facility does not hold (or that does not exist): the page says
+            // so as for any refusal, and the access log keeps it as a refused authorization.
+            if r.code == habeas_store_sqlite::NOT_HELD_HERE {
+                let username = actor.strip_prefix("user:").unwrap_or(&actor);
+                state
+                    .log_async(&[crate::access::Event::Refused {
+                        username,
+                        facility: &facility,
+                        action: &action,
+                        reason: &r.message,
+                    }])
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+            }
+            Ok(Err(r))
+        }
         Err(habeas_register::store::AppendError::Store(e)) => {
             Err(ApiError::internal(format!("nothing was recorded: {e}")).into_response())
         }
