@@ -1465,6 +1465,221 @@ async fn bad_input_names_the_field_and_writes_nothing() {
 
 /// What the fuzzer found once: an empty facility and a username with control characters
 /// gave 500s (the access log refused the labels); a bad query gave plain text.
+/// A request with raw bytes for a body and the headers given (no content type of its own).
+async fn raw(
+    w: &World,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = w
+        .app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn requests_are_checked_in_order_who_then_what_and_odd_ones_get_the_error_shape() {
+    let w = world();
+    let (cecot, _) = w.people[0];
+    // Who asks comes first: without credentials, 401 whatever the parameters.
+    for uri in [
+        "/api/persons",
+        "/api/persons?limit=x",
+        &format!("/api/persons/{cecot}"),
+        "/api/persons/x",
+        "/api/access-log?limit=x",
+        "/api/reports/compliance?as_of=nonsense",
+        "/metrics",
+    ] {
+        let a = w.call("GET", uri, &[], None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{uri}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "unauthenticated", "{uri}");
+    }
+    let a = raw(
+        &w,
+        "POST",
+        "/api/logbook",
+        &[("content-type", "text/plain")],
+        b"not json".to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let size = w.main.size().unwrap();
+    let note = json!({"facility": "CECOT", "text": "sin novedad"}).to_string();
+    // A body is JSON, said so, and nothing follows it.
+    let a = raw(
+        &w,
+        "POST",
+        "/api/logbook",
+        &signed,
+        note.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type")),
+        "{}",
+        a.body
+    );
+    let mut with_type = signed.to_vec();
+    with_type.push(("content-type", "text/plain"));
+    let a = raw(
+        &w,
+        "POST",
+        "/api/logbook",
+        &with_type,
+        note.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", a.body);
+    let mut json_type = signed.to_vec();
+    json_type.push(("content-type", "application/json; charset=utf-8"));
+    for trailing in [
+        format!("{note} {{}}"),
+        format!("{note}x"),
+        format!("{note}{note}"),
+    ] {
+        let a = raw(
+            &w,
+            "POST",
+            "/api/logbook",
+            &json_type,
+            trailing.clone().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("body")),
+            "{trailing}: {}",
+            a.body
+        );
+    }
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let a = raw(
+        &w,
+        "POST",
+        "/api/logbook",
+        &json_type,
+        format!("{note}\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "white space after the value is fine: {}",
+        a.body
+    );
+
+    // A name is one line.
+    let size = w.main.size().unwrap();
+    let mut admission = json!({
+        "facility": "CECOT",
+        "person": {"given_names": "Ana\nDROP", "surnames": ["López"], "birth_date": "1991-02-03", "sex": "female", "nationalities": ["SV"]},
+        "admitted_at": "2025-05-20T10:00:00.000Z",
+        "legal_status": "remand",
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "9-2025", "issued": "2025-05-19", "expires": "2025-11-19"}],
+        "arrest": {"at": "2025-05-18T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+    });
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(admission.clone()))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("person.given_names")),
+        "{}",
+        a.body
+    );
+    admission["person"]["given_names"] = json!("Ana");
+    admission["person"]["surnames"] = json!(["Ló\rpez"]);
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(admission))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("person.surnames[0]")),
+        "{}",
+        a.body
+    );
+    let a = w.call("POST", "/api/identity-corrections", &signed, Some(json!({"facility": "CECOT", "person": cecot, "reason": "error", "given_names": "Ana\nMaría"}))).await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("given_names")),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+
+    // Too large a body, address or head: the one error shape.
+    let big = raw(
+        &w,
+        "POST",
+        "/api/logbook",
+        &json_type,
+        vec![b' '; 3 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(big.body["error"]["code"], "body_too_large", "{}", big.body);
+    let long = format!("/api/persons?q={}", "a".repeat(9000));
+    let a = w.call("GET", &long, &signed, None).await;
+    assert_eq!(a.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(a.body["error"]["code"], "uri_too_long", "{}", a.body);
+    let filler = "x".repeat(33 * 1024);
+    let mut heavy = signed.to_vec();
+    heavy.push(("x-filler", filler.as_str()));
+    let a = w.call("GET", "/api/session", &heavy, None).await;
+    assert_eq!(a.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(a.body["error"]["code"], "headers_too_large", "{}", a.body);
+
+    // A person file says why it is read; without a purpose nothing is read or logged as read.
+    let before = w.log().len();
+    for uri in [
+        format!("/api/persons/{cecot}"),
+        format!("/api/persons/{cecot}?purpose=%20%20"),
+    ] {
+        let a = w.call("GET", &uri, &signed, None).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("purpose")),
+            "{uri}: {}",
+            a.body
+        );
+    }
+    assert_eq!(w.log().len(), before, "no read without a purpose");
+
+    // A scoped search logs what it listed, and no refusal that did not happen.
+    let before = w.log().len();
+    let a = w.call("GET", "/api/persons?q=ana", &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let log = w.log();
+    let kinds: Vec<&str> = log[before..]
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["access.listed"], "{:?}", &log[before..]);
+}
+
 #[tokio::test]
 async fn strange_input_gets_a_json_error_never_a_server_error() {
     let w = world();

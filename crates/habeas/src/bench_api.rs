@@ -455,7 +455,7 @@ pub(crate) fn api_figures_at(args: &ApiBenchArgs, postgres: Option<&str>) -> Res
                 let token = token.clone();
                 Arc::new(move |i| {
                     get(
-                        &format!("/api/persons/{}", persons[i % persons.len()]),
+                        &format!("/api/persons/{}?purpose=bench", persons[i % persons.len()]),
                         &token,
                     )
                 })
