@@ -42,11 +42,7 @@ pub(crate) fn not_held_here(
     what: impl std::fmt::Display,
     facility: &str,
 ) -> AppendError {
-    reject_code(
-        NOT_HELD_HERE,
-        field,
-        format!("{what} is not held at {facility}"),
-    )
+    reject_code(NOT_HELD_HERE, field, format!("{what} at {facility}"))
 }
 
 pub(crate) fn s<'a>(p: &'a Value, k: &str) -> Result<&'a str, AppendError> {
@@ -425,7 +421,7 @@ pub(crate) fn open_at(
         Some(open) if open.facility == e.facility => Ok(open),
         _ => Err(not_held_here(
             field,
-            format_args!("booking {booking}: no open custody"),
+            format_args!("booking {booking} is not an open custody"),
             &e.facility,
         )),
     }
@@ -737,7 +733,7 @@ fn end_non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> 
     let Some((a, b_)) = pair else {
         return Err(not_held_here(
             "non_association",
-            format_args!("entry {entry}: no active non-association"),
+            format_args!("entry {entry} is not an active non-association"),
             &e.facility,
         ));
     };

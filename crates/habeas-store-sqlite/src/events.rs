@@ -97,7 +97,7 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         let Some((cell, own, now)) = presence(conn, &e.facility, *booking)? else {
             return Err(not_held_here(
                 "booking",
-                format_args!("booking {booking}: no open custody"),
+                format_args!("booking {booking} is not an open custody"),
                 &e.facility,
             ));
         };
@@ -207,7 +207,7 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let Some(admitted) = admitted else {
         return Err(not_held_here(
             "booking",
-            format_args!("booking {booking}: no open custody"),
+            format_args!("booking {booking} is not an open custody"),
             &e.facility,
         ));
     };
@@ -382,7 +382,7 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let Some((booking, done)) = current else {
         return Err(not_held_here(
             "case",
-            format_args!("entry {case}: no death case"),
+            format_args!("entry {case} is not a death case"),
             &e.facility,
         ));
     };
@@ -427,7 +427,7 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     else {
         return Err(not_held_here(
             "person",
-            format_args!("person {}", c.index),
+            format_args!("person {} is not held", c.index),
             &e.facility,
         ));
     };

@@ -167,7 +167,7 @@ impl<'c, 'e> Projector<'c, 'e> {
             if facility.as_deref() != Some(note.facility) {
                 return Err(crate::custody::not_held_here(
                     "corrects",
-                    format_args!("entry {}: no note of the occurrence book", c.index),
+                    format_args!("entry {} is not a note of the occurrence book", c.index),
                     note.facility,
                 ));
             }

@@ -151,7 +151,7 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             let Some((booking, filed)) = found else {
                 return Err(not_held_here(
                     "complaint",
-                    format_args!("entry {complaint}: no complaint"),
+                    format_args!("entry {complaint} is not a complaint"),
                     &e.facility,
                 ));
             };
@@ -217,7 +217,7 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             if n == 0 {
                 return Err(not_held_here(
                     "incident",
-                    format_args!("entry {incident}: no incident"),
+                    format_args!("entry {incident} is not an incident"),
                     &e.facility,
                 ));
             }

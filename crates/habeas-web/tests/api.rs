@@ -1127,7 +1127,7 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
             &["reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm"],
             Scope::Global,
         )],
-        other => panic!(
+        other => unreachable!(
             "operation {other} of the API's document is not in the authorization matrix: add it"
         ),
     }

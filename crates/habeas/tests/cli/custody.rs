@@ -903,8 +903,16 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
         cases[0]["steps"][1][1].is_null(),
         "the other steps are pending"
     );
-    // A correction of identity: the file shows the new value, the history both entries.
+    // A correction of identity: the file shows the new value, the history both entries. The
+    // facility that holds the person corrects it (IZALCO, since the transfer); CECOT, which
+    // no longer holds them, is refused as for a person it never held.
     let corr = json!({"facility": "CECOT", "person": a, "reason": "error de transcripción", "birth_date": "1994-03-02"});
+    reg.file("corr.json", &corr.to_string());
+    reg.refused(
+        &["person", "correct", "--json", "corr.json"],
+        &format!("person {a} is not held at CECOT"),
+    );
+    let corr = json!({"facility": "IZALCO", "person": a, "reason": "error de transcripción", "birth_date": "1994-03-02"});
     reg.file("corr.json", &corr.to_string());
     reg.ok(&["person", "correct", "--json", "corr.json"]);
     let file: Value =
@@ -931,7 +939,7 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
             .collect()
     };
     assert!(found("ana hernandez").contains(&a));
-    let corr = json!({"facility": "CECOT", "person": a, "reason": "apellido mal escrito", "surnames": ["Fernández", "López"]});
+    let corr = json!({"facility": "IZALCO", "person": a, "reason": "apellido mal escrito", "surnames": ["Fernández", "López"]});
     reg.file("corr.json", &corr.to_string());
     reg.ok(&["person", "correct", "--json", "corr.json"]);
     assert_eq!(found("ana fernandez"), vec![a]);
