@@ -442,7 +442,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
     let in_force: Vec<&OrderFacts> = c
         .orders
         .iter()
-        .filter(|o| o.issued <= as_of && o.expires.is_none_or(|e| e > as_of))
+        .filter(|o| crate::custody::order_in_force(o.issued, o.expires, as_of))
         .collect();
     if c.orders.is_empty() {
         push(

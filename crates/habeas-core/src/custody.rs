@@ -104,6 +104,12 @@ pub enum OrderKind {
     Other,
 }
 
+/// Whether an order issued on `issued` and expiring on `expires` (the first day it no longer
+/// holds) is in force on `day`.
+pub fn order_in_force(issued: Date, expires: Option<Date>, day: Date) -> bool {
+    issued <= day && expires.is_none_or(|e| e > day)
+}
+
 /// The legal basis of a custody (Rule 7(a)).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -442,6 +448,25 @@ impl AdmissionInput {
                 issued: issued.to_string(),
                 expires: expires.map(|d| d.to_string()),
                 review: review.map(|d| d.to_string()),
+            });
+        }
+        // Rule 7(a): at least one order is in force on the day of admission (issued by then,
+        // not yet expired; the same test as the compliance findings'). An order that expired
+        // before the admission is no basis for it.
+        if !orders.iter().any(|o| {
+            let issued = Date::parse("issued", &o.issued).ok();
+            let expires = o
+                .expires
+                .as_deref()
+                .and_then(|e| Date::parse("expires", e).ok());
+            issued.is_some_and(|i| order_in_force(i, expires, admitted_date))
+        }) {
+            return Err(DomainError {
+                code: "no_legal_basis",
+                field: "orders".into(),
+                message: format!(
+                    "Rule 7(a): no order is in force on {admitted_date}, the day of admission (every order given has expired); nobody is admitted without a valid commitment order"
+                ),
             });
         }
         let arrest = match &self.arrest {
@@ -831,6 +856,35 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap()
+    }
+
+    #[test]
+    fn an_admission_needs_an_order_in_force_on_its_day() {
+        // Admitted on 2024-06-01.
+        for (expires, ok) in [
+            (None, true),
+            (Some("2024-06-02"), true),
+            (Some("2024-06-01"), false),
+            (Some("2024-05-31"), false),
+        ] {
+            let mut j = admission_json();
+            j["orders"][0]["expires"] = json!(expires);
+            let a: AdmissionInput = serde_json::from_value(j).unwrap();
+            match a.validate(now()) {
+                Ok(_) => assert!(ok, "{expires:?} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{expires:?}: {e:?}");
+                    assert_eq!((e.code, e.field.as_str()), ("no_legal_basis", "orders"));
+                    assert!(e.message.contains("Rule 7(a)"), "{}", e.message);
+                }
+            }
+        }
+        // One expired order beside one in force is enough.
+        let mut j = admission_json();
+        let expired = json!({"kind": "pretrial_detention", "authority": "Juzgado", "reference": "1-2023", "issued": "2023-01-01", "expires": "2023-06-01"});
+        j["orders"] = json!([expired, j["orders"][0].clone()]);
+        let a: AdmissionInput = serde_json::from_value(j).unwrap();
+        assert!(a.validate(now()).is_ok());
     }
 
     #[test]

@@ -381,6 +381,8 @@ pub(crate) struct Open {
     /// The Rule 11 bits of the person: sex, status group, birth date.
     pub(crate) bits: (i64, i64, String),
     pub(crate) facility: String,
+    /// When the custody began (admission or transfer in).
+    pub(crate) admitted_at: String,
     pub(crate) cell: Option<String>,
     pub(crate) class: Class,
 }
@@ -417,14 +419,36 @@ pub(crate) fn open_at(
     booking: u64,
     on: Date,
 ) -> Result<Open, AppendError> {
-    match open_custody(conn, booking, on)? {
-        Some(open) if open.facility == e.facility => Ok(open),
-        _ => Err(not_held_here(
-            field,
-            format_args!("booking {booking} is not an open custody"),
-            &e.facility,
-        )),
+    let open = match open_custody(conn, booking, on)? {
+        Some(open) if open.facility == e.facility => open,
+        _ => {
+            return Err(not_held_here(
+                field,
+                format_args!("booking {booking} is not an open custody"),
+                &e.facility,
+            ))
+        }
+    };
+    // What happens during a custody happens after it began.
+    if let Some(at) = e.payload.get("at").and_then(Value::as_str) {
+        within(&open, booking, at)?;
     }
+    Ok(open)
+}
+
+/// Refuses a time `at` before the custody `booking` began (its admission or transfer in).
+pub(crate) fn within(open: &Open, booking: u64, at: &str) -> Result<(), AppendError> {
+    if at < open.admitted_at.as_str() {
+        return Err(reject_code(
+            "before_custody",
+            "at",
+            format!(
+                "{at} is before booking {booking} began ({}): what happens in a custody happens after its admission",
+                open.admitted_at
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn open_custody(
@@ -433,7 +457,7 @@ pub(crate) fn open_custody(
     on: Date,
 ) -> Result<Option<Open>, AppendError> {
     conn.prepare_cached(
-        "SELECT c.facility, c.cell, p.sex, p.birth_date, c.legal_status
+        "SELECT c.facility, c.cell, p.sex, p.birth_date, c.legal_status, c.admitted_at
          FROM custodies c JOIN persons p ON p.person = c.person WHERE c.booking = ?1 AND c.ended IS NULL",
     )
     .and_then(|mut st| {
@@ -442,6 +466,7 @@ pub(crate) fn open_custody(
             Ok(Open {
                 bits: (sex_bit(&sex), group_bit(&status), birth.clone()),
                 facility: r.get(0)?,
+                admitted_at: r.get(5)?,
                 cell: r.get(1)?,
                 class: class_of(&sex, &birth, &status, on),
             })

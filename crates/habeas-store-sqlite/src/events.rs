@@ -31,7 +31,8 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
 
 /// A custody's cell, its own presence (`in_cell` means "with the cell") and where it
 /// actually is (the cell's presence when it follows the cell).
-type Whereabouts = (Option<String>, Option<String>, Option<String>);
+/// (The fourth is when the custody began.)
+type Whereabouts = (Option<String>, Option<String>, Option<String>, String);
 
 /// Where an open custody in `facility` is.
 fn presence(
@@ -40,11 +41,11 @@ fn presence(
     booking: u64,
 ) -> Result<Option<Whereabouts>, AppendError> {
     conn.prepare_cached(
-        "SELECT c.cell, c.presence, CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END
+        "SELECT c.cell, c.presence, CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END, c.admitted_at
          FROM custodies c LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
          WHERE c.booking = ?1 AND c.facility = ?2 AND c.ended IS NULL",
     )
-    .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+    .and_then(|mut st| st.query_row(params![booking as i64, facility], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional())
     .map_err(|e| backend(e).into())
 }
 
@@ -94,13 +95,20 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .filter_map(Value::as_u64)
         .collect();
     for booking in &bookings {
-        let Some((cell, own, now)) = presence(conn, &e.facility, *booking)? else {
+        let Some((cell, own, now, began)) = presence(conn, &e.facility, *booking)? else {
             return Err(not_held_here(
                 "booking",
                 format_args!("booking {booking} is not an open custody"),
                 &e.facility,
             ));
         };
+        if at < began.as_str() {
+            return Err(crate::custody::reject_code(
+                "before_custody",
+                "at",
+                format!("{at} is before booking {booking} began ({began}): what happens in a custody happens after its admission"),
+            ));
+        }
         let next = match (kind, own.as_deref(), now.as_deref()) {
             ("out_of_cell", _, Some("in_cell")) => Some("out_of_cell"),
             ("back_to_cell", Some("out_of_cell"), _) => Some("in_cell"),
@@ -393,6 +401,17 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ));
     }
     let at = s(p, "at")?;
+    let died: String = conn
+        .prepare_cached("SELECT at FROM death_cases WHERE idx = ?1")
+        .and_then(|mut st| st.query_row([case as i64], |r| r.get(0)))
+        .map_err(backend)?;
+    if at < died.as_str() {
+        return Err(crate::custody::reject_code(
+            "before_custody",
+            "at",
+            format!("{at} is before the death it follows ({died})"),
+        ));
+    }
     conn.prepare_cached(&format!(
         "UPDATE death_cases SET {step} = ?2 WHERE idx = ?1"
     ))

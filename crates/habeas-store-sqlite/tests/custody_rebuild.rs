@@ -1,5 +1,6 @@
 //! For random sequences of custody commands (valid or not), the live projections equal a
-//! rebuild from the register, table by table and row by row.
+//! rebuild from the register, table by table and row by row, and no custody holds an event
+//! dated before it began.
 
 use habeas_core::allocation::Allocation;
 use habeas_core::custody::{AdmissionInput, NonAssociation, Release};
@@ -39,6 +40,8 @@ enum Op {
     Admit {
         female: bool,
         sentenced: bool,
+        /// Which of three times of the day the admission is dated.
+        hour: usize,
     },
     Allocate {
         who: usize,
@@ -84,7 +87,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (any::<bool>(), any::<bool>()).prop_map(|(female, sentenced)| Op::Admit { female, sentenced }),
+        3 => (any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(female, sentenced, hour)| Op::Admit { female, sentenced, hour }),
         4 => (0usize..12, 0usize..4, any::<bool>()).prop_map(|(who, cell, force)| Op::Allocate { who, cell, force }),
         3 => (0usize..12, 0usize..4, any::<bool>()).prop_map(|(who, kind, whole_cell)| Op::Move { who, kind, whole_cell }),
         1 => (0usize..4, 0u32..4).prop_map(|(cell, n)| Op::Count { cell, n }),
@@ -153,7 +156,19 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
     backends::load_estate(&register, ESTATE);
     let mut bookings: Vec<u64> = Vec::new();
     let now = Timestamp::parse("2025-06-01T00:00:00.000Z").unwrap();
-    let at = "2025-01-01T09:00:00.000Z";
+    // Events are dated at three times of the day, admissions at three others: some events
+    // fall before the custody they name began, and must be refused.
+    const EVENT_TIMES: [&str; 3] = [
+        "2025-01-01T07:30:00.000Z",
+        "2025-01-01T09:00:00.000Z",
+        "2025-01-01T11:00:00.000Z",
+    ];
+    const ADMISSION_TIMES: [&str; 3] = [
+        "2025-01-01T07:00:00.000Z",
+        "2025-01-01T08:00:00.000Z",
+        "2025-01-01T10:00:00.000Z",
+    ];
+    let mut step = 0usize;
     let pick = |v: &Vec<u64>, i: usize| v.get(i % v.len().max(1)).copied().unwrap_or(999);
     let (mut accepted, mut refused) = (0, 0);
     let mut complaints: Vec<u64> = Vec::new();
@@ -165,13 +180,19 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
     };
     for op in ops {
         clock.advance_millis(60_000);
+        step += 1;
+        let at = EVENT_TIMES[step % 3];
         let draft: Option<Draft> = match op {
-            Op::Admit { female, sentenced } => {
+            Op::Admit {
+                female,
+                sentenced,
+                hour,
+            } => {
                 let v = json!({
                     "facility": "CECOT",
                     "person": {"given_names": "P", "surnames": ["Q"], "birth_date": "1990-01-01",
                                "sex": if female { "female" } else { "male" }, "nationalities": ["SV"]},
-                    "admitted_at": "2025-01-01T08:00:00.000Z",
+                    "admitted_at": ADMISSION_TIMES[hour],
                     "legal_status": if sentenced { "sentenced" } else { "remand" },
                     "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
                 });
@@ -358,6 +379,20 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
         )
         .unwrap();
     prop_assert_eq!(bad, 0);
+    // Every event of every custody is dated at or after the custody began.
+    let early: Vec<(i64, i64, String, String)> = c
+        .prepare(
+            "SELECT c.booking, e.idx, c.admitted_at, json_extract(CAST(l.bytes AS TEXT), '$.payload.at')
+             FROM custodies c JOIN custody_events e ON e.booking = c.booking
+             JOIN register_log l ON l.idx = e.idx
+             WHERE e.idx != c.booking AND json_extract(CAST(l.bytes AS TEXT), '$.payload.at') < c.admitted_at",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    prop_assert!(early.is_empty(), "events before their custody: {:?}", early);
     // A person's file read with its entries is the file read alone, and the entries handed
     // over are those the file lists, in order; stopping early stops the list there too.
     for &person in &bookings {

@@ -1681,6 +1681,82 @@ async fn requests_are_checked_in_order_who_then_what_and_odd_ones_get_the_error_
 }
 
 #[tokio::test]
+async fn what_cannot_be_true_is_refused_naming_the_field_and_the_rule() {
+    let w = world();
+    let (cecot, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let size = w.main.size().unwrap();
+    // Admitted on 2025-05-01: a release on 2025-04-30 did not happen.
+    let a = w
+        .call("POST", "/api/releases", &signed, Some(json!({"facility": "CECOT", "booking": cecot, "reason": "bail", "authority": "Juzgado", "reference": "L-1", "at": "2025-04-30T10:00:00.000Z"})))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["field"].as_str(),
+            a.body["error"]["code"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("at"),
+            Some("before_custody")
+        ),
+        "{}",
+        a.body
+    );
+    // Nor a visit.
+    let a = w
+        .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": cecot, "kind": "visit", "party": "family", "at": "2025-05-01T09:59:59.999Z", "with": "madre", "minutes": 30})))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("at")),
+        "{}",
+        a.body
+    );
+    // An admission on an order that had expired is no admission (Rule 7(a)).
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(json!({
+            "facility": "CECOT",
+            "person": {"given_names": "Otro", "surnames": ["Caso"], "birth_date": "1990-01-01", "sex": "male", "nationalities": ["SV"]},
+            "admitted_at": "2025-05-31T10:00:00.000Z",
+            "legal_status": "remand",
+            "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "1-2024", "issued": "2024-12-01", "expires": "2025-01-01"}],
+            "arrest": {"at": "2025-05-30T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+        })))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["field"].as_str(),
+            a.body["error"]["code"].as_str()
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("orders"),
+            Some("no_legal_basis")
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Rule 7(a)"),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // The same release dated after the admission is recorded.
+    let a = w
+        .call("POST", "/api/releases", &signed, Some(json!({"facility": "CECOT", "booking": cecot, "reason": "bail", "authority": "Juzgado", "reference": "L-1", "at": "2025-05-02T10:00:00.000Z"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
+#[tokio::test]
 async fn strange_input_gets_a_json_error_never_a_server_error() {
     let w = world();
     let (cookie, _) = w.session("nat").await;
