@@ -245,6 +245,10 @@ pub struct AdmissionInput {
     /// …or the id of a person already known (a new stay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_person: Option<u64>,
+    /// With `person`: the registry has checked the probable matches (the same name and birth
+    /// date as someone already recorded) and this is someone else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_person: bool,
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub admitted_at: String,
     pub legal_status: LegalStatus,
@@ -381,6 +385,12 @@ impl AdmissionInput {
             (Some(p), None) => {
                 let (p, b) = p.validate(now)?;
                 (Some(p), Some(b))
+            }
+            (None, Some(_)) if self.new_person => {
+                return Err(DomainError::invalid(
+                    "new_person",
+                    "new_person goes with the identity of someone not yet recorded, not with existing_person",
+                ))
             }
             (None, Some(_)) => (None, None),
             (Some(_), Some(_)) => {
@@ -593,6 +603,7 @@ impl AdmissionInput {
                 person.as_ref().and_then(|p| serde_json::to_value(p).ok()),
             );
             put("existing_person", self.existing_person.map(|p| json!(p)));
+            put("new_person", self.new_person.then_some(json!(true)));
             put(
                 "arrest",
                 arrest.as_ref().and_then(|a| serde_json::to_value(a).ok()),

@@ -314,6 +314,11 @@ pub(crate) fn admission(
         json!({"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción", "reference": format!("{n}-{}", admitted_date.year), "issued": issued.to_string(), "expires": expires.to_string()})
     };
     let nationality = foreign.map_or("SV", |(c, _)| c);
+    // One document is one person: the number is unique to the n-th person generated (n times
+    // a prime, modulo the 8 digits). The draw it replaced is still made, so that the rest of
+    // the scenario is generated as before.
+    let _replaced = rng.below(100_000_000);
+    let document = format!("{:08}-{}", (n * 48_271) % 100_000_000, rng.below(10));
     let mut v = json!({
         "facility": facility,
         "person": {
@@ -322,9 +327,11 @@ pub(crate) fn admission(
             "birth_date": birth.to_string(),
             "sex": "male",
             "nationalities": [nationality],
-            "documents": [{"kind": if nationality == "SV" { "DUI" } else { "pasaporte" }, "number": format!("{:08}-{}", rng.below(100_000_000), rng.below(10))}],
+            "documents": [{"kind": if nationality == "SV" { "DUI" } else { "pasaporte" }, "number": document}],
             "language": "es"
         },
+        // Generated people are distinct even where two share a name and a birth date.
+        "new_person": true,
         "admitted_at": admitted.to_string(),
         "legal_status": if foreign.is_some() { "held_for_another_state" } else if sentenced { "sentenced" } else { "remand" },
         "orders": [order],

@@ -226,6 +226,8 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     ) {
         (Some(person), None) => {
             let given = s(person, "given_names")?;
+            let documents = documents_of(person, &country);
+            known_documents(conn, e, &documents)?;
             let surnames: Vec<&str> = person
                 .get("surnames")
                 .and_then(Value::as_array)
@@ -242,6 +244,18 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 })
                 .unwrap_or_default();
             let surnames = surnames.join(" ");
+            let key = search_key(&format!("{given} {surnames}"));
+            let birth = s(person, "birth_date").unwrap_or("");
+            if !b(p, "new_person") {
+                probable_matches(conn, &key, birth)?;
+            }
+            for (kind, number, issuer) in &documents {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO person_documents (kind, number, issuer, person) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut st| st.execute(params![kind, number, issuer, e.index as i64]))
+                .map_err(backend)?;
+            }
             conn.prepare_cached(
                 "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -251,14 +265,14 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                     e.index as i64,
                     given,
                     surnames,
-                    s(person, "birth_date").unwrap_or(""),
+                    birth,
                     s(person, "sex").unwrap_or(""),
                     nats.join(","),
-                    search_key(&format!("{given} {surnames}"))
+                    key
                 ])
             })
             .map_err(backend)?;
-            index_name(conn, e.index, &search_key(&format!("{given} {surnames}")))?;
+            index_name(conn, e.index, &key)?;
             (e.index, nats)
         }
         (None, Some(existing)) => {
@@ -374,6 +388,105 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         }
     }
     event(conn, e.index, e.index)
+}
+
+/// A person's identity documents as matched: (kind, number, issuer), kind and number
+/// upper-cased, the number without spaces, dots or hyphens, and a document that names no
+/// issuer taken as issued by `country` (the admitting facility's).
+pub(crate) fn documents_of(person: &Value, country: &str) -> Vec<(String, String, String)> {
+    person
+        .get("documents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let kind = d.get("kind")?.as_str()?.trim().to_uppercase();
+            let number: String = d
+                .get("number")?
+                .as_str()?
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '.'))
+                .flat_map(char::to_uppercase)
+                .collect();
+            let issuer = d
+                .get("issuer")
+                .and_then(Value::as_str)
+                .unwrap_or(country)
+                .trim()
+                .to_uppercase();
+            Some((kind, number, issuer))
+        })
+        .collect()
+}
+
+/// Refuses a first admission whose identity document is already someone's: the same document
+/// is the same person. Held here, the answer names the open booking; held at another facility,
+/// it says only that; released, it says how to admit them again (as the same person).
+fn known_documents(
+    conn: &Connection,
+    e: &Entry,
+    documents: &[(String, String, String)],
+) -> Result<(), AppendError> {
+    for (i, (kind, number, issuer)) in documents.iter().enumerate() {
+        let known: Option<i64> = conn
+            .prepare_cached(
+                "SELECT person FROM person_documents WHERE kind = ?1 AND number = ?2 AND issuer = ?3",
+            )
+            .and_then(|mut st| st.query_row([kind, number, issuer], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        let Some(known) = known else { continue };
+        let open: Option<(i64, String)> = conn
+            .prepare_cached(
+                "SELECT booking, facility FROM custodies WHERE person = ?1 AND ended IS NULL",
+            )
+            .and_then(|mut st| {
+                st.query_row([known], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(backend)?;
+        let field = format!("person.documents[{i}]");
+        let what = format!("{kind} {number} ({issuer}) is the document of person {known}");
+        return Err(reject_code(
+            "known_person",
+            &field,
+            match open {
+                Some((booking, facility)) if facility == e.facility => format!(
+                    "{what}, already in custody here (booking {booking}): one person is held once"
+                ),
+                Some(_) => format!(
+                    "{what}, already in custody at another facility: that custody ends, or a transfer brings them here, before another begins"
+                ),
+                None => format!(
+                    "{what}, held before and released: admit them again as existing_person {known}, the same person"
+                ),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a first admission of someone with the same folded name and birth date as people
+/// already recorded, naming them: the registry says which one this is (`existing_person`) or
+/// that it is someone else (`new_person: true`).
+fn probable_matches(conn: &Connection, key: &str, birth: &str) -> Result<(), AppendError> {
+    let candidates: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT person FROM persons WHERE search_name = ?1 AND birth_date = ?2 ORDER BY person LIMIT 10",
+        )
+        .and_then(|mut st| st.query_map([key, birth], |r| r.get(0))?.collect())
+        .map_err(backend)?;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = candidates.iter().map(i64::to_string).collect();
+    Err(reject_code(
+        "probable_match",
+        "person",
+        format!(
+            "probably someone already recorded: person {} with the same name and birth date; admit them again with existing_person, or say new_person: true if this is someone else",
+            ids.join(", ")
+        ),
+    ))
 }
 
 /// A custody still open, as allocation needs it.

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contacts_without_person_index",
         include_str!("../migrations/0009_contacts_without_person_index.sql"),
     ),
+    (
+        12,
+        "person_documents",
+        include_str!("../migrations/0012_person_documents.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

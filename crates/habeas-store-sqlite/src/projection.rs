@@ -17,6 +17,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "cells",
     "persons",
     "person_names",
+    "person_documents",
     "custodies",
     "commitment_orders",
     "non_associations",

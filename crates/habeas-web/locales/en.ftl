@@ -164,6 +164,7 @@ admit-surname2 = Second surname (if any)
 admit-birth = Date of birth
 admit-sex = Sex
 admit-nationalities = Nationalities (ISO codes, comma-separated)
+admit-new-person = This is someone else: not one of the people already recorded with the same name and date of birth (check them first)
 admit-status = Legal status
 admit-order-kind = Commitment order
 admit-order-none = none

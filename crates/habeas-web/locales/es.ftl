@@ -164,6 +164,7 @@ admit-surname2 = Segundo apellido (si lo hay)
 admit-birth = Fecha de nacimiento
 admit-sex = Sexo
 admit-nationalities = Nacionalidades (códigos ISO, separados por comas)
+admit-new-person = Es otra persona: no es ninguna de las ya registradas con el mismo nombre y la misma fecha de nacimiento (revíselas antes)
 admit-status = Situación jurídica
 admit-order-kind = Orden de detención
 admit-order-none = ninguna

@@ -1147,15 +1147,18 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
     let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
     // Each facility: the world's person, a second one, and a third who died (a death case).
     let mut held = Vec::new();
-    for (facility, first) in [("CECOT", w.people[0].0), ("IZALCO", w.people[1].0)] {
+    for (facility, first, names) in [
+        ("CECOT", w.people[0].0, ["Carlos", "Dora"]),
+        ("IZALCO", w.people[1].0, ["Ernesto", "Fabia"]),
+    ] {
         let second = w
             .records
-            .append_all(vec![admission(facility, "Segundo")])
+            .append_all(vec![admission(facility, names[0])])
             .unwrap()[0]
             .index;
         let third = w
             .records
-            .append_all(vec![admission(facility, "Tercero")])
+            .append_all(vec![admission(facility, names[1])])
             .unwrap()[0]
             .index;
         let death = habeas_core::events::Death::new(
@@ -1754,6 +1757,143 @@ async fn what_cannot_be_true_is_refused_naming_the_field_and_the_rule() {
         .call("POST", "/api/releases", &signed, Some(json!({"facility": "CECOT", "booking": cecot, "reason": "bail", "authority": "Juzgado", "reference": "L-1", "at": "2025-05-02T10:00:00.000Z"})))
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
+#[tokio::test]
+async fn one_document_is_one_person_and_probable_matches_are_named() {
+    let w = world();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let person = |document: Option<&str>| {
+        let mut p = json!({"given_names": "Mario José", "surnames": ["Pérez", "Gómez"], "birth_date": "1989-07-14", "sex": "male", "nationalities": ["SV"]});
+        if let Some(d) = document {
+            p["documents"] = json!([{"kind": "dui", "number": d}]);
+        }
+        p
+    };
+    let admit = |p: Value| {
+        json!({
+            "facility": "CECOT", "person": p,
+            "admitted_at": "2025-05-20T10:00:00.000Z", "legal_status": "remand",
+            "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "9-2025", "issued": "2025-05-19", "expires": "2025-11-19"}],
+            "arrest": {"at": "2025-05-18T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+        })
+    };
+    let a = w
+        .call(
+            "POST",
+            "/api/admissions",
+            &signed,
+            Some(admit(person(Some("04512345-6")))),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let first = a.body["entry"].as_u64().unwrap();
+    let size = w.main.size().unwrap();
+    // The same document, written another way and with another name: the same person, held.
+    let mut other = person(Some("04512345 6"));
+    other["given_names"] = json!("Mario");
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(admit(other)))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["code"].as_str(),
+            a.body["error"]["field"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("known_person"),
+            Some("person.documents[0]")
+        ),
+        "{}",
+        a.body
+    );
+    let message = a.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("person {first}"))
+            && message.contains(&format!("booking {first}")),
+        "{message}"
+    );
+    // No document, the same name (accents and case aside) and birth date: a probable match,
+    // named, until the registry says it is someone else.
+    let mut same = person(None);
+    same["given_names"] = json!("MARIO JOSE");
+    same["surnames"] = json!(["Perez", "Gomez"]);
+    let a = w
+        .call(
+            "POST",
+            "/api/admissions",
+            &signed,
+            Some(admit(same.clone())),
+        )
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["code"].as_str(),
+            a.body["error"]["field"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("probable_match"),
+            Some("person")
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("person {first}")),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let mut confirmed = admit(same);
+    confirmed["new_person"] = json!(true);
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(confirmed))
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "someone else, said so: {}",
+        a.body
+    );
+    // Released, then brought back with the same document: admitted again as the same person.
+    let a = w.call("POST", "/api/releases", &signed, Some(json!({"facility": "CECOT", "booking": first, "reason": "bail", "authority": "Juzgado", "reference": "L-9", "at": "2025-05-25T10:00:00.000Z"}))).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let mut back = admit(person(Some("04512345-6")));
+    back["admitted_at"] = json!("2025-06-01T10:00:00.000Z");
+    back["orders"][0]["issued"] = json!("2025-05-31");
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(back.clone()))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("known_person")),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("existing_person {first}")),
+        "{}",
+        a.body
+    );
+    back.as_object_mut().unwrap().remove("person");
+    back["existing_person"] = json!(first);
+    let a = w.call("POST", "/api/admissions", &signed, Some(back)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let file = w.main.person_file(first).unwrap().unwrap();
+    assert_eq!(file.custodies.len(), 2, "two stays of one person");
+    // A rebuild gives the same documents.
+    assert_eq!(w.main.check_projections().unwrap(), Ok(()));
 }
 
 #[tokio::test]

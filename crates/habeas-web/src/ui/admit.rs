@@ -176,6 +176,8 @@ fn admit_field(field: &str) -> (&'static str, usize) {
         "arrest.at" => ("arrest_at", 3),
         "arrest.place" => ("arrest_place", 3),
         "arrest.authority" => ("arrest_authority", 3),
+        // A probable match: the registry says whether this is someone else.
+        "person" | "new_person" => ("new_person", 3),
         _ => ("admitted_at", 3),
     }
 }
@@ -212,6 +214,7 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
         "legal_status": get("legal_status"),
         "orders": orders,
         "arrest": {"at": form_time(get("arrest_at")), "place": get("arrest_place"), "authority": get("arrest_authority")},
+        "new_person": get("new_person") == "on",
     })
 }
 

@@ -37,8 +37,11 @@ cell_count = 1
 cell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }
 "#;
 
+/// An admission of someone new (the tests admit several people of the same name and birth
+/// date: `new_person` says they are different people).
 fn admission(given: &str, sex: &str, status: &str) -> Value {
     json!({
+        "new_person": true,
         "facility": "CECOT",
         "person": {"given_names": given, "surnames": ["Hernández", "López"], "birth_date": "1995-03-02", "sex": sex, "nationalities": ["SV"]},
         "admitted_at": "2024-06-01T10:00:00.000Z",
@@ -248,6 +251,7 @@ fn admission_is_refused_without_a_legal_basis_and_names_each_bad_field() {
     let booking = reg.admit(&admission("José", "male", "remand"));
     let mut again = admission("José", "male", "remand");
     again.as_object_mut().unwrap().remove("person");
+    again.as_object_mut().unwrap().remove("new_person");
     again["existing_person"] = json!(booking);
     reg.refused_admission(&again, "already in custody");
     let file: Value = serde_json::from_str(
