@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contacts_without_person_index",
         include_str!("../migrations/0009_contacts_without_person_index.sql"),
     ),
+    (
+        11,
+        "tokens_and_machines",
+        include_str!("../migrations/0011_tokens_and_machines.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -944,7 +944,9 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
             (
                 "POST",
                 "/api/users/changes".into(),
-                Some(json!({"username": "cus.izalco", "action": "issue_token", "name": "feed"})),
+                // (A token is issued only to a machine account; unlocking an unlocked
+                // account changes nothing the later rounds need.)
+                Some(json!({"username": "cus.izalco", "action": "unlock"})),
             ),
         ),
         ("verify", ("POST", "/api/register/verify".into(), None)),
@@ -2363,4 +2365,121 @@ async fn evaluations_are_kept_until_the_register_grows_and_a_minute_passes() {
         .await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(page(&a).contains("id=\"evaluated\""), "{}", page(&a));
+}
+
+/// The `access.account` entries of the log: (actor, username, action).
+fn account_entries(w: &World) -> Vec<(String, String, String)> {
+    w.log()
+        .iter()
+        .filter(|e| e["kind"] == "access.account")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["payload"]["username"].as_str().unwrap().to_owned(),
+                e["payload"]["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_administrator_never_receives_another_persons_token() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    // A token of the inspector (or a director, or custody staff) would be that person's
+    // credential, without their second factor: refused, logged, and nothing issued.
+    for person in ["ins", "dir.cecot", "cus.cecot"] {
+        let a = w
+            .call(
+                "POST",
+                "/api/users/changes",
+                &h,
+                Some(json!({"username": person, "action": "issue_token", "name": "robo"})),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::FORBIDDEN, Some("username")),
+            "{person}: {}",
+            a.body
+        );
+        assert!(a.body.get("show_once").is_none(), "{}", a.body);
+        let last = w.log().last().cloned().unwrap();
+        assert_eq!(
+            (last["kind"].as_str(), last["actor"].as_str()),
+            (Some("access.refused"), Some("user:adm")),
+            "{person}"
+        );
+    }
+    assert!(
+        !account_entries(&w)
+            .iter()
+            .any(|(_, _, a)| a == "token_issued"),
+        "{:?}",
+        account_entries(&w)
+    );
+}
+
+#[tokio::test]
+async fn the_last_active_administrator_cannot_be_locked() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let lock = |who: &str| json!({"username": who, "action": "lock"});
+    // The only administrator locking itself would leave nobody to unlock anyone.
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::CONFLICT, Some("username")),
+        "{}",
+        a.body
+    );
+    // With a second administrator, either may be locked, but not both.
+    let a = w
+        .call(
+            "POST",
+            "/api/users",
+            &h,
+            Some(json!({"username": "adm.dos", "role": "administrator", "password": "otra-clave-larga-1"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm.dos")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    // Unlocked again, the other may go.
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &h,
+            Some(json!({"username": "adm.dos", "action": "unlock"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let actions: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user:adm adm.dos added",
+            "user:adm adm.dos locked",
+            "user:adm adm.dos unlocked",
+            "user:adm adm locked"
+        ]
+    );
 }
