@@ -2483,3 +2483,290 @@ async fn the_last_active_administrator_cannot_be_locked() {
         ]
     );
 }
+
+#[tokio::test]
+async fn tokens_are_ones_own_or_a_machines_they_end_and_are_listed_and_revoked() {
+    let w = world();
+    let day = 86_400_000;
+    // An inspector issues a token for itself, signed in with its second factor.
+    let (cookie, csrf) = w.session("ins").await;
+    let own = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let a = w
+        .call(
+            "POST",
+            "/api/tokens",
+            &own,
+            Some(json!({"name": "informe", "days": 7})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
+    conforms(
+        &a.body,
+        documented(&doc, "POST", "/api/tokens", a.status).unwrap(),
+        &doc,
+        "issued",
+    )
+    .unwrap();
+    assert_eq!(a.body["username"], "ins");
+    assert_eq!(a.body["expires_at"], T0 + 7 * day);
+    let token = a.body["token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let by_token = [("authorization", bearer.as_str())];
+    let me = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(me.body["username"], "ins");
+    // More than the server's maximum, a name already live, a token asking for a token: refused.
+    for (body, status, field) in [
+        (
+            json!({"name": "largo", "days": 91}),
+            StatusCode::BAD_REQUEST,
+            "days",
+        ),
+        (json!({"name": "informe"}), StatusCode::BAD_REQUEST, "name"),
+    ] {
+        let a = w.call("POST", "/api/tokens", &own, Some(body)).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (status, Some(field)),
+            "{}",
+            a.body
+        );
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/tokens",
+            &by_token,
+            Some(json!({"name": "otro"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("authorization")),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    // Its own tokens are listed, with no secret.
+    let list = w.call("GET", "/api/tokens", &own, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    conforms(
+        &list.body,
+        documented(&doc, "GET", "/api/tokens", list.status).unwrap(),
+        &doc,
+        "list",
+    )
+    .unwrap();
+    assert_eq!(list.body["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["tokens"][0]["issued_by"], "user:ins");
+    assert!(!list.body.to_string().contains(&token));
+    // Another account's are not the inspector's to see.
+    let a = w.call("GET", "/api/tokens?username=adm", &own, None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // It works until it ends, then it is refused like an unknown token.
+    w.clock.advance_millis(7 * day - 1);
+    let a = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    w.clock.advance_millis(1);
+    let a = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    // The person file by the quick path (the owner kept from before) too.
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{}", w.people[0].0),
+            &by_token,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+
+    // A machine account: added by an administrator, no password, no person's role.
+    let (cookie, csrf) = w.session("adm").await;
+    let adm = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    for (body, field) in [
+        (
+            json!({"username": "robot.ins", "role": "inspector", "machine": true}),
+            "role",
+        ),
+        (
+            json!({"username": "robot.adm", "role": "administrator", "machine": true}),
+            "role",
+        ),
+        (
+            json!({"username": "sensores", "role": "custody", "facilities": ["CECOT"], "machine": true, "password": "otra-clave-larga-1"}),
+            "password",
+        ),
+    ] {
+        let a = w.call("POST", "/api/users", &adm, Some(body)).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{}",
+            a.body
+        );
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/users",
+            &adm,
+            Some(json!({"username": "sensores", "role": "custody", "facilities": ["CECOT"], "machine": true})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    // It never signs in with a password, and failing to does not lock it.
+    for _ in 0..6 {
+        let a = w
+            .call(
+                "POST",
+                "/api/session",
+                &[],
+                Some(json!({"username": "sensores", "password": "cualquier-cosa"})),
+            )
+            .await;
+        assert_eq!(a.body["error"]["code"], "bad_credentials", "{}", a.body);
+    }
+    // The administrator issues its token (for 30 days)…
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &adm,
+            Some(json!({"username": "sensores", "action": "issue_token", "name": "lecturas", "days": 30})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let machine = format!("Bearer {}", a.body["show_once"].as_str().unwrap());
+    let a = w
+        .call(
+            "POST",
+            "/api/environment",
+            &[("authorization", machine.as_str())],
+            Some(json!({"facility": "CECOT", "place": "M1-C01", "temperature_c": "31.5"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let users = w.call("GET", "/api/users", &adm, None).await;
+    let sensores = users.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "sensores")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (sensores["machine"].clone(), sensores["locked_at"].clone()),
+        (json!(true), Value::Null)
+    );
+    // …lists every account's tokens, never a secret, and revokes any.
+    let all = w.call("GET", "/api/tokens", &adm, None).await;
+    let owners: Vec<(&str, &str, &str)> = all.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["username"].as_str().unwrap(),
+                t["name"].as_str().unwrap(),
+                t["issued_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("ins", "informe", "user:ins"),
+            ("sensores", "lecturas", "user:adm")
+        ]
+    );
+    assert!(!all.body.to_string().contains("hash"));
+    let a = w
+        .call(
+            "DELETE",
+            "/api/tokens/lecturas?username=sensores",
+            &adm,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["revoked"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{}",
+        a.body
+    );
+    let a = w
+        .call(
+            "DELETE",
+            "/api/tokens/lecturas?username=sensores",
+            &adm,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = w
+        .call(
+            "GET",
+            "/api/session",
+            &[("authorization", machine.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+
+    // A person revokes their own; a new password revokes every token of the account.
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let cus = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let mut mine = Vec::new();
+    for name in ["uno", "dos"] {
+        let a = w
+            .call("POST", "/api/tokens", &cus, Some(json!({"name": name})))
+            .await;
+        assert_eq!(a.body["expires_at"], w.clock.now().millis() + 90 * day);
+        mine.push(format!("Bearer {}", a.body["token"].as_str().unwrap()));
+    }
+    let a = w.call("DELETE", "/api/tokens/uno", &cus, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(w.live(&mine[0]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.live(&mine[1]).await, StatusCode::OK);
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &adm,
+            Some(json!({"username": "cus.cecot", "action": "reset_password", "password": "clave-nueva-larga-7"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(w.live(&mine[1]).await, StatusCode::UNAUTHORIZED);
+
+    // Each issue and revocation is in the access log, naming who did it.
+    let changes: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "user:ins ins token_issued",
+            "user:adm sensores added",
+            "user:adm sensores token_issued",
+            "user:adm sensores token_revoked",
+            "user:cus.cecot cus.cecot token_issued",
+            "user:cus.cecot cus.cecot token_issued",
+            "user:cus.cecot cus.cecot token_revoked",
+            "user:adm cus.cecot password_reset",
+        ]
+    );
+    assert!(!serde_json::to_string(&w.log()).unwrap().contains(&token));
+}
+
+impl World {
+    /// What `GET /api/session` answers to a bearer token.
+    async fn live(&self, bearer: &str) -> StatusCode {
+        self.call("GET", "/api/session", &[("authorization", bearer)], None)
+            .await
+            .status
+    }
+}
