@@ -92,7 +92,94 @@ fn user(e: users::UserError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
+/// Carries out the command through the running server's control socket, when a server answers
+/// there and the command is one it takes (`list`, `lock`, `unlock`, `reset-password`): the
+/// server checks the same rules and logs the change with the operating-system user as actor.
+/// `false`: no server answers; do it here.
+fn through_server(db: &DbArgs, command: &UserCommand) -> Result<bool> {
+    let (name, args) = match command {
+        UserCommand::List { .. } => ("user.list", serde_json::json!({})),
+        UserCommand::Lock { username } => ("user.lock", serde_json::json!({"username": username})),
+        UserCommand::Unlock { username } => {
+            ("user.unlock", serde_json::json!({"username": username}))
+        }
+        UserCommand::ResetPassword { username } => (
+            "user.reset-password",
+            serde_json::json!({"username": username}),
+        ),
+        _ => return Ok(false),
+    };
+    if !crate::control::live(db) {
+        return Ok(false);
+    }
+    let mut args = args;
+    if let UserCommand::ResetPassword { .. } = command {
+        args["password"] = read_password()?.into();
+    }
+    let Some(result) = crate::control::call(db, name, args)? else {
+        return Ok(false);
+    };
+    let via = "(through the running server's control socket)";
+    match command {
+        UserCommand::List { format } => print_users(&result["users"], *format)?,
+        UserCommand::Lock { username } => println!("locked {username} {via}"),
+        UserCommand::Unlock { username } => println!("unlocked {username} {via}"),
+        UserCommand::ResetPassword { username } => {
+            println!("new password set for {username}; every session and token ended {via}")
+        }
+        _ => {}
+    }
+    Ok(true)
+}
+
+/// Accounts as listed (`User` as JSON): as JSON, or a table.
+fn print_users(users: &serde_json::Value, format: crate::custody_cli::Out) -> Result<()> {
+    if let crate::custody_cli::Out::Json = format {
+        println!("{}", serde_json::to_string_pretty(users)?);
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<14} {:<20} {:<4} {:<7} {:<8} created",
+        "username", "role", "facilities", "mfa", "locked", "kind"
+    );
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    for u in users.as_array().into_iter().flatten() {
+        let facilities: Vec<String> = u["facilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        println!(
+            "{:<24} {:<14} {:<20} {:<4} {:<7} {:<8} {}",
+            text(&u["username"]),
+            text(&u["role"]),
+            if facilities.is_empty() {
+                "(all)".to_owned()
+            } else {
+                facilities.join(",")
+            },
+            if u["mfa"] == true { "yes" } else { "no" },
+            if u["locked_at"].is_null() {
+                "no"
+            } else {
+                "LOCKED"
+            },
+            if u["machine"] == true {
+                "machine"
+            } else {
+                "person"
+            },
+            habeas_register::Timestamp(u["created_at"].as_i64().unwrap_or(0))
+        );
+    }
+    Ok(())
+}
+
 pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
+    if through_server(db, &command)? {
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = db.open_store()?;
     let accounts = db.open_accounts()?;
     let now = SystemClock.now().millis();
@@ -105,36 +192,7 @@ pub fn run(db: &DbArgs, by: &str, command: UserCommand) -> Result<ExitCode> {
     let done = match command {
         UserCommand::List { format } => {
             let users = accounts.users().map_err(store_err)?;
-            match format {
-                crate::custody_cli::Out::Json => {
-                    println!("{}", serde_json::to_string_pretty(&users)?)
-                }
-                _ => {
-                    println!(
-                        "{:<24} {:<14} {:<20} {:<4} {:<7} created",
-                        "username", "role", "facilities", "mfa", "locked"
-                    );
-                    for u in &users {
-                        println!(
-                            "{:<24} {:<14} {:<20} {:<4} {:<7} {}",
-                            u.username,
-                            u.role,
-                            if u.facilities.is_empty() {
-                                "(all)".to_owned()
-                            } else {
-                                u.facilities.join(",")
-                            },
-                            if u.mfa { "yes" } else { "no" },
-                            if u.locked_at.is_some() {
-                                "LOCKED"
-                            } else {
-                                "no"
-                            },
-                            habeas_register::Timestamp(u.created_at)
-                        );
-                    }
-                }
-            }
+            print_users(&serde_json::to_value(&users)?, format)?;
             return Ok(ExitCode::SUCCESS);
         }
         UserCommand::Add {

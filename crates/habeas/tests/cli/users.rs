@@ -174,7 +174,8 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
         "otra-clave-larga\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = reg.ok(&[
+    // A token is a machine account's: never a person's (they issue their own, signed in).
+    let r = reg.run(&[
         "user",
         "token",
         "--username",
@@ -182,8 +183,69 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
         "--name",
         "court feed",
     ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("username:"), "{}", r.stderr);
+    // A machine account takes no password and no privileged role.
+    let r = reg.run(&[
+        "user",
+        "add",
+        "--machine",
+        "--username",
+        "feed",
+        "--role",
+        "inspector",
+    ]);
+    assert!(r.code != 0 && r.stderr.contains("role:"), "{}", r.stderr);
+    reg.ok(&[
+        "user",
+        "add",
+        "--machine",
+        "--username",
+        "court.feed",
+        "--role",
+        "legal",
+        "--facility",
+        "CECOT",
+    ]);
+    let r = reg.run(&[
+        "user",
+        "token",
+        "--username",
+        "court.feed",
+        "--name",
+        "court feed",
+        "--days",
+        "400",
+    ]);
+    assert!(r.code != 0 && r.stderr.contains("days:"), "{}", r.stderr);
+    let r = reg.ok(&[
+        "user",
+        "token",
+        "--username",
+        "court.feed",
+        "--name",
+        "court feed",
+        "--days",
+        "30",
+    ]);
     let token = r.stdout.lines().last().unwrap().trim().to_owned();
     assert_eq!(token.len(), 43);
+    let listed = reg.ok(&["user", "token", "--list", "--format", "json"]);
+    let tokens: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(tokens[0]["username"], "court.feed");
+    assert_eq!(tokens[0]["issued_by"], "test.officer");
+    assert_eq!(
+        tokens[0]["expires_at"].as_i64().unwrap() - tokens[0]["created_at"].as_i64().unwrap(),
+        30 * 86_400_000
+    );
+    assert!(!listed.stdout.contains(&token));
+    let table = reg.ok(&["user", "token", "--list"]).stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("court.feed") && l.ends_with("live")),
+        "{table}"
+    );
     assert_ne!(reg.run(&["user", "lock", "--username", "nobody"]).code, 0);
 
     // No password or token is stored or logged in the clear. (A TOTP secret must be kept to
@@ -243,7 +305,8 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
             "carlos:locked",
             "carlos:unlocked",
             "carlos:password_reset",
-            "ines:token_issued"
+            "court.feed:added",
+            "court.feed:token_issued"
         ]
     );
 }
