@@ -34,6 +34,7 @@ struct World {
     /// The second factors of every account that has one.
     totp: std::collections::HashMap<&'static str, String>,
     main: Arc<SqliteStore>,
+    state: Arc<AppState>,
 }
 
 fn start(
@@ -187,7 +188,8 @@ fn world() -> World {
     });
     World {
         _dir: dir,
-        app: router(state),
+        app: router(state.clone()),
+        state,
         clock,
         access: access_store,
         people: vec![(a, "CECOT"), (b, "IZALCO")],
@@ -2769,4 +2771,89 @@ impl World {
             .await
             .status
     }
+}
+
+#[tokio::test]
+async fn the_control_channel_carries_out_account_commands_under_the_apis_rules() {
+    let w = world();
+    let state = w.state.clone();
+    let ask = move |line: &str| -> Value {
+        serde_json::from_str(&habeas_web::control::answer(&state, "os:operador", line)).unwrap()
+    };
+    // Bad requests name what is wrong.
+    for (line, field) in [
+        ("no es json", "request"),
+        (r#"{"command": "user.unlock"}"#, "username"),
+        (
+            r#"{"command": "user.delete", "args": {"username": "adm"}}"#,
+            "command",
+        ),
+        (
+            r#"{"command": "user.unlock", "args": {"username": "nadie"}}"#,
+            "username",
+        ),
+    ] {
+        let a = ask(line);
+        assert_eq!(
+            (a["ok"].clone(), a["error"]["field"].as_str()),
+            (json!(false), Some(field)),
+            "{line}: {a}"
+        );
+    }
+    // The last administrator is not locked here either.
+    let a = ask(r#"{"command": "user.lock", "args": {"username": "adm"}}"#);
+    assert_eq!(a["error"]["code"], "conflict", "{a}");
+    // Failed sign-ins lock it; the console unlocks it, and it signs in again.
+    for _ in 0..5 {
+        w.call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "adm", "password": "wrong-password"})),
+        )
+        .await;
+    }
+    let a = ask(r#"{"command": "user.list"}"#);
+    let adm = a["result"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "adm")
+        .cloned()
+        .unwrap();
+    assert!(adm["locked_at"].is_i64(), "{adm}");
+    let a = ask(r#"{"command": "user.unlock", "args": {"username": "adm"}}"#);
+    assert_eq!(
+        a,
+        json!({"ok": true, "result": {"username": "adm", "action": "unlocked"}})
+    );
+    w.session("adm").await;
+    // A new password from the console: the rule holds, and the account's tokens end.
+    let token = auth::new_secret().unwrap();
+    w.state
+        .accounts
+        .add_token(&auth::secret_hash(&token), "cus.cecot", "feed", T0)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    assert_eq!(w.live(&bearer).await, StatusCode::OK);
+    let a = ask(
+        r#"{"command": "user.reset-password", "args": {"username": "cus.cecot", "password": "password"}}"#,
+    );
+    assert_eq!(a["error"]["field"], "password", "{a}");
+    let a = ask(
+        r#"{"command": "user.reset-password", "args": {"username": "cus.cecot", "password": "clave-nueva-larga-7"}}"#,
+    );
+    assert_eq!(a["ok"], true, "{a}");
+    assert_eq!(w.live(&bearer).await, StatusCode::UNAUTHORIZED);
+    let changes: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "os:operador adm unlocked",
+            "os:operador cus.cecot password_reset"
+        ]
+    );
 }
