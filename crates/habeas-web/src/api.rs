@@ -1161,7 +1161,7 @@ pub(crate) struct AccountChange {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a machine account's new token", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator, or a token for a person (logged)", body = crate::openapi::ErrorBody), (status = 409, description = "It would lock the last active administrator: the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a machine account's new token", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator; a token for a person, or asked for with a token (logged)", body = crate::openapi::ErrorBody), (status = 409, description = "It would lock the last active administrator: the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     users_change,
     |state, caller, bytes| {
         administrator(&state, &caller, "change an account")?;
@@ -1182,6 +1182,11 @@ handler!(
         "lock" => crate::users::set_locked(a, &c.username, true, now),
         "unlock" => crate::users::set_locked(a, &c.username, false, now),
         "reset_password" => crate::users::reset_password(a, &c.username, &need(&c.password, "password")?, now),
+        // A token mints no tokens, not even a machine's.
+        "issue_token" if caller.csrf.is_none() => Err(crate::users::UserError::Forbidden(crate::auth::Invalid {
+            field: "authorization",
+            message: "a token does not mint tokens: sign in (with your second factor) to issue one".into(),
+        })),
         "issue_token" => crate::users::issue_token(a, crate::users::Issuer::ForMachine { username: &c.username }, &need(&c.name, "name")?, c.days, &by, now),
         "revoke_tokens" => crate::users::revoke_tokens(a, &c.username, &need(&c.name, "name")?, now),
         other => {

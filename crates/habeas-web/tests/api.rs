@@ -2641,6 +2641,25 @@ async fn tokens_are_ones_own_or_a_machines_they_end_and_are_listed_and_revoked()
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let machine = format!("Bearer {}", a.body["show_once"].as_str().unwrap());
+    // Not by the administrator's own token, though: a token mints no tokens.
+    let a = w
+        .call("POST", "/api/tokens", &adm, Some(json!({"name": "propio"})))
+        .await;
+    let adm_token = format!("Bearer {}", a.body["token"].as_str().unwrap());
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &[("authorization", adm_token.as_str())],
+            Some(json!({"username": "sensores", "action": "issue_token", "name": "otra"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("authorization")),
+        "{}",
+        a.body
+    );
     let a = w
         .call(
             "POST",
@@ -2679,6 +2698,7 @@ async fn tokens_are_ones_own_or_a_machines_they_end_and_are_listed_and_revoked()
     assert_eq!(
         owners,
         [
+            ("adm", "propio", "user:adm"),
             ("ins", "informe", "user:ins"),
             ("sensores", "lecturas", "user:adm")
         ]
@@ -2754,6 +2774,7 @@ async fn tokens_are_ones_own_or_a_machines_they_end_and_are_listed_and_revoked()
             "user:ins ins token_issued",
             "user:adm sensores added",
             "user:adm sensores token_issued",
+            "user:adm adm token_issued",
             "user:adm sensores token_revoked",
             "user:cus.cecot cus.cecot token_issued",
             "user:cus.cecot cus.cecot token_issued",
