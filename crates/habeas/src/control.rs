@@ -83,8 +83,13 @@ pub async fn serve(
     // The socket was made by this process: its owner is the server's user.
     let own = std::fs::metadata(&path).map(|m| m.uid()).ok();
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
+        let mut stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, say: wait rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let state = state.clone();
         tokio::spawn(async move {
