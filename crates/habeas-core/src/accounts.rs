@@ -29,6 +29,9 @@ pub struct User {
     pub language: String,
     /// When the account was made (milliseconds since 1970, UTC).
     pub created_at: i64,
+    /// A machine account: no person behind it, no password sign-in, no second factor; it
+    /// works only by API token.
+    pub machine: bool,
 }
 
 impl User {
@@ -58,8 +61,37 @@ impl User {
             locked_at,
             language,
             created_at,
+            machine: false,
         }
     }
+}
+
+/// An API token as it is listed: who owns it, its name, who issued it and when it ends (never
+/// the token or its hash).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// The account the token acts as.
+    pub username: String,
+    pub name: String,
+    /// Who issued it, as the access log names them (`user:…`, `os:…`).
+    pub issued_by: String,
+    /// When it was issued (milliseconds since 1970, UTC).
+    pub created_at: i64,
+    /// When it stops working (milliseconds since 1970, UTC).
+    pub expires_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A new API token as stored: its SHA-256, its owner and name, who issued it, when it ends.
+#[derive(Debug, Clone)]
+pub struct TokenRow<'a> {
+    pub id_hash: &'a [u8; 32],
+    pub username: &'a str,
+    pub name: &'a str,
+    pub issued_by: &'a str,
+    pub expires_at: i64,
 }
 
 /// A new account as stored: its password hashed, its second factor sealed.
@@ -87,6 +119,9 @@ pub struct Session {
 pub trait AccountRows: Send + Sync + std::fmt::Debug {
     /// Adds an account; `false` if the username is taken.
     fn insert_user(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError>;
+    /// Adds a machine account (no person behind it: it works only by token); `false` if the
+    /// username is taken.
+    fn insert_machine(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError>;
     fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Every account, by username.
     fn users(&self) -> Result<Vec<User>, StoreError>;
@@ -94,7 +129,8 @@ pub trait AccountRows: Send + Sync + std::fmt::Debug {
     /// no such account.
     fn set_locked(&self, username: &str, locked_at: Option<i64>) -> Result<bool, StoreError>;
     fn set_language(&self, username: &str, language: &str) -> Result<bool, StoreError>;
-    /// Replaces the password hash and revokes every session of the account.
+    /// Replaces the password hash and revokes every session and every API token of the
+    /// account.
     fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError>;
     /// Records a failed sign-in, forgets those older than `window`, and locks the account
     /// when `limit` remain. Whether the account is now locked.
@@ -119,17 +155,13 @@ pub trait AccountRows: Send + Sync + std::fmt::Debug {
     fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError>;
     /// Revokes a session; `false` if it was not live.
     fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
-    fn add_token(
-        &self,
-        id_hash: &[u8; 32],
-        username: &str,
-        name: &str,
-        now: i64,
-    ) -> Result<(), StoreError>;
-    /// The owner of an unrevoked token.
-    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError>;
+    fn add_token(&self, t: &TokenRow<'_>, now: i64) -> Result<(), StoreError>;
+    /// The owner of an unrevoked token, and when the token ends (the caller compares).
+    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<(User, i64)>, StoreError>;
     /// Revokes every token of an account with this name; how many.
     fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError>;
+    /// The tokens of an account, or of every account (`None`), by account, then newest first.
+    fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError>;
     /// The second-factor secrets stored before sealing existed: (username, secret).
     fn unsealed_secrets(&self, sealed_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// How many second-factor secrets are sealed.

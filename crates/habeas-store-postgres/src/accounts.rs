@@ -2,7 +2,7 @@
 //! database: a sign-in, a lockout or a revoked session on one is seen by all.
 
 use crate::{backend, PostgresStore};
-use habeas_core::accounts::{AccountRows, Session, User, UserRow};
+use habeas_core::accounts::{AccountRows, Session, TokenInfo, TokenRow, User, UserRow};
 use habeas_register::store::StoreError;
 use postgres::{Client, Config, GenericClient, NoTls, Row};
 use std::sync::Mutex;
@@ -40,11 +40,11 @@ impl Drop for PostgresAccounts {
 }
 
 const USER_COLUMNS: &str =
-    "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at";
+    "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at, machine";
 
 fn user_of(r: &Row) -> Result<User, postgres::Error> {
     let facilities: String = r.try_get(2)?;
-    Ok(User::from_columns(
+    let mut u = User::from_columns(
         r.try_get(0)?,
         r.try_get(1)?,
         &facilities,
@@ -53,7 +53,9 @@ fn user_of(r: &Row) -> Result<User, postgres::Error> {
         r.try_get(5)?,
         r.try_get(6)?,
         r.try_get(7)?,
-    ))
+    );
+    u.machine = r.try_get(8)?;
+    Ok(u)
 }
 
 impl PostgresStore {
@@ -116,12 +118,12 @@ fn one_user(
     c.query_opt(sql, &[key])?.as_ref().map(user_of).transpose()
 }
 
-impl AccountRows for PostgresAccounts {
-    fn insert_user(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError> {
+impl PostgresAccounts {
+    fn insert(&self, u: &UserRow<'_>, machine: bool, now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING",
+                "INSERT INTO users (username, role, facilities, password_hash, totp_secret, language, created_at, machine)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING",
                 &[
                     &u.username,
                     &u.role,
@@ -130,10 +132,21 @@ impl AccountRows for PostgresAccounts {
                     &u.totp_secret,
                     &u.language,
                     &now,
+                    &machine,
                 ],
             )
             .map(|n| n == 1)
         })
+    }
+}
+
+impl AccountRows for PostgresAccounts {
+    fn insert_user(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError> {
+        self.insert(u, false, now)
+    }
+
+    fn insert_machine(&self, u: &UserRow<'_>, now: i64) -> Result<bool, StoreError> {
+        self.insert(u, true, now)
     }
 
     fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -192,6 +205,10 @@ impl AccountRows for PostgresAccounts {
             )?;
             c.execute(
                 "UPDATE sessions SET revoked_at = $2 WHERE username = $1 AND revoked_at IS NULL",
+                &[&username, &now],
+            )?;
+            c.execute(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE username = $1 AND revoked_at IS NULL",
                 &[&username, &now],
             )?;
             Ok(n == 1)
@@ -309,31 +326,57 @@ impl AccountRows for PostgresAccounts {
         })
     }
 
-    fn add_token(
-        &self,
-        id_hash: &[u8; 32],
-        username: &str,
-        name: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    fn add_token(&self, t: &TokenRow<'_>, now: i64) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES ($1, $2, $3, $4)",
-                &[&&id_hash[..], &username, &name, &now],
+                "INSERT INTO api_tokens (id_hash, username, name, created_at, expires_at, issued_by)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &&t.id_hash[..],
+                    &t.username,
+                    &t.name,
+                    &now,
+                    &t.expires_at,
+                    &t.issued_by,
+                ],
             )
             .map(|_| ())
         })
     }
 
-    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<(User, i64)>, StoreError> {
         self.with(|c| {
-            one_user(
-                c,
-                "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at
+            c.query_opt(
+                "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at, u.machine, t.expires_at
                  FROM api_tokens t JOIN users u ON u.username = t.username
                  WHERE t.id_hash = $1 AND t.revoked_at IS NULL",
-                &&id_hash[..],
-            )
+                &[&&id_hash[..]],
+            )?
+            .map(|r| Ok((user_of(&r)?, r.try_get(9)?)))
+            .transpose()
+        })
+    }
+
+    fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT username, name, issued_by, created_at, expires_at, revoked_at FROM api_tokens
+                 WHERE $1::text IS NULL OR username = $1
+                 ORDER BY username, created_at DESC, name",
+                &[&username],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    username: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    issued_by: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                    expires_at: r.try_get(4)?,
+                    revoked_at: r.try_get(5)?,
+                })
+            })
+            .collect()
         })
     }
 

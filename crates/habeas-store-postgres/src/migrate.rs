@@ -14,6 +14,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/0002_accounts.sql"),
     ),
+    (
+        4,
+        "tokens_and_machines",
+        include_str!("../migrations/0004_tokens_and_machines.sql"),
+    ),
 ];
 
 /// The advisory-lock class under which migrations run, so that two processes opening a new

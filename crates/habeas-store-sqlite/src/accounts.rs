@@ -16,7 +16,17 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-pub use habeas_core::accounts::{AccountRows, Session, User, UserRow as NewUser};
+pub use habeas_core::accounts::{
+    AccountRows, Session, TokenInfo, TokenRow, User, UserRow as NewUser,
+};
+
+/// How long an API token works unless the server is told otherwise (`habeas serve
+/// --token-days`), in days.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+/// The longest an API token may work, in days, whoever issues it.
+pub const MAX_TOKEN_DAYS: u32 = 366;
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
 
 /// The accounts: the rows (in the SQLite file, or in PostgreSQL), the cache of token owners
 /// and the sealing of second-factor secrets.
@@ -25,6 +35,8 @@ pub struct Accounts {
     rows: Box<dyn AccountRows>,
     owners: Mutex<Owners>,
     sealer: Sealer,
+    /// The longest a token issued here may work, in days (and its default).
+    token_days: u32,
 }
 
 /// The accounts tables of one store file, on read-write connections of their own (a pool:
@@ -193,7 +205,8 @@ fn secrets_key(path: &Path, rows: &dyn AccountRows) -> Result<[u8; 32], StoreErr
 #[derive(Debug, Default)]
 struct Owners {
     generation: u64,
-    by_token: std::collections::HashMap<[u8; 32], User>,
+    /// The owner and when the token ends: a kept owner is given only before then.
+    by_token: std::collections::HashMap<[u8; 32], (User, i64)>,
 }
 
 /// How many token owners are kept before the cache starts again.
@@ -209,11 +222,11 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 const USER_COLUMNS: &str =
-    "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at";
+    "username, role, facilities, password_hash, totp_secret, locked_at, language, created_at, machine";
 
 fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let facilities: String = r.get(2)?;
-    Ok(User::from_columns(
+    let mut u = User::from_columns(
         r.get(0)?,
         r.get(1)?,
         &facilities,
@@ -222,7 +235,20 @@ fn user_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
-    ))
+    );
+    u.machine = r.get(8)?;
+    Ok(u)
+}
+
+fn token_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
+    Ok(TokenInfo {
+        username: r.get(0)?,
+        name: r.get(1)?,
+        issued_by: r.get(2)?,
+        created_at: r.get(3)?,
+        expires_at: r.get(4)?,
+        revoked_at: r.get(5)?,
+    })
 }
 
 impl Accounts {
@@ -251,7 +277,20 @@ impl Accounts {
             rows,
             owners: Mutex::new(Owners::default()),
             sealer,
+            token_days: DEFAULT_TOKEN_DAYS,
         })
+    }
+
+    /// The longest a token issued through these accounts may work, in days (at most
+    /// [`MAX_TOKEN_DAYS`]; also the default lifetime of a token issued without one).
+    pub fn with_token_days(mut self, days: u32) -> Self {
+        self.token_days = days.clamp(1, MAX_TOKEN_DAYS);
+        self
+    }
+
+    /// The longest a token may work here, in days.
+    pub fn token_days(&self) -> u32 {
+        self.token_days
     }
 
     /// The account as read, its second-factor secret opened.
@@ -287,6 +326,16 @@ impl Accounts {
         self.changing(|r| r.insert_user(&row, now))
     }
 
+    /// Adds a machine account (its password hash one no password matches, no second
+    /// factor); `Ok(false)` if the username is taken.
+    pub fn add_machine(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        let row = NewUser {
+            totp_secret: None,
+            ..u.clone()
+        };
+        self.changing(|r| r.insert_machine(&row, now))
+    }
+
     pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.rows
             .user(username)?
@@ -313,7 +362,7 @@ impl Accounts {
         self.changing(|r| r.set_language(username, language))
     }
 
-    /// Replaces a password hash and revokes every session of the account.
+    /// Replaces a password hash and revokes every session and every API token of the account.
     pub fn set_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
         self.changing(|r| r.set_password(username, hash, now))
     }
@@ -374,6 +423,9 @@ impl Accounts {
         self.rows.revoke_session(id_hash, now)
     }
 
+    /// Adds a token made at `now` that works for the longest this server allows (for tools
+    /// and tests that make their own; `habeas user token` and the API issue through
+    /// [`Self::issue_token`]).
     pub fn add_token(
         &self,
         id_hash: &[u8; 32],
@@ -381,44 +433,72 @@ impl Accounts {
         name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.changing(|r| r.add_token(id_hash, username, name, now))
+        let expires_at = now.saturating_add(i64::from(self.token_days) * DAY_MS);
+        self.issue_token(
+            &TokenRow {
+                id_hash,
+                username,
+                name,
+                issued_by: "",
+                expires_at,
+            },
+            now,
+        )
     }
 
-    /// The account an unrevoked token belongs to, read from the tables.
-    pub fn token_user(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
-        Ok(self.rows.token_owner(id_hash)?.map(|u| u.username))
+    /// Adds a token as given (its lifetime and issuer checked by the caller).
+    pub fn issue_token(&self, t: &TokenRow<'_>, now: i64) -> Result<(), StoreError> {
+        self.changing(|r| r.add_token(t, now))
     }
 
-    /// The owner of a token already looked up, if it is kept: no query.
-    pub fn cached_token_owner(&self, id_hash: &[u8; 32]) -> Option<User> {
-        self.owners.lock().ok()?.by_token.get(id_hash).cloned()
+    /// The account a token that is live at `now` (unrevoked, not expired) belongs to, read
+    /// from the tables.
+    pub fn token_user(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .rows
+            .token_owner(id_hash)?
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(u, _)| u.username))
     }
 
-    /// The account an unrevoked token belongs to (every API request with a token asks: kept
-    /// once read).
-    pub fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+    /// The owner of a token already looked up, if it is kept and the token is still live at
+    /// `now`: no query.
+    pub fn cached_token_owner(&self, id_hash: &[u8; 32], now: i64) -> Option<User> {
+        let owners = self.owners.lock().ok()?;
+        let (u, expires_at) = owners.by_token.get(id_hash)?;
+        (now < *expires_at).then(|| u.clone())
+    }
+
+    /// The account a token live at `now` belongs to: unrevoked and not expired (every API
+    /// request with a token asks: kept once read, until the token ends).
+    pub fn token_owner(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<User>, StoreError> {
         let generation = {
             let owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
-            if let Some(u) = owners.by_token.get(id_hash) {
-                return Ok(Some(u.clone()));
+            if let Some((u, expires_at)) = owners.by_token.get(id_hash) {
+                return Ok((now < *expires_at).then(|| u.clone()));
             }
             owners.generation
         };
-        let found = self
-            .rows
-            .token_owner(id_hash)?
-            .map(|u| self.opened(u))
-            .transpose()?;
-        if let Some(u) = &found {
-            let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
-            if owners.generation == generation {
-                if owners.by_token.len() >= OWNERS_KEPT {
-                    owners.by_token.clear();
-                }
-                owners.by_token.insert(*id_hash, u.clone());
-            }
+        let Some((user, expires_at)) = self.rows.token_owner(id_hash)? else {
+            return Ok(None);
+        };
+        if now >= expires_at {
+            return Ok(None);
         }
-        Ok(found)
+        let user = self.opened(user)?;
+        let mut owners = self.owners.lock().map_err(|_| StoreError::Closed)?;
+        if owners.generation == generation {
+            if owners.by_token.len() >= OWNERS_KEPT {
+                owners.by_token.clear();
+            }
+            owners.by_token.insert(*id_hash, (user.clone(), expires_at));
+        }
+        Ok(Some(user))
+    }
+
+    /// The tokens of an account, or of every account: never a token or its hash.
+    pub fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        self.rows.tokens(username)
     }
 
     /// Revokes every token of an account with this name; how many.
@@ -469,12 +549,12 @@ impl SqliteAccounts {
     }
 }
 
-impl AccountRows for SqliteAccounts {
-    fn insert_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+impl SqliteAccounts {
+    fn insert(&self, u: &NewUser<'_>, machine: bool, now: i64) -> Result<bool, StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR IGNORE INTO users (username, role, facilities, password_hash, totp_secret, language, created_at, machine)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 u.username,
@@ -483,10 +563,21 @@ impl AccountRows for SqliteAccounts {
                 u.password_hash,
                 u.totp_secret,
                 u.language,
-                now
+                now,
+                machine
             ])
             .map(|n| n == 1)
         })
+    }
+}
+
+impl AccountRows for SqliteAccounts {
+    fn insert_user(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        self.insert(u, false, now)
+    }
+
+    fn insert_machine(&self, u: &NewUser<'_>, now: i64) -> Result<bool, StoreError> {
+        self.insert(u, true, now)
     }
 
     fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -536,6 +627,10 @@ impl AccountRows for SqliteAccounts {
                 .execute(params![username, hash])?;
             c.prepare_cached(
                 "UPDATE sessions SET revoked_at = ?2 WHERE username = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![username, now])?;
+            c.prepare_cached(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE username = ?1 AND revoked_at IS NULL",
             )?
             .execute(params![username, now])?;
             Ok(n == 1)
@@ -636,31 +731,45 @@ impl AccountRows for SqliteAccounts {
         })
     }
 
-    fn add_token(
-        &self,
-        id_hash: &[u8; 32],
-        username: &str,
-        name: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    fn add_token(&self, t: &TokenRow<'_>, now: i64) -> Result<(), StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "INSERT INTO api_tokens (id_hash, username, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO api_tokens (id_hash, username, name, created_at, expires_at, issued_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![&id_hash[..], username, name, now])
+            .execute(params![
+                &t.id_hash[..],
+                t.username,
+                t.name,
+                now,
+                t.expires_at,
+                t.issued_by
+            ])
             .map(|_| ())
         })
     }
 
-    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+    fn token_owner(&self, id_hash: &[u8; 32]) -> Result<Option<(User, i64)>, StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at
+                "SELECT u.username, u.role, u.facilities, u.password_hash, u.totp_secret, u.locked_at, u.language, u.created_at, u.machine, t.expires_at
                  FROM api_tokens t JOIN users u ON u.username = t.username
                  WHERE t.id_hash = ?1 AND t.revoked_at IS NULL",
             )?
-            .query_row([&id_hash[..]], user_of)
+            .query_row([&id_hash[..]], |r| Ok((user_of(r)?, r.get(9)?)))
             .optional()
+        })
+    }
+
+    fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT username, name, issued_by, created_at, expires_at, revoked_at FROM api_tokens
+                 WHERE ?1 IS NULL OR username = ?1
+                 ORDER BY username, created_at DESC, name",
+            )?
+            .query_map([username], token_of)?
+            .collect()
         })
     }
 
@@ -865,25 +974,33 @@ mod tests {
     fn a_cached_token_owner_follows_every_change_to_the_account_or_the_token(a: &Accounts) {
         add(a, "ana");
         let t = [9u8; 32];
-        assert_eq!(a.token_owner(&t).unwrap(), None);
+        assert_eq!(a.token_owner(&t, 2_000).unwrap(), None);
         a.add_token(&t, "ana", "robot", 1_000).unwrap();
         // Looked up twice: the second answer comes from the cache, and is the same.
-        let first = a.token_owner(&t).unwrap().unwrap();
-        assert_eq!(a.token_owner(&t).unwrap().unwrap(), first);
+        let first = a.token_owner(&t, 2_000).unwrap().unwrap();
+        assert_eq!(a.token_owner(&t, 2_000).unwrap().unwrap(), first);
         assert!(first.locked_at.is_none());
         // Locking shows at once, and so does unlocking.
         a.set_locked("ana", Some(5_000)).unwrap();
-        assert_eq!(a.token_owner(&t).unwrap().unwrap().locked_at, Some(5_000));
+        assert_eq!(
+            a.token_owner(&t, 2_000).unwrap().unwrap().locked_at,
+            Some(5_000)
+        );
         a.set_locked("ana", None).unwrap();
-        assert_eq!(a.token_owner(&t).unwrap().unwrap().locked_at, None);
+        assert_eq!(a.token_owner(&t, 2_000).unwrap().unwrap().locked_at, None);
         // Failed sign-ins that lock the account show too.
         for k in 0..5 {
             a.record_failure("ana", 10_000 + k, 5, 60_000).unwrap();
         }
-        assert!(a.token_owner(&t).unwrap().unwrap().locked_at.is_some());
+        assert!(a
+            .token_owner(&t, 2_000)
+            .unwrap()
+            .unwrap()
+            .locked_at
+            .is_some());
         // A revoked token has no owner any more.
         assert_eq!(a.revoke_tokens("ana", "robot", 20_000).unwrap(), 1);
-        assert_eq!(a.token_owner(&t).unwrap(), None);
+        assert_eq!(a.token_owner(&t, 2_000).unwrap(), None);
     }
 
     fn sessions_expire_when_idle_or_old_and_logout_revokes(a: &Accounts) {
@@ -928,18 +1045,110 @@ mod tests {
     fn tokens_are_found_by_hash_until_revoked(a: &Accounts) {
         add(a, "ana");
         a.add_token(&[9u8; 32], "ana", "court-feed", 0).unwrap();
-        assert_eq!(a.token_user(&[9u8; 32]).unwrap().as_deref(), Some("ana"));
+        assert_eq!(a.token_user(&[9u8; 32], 1).unwrap().as_deref(), Some("ana"));
         assert_eq!(
-            a.token_owner(&[9u8; 32])
+            a.token_owner(&[9u8; 32], 1)
                 .unwrap()
                 .map(|u| u.username)
                 .as_deref(),
             Some("ana")
         );
-        assert_eq!(a.token_user(&[8u8; 32]).unwrap(), None);
+        assert_eq!(a.token_user(&[8u8; 32], 1).unwrap(), None);
         assert_eq!(a.revoke_tokens("ana", "court-feed", 1).unwrap(), 1);
-        assert_eq!(a.token_user(&[9u8; 32]).unwrap(), None);
-        assert_eq!(a.token_owner(&[9u8; 32]).unwrap(), None);
+        assert_eq!(a.token_user(&[9u8; 32], 1).unwrap(), None);
+        assert_eq!(a.token_owner(&[9u8; 32], 1).unwrap(), None);
+    }
+
+    fn tokens_end_when_they_expire_even_once_their_owner_is_kept(a: &Accounts) {
+        add(a, "ana");
+        let t = [5u8; 32];
+        let (issued, ends) = (10_000, 10_000 + 3 * DAY_MS);
+        a.issue_token(
+            &TokenRow {
+                id_hash: &t,
+                username: "ana",
+                name: "court feed",
+                issued_by: "user:adm",
+                expires_at: ends,
+            },
+            issued,
+        )
+        .unwrap();
+        // Live until the last millisecond before it ends; the owner is then kept…
+        assert_eq!(
+            a.token_owner(&t, ends - 1).unwrap().map(|u| u.username),
+            Some("ana".to_owned())
+        );
+        assert!(a.cached_token_owner(&t, ends - 1).is_some());
+        // …and not given any more once it has ended, kept or not.
+        assert_eq!(a.cached_token_owner(&t, ends), None);
+        assert_eq!(a.token_owner(&t, ends).unwrap(), None);
+        assert_eq!(a.token_user(&t, ends + 1).unwrap(), None);
+        // Listed with who issued it and when it ends; never the token or its hash.
+        let listed = a.tokens(Some("ana")).unwrap();
+        assert_eq!(
+            listed,
+            [TokenInfo {
+                username: "ana".into(),
+                name: "court feed".into(),
+                issued_by: "user:adm".into(),
+                created_at: issued,
+                expires_at: ends,
+                revoked_at: None,
+            }]
+        );
+        assert_eq!(a.tokens(None).unwrap(), listed);
+        assert!(a.tokens(Some("nadie")).unwrap().is_empty());
+        // A token made by a tool lasts the server's lifetime.
+        a.add_token(&[6u8; 32], "ana", "tool", 0).unwrap();
+        assert!(a
+            .token_owner(&[6u8; 32], 90 * DAY_MS - 1)
+            .unwrap()
+            .is_some());
+        assert!(a.token_owner(&[6u8; 32], 90 * DAY_MS).unwrap().is_none());
+    }
+
+    fn a_new_password_revokes_the_accounts_tokens(a: &Accounts) {
+        add(a, "ana");
+        add(a, "beto");
+        a.add_token(&[1u8; 32], "ana", "uno", 0).unwrap();
+        a.add_token(&[2u8; 32], "beto", "dos", 0).unwrap();
+        assert!(a.token_owner(&[1u8; 32], 1).unwrap().is_some());
+        assert!(a.set_password("ana", "$argon2id$z", 5).unwrap());
+        assert_eq!(a.token_owner(&[1u8; 32], 6).unwrap(), None);
+        assert_eq!(a.tokens(Some("ana")).unwrap()[0].revoked_at, Some(5));
+        // Another account's token stays.
+        assert!(a.token_owner(&[2u8; 32], 6).unwrap().is_some());
+    }
+
+    fn a_machine_account_is_kept_as_one(a: &Accounts) {
+        assert!(a
+            .add_machine(
+                &NewUser {
+                    username: "sensores",
+                    role: "custody",
+                    facilities: &["CECOT".to_owned()],
+                    password_hash: "!",
+                    totp_secret: Some("JBSWY3DPEHPK3PXP"),
+                    language: "es",
+                },
+                1,
+            )
+            .unwrap());
+        let m = a.user("sensores").unwrap().unwrap();
+        assert!(m.machine && !m.mfa, "{m:?}");
+        add(a, "ana");
+        assert!(!a.user("ana").unwrap().unwrap().machine);
+        a.add_token(&[3u8; 32], "sensores", "feed", 1).unwrap();
+        assert!(a.token_owner(&[3u8; 32], 2).unwrap().unwrap().machine);
+        assert_eq!(
+            a.users()
+                .unwrap()
+                .iter()
+                .map(|u| (u.username.as_str(), u.machine))
+                .collect::<Vec<_>>(),
+            [("ana", false), ("sensores", true)]
+        );
     }
 
     /// Accounts in a scratch PostgreSQL schema, as every server pointed at that database
@@ -990,6 +1199,9 @@ mod tests {
         a_cached_token_owner_follows_every_change_to_the_account_or_the_token,
         sessions_expire_when_idle_or_old_and_logout_revokes,
         tokens_are_found_by_hash_until_revoked,
+        tokens_end_when_they_expire_even_once_their_owner_is_kept,
+        a_new_password_revokes_the_accounts_tokens,
+        a_machine_account_is_kept_as_one,
     );
 
     #[test]

@@ -13,7 +13,10 @@ mod record;
 mod registers;
 mod statistics;
 
-pub use accounts::{AccountRows, Accounts, NewUser, Session, SqliteAccounts, User};
+pub use accounts::{
+    AccountRows, Accounts, NewUser, Session, SqliteAccounts, TokenInfo, TokenRow, User, DAY_MS,
+    DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS,
+};
 pub use custody::{
     CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, OrderRow, PersonFile,
     PersonHit, PlanningState, Reading, NOT_HELD_HERE,

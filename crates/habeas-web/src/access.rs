@@ -29,6 +29,8 @@ pub enum SignInOutcome {
     Locked,
     /// The failure that locked the account.
     LockedNow,
+    /// A machine account, which never signs in with a password (it works only by token).
+    MachineAccount,
 }
 
 /// One event of the access log.
@@ -69,7 +71,8 @@ pub enum Event<'a> {
         query: Option<&'a str>,
         people: u64,
     },
-    /// A change to an account by an administrator.
+    /// A change to an account or its tokens: `by` is who made it (`user:…` for an account of
+    /// the API, `os:…` for the server's control socket, the `--actor` of the command line).
     Account {
         by: &'a str,
         username: &'a str,

@@ -1124,22 +1124,49 @@ fn user_error(e: crate::users::UserError) -> ApiError {
         crate::users::UserError::Invalid(i) => {
             ApiError::bad_request("invalid_field", i.to_string()).field_owned(i.field.to_owned())
         }
+        crate::users::UserError::Forbidden(i) => {
+            ApiError::forbidden(i.message).field_owned(i.field.to_owned())
+        }
+        crate::users::UserError::Conflict(i) => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", i.to_string())
+                .field_owned(i.field.to_owned())
+        }
         crate::users::UserError::Store(e) => ApiError::from(e),
     }
 }
 
+/// An account rule's refusal as an answer; one that is not for this caller is logged first.
+fn user_refused(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    e: crate::users::UserError,
+) -> ApiError {
+    if let crate::users::UserError::Forbidden(i) = &e {
+        if let Err(log) = state.refuse(caller, EVERY_FACILITY, action, &i.message) {
+            return log;
+        }
+    }
+    user_error(e)
+}
+
 /// Records an account change in the access log; the answer, with what is shown once.
 fn account_done(state: &AppState, caller: &Caller, done: crate::users::Done) -> ApiResult<Outcome> {
+    log_account(state, caller, &done)?;
+    Ok(Outcome::Done(
+        StatusCode::CREATED,
+        json!({"username": done.username, "action": done.action, "show_once": done.show_once}),
+    ))
+}
+
+/// The access-log entry of an account change made by `caller`.
+fn log_account(state: &AppState, caller: &Caller, done: &crate::users::Done) -> ApiResult<()> {
     state.log(&[crate::access::Event::Account {
         by: &format!("user:{}", caller.user.username),
         username: &done.username,
         action: done.action,
         detail: done.detail.clone(),
-    }])?;
-    Ok(Outcome::Done(
-        StatusCode::CREATED,
-        json!({"username": done.username, "action": done.action, "show_once": done.show_once}),
-    ))
+    }])
 }
 
 /// Only administrators manage accounts (and every refusal is logged).
@@ -1171,7 +1198,7 @@ handler!(
         administrator(&state, &caller, "add an account")?;
         let a: crate::users::NewAccount = body(&bytes)?;
         let done = crate::users::add(&state.accounts, &state.store, &a, state.now())
-            .map_err(user_error)?;
+            .map_err(|e| user_refused(&state, &caller, "add an account", e))?;
         account_done(&state, &caller, done)
     }
 );
@@ -1190,8 +1217,8 @@ pub(crate) const ACCOUNT_ACTIONS: &[&str] = &[
 pub(crate) struct AccountChange {
     #[schema(pattern = r"^[a-z0-9._-]{3,64}$")]
     username: String,
-    /// `lock`, `unlock`, `reset_password` (with `password`), `issue_token` or `revoke_tokens`
-    /// (with `name`).
+    /// `lock`, `unlock`, `reset_password` (with `password`), `issue_token` (with `name`, for a
+    /// machine account only) or `revoke_tokens` (with `name`).
     #[schema(schema_with = crate::openapi::account_action_schema)]
     action: String,
     #[serde(default)]
@@ -1199,10 +1226,15 @@ pub(crate) struct AccountChange {
     password: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// How many days a machine's new token works (at most the server's maximum, its
+    /// default).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 366)]
+    days: Option<u32>,
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a new token", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::openapi::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/users/changes", tag = "accounts", request_body = AccountChange, responses((status = 201, description = "Done; `show_once` holds a machine account's new token", body = crate::openapi::AccountDone), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::openapi::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not an administrator; a token for a person, or asked for with a token (logged)", body = crate::openapi::ErrorBody), (status = 409, description = "It would lock the last active administrator: the field is named", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     users_change,
     |state, caller, bytes| {
         administrator(&state, &caller, "change an account")?;
@@ -1218,12 +1250,18 @@ handler!(
                 .field_owned(field.into())
             })
         };
+        let by = format!("user:{}", caller.user.username);
         let done = match c.action.as_str() {
         "lock" => crate::users::set_locked(a, &c.username, true, now),
         "unlock" => crate::users::set_locked(a, &c.username, false, now),
         "reset_password" => crate::users::reset_password(a, &c.username, &need(&c.password, "password")?, now),
-        "issue_token" => crate::users::token(a, &c.username, &need(&c.name, "name")?, false, now),
-        "revoke_tokens" => crate::users::token(a, &c.username, &need(&c.name, "name")?, true, now),
+        // A token mints no tokens, not even a machine's.
+        "issue_token" if caller.csrf.is_none() => Err(crate::users::UserError::Forbidden(crate::auth::Invalid {
+            field: "authorization",
+            message: "a token does not mint tokens: sign in (with your second factor) to issue one".into(),
+        })),
+        "issue_token" => crate::users::issue_token(a, crate::users::Issuer::ForMachine { username: &c.username }, &need(&c.name, "name")?, c.days, &by, now),
+        "revoke_tokens" => crate::users::revoke_tokens(a, &c.username, &need(&c.name, "name")?, now),
         other => {
             return Err(ApiError::bad_request(
                 "invalid_field",
@@ -1232,10 +1270,138 @@ handler!(
             .field_owned("action".into()))
         }
     }
-    .map_err(user_error)?;
+    .map_err(|e| user_refused(&state, &caller, &format!("change an account: {}", c.action), e))?;
         account_done(&state, &caller, done)
     }
 );
+
+/// Whose tokens a request is about: the caller's own, unless an administrator names another
+/// account.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenOwner {
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// The account whose tokens `caller` asks about: their own, or (administrators only, refusal
+/// logged) the one named; `None` for every account (administrators, naming none).
+fn token_owner(
+    state: &AppState,
+    caller: &Caller,
+    named: Option<String>,
+    every: bool,
+    action: &str,
+) -> ApiResult<Option<String>> {
+    let own = &caller.user.username;
+    match named {
+        Some(u) if &u != own => {
+            administrator(state, caller, action)?;
+            Ok(Some(u))
+        }
+        Some(u) => Ok(Some(u)),
+        None if every && caller.role == Role::Administrator => Ok(None),
+        None => Ok(Some(own.clone())),
+    }
+}
+
+reader!(
+    /// `GET /api/tokens[?username=]`: the caller's API tokens; for an administrator, every
+    /// account's (or the one named). Never a token or its hash.
+    #[utoipa::path(get, path = "/api/tokens", tag = "accounts", params(("username" = Option<String>, Query, description = "Another account's tokens (administrators only)")), responses((status = 200, description = "The tokens: owner, name, who issued it, when, when it ends, whether revoked", body = crate::openapi::TokenList), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Another account's, and not an administrator (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    tokens_list,
+    TokenOwner,
+    |state, caller, q| {
+        let owner = token_owner(&state, &caller, q.username, true, "list another account's tokens")?;
+        let tokens = crate::users::tokens(&state.accounts, owner.as_deref()).map_err(user_error)?;
+        Ok(Json(json!({"tokens": tokens})))
+    }
+);
+
+/// A token asked for by the account that will use it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenRequest {
+    /// What the token is for, unique among the account's live tokens.
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    /// How many days it works (at most the server's maximum, its default).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 366)]
+    days: Option<u32>,
+}
+
+handler!(
+    #[utoipa::path(post, path = "/api/tokens", tag = "accounts", request_body = TokenRequest, responses((status = 201, description = "Issued to the signed-in account itself; `token` is shown this once", body = crate::openapi::TokenIssued), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::openapi::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Asked with a token, or by a machine account (logged)", body = crate::openapi::ErrorBody)), security(("session" = [])))]
+    tokens_issue,
+    |state, caller, bytes| {
+        let r: TokenRequest = body(&bytes)?;
+        let by = format!("user:{}", caller.user.username);
+        let done = crate::users::issue_token(
+            &state.accounts,
+            crate::users::Issuer::Own {
+                caller: &caller.user,
+                by_session: caller.csrf.is_some(),
+            },
+            &r.name,
+            r.days,
+            &by,
+            state.now(),
+        )
+        .map_err(|e| user_refused(&state, &caller, "issue a token", e))?;
+        log_account(&state, &caller, &done)?;
+        Ok(Outcome::Done(
+            StatusCode::CREATED,
+            json!({
+                "username": done.username,
+                "name": done.detail["name"],
+                "expires_at": done.detail["expires_at"],
+                "token": done.show_once,
+            }),
+        ))
+    }
+);
+
+/// `DELETE /api/tokens/{name}[?username=]`: revokes the caller's live tokens of that name (an
+/// administrator: the named account's).
+#[utoipa::path(delete, path = "/api/tokens/{name}", tag = "accounts", params(("name" = String, Path, description = "The token's name"), ("username" = Option<String>, Query, description = "Another account's token (administrators only)")), responses((status = 200, description = "Revoked: how many tokens of that name", body = crate::openapi::TokensRevoked), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Another account's, and not an administrator (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "No live token of that name", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+pub(crate) async fn tokens_revoke(
+    State(state): State<Arc<AppState>>,
+    name: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<TokenOwner>, axum::extract::rejection::QueryRejection>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    blocking(move || {
+        // Who asks first, then what they ask (401 whatever the parameters).
+        let caller = state.caller(&method, &headers)?;
+        let axum::extract::Path(name) =
+            name.map_err(|e| ApiError::bad_request("invalid_field", e.body_text()).field("name"))?;
+        let Query(q) = query.map_err(crate::server::query_error)?;
+        let owner = token_owner(
+            &state,
+            &caller,
+            q.username,
+            false,
+            "revoke another account's tokens",
+        )?
+        .unwrap_or_else(|| caller.user.username.clone());
+        let done = crate::users::revoke_tokens(&state.accounts, &owner, &name, state.now())
+            .map_err(user_error)?;
+        let revoked = done.detail["count"].as_u64().unwrap_or(0);
+        if revoked == 0 {
+            return Err(
+                ApiError::not_found(format!("{owner} has no live token named {name:?}"))
+                    .field("name"),
+            );
+        }
+        log_account(&state, &caller, &done)?;
+        Ok(Json(
+            json!({"username": done.username, "name": done.detail["name"], "revoked": revoked}),
+        ))
+    })
+    .await
+}
 
 handler!(
     #[utoipa::path(post, path = "/api/estate", tag = "records", request_body(content = habeas_core::estate::EstateFile, description = "A facility, its units and cells (the estate file of `habeas estate load`, as JSON); what is new or changed is written, all or nothing"), responses((status = 201, description = "Recorded: the entries written and how many cells were unchanged", body = crate::openapi::EstateRecorded), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::openapi::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::openapi::ErrorBody), (status = 422, description = "Refused by the records", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]

@@ -3,6 +3,7 @@
 pub mod access;
 pub(crate) mod api;
 pub mod auth;
+pub mod control;
 pub mod evaluations;
 pub mod openapi;
 pub mod server;

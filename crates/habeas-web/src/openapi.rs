@@ -204,6 +204,31 @@ pub struct AccountDone {
     pub show_once: Option<String>,
 }
 
+/// The answer of `GET /api/tokens`: API tokens as listed (never a token or its hash).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<habeas_core::accounts::TokenInfo>,
+}
+
+/// The answer of `POST /api/tokens`: a token for the account that asked, shown this once.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokenIssued {
+    pub username: String,
+    pub name: String,
+    /// When it stops working (milliseconds since 1970, UTC).
+    pub expires_at: i64,
+    /// The token, for `Authorization: Bearer …`: shown this once, kept only as its SHA-256.
+    pub token: String,
+}
+
+/// The answer of `DELETE /api/tokens/{name}`: how many tokens of that name were revoked.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct TokensRevoked {
+    pub username: String,
+    pub name: String,
+    pub revoked: u64,
+}
+
 /// The answer of `GET /api/access-log`: a page of the access log.
 #[derive(Debug, utoipa::ToSchema)]
 pub struct AccessLogPage {
@@ -250,7 +275,7 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token from `habeas user token`"))
+                    .description(Some("An API token: an account's own (POST /api/tokens), or a machine account's (`habeas user token`, or an administrator's issue_token)"))
                     .build(),
             ),
         );
@@ -301,6 +326,9 @@ impl Modify for Security {
         crate::api::users_list,
         crate::api::users_add,
         crate::api::users_change,
+        crate::api::tokens_list,
+        crate::api::tokens_issue,
+        crate::api::tokens_revoke,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security)

@@ -284,7 +284,7 @@ impl AppState {
             .strip_prefix("Bearer ")?;
         let user = self
             .accounts
-            .cached_token_owner(&auth::secret_hash(token.trim()))?;
+            .cached_token_owner(&auth::secret_hash(token.trim()), self.now())?;
         if user.locked_at.is_some() {
             return None;
         }
@@ -307,7 +307,7 @@ impl AppState {
         let (user, csrf) = if let Some(token) = bearer {
             match self
                 .accounts
-                .token_owner(&auth::secret_hash(token.trim()))?
+                .token_owner(&auth::secret_hash(token.trim()), now)?
             {
                 Some(u) => (u, None),
                 None => return Err(ApiError::unauthenticated()),
@@ -426,6 +426,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/users/changes",
             axum::routing::post(crate::api::users_change),
+        )
+        .route(
+            "/api/tokens",
+            get(crate::api::tokens_list).post(crate::api::tokens_issue),
+        )
+        .route(
+            "/api/tokens/{name}",
+            axum::routing::delete(crate::api::tokens_revoke),
         )
         .route(
             "/api/register/verify",

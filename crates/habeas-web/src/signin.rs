@@ -45,6 +45,12 @@ pub fn sign_in(
     if user.locked_at.is_some() {
         return Ok(refused(SignInOutcome::Locked));
     }
+    if user.machine {
+        // No person signs in as a machine account: refused like a wrong password (the answer
+        // does not say which), without counting a failure that could lock the machine out.
+        let _ = verify_password(DUMMY_HASH, password);
+        return Ok(refused(SignInOutcome::MachineAccount));
+    }
     let fail = |outcome| -> Result<Attempt, StoreError> {
         let locked = accounts.record_failure(username, now, LOCK_AFTER, LOCK_WINDOW_MS)?;
         Ok(refused(if locked {

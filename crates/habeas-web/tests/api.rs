@@ -36,6 +36,7 @@ struct World {
     main: Arc<SqliteStore>,
     /// The records' writer, for setting up a test's records directly.
     records: Register,
+    state: Arc<AppState>,
 }
 
 fn start(
@@ -189,7 +190,8 @@ fn world() -> World {
     });
     World {
         _dir: dir,
-        app: router(state),
+        app: router(state.clone()),
+        state,
         clock,
         access: access_store,
         people: vec![(a, "CECOT"), (b, "IZALCO")],
@@ -814,6 +816,7 @@ struct Case {
 }
 
 const READ: &[&str] = &["reg", "cus", "leg", "hea", "dir", "nat", "ins"];
+const EVERYONE: &[&str] = &["reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm"];
 
 fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
     let case = |method, uri: String, body: Option<Value>, roles, scope| Case {
@@ -1095,7 +1098,8 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
         "users_change" => vec![case(
             "POST",
             "/api/users/changes".into(),
-            Some(json!({"username": "cus.izalco", "action": "issue_token", "name": "feed"})),
+            // (A token is issued only to its own account or a machine's: see the tokens test.)
+            Some(json!({"username": "cus.izalco", "action": "unlock"})),
             &["adm"],
             Scope::Global,
         )],
@@ -1111,6 +1115,27 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
             "/metrics".into(),
             None,
             &["nat", "ins", "adm"],
+            Scope::Global,
+        )],
+        "tokens_list" => vec![case(
+            "GET",
+            "/api/tokens".into(),
+            None,
+            EVERYONE,
+            Scope::Global,
+        )],
+        "tokens_issue" => vec![case(
+            "POST",
+            "/api/tokens".into(),
+            Some(json!({"name": "matrix", "days": 1})),
+            EVERYONE,
+            Scope::Global,
+        )],
+        "tokens_revoke" => vec![case(
+            "DELETE",
+            "/api/tokens/matrix".into(),
+            None,
+            EVERYONE,
             Scope::Global,
         )],
         "me" => vec![case(
@@ -3092,4 +3117,514 @@ async fn evaluations_are_kept_until_the_register_grows_and_a_minute_passes() {
         .await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(page(&a).contains("id=\"evaluated\""), "{}", page(&a));
+}
+
+/// The `access.account` entries of the log: (actor, username, action).
+fn account_entries(w: &World) -> Vec<(String, String, String)> {
+    w.log()
+        .iter()
+        .filter(|e| e["kind"] == "access.account")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["payload"]["username"].as_str().unwrap().to_owned(),
+                e["payload"]["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_administrator_never_receives_another_persons_token() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    // A token of the inspector (or a director, or custody staff) would be that person's
+    // credential, without their second factor: refused, logged, and nothing issued.
+    for person in ["ins", "dir.cecot", "cus.cecot"] {
+        let a = w
+            .call(
+                "POST",
+                "/api/users/changes",
+                &h,
+                Some(json!({"username": person, "action": "issue_token", "name": "robo"})),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::FORBIDDEN, Some("username")),
+            "{person}: {}",
+            a.body
+        );
+        assert!(a.body.get("show_once").is_none(), "{}", a.body);
+        let last = w.log().last().cloned().unwrap();
+        assert_eq!(
+            (last["kind"].as_str(), last["actor"].as_str()),
+            (Some("access.refused"), Some("user:adm")),
+            "{person}"
+        );
+    }
+    assert!(
+        !account_entries(&w)
+            .iter()
+            .any(|(_, _, a)| a == "token_issued"),
+        "{:?}",
+        account_entries(&w)
+    );
+}
+
+#[tokio::test]
+async fn the_last_active_administrator_cannot_be_locked() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let lock = |who: &str| json!({"username": who, "action": "lock"});
+    // The only administrator locking itself would leave nobody to unlock anyone.
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::CONFLICT, Some("username")),
+        "{}",
+        a.body
+    );
+    // With a second administrator, either may be locked, but not both.
+    let a = w
+        .call(
+            "POST",
+            "/api/users",
+            &h,
+            Some(json!({"username": "adm.dos", "role": "administrator", "password": "otra-clave-larga-1"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm.dos")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    // Unlocked again, the other may go.
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &h,
+            Some(json!({"username": "adm.dos", "action": "unlock"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/users/changes", &h, Some(lock("adm")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let actions: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user:adm adm.dos added",
+            "user:adm adm.dos locked",
+            "user:adm adm.dos unlocked",
+            "user:adm adm locked"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_ones_own_or_a_machines_they_end_and_are_listed_and_revoked() {
+    let w = world();
+    let day = 86_400_000;
+    // An inspector issues a token for itself, signed in with its second factor.
+    let (cookie, csrf) = w.session("ins").await;
+    let own = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let a = w
+        .call(
+            "POST",
+            "/api/tokens",
+            &own,
+            Some(json!({"name": "informe", "days": 7})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
+    conforms(
+        &a.body,
+        documented(&doc, "POST", "/api/tokens", a.status).unwrap(),
+        &doc,
+        "issued",
+    )
+    .unwrap();
+    assert_eq!(a.body["username"], "ins");
+    assert_eq!(a.body["expires_at"], T0 + 7 * day);
+    let token = a.body["token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let by_token = [("authorization", bearer.as_str())];
+    let me = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(me.body["username"], "ins");
+    // More than the server's maximum, a name already live, a token asking for a token: refused.
+    for (body, status, field) in [
+        (
+            json!({"name": "largo", "days": 91}),
+            StatusCode::BAD_REQUEST,
+            "days",
+        ),
+        (json!({"name": "informe"}), StatusCode::BAD_REQUEST, "name"),
+    ] {
+        let a = w.call("POST", "/api/tokens", &own, Some(body)).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (status, Some(field)),
+            "{}",
+            a.body
+        );
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/tokens",
+            &by_token,
+            Some(json!({"name": "otro"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("authorization")),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    // Its own tokens are listed, with no secret.
+    let list = w.call("GET", "/api/tokens", &own, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    conforms(
+        &list.body,
+        documented(&doc, "GET", "/api/tokens", list.status).unwrap(),
+        &doc,
+        "list",
+    )
+    .unwrap();
+    assert_eq!(list.body["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["tokens"][0]["issued_by"], "user:ins");
+    assert!(!list.body.to_string().contains(&token));
+    // Another account's are not the inspector's to see.
+    let a = w.call("GET", "/api/tokens?username=adm", &own, None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // It works until it ends, then it is refused like an unknown token.
+    w.clock.advance_millis(7 * day - 1);
+    let a = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    w.clock.advance_millis(1);
+    let a = w.call("GET", "/api/session", &by_token, None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    // The person file by the quick path (the owner kept from before) too.
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{}", w.people[0].0),
+            &by_token,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+
+    // A machine account: added by an administrator, no password, no person's role.
+    let (cookie, csrf) = w.session("adm").await;
+    let adm = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    for (body, field) in [
+        (
+            json!({"username": "robot.ins", "role": "inspector", "machine": true}),
+            "role",
+        ),
+        (
+            json!({"username": "robot.adm", "role": "administrator", "machine": true}),
+            "role",
+        ),
+        (
+            json!({"username": "sensores", "role": "custody", "facilities": ["CECOT"], "machine": true, "password": "otra-clave-larga-1"}),
+            "password",
+        ),
+    ] {
+        let a = w.call("POST", "/api/users", &adm, Some(body)).await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{}",
+            a.body
+        );
+    }
+    let a = w
+        .call(
+            "POST",
+            "/api/users",
+            &adm,
+            Some(json!({"username": "sensores", "role": "custody", "facilities": ["CECOT"], "machine": true})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    // It never signs in with a password, and failing to does not lock it.
+    for _ in 0..6 {
+        let a = w
+            .call(
+                "POST",
+                "/api/session",
+                &[],
+                Some(json!({"username": "sensores", "password": "cualquier-cosa"})),
+            )
+            .await;
+        assert_eq!(a.body["error"]["code"], "bad_credentials", "{}", a.body);
+    }
+    // The administrator issues its token (for 30 days)…
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &adm,
+            Some(json!({"username": "sensores", "action": "issue_token", "name": "lecturas", "days": 30})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let machine = format!("Bearer {}", a.body["show_once"].as_str().unwrap());
+    // Not by the administrator's own token, though: a token mints no tokens.
+    let a = w
+        .call("POST", "/api/tokens", &adm, Some(json!({"name": "propio"})))
+        .await;
+    let adm_token = format!("Bearer {}", a.body["token"].as_str().unwrap());
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &[("authorization", adm_token.as_str())],
+            Some(json!({"username": "sensores", "action": "issue_token", "name": "otra"})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::FORBIDDEN, Some("authorization")),
+        "{}",
+        a.body
+    );
+    let a = w
+        .call(
+            "POST",
+            "/api/environment",
+            &[("authorization", machine.as_str())],
+            Some(json!({"facility": "CECOT", "place": "M1-C01", "temperature_c": "31.5"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let users = w.call("GET", "/api/users", &adm, None).await;
+    let sensores = users.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "sensores")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (sensores["machine"].clone(), sensores["locked_at"].clone()),
+        (json!(true), Value::Null)
+    );
+    // …lists every account's tokens, never a secret, and revokes any.
+    let all = w.call("GET", "/api/tokens", &adm, None).await;
+    let owners: Vec<(&str, &str, &str)> = all.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["username"].as_str().unwrap(),
+                t["name"].as_str().unwrap(),
+                t["issued_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("adm", "propio", "user:adm"),
+            ("ins", "informe", "user:ins"),
+            ("sensores", "lecturas", "user:adm")
+        ]
+    );
+    assert!(!all.body.to_string().contains("hash"));
+    let a = w
+        .call(
+            "DELETE",
+            "/api/tokens/lecturas?username=sensores",
+            &adm,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["revoked"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{}",
+        a.body
+    );
+    let a = w
+        .call(
+            "DELETE",
+            "/api/tokens/lecturas?username=sensores",
+            &adm,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = w
+        .call(
+            "GET",
+            "/api/session",
+            &[("authorization", machine.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+
+    // A person revokes their own; a new password revokes every token of the account.
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let cus = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let mut mine = Vec::new();
+    for name in ["uno", "dos"] {
+        let a = w
+            .call("POST", "/api/tokens", &cus, Some(json!({"name": name})))
+            .await;
+        assert_eq!(a.body["expires_at"], w.clock.now().millis() + 90 * day);
+        mine.push(format!("Bearer {}", a.body["token"].as_str().unwrap()));
+    }
+    let a = w.call("DELETE", "/api/tokens/uno", &cus, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(w.live(&mine[0]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.live(&mine[1]).await, StatusCode::OK);
+    let a = w
+        .call(
+            "POST",
+            "/api/users/changes",
+            &adm,
+            Some(json!({"username": "cus.cecot", "action": "reset_password", "password": "clave-nueva-larga-7"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(w.live(&mine[1]).await, StatusCode::UNAUTHORIZED);
+
+    // Each issue and revocation is in the access log, naming who did it.
+    let changes: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "user:ins ins token_issued",
+            "user:adm sensores added",
+            "user:adm sensores token_issued",
+            "user:adm adm token_issued",
+            "user:adm sensores token_revoked",
+            "user:cus.cecot cus.cecot token_issued",
+            "user:cus.cecot cus.cecot token_issued",
+            "user:cus.cecot cus.cecot token_revoked",
+            "user:adm cus.cecot password_reset",
+        ]
+    );
+    assert!(!serde_json::to_string(&w.log()).unwrap().contains(&token));
+}
+
+impl World {
+    /// What `GET /api/session` answers to a bearer token.
+    async fn live(&self, bearer: &str) -> StatusCode {
+        self.call("GET", "/api/session", &[("authorization", bearer)], None)
+            .await
+            .status
+    }
+}
+
+#[tokio::test]
+async fn the_control_channel_carries_out_account_commands_under_the_apis_rules() {
+    let w = world();
+    let state = w.state.clone();
+    let ask = move |line: &str| -> Value {
+        serde_json::from_str(&habeas_web::control::answer(&state, "os:operador", line)).unwrap()
+    };
+    // Bad requests name what is wrong.
+    for (line, field) in [
+        ("no es json", "request"),
+        (r#"{"command": "user.unlock"}"#, "username"),
+        (
+            r#"{"command": "user.delete", "args": {"username": "adm"}}"#,
+            "command",
+        ),
+        (
+            r#"{"command": "user.unlock", "args": {"username": "nadie"}}"#,
+            "username",
+        ),
+    ] {
+        let a = ask(line);
+        assert_eq!(
+            (a["ok"].clone(), a["error"]["field"].as_str()),
+            (json!(false), Some(field)),
+            "{line}: {a}"
+        );
+    }
+    // The last administrator is not locked here either.
+    let a = ask(r#"{"command": "user.lock", "args": {"username": "adm"}}"#);
+    assert_eq!(a["error"]["code"], "conflict", "{a}");
+    // Failed sign-ins lock it; the console unlocks it, and it signs in again.
+    for _ in 0..5 {
+        w.call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "adm", "password": "wrong-password"})),
+        )
+        .await;
+    }
+    let a = ask(r#"{"command": "user.list"}"#);
+    let adm = a["result"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "adm")
+        .cloned()
+        .unwrap();
+    assert!(adm["locked_at"].is_i64(), "{adm}");
+    let a = ask(r#"{"command": "user.unlock", "args": {"username": "adm"}}"#);
+    assert_eq!(
+        a,
+        json!({"ok": true, "result": {"username": "adm", "action": "unlocked"}})
+    );
+    w.session("adm").await;
+    // A new password from the console: the rule holds, and the account's tokens end.
+    let token = auth::new_secret().unwrap();
+    w.state
+        .accounts
+        .add_token(&auth::secret_hash(&token), "cus.cecot", "feed", T0)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    assert_eq!(w.live(&bearer).await, StatusCode::OK);
+    let a = ask(
+        r#"{"command": "user.reset-password", "args": {"username": "cus.cecot", "password": "password"}}"#,
+    );
+    assert_eq!(a["error"]["field"], "password", "{a}");
+    let a = ask(
+        r#"{"command": "user.reset-password", "args": {"username": "cus.cecot", "password": "clave-nueva-larga-7"}}"#,
+    );
+    assert_eq!(a["ok"], true, "{a}");
+    assert_eq!(w.live(&bearer).await, StatusCode::UNAUTHORIZED);
+    let changes: Vec<String> = account_entries(&w)
+        .into_iter()
+        .map(|(by, u, a)| format!("{by} {u} {a}"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "os:operador adm unlocked",
+            "os:operador cus.cecot password_reset"
+        ]
+    );
 }

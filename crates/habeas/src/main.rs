@@ -6,6 +6,7 @@ mod bench_compliance;
 mod bench_search;
 mod bench_soak;
 mod bench_ui;
+mod control;
 mod copy;
 mod custody_cli;
 mod demo;

@@ -392,7 +392,7 @@ impl DbArgs {
     /// that could not be logged (while `habeas serve` runs it holds the writer: use the API).
     pub fn access_log_for_change(&self) -> Result<Register> {
         self.open_access_log().map(|(_, log)| log).map_err(|e| {
-            anyhow::anyhow!("the access log cannot be written, so nothing was done ({e}); while `habeas serve` runs, go through its API")
+            anyhow::anyhow!("the access log cannot be written, so nothing was done ({e}); while `habeas serve` runs, go through its API (`habeas user list|lock|unlock|reset-password` go through its control socket)")
         })
     }
 

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// terminates TLS.
     #[arg(long)]
     behind_proxy: bool,
+    /// The longest an API token issued by this server works, in days, and the lifetime of one
+    /// issued without `days` (1 to 366).
+    #[arg(long, default_value_t = habeas_store_sqlite::DEFAULT_TOKEN_DAYS, value_parser = clap::value_parser!(u32).range(1..=i64::from(habeas_store_sqlite::MAX_TOKEN_DAYS)))]
+    token_days: u32,
 }
 
 async fn stop_signal() {
@@ -60,6 +64,7 @@ impl ServeArgs {
             tls_cert: None,
             tls_key: None,
             behind_proxy: false,
+            token_days: habeas_store_sqlite::DEFAULT_TOKEN_DAYS,
         }
     }
 }
@@ -88,8 +93,15 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     // The server is the register's one writer while it runs (the lock file says so to others;
     // on PostgreSQL, the writer's advisory lock: a second server waits to take over).
     let (store, register) = db.open_writer_waiting(true)?;
-    let accounts = db.open_accounts()?;
+    let accounts = db.open_accounts()?.with_token_days(args.token_days);
     let (access_store, access) = db.open_access_log()?;
+    // The break-glass channel: account commands from this machine's console while serving.
+    #[cfg(unix)]
+    let control = {
+        let path = crate::control::socket_path(db)?;
+        let listener = crate::control::bind(&path)?;
+        (listener, path)
+    };
     let state = Arc::new(AppState {
         store,
         register: Some(register.clone()),
@@ -110,7 +122,13 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     // The state's last reference is dropped here, outside the runtime: the PostgreSQL client
     // behind the accounts runs a runtime of its own, which cannot be stopped from inside one.
     let kept = state.clone();
+    #[cfg(unix)]
+    let control_path = control.1.clone();
+    #[cfg(unix)]
+    let control_state = state.clone();
     let served = runtime.block_on(async move {
+        #[cfg(unix)]
+        tokio::spawn(crate::control::serve(control.0, control.1, control_state));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listen: cannot bind {}", args.listen))?;
@@ -174,6 +192,8 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     });
     drop(runtime);
     drop(kept);
+    #[cfg(unix)]
+    let _ = std::fs::remove_file(&control_path);
     served?;
     access
         .checkpoint()

@@ -174,7 +174,8 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
         "otra-clave-larga\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = reg.ok(&[
+    // A token is a machine account's: never a person's (they issue their own, signed in).
+    let r = reg.run(&[
         "user",
         "token",
         "--username",
@@ -182,8 +183,69 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
         "--name",
         "court feed",
     ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("username:"), "{}", r.stderr);
+    // A machine account takes no password and no privileged role.
+    let r = reg.run(&[
+        "user",
+        "add",
+        "--machine",
+        "--username",
+        "feed",
+        "--role",
+        "inspector",
+    ]);
+    assert!(r.code != 0 && r.stderr.contains("role:"), "{}", r.stderr);
+    reg.ok(&[
+        "user",
+        "add",
+        "--machine",
+        "--username",
+        "court.feed",
+        "--role",
+        "legal",
+        "--facility",
+        "CECOT",
+    ]);
+    let r = reg.run(&[
+        "user",
+        "token",
+        "--username",
+        "court.feed",
+        "--name",
+        "court feed",
+        "--days",
+        "400",
+    ]);
+    assert!(r.code != 0 && r.stderr.contains("days:"), "{}", r.stderr);
+    let r = reg.ok(&[
+        "user",
+        "token",
+        "--username",
+        "court.feed",
+        "--name",
+        "court feed",
+        "--days",
+        "30",
+    ]);
     let token = r.stdout.lines().last().unwrap().trim().to_owned();
     assert_eq!(token.len(), 43);
+    let listed = reg.ok(&["user", "token", "--list", "--format", "json"]);
+    let tokens: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(tokens[0]["username"], "court.feed");
+    assert_eq!(tokens[0]["issued_by"], "test.officer");
+    assert_eq!(
+        tokens[0]["expires_at"].as_i64().unwrap() - tokens[0]["created_at"].as_i64().unwrap(),
+        30 * 86_400_000
+    );
+    assert!(!listed.stdout.contains(&token));
+    let table = reg.ok(&["user", "token", "--list"]).stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("court.feed") && l.ends_with("live")),
+        "{table}"
+    );
     assert_ne!(reg.run(&["user", "lock", "--username", "nobody"]).code, 0);
 
     // No password or token is stored or logged in the clear. (A TOTP secret must be kept to
@@ -243,7 +305,8 @@ fn accounts_follow_the_checklist_and_every_change_is_logged() {
             "carlos:locked",
             "carlos:unlocked",
             "carlos:password_reset",
-            "ines:token_issued"
+            "court.feed:added",
+            "court.feed:token_issued"
         ]
     );
 }
@@ -321,4 +384,162 @@ fn reading_a_file_and_exporting_the_register_are_in_the_access_log() {
     assert_eq!(kinds[1].1, "user:test.officer");
     assert!(kinds[1].2.starts_with("person:"));
     assert_eq!(kinds[2].0, "access.disclosure");
+}
+
+/// The access log's entries, decoded, from an export of `<db>.access`.
+fn access_entries(reg: &Reg) -> Vec<serde_json::Value> {
+    let _ = std::fs::remove_file(reg.path("access-now.jsonl"));
+    reg.ok(&[
+        "--db",
+        "habeas.db.access",
+        "export",
+        "--out",
+        "access-now.jsonl",
+    ]);
+    std::fs::read_to_string(reg.path("access-now.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(l["bytes"].as_str()?)
+                .ok()?;
+            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+        })
+        .collect()
+}
+
+#[test]
+fn a_locked_out_administrator_is_unlocked_from_the_console_while_the_server_runs() {
+    use std::io::BufRead as _;
+    let reg = Reg::init(&[]);
+    let r = with_stdin(
+        &reg,
+        &[
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--role",
+            "administrator",
+        ],
+        "velero-azul-9\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let secret = r
+        .stdout
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The only administrator is never locked by hand.
+    let r = reg.run(&["user", "lock", "--username", "admin"]);
+    assert!(
+        r.code != 0 && r.stderr.contains("username:") && r.stderr.contains("last active"),
+        "{}",
+        r.stderr
+    );
+
+    let mut child = crate::support::bin()
+        .current_dir(reg.dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_owned();
+    // Only the server's user may connect to its control socket.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(reg.path("habeas.db.control.sock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let sign_in = |body: &str| {
+        crate::serve::http(
+            &addr,
+            &format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+        )
+    };
+    // Five bad passwords lock the administrator; then even the right one is refused.
+    for _ in 0..5 {
+        let r = sign_in(r#"{"username":"admin","password":"no-es-la-clave"}"#);
+        assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    }
+    let r = sign_in(r#"{"username":"admin","password":"velero-azul-9"}"#);
+    assert!(r.contains("\"code\":\"locked\""), "{r}");
+
+    // The break-glass: from the console, through the running server.
+    let r = reg.ok(&["user", "unlock", "--username", "admin"]);
+    assert!(r.stdout.contains("control socket"), "{}", r.stdout);
+    let list = reg.ok(&["user", "list"]).stdout;
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("admin") && !l.contains("LOCKED")),
+        "{list}"
+    );
+    // And the rule holds there too.
+    let r = reg.run(&["user", "lock", "--username", "admin"]);
+    assert!(
+        r.code != 0 && r.stderr.contains("last active"),
+        "{}",
+        r.stderr
+    );
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the server's clock checks the code"
+    )]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = habeas_web::auth::totp_code(&secret, now).unwrap();
+    let r = sign_in(&format!(
+        r#"{{"username":"admin","password":"velero-azul-9","code":"{code}"}}"#
+    ));
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !reg.path("habeas.db.control.sock").exists(),
+        "the socket goes with the server"
+    );
+    // The access log has the unlock, by the operating-system user who ran it.
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8(me.stdout).unwrap().trim().to_owned();
+    let unlocks: Vec<String> = access_entries(&reg)
+        .iter()
+        .filter(|e| e["kind"] == "access.account" && e["payload"]["action"] == "unlocked")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["actor"].as_str().unwrap(),
+                e["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(unlocks, [format!("os:{me} user:admin")]);
+    // After the server, the command line does it itself again.
+    let r = reg.ok(&["user", "unlock", "--username", "admin"]);
+    assert!(!r.stdout.contains("control socket"), "{}", r.stdout);
 }
