@@ -463,6 +463,9 @@ pub struct Allocation {
     pub booking: u64,
     pub cell: String,
     pub override_: Option<(String, String)>,
+    /// A second authority besides the first, which an override of Rule 11(a) (sex) or 11(d)
+    /// (young people) needs.
+    pub second_authority: Option<String>,
 }
 
 impl Allocation {
@@ -497,16 +500,47 @@ impl Allocation {
             booking,
             cell: crate::estate::place_code("cell", cell)?,
             override_,
+            second_authority: None,
         })
+    }
+
+    /// The second authority of an override (Rule 11(a) and 11(d) need one): another than the
+    /// first, and only with an override.
+    pub fn with_second_authority(
+        mut self,
+        second: Option<&str>,
+    ) -> Result<Self, crate::DomainError> {
+        let field = "override_second_authority";
+        let second = crate::dates::optional_text(field, second, 200)?;
+        match (&self.override_, &second) {
+            (None, Some(_)) => {
+                return Err(crate::DomainError::invalid(
+                    field,
+                    "a second authority goes with an override (a reason and an authority)",
+                ))
+            }
+            (Some((_, first)), Some(s))
+                if crate::ids::search_key(first) == crate::ids::search_key(s) =>
+            {
+                return Err(crate::DomainError::invalid(
+                    field,
+                    "the second authority is another than the first",
+                ))
+            }
+            _ => {}
+        }
+        self.second_authority = second;
+        Ok(self)
     }
 
     pub fn to_draft(&self, actor: &crate::ids::Actor) -> habeas_register::Draft {
         let mut payload = serde_json::json!({"booking": self.booking, "cell": self.cell});
         if let (Some((reason, authority)), Some(obj)) = (&self.override_, payload.as_object_mut()) {
-            obj.insert(
-                "override".into(),
-                serde_json::json!({"reason": reason, "authority": authority}),
-            );
+            let mut ov = serde_json::json!({"reason": reason, "authority": authority});
+            if let Some(second) = &self.second_authority {
+                ov["second_authority"] = serde_json::json!(second);
+            }
+            obj.insert("override".into(), ov);
         }
         habeas_register::Draft {
             actor: actor.to_string(),

@@ -420,6 +420,10 @@ pub struct CustodyFacts {
     pub last_hearing: Option<(Date, u64)>,
     /// The admission entry.
     pub evidence: u64,
+    /// The person's date of birth, when recorded.
+    pub birth: Option<Date>,
+    /// Whether the facility is designated for people under 18.
+    pub juvenile_facility: bool,
 }
 
 /// Legal basis (Rules 7, 111–120) and contact (Rules 58, 61) of one open custody on `as_of`.
@@ -438,6 +442,20 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
             evidence,
         });
     };
+    // A child held where children are not held (admitted knowingly, or grown no older).
+    if let Some(birth) = c.birth {
+        let age = birth.age_on(as_of);
+        if age < 18 && !c.juvenile_facility {
+            push(
+                "custody.minor_in_adult_facility",
+                "Mandela Rule 11(d); CRC art. 37(c): a person under 18 is held apart from adults, in a facility for young people",
+                Severity::Grave,
+                Some(c.admitted),
+                format!("a person of {age} held in a facility not designated for people under 18"),
+                vec![c.evidence],
+            );
+        }
+    }
     // The orders in force on `as_of`: issued by then, not yet expired.
     let in_force: Vec<&OrderFacts> = c
         .orders
@@ -1276,6 +1294,8 @@ pub(crate) mod tests {
 
     fn custody() -> CustodyFacts {
         CustodyFacts {
+            birth: None,
+            juvenile_facility: false,
             booking: 42,
             admitted: date("2026-01-01"),
             legal_status: "sentenced".into(),
@@ -1331,6 +1351,27 @@ pub(crate) mod tests {
             codes(&custody_findings(&p, &c, day)),
             ["legal.release_date_passed"]
         );
+    }
+
+    #[test]
+    fn a_child_in_a_facility_for_adults_at_the_eighteenth_birthday() {
+        let p = policy();
+        let day = date("2026-01-20");
+        let mut c = custody();
+        // 18 the day after, the day itself, the day before.
+        c.birth = Some(date("2008-01-21"));
+        let f = custody_findings(&p, &c, day);
+        assert_eq!(codes(&f), ["custody.minor_in_adult_facility"]);
+        assert_eq!(f[0].severity, Severity::Grave);
+        assert_eq!(f[0].since.as_deref(), Some("2026-01-01"));
+        c.birth = Some(date("2008-01-20"));
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.birth = Some(date("2008-01-19"));
+        assert!(custody_findings(&p, &c, day).is_empty());
+        // A facility for young people holds them lawfully.
+        c.birth = Some(date("2010-06-01"));
+        c.juvenile_facility = true;
+        assert!(custody_findings(&p, &c, day).is_empty());
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub enum OrderKind {
     Other,
 }
 
+/// The rules whose breach an admission may record knowingly, by naming them in `confirm`.
+pub const CONFIRMABLE: &[&str] = &["Rule 11(d)"];
+
 /// Whether an order issued on `issued` and expiring on `expires` (the first day it no longer
 /// holds) is in force on `day`.
 pub fn order_in_force(issued: Date, expires: Option<Date>, day: Date) -> bool {
@@ -249,6 +252,10 @@ pub struct AdmissionInput {
     /// date as someone already recorded) and this is someone else.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_person: bool,
+    /// The rules the registry knowingly records a breach of, named: `"Rule 11(d)"` admits a
+    /// person under 18 to a facility not designated for them (a grave finding all the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirm: Vec<String>,
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
     pub admitted_at: String,
     pub legal_status: LegalStatus,
@@ -604,6 +611,21 @@ impl AdmissionInput {
             );
             put("existing_person", self.existing_person.map(|p| json!(p)));
             put("new_person", self.new_person.then_some(json!(true)));
+            for (i, rule) in self.confirm.iter().enumerate() {
+                if !CONFIRMABLE.contains(&rule.as_str()) {
+                    return Err(DomainError::invalid(
+                        format!("confirm[{i}]"),
+                        format!(
+                            "{rule:?} is not a rule an admission confirms; one of {}",
+                            CONFIRMABLE.join(", ")
+                        ),
+                    ));
+                }
+            }
+            put(
+                "confirm",
+                (!self.confirm.is_empty()).then(|| json!(self.confirm)),
+            );
             put(
                 "arrest",
                 arrest.as_ref().and_then(|a| serde_json::to_value(a).ok()),

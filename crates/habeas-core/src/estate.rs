@@ -92,6 +92,10 @@ pub struct FacilityInput {
     pub name: String,
     /// ISO 3166-1 alpha-2 country of the facility (foreign nationals are those of other states).
     pub country: String,
+    /// Designated for people under 18 (Rule 11(d); CRC art. 37(c)): anywhere else a child's
+    /// admission asks for confirmation and is a grave finding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub juvenile: bool,
 }
 
 /// The physical attributes of a cell, as entered (area in square metres).
@@ -169,6 +173,7 @@ pub struct Facility {
     pub code: FacilityCode,
     pub name: String,
     pub country: String,
+    pub juvenile: bool,
 }
 
 /// A valid unit.
@@ -212,6 +217,7 @@ impl FacilityInput {
             code: FacilityCode::parse("facility.code", &self.code)?,
             name: text("facility.name", &self.name, 200)?,
             country: country("facility.country", &self.country)?,
+            juvenile: self.juvenile,
         })
     }
 }
@@ -364,7 +370,11 @@ impl Facility {
             facility: self.code.to_string(),
             kind: kinds::FACILITY.into(),
             subject: format!("facility:{}", self.code),
-            payload: json!({"name": self.name, "country": self.country}),
+            payload: if self.juvenile {
+                json!({"name": self.name, "country": self.country, "juvenile": true})
+            } else {
+                json!({"name": self.name, "country": self.country})
+            },
             corrects: None,
         }
     }

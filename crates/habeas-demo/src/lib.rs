@@ -260,6 +260,7 @@ fn estate(scenario: Scenario) -> EstateFile {
             code: FACILITY.into(),
             name: "Centro de Confinamiento del Terrorismo (demostración)".into(),
             country: "SV".into(),
+            juvenile: false,
         },
         units: (1..=UNITS)
             .map(|m| UnitInput {
@@ -293,7 +294,8 @@ pub(crate) fn admission(
         Some(("VE", _)) => names::venezuelan(rng),
         _ => names::salvadoran(rng),
     };
-    let age_days = 365 * (18 + rng.below(37) as i64) + rng.below(365) as i64;
+    // At least 18 by the calendar (18 years of 365 days fall up to 5 leap days short).
+    let age_days = 365 * (18 + rng.below(37) as i64) + rng.below(365) as i64 + 5;
     let birth = Date::of(Timestamp(admitted.0 - age_days * 86_400_000));
     let admitted_date = Date::of(admitted);
     let issued = Date::of(Timestamp(
@@ -1001,6 +1003,7 @@ pub(crate) fn allocate(
                         booking: *b,
                         cell: cell.clone(),
                         override_: None,
+                        second_authority: None,
                     }
                     .to_draft(&g.actor)
                 })

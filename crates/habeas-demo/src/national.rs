@@ -69,6 +69,7 @@ pub(crate) fn generate(
                 code: code.clone(),
                 name: format!("Centro Penal {:02} (demostración)", i + 1),
                 country: "SV".into(),
+                juvenile: false,
             },
             units: (1..=units)
                 .map(|u| UnitInput {

@@ -450,7 +450,9 @@ fn custody_facts(
         }
     }
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at, c.legal_status, c.release_date FROM custodies c
+        "SELECT c.booking, c.admitted_at, c.legal_status, c.release_date, p.birth_date, f.juvenile
+             FROM custodies c JOIN persons p ON p.person = c.person
+             LEFT JOIN facilities f ON f.code = c.facility
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
              ORDER BY c.booking"
     ))?;
@@ -471,6 +473,10 @@ fn custody_facts(
             last_legal_contact: contacts.remove(&(booking, "legal".to_owned())),
             last_hearing: hearings.remove(&booking),
             evidence: booking,
+            birth: r
+                .get::<_, Option<String>>(4)?
+                .and_then(|b| Date::parse("birth_date", &b).ok()),
+            juvenile_facility: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
         });
     }
     Ok(out)

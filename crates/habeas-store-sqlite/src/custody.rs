@@ -80,14 +80,15 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
 
 fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO facilities (code, idx, name, country) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR REPLACE INTO facilities (code, idx, name, country, juvenile) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut st| {
         st.execute(params![
             e.facility,
             e.index as i64,
             s(&e.payload, "name").unwrap_or(""),
-            s(&e.payload, "country").unwrap_or("")
+            s(&e.payload, "country").unwrap_or(""),
+            b(&e.payload, "juvenile")
         ])
     })
     .map_err(backend)?;
@@ -328,6 +329,43 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             ))
         }
     };
+    // A child admitted where children are not held: recorded (nobody is turned away unrecorded),
+    // but only when the registry names the rule it knowingly breaks.
+    let birth: Option<String> = match p.get("person") {
+        Some(person) => person
+            .get("birth_date")
+            .and_then(Value::as_str)
+            .map(String::from),
+        None => conn
+            .prepare_cached("SELECT birth_date FROM persons WHERE person = ?1")
+            .and_then(|mut st| st.query_row([person as i64], |r| r.get(0)).optional())
+            .map_err(backend)?,
+    };
+    let admitted = s(p, "admitted_at")?;
+    let age = birth.as_deref().and_then(|b| {
+        let born = Date::parse("birth_date", b).ok()?;
+        Some(born.age_on(Date::parse("admitted_at", admitted.get(..10)?).ok()?))
+    });
+    if let Some(age) = age.filter(|a| *a < 18) {
+        let juvenile: bool = conn
+            .prepare_cached("SELECT juvenile FROM facilities WHERE code = ?1")
+            .and_then(|mut st| st.query_row([&e.facility], |r| r.get(0)))
+            .map_err(backend)?;
+        let confirmed = p
+            .get("confirm")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.iter().any(|r| r == "Rule 11(d)"));
+        if !juvenile && !confirmed {
+            return Err(reject_code(
+                "minor",
+                "confirm",
+                format!(
+                    "the person is {age} on admission and {} is not designated for people under 18 (Mandela Rule 11(d); CRC art. 37(c)): to record the admission all the same, confirm [\"Rule 11(d)\"]; it is a grave finding from its first minute",
+                    e.facility
+                ),
+            ));
+        }
+    }
     // A national of the facility's state is not a foreign national, whatever other nationality.
     let foreign = !nationalities.is_empty() && nationalities.iter().all(|n| n != &country);
     if foreign && p.get("consular").is_none() {
@@ -789,6 +827,7 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     ));
     if !breaches.is_empty() {
         let mut rules: Vec<&str> = breaches.iter().map(|b| b.rule).collect();
+        rules.sort_unstable();
         rules.dedup();
         let Some(ov) = p.get("override") else {
             let first = &breaches[0];
@@ -803,6 +842,23 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 ),
             ));
         };
+        // Men with women, children with adults: the gravest breaches, set aside only by two
+        // authorities (a grave finding from the first minute all the same).
+        let grave: Vec<&str> = rules
+            .iter()
+            .copied()
+            .filter(|r| matches!(*r, "Rule 11(a)" | "Rule 11(d)"))
+            .collect();
+        if !grave.is_empty() && ov.get("second_authority").and_then(Value::as_str).is_none() {
+            return Err(reject_code(
+                "second_authority",
+                "override_second_authority",
+                format!(
+                    "placing booking {booking} in cell {cell} breaks {}: an override of Rule 11(a) or 11(d) needs a second authority besides the direction's, and is a grave finding from its first minute",
+                    grave.join(" and ")
+                ),
+            ));
+        }
         conn.prepare_cached(
             "INSERT INTO allocation_overrides (idx, booking, cell, rules, reason, authority) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
@@ -968,15 +1024,17 @@ pub struct FacilityRow {
     pub code: String,
     pub name: String,
     pub country: String,
+    /// Designated for people under 18.
+    pub juvenile: bool,
     pub units: Vec<(String, String)>,
 }
 
 pub(crate) fn facility_row(conn: &Connection, code: &str) -> rusqlite::Result<Option<FacilityRow>> {
-    let head: Option<(String, String)> = conn
-        .prepare_cached("SELECT name, country FROM facilities WHERE code = ?1")?
-        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+    let head: Option<(String, String, bool)> = conn
+        .prepare_cached("SELECT name, country, juvenile FROM facilities WHERE code = ?1")?
+        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some((name, country)) = head else {
+    let Some((name, country, juvenile)) = head else {
         return Ok(None);
     };
     let mut st =
@@ -988,6 +1046,7 @@ pub(crate) fn facility_row(conn: &Connection, code: &str) -> rusqlite::Result<Op
         code: code.to_owned(),
         name,
         country,
+        juvenile,
         units,
     }))
 }

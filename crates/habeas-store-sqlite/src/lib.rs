@@ -447,10 +447,11 @@ impl SqliteStore {
         let code = estate.facility.code.as_str();
         let mut drafts = Vec::new();
         let known = self.facility(code)?;
-        if known
-            .as_ref()
-            .is_none_or(|k| k.name != estate.facility.name || k.country != estate.facility.country)
-        {
+        if known.as_ref().is_none_or(|k| {
+            k.name != estate.facility.name
+                || k.country != estate.facility.country
+                || k.juvenile != estate.facility.juvenile
+        }) {
             drafts.push(estate.facility.to_draft(actor));
         }
         for u in &estate.units {

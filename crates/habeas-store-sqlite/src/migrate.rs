@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person_documents",
         include_str!("../migrations/0012_person_documents.sql"),
     ),
+    (
+        13,
+        "juvenile_facilities",
+        include_str!("../migrations/0013_juvenile_facilities.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

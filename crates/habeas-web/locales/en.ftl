@@ -198,6 +198,7 @@ allocate-override = Direction's override
 allocate-override-hint = Only the direction may set aside a separation rule or a non-association order; the override stays in the register with its reason and authority.
 allocate-override-reason = Reason
 allocate-override-authority = Ordered by
+allocate-override-second-authority = Second authority (men with women, or young people with adults: Rule 11(a), 11(d))
 allocate-submit = Place
 allocate-done = Placed in { $cell }: register entry { $entry }.
 allocate-refused = Not placed: { $reason }

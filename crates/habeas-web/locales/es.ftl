@@ -198,6 +198,7 @@ allocate-override = Excepción de la dirección
 allocate-override-hint = Solo la dirección puede dejar de lado una regla de separación o una orden de separación; la excepción queda en el registro con su motivo y autoridad.
 allocate-override-reason = Motivo
 allocate-override-authority = Autoridad que la ordena
+allocate-override-second-authority = Segunda autoridad (hombres con mujeres, o jóvenes con adultos: Regla 11(a), 11(d))
 allocate-submit = Asignar
 allocate-done = Asignada a { $cell }: entrada { $entry } del registro.
 allocate-refused = No se asignó: { $reason }

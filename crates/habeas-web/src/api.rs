@@ -295,6 +295,10 @@ pub(crate) struct AllocationBody {
     override_reason: Option<String>,
     #[serde(default)]
     override_authority: Option<String>,
+    /// A second authority besides the first: an override of Rule 11(a) (sex) or 11(d) (young
+    /// people) needs one.
+    #[serde(default)]
+    override_second_authority: Option<String>,
 }
 
 handler!(
@@ -309,6 +313,7 @@ handler!(
             b.override_reason.as_deref(),
             b.override_authority.as_deref(),
         )
+        .and_then(|a| a.with_second_authority(b.override_second_authority.as_deref()))
         .map_err(domain)?;
         // Only the direction overrides Rule 11 or a non-association.
         let roles: &[Role] = if a.override_.is_some() {

@@ -1922,6 +1922,147 @@ async fn one_document_is_one_person_and_probable_matches_are_named() {
 }
 
 #[tokio::test]
+async fn men_with_women_and_children_with_adults_need_two_authorities_and_are_grave_at_once() {
+    let w = world();
+    let (cecot, _) = w.people[0];
+    let (cookie, csrf) = w.session("dir.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let admit = |given: &str, sex: &str, birth: &str| {
+        json!({
+            "facility": "CECOT",
+            "person": {"given_names": given, "surnames": ["Rivas"], "birth_date": birth, "sex": sex, "nationalities": ["SV"]},
+            "admitted_at": "2025-05-20T10:00:00.000Z", "legal_status": "remand",
+            "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "9-2025", "issued": "2025-05-19", "expires": "2025-11-19"}],
+            "arrest": {"at": "2025-05-18T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+        })
+    };
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &signed,
+            Some(json!({"facility": "CECOT", "booking": cecot, "cell": "M1-C01"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call(
+            "POST",
+            "/api/admissions",
+            &signed,
+            Some(admit("Marta", "female", "1990-03-03")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let woman = a.body["entry"].as_u64().unwrap();
+    let size = w.main.size().unwrap();
+    // An override by the direction alone does not put a woman in a cell of men.
+    let one = json!({"facility": "CECOT", "booking": woman, "cell": "M1-C01", "override_reason": "falta de espacio", "override_authority": "Dirección"});
+    let a = w
+        .call("POST", "/api/allocations", &signed, Some(one.clone()))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["field"].as_str(),
+            a.body["error"]["code"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("override_second_authority"),
+            Some("second_authority")
+        ),
+        "{}",
+        a.body
+    );
+    let message = a.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("breaks Rule 11(a):"), "{message}");
+    let mut same = one.clone();
+    same["override_second_authority"] = json!("dirección");
+    let a = w
+        .call("POST", "/api/allocations", &signed, Some(same))
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("override_second_authority")),
+        "the same authority twice: {}",
+        a.body
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let mut two = one;
+    two["override_second_authority"] = json!("Juzgado de Vigilancia Penitenciaria");
+    let a = w.call("POST", "/api/allocations", &signed, Some(two)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    // A child admitted where children are not held: only when the rule is named.
+    let child = admit("Kevin", "male", "2012-01-10");
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(child.clone()))
+        .await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["error"]["field"].as_str(),
+            a.body["error"]["code"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("confirm"),
+            Some("minor")
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Rule 11(d)"),
+        "{}",
+        a.body
+    );
+    let mut confirmed = child;
+    confirmed["confirm"] = json!(["Rule 11(d)"]);
+    let a = w
+        .call("POST", "/api/admissions", &signed, Some(confirmed))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let boy = a.body["entry"].as_u64().unwrap();
+    // Both grave findings from the first day.
+    let a = w
+        .call(
+            "GET",
+            "/api/reports/compliance?facility=CECOT&as_of=2025-05-20",
+            &signed,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let findings = a.body["findings"].as_array().unwrap();
+    let grave = |code: &str| {
+        findings
+            .iter()
+            .find(|f| f["code"] == code)
+            .map(|f| f["severity"].clone())
+    };
+    assert_eq!(
+        grave("separation.sexes"),
+        Some(json!("grave")),
+        "{findings:?}"
+    );
+    let minor = findings
+        .iter()
+        .find(|f| f["code"] == "custody.minor_in_adult_facility")
+        .unwrap();
+    assert_eq!(
+        (
+            minor["severity"].as_str(),
+            minor["subject"]["booking"].as_u64()
+        ),
+        (Some("grave"), Some(boy))
+    );
+}
+
+#[tokio::test]
 async fn strange_input_gets_a_json_error_never_a_server_error() {
     let w = world();
     let (cookie, _) = w.session("nat").await;

@@ -748,6 +748,7 @@ fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
                     booking: *b,
                     cell: cells[i % cells.len()].clone(),
                     override_: None,
+                    second_authority: None,
                 }
                 .to_draft(&actor)
             })
@@ -976,6 +977,7 @@ pub(crate) fn cecot_estate() -> Result<habeas_core::estate::Estate> {
             code: "CECOT".into(),
             name: "Centro de Confinamiento del Terrorismo".into(),
             country: "SV".into(),
+            juvenile: false,
         },
         units: (1..=8)
             .map(|m| UnitInput {

@@ -90,6 +90,7 @@ fn build(args: &ComplianceBenchArgs, dir: &Path) -> Result<(PathBuf, Date, Date)
                 booking: *b,
                 cell: cells[i / per_cell].clone(),
                 override_: None,
+                second_authority: None,
             }
             .to_draft(&actor)
         })

@@ -71,8 +71,12 @@ pub struct AllocateArgs {
     override_reason: Option<String>,
     #[arg(long)]
     override_authority: Option<String>,
+    /// A second authority besides --override-authority: an override of Rule 11(a) (sex) or
+    /// 11(d) (young people) needs one.
+    #[arg(long)]
+    override_second_authority: Option<String>,
     /// Place everyone in the facility who has no cell yet, respecting every constraint.
-    #[arg(long, conflicts_with_all = ["booking", "cell", "override_reason", "override_authority"])]
+    #[arg(long, conflicts_with_all = ["booking", "cell", "override_reason", "override_authority", "override_second_authority"])]
     batch: bool,
     /// With --batch: show the plan without writing it.
     #[arg(long, requires = "batch")]
@@ -346,6 +350,7 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
             a.override_reason.as_deref(),
             a.override_authority.as_deref(),
         )
+        .and_then(|x| x.with_second_authority(a.override_second_authority.as_deref()))
         .map_err(domain)?;
         let idx = append_all(db, vec![alloc.to_draft(actor)])?;
         println!(
@@ -380,6 +385,7 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
                 booking: *booking,
                 cell: cell.clone(),
                 override_: None,
+                second_authority: None,
             };
             (*booking, register.submit(vec![alloc.to_draft(actor)]))
         })

@@ -123,6 +123,8 @@ pub(crate) struct AllocateForm {
     override_reason: String,
     #[serde(default)]
     override_authority: String,
+    #[serde(default)]
+    override_second_authority: String,
 }
 
 pub(super) async fn allocate_form(
@@ -143,10 +145,14 @@ pub(super) async fn allocate_form(
             Err(r) => return Ok((r, None)),
         };
         let text = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
-        let (reason, authority) = if caller.role == Role::Director {
-            (text(&form.override_reason), text(&form.override_authority))
+        let (reason, authority, second) = if caller.role == Role::Director {
+            (
+                text(&form.override_reason),
+                text(&form.override_authority),
+                text(&form.override_second_authority),
+            )
         } else {
-            (None, None)
+            (None, None, None)
         };
         let allocation = match habeas_core::allocation::Allocation::new(
             &page.facility,
@@ -154,7 +160,9 @@ pub(super) async fn allocate_form(
             &form.cell,
             reason.as_deref(),
             authority.as_deref(),
-        ) {
+        )
+        .and_then(|a| a.with_second_authority(second.as_deref()))
+        {
             Ok(a) => a,
             Err(e) => {
                 page.refusal = Some(page.tr.t1(

@@ -264,13 +264,17 @@ cell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 
 ];
 
 fn admit(reg: &Reg, given: &str, birth: &str) -> String {
-    let v = json!({
+    let mut v = json!({
         "facility": "CECOT",
         "person": {"given_names": given, "surnames": ["Hernández"], "birth_date": birth, "sex": "male", "nationalities": ["SV"]},
         "admitted_at": "2024-06-01T10:00:00.000Z",
         "legal_status": "remand",
         "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado A", "reference": "123-2024", "issued": "2024-05-30", "expires": "2030-11-30"}],
     });
+    // A child in CECOT, which holds adults: recorded only with the rule named (and a finding).
+    if birth >= "2007" {
+        v["confirm"] = json!(["Rule 11(d)"]);
+    }
     std::fs::write(reg.path("admission.json"), v.to_string()).unwrap();
     let r = reg.ok(&["admit", "--json", "admission.json"]);
     r.stdout.split_whitespace().nth(2).unwrap().to_string()
