@@ -14,6 +14,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/0002_accounts.sql"),
     ),
+    (
+        3,
+        "totp_last_step",
+        include_str!("../migrations/0003_totp_last_step.sql"),
+    ),
 ];
 
 /// The advisory-lock class under which migrations run, so that two processes opening a new

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contacts_without_person_index",
         include_str!("../migrations/0009_contacts_without_person_index.sql"),
     ),
+    (
+        10,
+        "totp_last_step",
+        include_str!("../migrations/0010_totp_last_step.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -26,6 +26,8 @@ pub enum SignInOutcome {
     BadPassword,
     MissingCode,
     BadCode,
+    /// A right code whose time step (or a later one) had already signed the account in.
+    ReplayedCode,
     Locked,
     /// The failure that locked the account.
     LockedNow,

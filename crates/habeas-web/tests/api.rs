@@ -2364,3 +2364,59 @@ async fn evaluations_are_kept_until_the_register_grows_and_a_minute_passes() {
     assert_eq!(a.status, StatusCode::OK);
     assert!(page(&a).contains("id=\"evaluated\""), "{}", page(&a));
 }
+
+#[tokio::test]
+async fn a_totp_code_signs_in_once_and_a_replay_or_an_earlier_step_is_a_failure() {
+    let w = world();
+    let secret = w.inspector_totp.clone();
+    let sign_in = |code: String| {
+        w.call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": PASSWORD, "code": code})),
+        )
+    };
+    let code = w.code_for(&secret);
+    assert_eq!(sign_in(code.clone()).await.status, StatusCode::OK);
+    // The same code again, within its step: refused, as any failure is.
+    let a = sign_in(code.clone()).await;
+    assert_eq!(
+        (a.status, a.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials")),
+        "{}",
+        a.body
+    );
+    // A step later the old code is still within the skew, but its step was used: refused.
+    w.clock.advance_millis(30_000);
+    assert_eq!(sign_in(code).await.status, StatusCode::UNAUTHORIZED);
+    // The new step's code signs in, once.
+    let next = w.code_for(&secret);
+    assert_eq!(sign_in(next.clone()).await.status, StatusCode::OK);
+    assert_eq!(sign_in(next).await.status, StatusCode::UNAUTHORIZED);
+    let outcomes: Vec<String> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .map(|e| e["payload"]["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "ok",
+            "replayed_code",
+            "replayed_code",
+            "ok",
+            "replayed_code"
+        ]
+    );
+    // Replays count toward the lockout: two more failures make five, and the account locks.
+    w.clock.advance_millis(30_000);
+    let code = w.code_for(&secret);
+    assert_eq!(sign_in(code.clone()).await.status, StatusCode::OK);
+    for _ in 0..5 {
+        assert_eq!(sign_in(code.clone()).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(last["payload"]["outcome"], "locked_now");
+}
