@@ -3,7 +3,7 @@
 //! register or a password hash runs on the blocking pool. Every read of a person's record and
 //! every refusal is appended to the access log before the answer leaves.
 
-use crate::access::{Event, SignInOutcome, EVERY_FACILITY};
+use crate::access::{Event, EVERY_FACILITY};
 use crate::auth::{self, Role};
 use crate::signin::{self, SESSION_IDLE_MS, SESSION_LIFETIME_MS};
 use axum::extract::{Path, Query, State};
@@ -626,7 +626,7 @@ fn who(user: &User, csrf: Option<&str>) -> Value {
 
 /// `POST /api/session`: password (and code) in, session cookie out. Every attempt is logged;
 /// a refusal never says which part was wrong.
-#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = crate::openapi::Who), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Wrong username, password or code; code required; or locked", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = crate::openapi::Who), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in: one answer (bad_credentials) whatever failed — the username, the password, a missing, wrong or already used code, a locked account", body = crate::openapi::ErrorBody)))]
 pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
@@ -652,6 +652,16 @@ pub(crate) async fn sign_in(
     .await
 }
 
+/// The one answer to every failed sign-in, whatever failed (an unknown user, the password, a
+/// missing, wrong or replayed code, a locked account): only the access log says which.
+pub(crate) fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "the username, password or code is wrong, or the account is locked",
+    )
+}
+
 /// Checks a sign-in (logged, by `via`) and opens a session: the account, the `Set-Cookie`
 /// value and the session's CSRF token. A refusal never says which part was wrong.
 pub(crate) fn start_session(
@@ -669,24 +679,7 @@ pub(crate) fn start_session(
         via,
     }])?;
     let Some(user) = attempt.user else {
-        return Err(match attempt.outcome {
-            SignInOutcome::Locked | SignInOutcome::LockedNow => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "locked",
-                "the account is locked; an administrator can unlock it",
-            ),
-            SignInOutcome::MissingCode => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "code_required",
-                "this account signs in with a code from its authenticator",
-            )
-            .field("code"),
-            _ => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "the username, password or code is wrong",
-            ),
-        });
+        return Err(bad_credentials());
     };
     let secret = auth::new_secret().map_err(ApiError::internal)?;
     let csrf = auth::new_secret().map_err(ApiError::internal)?;

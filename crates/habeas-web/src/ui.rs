@@ -252,7 +252,6 @@ struct SignInPage {
     tr: Tr,
     who: Option<Who>,
     error: Option<String>,
-    code_error: bool,
     username: String,
 }
 
@@ -279,7 +278,6 @@ async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Respons
                 tr,
                 who: None,
                 error: None,
-                code_error: false,
                 username: String::new(),
             },
         ),
@@ -308,7 +306,7 @@ async fn sign_in_form(
         Ok(tr) => tr,
         Err(e) => return e.into_response(),
     };
-    let again = |tr: Tr, message_id: &str, code_error: bool, username: String| {
+    let again = |tr: Tr, message_id: &str, username: String| {
         let error = Some(tr.t(message_id));
         html(
             StatusCode::UNAUTHORIZED,
@@ -316,13 +314,12 @@ async fn sign_in_form(
                 tr,
                 who: None,
                 error,
-                code_error,
                 username,
             },
         )
     };
     if form.username.trim().is_empty() || form.password.is_empty() {
-        return again(tr, "sign-in-fields", false, form.username);
+        return again(tr, "sign-in-fields", form.username);
     }
     let username = form.username.clone();
     let outcome = blocking(move || {
@@ -341,9 +338,8 @@ async fn sign_in_form(
                 Err(e) => ApiError::internal(e).into_response(),
             }
         }
-        Err(e) if e.code() == "code_required" => again(tr, "sign-in-code-required", true, username),
-        Err(e) if e.code() == "locked" => again(tr, "sign-in-locked", false, username),
-        Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", false, username),
+        // One message for every failed sign-in, as the API's one answer.
+        Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", username),
         Err(e) => e.into_response(),
     }
 }

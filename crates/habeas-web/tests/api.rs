@@ -517,7 +517,8 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
 #[tokio::test]
 async fn second_factor_lockout_sessions_csrf_and_tokens() {
     let w = world();
-    // The inspector needs the code; a wrong one is refused without saying which part failed.
+    // The inspector needs the code; without it, or with a wrong one, the sign-in is refused
+    // without saying which part failed.
     let a = w
         .call(
             "POST",
@@ -528,7 +529,7 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
         .await;
     assert_eq!(
         (a.status, a.body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("code_required"))
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
     );
     let a = w
         .call(
@@ -572,7 +573,7 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
             Some(json!({"username": "ins", "password": PASSWORD, "code": code})),
         )
         .await;
-    assert_eq!(a.body["error"]["code"], "locked");
+    assert_eq!(a.body["error"]["code"], "bad_credentials");
     let outcomes: Vec<String> = w
         .log()
         .iter()
@@ -1274,7 +1275,12 @@ async fn administrators_manage_accounts_through_the_api_and_each_change_is_logge
             Some(json!({"username": "cus.cecot", "password": PASSWORD})),
         )
         .await;
-    assert_eq!(r.body["error"]["code"], "locked");
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+    );
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(last["payload"]["outcome"], "locked", "the log says why");
     let a = w
         .call(
             "POST",
@@ -1479,16 +1485,23 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert_eq!(js.status, StatusCode::OK);
     assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
 
-    // A director needs the code: without it, the message is beside the field; a wrong
-    // password says nothing about which part was wrong. Both are logged, via the web.
+    // A director needs the code: without it, as with a wrong password, the page says nothing
+    // about which part was wrong (the code's field is always there). Both are logged, via the
+    // web, with what was wrong.
     let form =
         |code: &str, password: &str| format!("username=dir.cecot&password={password}&code={code}");
     let a = w
         .form("/ui/sign-in?lang=es", &[], &form("", PASSWORD))
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert!(page(&a).contains("aria-invalid=\"true\""), "{}", page(&a));
-    assert!(page(&a).contains("código de su aplicación"));
+    let without_code = page(&a).to_owned();
+    assert!(without_code.contains("Usuario, contraseña o código incorrectos"));
+    assert!(without_code.contains("<label for=\"code\">"));
+    assert!(!without_code.contains("aria-invalid"), "{without_code}");
+    assert_eq!(
+        w.log().last().unwrap()["payload"]["outcome"],
+        "missing_code"
+    );
     assert!(
         page(&a).contains("value=\"dir.cecot\""),
         "the username is kept"
@@ -1497,7 +1510,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .form("/ui/sign-in?lang=es", &[], &form("000000", "otra-cosa-1"))
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert!(page(&a).contains("Usuario, contraseña o código incorrectos"));
+    assert_eq!(page(&a), without_code, "the same page");
     let last = w.log().last().unwrap().clone();
     assert_eq!(
         (last["kind"].as_str(), last["payload"]["via"].as_str()),
@@ -2419,4 +2432,83 @@ async fn a_totp_code_signs_in_once_and_a_replay_or_an_earlier_step_is_a_failure(
     }
     let last = w.log().last().unwrap().clone();
     assert_eq!(last["payload"]["outcome"], "locked_now");
+}
+
+#[tokio::test]
+async fn every_failed_sign_in_gets_the_same_answer_and_the_log_keeps_the_truth() {
+    let w = world();
+    let attempt = |user: &str, password: &str, code: Option<String>| {
+        let body = json!({"username": user, "password": password, "code": code});
+        w.call("POST", "/api/session", &[], Some(body))
+    };
+    let ins = w.inspector_totp.clone();
+    let mut answers = Vec::new();
+    // Unknown user; wrong password; right password without the code; with a wrong code;
+    // with a replayed code.
+    answers.push(attempt("nadie", PASSWORD, None).await);
+    answers.push(attempt("ins", "otra-clave-9", Some(w.code_for(&ins))).await);
+    answers.push(attempt("ins", PASSWORD, None).await);
+    answers.push(attempt("ins", PASSWORD, Some("000000".into())).await);
+    assert_eq!(
+        attempt("ins", PASSWORD, Some(w.code_for(&ins)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    answers.push(attempt("ins", PASSWORD, Some(w.code_for(&ins))).await);
+    // A director without its code.
+    answers.push(attempt("dir.cecot", PASSWORD, None).await);
+    // Locked: by five failures, and then with the right password.
+    for _ in 0..5 {
+        attempt("cus.cecot", "otra-clave-9", None).await;
+    }
+    answers.push(attempt("cus.cecot", PASSWORD, None).await);
+    let first = &answers[0];
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(first.body["error"]["code"], "bad_credentials");
+    for (k, a) in answers.iter().enumerate() {
+        assert_eq!(
+            (a.status, &a.body),
+            (first.status, &first.body),
+            "answer {k} differs from the unknown user's"
+        );
+    }
+    let outcomes: Vec<String> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .map(|e| e["payload"]["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "unknown_user",
+            "bad_password",
+            "missing_code",
+            "bad_code",
+            "ok",
+            "replayed_code",
+            "missing_code",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "locked_now",
+            "locked"
+        ]
+    );
+    // The page shows the code's field to everyone, in both languages, and its one message.
+    for (lang, hint) in [
+        ("es", "si su cuenta lo tiene"),
+        ("en", "if your account has one"),
+    ] {
+        let a = w
+            .call("GET", &format!("/ui/sign-in?lang={lang}"), &[], None)
+            .await;
+        assert!(
+            page(&a).contains("<input id=\"code\" name=\"code\""),
+            "{lang}"
+        );
+        assert!(page(&a).contains(hint), "{lang}: {}", page(&a));
+    }
 }
