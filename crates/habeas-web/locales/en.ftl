@@ -16,6 +16,7 @@ sign-in-code = Verification code (if your account has one)
 sign-in-code-hint = If your account has a second factor (director, national administration, inspector, administrator, or any account enrolled with one): the 6-digit code from your authenticator app. Otherwise leave it empty.
 sign-in-submit = Sign in
 sign-in-bad = The username, password or code is wrong, or the account is locked (an administrator can unlock it).
+sign-in-busy = Too many sign-in attempts: wait a moment and try again.
 sign-in-fields = Enter the username and the password.
 
 board-title = { $facility } board

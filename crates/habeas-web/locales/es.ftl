@@ -16,6 +16,7 @@ sign-in-code = Código de verificación (si su cuenta lo tiene)
 sign-in-code-hint = Si su cuenta tiene segundo factor (dirección, administración nacional, inspección, administración, o cualquier cuenta que lo tenga): el código de 6 cifras de su aplicación de autenticación. Si no, déjelo vacío.
 sign-in-submit = Entrar
 sign-in-bad = Usuario, contraseña o código incorrectos, o la cuenta está bloqueada (un administrador puede desbloquearla).
+sign-in-busy = Demasiados intentos de inicio de sesión: espere un momento y vuelva a intentarlo.
 sign-in-fields = Escriba el usuario y la contraseña.
 
 board-title = Tablero de { $facility }

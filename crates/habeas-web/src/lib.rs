@@ -4,6 +4,7 @@ pub mod access;
 pub(crate) mod api;
 pub mod auth;
 pub mod evaluations;
+pub mod limits;
 pub mod openapi;
 pub mod server;
 pub mod signin;

@@ -15,9 +15,7 @@ mod registers;
 
 use crate::access::EVERY_FACILITY;
 use crate::auth::Role;
-use crate::server::{
-    blocking, end_session, start_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE,
-};
+use crate::server::{blocking, end_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -298,6 +296,10 @@ pub(crate) struct SignInForm {
 async fn sign_in_form(
     State(state): State<Arc<AppState>>,
     Query(q): Query<LangQuery>,
+    peer: Result<
+        axum::extract::ConnectInfo<std::net::SocketAddr>,
+        axum::extract::rejection::ExtensionRejection,
+    >,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -322,10 +324,17 @@ async fn sign_in_form(
         return again(tr, "sign-in-fields", form.username);
     }
     let username = form.username.clone();
-    let outcome = blocking(move || {
-        let code = Some(form.code.trim()).filter(|c| !c.is_empty());
-        start_session(&state, form.username.trim(), &form.password, code, "web")
-    })
+    // Under the same limits as the API's sign-in.
+    let code = Some(form.code.trim().to_owned()).filter(|c| !c.is_empty());
+    let outcome = crate::limits::sign_in(
+        state,
+        peer.ok().map(|axum::extract::ConnectInfo(a)| a),
+        &headers,
+        form.username.trim().to_owned(),
+        form.password,
+        code,
+        "web",
+    )
     .await;
     match outcome {
         Ok((_, cookie, _)) => {
@@ -340,6 +349,16 @@ async fn sign_in_form(
         }
         // One message for every failed sign-in, as the API's one answer.
         Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", username),
+        Err(e) if e.code() == "too_many_attempts" => {
+            let retry = e.retry_after_secs();
+            let mut res = again(tr, "sign-in-busy", username);
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Some(secs) = retry {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            res
+        }
         Err(e) => e.into_response(),
     }
 }
