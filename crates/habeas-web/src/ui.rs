@@ -40,7 +40,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/style.css", get(style))
         .route("/ui/htmx.min.js", get(htmx))
-        .route("/ui/sign-in", get(sign_in_page).post(sign_in_form))
+        .route(
+            "/ui/sign-in",
+            get(sign_in_page)
+                .post(sign_in_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::server::SIGN_IN_BODY_MAX,
+                )),
+        )
         .route("/ui/sign-out", post(sign_out_form))
         .route("/ui/language", post(language_form))
         .route("/ui/board", get(board))

@@ -2780,3 +2780,32 @@ async fn when_every_password_check_is_taken_a_sign_in_is_refused_unchecked_and_c
         (Some("summary"), Some(7))
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_of_more_than_8_kib_is_refused_before_anything_is_checked() {
+    let w = world();
+    let long = "x".repeat(9 * 1024);
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "cus.cecot", "password": long})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body")),
+        "{}",
+        a.body
+    );
+    let a = w
+        .form(
+            "/ui/sign-in",
+            &[],
+            &format!("username=cus.cecot&password={long}&code="),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(w.log().is_empty(), "nothing was checked");
+}
