@@ -168,4 +168,9 @@ pub trait AccountRows: Send + Sync + std::fmt::Debug {
     fn sealed_secrets(&self, sealed_prefix: &str) -> Result<u64, StoreError>;
     /// Replaces second-factor secrets, all in one transaction.
     fn replace_secrets(&self, secrets: &[(String, String)]) -> Result<(), StoreError>;
+    /// Records that the TOTP code of time step `step` signed the account in, if no code of
+    /// that step or a later one has: one conditional UPDATE, so that of two sign-ins with one
+    /// code (on any number of servers sharing the store) only one wins. `false`: the step, or
+    /// a later one, was already used (or there is no such account).
+    fn claim_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError>;
 }

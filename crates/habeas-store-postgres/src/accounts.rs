@@ -425,4 +425,17 @@ impl AccountRows for PostgresAccounts {
             Ok(())
         })
     }
+
+    fn claim_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError> {
+        // One statement: of two servers given the same code, PostgreSQL lets one UPDATE take
+        // the row; the other then finds the step used and changes nothing.
+        self.with(|c| {
+            c.execute(
+                "UPDATE users SET totp_last_step = $2
+                 WHERE username = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                &[&username, &step],
+            )
+            .map(|n| n == 1)
+        })
+    }
 }

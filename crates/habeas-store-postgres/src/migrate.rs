@@ -15,6 +15,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("../migrations/0002_accounts.sql"),
     ),
     (
+        3,
+        "totp_last_step",
+        include_str!("../migrations/0003_totp_last_step.sql"),
+    ),
+    (
         4,
         "tokens_and_machines",
         include_str!("../migrations/0004_tokens_and_machines.sql"),

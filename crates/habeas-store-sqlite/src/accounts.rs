@@ -505,6 +505,16 @@ impl Accounts {
     pub fn revoke_tokens(&self, username: &str, name: &str, now: i64) -> Result<usize, StoreError> {
         self.changing(|r| r.revoke_tokens(username, name, now))
     }
+
+    /// Takes the TOTP time step `step` for a sign-in of the account: `true` only if no code of
+    /// this step or a later one has signed it in before (RFC 6238 §5.2: a code is used once).
+    /// Atomic in the store, so two sign-ins with one code never both succeed, on any number of
+    /// servers sharing it.
+    pub fn claim_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError> {
+        let step = i64::try_from(step)
+            .map_err(|_| StoreError::Backend(format!("totp step {step} out of range")))?;
+        self.rows.claim_totp_step(username, step)
+    }
 }
 
 impl SqliteAccounts {
@@ -812,6 +822,17 @@ impl AccountRows for SqliteAccounts {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    fn claim_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "UPDATE users SET totp_last_step = ?2
+                 WHERE username = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+            )?
+            .execute(params![username, step])
+            .map(|n| n == 1)
         })
     }
 }
@@ -1151,6 +1172,33 @@ mod tests {
         );
     }
 
+    fn a_totp_step_is_taken_once_and_never_an_earlier_one(a: &Accounts) {
+        add(a, "ana");
+        assert!(a.claim_totp_step("ana", 100).unwrap(), "the first code");
+        assert!(
+            !a.claim_totp_step("ana", 100).unwrap(),
+            "the same step again"
+        );
+        assert!(!a.claim_totp_step("ana", 99).unwrap(), "an earlier step");
+        assert!(a.claim_totp_step("ana", 101).unwrap(), "the next step");
+        assert!(!a.claim_totp_step("ana", 101).unwrap());
+        assert!(!a.claim_totp_step("nadie", 5).unwrap(), "no such account");
+        // Other accounts keep their own steps.
+        add(a, "beto");
+        assert!(a.claim_totp_step("beto", 100).unwrap());
+        // Many threads racing for one step (as many servers would for one code): one wins.
+        let wins: usize = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| a.claim_totp_step("ana", 200).unwrap()))
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| usize::from(r.join().unwrap()))
+                .sum()
+        });
+        assert_eq!(wins, 1);
+    }
+
     /// Accounts in a scratch PostgreSQL schema, as every server pointed at that database
     /// shares them.
     fn postgres_accounts() -> (
@@ -1202,7 +1250,27 @@ mod tests {
         tokens_end_when_they_expire_even_once_their_owner_is_kept,
         a_new_password_revokes_the_accounts_tokens,
         a_machine_account_is_kept_as_one,
+        a_totp_step_is_taken_once_and_never_an_earlier_one,
     );
+
+    /// Two servers on one PostgreSQL database, each with its own `Accounts` (its own
+    /// connections), given the same code at once: only one signs in.
+    #[test]
+    fn postgres_two_servers_never_both_take_one_totp_step() {
+        let (schema, dir, a) = postgres_accounts();
+        add(&a, "ana");
+        let store = habeas_store_postgres::PostgresStore::open(&schema.url()).unwrap();
+        let b =
+            Accounts::with_rows(Box::new(store.accounts()), &dir.path().join("k.secrets")).unwrap();
+        for step in 1_000..1_020 {
+            let (x, y) = std::thread::scope(|s| {
+                let x = s.spawn(|| a.claim_totp_step("ana", step).unwrap());
+                let y = s.spawn(|| b.claim_totp_step("ana", step).unwrap());
+                (x.join().unwrap(), y.join().unwrap())
+            });
+            assert!(x ^ y, "step {step}: exactly one server takes it ({x}, {y})");
+        }
+    }
 
     #[test]
     fn postgres_second_factor_secrets_are_sealed_at_rest() {

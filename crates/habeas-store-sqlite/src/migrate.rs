@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0009_contacts_without_person_index.sql"),
     ),
     (
+        10,
+        "totp_last_step",
+        include_str!("../migrations/0010_totp_last_step.sql"),
+    ),
+    (
         11,
         "tokens_and_machines",
         include_str!("../migrations/0011_tokens_and_machines.sql"),

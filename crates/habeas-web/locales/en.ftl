@@ -12,12 +12,11 @@ signed-in-as = Signed in as { $user } ({ $role })
 sign-in-title = Sign in
 sign-in-username = Username
 sign-in-password = Password
-sign-in-code = Verification code (6 digits)
-sign-in-code-hint = Only for accounts with a second factor: director, national administration, inspector, administrator.
+sign-in-code = Verification code (if your account has one)
+sign-in-code-hint = If your account has a second factor (director, national administration, inspector, administrator, or any account enrolled with one): the 6-digit code from your authenticator app. Otherwise leave it empty.
 sign-in-submit = Sign in
-sign-in-bad = The username, password or code is wrong.
-sign-in-code-required = This account signs in with a code from its authenticator app.
-sign-in-locked = The account is locked; an administrator can unlock it.
+sign-in-bad = The username, password or code is wrong, or the account is locked (an administrator can unlock it).
+sign-in-busy = Too many sign-in attempts: wait a moment and try again.
 sign-in-fields = Enter the username and the password.
 
 board-title = { $facility } board

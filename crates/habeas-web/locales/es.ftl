@@ -12,12 +12,11 @@ signed-in-as = Sesión de { $user } ({ $role })
 sign-in-title = Iniciar sesión
 sign-in-username = Usuario
 sign-in-password = Contraseña
-sign-in-code = Código de verificación (6 cifras)
-sign-in-code-hint = Solo para cuentas con segundo factor: dirección, administración nacional, inspección, administración.
+sign-in-code = Código de verificación (si su cuenta lo tiene)
+sign-in-code-hint = Si su cuenta tiene segundo factor (dirección, administración nacional, inspección, administración, o cualquier cuenta que lo tenga): el código de 6 cifras de su aplicación de autenticación. Si no, déjelo vacío.
 sign-in-submit = Entrar
-sign-in-bad = Usuario, contraseña o código incorrectos.
-sign-in-code-required = Esta cuenta entra con un código de su aplicación de autenticación.
-sign-in-locked = La cuenta está bloqueada; un administrador puede desbloquearla.
+sign-in-bad = Usuario, contraseña o código incorrectos, o la cuenta está bloqueada (un administrador puede desbloquearla).
+sign-in-busy = Demasiados intentos de inicio de sesión: espere un momento y vuelva a intentarlo.
 sign-in-fields = Escriba el usuario y la contraseña.
 
 board-title = Tablero de { $facility }

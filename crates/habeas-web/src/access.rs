@@ -26,6 +26,8 @@ pub enum SignInOutcome {
     BadPassword,
     MissingCode,
     BadCode,
+    /// A right code whose time step (or a later one) had already signed the account in.
+    ReplayedCode,
     Locked,
     /// The failure that locked the account.
     LockedNow,
@@ -70,6 +72,17 @@ pub enum Event<'a> {
         what: &'a str,
         query: Option<&'a str>,
         people: u64,
+    },
+    /// Sign-in attempts counted rather than logged one by one, between `since` and `until`
+    /// (ms since the epoch): unknown users beyond the first of a window, and attempts refused
+    /// unchecked by a rate limit (`limited`) or because every password check was taken
+    /// (`busy`). With the single entries, they add up to every attempt.
+    SignInSummary {
+        since: i64,
+        until: i64,
+        unknown_user: u64,
+        limited: u64,
+        busy: u64,
     },
     /// A change to an account or its tokens: `by` is who made it (`user:…` for an account of
     /// the API, `os:…` for the server's control socket, the `--actor` of the command line).
@@ -161,6 +174,19 @@ impl Event<'_> {
                 format!("list:{what}"),
                 json!({"what": what, "query": query, "people": people}),
             ),
+            Event::SignInSummary {
+                since,
+                until,
+                unknown_user,
+                limited,
+                busy,
+            } => (
+                "server".to_owned(),
+                EVERY_FACILITY,
+                kinds::SIGN_IN,
+                "sign-in:summary".to_owned(),
+                json!({"outcome": "summary", "since": since, "until": until, "unknown_user": unknown_user, "limited": limited, "busy": busy}),
+            ),
             Event::Account {
                 by,
                 username,
@@ -234,6 +260,23 @@ mod tests {
         }
         .to_draft();
         assert_eq!(d.facility, "-");
+        assert!(d.prepare().is_ok());
+        let d = Event::SignInSummary {
+            since: 1,
+            until: 2,
+            unknown_user: 30,
+            limited: 4,
+            busy: 5,
+        }
+        .to_draft();
+        assert_eq!(
+            (
+                d.kind.as_str(),
+                d.payload["outcome"].as_str(),
+                d.payload["unknown_user"].as_u64()
+            ),
+            (kinds::SIGN_IN, Some("summary"), Some(30))
+        );
         assert!(d.prepare().is_ok());
     }
 }

@@ -195,9 +195,35 @@ pub fn totp_code(secret_base32: &str, unix_seconds: u64) -> Result<String, Inval
     Ok(totp(secret_base32)?.generate(unix_seconds))
 }
 
+/// The length of a TOTP time step, in seconds.
+pub const TOTP_STEP_SECS: u64 = 30;
+
 /// Whether `code` is valid at `unix_seconds`, one 30-second step either side.
 pub fn check_totp(secret_base32: &str, code: &str, unix_seconds: u64) -> bool {
-    totp(secret_base32).is_ok_and(|t| t.check(code.trim(), unix_seconds))
+    !totp_steps(secret_base32, code, unix_seconds).is_empty()
+}
+
+/// The time steps (unix seconds / 30) within one step of `unix_seconds` whose code is `code`,
+/// earliest first: usually none or one (two steps share a code once in a million). A sign-in
+/// takes the first step not yet used, so that a code is accepted once (RFC 6238 §5.2).
+/// Codes are compared in constant time.
+pub fn totp_steps(secret_base32: &str, code: &str, unix_seconds: u64) -> Vec<u64> {
+    let Ok(t) = totp(secret_base32) else {
+        return Vec::new();
+    };
+    let given = code.trim().as_bytes();
+    let now = unix_seconds / TOTP_STEP_SECS;
+    (now.saturating_sub(1)..=now.saturating_add(1))
+        .filter(|step| {
+            let expected = t.generate(step.saturating_mul(TOTP_STEP_SECS));
+            constant_time_eq(expected.as_bytes(), given)
+        })
+        .collect()
+}
+
+/// Whether two byte strings are equal, in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A new secret for a session cookie or an API token: 32 random bytes, base64url.
@@ -375,6 +401,13 @@ mod tests {
         assert!(check_totp(&secret, &code, t + 30));
         assert!(!check_totp(&secret, &code, t + 90));
         assert!(!check_totp(&secret, "000000x", t));
+        // The step a code belongs to, whichever of the three it is checked in.
+        let step = t / TOTP_STEP_SECS;
+        assert_eq!(totp_steps(&secret, &code, t), [step]);
+        assert_eq!(totp_steps(&secret, &code, t + 30), [step]);
+        assert_eq!(totp_steps(&secret, &code, t - 30), [step]);
+        assert!(totp_steps(&secret, &code, t + 60).is_empty());
+        assert!(totp_steps(&secret, &code[..5], t).is_empty());
         assert!(totp_uri(&secret, "ana").contains(&format!("secret={secret}")));
         // RFC 6238 appendix B, SHA-1, 59 seconds: 94287082 (8 digits); our 6 are its last 6.
         let rfc = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

@@ -5,6 +5,7 @@ pub(crate) mod api;
 pub mod auth;
 pub mod control;
 pub mod evaluations;
+pub mod limits;
 pub mod openapi;
 pub mod server;
 pub mod signin;

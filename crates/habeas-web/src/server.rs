@@ -3,10 +3,10 @@
 //! register or a password hash runs on the blocking pool. Every read of a person's record and
 //! every refusal is appended to the access log before the answer leaves.
 
-use crate::access::{Event, SignInOutcome, EVERY_FACILITY};
+use crate::access::{Event, EVERY_FACILITY};
 use crate::auth::{self, Role};
 use crate::signin::{self, SESSION_IDLE_MS, SESSION_LIFETIME_MS};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,6 +18,7 @@ use habeas_store_sqlite::{Accounts, SqliteStore, User};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// The name of the session cookie.
@@ -42,6 +43,8 @@ pub struct AppState {
     pub cookie_key: auth::CookieKey,
     /// Compliance evaluations kept for the pages (`evaluations`).
     pub evaluations: crate::evaluations::Evaluations,
+    /// The limits on signing in (`limits`).
+    pub signin_limits: crate::limits::SignInLimits,
 }
 
 /// Request counts and latencies by route and status, for `/metrics`.
@@ -110,6 +113,8 @@ pub struct ApiError {
     code: String,
     message: String,
     field: Option<String>,
+    /// Seconds for `Retry-After` (a 429); small, so that the error stays small.
+    retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -119,7 +124,17 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             field: None,
+            retry_after: None,
         }
+    }
+    /// Adds `Retry-After` (at most 65,535 seconds).
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(u16::try_from(seconds).unwrap_or(u16::MAX));
+        self
+    }
+    /// The seconds of `Retry-After`, if the answer has one.
+    pub(crate) fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after.map(u64::from)
     }
     pub(crate) fn field(mut self, field: &str) -> Self {
         self.field = Some(field.to_owned());
@@ -169,13 +184,18 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(
                 json!({"error": {"code": self.code, "message": self.message, "field": self.field}}),
             ),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
     }
 }
 
@@ -375,6 +395,10 @@ impl AppState {
     }
 }
 
+/// The largest sign-in a client may send, in bytes (a username, a password of at most 256
+/// characters and a code fit many times): a sign-in waiting for its turn holds little.
+pub(crate) const SIGN_IN_BODY_MAX: usize = 8 * 1024;
+
 /// The routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let routes = Router::new()
@@ -383,7 +407,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/api/session",
-            axum::routing::post(sign_in).delete(sign_out).get(me),
+            axum::routing::post(sign_in)
+                .layer(axum::extract::DefaultBodyLimit::max(SIGN_IN_BODY_MAX))
+                .delete(sign_out)
+                .get(me),
         )
         .route("/api/persons", get(crate::api::search))
         .route("/api/persons/{person}", get(person_file))
@@ -701,67 +728,85 @@ fn who(user: &User, csrf: Option<&str>) -> Value {
 
 /// `POST /api/session`: password (and code) in, session cookie out. Every attempt is logged;
 /// a refusal never says which part was wrong.
-#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = crate::openapi::Who), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Wrong username, password or code; code required; or locked", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, responses((status = 200, description = "Signed in: the account and the CSRF token; the session cookie is set (HttpOnly, Secure, SameSite=Strict)", body = crate::openapi::Who), (status = 400, description = "Bad input", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in: one answer (bad_credentials) whatever failed — the username, the password, a missing, wrong or already used code, a locked account", body = crate::openapi::ErrorBody), (status = 429, description = "Not checked (too_many_attempts): too many attempts for this username or from this address, or too many sign-ins being checked; try again after Retry-After seconds", body = crate::openapi::ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait before trying again")))))]
 pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
+    peer: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>,
+    headers: HeaderMap,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()).field("body")
     })?;
-    blocking(move || {
-        let (user, cookie, csrf) = start_session(
-            &state,
-            &body.username,
-            &body.password,
-            body.code.as_deref(),
-            "api",
-        )?;
-        let mut res = Json(who(&user, Some(&csrf))).into_response();
-        res.headers_mut().insert(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
-        );
-        Ok(res)
-    })
-    .await
+    let peer = peer.ok().map(|ConnectInfo(a)| a);
+    let (user, cookie, csrf) = crate::limits::sign_in(
+        state,
+        peer,
+        &headers,
+        body.username,
+        body.password,
+        body.code,
+        "api",
+    )
+    .await?;
+    let mut res = Json(who(&user, Some(&csrf))).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    Ok(res)
+}
+
+/// The one answer to every failed sign-in, whatever failed (an unknown user, the password, a
+/// missing, wrong or replayed code, a locked account): only the access log says which.
+pub(crate) fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "the username, password or code is wrong, or the account is locked",
+    )
 }
 
 /// Checks a sign-in (logged, by `via`) and opens a session: the account, the `Set-Cookie`
-/// value and the session's CSRF token. A refusal never says which part was wrong.
+/// value and the session's CSRF token. A refusal never says which part was wrong. `turn` is
+/// the sign-in's turn at checking a password (`limits`), given back once it is checked.
 pub(crate) fn start_session(
     state: &AppState,
     username: &str,
     password: &str,
     code: Option<&str>,
     via: &str,
+    turn: crate::limits::Turn,
 ) -> ApiResult<(User, String, String)> {
     let now = state.now();
-    let attempt = signin::sign_in(&state.accounts, username, password, code, now)?;
-    state.log(&[Event::SignIn {
+    let attempt = signin::sign_in(&state.accounts, username, password, code, now);
+    drop(turn);
+    let attempt = attempt?;
+    // Unknown users beyond the first of a window are counted, not logged one by one; the
+    // counts go with the next entry (`limits`).
+    let (own, summary) = state.signin_limits.checked(attempt.outcome, now)?;
+    let one = Event::SignIn {
         username,
         outcome: attempt.outcome,
         via,
-    }])?;
+    };
+    let mut events: Vec<Event<'_>> = Vec::with_capacity(2);
+    if let Some(s) = &summary {
+        events.push(s.event());
+    }
+    if own {
+        events.push(one);
+    }
+    if !events.is_empty() {
+        if let Err(e) = state.log(&events) {
+            if let Some(s) = summary {
+                state.signin_limits.restore(s);
+            }
+            return Err(e);
+        }
+    }
     let Some(user) = attempt.user else {
-        return Err(match attempt.outcome {
-            SignInOutcome::Locked | SignInOutcome::LockedNow => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "locked",
-                "the account is locked; an administrator can unlock it",
-            ),
-            SignInOutcome::MissingCode => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "code_required",
-                "this account signs in with a code from its authenticator",
-            )
-            .field("code"),
-            _ => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "the username, password or code is wrong",
-            ),
-        });
+        return Err(bad_credentials());
     };
     let secret = auth::new_secret().map_err(ApiError::internal)?;
     let csrf = auth::new_secret().map_err(ApiError::internal)?;

@@ -3,7 +3,7 @@
 //! account until an administrator unlocks it. Each attempt becomes an access-log event.
 
 use crate::access::SignInOutcome;
-use crate::auth::{check_totp, verify_password, Role};
+use crate::auth::{totp_steps, verify_password, Role};
 use habeas_register::store::StoreError;
 use habeas_store_sqlite::{Accounts, User};
 
@@ -23,9 +23,12 @@ pub struct Attempt {
     pub outcome: SignInOutcome,
 }
 
-/// Checks a sign-in at `now` (milliseconds since the epoch). A wrong password and a wrong or
-/// missing code count as failures alike; a locked account is refused before anything is
-/// checked, so that guessing cannot continue.
+/// Checks a sign-in at `now` (milliseconds since the epoch). A wrong password and a wrong,
+/// missing or replayed code count as failures alike; a locked account is refused before its
+/// password is checked, so that guessing cannot continue (a dummy hash is checked instead,
+/// so that it takes as long). A code is accepted once: its time step is taken for the account
+/// by one conditional update, and a code of that step or an earlier one is refused after
+/// (RFC 6238 §5.2).
 pub fn sign_in(
     accounts: &Accounts,
     username: &str,
@@ -43,6 +46,7 @@ pub fn sign_in(
         return Ok(refused(SignInOutcome::UnknownUser));
     };
     if user.locked_at.is_some() {
+        let _ = verify_password(DUMMY_HASH, password);
         return Ok(refused(SignInOutcome::Locked));
     }
     if user.machine {
@@ -73,8 +77,19 @@ pub fn sign_in(
             return fail(SignInOutcome::MissingCode);
         };
         let seconds = u64::try_from(now / 1000).unwrap_or(0);
-        if !check_totp(secret, code, seconds) {
+        let steps = totp_steps(secret, code, seconds);
+        if steps.is_empty() {
             return fail(SignInOutcome::BadCode);
+        }
+        let mut taken = false;
+        for step in steps {
+            if accounts.claim_totp_step(username, step)? {
+                taken = true;
+                break;
+            }
+        }
+        if !taken {
+            return fail(SignInOutcome::ReplayedCode);
         }
     }
     accounts.clear_failures(username)?;
@@ -166,6 +181,38 @@ mod tests {
         assert_eq!(
             outcome("nobody", "velero-azul", None),
             SignInOutcome::UnknownUser
+        );
+    }
+
+    #[test]
+    fn a_code_signs_in_once_and_a_replay_counts_as_a_failure() {
+        let (_d, a) = accounts();
+        let secret = new_totp_secret().unwrap();
+        add(&a, "insp", "inspector", Some(&secret));
+        let now = 1_764_000_000_000;
+        let code = totp_code(&secret, 1_764_000_000).unwrap();
+        let outcome = |c: &str, at| sign_in(&a, "insp", "velero-azul", Some(c), at).unwrap();
+        assert_eq!(outcome(&code, now).outcome, SignInOutcome::Ok);
+        let again = outcome(&code, now + 1_000);
+        assert_eq!(again.outcome, SignInOutcome::ReplayedCode);
+        assert!(again.user.is_none());
+        // Still within the skew a step later, but used.
+        assert_eq!(
+            outcome(&code, now + 30_000).outcome,
+            SignInOutcome::ReplayedCode
+        );
+        let next = totp_code(&secret, 1_764_000_030).unwrap();
+        assert_eq!(outcome(&next, now + 30_000).outcome, SignInOutcome::Ok);
+        // Replays are failures: four, and a fifth locks the account.
+        for k in 0..4 {
+            assert_eq!(
+                outcome(&next, now + 31_000 + k).outcome,
+                SignInOutcome::ReplayedCode
+            );
+        }
+        assert_eq!(
+            outcome(&next, now + 35_000).outcome,
+            SignInOutcome::LockedNow
         );
     }
 

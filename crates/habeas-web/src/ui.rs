@@ -15,9 +15,7 @@ mod registers;
 
 use crate::access::EVERY_FACILITY;
 use crate::auth::Role;
-use crate::server::{
-    blocking, end_session, start_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE,
-};
+use crate::server::{blocking, end_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -42,7 +40,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/style.css", get(style))
         .route("/ui/htmx.min.js", get(htmx))
-        .route("/ui/sign-in", get(sign_in_page).post(sign_in_form))
+        .route(
+            "/ui/sign-in",
+            get(sign_in_page)
+                .post(sign_in_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::server::SIGN_IN_BODY_MAX,
+                )),
+        )
         .route("/ui/sign-out", post(sign_out_form))
         .route("/ui/language", post(language_form))
         .route("/ui/board", get(board))
@@ -273,7 +278,6 @@ struct SignInPage {
     tr: Tr,
     who: Option<Who>,
     error: Option<String>,
-    code_error: bool,
     username: String,
 }
 
@@ -300,7 +304,6 @@ async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Respons
                 tr,
                 who: None,
                 error: None,
-                code_error: false,
                 username: String::new(),
             },
         ),
@@ -321,6 +324,10 @@ pub(crate) struct SignInForm {
 async fn sign_in_form(
     State(state): State<Arc<AppState>>,
     Query(q): Query<LangQuery>,
+    peer: Result<
+        axum::extract::ConnectInfo<std::net::SocketAddr>,
+        axum::extract::rejection::ExtensionRejection,
+    >,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -329,7 +336,7 @@ async fn sign_in_form(
         Ok(tr) => tr,
         Err(e) => return e.into_response(),
     };
-    let again = |tr: Tr, message_id: &str, code_error: bool, username: String| {
+    let again = |tr: Tr, message_id: &str, username: String| {
         let error = Some(tr.t(message_id));
         html(
             StatusCode::UNAUTHORIZED,
@@ -337,19 +344,25 @@ async fn sign_in_form(
                 tr,
                 who: None,
                 error,
-                code_error,
                 username,
             },
         )
     };
     if form.username.trim().is_empty() || form.password.is_empty() {
-        return again(tr, "sign-in-fields", false, form.username);
+        return again(tr, "sign-in-fields", form.username);
     }
     let username = form.username.clone();
-    let outcome = blocking(move || {
-        let code = Some(form.code.trim()).filter(|c| !c.is_empty());
-        start_session(&state, form.username.trim(), &form.password, code, "web")
-    })
+    // Under the same limits as the API's sign-in.
+    let code = Some(form.code.trim().to_owned()).filter(|c| !c.is_empty());
+    let outcome = crate::limits::sign_in(
+        state,
+        peer.ok().map(|axum::extract::ConnectInfo(a)| a),
+        &headers,
+        form.username.trim().to_owned(),
+        form.password,
+        code,
+        "web",
+    )
     .await;
     match outcome {
         Ok((_, cookie, _)) => {
@@ -362,9 +375,18 @@ async fn sign_in_form(
                 Err(e) => ApiError::internal(e).into_response(),
             }
         }
-        Err(e) if e.code() == "code_required" => again(tr, "sign-in-code-required", true, username),
-        Err(e) if e.code() == "locked" => again(tr, "sign-in-locked", false, username),
-        Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", false, username),
+        // One message for every failed sign-in, as the API's one answer.
+        Err(e) if e.code() == "bad_credentials" => again(tr, "sign-in-bad", username),
+        Err(e) if e.code() == "too_many_attempts" => {
+            let retry = e.retry_after_secs();
+            let mut res = again(tr, "sign-in-busy", username);
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Some(secs) = retry {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            res
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -108,6 +108,11 @@ fn health(facility: &str, booking: u64) -> Draft {
 }
 
 fn world() -> World {
+    world_with(habeas_web::limits::SignInLimits::default())
+}
+
+/// A world whose server has these sign-in limits.
+fn world_with(signin_limits: habeas_web::limits::SignInLimits) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Timestamp(T0)));
     let (store, register) = start(&dir.path().join("h.db"), "habeas.test/api", clock.clone());
@@ -187,6 +192,7 @@ fn world() -> World {
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::new([11; 32]),
         evaluations: Default::default(),
+        signin_limits,
     });
     World {
         _dir: dir,
@@ -538,7 +544,8 @@ async fn the_person_file_by_role_and_facility_scope_with_every_refusal_logged() 
 #[tokio::test]
 async fn second_factor_lockout_sessions_csrf_and_tokens() {
     let w = world();
-    // The inspector needs the code; a wrong one is refused without saying which part failed.
+    // The inspector needs the code; without it, or with a wrong one, the sign-in is refused
+    // without saying which part failed.
     let a = w
         .call(
             "POST",
@@ -549,7 +556,7 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
         .await;
     assert_eq!(
         (a.status, a.body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("code_required"))
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
     );
     let a = w
         .call(
@@ -593,7 +600,7 @@ async fn second_factor_lockout_sessions_csrf_and_tokens() {
             Some(json!({"username": "ins", "password": PASSWORD, "code": code})),
         )
         .await;
-    assert_eq!(a.body["error"]["code"], "locked");
+    assert_eq!(a.body["error"]["code"], "bad_credentials");
     let outcomes: Vec<String> = w
         .log()
         .iter()
@@ -2165,7 +2172,12 @@ async fn administrators_manage_accounts_through_the_api_and_each_change_is_logge
             Some(json!({"username": "cus.cecot", "password": PASSWORD})),
         )
         .await;
-    assert_eq!(r.body["error"]["code"], "locked");
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+    );
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(last["payload"]["outcome"], "locked", "the log says why");
     let a = w
         .call(
             "POST",
@@ -2370,16 +2382,23 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert_eq!(js.status, StatusCode::OK);
     assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
 
-    // A director needs the code: without it, the message is beside the field; a wrong
-    // password says nothing about which part was wrong. Both are logged, via the web.
+    // A director needs the code: without it, as with a wrong password, the page says nothing
+    // about which part was wrong (the code's field is always there). Both are logged, via the
+    // web, with what was wrong.
     let form =
         |code: &str, password: &str| format!("username=dir.cecot&password={password}&code={code}");
     let a = w
         .form("/ui/sign-in?lang=es", &[], &form("", PASSWORD))
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert!(page(&a).contains("aria-invalid=\"true\""), "{}", page(&a));
-    assert!(page(&a).contains("código de su aplicación"));
+    let without_code = page(&a).to_owned();
+    assert!(without_code.contains("Usuario, contraseña o código incorrectos"));
+    assert!(without_code.contains("<label for=\"code\">"));
+    assert!(!without_code.contains("aria-invalid"), "{without_code}");
+    assert_eq!(
+        w.log().last().unwrap()["payload"]["outcome"],
+        "missing_code"
+    );
     assert!(
         page(&a).contains("value=\"dir.cecot\""),
         "the username is kept"
@@ -2388,7 +2407,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .form("/ui/sign-in?lang=es", &[], &form("000000", "otra-cosa-1"))
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert!(page(&a).contains("Usuario, contraseña o código incorrectos"));
+    assert_eq!(page(&a), without_code, "the same page");
     let last = w.log().last().unwrap().clone();
     assert_eq!(
         (last["kind"].as_str(), last["payload"]["via"].as_str()),
@@ -3768,4 +3787,430 @@ async fn the_control_channel_carries_out_account_commands_under_the_apis_rules()
             "os:operador cus.cecot password_reset"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_totp_code_signs_in_once_and_a_replay_or_an_earlier_step_is_a_failure() {
+    let w = world();
+    let secret = w.inspector_totp.clone();
+    let sign_in = |code: String| {
+        w.call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "ins", "password": PASSWORD, "code": code})),
+        )
+    };
+    let code = w.code_for(&secret);
+    assert_eq!(sign_in(code.clone()).await.status, StatusCode::OK);
+    // The same code again, within its step: refused, as any failure is.
+    let a = sign_in(code.clone()).await;
+    assert_eq!(
+        (a.status, a.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials")),
+        "{}",
+        a.body
+    );
+    // A step later the old code is still within the skew, but its step was used: refused.
+    w.clock.advance_millis(30_000);
+    assert_eq!(sign_in(code).await.status, StatusCode::UNAUTHORIZED);
+    // The new step's code signs in, once.
+    let next = w.code_for(&secret);
+    assert_eq!(sign_in(next.clone()).await.status, StatusCode::OK);
+    assert_eq!(sign_in(next).await.status, StatusCode::UNAUTHORIZED);
+    let outcomes: Vec<String> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .map(|e| e["payload"]["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "ok",
+            "replayed_code",
+            "replayed_code",
+            "ok",
+            "replayed_code"
+        ]
+    );
+    // Replays count toward the lockout: two more failures make five, and the account locks.
+    w.clock.advance_millis(30_000);
+    let code = w.code_for(&secret);
+    assert_eq!(sign_in(code.clone()).await.status, StatusCode::OK);
+    for _ in 0..5 {
+        assert_eq!(sign_in(code.clone()).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(last["payload"]["outcome"], "locked_now");
+}
+
+#[tokio::test]
+async fn every_failed_sign_in_gets_the_same_answer_and_the_log_keeps_the_truth() {
+    let w = world();
+    let attempt = |user: &str, password: &str, code: Option<String>| {
+        let body = json!({"username": user, "password": password, "code": code});
+        w.call("POST", "/api/session", &[], Some(body))
+    };
+    let ins = w.inspector_totp.clone();
+    let mut answers = Vec::new();
+    // Unknown user; wrong password; right password without the code; with a wrong code;
+    // with a replayed code.
+    answers.push(attempt("nadie", PASSWORD, None).await);
+    answers.push(attempt("ins", "otra-clave-9", Some(w.code_for(&ins))).await);
+    answers.push(attempt("ins", PASSWORD, None).await);
+    answers.push(attempt("ins", PASSWORD, Some("000000".into())).await);
+    assert_eq!(
+        attempt("ins", PASSWORD, Some(w.code_for(&ins)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    answers.push(attempt("ins", PASSWORD, Some(w.code_for(&ins))).await);
+    // A director without its code.
+    answers.push(attempt("dir.cecot", PASSWORD, None).await);
+    // Locked: by five failures, and then with the right password.
+    for _ in 0..5 {
+        attempt("cus.cecot", "otra-clave-9", None).await;
+    }
+    answers.push(attempt("cus.cecot", PASSWORD, None).await);
+    let first = &answers[0];
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(first.body["error"]["code"], "bad_credentials");
+    for (k, a) in answers.iter().enumerate() {
+        assert_eq!(
+            (a.status, &a.body),
+            (first.status, &first.body),
+            "answer {k} differs from the unknown user's"
+        );
+    }
+    let outcomes: Vec<String> = w
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .map(|e| e["payload"]["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "unknown_user",
+            "bad_password",
+            "missing_code",
+            "bad_code",
+            "ok",
+            "replayed_code",
+            "missing_code",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "bad_password",
+            "locked_now",
+            "locked"
+        ]
+    );
+    // The page shows the code's field to everyone, in both languages, and its one message.
+    for (lang, hint) in [
+        ("es", "si su cuenta lo tiene"),
+        ("en", "if your account has one"),
+    ] {
+        let a = w
+            .call("GET", &format!("/ui/sign-in?lang={lang}"), &[], None)
+            .await;
+        assert!(
+            page(&a).contains("<input id=\"code\" name=\"code\""),
+            "{lang}"
+        );
+        assert!(page(&a).contains(hint), "{lang}: {}", page(&a));
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_users_is_refused_unchecked_and_the_log_counts_it_without_an_entry_each()
+{
+    let w = world();
+    // 32 sign-ins for unknown users at one instant, from one client: the first 30 are
+    // checked (and refused as usual), the rest are refused unchecked with 429 and Retry-After.
+    let mut statuses = Vec::new();
+    for k in 0..32 {
+        let a = w
+            .call(
+                "POST",
+                "/api/session",
+                &[],
+                Some(json!({"username": format!("nadie-{k}"), "password": PASSWORD})),
+            )
+            .await;
+        if a.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(a.body["error"]["code"], "too_many_attempts", "{}", a.body);
+            assert!(a.headers.contains_key("retry-after"));
+        }
+        statuses.push(a.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        30,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+    // The access log has an entry for each of the first 20 only…
+    let single = |log: &[Value]| {
+        log.iter()
+            .filter(|e| e["kind"] == "access.sign_in" && e["payload"]["outcome"] != "summary")
+            .count() as u64
+    };
+    assert_eq!(single(&w.log()), 20);
+    // …and once the window has closed, the next attempt brings the count of the others.
+    w.clock.advance_millis(61_000);
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "nadie-final", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    let log = w.log();
+    let summaries: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in" && e["payload"]["outcome"] == "summary")
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    let p = &summaries[0]["payload"];
+    assert_eq!(
+        (
+            p["unknown_user"].as_u64(),
+            p["limited"].as_u64(),
+            p["busy"].as_u64()
+        ),
+        (Some(10), Some(2), Some(0))
+    );
+    let counted: u64 = ["unknown_user", "limited", "busy"]
+        .iter()
+        .map(|k| p[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(single(&log) + counted, 33, "every attempt is accounted for");
+}
+
+/// Small limits for the tests: three attempts per username and five per address a minute,
+/// two unknown users logged one by one a minute, refusals answered at once.
+fn small_limits() -> habeas_web::limits::LimitsConfig {
+    use habeas_web::limits::{LimitsConfig, Rate};
+    LimitsConfig {
+        hashing: 1,
+        waiting: 8,
+        wait_ms: 2_000,
+        account: Rate {
+            burst: 3,
+            every_ms: 60_000,
+        },
+        address: Rate {
+            burst: 5,
+            every_ms: 60_000,
+        },
+        kept: 1_000,
+        logged_unknown: 2,
+        window_ms: 60_000,
+        pause_ms: 0,
+        paused: 0,
+        trust_forwarded: false,
+    }
+}
+
+impl World {
+    /// A sign-in from a client at `from` (as `habeas serve` passes the peer's address), by
+    /// the API or (`web`) the page's form.
+    async fn sign_in_from(&self, from: &str, user: &str, password: &str, web: bool) -> Answer {
+        let peer: std::net::SocketAddr = format!("{from}:40000").parse().unwrap();
+        let mut req = if web {
+            Request::builder()
+                .method("POST")
+                .uri("/ui/sign-in?lang=en")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "username={user}&password={password}&code="
+                )))
+        } else {
+            Request::builder()
+                .method("POST")
+                .uri("/api/session")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"username": user, "password": password}).to_string(),
+                ))
+        }
+        .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let (status, headers, bytes) = self.send_raw(req).await;
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+#[tokio::test]
+async fn sign_ins_are_limited_per_username_and_per_address_in_the_api_and_the_page() {
+    let w = world_with(habeas_web::limits::SignInLimits::new(small_limits()));
+    let mut attempts = 0u64;
+    // From one address: five attempts (any usernames), then refused unchecked.
+    for k in 0..5 {
+        let a = w
+            .sign_in_from("10.0.0.1", &format!("nadie-{k}"), PASSWORD, false)
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        attempts += 1;
+    }
+    let a = w.sign_in_from("10.0.0.1", "nadie-5", PASSWORD, false).await;
+    attempts += 1;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+    assert_eq!(a.body["error"]["code"], "too_many_attempts");
+    assert!(a.body["error"]["message"].is_string() && a.body["error"].get("field").is_some());
+    assert_eq!(a.headers["retry-after"], "60");
+    // The page's form is under the same limits: 429, with the message in its language.
+    let a = w
+        .sign_in_from("10.0.0.1", "cus.cecot", PASSWORD, true)
+        .await;
+    attempts += 1;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page(&a).contains("Too many sign-in attempts"),
+        "{}",
+        page(&a)
+    );
+    assert_eq!(a.headers["retry-after"], "60");
+    // Another address is not limited by the first…
+    let a = w
+        .sign_in_from("10.0.0.2", "cus.cecot", PASSWORD, true)
+        .await;
+    attempts += 1;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    // …and successes use no attempt: six in a row from one address.
+    for _ in 0..6 {
+        let a = w
+            .sign_in_from("10.0.0.3", "cus.cecot", PASSWORD, false)
+            .await;
+        attempts += 1;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    }
+    // One username, from many addresses: three failures, then refused unchecked, whether the
+    // account exists or not (so the limit tells nothing about it).
+    for name in ["reg.cecot", "no.existe"] {
+        for k in 0..3 {
+            let a = w
+                .sign_in_from(&format!("10.1.{k}.1"), name, "otra-clave-9", false)
+                .await;
+            attempts += 1;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{name}");
+        }
+        let a = w.sign_in_from("10.2.0.1", name, PASSWORD, false).await;
+        attempts += 1;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+    }
+    // A minute later the buckets have refilled by one.
+    w.clock.advance_millis(60_000);
+    let a = w.sign_in_from("10.0.0.1", "nadie-6", PASSWORD, false).await;
+    attempts += 1;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    // Every attempt is in the access log: an entry each, or counted in a summary.
+    let log = w.log();
+    let sign_ins: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["kind"] == "access.sign_in")
+        .collect();
+    let counted: u64 = sign_ins
+        .iter()
+        .filter(|e| e["payload"]["outcome"] == "summary")
+        .map(|e| {
+            ["unknown_user", "limited", "busy"]
+                .iter()
+                .map(|k| e["payload"][*k].as_u64().unwrap())
+                .sum::<u64>()
+        })
+        .sum();
+    let single = sign_ins
+        .iter()
+        .filter(|e| e["payload"]["outcome"] != "summary")
+        .count() as u64;
+    assert_eq!(single + counted, attempts, "{sign_ins:#?}");
+    // No password ever reaches the log.
+    assert!(!serde_json::to_string(&log).unwrap().contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn when_every_password_check_is_taken_a_sign_in_is_refused_unchecked_and_counted() {
+    // No turn at all to check a password, and nobody may wait for one.
+    let w = world_with(habeas_web::limits::SignInLimits::new(
+        habeas_web::limits::LimitsConfig {
+            hashing: 0,
+            waiting: 0,
+            ..small_limits()
+        },
+    ));
+    let a = w
+        .sign_in_from("10.0.0.1", "cus.cecot", PASSWORD, false)
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+    );
+    assert_eq!(a.headers["retry-after"], "2");
+    // Refused unchecked, the attempt used none of the client's: it may ask again.
+    for _ in 0..6 {
+        let a = w
+            .sign_in_from("10.0.0.1", "cus.cecot", PASSWORD, false)
+            .await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(w.log().len(), 0, "nothing written yet: counted");
+    // The window closes; the next attempt brings the count.
+    w.clock.advance_millis(60_000);
+    w.sign_in_from("10.0.0.1", "cus.cecot", PASSWORD, false)
+        .await;
+    let log = w.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0]["payload"]["outcome"].as_str(),
+            log[0]["payload"]["busy"].as_u64()
+        ),
+        (Some("summary"), Some(7))
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_of_more_than_8_kib_is_refused_before_anything_is_checked() {
+    let w = world();
+    let long = "x".repeat(9 * 1024);
+    let a = w
+        .call(
+            "POST",
+            "/api/session",
+            &[],
+            Some(json!({"username": "cus.cecot", "password": long})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body")),
+        "{}",
+        a.body
+    );
+    let a = w
+        .form(
+            "/ui/sign-in",
+            &[],
+            &format!("username=cus.cecot&password={long}&code="),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(w.log().is_empty(), "nothing was checked");
 }

@@ -643,6 +643,9 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
     figures.extend(crate::bench_search::search_figures(
         &crate::bench_search::SearchBenchArgs::defaults(runs),
     )?);
+    figures.extend(crate::bench_signin::signin_flood_figures(
+        &crate::bench_signin::SigninFloodArgs::defaults(runs),
+    )?);
     report(
         &figures,
         json,
@@ -653,6 +656,7 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
             crate::bench_api::API_BASELINES,
             crate::bench_ui::UI_BASELINES,
             crate::bench_search::SEARCH_BASELINE,
+            crate::bench_signin::SIGNIN_FLOOD_BASELINE,
         ],
     )
 }

@@ -283,6 +283,7 @@ pub(crate) fn build_at(
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
         evaluations: Default::default(),
+        signin_limits: Default::default(),
     });
     Ok(Served {
         register,

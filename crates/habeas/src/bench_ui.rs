@@ -177,6 +177,7 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         tls: false,
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(e)?,
         evaluations: Default::default(),
+        signin_limits: Default::default(),
     });
     Ok((state, access, token, person))
 }

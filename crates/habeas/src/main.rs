@@ -4,6 +4,7 @@ mod bench;
 mod bench_api;
 mod bench_compliance;
 mod bench_search;
+mod bench_signin;
 mod bench_soak;
 mod bench_ui;
 mod control;
@@ -282,6 +283,8 @@ enum BenchCommand {
     Search(bench_search::SearchBenchArgs),
     /// The server under a sustained fixed-rate load for minutes: no error, stable memory.
     Soak(bench_soak::SoakBenchArgs),
+    /// Person-file reads by an API-token holder while 128 connections flood sign-ins.
+    SigninFlood(bench_signin::SigninFloodArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -343,6 +346,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         | BenchCommand::Ui(_)
                         | BenchCommand::Search(_)
                         | BenchCommand::Soak(_)
+                        | BenchCommand::SigninFlood(_)
                         | BenchCommand::All { .. }
                 }
         )
@@ -429,6 +433,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Soak(args),
         } => bench_soak::soak(&args),
+        Command::Bench {
+            bench: BenchCommand::SigninFlood(args),
+        } => bench_signin::signin_flood(&args),
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),

@@ -113,6 +113,12 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         tls,
         cookie_key: db.session_key()?,
         evaluations: Default::default(),
+        // Behind a reverse proxy every connection comes from the proxy: the client is the
+        // address the proxy appended to X-Forwarded-For.
+        signin_limits: habeas_web::limits::SignInLimits::new(habeas_web::limits::LimitsConfig {
+            trust_forwarded: args.behind_proxy,
+            ..Default::default()
+        }),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_keep_alive(std::time::Duration::from_secs(BLOCKING_KEEP_ALIVE_SECS))
@@ -126,9 +132,22 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     let control_path = control.1.clone();
     #[cfg(unix)]
     let control_state = state.clone();
+    let summaries = state.clone();
     let served = runtime.block_on(async move {
         #[cfg(unix)]
         tokio::spawn(crate::control::serve(control.0, control.1, control_state));
+        // The counts of sign-in attempts not logged one by one are written when their window
+        // closes, even if no other sign-in comes (`habeas_web::limits`).
+        let window = state.signin_limits.config().window_ms.max(1_000).unsigned_abs();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(window));
+            loop {
+                every.tick().await;
+                if let Err(e) = habeas_web::limits::write_due(&summaries, false).await {
+                    eprintln!("access log: the sign-in summary: {e:?}");
+                }
+            }
+        });
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listen: cannot bind {}", args.listen))?;
@@ -177,18 +196,25 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
                 println!("listening on https://{addr}");
                 axum_server::from_tcp_rustls(listener.into_std()?, config)?
                     .handle(handle)
-                    .serve(router(state).into_make_service())
+                    .serve(router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
                     .await
                     .context("the server stopped with an error")
             }
             _ => {
                 println!("listening on http://{addr}");
-                axum::serve(listener, router(state))
-                    .with_graceful_shutdown(stop_signal())
-                    .await
-                    .context("the server stopped with an error")
+                axum::serve(
+                    listener,
+                    router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop_signal())
+                .await
+                .context("the server stopped with an error")
             }
-        }
+        }?;
+        // Stopping: the counts not yet written go to the access log before it closes.
+        habeas_web::limits::write_due(&state, true)
+            .await
+            .map_err(|e| anyhow::anyhow!("access log: the sign-in summary: {e:?}"))
     });
     drop(runtime);
     drop(kept);

@@ -305,8 +305,8 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     let site = format!("http://{addr}");
     let b = Browser::start();
 
-    // Signing in: the page asks in Spanish; without the code the director is sent back with
-    // the message beside the field.
+    // Signing in: the page asks in Spanish, and always shows the code's field; without the
+    // code the director is sent back with the one message of every failed sign-in.
     b.go(&format!("{site}/ui/board"));
     assert!(b.at("/ui/sign-in"), "{}", b.url());
     assert!(b.shows("Iniciar sesión"), "{}", b.source());
@@ -314,8 +314,12 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.type_in("#username", "director.cecot");
     b.type_in("#password", &password);
     b.click("#sign-in");
-    assert!(b.text("#code-error").contains("código"), "{}", b.source());
-    b.screenshot("02-sign-in-code-required");
+    assert!(
+        b.text("#sign-in-error").contains("incorrectos"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("02-sign-in-refused");
     #[expect(
         clippy::disallowed_methods,
         reason = "the code is for the real time the server's clock checks it against"

@@ -265,3 +265,45 @@ fn serves_https_with_its_certificate_and_hsts() {
     assert!(child.wait().unwrap().success());
     assert_eq!(lines.next().unwrap().unwrap(), "stopped");
 }
+
+/// Sign-ins for unknown users beyond the first 20 of a minute are counted, not logged one by
+/// one; when the server stops, their count is written to the access log, so none is lost.
+#[test]
+fn counted_sign_ins_are_written_to_the_access_log_when_the_server_stops() {
+    let reg = Reg::init(&[]);
+    let mut child = bin()
+        .current_dir(reg.dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_owned();
+    for k in 0..25 {
+        let body = format!(r#"{{"username":"nadie-{k}","password":"whatever-1"}}"#);
+        let refused = http(
+            &addr,
+            &format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+        );
+        assert!(refused.starts_with("HTTP/1.1 401"), "{k}: {refused}");
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    // 20 entries of their own and one summary of the other 5.
+    let r = reg.ok(&["--db", "habeas.db.access", "verify"]);
+    assert!(r.stdout.starts_with("OK: 21 entries"), "{}", r.stdout);
+    let e = reg.ok(&["--db", "habeas.db.access", "entry", "20"]).stdout;
+    assert!(
+        e.contains("\"summary\"") && e.contains("\"unknown_user\":5"),
+        "{e}"
+    );
+}
