@@ -180,6 +180,9 @@ pub(crate) struct Gen<'a> {
     store: &'a SqliteStore,
     actor: Actor,
     in_flight: VecDeque<Pending>,
+    /// The indices of requests already waited for while more were submitted, oldest first:
+    /// [`Gen::drain`] hands them over with the rest, so that no entry's index is lost.
+    done: Vec<u64>,
     report: Report,
 }
 
@@ -198,7 +201,8 @@ impl Gen<'_> {
                 .push_back(self.register.submit_at(chunk.to_vec(), Some(t)));
             if self.in_flight.len() > 64 {
                 if let Some(p) = self.in_flight.pop_front() {
-                    p.wait()?;
+                    // (Its indices are kept: an append of many chunks needs every one of them.)
+                    self.done.extend(p.wait()?.into_iter().map(|r| r.index));
                 }
             }
         }
@@ -211,7 +215,7 @@ impl Gen<'_> {
     }
 
     pub(crate) fn drain(&mut self) -> Result<Vec<u64>, DemoError> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.done);
         while let Some(p) = self.in_flight.pop_front() {
             out.extend(p.wait()?.into_iter().map(|r| r.index));
         }
@@ -397,6 +401,7 @@ pub fn generate(
         store,
         actor: actor.clone(),
         in_flight: VecDeque::new(),
+        done: Vec::new(),
         report: Report::default(),
     };
     g.report.first_day = first.date_string();

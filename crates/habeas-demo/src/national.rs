@@ -41,6 +41,7 @@ pub(crate) fn generate(
         store,
         actor: actor.clone(),
         in_flight: VecDeque::new(),
+        done: Vec::new(),
         report: Report::default(),
     };
     g.report.first_day = first.date_string();

@@ -44,6 +44,75 @@ pub struct DemoArgs {
     listen: std::net::SocketAddr,
 }
 
+/// What every demo register's origin begins with.
+const DEMO_ORIGIN: &str = "habeas.demo/";
+
+/// The origin of the register at `path` (read without changing the file), or why there is
+/// none: a file that is not a register is not replaced either.
+fn demo_origin(path: &std::path::Path) -> Result<String> {
+    if !path.exists() {
+        // A signing key without its store: whose it is cannot be told, so it is kept.
+        bail!(
+            "--replace: {} does not exist but its signing key does; nothing was removed (move the key away if it is a demo's)",
+            path.display()
+        );
+    }
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| {
+            format!(
+                "--replace: cannot read {}; nothing was removed",
+                path.display()
+            )
+        })?;
+    c.query_row(
+        "SELECT value FROM register_meta WHERE key = 'origin'",
+        [],
+        |r| r.get(0),
+    )
+    .with_context(|| {
+        format!(
+            "--replace: {} is not a Habeas register; nothing was removed",
+            path.display()
+        )
+    })
+}
+
+/// Renames the files `<db><suffix>` that exist to `<db><suffix>.replaced-N` (the first N
+/// free for all of them); the new name of the first, if any was kept.
+fn keep_aside(db: &std::path::Path, suffixes: &[&str]) -> Result<Option<String>> {
+    let name = |suffix: &str, extra: &str| {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        p.push(extra);
+        std::path::PathBuf::from(p)
+    };
+    let present: Vec<&str> = suffixes
+        .iter()
+        .copied()
+        .filter(|s| name(s, "").exists())
+        .collect();
+    if present.is_empty() {
+        return Ok(None);
+    }
+    let n = (1u32..)
+        .find(|n| {
+            present
+                .iter()
+                .all(|s| !name(s, &format!(".replaced-{n}")).exists())
+        })
+        .unwrap_or(0);
+    for s in &present {
+        let to = name(s, &format!(".replaced-{n}"));
+        std::fs::rename(name(s, ""), &to)
+            .with_context(|| format!("cannot keep {} aside", to.display()))?;
+    }
+    Ok(Some(
+        name(present[0], &format!(".replaced-{n}"))
+            .display()
+            .to_string(),
+    ))
+}
+
 pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     let Some(scenario) = Scenario::parse(&args.scenario) else {
         bail!(
@@ -72,17 +141,33 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         if !args.replace {
             bail!("{} exists already; pass --replace to generate the demo over it, or choose another --db", local.display());
         }
-        // The demo's store (or replica), its access log and their keys go together.
+        // Only a demo is replaced: nothing else in Habeas deletes a store.
+        let origin = demo_origin(&local)?;
+        if !origin.starts_with(DEMO_ORIGIN) {
+            bail!(
+                "--replace: {} is the register of {origin:?}, not a demo ({DEMO_ORIGIN}…); nothing was removed. --replace replaces only a demo's register",
+                local.display()
+            );
+        }
+        // An access log is never deleted: the demo's is kept beside it under a new name.
+        let kept = keep_aside(
+            &local,
+            &[".access", ".access-wal", ".access-shm", ".access.key"],
+        )?;
+        if let Some(kept) = kept {
+            println!("the replaced demo's access log is kept as {kept}");
+        }
+        if db.postgres_url().is_some() {
+            // (On PostgreSQL the access log's key is beside the signing key.)
+            keep_aside(&key_path, &[".access"])?;
+        }
+        // The demo's store (or replica) and its keys go together.
         for suffix in [
             "",
             "-wal",
             "-shm",
             "-writer.lock",
-            ".access",
-            ".access-wal",
-            ".access-shm",
             ".access-writer.lock",
-            ".access.key",
             ".session.key",
             ".secrets.key",
         ] {
@@ -91,9 +176,6 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             let _ = std::fs::remove_file(p);
         }
         let _ = std::fs::remove_file(&key_path);
-        if let Ok(access_key) = db.access_key_path() {
-            let _ = std::fs::remove_file(access_key);
-        }
         if db.postgres_url().is_some() {
             for suffix in [".secrets", ".session"] {
                 let mut p = key_path.clone().into_os_string();
