@@ -7,6 +7,7 @@
 
 use crate::dates::Date;
 use crate::DomainError;
+use habeas_register::Timestamp;
 use serde::{Deserialize, Serialize};
 
 mod treatment;
@@ -31,6 +32,46 @@ pub struct Policy {
     pub health: HealthPolicy,
     pub consular: ConsularPolicy,
     pub incidents: IncidentPolicy,
+    /// Added after the first version: a file without it gets the minimum.
+    #[serde(default)]
+    pub intake: IntakePolicy,
+}
+
+/// Rules 6–8: the register entry is made at admission, and every person held is placed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakePolicy {
+    /// Hours after arrival by which the admission is in the register (Rule 7).
+    #[serde(default = "default_registration_hours")]
+    pub registration_hours: u32,
+    /// Hours after admission by which a person held is allocated a cell (Rules 6-8 and 11).
+    #[serde(default = "default_allocation_hours")]
+    pub allocation_hours: u32,
+}
+
+fn default_registration_hours() -> u32 {
+    24
+}
+
+fn default_allocation_hours() -> u32 {
+    24
+}
+
+fn default_judicial_order_hours() -> u32 {
+    48
+}
+
+fn default_first_appearance_hours() -> u32 {
+    48
+}
+
+impl Default for IntakePolicy {
+    fn default() -> Self {
+        Self {
+            registration_hours: default_registration_hours(),
+            allocation_hours: default_allocation_hours(),
+        }
+    }
 }
 
 /// Rules 43–46: what counts as solitary confinement and how long it may last.
@@ -125,6 +166,14 @@ pub struct LegalPolicy {
     pub pretrial_max_days: u32,
     pub review_interval_days: u32,
     pub max_people_per_hearing: u32,
+    /// Hours a person may be held on an order no court issued before a judicial order is
+    /// recorded (ICCPR 9(3)-(4)).
+    #[serde(default = "default_judicial_order_hours")]
+    pub judicial_order_hours: u32,
+    /// Hours from arrest to the first appearance before a judge (ICCPR 9(3); Human Rights
+    /// Committee General Comment 35: 48 hours).
+    #[serde(default = "default_first_appearance_hours")]
+    pub first_appearance_hours: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -424,6 +473,29 @@ pub struct CustodyFacts {
     pub birth: Option<Date>,
     /// Whether the facility is designated for people under 18.
     pub juvenile_facility: bool,
+    /// How the custody began, to the minute, and what the intake findings measure.
+    pub intake: IntakeFacts,
+}
+
+/// The times and facts of a custody's beginning that the legal-basis and intake findings
+/// measure in hours.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IntakeFacts {
+    /// The time of admission.
+    pub admitted_at: Timestamp,
+    /// Brought without an order in force and held pending one.
+    pub pending_order: bool,
+    /// The arrest, when recorded.
+    pub arrested_at: Option<Timestamp>,
+    /// When the admission was written to the register.
+    pub recorded_at: Option<Timestamp>,
+    /// Whether the custody has been allocated a cell (it is the current allocation that the
+    /// projections keep: a custody allocated since `as_of` is taken as allocated).
+    pub allocated: bool,
+    /// Whether a charge is recorded for the custody.
+    pub charged: bool,
+    /// The first hearing before a court, when there has been one.
+    pub first_hearing: Option<(Timestamp, u64)>,
 }
 
 /// Legal basis (Rules 7, 111–120) and contact (Rules 58, 61) of one open custody on `as_of`.
@@ -462,7 +534,26 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         .iter()
         .filter(|o| crate::custody::order_in_force(o.issued, o.expires, as_of))
         .collect();
-    if c.orders.is_empty() {
+    // Brought without an order and held pending one: grave from the first minute, until an
+    // order recorded since the admission is in force (an order that then lapses is
+    // `legal.order_expired`).
+    let ordered_since = c
+        .orders
+        .iter()
+        .any(|o| o.idx != c.evidence && o.issued <= as_of);
+    if c.intake.pending_order && in_force.is_empty() && !ordered_since {
+        push(
+            "legal.no_valid_basis",
+            "Mandela Rule 7(a); ICCPR 9(1): held without a valid order (brought without one, held pending it)",
+            Severity::Grave,
+            Some(c.admitted),
+            format!(
+                "brought without an order in force and held pending one since {}; none recorded by {as_of}",
+                c.intake.admitted_at
+            ),
+            vec![c.evidence],
+        );
+    } else if c.orders.is_empty() {
         push(
             "legal.no_order",
             "Mandela Rule 7(a); no commitment order recorded",
@@ -540,6 +631,23 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 vec![c.evidence],
             );
         }
+    }
+    // Held and never placed: nobody is in the population without being where a roll count,
+    // separation and space can see them.
+    let day_end = as_of.plus_days(1).start();
+    let allocation_ms = i64::from(policy.intake.allocation_hours) * 3_600_000;
+    if !c.intake.allocated && day_end.millis() - c.intake.admitted_at.millis() > allocation_ms {
+        push(
+            "custody.not_allocated",
+            "Mandela Rules 6-8 and 11: every person held is recorded in a place of the facility",
+            Severity::Serious,
+            Some(c.admitted),
+            format!(
+                "admitted {} and not allocated a cell by the end of {as_of} ({} hours allowed)",
+                c.intake.admitted_at, policy.intake.allocation_hours
+            ),
+            vec![c.evidence],
+        );
     }
     let untried = c.legal_status == "remand";
     if untried {
@@ -1311,6 +1419,12 @@ pub(crate) mod tests {
             last_legal_contact: Some((date("2026-01-10"), 51)),
             last_hearing: None,
             evidence: 42,
+            intake: IntakeFacts {
+                admitted_at: date("2026-01-01").start(),
+                allocated: true,
+                charged: true,
+                ..IntakeFacts::default()
+            },
         }
     }
 
@@ -1351,6 +1465,58 @@ pub(crate) mod tests {
             codes(&custody_findings(&p, &c, day)),
             ["legal.release_date_passed"]
         );
+    }
+
+    #[test]
+    fn held_pending_an_order_is_grave_until_an_order_of_its_own_is_in_force() {
+        let p = policy();
+        let mut c = custody();
+        c.orders.clear();
+        c.intake.pending_order = true;
+        let f = custody_findings(&p, &c, date("2026-01-01"));
+        assert_eq!(codes(&f), ["legal.no_valid_basis"], "from the first day");
+        assert_eq!(
+            (f[0].severity, f[0].since.as_deref()),
+            (Severity::Grave, Some("2026-01-01"))
+        );
+        // An order recorded since (its own entry) ends it from its day of issue, not before.
+        c.orders.push(OrderFacts {
+            kind: "pretrial_detention".into(),
+            issued: date("2026-01-05"),
+            expires: None,
+            review: None,
+            idx: 60,
+        });
+        assert_eq!(
+            codes(&custody_findings(&p, &c, date("2026-01-04"))),
+            ["legal.no_valid_basis"]
+        );
+        assert!(custody_findings(&p, &c, date("2026-01-05")).is_empty());
+        // An expired order shown at the gate (recorded with the admission) is no basis.
+        let mut c = custody();
+        c.intake.pending_order = true;
+        c.orders[0].idx = c.evidence;
+        c.orders[0].expires = Some(date("2026-01-01"));
+        assert_eq!(
+            codes(&custody_findings(&p, &c, date("2026-01-02"))),
+            ["legal.no_valid_basis"]
+        );
+    }
+
+    #[test]
+    fn held_in_no_cell_past_the_allocation_delay() {
+        let p = policy();
+        let mut c = custody();
+        c.intake.allocated = false;
+        c.intake.admitted_at = Timestamp(date("2026-01-01").start().millis() + 3_600_000);
+        // Admitted at 01:00: 23 hours to the end of the day, within the 24 allowed.
+        assert!(custody_findings(&p, &c, date("2026-01-01")).is_empty());
+        c.intake.admitted_at = Timestamp(date("2026-01-01").start().millis() - 1);
+        let f = custody_findings(&p, &c, date("2026-01-01"));
+        assert_eq!(codes(&f), ["custody.not_allocated"]);
+        assert_eq!(f[0].severity, Severity::Serious);
+        c.intake.allocated = true;
+        assert!(custody_findings(&p, &c, date("2026-01-01")).is_empty());
     }
 
     #[test]

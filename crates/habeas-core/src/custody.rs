@@ -236,6 +236,21 @@ pub struct Consular {
     pub notified_at: Option<String>,
 }
 
+/// A person brought to the gate without a commitment order in force, and held while one is
+/// sought (Rule 7(a)'s only exception, which hides nobody): who brought them and what papers
+/// they showed. The custody is counted like any other, and `legal.no_valid_basis` is a grave
+/// finding from its first minute until an order is recorded or the person released.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingOrder {
+    /// The authority or officers who brought the person (e.g. "Policía Nacional Civil, patrulla 12").
+    pub brought_by: String,
+    /// The papers shown at the gate, as described (none: nothing was shown).
+    #[serde(default)]
+    pub orders_shown: Vec<String>,
+}
+
 /// An admission as entered by a registry officer (JSON).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +292,10 @@ pub struct AdmissionInput {
     /// The custody agreement (its register index) a person held for another state is held under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement: Option<u64>,
+    /// Brought without an order in force and held pending one: the only admission without a
+    /// valid order, recorded with its grave finding (`legal.no_valid_basis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_pending_order: Option<PendingOrder>,
 }
 
 /// A checked admission, ready to become a register entry.
@@ -416,12 +435,26 @@ impl AdmissionInput {
         if self.legal_status == LegalStatus::HeldForAnotherState && self.agreement.is_none() {
             return Err(DomainError::invalid("agreement", "a person held for another state is held under a custody agreement: give its entry number"));
         }
-        if self.orders.is_empty() {
+        let pending = self
+            .held_pending_order
+            .as_ref()
+            .map(|p| {
+                Ok::<_, DomainError>(PendingOrder {
+                    brought_by: line("held_pending_order.brought_by", &p.brought_by, 200)?,
+                    orders_shown: each_text(
+                        "held_pending_order.orders_shown",
+                        &p.orders_shown,
+                        500,
+                    )?,
+                })
+            })
+            .transpose()?;
+        if self.orders.is_empty() && pending.is_none() {
             return Err(DomainError {
                 code: "no_legal_basis",
                 field: "orders".into(),
                 message:
-                    "Rule 7: nobody is admitted without a valid commitment order; give at least one"
+                    "Rule 7: nobody is admitted without a valid commitment order; give at least one (a person brought without one is recorded with held_pending_order, or refused at the gate with a gate_refusal record)"
                         .into(),
             });
         }
@@ -470,19 +503,26 @@ impl AdmissionInput {
         // Rule 7(a): at least one order is in force on the day of admission (issued by then,
         // not yet expired; the same test as the compliance findings'). An order that expired
         // before the admission is no basis for it.
-        if !orders.iter().any(|o| {
+        let any_in_force = orders.iter().any(|o| {
             let issued = Date::parse("issued", &o.issued).ok();
             let expires = o
                 .expires
                 .as_deref()
                 .and_then(|e| Date::parse("expires", e).ok());
             issued.is_some_and(|i| order_in_force(i, expires, admitted_date))
-        }) {
+        });
+        if any_in_force && pending.is_some() {
+            return Err(DomainError::invalid(
+                "held_pending_order",
+                format!("an order in force on {admitted_date} is given: the person is admitted on it, not held pending an order"),
+            ));
+        }
+        if !any_in_force && pending.is_none() {
             return Err(DomainError {
                 code: "no_legal_basis",
                 field: "orders".into(),
                 message: format!(
-                    "Rule 7(a): no order is in force on {admitted_date}, the day of admission (every order given has expired); nobody is admitted without a valid commitment order"
+                    "Rule 7(a): no order is in force on {admitted_date}, the day of admission (every order given has expired); nobody is admitted without a valid commitment order (a person brought without one is recorded with held_pending_order, or refused at the gate)"
                 ),
             });
         }
@@ -641,6 +681,10 @@ impl AdmissionInput {
                 consular.as_ref().and_then(|c| serde_json::to_value(c).ok()),
             );
             put("agreement", self.agreement.map(|a| json!(a)));
+            put(
+                "held_pending_order",
+                pending.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+            );
         }
         Ok(Admission {
             facility,

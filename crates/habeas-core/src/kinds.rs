@@ -26,6 +26,8 @@ pub const MOVEMENT: &str = "custody.movement";
 pub const COUNT: &str = "custody.count";
 /// A new commitment order and the legal status it brings.
 pub const ORDER: &str = "custody.order";
+/// A person brought without an order in force and refused at the gate (no custody).
+pub const REFUSED_AT_GATE: &str = "custody.refused_at_gate";
 /// A custody moved to another facility of the system.
 pub const TRANSFERRED: &str = "custody.transferred";
 /// A custody agreement with another state.

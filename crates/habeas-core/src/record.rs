@@ -110,6 +110,23 @@ pub enum RecordInput {
         at: String,
         reply: String,
     },
+    /// A person brought to the gate without an order in force and turned away there: never
+    /// admitted, and never unrecorded (a person held instead is admitted with
+    /// `held_pending_order`).
+    GateRefusal {
+        facility: String,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// The person's name as given, or a description when they gave none.
+        name: String,
+        /// Who brought them.
+        brought_by: String,
+        /// The papers shown, as described (none: nothing was shown).
+        #[serde(default)]
+        orders_shown: Vec<String>,
+        /// Why they were not held, and to whom they were handed back.
+        reason: String,
+    },
     /// The referral of a complaint to an independent authority.
     ComplaintReferral {
         facility: String,
@@ -654,6 +671,35 @@ impl RecordInput {
                     format!("complaint:{complaint}"),
                     json!({
                         "complaint": complaint, "at": at.to_string(), "authority": text("authority", authority, 200)?
+                    }),
+                ))
+            }
+            Self::GateRefusal {
+                facility,
+                at,
+                name,
+                brought_by,
+                orders_shown,
+                reason,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let shown = orders_shown
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| text(&format!("orders_shown[{i}]"), o, 500))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::REFUSED_AT_GATE,
+                    format!("facility:{f}"),
+                    json!({
+                        "at": at.to_string(),
+                        "name": crate::dates::line("name", name, 200)?,
+                        "brought_by": crate::dates::line("brought_by", brought_by, 200)?,
+                        "orders_shown": shown,
+                        "reason": text("reason", reason, 2000)?,
                     }),
                 ))
             }

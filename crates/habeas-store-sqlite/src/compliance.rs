@@ -3,12 +3,13 @@
 use habeas_core::compliance::{day_number, regime_minutes, Finding, Policy, RegimePeriod};
 use habeas_core::compliance::{
     CellFacts, ComplaintFacts, ConsularFacts, CustodyFacts, DeathFacts, Facts, HealthFacts,
-    HearingFacts, IncidentFacts, NonAssociationFacts, OrderFacts, Place, RegimeFacts, RegimeMove,
-    SanctionFacts, SeparationFacts,
+    HearingFacts, IncidentFacts, IntakeFacts, NonAssociationFacts, OrderFacts, Place, RegimeFacts,
+    RegimeMove, SanctionFacts, SeparationFacts,
 };
 use habeas_core::dates::Date;
+use habeas_register::Timestamp;
 use rusqlite::Connection;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn date_of(field: &str, raw: &str) -> rusqlite::Result<Date> {
     Date::parse(field, raw.get(..10).unwrap_or(raw)).map_err(|e| {
@@ -16,10 +17,41 @@ fn date_of(field: &str, raw: &str) -> rusqlite::Result<Date> {
     })
 }
 
+fn time_of(field: &str, raw: &str) -> rusqlite::Result<Timestamp> {
+    Timestamp::parse(raw).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("{field}: {e}").into(),
+        )
+    })
+}
+
 /// A custody held at the end of the day bound to `?2` (`YYYY-MM-DDT99`): open, or ended by an
 /// entry whose `at` (or, without one, its own time) is after that day. So a past `--as-of`
 /// sees the people released, transferred or dead since.
 const HELD: &str = "(c.ended IS NULL OR (SELECT coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.at'), json_extract(CAST(l.bytes AS TEXT), '$.time')) FROM register_log l WHERE l.idx = c.ended) > ?2)";
+
+/// The people each facility held at the end of `as_of` (admitted by then and not ended by
+/// then; in a cell or not): the one head count of a day, the same as the findings' and the
+/// statistics'.
+pub(crate) fn held_on(
+    conn: &Connection,
+    as_of: Date,
+) -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.facility, count(*) FROM custodies c
+         WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+         GROUP BY c.facility"
+    ))?;
+    let mut rows = st.query(rusqlite::params![None::<String>, end])?;
+    let mut out = std::collections::BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        out.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
+    }
+    Ok(out)
+}
 
 /// Everything the engine measures, as of `as_of`.
 pub(crate) fn facts(
@@ -434,10 +466,12 @@ fn custody_facts(
             contacts.insert((r.get(0)?, r.get(1)?), (date_of("at", &at)?, r.get(3)?));
         }
     }
+    // The latest hearing (for the interval) and the first (for the first appearance).
     let mut hearings: HashMap<u64, (Date, u64)> = HashMap::new();
+    let mut first_hearings: HashMap<u64, (Timestamp, u64)> = HashMap::new();
     {
         let mut st = conn.prepare_cached(&format!(
-            "SELECT p.booking, MAX(h.at), MAX(h.idx)
+            "SELECT p.booking, MAX(h.at), MAX(h.idx), MIN(h.at), MIN(h.idx)
              FROM hearing_people p JOIN hearings h ON h.idx = p.idx
              JOIN custodies c ON c.booking = p.booking
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND h.at <= ?2
@@ -445,12 +479,25 @@ fn custody_facts(
         ))?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
-            let at: String = r.get(1)?;
-            hearings.insert(r.get(0)?, (date_of("at", &at)?, r.get(2)?));
+            let (last, first): (String, String) = (r.get(1)?, r.get(3)?);
+            hearings.insert(r.get(0)?, (date_of("at", &last)?, r.get(2)?));
+            first_hearings.insert(r.get(0)?, (time_of("at", &first)?, r.get(4)?));
+        }
+    }
+    let mut charged: HashSet<u64> = HashSet::new();
+    {
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT DISTINCT k.booking FROM charges k JOIN custodies c ON c.booking = k.booking
+             WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND k.date <= ?2"
+        ))?;
+        let mut rows = st.query(rusqlite::params![facility, end])?;
+        while let Some(r) = rows.next()? {
+            charged.insert(r.get(0)?);
         }
     }
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at, c.legal_status, c.release_date, p.birth_date, f.juvenile
+        "SELECT c.booking, c.admitted_at, c.legal_status, c.release_date, p.birth_date, f.juvenile,
+                c.pending_order, c.arrested_at, c.recorded_at, c.allocated IS NOT NULL OR c.cell IS NOT NULL
              FROM custodies c JOIN persons p ON p.person = c.person
              LEFT JOIN facilities f ON f.code = c.facility
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
@@ -460,9 +507,25 @@ fn custody_facts(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let booking: u64 = r.get(0)?;
+        let admitted_at: String = r.get(1)?;
+        let opt_time = |i: usize, field: &str| -> rusqlite::Result<Option<Timestamp>> {
+            r.get::<_, Option<String>>(i)?
+                .map(|t| time_of(field, &t))
+                .transpose()
+        };
+        let intake = IntakeFacts {
+            admitted_at: time_of("admitted_at", &admitted_at)?,
+            pending_order: r.get(6)?,
+            arrested_at: opt_time(7, "arrested_at")?,
+            recorded_at: opt_time(8, "recorded_at")?,
+            allocated: r.get(9)?,
+            charged: charged.contains(&booking),
+            first_hearing: first_hearings.remove(&booking),
+        };
         out.push(CustodyFacts {
             booking,
-            admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
+            intake,
+            admitted: date_of("admitted_at", &admitted_at)?,
             legal_status: r.get(2)?,
             release_date: r
                 .get::<_, Option<String>>(3)?

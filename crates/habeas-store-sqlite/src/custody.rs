@@ -389,8 +389,9 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         }
     }
     conn.prepare_cached(
-        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
+                                pending_order, arrested_at, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -400,7 +401,12 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             s(p, "admitted_at").unwrap_or(""),
             s(p, "legal_status").unwrap_or(""),
             foreign,
-            agreement.map(|a| a as i64)
+            agreement.map(|a| a as i64),
+            p.get("held_pending_order").is_some(),
+            p.get("arrest")
+                .and_then(|a| a.get("at"))
+                .and_then(Value::as_str),
+            e.time.to_string()
         ])
     })
     .map_err(backend)?;
@@ -974,6 +980,139 @@ pub(crate) fn end_custody(
     event(conn, booking, idx)
 }
 
+/// A person refused at the gate for want of a valid order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GateRefusal {
+    /// The refusal's entry.
+    pub entry: u64,
+    pub facility: String,
+    pub at: String,
+    pub name: String,
+    pub brought_by: String,
+}
+
+/// The refusals at a facility's gate since `since` (a time or a date), newest first.
+pub(crate) fn gate_refusals(
+    conn: &Connection,
+    facility: &str,
+    since: &str,
+) -> rusqlite::Result<Vec<GateRefusal>> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, facility, at, name, brought_by FROM gate_refusals
+         WHERE facility = ?1 AND at >= ?2 ORDER BY at DESC, idx DESC",
+    )?;
+    let rows = st.query_map([facility, since], |r| {
+        Ok(GateRefusal {
+            entry: r.get::<_, i64>(0)? as u64,
+            facility: r.get(1)?,
+            at: r.get(2)?,
+            name: r.get(3)?,
+            brought_by: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Of a custody `c`: held pending an order and none recorded since the admission.
+const PENDING: &str = "(c.pending_order AND NOT EXISTS (SELECT 1 FROM commitment_orders o WHERE o.booking = c.booking AND o.idx <> c.booking))";
+
+/// A person held and not in any cell (admitted or transferred in, and not yet allocated), or
+/// held pending an order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unplaced {
+    pub booking: u64,
+    pub person: u64,
+    pub facility: String,
+    pub admitted_at: String,
+    /// `away` when out of the facility (court, hospital…) before any cell, else `null`.
+    pub presence: Option<String>,
+}
+
+/// The people one facility holds now, by the one definition every view uses: every open
+/// custody, those in a cell (the sum of its cells' populations) and those in none.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeadCount {
+    pub facility: String,
+    /// Every open custody of the facility.
+    pub held: u64,
+    /// The sum of its cells' populations.
+    pub in_cells: u64,
+    /// Held and in no cell, oldest admission first.
+    pub not_in_a_cell: Vec<Unplaced>,
+    /// Held pending an order, with none recorded since (`legal.no_valid_basis`).
+    pub pending_order: Vec<Unplaced>,
+    /// `held - in_cells - not_in_a_cell`: zero when the cells and the custodies agree. Any
+    /// other number is a fault of the projections that `habeas verify` names.
+    pub unreconciled: i64,
+}
+
+fn unplaced(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unplaced> {
+    Ok(Unplaced {
+        booking: r.get::<_, i64>(0)? as u64,
+        person: r.get::<_, i64>(1)? as u64,
+        facility: r.get(2)?,
+        admitted_at: r.get(3)?,
+        presence: r.get(4)?,
+    })
+}
+
+pub(crate) fn head_counts(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<HeadCount>> {
+    let mut out: Vec<HeadCount> = Vec::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT f.code,
+                    (SELECT count(*) FROM custodies c WHERE c.facility = f.code AND c.ended IS NULL),
+                    (SELECT coalesce(sum(population), 0) FROM cells k WHERE k.facility = f.code)
+             FROM facilities f WHERE ?1 IS NULL OR f.code = ?1 ORDER BY f.code",
+        )?;
+        let mut rows = st.query([facility])?;
+        while let Some(r) = rows.next()? {
+            out.push(HeadCount {
+                facility: r.get(0)?,
+                held: r.get::<_, i64>(1)? as u64,
+                in_cells: r.get::<_, i64>(2)? as u64,
+                not_in_a_cell: Vec::new(),
+                pending_order: Vec::new(),
+                unreconciled: 0,
+            });
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT booking, person, facility, admitted_at, presence FROM custodies
+         WHERE ended IS NULL AND cell IS NULL AND (?1 IS NULL OR facility = ?1)
+         ORDER BY facility, admitted_at, booking",
+    )?;
+    let mut rows = st.query([facility])?;
+    while let Some(r) = rows.next()? {
+        let u = unplaced(r)?;
+        if let Some(h) = out.iter_mut().find(|h| h.facility == u.facility) {
+            h.not_in_a_cell.push(u);
+        }
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.person, c.facility, c.admitted_at, c.presence FROM custodies c
+         WHERE c.ended IS NULL AND c.pending_order AND (?1 IS NULL OR c.facility = ?1) AND {PENDING}
+         ORDER BY c.booking"
+    ))?;
+    let mut rows = st.query([facility])?;
+    while let Some(r) = rows.next()? {
+        let u = unplaced(r)?;
+        if let Some(h) = out.iter_mut().find(|h| h.facility == u.facility) {
+            h.pending_order.push(u);
+        }
+    }
+    for h in &mut out {
+        h.unreconciled = h.held as i64 - h.in_cells as i64 - h.not_in_a_cell.len() as i64;
+    }
+    Ok(out)
+}
+
 /// One cell with its certified capacity and population.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -1147,6 +1286,9 @@ pub struct CustodyRow {
     pub orders: Vec<OrderRow>,
     /// Every register entry about this custody, oldest first.
     pub events: Vec<u64>,
+    /// Brought without an order in force, held pending one, and none recorded since: the
+    /// grave finding `legal.no_valid_basis` stands.
+    pub pending_order: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -1187,16 +1329,16 @@ pub(crate) fn person_file_with(
     // The person and their custodies in one statement (a person without a custody gives one
     // row with NULLs on the right), their orders in another and, when asked, their entries'
     // indexes in a third: three statements however many custodies the person has had.
-    let mut st = conn.prepare_cached(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT p.given_names, p.surnames, p.birth_date, p.sex, p.nationalities,
          c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national, c.unit, c.cell, c.ended, c.end_reason,
          CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END,
-         c.away_to, c.agreement, c.release_date
+         c.away_to, c.agreement, c.release_date, {PENDING}
          FROM persons p
          LEFT JOIN custodies c ON c.person = p.person
          LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
-         WHERE p.person = ?1 ORDER BY c.booking",
-    )?;
+         WHERE p.person = ?1 ORDER BY c.booking"
+    ))?;
     let mut rows = st.query([person as i64])?;
     let mut head = None;
     let mut custodies: Vec<CustodyRow> = Vec::new();
@@ -1227,6 +1369,7 @@ pub(crate) fn person_file_with(
             away_to: r.get(15)?,
             agreement: r.get::<_, Option<i64>>(16)?.map(|v| v as u64),
             release_date: r.get(17)?,
+            pending_order: r.get::<_, Option<bool>>(18)?.unwrap_or(false),
             orders: Vec::new(),
             events: Vec::new(),
         });

@@ -531,6 +531,9 @@ pub struct CountReport {
     pub date: String,
     pub lines: Vec<CountLine>,
     pub not_counted: Vec<String>,
+    /// The facility's total now, reconciled against its open custodies: the people in its
+    /// cells, and each person held in none (whom no cell's count can find).
+    pub head_count: Option<crate::custody::HeadCount>,
 }
 
 pub(crate) fn count_report(
@@ -580,6 +583,7 @@ pub(crate) fn count_report(
         date: date.to_owned(),
         lines,
         not_counted,
+        head_count: crate::custody::head_counts(conn, Some(facility))?.pop(),
     })
 }
 

@@ -18,8 +18,8 @@ pub use accounts::{
     DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS,
 };
 pub use custody::{
-    CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, OrderRow, PersonFile,
-    PersonHit, PlanningState, Reading, NOT_HELD_HERE,
+    CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, GateRefusal, HeadCount,
+    OrderRow, PersonFile, PersonHit, PlanningState, Reading, Unplaced, NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
 pub use registers::{ComplaintRow, ContactRow, HearingRow};
@@ -341,6 +341,14 @@ impl SqliteStore {
         self.with_reader(|c| compliance::facts(c, facility, as_of).map_err(backend))
     }
 
+    /// The people each facility held at the end of `as_of`, in a cell or not.
+    pub fn held_on(
+        &self,
+        as_of: habeas_core::dates::Date,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        self.with_reader(|c| compliance::held_on(c, as_of).map_err(backend))
+    }
+
     /// Rule 10 statistics: the people held at the end of `as_of` by legal status, sex, age
     /// band, nationality and placement; occupancy per facility and unit; and the admissions,
     /// releases, transfers and deaths of each of the `months` months ending with its month.
@@ -515,6 +523,21 @@ impl SqliteStore {
     /// A person's file.
     pub fn person_file(&self, person: u64) -> Result<Option<PersonFile>, StoreError> {
         self.with_reader(|c| custody::person_file(c, person).map_err(backend))
+    }
+
+    /// The people each facility (or one) holds now: in its cells and in none. The board, the
+    /// national view, `population` and the roll count all count with this.
+    pub fn head_counts(&self, facility: Option<&str>) -> Result<Vec<HeadCount>, StoreError> {
+        self.with_reader(|c| custody::head_counts(c, facility).map_err(backend))
+    }
+
+    /// The people refused at a facility's gate since `since` (a date or a time), newest first.
+    pub fn gate_refusals(
+        &self,
+        facility: &str,
+        since: &str,
+    ) -> Result<Vec<GateRefusal>, StoreError> {
+        self.with_reader(|c| custody::gate_refusals(c, facility, since).map_err(backend))
     }
 
     /// The roll counts of a facility on a day (`YYYY-MM-DD`) and the cells not counted.

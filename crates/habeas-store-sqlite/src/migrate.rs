@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "juvenile_facilities",
         include_str!("../migrations/0013_juvenile_facilities.sql"),
     ),
+    (
+        14,
+        "legal_basis_and_intake",
+        include_str!("../migrations/0014_legal_basis_and_intake.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

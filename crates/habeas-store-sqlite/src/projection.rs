@@ -42,6 +42,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "health",
     "programme_attendance",
     "environment",
+    "gate_refusals",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -22,6 +22,20 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 .map_err(backend)?;
             event(conn, booking, e.index)?;
         }
+        kinds::REFUSED_AT_GATE => {
+            if crate::custody::facility_country(conn, &e.facility)?.is_none() {
+                return Err(reject(
+                    "facility",
+                    format!("facility {} is not defined", e.facility),
+                ));
+            }
+            let (at, name, by) = (s(p, "at")?, s(p, "name")?, s(p, "brought_by")?);
+            conn.prepare_cached(
+                "INSERT INTO gate_refusals (idx, facility, at, name, brought_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![e.index as i64, e.facility, at, name, by]))
+            .map_err(backend)?;
+        }
         kinds::HEARING => {
             let bookings: Vec<u64> = p
                 .get("bookings")

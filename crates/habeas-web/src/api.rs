@@ -559,13 +559,16 @@ fn facility_for(
 
 reader!(
     /// `GET /api/population?facility=F`: population, capacity and space per cell.
-    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "Every cell, with its capacity and population", body = crate::openapi::Cells), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(get, path = "/api/population", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code (required for scoped roles with several facilities)")), responses((status = 200, description = "Every cell, with its capacity and population, and each facility's head count: every open custody, in a cell or in none", body = crate::openapi::Cells), (status = 400, description = "Bad input: the field is named", body = crate::openapi::ErrorBody), (status = 401, description = "Not signed in", body = crate::openapi::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::openapi::ErrorBody)), security(("session" = []), ("token" = [])))]
     population,
     FacilityQuery,
     |state, caller, q| {
         let facility = facility_for(&state, &caller, q.facility, "read population")?;
         let cells = state.store.cells(facility.as_deref())?;
-        Ok(Json(json!({"facility": facility, "cells": cells})))
+        let head_counts = state.store.head_counts(facility.as_deref())?;
+        Ok(Json(
+            json!({"facility": facility, "cells": cells, "head_counts": head_counts}),
+        ))
     }
 );
 

@@ -110,6 +110,8 @@ pub struct Cells {
     /// The facility asked for (none: every facility the caller may read).
     pub facility: Option<String>,
     pub cells: Vec<habeas_store_sqlite::CellRow>,
+    /// Each facility's people held now: in its cells, and each person in none.
+    pub head_counts: Vec<habeas_store_sqlite::HeadCount>,
 }
 
 /// The answer of `GET /api/deaths`: each death in custody and the state of its steps.

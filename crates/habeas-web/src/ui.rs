@@ -488,6 +488,31 @@ struct BoardPage {
     space: String,
     cell_count: String,
     units: Vec<BoardUnit>,
+    /// People held in no cell: admitted and not yet allocated, counted all the same.
+    in_no_cell: String,
+    unplaced: Vec<BoardUnplaced>,
+    /// Not zero only when the cells and the custodies disagree.
+    unreconciled: i64,
+    /// People held pending an order: a grave finding each, on the board from the first minute.
+    pending_order: Vec<BoardUnplaced>,
+    /// People refused at the gate in the last 30 days: never admitted, never unrecorded.
+    refused_at_gate: Vec<habeas_store_sqlite::GateRefusal>,
+}
+
+struct BoardUnplaced {
+    booking: u64,
+    href: String,
+    admitted_at: String,
+}
+
+impl BoardUnplaced {
+    fn of(u: habeas_store_sqlite::Unplaced) -> Self {
+        Self {
+            booking: u.booking,
+            href: format!("/ui/persons/{}", u.person),
+            admitted_at: u.admitted_at,
+        }
+    }
 }
 
 /// The colour class of a cell's occupancy against its CNA.
@@ -681,7 +706,22 @@ async fn board(
                 percent(pop, cap)
             );
         }
+        // One head count everywhere: every open custody, in a cell or in none.
+        let head = state.store.head_counts(Some(&facility))?.pop();
+        let (held, unplaced, unreconciled, pending_order) = match head {
+            Some(h) => (h.held, h.not_in_a_cell, h.unreconciled, h.pending_order),
+            None => (held, Vec::new(), 0, Vec::new()),
+        };
+        let month_ago = habeas_register::Timestamp(state.clock.now().millis() - 30 * 86_400_000);
+        let refused_at_gate = state
+            .store
+            .gate_refusals(&facility, &month_ago.to_string())?;
         let page = BoardPage {
+            refused_at_gate,
+            in_no_cell: i18n::int(unplaced.len() as u64),
+            unplaced: unplaced.into_iter().map(BoardUnplaced::of).collect(),
+            unreconciled,
+            pending_order: pending_order.into_iter().map(BoardUnplaced::of).collect(),
             title: tr.t1(
                 "board-title",
                 "facility",

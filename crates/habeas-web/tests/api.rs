@@ -4214,3 +4214,104 @@ async fn a_sign_in_of_more_than_8_kib_is_refused_before_anything_is_checked() {
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(w.log().is_empty(), "nothing was checked");
 }
+
+#[tokio::test]
+async fn a_person_brought_without_an_order_is_held_counted_and_found_on_the_board_and_the_file() {
+    let w = world();
+    let (reg_cookie, reg_csrf) = w.session("reg.cecot").await;
+    let registry = [
+        ("cookie", reg_cookie.as_str()),
+        (CSRF_HEADER, reg_csrf.as_str()),
+    ];
+    let a = w
+        .call("POST", "/api/admissions", &registry, Some(json!({
+            "facility": "CECOT",
+            "person": {"given_names": "Óscar", "surnames": ["Rivas"], "birth_date": "1990-04-02", "sex": "male", "nationalities": ["SV"]},
+            "admitted_at": "2025-11-20T10:00:00.000Z",
+            "legal_status": "remand",
+            "orders": [],
+            "held_pending_order": {"brought_by": "PNC, patrulla 12", "orders_shown": ["acta sin firma"]}
+        })))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let held = a.body["entry"].as_u64().unwrap();
+    let a = w
+        .call("POST", "/api/records", &registry, Some(json!({"record": "gate_refusal", "facility": "CECOT",
+            "at": "2025-11-21T08:00:00.000Z", "name": "Desconocido", "brought_by": "PNC, patrulla 7",
+            "orders_shown": [], "reason": "sin orden; devuelto a la PNC"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+
+    // One head count: the person already in the world and the one held pending an order,
+    // neither in a cell, both counted.
+    let a = w
+        .call("GET", "/api/population?facility=CECOT", &registry, None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let head = &a.body["head_counts"][0];
+    assert_eq!(
+        (head["held"].as_u64(), head["in_cells"].as_u64()),
+        (Some(2), Some(0)),
+        "{head}"
+    );
+    assert_eq!(head["not_in_a_cell"].as_array().unwrap().len(), 2);
+    assert_eq!(head["pending_order"][0]["booking"], held);
+    assert_eq!(head["unreconciled"], 0);
+
+    let (cookie, _) = w.session("dir.cecot").await;
+    let a = w
+        .call(
+            "GET",
+            "/ui/board?facility=CECOT",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let board = page(&a);
+    assert!(board.contains("<dd id=\"held\">2</dd>"), "{board}");
+    assert!(board.contains("<dd id=\"in-no-cell\">2</dd>"), "{board}");
+    assert!(board.contains("id=\"pending-order\""), "{board}");
+    assert!(board.contains(&format!(">{held}</a>")), "{board}");
+    assert!(
+        board.contains("id=\"refused-at-gate\"") && board.contains("PNC, patrulla 7"),
+        "{board}"
+    );
+
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{held}?reason=hearing&detail=x"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("id=\"pending-order-1\""), "{}", page(&a));
+
+    let a = w
+        .call(
+            "GET",
+            "/api/reports/compliance?facility=CECOT",
+            &registry,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let found = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "legal.no_valid_basis")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            found["subject"]["booking"].as_u64(),
+            found["severity"].as_str()
+        ),
+        (Some(held), Some("grave")),
+        "{}",
+        a.body
+    );
+}

@@ -628,6 +628,9 @@ pub fn person(db: &DbArgs, actor: &Actor, c: PersonCommand) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// The unit line of the people held in no cell.
+pub const NO_CELL: &str = "(no cell)";
+
 pub fn population(db: &DbArgs, facility: Option<String>, format: Out) -> Result<ExitCode> {
     let store = db.open_store()?;
     let cells = store
@@ -665,6 +668,26 @@ pub fn population(db: &DbArgs, facility: Option<String>, format: Out) -> Result<
             u.over_cna_cells += u64::from(c.population > c.cna);
         }
     }
+    // The people held in no cell are held all the same: a line of their own, after the
+    // facility's units, so that the total is every open custody.
+    let heads = store
+        .head_counts(facility.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for h in heads.iter().filter(|h| !h.not_in_a_cell.is_empty()) {
+        let at = units
+            .iter()
+            .rposition(|u| u.facility == h.facility)
+            .map_or(units.len(), |i| i + 1);
+        units.insert(
+            at,
+            UnitRow {
+                facility: h.facility.clone(),
+                unit: NO_CELL.to_owned(),
+                population: h.not_in_a_cell.len() as u64,
+                ..UnitRow::default()
+            },
+        );
+    }
     match format {
         Out::Json => println!("{}", serde_json::to_string_pretty(&units)?),
         Out::Table => {
@@ -701,7 +724,11 @@ pub fn population(db: &DbArgs, facility: Option<String>, format: Out) -> Result<
                     u.over_cna_cells
                 );
             }
-            println!("total: {p} people for a certified normal accommodation of {c}");
+            let in_no_cell: usize = heads.iter().map(|h| h.not_in_a_cell.len()).sum();
+            println!(
+                "total: {p} people held ({} in cells, {in_no_cell} in no cell) for a certified normal accommodation of {c}",
+                p - in_no_cell as u64
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -951,11 +978,51 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
                             report.not_counted.join(", ")
                         }
                     );
+                    if let Some(h) = &report.head_count {
+                        print_head_count(h);
+                    }
                 }
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The facility's total reconciled against its open custodies, and the people no cell's count
+/// can find.
+fn print_head_count(h: &habeas_store_sqlite::HeadCount) {
+    println!(
+        "held now: {} = {} in cells + {} in no cell",
+        h.held,
+        h.in_cells,
+        h.not_in_a_cell.len()
+    );
+    if h.unreconciled != 0 {
+        println!(
+            "UNRECONCILED: {} custodies are neither in a cell's population nor in no cell; run habeas verify",
+            h.unreconciled
+        );
+    }
+    const SHOWN: usize = 20;
+    for u in h.not_in_a_cell.iter().take(SHOWN) {
+        println!(
+            "  in no cell: booking {} (person {}), admitted {}{}",
+            u.booking,
+            u.person,
+            u.admitted_at,
+            if u.presence.as_deref() == Some("away") {
+                ", away"
+            } else {
+                ""
+            }
+        );
+    }
+    if h.not_in_a_cell.len() > SHOWN {
+        println!(
+            "  and {} more in no cell (--format json lists them all)",
+            h.not_in_a_cell.len() - SHOWN
+        );
+    }
 }
 
 fn print_people(l: &habeas_store_sqlite::CountLine) {

@@ -21,6 +21,9 @@ const ADMIT_FIELDS: [&[&str]; 3] = [
         "order_reference",
         "order_issued",
         "order_expires",
+        "pending_order",
+        "brought_by",
+        "orders_shown",
     ],
     &[
         "arrest_at",
@@ -173,6 +176,7 @@ fn admit_field(field: &str) -> (&'static str, usize) {
         _ if f.ends_with(".issued") => ("order_issued", 2),
         _ if f.ends_with(".expires") => ("order_expires", 2),
         _ if f.starts_with("orders") => ("order_kind", 2),
+        _ if f.starts_with("held_pending_order") => ("brought_by", 2),
         "arrest.at" => ("arrest_at", 3),
         "arrest.place" => ("arrest_place", 3),
         "arrest.authority" => ("arrest_authority", 3),
@@ -201,7 +205,7 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
         }
         serde_json::json!([o])
     };
-    serde_json::json!({
+    let mut admission = serde_json::json!({
         "facility": get("facility"),
         "person": {
             "given_names": get("given_names"),
@@ -215,7 +219,16 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
         "orders": orders,
         "arrest": {"at": form_time(get("arrest_at")), "place": get("arrest_place"), "authority": get("arrest_authority")},
         "new_person": get("new_person") == "on",
-    })
+    });
+    if get("pending_order") == "on" {
+        let shown: Vec<&str> = [get("orders_shown")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        admission["held_pending_order"] =
+            serde_json::json!({"brought_by": get("brought_by"), "orders_shown": shown});
+    }
+    admission
 }
 
 pub(super) async fn admit_form(

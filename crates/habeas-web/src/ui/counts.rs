@@ -33,6 +33,10 @@ struct CountsPage {
     not_counted: String,
     /// The cells not yet counted today, listed under the summary.
     not_counted_cells: String,
+    /// The facility's total reconciled against its open custodies.
+    head_count: String,
+    /// The bookings held in no cell, whom no cell's count finds.
+    in_no_cell: String,
     cells: Vec<CountRow>,
 }
 
@@ -86,6 +90,25 @@ fn counts_view(
             &i18n::int(report.not_counted.len() as u64),
         )
     };
+    let (head_count, in_no_cell) = match &report.head_count {
+        Some(h) => (
+            tr.i18n.message(
+                tr.lang,
+                "count-head",
+                &[
+                    ("held", i18n::int(h.held)),
+                    ("cells", i18n::int(h.in_cells)),
+                    ("none", i18n::int(h.not_in_a_cell.len() as u64)),
+                ],
+            ),
+            h.not_in_a_cell
+                .iter()
+                .map(|u| u.booking.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        None => (String::new(), String::new()),
+    };
     let cells = state
         .store
         .cells(Some(&facility))?
@@ -117,6 +140,8 @@ fn counts_view(
             .unwrap_or_else(|| now.to_string().get(0..16).unwrap_or("").to_owned()),
         facility,
         general: None,
+        head_count,
+        in_no_cell,
         lines,
         not_counted,
         not_counted_cells: report.not_counted.join(", "),

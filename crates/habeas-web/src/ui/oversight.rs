@@ -611,14 +611,22 @@ pub(super) async fn national_page(
         let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
         for c in &cells {
             let e = per.entry(c.facility.clone()).or_default();
-            e[0] += c.population;
             e[1] += c.cna;
             e[2] += c.operational_capacity;
+        }
+        // The head count of the day: every custody held at its end, in a cell or in none.
+        for (code, n) in state.store.held_on(as_of)? {
+            per.entry(code).or_default()[0] = n;
         }
         let mut booking_facility = std::collections::HashMap::new();
         for code in per.keys() {
             for b in state.store.booking_units(code)?.into_keys() {
                 booking_facility.insert(b, code.clone());
+            }
+        }
+        for h in state.store.head_counts(None)? {
+            for u in h.not_in_a_cell {
+                booking_facility.insert(u.booking, h.facility.clone());
             }
         }
         for f in findings {

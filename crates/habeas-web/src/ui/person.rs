@@ -108,6 +108,8 @@ pub struct CustodyBlock {
     pub place: String,
     pub release: String,
     pub ended: String,
+    /// Held pending an order, none recorded since (open custodies only).
+    pub pending_order: bool,
     pub orders: Vec<OrderLine>,
 }
 
@@ -291,6 +293,7 @@ pub(super) async fn person_page(
                     .as_deref()
                     .map_or("—".to_owned(), |d| i18n::date(tr.lang, d)),
                 ended: c.end_reason.clone().unwrap_or_default(),
+                pending_order: c.pending_order && c.ended_by.is_none(),
                 orders: c
                     .orders
                     .iter()

@@ -1259,3 +1259,20 @@ fn environment_readings_by_hand_and_from_csv() {
     drop(c);
     assert_eq!(reg.verify().code, 0);
 }
+
+impl crate::integrity::Register for Reg {
+    fn run(&self, args: &[&str]) -> crate::support::Run {
+        Reg::run(self, args)
+    }
+    fn file(&self, name: &str, text: &str) -> String {
+        Reg::file(self, name, text)
+    }
+    fn entries(&self) -> u64 {
+        self.size()
+    }
+}
+
+#[test]
+fn sqlite_records_cannot_contradict_themselves_and_nobody_is_off_the_books() {
+    crate::integrity::records_cannot_contradict_themselves(&Reg::init(&[]));
+}

@@ -15,6 +15,7 @@ mod custody;
 mod demo;
 mod export;
 mod faults;
+mod integrity;
 mod postgres;
 mod serve;
 mod statistics;

@@ -564,3 +564,24 @@ fn postgres_the_api_benchmark_runs_on_the_server() {
     );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
+
+/// The register in PostgreSQL, written through a replica that holds the projections.
+impl crate::integrity::Register for PgReg {
+    fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--replica", "replica.db"];
+        all.extend_from_slice(args);
+        PgReg::run(self, &all)
+    }
+    fn file(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+        name.to_owned()
+    }
+    fn entries(&self) -> u64 {
+        entries_in_postgres(self)
+    }
+}
+
+#[test]
+fn postgres_records_cannot_contradict_themselves_and_nobody_is_off_the_books() {
+    crate::integrity::records_cannot_contradict_themselves(&PgReg::init());
+}
