@@ -649,7 +649,8 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
             vec![c.evidence],
         );
     }
-    let untried = c.legal_status == "remand";
+    // The untried: on remand, or held for another state (due process is the same for them).
+    let untried = matches!(c.legal_status.as_str(), "remand" | "held_for_another_state");
     if untried {
         let (since, evidence) = match c.last_hearing {
             Some((d, idx)) => (d, vec![idx]),
@@ -710,6 +711,129 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                     None => format!("no {what} contact in {days} days held, over {limit}"),
                 },
                 evidence,
+            );
+        }
+    }
+    out.extend(legal_quality_findings(policy, c, as_of, untried, &in_force));
+    out
+}
+
+/// The kinds of order a court issues. Any other (an executive transfer, an immigration or
+/// prison authority's order, `other`) is a basis for `legal.judicial_order_hours` at most.
+pub const JUDICIAL_ORDER_KINDS: &[&str] = &["pretrial_detention", "sentence", "civil"];
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The quality of the legal basis and of the intake, beyond its presence: a court's order,
+/// the first appearance before a judge, a charge, and an admission registered on time.
+fn legal_quality_findings(
+    policy: &Policy,
+    c: &CustodyFacts,
+    as_of: Date,
+    untried: bool,
+    in_force: &[&OrderFacts],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let subject = Subject::Person { booking: c.booking };
+    let day_end = as_of.plus_days(1).start();
+    let mut push = |code, rule, severity, since: Option<String>, detail: String, evidence| {
+        out.push(Finding {
+            code,
+            rule,
+            subject: subject.clone(),
+            severity,
+            since,
+            until: None,
+            detail,
+            evidence,
+        });
+    };
+    let hours = |from: Timestamp, to: Timestamp| (to.millis() - from.millis()) / HOUR_MS;
+    let judicial = |o: &&OrderFacts| JUDICIAL_ORDER_KINDS.contains(&o.kind.as_str());
+    // Held on orders no court issued (the no-order findings above cover the rest).
+    if !in_force.is_empty() && !in_force.iter().any(judicial) {
+        let held = hours(c.intake.admitted_at, day_end);
+        let limit = i64::from(policy.legal.judicial_order_hours);
+        if held > limit {
+            let kinds: Vec<&str> = in_force.iter().map(|o| o.kind.as_str()).collect();
+            push(
+                "legal.no_judicial_order",
+                "ICCPR 9(3)-(4); Mandela Rule 7(a): detention rests on a court's order",
+                Severity::Grave,
+                Some(c.intake.admitted_at.to_string()),
+                format!(
+                    "held {held} hours on {} order(s) no court issued, over {limit}",
+                    kinds.join(", ")
+                ),
+                in_force.iter().map(|o| o.idx).collect(),
+            );
+        }
+    }
+    if untried {
+        // The first appearance: the first hearing, or the day a court ordered the detention
+        // after the arrest (its end: the order is dated, not timed).
+        if let Some(arrest) = c.intake.arrested_at {
+            let ordered = c
+                .orders
+                .iter()
+                .filter(|o| judicial(o) && o.issued >= Date::of(arrest))
+                .map(|o| (o.issued.plus_days(1).start(), o.idx))
+                .min();
+            let appeared = [c.intake.first_hearing, ordered]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|(at, _)| *at < day_end);
+            let limit = i64::from(policy.legal.first_appearance_hours);
+            let waited = hours(arrest, appeared.map_or(day_end, |(at, _)| at));
+            if waited > limit {
+                push(
+                    "legal.first_appearance_late",
+                    "ICCPR 9(3); Mandela Rule 7: brought promptly before a judge after arrest",
+                    Severity::Serious,
+                    Some(arrest.to_string()),
+                    match appeared {
+                        Some(_) => format!(
+                            "first brought before a judge {waited} hours after the arrest, over {limit}"
+                        ),
+                        None => format!(
+                            "not brought before a judge in the {waited} hours since the arrest, over {limit}"
+                        ),
+                    },
+                    match appeared {
+                        Some((_, idx)) => vec![c.evidence, idx],
+                        None => vec![c.evidence],
+                    },
+                );
+            }
+        }
+        let held = hours(c.intake.admitted_at, day_end);
+        let limit = i64::from(policy.legal.first_appearance_hours);
+        if !c.intake.charged && held > limit {
+            push(
+                "legal.no_charge",
+                "Mandela Rule 119(1); ICCPR 9(2): an untried prisoner is told the charges",
+                Severity::Serious,
+                Some(c.intake.admitted_at.to_string()),
+                format!("no charge recorded in {held} hours held untried, over {limit}"),
+                vec![c.evidence],
+            );
+        }
+    }
+    if let Some(recorded) = c.intake.recorded_at {
+        let late = hours(c.intake.admitted_at, recorded);
+        let limit = i64::from(policy.intake.registration_hours);
+        if late > limit {
+            push(
+                "intake.late_registration",
+                "Mandela Rule 7: the register entry is made upon admission",
+                Severity::Serious,
+                Some(c.intake.admitted_at.to_string()),
+                format!(
+                    "admitted {} and registered {recorded}: {late} hours later, over {limit}",
+                    c.intake.admitted_at
+                ),
+                vec![c.evidence],
             );
         }
     }
@@ -1500,6 +1624,66 @@ pub(crate) mod tests {
         assert_eq!(
             codes(&custody_findings(&p, &c, date("2026-01-02"))),
             ["legal.no_valid_basis"]
+        );
+    }
+
+    #[test]
+    fn the_quality_of_the_legal_basis_at_each_threshold() {
+        let p = policy();
+        let hour = |d: &str, h: i64| Timestamp(date(d).start().millis() + h * 3_600_000);
+        let day = date("2026-01-02");
+        // Admitted 2026-01-01 00:00 on a transfer order: 48 hours by the end of 01-02 is the
+        // limit, one more hour beyond it.
+        let mut c = custody();
+        c.orders[0].kind = "transfer_agreement".into();
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.intake.admitted_at = hour("2025-12-31", 23);
+        let f = custody_findings(&p, &c, day);
+        assert_eq!(codes(&f), ["legal.no_judicial_order"]);
+        assert_eq!((f[0].severity, f[0].evidence.as_slice()), (Severity::Grave, &[43][..]));
+
+        // The untried: brought before a judge within 48 hours of arrest, and told the charge.
+        let mut c = custody();
+        c.legal_status = "remand".into();
+        c.orders[0].kind = "pretrial_detention".into();
+        c.intake.arrested_at = Some(hour("2025-12-30", 0));
+        // The order of 2026-01-01 counts as the appearance by the end of its day: 72 hours.
+        assert_eq!(
+            codes(&custody_findings(&p, &c, day)),
+            ["legal.first_appearance_late"]
+        );
+        c.intake.arrested_at = Some(hour("2025-12-31", 0));
+        assert!(custody_findings(&p, &c, day).is_empty());
+        // Held for another state on a transfer, never heard and never charged.
+        let mut c = custody();
+        c.legal_status = "held_for_another_state".into();
+        c.orders[0].kind = "transfer_agreement".into();
+        c.intake.arrested_at = Some(hour("2025-12-01", 0));
+        c.intake.charged = false;
+        c.last_legal_contact = Some((date("2026-01-01"), 51));
+        c.last_hearing = Some((date("2026-01-01"), 52));
+        let f = custody_findings(&p, &c, date("2026-01-05"));
+        assert_eq!(
+            codes(&f),
+            [
+                "legal.no_judicial_order",
+                "legal.first_appearance_late",
+                "legal.no_charge"
+            ]
+        );
+        // A hearing within 48 hours of the arrest is the appearance.
+        c.intake.first_hearing = Some((hour("2025-12-02", 23), 70));
+        assert!(!codes(&custody_findings(&p, &c, date("2026-01-05")))
+            .contains(&"legal.first_appearance_late"));
+
+        // Registered 24 hours after admission is on time; 25 is late; transcribed is neither.
+        let mut c = custody();
+        c.intake.recorded_at = Some(hour("2026-01-02", 0));
+        assert!(custody_findings(&p, &c, day).is_empty());
+        c.intake.recorded_at = Some(hour("2026-01-02", 1));
+        assert_eq!(
+            codes(&custody_findings(&p, &c, day)),
+            ["intake.late_registration"]
         );
     }
 

@@ -292,6 +292,12 @@ pub struct AdmissionInput {
     /// The custody agreement (its register index) a person held for another state is held under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement: Option<u64>,
+    /// The earlier register this admission was first written in, when it is transcribed
+    /// (a paper book, another system: e.g. "Libro de ingresos 2024, folio 112"). Its delay is
+    /// not a late registration; an admission without it is measured against the time it is
+    /// recorded (`intake.late_registration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcribed_from: Option<String>,
     /// Brought without an order in force and held pending one: the only admission without a
     /// valid order, recorded with its grave finding (`legal.no_valid_basis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -681,6 +687,14 @@ impl AdmissionInput {
                 consular.as_ref().and_then(|c| serde_json::to_value(c).ok()),
             );
             put("agreement", self.agreement.map(|a| json!(a)));
+            put(
+                "transcribed_from",
+                self.transcribed_from
+                    .as_deref()
+                    .map(|t| line("transcribed_from", t, 200))
+                    .transpose()?
+                    .map(|t| json!(t)),
+            );
             put(
                 "held_pending_order",
                 pending.as_ref().and_then(|p| serde_json::to_value(p).ok()),

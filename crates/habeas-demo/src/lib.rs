@@ -292,6 +292,7 @@ pub(crate) fn admission(
     now: Timestamp,
     foreign: Option<(&str, u64)>,
     sentenced: bool,
+    transcribed: bool,
     actor: &Actor,
 ) -> Result<(Draft, Option<Date>), DemoError> {
     let (given, surnames) = match foreign {
@@ -344,6 +345,20 @@ pub(crate) fn admission(
         "arrest": {"at": Timestamp(issued.start().0 - 86_400_000).to_string(), "place": names::place(rng), "authority": "Policía Nacional Civil"},
         "property": [{"item": "ropa de civil"}, {"item": "documento de identidad"}]
     });
+    if foreign.is_some() {
+        // Flown in: arrested by the sending state weeks before, never before a judge here.
+        let days = 14 + rng.below(60) as i64;
+        v["arrest"] = json!({"at": Timestamp(admitted.0 - days * 86_400_000).to_string(),
+            "place": "Estados Unidos", "authority": "U.S. Immigration and Customs Enforcement"});
+    }
+    if transcribed {
+        // Already held when the register opened: transcribed from the paper book.
+        v["transcribed_from"] = json!(format!(
+            "Libro de ingresos {}, folio {}",
+            admitted_date.year,
+            1 + n / 20
+        ));
+    }
     if let (Some((_, agreement)), Some(o)) = (foreign, v.as_object_mut()) {
         o.insert("agreement".into(), json!(agreement));
         // Told on arrival; within the rules, the consulate is notified the same hour.
@@ -467,6 +482,7 @@ pub fn generate(
         let mut drafts = Vec::with_capacity(count as usize);
         let mut expires = Vec::with_capacity(count as usize);
         let mut arrived = Vec::with_capacity(count as usize);
+        let mut charged = Vec::with_capacity(count as usize);
         for _ in 0..count {
             n += 1;
             let admitted = match spread_from {
@@ -481,14 +497,39 @@ pub fn generate(
             };
             let sentenced = rng.below(100) < 40;
             let (draft, e) = admission(
-                rng, FACILITY, scenario, n, admitted, when, foreign, sentenced, &g.actor,
+                rng,
+                FACILITY,
+                scenario,
+                n,
+                admitted,
+                when,
+                foreign,
+                sentenced,
+                spread_from.is_some(),
+                &g.actor,
             )?;
             drafts.push(draft);
             expires.push(e);
             arrived.push(admitted);
+            charged.push(!sentenced && foreign.is_none());
         }
         g.report.admitted += u64::from(count);
         let bookings = g.append(when, drafts)?;
+        // The untried of this state are told their charges on admission (Rule 119(1)); the
+        // people flown in under the agreement are charged with nothing here.
+        let mut charges = Vec::new();
+        for ((b, admitted), c) in bookings.iter().zip(&arrived).zip(&charged) {
+            if *c {
+                charges.push(record(
+                    g,
+                    json!({"record": "charge", "facility": FACILITY, "booking": b,
+                    "offence": "agrupaciones ilícitas", "provision": "Código Penal, art. 345",
+                    "date": Date::of(*admitted).to_string()}),
+                    when,
+                )?);
+            }
+        }
+        g.append(when, charges)?;
         // Within the rules a doctor examines everyone within hours of arrival (Rule 30).
         if scenario == Scenario::Mandela {
             let mut exams = Vec::with_capacity(bookings.len());
@@ -557,7 +598,8 @@ pub fn generate(
                 foreign_total - ve,
                 at(day, 4, 0),
                 None,
-                Some(("HN", agreement_entry)),
+                // The 23 members of MS-13 deported with them are Salvadorans.
+                Some(("SV", agreement_entry)),
                 &mut expiry,
             )?);
             g.report.foreign_under_agreement += new.len() as u64;

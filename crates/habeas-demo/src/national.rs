@@ -122,6 +122,7 @@ pub(crate) fn generate(
                 t0,
                 None,
                 sentenced,
+                true,
                 &actor,
             )?;
             people.push(d);

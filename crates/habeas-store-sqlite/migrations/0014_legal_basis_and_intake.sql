@@ -4,7 +4,8 @@
 --                  one (`payload.held_pending_order`): legal.no_valid_basis until an order is
 --                  in force;
 --   arrested_at    the arrest (`payload.arrest.at`), for the first appearance before a judge;
---   recorded_at    when the admission was written to the register, for late registration.
+--   recorded_at    when the admission was written to the register, for late registration
+--                  (NULL for one transcribed from an earlier register, `payload.transcribed_from`).
 ALTER TABLE custodies ADD COLUMN pending_order INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE custodies ADD COLUMN arrested_at TEXT;
 ALTER TABLE custodies ADD COLUMN recorded_at TEXT;
@@ -14,7 +15,8 @@ UPDATE custodies SET
          FROM register_log l WHERE l.idx = custodies.booking), 0),
     arrested_at = (SELECT json_extract(CAST(l.bytes AS TEXT), '$.payload.arrest.at')
          FROM register_log l WHERE l.idx = custodies.booking),
-    recorded_at = (SELECT json_extract(CAST(l.bytes AS TEXT), '$.time')
+    recorded_at = (SELECT CASE WHEN json_extract(CAST(l.bytes AS TEXT), '$.payload.transcribed_from') IS NULL
+                               THEN json_extract(CAST(l.bytes AS TEXT), '$.time') END
          FROM register_log l WHERE l.idx = custodies.booking);
 
 -- People brought to the gate without a valid order and refused there (`custody.refused_at_gate`):

@@ -406,7 +406,9 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             p.get("arrest")
                 .and_then(|a| a.get("at"))
                 .and_then(Value::as_str),
-            e.time.to_string()
+            p.get("transcribed_from")
+                .is_none()
+                .then(|| e.time.to_string())
         ])
     })
     .map_err(backend)?;

@@ -73,7 +73,9 @@ fn admission(given: &str) -> Value {
         "admitted_at": "2025-05-31T10:00:00.000Z",
         "legal_status": "remand",
         "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado A", "reference": "77-2025", "issued": "2025-05-30"}],
-        "arrest": {"at": "2025-05-30T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"}
+        "arrest": {"at": "2025-05-30T06:00:00.000Z", "place": "Soyapango", "authority": "PNC"},
+        // Recorded long after 2025: transcribed from the book it was written in at the time.
+        "transcribed_from": "Libro de ingresos 2025, folio 3"
     })
 }
 
@@ -114,7 +116,13 @@ pub fn records_cannot_contradict_themselves(reg: &dyn Register) {
     let f = reg.file("expired.json", &expired.to_string());
     reg.refused(&["admit", "--json", &f], "Rule 7(a)");
 
-    let booking = reg.record("admit", &admission("Mario"));
+    // Recorded today without saying where it was first written: a late registration.
+    let mut late = admission("Mario");
+    late.as_object_mut().unwrap().remove("transcribed_from");
+    let booking = reg.record("admit", &late);
+    assert!(findings_of(reg, "2025-05-31", booking)
+        .iter()
+        .any(|(c, _)| c == "intake.late_registration"));
 
     // 2. A release before the admission did not happen.
     reg.refused(
