@@ -113,6 +113,8 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "policy": policy.name,
+                "policy_sha256": policy.source().sha256,
+                "policy_relaxes": policy.source().relaxed,
                 "as_of": as_of.to_string(),
                 "period": period.map(|(a, b)| [a.to_string(), b.to_string()]),
                 "findings": findings,
@@ -151,6 +153,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                 policy.name,
                 findings.len()
             )?;
+            t.push_str(&policy_lines(policy.source()));
             let mut by_code: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
             for f in &findings {
                 *by_code.entry((f.code, f.severity.as_str())).or_default() += 1;
@@ -193,6 +196,22 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which policy the report measured against: its name, the SHA-256 of its file, and each
+/// threshold it relaxes below the Mandela minimum with the law it cites.
+fn policy_lines(source: &compliance::PolicySource) -> String {
+    let mut t = format!("policy {} sha256 {}\n", source.name, source.sha256);
+    if source.relaxed.is_empty() {
+        t.push_str("  no threshold relaxed below the Mandela minimum\n");
+    }
+    for r in &source.relaxed {
+        t.push_str(&format!(
+            "  RELAXED {}: {} (Mandela minimum {}) under {}\n",
+            r.key, r.value, r.minimum, r.reference
+        ));
+    }
+    t
 }
 
 /// `FROM..TO`, inclusive, named `period` when wrong.
@@ -240,6 +259,8 @@ struct HtmlReport<'a> {
     scope: String,
     when: &'a str,
     policy: &'a str,
+    sha256: &'a str,
+    relaxed: &'a [compliance::Relaxed],
     total: usize,
     summary: Vec<HtmlSummary>,
     rows: Vec<HtmlRow<'a>>,
@@ -296,6 +317,8 @@ fn html(
         scope: facility.map_or_else(|| "every facility".to_owned(), |f| format!("facility {f}")),
         when,
         policy: &policy.name,
+        sha256: &policy.source().sha256,
+        relaxed: &policy.source().relaxed,
         total: findings.len(),
         summary,
         rows: findings

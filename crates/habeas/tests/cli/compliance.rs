@@ -211,6 +211,158 @@ fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
     }
 }
 
+/// The SHA-256 of some bytes, in lowercase hex, computed here rather than by the binary.
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A policy may only be stricter than the Mandela minimum unless it lists what it relaxes and
+/// under which law; every report names the policy, the SHA-256 of its file and each relaxation.
+#[test]
+fn a_weakened_policy_is_refused_unless_it_names_what_it_relaxes() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "m.db", "mandela", "120", "2");
+    let shipped = habeas_core::compliance::MANDELA_MINIMUM;
+    // The default report names the shipped file by its SHA-256, relaxing nothing.
+    let r = report(dir.path(), "m.db", &[]);
+    assert_eq!(r["policy"], "mandela-minimum");
+    assert_eq!(r["policy_sha256"], sha256(shipped.as_bytes()));
+    assert_eq!(r["policy_relaxes"], serde_json::json!([]));
+    let text = String::from_utf8(run(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "report",
+            "compliance",
+            "--as-of",
+            "2025-05-31",
+        ],
+    ))
+    .unwrap();
+    assert!(
+        text.contains(&format!(
+            "policy mandela-minimum sha256 {}",
+            sha256(shipped.as_bytes())
+        )),
+        "{text}"
+    );
+
+    // The case reported: family contact every 100,000 days and 0.1 m² a person, still called
+    // the minimum. Refused, naming the first threshold relaxed.
+    let weak = shipped
+        .replace("family_days = 30", "family_days = 100000")
+        .replace("icrc_m2 = 3.4", "icrc_m2 = 0.1")
+        .replace("cpt_m2 = 4.0", "cpt_m2 = 0.1")
+        .replace("ecthr_m2 = 3.0", "ecthr_m2 = 0.1");
+    std::fs::write(dir.path().join("weak.toml"), &weak).unwrap();
+    let refused = |file: &str| {
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["--db", "m.db", "report", "compliance", "--policy", file])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{file} accepted");
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused("weak.toml");
+    assert!(
+        err.contains("weak.toml: space.icrc_m2: 0.1 is less strict than the Mandela minimum of 3.4; list it in relaxes = [...] with a legal reference to use it"),
+        "{err}"
+    );
+    assert!(err.contains("contact.family_days = 100000"), "{err}");
+
+    // Listing each with its law, under the jurisdiction's own name: taken, and every report
+    // says what it relaxes.
+    let relaxes = "relaxes = [\n  { key = \"contact.family_days\", reference = \"Ley Penitenciaria art. 12\" },\n  { key = \"space.icrc_m2\", reference = \"Decreto 7 art. 3\" },\n  { key = \"space.cpt_m2\", reference = \"Decreto 7 art. 3\" },\n  { key = \"space.ecthr_m2\", reference = \"Decreto 7 art. 4\" },\n]\n";
+    let listed = weak.replace(
+        "name = \"mandela-minimum\"",
+        &format!("name = \"ejemplo\"\n{relaxes}"),
+    );
+    std::fs::write(dir.path().join("listed.toml"), &listed).unwrap();
+    let r = report(dir.path(), "m.db", &["--policy", "listed.toml"]);
+    assert_eq!(r["policy"], "ejemplo");
+    assert_eq!(r["policy_sha256"], sha256(listed.as_bytes()));
+    assert_eq!(
+        r["policy_relaxes"],
+        serde_json::json!([
+            {"key": "space.icrc_m2", "value": 0.1, "minimum": 3.4, "reference": "Decreto 7 art. 3"},
+            {"key": "space.cpt_m2", "value": 0.1, "minimum": 4.0, "reference": "Decreto 7 art. 3"},
+            {"key": "space.ecthr_m2", "value": 0.1, "minimum": 3.0, "reference": "Decreto 7 art. 4"},
+            {"key": "contact.family_days", "value": 100000, "minimum": 30, "reference": "Ley Penitenciaria art. 12"},
+        ])
+    );
+    let text = String::from_utf8(run(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "report",
+            "compliance",
+            "--as-of",
+            "2025-05-31",
+            "--policy",
+            "listed.toml",
+        ],
+    ))
+    .unwrap();
+    assert!(
+        text.contains(&format!(
+            "policy ejemplo sha256 {}",
+            sha256(listed.as_bytes())
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("RELAXED contact.family_days: 100000 (Mandela minimum 30) under Ley Penitenciaria art. 12"),
+        "{text}"
+    );
+    let page = String::from_utf8(run(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "report",
+            "compliance",
+            "--as-of",
+            "2025-05-31",
+            "--policy",
+            "listed.toml",
+            "--format",
+            "html",
+        ],
+    ))
+    .unwrap();
+    assert!(
+        page.contains("Thresholds relaxed below the Mandela minimum"),
+        "{page}"
+    );
+    assert!(page.contains("<tr><td>contact.family_days</td><td class=\"n\">100000</td><td class=\"n\">30</td><td>Ley Penitenciaria art. 12</td></tr>"), "{page}");
+    assert!(page.contains(&sha256(listed.as_bytes())));
+
+    // The same relaxations under the minimum's name are refused by the name.
+    std::fs::write(
+        dir.path().join("claimed.toml"),
+        weak.replace(
+            "name = \"mandela-minimum\"",
+            &format!("name = \"mandela-minimum\"\n{relaxes}"),
+        ),
+    )
+    .unwrap();
+    let err = refused("claimed.toml");
+    assert!(
+        err.contains(
+            "claimed.toml: name: \"mandela-minimum\" is the name of the shipped Mandela minimum"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_period_gives_each_breach_its_first_and_last_day_and_a_page() {
     let dir = tempfile::tempdir().unwrap();
