@@ -14,8 +14,8 @@ mod treatment;
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
-    sanction_findings, separation_findings, ConsularFacts, HealthFacts, IncidentFacts,
-    NonAssociationFacts, Place, RegimePeriod, SanctionFacts, SeparationFacts,
+    sanction_findings, separation_findings, ConsularFacts, HealthFacts, IncidentFacts, NoRecords,
+    NonAssociationFacts, Place, RegimeOutcome, RegimePeriod, SanctionFacts, SeparationFacts,
 };
 
 /// The thresholds of one jurisdiction. `policy/mandela-minimum.toml` is the default.

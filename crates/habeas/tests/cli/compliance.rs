@@ -428,6 +428,187 @@ fn a_period_gives_each_breach_its_first_and_last_day_and_a_page() {
     assert!(!page.contains("<script"));
 }
 
+/// Days before a register's records begin are days without records, listed as missing
+/// evidence rather than found as days in the cell; a day recorded in the cell all day (a roll
+/// count and no movement out) is still found.
+#[test]
+fn days_without_records_are_listed_not_found_and_a_day_recorded_in_the_cell_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    // The records of 30 days begin on 2025-05-02; everyone held then was admitted before.
+    generate(dir.path(), "m.db", "mandela", "300", "30");
+    let regime = |r: &Value| -> Vec<Value> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                let code = f["code"].as_str().unwrap();
+                code.starts_with("regime.") || code.starts_with("solitary.")
+            })
+            .cloned()
+            .collect()
+    };
+    // Inside the records: no regime finding, and no day without records (a period ending
+    // before the scenario's first month is out has contact findings as of its end, as the
+    // scenario's first visits are yet to come).
+    for period in [
+        "2025-05-02..2025-05-31",
+        "2025-05-10..2025-05-20",
+        "2025-05-02..2025-05-02",
+    ] {
+        let r = report(dir.path(), "m.db", &["--period", period]);
+        assert_eq!(regime(&r), Vec::<Value>::new(), "{period}");
+        assert_eq!(r["no_records"], serde_json::json!([]), "{period}");
+    }
+    let r = report(dir.path(), "m.db", &["--period", "2025-05-02..2025-05-31"]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+    // Two days before them: still no finding, and the two days listed for who was held.
+    let r = report(dir.path(), "m.db", &["--period", "2025-04-30..2025-05-31"]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+    let gaps = r["no_records"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    assert_eq!(gap["facility"], "CECOT");
+    assert_eq!(
+        (gap["from"].as_str(), gap["to"].as_str()),
+        (Some("2025-04-30"), Some("2025-05-01"))
+    );
+    assert_eq!(gap["days"], 2);
+    let bookings: Vec<u64> = gap["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap())
+        .collect();
+    assert!(bookings.len() > 200, "{}", bookings.len());
+    assert_eq!(gap["people"], bookings.len());
+    assert!(bookings.windows(2).all(|w| w[0] < w[1]));
+    // The text and the page say so apart from the findings.
+    let args = [
+        "--db",
+        "m.db",
+        "report",
+        "compliance",
+        "--period",
+        "2025-04-30..2025-05-31",
+    ];
+    let text = String::from_utf8(run(dir.path(), &args)).unwrap();
+    assert!(
+        text.contains("days without records (missing evidence, not findings"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "NO RECORDS CECOT 2025-04-30..2025-05-01 (2 days): {} people, bookings {} ",
+            bookings.len(),
+            bookings[0]
+        )),
+        "{text}"
+    );
+    let mut html = args.to_vec();
+    html.extend(["--format", "html"]);
+    let page = String::from_utf8(run(dir.path(), &html)).unwrap();
+    assert!(
+        page.contains("Days without records: missing evidence, not findings"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<td class=\"n\">{}</td>", bookings.len())),
+        "{page}"
+    );
+
+    // A roll count of a cell on 2025-04-30 records its people in it; with no movement that
+    // day, they spent it in the cell: found, resting on the count; 2025-05-01 stays unrecorded.
+    let counts = String::from_utf8(run(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "count",
+            "report",
+            "--facility",
+            "CECOT",
+            "--date",
+            "2025-05-31",
+        ],
+    ))
+    .unwrap();
+    let (cell, people) = counts
+        .lines()
+        .find_map(|l| {
+            // `#IDX TIME CELL counted N, recorded N`
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let n: u64 = w.get(6)?.parse().ok()?;
+            (w.get(3) == Some(&"counted") && n > 0).then(|| (w[2].to_owned(), n))
+        })
+        .unwrap_or_else(|| unreachable!("no cell counted: {counts}"));
+    let out = String::from_utf8(run(
+        dir.path(),
+        &[
+            "--db",
+            "m.db",
+            "count",
+            "record",
+            "--facility",
+            "CECOT",
+            "--at",
+            "2025-04-30T21:00:00.000Z",
+            &format!("{cell}={people}"),
+        ],
+    ))
+    .unwrap();
+    let count_entry: u64 = out.split_whitespace().nth(4).unwrap().parse().unwrap();
+    let r = report(dir.path(), "m.db", &["--period", "2025-04-30..2025-05-31"]);
+    let found = regime(&r);
+    let codes: BTreeSet<&str> = found.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        BTreeSet::from(["regime.open_air", "regime.out_of_cell"]),
+        "{found:?}"
+    );
+    for f in &found {
+        assert_eq!(f["since"], "2025-04-30", "{f}");
+        assert_eq!(f["until"], "2025-04-30", "{f}");
+        assert_eq!(f["evidence"], serde_json::json!([count_entry]), "{f}");
+        let b = f["subject"]["booking"].as_u64().unwrap();
+        assert!(bookings.contains(&b), "{b}");
+    }
+    let found_people: BTreeSet<u64> = found
+        .iter()
+        .map(|f| f["subject"]["booking"].as_u64().unwrap())
+        .collect();
+    assert!(!found_people.is_empty() && found_people.len() as u64 <= people);
+    // Those people's 2025-04-30 is no longer without records; their 2025-05-01 still is.
+    let listed: Vec<(String, String, Vec<u64>)> = r["no_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["from"].as_str().unwrap().to_owned(),
+                g["to"].as_str().unwrap().to_owned(),
+                g["bookings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.as_u64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for (from, to, who) in &listed {
+        if from == "2025-05-01" {
+            assert_eq!(to, "2025-05-01");
+            assert_eq!(who.iter().copied().collect::<BTreeSet<u64>>(), found_people);
+        } else {
+            assert_eq!((from.as_str(), to.as_str()), ("2025-04-30", "2025-05-01"));
+            assert_eq!(who.len() + found_people.len(), bookings.len());
+            assert!(who.iter().all(|b| !found_people.contains(b)));
+        }
+    }
+}
+
 /// Injuries recorded at admission are found until a health record of an injury names where it
 /// was referred (read from the entries themselves, not the projections).
 #[test]
