@@ -10,11 +10,13 @@ use crate::DomainError;
 use habeas_register::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod strictness;
 mod treatment;
+pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
-    sanction_findings, separation_findings, ConsularFacts, HealthFacts, IncidentFacts,
-    NonAssociationFacts, Place, RegimePeriod, SanctionFacts, SeparationFacts,
+    sanction_findings, separation_findings, ConsularFacts, HealthFacts, IncidentFacts, NoRecords,
+    NonAssociationFacts, Place, RegimeOutcome, RegimePeriod, SanctionFacts, SeparationFacts,
 };
 
 /// The thresholds of one jurisdiction. `policy/mandela-minimum.toml` is the default.
@@ -35,6 +37,13 @@ pub struct Policy {
     /// Added after the first version: a file without it gets the minimum.
     #[serde(default)]
     pub intake: IntakePolicy,
+    /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
+    /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relaxes: Vec<Relaxation>,
+    /// The name, the SHA-256 of the file and what it relaxes, set when the file is read.
+    #[serde(skip)]
+    source: PolicySource,
 }
 
 /// Rules 6–8: the register entry is made at admission, and every person held is placed.
@@ -188,8 +197,52 @@ pub struct ComplaintPolicy {
 pub const MANDELA_MINIMUM: &str = include_str!("../../../policy/mandela-minimum.toml");
 
 impl Policy {
-    /// Reads a policy file, naming the field and the problem when it is wrong.
+    /// Reads a policy file, naming the field and the problem when it is wrong: unknown keys,
+    /// areas that are not positive, a threshold less strict than the Mandela minimum that
+    /// `relaxes` does not list with a legal reference, an entry of `relaxes` that relaxes
+    /// nothing, and the name `mandela-minimum` on anything but the minimum's thresholds.
     pub fn from_toml(text: &str) -> Result<Self, DomainError> {
+        let mut policy = Self::parse(text)?;
+        let minimum = Self::parse(MANDELA_MINIMUM)?;
+        let relaxed = strictness::check(&policy, &minimum)?;
+        if policy.name.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "name",
+                "give the policy a name (its jurisdiction's)",
+            ));
+        }
+        // The name of the minimum is the minimum's alone: a policy called so holds exactly its
+        // thresholds (its comments may differ; the report's SHA-256 tells the file apart).
+        if policy.name == minimum.name {
+            if let Some((key, v, m)) = strictness::first_difference(&policy, &minimum)? {
+                return Err(DomainError::invalid(
+                    "name",
+                    format!(
+                        "{:?} is the name of the shipped Mandela minimum, and this policy differs from it ({key} is {v}, the minimum's {m}): name the policy for its jurisdiction",
+                        minimum.name
+                    ),
+                ));
+            }
+            if !policy.relaxes.is_empty() {
+                return Err(DomainError::invalid(
+                    "name",
+                    format!(
+                        "{:?} is the name of the shipped Mandela minimum, which relaxes nothing: name the policy for its jurisdiction",
+                        minimum.name
+                    ),
+                ));
+            }
+        }
+        policy.source = PolicySource {
+            name: policy.name.clone(),
+            sha256: strictness::sha256_hex(text.as_bytes()),
+            relaxed,
+        };
+        Ok(policy)
+    }
+
+    /// The file's keys and values, without comparing them with the minimum.
+    fn parse(text: &str) -> Result<Self, DomainError> {
         let policy: Policy =
             toml::from_str(text).map_err(|e| DomainError::invalid("policy", e.message()))?;
         for (field, v) in [
@@ -210,6 +263,12 @@ impl Policy {
     /// The default policy: the Mandela Rules' minimum.
     pub fn mandela_minimum() -> Result<Self, DomainError> {
         Self::from_toml(MANDELA_MINIMUM)
+    }
+
+    /// Which policy this is, as every report names it: the name, the SHA-256 of the file read
+    /// and every threshold relaxed below the minimum, with its reference.
+    pub fn source(&self) -> &PolicySource {
+        &self.source
     }
 }
 
@@ -1640,7 +1699,10 @@ pub(crate) mod tests {
         c.intake.admitted_at = hour("2025-12-31", 23);
         let f = custody_findings(&p, &c, day);
         assert_eq!(codes(&f), ["legal.no_judicial_order"]);
-        assert_eq!((f[0].severity, f[0].evidence.as_slice()), (Severity::Grave, &[43][..]));
+        assert_eq!(
+            (f[0].severity, f[0].evidence.as_slice()),
+            (Severity::Grave, &[43][..])
+        );
 
         // The untried: brought before a judge within 48 hours of arrest, and told the charge.
         let mut c = custody();

@@ -1,6 +1,6 @@
 //! The facts the compliance engine measures, read from the projections.
 
-use habeas_core::compliance::{day_number, regime_minutes, Finding, Policy, RegimePeriod};
+use habeas_core::compliance::{day_number, regime_minutes, Policy, RegimeOutcome, RegimePeriod};
 use habeas_core::compliance::{
     CellFacts, ComplaintFacts, ConsularFacts, CustodyFacts, DeathFacts, Facts, HealthFacts,
     HearingFacts, IncidentFacts, IntakeFacts, NonAssociationFacts, OrderFacts, Place, RegimeFacts,
@@ -636,28 +636,50 @@ fn regime_facts(
     Ok(out)
 }
 
+/// One person measured over a period.
+struct Measured {
+    /// The slot of their cell.
+    cell: usize,
+    /// The first day measured (the first whole day after admission), as a day number.
+    first_day: i64,
+    /// Alone in the cell since (the allocation to it).
+    alone_since: Option<Date>,
+    /// The first day that begins after the allocation to the cell was recorded.
+    covered_from: i64,
+    /// The allocation's entry.
+    allocated: Option<u64>,
+}
+
 /// The daily regime of everyone now in a cell, day by day from `from` to `to` (inclusive), in
 /// one ordered scan of the period's movements: each day, each cell's whole-cell movements are
 /// measured once and shared by its people; a person's own movements are merged with them.
 /// Consecutive days breaking the same rule make one finding (see `RegimePeriod`).
+///
+/// A person's day is measured only when the records say where they were: a movement of theirs
+/// or of their cell that day (of any kind), a roll count of their cell that day, or the
+/// allocation that placed them in the cell recorded before the day began. Any other day of
+/// their custody is a day without records, listed apart: not a day of no time out of the cell.
 pub(crate) fn regime_period(
     conn: &Connection,
     policy: &Policy,
     facility: Option<&str>,
     from: Date,
     to: Date,
-) -> rusqlite::Result<Vec<Finding>> {
+) -> rusqlite::Result<RegimeOutcome> {
     use habeas_register::Timestamp;
+    const DAY: i64 = 86_400_000;
     let end = to.plus_days(1).start();
     let mut cell_slot: HashMap<String, usize> = HashMap::new();
     let mut bookings = Vec::new();
+    let mut facilities = Vec::new();
     let mut slot_of: HashMap<u64, usize> = HashMap::new();
-    // Per person: cell slot, first day measured, alone since.
-    let mut people: Vec<(usize, i64, Option<Date>)> = Vec::new();
+    let mut people: Vec<Measured> = Vec::new();
     {
         let mut st = conn.prepare_cached(
-            "SELECT c.booking, c.cell, c.allocated, l.population, c.admitted_at FROM custodies c
+            "SELECT c.booking, c.cell, a.bytes, l.population, c.admitted_at, c.facility, c.allocated
+             FROM custodies c
              JOIN cells l ON l.facility = c.facility AND l.code = c.cell
+             LEFT JOIN register_log a ON a.idx = c.allocated
              WHERE c.ended IS NULL AND c.away_to IS NULL
                AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at < ?2
              ORDER BY c.booking",
@@ -668,40 +690,110 @@ pub(crate) fn regime_period(
             let cell: String = r.get(1)?;
             let n = cell_slot.len();
             let cell = *cell_slot.entry(cell).or_insert(n);
-            let alone_since = match (r.get::<_, Option<u64>>(2)?, r.get::<_, u64>(3)?) {
-                (Some(allocated), 1) => Some(entry_day(conn, allocated)?),
+            // When the allocation that put them in the cell was recorded.
+            let placed = match r.get_ref(2)?.as_blob_or_null()? {
+                Some(bytes) => Some(
+                    habeas_register::entry::decode_header(bytes)
+                        .map_err(conversion)?
+                        .1,
+                ),
+                None => None,
+            };
+            // Someone alone in a cell: since the allocation that put them there.
+            let alone_since = match (placed, r.get::<_, u64>(3)?) {
+                (Some(t), 1) => Some(Date::of(t)),
                 _ => None,
             };
+            // The first day that begins at or after the allocation.
+            let covered_from = placed.map_or(i64::MAX, |t| (t.millis() + DAY - 1).div_euclid(DAY));
             // Measured from the first whole day after admission.
             let admitted = date_of("admitted_at", &r.get::<_, String>(4)?)?;
             slot_of.insert(booking, bookings.len());
             bookings.push(booking);
-            people.push((cell, day_number(admitted) + 1, alone_since));
+            facilities.push(r.get::<_, String>(5)?);
+            people.push(Measured {
+                cell,
+                first_day: day_number(admitted) + 1,
+                alone_since,
+                covered_from,
+                allocated: r.get(6)?,
+            });
         }
     }
-    let mut engine = RegimePeriod::new(policy, bookings);
+    // The cells counted each day of the period, with the day's first count.
+    let mut counted: HashMap<(usize, i64), u64> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT cell, substr(at, 1, 10), min(idx) FROM roll_counts
+             WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR facility = ?3)
+             GROUP BY cell, substr(at, 1, 10)",
+        )?;
+        let mut rows = st.query(rusqlite::params![
+            from.start().to_string(),
+            end.to_string(),
+            facility
+        ])?;
+        while let Some(r) = rows.next()? {
+            if let Some(slot) = cell_slot.get(r.get_ref(0)?.as_str()?) {
+                let day = date_of("at", r.get_ref(1)?.as_str()?)?;
+                counted.insert((*slot, day_number(day)), r.get(2)?);
+            }
+        }
+    }
+    let mut engine = RegimePeriod::new(policy, bookings, facilities);
     let mut cell_moves: Vec<Vec<RegimeMove>> = vec![Vec::new(); cell_slot.len()];
+    // Whether a cell, or a person, had a movement of any kind on the day.
+    let mut cell_seen: Vec<bool> = vec![false; cell_slot.len()];
     let mut own: HashMap<usize, Vec<RegimeMove>> = HashMap::new();
+    let mut own_seen: std::collections::HashSet<usize> = Default::default();
     let mut day = from;
     let mut day_end = day.plus_days(1).start().millis();
     let mut flush = |day: Date,
                      day_end: i64,
                      cell_moves: &mut Vec<Vec<RegimeMove>>,
-                     own: &mut HashMap<usize, Vec<RegimeMove>>| {
+                     cell_seen: &mut Vec<bool>,
+                     own: &mut HashMap<usize, Vec<RegimeMove>>,
+                     own_seen: &mut std::collections::HashSet<usize>| {
         engine.begin_day(day);
         let today = day_number(day);
         let measured: Vec<(i64, i64, Vec<u64>)> = cell_moves
             .iter()
             .map(|m| regime_minutes(m, day_end))
             .collect();
-        for (slot, (cell, first_day, alone_since)) in people.iter().enumerate() {
+        for (slot, p) in people.iter().enumerate() {
+            let Measured {
+                cell,
+                first_day,
+                alone_since,
+                covered_from,
+                allocated,
+            } = p;
             if *first_day > today {
+                continue;
+            }
+            let recorded = today >= *covered_from
+                || cell_seen.get(*cell).copied().unwrap_or(false)
+                || own_seen.contains(&slot)
+                || counted.contains_key(&(*cell, today));
+            if !recorded {
+                engine.unrecorded(slot);
                 continue;
             }
             let Some((out, air, evidence)) = measured.get(*cell) else {
                 continue;
             };
             match own.get(&slot) {
+                // No movement that day: the day rests on the cell's roll count, or on the
+                // allocation that placed the person in the cell.
+                None if evidence.is_empty() => {
+                    let rests_on: Vec<u64> = counted
+                        .get(&(*cell, today))
+                        .copied()
+                        .or(*allocated)
+                        .into_iter()
+                        .collect();
+                    engine.person(slot, *out, *air, *alone_since, &rests_on);
+                }
                 None => engine.person(slot, *out, *air, *alone_since, evidence),
                 Some(mine) => {
                     let mut moves = cell_moves.get(*cell).cloned().unwrap_or_default();
@@ -713,11 +805,13 @@ pub(crate) fn regime_period(
             }
         }
         cell_moves.iter_mut().for_each(Vec::clear);
+        cell_seen.iter_mut().for_each(|s| *s = false);
         own.clear();
+        own_seen.clear();
     };
     let mut st = conn.prepare_cached(
         "SELECT booking, cell, idx, at, kind, open_air FROM movements
-         WHERE at >= ?1 AND at < ?2 AND kind IN ('out_of_cell', 'back_to_cell')
+         WHERE at >= ?1 AND at < ?2
          ORDER BY at, idx",
     )?;
     let mut rows = st.query(rusqlite::params![from.start().to_string(), end.to_string()])?;
@@ -725,26 +819,49 @@ pub(crate) fn regime_period(
         let at: String = r.get(3)?;
         let at = Timestamp::parse(&at).map_err(conversion)?.millis();
         while at >= day_end {
-            flush(day, day_end, &mut cell_moves, &mut own);
+            flush(
+                day,
+                day_end,
+                &mut cell_moves,
+                &mut cell_seen,
+                &mut own,
+                &mut own_seen,
+            );
             day = day.plus_days(1);
             day_end = day.plus_days(1).start().millis();
         }
-        let m = RegimeMove {
-            at,
-            out: r.get_ref(4)?.as_str()? == "out_of_cell",
-            open_air: r.get(5)?,
-            idx: r.get(2)?,
+        // Out and back measure the day; any other movement (to court, back from hospital)
+        // only shows where the person was.
+        let regime = match r.get_ref(4)?.as_str()? {
+            "out_of_cell" => Some(true),
+            "back_to_cell" => Some(false),
+            _ => None,
+        };
+        let m = match regime {
+            Some(out) => Some(RegimeMove {
+                at,
+                out,
+                open_air: r.get(5)?,
+                idx: r.get(2)?,
+            }),
+            None => None,
         };
         match r.get::<_, Option<u64>>(0)? {
             Some(b) => {
                 if let Some(slot) = slot_of.get(&b) {
-                    own.entry(*slot).or_default().push(m);
+                    own_seen.insert(*slot);
+                    if let Some(m) = m {
+                        own.entry(*slot).or_default().push(m);
+                    }
                 }
             }
             None => {
                 let cell = r.get_ref(1)?.as_str_or_null()?;
                 if let Some(slot) = cell.and_then(|c| cell_slot.get(c)) {
-                    if let Some(v) = cell_moves.get_mut(*slot) {
+                    if let Some(seen) = cell_seen.get_mut(*slot) {
+                        *seen = true;
+                    }
+                    if let (Some(v), Some(m)) = (cell_moves.get_mut(*slot), m) {
                         v.push(m);
                     }
                 }
@@ -752,7 +869,14 @@ pub(crate) fn regime_period(
         }
     }
     while day <= to {
-        flush(day, day_end, &mut cell_moves, &mut own);
+        flush(
+            day,
+            day_end,
+            &mut cell_moves,
+            &mut cell_seen,
+            &mut own,
+            &mut own_seen,
+        );
         day = day.plus_days(1);
         day_end = day.plus_days(1).start().millis();
     }

@@ -362,14 +362,15 @@ impl SqliteStore {
     }
 
     /// The daily regime from `from` to `to` (inclusive) measured against `policy`, one finding
-    /// per run of consecutive days breaking a rule.
+    /// per run of consecutive days breaking a rule, and the days whose records do not say where
+    /// people were (listed, never found).
     pub fn regime_period(
         &self,
         policy: &habeas_core::compliance::Policy,
         facility: Option<&str>,
         from: habeas_core::dates::Date,
         to: habeas_core::dates::Date,
-    ) -> Result<Vec<habeas_core::compliance::Finding>, StoreError> {
+    ) -> Result<habeas_core::compliance::RegimeOutcome, StoreError> {
         self.with_reader(|c| {
             compliance::regime_period(c, policy, facility, from, to).map_err(backend)
         })

@@ -357,3 +357,4 @@ person-photo-save = Record photograph
 kind-custody-photo = photograph
 error-reason = Give the reason for reading: the reading is logged with it.
 dash-evaluated = Evaluated on { $when } over { $size } register entries; made again when the register grows, at most once a minute.
+dash-policy = Measured against the policy { $name } (the SHA-256 of its file: { $sha256 }).

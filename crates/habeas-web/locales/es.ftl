@@ -357,3 +357,4 @@ person-photo-save = Registrar fotografía
 kind-custody-photo = fotografía
 error-reason = Indique el motivo de la consulta: la lectura queda registrada con él.
 dash-evaluated = Evaluación del { $when } sobre { $size } entradas del registro; se rehace cuando el registro crece, a lo sumo una vez por minuto.
+dash-policy = Medido con la política { $name } (el SHA-256 de su archivo: { $sha256 }).

@@ -655,7 +655,7 @@ reader!(
             habeas_core::compliance::people_named(&findings),
         )?;
         Ok(Json(
-            json!({"policy": policy.name, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),
+            json!({"policy": policy.name, "policy_sha256": policy.source().sha256, "policy_relaxes": policy.source().relaxed, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),
         ))
     }
 );

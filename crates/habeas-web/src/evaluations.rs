@@ -7,7 +7,7 @@
 //! [`FRESH_FOR_MILLIS`] after it was made; the pages say when it was made and over how many
 //! entries.
 
-use habeas_core::compliance::{Facts, Finding, Policy};
+use habeas_core::compliance::{Facts, Finding, Policy, PolicySource};
 use habeas_core::dates::Date;
 use habeas_register::store::{Store as _, StoreError};
 use habeas_register::time::Clock;
@@ -28,6 +28,8 @@ pub struct Evaluation {
     pub as_of: Date,
     pub facts: Facts,
     pub findings: Vec<Finding>,
+    /// The policy measured against: its name, the SHA-256 of its file, what it relaxes.
+    pub policy: PolicySource,
     pub made_at: Timestamp,
     pub register_size: u64,
     /// What the dashboard counts of it, the first time a dashboard shows it.
@@ -75,6 +77,7 @@ impl Evaluations {
             as_of,
             facts,
             findings,
+            policy: policy.source().clone(),
             made_at: now,
             register_size: size,
             tally: std::sync::OnceLock::new(),

@@ -132,6 +132,12 @@ pub struct LogbookNotes {
 pub struct ComplianceReport {
     /// The policy the records were measured against.
     pub policy: String,
+    /// The SHA-256 of the policy file's bytes (lowercase hex): for the built-in policy, of
+    /// the shipped `policy/mandela-minimum.toml`.
+    pub policy_sha256: String,
+    /// Every threshold the policy relaxes below the Mandela minimum, with the law it cites
+    /// (none for the built-in policy).
+    pub policy_relaxes: Vec<habeas_core::compliance::Relaxed>,
     pub as_of: String,
     pub facility: Option<String>,
     pub findings: Vec<habeas_core::compliance::Finding>,

@@ -2044,6 +2044,14 @@ async fn men_with_women_and_children_with_adults_need_two_authorities_and_are_gr
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // The answer names the built-in policy by the SHA-256 of the shipped file; it relaxes
+    // nothing.
+    let shipped = habeas_core::compliance::strictness::sha256_hex(
+        habeas_core::compliance::MANDELA_MINIMUM.as_bytes(),
+    );
+    assert_eq!(a.body["policy"], "mandela-minimum");
+    assert_eq!(a.body["policy_sha256"], json!(shipped));
+    assert_eq!(a.body["policy_relaxes"], json!([]));
     let findings = a.body["findings"].as_array().unwrap();
     let grave = |code: &str| {
         findings
@@ -3277,6 +3285,12 @@ async fn evaluations_are_kept_until_the_register_grows_and_a_minute_passes() {
         .await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(page(&a).contains("id=\"evaluated\""), "{}", page(&a));
+    // And against which policy: the SHA-256 of the shipped file.
+    let shipped = habeas_core::compliance::strictness::sha256_hex(
+        habeas_core::compliance::MANDELA_MINIMUM.as_bytes(),
+    );
+    assert_eq!(fresh.policy.sha256, shipped);
+    assert!(page(&a).contains(&shipped), "{}", page(&a));
 }
 
 /// The `access.account` entries of the log: (actor, username, action).

@@ -262,7 +262,8 @@ pub(crate) fn compliance_figures(args: &ComplianceBenchArgs) -> Result<Vec<Figur
         let clock = Stopwatch::start();
         let findings = store
             .regime_period(&policy, Some("CECOT"), from, to)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .findings;
         let rate = person_days as f64 / clock.secs();
         eprintln!(
             "  run {}: {:.0} person-days/s evaluated ({} findings) against {:.0} summed ({} minutes): {:.2}",

@@ -92,8 +92,8 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
     let store = db.open_store()?;
     known_facility(&store, args.facility.as_deref())?;
     let facility = args.facility.as_deref();
-    let findings = match period {
-        None => evaluate(&store, &policy, facility, as_of)?,
+    let (findings, no_records) = match period {
+        None => (evaluate(&store, &policy, facility, as_of)?, Vec::new()),
         Some((from, to)) => evaluate_period(&store, &policy, facility, from, to)?,
     };
     let when = match period {
@@ -106,16 +106,19 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
         facility: facility.unwrap_or(habeas_web::access::EVERY_FACILITY),
         what: "compliance report",
         query: Some(&when),
-        people: habeas_core::compliance::people_named(&findings),
+        people: people_named(&findings, &no_records),
     }])?;
     match args.format {
         ComplianceFormat::Json => emit(&format!(
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "policy": policy.name,
+                "policy_sha256": policy.source().sha256,
+                "policy_relaxes": policy.source().relaxed,
                 "as_of": as_of.to_string(),
                 "period": period.map(|(a, b)| [a.to_string(), b.to_string()]),
                 "findings": findings,
+                "no_records": no_records,
             }))?
         ))?,
         ComplianceFormat::Csv => {
@@ -151,6 +154,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                 policy.name,
                 findings.len()
             )?;
+            t.push_str(&policy_lines(policy.source()));
             let mut by_code: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
             for f in &findings {
                 *by_code.entry((f.code, f.severity.as_str())).or_default() += 1;
@@ -186,13 +190,83 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                     findings.len() - 200
                 )?;
             }
+            t.push_str(&no_records_lines(&no_records));
             emit(&t)?;
         }
-        ComplianceFormat::Html => {
-            emit(&html(&policy, args.facility.as_deref(), &when, &findings)?)?
-        }
+        ComplianceFormat::Html => emit(&html(
+            &policy,
+            args.facility.as_deref(),
+            &when,
+            &findings,
+            &no_records,
+        )?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which policy the report measured against: its name, the SHA-256 of its file, and each
+/// threshold it relaxes below the Mandela minimum with the law it cites.
+fn policy_lines(source: &compliance::PolicySource) -> String {
+    let mut t = format!("policy {} sha256 {}\n", source.name, source.sha256);
+    if source.relaxed.is_empty() {
+        t.push_str("  no threshold relaxed below the Mandela minimum\n");
+    }
+    for r in &source.relaxed {
+        t.push_str(&format!(
+            "  RELAXED {}: {} (Mandela minimum {}) under {}\n",
+            r.key, r.value, r.minimum, r.reference
+        ));
+    }
+    t
+}
+
+/// How many people the report names: in its findings and in its days without records.
+fn people_named(findings: &[Finding], no_records: &[compliance::NoRecords]) -> u64 {
+    let mut named: std::collections::BTreeSet<u64> = findings
+        .iter()
+        .filter_map(|f| match f.subject {
+            compliance::Subject::Person { booking } => Some(booking),
+            _ => None,
+        })
+        .collect();
+    named.extend(no_records.iter().flat_map(|g| g.bookings.iter().copied()));
+    named.len() as u64
+}
+
+/// The days without records, apart from the findings: per facility, the days and who.
+fn no_records_lines(no_records: &[compliance::NoRecords]) -> String {
+    if no_records.is_empty() {
+        return String::new();
+    }
+    let person_days: u64 = no_records
+        .iter()
+        .map(|g| g.people * u64::from(g.days))
+        .sum();
+    let mut t = format!(
+        "days without records (missing evidence, not findings: nothing says where these people were, so their time out of the cell is not known): {person_days} person-days\n"
+    );
+    for g in no_records {
+        let shown: Vec<String> = g.bookings.iter().take(20).map(u64::to_string).collect();
+        let more = if g.bookings.len() > 20 {
+            format!(
+                " … {} more (use --format json for all)",
+                g.bookings.len() - 20
+            )
+        } else {
+            String::new()
+        };
+        t.push_str(&format!(
+            "  NO RECORDS {} {}..{} ({} day{}): {} people, bookings {}{more}\n",
+            g.facility,
+            g.from,
+            g.to,
+            g.days,
+            if g.days == 1 { "" } else { "s" },
+            g.people,
+            shown.join(" ")
+        ));
+    }
+    t
 }
 
 /// `FROM..TO`, inclusive, named `period` when wrong.
@@ -212,26 +286,26 @@ fn parse_period(raw: &str) -> Result<(Date, Date)> {
 }
 
 /// Findings over a period: each day's regime from the movements of the period, consecutive
-/// days merged; every other finding as of the period's last day.
+/// days merged; every other finding as of the period's last day. With them, the days whose
+/// records do not say where people were: listed, never found.
 pub fn evaluate_period(
     store: &habeas_store_sqlite::SqliteStore,
     policy: &Policy,
     facility: Option<&str>,
     from: Date,
     to: Date,
-) -> Result<Vec<Finding>> {
+) -> Result<(Vec<Finding>, Vec<compliance::NoRecords>)> {
     let mut facts = store
         .compliance_facts(facility, to)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     facts.regime.clear();
     let mut findings = compliance::evaluate(policy, &facts, to);
-    findings.extend(
-        store
-            .regime_period(policy, facility, from, to)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    let regime = store
+        .regime_period(policy, facility, from, to)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    findings.extend(regime.findings);
     compliance::sort(&mut findings);
-    Ok(findings)
+    Ok((findings, regime.no_records))
 }
 
 #[derive(askama::Template)]
@@ -240,9 +314,22 @@ struct HtmlReport<'a> {
     scope: String,
     when: &'a str,
     policy: &'a str,
+    sha256: &'a str,
+    relaxed: &'a [compliance::Relaxed],
     total: usize,
+    no_records: Vec<HtmlGap>,
+    person_days_without_records: u64,
     summary: Vec<HtmlSummary>,
     rows: Vec<HtmlRow<'a>>,
+}
+
+struct HtmlGap {
+    facility: String,
+    from: String,
+    to: String,
+    days: u32,
+    people: u64,
+    bookings: String,
 }
 
 struct HtmlSummary {
@@ -268,6 +355,7 @@ fn html(
     facility: Option<&str>,
     when: &str,
     findings: &[Finding],
+    no_records: &[compliance::NoRecords],
 ) -> Result<String> {
     use askama::Template as _;
     let mut by_code: std::collections::BTreeMap<(&str, &str), (usize, &'static str, &'static str)> =
@@ -296,7 +384,29 @@ fn html(
         scope: facility.map_or_else(|| "every facility".to_owned(), |f| format!("facility {f}")),
         when,
         policy: &policy.name,
+        sha256: &policy.source().sha256,
+        relaxed: &policy.source().relaxed,
         total: findings.len(),
+        person_days_without_records: no_records
+            .iter()
+            .map(|g| g.people * u64::from(g.days))
+            .sum(),
+        no_records: no_records
+            .iter()
+            .map(|g| HtmlGap {
+                facility: g.facility.clone(),
+                from: g.from.clone(),
+                to: g.to.clone(),
+                days: g.days,
+                people: g.people,
+                bookings: g
+                    .bookings
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            })
+            .collect(),
         summary,
         rows: findings
             .iter()

@@ -511,7 +511,12 @@ const REGIME_CODES: usize = 4;
 pub struct RegimePeriod<'p> {
     policy: &'p Policy,
     bookings: Vec<u64>,
+    facilities: Vec<String>,
     runs: Vec<[Run; REGIME_CODES]>,
+    /// Each person's current run of days without records (first and latest day number).
+    unrecorded: Vec<Option<(i64, i64)>>,
+    /// The runs of days without records that ended: (slot, first day, last day).
+    unrecorded_done: Vec<(usize, i64, i64)>,
     /// The entries of each open run's first day, by (slot, rule).
     evidence: std::collections::HashMap<(usize, usize), Vec<u64>>,
     day_number: i64,
@@ -523,12 +528,15 @@ fn date_of_day(n: i64) -> Date {
 }
 
 impl<'p> RegimePeriod<'p> {
-    /// `bookings[slot]` is the person measured in `slot`.
-    pub fn new(policy: &'p Policy, bookings: Vec<u64>) -> Self {
+    /// `bookings[slot]` is the person measured in `slot`, held at `facilities[slot]`.
+    pub fn new(policy: &'p Policy, bookings: Vec<u64>, facilities: Vec<String>) -> Self {
         let runs = vec![[Run::default(); REGIME_CODES]; bookings.len()];
         Self {
             policy,
+            unrecorded: vec![None; bookings.len()],
+            unrecorded_done: Vec::new(),
             bookings,
+            facilities,
             runs,
             evidence: Default::default(),
             day_number: i64::MIN,
@@ -601,8 +609,63 @@ impl<'p> RegimePeriod<'p> {
         }
     }
 
-    /// Every run, ended or still open on `end` (the period's last day: open runs are ongoing).
-    pub fn finish(mut self, end: Date) -> Vec<Finding> {
+    /// A person's day of which the records say nothing: no movement of theirs or of their
+    /// cell, no roll count of the cell, and nothing earlier that placed them in it. Not a day
+    /// of no time out of the cell: missing evidence, listed apart and never a finding (a run
+    /// of breaches does not go on across it).
+    pub fn unrecorded(&mut self, slot: usize) {
+        let today = self.day_number;
+        let Some(run) = self.unrecorded.get_mut(slot) else {
+            return;
+        };
+        match run {
+            Some((_, last)) if *last + 1 == today => *last = today,
+            _ => {
+                if let Some((since, last)) = run.replace((today, today)) {
+                    self.unrecorded_done.push((slot, since, last));
+                }
+            }
+        }
+    }
+
+    /// Every run, ended or still open on `end` (the period's last day: open runs are ongoing),
+    /// and the days without records, grouped by facility and days.
+    pub fn finish(self, end: Date) -> RegimeOutcome {
+        let mut gaps: std::collections::BTreeMap<(&str, i64, i64), Vec<u64>> = Default::default();
+        let open = self
+            .unrecorded
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| r.map(|(a, b)| (slot, a, b)));
+        for (slot, since, last) in self.unrecorded_done.iter().copied().chain(open) {
+            let facility = self.facilities.get(slot).map_or("", String::as_str);
+            let booking = self.bookings.get(slot).copied().unwrap_or(0);
+            gaps.entry((facility, since, last))
+                .or_default()
+                .push(booking);
+        }
+        let no_records = gaps
+            .into_iter()
+            .map(|((facility, since, last), mut bookings)| {
+                bookings.sort_unstable();
+                NoRecords {
+                    facility: facility.to_owned(),
+                    from: date_of_day(since).to_string(),
+                    to: date_of_day(last).to_string(),
+                    days: u32::try_from(last - since + 1).unwrap_or(u32::MAX),
+                    people: bookings.len() as u64,
+                    bookings,
+                }
+            })
+            .collect();
+        let findings = self.findings(end);
+        RegimeOutcome {
+            findings,
+            no_records,
+        }
+    }
+
+    fn findings(mut self, end: Date) -> Vec<Finding> {
         let end_number = super::day_number(end);
         for (slot, runs) in self.runs.iter_mut().enumerate() {
             let booking = self.bookings.get(slot).copied().unwrap_or(0);
@@ -618,6 +681,26 @@ impl<'p> RegimePeriod<'p> {
         }
         self.out
     }
+}
+
+/// Days of a period on which the records do not say where people were: the same days for
+/// every booking listed. Missing evidence, not a finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NoRecords {
+    pub facility: String,
+    /// The first and the last day, inclusive.
+    pub from: String,
+    pub to: String,
+    pub days: u32,
+    pub people: u64,
+    pub bookings: Vec<u64>,
+}
+
+/// The daily regime over a period: the findings, and the days without records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegimeOutcome {
+    pub findings: Vec<Finding>,
+    pub no_records: Vec<NoRecords>,
 }
 
 /// The finding of a run that ended, or that is ongoing at the end of the period.
@@ -983,7 +1066,7 @@ mod tests {
     #[test]
     fn a_period_merges_consecutive_days_into_runs() {
         let p = policy();
-        let mut period = RegimePeriod::new(&p, vec![100, 200]);
+        let mut period = RegimePeriod::new(&p, vec![100, 200], vec!["F".into(), "F".into()]);
         let first = date("2026-03-01");
         // Person 100: 30 minutes out every day; person 200: three hours in the open air,
         // except on the second day.
@@ -993,7 +1076,9 @@ mod tests {
             let air = if d == 1 { 0 } else { 180 };
             period.person(1, 180, air, None, &[10 + d as u64]);
         }
-        let mut f = period.finish(first.plus_days(4));
+        let outcome = period.finish(first.plus_days(4));
+        assert!(outcome.no_records.is_empty());
+        let mut f = outcome.findings;
         f.sort_by_key(|f| (f.subject.clone(), f.code));
         let summary: Vec<(String, &str, Option<String>, Option<String>)> = f
             .iter()
@@ -1031,5 +1116,70 @@ mod tests {
         );
         assert_eq!(f[0].evidence, [0]);
         assert!(f[0].detail.contains("each of 5 days"), "{}", f[0].detail);
+    }
+
+    #[test]
+    fn days_without_records_are_listed_apart_and_break_no_rule() {
+        let p = policy();
+        let f = |s: &str| s.to_owned();
+        let mut period = RegimePeriod::new(&p, vec![100, 200, 300], vec![f("F"), f("F"), f("G")]);
+        let first = date("2026-03-01");
+        for d in 0..5 {
+            period.begin_day(first.plus_days(d));
+            // 100 and 200: nothing recorded on the first two days; then 100 is out 30
+            // minutes a day and 200 three hours in the open air.
+            if d < 2 {
+                period.unrecorded(0);
+                period.unrecorded(1);
+            } else {
+                period.person(0, 30, 0, None, &[d as u64]);
+                period.person(1, 180, 180, None, &[d as u64]);
+            }
+            // 300: in the cell all day, recorded, except on the fourth day.
+            if d == 3 {
+                period.unrecorded(2);
+            } else {
+                period.person(2, 0, 0, None, &[20 + d as u64]);
+            }
+        }
+        let outcome = period.finish(first.plus_days(4));
+        let gap = |facility: &str, from: &str, to: &str, days, bookings: Vec<u64>| NoRecords {
+            facility: facility.into(),
+            from: from.into(),
+            to: to.into(),
+            days,
+            people: bookings.len() as u64,
+            bookings,
+        };
+        assert_eq!(
+            outcome.no_records,
+            [
+                gap("F", "2026-03-01", "2026-03-02", 2, vec![100, 200]),
+                gap("G", "2026-03-04", "2026-03-04", 1, vec![300]),
+            ]
+        );
+        let mut found: Vec<(u64, &str, Option<String>, Option<String>)> = outcome
+            .findings
+            .iter()
+            .map(|f| match f.subject {
+                Subject::Person { booking } => (booking, f.code, f.since.clone(), f.until.clone()),
+                _ => unreachable!("{f:?}"),
+            })
+            .collect();
+        found.sort();
+        let s = |d: &str| Some(d.to_owned());
+        assert_eq!(
+            found,
+            [
+                // From the first day recorded, not from the days without records.
+                (100, "regime.open_air", s("2026-03-03"), None),
+                (100, "regime.out_of_cell", s("2026-03-03"), None),
+                // Recorded in the cell all day: found, the run broken by the day unrecorded.
+                (300, "regime.open_air", s("2026-03-01"), s("2026-03-03")),
+                (300, "regime.open_air", s("2026-03-05"), None),
+                (300, "regime.out_of_cell", s("2026-03-01"), s("2026-03-03")),
+                (300, "regime.out_of_cell", s("2026-03-05"), None),
+            ]
+        );
     }
 }

@@ -768,13 +768,22 @@ pub(super) async fn export_register(
         .into_response()
 }
 
-/// "Evaluated at … over … entries": what the pages say of a kept evaluation.
+/// "Evaluated at … over … entries", and against which policy: what the pages say of a kept
+/// evaluation.
 fn evaluated(tr: &Tr, e: &crate::evaluations::Evaluation) -> String {
-    tr.t2(
+    let when = tr.t2(
         "dash-evaluated",
         "when",
         &i18n::date_time(tr.lang, &e.made_at.to_string()),
         "size",
         &i18n::int(e.register_size),
-    )
+    );
+    let policy = tr.t2(
+        "dash-policy",
+        "name",
+        &e.policy.name,
+        "sha256",
+        &e.policy.sha256,
+    );
+    format!("{when} {policy}")
 }
