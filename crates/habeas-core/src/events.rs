@@ -567,6 +567,10 @@ pub struct IdentityCorrection {
     pub facility: String,
     pub person: u64,
     pub reason: String,
+    /// Who decided it, on what document (a judge's order, the civil registry's certificate):
+    /// a person's identity is not changed on a reason alone.
+    #[serde(default)]
+    pub authority: String,
     #[serde(default)]
     pub given_names: Option<String>,
     #[serde(default)]
@@ -584,6 +588,16 @@ impl IdentityCorrection {
     pub fn validate(&self, now: Timestamp, actor: &Actor) -> Result<Draft, DomainError> {
         let facility = FacilityCode::parse("facility", &self.facility)?;
         let mut p = serde_json::Map::new();
+        if self.authority.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "authority",
+                "a correction of identity names the authority that decided it and its document (e.g. \"Registro Nacional de las Personas Naturales, partida 123\")",
+            ));
+        }
+        p.insert(
+            "authority".into(),
+            json!(line("authority", &self.authority, 200)?),
+        );
         if let Some(g) = &self.given_names {
             p.insert("given_names".into(), json!(line("given_names", g, 100)?));
         }
@@ -617,7 +631,7 @@ impl IdentityCorrection {
                 .collect::<Result<_, _>>()?;
             p.insert("nationalities".into(), json!(n));
         }
-        if p.is_empty() {
+        if p.len() == 1 {
             return Err(DomainError::invalid(
                 "given_names",
                 "a correction changes at least one field",
@@ -769,6 +783,7 @@ mod tests {
             facility: "CECOT".into(),
             person: 5,
             reason: "error de transcripción".into(),
+            authority: "RNPN, partida 12".into(),
             birth_date: Some("1994-03-02".into()),
             ..Default::default()
         };
@@ -778,8 +793,17 @@ mod tests {
             facility: "CECOT".into(),
             person: 5,
             reason: "x".into(),
+            authority: "RNPN".into(),
             ..Default::default()
         };
         assert!(empty.validate(now(), &actor).is_err());
+        let unauthorized = IdentityCorrection {
+            authority: " ".into(),
+            ..c
+        };
+        assert_eq!(
+            unauthorized.validate(now(), &actor).unwrap_err().field,
+            "authority"
+        );
     }
 }

@@ -30,3 +30,21 @@ CREATE TABLE gate_refusals (
 ) STRICT;
 
 CREATE INDEX gate_refusals_by_facility ON gate_refusals (facility, at);
+
+-- Nobody hidden by a correction: every name a person was recorded under stays searchable
+-- ("formerly recorded as"), and corrections of identity have a register of their own for the
+-- inspectors. A register with corrections made before this version fills these by
+-- `habeas rebuild` (verify names the difference until then).
+ALTER TABLE persons ADD COLUMN former_names TEXT NOT NULL DEFAULT '';   -- as written, one a line
+ALTER TABLE persons ADD COLUMN former_search TEXT NOT NULL DEFAULT '';  -- folded, as search_name
+CREATE TABLE identity_corrections (
+    idx       INTEGER PRIMARY KEY,  -- the correction entry
+    person    INTEGER NOT NULL,
+    facility  TEXT NOT NULL,
+    at        TEXT NOT NULL,        -- when it was recorded
+    former    TEXT NOT NULL,        -- the name before it
+    fields    TEXT NOT NULL,        -- the fields it changed, comma-separated
+    reason    TEXT NOT NULL,
+    authority TEXT NOT NULL
+) STRICT;
+CREATE INDEX identity_corrections_by_facility ON identity_corrections (facility, idx);

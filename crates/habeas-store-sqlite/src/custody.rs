@@ -1314,6 +1314,8 @@ pub struct PersonFile {
     pub birth_date: String,
     pub sex: String,
     pub nationalities: Vec<String>,
+    /// The names recorded before a correction, oldest first ("formerly recorded as").
+    pub formerly: Vec<String>,
     pub custodies: Vec<CustodyRow>,
 }
 
@@ -1335,7 +1337,7 @@ pub(crate) fn person_file_with(
         "SELECT p.given_names, p.surnames, p.birth_date, p.sex, p.nationalities,
          c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national, c.unit, c.cell, c.ended, c.end_reason,
          CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE c.presence END,
-         c.away_to, c.agreement, c.release_date, {PENDING}
+         c.away_to, c.agreement, c.release_date, {PENDING}, p.former_names
          FROM persons p
          LEFT JOIN custodies c ON c.person = p.person
          LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell
@@ -1352,6 +1354,7 @@ pub(crate) fn person_file_with(
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, String>(19)?,
             ));
         }
         let Some(booking) = r.get::<_, Option<i64>>(5)? else {
@@ -1378,7 +1381,7 @@ pub(crate) fn person_file_with(
     }
     drop(rows);
     drop(st);
-    let Some((given_names, surnames, birth_date, sex, nats)) = head else {
+    let Some((given_names, surnames, birth_date, sex, nats, former)) = head else {
         return Ok(None);
     };
     if !custodies.is_empty() {
@@ -1417,6 +1420,11 @@ pub(crate) fn person_file_with(
     }
     Ok(Some(PersonFile {
         person,
+        formerly: former
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
         given_names,
         surnames,
         birth_date,
@@ -1450,6 +1458,9 @@ pub struct PersonHit {
     pub given_names: String,
     pub surnames: String,
     pub birth_date: String,
+    /// The names the person was recorded under before a correction, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub formerly: Vec<String>,
 }
 
 /// People whose folded name contains every word.
@@ -1522,13 +1533,13 @@ pub(crate) fn find_people(
             .map(|(_, w)| w.clone()),
     );
     let mut sql = String::from(
-        "SELECT DISTINCT p.person, p.given_names, p.surnames, p.birth_date
+        "SELECT DISTINCT p.person, p.given_names, p.surnames, p.birth_date, p.former_names
          FROM person_names t JOIN persons p ON p.person = t.person
          WHERE t.token >= ?1 AND t.token < ?1 || char(1114111)",
     );
     for i in 2..=ordered.len() {
         sql.push_str(&format!(
-            " AND instr(' ' || p.search_name, ' ' || ?{i}) > 0"
+            " AND instr(' ' || p.search_name || ' ' || p.former_search, ' ' || ?{i}) > 0"
         ));
     }
     sql.push_str(&format!(" LIMIT {limit}"));
@@ -1540,6 +1551,58 @@ pub(crate) fn find_people(
             given_names: r.get(1)?,
             surnames: r.get(2)?,
             birth_date: r.get(3)?,
+            formerly: r
+                .get::<_, String>(4)?
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// A correction of identity, as the inspectors' register of corrections lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CorrectionRow {
+    pub entry: u64,
+    pub person: u64,
+    pub facility: String,
+    pub at: String,
+    /// The name before the correction.
+    pub former: String,
+    /// The fields changed.
+    pub fields: Vec<String>,
+    pub reason: String,
+    pub authority: String,
+}
+
+/// The corrections of identity (of one facility, or all), newest first.
+pub(crate) fn identity_corrections(
+    conn: &Connection,
+    facility: Option<&str>,
+    limit: u32,
+) -> rusqlite::Result<Vec<CorrectionRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, person, facility, at, former, fields, reason, authority FROM identity_corrections
+         WHERE ?1 IS NULL OR facility = ?1 ORDER BY idx DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![facility, limit], |r| {
+        Ok(CorrectionRow {
+            entry: r.get::<_, i64>(0)? as u64,
+            person: r.get::<_, i64>(1)? as u64,
+            facility: r.get(2)?,
+            at: r.get(3)?,
+            former: r.get(4)?,
+            fields: r
+                .get::<_, String>(5)?
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            reason: r.get(6)?,
+            authority: r.get(7)?,
         })
     })?;
     rows.collect()

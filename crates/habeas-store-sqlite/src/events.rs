@@ -451,6 +451,7 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ));
     };
     let p = &e.payload;
+    let former = format!("{given} {surnames}");
     if let Some(g) = p.get("given_names").and_then(Value::as_str) {
         given = g.to_owned();
     }
@@ -467,9 +468,31 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             .collect::<Vec<_>>()
             .join(",")
     });
+    // A name corrected is a name kept: the former one stays searchable, "formerly recorded as".
+    let renamed = former != format!("{given} {surnames}");
+    let (former_names, former_search): (String, String) = conn
+        .prepare_cached("SELECT former_names, former_search FROM persons WHERE person = ?1")
+        .and_then(|mut st| st.query_row([c.index as i64], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(backend)?;
+    let (former_names, former_search) = if renamed {
+        let join = |a: &str, b: &str, sep: &str| {
+            if a.is_empty() {
+                b.to_owned()
+            } else {
+                format!("{a}{sep}{b}")
+            }
+        };
+        (
+            join(&former_names, &former, "\n"),
+            join(&former_search, &search_key(&former), " "),
+        )
+    } else {
+        (former_names, former_search)
+    };
+    let key = search_key(&format!("{given} {surnames}"));
     conn.prepare_cached(
         "UPDATE persons SET given_names = ?2, surnames = ?3, birth_date = coalesce(?4, birth_date), sex = coalesce(?5, sex),
-         nationalities = coalesce(?6, nationalities), search_name = ?7 WHERE person = ?1",
+         nationalities = coalesce(?6, nationalities), search_name = ?7, former_names = ?8, former_search = ?9 WHERE person = ?1",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -479,11 +502,39 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             p.get("birth_date").and_then(Value::as_str),
             p.get("sex").and_then(Value::as_str),
             nats,
-            search_key(&format!("{given} {surnames}"))
+            key,
+            former_names,
+            former_search
         ])
     })
     .map_err(backend)?;
-    crate::custody::index_name(conn, c.index, &search_key(&format!("{given} {surnames}")))?;
+    crate::custody::index_name(conn, c.index, &format!("{key} {former_search}"))?;
+    let fields: Vec<&str> = p
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .map(String::as_str)
+                .filter(|k| *k != "authority")
+                .collect()
+        })
+        .unwrap_or_default();
+    conn.prepare_cached(
+        "INSERT INTO identity_corrections (idx, person, facility, at, former, fields, reason, authority)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            e.index as i64,
+            c.index as i64,
+            e.facility,
+            e.time.to_string(),
+            former,
+            fields.join(","),
+            c.reason,
+            p.get("authority").and_then(Value::as_str).unwrap_or("")
+        ])
+    })
+    .map_err(backend)?;
     let bookings: Vec<i64> = conn
         .prepare_cached("SELECT booking FROM custodies WHERE person = ?1")
         .and_then(|mut st| st.query_map([c.index as i64], |r| r.get(0))?.collect())

@@ -18,8 +18,9 @@ pub use accounts::{
     DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS,
 };
 pub use custody::{
-    CellMovement, CellOccupant, CellRow, CellView, CustodyRow, FacilityRow, GateRefusal, HeadCount,
-    OrderRow, PersonFile, PersonHit, PlanningState, Reading, Unplaced, NOT_HELD_HERE,
+    CellMovement, CellOccupant, CellRow, CellView, CorrectionRow, CustodyRow, FacilityRow,
+    GateRefusal, HeadCount, OrderRow, PersonFile, PersonHit, PlanningState, Reading, Unplaced,
+    NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
 pub use registers::{ComplaintRow, ContactRow, HearingRow};
@@ -530,6 +531,16 @@ impl SqliteStore {
     /// national view, `population` and the roll count all count with this.
     pub fn head_counts(&self, facility: Option<&str>) -> Result<Vec<HeadCount>, StoreError> {
         self.with_reader(|c| custody::head_counts(c, facility).map_err(backend))
+    }
+
+    /// The corrections of identity (of one facility, or all), newest first: the inspectors'
+    /// register of them.
+    pub fn identity_corrections(
+        &self,
+        facility: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CorrectionRow>, StoreError> {
+        self.with_reader(|c| custody::identity_corrections(c, facility, limit).map_err(backend))
     }
 
     /// The people refused at a facility's gate since `since` (a date or a time), newest first.

@@ -43,6 +43,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "programme_attendance",
     "environment",
     "gate_refusals",
+    "identity_corrections",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -980,7 +980,7 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
             "POST",
             "/api/identity-corrections".into(),
             Some(
-                json!({"facility": f, "person": o.second, "reason": "partida de nacimiento", "given_names": "Nombre Corregido"}),
+                json!({"facility": f, "person": o.second, "reason": "partida de nacimiento", "authority": "RNPN", "given_names": "Nombre Corregido"}),
             ),
             &["reg", "dir"],
             Scope::Object,
@@ -1656,7 +1656,7 @@ async fn requests_are_checked_in_order_who_then_what_and_odd_ones_get_the_error_
         "{}",
         a.body
     );
-    let a = w.call("POST", "/api/identity-corrections", &signed, Some(json!({"facility": "CECOT", "person": cecot, "reason": "error", "given_names": "Ana\nMaría"}))).await;
+    let a = w.call("POST", "/api/identity-corrections", &signed, Some(json!({"facility": "CECOT", "person": cecot, "reason": "error", "authority": "RNPN", "given_names": "Ana\nMaría"}))).await;
     assert_eq!(
         (a.status, a.body["error"]["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("given_names")),
@@ -4327,5 +4327,45 @@ async fn a_person_brought_without_an_order_is_held_counted_and_found_on_the_boar
         (Some(held), Some("grave")),
         "{}",
         a.body
+    );
+
+    // A renamed person is not hidden: the correction needs an authority, and it is in the
+    // inspectors' register of corrections with the former name.
+    let rename = json!({"facility": "CECOT", "person": held, "reason": "nombre mal escrito", "given_names": "Oscar Armando"});
+    let a = w
+        .call(
+            "POST",
+            "/api/identity-corrections",
+            &registry,
+            Some(rename.clone()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("authority")),
+        "{}",
+        a.body
+    );
+    let mut rename = rename;
+    rename["authority"] = json!("RNPN, partida 77");
+    let a = w
+        .call("POST", "/api/identity-corrections", &registry, Some(rename))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call(
+            "GET",
+            "/ui/compliance?facility=CECOT",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"corrections\"")
+            && html.contains("Óscar Rivas")
+            && html.contains("RNPN, partida 77"),
+        "{html}"
     );
 }

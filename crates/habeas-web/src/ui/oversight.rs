@@ -33,6 +33,8 @@ struct CompliancePage {
     legal_chart: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
+    /// The corrections of identity of the facility, newest first: nobody renamed unseen.
+    corrections: Vec<habeas_store_sqlite::CorrectionRow>,
 }
 
 /// The bins of the day's minutes out of the cell: (upper bounds, labels).
@@ -303,6 +305,7 @@ pub(super) async fn compliance_page(
             family_chart,
             legal_chart,
             deaths,
+            corrections: state.store.identity_corrections(Some(&facility), 200)?,
             tr,
         };
         Ok(html(StatusCode::OK, &page))

@@ -134,6 +134,8 @@ struct PersonPage {
     birth: String,
     sex: String,
     nationalities: String,
+    /// "Formerly recorded as": the names before a correction.
+    formerly: String,
     logged: String,
     print_href: String,
     findings_href: String,
@@ -411,6 +413,7 @@ pub(super) async fn person_page(
             birth: i18n::date(tr.lang, &file.birth_date),
             sex: tr.t(&format!("sex-{}", file.sex)),
             nationalities: file.nationalities.join(", "),
+            formerly: file.formerly.join("; "),
             logged: tr.t1("person-logged", "purpose", &purpose),
             print_href: format!("/ui/persons/{person}?{query}&print=true"),
             custodies,

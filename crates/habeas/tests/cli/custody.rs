@@ -910,13 +910,17 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
     // A correction of identity: the file shows the new value, the history both entries. The
     // facility that holds the person corrects it (IZALCO, since the transfer); CECOT, which
     // no longer holds them, is refused as for a person it never held.
-    let corr = json!({"facility": "CECOT", "person": a, "reason": "error de transcripción", "birth_date": "1994-03-02"});
+    let corr = json!({"facility": "CECOT", "person": a, "reason": "error de transcripción", "authority": "RNPN, partida 44", "birth_date": "1994-03-02"});
     reg.file("corr.json", &corr.to_string());
     reg.refused(
         &["person", "correct", "--json", "corr.json"],
         &format!("person {a} is not held at CECOT"),
     );
+    // Nobody's identity changes on a reason alone: the authority is named.
     let corr = json!({"facility": "IZALCO", "person": a, "reason": "error de transcripción", "birth_date": "1994-03-02"});
+    reg.file("corr.json", &corr.to_string());
+    reg.refused(&["person", "correct", "--json", "corr.json"], "authority");
+    let corr = json!({"facility": "IZALCO", "person": a, "reason": "error de transcripción", "authority": "RNPN, partida 44", "birth_date": "1994-03-02"});
     reg.file("corr.json", &corr.to_string());
     reg.ok(&["person", "correct", "--json", "corr.json"]);
     let file: Value =
@@ -932,7 +936,8 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
         kinds.contains(&"custody.admitted") && kinds.contains(&"person.identity_corrected"),
         "{kinds:?}"
     );
-    // A corrected surname is found by the new name, no longer by the old one.
+    // A corrected surname is found by the new name, and still by the old one: the file and
+    // the search say "formerly recorded as".
     let found = |q: &str| -> Vec<u64> {
         serde_json::from_str::<Value>(&reg.ok(&["person", "find", q, "--format", "json"]).stdout)
             .unwrap()
@@ -943,11 +948,36 @@ fn movements_counts_orders_transfers_releases_deaths_and_corrections() {
             .collect()
     };
     assert!(found("ana hernandez").contains(&a));
-    let corr = json!({"facility": "IZALCO", "person": a, "reason": "apellido mal escrito", "surnames": ["Fernández", "López"]});
+    let corr = json!({"facility": "IZALCO", "person": a, "reason": "apellido mal escrito", "authority": "Juzgado de Familia, resolución 9-2025", "surnames": ["Fernández", "López"]});
     reg.file("corr.json", &corr.to_string());
     reg.ok(&["person", "correct", "--json", "corr.json"]);
     assert_eq!(found("ana fernandez"), vec![a]);
-    assert!(!found("ana hernandez").contains(&a));
+    assert!(
+        found("ana hernandez").contains(&a),
+        "the former name still finds her"
+    );
+    let hits: Value = serde_json::from_str(
+        &reg.ok(&["person", "find", "ana hernandez", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let hit = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["person"] == a)
+        .unwrap();
+    assert_eq!(hit["surnames"], "Fernández López");
+    assert!(
+        hit["formerly"][0].as_str().unwrap().contains("Hernández"),
+        "{hit}"
+    );
+    let file: Value =
+        serde_json::from_str(&reg.ok(&["person", "show", &sa, "--format", "json"]).stdout).unwrap();
+    assert!(file["person"]["formerly"][0]
+        .as_str()
+        .unwrap()
+        .contains("Hernández"));
     // Everything verifies, and a rebuild gives the same projections.
     assert_eq!(reg.verify().code, 0);
     reg.ok(&["rebuild"]);
