@@ -144,11 +144,19 @@ const RAMP: [(&str, f64); 4] = [
 /// An admission date for someone already held at `before`, drawn so that the admissions
 /// follow the reported curve.
 pub(crate) fn ramp_date(rng: &mut Rng, before: Timestamp) -> Timestamp {
-    let points: Vec<(i64, f64)> = RAMP
+    let mut points: Vec<(i64, f64)> = RAMP
         .iter()
         .filter_map(|(d, f)| Date::parse("ramp", d).ok().map(|d| (d.start().0, *f)))
         .filter(|(t, _)| *t <= before.0)
         .collect();
+    // No figure is reported after June 2024: admissions go on at the rate of the last
+    // reported months until the register opens, so that there is no gap before it.
+    if let [.., (ta, fa), (tb, fb)] = points[..] {
+        if tb < before.0 && RAMP.len() == points.len() {
+            let rate = (fb - fa) / (tb - ta).max(1) as f64;
+            points.push((before.0, fb + rate * (before.0 - tb) as f64));
+        }
+    }
     let Some(&(t0, f0)) = points.first() else {
         return before;
     };
@@ -471,6 +479,8 @@ pub fn generate(
         .start();
     let mut n: u64 = 0;
     let mut expiry: std::collections::HashMap<u64, Date> = std::collections::HashMap::new();
+    // When each booking arrived, for the deaths before the register opened.
+    let arrivals: std::cell::RefCell<Vec<(u64, Timestamp)>> = Default::default();
     let mut admit = |g: &mut Gen<'_>,
                      rng: &mut Rng,
                      count: u32,
@@ -540,6 +550,9 @@ pub fn generate(
             }
             g.append(when, exams)?;
         }
+        arrivals
+            .borrow_mut()
+            .extend(bookings.iter().copied().zip(arrived.iter().copied()));
         for (b, e) in bookings.iter().zip(expires) {
             if let Some(e) = e {
                 expiry.insert(*b, e);
@@ -564,6 +577,59 @@ pub fn generate(
     let deaths_per_person_day = 470.0 / (110_000.0 * 1_370.0);
     let mut alive: Vec<u64> = bookings;
     let mut deaths: Vec<(u64, Timestamp)> = Vec::new();
+    // The deaths since the facility opened, before the register did, at the same rate over
+    // the people held then (admitted along the reported curve, transcribed from the book with
+    // their deaths): the record has no gap from the opening to the window.
+    if scenario == Scenario::Cecot {
+        let day = 86_400_000;
+        let held_days: f64 = alive.len() as f64
+            * arrivals
+                .borrow()
+                .iter()
+                .map(|(_, a)| (t0.0 - a.0).max(0) as f64 / day as f64)
+                .sum::<f64>()
+            / arrivals.borrow().len().max(1) as f64;
+        let expected = deaths_per_person_day * held_days;
+        let count = expected.round() as u32;
+        let died = admit(&mut g, &mut rng, count, t0, Some(opened), None, &mut expiry)?;
+        let when: std::collections::HashMap<u64, Timestamp> =
+            arrivals.borrow().iter().copied().collect();
+        let mut drafts = Vec::new();
+        for booking in died {
+            let admitted = when.get(&booking).copied().unwrap_or(opened);
+            // A day after the admission and before the register opened, at a daytime hour.
+            let span = ((t0.0 - admitted.0) / day - 1).max(1) as u64;
+            let t = Timestamp(
+                admitted.0 + (1 + rng.below(span) as i64) * day + rng.below(12) as i64 * 3_600_000,
+            );
+            let t = Timestamp(t.0.min(t0.0 - 3_600_000).max(admitted.0 + 60_000));
+            let violent = rng.below(100) < 40;
+            let death = Death::new(
+                FACILITY,
+                booking,
+                &t.to_string(),
+                &format!("celda (reserva {booking})"),
+                if violent {
+                    "lesiones por golpes"
+                } else {
+                    "paro cardiorrespiratorio, según la dirección"
+                },
+                violent,
+                t0,
+            )
+            .map_err(|e| DemoError::Refused(e.to_string()))?;
+            drafts.push(death.to_draft(&actor));
+        }
+        g.report.deaths += drafts.len() as u64;
+        let times: Vec<Timestamp> = drafts
+            .iter()
+            .filter_map(|d| d.payload.get("at").and_then(|a| a.as_str()))
+            .filter_map(|a| Timestamp::parse(a).ok())
+            .collect();
+        for (idx, t) in g.append(t0, drafts)?.into_iter().zip(times) {
+            deaths.push((idx, t));
+        }
+    }
     for d in 0..opts.days {
         let day = day_start(last, opts.days, d);
         // Arrivals.

@@ -465,3 +465,33 @@ fn people_who_left_after_the_day_were_held_on_it_and_each_flow_falls_in_its_mont
     .unwrap();
     assert_eq!(units[0]["population"].as_u64(), Some(3));
 }
+
+#[test]
+fn cecot_records_admissions_and_deaths_over_the_whole_period_since_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::support::demo_in(d, "cecot.db", "cecot", "3000", "30");
+    // Every month from the opening (February 2023) to the last day has admissions: no gap
+    // between the last reported figure (June 2024) and the window.
+    let s = statistics(d, "cecot.db", &["--as-of", "2025-05-31", "--months", "28"]);
+    let flows = s["flows"].as_array().unwrap();
+    assert_eq!(flows[0]["month"], "2023-02");
+    for f in flows {
+        assert!(f["admissions"].as_u64().unwrap() > 0, "{f}");
+    }
+    // Deaths in custody before the window too, each with its case.
+    let deaths: Value = serde_json::from_slice(&run(
+        d,
+        &["--db", "cecot.db", "death", "list", "--format", "json"],
+    ))
+    .unwrap();
+    let before: Vec<&str> = deaths
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["at"].as_str())
+        .filter(|at| *at < "2025-05-02")
+        .collect();
+    assert!(!before.is_empty(), "{deaths}");
+    assert!(before.iter().any(|at| *at < "2025-01-01"), "{before:?}");
+}
