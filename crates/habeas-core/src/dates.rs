@@ -4,16 +4,17 @@ use crate::DomainError;
 use habeas_register::Timestamp;
 use std::fmt;
 
-/// The schema of a time in a request (UTC, to the millisecond), for the API's document.
+/// The schema of a time in a request (RFC 3339, kept to the millisecond in UTC), for the API's
+/// document.
 #[cfg(feature = "openapi")]
 pub fn time_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .pattern(Some(
-            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$",
-        ))
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::DateTime,
+        )))
         .description(Some(
-            "A UTC time to the millisecond: YYYY-MM-DDTHH:MM:SS.mmmZ",
+            "A time in RFC 3339, with or without milliseconds, in UTC (Z) or with its offset (2025-05-31T09:30:00-06:00); kept in UTC to the millisecond",
         ))
         .examples(["2025-05-31T09:30:00.000Z"])
         .build()
@@ -102,12 +103,27 @@ impl fmt::Display for Date {
     }
 }
 
-/// Parses a time of the register's form, refusing one later than `now`.
+/// Parses a time given in RFC 3339 (`2025-05-31T09:30:00Z`, `2025-05-31T09:30:00.250Z`,
+/// `2025-05-31T03:30:00-06:00`): the instant, in UTC to the millisecond (finer digits are
+/// dropped). `None` for anything else.
+pub fn parse_time(raw: &str) -> Option<Timestamp> {
+    if let Ok(t) = Timestamp::parse(raw) {
+        return Some(t);
+    }
+    let t = time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    let ms = i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()?;
+    // The register's times run from year 0 to 9999.
+    let t = Timestamp::from_millis(ms);
+    Timestamp::parse(&t.to_string()).ok()
+}
+
+/// Parses a time given in RFC 3339 (see [`parse_time`]), refusing one later than `now`.
 pub fn past_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, DomainError> {
-    let t = Timestamp::parse(raw).map_err(|_| {
+    let t = parse_time(raw).ok_or_else(|| {
         DomainError::invalid(
             field,
-            format!("{raw:?} is not a UTC time of the form YYYY-MM-DDTHH:MM:SS.mmmZ"),
+            format!("{raw:?} is not a time in RFC 3339, such as 2025-05-31T09:30:00Z, 2025-05-31T09:30:00.000Z or 2025-05-31T03:30:00-06:00"),
         )
     })?;
     if t > now {
@@ -194,6 +210,30 @@ mod tests {
     #[test]
     fn times_in_the_future_are_refused() {
         let now = Timestamp::parse("2025-01-01T00:00:00.000Z").unwrap();
+        // RFC 3339 with or without milliseconds, in UTC or with an offset; kept in UTC.
+        for (raw, want) in [
+            ("2024-12-31T10:00:00Z", "2024-12-31T10:00:00.000Z"),
+            ("2024-12-31T10:00:00.5Z", "2024-12-31T10:00:00.500Z"),
+            ("2024-12-31T10:00:00.123456Z", "2024-12-31T10:00:00.123Z"),
+            ("2024-12-31T04:00:00-06:00", "2024-12-31T10:00:00.000Z"),
+            ("2024-12-31t10:00:00z", "2024-12-31T10:00:00.000Z"),
+        ] {
+            assert_eq!(
+                past_time("at", raw, now).unwrap().to_string(),
+                want,
+                "{raw}"
+            );
+        }
+        for bad in [
+            "2024-12-31 10:00",
+            "2024-12-31T10:00Z",
+            "2024-02-30T10:00:00Z",
+            "yesterday",
+        ] {
+            let e = past_time("at", bad, now).unwrap_err();
+            assert!(e.message.contains("RFC 3339"), "{bad}: {}", e.message);
+        }
+        assert!(past_time("at", "2025-01-01T00:00:01+00:00", now).is_err());
         assert!(past_time("admitted_at", "2024-12-31T23:59:59.999Z", now).is_ok());
         let e = past_time("admitted_at", "2025-01-01T00:00:00.001Z", now).unwrap_err();
         assert_eq!(e.field, "admitted_at");

@@ -265,11 +265,19 @@ impl PostgresStore {
     /// a moment, until the server notices its connection is gone: this waits up to
     /// [`TAKE_OVER_WAIT`] for that before refusing.
     pub fn sink(&self) -> Result<PostgresSink, StoreError> {
+        self.sink_within(TAKE_OVER_WAIT, "habeas")
+    }
+
+    /// The writer's connection, waiting up to `wait` (at least [`TAKE_OVER_WAIT`]) for the
+    /// writer that holds the lock to let it go. The holder's connection is named `holder`
+    /// (its `application_name`: process, command, since when), so that a wait that runs out
+    /// says who holds it.
+    pub fn sink_within(&self, wait: Duration, holder: &str) -> Result<PostgresSink, StoreError> {
         let mut client = self.connect()?;
         let locked = client
             .batch_execute(&format!(
                 "SET lock_timeout = {}; SELECT pg_advisory_lock({WRITER_LOCK}, hashtext(current_schema())); RESET lock_timeout",
-                TAKE_OVER_WAIT.as_millis()
+                wait.max(TAKE_OVER_WAIT).as_millis()
             ))
             .map(|()| true)
             .or_else(|e| match e.code() {
@@ -277,11 +285,42 @@ impl PostgresStore {
                 _ => Err(backend(e)),
             })?;
         if !locked {
+            let held_by = client
+                .query_opt(
+                    &format!("SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {WRITER_LOCK} AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2"),
+                    &[],
+                )
+                .ok()
+                .flatten()
+                .and_then(|r| {
+                    let pid: i32 = r.try_get(0).ok()?;
+                    let name: String = r.try_get(1).ok()?;
+                    let host: String = r.try_get(2).ok()?;
+                    let since: String = r.try_get(3).ok()?;
+                    Some(format!(" by {name} (server process {pid}, from {host}, connected since {since})"))
+                })
+                .unwrap_or_default();
+            let waited = if wait > TAKE_OVER_WAIT {
+                format!(" after waiting {} s (--wait)", wait.as_secs_f64())
+            } else {
+                String::new()
+            };
             return Err(StoreError::Backend(format!(
-                "another process is writing this register (the writer's lock in the {} is held)",
+                "another process is writing this register: the writer's lock in the {} is held{held_by}{waited}",
                 self.place
             )));
         }
+        // application_name holds 63 bytes.
+        let mut name: String = String::new();
+        for c in holder.chars() {
+            if name.len() + c.len_utf8() > 63 {
+                break;
+            }
+            name.push(c);
+        }
+        client
+            .execute("SELECT set_config('application_name', $1, false)", &[&name])
+            .map_err(backend)?;
         PostgresSink::new(client)
     }
 

@@ -178,23 +178,53 @@ impl SqliteStore {
         conn.close().map_err(|(_, e)| backend(e))
     }
 
-    /// The writer's connection. Only one process at a time may hold it.
+    /// The writer's connection. Only one process at a time may hold it: refused at once while
+    /// another holds it.
     pub fn sink(&self) -> Result<SqliteSink, StoreError> {
+        self.sink_within(std::time::Duration::ZERO, "")
+    }
+
+    /// The writer's connection, waiting up to `wait` for the process that holds the writer's
+    /// lock to let it go. The holder writes `holder` (who it is: its process id, command and
+    /// since when) into the lock file, so that a wait that runs out names it.
+    pub fn sink_within(
+        &self,
+        wait: std::time::Duration,
+        holder: &str,
+    ) -> Result<SqliteSink, StoreError> {
         let lock_path = lock_path(&self.path);
-        let lock = File::options()
+        let mut lock = File::options()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(&lock_path)
             .map_err(|e| {
                 StoreError::Backend(format!("cannot open {}: {e}", lock_path.display()))
             })?;
-        lock.try_lock().map_err(|_| {
+        take_lock(&lock, wait).map_err(|()| {
+            let held_by = std::fs::read_to_string(&lock_path)
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .map_or_else(String::new, |t| format!(" by {t}"));
+            let waited = if wait.is_zero() {
+                String::new()
+            } else {
+                format!(" after waiting {} s (--wait)", wait.as_secs_f64())
+            };
             StoreError::Backend(format!(
-                "another process is writing this register (lock {} is held)",
+                "another process is writing this register: lock {} is held{held_by}{waited}",
                 lock_path.display()
             ))
         })?;
+        {
+            use std::io::{Seek as _, Write as _};
+            // Who holds it now, for whoever waits; the lock itself is what counts.
+            let _ = lock.set_len(0);
+            let _ = lock.seek(std::io::SeekFrom::Start(0));
+            let _ = lock.write_all(holder.as_bytes());
+        }
         let conn = open_rw(&self.path, self.durability)?;
         // The background checkpointer moves the write-ahead log into the main file; the
         // writer only does it itself if the log grows past 40 MB.
@@ -636,6 +666,25 @@ fn read_snapshot<T>(
     let out = out?;
     ended?;
     Ok(out)
+}
+
+/// Takes the exclusive lock on `file`, trying again for up to `wait` (short sleeps that grow
+/// to 20 ms, so that a queue of writers each gets its turn soon after the last lets go).
+fn take_lock(file: &File, wait: std::time::Duration) -> Result<(), ()> {
+    let mut slept = std::time::Duration::ZERO;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if slept < wait => {
+                let step = pause.min(wait - slept);
+                std::thread::sleep(step);
+                slept += step;
+                pause = (pause * 2).min(std::time::Duration::from_millis(20));
+            }
+            Err(_) => return Err(()),
+        }
+    }
 }
 
 fn lock_path(db: &Path) -> PathBuf {

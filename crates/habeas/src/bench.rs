@@ -207,7 +207,12 @@ pub(crate) fn fresh_at(
                 .map_err(|e| anyhow::anyhow!("--db: {e}"))?;
             let primary =
                 PostgresStore::create(&schema.url(), &info).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (store, sink) = crate::replica::writer(&primary, &path, false)?;
+            let (store, sink) = crate::replica::writer(
+                &primary,
+                &path,
+                Some(std::time::Duration::ZERO),
+                "habeas bench",
+            )?;
             (store, sink, Some((primary, schema)))
         }
     };

@@ -6,6 +6,9 @@
 
 use crate::open::DbArgs;
 use anyhow::{bail, Context, Result};
+use habeas_register::store::{AppendError, Rejection, StoreError};
+use habeas_register::writer::Receipt;
+use habeas_register::{Draft, Timestamp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -142,6 +145,23 @@ pub fn live(_db: &DbArgs) -> bool {
 /// no server answers there (no socket, or a stale one), or the server's refusal as an error.
 #[cfg(unix)]
 pub fn call(db: &DbArgs, command: &str, args: Value) -> Result<Option<Value>> {
+    let Some(answer) = exchange(db, command, args)? else {
+        return Ok(None);
+    };
+    if answer["ok"] == true {
+        return Ok(Some(answer["result"].clone()));
+    }
+    // The server's messages begin with the field at fault.
+    bail!(
+        "{} (the running server refused it)",
+        answer["error"]["message"].as_str().unwrap_or("refused")
+    )
+}
+
+/// Sends one command and returns the server's whole answer (`{"ok": …}`), or `Ok(None)` when
+/// no server answers on the socket.
+#[cfg(unix)]
+pub fn exchange(db: &DbArgs, command: &str, args: Value) -> Result<Option<Value>> {
     use std::io::{BufRead as _, Write as _};
     let Ok(path) = socket_path(db) else {
         return Ok(None);
@@ -167,17 +187,139 @@ pub fn call(db: &DbArgs, command: &str, args: Value) -> Result<Option<Value>> {
         .with_context(|| format!("control socket {}: no answer", path.display()))?;
     let answer: Value = serde_json::from_str(line.trim())
         .with_context(|| format!("control socket {}: not an answer: {line:?}", path.display()))?;
-    if answer["ok"] == true {
-        return Ok(Some(answer["result"].clone()));
-    }
-    // The server's messages begin with the field at fault.
-    bail!(
-        "{} (the running server refused it)",
-        answer["error"]["message"].as_str().unwrap_or("refused")
-    )
+    Ok(Some(answer))
 }
 
 #[cfg(not(unix))]
 pub fn call(_db: &DbArgs, _command: &str, _args: Value) -> Result<Option<Value>> {
     Ok(None)
+}
+
+#[cfg(not(unix))]
+pub fn exchange(_db: &DbArgs, _command: &str, _args: Value) -> Result<Option<Value>> {
+    Ok(None)
+}
+
+/// The running server's writer, reached through its control socket: the command line's
+/// entries, checked and appended by the server under the same rules as the API's.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    db: DbArgs,
+}
+
+fn store_error(message: impl Into<String>) -> AppendError {
+    AppendError::Store(StoreError::Backend(message.into()))
+}
+
+/// The error of a `register.append` answer: the writer's rejection as it gave it, or a
+/// failure to write.
+fn append_error(error: &Value) -> AppendError {
+    let message = error["message"].as_str().unwrap_or("refused").to_owned();
+    match error["code"].as_str() {
+        None | Some("store" | "internal") => store_error(format!("{message} (the running server)")),
+        Some(code) => AppendError::Rejected(Rejection {
+            code: code.to_owned(),
+            field: error["field"].as_str().map(str::to_owned),
+            message,
+        }),
+    }
+}
+
+fn receipt_of(v: &Value) -> Result<Receipt, AppendError> {
+    let index = v["index"]
+        .as_u64()
+        .ok_or_else(|| store_error("the running server's receipt has no index"))?;
+    let time = v["time"]
+        .as_str()
+        .and_then(|t| Timestamp::parse(t).ok())
+        .ok_or_else(|| store_error("the running server's receipt has no time"))?;
+    let leaf = v["leaf"]
+        .as_str()
+        .and_then(habeas_register::merkle::from_hex)
+        .ok_or_else(|| store_error("the running server's receipt has no leaf hash"))?;
+    Ok(Receipt { index, time, leaf })
+}
+
+impl Remote {
+    /// The running server of `db`, with the name it records this process's entries in, or
+    /// `None` when no server answers on the store's control socket.
+    pub fn connect(db: &DbArgs) -> Result<Option<(Self, String)>> {
+        let Some(result) = call(db, "session", serde_json::json!({}))? else {
+            return Ok(None);
+        };
+        let actor = result["actor"]
+            .as_str()
+            .context("control socket: the server did not say whom it records")?
+            .to_owned();
+        Ok(Some((Self { db: db.clone() }, actor)))
+    }
+
+    fn send(&self, drafts: &[Draft], each: bool) -> Result<Value, AppendError> {
+        let wire: Vec<Value> = drafts
+            .iter()
+            .map(habeas_web::control::draft_to_wire)
+            .collect();
+        match exchange(
+            &self.db,
+            "register.append",
+            serde_json::json!({"drafts": wire, "each": each}),
+        ) {
+            Ok(Some(answer)) if answer["ok"] == true => Ok(answer["result"].clone()),
+            Ok(Some(answer)) => Err(append_error(&answer["error"])),
+            Ok(None) => Err(store_error(
+                "the running server stopped before it took the entries; nothing was recorded by this command",
+            )),
+            Err(e) => Err(store_error(format!("{e:#}"))),
+        }
+    }
+
+    /// Appends `drafts` all or nothing.
+    pub fn append_all(&self, drafts: &[Draft]) -> Result<Vec<Receipt>, AppendError> {
+        let result = self.send(drafts, false)?;
+        result["receipts"]
+            .as_array()
+            .ok_or_else(|| store_error("the running server's answer has no receipts"))?
+            .iter()
+            .map(receipt_of)
+            .collect()
+    }
+
+    /// Appends each of `drafts` on its own: a receipt or the refusal of each.
+    pub fn append_each(
+        &self,
+        drafts: &[Draft],
+    ) -> Result<Vec<Result<Receipt, AppendError>>, AppendError> {
+        let result = self.send(drafts, true)?;
+        let results = result["results"]
+            .as_array()
+            .ok_or_else(|| store_error("the running server's answer has no results"))?;
+        Ok(results
+            .iter()
+            .map(|r| match r.get("error") {
+                Some(e) => Err(append_error(e)),
+                None => receipt_of(r),
+            })
+            .collect())
+    }
+
+    /// Signs a checkpoint if the register grew; the latest one's note.
+    pub fn checkpoint(&self) -> Result<Option<String>> {
+        let result = call(&self.db, "register.checkpoint", serde_json::json!({}))?
+            .context("the running server stopped")?;
+        Ok(result["checkpoint"].as_str().map(str::to_owned))
+    }
+
+    /// Logs reads in the access log under this process's name, before they are shown.
+    pub fn log(&self, events: &[habeas_web::access::Event<'_>]) -> Result<()> {
+        let wire: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                habeas_web::control::event_to_wire(e)
+                    .context("the command line logs only reads through the running server")
+            })
+            .collect::<Result<_>>()?;
+        call(&self.db, "access.log", serde_json::json!({"events": wire}))?
+            .context("the running server stopped before it logged the read; nothing is shown")?;
+        Ok(())
+    }
 }

@@ -376,33 +376,33 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let (_, register) = db.open_writer()?;
-    let pending: Vec<_> = p
+    let bookings: Vec<u64> = p.placed.iter().map(|(booking, _)| *booking).collect();
+    let drafts = p
         .placed
         .iter()
         .map(|(booking, cell)| {
-            let alloc = Allocation {
+            Allocation {
                 facility: facility.clone(),
                 booking: *booking,
                 cell: cell.clone(),
                 override_: None,
                 second_authority: None,
-            };
-            (*booking, register.submit(vec![alloc.to_draft(actor)]))
+            }
+            .to_draft(actor)
         })
         .collect();
+    let results = register.append_each(drafts);
+    register.shutdown();
+    let results = results.map_err(|e| anyhow::anyhow!("nothing more was placed: {e}"))?;
     let mut placed = 0usize;
     let mut refused_now = Vec::new();
-    for (booking, pnd) in pending {
-        match pnd.wait() {
+    for (booking, r) in bookings.into_iter().zip(results) {
+        match r {
             Ok(_) => placed += 1,
             Err(AppendError::Rejected(r)) => refused_now.push((booking, r.message)),
-            Err(AppendError::Store(e)) => {
-                register.shutdown();
-                bail!("stopped after {placed} placements: {e}");
-            }
+            Err(AppendError::Store(e)) => bail!("stopped after {placed} placements: {e}"),
         }
     }
-    register.shutdown();
     println!(
         "placed {placed} of {} people without a cell",
         state.arrivals.len()
@@ -1349,7 +1349,22 @@ pub fn import_readings(
             r.place
         );
     }
-    let (_, register) = db.open_writer()?;
+    let (_, writer) = db.open_writer()?;
+    let register = match writer {
+        crate::open::Writer::Local(register) => register,
+        crate::open::Writer::Server(server) => {
+            // Through the running server: a chunk at a time, each all or nothing.
+            let mut done = 0u64;
+            for chunk in readings.chunks(1000) {
+                let drafts: Vec<_> = chunk.iter().map(|r| r.to_draft(actor)).collect();
+                server
+                    .append_all(&drafts)
+                    .map_err(|e| anyhow::anyhow!("stopped after {done} readings: {e}"))?;
+                done += chunk.len() as u64;
+            }
+            return Ok(done);
+        }
+    };
     let bar = if progress {
         indicatif::ProgressBar::new(readings.len() as u64)
     } else {

@@ -199,7 +199,12 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
     };
     write_signer(&key_path, &signer)?;
     let (store, sink): (Arc<SqliteStore>, Box<dyn LogSink>) = match &primary {
-        Some(primary) => crate::replica::writer(primary, &local, false)?,
+        Some(primary) => crate::replica::writer(
+            primary,
+            &local,
+            Some(std::time::Duration::ZERO),
+            "habeas demo",
+        )?,
         None => {
             let store =
                 Arc::new(SqliteStore::create(&local, &info).map_err(|e| anyhow::anyhow!("{e}"))?);

@@ -326,11 +326,19 @@ fn quiet_on_closed_output() {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let actor_name = cli
-        .actor
-        .clone()
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(default_actor);
+    let given = cli.actor.clone().filter(|a| !a.trim().is_empty());
+    // While `habeas serve` runs on the store, its writer and access log take this command's
+    // entries, in the name of the operating-system user at its control socket.
+    let server_actor = match &cli.command {
+        Command::Serve(_) | Command::Init { .. } | Command::Demo(_) | Command::Bench { .. } => None,
+        _ => control::Remote::connect(&cli.db)?.map(|(_, actor)| actor),
+    };
+    if let (Some(server), Some(given)) = (&server_actor, &given) {
+        if server != given {
+            eprintln!("note: habeas serve runs on this store: what this command records or reads is recorded as {server}, the operating-system user at its control socket, not as {given}");
+        }
+    }
+    let actor_name = server_actor.or(given).unwrap_or_else(default_actor);
     let actor = || {
         habeas_core::ids::Actor::parse("actor", &actor_name)
             .map_err(|e| anyhow::anyhow!("--actor: {}", e.message))
@@ -362,14 +370,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .open_register()?
                     .latest_checkpoint()
                     .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .map(|c| c.note)
+            } else if let Some((server, _)) = control::Remote::connect(&cli.db)? {
+                // The running server signs it: it holds the writer.
+                server.checkpoint()?
             } else {
                 let (_, register) = cli.db.open_register_writer()?;
                 let cp = register.checkpoint().map_err(|e| anyhow::anyhow!("{e}"))?;
                 register.shutdown();
-                cp
+                cp.map(|c| c.note)
             };
             match note {
-                Some(cp) => print!("{}", cp.note),
+                Some(note) => print!("{note}"),
                 None => bail!("the register has no checkpoint yet"),
             }
             Ok(ExitCode::SUCCESS)
@@ -417,6 +429,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => export::import(&cli.db, &input, verifier_key.as_deref()),
         Command::Copy { from, to } => copy::copy(&cli.db, &actor_name, from, to),
         Command::Rebuild => {
+            if control::live(&cli.db) {
+                bail!("habeas serve runs on this store: stop it first (a rebuild replaces every projection the server reads, under the writer's lock)");
+            }
             let store = cli.db.open_store()?;
             let n = store
                 .rebuild_projections()

@@ -3,8 +3,12 @@
 use crate::system::{OsEntropy, SystemClock};
 use anyhow::{bail, Context, Result};
 use habeas_register::note::Signer;
+use habeas_register::store::{AppendError, StoreError};
 use habeas_register::store::{LogSink, Store};
+use habeas_register::time::Clock as _;
+use habeas_register::writer::Receipt;
 use habeas_register::writer::{Register, WriterConfig, WriterParts};
+use habeas_register::Draft;
 use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use std::io::Write as _;
@@ -44,6 +48,95 @@ pub struct DbArgs {
         default_value_t = 60
     )]
     pub checkpoint_interval: u64,
+    /// How long to wait, in seconds, for another process that is writing the register (or its
+    /// access log) to let go of the writer's lock before giving up (0: not at all).
+    #[arg(long, global = true, env = "HABEAS_WAIT", default_value_t = 30)]
+    pub wait: u64,
+}
+
+/// Where a command's entries go: this process's own writer, or the running server's.
+pub enum Writer {
+    /// This process holds the writer's lock.
+    Local(Register),
+    /// `habeas serve` runs on the store: its writer takes the entries, through the control
+    /// socket.
+    Server(crate::control::Remote),
+}
+
+impl Writer {
+    pub fn append(&self, draft: Draft) -> Result<Receipt, AppendError> {
+        let mut r = self.append_all(vec![draft])?;
+        r.pop()
+            .ok_or_else(|| AppendError::Store(StoreError::Backend("no receipt".into())))
+    }
+
+    /// Appends `drafts` all or nothing.
+    pub fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<Receipt>, AppendError> {
+        match self {
+            Writer::Local(r) => r.append_all(drafts),
+            Writer::Server(s) => s.append_all(&drafts),
+        }
+    }
+
+    /// Appends each draft on its own (one refused does not stop the others): a receipt or the
+    /// refusal of each, or an error when the writer itself fails.
+    pub fn append_each(
+        &self,
+        drafts: Vec<Draft>,
+    ) -> Result<Vec<Result<Receipt, AppendError>>, AppendError> {
+        match self {
+            Writer::Local(r) => {
+                let pending: Vec<_> = drafts.into_iter().map(|d| r.submit(vec![d])).collect();
+                let mut out = Vec::with_capacity(pending.len());
+                for p in pending {
+                    match p.wait() {
+                        Ok(mut receipts) => out.push(receipts.pop().ok_or_else(|| {
+                            AppendError::Store(StoreError::Backend("no receipt".into()))
+                        })),
+                        Err(e @ AppendError::Rejected(_)) => out.push(Err(e)),
+                        Err(e @ AppendError::Store(_)) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+            Writer::Server(s) => s.append_each(&drafts),
+        }
+    }
+
+    /// Stops this process's writer (signing what it wrote); nothing to do for the server's.
+    pub fn shutdown(self) {
+        if let Writer::Local(r) = self {
+            r.shutdown();
+        }
+    }
+}
+
+/// Where a command's events of the access log go: this process's own writer of it, or the
+/// running server's.
+pub enum AccessLog {
+    Local(Register),
+    Server(crate::control::Remote),
+}
+
+/// Who holds a writer's lock, written into it for whoever waits: the process, since when, and
+/// its command line.
+pub fn holder() -> String {
+    let command: Vec<String> = std::env::args()
+        .take(8)
+        .map(|a| {
+            if a.len() > 40 {
+                format!("{}…", a.chars().take(40).collect::<String>())
+            } else {
+                a
+            }
+        })
+        .collect();
+    format!(
+        "process {} since {} ({})",
+        std::process::id(),
+        SystemClock.now(),
+        command.join(" ")
+    )
 }
 
 impl DbArgs {
@@ -53,6 +146,18 @@ impl DbArgs {
             s.push(".key");
             PathBuf::from(s)
         })
+    }
+
+    /// How long to wait for another writer's lock.
+    pub fn lock_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.wait)
+    }
+
+    /// The writer's connection to a SQLite store, waiting [`Self::lock_wait`] for it.
+    pub fn sqlite_sink(&self, store: &SqliteStore) -> Result<habeas_store_sqlite::SqliteSink> {
+        store
+            .sink_within(self.lock_wait(), &holder())
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     pub fn writer_config(&self) -> WriterConfig {
@@ -162,12 +267,14 @@ impl DbArgs {
         let (store, sink): (Arc<dyn Store>, Box<dyn LogSink>) = match self.postgres_url() {
             Some(url) => {
                 let store = PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-                let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let sink = store
+                    .sink_within(self.lock_wait(), &holder())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 (Arc::new(store), Box::new(sink))
             }
             None => {
                 let store = self.open_store()?;
-                let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+                let sink = self.sqlite_sink(&store)?;
                 (Arc::new(store), Box::new(sink))
             }
         };
@@ -183,22 +290,31 @@ impl DbArgs {
         Ok((store, register))
     }
 
-    /// Opens the store and starts its writer with the signing key. On PostgreSQL the writer
-    /// takes the register's writer lock (refused while another process holds it) and writes
-    /// through the replica.
-    pub fn open_writer(&self) -> Result<(Arc<SqliteStore>, Register)> {
-        self.open_writer_waiting(false)
+    /// Opens the store and the writer its entries go to: the running server's when `habeas
+    /// serve` runs on it (through its control socket, see [`crate::control`]), or this
+    /// process's own, started with the signing key after waiting up to `--wait` for the
+    /// writer's lock. On PostgreSQL this process's writer takes the register's writer lock and
+    /// writes through the replica.
+    pub fn open_writer(&self) -> Result<(Arc<SqliteStore>, Writer)> {
+        if let Some((server, _)) = crate::control::Remote::connect(self)? {
+            return Ok((Arc::new(self.open_store()?), Writer::Server(server)));
+        }
+        let (store, register) = self.open_writer_waiting(false)?;
+        Ok((store, Writer::Local(register)))
     }
 
-    /// As [`Self::open_writer`]; on PostgreSQL, when `wait`, waiting for the process that
-    /// writes the register to stop rather than refusing.
-    pub fn open_writer_waiting(&self, wait: bool) -> Result<(Arc<SqliteStore>, Register)> {
+    /// This process's own writer, after waiting up to `--wait` for the writer's lock; on
+    /// PostgreSQL, when `take_over`, waiting as long as it takes for the process that writes
+    /// the register to stop (a second server, ready to take over).
+    pub fn open_writer_waiting(&self, take_over: bool) -> Result<(Arc<SqliteStore>, Register)> {
         match self.postgres_url() {
             Some(url) => {
                 let key = self.signing_key_path()?;
                 let signer = read_signer(&key)?;
                 let primary = Self::open_postgres(url)?;
-                let (local, sink) = crate::replica::writer(&primary, &self.local_path()?, wait)?;
+                let wait = (!take_over).then(|| self.lock_wait());
+                let (local, sink) =
+                    crate::replica::writer(&primary, &self.local_path()?, wait, &holder())?;
                 self.start_writer_with(local, sink, signer)
             }
             None => self.start_writer(Arc::new(self.open_store()?), &self.key_path()),
@@ -326,7 +442,12 @@ impl DbArgs {
             }
         };
         let signer = read_signer(&key_path)?;
-        let (local, sink) = crate::replica::writer(&primary, &self.access_path()?, false)?;
+        let (local, sink) = crate::replica::writer(
+            &primary,
+            &self.access_path()?,
+            Some(self.lock_wait()),
+            &holder(),
+        )?;
         self.start_writer_with(local, sink, signer)
     }
 
@@ -384,20 +505,36 @@ impl DbArgs {
         if self.is_access_log() {
             return Ok(());
         }
+        // While the server runs it holds the access log: it logs the read, in the name of the
+        // operating-system user at its control socket.
+        if let Some((server, _)) = crate::control::Remote::connect(self)? {
+            return server.log(events);
+        }
         let log = self.access_log_for_change()?;
         Self::log_to(log, events)
     }
 
     /// Opens the access log's writer before a change is made, so that a change is never made
-    /// that could not be logged (while `habeas serve` runs it holds the writer: use the API).
-    pub fn access_log_for_change(&self) -> Result<Register> {
-        self.open_access_log().map(|(_, log)| log).map_err(|e| {
-            anyhow::anyhow!("the access log cannot be written, so nothing was done ({e}); while `habeas serve` runs, go through its API (`habeas user list|lock|unlock|reset-password` go through its control socket)")
-        })
+    /// that could not be logged: the running server's, or this process's own (after waiting
+    /// up to `--wait` for its lock).
+    pub fn access_log_for_change(&self) -> Result<AccessLog> {
+        if let Some((server, _)) = crate::control::Remote::connect(self)? {
+            return Ok(AccessLog::Server(server));
+        }
+        self.open_access_log()
+            .map(|(_, log)| AccessLog::Local(log))
+            .map_err(|e| {
+                anyhow::anyhow!("the access log cannot be written, so nothing was done ({e})")
+            })
     }
 
-    /// Appends to an open access log, signs a checkpoint and stops its writer.
-    pub fn log_to(log: Register, events: &[habeas_web::access::Event<'_>]) -> Result<()> {
+    /// Appends to an open access log and, for this process's own, signs a checkpoint and stops
+    /// its writer.
+    pub fn log_to(log: AccessLog, events: &[habeas_web::access::Event<'_>]) -> Result<()> {
+        let log = match log {
+            AccessLog::Server(server) => return server.log(events),
+            AccessLog::Local(log) => log,
+        };
         let result = log
             .append_all(
                 events
@@ -422,7 +559,7 @@ impl DbArgs {
         key_path: &Path,
     ) -> Result<(Arc<SqliteStore>, Register)> {
         let signer = read_signer(key_path)?;
-        let sink = store.sink().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sink = self.sqlite_sink(&store)?;
         self.start_writer_with(store, Box::new(sink), signer)
     }
 

@@ -33,25 +33,27 @@ pub fn open(primary: &PostgresStore, path: &Path) -> Result<Arc<SqliteStore>> {
     Ok(local)
 }
 
-/// The writer of a register on PostgreSQL: PostgreSQL's writer lock (waiting for the writer
-/// that holds it to go when `wait`), then the replica, caught up under that lock, and the sink
-/// that writes both.
+/// The writer of a register on PostgreSQL: PostgreSQL's writer lock (waiting up to `wait` for
+/// the writer that holds it to let go, or with `None` as long as it takes, to take over), then
+/// the replica, caught up under that lock, and the sink that writes both. `holder` names this
+/// process to whoever waits.
 pub fn writer(
     primary: &PostgresStore,
     path: &Path,
-    wait: bool,
+    wait: Option<std::time::Duration>,
+    holder: &str,
 ) -> Result<(Arc<SqliteStore>, Box<dyn LogSink>)> {
-    let primary_sink = match primary.sink() {
+    let primary_sink = match primary.sink_within(wait.unwrap_or_default(), holder) {
         Ok(s) => s,
         // Another process writes the register: wait for it to go (any other failure is said).
-        Err(e) if wait && e.to_string().contains("another process is writing") => {
+        Err(e) if wait.is_none() && e.to_string().contains("another process is writing") => {
             eprintln!("{e}; waiting to take over when it stops");
             primary.sink_waiting().map_err(|e| anyhow::anyhow!("{e}"))?
         }
         Err(e) => bail!("{e}"),
     };
     let local = open_local(primary, path)?;
-    let mut local_sink = local.sink().map_err(|e| {
+    let mut local_sink = local.sink_within(wait.unwrap_or_default(), holder).map_err(|e| {
         anyhow::anyhow!(
             "--replica: {e}; every process that writes a register on PostgreSQL needs a replica of its own"
         )

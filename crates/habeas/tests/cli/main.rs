@@ -16,6 +16,7 @@ mod demo;
 mod export;
 mod faults;
 mod integrity;
+mod many_hands;
 mod postgres;
 mod serve;
 mod statistics;
