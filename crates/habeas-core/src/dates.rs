@@ -103,6 +103,42 @@ impl fmt::Display for Date {
     }
 }
 
+/// The day a page, report or command shows when none is asked for: today, unless the
+/// register's last recorded day is earlier (a demonstration, a restored backup, a facility
+/// that stopped recording): then that day, and the reader is told so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultDay {
+    pub day: Date,
+    pub today: Date,
+}
+
+impl DefaultDay {
+    /// `last_recorded` is the day of the register's last entry (`YYYY-MM-DD`).
+    pub fn new(today: Date, last_recorded: Option<&str>) -> Self {
+        let last = last_recorded.and_then(|d| Date::parse("day", d).ok());
+        Self {
+            day: last.filter(|l| *l < today).unwrap_or(today),
+            today,
+        }
+    }
+
+    /// Whether the day shown is not today (the register ends earlier).
+    pub fn earlier(&self) -> bool {
+        self.day < self.today
+    }
+
+    /// For the command line: which day is shown and why, naming the option that asks for
+    /// another (`--as-of`, `--date`); `None` when it is today.
+    pub fn note(&self, option: &str) -> Option<String> {
+        self.earlier().then(|| {
+            format!(
+                "note: showing {}, the register's last recorded day (today is {}: nothing is recorded since); pass {option} for another day",
+                self.day, self.today
+            )
+        })
+    }
+}
+
 /// Parses a time given in RFC 3339 (`2025-05-31T09:30:00Z`, `2025-05-31T09:30:00.250Z`,
 /// `2025-05-31T03:30:00-06:00`): the instant, in UTC to the millisecond (finer digits are
 /// dropped). `None` for anything else.
@@ -188,6 +224,27 @@ mod tests {
         assert_eq!(line("name", "Ana\nB", 10).unwrap_err().field, "name");
         assert_eq!(line("name", "Ana\u{1b}[2J", 10).unwrap_err().field, "name");
         assert_eq!(text("notes", "a\nb", 10).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn the_default_day_is_today_unless_the_register_ends_earlier() {
+        let today = Date::parse("d", "2026-12-04").unwrap();
+        let d = DefaultDay::new(today, Some("2025-05-31"));
+        assert_eq!(
+            (d.day.to_string(), d.earlier()),
+            ("2025-05-31".into(), true)
+        );
+        assert!(d.note("--as-of").unwrap().contains("2025-05-31"));
+        for last in [
+            None,
+            Some("2026-12-04"),
+            Some("2027-01-01"),
+            Some("garbage"),
+        ] {
+            let d = DefaultDay::new(today, last);
+            assert_eq!(d.day, today, "{last:?}");
+            assert!(d.note("--as-of").is_none());
+        }
     }
 
     #[test]

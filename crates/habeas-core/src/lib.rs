@@ -12,6 +12,7 @@ pub mod environment;
 pub mod error;
 pub mod estate;
 pub mod events;
+pub mod examples;
 pub mod ids;
 pub mod kinds;
 pub mod logbook;

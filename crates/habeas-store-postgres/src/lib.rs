@@ -300,11 +300,10 @@ impl PostgresStore {
                     Some(format!(" by {name} (server process {pid}, from {host}, connected since {since})"))
                 })
                 .unwrap_or_default();
-            let waited = if wait > TAKE_OVER_WAIT {
-                format!(" after waiting {} s (--wait)", wait.as_secs_f64())
-            } else {
-                String::new()
-            };
+            let waited = format!(
+                " after waiting {} s (--wait)",
+                wait.max(TAKE_OVER_WAIT).as_secs_f64()
+            );
             return Err(StoreError::Backend(format!(
                 "another process is writing this register: the writer's lock in the {} is held{held_by}{waited}",
                 self.place

@@ -334,6 +334,23 @@ impl SqliteStore {
         self.with_reader(|c| registers::complaints(c, facility, open, limit).map_err(backend))
     }
 
+    /// The day (`YYYY-MM-DD`, UTC) of the register's last entry: the last day it has records
+    /// of. `None` for an empty register.
+    pub fn last_recorded_day(&self) -> Result<Option<String>, StoreError> {
+        let bytes: Option<Vec<u8>> = self.with_reader(|c| {
+            c.prepare_cached("SELECT bytes FROM register_log ORDER BY idx DESC LIMIT 1")
+                .and_then(|mut st| st.query_row([], |r| r.get(0)).optional())
+                .map_err(backend)
+        })?;
+        bytes
+            .map(|b| {
+                habeas_register::entry::decode_header(&b)
+                    .map(|(_, time)| time.date_string())
+                    .map_err(|e| StoreError::Corrupt(format!("the last entry: {e}")))
+            })
+            .transpose()
+    }
+
     /// The codes of every facility, in order.
     pub fn facility_codes(&self) -> Result<Vec<String>, StoreError> {
         self.with_reader(|c| {

@@ -7,6 +7,7 @@ language = Language
 language-es = Español
 language-en = English
 language-change = Change
+day-note = The records end on { $day } (today is { $today }): the pages show that day unless you choose another.
 signed-in-as = Signed in as { $user } ({ $role })
 
 sign-in-title = Sign in

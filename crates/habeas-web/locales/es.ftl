@@ -7,6 +7,7 @@ language = Idioma
 language-es = Español
 language-en = English
 language-change = Cambiar
+day-note = Los registros terminan el { $day } (hoy es { $today }): las páginas muestran ese día salvo que elija otro.
 signed-in-as = Sesión de { $user } ({ $role })
 
 sign-in-title = Iniciar sesión

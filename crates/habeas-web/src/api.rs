@@ -642,7 +642,7 @@ reader!(
         let facility = facility_for(&state, &caller, q.facility, "read compliance")?;
         let as_of = match q.as_of {
             Some(d) => Date::parse("as_of", &d).map_err(domain)?,
-            None => Date::of(state.clock.now()),
+            None => state.default_day().day,
         };
         let policy = Policy::mandela_minimum().map_err(domain)?;
         let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
@@ -876,7 +876,7 @@ reader!(
         };
         let date = match q.date {
             Some(d) => Date::parse("date", &d).map_err(domain)?,
-            None => Date::of(state.clock.now()),
+            None => state.default_day().day,
         };
         let report = state.store.count_report(&facility, &date.to_string())?;
         Ok(Json(
@@ -920,7 +920,7 @@ reader!(
         let facility = facility_for(&state, &caller, q.facility, "read statistics")?;
         let as_of = match q.as_of {
             Some(d) => Date::parse("as_of", &d).map_err(domain)?,
-            None => Date::of(state.clock.now()),
+            None => state.default_day().day,
         };
         let months = q.months.unwrap_or(12);
         if !(1..=1200).contains(&months) {

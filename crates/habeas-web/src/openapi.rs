@@ -345,7 +345,54 @@ struct ApiDoc;
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    // The request bodies people write by hand carry the same complete examples as the command
+    // line (`habeas record --example KIND`, `habeas admit --example`).
+    let records = habeas_core::examples::RECORD_KINDS
+        .iter()
+        .filter_map(|k| habeas_core::examples::record(k).map(|v| ((*k).to_owned(), v)))
+        .collect();
+    with_examples(&mut doc, "/api/records", records);
+    with_examples(
+        &mut doc,
+        "/api/admissions",
+        vec![("admission".to_owned(), habeas_core::examples::admission())],
+    );
+    doc
+}
+
+/// Adds named examples to the JSON request body of `POST path`.
+fn with_examples(
+    doc: &mut utoipa::openapi::OpenApi,
+    path: &str,
+    examples: Vec<(String, serde_json::Value)>,
+) {
+    let Some(content) = doc
+        .paths
+        .paths
+        .get_mut(path)
+        .and_then(|p| p.post.as_mut())
+        .and_then(|op| op.request_body.as_mut())
+        .and_then(|b| match b {
+            utoipa::openapi::RefOr::T(b) => b.content.get_mut("application/json"),
+            utoipa::openapi::RefOr::Ref(_) => None,
+        })
+        .and_then(|c| match c {
+            utoipa::openapi::RefOr::T(c) => Some(c),
+            utoipa::openapi::RefOr::Ref(_) => None,
+        })
+    else {
+        return;
+    };
+    for (name, value) in examples {
+        let example = utoipa::openapi::example::ExampleBuilder::new()
+            .summary(name.replace('_', " "))
+            .value(Some(value))
+            .build();
+        content
+            .examples
+            .insert(name, utoipa::openapi::RefOr::T(example));
+    }
 }
 
 #[cfg(test)]
@@ -368,6 +415,40 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
         assert!(v["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(v["paths"]["/api/persons/{person}"]["get"].is_object());
+    }
+
+    /// The records and the admission carry one complete example of each kind, the command
+    /// line's, and the kinds are exactly the record type's.
+    #[test]
+    fn the_hand_written_bodies_carry_an_example_of_every_kind() {
+        let v = serde_json::to_value(super::document()).unwrap();
+        let kinds: Vec<String> = v["components"]["schemas"]["RecordInput"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s["properties"]["record"]["enum"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let mut listed: Vec<String> = habeas_core::examples::RECORD_KINDS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        let mut sorted = kinds.clone();
+        sorted.sort();
+        listed.sort();
+        assert_eq!(sorted, listed, "every kind of record has its example");
+        let examples = &v["paths"]["/api/records"]["post"]["requestBody"]["content"]
+            ["application/json"]["examples"];
+        for k in &kinds {
+            assert_eq!(examples[k]["value"]["record"], k.as_str(), "{k}");
+        }
+        let admission = &v["paths"]["/api/admissions"]["post"]["requestBody"]["content"]
+            ["application/json"]["examples"]["admission"]["value"];
+        assert_eq!(admission["facility"], "CECOT");
     }
 
     /// Every request body and every answer is described field by field (a named schema), so

@@ -261,6 +261,16 @@ impl AppState {
     }
 
     /// Appends access-log events and waits for them to be durable.
+    /// The day a page or report shows when none is asked for: today, or the register's last
+    /// recorded day when that is earlier.
+    pub(crate) fn default_day(&self) -> habeas_core::dates::DefaultDay {
+        let last = self.store.last_recorded_day().ok().flatten();
+        habeas_core::dates::DefaultDay::new(
+            habeas_core::dates::Date::of(self.clock.now()),
+            last.as_deref(),
+        )
+    }
+
     pub(crate) fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
         self.access
             .append_all(events.iter().map(Event::to_draft).collect())

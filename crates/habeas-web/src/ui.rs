@@ -116,14 +116,44 @@ pub struct Who {
     pub csrf: String,
     /// Where the language switch comes back to.
     pub back: String,
+    /// When the register's last recorded day is before today, the day the pages show instead
+    /// and why (every page says it, at the top).
+    pub day_note: Option<String>,
 }
 
-fn who(caller: &Caller, back: &str) -> Option<Who> {
+/// Who is signed in, for a page that shows no day (an error, a form).
+fn who_without_day(caller: &Caller, back: &str) -> Option<Who> {
     Some(Who {
         username: caller.user.username.clone(),
         role: caller.role.as_str().to_owned(),
         csrf: caller.csrf.clone().unwrap_or_default(),
         back: back.to_owned(),
+        day_note: None,
+    })
+}
+
+fn who(state: &AppState, caller: &Caller, back: &str) -> Option<Who> {
+    let d = state.default_day();
+    let day_note = d
+        .earlier()
+        .then(|| {
+            Tr::new(lang_of(caller)).ok().map(|tr| {
+                tr.t2(
+                    "day-note",
+                    "day",
+                    &d.day.to_string(),
+                    "today",
+                    &d.today.to_string(),
+                )
+            })
+        })
+        .flatten();
+    Some(Who {
+        username: caller.user.username.clone(),
+        role: caller.role.as_str().to_owned(),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        back: back.to_owned(),
+        day_note,
     })
 }
 
@@ -160,7 +190,7 @@ fn error_page(status: StatusCode, caller: &Caller, message_id: &str) -> Response
                 status,
                 &ErrorPage {
                     tr,
-                    who: who(caller, "/ui/board"),
+                    who: who_without_day(caller, "/ui/board"),
                     message,
                 },
             )
@@ -605,12 +635,13 @@ fn page_facility(
     Ok(Ok((facility, facilities)))
 }
 
-/// The day a report is as of: the one asked for (`as_of`), else today.
+/// The day a report is as of: the one asked for (`as_of`), else today, or the register's last
+/// recorded day when that is earlier (the page says so at the top).
 fn as_of_day(state: &AppState, asked: Option<&str>) -> ApiResult<habeas_core::dates::Date> {
     match asked {
         Some(d) => habeas_core::dates::Date::parse("as_of", d)
             .map_err(|e| ApiError::bad_request("invalid_field", e.message).field("as_of")),
-        None => Ok(habeas_core::dates::Date::of(state.clock.now())),
+        None => Ok(state.default_day().day),
     }
 }
 
@@ -712,7 +743,9 @@ async fn board(
             Some(h) => (h.held, h.not_in_a_cell, h.unreconciled, h.pending_order),
             None => (held, Vec::new(), 0, Vec::new()),
         };
-        let month_ago = habeas_register::Timestamp(state.clock.now().millis() - 30 * 86_400_000);
+        let month_ago = habeas_register::Timestamp(
+            state.default_day().day.plus_days(1).start().millis() - 30 * 86_400_000,
+        );
         let refused_at_gate = state
             .store
             .gate_refusals(&facility, &month_ago.to_string())?;
@@ -727,7 +760,7 @@ async fn board(
                 "facility",
                 &format!("{} ({})", row.name, row.code),
             ),
-            who: who(&caller, &format!("/ui/board?facility={facility}")),
+            who: who(state, &caller, &format!("/ui/board?facility={facility}")),
             held: i18n::int(held),
             cna: i18n::int(cna),
             occupancy: percent(held, cna),
@@ -804,7 +837,7 @@ async fn cell_page(
             ));
         };
         let tr = Tr::new(lang_of(&caller))?;
-        let today = state.clock.now().date_string();
+        let today = state.default_day().day.to_string();
         let view = state.store.cell_view(&facility, &cell, &today, 12)?;
         let yes_no = |b: bool| tr.t(if b { "yes" } else { "no" });
         let on_off =
@@ -848,7 +881,7 @@ async fn cell_page(
             .collect();
         let page = CellPage {
             title: tr.t2("cell-title", "cell", &cell, "facility", &facility),
-            who: who(&caller, &format!("/ui/cells/{facility}/{cell}")),
+            who: who(state, &caller, &format!("/ui/cells/{facility}/{cell}")),
             area: format!("{} m²", i18n::decimal(row.area_cm2 as f64 / 10_000.0, 1)),
             capacity: format!(
                 "{} / {}",

@@ -4369,3 +4369,60 @@ async fn a_person_brought_without_an_order_is_held_counted_and_found_on_the_boar
         "{html}"
     );
 }
+
+/// A register whose records end before today (a demonstration, a restored backup): the pages
+/// and reports show its last recorded day, and every page says so.
+#[tokio::test]
+async fn pages_and_reports_show_the_last_recorded_day_when_the_records_end_before_today() {
+    let w = world();
+    let (cookie, _) = w.session("dir.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let a = w.call("GET", "/ui/compliance", &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(!page(&a).contains("id=\"day-note\""), "{}", page(&a));
+    let recorded = Timestamp(T0).date_string();
+    // A year and more with nothing recorded.
+    w.clock.advance_millis(400 * 86_400_000);
+    let today = w.clock.now().date_string();
+    let (cookie, _) = w.session("dir.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    for path in ["/ui/compliance", "/ui/board", "/ui/counts?facility=CECOT"] {
+        let a = w.call("GET", path, &signed, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        let html = page(&a);
+        let note = html
+            .split("id=\"day-note\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: {html}"));
+        assert!(
+            note.contains(&recorded) && note.contains(&today),
+            "{path}: {note}"
+        );
+    }
+    let a = w.call("GET", "/ui/compliance", &signed, None).await;
+    let total: u64 = page(&a)
+        .split("id=\"findings-total\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .map(|t| t.replace(',', "").parse().unwrap())
+        .unwrap();
+    assert!(total > 0, "the last recorded day has its findings");
+    for path in [
+        "/api/reports/compliance?facility=CECOT",
+        "/api/reports/statistics?facility=CECOT",
+    ] {
+        let a = w.call("GET", path, &signed, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        assert_eq!(a.body["as_of"], json!(recorded), "{path}: {}", a.body);
+    }
+    // A day asked for is the day shown.
+    let a = w
+        .call(
+            "GET",
+            "/api/reports/compliance?facility=CECOT&as_of=2025-05-20",
+            &signed,
+            None,
+        )
+        .await;
+    assert_eq!(a.body["as_of"], "2025-05-20");
+}

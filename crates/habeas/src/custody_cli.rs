@@ -160,6 +160,40 @@ pub enum PersonCommand {
     },
 }
 
+/// What `habeas record --help` says of the JSON: the kinds, the forms of times and dates, and
+/// one example (the others with `--example KIND`).
+pub fn record_help() -> String {
+    let hearing = habeas_core::examples::record("hearing")
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default();
+    format!(
+        "The JSON is one object; its \"record\" field names the kind: {}.\n\
+         Each kind has its own fields (the API's POST /api/records takes the same JSON, and its\n\
+         OpenAPI document, GET /api/openapi.json, describes every field). Times are RFC 3339,\n\
+         with or without milliseconds, in UTC (Z) or with an offset: 2025-05-31T09:30:00Z;\n\
+         dates are YYYY-MM-DD. Bookings are the numbers `habeas person find` shows.\n\n\
+         A complete example of each kind: habeas record --example KIND. The hearing:\n\n{hearing}",
+        habeas_core::examples::RECORD_KINDS.join(", ")
+    )
+}
+
+/// What `habeas admit --help` says of the JSON, with the complete example.
+pub fn admit_help() -> String {
+    let example =
+        serde_json::to_string_pretty(&habeas_core::examples::admission()).unwrap_or_default();
+    format!(
+        "The JSON is one object: the facility, the person (or \"existing_person\": their id, or\n\
+         \"new_person\": true when a probable match is someone else), when they were admitted,\n\
+         their legal status, the orders in force (Rule 7(a): at least one, or\n\
+         \"held_pending_order\": {{\"brought_by\", \"orders_shown\"}} to record a person brought\n\
+         without one, a grave finding from the first minute), the arrest and what they brought.\n\
+         The API's POST /api/admissions takes the same JSON. Times are RFC 3339 (with or without\n\
+         milliseconds, Z or an offset); dates YYYY-MM-DD. A foreign national's admission adds\n\
+         \"consular\": {{\"rights_advised_at\", \"notification_requested\", \"notified_at\"}}.\n\n\
+         A complete example (habeas admit --example prints it alone):\n\n{example}"
+    )
+}
+
 fn domain(e: DomainError) -> anyhow::Error {
     anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message)
 }
@@ -948,10 +982,15 @@ pub fn count(db: &DbArgs, actor: &Actor, c: CountCommand) -> Result<ExitCode> {
             date,
             format,
         } => {
-            let date = date.unwrap_or_else(|| now().date_string());
-            Date::parse("date", &date).map_err(domain)?;
-            let report = db
-                .open_store()?
+            let store = db.open_store()?;
+            let date = match date {
+                Some(d) => {
+                    Date::parse("date", &d).map_err(domain)?;
+                    d
+                }
+                None => crate::open::default_day(&store, "--date")?.to_string(),
+            };
+            let report = store
                 .count_report(&facility, &date)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match format {

@@ -92,9 +92,14 @@ enum Command {
         command: custody_cli::EstateCommand,
     },
     /// Admit a person (Rule 7): JSON from a file, or `-` for standard input.
+    #[command(after_long_help = custody_cli::admit_help())]
     Admit {
-        #[arg(long)]
-        json: std::path::PathBuf,
+        /// The admission: a JSON file, or `-` for standard input.
+        #[arg(long, required_unless_present = "example")]
+        json: Option<std::path::PathBuf>,
+        /// Print a complete example of an admission (every field shown) and stop.
+        #[arg(long, conflicts_with = "json")]
+        example: bool,
     },
     /// Place a person in a cell, or (--batch) everyone without a cell.
     Allocate(custody_cli::AllocateArgs),
@@ -112,9 +117,14 @@ enum Command {
     },
     /// Record a charge, hearing, detention review, contact, request for contact, complaint,
     /// reply or referral: JSON with a "record" field naming which (`-` for standard input).
+    #[command(after_long_help = custody_cli::record_help())]
     Record {
-        #[arg(long)]
-        json: std::path::PathBuf,
+        /// The record: a JSON file, or `-` for standard input.
+        #[arg(long, required_unless_present = "example")]
+        json: Option<std::path::PathBuf>,
+        /// Print a complete example of the record KIND (every field shown) and stop.
+        #[arg(long, value_name = "KIND", conflicts_with = "json", value_parser = clap::builder::PossibleValuesParser::new(habeas_core::examples::RECORD_KINDS))]
+        example: Option<String>,
     },
     /// Environment readings per cell or unit: by hand or imported from sensors' CSV.
     Environment {
@@ -400,7 +410,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Proof { proof } => proof_cmd(&cli.db, proof),
         Command::Logbook { command } => logbook(&cli.db, &actor_name, command),
         Command::Estate { command } => custody_cli::estate(&cli.db, &actor()?, command),
-        Command::Admit { json } => custody_cli::admit(&cli.db, &actor()?, &json),
+        Command::Admit { example: true, .. } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&habeas_core::examples::admission())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admit { json, .. } => custody_cli::admit(
+            &cli.db,
+            &actor()?,
+            &json.context("--json: the admission's file (or - for standard input)")?,
+        ),
         Command::Allocate(args) => custody_cli::allocate(&cli.db, &actor()?, args),
         Command::NonAssociation { command } => {
             custody_cli::non_association(&cli.db, &actor()?, command)
@@ -414,7 +435,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Transfer(args) => custody_cli::transfer(&cli.db, &actor()?, args),
         Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
         Command::Demo(args) => demo::run(&cli.db, args),
-        Command::Record { json } => custody_cli::record(&cli.db, &actor()?, &json),
+        Command::Record {
+            example: Some(kind),
+            ..
+        } => {
+            let example = habeas_core::examples::record(&kind)
+                .with_context(|| format!("--example: {kind} is not a kind of record"))?;
+            println!("{}", serde_json::to_string_pretty(&example)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Record { json, .. } => custody_cli::record(
+            &cli.db,
+            &actor()?,
+            &json.context("--json: the record's file (or - for standard input)")?,
+        ),
         Command::Environment { command } => custody_cli::environment(&cli.db, &actor()?, command),
         Command::Report { command } => report::run(&cli.db, &actor_name, command),
         Command::User { command } => users::run(&cli.db, &actor_name, command),

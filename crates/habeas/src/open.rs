@@ -118,13 +118,17 @@ pub enum AccessLog {
     Server(crate::control::Remote),
 }
 
-/// Who holds a writer's lock, written into it for whoever waits: the process, since when, and
-/// its command line.
+/// Who holds a writer's lock, written into it for whoever waits: the process, its command line
+/// and since when (`process 4242: habeas logbook add --facility CECOT … (since …)`).
 pub fn holder() -> String {
     let command: Vec<String> = std::env::args()
-        .take(8)
-        .map(|a| {
-            if a.len() > 40 {
+        .enumerate()
+        .take(10)
+        .map(|(i, a)| {
+            if i == 0 {
+                return "habeas".to_owned();
+            }
+            if a.chars().count() > 40 {
                 format!("{}…", a.chars().take(40).collect::<String>())
             } else {
                 a
@@ -132,10 +136,10 @@ pub fn holder() -> String {
         })
         .collect();
     format!(
-        "process {} since {} ({})",
+        "process {}: {} (since {})",
         std::process::id(),
-        SystemClock.now(),
-        command.join(" ")
+        command.join(" "),
+        SystemClock.now()
     )
 }
 
@@ -581,4 +585,21 @@ impl DbArgs {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok((store, register))
     }
+}
+
+/// The day a command shows when none is asked for: today, or the register's last recorded day
+/// when that is earlier, which standard error then says (naming `option`, which asks for
+/// another).
+pub fn default_day(store: &SqliteStore, option: &str) -> Result<habeas_core::dates::Date> {
+    let last = store
+        .last_recorded_day()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let d = habeas_core::dates::DefaultDay::new(
+        habeas_core::dates::Date::of(SystemClock.now()),
+        last.as_deref(),
+    );
+    if let Some(note) = d.note(option) {
+        eprintln!("{note}");
+    }
+    Ok(d.day)
 }

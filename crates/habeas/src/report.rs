@@ -1,11 +1,9 @@
 //! `habeas report`: the compliance findings of a facility (or all), as of a day.
 
 use crate::open::DbArgs;
-use crate::system::SystemClock;
 use anyhow::{Context, Result};
 use habeas_core::compliance::{self, Finding, Policy};
 use habeas_core::dates::Date;
-use habeas_register::time::Clock;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,12 +82,12 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
         None => Policy::mandela_minimum().map_err(|e| anyhow::anyhow!("{e}"))?,
     };
     let period = args.period.as_deref().map(parse_period).transpose()?;
+    let store = db.open_store()?;
     let as_of = match (&args.as_of, period) {
         (_, Some((_, to))) => to,
         (Some(raw), None) => Date::parse("as_of", raw).map_err(|e| anyhow::anyhow!("{e}"))?,
-        (None, None) => Date::of(SystemClock.now()),
+        (None, None) => crate::open::default_day(&store, "--as-of")?,
     };
-    let store = db.open_store()?;
     known_facility(&store, args.facility.as_deref())?;
     let facility = args.facility.as_deref();
     let (findings, no_records) = match period {

@@ -2,11 +2,9 @@
 
 use crate::open::DbArgs;
 use crate::report::emit;
-use crate::system::SystemClock;
 use anyhow::Result;
 use habeas_core::dates::Date;
 use habeas_core::statistics::{Count, Statistics};
-use habeas_register::time::Clock;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -36,14 +34,14 @@ pub struct StatisticsArgs {
 }
 
 pub fn run(db: &DbArgs, args: StatisticsArgs) -> Result<ExitCode> {
-    let as_of = match &args.as_of {
-        Some(raw) => Date::parse("as_of", raw).map_err(|e| anyhow::anyhow!("{e}"))?,
-        None => Date::of(SystemClock.now()),
-    };
     if !(1..=MAX_MONTHS).contains(&args.months) {
         anyhow::bail!("months: {} is not between 1 and {MAX_MONTHS}", args.months);
     }
     let store = db.open_store()?;
+    let as_of = match &args.as_of {
+        Some(raw) => Date::parse("as_of", raw).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => crate::open::default_day(&store, "--as-of")?,
+    };
     crate::report::known_facility(&store, args.facility.as_deref())?;
     let stats = store
         .statistics(args.facility.as_deref(), as_of, args.months)

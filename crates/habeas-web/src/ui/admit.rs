@@ -119,7 +119,7 @@ impl AdmitPage {
             .collect();
         Self {
             step_label: tr.t1("admit-step", "step", &step.to_string()),
-            who: who(caller, "/ui/admissions"),
+            who: who_without_day(caller, "/ui/admissions"),
             csrf: caller.csrf.clone().unwrap_or_default(),
             step,
             vals,

@@ -75,7 +75,7 @@ fn allocate_view(
                 ("facility", custody.facility.clone()),
             ],
         ),
-        who: who(caller, &format!("/ui/allocations?booking={booking}")),
+        who: who(state, caller, &format!("/ui/allocations?booking={booking}")),
         csrf: caller.csrf.clone().unwrap_or_default(),
         person: file.person,
         booking,

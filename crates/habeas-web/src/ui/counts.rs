@@ -67,7 +67,7 @@ fn counts_view(
     }
     let tr = Tr::new(lang_of(caller))?;
     let now = state.clock.now();
-    let today = now.date_string();
+    let today = state.default_day().day.to_string();
     let report = state.store.count_report(&facility, &today)?;
     let lines = report
         .lines
@@ -132,7 +132,7 @@ fn counts_view(
             "date",
             &i18n::date(tr.lang, &today),
         ),
-        who: who(caller, &format!("/ui/counts?facility={facility}")),
+        who: who(state, caller, &format!("/ui/counts?facility={facility}")),
         csrf: caller.csrf.clone().unwrap_or_default(),
         at: values
             .get("at")

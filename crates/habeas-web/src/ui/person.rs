@@ -59,7 +59,7 @@ pub(super) async fn persons_page(
             )?;
         }
         let page = PersonsPage {
-            who: who(&caller, "/ui/persons"),
+            who: who(state, &caller, "/ui/persons"),
             searched: !words.is_empty(),
             q: q.q,
             people,
@@ -245,7 +245,7 @@ pub(super) async fn person_page(
                 .map(|r| (*r, tr.t(&format!("reason-{r}"))))
                 .collect();
             let page = PurposePage {
-                who: who(&caller, &format!("/ui/persons/{person}")),
+                who: who(&state, &caller, &format!("/ui/persons/{person}")),
                 person,
                 reasons,
                 tr,
@@ -361,7 +361,7 @@ pub(super) async fn person_page(
                 .filter(|c| c.ended_by.is_none())
                 .map(|c| c.booking)
                 .collect();
-            let as_of = habeas_core::dates::Date::of(state.clock.now());
+            let as_of = state.default_day().day;
             let evaluation =
                 state
                     .evaluations
@@ -407,7 +407,7 @@ pub(super) async fn person_page(
             today: today.clone(),
             findings_href: format!("/ui/persons/{person}?{query}&findings=true#findings"),
             findings,
-            who: who(&caller, &format!("/ui/persons/{person}?{query}")),
+            who: who(&state, &caller, &format!("/ui/persons/{person}?{query}")),
             person,
             name: format!("{} {}", file.given_names, file.surnames),
             birth: i18n::date(tr.lang, &file.birth_date),

@@ -89,9 +89,9 @@ pub(super) async fn hearings_page(
         };
         let tr = Tr::new(lang_of(&caller))?;
         let this_month = state
-            .clock
-            .now()
-            .date_string()
+            .default_day()
+            .day
+            .to_string()
             .get(0..7)
             .unwrap_or("")
             .to_owned();
@@ -125,6 +125,7 @@ pub(super) async fn hearings_page(
         let page = ListPage {
             title: tr.t2("hear-title", "facility", &facility, "month", &month),
             who: who(
+                state,
                 &caller,
                 &format!("/ui/hearings?facility={facility}&month={month}"),
             ),
@@ -196,7 +197,7 @@ pub(super) async fn contacts_page(
                 .filter(|d| habeas_core::dates::Date::parse("day", d).is_ok())
                 .map(str::to_owned)
         };
-        let to = valid(&q.to).unwrap_or_else(|| state.clock.now().date_string());
+        let to = valid(&q.to).unwrap_or_else(|| state.default_day().day.to_string());
         let from = valid(&q.from).unwrap_or_else(|| days_before(&to, 30));
         const PARTIES: [&str; 6] = [
             "family",
@@ -255,7 +256,7 @@ pub(super) async fn contacts_page(
         );
         let page = ListPage {
             title: tr.t1("contacts-title", "facility", &facility),
-            who: who(&caller, "/ui/contacts"),
+            who: who(state, &caller, "/ui/contacts"),
             action: "/ui/contacts",
             filters: vec![
                 facility_filter(&tr, &facility),
@@ -331,7 +332,7 @@ pub(super) async fn complaints_page(
         };
         let tr = Tr::new(lang_of(&caller))?;
         let open = q.status != "all";
-        let today = state.clock.now().date_string();
+        let today = state.default_day().day.to_string();
         let complaints = state.store.complaints(&facility, open, 500)?;
         state.listed(
             &caller,
@@ -363,7 +364,7 @@ pub(super) async fn complaints_page(
             .collect();
         let page = ListPage {
             title: tr.t1("complaints-title", "facility", &facility),
-            who: who(&caller, "/ui/complaints"),
+            who: who(state, &caller, "/ui/complaints"),
             action: "/ui/complaints",
             filters: vec![
                 facility_filter(&tr, &facility),

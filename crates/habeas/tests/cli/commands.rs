@@ -415,3 +415,47 @@ fn output_cut_short_ends_quietly() {
         out.status
     );
 }
+
+/// `habeas record --help` and `habeas admit --help` say what the JSON looks like; each kind's
+/// complete example prints on its own, and the admission's is one the command takes.
+#[test]
+fn the_json_commands_show_their_form_and_a_complete_example_of_each_kind() {
+    let reg = Reg::init(&[]);
+    let help = reg.ok(&["record", "--help"]).stdout;
+    for needle in [
+        "\"record\" field",
+        "gate_refusal",
+        "RFC 3339",
+        "--example KIND",
+        "\"court\"",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+    for kind in habeas_core::examples::RECORD_KINDS {
+        let out = reg.ok(&["record", "--example", kind]).stdout;
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["record"], *kind);
+    }
+    let r = reg.run(&["record", "--example", "escape"]);
+    assert!(
+        r.code != 0 && r.stderr.contains("possible values"),
+        "{}",
+        r.stderr
+    );
+    let help = reg.ok(&["admit", "--help"]).stdout;
+    assert!(
+        help.contains("held_pending_order") && help.contains("\"admitted_at\""),
+        "{help}"
+    );
+    // The example admits a person into a CECOT of its own.
+    std::fs::write(
+        reg.path("cecot.toml"),
+        "[facility]\ncode = \"CECOT\"\nname = \"CECOT\"\ncountry = \"SV\"\n\n[[unit]]\ncode = \"M1\"\nname = \"M1\"\ncell_count = 1\ncell_template = { area_m2 = 100, bunks = 80, cna = 20, operational_capacity = 20 }\n",
+    )
+    .unwrap();
+    reg.ok(&["estate", "load", "cecot.toml"]);
+    let example = reg.ok(&["admit", "--example"]).stdout;
+    std::fs::write(reg.path("example.json"), &example).unwrap();
+    let r = reg.ok(&["admit", "--json", "example.json"]);
+    assert!(r.stdout.starts_with("admitted: booking "), "{}", r.stdout);
+}

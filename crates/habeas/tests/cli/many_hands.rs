@@ -376,8 +376,10 @@ fn a_writer_that_waits_too_long_says_who_holds_the_lock() {
     assert_ne!(r.code, 0, "{}", r.stdout);
     for needle in [
         "another process is writing this register",
-        &format!("process {}", server.id()),
-        "serve --listen",
+        &format!(
+            "process {}: habeas --db habeas.db serve --listen",
+            server.id()
+        ),
         "after waiting 1 s (--wait)",
     ] {
         assert!(r.stderr.contains(needle), "{needle:?}: {}", r.stderr);

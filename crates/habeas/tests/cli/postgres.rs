@@ -585,3 +585,103 @@ impl crate::integrity::Register for PgReg {
 fn postgres_records_cannot_contradict_themselves_and_nobody_is_off_the_books() {
     crate::integrity::records_cannot_contradict_themselves(&PgReg::init());
 }
+
+#[test]
+fn postgres_commands_beside_the_server_go_through_it_and_another_host_waits_its_turn() {
+    let reg = register_of_20();
+    let mut server = serve(&reg, "srv.db");
+    listening(&mut server);
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    // On the server's host (its replica, so its control socket): through the server.
+    let r = reg.ok(&[
+        "--replica",
+        "srv.db",
+        "logbook",
+        "add",
+        "--facility",
+        "TEST",
+        "--text",
+        "beside the server",
+    ]);
+    assert!(
+        r.stdout.starts_with("recorded as entry 20 "),
+        "{}",
+        r.stdout
+    );
+    let r = reg.ok(&["--replica", "srv.db", "logbook", "list", "--limit", "1"]);
+    assert!(
+        r.stdout.contains(&format!("os:{me}: beside the server")),
+        "{}",
+        r.stdout
+    );
+    reg.ok(&["--replica", "srv.db", "checkpoint"]);
+    // Another host (a replica of its own, no socket): it waits for the writer's lock, and a
+    // wait that runs out says who holds it.
+    let r = reg.run(&[
+        "--replica",
+        "other.db",
+        "--wait",
+        "1",
+        "logbook",
+        "add",
+        "--facility",
+        "TEST",
+        "--text",
+        "from afar",
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    for needle in [
+        "another process is writing this register",
+        &format!("held by process {}: habeas", server.id()),
+        "after waiting 2 s (--wait)",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle:?}: {}", r.stderr);
+    }
+    // A longer wait: the server stops meanwhile, and the command goes on.
+    let waiting = reg
+        .command()
+        .args([
+            "--replica",
+            "other.db",
+            "--wait",
+            "60",
+            "logbook",
+            "add",
+            "--facility",
+            "TEST",
+            "--text",
+            "from afar",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    let out = waiting.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("recorded as entry 21 "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = reg.ok(&["--replica", "other.db", "verify"]);
+    assert!(r.stdout.contains("OK: 22 entries"), "{}", r.stdout);
+}
