@@ -25,8 +25,8 @@
 //! - `access.log` (args `events`, each `{"event": "read"|"listed"|"disclosure"|"account", …}`):
 //!   a read the command line is about to show, or a change it made to an account, in the
 //!   access log under the peer's name.
-//! - `user.list`, `user.lock`, `user.unlock` and `user.reset-password` (args `username`, and
-//!   `password` for the last). Each change is an `access.account` entry whose actor is the
+//! - `user.list`, `user.lock`, `user.unlock`, `user.reset-password` and `user.token-revoke`
+//!   (args `username`, and `password` or the token's `name`). Each change is an `access.account` entry whose actor is the
 //!   peer, `os:<user>`.
 //!
 //! The peer is the server's own operating-system user or root: those who can read the
@@ -47,6 +47,7 @@ pub const COMMANDS: &[&str] = &[
     "user.lock",
     "user.unlock",
     "user.reset-password",
+    "user.token-revoke",
 ];
 
 /// The longest request line taken, in bytes.
@@ -113,6 +114,11 @@ fn carry_out(state: &AppState, actor: &str, r: &Request) -> Value {
             (Ok(u), Ok(p)) => crate::users::reset_password(a, &u, &p, now),
             (Err(e), _) | (_, Err(e)) => return e,
         },
+        // Through the server, so that the token owners it has cached are forgotten at once.
+        "user.token-revoke" => match (arg("username"), arg("name")) {
+            (Ok(u), Ok(n)) => crate::users::revoke_tokens(a, &u, &n, now),
+            (Err(e), _) | (_, Err(e)) => return e,
+        },
         other => {
             return failed(
                 "invalid_field",
@@ -141,7 +147,9 @@ fn carry_out(state: &AppState, actor: &str, r: &Request) -> Value {
         detail: done.detail.clone(),
     }]);
     match logged {
-        Ok(()) => json!({"ok": true, "result": {"username": done.username, "action": done.action}}),
+        Ok(()) => {
+            json!({"ok": true, "result": {"username": done.username, "action": done.action, "detail": done.detail}})
+        }
         Err(e) => failed(
             "internal",
             format!("done, but the access log failed: {}", e.code()),

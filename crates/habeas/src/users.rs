@@ -93,7 +93,8 @@ fn user(e: users::UserError) -> anyhow::Error {
 }
 
 /// Carries out the command through the running server's control socket, when a server answers
-/// there and the command is one it takes (`list`, `lock`, `unlock`, `reset-password`): the
+/// there and the command is one it takes (`list`, `lock`, `unlock`, `reset-password`, `token
+/// --revoke`, which must reach the server's cache of token owners at once): the
 /// server checks the same rules and logs the change with the operating-system user as actor.
 /// `false`: no server answers; do it here.
 fn through_server(db: &DbArgs, command: &UserCommand) -> Result<bool> {
@@ -106,6 +107,15 @@ fn through_server(db: &DbArgs, command: &UserCommand) -> Result<bool> {
         UserCommand::ResetPassword { username } => (
             "user.reset-password",
             serde_json::json!({"username": username}),
+        ),
+        UserCommand::Token {
+            username: Some(username),
+            name: Some(name),
+            revoke: true,
+            ..
+        } => (
+            "user.token-revoke",
+            serde_json::json!({"username": username, "name": name}),
         ),
         _ => return Ok(false),
     };
@@ -127,6 +137,15 @@ fn through_server(db: &DbArgs, command: &UserCommand) -> Result<bool> {
         UserCommand::ResetPassword { username } => {
             println!("new password set for {username}; every session and token ended {via}")
         }
+        UserCommand::Token {
+            username: Some(username),
+            name: Some(name),
+            ..
+        } => println!(
+            "revoked {} token(s) named {:?} of {username} {via}",
+            result["detail"]["count"],
+            name.trim()
+        ),
         _ => {}
     }
     Ok(true)

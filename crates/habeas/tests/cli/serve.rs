@@ -69,7 +69,8 @@ fn serves_on_loopback_and_stops_on_sigterm() {
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
 
     // While the server holds the access log, the command line's changes to accounts are
-    // logged through it (see many_hands.rs and users.rs): a token revoked from the console.
+    // logged through it (see many_hands.rs and users.rs): a token revoked from the console is
+    // revoked by the server itself, so that no token owner it has cached outlives it.
     let r = reg.run(&[
         "user",
         "token",
@@ -80,6 +81,11 @@ fn serves_on_loopback_and_stops_on_sigterm() {
         "--revoke",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("revoked 0 token(s)") && r.stdout.contains("control socket"),
+        "{}",
+        r.stdout
+    );
 
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
