@@ -127,6 +127,7 @@ person-what = Event
 person-details = Details
 person-entry = Entry
 person-corrects = Corrects entry { $index }: { $reason }
+person-with-others = with { $n } other people (not named here)
 person-restricted = health content, for health staff and inspectors only
 custody-heading = { $facility }: admitted { $date } (booking { $booking })
 order-kind = Kind

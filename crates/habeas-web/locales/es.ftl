@@ -127,6 +127,7 @@ person-what = Hecho
 person-details = Detalles
 person-entry = Entrada
 person-corrects = Corrige la entrada { $index }: { $reason }
+person-with-others = con { $n } personas más (no se las nombra aquí)
 person-restricted = contenido de salud reservado al personal de salud y a la inspección
 custody-heading = { $facility }: ingreso del { $date } (ingreso { $booking })
 order-kind = Tipo

@@ -3769,8 +3769,9 @@ async fn the_control_channel_carries_out_account_commands_under_the_apis_rules()
     assert!(adm["locked_at"].is_i64(), "{adm}");
     let a = ask(r#"{"command": "user.unlock", "args": {"username": "adm"}}"#);
     assert_eq!(
-        a,
-        json!({"ok": true, "result": {"username": "adm", "action": "unlocked"}})
+        (&a["ok"], &a["result"]["username"], &a["result"]["action"]),
+        (&json!(true), &json!("adm"), &json!("unlocked")),
+        "{a}"
     );
     w.session("adm").await;
     // A new password from the console: the rule holds, and the account's tokens end.
@@ -4425,4 +4426,51 @@ async fn pages_and_reports_show_the_last_recorded_day_when_the_records_end_befor
         )
         .await;
     assert_eq!(a.body["as_of"], "2025-05-20");
+}
+
+/// A person's file and the copy handed to them (Rule 9) name only that person: a group
+/// hearing says how many others were heard with them, never their booking numbers.
+#[tokio::test]
+async fn a_persons_file_and_copy_name_no_one_else() {
+    let w = world();
+    let ana = w.people[0].0;
+    let others: Vec<u64> = w
+        .records
+        .append_all(vec![
+            admission("CECOT", "Carla"),
+            admission("CECOT", "Dora"),
+        ])
+        .unwrap()
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let hearing = serde_json::from_value::<habeas_core::record::RecordInput>(json!({
+        "record": "hearing", "facility": "CECOT", "bookings": [ana, others[0], others[1]],
+        "court": "Tribunal virtual de Tecoluca", "at": "2025-06-01T09:00:00Z", "mode": "video",
+        "people_heard": 3
+    }))
+    .unwrap()
+    .validate(Timestamp(T0), &actor)
+    .unwrap();
+    w.records.append_all(vec![hearing]).unwrap();
+    let (cookie, _) = w.session("dir.cecot").await;
+    let file = format!("/ui/persons/{ana}?reason=hearing");
+    for path in [file.clone(), format!("{file}&print=true")] {
+        let a = w.call("GET", &path, &[("cookie", &cookie)], None).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        let html = page(&a);
+        let row = html
+            .split("<tr>")
+            .find(|r| r.contains("Tecoluca"))
+            .unwrap_or_else(|| panic!("{path}: no hearing in {html}"));
+        assert!(row.contains("con 2 personas más"), "{path}: {row}");
+        for b in &others {
+            assert!(
+                !row.contains(&format!(", {b}")) && !row.contains(&format!(": {b}")),
+                "{path}: booking {b} is named: {row}"
+            );
+        }
+        assert!(row.contains(&format!("bookings: {ana}")), "{path}: {row}");
+    }
 }

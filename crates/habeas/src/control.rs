@@ -176,6 +176,10 @@ pub fn exchange(db: &DbArgs, command: &str, args: Value) -> Result<Option<Value>
         {
             return Ok(None)
         }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+            "habeas serve runs on this store as another operating-system user, and its control socket {} admits only that user and root: run this command as that user, or go through the API",
+            path.display()
+        ),
         Err(e) => bail!("control socket {}: {e}", path.display()),
     };
     stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;

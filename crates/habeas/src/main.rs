@@ -341,7 +341,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     // entries, in the name of the operating-system user at its control socket.
     let server_actor = match &cli.command {
         Command::Serve(_) | Command::Init { .. } | Command::Demo(_) | Command::Bench { .. } => None,
-        _ => control::Remote::connect(&cli.db)?.map(|(_, actor)| actor),
+        // A server this user may not reach: reads go on from the store; a write or a logged
+        // read says why it cannot be done when it opens the writer.
+        _ => control::Remote::connect(&cli.db)
+            .ok()
+            .flatten()
+            .map(|(_, actor)| actor),
     };
     if let (Some(server), Some(given)) = (&server_actor, &given) {
         if server != given {

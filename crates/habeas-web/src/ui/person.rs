@@ -313,10 +313,23 @@ pub(super) async fn person_page(
                     .collect(),
             })
             .collect();
+        // A person's file and copy name only that person: the other people of a group hearing,
+        // a movement or an incident are counted, not named (Rule 9).
+        let own: Vec<u64> = file.custodies.iter().map(|c| c.booking).collect();
         let timeline = history
             .iter()
             .map(|h| {
                 let kind = h["kind"].as_str().unwrap_or("");
+                let (payload, others) = only_this_person(&h["payload"], kind, &own, q.print);
+                let mut shown = details(&payload, tr.lang);
+                if others > 0 {
+                    let with = tr.t1("person-with-others", "n", &i18n::int(others));
+                    shown = if shown.is_empty() {
+                        with
+                    } else {
+                        format!("{shown}; {with}")
+                    };
+                }
                 let label = tr.t(&format!("kind-{}", kind.replace('.', "-")));
                 // Health content was taken out for other roles (`redact_health`).
                 let restricted = kind == habeas_core::kinds::HEALTH
@@ -331,7 +344,7 @@ pub(super) async fn person_page(
                     details: if restricted {
                         tr.t("person-restricted")
                     } else {
-                        details(&h["payload"], tr.lang)
+                        shown
                     },
                     corrects: match h["corrects"]["index"].as_u64() {
                         Some(i) => tr.i18n.message(
@@ -430,6 +443,40 @@ pub(super) async fn person_page(
     .await;
     // The file is shown only once its reading is logged durably.
     answer_once_logged(&shared, outcome, person, "file").await
+}
+
+/// An entry's payload as this person's file shows it: of the bookings it lists (`bookings`,
+/// a count's `present`), only the person's own, and how many others there were; on the
+/// printed copy handed to the person, a non-association does not name the other person.
+fn only_this_person(
+    payload: &serde_json::Value,
+    kind: &str,
+    own: &[u64],
+    print: bool,
+) -> (serde_json::Value, u64) {
+    let mut p = payload.clone();
+    let mut others = 0u64;
+    if let Some(map) = p.as_object_mut() {
+        for key in ["bookings", "present"] {
+            if let Some(serde_json::Value::Array(list)) = map.get_mut(key) {
+                let before = list.len();
+                list.retain(|b| b.as_u64().is_some_and(|b| own.contains(&b)));
+                others += (before - list.len()) as u64;
+            }
+        }
+        if print && kind == habeas_core::kinds::NON_ASSOCIATION {
+            for key in ["a", "b"] {
+                if map
+                    .get(key)
+                    .and_then(serde_json::Value::as_u64)
+                    .is_some_and(|b| !own.contains(&b))
+                {
+                    map.remove(key);
+                }
+            }
+        }
+    }
+    (p, others)
 }
 
 type ReadableFile = (
