@@ -91,6 +91,14 @@ error-forbidden = You may not see this; the refusal is logged.
 error-csrf = The form expired; try again.
 
 nav-persons = People
+search-count = { $n } found
+search-cut = The first { $n } are shown: more people match. Add words of the name to narrow the search.
+search-held = held at { $facility } since { $since }
+search-cell = cell { $cell }
+search-no-cell = in no cell yet
+search-not-held = not held now (every custody has ended)
+search-never-held = no custody recorded
+search-where = Held
 persons-title = Find people
 persons-name = Name
 persons-search = Search

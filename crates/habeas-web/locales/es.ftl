@@ -91,6 +91,14 @@ error-forbidden = No tiene permiso para ver esto; la negativa queda registrada.
 error-csrf = El formulario caducó; vuelva a intentarlo.
 
 nav-persons = Personas
+search-count = { $n } encontradas
+search-cut = Se muestran las { $n } primeras: hay más personas con ese nombre. Añada palabras del nombre para acotar la búsqueda.
+search-held = detenida en { $facility } desde { $since }
+search-cell = celda { $cell }
+search-no-cell = aún sin celda
+search-not-held = no detenida ahora (todas sus custodias terminaron)
+search-never-held = sin custodia registrada
+search-where = Detención
 persons-title = Buscar personas
 persons-name = Nombre
 persons-search = Buscar

@@ -500,7 +500,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/access-log", get(access_log))
         .merge(crate::ui::routes())
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") });
+        .fallback(|uri: axum::http::Uri| async move {
+            // A page that does not exist is a page saying so, with the way back; the API's
+            // unknown routes answer in its JSON error shape.
+            if uri.path().starts_with("/ui/") {
+                (
+                    StatusCode::NOT_FOUND,
+                    [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    crate::ui::NOT_FOUND_PAGE,
+                )
+                    .into_response()
+            } else {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+            }
+        });
     with_layers(routes, state)
 }
 

@@ -35,9 +35,15 @@ fn i18n() -> Result<&'static I18n, ApiError> {
 }
 
 /// The routes of the pages.
+/// The page of a `/ui/` address that does not exist, in both languages (it is answered before
+/// anyone is known).
+pub(crate) const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"es\">\n<head><meta charset=\"utf-8\"><title>Página no encontrada · Page not found</title><link rel=\"stylesheet\" href=\"/ui/style.css\"></head>\n<body><main id=\"main\"><h1>Página no encontrada</h1><p>Esta dirección no existe. <a href=\"/ui/board\">Ir al tablero</a>.</p><h2 lang=\"en\">Page not found</h2><p lang=\"en\">There is no such page. <a href=\"/ui/board\">Go to the board</a>.</p></main></body>\n</html>\n";
+
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/board") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/board") }))
+        .route("/ui/", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/style.css", get(style))
         .route("/ui/htmx.min.js", get(htmx))
         .route(
@@ -1026,7 +1032,7 @@ mod tests {
         });
         assert_eq!(
             details(&payload, Lang::Es),
-            "admitted at: 30/05/2025 10:00; arrest: (at: 28/05/2025 08:00, authority: PNC); \
+            "admitted at: 30/05/2025 10:00 UTC; arrest: (at: 28/05/2025 08:00 UTC, authority: PNC); \
              foreign national: no; orders: (expires: 29/11/2025, kind: pretrial_detention); \
              people heard: 300"
         );

@@ -4474,3 +4474,60 @@ async fn a_persons_file_and_copy_name_no_one_else() {
         assert!(row.contains(&format!("bookings: {ana}")), "{path}: {row}");
     }
 }
+
+/// A search says how many it found, that the list is cut when it is, and whether each person
+/// is held, where and since when.
+#[tokio::test]
+async fn a_search_counts_what_it_found_says_when_it_is_cut_and_where_each_person_is() {
+    let w = world();
+    let (cookie, _) = w.session("nat").await;
+    let signed = [("cookie", cookie.as_str())];
+    let a = w
+        .call("GET", "/ui/persons?q=L%C3%B3pez", &signed, None)
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"search-count\">2 encontradas<"),
+        "{html}"
+    );
+    assert!(
+        html.contains("detenida en CECOT desde 01/05/2025, aún sin celda")
+            && html.contains("detenida en IZALCO desde 01/05/2025"),
+        "{html}"
+    );
+    let many: Vec<Draft> = (0..101)
+        .map(|i| admission("CECOT", &format!("Persona{i}")))
+        .collect();
+    w.records.append_all(many).unwrap();
+    let a = w
+        .call("GET", "/ui/persons?q=L%C3%B3pez", &signed, None)
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("Se muestran las 100 primeras: hay más personas"),
+        "{html}"
+    );
+    assert_eq!(html.matches("href=\"/ui/persons/").count(), 100);
+}
+
+/// `/ui/` leads to the board, and a page that does not exist is a page saying so (the API's
+/// unknown routes keep their JSON shape).
+#[tokio::test]
+async fn the_ui_root_leads_to_the_board_and_an_unknown_page_is_a_page() {
+    let w = world();
+    for path in ["/ui", "/ui/"] {
+        let a = w.call("GET", path, &[], None).await;
+        assert!(a.status.is_redirection(), "{path}: {}", a.status);
+        assert_eq!(a.headers["location"], "/ui/board", "{path}");
+    }
+    let a = w.call("GET", "/ui/no-such-page", &[], None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page(&a).contains("Página no encontrada") && page(&a).contains("href=\"/ui/board\""));
+    let a = w.call("GET", "/api/no-such-route", &[], None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.body["error"]["code"], "not_found");
+}

@@ -166,10 +166,11 @@ pub fn date(lang: Lang, iso: &str) -> String {
     }
 }
 
-/// A timestamp (`YYYY-MM-DDTHH:MM…`) as a date and a time of day (UTC).
+/// A timestamp (`YYYY-MM-DDTHH:MM…`, UTC) as a date and a time of day, saying that the time is
+/// UTC: the register keeps every time in UTC, and a facility's staff may be in another zone.
 pub fn date_time(lang: Lang, iso: &str) -> String {
     match iso.get(11..16) {
-        Some(hm) if iso.len() >= 16 => format!("{} {hm}", date(lang, iso)),
+        Some(hm) if iso.len() >= 16 => format!("{} {hm} UTC", date(lang, iso)),
         _ => date(lang, iso),
     }
 }
@@ -209,7 +210,7 @@ mod tests {
         assert_eq!(date(Lang::En, "2025-03-16"), "16 Mar 2025");
         assert_eq!(
             date_time(Lang::Es, "2025-03-16T08:05:00.000Z"),
-            "16/03/2025 08:05"
+            "16/03/2025 08:05 UTC"
         );
         assert_eq!(date(Lang::En, "someday"), "someday");
         assert_eq!(Lang::from_accept(Some("en-GB,en;q=0.9")), Lang::En);

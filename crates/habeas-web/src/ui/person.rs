@@ -8,6 +8,9 @@ pub struct PersonHitLine {
     pub person: u64,
     pub name: String,
     pub birth: String,
+    /// Whether the person is held, where and since when (or that they are not).
+    pub whereabouts: String,
+    pub held: bool,
 }
 
 #[derive(Template)]
@@ -18,6 +21,8 @@ struct PersonsPage {
     q: String,
     searched: bool,
     people: Vec<PersonHitLine>,
+    /// How many were found, and whether the list is cut.
+    count: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,17 +42,52 @@ pub(super) async fn persons_page(
         }
         let tr = Tr::new(lang_of(&caller))?;
         let words: Vec<String> = q.q.split_whitespace().map(String::from).collect();
-        let people = if words.is_empty() {
+        let mut hits = if words.is_empty() {
             Vec::new()
         } else {
-            crate::api::visible_people(state, &caller, &words, 100)?
-                .into_iter()
-                .map(|h| PersonHitLine {
-                    person: h.person,
-                    name: format!("{} {}", h.given_names, h.surnames),
-                    birth: i18n::date(tr.lang, &h.birth_date),
-                })
-                .collect()
+            // One more than is shown, to know whether the list is cut.
+            crate::api::visible_people(state, &caller, &words, SHOWN + 1)?
+        };
+        let cut = hits.len() > SHOWN as usize;
+        hits.truncate(SHOWN as usize);
+        let mut people = Vec::with_capacity(hits.len());
+        for h in hits {
+            let file = state.store.person_file(h.person)?;
+            let open = file
+                .as_ref()
+                .and_then(|f| f.custodies.iter().rev().find(|c| c.ended_by.is_none()));
+            let whereabouts = match (open, &file) {
+                (Some(c), _) => {
+                    let place = match &c.cell {
+                        Some(cell) => tr.t1("search-cell", "cell", cell),
+                        None => tr.t("search-no-cell"),
+                    };
+                    format!(
+                        "{}, {place}",
+                        tr.t2(
+                            "search-held",
+                            "facility",
+                            &c.facility,
+                            "since",
+                            &i18n::date(tr.lang, &c.admitted_at)
+                        )
+                    )
+                }
+                (None, Some(f)) if !f.custodies.is_empty() => tr.t("search-not-held"),
+                _ => tr.t("search-never-held"),
+            };
+            people.push(PersonHitLine {
+                person: h.person,
+                name: format!("{} {}", h.given_names, h.surnames),
+                birth: i18n::date(tr.lang, &h.birth_date),
+                held: open.is_some(),
+                whereabouts,
+            });
+        }
+        let count = if cut {
+            tr.t1("search-cut", "n", &i18n::int(SHOWN.into()))
+        } else {
+            tr.t1("search-count", "n", &i18n::int(people.len() as u64))
         };
         if !words.is_empty() {
             state.listed(
@@ -63,12 +103,16 @@ pub(super) async fn persons_page(
             searched: !words.is_empty(),
             q: q.q,
             people,
+            count,
             tr,
         };
         Ok(html(StatusCode::OK, &page))
     })
     .await
 }
+
+/// How many people a search shows at most.
+const SHOWN: u32 = 100;
 
 /// The reasons a file may be opened for, as codes of the access log.
 const REASONS: [&str; 8] = [
