@@ -4531,3 +4531,52 @@ async fn the_ui_root_leads_to_the_board_and_an_unknown_page_is_a_page() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(a.body["error"]["code"], "not_found");
 }
+
+/// A person held after their last order expired has a banner on their file saying since when,
+/// and the order's kind reads in the user's language.
+#[tokio::test]
+async fn a_file_without_a_valid_legal_basis_says_so_at_the_top() {
+    let w = world();
+    let ana = w.people[0].0;
+    let (cookie, _) = w.session("dir.cecot").await;
+    // Her order ran to 2025-10-30; the clock is at 2025-11-24.
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=legal-basis"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let html = page(&a);
+    let banner = html
+        .split("id=\"no-basis-1\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no banner: {html}"));
+    assert!(
+        banner.starts_with("Sin base legal válida desde el 30/10/2025"),
+        "{banner}"
+    );
+    assert!(html.contains("<td>detención provisional</td>"), "{html}");
+    assert!(!html.contains("<td>pretrial_detention</td>"));
+    // A new order in force ends the banner.
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let order = serde_json::from_value::<habeas_core::events::OrderInput>(json!({
+        "facility": "CECOT", "booking": ana,
+        "order": {"kind": "pretrial_detention", "authority": "Juzgado", "reference": "2-2025", "issued": "2025-11-20", "expires": "2026-05-20"},
+        "legal_status": "remand"
+    }))
+    .unwrap()
+    .validate(Timestamp(T0), &actor)
+    .unwrap();
+    w.records.append_all(vec![order]).unwrap();
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=legal-basis"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(!page(&a).contains("id=\"no-basis-1\""), "{}", page(&a));
+}

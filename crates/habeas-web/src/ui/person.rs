@@ -154,6 +154,9 @@ pub struct CustodyBlock {
     pub ended: String,
     /// Held pending an order, none recorded since (open custodies only).
     pub pending_order: bool,
+    /// For a custody still open with no order in force on the day shown (and not held pending
+    /// one, which has its own alarm): the banner, "no valid legal basis since …".
+    pub no_basis: Option<String>,
     pub orders: Vec<OrderLine>,
 }
 
@@ -301,11 +304,16 @@ pub(super) async fn person_page(
             Ok(f) => f,
             Err(page) => return Ok((page, None)),
         };
-        let today = state.clock.now().date_string();
+        // The day the page shows (today, or the register's last recorded day when earlier).
+        let today = state.default_day().day.to_string();
         let custodies = file
             .custodies
             .iter()
             .map(|c| CustodyBlock {
+                no_basis: no_valid_basis(c, &today).map(|since| match since {
+                    Some(d) => tr.t1("person-no-basis-since", "date", &i18n::date(tr.lang, &d)),
+                    None => tr.t("person-no-basis"),
+                }),
                 allocate_href: if c.ended_by.is_none()
                     && matches!(caller.role, Role::Custody | Role::Director)
                     && caller.covers(&c.facility)
@@ -344,7 +352,14 @@ pub(super) async fn person_page(
                     .orders
                     .iter()
                     .map(|o| OrderLine {
-                        kind: o.kind.clone(),
+                        kind: {
+                            let shown = tr.t(&format!("order-{}", o.kind));
+                            if shown.starts_with("order-") {
+                                o.kind.replace('_', " ")
+                            } else {
+                                shown
+                            }
+                        },
                         authority: o.authority.clone(),
                         reference: o.reference.clone(),
                         issued: i18n::date(tr.lang, &o.issued),
@@ -521,6 +536,30 @@ fn only_this_person(
         }
     }
     (p, others)
+}
+
+/// Whether an open custody has no order in force on `day` (`YYYY-MM-DD`) although it is not
+/// held pending one: `Some(Some(d))` when its last order expired on `d`, `Some(None)` when it
+/// has no order in force at all (none recorded, or none issued yet), `None` when it has a
+/// legal basis (or has ended).
+fn no_valid_basis(c: &habeas_store_sqlite::CustodyRow, day: &str) -> Option<Option<String>> {
+    if c.ended_by.is_some() || c.pending_order {
+        return None;
+    }
+    let in_force = c
+        .orders
+        .iter()
+        .any(|o| o.issued.as_str() <= day && o.expires.as_deref().is_none_or(|e| e >= day));
+    if in_force {
+        return None;
+    }
+    Some(
+        c.orders
+            .iter()
+            .filter_map(|o| o.expires.clone())
+            .filter(|e| e.as_str() < day)
+            .max(),
+    )
 }
 
 type ReadableFile = (
