@@ -232,6 +232,10 @@ count-not-counted = Cells not counted today: { $cells }
 count-all-counted = Every cell was counted today.
 count-head = Held now: { $held } = { $cells } in cells + { $none } in no cell.
 count-in-no-cell = Bookings held in no cell (no cell's count finds them)
+count-day = Day
+count-unit = Unit
+count-show = Show
+count-new-unit = New count: the cells of unit { $unit }
 count-new = Record a count
 count-at = Time of the count
 count-cell = Cell

@@ -232,6 +232,10 @@ count-not-counted = Celdas sin contar hoy: { $cells }
 count-all-counted = Todas las celdas se contaron hoy.
 count-head = Alojadas ahora: { $held } = { $cells } en celdas + { $none } sin celda.
 count-in-no-cell = Ingresos alojados sin celda (ningún recuento de celda los encuentra)
+count-day = Día
+count-unit = Módulo
+count-show = Mostrar
+count-new-unit = Nuevo conteo: las celdas del módulo { $unit }
 count-new = Registrar un recuento
 count-at = Hora del recuento
 count-cell = Celda

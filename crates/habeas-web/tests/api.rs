@@ -4580,3 +4580,52 @@ async fn a_file_without_a_valid_legal_basis_says_so_at_the_top() {
         .await;
     assert!(!page(&a).contains("id=\"no-basis-1\""), "{}", page(&a));
 }
+
+/// The roll count takes a day (`?date=`, a date picker) and counts one unit at a time.
+#[tokio::test]
+async fn the_roll_count_page_takes_a_day_and_counts_a_unit_at_a_time() {
+    let w = world();
+    // A second unit in CECOT.
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let file: habeas_core::estate::EstateFile = toml::from_str(
+        "[facility]\ncode = \"CECOT\"\nname = \"CECOT\"\ncountry = \"SV\"\n[[unit]]\ncode = \"M2\"\nname = \"M2\"\ncell_count = 3\ncell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }\n",
+    )
+    .unwrap();
+    let e = file.validate().unwrap();
+    let mut drafts: Vec<Draft> = e
+        .units
+        .iter()
+        .map(|u| u.to_draft(&e.facility.code, &actor))
+        .collect();
+    drafts.extend(e.cells.iter().map(|c| c.to_draft(&e.facility.code, &actor)));
+    w.records.append_all(drafts).unwrap();
+    let (cookie, _) = w.session("cus.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let a = w
+        .call("GET", "/ui/counts?facility=CECOT", &signed, None)
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"count-M1-C01\"") && !html.contains("id=\"count-M2-C01\""),
+        "the first unit by default: {html}"
+    );
+    let a = w
+        .call(
+            "GET",
+            "/ui/counts?facility=CECOT&unit=M2&date=2025-05-20",
+            &signed,
+            None,
+        )
+        .await;
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"count-M2-C03\"") && !html.contains("id=\"count-M1-C01\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"date\" type=\"date\" value=\"2025-05-20\"")
+            && html.contains("20/05/2025"),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"M2\" selected>"), "{html}");
+}

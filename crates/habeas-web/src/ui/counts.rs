@@ -38,13 +38,30 @@ struct CountsPage {
     /// The bookings held in no cell, whom no cell's count finds.
     in_no_cell: String,
     cells: Vec<CountRow>,
+    /// The day whose reconciliation is shown (`YYYY-MM-DD`, the date picker's value).
+    day: String,
+    /// The facility's units, and the one whose cells the form counts.
+    units: Vec<String>,
+    unit: String,
 }
 
-/// The roll-count page of a facility today: the reconciliation so far and the form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CountsQuery {
+    facility: Option<String>,
+    /// The day of the reconciliation shown (default: the day the pages show).
+    date: Option<String>,
+    /// The unit whose cells the form counts (default: the first).
+    unit: Option<String>,
+}
+
+/// The roll-count page of a facility: the reconciliation of a day (today by default) and the
+/// form, which counts the cells of one unit at a time.
 fn counts_view(
     state: &AppState,
     caller: &Caller,
     facility: Option<String>,
+    day: Option<&str>,
+    unit: Option<&str>,
     values: &std::collections::BTreeMap<String, String>,
 ) -> ApiResult<Result<CountsPage, Response>> {
     if let Some(r) = only(
@@ -67,7 +84,9 @@ fn counts_view(
     }
     let tr = Tr::new(lang_of(caller))?;
     let now = state.clock.now();
-    let today = state.default_day().day.to_string();
+    let today = day
+        .filter(|d| habeas_core::dates::Date::parse("date", d).is_ok())
+        .map_or_else(|| state.default_day().day.to_string(), str::to_owned);
     let report = state.store.count_report(&facility, &today)?;
     let lines = report
         .lines
@@ -109,10 +128,17 @@ fn counts_view(
         ),
         None => (String::new(), String::new()),
     };
-    let cells = state
-        .store
-        .cells(Some(&facility))?
+    let all = state.store.cells(Some(&facility))?;
+    let mut units: Vec<String> = all.iter().map(|c| c.unit.clone()).collect();
+    units.dedup();
+    let unit = unit
+        .filter(|u| units.iter().any(|x| x == u))
+        .map(str::to_owned)
+        .or_else(|| units.first().cloned())
+        .unwrap_or_default();
+    let cells = all
         .into_iter()
+        .filter(|c| c.unit == unit)
         .map(|c| CountRow {
             expected: i18n::int(c.population),
             label: tr.t1("count-label", "cell", &c.code),
@@ -132,7 +158,11 @@ fn counts_view(
             "date",
             &i18n::date(tr.lang, &today),
         ),
-        who: who(state, caller, &format!("/ui/counts?facility={facility}")),
+        who: who(
+            state,
+            caller,
+            &format!("/ui/counts?facility={facility}&date={today}&unit={unit}"),
+        ),
         csrf: caller.csrf.clone().unwrap_or_default(),
         at: values
             .get("at")
@@ -146,13 +176,16 @@ fn counts_view(
         not_counted,
         not_counted_cells: report.not_counted.join(", "),
         cells,
+        day: today,
+        units,
+        unit,
         tr,
     }))
 }
 
 pub(super) async fn counts_page(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<BoardQuery>,
+    Query(q): Query<CountsQuery>,
     headers: HeaderMap,
 ) -> Response {
     signed_in(state, headers, move |state, caller| {
@@ -161,6 +194,8 @@ pub(super) async fn counts_page(
                 state,
                 &caller,
                 q.facility,
+                q.date.as_deref(),
+                q.unit.as_deref(),
                 &std::collections::BTreeMap::new(),
             )? {
                 Ok(page) => html(StatusCode::OK, &page),
@@ -189,7 +224,14 @@ pub(super) async fn counts_form(
         ) {
             return Ok((r, None));
         }
-        let mut page = match counts_view(&state, &caller, form.get("facility").cloned(), &form)? {
+        let mut page = match counts_view(
+            &state,
+            &caller,
+            form.get("facility").cloned(),
+            None,
+            form.get("unit").map(String::as_str),
+            &form,
+        )? {
             Ok(p) => p,
             Err(r) => return Ok((r, None)),
         };
@@ -233,7 +275,12 @@ pub(super) async fn counts_form(
             }
         };
         let actor = crate::api::actor(&caller)?;
-        let back = format!("/ui/counts?facility={}", page.facility);
+        let back = format!(
+            "/ui/counts?facility={}&date={}&unit={}",
+            page.facility,
+            form_time(&page.at).get(0..10).unwrap_or(""),
+            page.unit
+        );
         Ok((
             Response::default(),
             Some((page, back, count.to_draft(&actor))),

@@ -458,13 +458,23 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.at("/ui/persons?q=Carla%20Beatriz%20Ramos"), "{}", b.url());
     b.screenshot("11b-person-search");
 
-    // A roll count of two cells, and the day's reconciliation with it.
+    // A roll count unit by unit (the form counts the cells of one unit; the picker chooses
+    // the unit and the day), and the day's reconciliation with both.
     b.go(&format!("{site}/ui/counts"));
     b.type_in("#count-M1-C01", "79");
+    b.click("#count-submit");
+    assert!(b.shows("id=\"reconciliation\""), "{}", b.source());
+    b.click("#count-unit option[value=\"M8\"]");
+    b.click("#count-show");
+    assert!(b.shows("<option value=\"M8\" selected"), "{}", b.source());
     b.type_in("#count-M8-C32", "1");
     b.click("#count-submit");
     assert!(b.shows("id=\"reconciliation\""), "{}", b.source());
-    assert!(b.shows("<td>-1</td>"), "{}", b.source());
+    assert!(
+        b.shows("<td>-1</td>") && b.shows("<td>M8-C32</td>"),
+        "{}",
+        b.source()
+    );
     b.screenshot("12-roll-count");
 
     // The compliance dashboard, with its charts.
