@@ -315,6 +315,9 @@ struct SignInPage {
     who: Option<Who>,
     error: Option<String>,
     username: String,
+    /// The language was chosen on this page (a link), not taken from the browser: signing in
+    /// keeps it, for the account too.
+    chosen: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +344,7 @@ async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Respons
                 who: None,
                 error: None,
                 username: String::new(),
+                chosen: q.lang.as_deref().and_then(Lang::parse).is_some(),
             },
         ),
         Err(e) => e.into_response(),
@@ -355,6 +359,9 @@ pub(crate) struct SignInForm {
     password: String,
     #[serde(default)]
     code: String,
+    /// Set when the page's language was chosen on it.
+    #[serde(default)]
+    chosen: Option<String>,
 }
 
 async fn sign_in_form(
@@ -372,6 +379,8 @@ async fn sign_in_form(
         Ok(tr) => tr,
         Err(e) => return e.into_response(),
     };
+    let chosen = form.chosen.is_some();
+    let accounts = state.accounts.clone();
     let again = |tr: Tr, message_id: &str, username: String| {
         let error = Some(tr.t(message_id));
         html(
@@ -381,6 +390,7 @@ async fn sign_in_form(
                 who: None,
                 error,
                 username,
+                chosen,
             },
         )
     };
@@ -402,6 +412,14 @@ async fn sign_in_form(
     .await;
     match outcome {
         Ok((_, cookie, _)) => {
+            // A language chosen on the sign-in page is the one the pages go on in: the account
+            // keeps it (as the language switch would), rather than its earlier one silently.
+            if chosen {
+                let name = username.trim().to_owned();
+                let code = lang.code();
+                let _ =
+                    tokio::task::spawn_blocking(move || accounts.set_language(&name, code)).await;
+            }
             let mut res = Redirect::to("/ui/board").into_response();
             match HeaderValue::from_str(&cookie) {
                 Ok(v) => {

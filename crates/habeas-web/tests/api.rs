@@ -4629,3 +4629,44 @@ async fn the_roll_count_page_takes_a_day_and_counts_a_unit_at_a_time() {
     );
     assert!(html.contains("<option value=\"M2\" selected>"), "{html}");
 }
+
+/// Signing in from the page in English goes on in English: the language chosen on the sign-in
+/// page is kept for the account; from the page in the browser's language, the account's own.
+#[tokio::test]
+async fn a_language_chosen_on_the_sign_in_page_is_the_one_the_pages_go_on_in() {
+    let w = world();
+    let a = w.call("GET", "/ui/sign-in?lang=en", &[], None).await;
+    assert!(page(&a).contains("name=\"chosen\""), "{}", page(&a));
+    let a = w.call("GET", "/ui/sign-in", &[], None).await;
+    assert!(!page(&a).contains("name=\"chosen\""));
+    let w = &w;
+    let board = |cookie: String| async move {
+        let a = w
+            .call("GET", "/ui/board", &[("cookie", &cookie)], None)
+            .await;
+        page(&a).to_owned()
+    };
+    let sign_in = |path: &'static str, chosen: bool| async move {
+        let body = format!(
+            "username=reg.cecot&password={PASSWORD}&code={}",
+            if chosen { "&chosen=1" } else { "" }
+        );
+        let a = w.form(path, &[], &body).await;
+        assert!(a.status.is_redirection(), "{}", page(&a));
+        a.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    // Without a choice on the page: the account's language (Spanish).
+    let html = board(sign_in("/ui/sign-in?lang=es", false).await).await;
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    // Chosen on the page: English, and the account keeps it.
+    let html = board(sign_in("/ui/sign-in?lang=en", true).await).await;
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    let html = board(sign_in("/ui/sign-in?lang=es", false).await).await;
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+}
