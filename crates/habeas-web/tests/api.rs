@@ -4670,3 +4670,107 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_the_pages_go_on_in() {
     let html = board(sign_in("/ui/sign-in?lang=es", false).await).await;
     assert!(html.contains("<html lang=\"en\">"), "{html}");
 }
+
+/// The dashboard's charts draw what the report finds: every rule with a finding is in the
+/// table by rule with the report's count, and the people under the open-air and out-of-cell
+/// minimums in the charts' data are the report's findings of those rules.
+#[tokio::test]
+async fn the_dashboards_charts_hold_the_reports_numbers() {
+    let w = world();
+    let ana = w.people[0].0;
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let now = Timestamp(T0);
+    let place = habeas_core::allocation::Allocation::new("CECOT", ana, "M1-C01", None, None)
+        .unwrap()
+        .to_draft(&actor);
+    w.records.append_all(vec![place]).unwrap();
+    // Half an hour in the open air on 20 November, the whole cell.
+    for (kind, at) in [
+        ("out_of_cell", "2025-11-20T09:00:00Z"),
+        ("back_to_cell", "2025-11-20T09:30:00Z"),
+    ] {
+        let m = habeas_core::events::Movement::new(
+            "CECOT",
+            kind,
+            &[],
+            Some("M1-C01"),
+            kind == "out_of_cell",
+            None,
+            at,
+            now,
+        )
+        .unwrap()
+        .to_draft(&actor);
+        w.records.append_all(vec![m]).unwrap();
+    }
+    let (cookie, _) = w.session("dir.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let report = w
+        .call(
+            "GET",
+            "/api/reports/compliance?facility=CECOT&as_of=2025-11-21",
+            &signed,
+            None,
+        )
+        .await
+        .body;
+    let mut by_code: std::collections::BTreeMap<String, u64> = Default::default();
+    for f in report["findings"].as_array().unwrap() {
+        *by_code
+            .entry(f["code"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(by_code.get("regime.open_air"), Some(&1), "{by_code:?}");
+    let a = w
+        .call(
+            "GET",
+            "/ui/compliance?facility=CECOT&as_of=2025-11-21",
+            &signed,
+            None,
+        )
+        .await;
+    let html = page(&a).to_owned();
+    let rows = |id: &str| -> Vec<(String, u64)> {
+        let table = html
+            .split(&format!("id=\"{id}\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .split("</tbody>")
+            .next()
+            .unwrap()
+            .to_owned();
+        table
+            .split("<tr>")
+            .skip(1)
+            .map(|r| {
+                let cells: Vec<String> = r
+                    .split(['<', '>'])
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == 0)
+                    .map(|(_, t)| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let n = cells.last().unwrap().replace(',', "").parse().unwrap();
+                (cells[0].clone(), n)
+            })
+            .collect()
+    };
+    // Every rule, the report's count.
+    let table: std::collections::BTreeMap<String, u64> = rows("rules-data").into_iter().collect();
+    assert_eq!(table, by_code);
+    // The open-air chart: Ana's half hour, under the hour of Rule 23.
+    let open_air = rows("data-open-air");
+    assert_eq!(open_air.len(), 4);
+    assert_eq!(open_air[2], ("30–59 min".to_owned(), 1), "{open_air:?}");
+    let under = |rows: &[(String, u64)], bins: usize| rows[..bins].iter().map(|r| r.1).sum::<u64>();
+    assert_eq!(under(&open_air, 3), by_code["regime.open_air"]);
+    let out = rows("data-out-of-cell");
+    assert_eq!(
+        under(&out, 4),
+        by_code.get("regime.out_of_cell").copied().unwrap_or(0)
+    );
+    assert!(
+        html.contains("20/11/2025, el último día completo"),
+        "{html}"
+    );
+}

@@ -11,6 +11,16 @@ fn failed(e: impl std::fmt::Display) -> String {
     format!("chart: {e}")
 }
 
+/// The width the labels of `items` need, between 60 px and half of `width`.
+fn label_room(items: &[(String, u64)], width: u32) -> u32 {
+    let longest = items
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    (longest * 15 / 2 + 16).clamp(60, width / 2)
+}
+
 /// Horizontal bars, one per `(label, value)`, largest first as given.
 pub fn bars(items: &[(String, u64)], width: u32) -> Result<String, String> {
     let rows = items.len().max(1) as u32;
@@ -22,8 +32,11 @@ pub fn bars(items: &[(String, u64)], width: u32) -> Result<String, String> {
         let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
+            .margin_right(28)
             .x_label_area_size(24)
-            .y_label_area_size((width / 3).min(320))
+            // Room for the longest label (about 7.5 px a character at 13 px), up to half the
+            // width, so that no label is cut.
+            .y_label_area_size(label_room(items, width))
             .build_cartesian_2d(0u64..max + max / 10 + 1, (0u32..rows).into_segmented())
             .map_err(failed)?;
         let labels: Vec<String> = items.iter().map(|(l, _)| l.clone()).collect();

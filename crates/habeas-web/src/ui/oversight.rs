@@ -31,6 +31,14 @@ struct CompliancePage {
     /// People by days since their last family, and legal, contact.
     family_chart: String,
     legal_chart: String,
+    /// What each chart draws, as a table beside it (label, count): for whoever cannot see the
+    /// drawing, and for the tests that hold it to the report.
+    out_of_cell_data: Vec<(String, String)>,
+    open_air_data: Vec<(String, String)>,
+    family_data: Vec<(String, String)>,
+    legal_data: Vec<(String, String)>,
+    /// The day the regime charts measure (the last whole day before the one shown).
+    regime_day: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
     /// The corrections of identity of the facility, newest first: nobody renamed unseen.
@@ -89,7 +97,8 @@ impl Tally {
             }
             counts
         };
-        let today = || facts.regime.iter().filter(|r| r.day == as_of);
+        // The regime facts are of the last whole day before `as_of`, every one of them.
+        let today = || facts.regime.iter();
         let out_of_cell = binned(&OUT_OF_CELL.0, &mut today().map(|r| r.out_of_cell_minutes));
         let open_air = binned(&OPEN_AIR.0, &mut today().map(|r| r.open_air_minutes));
         let gaps = |pick: &dyn Fn(
@@ -231,16 +240,27 @@ pub(super) async fn compliance_page(
             .map_err(ApiError::internal)?;
         let legal_chart = charts::bars(&labelled(&gap_labels, &tally.legal_gaps), 640)
             .map_err(ApiError::internal)?;
+        // Every rule with a finding: a grave one that is rare is the one to see.
         let rules_chart = charts::bars(
             &tally
                 .rules
                 .iter()
-                .take(20)
                 .map(|(code, _, n)| (code.clone(), *n))
                 .collect::<Vec<_>>(),
             900,
         )
         .map_err(ApiError::internal)?;
+        let data = |labels: &[&str], counts: &[u64]| {
+            labels
+                .iter()
+                .map(|l| (*l).to_owned())
+                .zip(counts.iter().map(|n| i18n::int(*n)))
+                .collect::<Vec<_>>()
+        };
+        let out_of_cell_data = data(&OUT_OF_CELL.1, &tally.out_of_cell);
+        let open_air_data = data(&OPEN_AIR.1, &tally.open_air);
+        let family_data = data(&gap_labels, &tally.family_gaps);
+        let legal_data = data(&gap_labels, &tally.legal_gaps);
         let occupancy_chart = charts::line(&tally.held_by_month, Some(tally.cna as f64), 900)
             .map_err(ApiError::internal)?;
         let everywhere = tr.t("dash-facility-wide");
@@ -308,6 +328,11 @@ pub(super) async fn compliance_page(
             open_air_chart,
             family_chart,
             legal_chart,
+            out_of_cell_data,
+            open_air_data,
+            family_data,
+            legal_data,
+            regime_day: i18n::date(tr.lang, &as_of.plus_days(-1).to_string()),
             deaths,
             corrections: state.store.identity_corrections(Some(&facility), 200)?,
             tr,
