@@ -197,6 +197,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
             &when,
             &findings,
             &no_records,
+            &unit_lookup(&store, facility)?,
         )?)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -318,8 +319,35 @@ struct HtmlReport<'a> {
     no_records: Vec<HtmlGap>,
     person_days_without_records: u64,
     summary: Vec<HtmlSummary>,
+    /// The findings by rule, then by unit, each unit's in pages of [`PAGE`].
+    groups: Vec<HtmlRuleGroup<'a>>,
+    page_size: usize,
+}
+
+/// The findings of one rule.
+struct HtmlRuleGroup<'a> {
+    code: &'static str,
+    rule: &'static str,
+    severity: &'static str,
+    count: usize,
+    units: Vec<HtmlUnitGroup<'a>>,
+}
+
+/// The findings of one rule in one unit (or the facility as a whole), in pages.
+struct HtmlUnitGroup<'a> {
+    unit: String,
+    count: usize,
+    pages: Vec<HtmlPage<'a>>,
+}
+
+struct HtmlPage<'a> {
+    /// `1–500`, `501–1000`, …
+    label: String,
     rows: Vec<HtmlRow<'a>>,
 }
+
+/// The most findings in one table of the page (the rest in the next, folded).
+const PAGE: usize = 500;
 
 struct HtmlGap {
     facility: String,
@@ -347,13 +375,69 @@ struct HtmlRow<'a> {
     evidence: String,
 }
 
-/// The findings as one HTML page (escaped by the template engine).
+/// Where each finding's subject is: `(facility, booking)` → unit, `(facility, cell)` → unit.
+type UnitLookup = (
+    std::collections::HashMap<u64, (String, String)>,
+    std::collections::HashMap<(String, String), String>,
+);
+
+/// The units of every booking and cell of the facility (or of every facility).
+fn unit_lookup(
+    store: &habeas_store_sqlite::SqliteStore,
+    facility: Option<&str>,
+) -> Result<UnitLookup> {
+    let codes = match facility {
+        Some(f) => vec![f.to_owned()],
+        None => store.facility_codes().map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let (mut bookings, mut cells) = (
+        std::collections::HashMap::new(),
+        std::collections::HashMap::new(),
+    );
+    for f in codes {
+        for (b, u) in store
+            .booking_units(&f)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            bookings.insert(b, (f.clone(), u));
+        }
+        for c in store.cells(Some(&f)).map_err(|e| anyhow::anyhow!("{e}"))? {
+            cells.insert((f.clone(), c.code), c.unit);
+        }
+    }
+    Ok((bookings, cells))
+}
+
+/// The unit a finding is about, as the report groups it: `FACILITY unit` or `FACILITY` for
+/// the facility as a whole (or a person in no cell).
+fn unit_of(f: &Finding, units: &UnitLookup) -> String {
+    use compliance::Subject;
+    match &f.subject {
+        Subject::Person { booking } => match units.0.get(booking) {
+            Some((facility, unit)) => format!("{facility} {unit}"),
+            None => "(in no cell)".to_owned(),
+        },
+        Subject::Cell { facility, cell } => match units.1.get(&(facility.clone(), cell.clone())) {
+            Some(unit) => format!("{facility} {unit}"),
+            None => facility.clone(),
+        },
+        Subject::Unit { facility, unit } => format!("{facility} {unit}"),
+        Subject::Facility { facility }
+        | Subject::Hearing { facility, .. }
+        | Subject::Incident { facility, .. } => facility.clone(),
+    }
+}
+
+/// The findings as one HTML page (escaped by the template engine): the summary by rule, then
+/// each rule's findings by unit, in folded tables of at most [`PAGE`] rows, so that a report
+/// of a whole prison opens at once and shows what it holds before any row.
 fn html(
     policy: &Policy,
     facility: Option<&str>,
     when: &str,
     findings: &[Finding],
     no_records: &[compliance::NoRecords],
+    units: &UnitLookup,
 ) -> Result<String> {
     use askama::Template as _;
     let mut by_code: std::collections::BTreeMap<(&str, &str), (usize, &'static str, &'static str)> =
@@ -405,26 +489,70 @@ fn html(
                     .join(" "),
             })
             .collect(),
+        groups: groups(&summary, findings, units),
         summary,
-        rows: findings
-            .iter()
-            .map(|f| HtmlRow {
-                severity: f.severity.as_str(),
-                code: f.code,
-                subject: f.subject.to_string(),
-                since: f.since.as_deref().unwrap_or("-"),
-                until: f.until.as_deref().unwrap_or("ongoing"),
-                detail: &f.detail,
-                evidence: f
-                    .evidence
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            })
-            .collect(),
+        page_size: PAGE,
     };
     Ok(page.render()?)
+}
+
+/// The findings by rule (in the summary's order), then by unit, in pages.
+fn groups<'a>(
+    summary: &[HtmlSummary],
+    findings: &'a [Finding],
+    units: &UnitLookup,
+) -> Vec<HtmlRuleGroup<'a>> {
+    summary
+        .iter()
+        .map(|s| {
+            let mut by_unit: std::collections::BTreeMap<String, Vec<HtmlRow<'a>>> =
+                Default::default();
+            for f in findings
+                .iter()
+                .filter(|f| f.code == s.code && f.severity.as_str() == s.severity)
+            {
+                by_unit.entry(unit_of(f, units)).or_default().push(HtmlRow {
+                    severity: f.severity.as_str(),
+                    code: f.code,
+                    subject: f.subject.to_string(),
+                    since: f.since.as_deref().unwrap_or("-"),
+                    until: f.until.as_deref().unwrap_or("ongoing"),
+                    detail: &f.detail,
+                    evidence: f
+                        .evidence
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                });
+            }
+            HtmlRuleGroup {
+                code: s.code,
+                rule: s.rule,
+                severity: s.severity,
+                count: s.count,
+                units: by_unit
+                    .into_iter()
+                    .map(|(unit, rows)| {
+                        let count = rows.len();
+                        let mut pages = Vec::new();
+                        let mut rows = rows.into_iter().peekable();
+                        let mut first = 1;
+                        while rows.peek().is_some() {
+                            let page: Vec<HtmlRow<'a>> = rows.by_ref().take(PAGE).collect();
+                            let last = first + page.len() - 1;
+                            pages.push(HtmlPage {
+                                label: format!("{first}–{last}"),
+                                rows: page,
+                            });
+                            first = last + 1;
+                        }
+                        HtmlUnitGroup { unit, count, pages }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Refuses a facility the register does not know, naming the field.
@@ -450,5 +578,75 @@ pub(crate) fn emit(text: &str) -> Result<()> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compliance::{Severity, Subject};
+
+    fn finding(code: &'static str, subject: Subject) -> Finding {
+        Finding {
+            code,
+            rule: "Mandela Rule 23(1)",
+            subject,
+            severity: Severity::Serious,
+            since: Some("2025-05-01".into()),
+            until: None,
+            detail: "x".into(),
+            evidence: vec![1],
+        }
+    }
+
+    #[test]
+    fn the_page_groups_findings_by_rule_then_unit_in_folded_pages() {
+        let mut units: UnitLookup = Default::default();
+        for b in 0..1201u64 {
+            units.0.insert(b, ("CECOT".into(), "M1".into()));
+        }
+        units.0.insert(5000, ("CECOT".into(), "M2".into()));
+        units
+            .1
+            .insert(("CECOT".into(), "M2-C01".into()), "M2".into());
+        let mut findings: Vec<Finding> = (0..1201u64)
+            .map(|b| finding("regime.open_air", Subject::Person { booking: b }))
+            .collect();
+        findings.push(finding(
+            "regime.open_air",
+            Subject::Person { booking: 5000 },
+        ));
+        findings.push(finding(
+            "regime.open_air",
+            Subject::Person { booking: 9999 },
+        ));
+        findings.push(finding(
+            "space.per_person",
+            Subject::Cell {
+                facility: "CECOT".into(),
+                cell: "M2-C01".into(),
+            },
+        ));
+        let policy = Policy::mandela_minimum().unwrap();
+        let page = html(&policy, Some("CECOT"), "2025-05-31", &findings, &[], &units).unwrap();
+        // One folded group per rule, its units inside with their counts.
+        assert_eq!(page.matches("<details class=\"rule\"").count(), 2);
+        for needle in [
+            "<strong>regime.open_air</strong>: 1203 findings",
+            "<summary>CECOT M1: 1201</summary>",
+            "<summary>CECOT M2: 1</summary>",
+            "<summary>(in no cell): 1</summary>",
+            "<strong>space.per_person</strong>: 1 findings",
+            "findings 1–500 of 1201",
+            "findings 501–1000 of 1201",
+            "findings 1001–1201 of 1201",
+        ] {
+            assert!(page.contains(needle), "{needle}");
+        }
+        // Every finding is a row, once.
+        assert_eq!(
+            page.matches("<tr><td class=\"serious\">").count(),
+            findings.len()
+        );
     }
 }
