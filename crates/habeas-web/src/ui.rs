@@ -583,22 +583,25 @@ fn occupancy_class(population: u64, cna: u64) -> &'static str {
 }
 
 /// Square metres per person, as the page writes it.
-fn space(area_cm2: u64, people: u64) -> String {
+fn space(lang: Lang, area_cm2: u64, people: u64) -> String {
     if people == 0 {
         "—".to_owned()
     } else {
         format!(
             "{} m²",
-            i18n::decimal(area_cm2 as f64 / 10_000.0 / people as f64, 2)
+            i18n::decimal(lang, area_cm2 as f64 / 10_000.0 / people as f64, 2)
         )
     }
 }
 
-fn percent(part: u64, whole: u64) -> String {
+fn percent(lang: Lang, part: u64, whole: u64) -> String {
     if whole == 0 {
         "—".to_owned()
     } else {
-        format!("{} %", i18n::decimal(part as f64 * 100.0 / whole as f64, 0))
+        format!(
+            "{} %",
+            i18n::decimal(lang, part as f64 * 100.0 / whole as f64, 0)
+        )
     }
 }
 
@@ -727,17 +730,17 @@ async fn board(
                     space: if c.population == 0 {
                         String::new()
                     } else {
-                        space(c.area_cm2, c.population)
+                        space(tr.lang, c.area_cm2, c.population)
                     },
-                    population: i18n::int(c.population),
-                    cna: i18n::int(c.cna),
+                    population: i18n::int(tr.lang, c.population),
+                    cna: i18n::int(tr.lang, c.cna),
                     class: occupancy_class(c.population, c.cna),
                     href: format!("/ui/cells/{facility}/{}", c.code),
                     title: cell_title
                         .replace("\u{1}cell", &c.code)
-                        .replace("\u{1}population", &i18n::int(c.population))
-                        .replace("\u{1}cna", &i18n::int(c.cna))
-                        .replace("\u{1}space", &space(c.area_cm2, c.population)),
+                        .replace("\u{1}population", &i18n::int(tr.lang, c.population))
+                        .replace("\u{1}cna", &i18n::int(tr.lang, c.cna))
+                        .replace("\u{1}space", &space(tr.lang, c.area_cm2, c.population)),
                 });
             }
         }
@@ -756,9 +759,9 @@ async fn board(
             };
             u.summary = format!(
                 "{} / {} · {}",
-                i18n::int(pop),
-                i18n::int(cap),
-                percent(pop, cap)
+                i18n::int(tr.lang, pop),
+                i18n::int(tr.lang, cap),
+                percent(tr.lang, pop, cap)
             );
         }
         // One head count everywhere: every open custody, in a cell or in none.
@@ -775,7 +778,7 @@ async fn board(
             .gate_refusals(&facility, &month_ago.to_string())?;
         let page = BoardPage {
             refused_at_gate,
-            in_no_cell: i18n::int(unplaced.len() as u64),
+            in_no_cell: i18n::int(tr.lang, unplaced.len() as u64),
             unplaced: unplaced.into_iter().map(BoardUnplaced::of).collect(),
             unreconciled,
             pending_order: pending_order.into_iter().map(BoardUnplaced::of).collect(),
@@ -785,11 +788,11 @@ async fn board(
                 &format!("{} ({})", row.name, row.code),
             ),
             who: who(state, &caller, &format!("/ui/board?facility={facility}")),
-            held: i18n::int(held),
-            cna: i18n::int(cna),
-            occupancy: percent(held, cna),
-            space: space(area, held),
-            cell_count: i18n::int(cells.len() as u64),
+            held: i18n::int(tr.lang, held),
+            cna: i18n::int(tr.lang, cna),
+            occupancy: percent(tr.lang, held, cna),
+            space: space(tr.lang, area, held),
+            cell_count: i18n::int(tr.lang, cells.len() as u64),
             facility,
             facilities,
             units,
@@ -887,7 +890,7 @@ async fn cell_page(
             .map(|m| MovementLine {
                 at: m.at.get(11..16).unwrap_or(&m.at).to_owned(),
                 kind: tr.t(&format!("movement-{}", m.kind)),
-                people: i18n::int(m.people),
+                people: i18n::int(tr.lang, m.people),
                 open_air: yes_no(m.open_air),
             })
             .collect();
@@ -897,7 +900,7 @@ async fn cell_page(
             .map(|r| ReadingLine {
                 at: i18n::date_time(tr.lang, &r.at),
                 temperature: r.temperature_dc.map_or("—".to_owned(), |t| {
-                    format!("{} °C", i18n::decimal(t as f64 / 10.0, 1))
+                    format!("{} °C", i18n::decimal(tr.lang, t as f64 / 10.0, 1))
                 }),
                 lighting: on_off(r.lighting_on),
                 ventilation: on_off(r.ventilation_on),
@@ -906,14 +909,17 @@ async fn cell_page(
         let page = CellPage {
             title: tr.t2("cell-title", "cell", &cell, "facility", &facility),
             who: who(state, &caller, &format!("/ui/cells/{facility}/{cell}")),
-            area: format!("{} m²", i18n::decimal(row.area_cm2 as f64 / 10_000.0, 1)),
+            area: format!(
+                "{} m²",
+                i18n::decimal(tr.lang, row.area_cm2 as f64 / 10_000.0, 1)
+            ),
             capacity: format!(
                 "{} / {}",
-                i18n::int(row.cna),
-                i18n::int(row.operational_capacity)
+                i18n::int(tr.lang, row.cna),
+                i18n::int(tr.lang, row.operational_capacity)
             ),
-            held: i18n::int(row.population),
-            space: space(row.area_cm2, row.population),
+            held: i18n::int(tr.lang, row.population),
+            space: space(tr.lang, row.area_cm2, row.population),
             people,
             movements_title: tr.t1("cell-movements", "day", &i18n::date(tr.lang, &today)),
             movements,
@@ -1086,8 +1092,9 @@ mod tests {
         assert_eq!(occupancy_class(120, 80), "over");
         assert_eq!(occupancy_class(121, 80), "severe");
         assert_eq!(occupancy_class(1, 0), "severe");
-        assert_eq!(space(480_000, 80), "0.60 m²");
-        assert_eq!(space(480_000, 0), "—");
-        assert_eq!(percent(121, 80), "151 %");
+        assert_eq!(space(Lang::En, 480_000, 80), "0.60 m²");
+        assert_eq!(space(Lang::Es, 480_000, 80), "0,60 m²");
+        assert_eq!(space(Lang::Es, 480_000, 0), "—");
+        assert_eq!(percent(Lang::Es, 121, 80), "151 %");
     }
 }

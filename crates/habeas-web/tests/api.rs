@@ -2458,10 +2458,10 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     }
     // One person in a cell of 10: green, and 40 m² for them.
     assert!(board.contains("class=\"cell ok\""), "{board}");
-    assert!(board.contains("40.00 m²"), "{board}");
+    assert!(board.contains("40,00 m²"), "{board}");
     assert!(
         board.contains(&format!(
-            "title=\"Celda {}: 1 de 10, 40.00 m² por persona\"",
+            "title=\"Celda {}: 1 de 10, 40,00 m² por persona\"",
             cells[0].code
         )),
         "{board}"
@@ -2791,7 +2791,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .split("id=\"findings-total\">")
         .nth(1)
         .and_then(|t| t.split('<').next())
-        .map(|t| t.replace(',', "").parse().unwrap())
+        .map(|t| t.replace(['.', ','], "").parse().unwrap())
         .unwrap();
     assert!(
         total > 0,
@@ -4405,7 +4405,7 @@ async fn pages_and_reports_show_the_last_recorded_day_when_the_records_end_befor
         .split("id=\"findings-total\">")
         .nth(1)
         .and_then(|t| t.split('<').next())
-        .map(|t| t.replace(',', "").parse().unwrap())
+        .map(|t| t.replace(['.', ','], "").parse().unwrap())
         .unwrap();
     assert!(total > 0, "the last recorded day has its findings");
     for path in [
@@ -4750,7 +4750,12 @@ async fn the_dashboards_charts_hold_the_reports_numbers() {
                     .map(|(_, t)| t.trim().to_owned())
                     .filter(|t| !t.is_empty())
                     .collect();
-                let n = cells.last().unwrap().replace(',', "").parse().unwrap();
+                let n = cells
+                    .last()
+                    .unwrap()
+                    .replace(['.', ','], "")
+                    .parse()
+                    .unwrap();
                 (cells[0].clone(), n)
             })
             .collect()

@@ -57,9 +57,9 @@ fn allocate_view(
             let label = format!(
                 "{} — {} / {} / {}",
                 c.code,
-                i18n::int(c.population),
-                i18n::int(c.cna),
-                i18n::int(c.operational_capacity)
+                i18n::int(tr.lang, c.population),
+                i18n::int(tr.lang, c.cna),
+                i18n::int(tr.lang, c.operational_capacity)
             );
             (c.code, label)
         })

@@ -22,7 +22,11 @@ fn label_room(items: &[(String, u64)], width: u32) -> u32 {
 }
 
 /// Horizontal bars, one per `(label, value)`, largest first as given.
-pub fn bars(items: &[(String, u64)], width: u32) -> Result<String, String> {
+pub fn bars(
+    lang: crate::ui::i18n::Lang,
+    items: &[(String, u64)],
+    width: u32,
+) -> Result<String, String> {
     let rows = items.len().max(1) as u32;
     let height = 40 + rows * 26;
     let mut out = String::new();
@@ -52,7 +56,7 @@ pub fn bars(items: &[(String, u64)], width: u32) -> Result<String, String> {
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .x_label_formatter(&|x| crate::ui::i18n::int(*x))
+            .x_label_formatter(&|x| crate::ui::i18n::int(lang, *x))
             .label_style(("sans-serif", 13).into_font().color(&INK))
             .draw()
             .map_err(failed)?;
@@ -77,6 +81,7 @@ pub fn bars(items: &[(String, u64)], width: u32) -> Result<String, String> {
 
 /// A line over labelled points (oldest first), with a dashed reference level (capacity).
 pub fn line(
+    lang: crate::ui::i18n::Lang,
     points: &[(String, f64)],
     reference: Option<f64>,
     width: u32,
@@ -103,7 +108,7 @@ pub fn line(
             .configure_mesh()
             .x_labels(n.min(12))
             .x_label_formatter(&|x| labels.get(*x).cloned().unwrap_or_default())
-            .y_label_formatter(&|y| crate::ui::i18n::int(y.max(0.0) as u64))
+            .y_label_formatter(&|y| crate::ui::i18n::int(lang, y.max(0.0) as u64))
             .label_style(("sans-serif", 13).into_font().color(&INK))
             .draw()
             .map_err(failed)?;
@@ -135,12 +140,14 @@ mod tests {
     #[test]
     fn charts_are_svg_with_their_labels() {
         let svg = bars(
+            crate::ui::i18n::Lang::Es,
             &[("Regla 13".to_owned(), 120), ("Regla 58".to_owned(), 7)],
             640,
         )
         .unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("Regla 13") && svg.contains("<rect"));
         let svg = line(
+            crate::ui::i18n::Lang::Es,
             &[("2025-03".to_owned(), 100.0), ("2025-04".to_owned(), 150.0)],
             Some(120.0),
             640,

@@ -94,8 +94,8 @@ fn counts_view(
         .map(|l| ReconciliationLine {
             at: l.at.get(11..16).unwrap_or(&l.at).to_owned(),
             cell: l.cell.clone(),
-            counted: i18n::int(l.counted),
-            expected: i18n::int(l.expected),
+            counted: i18n::int(tr.lang, l.counted),
+            expected: i18n::int(tr.lang, l.expected),
             difference: format!("{:+}", l.counted as i64 - l.expected as i64),
             off: l.counted != l.expected,
         })
@@ -106,7 +106,7 @@ fn counts_view(
         tr.t1(
             "count-not-counted",
             "cells",
-            &i18n::int(report.not_counted.len() as u64),
+            &i18n::int(tr.lang, report.not_counted.len() as u64),
         )
     };
     let (head_count, in_no_cell) = match &report.head_count {
@@ -115,9 +115,9 @@ fn counts_view(
                 tr.lang,
                 "count-head",
                 &[
-                    ("held", i18n::int(h.held)),
-                    ("cells", i18n::int(h.in_cells)),
-                    ("none", i18n::int(h.not_in_a_cell.len() as u64)),
+                    ("held", i18n::int(tr.lang, h.held)),
+                    ("cells", i18n::int(tr.lang, h.in_cells)),
+                    ("none", i18n::int(tr.lang, h.not_in_a_cell.len() as u64)),
                 ],
             ),
             h.not_in_a_cell
@@ -140,7 +140,7 @@ fn counts_view(
         .into_iter()
         .filter(|c| c.unit == unit)
         .map(|c| CountRow {
-            expected: i18n::int(c.population),
+            expected: i18n::int(tr.lang, c.population),
             label: tr.t1("count-label", "cell", &c.code),
             value: values
                 .get(&format!("count.{}", c.code))

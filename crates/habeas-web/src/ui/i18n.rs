@@ -113,33 +113,43 @@ impl I18n {
     }
 }
 
-/// An integer with thousands separated by commas (both languages).
-pub fn int(n: u64) -> String {
+/// An integer as the language writes it: thousands separated by a point in Spanish
+/// (`14.496`), by a comma in English (`14,496`).
+pub fn int(lang: Lang, n: u64) -> String {
+    let sep = match lang {
+        Lang::Es => '.',
+        Lang::En => ',',
+    };
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+            out.push(sep);
         }
         out.push(c);
     }
     out
 }
 
-/// A number with `places` decimals, thousands separated.
-pub fn decimal(x: f64, places: usize) -> String {
+/// A number with `places` decimals as the language writes it: `12.345,7` in Spanish,
+/// `12,345.7` in English.
+pub fn decimal(lang: Lang, x: f64, places: usize) -> String {
     let text = format!("{:.*}", places, x.abs());
     let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let whole = int(whole.parse().unwrap_or(0));
+    let whole = int(lang, whole.parse().unwrap_or(0));
     let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
         "-"
     } else {
         ""
     };
+    let point = match lang {
+        Lang::Es => ',',
+        Lang::En => '.',
+    };
     if frac.is_empty() {
         format!("{sign}{whole}")
     } else {
-        format!("{sign}{whole}.{frac}")
+        format!("{sign}{whole}{point}{frac}")
     }
 }
 
@@ -199,13 +209,16 @@ mod tests {
 
     #[test]
     fn numbers_and_dates_by_language() {
-        assert_eq!(int(0), "0");
-        assert_eq!(int(999), "999");
-        assert_eq!(int(40_000), "40,000");
-        assert_eq!(int(2_000_000), "2,000,000");
-        assert_eq!(decimal(0.6, 2), "0.60");
-        assert_eq!(decimal(12_345.678, 1), "12,345.7");
-        assert_eq!(decimal(-1.25, 1), "-1.2");
+        assert_eq!(int(Lang::En, 0), "0");
+        assert_eq!(int(Lang::En, 999), "999");
+        assert_eq!(int(Lang::En, 40_000), "40,000");
+        assert_eq!(int(Lang::En, 2_000_000), "2,000,000");
+        assert_eq!(int(Lang::Es, 14_496), "14.496");
+        assert_eq!(decimal(Lang::En, 0.6, 2), "0.60");
+        assert_eq!(decimal(Lang::En, 12_345.678, 1), "12,345.7");
+        assert_eq!(decimal(Lang::Es, 12_345.678, 1), "12.345,7");
+        assert_eq!(decimal(Lang::Es, 1.77, 2), "1,77");
+        assert_eq!(decimal(Lang::En, -1.25, 1), "-1.2");
         assert_eq!(date(Lang::Es, "2025-03-16"), "16/03/2025");
         assert_eq!(date(Lang::En, "2025-03-16"), "16 Mar 2025");
         assert_eq!(

@@ -228,20 +228,22 @@ pub(super) async fn compliance_page(
                 .zip(counts.iter().copied())
                 .collect::<Vec<_>>()
         };
-        let out_of_cell_chart = charts::bars(&labelled(&OUT_OF_CELL.1, &tally.out_of_cell), 640)
-            .map_err(ApiError::internal)?;
-        let open_air_chart = charts::bars(&labelled(&OPEN_AIR.1, &tally.open_air), 640)
+        let out_of_cell_chart =
+            charts::bars(tr.lang, &labelled(&OUT_OF_CELL.1, &tally.out_of_cell), 640)
+                .map_err(ApiError::internal)?;
+        let open_air_chart = charts::bars(tr.lang, &labelled(&OPEN_AIR.1, &tally.open_air), 640)
             .map_err(ApiError::internal)?;
         // Days since the last family, and legal, contact; "never" last.
         let never = tr.t("dash-never");
         let mut gap_labels: Vec<&str> = GAPS.1.to_vec();
         gap_labels.push(&never);
-        let family_chart = charts::bars(&labelled(&gap_labels, &tally.family_gaps), 640)
+        let family_chart = charts::bars(tr.lang, &labelled(&gap_labels, &tally.family_gaps), 640)
             .map_err(ApiError::internal)?;
-        let legal_chart = charts::bars(&labelled(&gap_labels, &tally.legal_gaps), 640)
+        let legal_chart = charts::bars(tr.lang, &labelled(&gap_labels, &tally.legal_gaps), 640)
             .map_err(ApiError::internal)?;
         // Every rule with a finding: a grave one that is rare is the one to see.
         let rules_chart = charts::bars(
+            tr.lang,
             &tally
                 .rules
                 .iter()
@@ -254,15 +256,16 @@ pub(super) async fn compliance_page(
             labels
                 .iter()
                 .map(|l| (*l).to_owned())
-                .zip(counts.iter().map(|n| i18n::int(*n)))
+                .zip(counts.iter().map(|n| i18n::int(tr.lang, *n)))
                 .collect::<Vec<_>>()
         };
         let out_of_cell_data = data(&OUT_OF_CELL.1, &tally.out_of_cell);
         let open_air_data = data(&OPEN_AIR.1, &tally.open_air);
         let family_data = data(&gap_labels, &tally.family_gaps);
         let legal_data = data(&gap_labels, &tally.legal_gaps);
-        let occupancy_chart = charts::line(&tally.held_by_month, Some(tally.cna as f64), 900)
-            .map_err(ApiError::internal)?;
+        let occupancy_chart =
+            charts::line(tr.lang, &tally.held_by_month, Some(tally.cna as f64), 900)
+                .map_err(ApiError::internal)?;
         let everywhere = tr.t("dash-facility-wide");
         let deaths = tally
             .deaths
@@ -298,16 +301,16 @@ pub(super) async fn compliance_page(
                 &caller,
                 &format!("/ui/compliance?facility={facility}"),
             ),
-            total: i18n::int(evaluation.findings.len() as u64),
-            grave: i18n::int(tally.by_severity[0]),
-            serious: i18n::int(tally.by_severity[1]),
-            notice: i18n::int(tally.by_severity[2]),
-            occupancy: percent(tally.held, tally.cna),
+            total: i18n::int(tr.lang, evaluation.findings.len() as u64),
+            grave: i18n::int(tr.lang, tally.by_severity[0]),
+            serious: i18n::int(tr.lang, tally.by_severity[1]),
+            notice: i18n::int(tr.lang, tally.by_severity[2]),
+            occupancy: percent(tr.lang, tally.held, tally.cna),
             rules_chart,
             rules: tally
                 .rules
                 .iter()
-                .map(|(code, rule, n)| (code.clone(), rule.clone(), i18n::int(*n)))
+                .map(|(code, rule, n)| (code.clone(), rule.clone(), i18n::int(tr.lang, *n)))
                 .collect(),
             units: tally
                 .by_unit
@@ -315,9 +318,9 @@ pub(super) async fn compliance_page(
                 .map(|(u, n)| {
                     (
                         u.clone().unwrap_or_else(|| everywhere.clone()),
-                        i18n::int(n[0]),
-                        i18n::int(n[1]),
-                        i18n::int(n[2]),
+                        i18n::int(tr.lang, n[0]),
+                        i18n::int(tr.lang, n[1]),
+                        i18n::int(tr.lang, n[2]),
                     )
                 })
                 .collect(),
@@ -372,7 +375,7 @@ fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
         Some(c) => tr.t2(
             "reg-checkpoint-at",
             "size",
-            &i18n::int(c.size),
+            &i18n::int(tr.lang, c.size),
             "at",
             &i18n::date_time(tr.lang, &c.made_at.to_string()),
         ),
@@ -383,9 +386,9 @@ fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
         csrf: caller.csrf.clone().unwrap_or_default(),
         origin: info.origin,
         key: info.verifier.to_string(),
-        size: i18n::int(state.store.size()?),
+        size: i18n::int(tr.lang, state.store.size()?),
         checkpoint,
-        access_size: i18n::int(state.access_store.size()?),
+        access_size: i18n::int(tr.lang, state.access_store.size()?),
         may_verify: VERIFIERS.contains(&caller.role),
         may_read_log: LOG_READERS.contains(&caller.role),
         result: None,
@@ -445,8 +448,11 @@ pub(super) async fn verify_form(
                         page.tr.lang,
                         "reg-verify-ok",
                         &[
-                            ("entries", i18n::int(report.entries)),
-                            ("checkpoints", i18n::int(report.checkpoints as u64)),
+                            ("entries", i18n::int(page.tr.lang, report.entries)),
+                            (
+                                "checkpoints",
+                                i18n::int(page.tr.lang, report.checkpoints as u64),
+                            ),
                             (
                                 "root",
                                 report.root.iter().map(|b| format!("{b:02x}")).collect(),
@@ -567,9 +573,9 @@ pub(super) async fn access_log_page(
             summary: tr.t2(
                 "log-summary",
                 "shown",
-                &i18n::int(entries.len() as u64),
+                &i18n::int(tr.lang, entries.len() as u64),
                 "size",
-                &i18n::int(size),
+                &i18n::int(tr.lang, size),
             ),
             who: who(&state, &caller, "/ui/access-log"),
             user,
@@ -691,14 +697,14 @@ pub(super) async fn national_page(
             rows.push(FacilityLine {
                 code: code.clone(),
                 name,
-                held: i18n::int(n[0]),
-                cna: i18n::int(n[1]),
-                operational: i18n::int(n[2]),
-                occupancy: percent(n[0], n[1]),
+                held: i18n::int(tr.lang, n[0]),
+                cna: i18n::int(tr.lang, n[1]),
+                operational: i18n::int(tr.lang, n[2]),
+                occupancy: percent(tr.lang, n[0], n[1]),
                 class: occupancy_class(n[0], n[1]),
-                grave: i18n::int(n[3]),
-                serious: i18n::int(n[4]),
-                notice: i18n::int(n[5]),
+                grave: i18n::int(tr.lang, n[3]),
+                serious: i18n::int(tr.lang, n[4]),
+                notice: i18n::int(tr.lang, n[5]),
             });
         }
         let page = NationalPage {
@@ -709,10 +715,10 @@ pub(super) async fn national_page(
                 &i18n::date(tr.lang, &as_of.to_string()),
             ),
             who: who(&state, &caller, "/ui/national"),
-            held: i18n::int(held),
-            cna: i18n::int(cna),
-            occupancy: percent(held, cna),
-            findings: i18n::int(findings.len() as u64),
+            held: i18n::int(tr.lang, held),
+            cna: i18n::int(tr.lang, cna),
+            occupancy: percent(tr.lang, held, cna),
+            findings: i18n::int(tr.lang, findings.len() as u64),
             rows,
             tr,
         };
@@ -808,7 +814,7 @@ fn evaluated(tr: &Tr, e: &crate::evaluations::Evaluation) -> String {
         "when",
         &i18n::date_time(tr.lang, &e.made_at.to_string()),
         "size",
-        &i18n::int(e.register_size),
+        &i18n::int(tr.lang, e.register_size),
     );
     let policy = tr.t2(
         "dash-policy",

@@ -85,9 +85,13 @@ pub(super) async fn persons_page(
             });
         }
         let count = if cut {
-            tr.t1("search-cut", "n", &i18n::int(SHOWN.into()))
+            tr.t1("search-cut", "n", &i18n::int(tr.lang, SHOWN.into()))
         } else {
-            tr.t1("search-count", "n", &i18n::int(people.len() as u64))
+            tr.t1(
+                "search-count",
+                "n",
+                &i18n::int(tr.lang, people.len() as u64),
+            )
         };
         if !words.is_empty() {
             state.listed(
@@ -382,7 +386,7 @@ pub(super) async fn person_page(
                 let (payload, others) = only_this_person(&h["payload"], kind, &own, q.print);
                 let mut shown = details(&payload, tr.lang);
                 if others > 0 {
-                    let with = tr.t1("person-with-others", "n", &i18n::int(others));
+                    let with = tr.t1("person-with-others", "n", &i18n::int(tr.lang, others));
                     shown = if shown.is_empty() {
                         with
                     } else {

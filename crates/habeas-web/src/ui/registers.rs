@@ -111,7 +111,7 @@ pub(super) async fn hearings_page(
                         h.court.clone(),
                         tr.t(&format!("mode-{}", h.mode)),
                         h.counsel.clone().unwrap_or_else(|| "—".to_owned()),
-                        i18n::int(h.people_heard),
+                        i18n::int(tr.lang, h.people_heard),
                         h.outcome.clone().unwrap_or_default(),
                         h.next_date
                             .as_deref()
@@ -140,7 +140,11 @@ pub(super) async fn hearings_page(
                     options: Vec::new(),
                 },
             ],
-            summary: tr.t1("hear-summary", "count", &i18n::int(hearings.len() as u64)),
+            summary: tr.t1(
+                "hear-summary",
+                "count",
+                &i18n::int(tr.lang, hearings.len() as u64),
+            ),
             empty: tr.t("hear-none"),
             headers: column_heads(
                 &tr,
@@ -242,7 +246,8 @@ pub(super) async fn contacts_page(
                         format!("{} ({})", c.name, c.booking),
                         tr.t(&format!("contact-{}", c.kind)),
                         tr.t(&format!("party-{}", c.party)),
-                        c.minutes.map_or(String::new(), i18n::int),
+                        c.minutes
+                            .map_or(String::new(), |m| i18n::int(tr.lang, m)),
                         request,
                     ],
                 )
@@ -286,7 +291,7 @@ pub(super) async fn contacts_page(
                 tr.lang,
                 "contacts-summary",
                 &[
-                    ("count", i18n::int(contacts.len() as u64)),
+                    ("count", i18n::int(tr.lang, contacts.len() as u64)),
                     ("from", i18n::date(tr.lang, &from)),
                     ("to", i18n::date(tr.lang, &to)),
                 ],
@@ -382,7 +387,7 @@ pub(super) async fn complaints_page(
             summary: tr.t1(
                 "complaints-summary",
                 "count",
-                &i18n::int(complaints.len() as u64),
+                &i18n::int(tr.lang, complaints.len() as u64),
             ),
             empty: tr.t("complaints-none"),
             headers: column_heads(

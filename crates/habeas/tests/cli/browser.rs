@@ -336,7 +336,10 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
 
     // The facility board: CECOT's cells, the people held, each cell a link.
     let held = b.text("#held");
-    assert!(held.replace(',', "").parse::<u64>().unwrap() > 0, "{held}");
+    assert!(
+        held.replace(['.', ','], "").parse::<u64>().unwrap() > 0,
+        "{held}"
+    );
     assert!(b.shows("Tablero de"), "{}", b.source());
     b.screenshot("03-board");
     b.click("a.cell:not(.empty)");
@@ -480,7 +483,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     // The compliance dashboard, with its charts.
     b.go(&format!("{site}/ui/compliance?as_of=2025-05-31"));
     assert!(b.shows("Hallazgos por regla"), "{}", b.source());
-    let findings = b.text("#findings-total").replace(',', "");
+    let findings = b.text("#findings-total").replace(['.', ','], "");
     assert!(findings.parse::<u64>().unwrap() > 0, "{findings}");
     b.find("#chart-rules svg");
     b.screenshot("13-compliance");
