@@ -109,6 +109,18 @@ impl Tr {
     pub fn t1(&self, id: &str, k: &str, v: &str) -> String {
         self.i18n.message(self.lang, id, &[(k, v.to_owned())])
     }
+    /// The rule a finding cites, in the page's language (the finding's own text, in English,
+    /// where the catalogue lacks its code).
+    pub fn rule(&self, code: &str, english: &str) -> String {
+        self.known(&format!("rule-{}", code.replace('.', "-")))
+            .unwrap_or_else(|| english.to_owned())
+    }
+
+    /// The message `id`, if the catalogue has it.
+    pub fn known(&self, id: &str) -> Option<String> {
+        let m = self.t(id);
+        (m != id).then_some(m)
+    }
     pub fn t2(&self, id: &str, k1: &str, v1: &str, k2: &str, v2: &str) -> String {
         self.i18n
             .message(self.lang, id, &[(k1, v1.to_owned()), (k2, v2.to_owned())])
@@ -125,6 +137,16 @@ pub struct Who {
     /// When the register's last recorded day is before today, the day the pages show instead
     /// and why (every page says it, at the top).
     pub day_note: Option<String>,
+    /// The role's name in the page's language.
+    pub role_label: String,
+}
+
+/// A role's name in `lang`.
+fn role_label(caller: &Caller) -> String {
+    Tr::new(lang_of(caller)).map_or_else(
+        |_| caller.role.as_str().to_owned(),
+        |tr| tr.t(&format!("role-{}", caller.role.as_str())),
+    )
 }
 
 /// Who is signed in, for a page that shows no day (an error, a form).
@@ -135,6 +157,7 @@ fn who_without_day(caller: &Caller, back: &str) -> Option<Who> {
         csrf: caller.csrf.clone().unwrap_or_default(),
         back: back.to_owned(),
         day_note: None,
+        role_label: role_label(caller),
     })
 }
 
@@ -160,6 +183,7 @@ fn who(state: &AppState, caller: &Caller, back: &str) -> Option<Who> {
         csrf: caller.csrf.clone().unwrap_or_default(),
         back: back.to_owned(),
         day_note,
+        role_label: role_label(caller),
     })
 }
 
@@ -948,27 +972,56 @@ fn file_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Respon
     Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
 }
 
-/// A payload's fields in one line: `key: value; …` (nested values as JSON).
+/// A payload's fields in one line, in the reader's language: `field: value; …`.
 fn details(payload: &serde_json::Value, lang: Lang) -> String {
-    detail_value(payload, lang, 0)
+    match Tr::new(lang) {
+        Ok(tr) => detail_value(payload, &tr, 0, None),
+        Err(_) => String::new(),
+    }
 }
 
-/// One value of an entry's payload for reading: dates and times in the reader's convention,
-/// names without underscores, nested records in parentheses, empty things left out.
-fn detail_value(v: &serde_json::Value, lang: Lang, depth: usize) -> String {
+/// The catalogues a field's values are named in, tried in order (`kind` is the kind of an
+/// order, a contact, a movement…, whichever names the value).
+fn value_catalogues(key: &str) -> &'static [&'static str] {
+    match key {
+        "legal_status" => &["status"],
+        "sex" => &["sex"],
+        "kind" => &["order", "contact", "movement", "health", "programme"],
+        "mode" => &["mode"],
+        "party" => &["party"],
+        "step" => &["death-step"],
+        "reason" => &["release-reason", "reason"],
+        "scope" => &["scope"],
+        "presence" => &["presence"],
+        "part" => &["access-part"],
+        "what" => &["access-what"],
+        "sanction" => &["sanction"],
+        _ => &[],
+    }
+}
+
+/// One value of an entry's payload for reading: field names and the values of known kinds
+/// in the reader's language, dates and times in their convention, nested records in
+/// parentheses, empty things left out. What the catalogue does not name (free text, names)
+/// is shown as it was written.
+fn detail_value(v: &serde_json::Value, tr: &Tr, depth: usize, key: Option<&str>) -> String {
     use serde_json::Value;
     match v {
-        Value::String(s) if is_iso_time(s) => i18n::date_time(lang, s),
-        Value::String(s) if is_iso_date(s) => i18n::date(lang, s),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => match (b, lang) {
-            (true, Lang::Es) => "sí".to_owned(),
-            (true, Lang::En) => "yes".to_owned(),
-            (false, _) => "no".to_owned(),
-        },
+        Value::String(s) if is_iso_time(s) => i18n::date_time(tr.lang, s),
+        Value::String(s) if is_iso_date(s) => i18n::date(tr.lang, s),
+        Value::String(s) if key == Some("purpose") => person::shown_purpose(tr, s),
+        Value::String(s) => key
+            .map(value_catalogues)
+            .unwrap_or_default()
+            .iter()
+            .find_map(|c| tr.known(&format!("{c}-{}", s.replace(' ', "_"))))
+            .unwrap_or_else(|| s.clone()),
+        Value::Bool(b) => tr.t(if *b { "yes" } else { "no" }),
+        // Mostly register indexes and bookings, which are written without separators.
+        Value::Number(n) => n.to_string(),
         Value::Array(items) => items
             .iter()
-            .map(|i| detail_value(i, lang, depth + 1))
+            .map(|i| detail_value(i, tr, depth + 1, key))
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(if depth == 0 { "; " } else { ", " }),
@@ -976,8 +1029,11 @@ fn detail_value(v: &serde_json::Value, lang: Lang, depth: usize) -> String {
             let inner = map
                 .iter()
                 .filter_map(|(k, v)| {
-                    let shown = detail_value(v, lang, depth + 1);
-                    (!shown.is_empty()).then(|| format!("{}: {shown}", k.replace('_', " ")))
+                    let shown = detail_value(v, tr, depth + 1, Some(k));
+                    let label = tr
+                        .known(&format!("field-{k}"))
+                        .unwrap_or_else(|| k.replace('_', " "));
+                    (!shown.is_empty()).then(|| format!("{label}: {shown}"))
                 })
                 .collect::<Vec<_>>();
             if depth == 0 {
@@ -989,7 +1045,6 @@ fn detail_value(v: &serde_json::Value, lang: Lang, depth: usize) -> String {
             }
         }
         Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
@@ -1056,12 +1111,15 @@ mod tests {
         });
         assert_eq!(
             details(&payload, Lang::Es),
-            "admitted at: 30/05/2025 10:00 UTC; arrest: (at: 28/05/2025 08:00 UTC, authority: PNC); \
-             foreign national: no; orders: (expires: 29/11/2025, kind: pretrial_detention); \
-             people heard: 300"
+            "ingreso: 30/05/2025 10:00 UTC; detención: (cuándo: 28/05/2025 08:00 UTC, autoridad: PNC); \
+             extranjera: no; órdenes: (vence: 29/11/2025, tipo: detención provisional); \
+             personas oídas: 300"
         );
         let en = details(&payload, Lang::En);
-        assert!(en.contains("expires: 29 Nov 2025"), "{en}");
+        assert!(
+            en.contains("expires: 29 Nov 2025") && en.contains("kind: pretrial detention"),
+            "{en}"
+        );
         assert!(!is_iso_date("2025-5-30") && !is_iso_time("2025-05-30"));
     }
 

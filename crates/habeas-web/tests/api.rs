@@ -2975,7 +2975,10 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         )
         .await;
     let html = page(&a);
-    assert!(html.contains("hearing: audiencia 5"), "{html}");
+    assert!(
+        html.contains("audiencia o trámite judicial: audiencia 5"),
+        "{html}"
+    );
     assert!(
         !html.contains("<td>inicio de sesión</td>"),
         "only readings: {html}"
@@ -4471,7 +4474,10 @@ async fn a_persons_file_and_copy_name_no_one_else() {
                 "{path}: booking {b} is named: {row}"
             );
         }
-        assert!(row.contains(&format!("bookings: {ana}")), "{path}: {row}");
+        assert!(
+            row.contains(&format!("expedientes de custodia: {ana}")),
+            "{path}: {row}"
+        );
     }
 }
 
@@ -4777,5 +4783,201 @@ async fn the_dashboards_charts_hold_the_reports_numbers() {
     assert!(
         html.contains("20/11/2025, el último día completo"),
         "{html}"
+    );
+}
+
+/// The visible text of a page: tags, scripts and styles out, entities as they read.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        // Whole blocks whose content is not text for the reader, and text marked as English.
+        let name: String = tail[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let open_tag = tail.split('>').next().unwrap_or("");
+        let skip_to = (["style", "script", "svg"].contains(&name.as_str())
+            || (!name.is_empty() && open_tag.contains(" lang=\"en\"")))
+        .then(|| tail.find(&format!("</{name}>")).map(|e| e + name.len() + 3))
+        .flatten();
+        match skip_to {
+            Some(e) => rest = &tail[e..],
+            None => match tail.find('>') {
+                Some(e) => rest = &tail[e + 1..],
+                None => break,
+            },
+        }
+    }
+    out.push_str(rest);
+    out.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+}
+
+/// English words a page in Spanish must not hold (codes such as `regime.open_air` and names
+/// of the records are not words of the page's language, and are left out first).
+const ENGLISH: &[&str] = &[
+    "the",
+    "and",
+    "of",
+    "with",
+    "not",
+    "held",
+    "since",
+    "found",
+    "booking",
+    "findings",
+    "days",
+    "none",
+    "yes",
+    "Rule",
+    "person",
+    "people",
+    "order",
+    "expired",
+    "minutes",
+    "for",
+    "from",
+    "to",
+    "is",
+    "are",
+    "was",
+    "no-one",
+    "nobody",
+    "never",
+    "ongoing",
+    "unknown",
+    "records",
+    "record",
+    "hearing",
+    "court",
+    "visit",
+    "call",
+    "letter",
+    "family",
+    "released",
+    "release",
+    "remand",
+    "sentenced",
+    "male",
+    "female",
+    "registry",
+    "custody",
+    "administrator",
+    "national",
+    "step",
+    "steps",
+    "informed",
+    "opened",
+];
+
+fn english_words(html: &str) -> Vec<String> {
+    let text = visible_text(html);
+    let mut found: Vec<String> = text
+        .split_whitespace()
+        // Codes, addresses and numbers are not words of a language.
+        .map(|t| t.trim_end_matches(['.', ',', ';', ':', ')', '»']))
+        .filter(|t| !t.contains(['.', '_', '/', '@', '=', ':']))
+        .flat_map(|t| {
+            t.split(|c: char| !c.is_alphabetic() && c != '-')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| ENGLISH.contains(&w.as_str()))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every page in Spanish reads in Spanish: no word of a list of English ones appears in its
+/// text, for each role's pages over the test's records.
+#[tokio::test]
+async fn every_page_in_spanish_is_in_spanish() {
+    let w = world();
+    let ana = w.people[0].0;
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let place = habeas_core::allocation::Allocation::new("CECOT", ana, "M1-C01", None, None)
+        .unwrap()
+        .to_draft(&actor);
+    w.records.append_all(vec![place]).unwrap();
+    // A hearing, a family visit refused, a complaint and an incident: the registers and the
+    // file have something of each to say.
+    for record in [
+        json!({"record": "hearing", "facility": "CECOT", "bookings": [ana], "court": "Tribunal virtual",
+            "at": "2025-11-20T09:00:00Z", "mode": "video", "people_heard": 1}),
+        json!({"record": "contact_request", "facility": "CECOT", "booking": ana, "kind": "visit",
+            "party": "family", "at": "2025-11-21T09:00:00Z", "granted": false, "reason": "sin cupo",
+            "authority": "Dirección"}),
+        json!({"record": "complaint", "facility": "CECOT", "booking": ana, "at": "2025-11-21T10:00:00Z",
+            "confidential": false, "subject": "comida", "text": "la comida llega fría",
+            "alleges_ill_treatment": false, "reply_due": "2025-12-05"}),
+        json!({"record": "incident", "facility": "CECOT", "at": "2025-11-22T10:00:00Z", "place": "M1-C01",
+            "description": "riña", "bookings": [ana], "force_used": false}),
+    ] {
+        let d = serde_json::from_value::<habeas_core::record::RecordInput>(record)
+            .unwrap()
+            .validate(Timestamp(T0), &actor)
+            .unwrap();
+        w.records.append_all(vec![d]).unwrap();
+    }
+    let mut failures = Vec::new();
+    for (user, paths) in [
+        (
+            "dir.cecot",
+            vec![
+                "/ui/board".to_owned(),
+                "/ui/cells/CECOT/M1-C01".to_owned(),
+                "/ui/persons?q=L%C3%B3pez".to_owned(),
+                format!("/ui/persons/{ana}"),
+                format!("/ui/persons/{ana}?reason=hearing"),
+                format!("/ui/persons/{ana}?reason=hearing&findings=true"),
+                format!("/ui/persons/{ana}?reason=hearing&print=true"),
+                "/ui/compliance".to_owned(),
+                "/ui/counts".to_owned(),
+                "/ui/hearings?month=2025-11".to_owned(),
+                "/ui/contacts?from=2025-11-01&to=2025-11-30".to_owned(),
+                "/ui/complaints".to_owned(),
+                "/ui/admissions".to_owned(),
+                format!("/ui/allocations?booking={ana}"),
+            ],
+        ),
+        (
+            "ins",
+            vec![
+                "/ui/national".to_owned(),
+                "/ui/register".to_owned(),
+                "/ui/access-log".to_owned(),
+            ],
+        ),
+    ] {
+        let (cookie, _) = w.session(user).await;
+        for path in paths {
+            let a = w.call("GET", &path, &[("cookie", &cookie)], None).await;
+            assert!(a.status.is_success(), "{path}: {}", a.status);
+            let html = page(&a);
+            if path.starts_with("/ui/contacts") {
+                assert!(html.contains("sin cupo"), "{html}");
+            }
+            if path.ends_with("reason=hearing") {
+                assert!(
+                    html.contains("Tribunal virtual") && html.contains("riña"),
+                    "{html}"
+                );
+            }
+            let words = english_words(html);
+            if !words.is_empty() {
+                failures.push(format!("{path}: {words:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "English on Spanish pages:\n{}",
+        failures.join("\n")
     );
 }

@@ -275,7 +275,7 @@ pub(super) async fn compliance_page(
                     .steps
                     .iter()
                     .filter(|(_, done)| done.is_none())
-                    .map(|(step, _)| step.clone())
+                    .map(|(step, _)| tr.t(&format!("death-step-{step}")))
                     .collect();
                 (
                     i18n::date_time(tr.lang, &d.at),
@@ -310,7 +310,7 @@ pub(super) async fn compliance_page(
             rules: tally
                 .rules
                 .iter()
-                .map(|(code, rule, n)| (code.clone(), rule.clone(), i18n::int(tr.lang, *n)))
+                .map(|(code, rule, n)| (code.clone(), tr.rule(code, rule), i18n::int(tr.lang, *n)))
                 .collect(),
             units: tally
                 .by_unit

@@ -276,6 +276,17 @@ fn purpose_of(reason: &str, detail: &str) -> (String, String) {
     (detail, purpose)
 }
 
+/// A purpose as the access log keeps it (`hearing: audiencia 5`), its reason in the reader's
+/// language (`audiencia o trámite judicial: audiencia 5`).
+pub(crate) fn shown_purpose(tr: &Tr, purpose: &str) -> String {
+    let (reason, detail) = purpose.split_once(": ").unwrap_or((purpose, ""));
+    match tr.known(&format!("reason-{reason}")) {
+        Some(label) if detail.is_empty() => label,
+        Some(label) => format!("{label}: {detail}"),
+        None => purpose.to_owned(),
+    }
+}
+
 pub(super) async fn person_page(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
@@ -450,7 +461,7 @@ pub(super) async fn person_page(
                     .map(|f| {
                         (
                             f.code.to_owned(),
-                            f.rule.to_owned(),
+                            tr.rule(f.code, f.rule),
                             tr.t(&format!("sev-{}", f.severity.as_str())),
                             f.since.as_deref().map_or(String::new(), |d| i18n::date(tr.lang, d)),
                             f.detail.clone(),
@@ -490,7 +501,7 @@ pub(super) async fn person_page(
             sex: tr.t(&format!("sex-{}", file.sex)),
             nationalities: file.nationalities.join(", "),
             formerly: file.formerly.join("; "),
-            logged: tr.t1("person-logged", "purpose", &purpose),
+            logged: tr.t1("person-logged", "purpose", &shown_purpose(&tr, &purpose)),
             print_href: format!("/ui/persons/{person}?{query}&print=true"),
             custodies,
             timeline,

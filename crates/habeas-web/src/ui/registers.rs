@@ -246,8 +246,7 @@ pub(super) async fn contacts_page(
                         format!("{} ({})", c.name, c.booking),
                         tr.t(&format!("contact-{}", c.kind)),
                         tr.t(&format!("party-{}", c.party)),
-                        c.minutes
-                            .map_or(String::new(), |m| i18n::int(tr.lang, m)),
+                        c.minutes.map_or(String::new(), |m| i18n::int(tr.lang, m)),
                         request,
                     ],
                 )
