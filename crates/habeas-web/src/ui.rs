@@ -3,6 +3,7 @@
 //! language switch. The same sessions, roles, facility scope and access log as the API; forms
 //! carry the session's CSRF token.
 
+mod accounts;
 mod admit;
 mod allocate;
 pub mod charts;
@@ -57,6 +58,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/sign-out", post(sign_out_form))
         .route("/ui/language", post(language_form))
         .route("/ui/board", get(board))
+        .route(
+            "/ui/accounts",
+            get(accounts::accounts_page).post(accounts::accounts_form),
+        )
         .route("/ui/cells/{facility}/{cell}", get(cell_page))
         .route("/ui/persons", get(person::persons_page))
         .route(
@@ -707,6 +712,10 @@ async fn board(
     headers: HeaderMap,
 ) -> Response {
     signed_in(state, headers, move |state, caller| {
+        // An administrator keeps accounts, not records: their page is the accounts'.
+        if caller.role == Role::Administrator {
+            return Ok(Redirect::to("/ui/accounts").into_response());
+        }
         if let Some(r) = records_reader(state, &caller, "read the facility board") {
             return Ok(r);
         }

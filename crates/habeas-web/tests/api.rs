@@ -3061,8 +3061,10 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .next()
         .unwrap()
         .to_owned();
+    // An administrator's board is the accounts page.
     let a = w.call("GET", "/ui/board", &[("cookie", &adm)], None).await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.status.is_redirection(), "{}", a.status);
+    assert_eq!(a.headers["location"], "/ui/accounts");
 
     // Signing out needs the token too, ends the session, and the pages lead to sign-in again.
     let a = w
@@ -4954,6 +4956,7 @@ async fn every_page_in_spanish_is_in_spanish() {
                 "/ui/access-log".to_owned(),
             ],
         ),
+        ("adm", vec!["/ui/accounts".to_owned()]),
     ] {
         let (cookie, _) = w.session(user).await;
         for path in paths {
@@ -4980,4 +4983,84 @@ async fn every_page_in_spanish_is_in_spanish() {
         "English on Spanish pages:\n{}",
         failures.join("\n")
     );
+}
+
+/// Administrators land on the accounts page, and manage accounts there: add one (its second
+/// factor shown once as a QR code), lock and unlock it, each change in the access log; the
+/// page is for administrators only and its forms need their token.
+#[tokio::test]
+async fn administrators_keep_the_accounts_on_a_page_of_their_own() {
+    let w = world();
+    let (cookie, csrf) = w.session("adm").await;
+    let signed = [("cookie", cookie.as_str())];
+    let a = w.call("GET", "/ui/board", &signed, None).await;
+    assert!(a.status.is_redirection(), "{}", a.status);
+    assert_eq!(a.headers["location"], "/ui/accounts");
+    let a = w.call("GET", "/ui/accounts", &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let html = page(&a);
+    assert!(
+        html.contains("id=\"account-dir.cecot\"") && html.contains("dirección"),
+        "{html}"
+    );
+    let a = w
+        .form(
+            "/ui/accounts",
+            &signed,
+            &format!("csrf={csrf}&action=add&username=dir.nuevo&role=director&facilities=CECOT&language=es&password=velero-rojo-42"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    let html = page(&a);
+    assert!(html.contains("id=\"account-done\""), "{html}");
+    let qr = html.split("id=\"totp-qr\">").nth(1).unwrap();
+    assert!(qr.starts_with("<?xml") || qr.starts_with("<svg"), "{qr}");
+    assert!(html.contains("id=\"totp-secret\""));
+    let added = w.log().last().unwrap().clone();
+    assert_eq!(
+        (
+            added["kind"].as_str(),
+            added["actor"].as_str(),
+            added["payload"]["action"].as_str()
+        ),
+        (Some("access.account"), Some("user:adm"), Some("added"))
+    );
+    // A refusal names its field, and the form keeps what was typed (never the password).
+    let a = w
+        .form(
+            "/ui/accounts",
+            &signed,
+            &format!("csrf={csrf}&action=add&username=x&role=director&facilities=CECOT&password=velero-rojo-42"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(page(&a).contains("id=\"account-error\"") && page(&a).contains("username"));
+    let a = w
+        .form(
+            "/ui/accounts",
+            &signed,
+            &format!("csrf={csrf}&action=lock&username=dir.nuevo"),
+        )
+        .await;
+    assert!(page(&a).contains("bloqueada desde"), "{}", page(&a));
+    let a = w
+        .form(
+            "/ui/accounts",
+            &signed,
+            &format!("csrf={csrf}&action=unlock&username=dir.nuevo"),
+        )
+        .await;
+    assert!(page(&a).contains("dir.nuevo: desbloqueada"), "{}", page(&a));
+    // Without the form's token: refused, and logged.
+    let a = w
+        .form("/ui/accounts", &signed, "action=lock&username=dir.nuevo")
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // Not for other roles.
+    let (cookie, _) = w.session("dir.cecot").await;
+    let a = w
+        .call("GET", "/ui/accounts", &[("cookie", &cookie)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
 }

@@ -278,6 +278,8 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     let mut password = None;
     let mut director_secret = None;
     let mut in_director = false;
+    let mut admin_secret = None;
+    let mut in_admin = false;
     let addr = loop {
         let line = lines
             .next()
@@ -285,6 +287,16 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
             .unwrap();
         if let Some(rest) = line.split("password is ").nth(1) {
             password = Some(rest.trim().to_owned());
+        }
+        if line.trim_start().starts_with("admin ") {
+            in_admin = true;
+        } else if in_admin && line.contains("secret=") {
+            admin_secret = line
+                .split("secret=")
+                .nth(1)
+                .and_then(|s| s.split('&').next())
+                .map(str::to_owned);
+            in_admin = false;
         }
         if line.trim_start().starts_with("director.cecot") {
             in_director = true;
@@ -518,4 +530,32 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.at("/ui/sign-in"), "{}", b.url());
     b.go(&format!("{site}/ui/board"));
     assert!(b.at("/ui/sign-in"), "{}", b.url());
+
+    // An administrator lands on the accounts, adds one, and sees its second factor once.
+    let admin_secret = admin_secret.expect("the administrator's second factor was printed");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the code is for the real time the server's clock checks it against"
+    )]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    b.type_in("#username", "admin");
+    b.type_in("#password", &password);
+    b.type_in(
+        "#code",
+        &habeas_web::auth::totp_code(&admin_secret, now).unwrap(),
+    );
+    b.click("#sign-in");
+    assert!(b.at("/ui/accounts"), "{}", b.url());
+    assert!(b.shows("id=\"account-director.cecot\""), "{}", b.source());
+    b.type_in("#new-username", "directora.nueva");
+    b.click("#new-role option[value=director]");
+    b.type_in("#new-facilities", "CECOT");
+    b.type_in("#new-password", "velero-rojo-42");
+    b.click("#add-submit");
+    b.find("#totp-qr svg");
+    assert!(b.shows("id=\"account-directora.nueva\""), "{}", b.source());
+    b.screenshot("18-accounts");
 }
