@@ -2627,7 +2627,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     let a = w
         .call("GET", "/ui/admissions", &[("cookie", &cookie)], None)
         .await;
-    assert!(page(&a).contains("Paso 1 de 3"), "{}", page(&a));
+    assert!(page(&a).contains("Paso 1 de 4"), "{}", page(&a));
     let identity = "facility=CECOT&given_names=Carla&surname1=Ramos&surname2=&birth_date=1995-06-01&sex=female&nationalities=SV";
     let post = |body: String| {
         let cookie = cookie.clone();
@@ -2642,20 +2642,38 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert!(page(&a).contains("id=\"given_names\" name=\"given_names\" type=\"text\" value=\"\" aria-invalid=\"true\""), "{}", page(&a));
     let a = post(format!("csrf={csrf}&step=1&go=next&{identity}")).await;
     assert!(
-        page(&a).contains("Paso 2 de 3") && page(&a).contains("value=\"Carla\""),
+        page(&a).contains("Paso 2 de 4") && page(&a).contains("value=\"Carla\""),
         "{}",
         page(&a)
     );
     let legal_none = "legal_status=remand&order_kind=none&order_authority=&order_reference=&order_issued=&order_expires=";
     let arrest = "arrest_at=2025-11-22T08:00&arrest_place=San+Miguel&arrest_authority=PNC&admitted_at=2025-11-24T10:00";
     let size = w.main.size().unwrap();
+    // The legal basis step does not pass empty: it names every field it lacks.
     let a = post(format!(
-        "csrf={csrf}&step=3&go=submit&{identity}&{legal_none}&{arrest}"
+        "csrf={csrf}&step=2&go=next&{identity}&{legal_none}"
+    ))
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(page(&a).contains("order_kind-error") && page(&a).contains("Paso 2 de 4"));
+    let a = post(format!(
+        "csrf={csrf}&step=2&go=next&{identity}&legal_status=remand&order_kind=pretrial_detention&order_authority=&order_reference=&order_issued=2025-13-01"
+    ))
+    .await;
+    for field in [
+        "order_authority-error",
+        "order_reference-error",
+        "order_issued-error",
+    ] {
+        assert!(page(&a).contains(field), "{field}: {}", page(&a));
+    }
+    let a = post(format!(
+        "csrf={csrf}&step=4&go=submit&{identity}&{legal_none}&{arrest}"
     ))
     .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(
-        page(&a).contains("Paso 2 de 3") && page(&a).contains("Regla 7"),
+        page(&a).contains("Paso 2 de 4") && page(&a).contains("Regla 7"),
         "{}",
         page(&a)
     );
@@ -2663,7 +2681,7 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert_eq!(w.main.size().unwrap(), size, "nothing written");
     let legal = "legal_status=remand&order_kind=pretrial_detention&order_authority=Juzgado+2&order_reference=77-2025&order_issued=2025-11-23&order_expires=2026-05-23";
     let a = post(format!(
-        "csrf={csrf}&step=3&go=submit&{identity}&{legal}&{arrest}"
+        "csrf={csrf}&step=4&go=submit&{identity}&{legal}&{arrest}"
     ))
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));

@@ -3,16 +3,21 @@
 
 use super::*;
 
-/// The fields of the admission form, by step.
-const ADMIT_FIELDS: [&[&str]; 3] = [
+/// The fields of the admission form, by step (Rule 7: identity; legal basis; arrest,
+/// admission and the person's state; belongings, family and consular assistance).
+const ADMIT_FIELDS: [&[&str]; 4] = [
     &[
         "facility",
         "given_names",
         "surname1",
         "surname2",
+        "aliases",
         "birth_date",
         "sex",
+        "gender",
         "nationalities",
+        "documents",
+        "language",
     ],
     &[
         "legal_status",
@@ -30,11 +35,27 @@ const ADMIT_FIELDS: [&[&str]; 3] = [
         "arrest_place",
         "arrest_authority",
         "admitted_at",
+        "injuries",
+        "ill_treatment",
+    ],
+    &[
+        "property",
+        "family",
+        "children",
+        "emergency_name",
+        "emergency_relationship",
+        "emergency_phone",
+        "consular_advised_at",
+        "consular_requested",
+        "consular_notified_at",
     ],
 ];
 
+/// The steps.
+const STEPS: usize = ADMIT_FIELDS.len();
+
 /// The fields a step must have before the next.
-const ADMIT_REQUIRED: [&[&str]; 3] = [
+const ADMIT_REQUIRED: [&[&str]; 4] = [
     &["given_names", "surname1", "birth_date", "nationalities"],
     &[],
     &[
@@ -43,6 +64,16 @@ const ADMIT_REQUIRED: [&[&str]; 3] = [
         "arrest_authority",
         "admitted_at",
     ],
+    &[],
+];
+
+/// The list fields, one entry a line and its parts separated by `;`: how many parts a line
+/// has at least and at most.
+const LINES: [(&str, usize, usize); 4] = [
+    ("documents", 2, 3),
+    ("property", 1, 3),
+    ("family", 2, 3),
+    ("children", 3, 3),
 ];
 
 #[derive(Template)]
@@ -109,7 +140,7 @@ impl AdmitPage {
             ],
             "order-",
         ));
-        let step = step.clamp(1, 3);
+        let step = step.clamp(1, STEPS);
         let hidden = ADMIT_FIELDS
             .iter()
             .enumerate()
@@ -118,7 +149,13 @@ impl AdmitPage {
             .map(|n| ((*n).to_owned(), vals.get(*n).cloned().unwrap_or_default()))
             .collect();
         Self {
-            step_label: tr.t1("admit-step", "step", &step.to_string()),
+            step_label: tr.t2(
+                "admit-step",
+                "step",
+                &step.to_string(),
+                "steps",
+                &STEPS.to_string(),
+            ),
             who: who_without_day(caller, "/ui/admissions"),
             csrf: caller.csrf.clone().unwrap_or_default(),
             step,
@@ -177,13 +214,142 @@ fn admit_field(field: &str) -> (&'static str, usize) {
         _ if f.ends_with(".expires") => ("order_expires", 2),
         _ if f.starts_with("orders") => ("order_kind", 2),
         _ if f.starts_with("held_pending_order") => ("brought_by", 2),
+        _ if f.starts_with("aliases") => ("aliases", 1),
+        "gender" => ("gender", 1),
+        "language" => ("language", 1),
+        _ if f.starts_with("documents") => ("documents", 1),
         "arrest.at" => ("arrest_at", 3),
         "arrest.place" => ("arrest_place", 3),
         "arrest.authority" => ("arrest_authority", 3),
+        _ if f.starts_with("injuries") => ("injuries", 3),
+        _ if f.starts_with("ill_treatment_complaints") => ("ill_treatment", 3),
+        _ if f.starts_with("property") => ("property", 4),
+        _ if f.starts_with("family") => ("family", 4),
+        _ if f.starts_with("children") => ("children", 4),
+        "emergency_contact.name" => ("emergency_name", 4),
+        "emergency_contact.relationship" => ("emergency_relationship", 4),
+        _ if f.starts_with("emergency_contact") => ("emergency_phone", 4),
+        "consular.notified_at" => ("consular_notified_at", 4),
+        _ if f.starts_with("consular") => ("consular_advised_at", 4),
         // A probable match: the registry says whether this is someone else.
-        "person" | "new_person" => ("new_person", 3),
+        "person" | "new_person" => ("new_person", 4),
         _ => ("admitted_at", 3),
     }
+}
+
+/// The lines of a text area, trimmed, the empty ones left out.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The lines of a list field, each split at `;` into its trimmed parts.
+fn parts(text: &str) -> Vec<Vec<String>> {
+    lines(text)
+        .iter()
+        .map(|l| l.split(';').map(|p| p.trim().to_owned()).collect())
+        .collect()
+}
+
+/// Every problem of a step's own fields, by field, in the reader's language: what is
+/// required, dates and times that are not, list lines with too few or too many parts, and a
+/// legal basis that is neither an order nor a person held pending one.
+fn step_problems(
+    tr: &Tr,
+    step: usize,
+    v: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let get = |k: &str| v.get(k).map_or("", |s| s.trim());
+    let mut out = std::collections::BTreeMap::new();
+    for n in ADMIT_REQUIRED.get(step - 1).copied().unwrap_or_default() {
+        if get(n).is_empty() {
+            out.insert((*n).to_owned(), tr.t("admit-required"));
+        }
+    }
+    let date = |out: &mut std::collections::BTreeMap<String, String>, n: &str| {
+        if !get(n).is_empty() && habeas_core::dates::Date::parse(n, get(n)).is_err() {
+            out.insert(n.to_owned(), tr.t("admit-bad-date"));
+        }
+    };
+    let time = |out: &mut std::collections::BTreeMap<String, String>, n: &str| {
+        if !get(n).is_empty() && habeas_core::dates::parse_time(&form_time(get(n))).is_none() {
+            out.insert(n.to_owned(), tr.t("admit-bad-time"));
+        }
+    };
+    for (name, min, max) in LINES {
+        if ADMIT_FIELDS[step - 1].contains(&name) {
+            if let Some(i) = parts(get(name))
+                .iter()
+                .position(|p| p.len() < min || p.len() > max || p.iter().any(String::is_empty))
+            {
+                out.insert(
+                    name.to_owned(),
+                    tr.t1(&format!("admit-{name}-line"), "line", &(i + 1).to_string()),
+                );
+            }
+        }
+    }
+    match step {
+        1 => date(&mut out, "birth_date"),
+        2 => {
+            if get("pending_order") == "on" {
+                if get("brought_by").is_empty() {
+                    out.insert("brought_by".to_owned(), tr.t("admit-required"));
+                }
+            } else if get("order_kind") == "none" {
+                out.insert("order_kind".to_owned(), tr.t("admit-no-order"));
+            } else {
+                for n in ["order_authority", "order_reference", "order_issued"] {
+                    if get(n).is_empty() {
+                        out.insert(n.to_owned(), tr.t("admit-required"));
+                    }
+                }
+            }
+            date(&mut out, "order_issued");
+            date(&mut out, "order_expires");
+        }
+        3 => {
+            time(&mut out, "arrest_at");
+            time(&mut out, "admitted_at");
+        }
+        4 => {
+            time(&mut out, "consular_advised_at");
+            time(&mut out, "consular_notified_at");
+            if !get("emergency_name").is_empty() {
+                for n in ["emergency_relationship", "emergency_phone"] {
+                    if get(n).is_empty() {
+                        out.insert(n.to_owned(), tr.t("admit-required"));
+                    }
+                }
+            }
+            if let Some(i) = parts(get("children"))
+                .iter()
+                .position(|p| p.first().is_none_or(|a| a.parse::<u32>().is_err()))
+            {
+                out.entry("children".to_owned())
+                    .or_insert_with(|| tr.t1("admit-children-line", "line", &(i + 1).to_string()));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A refusal of the domain in the reader's language where the catalogue has it (by its
+/// field), else as the domain gave it.
+fn domain_message(tr: &Tr, field: &str, message: &str) -> String {
+    let key = format!(
+        "admit-refused-{}",
+        field
+            .split(['.', '['])
+            .next()
+            .unwrap_or(field)
+            .replace('_', "-")
+    );
+    tr.known(&key).unwrap_or_else(|| message.to_owned())
 }
 
 /// The admission a completed form asks for, as the JSON of `habeas admit`.
@@ -219,7 +385,46 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
         "orders": orders,
         "arrest": {"at": form_time(get("arrest_at")), "place": get("arrest_place"), "authority": get("arrest_authority")},
         "new_person": get("new_person") == "on",
+        "injuries": lines(get("injuries")),
+        "ill_treatment_complaints": lines(get("ill_treatment")),
+        "property": parts(get("property")).iter().map(|p| {
+            serde_json::json!({"item": p[0], "quantity": p.get(1).and_then(|q| q.parse::<u32>().ok()).unwrap_or(1), "description": p.get(2)})
+        }).collect::<Vec<_>>(),
+        "family": parts(get("family")).iter().map(|p| {
+            serde_json::json!({"name": p[0], "relationship": p.get(1), "contact": p.get(2)})
+        }).collect::<Vec<_>>(),
+        "children": parts(get("children")).iter().map(|p| {
+            serde_json::json!({"age": p[0].parse::<u32>().unwrap_or(u32::MAX), "whereabouts": p.get(1), "carer": p.get(2)})
+        }).collect::<Vec<_>>(),
     });
+    let person = &mut admission["person"];
+    person["aliases"] = lines(get("aliases")).into();
+    person["documents"] = parts(get("documents"))
+        .iter()
+        .map(|p| serde_json::json!({"kind": p[0], "number": p.get(1), "issuer": p.get(2)}))
+        .collect::<Vec<_>>()
+        .into();
+    for (field, key) in [("gender", "gender"), ("language", "language")] {
+        if !get(field).is_empty() {
+            person[key] = get(field).into();
+        }
+    }
+    if !get("emergency_name").is_empty() {
+        admission["emergency_contact"] = serde_json::json!({
+            "name": get("emergency_name"), "relationship": get("emergency_relationship"),
+            "phone": get("emergency_phone"),
+        });
+    }
+    if !get("consular_advised_at").is_empty() {
+        let mut c = serde_json::json!({
+            "rights_advised_at": form_time(get("consular_advised_at")),
+            "notification_requested": get("consular_requested") == "on",
+        });
+        if !get("consular_notified_at").is_empty() {
+            c["notified_at"] = form_time(get("consular_notified_at")).into();
+        }
+        admission["consular"] = c;
+    }
     if get("pending_order") == "on" {
         let shown: Vec<&str> = [get("orders_shown")]
             .into_iter()
@@ -258,7 +463,7 @@ pub(super) async fn admit_form(
             .get("step")
             .and_then(|s| s.parse().ok())
             .unwrap_or(1)
-            .clamp(1, 3);
+            .clamp(1, STEPS);
         let go = form.get("go").cloned().unwrap_or_default();
         let vals: std::collections::BTreeMap<String, String> = ADMIT_FIELDS
             .iter()
@@ -271,21 +476,14 @@ pub(super) async fn admit_form(
                 None,
             ));
         }
-        // The step's own fields first.
-        let missing: Vec<&str> = ADMIT_REQUIRED[step - 1]
-            .iter()
-            .copied()
-            .filter(|n| vals.get(*n).is_none_or(|v| v.trim().is_empty()))
-            .collect();
-        if !missing.is_empty() {
-            let required = tr.t("admit-required");
+        // The step's own fields first, every problem beside its field.
+        let problems = step_problems(&tr, step, &vals);
+        if !problems.is_empty() {
             let mut page = AdmitPage::new(tr, &caller, step, vals);
-            for n in missing {
-                page.errors.insert(n.to_owned(), required.clone());
-            }
+            page.errors = problems;
             return Ok((html(StatusCode::BAD_REQUEST, &page), None));
         }
-        if go != "submit" || step < 3 {
+        if go != "submit" || step < STEPS {
             return Ok((
                 html(StatusCode::OK, &AdmitPage::new(tr, &caller, step + 1, vals)),
                 None,
@@ -313,7 +511,10 @@ pub(super) async fn admit_form(
                 let message = tr.t("admit-no-order");
                 return Ok((refuse(tr, "orders", message), None));
             }
-            Err(e) => return Ok((refuse(tr, &e.field, e.message), None)),
+            Err(e) => {
+                let message = domain_message(&tr, &e.field, &e.message);
+                return Ok((refuse(tr, &e.field, message), None));
+            }
         };
         if !caller.covers(checked.facility.as_str()) {
             return Ok((
@@ -335,7 +536,7 @@ pub(super) async fn admit_form(
     };
     match commit(&shared, draft).await {
         Ok(Ok(entry)) => {
-            let mut page = AdmitPage::new(tr, &caller, 3, vals);
+            let mut page = AdmitPage::new(tr, &caller, STEPS, vals);
             page.done = Some(page.tr.t1("admit-done", "entry", &entry.to_string()));
             page.file_href = format!("/ui/persons/{entry}");
             html(StatusCode::CREATED, &page)

@@ -377,23 +377,22 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.shows("Hallazgos actuales"), "{}", b.source());
     b.screenshot("06-file-findings");
 
-    // An admission in three steps: refused without a commitment order, then recorded.
+    // The whole admission of a foreign national in four steps: identity with her passport;
+    // the legal basis, which does not pass empty; the arrest and what was seen; belongings,
+    // family, children and the consular assistance of Rule 62.
     b.go(&format!("{site}/ui/admissions"));
     b.type_in("#given_names", "Carla Beatriz");
     b.type_in("#surname1", "Ramos");
     b.set("birth_date", "1995-06-01");
     b.click("#sex option[value=female]");
+    b.set("nationalities", "VE");
+    b.type_in("#documents", "Pasaporte; 123456789; VE");
+    b.type_in("#aliases", "la Flaca");
     b.screenshot("07-admission-identity");
     b.click("#admit-next");
-    assert!(b.shows("Paso 2 de 3"), "{}", b.source());
+    assert!(b.shows("Paso 2 de 4"), "{}", b.source());
     b.click("#order_kind option[value=none]");
     b.click("#admit-next");
-    b.find("#arrest_at");
-    b.set("arrest_at", "2025-05-28T08:00");
-    b.type_in("#arrest_place", "San Miguel");
-    b.type_in("#arrest_authority", "PNC");
-    b.set("admitted_at", "2025-05-30T10:00");
-    b.click("#admit-submit");
     assert!(
         b.text("#order_kind-error").contains("Regla 7"),
         "{}",
@@ -406,6 +405,33 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.set("order_issued", "2025-05-29");
     b.set("order_expires", "2025-11-29");
     b.click("#admit-next");
+    b.find("#arrest_at");
+    b.set("arrest_at", "2025-05-28T08:00");
+    b.type_in("#arrest_place", "San Miguel");
+    b.type_in("#arrest_authority", "PNC");
+    b.set("admitted_at", "2025-05-30T10:00");
+    b.type_in("#injuries", "hematoma en el brazo izquierdo");
+    b.click("#admit-next");
+    assert!(b.shows("Paso 4 de 4"), "{}", b.source());
+    // A line with too few parts is named beside its field, with every other problem.
+    b.type_in("#children", "cuatro");
+    b.type_in("#emergency_name", "Rosa Ramos");
+    b.click("#admit-submit");
+    assert!(
+        b.text("#children-error").contains("Línea 1"),
+        "{}",
+        b.source()
+    );
+    b.find("#emergency_phone-error");
+    b.set("children", "4; Caracas; abuela");
+    b.type_in("#property", "reloj; 1; Casio");
+    b.type_in("#family", "Rosa Ramos; madre; +58 412 0000000");
+    b.type_in("#emergency_relationship", "madre");
+    b.type_in("#emergency_phone", "+58 412 0000000");
+    b.set("consular_advised_at", "2025-05-30T10:30");
+    b.click("#consular_requested");
+    b.set("consular_notified_at", "2025-05-30T12:00");
+    b.screenshot("08b-admission-belongings-consular");
     b.click("#admit-submit");
     assert!(
         b.text("#admit-done").contains("Ingreso registrado"),
@@ -421,6 +447,10 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         "{}",
         b.source()
     );
+    // Everything the form took is in her file: the passport, the belongings, the consulate.
+    for recorded in ["Pasaporte", "Casio", "abuela", "asistencia consular"] {
+        assert!(b.shows(recorded), "{recorded}: {}", b.source());
+    }
     // Her photograph, taken at admission: recorded, then shown on the file.
     assert!(b.shows("id=\"no-photo\""), "{}", b.source());
     let photo = std::env::temp_dir().join(format!("habeas-photo-{}.png", std::process::id()));
