@@ -683,3 +683,25 @@ accounts-with-totp = Second factor even where the role does not require one
 accounts-machine = A machine account (no person, no password: API tokens only)
 accounts-add-submit = Add
 nav-accounts = Accounts
+
+# What each kind of entry says on a person's file, as a sentence.
+person-all-data = all the data
+sentence-admitted = Admitted to { $facility } on { $at } ({ $status }); arrested on { $arrest_at } in { $arrest_place } by { $arrest_authority }.
+sentence-allocated = Placed in cell { $cell }.
+sentence-movement = { $kind } on { $at } ({ $where }).
+sentence-order = A { $kind } order of { $authority } ({ $reference }), issued on { $issued }, expires: { $expires }; legal status: { $status }.
+sentence-released = Released on { $at }: { $reason }, by order of { $authority } ({ $reference }).
+sentence-transferred = Transferred to { $to } on { $at }, by order of { $authority } ({ $reference }).
+sentence-death = Died in custody on { $at } at { $place }: { $circumstances }.
+sentence-hearing = Hearing ({ $mode }) before { $court } on { $at }, { $heard } people heard; counsel: { $counsel }; outcome: { $outcome }.
+sentence-review = Detention reviewed by { $authority } on { $at }: { $outcome }.
+sentence-charge = Charged with { $offence } ({ $provision }), from { $date }.
+sentence-contact = { $kind } from { $party } ({ $with }) on { $at }, { $minutes } minutes.
+sentence-contact-request = A { $kind } asked for with { $party } on { $at }; granted: { $granted }; reason: { $reason }.
+sentence-complaint = A complaint about "{ $subject }" on { $at }; reply due on { $due }.
+sentence-complaint-reply = The complaint was answered on { $at }: { $reply }.
+sentence-complaint-referral = The complaint went to { $authority } on { $at }.
+sentence-incident = An incident at { $place } on { $at }: { $description }; force used: { $force }.
+sentence-sanction = A sanction ({ $sanction }) for { $offence } on { $at }, imposed by { $authority }.
+sentence-programme = { $programme } on { $at }: { $minutes } minutes.
+sentence-death-step = A step after the death: { $step }, on { $at }.

@@ -683,3 +683,25 @@ accounts-with-totp = Segundo factor aunque la función no lo exija
 accounts-machine = Una cuenta de máquina (sin persona ni contraseña: solo tokens de la API)
 accounts-add-submit = Crear
 nav-accounts = Cuentas
+
+# What each kind of entry says on a person's file, as a sentence.
+person-all-data = todos los datos
+sentence-admitted = Ingresó en { $facility } el { $at } ({ $status }); detenida el { $arrest_at } en { $arrest_place } por { $arrest_authority }.
+sentence-allocated = Asignada a la celda { $cell }.
+sentence-movement = { $kind } el { $at } ({ $where }).
+sentence-order = Orden de { $kind } de { $authority } ({ $reference }), emitida el { $issued }, vence: { $expires }; situación jurídica: { $status }.
+sentence-released = En libertad el { $at }: { $reason }, por orden de { $authority } ({ $reference }).
+sentence-transferred = Trasladada a { $to } el { $at }, por orden de { $authority } ({ $reference }).
+sentence-death = Murió bajo custodia el { $at } en { $place }: { $circumstances }.
+sentence-hearing = Audiencia ({ $mode }) ante { $court } el { $at }, con { $heard } personas oídas; defensa: { $counsel }; resultado: { $outcome }.
+sentence-review = Revisión de la detención por { $authority } el { $at }: { $outcome }.
+sentence-charge = Cargo: { $offence } ({ $provision }), desde el { $date }.
+sentence-contact = { $kind } de { $party } ({ $with }) el { $at }, { $minutes } minutos.
+sentence-contact-request = Pedido de { $kind } de { $party } el { $at }; concedido: { $granted }; motivo: { $reason }.
+sentence-complaint = Queja sobre «{ $subject }» el { $at }; respuesta debida el { $due }.
+sentence-complaint-reply = Respuesta a la queja el { $at }: { $reply }.
+sentence-complaint-referral = Queja remitida a { $authority } el { $at }.
+sentence-incident = Incidente en { $place } el { $at }: { $description }; uso de la fuerza: { $force }.
+sentence-sanction = Sanción ({ $sanction }) por { $offence } el { $at }, impuesta por { $authority }.
+sentence-programme = { $programme } el { $at }: { $minutes } minutos.
+sentence-death-step = Diligencia tras la muerte: { $step }, el { $at }.

@@ -989,6 +989,201 @@ fn details(payload: &serde_json::Value, lang: Lang) -> String {
     }
 }
 
+/// What an entry of a person's file says, as one sentence in the reader's language (the
+/// message `sentence-<kind>` with the payload's main fields as its arguments), or `None` for a
+/// kind without one. The payload's every field stays readable beside it ([`details`]).
+fn sentence(tr: &Tr, kind: &str, facility: &str, p: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let text = |v: &Value, key: &str| -> String {
+        match v {
+            Value::Null => "—".to_owned(),
+            Value::Array(items) if items.is_empty() => "—".to_owned(),
+            other => {
+                let shown = detail_value(other, tr, 1, Some(key));
+                if shown.is_empty() {
+                    "—".to_owned()
+                } else {
+                    shown
+                }
+            }
+        }
+    };
+    let field = |key: &str| text(&p[key], key);
+    let (id, args): (&str, Vec<(&str, String)>) = match kind {
+        habeas_core::kinds::ADMITTED => (
+            "sentence-admitted",
+            vec![
+                ("facility", facility.to_owned()),
+                ("at", field("admitted_at")),
+                ("status", field("legal_status")),
+                ("arrest_at", text(&p["arrest"]["at"], "at")),
+                ("arrest_place", text(&p["arrest"]["place"], "place")),
+                (
+                    "arrest_authority",
+                    text(&p["arrest"]["authority"], "authority"),
+                ),
+            ],
+        ),
+        habeas_core::kinds::ALLOCATED => ("sentence-allocated", vec![("cell", field("cell"))]),
+        habeas_core::kinds::MOVEMENT => (
+            "sentence-movement",
+            vec![
+                ("kind", text(&p["kind"], "kind")),
+                ("at", field("at")),
+                (
+                    "where",
+                    if p["open_air"] == true {
+                        tr.t("field-open_air")
+                    } else {
+                        field("destination")
+                    },
+                ),
+            ],
+        ),
+        habeas_core::kinds::ORDER => (
+            "sentence-order",
+            vec![
+                ("kind", text(&p["order"]["kind"], "kind")),
+                ("authority", text(&p["order"]["authority"], "authority")),
+                ("reference", text(&p["order"]["reference"], "reference")),
+                ("issued", text(&p["order"]["issued"], "issued")),
+                ("expires", text(&p["order"]["expires"], "expires")),
+                ("status", field("legal_status")),
+            ],
+        ),
+        habeas_core::kinds::RELEASED => (
+            "sentence-released",
+            vec![
+                ("at", field("at")),
+                ("reason", field("reason")),
+                ("authority", field("authority")),
+                ("reference", field("reference")),
+            ],
+        ),
+        habeas_core::kinds::TRANSFERRED => (
+            "sentence-transferred",
+            vec![
+                ("to", field("to")),
+                ("at", field("at")),
+                ("authority", field("authority")),
+                ("reference", field("reference")),
+            ],
+        ),
+        habeas_core::kinds::DEATH => (
+            "sentence-death",
+            vec![
+                ("at", field("at")),
+                ("place", field("place")),
+                ("circumstances", field("circumstances")),
+            ],
+        ),
+        habeas_core::kinds::HEARING => (
+            "sentence-hearing",
+            vec![
+                ("mode", field("mode")),
+                ("court", field("court")),
+                ("at", field("at")),
+                ("heard", field("people_heard")),
+                ("counsel", field("counsel")),
+                ("outcome", field("outcome")),
+            ],
+        ),
+        habeas_core::kinds::REVIEW => (
+            "sentence-review",
+            vec![
+                ("authority", field("authority")),
+                ("at", field("at")),
+                ("outcome", field("outcome")),
+            ],
+        ),
+        habeas_core::kinds::CHARGE => (
+            "sentence-charge",
+            vec![
+                ("offence", field("offence")),
+                ("provision", field("provision")),
+                ("date", field("date")),
+            ],
+        ),
+        habeas_core::kinds::CONTACT => (
+            "sentence-contact",
+            vec![
+                ("kind", field("kind")),
+                ("party", field("party")),
+                ("with", field("with")),
+                ("at", field("at")),
+                ("minutes", field("minutes")),
+            ],
+        ),
+        habeas_core::kinds::CONTACT_REQUEST => (
+            "sentence-contact-request",
+            vec![
+                ("kind", field("kind")),
+                ("party", field("party")),
+                ("at", field("at")),
+                ("granted", field("granted")),
+                ("reason", text(&p["reason"], "free")),
+            ],
+        ),
+        habeas_core::kinds::COMPLAINT => (
+            "sentence-complaint",
+            vec![
+                ("subject", field("subject")),
+                ("at", field("at")),
+                ("due", field("reply_due")),
+            ],
+        ),
+        habeas_core::kinds::COMPLAINT_REPLY => (
+            "sentence-complaint-reply",
+            vec![("at", field("at")), ("reply", field("reply"))],
+        ),
+        habeas_core::kinds::COMPLAINT_REFERRAL => (
+            "sentence-complaint-referral",
+            vec![("authority", field("authority")), ("at", field("at"))],
+        ),
+        habeas_core::kinds::INCIDENT => (
+            "sentence-incident",
+            vec![
+                ("place", field("place")),
+                ("at", field("at")),
+                ("description", field("description")),
+                ("force", field("force_used")),
+            ],
+        ),
+        habeas_core::kinds::SANCTION => (
+            "sentence-sanction",
+            vec![
+                ("sanction", field("sanction")),
+                ("offence", field("offence")),
+                ("at", field("at")),
+                ("authority", field("authority")),
+            ],
+        ),
+        habeas_core::kinds::PROGRAMME => (
+            "sentence-programme",
+            vec![
+                ("programme", field("programme")),
+                ("at", field("at")),
+                ("minutes", field("minutes")),
+            ],
+        ),
+        habeas_core::kinds::DEATH_STEP => (
+            "sentence-death-step",
+            vec![("step", field("step")), ("at", field("at"))],
+        ),
+        _ => return None,
+    };
+    Some(
+        tr.i18n.message(
+            tr.lang,
+            id,
+            &args
+                .iter()
+                .map(|(k, v)| (*k, v.clone()))
+                .collect::<Vec<_>>(),
+        ),
+    )
+}
+
 /// The catalogues a field's values are named in, tried in order (`kind` is the kind of an
 /// order, a contact, a movement…, whichever names the value).
 fn value_catalogues(key: &str) -> &'static [&'static str] {

@@ -4989,6 +4989,15 @@ async fn every_page_in_spanish_is_in_spanish() {
                     html.contains("Tribunal virtual") && html.contains("riña"),
                     "{html}"
                 );
+                // Each entry reads as a sentence, its data folded beside it.
+                for said in [
+                    "Audiencia (en línea) ante Tribunal virtual el 20/11/2025 09:00 UTC, con 1 personas oídas",
+                    "Incidente en M1-C01 el 22/11/2025 10:00 UTC: riña; uso de la fuerza: no.",
+                    "Asignada a la celda M1-C01.",
+                    "Ingresó en CECOT el 01/05/2025 10:00 UTC (prisión preventiva); detenida el 29/04/2025 06:00 UTC en San Salvador por PNC.",
+                ] {
+                    assert!(html.contains(said), "{said}: {html}");
+                }
             }
             let words = english_words(html);
             if !words.is_empty() {

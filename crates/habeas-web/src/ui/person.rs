@@ -170,6 +170,8 @@ type FindingLine = (String, String, String, String, String);
 pub struct TimelineLine {
     pub when: String,
     pub what: String,
+    /// What the entry says, as a sentence, when its kind has one.
+    pub sentence: Option<String>,
     pub details: String,
     pub corrects: String,
     pub index: u64,
@@ -395,6 +397,17 @@ pub(super) async fn person_page(
             .map(|h| {
                 let kind = h["kind"].as_str().unwrap_or("");
                 let (payload, others) = only_this_person(&h["payload"], kind, &own, q.print);
+                // The entry's facility: its own, or (an admission's) the custody it opened.
+                let facility = h["facility"]
+                    .as_str()
+                    .or_else(|| {
+                        file.custodies
+                            .iter()
+                            .find(|c| Some(c.booking) == h["index"].as_u64())
+                            .map(|c| c.facility.as_str())
+                    })
+                    .unwrap_or("—");
+                let said = sentence(&tr, kind, facility, &payload);
                 let mut shown = details(&payload, tr.lang);
                 if others > 0 {
                     let with = tr.t1("person-with-others", "n", &i18n::int(tr.lang, others));
@@ -415,6 +428,7 @@ pub(super) async fn person_page(
                     } else {
                         label
                     },
+                    sentence: if restricted { None } else { said },
                     details: if restricted {
                         tr.t("person-restricted")
                     } else {
