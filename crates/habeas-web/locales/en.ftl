@@ -600,6 +600,10 @@ access-what-complaints_register = complaints register
 access-what-register_export = register export
 
 # The rule each finding cites, by its code.
+rule-health-examination_overdue = Mandela Rule 30: examined by a health professional on admission
+rule-health-injuries_not_referred = Mandela Rules 30(b) and 34: injuries at admission documented and reported
+rule-incident-force_not_reviewed = Mandela Rule 82(2)-(3): every use of force reported and reviewed
+rule-incident-not_reviewed = Mandela Rule 71: incidents investigated and reviewed
 rule-space-cpt = Mandela Rule 13; CPT 4 m² per person in a shared cell
 rule-space-icrc = Mandela Rule 13; ICRC 3.4 m² per person
 rule-space-ecthr = Mandela Rule 13; ECtHR 3 m² per person (Muršić v. Croatia)

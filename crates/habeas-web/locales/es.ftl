@@ -600,6 +600,10 @@ access-what-complaints_register = registro de quejas
 access-what-register_export = exportación del registro
 
 # The rule each finding cites, by its code.
+rule-health-examination_overdue = Regla Mandela 30: examen por un profesional de la salud al ingreso
+rule-health-injuries_not_referred = Reglas Mandela 30(b) y 34: las lesiones al ingreso se documentan y se informan
+rule-incident-force_not_reviewed = Regla Mandela 82(2)-(3): todo uso de la fuerza se informa y se revisa
+rule-incident-not_reviewed = Regla Mandela 71: los incidentes se investigan y se revisan
 rule-space-cpt = Regla Mandela 13; CPT: 4 m² por persona en una celda compartida
 rule-space-icrc = Regla Mandela 13; CICR: 3,4 m² por persona
 rule-space-ecthr = Regla Mandela 13; TEDH: 3 m² por persona (Muršić c. Croacia)

@@ -551,8 +551,38 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.go(&format!("{site}/ui/board"));
     assert!(b.shows(" board"), "{}", b.source());
     b.screenshot("17-board-en");
+    // Every page of the director's, in English and then in Spanish, each a screenshot.
+    let pages = [
+        ("board", "/ui/board".to_owned()),
+        ("persons", "/ui/persons?q=Carla".to_owned()),
+        ("compliance", "/ui/compliance?as_of=2025-05-31".to_owned()),
+        ("counts", "/ui/counts".to_owned()),
+        ("hearings", "/ui/hearings?month=2025-05".to_owned()),
+        (
+            "contacts",
+            "/ui/contacts?from=2025-05-01&to=2025-05-31".to_owned(),
+        ),
+        ("complaints", "/ui/complaints?status=all".to_owned()),
+        ("admission", "/ui/admissions".to_owned()),
+    ];
+    let walk = |lang: &str| {
+        for (name, path) in &pages {
+            b.go(&format!("{site}{path}"));
+            b.find("#main");
+            assert!(
+                b.shows(&format!("<html lang=\"{lang}\"")),
+                "{path}: {}",
+                b.source()
+            );
+            b.screenshot(&format!("page-{lang}-{name}"));
+        }
+    };
+    walk("en");
     b.click("#language option[value=es]");
     b.click("#language-change");
+    assert!(b.shows("lang=\"es\""));
+    walk("es");
+    b.go(&format!("{site}/ui/board"));
     assert!(b.shows("Tablero de"));
 
     // Signing out ends the session.
