@@ -838,15 +838,18 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         rules.sort_unstable();
         rules.dedup();
         let Some(ov) = p.get("override") else {
-            let first = &breaches[0];
+            // Each rule once, with what it keeps apart.
+            let explained: Vec<String> = rules
+                .iter()
+                .filter_map(|r| breaches.iter().find(|b| b.rule == *r))
+                .map(|b| format!("{} ({})", b.rule, b.what))
+                .collect();
             return Err(reject_code(
                 "separation",
                 "cell",
                 format!(
-                    "placing booking {booking} in cell {cell} breaks {} ({}: {}); an override needs a reason and an authority",
-                    rules.join(", "),
-                    first.rule,
-                    first.what
+                    "placing booking {booking} in cell {cell} breaks {}; an override needs a reason and an authority",
+                    explained.join(" and ")
                 ),
             ));
         };

@@ -1983,7 +1983,7 @@ async fn men_with_women_and_children_with_adults_need_two_authorities_and_are_gr
         a.body
     );
     let message = a.body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("breaks Rule 11(a):"), "{message}");
+    assert!(message.contains("breaks Rule 11(a)"), "{message}");
     let mut same = one.clone();
     same["override_second_authority"] = json!("dirección");
     let a = w
@@ -2730,6 +2730,18 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
     assert!(page(&a).contains("id=\"allocate-refused\""), "{}", page(&a));
+    // In the reader's language, each rule once.
+    let refusal = page(&a)
+        .split("id=\"allocate-refused\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(refusal.matches("Regla 11(a)").count(), 1, "{refusal}");
+    assert!(
+        refusal.contains("hombres y mujeres se alojan separados"),
+        "{refusal}"
+    );
     assert_eq!(w.main.size().unwrap(), size, "nothing written");
     let a = w
         .form(

@@ -199,9 +199,40 @@ pub(super) async fn allocate_form(
             html(StatusCode::CREATED, &page)
         }
         Ok(Err(r)) => {
-            page.refusal = Some(page.tr.t1("allocate-refused", "reason", &r.message));
+            let reason = refusal_reason(&page.tr, &page.chosen, &r);
+            page.refusal = Some(page.tr.t1("allocate-refused", "reason", &reason));
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(answer) => answer,
+    }
+}
+
+/// Why the writer refused a placement, in the reader's language: by the refusal's code, the
+/// rules it names each said once (`Regla 11(a): hombres y mujeres separados`); the writer's own
+/// words where the catalogue has none.
+fn refusal_reason(tr: &Tr, cell: &str, r: &habeas_register::store::Rejection) -> String {
+    match r.code.as_str() {
+        "separation" | "second_authority" => {
+            let rules: Vec<String> = [
+                ("Rule 11(a)", "11a"),
+                ("Rule 11(b)", "11b"),
+                ("Rule 11(c)", "11c"),
+                ("Rule 11(d)", "11d"),
+                ("non-association", "apart"),
+            ]
+            .iter()
+            .filter(|(english, _)| r.message.contains(english))
+            .map(|(_, key)| tr.t(&format!("allocate-rule-{key}")))
+            .collect();
+            tr.t2(
+                &format!("allocate-refused-{}", r.code.replace('_', "-")),
+                "cell",
+                cell,
+                "rules",
+                &rules.join("; "),
+            )
+        }
+        "over_capacity" => tr.t1("allocate-refused-over-capacity", "cell", cell),
+        _ => r.message.clone(),
     }
 }
