@@ -466,6 +466,9 @@ pub struct Allocation {
     /// A second authority besides the first, which an override of Rule 11(a) (sex) or 11(d)
     /// (young people) needs.
     pub second_authority: Option<String>,
+    /// When the person was placed in the cell, when that was before it was recorded (a
+    /// placement written up afterwards); by default, the time of the record.
+    pub at: Option<habeas_register::Timestamp>,
 }
 
 impl Allocation {
@@ -501,11 +504,25 @@ impl Allocation {
             cell: crate::estate::place_code("cell", cell)?,
             override_,
             second_authority: None,
+            at: None,
         })
     }
 
     /// The second authority of an override (Rule 11(a) and 11(d) need one): another than the
     /// first, and only with an override.
+    /// The placement's own time (RFC 3339, not in the future); `None` leaves it the record's.
+    pub fn with_at(
+        mut self,
+        at: Option<&str>,
+        now: habeas_register::Timestamp,
+    ) -> Result<Self, crate::DomainError> {
+        self.at = match at.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(raw) => Some(crate::dates::past_time("at", raw, now)?),
+            None => None,
+        };
+        Ok(self)
+    }
+
     pub fn with_second_authority(
         mut self,
         second: Option<&str>,
@@ -535,6 +552,9 @@ impl Allocation {
 
     pub fn to_draft(&self, actor: &crate::ids::Actor) -> habeas_register::Draft {
         let mut payload = serde_json::json!({"booking": self.booking, "cell": self.cell});
+        if let Some(at) = self.at {
+            payload["at"] = serde_json::json!(at.to_string());
+        }
         if let (Some((reason, authority)), Some(obj)) = (&self.override_, payload.as_object_mut()) {
             let mut ov = serde_json::json!({"reason": reason, "authority": authority});
             if let Some(second) = &self.second_authority {

@@ -1117,6 +1117,7 @@ pub(crate) fn allocate(
                         cell: cell.clone(),
                         override_: None,
                         second_authority: None,
+                        at: None,
                     }
                     .to_draft(&g.actor)
                 })

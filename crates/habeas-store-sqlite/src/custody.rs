@@ -1665,7 +1665,7 @@ pub(crate) fn cell_view(
         .prepare_cached(
             "SELECT c.person, c.booking, p.given_names, p.surnames, c.legal_status,
                     CASE WHEN c.presence = 'in_cell' THEN coalesce(k.presence, 'in_cell') ELSE coalesce(c.presence, 'in_cell') END,
-                    json_extract(CAST(l.bytes AS TEXT), '$.time')
+                    coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.at'), json_extract(CAST(l.bytes AS TEXT), '$.time'))
              FROM custodies c
              JOIN persons p ON p.person = c.person
              LEFT JOIN cells k ON k.facility = c.facility AND k.code = c.cell

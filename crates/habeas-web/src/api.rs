@@ -299,6 +299,11 @@ pub(crate) struct AllocationBody {
     /// people) needs one.
     #[serde(default)]
     override_second_authority: Option<String>,
+    /// When the person was placed there, if before the record (a placement written up
+    /// afterwards); by default, now.
+    #[serde(default)]
+    #[schema(schema_with = habeas_core::dates::time_schema)]
+    at: Option<String>,
 }
 
 handler!(
@@ -314,6 +319,7 @@ handler!(
             b.override_authority.as_deref(),
         )
         .and_then(|a| a.with_second_authority(b.override_second_authority.as_deref()))
+        .and_then(|a| a.with_at(b.at.as_deref(), state.clock.now()))
         .map_err(domain)?;
         // Only the direction overrides Rule 11 or a non-association.
         let roles: &[Role] = if a.override_.is_some() {

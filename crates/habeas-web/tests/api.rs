@@ -5103,3 +5103,60 @@ async fn administrators_keep_the_accounts_on_a_page_of_their_own() {
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
 }
+
+/// A placement written up afterwards says when it happened, and the cell shows that time as
+/// "since"; a placement before the admission, or in the future, is refused naming `at`.
+#[tokio::test]
+async fn a_placement_may_say_when_it_happened_and_the_cell_shows_it() {
+    let w = world();
+    let ana = w.people[0].0;
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let place = |at: &str| json!({"facility": "CECOT", "booking": ana, "cell": "M1-C01", "at": at});
+    let size = w.main.size().unwrap();
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(place("2025-04-01T08:00:00Z")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(
+        (
+            a.body["error"]["field"].as_str(),
+            a.body["error"]["code"].as_str()
+        ),
+        (Some("at"), Some("before_custody"))
+    );
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(place("2099-01-01T08:00:00Z")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert_eq!(a.body["error"]["field"], "at");
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let a = w
+        .call(
+            "POST",
+            "/api/allocations",
+            &h,
+            Some(place("2025-05-10T08:00:00Z")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call(
+            "GET",
+            "/ui/cells/CECOT/M1-C01",
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert!(page(&a).contains("10/05/2025 08:00 UTC"), "{}", page(&a));
+}

@@ -758,6 +758,7 @@ fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
                     cell: cells[i % cells.len()].clone(),
                     override_: None,
                     second_authority: None,
+                    at: None,
                 }
                 .to_draft(&actor)
             })

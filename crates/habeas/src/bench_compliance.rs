@@ -91,6 +91,7 @@ fn build(args: &ComplianceBenchArgs, dir: &Path) -> Result<(PathBuf, Date, Date)
                 cell: cells[i / per_cell].clone(),
                 override_: None,
                 second_authority: None,
+                at: None,
             }
             .to_draft(&actor)
         })

@@ -75,8 +75,12 @@ pub struct AllocateArgs {
     /// 11(d) (young people) needs one.
     #[arg(long)]
     override_second_authority: Option<String>,
+    /// When the person was placed there (RFC 3339), if before now: a placement written up
+    /// afterwards [default: now].
+    #[arg(long)]
+    at: Option<String>,
     /// Place everyone in the facility who has no cell yet, respecting every constraint.
-    #[arg(long, conflicts_with_all = ["booking", "cell", "override_reason", "override_authority", "override_second_authority"])]
+    #[arg(long, conflicts_with_all = ["booking", "cell", "override_reason", "override_authority", "override_second_authority", "at"])]
     batch: bool,
     /// With --batch: show the plan without writing it.
     #[arg(long, requires = "batch")]
@@ -385,6 +389,7 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
             a.override_authority.as_deref(),
         )
         .and_then(|x| x.with_second_authority(a.override_second_authority.as_deref()))
+        .and_then(|x| x.with_at(a.at.as_deref(), now()))
         .map_err(domain)?;
         let idx = append_all(db, vec![alloc.to_draft(actor)])?;
         println!(
@@ -421,6 +426,7 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
                 cell: cell.clone(),
                 override_: None,
                 second_authority: None,
+                at: None,
             }
             .to_draft(actor)
         })

@@ -125,6 +125,9 @@ pub(crate) struct AllocateForm {
     override_authority: String,
     #[serde(default)]
     override_second_authority: String,
+    /// When the person was placed, if before now (`YYYY-MM-DDTHH:MM`).
+    #[serde(default)]
+    at: String,
 }
 
 pub(super) async fn allocate_form(
@@ -162,7 +165,10 @@ pub(super) async fn allocate_form(
             authority.as_deref(),
         )
         .and_then(|a| a.with_second_authority(second.as_deref()))
-        {
+        .and_then(|a| {
+            let at = (!form.at.trim().is_empty()).then(|| form_time(form.at.trim()));
+            a.with_at(at.as_deref(), state.clock.now())
+        }) {
             Ok(a) => a,
             Err(e) => {
                 page.refusal = Some(page.tr.t1(

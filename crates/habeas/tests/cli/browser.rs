@@ -472,7 +472,8 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.click("#cell option[value='M1-C01']");
     b.click("#allocate");
     assert!(
-        b.text("#allocate-refused").contains("Rule 11"),
+        b.text("#allocate-refused")
+            .contains("Regla 11(a): hombres y mujeres"),
         "{}",
         b.source()
     );
