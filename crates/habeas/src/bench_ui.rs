@@ -1,5 +1,5 @@
 //! `habeas bench ui`: the web UI's pages on the `cecot` scenario at 40,000 people, over real
-//! sockets on 64 keep-alive connections. Two figures, each a ratio to a constant page of the
+//! sockets on 64 keep-alive connections. Every page a figure, a ratio to a constant page of the
 //! same size served behind the same layers in the same run:
 //!
 //! * `ui.board`: the facility board (`/ui/board`): every cell with population, CNA and m²;
@@ -7,7 +7,10 @@
 //!   durable in the access log before the page is answered;
 //! * `ui.compliance`: the compliance dashboard (`/ui/compliance`), drawn per request from the
 //!   kept evaluation and its tally (the register does not grow during the load, so both are
-//!   made once; the time an evaluation takes is printed beside the figures).
+//!   made once; the time an evaluation takes is printed beside the figures);
+//! * `ui.cell`, `ui.search`, `ui.counts`, `ui.hearings`, `ui.contacts`, `ui.complaints`: a
+//!   cell, a search by a common name, the roll count of a unit, and the three registers. Each
+//!   page's p50 and p99 are printed beside its ratio.
 
 use crate::bench::{figure, report, Figure};
 use crate::bench_api::{get, listen, load, start_client};
@@ -28,7 +31,7 @@ use std::sync::Arc;
 /// Seconds of load before each measured page load.
 const WARM_UP: f64 = 0.5;
 
-pub const UI_BASELINES: &str = "ui.board, ui.person_file and ui.compliance: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
+pub const UI_BASELINES: &str = "every ui.* page: an axum handler returning a constant HTML page of the same size, behind the same layers (request log, metrics, security headers), same client";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct UiBenchArgs {
@@ -187,11 +190,17 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     start_client()?;
     let (state, access, token, person) = served(&dir, args.people)?;
+    let first_cell = state
+        .store
+        .cells(Some("CECOT"))
+        .map_err(e)?
+        .first()
+        .map(|c| c.code.clone())
+        .context("the scenario has no cells")?;
     let runtime = crate::bench_api::server_runtime()?;
     let conns = args.connections;
-    let mut boards = Vec::new();
-    let mut files = Vec::new();
-    let mut dashboards = Vec::new();
+    // Each page's runs: (figure, [(page/s, constant/s)]).
+    let mut measured: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
     // What a page pays when the evaluation it shows must be made again.
     let clock = crate::system::Stopwatch::start();
     let made = habeas_web::evaluations::Evaluations::default()
@@ -208,15 +217,42 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
         made.findings.len()
     );
     for run in 0..args.runs.max(1) {
-        let pages: [(&str, String); 3] = [
-            ("board", "/ui/board?facility=CECOT".to_owned()),
+        let pages: [(&str, &str, String); 9] = [
+            ("board", "ui.board", "/ui/board?facility=CECOT".to_owned()),
             (
                 "person file",
+                "ui.person_file",
                 format!("/ui/persons/{person}?reason=inspection"),
             ),
-            ("compliance", "/ui/compliance?facility=CECOT".to_owned()),
+            (
+                "compliance",
+                "ui.compliance",
+                "/ui/compliance?facility=CECOT".to_owned(),
+            ),
+            ("cell", "ui.cell", format!("/ui/cells/CECOT/{first_cell}")),
+            ("search", "ui.search", "/ui/persons?q=Mar%C3%ADa".to_owned()),
+            (
+                "counts",
+                "ui.counts",
+                "/ui/counts?facility=CECOT".to_owned(),
+            ),
+            (
+                "hearings",
+                "ui.hearings",
+                "/ui/hearings?facility=CECOT".to_owned(),
+            ),
+            (
+                "contacts",
+                "ui.contacts",
+                "/ui/contacts?facility=CECOT".to_owned(),
+            ),
+            (
+                "complaints",
+                "ui.complaints",
+                "/ui/complaints?facility=CECOT&status=all".to_owned(),
+            ),
         ];
-        for (name, path) in pages {
+        for (name, figure_name, path) in pages {
             let (p, c) = runtime.block_on(async {
                 let addr = listen(router(state.clone())).await?;
                 let requests: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync> = {
@@ -260,19 +296,17 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
                 p.p50_ms,
                 p.p99_ms
             );
-            match name {
-                "board" => boards.push((p.per_second, c.per_second)),
-                "compliance" => dashboards.push((p.per_second, c.per_second)),
-                _ => files.push((p.per_second, c.per_second)),
+            match measured.iter_mut().find(|(f, _)| *f == figure_name) {
+                Some((_, runs)) => runs.push((p.per_second, c.per_second)),
+                None => measured.push((figure_name, vec![(p.per_second, c.per_second)])),
             }
         }
     }
     runtime.shutdown_background();
     access.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(vec![
-        figure("ui.board", "req/s", 0.0, &boards),
-        figure("ui.person_file", "req/s", 0.0, &files),
-        figure("ui.compliance", "req/s", 0.0, &dashboards),
-    ])
+    Ok(measured
+        .iter()
+        .map(|(name, runs)| figure(name, "req/s", 0.0, runs))
+        .collect())
 }
