@@ -1088,11 +1088,17 @@ pub(crate) fn head_counts(
             });
         }
     }
-    let mut st = conn.prepare_cached(
+    // One facility's by its index (`?1 IS NULL OR …` would scan every open custody).
+    let one = if facility.is_some() {
+        "facility = ?1"
+    } else {
+        "?1 IS NULL"
+    };
+    let mut st = conn.prepare_cached(&format!(
         "SELECT booking, person, facility, admitted_at, presence FROM custodies
-         WHERE ended IS NULL AND cell IS NULL AND (?1 IS NULL OR facility = ?1)
-         ORDER BY facility, admitted_at, booking",
-    )?;
+         WHERE ended IS NULL AND cell IS NULL AND {one}
+         ORDER BY facility, admitted_at, booking"
+    ))?;
     let mut rows = st.query([facility])?;
     while let Some(r) = rows.next()? {
         let u = unplaced(r)?;
@@ -1102,8 +1108,13 @@ pub(crate) fn head_counts(
     }
     let mut st = conn.prepare_cached(&format!(
         "SELECT c.booking, c.person, c.facility, c.admitted_at, c.presence FROM custodies c
-         WHERE c.ended IS NULL AND c.pending_order AND (?1 IS NULL OR c.facility = ?1) AND {PENDING}
-         ORDER BY c.booking"
+         WHERE c.ended IS NULL AND c.pending_order AND {one} AND {PENDING}
+         ORDER BY c.booking",
+        one = if facility.is_some() {
+            "c.facility = ?1"
+        } else {
+            "?1 IS NULL"
+        }
     ))?;
     let mut rows = st.query([facility])?;
     while let Some(r) = rows.next()? {

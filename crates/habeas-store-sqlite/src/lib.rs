@@ -65,7 +65,13 @@ pub struct SqliteStore {
     path: PathBuf,
     durability: Durability,
     readers: Mutex<Vec<Connection>>,
+    /// The last head count answered, with the register size and facility it was counted at:
+    /// every board and count page asks for it, and it changes only when the register grows.
+    head_counts: Mutex<Option<HeadCountsAt>>,
 }
+
+/// A head count as of a register size, for one facility or all.
+type HeadCountsAt = (u64, Option<String>, Vec<HeadCount>);
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,6 +156,7 @@ impl SqliteStore {
             path: path.to_owned(),
             durability,
             readers: Mutex::new(Vec::new()),
+            head_counts: Mutex::new(None),
         };
         store.info()?;
         Ok(store)
@@ -577,7 +584,29 @@ impl SqliteStore {
     /// The people each facility (or one) holds now: in its cells and in none. The board, the
     /// national view, `population` and the roll count all count with this.
     pub fn head_counts(&self, facility: Option<&str>) -> Result<Vec<HeadCount>, StoreError> {
-        self.with_reader(|c| custody::head_counts(c, facility).map_err(backend))
+        let key = facility.map(str::to_owned);
+        let (size, counts) = self.with_reader(|c| {
+            read_snapshot(c, |c| {
+                let size: i64 = c
+                    .prepare_cached("SELECT coalesce(max(idx) + 1, 0) FROM register_log")
+                    .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                    .map_err(backend)?;
+                let size = size as u64;
+                // The same register, the same answer (counted in this same read).
+                if let Ok(cache) = self.head_counts.lock() {
+                    if let Some((at, f, counts)) = cache.as_ref() {
+                        if *at == size && *f == key {
+                            return Ok((size, counts.clone()));
+                        }
+                    }
+                }
+                Ok((size, custody::head_counts(c, facility).map_err(backend)?))
+            })
+        })?;
+        if let Ok(mut cache) = self.head_counts.lock() {
+            *cache = Some((size, key, counts.clone()));
+        }
+        Ok(counts)
     }
 
     /// The corrections of identity (of one facility, or all), newest first: the inspectors'

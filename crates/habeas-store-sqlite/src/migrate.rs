@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "legal_basis_and_intake",
         include_str!("../migrations/0014_legal_basis_and_intake.sql"),
     ),
+    (
+        15,
+        "head_count_indexes",
+        include_str!("../migrations/0015_head_count_indexes.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
