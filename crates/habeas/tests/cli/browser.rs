@@ -276,10 +276,9 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     let mut child = Killed(demo.spawn().unwrap());
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let mut password = None;
-    let mut director_secret = None;
-    let mut in_director = false;
-    let mut admin_secret = None;
-    let mut in_admin = false;
+    // The second factors the demo prints under each account: (account, its secret).
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut account: Option<String> = None;
     let addr = loop {
         let line = lines
             .next()
@@ -288,32 +287,30 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         if let Some(rest) = line.split("password is ").nth(1) {
             password = Some(rest.trim().to_owned());
         }
-        if line.trim_start().starts_with("admin ") {
-            in_admin = true;
-        } else if in_admin && line.contains("secret=") {
-            admin_secret = line
-                .split("secret=")
-                .nth(1)
-                .and_then(|s| s.split('&').next())
-                .map(str::to_owned);
-            in_admin = false;
-        }
-        if line.trim_start().starts_with("director.cecot") {
-            in_director = true;
-        } else if in_director && line.contains("secret=") {
-            director_secret = line
-                .split("secret=")
-                .nth(1)
-                .and_then(|s| s.split('&').next())
-                .map(str::to_owned);
-            in_director = false;
+        match line.split("secret=").nth(1) {
+            Some(rest) => {
+                if let (Some(a), Some(secret)) = (account.take(), rest.split('&').next()) {
+                    secrets.push((a, secret.to_owned()));
+                }
+            }
+            None if line.starts_with("  ") && !line.trim_start().starts_with('(') => {
+                account = line.split_whitespace().next().map(str::to_owned);
+            }
+            None => {}
         }
         if let Some(a) = line.strip_prefix("listening on http://") {
             break a.to_owned();
         }
     };
     let password = password.expect("the demo printed its accounts' password");
-    let secret = director_secret.expect("the director's second factor was printed");
+    let secret_of = |name: &str| {
+        secrets
+            .iter()
+            .find(|(a, _)| a == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("the second factor of {name} was printed"))
+    };
+    let secret = secret_of("director.cecot");
     let site = format!("http://{addr}");
     let b = Browser::start();
 
@@ -593,7 +590,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     assert!(b.at("/ui/sign-in"), "{}", b.url());
 
     // An administrator lands on the accounts, adds one, and sees its second factor once.
-    let admin_secret = admin_secret.expect("the administrator's second factor was printed");
+    let admin_secret = secret_of("admin");
     #[expect(
         clippy::disallowed_methods,
         reason = "the code is for the real time the server's clock checks it against"
