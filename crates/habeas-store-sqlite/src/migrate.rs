@@ -63,6 +63,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "head_count_indexes",
         include_str!("../migrations/0015_head_count_indexes.sql"),
     ),
+    (
+        16,
+        "contacts_by_time",
+        include_str!("../migrations/0016_contacts_by_time.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -84,12 +84,14 @@ pub(crate) fn contacts(
     conn.prepare_cached(
         "SELECT x.idx, x.booking, p.given_names || ' ' || p.surnames, x.kind, x.party, x.at, x.minutes,
                 x.granted, x.reason, x.authority
-         FROM (SELECT idx, booking, kind, party, at, minutes, NULL AS granted, NULL AS reason, NULL AS authority FROM contacts
+         FROM (SELECT idx, booking, kind, party, at, minutes, NULL AS granted, NULL AS reason, NULL AS authority
+               FROM contacts WHERE at >= ?2 AND at < ?3 || 'T99'
                UNION ALL
-               SELECT idx, booking, kind, party, at, NULL, granted, reason, authority FROM contact_requests) x
-         JOIN custodies c ON c.booking = x.booking
-         JOIN persons p ON p.person = c.person
-         WHERE c.facility = ?1 AND x.at >= ?2 AND x.at < ?3 || 'T99' AND (?4 IS NULL OR x.party = ?4)
+               SELECT idx, booking, kind, party, at, NULL, granted, reason, authority
+               FROM contact_requests WHERE at >= ?2 AND at < ?3 || 'T99') x
+         CROSS JOIN custodies c ON c.booking = x.booking
+         CROSS JOIN persons p ON p.person = c.person
+         WHERE c.facility = ?1 AND (?4 IS NULL OR x.party = ?4)
          ORDER BY x.at DESC, x.idx DESC LIMIT ?5",
     )?
     .query_map(params![facility, from, to, party, limit], |r| {
