@@ -249,6 +249,20 @@ impl Drop for Browser {
     }
 }
 
+/// The second factor's code of `secret` now: for the real time the server's clock checks it
+/// against.
+fn code_now(secret: &str) -> String {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the code is for the real time the server's clock checks it against"
+    )]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    habeas_web::auth::totp_code(secret, now).unwrap()
+}
+
 #[test]
 fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language() {
     let dir = tempfile::tempdir().unwrap();
@@ -329,15 +343,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         b.source()
     );
     b.screenshot("02-sign-in-refused");
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the code is for the real time the server's clock checks it against"
-    )]
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let code = habeas_web::auth::totp_code(&secret, now).unwrap();
+    let code = code_now(&secret);
     b.type_in("#password", &password);
     b.type_in("#code", &code);
     b.click("#sign-in");
@@ -591,20 +597,9 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
 
     // An administrator lands on the accounts, adds one, and sees its second factor once.
     let admin_secret = secret_of("admin");
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the code is for the real time the server's clock checks it against"
-    )]
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     b.type_in("#username", "admin");
     b.type_in("#password", &password);
-    b.type_in(
-        "#code",
-        &habeas_web::auth::totp_code(&admin_secret, now).unwrap(),
-    );
+    b.type_in("#code", &code_now(&admin_secret));
     b.click("#sign-in");
     assert!(b.at("/ui/accounts"), "{}", b.url());
     assert!(b.shows("id=\"account-director.cecot\""), "{}", b.source());

@@ -363,7 +363,7 @@ fn a_writer_that_waits_too_long_says_who_holds_the_lock() {
     let server = serve(d, "habeas.db");
     // A server whose control socket has gone (moved away by hand, say) still holds the lock.
     std::fs::remove_file(d.join("habeas.db.control.sock")).unwrap();
-    let r = reg.run(&[
+    let add = [
         "--wait",
         "1",
         "logbook",
@@ -372,7 +372,8 @@ fn a_writer_that_waits_too_long_says_who_holds_the_lock() {
         "X",
         "--text",
         "x",
-    ]);
+    ];
+    let r = reg.run(&add);
     assert_ne!(r.code, 0, "{}", r.stdout);
     for needle in [
         "another process is writing this register",
@@ -386,14 +387,5 @@ fn a_writer_that_waits_too_long_says_who_holds_the_lock() {
     }
     stop(server);
     // With the server gone, the command does it itself.
-    reg.ok(&[
-        "--wait",
-        "1",
-        "logbook",
-        "add",
-        "--facility",
-        "X",
-        "--text",
-        "x",
-    ]);
+    reg.ok(&add);
 }
