@@ -34,7 +34,7 @@
 //! nothing more than that, only one writer and one access log.
 
 use crate::access::Event;
-use crate::server::AppState;
+use crate::state::AppState;
 use serde_json::{json, Value};
 
 /// The commands this channel carries out.

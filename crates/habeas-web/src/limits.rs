@@ -32,7 +32,7 @@
 //! Time is the server's clock (`AppState::now`), passed in.
 
 use crate::access::{Event, SignInOutcome};
-use crate::server::{ApiError, ApiResult, AppState};
+use crate::error::{ApiError, ApiResult};
 use axum::http::{HeaderMap, StatusCode};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -501,65 +501,6 @@ pub(crate) fn too_many(refused: Refused, config: &LimitsConfig) -> ApiError {
         ),
     };
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).retry_after(secs)
-}
-
-/// Writes the counts that are due (a closed window's; all of them with `force`), without
-/// holding a thread. Counts whose entry fails stay counted.
-pub async fn write_due(state: &AppState, force: bool) -> ApiResult<()> {
-    let now = state.now();
-    if let Some(s) = state.signin_limits.due(now, force)? {
-        if let Err(e) = state.log_async(&[s.event()]).await {
-            state.signin_limits.restore(s);
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// A sign-in under the limits, as the API and the web UI make it: the rate limits, a turn at
-/// checking the password, then [`crate::server::start_session`] on the blocking pool. The
-/// account, the `Set-Cookie` value and the CSRF token; a refusal is `401 bad_credentials`
-/// whatever failed, or `429` (with `Retry-After`) when a limit refused it unchecked.
-pub(crate) async fn sign_in(
-    state: Arc<AppState>,
-    peer: Option<SocketAddr>,
-    headers: &HeaderMap,
-    username: String,
-    password: String,
-    code: Option<String>,
-    via: &'static str,
-) -> ApiResult<(habeas_store_sqlite::User, String, String)> {
-    let limits = &state.signin_limits;
-    let address = limits.client(peer, headers);
-    let refused = match limits.admit(address, &username, state.now()) {
-        Ok(()) => match limits.turn().await {
-            Ok(turn) => {
-                let s = state.clone();
-                let name = username.clone();
-                let out = crate::server::blocking(move || {
-                    crate::server::start_session(&s, &name, &password, code.as_deref(), via, turn)
-                })
-                .await;
-                if out.is_ok() {
-                    limits.give_back(address, &username, state.now());
-                }
-                return out;
-            }
-            Err(busy) => {
-                limits.give_back(address, &username, state.now());
-                busy
-            }
-        },
-        Err(limited) => limited,
-    };
-    if let Some(s) = limits.count_refused(refused, state.now())? {
-        if let Err(e) = state.log_async(&[s.event()]).await {
-            limits.restore(s);
-            return Err(e);
-        }
-    }
-    limits.pause().await;
-    Err(too_many(refused, limits.config()))
 }
 
 #[cfg(test)]

@@ -3,26 +3,25 @@
 //! language switch. The same sessions, roles, facility scope and access log as the API; forms
 //! carry the session's CSRF token.
 
-mod accounts;
-mod admit;
-mod allocate;
+pub(crate) mod accounts;
+pub(crate) mod admit;
+pub(crate) mod allocate;
 pub mod charts;
-mod counts;
+pub(crate) mod counts;
 pub mod i18n;
-mod oversight;
-pub(crate) use oversight::Tally;
-mod person;
-mod registers;
+pub(crate) mod oversight;
+pub(crate) mod person;
+pub(crate) mod registers;
 
 use crate::access::EVERY_FACILITY;
 use crate::auth::Role;
-use crate::server::{blocking, end_session, ApiError, ApiResult, AppState, Caller, CLEAR_COOKIE};
+use crate::error::{ApiError, ApiResult};
+use crate::session::{end_session, CLEAR_COOKIE};
+use crate::state::{blocking, AppState, Caller};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use i18n::{I18n, Lang};
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
@@ -33,63 +32,6 @@ fn i18n() -> Result<&'static I18n, ApiError> {
     I18N.get_or_init(I18n::load)
         .as_ref()
         .map_err(|e| ApiError::internal(format!("the interface's messages: {e}")))
-}
-
-/// The routes of the pages.
-/// The page of a `/ui/` address that does not exist, in both languages (it is answered before
-/// anyone is known).
-pub(crate) const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"es\">\n<head><meta charset=\"utf-8\"><title>Página no encontrada · Page not found</title><link rel=\"stylesheet\" href=\"/ui/style.css\"></head>\n<body><main id=\"main\"><h1>Página no encontrada</h1><p>Esta dirección no existe. <a href=\"/ui/board\">Ir al tablero</a>.</p><h2 lang=\"en\">Page not found</h2><p lang=\"en\">There is no such page. <a href=\"/ui/board\">Go to the board</a>.</p></main></body>\n</html>\n";
-
-pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/ui/board") }))
-        .route("/ui", get(|| async { Redirect::to("/ui/board") }))
-        .route("/ui/", get(|| async { Redirect::to("/ui/board") }))
-        .route("/ui/style.css", get(style))
-        .route("/ui/htmx.min.js", get(htmx))
-        .route(
-            "/ui/sign-in",
-            get(sign_in_page)
-                .post(sign_in_form)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::server::SIGN_IN_BODY_MAX,
-                )),
-        )
-        .route("/ui/sign-out", post(sign_out_form))
-        .route("/ui/language", post(language_form))
-        .route("/ui/board", get(board))
-        .route(
-            "/ui/accounts",
-            get(accounts::accounts_page).post(accounts::accounts_form),
-        )
-        .route("/ui/cells/{facility}/{cell}", get(cell_page))
-        .route("/ui/persons", get(person::persons_page))
-        .route(
-            "/ui/admissions",
-            get(admit::admit_page).post(admit::admit_form),
-        )
-        .route(
-            "/ui/allocations",
-            get(allocate::allocate_page).post(allocate::allocate_form),
-        )
-        .route(
-            "/ui/counts",
-            get(counts::counts_page).post(counts::counts_form),
-        )
-        .route("/ui/compliance", get(oversight::compliance_page))
-        .route("/ui/register", get(oversight::register_page))
-        .route("/ui/register/verify", post(oversight::verify_form))
-        .route("/ui/register/export", get(oversight::export_register))
-        .route("/ui/access-log", get(oversight::access_log_page))
-        .route("/ui/national", get(oversight::national_page))
-        .route("/ui/hearings", get(registers::hearings_page))
-        .route("/ui/contacts", get(registers::contacts_page))
-        .route("/ui/complaints", get(registers::complaints_page))
-        .route("/ui/persons/{person}", get(person::person_page))
-        .route(
-            "/ui/persons/{person}/photo",
-            get(person::photo_image).post(person::photo_upload),
-        )
 }
 
 /// The messages of one language, for a template.
@@ -269,7 +211,7 @@ async fn commit(
         draft.facility.clone(),
         format!("write {}", draft.kind),
     );
-    match crate::server::durable(register, vec![draft]).await {
+    match crate::state::durable(register, vec![draft]).await {
         Ok(receipts) => Ok(Ok(receipts.first().map_or(0, |r| r.index))),
         Err(habeas_register::store::AppendError::Rejected(r)) => {
             // An object the facility does not hold (or that does not exist): the page says
@@ -314,7 +256,7 @@ fn check_form(state: &AppState, caller: &Caller, csrf: &str, action: &str) -> Op
     Some(error_page(StatusCode::FORBIDDEN, caller, "error-csrf"))
 }
 
-async fn style() -> Response {
+pub(crate) async fn style() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
@@ -326,7 +268,7 @@ async fn style() -> Response {
 }
 
 /// htmx (static/README.md), for partial updates of the filter forms and search.
-async fn htmx() -> Response {
+pub(crate) async fn htmx() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -364,7 +306,7 @@ fn page_lang(q: &LangQuery, headers: &HeaderMap) -> Lang {
     })
 }
 
-async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub(crate) async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     match Tr::new(page_lang(&q, &headers)) {
         Ok(tr) => html(
             StatusCode::OK,
@@ -393,7 +335,7 @@ pub(crate) struct SignInForm {
     chosen: Option<String>,
 }
 
-async fn sign_in_form(
+pub(crate) async fn sign_in_form(
     State(state): State<Arc<AppState>>,
     Query(q): Query<LangQuery>,
     peer: Result<
@@ -429,7 +371,7 @@ async fn sign_in_form(
     let username = form.username.clone();
     // Under the same limits as the API's sign-in.
     let code = Some(form.code.trim().to_owned()).filter(|c| !c.is_empty());
-    let outcome = crate::limits::sign_in(
+    let outcome = crate::session::sign_in_limited(
         state,
         peer.ok().map(|axum::extract::ConnectInfo(a)| a),
         &headers,
@@ -480,7 +422,7 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_out_form(
+pub(crate) async fn sign_out_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
@@ -510,7 +452,7 @@ pub(crate) struct LanguageForm {
     back: String,
 }
 
-async fn language_form(
+pub(crate) async fn language_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<LanguageForm>,
@@ -706,7 +648,7 @@ pub(crate) struct BoardQuery {
     facility: Option<String>,
 }
 
-async fn board(
+pub(crate) async fn board(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BoardQuery>,
     headers: HeaderMap,
@@ -876,7 +818,7 @@ struct CellPage {
     readings: Vec<ReadingLine>,
 }
 
-async fn cell_page(
+pub(crate) async fn cell_page(
     State(state): State<Arc<AppState>>,
     Path((facility, cell)): Path<(String, String)>,
     headers: HeaderMap,
@@ -1213,7 +1155,7 @@ fn detail_value(v: &serde_json::Value, tr: &Tr, depth: usize, key: Option<&str>)
     match v {
         Value::String(s) if is_iso_time(s) => i18n::date_time(tr.lang, s),
         Value::String(s) if is_iso_date(s) => i18n::date(tr.lang, s),
-        Value::String(s) if key == Some("purpose") => person::shown_purpose(tr, s),
+        Value::String(s) if key == Some("purpose") => shown_purpose(tr, s),
         Value::String(s) => key
             .map(value_catalogues)
             .unwrap_or_default()
@@ -1297,6 +1239,17 @@ fn only(state: &AppState, caller: &Caller, roles: &[Role], action: &str) -> Opti
 pub(crate) struct ComplianceQuery {
     facility: Option<String>,
     as_of: Option<String>,
+}
+
+/// A purpose as the access log keeps it (`hearing: audiencia 5`), its reason in the reader's
+/// language (`audiencia o trámite judicial: audiencia 5`).
+pub(crate) fn shown_purpose(tr: &Tr, purpose: &str) -> String {
+    let (reason, detail) = purpose.split_once(": ").unwrap_or((purpose, ""));
+    match tr.known(&format!("reason-{reason}")) {
+        Some(label) if detail.is_empty() => label,
+        Some(label) => format!("{label}: {detail}"),
+        None => purpose.to_owned(),
+    }
 }
 
 #[cfg(test)]

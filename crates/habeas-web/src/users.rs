@@ -48,14 +48,14 @@ fn invalid(field: &'static str, message: impl Into<String>) -> UserError {
 pub struct NewAccount {
     #[schema(pattern = r"^[a-z0-9._-]{3,64}$")]
     pub username: String,
-    #[schema(schema_with = crate::openapi::role_schema)]
+    #[schema(schema_with = role_schema)]
     pub role: String,
     /// The facilities a scoped role works in (every role but national, inspector and
     /// administrator needs at least one).
     #[serde(default)]
     pub facilities: Vec<String>,
     #[serde(default = "spanish")]
-    #[schema(schema_with = crate::openapi::language_schema)]
+    #[schema(schema_with = language_schema)]
     pub language: String,
     /// Enrol a second factor even where the role does not require one.
     #[serde(default)]
@@ -86,6 +86,16 @@ pub(crate) const ROLES: &[&str] = &[
 
 /// The languages of the interface.
 pub(crate) const LANGUAGES: &[&str] = &["es", "en"];
+
+/// An account's role.
+pub(crate) fn role_schema() -> utoipa::openapi::Object {
+    crate::schema::one_of(ROLES)
+}
+
+/// The language of an account's interface.
+pub(crate) fn language_schema() -> utoipa::openapi::Object {
+    crate::schema::one_of(LANGUAGES)
+}
 
 fn spanish() -> String {
     "es".to_owned()

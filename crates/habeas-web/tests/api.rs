@@ -14,7 +14,8 @@ use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts
 use habeas_register::{Draft, Timestamp};
 use habeas_store_sqlite::{Accounts, NewUser, SqliteStore};
 use habeas_web::auth;
-use habeas_web::server::{router, AppState, Metrics, COOKIE, CSRF_HEADER};
+use habeas_web::routes::router;
+use habeas_web::state::{AppState, Metrics, COOKIE, CSRF_HEADER};
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use std::sync::Arc;

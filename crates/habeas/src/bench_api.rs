@@ -20,7 +20,8 @@ use anyhow::{bail, Context, Result};
 use habeas_register::time::Clock;
 use habeas_register::writer::{Register, WriterConfig};
 use habeas_store_sqlite::{Accounts, NewUser};
-use habeas_web::server::{router, AppState, Metrics};
+use habeas_web::routes::router;
+use habeas_web::state::{AppState, Metrics};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -466,7 +467,7 @@ pub(crate) fn api_figures_at(args: &ApiBenchArgs, postgres: Option<&str>) -> Res
             let constant = vec![b'x'; probe.body_bytes.max(1)];
             // Behind the server's own layers (request log, metrics, security headers): the
             // difference measured is the handler's.
-            let app = habeas_web::server::with_layers(
+            let app = habeas_web::routes::with_layers(
                 axum::Router::new().route(
                     "/constant",
                     axum::routing::get(move || {

@@ -23,7 +23,8 @@ use crate::bench_api::{build, get, load, start_client, Served};
 use anyhow::{bail, Context as _, Result};
 use habeas_register::store::Store as _;
 use habeas_web::limits::{LimitsConfig, Rate, SignInLimits};
-use habeas_web::server::{router, AppState, Metrics};
+use habeas_web::routes::router;
+use habeas_web::state::{AppState, Metrics};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -325,7 +326,7 @@ fn run(args: &SigninFloodArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
             for many in [false, true] {
                 floods.push(flooded(args, &attacker, addr, many, &files).await?);
             }
-            habeas_web::limits::write_due(&state, true)
+            habeas_web::session::write_due(&state, true)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             Ok::<_, anyhow::Error>((alone, floods, before))

@@ -12,7 +12,7 @@
 use crate::bench::{figure, report, Figure};
 use crate::bench_api::{build, get, listen, load, start_client, visit};
 use anyhow::{Context as _, Result};
-use habeas_web::server::router;
+use habeas_web::routes::router;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -72,7 +72,7 @@ fn os_user(uid: u32) -> String {
 pub async fn serve(
     listener: std::os::unix::net::UnixListener,
     path: PathBuf,
-    state: std::sync::Arc<habeas_web::server::AppState>,
+    state: std::sync::Arc<habeas_web::state::AppState>,
 ) {
     use std::os::unix::fs::MetadataExt as _;
     use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};

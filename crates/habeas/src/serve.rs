@@ -4,7 +4,8 @@
 use crate::open::DbArgs;
 use crate::system::SystemClock;
 use anyhow::{bail, Context, Result};
-use habeas_web::server::{router, AppState, Metrics};
+use habeas_web::routes::router;
+use habeas_web::state::{AppState, Metrics};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -143,7 +144,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             let mut every = tokio::time::interval(std::time::Duration::from_millis(window));
             loop {
                 every.tick().await;
-                if let Err(e) = habeas_web::limits::write_due(&summaries, false).await {
+                if let Err(e) = habeas_web::session::write_due(&summaries, false).await {
                     eprintln!("access log: the sign-in summary: {e:?}");
                 }
             }
@@ -212,7 +213,7 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             }
         }?;
         // Stopping: the counts not yet written go to the access log before it closes.
-        habeas_web::limits::write_due(&state, true)
+        habeas_web::session::write_due(&state, true)
             .await
             .map_err(|e| anyhow::anyhow!("access log: the sign-in summary: {e:?}"))
     });

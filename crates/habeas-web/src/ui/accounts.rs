@@ -88,7 +88,7 @@ fn accounts_view(state: &AppState, caller: &Caller) -> ApiResult<AccountsPage> {
     })
 }
 
-pub(super) async fn accounts_page(
+pub(crate) async fn accounts_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Response {
@@ -112,7 +112,7 @@ fn qr_svg(uri: &str) -> Option<String> {
     )
 }
 
-pub(super) async fn accounts_form(
+pub(crate) async fn accounts_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<std::collections::BTreeMap<String, String>>,

@@ -174,7 +174,7 @@ impl AdmitPage {
     }
 }
 
-pub(super) async fn admit_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn admit_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     signed_in(state, headers, move |state, caller| {
         if let Some(r) = only(state, &caller, &[Role::Registry, Role::Director], "admit") {
             return Ok(r);
@@ -436,7 +436,7 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
     admission
 }
 
-pub(super) async fn admit_form(
+pub(crate) async fn admit_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<std::collections::BTreeMap<String, String>>,

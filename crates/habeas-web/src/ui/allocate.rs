@@ -98,7 +98,7 @@ pub(crate) struct BookingQuery {
     booking: u64,
 }
 
-pub(super) async fn allocate_page(
+pub(crate) async fn allocate_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BookingQuery>,
     headers: HeaderMap,
@@ -130,7 +130,7 @@ pub(crate) struct AllocateForm {
     at: String,
 }
 
-pub(super) async fn allocate_form(
+pub(crate) async fn allocate_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<AllocateForm>,

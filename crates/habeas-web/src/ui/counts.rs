@@ -183,7 +183,7 @@ fn counts_view(
     }))
 }
 
-pub(super) async fn counts_page(
+pub(crate) async fn counts_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<CountsQuery>,
     headers: HeaderMap,
@@ -206,7 +206,7 @@ pub(super) async fn counts_page(
     .await
 }
 
-pub(super) async fn counts_form(
+pub(crate) async fn counts_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<std::collections::BTreeMap<String, String>>,

@@ -31,7 +31,7 @@ pub(crate) struct PersonsQuery {
     q: String,
 }
 
-pub(super) async fn persons_page(
+pub(crate) async fn persons_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<PersonsQuery>,
     headers: HeaderMap,
@@ -278,18 +278,7 @@ fn purpose_of(reason: &str, detail: &str) -> (String, String) {
     (detail, purpose)
 }
 
-/// A purpose as the access log keeps it (`hearing: audiencia 5`), its reason in the reader's
-/// language (`audiencia o trámite judicial: audiencia 5`).
-pub(crate) fn shown_purpose(tr: &Tr, purpose: &str) -> String {
-    let (reason, detail) = purpose.split_once(": ").unwrap_or((purpose, ""));
-    match tr.known(&format!("reason-{reason}")) {
-        Some(label) if detail.is_empty() => label,
-        Some(label) => format!("{label}: {detail}"),
-        None => purpose.to_owned(),
-    }
-}
-
-pub(super) async fn person_page(
+pub(crate) async fn person_page(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
     Query(q): Query<FileQuery>,
@@ -604,7 +593,7 @@ fn readable(
     caller: &Caller,
     person: u64,
 ) -> ApiResult<Result<ReadableFile, Response>> {
-    match crate::server::readable_file(state, caller, person) {
+    match crate::file::readable_file(state, caller, person) {
         Ok(f) => Ok(Ok(f)),
         Err(e) if e.code() == "not_found" => Ok(Err(error_page(
             StatusCode::NOT_FOUND,
@@ -655,7 +644,7 @@ async fn answer_once_logged(
 /// `GET /ui/persons/{person}/photo?reason=…`: the person's latest photograph, for whoever may
 /// read the file, with the same stated reason; the reading (part `photo`) is logged before the
 /// image leaves, and the browser is told to keep no copy.
-pub(super) async fn photo_image(
+pub(crate) async fn photo_image(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
     Query(q): Query<FileQuery>,
@@ -732,7 +721,7 @@ async fn read_photo_form(mut multipart: Multipart) -> Result<PhotoForm, String> 
 
 /// `POST /ui/persons/{person}/photo` (multipart): records a photograph of the person in their
 /// open custody, then shows the file again; a refusal is shown beside the field.
-pub(super) async fn photo_upload(
+pub(crate) async fn photo_upload(
     State(state): State<Arc<AppState>>,
     Path(person): Path<u64>,
     headers: HeaderMap,

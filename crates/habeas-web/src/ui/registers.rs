@@ -77,7 +77,7 @@ pub(crate) struct HearingsQuery {
     month: Option<String>,
 }
 
-pub(super) async fn hearings_page(
+pub(crate) async fn hearings_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HearingsQuery>,
     headers: HeaderMap,
@@ -185,7 +185,7 @@ pub(super) fn days_before(day: &str, days: i64) -> String {
     }
 }
 
-pub(super) async fn contacts_page(
+pub(crate) async fn contacts_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<ContactsQuery>,
     headers: HeaderMap,
@@ -324,7 +324,7 @@ pub(crate) struct ComplaintsQuery {
     status: String,
 }
 
-pub(super) async fn complaints_page(
+pub(crate) async fn complaints_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<ComplaintsQuery>,
     headers: HeaderMap,
