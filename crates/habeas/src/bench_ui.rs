@@ -73,7 +73,14 @@ fn e(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// The scenario generated into `dir`, and a server state over it with a director's token.
-fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register, String, u64)> {
+/// The API tokens of the accounts the pages are read as.
+struct Tokens {
+    director: String,
+    inspector: String,
+    administrator: String,
+}
+
+fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register, Tokens, u64)> {
     let path = dir.join("ui.db");
     let origin = "habeas.bench/ui";
     let signer = Signer::from_seed(origin, [6; 32]).map_err(e)?;
@@ -137,28 +144,44 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
     .map_err(e)?;
     let accounts = Accounts::open(&path).map_err(e)?;
     let now = SystemClock.now().millis();
-    accounts
-        .add_user(
-            &NewUser {
-                username: "bench",
-                role: "director",
-                facilities: &["CECOT".to_owned()],
-                password_hash: &habeas_web::auth::hash_password("bench-password-1").map_err(e)?,
-                totp_secret: None,
-                language: "es",
-            },
-            now,
-        )
-        .map_err(e)?;
-    let token = habeas_web::auth::new_secret().map_err(e)?;
-    accounts
-        .add_token(
-            &habeas_web::auth::secret_hash(&token),
-            "bench",
-            "bench",
-            now,
-        )
-        .map_err(e)?;
+    // A director of the facility, an inspector and an administrator, each with a token: every
+    // page is measured as the role that uses it.
+    let mut tokens = Vec::new();
+    for (username, role, facilities) in [
+        ("bench", "director", vec!["CECOT".to_owned()]),
+        ("bench.inspector", "inspector", vec![]),
+        ("bench.admin", "administrator", vec![]),
+    ] {
+        accounts
+            .add_user(
+                &NewUser {
+                    username,
+                    role,
+                    facilities: &facilities,
+                    password_hash: &habeas_web::auth::hash_password("bench-password-1")
+                        .map_err(e)?,
+                    totp_secret: None,
+                    language: "es",
+                },
+                now,
+            )
+            .map_err(e)?;
+        let token = habeas_web::auth::new_secret().map_err(e)?;
+        accounts
+            .add_token(
+                &habeas_web::auth::secret_hash(&token),
+                username,
+                "bench",
+                now,
+            )
+            .map_err(e)?;
+        tokens.push(token);
+    }
+    let tokens = Tokens {
+        director: tokens[0].clone(),
+        inspector: tokens[1].clone(),
+        administrator: tokens[2].clone(),
+    };
     // A person held in the first cell, for the file page.
     let cells = store.cells(Some("CECOT")).map_err(e)?;
     let first = cells.first().context("the scenario has no cells")?;
@@ -183,14 +206,14 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         evaluations: Default::default(),
         signin_limits: Default::default(),
     });
-    Ok((state, access, token, person))
+    Ok((state, access, tokens, person))
 }
 
 pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     let dir = std::env::temp_dir().join(format!("habeas-bench-ui-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     start_client()?;
-    let (state, access, token, person) = served(&dir, args.people)?;
+    let (state, access, tokens, person) = served(&dir, args.people)?;
     let first_cell = state
         .store
         .cells(Some("CECOT"))
@@ -218,46 +241,99 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
         made.findings.len()
     );
     for run in 0..args.runs.max(1) {
-        let pages: [(&str, &str, String); 9] = [
-            ("board", "ui.board", "/ui/board?facility=CECOT".to_owned()),
+        let director = tokens.director.as_str();
+        let inspector = tokens.inspector.as_str();
+        let pages: [(&str, &str, String, &str); 14] = [
+            (
+                "board",
+                "ui.board",
+                "/ui/board?facility=CECOT".to_owned(),
+                director,
+            ),
             (
                 "person file",
                 "ui.person_file",
                 format!("/ui/persons/{person}?reason=inspection"),
+                director,
             ),
             (
                 "compliance",
                 "ui.compliance",
                 "/ui/compliance?facility=CECOT".to_owned(),
+                director,
             ),
-            ("cell", "ui.cell", format!("/ui/cells/CECOT/{first_cell}")),
-            ("search", "ui.search", "/ui/persons?q=Mar%C3%ADa".to_owned()),
+            (
+                "cell",
+                "ui.cell",
+                format!("/ui/cells/CECOT/{first_cell}"),
+                director,
+            ),
+            (
+                "search",
+                "ui.search",
+                "/ui/persons?q=Mar%C3%ADa".to_owned(),
+                director,
+            ),
             (
                 "counts",
                 "ui.counts",
                 "/ui/counts?facility=CECOT".to_owned(),
+                director,
             ),
             (
                 "hearings",
                 "ui.hearings",
                 "/ui/hearings?facility=CECOT".to_owned(),
+                director,
             ),
             (
                 "contacts",
                 "ui.contacts",
                 "/ui/contacts?facility=CECOT".to_owned(),
+                director,
             ),
             (
                 "complaints",
                 "ui.complaints",
                 "/ui/complaints?facility=CECOT&status=all".to_owned(),
+                director,
+            ),
+            (
+                "admission",
+                "ui.admission",
+                "/ui/admissions?facility=CECOT".to_owned(),
+                director,
+            ),
+            (
+                "national",
+                "ui.national",
+                "/ui/national".to_owned(),
+                inspector,
+            ),
+            (
+                "register",
+                "ui.register",
+                "/ui/register".to_owned(),
+                inspector,
+            ),
+            (
+                "access log",
+                "ui.access_log",
+                "/ui/access-log".to_owned(),
+                inspector,
+            ),
+            (
+                "accounts",
+                "ui.accounts",
+                "/ui/accounts".to_owned(),
+                tokens.administrator.as_str(),
             ),
         ];
-        for (name, figure_name, path) in pages {
+        for (name, figure_name, path, token) in pages {
             let (p, c) = runtime.block_on(async {
                 let addr = listen(router(state.clone())).await?;
                 let requests: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync> = {
-                    let (path, token) = (path.clone(), token.clone());
+                    let (path, token) = (path.clone(), token.to_owned());
                     Arc::new(move |_| get(&path, &token))
                 };
                 let probe = load(addr, 1, 0.2, None, requests.clone()).await?;

@@ -611,4 +611,52 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.find("#totp-qr svg");
     assert!(b.shows("id=\"account-directora.nueva\""), "{}", b.source());
     b.screenshot("18-accounts");
+    // The administrator's page in both languages.
+    let switch = |lang: &str| {
+        b.click(&format!("#language option[value={lang}]"));
+        b.click("#language-change");
+        assert!(b.shows(&format!("lang=\"{lang}\"")), "{}", b.source());
+    };
+    let shoot = |who: &str, pages: &[(&str, &str)], lang: &str| {
+        for (name, path) in pages {
+            b.go(&format!("{site}{path}"));
+            b.find("#main");
+            assert!(
+                b.shows(&format!("<html lang=\"{lang}\"")),
+                "{path}: {}",
+                b.source()
+            );
+            b.screenshot(&format!("page-{lang}-{who}-{name}"));
+        }
+    };
+    let accounts = [("accounts", "/ui/accounts")];
+    switch("en");
+    shoot("admin", &accounts, "en");
+    switch("es");
+    shoot("admin", &accounts, "es");
+    b.click("#sign-out");
+    assert!(b.at("/ui/sign-in"), "{}", b.url());
+
+    // Every page of the inspector's, in both languages.
+    b.type_in("#username", "inspector");
+    b.type_in("#password", &password);
+    b.type_in("#code", &code_now(&secret_of("inspector")));
+    b.click("#sign-in");
+    assert!(!b.at("/ui/sign-in"), "{}", b.source());
+    let inspector = [
+        ("national", "/ui/national"),
+        ("board", "/ui/board?facility=CECOT"),
+        (
+            "compliance",
+            "/ui/compliance?facility=CECOT&as_of=2025-05-31",
+        ),
+        ("register", "/ui/register"),
+        ("access-log", "/ui/access-log"),
+        ("hearings", "/ui/hearings?facility=CECOT&month=2025-05"),
+        ("complaints", "/ui/complaints?facility=CECOT&status=all"),
+    ];
+    switch("en");
+    shoot("inspector", &inspector, "en");
+    switch("es");
+    shoot("inspector", &inspector, "es");
 }
