@@ -6,7 +6,9 @@
 //! * [`writer`]: the single writer that commits concurrent appends in batches (group commit);
 //! * [`store`]: the narrow [`store::Store`] trait every backend implements, and its
 //!   conformance suite;
-//! * [`verify`]: recomputing the whole tree and every checkpoint from the stored bytes.
+//! * [`verify`]: recomputing the whole tree and every checkpoint from the stored bytes;
+//! * [`tiles`]: the tree as C2SP `tlog-tiles` (static tiles of hashes, no entries);
+//! * [`witness`]: C2SP `tlog-cosignature` and the `tlog-witness` add-checkpoint exchange.
 //!
 //! This crate knows nothing of SQL, HTTP or clocks: time and randomness are parameters.
 
@@ -18,8 +20,10 @@ pub mod merkle;
 pub mod note;
 pub mod replicated;
 pub mod store;
+pub mod tiles;
 pub mod time;
 pub mod verify;
+pub mod witness;
 pub mod writer;
 
 pub use entry::{Correction, Draft, Entry, PreparedDraft, SealedEntry};

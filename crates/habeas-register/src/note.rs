@@ -13,7 +13,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use sha2::{Digest, Sha256};
 
 const ALG_ED25519: u8 = 0x01;
-const DASH: &str = "\u{2014} ";
+pub(crate) const DASH: &str = "\u{2014} ";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NoteError {
@@ -29,21 +29,26 @@ pub enum NoteError {
     Checkpoint(&'static str),
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('+') && !name.chars().any(char::is_whitespace)
 }
 
 fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    key_id_for(ALG_ED25519, name, public)
+}
+
+/// `SHA-256(name ‖ "\n" ‖ signature type ‖ public key)[:4]`, the signed-note key id.
+pub(crate) fn key_id_for(signature_type: u8, name: &str, public: &[u8; 32]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ALG_ED25519]);
+    h.update([signature_type]);
     h.update(public);
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
 }
 
-fn hex4(id: &[u8; 4]) -> String {
+pub(crate) fn hex4(id: &[u8; 4]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -203,7 +208,7 @@ impl Signer {
     }
 }
 
-fn check_text(text: &str) -> Result<(), NoteError> {
+pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     if !text.ends_with('\n') {
         return Err(NoteError::Malformed("the text must end with a newline"));
     }

@@ -19,6 +19,7 @@ mod serve;
 mod statistics;
 mod system;
 mod users;
+mod witness;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -215,6 +216,11 @@ enum Command {
         #[arg(long, default_value = "TEST")]
         facility: String,
     },
+    /// A witness that cosigns registers' checkpoints (C2SP tlog-witness), and its keys.
+    Witness {
+        #[command(subcommand)]
+        command: witness::WitnessCommand,
+    },
     /// Run benchmarks and print ratios against baselines measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -340,7 +346,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     // While `habeas serve` runs on the store, its writer and access log take this command's
     // entries, in the name of the operating-system user at its control socket.
     let server_actor = match &cli.command {
-        Command::Serve(_) | Command::Init { .. } | Command::Demo(_) | Command::Bench { .. } => None,
+        Command::Serve(_)
+        | Command::Init { .. }
+        | Command::Demo(_)
+        | Command::Bench { .. }
+        | Command::Witness { .. } => None,
         // A server this user may not reach: reads go on from the store; a write or a logged
         // read says why it cannot be done when it opens the writer.
         _ => control::Remote::connect(&cli.db)
@@ -458,6 +468,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report { command } => report::run(&cli.db, &actor_name, command),
         Command::User { command } => users::run(&cli.db, &actor_name, command),
         Command::Serve(args) => serve::run(&cli.db, args),
+        Command::Witness { command } => witness::run(&cli.db, command),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }

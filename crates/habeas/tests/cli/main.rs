@@ -23,3 +23,4 @@ mod statistics;
 mod support;
 mod tamper;
 mod users;
+mod witness;
