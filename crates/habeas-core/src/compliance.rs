@@ -37,6 +37,9 @@ pub struct Policy {
     /// Added after the first version: a file without it gets the minimum.
     #[serde(default)]
     pub intake: IntakePolicy,
+    /// Added with the whereabouts requests: a file without it gets the minimum.
+    #[serde(default)]
+    pub whereabouts: WhereaboutsPolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -79,6 +82,28 @@ impl Default for IntakePolicy {
         Self {
             registration_hours: default_registration_hours(),
             allocation_hours: default_allocation_hours(),
+        }
+    }
+}
+
+/// Mandela Rules 68–69; Convention against Enforced Disappearance arts. 17–18: whoever has a
+/// legitimate interest learns at once whether a person is held, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhereaboutsPolicy {
+    /// Hours after a whereabouts request is received by which it is answered.
+    #[serde(default = "default_whereabouts_reply_hours")]
+    pub reply_hours: u32,
+}
+
+fn default_whereabouts_reply_hours() -> u32 {
+    24
+}
+
+impl Default for WhereaboutsPolicy {
+    fn default() -> Self {
+        Self {
+            reply_hours: default_whereabouts_reply_hours(),
         }
     }
 }
@@ -914,6 +939,7 @@ pub struct Facts {
     pub health: Vec<HealthFacts>,
     pub consular: Vec<ConsularFacts>,
     pub incidents: Vec<IncidentFacts>,
+    pub whereabouts: Vec<WhereaboutsFacts>,
 }
 
 /// How many people the findings name (each custody once).
@@ -988,6 +1014,12 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
             .iter()
             .flat_map(|i| incident_findings(policy, i, as_of)),
     );
+    out.extend(
+        facts
+            .whereabouts
+            .iter()
+            .filter_map(|w| whereabouts_findings(policy, w, as_of)),
+    );
     sort(&mut out);
     out
 }
@@ -1050,6 +1082,68 @@ pub fn hearing_findings(policy: &Policy, h: &HearingFacts, as_of: Date) -> Vec<F
         });
     }
     out
+}
+
+/// One whereabouts request as its finding sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhereaboutsFacts {
+    pub facility: String,
+    /// The request's entry.
+    pub idx: u64,
+    pub received: Timestamp,
+    /// When it was answered, and the reply's entry.
+    pub replied: Option<(Timestamp, u64)>,
+}
+
+/// Mandela Rules 68–69; CED arts. 17–18: a question whether a person is held here, not
+/// answered within the policy's hours (as of the end of `as_of`), or answered late.
+pub fn whereabouts_findings(policy: &Policy, w: &WhereaboutsFacts, as_of: Date) -> Option<Finding> {
+    let day_end = as_of.plus_days(1).start();
+    if w.received >= day_end {
+        return None;
+    }
+    let limit = i64::from(policy.whereabouts.reply_hours);
+    let due = Timestamp(w.received.millis() + limit * HOUR_MS);
+    let answered = w.replied.filter(|(at, _)| *at < day_end);
+    let until = answered.map_or(day_end, |(at, _)| at);
+    if until <= due {
+        return None;
+    }
+    let waited = (until.millis() - w.received.millis()) / HOUR_MS;
+    let mut evidence = vec![w.idx];
+    let detail = match answered {
+        Some((at, reply)) => {
+            evidence.push(reply);
+            format!(
+                "a whereabouts request received {} was answered {at}, {waited} hours later, over {limit}",
+                w.received
+            )
+        }
+        None => format!(
+            "a whereabouts request received {} is unanswered after {waited} hours, over {limit}",
+            w.received
+        ),
+    };
+    Some(Finding {
+        code: if answered.is_some() {
+            "whereabouts.answered_late"
+        } else {
+            "whereabouts.unanswered"
+        },
+        rule: "Mandela Rules 68-69; CED arts. 17-18: those with a legitimate interest learn at once whether and where a person is held",
+        subject: Subject::Facility {
+            facility: w.facility.clone(),
+        },
+        severity: if answered.is_some() {
+            Severity::Serious
+        } else {
+            Severity::Grave
+        },
+        since: Some(due.to_string()),
+        until: answered.map(|(at, _)| at.to_string()),
+        detail,
+        evidence,
+    })
 }
 
 /// One complaint as its findings see it.
@@ -1746,6 +1840,63 @@ pub(crate) mod tests {
         assert_eq!(
             codes(&custody_findings(&p, &c, day)),
             ["intake.late_registration"]
+        );
+    }
+
+    #[test]
+    fn a_whereabouts_request_unanswered_or_answered_late_at_the_policys_hours() {
+        let p = policy();
+        assert_eq!(p.whereabouts.reply_hours, 24);
+        let day = date("2026-01-01");
+        let start = day.start().millis();
+        let request = |received: i64, replied: Option<i64>| WhereaboutsFacts {
+            facility: "CECOT".into(),
+            idx: 7,
+            received: Timestamp(received),
+            replied: replied.map(|r| (Timestamp(r), 9)),
+        };
+        // Received at midnight: the 24 hours end exactly with the day shown.
+        assert_eq!(whereabouts_findings(&p, &request(start, None), day), None);
+        // One millisecond earlier: the day shown ends one millisecond after the answer was due.
+        let f = whereabouts_findings(&p, &request(start - 1, None), day).expect("a finding");
+        assert_eq!(
+            (f.code, f.severity, f.evidence.clone()),
+            ("whereabouts.unanswered", Severity::Grave, vec![7])
+        );
+        assert!(
+            f.rule.contains("68") && f.rule.contains("CED"),
+            "{}",
+            f.rule
+        );
+        // One millisecond later: within the hours.
+        assert_eq!(
+            whereabouts_findings(&p, &request(start + 1, None), day),
+            None
+        );
+        // Answered: on the hour, within; one millisecond past it, late (serious, not grave).
+        let due = start - 10 * HOUR_MS + 24 * HOUR_MS;
+        assert_eq!(
+            whereabouts_findings(&p, &request(start - 10 * HOUR_MS, Some(due)), day),
+            None
+        );
+        let late = whereabouts_findings(&p, &request(start - 10 * HOUR_MS, Some(due + 1)), day)
+            .expect("late");
+        assert_eq!(
+            (late.code, late.severity, late.evidence.clone()),
+            ("whereabouts.answered_late", Severity::Serious, vec![7, 9])
+        );
+        // An answer after the day shown is not yet seen: unanswered on that day.
+        let f = whereabouts_findings(
+            &p,
+            &request(start - 48 * HOUR_MS, Some(start + 30 * HOUR_MS)),
+            day,
+        )
+        .expect("unanswered");
+        assert_eq!(f.code, "whereabouts.unanswered");
+        // A request received after the day shown is not judged on it.
+        assert_eq!(
+            whereabouts_findings(&p, &request(start + 25 * HOUR_MS, None), day),
+            None
         );
     }
 

@@ -20,6 +20,8 @@ pub const RECORD_KINDS: &[&str] = &[
     "complaint_reply",
     "complaint_referral",
     "gate_refusal",
+    "whereabouts_request",
+    "whereabouts_reply",
     "incident",
     "incident_review",
     "incident_addendum",
@@ -81,6 +83,18 @@ pub fn record(kind: &str) -> Option<Value> {
             "name": "José Antonio Ramírez", "brought_by": "PNC, delegación Soyapango",
             "orders_shown": ["orden administrativa sin firma judicial"],
             "reason": "sin orden judicial de detención vigente"
+        }),
+        "whereabouts_request" => json!({
+            "record": "whereabouts_request", "facility": "CECOT", "at": "2025-05-31T10:15:00Z",
+            "requester": "Rosa Elena Martínez", "relationship": "madre",
+            "contact": "7012-3456", "sought_name": "Kevin Alexander Martínez",
+            "sought_birth_date": "2001-04-12", "sought_document": "DUI 05123456-7",
+            "taken_on": "2025-05-20", "taken_where": "colonia Las Margaritas, Soyapango"
+        }),
+        "whereabouts_reply" => json!({
+            "record": "whereabouts_reply", "facility": "CECOT", "request": 1200,
+            "at": "2025-05-31T16:00:00Z", "held": true, "booking": 300,
+            "answer": "se le informó en persona que está detenido aquí, y el tribunal que ordenó su detención"
         }),
         "incident" => json!({
             "record": "incident", "facility": "CECOT", "at": "2025-05-31T16:20:00Z",

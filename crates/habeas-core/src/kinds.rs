@@ -26,6 +26,12 @@ pub const MOVEMENT: &str = "custody.movement";
 pub const COUNT: &str = "custody.count";
 /// A new commitment order and the legal status it brings.
 pub const ORDER: &str = "custody.order";
+/// A family's (or anyone's) question whether a person is held here, received by staff: the
+/// answer is due within the policy's hours (Mandela Rules 68–69; Convention against Enforced
+/// Disappearance arts. 17–18).
+pub const WHEREABOUTS_REQUEST: &str = "whereabouts.requested";
+/// The answer given to a whereabouts request.
+pub const WHEREABOUTS_REPLY: &str = "whereabouts.replied";
 /// A person brought without an order in force and refused at the gate (no custody).
 pub const REFUSED_AT_GATE: &str = "custody.refused_at_gate";
 /// A custody moved to another facility of the system.

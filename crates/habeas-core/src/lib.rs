@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod allocation;
+pub mod answer;
 pub mod compliance;
 pub mod custody;
 pub mod dates;

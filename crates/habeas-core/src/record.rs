@@ -127,6 +127,51 @@ pub enum RecordInput {
         /// Why they were not held, and to whom they were handed back.
         reason: String,
     },
+    /// A question whether a person is held here, received from their family or anyone with a
+    /// legitimate interest ("my son was taken on D; is he here?"): recorded whether or not the
+    /// person is held, and answered within the policy's hours (Mandela Rules 68–69; CED arts.
+    /// 17–18).
+    WhereaboutsRequest {
+        facility: String,
+        /// When the question was received.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// Who asks, and what they are to the person sought.
+        requester: String,
+        relationship: String,
+        /// How to reach the one who asks (a telephone, an address).
+        #[serde(default)]
+        contact: Option<String>,
+        /// The person sought, as the requester names them.
+        sought_name: String,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+        sought_birth_date: Option<String>,
+        /// An identity document of the person sought, as given (`DUI 01234567-8`).
+        #[serde(default)]
+        sought_document: Option<String>,
+        /// When and where the person was taken, as the requester tells it.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+        taken_on: Option<String>,
+        #[serde(default)]
+        taken_where: Option<String>,
+    },
+    /// The answer given to a whereabouts request: whether the person is held here (with their
+    /// booking), and what the requester was told.
+    WhereaboutsReply {
+        facility: String,
+        /// The request's entry.
+        request: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        held: bool,
+        /// The booking of the person, when held here.
+        #[serde(default)]
+        booking: Option<u64>,
+        /// What the requester was told, and how (in person, by telephone, in writing).
+        answer: String,
+    },
     /// The referral of a complaint to an independent authority.
     ComplaintReferral {
         facility: String,
@@ -672,6 +717,105 @@ impl RecordInput {
                     json!({
                         "complaint": complaint, "at": at.to_string(), "authority": text("authority", authority, 200)?
                     }),
+                ))
+            }
+            Self::WhereaboutsRequest {
+                facility,
+                at,
+                requester,
+                relationship,
+                contact,
+                sought_name,
+                sought_birth_date,
+                sought_document,
+                taken_on,
+                taken_where,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({
+                    "at": at.to_string(),
+                    "requester": crate::dates::line("requester", requester, 200)?,
+                    "relationship": crate::dates::line("relationship", relationship, 100)?,
+                    "sought_name": crate::dates::line("sought_name", sought_name, 200)?,
+                });
+                let o = p
+                    .as_object_mut()
+                    .ok_or_else(|| DomainError::invalid("at", "internal"))?;
+                if let Some(c) = optional_text("contact", contact.as_deref(), 200)? {
+                    o.insert("contact".into(), json!(c));
+                }
+                if let Some(b) = sought_birth_date {
+                    o.insert(
+                        "sought_birth_date".into(),
+                        json!(date_not_future("sought_birth_date", b, now)?.to_string()),
+                    );
+                }
+                if let Some(d) = optional_text("sought_document", sought_document.as_deref(), 100)?
+                {
+                    o.insert("sought_document".into(), json!(d));
+                }
+                if let Some(t) = taken_on {
+                    let taken = date_not_future("taken_on", t, now)?;
+                    if taken > Date::of(at) {
+                        return Err(DomainError::invalid(
+                            "taken_on",
+                            "the person was taken after the question was asked",
+                        ));
+                    }
+                    o.insert("taken_on".into(), json!(taken.to_string()));
+                }
+                if let Some(w) = optional_text("taken_where", taken_where.as_deref(), 200)? {
+                    o.insert("taken_where".into(), json!(w));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::WHEREABOUTS_REQUEST,
+                    format!("facility:{f}"),
+                    p,
+                ))
+            }
+            Self::WhereaboutsReply {
+                facility,
+                request,
+                at,
+                held,
+                booking,
+                answer,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({
+                    "request": request, "at": at.to_string(), "held": held,
+                    "answer": text("answer", answer, 2000)?,
+                });
+                match (held, booking) {
+                    (true, Some(b)) => {
+                        if let Some(o) = p.as_object_mut() {
+                            o.insert("booking".into(), json!(b));
+                        }
+                    }
+                    (true, None) => {
+                        return Err(DomainError::invalid(
+                            "booking",
+                            "the person is held here: name their booking",
+                        ))
+                    }
+                    (false, Some(_)) => {
+                        return Err(DomainError::invalid(
+                            "booking",
+                            "a booking is named only when the person is held here",
+                        ))
+                    }
+                    (false, None) => {}
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::WHEREABOUTS_REPLY,
+                    format!("whereabouts:{request}"),
+                    p,
                 ))
             }
             Self::GateRefusal {

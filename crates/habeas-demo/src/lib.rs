@@ -881,6 +881,7 @@ fn court_contact_and_complaints(
             g.submit(t, vec![complaint])?;
         }
     }
+    whereabouts_requests(g, rng, scenario, day, alive)?;
     // At CECOT, families who ask to visit are refused.
     if scenario == Scenario::Cecot {
         let t = at(day, 16, 0);
@@ -892,6 +893,65 @@ fn court_contact_and_complaints(
                 "at": t.to_string(), "granted": false, "reason": "régimen de excepción: visitas suspendidas", "authority": "Dirección del CECOT"}), t)?);
         }
         g.submit(t, drafts)?;
+    }
+    Ok(())
+}
+
+/// Families asking at the gate whether their relative is held here (about one person in
+/// 5,000 a day): recorded as they are received. At CECOT none is ever answered (each a grave
+/// finding after 24 hours: Mandela Rules 68–69, CED arts. 17–18); within the rules each is
+/// answered within two hours, saying the person is held here.
+fn whereabouts_requests(
+    g: &mut Gen<'_>,
+    rng: &mut Rng,
+    scenario: Scenario,
+    day: Timestamp,
+    alive: &[u64],
+) -> Result<(), DemoError> {
+    if alive.is_empty() {
+        return Ok(());
+    }
+    const ASKERS: [(&str, &str); 4] = [
+        ("madre", "María Elena"),
+        ("padre", "José Antonio"),
+        ("esposa", "Ana Gloria"),
+        ("hermana", "Rosa Amalia"),
+    ];
+    let asked = alive.len() as u64 / 5000 + u64::from(rng.below(5000) < alive.len() as u64 % 5000);
+    for k in 0..asked {
+        let b = alive[(rng.next() % alive.len() as u64) as usize];
+        let t = at(day, 8 + (k % 8) as i64, rng.below(60) as i64);
+        // The person as the family names them: as admitted, when the records are at hand.
+        let (given, surnames) = match g.store.person_file(b) {
+            Ok(Some(f)) => (f.given_names, f.surnames),
+            _ => ("Kevin Alexander".to_owned(), "Hernández López".to_owned()),
+        };
+        let (relationship, asker) = ASKERS[rng.below(ASKERS.len() as u64) as usize];
+        let family = surnames.split(' ').next().unwrap_or("López");
+        let taken = Date::of(Timestamp(day.0 - (3 + rng.below(40) as i64) * 86_400_000));
+        let request = record(
+            g,
+            serde_json::json!({"record": "whereabouts_request", "facility": FACILITY, "at": t.to_string(),
+                "requester": format!("{asker} {family}"), "relationship": relationship,
+                "contact": format!("7{:03}-{:04}", rng.below(1000), rng.below(10_000)),
+                "sought_name": format!("{given} {surnames}"), "taken_on": taken.to_string(),
+                "taken_where": "colonia de residencia, detenido por la PNC"}),
+            t,
+        )?;
+        if scenario == Scenario::Mandela {
+            let idx = g.append(t, vec![request])?[0];
+            let r = Timestamp(t.0 + 2 * 3_600_000);
+            let reply = record(
+                g,
+                serde_json::json!({"record": "whereabouts_reply", "facility": FACILITY, "request": idx, "at": r.to_string(),
+                    "held": true, "booking": b,
+                    "answer": "se le informó en persona que está detenido aquí, la orden que lo sustenta y el horario de visitas"}),
+                r,
+            )?;
+            g.submit(r, vec![reply])?;
+        } else {
+            g.submit(t, vec![request])?;
+        }
     }
     Ok(())
 }

@@ -70,6 +70,22 @@ pub struct StoredCheckpoint {
     pub note: String,
 }
 
+/// A witness's cosignature of a checkpoint (C2SP `tlog-cosignature`), kept with it once it
+/// verified. The register's own signed note plus the cosignature lines of the witnesses a
+/// deployment requires is the checkpoint it publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCosignature {
+    /// The tree size of the checkpoint cosigned (one checkpoint per size).
+    pub size: u64,
+    /// The witness's verifier key (`<name>+<key id>+<key>`).
+    pub witness: String,
+    /// When the witness cosigned, in POSIX seconds (from the cosignature itself).
+    pub timestamp: u64,
+    /// The signature line as the witness answered it (`— <name> <base64>`, ending in a
+    /// newline), to append to the checkpoint's note.
+    pub line: String,
+}
+
 /// One stored row of the log, as the backend holds it.
 #[derive(Debug, Clone, Copy)]
 pub struct StoredRow<'a> {

@@ -14,6 +14,7 @@
 //! commit costs one round trip and one durable commit however many requests it holds.
 
 pub mod accounts;
+mod cosignatures;
 mod migrate;
 pub mod testing;
 

@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "tokens_and_machines",
         include_str!("../migrations/0004_tokens_and_machines.sql"),
     ),
+    (
+        5,
+        "cosignatures",
+        include_str!("../migrations/0005_cosignatures.sql"),
+    ),
 ];
 
 /// The advisory-lock class under which migrations run, so that two processes opening a new

@@ -72,7 +72,36 @@ pub(crate) fn facts(
         health: health_facts(conn, facility, as_of)?,
         consular: consular_facts(conn, facility, as_of)?,
         incidents: incident_facts(conn, facility, as_of)?,
+        whereabouts: whereabouts_facts(conn, facility, as_of)?,
     })
+}
+
+/// The whereabouts requests received up to `as_of`, with their answers if any.
+fn whereabouts_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::WhereaboutsFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(
+        "SELECT facility, idx, at, replied_at, replied FROM whereabouts_requests
+         WHERE (?1 IS NULL OR facility = ?1) AND at <= ?2 ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let replied = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
+            (Some(at), Some(idx)) => Some((time_of("replied_at", &at)?, idx as u64)),
+            _ => None,
+        };
+        out.push(habeas_core::compliance::WhereaboutsFacts {
+            facility: r.get(0)?,
+            idx: r.get::<_, i64>(1)? as u64,
+            received: time_of("at", &r.get::<_, String>(2)?)?,
+            replied,
+        });
+    }
+    Ok(out)
 }
 
 fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {

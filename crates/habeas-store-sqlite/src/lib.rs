@@ -12,6 +12,8 @@ mod projection;
 mod record;
 mod registers;
 mod statistics;
+mod transparency;
+mod whereabouts;
 
 pub use accounts::{
     AccountRows, Accounts, NewUser, Session, SqliteAccounts, TokenInfo, TokenRow, User, DAY_MS,
@@ -24,6 +26,7 @@ pub use custody::{
 };
 pub use events::{CountLine, CountReport, DeathCase};
 pub use registers::{ComplaintRow, ContactRow, HearingRow};
+pub use whereabouts::{Basis, LastHearing, Sought, Whereabouts, WhereaboutsRequestRow};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
 
@@ -636,6 +639,27 @@ impl SqliteStore {
     /// Deaths in custody and the state of each case's steps.
     pub fn death_cases(&self, facility: Option<&str>) -> Result<Vec<DeathCase>, StoreError> {
         self.with_reader(|c| events::death_cases(c, facility).map_err(backend))
+    }
+
+    /// The people a whereabouts question names (by document, or by name and birth date), at
+    /// most `limit`.
+    pub fn whereabouts_people(&self, sought: &Sought, limit: u32) -> Result<Vec<u64>, StoreError> {
+        self.with_reader(|c| whereabouts::people(c, sought, limit).map_err(backend))
+    }
+
+    /// The whereabouts requests of a facility, newest first (the unanswered only when `open`).
+    pub fn whereabouts_requests(
+        &self,
+        facility: &str,
+        open: bool,
+        limit: u32,
+    ) -> Result<Vec<WhereaboutsRequestRow>, StoreError> {
+        self.with_reader(|c| whereabouts::requests(c, facility, open, limit).map_err(backend))
+    }
+
+    /// Where a person's latest custody stands, with the entries it rests on.
+    pub fn whereabouts(&self, person: u64) -> Result<Option<Whereabouts>, StoreError> {
+        self.with_reader(|c| whereabouts::whereabouts(c, person).map_err(backend))
     }
 
     /// People whose name (folded: lower case, no accents) contains every word.

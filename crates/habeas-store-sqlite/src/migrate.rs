@@ -68,6 +68,16 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contacts_by_time",
         include_str!("../migrations/0016_contacts_by_time.sql"),
     ),
+    (
+        17,
+        "cosignatures",
+        include_str!("../migrations/0017_cosignatures.sql"),
+    ),
+    (
+        18,
+        "whereabouts_requests",
+        include_str!("../migrations/0018_whereabouts_requests.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

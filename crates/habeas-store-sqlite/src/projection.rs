@@ -44,6 +44,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "environment",
     "gate_refusals",
     "identity_corrections",
+    "whereabouts_requests",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

@@ -36,6 +36,81 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             .and_then(|mut st| st.execute(params![e.index as i64, e.facility, at, name, by]))
             .map_err(backend)?;
         }
+        kinds::WHEREABOUTS_REQUEST => {
+            if crate::custody::facility_country(conn, &e.facility)?.is_none() {
+                return Err(reject(
+                    "facility",
+                    format!("facility {} is not defined", e.facility),
+                ));
+            }
+            let (at, requester, relationship, sought) = (
+                s(p, "at")?,
+                s(p, "requester")?,
+                s(p, "relationship")?,
+                s(p, "sought_name")?,
+            );
+            conn.prepare_cached(
+                "INSERT INTO whereabouts_requests (idx, facility, at, requester, relationship, sought_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.index as i64, e.facility, at, requester, relationship, sought])
+            })
+            .map_err(backend)?;
+        }
+        kinds::WHEREABOUTS_REPLY => {
+            let request = u(p, "request")?;
+            let at = s(p, "at")?;
+            let found: Option<(String, Option<i64>)> = conn
+                .prepare_cached(
+                    "SELECT at, replied FROM whereabouts_requests WHERE idx = ?1 AND facility = ?2",
+                )
+                .and_then(|mut st| {
+                    st.query_row(params![request as i64, e.facility], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            let Some((asked, replied)) = found else {
+                return Err(not_held_here(
+                    "request",
+                    format_args!("entry {request} is not a whereabouts request"),
+                    &e.facility,
+                ));
+            };
+            if let Some(r) = replied {
+                return Err(reject(
+                    "request",
+                    format!("the request was answered already (entry {r})"),
+                ));
+            }
+            if at < asked.as_str() {
+                return Err(reject(
+                    "at",
+                    format!("{at} is before the request was received ({asked})"),
+                ));
+            }
+            let held = b(p, "held");
+            let booking = p.get("booking").and_then(Value::as_u64);
+            if let Some(booking) = booking {
+                open_here(conn, e, booking, on)?;
+                event(conn, booking, e.index)?;
+            }
+            conn.prepare_cached(
+                "UPDATE whereabouts_requests SET replied = ?2, replied_at = ?3, held = ?4, booking = ?5 WHERE idx = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    request as i64,
+                    e.index as i64,
+                    at,
+                    held,
+                    booking.map(|b| b as i64)
+                ])
+            })
+            .map_err(backend)?;
+        }
         kinds::HEARING => {
             let bookings: Vec<u64> = p
                 .get("bookings")

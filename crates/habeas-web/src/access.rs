@@ -15,6 +15,9 @@ pub mod kinds {
     pub const REFUSED: &str = "access.refused";
     pub const ACCOUNT: &str = "access.account";
     pub const LISTED: &str = "access.listed";
+    /// A court's or the ombudsman's question where a person is, and the answer given (with
+    /// the checkpoint it was given against): readable by inspectors only.
+    pub const WHEREABOUTS: &str = "access.whereabouts";
 }
 
 /// How a sign-in ended.
@@ -83,6 +86,15 @@ pub enum Event<'a> {
         unknown_user: u64,
         limited: u64,
         busy: u64,
+    },
+    /// A whereabouts question and its answer: who asked, for what and in which case, whom
+    /// they named, what they were told and against which checkpoint (`detail`). Only
+    /// inspectors read these entries: a facility never learns who asked about whom.
+    Whereabouts {
+        username: &'a str,
+        /// The person named, when the question named exactly one.
+        person: Option<u64>,
+        detail: Value,
     },
     /// A change to an account or its tokens: `by` is who made it (`user:…` for an account of
     /// the API, `os:…` for the server's control socket, the `--actor` of the command line).
@@ -186,6 +198,20 @@ impl Event<'_> {
                 kinds::SIGN_IN,
                 "sign-in:summary".to_owned(),
                 json!({"outcome": "summary", "since": since, "until": until, "unknown_user": unknown_user, "limited": limited, "busy": busy}),
+            ),
+            Event::Whereabouts {
+                username,
+                person,
+                detail,
+            } => (
+                format!("user:{username}"),
+                EVERY_FACILITY,
+                kinds::WHEREABOUTS,
+                match person {
+                    Some(p) => format!("person:{p}"),
+                    None => "whereabouts:nobody".to_owned(),
+                },
+                detail.clone(),
             ),
             Event::Account {
                 by,

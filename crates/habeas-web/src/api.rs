@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// Parses a JSON body, naming the field at fault. Nothing but white space may follow the
 /// JSON value.
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();

@@ -34,10 +34,16 @@ pub enum Role {
     National,
     Inspector,
     Administrator,
+    /// A judge or a court's clerk: asks where a person is held (the whereabouts answer), and
+    /// nothing else of the records.
+    Court,
+    /// The national human-rights institution or preventive mechanism (NPM): asks where a
+    /// person is held, as a court does.
+    Ombudsman,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Registry,
         Role::Custody,
         Role::Legal,
@@ -46,6 +52,8 @@ impl Role {
         Role::National,
         Role::Inspector,
         Role::Administrator,
+        Role::Court,
+        Role::Ombudsman,
     ];
 
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
@@ -73,20 +81,36 @@ impl Role {
             Role::National => "national",
             Role::Inspector => "inspector",
             Role::Administrator => "administrator",
+            Role::Court => "court",
+            Role::Ombudsman => "ombudsman",
         }
     }
 
     /// Whether the role works in named facilities only (every role but national
-    /// administration, inspectors and administrators).
+    /// administration, inspectors, administrators, courts and the ombudsman).
     pub fn scoped(self) -> bool {
-        !matches!(self, Role::National | Role::Inspector | Role::Administrator)
+        !matches!(
+            self,
+            Role::National | Role::Inspector | Role::Administrator | Role::Court | Role::Ombudsman
+        )
+    }
+
+    /// Whether the role asks only where a person is (courts, the ombudsman): it works in no
+    /// facility, so it covers none, and reads no file, list or register of the records.
+    pub fn asks_whereabouts(self) -> bool {
+        matches!(self, Role::Court | Role::Ombudsman)
     }
 
     /// Whether signing in needs a second factor.
     pub fn requires_mfa(self) -> bool {
         matches!(
             self,
-            Role::Director | Role::National | Role::Inspector | Role::Administrator
+            Role::Director
+                | Role::National
+                | Role::Inspector
+                | Role::Administrator
+                | Role::Court
+                | Role::Ombudsman
         )
     }
 }
@@ -349,7 +373,23 @@ mod tests {
             .filter(|r| r.requires_mfa())
             .map(Role::as_str)
             .collect();
-        assert_eq!(mfa, ["director", "national", "inspector", "administrator"]);
+        assert_eq!(
+            mfa,
+            [
+                "director",
+                "national",
+                "inspector",
+                "administrator",
+                "court",
+                "ombudsman"
+            ]
+        );
+        let asking: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|r| r.asks_whereabouts())
+            .map(Role::as_str)
+            .collect();
+        assert_eq!(asking, ["court", "ombudsman"]);
     }
 
     #[test]

@@ -61,6 +61,10 @@ impl ApiError {
             "sign in first (POST /api/session) or give an API token",
         )
     }
+    /// The input field at fault, when there is one.
+    pub(crate) fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
     /// The error's code (`bad_credentials`, `forbidden`…).
     pub(crate) fn code(&self) -> &str {
         &self.code

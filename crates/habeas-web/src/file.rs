@@ -41,12 +41,22 @@ pub(crate) fn readable_file(
     }
 }
 
-/// The refusal of a role that reads no person file (administrators manage accounts).
+/// The refusal of a role that reads no person file: administrators manage accounts; courts
+/// and the ombudsman ask where a person is (`/api/whereabouts`) and get nothing else of it.
 fn not_for_role(caller: &Caller) -> Option<Refusal> {
-    (caller.role == Role::Administrator).then(|| Refusal {
+    if caller.role == Role::Administrator {
+        return Some(Refusal {
+            facility: EVERY_FACILITY.to_owned(),
+            reason: "administrators manage accounts, not records",
+            answer: ApiError::forbidden("administrators do not read person files"),
+        });
+    }
+    caller.role.asks_whereabouts().then(|| Refusal {
         facility: EVERY_FACILITY.to_owned(),
-        reason: "administrators manage accounts, not records",
-        answer: ApiError::forbidden("administrators do not read person files"),
+        reason: "courts and the ombudsman ask where a person is, not for the file",
+        answer: ApiError::forbidden(
+            "courts and the ombudsman ask where a person is held (POST /api/whereabouts), not for the file",
+        ),
     })
 }
 
@@ -353,6 +363,12 @@ pub(crate) async fn access_log(
         for i in page.from..end {
             if let Some(bytes) = state.access_store.entry(i)? {
                 let e = habeas_register::Entry::decode(&bytes).map_err(ApiError::internal)?;
+                // Who asked where a person is, and about whom: for inspectors only (an
+                // administrator sees that an entry is there, not what it says).
+                if e.kind == crate::access::kinds::WHEREABOUTS && caller.role != Role::Inspector {
+                    entries.push(json!({"index": i, "time": e.time.to_string(), "actor": "-", "facility": e.facility, "kind": e.kind, "subject": "-", "payload": {"withheld": "whereabouts questions are read by inspectors only"}}));
+                    continue;
+                }
                 entries.push(json!({"index": i, "time": e.time.to_string(), "actor": e.actor, "facility": e.facility, "kind": e.kind, "subject": e.subject, "payload": e.payload}));
             }
         }

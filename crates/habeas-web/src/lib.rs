@@ -2,10 +2,11 @@
 //! factor, roles and facility scope, the access log, and the control channel.
 //!
 //! The modules form layers, and a test (`tests/modules.rs`) keeps them free of cycles: the
-//! leaves (`error`, `auth`, `access`, `schema`, `users`, `limits`, `evaluations`), the shared
-//! state (`state`), the handlers that depend on it (`session`, `file`, `service`, `api`, `ui`
-//! and its pages, `control`), then the OpenAPI document (`openapi`) and the route table
-//! (`routes`), which depend on the handlers and on which no handler depends.
+//! leaves (`error`, `auth`, `access`, `schema`, `users`, `limits`, `evaluations`,
+//! `transparency`), the shared state (`state`), the handlers that depend on it (`session`,
+//! `file`, `service`, `public`, `api`, `ui` and its pages, `control`), then the OpenAPI
+//! document (`openapi`) and the route table (`routes`), which depend on the handlers and on
+//! which no handler depends.
 
 pub mod access;
 pub(crate) mod api;
@@ -16,11 +17,14 @@ pub mod evaluations;
 pub mod file;
 pub mod limits;
 pub mod openapi;
+pub(crate) mod public;
 pub mod routes;
 pub mod schema;
 pub mod service;
 pub mod session;
 pub mod signin;
 pub mod state;
+pub mod transparency;
 pub mod ui;
 pub mod users;
+pub mod whereabouts;

@@ -46,6 +46,8 @@ impl Modify for Security {
         crate::service::healthz,
         crate::openapi::openapi,
         crate::service::metrics,
+        crate::public::checkpoint,
+        crate::public::tile,
         crate::session::sign_in,
         crate::session::sign_out,
         crate::session::me,
@@ -83,6 +85,7 @@ impl Modify for Security {
         crate::api::tokens_list,
         crate::api::tokens_issue,
         crate::api::tokens_revoke,
+        crate::whereabouts::whereabouts,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security)

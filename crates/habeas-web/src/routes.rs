@@ -25,6 +25,8 @@ pub(crate) const SIGN_IN_BODY_MAX: usize = 8 * 1024;
 pub fn router(state: Arc<AppState>) -> Router {
     let routes = Router::new()
         .route("/healthz", get(healthz))
+        .route("/checkpoint", get(crate::public::checkpoint))
+        .route("/tile/{*path}", get(crate::public::tile))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route(
@@ -111,6 +113,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(crate::api::identity_corrections),
         )
         .route("/api/access-log", get(access_log))
+        .route(
+            "/api/whereabouts",
+            axum::routing::post(crate::whereabouts::whereabouts),
+        )
         .merge(page_routes())
         .fallback(|uri: axum::http::Uri| async move {
             // A page that does not exist is a page saying so, with the way back; the API's
@@ -188,7 +194,12 @@ async fn security_headers(
 ) -> Response {
     // The pages may load the server's own style sheet and script (htmx), fetch from and post
     // forms to it; nothing else.
-    let page = req.uri().path() == "/" || req.uri().path().starts_with("/ui/");
+    let page = req.uri().path() == "/"
+        || req.uri().path().starts_with("/ui/")
+        || req.uri().path() == "/verify";
+    // The public tiles and checkpoint say how long they may be cached (`public`); nothing
+    // else may be.
+    let public = req.uri().path() == "/checkpoint" || req.uri().path().starts_with("/tile/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let csp = if page {
@@ -207,9 +218,11 @@ async fn security_headers(
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
         ("x-frame-options", "DENY"),
-        ("cache-control", "no-store"),
     ] {
         h.insert(k, HeaderValue::from_static(v));
+    }
+    if !(public && h.contains_key("cache-control")) {
+        h.insert("cache-control", HeaderValue::from_static("no-store"));
     }
     res
 }
@@ -249,6 +262,8 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         .route("/ui", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/", get(|| async { Redirect::to("/ui/board") }))
         .route("/ui/style.css", get(crate::ui::style))
+        .route("/verify", get(crate::ui::verify_page))
+        .route("/verify.js", get(crate::ui::verify_script))
         .route("/ui/htmx.min.js", get(crate::ui::htmx))
         .route(
             "/ui/sign-in",
@@ -292,6 +307,19 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         .route("/ui/hearings", get(crate::ui::registers::hearings_page))
         .route("/ui/contacts", get(crate::ui::registers::contacts_page))
         .route("/ui/complaints", get(crate::ui::registers::complaints_page))
+        .route(
+            "/ui/whereabouts",
+            get(crate::ui::whereabouts::whereabouts_page)
+                .post(crate::ui::whereabouts::whereabouts_form),
+        )
+        .route(
+            "/ui/whereabouts-requests",
+            get(crate::ui::requests::requests_page).post(crate::ui::requests::requests_form),
+        )
+        .route(
+            "/ui/whereabouts/file",
+            post(crate::ui::whereabouts::whereabouts_file),
+        )
         .route("/ui/persons/{person}", get(crate::ui::person::person_page))
         .route(
             "/ui/persons/{person}/photo",

@@ -15,14 +15,14 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text: requests by route pattern and status, their seconds, register and access-log sizes", body = String, content_type = "text/plain"), (status = 401, description = "Not signed in", body = crate::schema::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::schema::ErrorBody)), security(("session" = []), ("token" = [])))]
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text: requests by route pattern and status, their seconds, register and access-log sizes, the published checkpoint's size and each witness's state (cosigned size, failures, fork)", body = String, content_type = "text/plain"), (status = 401, description = "Not signed in", body = crate::schema::ErrorBody), (status = 403, description = "Not for this role (logged)", body = crate::schema::ErrorBody)), security(("session" = []), ("token" = [])))]
 pub(crate) async fn metrics(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let s = state.clone();
-    let (size, access) = blocking(move || {
+    let (size, access, published) = blocking(move || {
         // Not public: the service's figures are for those who oversee it (a scraper uses an
         // API token of such an account).
         let caller = s.caller(&method, &headers)?;
@@ -40,7 +40,8 @@ pub(crate) async fn metrics(
                 "the metrics are for national administration, inspectors and administrators",
             ));
         }
-        Ok((s.store.size()?, s.access_store.size()?))
+        let published = s.transparency.published(&s.store)?.map(|p| p.size);
+        Ok((s.store.size()?, s.access_store.size()?, published))
     })
     .await?;
     let mut out = String::new();
@@ -112,5 +113,63 @@ pub(crate) async fn metrics(
         }
     }
     out.push_str(&batches);
+    witness_metrics(&mut out, &state.transparency, published);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+/// The published checkpoint's size and each witness's state: the largest size it cosigned,
+/// its failed exchanges, and whether it refused this register's history (a fork).
+fn witness_metrics(
+    out: &mut String,
+    t: &crate::transparency::Transparency,
+    published: Option<u64>,
+) {
+    use std::fmt::Write as _;
+    if let Some(size) = published {
+        let _ = writeln!(
+            out,
+            "# TYPE habeas_published_size gauge\nhabeas_published_size {size}"
+        );
+    }
+    if t.witnesses().is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# TYPE habeas_witness_quorum gauge\nhabeas_witness_quorum {}",
+        t.quorum()
+    );
+    let rows: Vec<(String, crate::transparency::WitnessStatus)> = t
+        .witnesses()
+        .iter()
+        .map(|w| w.name.replace('\\', "\\\\").replace('"', "\\\""))
+        .zip(t.statuses())
+        .collect();
+    out.push_str("# TYPE habeas_witness_cosigned_size gauge\n");
+    for (name, st) in &rows {
+        if let Some(size) = st.cosigned_size {
+            let _ = writeln!(
+                out,
+                "habeas_witness_cosigned_size{{witness=\"{name}\"}} {size}"
+            );
+        }
+    }
+    out.push_str("# TYPE habeas_witness_failures_total counter\n");
+    for (name, st) in &rows {
+        let _ = writeln!(
+            out,
+            "habeas_witness_failures_total{{witness=\"{name}\"}} {}",
+            st.failures
+        );
+    }
+    out.push_str("# TYPE habeas_witness_up gauge\n");
+    for (name, st) in &rows {
+        let up = u8::from(st.failing == 0 && st.cosigned_size.is_some());
+        let _ = writeln!(out, "habeas_witness_up{{witness=\"{name}\"}} {up}");
+    }
+    out.push_str("# TYPE habeas_witness_fork gauge\n");
+    for (name, st) in &rows {
+        let fork = u8::from(st.fork.is_some());
+        let _ = writeln!(out, "habeas_witness_fork{{witness=\"{name}\"}} {fork}");
+    }
 }

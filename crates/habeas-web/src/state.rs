@@ -38,6 +38,11 @@ pub struct AppState {
     pub evaluations: crate::evaluations::Evaluations,
     /// The limits on signing in (`limits`).
     pub signin_limits: crate::limits::SignInLimits,
+    /// The public tiles, proofs, witnesses and published checkpoint (`transparency`).
+    pub transparency: Arc<crate::transparency::Transparency>,
+    /// The register's key, for signing whereabouts answers (`whereabouts`); `None` for a
+    /// server that cannot sign (it answers 503 to the question).
+    pub signer: Option<Arc<habeas_register::note::Signer>>,
 }
 
 /// Request counts and latencies by route and status, for `/metrics`.
@@ -133,6 +138,9 @@ pub struct Caller {
 impl Caller {
     /// Whether the caller works in `facility`.
     pub fn covers(&self, facility: &str) -> bool {
+        if self.role.asks_whereabouts() {
+            return false;
+        }
         !self.role.scoped() || self.user.facilities.iter().any(|f| f == facility)
     }
 }

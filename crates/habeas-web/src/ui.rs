@@ -12,6 +12,8 @@ pub mod i18n;
 pub(crate) mod oversight;
 pub(crate) mod person;
 pub(crate) mod registers;
+pub(crate) mod requests;
+pub(crate) mod whereabouts;
 
 use crate::access::EVERY_FACILITY;
 use crate::auth::Role;
@@ -263,6 +265,30 @@ pub(crate) async fn style() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../templates/ui/style.css"),
+    )
+        .into_response()
+}
+
+/// The answer checker (`/verify`): a public page that checks a whereabouts answer file in the
+/// browser, with nothing sent to the server (static/verify.html and verify.js).
+pub(crate) async fn verify_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../static/verify.html"),
+    )
+        .into_response()
+}
+
+pub(crate) async fn verify_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../static/verify.js"),
     )
         .into_response()
 }
@@ -577,17 +603,16 @@ fn percent(lang: Lang, part: u64, whole: u64) -> String {
 }
 
 /// Who may see the board and the cells: everyone who works with records (not administrators,
-/// who manage accounts).
+/// who manage accounts, nor courts and the ombudsman, who ask where a person is).
 fn records_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Response> {
-    if caller.role != Role::Administrator {
+    let reason = if caller.role == Role::Administrator {
+        "administrators manage accounts, not records"
+    } else if caller.role.asks_whereabouts() {
+        "courts and the ombudsman ask where a person is, not for the records"
+    } else {
         return None;
-    }
-    if let Err(e) = state.refuse(
-        caller,
-        EVERY_FACILITY,
-        action,
-        "administrators manage accounts, not records",
-    ) {
+    };
+    if let Err(e) = state.refuse(caller, EVERY_FACILITY, action, reason) {
         return Some(e.into_response());
     }
     Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
@@ -657,6 +682,10 @@ pub(crate) async fn board(
         // An administrator keeps accounts, not records: their page is the accounts'.
         if caller.role == Role::Administrator {
             return Ok(Redirect::to("/ui/accounts").into_response());
+        }
+        // A court or the ombudsman asks where a person is: their page is that question.
+        if caller.role.asks_whereabouts() {
+            return Ok(Redirect::to("/ui/whereabouts").into_response());
         }
         if let Some(r) = records_reader(state, &caller, "read the facility board") {
             return Ok(r);

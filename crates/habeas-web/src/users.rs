@@ -82,6 +82,8 @@ pub(crate) const ROLES: &[&str] = &[
     "national",
     "inspector",
     "administrator",
+    "court",
+    "ombudsman",
 ];
 
 /// The languages of the interface.

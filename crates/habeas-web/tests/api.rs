@@ -163,6 +163,18 @@ fn world_with(signin_limits: habeas_web::limits::SignInLimits) -> World {
             vec![],
             Some(auth::new_totp_secret().unwrap()),
         ),
+        (
+            "cou",
+            "court",
+            vec![],
+            Some(auth::new_totp_secret().unwrap()),
+        ),
+        (
+            "omb",
+            "ombudsman",
+            vec![],
+            Some(auth::new_totp_secret().unwrap()),
+        ),
     ] {
         let facilities: Vec<String> = facilities.into_iter().map(String::from).collect();
         if let Some(t) = &totp {
@@ -194,6 +206,10 @@ fn world_with(signin_limits: habeas_web::limits::SignInLimits) -> World {
         cookie_key: habeas_web::auth::CookieKey::new([11; 32]),
         evaluations: Default::default(),
         signin_limits,
+        transparency: Default::default(),
+        signer: Some(Arc::new(
+            Signer::from_seed("habeas.test/api", [4; 32]).unwrap(),
+        )),
     });
     World {
         _dir: dir,
@@ -824,7 +840,9 @@ struct Case {
 }
 
 const READ: &[&str] = &["reg", "cus", "leg", "hea", "dir", "nat", "ins"];
-const EVERYONE: &[&str] = &["reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm"];
+const EVERYONE: &[&str] = &[
+    "reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm", "cou", "omb",
+];
 
 fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
     let case = |method, uri: String, body: Option<Value>, roles, scope| Case {
@@ -1146,18 +1164,27 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
             EVERYONE,
             Scope::Global,
         )],
+        "whereabouts" => vec![case(
+            "POST",
+            "/api/whereabouts".into(),
+            Some(
+                json!({"document": {"kind": "DUI", "number": "00000000-0"}, "purpose": "matrix", "case_reference": "M-1"}),
+            ),
+            &["cou", "omb"],
+            Scope::Global,
+        )],
         "me" => vec![case(
             "GET",
             "/api/session".into(),
             None,
-            &["reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm"],
+            EVERYONE,
             Scope::Global,
         )],
         "sign_out" => vec![case(
             "DELETE",
             "/api/session".into(),
             None,
-            &["reg", "cus", "leg", "hea", "dir", "nat", "ins", "adm"],
+            EVERYONE,
             Scope::Global,
         )],
         other => unreachable!(
@@ -1216,7 +1243,7 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
     // Every operation of the document, the session's own last (signing out ends the loop's
     // session); the public ones are listed, so that a new public route is a decision too.
     let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
-    let public = ["healthz", "openapi", "sign_in"];
+    let public = ["healthz", "openapi", "sign_in", "checkpoint", "tile"];
     let mut ops: Vec<String> = Vec::new();
     for (path, methods) in doc["paths"].as_object().unwrap() {
         for (method, op) in methods.as_object().unwrap() {
@@ -1248,6 +1275,8 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         "nat",
         "ins",
         "adm",
+        "cou",
+        "omb",
     ];
     let facilities = |user: &str| -> Option<&'static str> {
         if user.ends_with(".cecot") {
@@ -5160,4 +5189,374 @@ async fn a_placement_may_say_when_it_happened_and_the_cell_shows_it() {
         )
         .await;
     assert!(page(&a).contains("10/05/2025 08:00 UTC"), "{}", page(&a));
+}
+
+/// A court asks where a person is and gets a signed answer resting on proven entries; "not
+/// held" and a released person are answers too; the question is in the access log, which only
+/// inspectors read in full; bad questions name their field.
+#[tokio::test]
+async fn a_court_asks_where_a_person_is_and_gets_a_signed_answer_it_can_check() {
+    use base64::Engine as _;
+    use habeas_register::merkle::{from_hex, leaf_hash, verify_inclusion};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let w = world();
+    let (cookie, csrf) = w.session("cou").await;
+    let h = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let ask = |body: Value| w.call("POST", "/api/whereabouts", &h, Some(body));
+    let ana = w.people[0].0;
+
+    // Ana López, born 1990-01-01, held at CECOT on a pretrial order.
+    let a = ask(json!({"name": "ana lopez", "birth_date": "1990-01-01", "purpose": "habeas corpus", "case_reference": "HC-12-2025"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let answer = &a.body["answer"];
+    assert_eq!(answer["format"], "habeas.whereabouts/1");
+    assert_eq!(answer["status"], "held", "{answer}");
+    assert_eq!(answer["person"], ana);
+    assert_eq!(answer["facility"], "CECOT");
+    assert_eq!(answer["since"], "2025-05-01T10:00:00.000Z");
+    assert_eq!(answer["legal_basis"]["kind"], "pretrial_detention");
+    assert_eq!(answer["legal_basis"]["reference"], "1-2025");
+    assert_eq!(answer["asked"]["case_reference"], "HC-12-2025");
+    // Nothing else of the file: no health record, no cell, no family.
+    let text = a.body["answer"].to_string();
+    for absent in ["hipertensión", "cell", "family", "unit"] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
+
+    // The signature: the register's key over the answer's canonical JSON.
+    let key = w.state.store.info().unwrap().verifier;
+    let signed = habeas_register::note::open_note(a.body["signature"].as_str().unwrap(), &key)
+        .expect("signed by the register");
+    let canonical = habeas_register::canonical::to_vec(answer).unwrap();
+    let digest = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(&canonical));
+    assert_eq!(
+        signed,
+        format!("habeas.whereabouts/1\nhabeas.test/api\n{digest}\n")
+    );
+    // Every entry it rests on is in the checkpoint's tree, and says what the answer says.
+    let cp = habeas_register::note::Checkpoint::open(
+        a.body["evidence"]["checkpoint"].as_str().unwrap(),
+        &key,
+    )
+    .unwrap();
+    assert_eq!(answer["checkpoint"]["size"], cp.size);
+    assert_eq!(answer["checkpoint"]["root"], b64.encode(cp.root));
+    let entries = a.body["evidence"]["entries"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{entries:?}");
+    for e in entries {
+        let bytes = b64.decode(e["entry"].as_str().unwrap()).unwrap();
+        let leaf = leaf_hash(&bytes);
+        assert_eq!(e["leaf_hash"], habeas_register::merkle::to_hex(&leaf));
+        let proof: Vec<_> = e["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| from_hex(p.as_str().unwrap()).unwrap())
+            .collect();
+        let index = e["index"].as_u64().unwrap();
+        assert!(
+            verify_inclusion(index, cp.size, &leaf, &proof, &cp.root),
+            "{index}"
+        );
+        let mut wrong = leaf;
+        wrong[0] ^= 1;
+        assert!(!verify_inclusion(index, cp.size, &wrong, &proof, &cp.root));
+    }
+    let admission: Value = serde_json::from_slice(
+        &b64.decode(
+            entries.iter().find(|e| e["index"] == ana).unwrap()["entry"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(admission["kind"], "custody.admitted");
+    assert_eq!(admission["facility"], "CECOT");
+
+    // Not held: a document nobody has; also an answer, signed, against the checkpoint.
+    let none = ask(json!({"document": {"kind": "DUI", "number": "99999999-9"}, "purpose": "habeas corpus", "case_reference": "HC-13-2025"})).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    assert_eq!(none.body["answer"]["status"], "not_held");
+    assert!(none.body["evidence"]["entries"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(
+        habeas_register::note::open_note(none.body["signature"].as_str().unwrap(), &key).is_ok()
+    );
+
+    // Released: the answer says when, and rests on the release.
+    let (reg_cookie, reg_csrf) = w.session("reg.cecot").await;
+    let r = w
+        .call("POST", "/api/releases", &[("cookie", reg_cookie.as_str()), (CSRF_HEADER, reg_csrf.as_str())],
+            Some(json!({"facility": "CECOT", "booking": ana, "reason": "bail", "authority": "Juzgado", "reference": "L-1"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let released = r.body["entry"].as_u64().unwrap();
+    let a = ask(json!({"name": "Ana López", "birth_date": "1990-01-01", "purpose": "habeas corpus", "case_reference": "HC-12-2025"})).await;
+    assert_eq!(a.body["answer"]["status"], "released", "{}", a.body);
+    assert_eq!(a.body["answer"]["ended"]["entry"], released);
+    assert_eq!(a.body["answer"]["ended"]["reason"], "bail");
+    let ended = a.body["evidence"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["index"] == released)
+        .unwrap()
+        .clone();
+    // Recorded after the checkpoint the answer rests on, or proven in it.
+    assert!(
+        ended["after_checkpoint"].as_bool().unwrap() || ended["proof"].is_array(),
+        "{ended}"
+    );
+
+    // Bad questions name the field and log nothing.
+    let before = w.log().len();
+    for (body, field) in [
+        (json!({"purpose": "x", "case_reference": "y"}), "document"),
+        (
+            json!({"name": "Ana López", "purpose": "x", "case_reference": "y"}),
+            "birth_date",
+        ),
+        (
+            json!({"name": "Ana", "birth_date": "1990-01-01", "purpose": "x", "case_reference": "y"}),
+            "name",
+        ),
+        (
+            json!({"name": "Ana López", "birth_date": "1990-13-01", "purpose": "x", "case_reference": "y"}),
+            "birth_date",
+        ),
+        (
+            json!({"document": {"kind": "DUI", "number": "1"}, "name": "Ana López", "birth_date": "1990-01-01", "purpose": "x", "case_reference": "y"}),
+            "document",
+        ),
+        (
+            json!({"document": {"kind": "DUI", "number": "1"}, "purpose": " ", "case_reference": "y"}),
+            "purpose",
+        ),
+        (
+            json!({"document": {"kind": "DUI", "number": "1"}, "purpose": "x"}),
+            "body",
+        ),
+    ] {
+        let a = ask(body.clone()).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {}", a.body);
+        assert_eq!(a.body["error"]["field"], field, "{body}: {}", a.body);
+    }
+    assert_eq!(w.log().len(), before);
+
+    // The access log has each question and answer, in full for inspectors only.
+    let asked: Vec<Value> = w
+        .log()
+        .into_iter()
+        .filter(|e| e["kind"] == "access.whereabouts")
+        .collect();
+    assert_eq!(asked.len(), 3);
+    assert_eq!(asked[0]["actor"], "user:cou");
+    assert_eq!(asked[0]["subject"], format!("person:{ana}"));
+    assert_eq!(asked[0]["payload"]["case_reference"], "HC-12-2025");
+    assert_eq!(asked[1]["payload"]["status"], "not_held");
+    assert_eq!(
+        asked[1]["payload"]["checkpoint"]["size"],
+        none.body["answer"]["checkpoint"]["size"]
+    );
+    let (adm, _) = w.session("adm").await;
+    let log = w
+        .call(
+            "GET",
+            "/api/access-log?limit=1000",
+            &[("cookie", &adm)],
+            None,
+        )
+        .await;
+    let seen = log.body["entries"].as_array().unwrap();
+    let hidden: Vec<&Value> = seen
+        .iter()
+        .filter(|e| e["kind"] == "access.whereabouts")
+        .collect();
+    assert_eq!(hidden.len(), 3);
+    assert!(
+        hidden
+            .iter()
+            .all(|e| e["subject"] == "-" && e["payload"].get("case_reference").is_none()),
+        "{hidden:?}"
+    );
+    let (ins, _) = w.session("ins").await;
+    let log = w
+        .call(
+            "GET",
+            "/api/access-log?limit=1000",
+            &[("cookie", &ins)],
+            None,
+        )
+        .await;
+    let full: Vec<&Value> = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "access.whereabouts")
+        .collect();
+    assert_eq!(full[0]["payload"]["case_reference"], "HC-12-2025");
+}
+
+/// Staff record a family's whereabouts request when it is received and answer it; one left
+/// unanswered past 24 hours is a grave finding citing Rules 68–69 and the CED; another
+/// facility's staff cannot record for this one; a court's page asks and shows the answer.
+#[tokio::test]
+async fn whereabouts_requests_are_recorded_answered_and_found_when_unanswered() {
+    let w = world();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let h = [("cookie", cookie.as_str())];
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&action=request&requester=Rosa+Mart%C3%ADnez&relationship=madre&contact=7012-3456&sought_name=Kevin+Mart%C3%ADnez&taken_on=2025-11-20&taken_where=Soyapango"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let location = a.headers["location"].to_str().unwrap().to_owned();
+    let first: u64 = location.rsplit('=').next().unwrap().parse().unwrap();
+    assert!(location.contains("recorded="), "{location}");
+    let a = w.call("GET", &location, &h, None).await;
+    assert!(page(&a).contains("Kevin Martínez"), "{}", page(&a));
+    assert!(page(&a).contains("id=\"requests-done\""), "{}", page(&a));
+    // A second request, answered: the person is held here.
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&action=request&requester=Juan+L%C3%B3pez&relationship=hermano&sought_name=Ana+L%C3%B3pez"),
+        )
+        .await;
+    let second: u64 = a.headers["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ana = w.people[0].0;
+    // Held, without the booking: refused, naming the field; nothing written.
+    let before = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&action=reply&request={second}&held=yes&answer=en+persona"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", page(&a));
+    assert!(page(&a).contains("id=\"requests-refused\""));
+    assert_eq!(w.main.size().unwrap(), before);
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&action=reply&request={second}&held=yes&booking={ana}&answer=en+persona"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    // Answering it twice is refused.
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &h,
+            &format!(
+                "csrf={csrf}&facility=CECOT&action=reply&request={second}&held=no&answer=otra+vez"
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    // Another facility's staff cannot record for CECOT (logged), nor answer its requests.
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let a = w
+        .form(
+            "/ui/whereabouts-requests",
+            &[("cookie", izalco.as_str())],
+            &format!("csrf={izalco_csrf}&facility=CECOT&action=request&requester=X+Y&relationship=t%C3%ADa&sought_name=Z+W"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    // A day and more later, the first is unanswered: a grave finding of the facility.
+    w.clock.advance_millis(25 * 3_600_000);
+    let today = w.clock.now().date_string();
+    let (cookie, _) = w.session("dir.cecot").await;
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/reports/compliance?facility=CECOT&as_of={today}"),
+            &[("cookie", cookie.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let found: Vec<&Value> = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap_or("").starts_with("whereabouts."))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["code"], "whereabouts.unanswered");
+    assert_eq!(found[0]["severity"], "grave");
+    assert_eq!(found[0]["evidence"], json!([first]));
+    assert!(found[0]["rule"].as_str().unwrap().contains("68-69"));
+    let (cookie, _) = w.session("reg.cecot").await;
+    let a = w
+        .call(
+            "GET",
+            "/ui/whereabouts-requests?facility=CECOT",
+            &[("cookie", cookie.as_str())],
+            None,
+        )
+        .await;
+    assert!(page(&a).contains("class=\"expired\""), "{}", page(&a));
+
+    // The court's page: asks by name and birth date, and shows the answer in Spanish.
+    let (court, court_csrf) = w.session("cou").await;
+    let court = [("cookie", court.as_str())];
+    let a = w.call("GET", "/ui/board", &court, None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.headers["location"], "/ui/whereabouts");
+    let a = w.call("GET", "/ui/whereabouts", &court, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        !page(&a).contains("/ui/board\">"),
+        "no records for a court: {}",
+        page(&a)
+    );
+    let a = w
+        .form(
+            "/ui/whereabouts",
+            &court,
+            &format!("csrf={court_csrf}&by=name&name=Ana+L%C3%B3pez&birth_date=1990-01-01&purpose=h%C3%A1beas+corpus&case_reference=HC-1"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(page(&a).contains("data-status=\"held\""), "{}", page(&a));
+    assert!(page(&a).contains("Detenida en CECOT desde"), "{}", page(&a));
+    assert!(
+        page(&a).contains("habeas.whereabouts/1"),
+        "the file is on the page"
+    );
+    // Without the birth date: the field is named beside it.
+    let a = w
+        .form(
+            "/ui/whereabouts",
+            &court,
+            &format!("csrf={court_csrf}&by=name&name=Ana+L%C3%B3pez&purpose=x&case_reference=HC-1"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(page(&a).contains("id=\"birth_date-error\""), "{}", page(&a));
+    // A director may not ask: the page is refused (a new time step for a new code).
+    w.clock.advance_millis(31_000);
+    let (dir, _) = w.session("dir.cecot").await;
+    let a = w
+        .call("GET", "/ui/whereabouts", &[("cookie", dir.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
 }

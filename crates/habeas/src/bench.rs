@@ -651,6 +651,12 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
     figures.extend(crate::bench_signin::signin_flood_figures(
         &crate::bench_signin::SigninFloodArgs::defaults(runs),
     )?);
+    figures.extend(crate::bench_witness::witness_figures(
+        &crate::bench_witness::WitnessBenchArgs::defaults(runs),
+    )?);
+    figures.extend(crate::bench_whereabouts::whereabouts_figures(
+        &crate::bench_whereabouts::WhereaboutsBenchArgs::defaults(runs),
+    )?);
     report(
         &figures,
         json,
@@ -662,6 +668,8 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
             crate::bench_ui::UI_BASELINES,
             crate::bench_search::SEARCH_BASELINE,
             crate::bench_signin::SIGNIN_FLOOD_BASELINE,
+            crate::bench_witness::WITNESS_BASELINE,
+            crate::bench_whereabouts::WHEREABOUTS_BASELINE,
         ],
     )
 }

@@ -285,6 +285,8 @@ pub(crate) fn build_at(
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
         evaluations: Default::default(),
         signin_limits: Default::default(),
+        transparency: Default::default(),
+        signer: None,
     });
     Ok(Served {
         register,

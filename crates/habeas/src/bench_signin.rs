@@ -243,6 +243,8 @@ fn with_limits(served: &Served, limits: LimitsConfig) -> Arc<AppState> {
         cookie_key: s.cookie_key.clone(),
         evaluations: Default::default(),
         signin_limits: SignInLimits::new(limits),
+        transparency: Default::default(),
+        signer: None,
     })
 }
 

@@ -80,6 +80,35 @@ struct Tokens {
     administrator: String,
 }
 
+/// A benchmark's access log: a register of its own, durable, with the system's clock.
+pub(crate) fn access_log(
+    path: &std::path::Path,
+    origin: &str,
+    seed: [u8; 32],
+) -> Result<(Arc<SqliteStore>, Register)> {
+    let signer = Signer::from_seed(origin, seed).map_err(e)?;
+    let store = Arc::new(
+        SqliteStore::create(
+            path,
+            &RegisterInfo {
+                origin: origin.into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .map_err(e)?,
+    );
+    let register = Register::start(WriterParts {
+        sink: Box::new(store.sink().map_err(e)?),
+        store: store.clone(),
+        signer,
+        clock: Arc::new(SystemClock),
+        entropy: Arc::new(OsEntropy::default()),
+        config: WriterConfig::default(),
+    })
+    .map_err(e)?;
+    Ok((store, register))
+}
+
 fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register, Tokens, u64)> {
     let path = dir.join("ui.db");
     let origin = "habeas.bench/ui";
@@ -122,26 +151,8 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
     register.shutdown();
     generated.map_err(e)?;
     // The access log, and a director of CECOT with an API token.
-    let access_signer = Signer::from_seed("habeas.bench/ui/access", [7; 32]).map_err(e)?;
-    let access_store = Arc::new(
-        SqliteStore::create(
-            &dir.join("ui.db.access"),
-            &RegisterInfo {
-                origin: "habeas.bench/ui/access".into(),
-                verifier: access_signer.verifier(),
-            },
-        )
-        .map_err(e)?,
-    );
-    let access = Register::start(WriterParts {
-        sink: Box::new(access_store.sink().map_err(e)?),
-        store: access_store.clone(),
-        signer: access_signer,
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy::default()),
-        config: WriterConfig::default(),
-    })
-    .map_err(e)?;
+    let (access_store, access) =
+        access_log(&dir.join("ui.db.access"), "habeas.bench/ui/access", [7; 32])?;
     let accounts = Accounts::open(&path).map_err(e)?;
     let now = SystemClock.now().millis();
     // A director of the facility, an inspector and an administrator, each with a token: every
@@ -205,6 +216,8 @@ fn served(dir: &std::path::Path, people: u32) -> Result<(Arc<AppState>, Register
         cookie_key: habeas_web::auth::CookieKey::generate().map_err(e)?,
         evaluations: Default::default(),
         signin_limits: Default::default(),
+        transparency: Default::default(),
+        signer: None,
     });
     Ok((state, access, tokens, person))
 }

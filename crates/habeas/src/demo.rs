@@ -162,6 +162,8 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             keep_aside(&key_path, &[".access"])?;
         }
         // The demo's store (or replica) and its keys go together.
+        // (The demo's witness goes too: the new demo has the same origin and key, and a
+        // witness that kept the old one's tree would rightly refuse the new one as a fork.)
         for suffix in [
             "",
             "-wal",
@@ -170,6 +172,11 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             ".access-writer.lock",
             ".session.key",
             ".secrets.key",
+            ".witness.db",
+            ".witness.db-wal",
+            ".witness.db-shm",
+            ".witness.key",
+            ".witness.log",
         ] {
             let mut p = local.as_os_str().to_owned();
             p.push(suffix);
@@ -361,8 +368,106 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
             }
         }
     }
+    // One witness beside the register, in a process and store of its own: the server sends it
+    // every checkpoint, and `/checkpoint` serves the one it cosigned.
+    let witness = DemoWitness::start(&local, &origin, &info.verifier.to_string())?;
+    println!();
+    println!(
+        "A witness cosigns the register's checkpoints: its verifier key is {}",
+        witness.vkey
+    );
+    println!(
+        "The public tree: http://{}/checkpoint and /tile/… (check it: python3 tools/tlog_client.py check --url http://{}/ --key {} --witness {})",
+        args.listen, args.listen, info.verifier, witness.vkey
+    );
     println!("Stop it with Ctrl-C; `habeas {db_flag} serve` serves it again.");
-    crate::serve::run(db, crate::serve::ServeArgs::local(args.listen))
+    let served = crate::serve::run(
+        db,
+        crate::serve::ServeArgs::local(args.listen)
+            .with_witness(format!("{}@{}", witness.vkey, witness.url)),
+    );
+    drop(witness);
+    served
+}
+
+/// The demo's witness: `habeas witness serve` on `<db>.witness.db` with the key
+/// `<db>.witness.key` (made the first time), stopped with the demo.
+struct DemoWitness {
+    child: std::process::Child,
+    vkey: String,
+    url: String,
+}
+
+impl Drop for DemoWitness {
+    fn drop(&mut self) {
+        // Its standard input closes with this process, which stops it too.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl DemoWitness {
+    fn start(local: &std::path::Path, origin: &str, register_vkey: &str) -> Result<Self> {
+        use std::io::BufRead as _;
+        let beside = |suffix: &str| {
+            let mut p = local.as_os_str().to_owned();
+            p.push(suffix);
+            std::path::PathBuf::from(p)
+        };
+        let key = beside(".witness.key");
+        if !key.exists() {
+            let cosigner = habeas_register::witness::CosignerKey::from_seed(
+                "habeas.demo/witness",
+                crate::system::key_seed()?,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::open::write_secret_file(&key, &cosigner.to_secret_string())?;
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(beside(".witness.log"))
+            .context("cannot open the witness's log")?;
+        let mut child = std::process::Command::new(
+            std::env::current_exe().context("cannot find this program to start the witness")?,
+        )
+        .env_remove("HABEAS_DB")
+        .env_remove("HABEAS_KEY")
+        .args(["witness", "serve", "--until-stdin-closes", "--key"])
+        .arg(&key)
+        .arg("--db")
+        .arg(beside(".witness.db"))
+        .args([
+            "--log",
+            &format!("{origin}={register_vkey}"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .context("cannot start the demo's witness")?;
+        let out = child.stdout.take().context("the witness's output")?;
+        let (mut vkey, mut url) = (None, None);
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line?;
+            if let Some(k) = line.strip_prefix("verifier key: ") {
+                vkey = Some(k.to_owned());
+            } else if let Some(u) = line.strip_prefix("listening on ") {
+                url = Some(u.to_owned());
+                break;
+            }
+        }
+        let (Some(vkey), Some(url)) = (vkey, url) else {
+            let _ = child.kill();
+            bail!(
+                "the demo's witness stopped before listening (see {})",
+                beside(".witness.log").display()
+            );
+        };
+        Ok(Self { child, vkey, url })
+    }
 }
 
 /// The demo accounts' password (a demo only: real accounts choose their own).

@@ -7,12 +7,15 @@ mod bench_search;
 mod bench_signin;
 mod bench_soak;
 mod bench_ui;
+mod bench_whereabouts;
+mod bench_witness;
 mod control;
 mod copy;
 mod custody_cli;
 mod demo;
 mod export;
 mod open;
+mod publish;
 mod replica;
 mod report;
 mod serve;
@@ -20,6 +23,7 @@ mod statistics;
 mod system;
 mod users;
 mod witness;
+mod witnessing;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -68,6 +72,14 @@ enum Command {
         /// register, which only proves the register is consistent with itself.
         #[arg(long, env = "HABEAS_VERIFIER_KEY")]
         verifier_key: Option<String>,
+        /// A witness you trust (its verifier key): every cosignature by it that the register
+        /// keeps must verify, and some checkpoint must be cosigned by a quorum of those
+        /// named; repeat for several.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        /// How many of the witnesses named must have cosigned a checkpoint [default: all].
+        #[arg(long, requires = "witnesses")]
+        witness_quorum: Option<usize>,
     },
     /// Print the latest signed checkpoint exactly (signing a new one first if the register grew).
     Checkpoint {
@@ -179,6 +191,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = custody_cli::Out::Table)]
         format: custody_cli::Out,
     },
+    /// Write the published checkpoint and every tile of hashes of its tree (C2SP tlog-tiles,
+    /// never the entries) into a directory, for any static web server or object store.
+    Publish(publish::PublishArgs),
     /// Write the latest checkpoint, the verifier key and every entry's exact bytes to a file.
     Export {
         #[arg(long)]
@@ -215,6 +230,23 @@ enum Command {
         count: usize,
         #[arg(long, default_value = "TEST")]
         facility: String,
+    },
+    /// Check a whereabouts answer file (habeas.whereabouts/1) without trusting the server that
+    /// gave it: the register's signature, the checkpoint and its witnesses' cosignatures, each
+    /// entry's inclusion proof, and that the answer says what its entries say. Reads no
+    /// register.
+    CheckAnswer {
+        /// The answer file (JSON), as `POST /api/whereabouts` or the page gave it.
+        file: std::path::PathBuf,
+        /// The register's verifier key you trust (`<name>+<id>+<key>`).
+        #[arg(long, env = "HABEAS_VERIFIER_KEY")]
+        verifier_key: String,
+        /// A witness you trust (its cosignature verifier key); repeat for several.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        /// How many of the witnesses named must have cosigned [default: all].
+        #[arg(long, requires = "witnesses")]
+        quorum: Option<usize>,
     },
     /// A witness that cosigns registers' checkpoints (C2SP tlog-witness), and its keys.
     Witness {
@@ -301,6 +333,12 @@ enum BenchCommand {
     Soak(bench_soak::SoakBenchArgs),
     /// Person-file reads by an API-token holder while 128 connections flood sign-ins.
     SigninFlood(bench_signin::SigninFloodArgs),
+    /// Checkpoints per second through a witness round (a real `habeas witness serve`),
+    /// against signing them alone.
+    Witness(bench_witness::WitnessBenchArgs),
+    /// The court's whereabouts question over a register of 2,000,000 people, through the
+    /// server: its latency at a fixed rate (p99 against 20 ms) and its rate.
+    Whereabouts(bench_whereabouts::WhereaboutsBenchArgs),
     /// Every benchmark that exists, with default sizes, in one table.
     All {
         #[arg(long)]
@@ -350,7 +388,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         | Command::Init { .. }
         | Command::Demo(_)
         | Command::Bench { .. }
-        | Command::Witness { .. } => None,
+        | Command::Witness { .. }
+        | Command::CheckAnswer { .. } => None,
         // A server this user may not reach: reads go on from the store; a write or a logged
         // read says why it cannot be done when it opens the writer.
         _ => control::Remote::connect(&cli.db)
@@ -380,6 +419,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         | BenchCommand::Search(_)
                         | BenchCommand::Soak(_)
                         | BenchCommand::SigninFlood(_)
+                        | BenchCommand::Witness(_)
+                        | BenchCommand::Whereabouts(_)
                         | BenchCommand::All { .. }
                 }
         )
@@ -388,7 +429,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Init { origin } => init(&cli.db, origin),
-        Command::Verify { verifier_key } => verify_cmd(&cli.db, verifier_key),
+        Command::Verify {
+            verifier_key,
+            witnesses,
+            witness_quorum,
+        } => verify_cmd(&cli.db, verifier_key, &witnesses, witness_quorum),
+        Command::Publish(args) => publish::publish(&cli.db, args),
         Command::Checkpoint { no_new } => {
             let note = if no_new {
                 cli.db
@@ -469,6 +515,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::User { command } => users::run(&cli.db, &actor_name, command),
         Command::Serve(args) => serve::run(&cli.db, args),
         Command::Witness { command } => witness::run(&cli.db, command),
+        Command::CheckAnswer {
+            file,
+            verifier_key,
+            witnesses,
+            quorum,
+        } => check_answer(&file, &verifier_key, &witnesses, quorum),
         Command::Population { facility, format } => {
             custody_cli::population(&cli.db, facility, format)
         }
@@ -501,6 +553,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::SigninFlood(args),
         } => bench_signin::signin_flood(&args),
+        Command::Bench {
+            bench: BenchCommand::Witness(args),
+        } => bench_witness::witness(&args),
+        Command::Bench {
+            bench: BenchCommand::Whereabouts(args),
+        } => bench_whereabouts::whereabouts(&args),
         Command::Bench {
             bench: BenchCommand::Custody(args),
         } => bench::custody(&args),
@@ -583,7 +641,12 @@ fn init(db: &DbArgs, origin: Option<String>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
+fn verify_cmd(
+    db: &DbArgs,
+    verifier_key: Option<String>,
+    witnesses: &[String],
+    witness_quorum: Option<usize>,
+) -> Result<ExitCode> {
     let store = db.open_register()?;
     let info = store.info().map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = match verifier_key {
@@ -639,12 +702,27 @@ fn verify_cmd(db: &DbArgs, verifier_key: Option<String>) -> Result<ExitCode> {
             }
         }
     };
+    let witnessed = if witnesses.is_empty() {
+        None
+    } else {
+        let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
+        match publish::check_witnesses(db, witnesses, witness_quorum, &checkpoints, &key)? {
+            Ok(what) => Some(what),
+            Err(failure) => {
+                eprintln!("FAILED: {failure}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    };
     println!(
         "OK: {} entries ({} bytes), {} checkpoints, {projections}",
         report.entries, report.bytes, report.checkpoints
     );
     println!("origin: {}", info.origin);
     println!("root: {}", to_hex(&report.root));
+    if let Some(what) = witnessed {
+        println!("{what}");
+    }
     if let Some(s) = report.latest_checkpoint_size {
         if s < report.entries {
             println!("note: the latest checkpoint covers {s} entries; {} are not yet signed (run `habeas checkpoint`)", report.entries - s);
@@ -892,5 +970,69 @@ fn flag_for(field: &str) -> String {
     match field {
         "reason" | "corrects.reason" => "reason".into(),
         other => other.replace('_', "-"),
+    }
+}
+
+/// `habeas check-answer`: checks a whereabouts answer file and says what it proves.
+fn check_answer(
+    file: &std::path::Path,
+    key: &str,
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let key = habeas_register::note::VerifierKey::parse(key)
+        .map_err(|e| anyhow::anyhow!("--verifier-key: {e}"))?;
+    let witnesses = witnesses
+        .iter()
+        .map(|w| {
+            habeas_register::witness::CosignVerifierKey::parse(w)
+                .map_err(|e| anyhow::anyhow!("--witness {w}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let quorum = quorum.unwrap_or(witnesses.len());
+    match habeas_core::answer::check(&value, &key, &witnesses, quorum) {
+        Ok(c) => {
+            let a = &value["answer"];
+            println!("OK: the answer verifies ({})", c.status);
+            for p in &c.passed {
+                println!("  ok  {p}");
+            }
+            for i in &c.unproven {
+                println!("  --  entry {i} was recorded after the checkpoint: not proven by it");
+            }
+            if witnesses.is_empty() {
+                println!("  note: no --witness given: the checkpoint is the register's word alone");
+            }
+            match c.status.as_str() {
+                "held" => println!(
+                    "held at {} since {}; legal basis {} {} ({})",
+                    a["facility"].as_str().unwrap_or("?"),
+                    a["since"].as_str().unwrap_or("?"),
+                    a["legal_basis"]["kind"].as_str().unwrap_or("none"),
+                    a["legal_basis"]["reference"].as_str().unwrap_or(""),
+                    a["legal_basis"]["authority"].as_str().unwrap_or("")
+                ),
+                "not_held" => println!(
+                    "not held: the register said so against its checkpoint of {} entries",
+                    a["checkpoint"]["size"]
+                ),
+                other => println!(
+                    "{other}: {}",
+                    a["ended"]["at"]
+                        .as_str()
+                        .or(a["detail"].as_str())
+                        .unwrap_or("")
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("FAILED: {e}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }

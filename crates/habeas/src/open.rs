@@ -377,7 +377,7 @@ pub fn write_signer(path: &Path, signer: &Signer) -> Result<()> {
 }
 
 /// Writes a new key file with mode 0600. Refuses to overwrite.
-fn write_secret_file(path: &Path, text: &str) -> Result<()> {
+pub fn write_secret_file(path: &Path, text: &str) -> Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -29,6 +29,7 @@ pub fn open(primary: &PostgresStore, path: &Path) -> Result<Arc<SqliteStore>> {
     let local = open_local(primary, path)?;
     if let Ok(mut sink) = local.sink() {
         catch_up(primary, &local, &mut sink)?;
+        catch_up_cosignatures(primary, &local)?;
     }
     Ok(local)
 }
@@ -59,6 +60,7 @@ pub fn writer(
         )
     })?;
     catch_up(primary, &local, &mut local_sink)?;
+    catch_up_cosignatures(primary, &local)?;
     Ok((
         local,
         Box::new(Replicated::new(
@@ -155,6 +157,18 @@ pub fn catch_up(primary: &dyn Store, local: &SqliteStore, sink: &mut SqliteSink)
             .with_context(|| format!("--replica: {place}"))?;
     }
     Ok(size - have)
+}
+
+/// Gives the replica the witnesses' cosignatures PostgreSQL keeps and it lacks (the server
+/// publishes from its replica; PostgreSQL is where they are durable).
+pub fn catch_up_cosignatures(primary: &PostgresStore, local: &SqliteStore) -> Result<usize> {
+    let theirs = primary.cosignatures().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if theirs.is_empty() {
+        return Ok(0);
+    }
+    local
+        .put_cosignatures(&theirs)
+        .map_err(|e| anyhow::anyhow!("--replica: {e}"))
 }
 
 /// Hands the entries `from..until` of `source` to `each`, sealed as they are stored, in batches

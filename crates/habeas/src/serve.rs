@@ -29,6 +29,16 @@ pub struct ServeArgs {
     /// issued without `days` (1 to 366).
     #[arg(long, default_value_t = habeas_store_sqlite::DEFAULT_TOKEN_DAYS, value_parser = clap::value_parser!(u32).range(1..=i64::from(habeas_store_sqlite::MAX_TOKEN_DAYS)))]
     token_days: u32,
+    /// A witness to send every new checkpoint to, as `<verifier key>@http://HOST:PORT` (its
+    /// verifier key, `<name>+<key id>+<key>`, and the address `habeas witness serve`
+    /// listens on); repeat for several. `/checkpoint` then serves the latest checkpoint a
+    /// quorum of them cosigned.
+    #[arg(long = "witness", value_name = "VKEY@URL")]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must cosign a checkpoint before it is published [default:
+    /// all of them].
+    #[arg(long, requires = "witnesses")]
+    witness_quorum: Option<usize>,
 }
 
 async fn stop_signal() {
@@ -66,8 +76,33 @@ impl ServeArgs {
             tls_key: None,
             behind_proxy: false,
             token_days: habeas_store_sqlite::DEFAULT_TOKEN_DAYS,
+            witnesses: Vec::new(),
+            witness_quorum: None,
         }
     }
+
+    /// With a witness (`<verifier key>@<url>`) to send the checkpoints to.
+    pub fn with_witness(mut self, witness: String) -> Self {
+        self.witnesses.push(witness);
+        self
+    }
+}
+
+/// The witnesses named on the command line and their quorum.
+pub fn transparency(
+    witnesses: &[String],
+    quorum: Option<usize>,
+    url_required: bool,
+) -> Result<habeas_web::transparency::Transparency> {
+    let parsed = witnesses
+        .iter()
+        .map(|w| {
+            habeas_web::transparency::Witness::parse(w, url_required)
+                .map_err(|e| anyhow::anyhow!("--witness {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    habeas_web::transparency::Transparency::new(parsed, quorum)
+        .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))
 }
 
 pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
@@ -91,9 +126,26 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             args.listen
         );
     }
+    let transparency = Arc::new(transparency(&args.witnesses, args.witness_quorum, true)?);
     // The server is the register's one writer while it runs (the lock file says so to others;
     // on PostgreSQL, the writer's advisory lock: a second server waits to take over).
     let (store, register) = db.open_writer_waiting(true)?;
+    transparency
+        .load_statuses(&store)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Cosignatures are durable in PostgreSQL first when the register is there.
+    let primary = match db.postgres_url() {
+        Some(url) if !args.witnesses.is_empty() => Some(Arc::new(
+            habeas_store_postgres::PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))?,
+        )),
+        _ => None,
+    };
+    let round = Arc::new(crate::witnessing::Round::new(
+        transparency.clone(),
+        store.clone(),
+        primary,
+        Arc::new(SystemClock),
+    ));
     let accounts = db.open_accounts()?.with_token_days(args.token_days);
     let (access_store, access) = db.open_access_log()?;
     // The break-glass channel: account commands from this machine's console while serving.
@@ -120,6 +172,9 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             trust_forwarded: args.behind_proxy,
             ..Default::default()
         }),
+        transparency: transparency.clone(),
+        // The register's key signs the whereabouts answers.
+        signer: Some(Arc::new(crate::open::read_signer(&db.signing_key_path()?)?)),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_keep_alive(std::time::Duration::from_secs(BLOCKING_KEEP_ALIVE_SECS))
@@ -135,6 +190,26 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     let control_state = state.clone();
     let summaries = state.clone();
     let served = runtime.block_on(async move {
+        // The tree's hashes for the public tiles and the proofs, computed ahead; then the
+        // witnesses, each sent every new checkpoint.
+        let (t, s) = (transparency.clone(), state.store.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = t.warm(&s) {
+                eprintln!("the public tiles: {e}");
+            }
+        });
+        for w in transparency.witnesses() {
+            eprintln!(
+                "witness {} at {} (a checkpoint is published once {} of {} cosigned it)",
+                w.name,
+                w.url.as_deref().unwrap_or(""),
+                transparency.quorum(),
+                transparency.witnesses().len()
+            );
+        }
+        if !transparency.witnesses().is_empty() {
+            round.spawn();
+        }
         #[cfg(unix)]
         tokio::spawn(crate::control::serve(control.0, control.1, control_state));
         // The counts of sign-in attempts not logged one by one are written when their window

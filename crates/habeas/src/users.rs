@@ -403,6 +403,8 @@ pub fn demo_accounts(
         ("national", "nacional"),
         ("inspector", "inspector"),
         ("administrator", "admin"),
+        ("court", "juzgado"),
+        ("ombudsman", "pddh"),
     ] {
         let scoped = habeas_web::auth::Role::parse("role", role)
             .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed).
     #[arg(long, default_value = "127.0.0.1:7380")]
     listen: SocketAddr,
+    /// Stop also when standard input closes (a witness started by another process, as
+    /// `habeas demo` starts one, goes with it).
+    #[arg(long, hide = true)]
+    until_stdin_closes: bool,
 }
 
 pub fn run(db: &DbArgs, command: WitnessCommand) -> Result<ExitCode> {
@@ -392,8 +396,24 @@ fn serve(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             println!("witnessing: {origin}");
         }
         println!("listening on http://{addr}");
+        let (closed, stdin_closed) = tokio::sync::oneshot::channel::<()>();
+        if args.until_stdin_closes {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+                let _ = closed.send(());
+            });
+        } else {
+            // (A closed channel disables its branch below.)
+            drop(closed);
+        }
+        let stop = async move {
+            tokio::select! {
+                () = stop_signal() => {},
+                Ok(()) = stdin_closed => {},
+            }
+        };
         axum::serve(listener, router(shared))
-            .with_graceful_shutdown(stop_signal())
+            .with_graceful_shutdown(stop)
             .await
             .context("the witness stopped with an error")
     })?;
@@ -433,64 +453,87 @@ pub enum ClientError {
 /// Asks the witness at `url` (its submission prefix, e.g. `http://witness.example:7380`, or
 /// the full `…/add-checkpoint` address) to cosign `req`'s checkpoint, waiting at most
 /// `timeout` for the whole exchange. Plain HTTP only: the answer is authenticated by the
-/// cosignature itself.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the register's writer will call it")
-)]
+/// cosignature itself. (The server keeps one [`Client`] for its connections.)
+#[cfg(test)]
 pub fn add_checkpoint(
     url: &str,
     req: &AddCheckpoint,
     timeout: Duration,
 ) -> Result<AddOutcome, ClientError> {
-    let endpoint = if url.ends_with("/add-checkpoint") {
-        url.to_owned()
-    } else {
-        format!("{}/add-checkpoint", url.trim_end_matches('/'))
-    };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let transport = |e: ureq::Error| ClientError::Transport {
-        url: endpoint.clone(),
-        message: e.to_string(),
-    };
-    let mut resp = agent
-        .post(&endpoint)
-        .header("Content-Type", "text/plain; charset=utf-8")
-        .send(req.to_body())
-        .map_err(transport)?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_to_string()
-        .map_err(transport)?;
-    let invalid = |message: String| ClientError::Response {
-        url: endpoint.clone(),
-        status,
-        message,
-    };
-    match status {
-        200 => {
-            parse_cosignature_lines(&body).map_err(|e| invalid(e.to_string()))?;
-            Ok(AddOutcome::Cosigned(body))
+    Client::new(timeout).add_checkpoint(url, req)
+}
+
+/// A witness client that keeps its connections open between requests.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// Each exchange waits at most `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            agent: ureq::Agent::config_builder()
+                .timeout_global(Some(timeout))
+                .http_status_as_error(false)
+                .build()
+                .into(),
         }
-        409 => match parse_size_body(&body) {
-            Ok(size) if size == req.old_size => Ok(AddOutcome::Fork { size }),
-            Ok(witness_size) => Ok(AddOutcome::Conflict { witness_size }),
-            Err(_) => Ok(AddOutcome::Refused {
+    }
+
+    /// Asks the witness at `url` (its submission prefix, e.g. `http://witness.example:7380`,
+    /// or the full `…/add-checkpoint` address) to cosign `req`'s checkpoint. Plain HTTP only:
+    /// the answer is authenticated by the cosignature itself.
+    pub fn add_checkpoint(
+        &self,
+        url: &str,
+        req: &AddCheckpoint,
+    ) -> Result<AddOutcome, ClientError> {
+        let endpoint = if url.ends_with("/add-checkpoint") {
+            url.to_owned()
+        } else {
+            format!("{}/add-checkpoint", url.trim_end_matches('/'))
+        };
+        let transport = |e: ureq::Error| ClientError::Transport {
+            url: endpoint.clone(),
+            message: e.to_string(),
+        };
+        let mut resp = self
+            .agent
+            .post(&endpoint)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .send(req.to_body())
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .map_err(transport)?;
+        let invalid = |message: String| ClientError::Response {
+            url: endpoint.clone(),
+            status,
+            message,
+        };
+        match status {
+            200 => {
+                parse_cosignature_lines(&body).map_err(|e| invalid(e.to_string()))?;
+                Ok(AddOutcome::Cosigned(body))
+            }
+            409 => match parse_size_body(&body) {
+                Ok(size) if size == req.old_size => Ok(AddOutcome::Fork { size }),
+                Ok(witness_size) => Ok(AddOutcome::Conflict { witness_size }),
+                Err(_) => Ok(AddOutcome::Refused {
+                    status,
+                    message: body.trim().to_owned(),
+                }),
+            },
+            _ => Ok(AddOutcome::Refused {
                 status,
                 message: body.trim().to_owned(),
             }),
-        },
-        _ => Ok(AddOutcome::Refused {
-            status,
-            message: body.trim().to_owned(),
-        }),
+        }
     }
 }
 

@@ -53,6 +53,7 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("incidents.review_days", Stricter::Lower),
     ("intake.registration_hours", Stricter::Lower),
     ("intake.allocation_hours", Stricter::Lower),
+    ("whereabouts.reply_hours", Stricter::Lower),
 ];
 
 /// The direction of a key of the table.

@@ -213,10 +213,89 @@ struct RegisterPage {
     size: String,
     checkpoint: String,
     access_size: String,
+    published: String,
+    witnesses: Vec<WitnessRow>,
     may_verify: bool,
     may_read_log: bool,
     result: Option<String>,
     ok: bool,
+}
+
+/// A witness on the register's page: its name, address and state (what went wrong, in
+/// English, as the detail).
+struct WitnessRow {
+    name: String,
+    url: String,
+    state: String,
+    detail: Option<String>,
+    fork: bool,
+}
+
+/// The published checkpoint and each witness's state, in the page's language.
+fn witness_rows(state: &AppState, tr: &Tr) -> ApiResult<(String, Vec<WitnessRow>)> {
+    let t = &state.transparency;
+    let msg = |id: &str, args: &[(&str, String)]| tr.i18n.message(tr.lang, id, args);
+    let published = match t.published(&state.store)? {
+        None => tr.t("reg-published-none"),
+        Some(p) if t.witnesses().is_empty() => tr.t1(
+            "reg-published-unwitnessed",
+            "size",
+            &i18n::int(tr.lang, p.size),
+        ),
+        Some(p) => msg(
+            "reg-published",
+            &[
+                ("size", i18n::int(tr.lang, p.size)),
+                ("cosigners", p.cosigners.join(", ")),
+                ("quorum", format!("{}/{}", t.quorum(), t.witnesses().len())),
+            ],
+        ),
+    };
+    let when = |ms: i64| i18n::date_time(tr.lang, &habeas_register::Timestamp(ms).to_string());
+    let rows = t
+        .witnesses()
+        .iter()
+        .zip(t.statuses())
+        .map(|(w, st)| {
+            let (state, detail) = if let Some(reason) = &st.fork {
+                (tr.t("reg-witness-fork"), Some(reason.clone()))
+            } else if st.failing > 0 {
+                (
+                    msg(
+                        "reg-witness-failing",
+                        &[
+                            ("failures", i18n::int(tr.lang, u64::from(st.failing))),
+                            ("at", st.next_retry.map_or_else(String::new, |t| when(t.0))),
+                        ],
+                    ),
+                    st.last_error.clone(),
+                )
+            } else if let Some(size) = st.cosigned_size {
+                (
+                    tr.t2(
+                        "reg-witness-ok",
+                        "size",
+                        &i18n::int(tr.lang, size),
+                        "at",
+                        &st.cosigned_at.map_or_else(String::new, |s| {
+                            when(i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000))
+                        }),
+                    ),
+                    None,
+                )
+            } else {
+                (tr.t("reg-witness-waiting"), None)
+            };
+            WitnessRow {
+                name: w.name.clone(),
+                url: w.url.clone().unwrap_or_default(),
+                fork: st.fork.is_some(),
+                state,
+                detail,
+            }
+        })
+        .collect();
+    Ok((published, rows))
 }
 
 const OVERSEERS: &[Role] = &[Role::National, Role::Inspector, Role::Administrator];
@@ -237,6 +316,7 @@ fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
         ),
         None => tr.t("reg-no-checkpoint"),
     };
+    let (published, witnesses) = witness_rows(state, &tr)?;
     Ok(RegisterPage {
         who: who(state, caller, "/ui/register"),
         csrf: caller.csrf.clone().unwrap_or_default(),
@@ -245,6 +325,8 @@ fn register_view(state: &AppState, caller: &Caller) -> ApiResult<RegisterPage> {
         size: i18n::int(tr.lang, state.store.size()?),
         checkpoint,
         access_size: i18n::int(tr.lang, state.access_store.size()?),
+        published,
+        witnesses,
         may_verify: VERIFIERS.contains(&caller.role),
         may_read_log: LOG_READERS.contains(&caller.role),
         result: None,
@@ -388,6 +470,10 @@ pub(crate) async fn access_log_page(
             let kind = e["kind"].as_str().unwrap_or("");
             let actor = e["actor"].as_str().unwrap_or("");
             if !q.kind.is_empty() && kind != format!("access.{}", q.kind) {
+                continue;
+            }
+            // Who asked where a person is, and about whom: for inspectors only.
+            if kind == crate::access::kinds::WHEREABOUTS && caller.role != Role::Inspector {
                 continue;
             }
             if !user.is_empty() && actor.trim_start_matches("user:") != user {

@@ -293,6 +293,8 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     // The second factors the demo prints under each account: (account, its secret).
     let mut secrets: Vec<(String, String)> = Vec::new();
     let mut account: Option<String> = None;
+    // The register's and the witness's verifier keys, as the demo prints them.
+    let (mut register_key, mut witness_key): (Option<String>, Option<String>) = (None, None);
     let addr = loop {
         let line = lines
             .next()
@@ -311,6 +313,16 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
                 account = line.split_whitespace().next().map(str::to_owned);
             }
             None => {}
+        }
+        if line.contains("tlog_client.py check") {
+            let after = |flag: &str| {
+                line.split(flag)
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(|k| k.trim_end_matches(')').to_owned())
+            };
+            register_key = after("--key ");
+            witness_key = after("--witness ");
         }
         if let Some(a) = line.strip_prefix("listening on http://") {
             break a.to_owned();
@@ -659,4 +671,101 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     shoot("inspector", &inspector, "en");
     switch("es");
     shoot("inspector", &inspector, "es");
+    b.click("#sign-out");
+
+    // A court asks where Carla Beatriz Ramos (admitted above, passport 123456789 of VE) is held,
+    // gets the signed answer, and checks it on /verify with the keys it trusts.
+    b.type_in("#username", "juzgado");
+    b.type_in("#password", &password);
+    b.type_in("#code", &code_now(&secret_of("juzgado")));
+    b.click("#sign-in");
+    assert!(b.at("/ui/whereabouts"), "{}", b.url());
+    b.screenshot("page-es-court-whereabouts");
+    b.type_in("#doc_kind", "Pasaporte");
+    b.type_in("#doc_number", "123456789");
+    b.type_in("#doc_issuer", "VE");
+    b.type_in("#purpose", "hábeas corpus");
+    b.type_in("#case_reference", "HC-77-2025");
+    b.click("#ask");
+    b.find("#answer");
+    assert!(b.shows("data-status=\"held\""), "{}", b.source());
+    assert!(b.shows("Detenida en CECOT desde"), "{}", b.source());
+    b.screenshot("page-es-court-answer");
+    let file = b.script("return document.getElementById('answer-file').value;");
+    let file = file.as_str().unwrap().to_owned();
+    let answer: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(answer["answer"]["status"], "held");
+    assert_eq!(answer["answer"]["legal_basis"]["reference"], "77-2025");
+    let register_key = register_key.expect("the demo printed the register's key");
+    let witness_key = witness_key.expect("the demo printed the witness's key");
+    let check = |text: &str| {
+        b.go(&format!("{site}/verify"));
+        b.find("#check");
+        b.set("answer-text", text);
+        b.set("register-key", &register_key);
+        b.set("witness-keys", &witness_key);
+        b.click("#check");
+        assert!(
+            b.eventually(|| b
+                .script("return document.getElementById('result').dataset.verified || '';")
+                != json!("")),
+            "{}",
+            b.source()
+        );
+        b.script("return document.getElementById('result').dataset.verified;")
+    };
+    // The cosignature may still be on its way: the page checks what the file carries.
+    let verdict = check(&file);
+    assert_eq!(verdict, json!("true"), "{}", b.source());
+    assert!(b.shows("data-status=\"held\""), "{}", b.source());
+    b.screenshot("page-es-verify");
+    // A file changed after it was signed does not verify.
+    let forged = file.replacen("\"facility\": \"CECOT\"", "\"facility\": \"IZALCO\"", 1);
+    assert_ne!(forged, file);
+    assert_eq!(check(&forged), json!("false"), "{}", b.source());
+    b.screenshot("page-es-verify-forged");
+    b.go(&format!("{site}/verify?lang=en"));
+    b.find("#check");
+    b.screenshot("page-en-verify");
+    // The same answer checks on the command line and in the independent checker; the forged
+    // one fails both.
+    let path = std::env::temp_dir().join(format!("habeas-answer-{}.json", std::process::id()));
+    let checkers = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let ours = bin()
+            .args([
+                "check-answer",
+                path.to_str().unwrap(),
+                "--verifier-key",
+                &register_key,
+            ])
+            .output()
+            .unwrap();
+        let theirs = Command::new("python3")
+            .args([
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_answer.py"),
+                path.to_str().unwrap(),
+                "--key",
+                &register_key,
+            ])
+            .output()
+            .unwrap();
+        [ours, theirs].map(|o| {
+            (
+                o.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            )
+        })
+    };
+    for (ok, said) in checkers(&file) {
+        assert!(ok, "{said}");
+    }
+    for (ok, said) in checkers(&forged) {
+        assert!(!ok && said.contains("FAILED"), "{said}");
+    }
+    let _ = std::fs::remove_file(&path);
 }

@@ -87,6 +87,7 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "health.examination_overdue",
         "incident.force_not_reviewed",
         "death.step_overdue",
+        "whereabouts.unanswered",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }

@@ -22,5 +22,6 @@ mod serve;
 mod statistics;
 mod support;
 mod tamper;
+mod transparency;
 mod users;
 mod witness;
