@@ -34,6 +34,10 @@ pub struct Evaluation {
     pub register_size: u64,
     /// What the dashboard counts of it, the first time a dashboard shows it.
     pub(crate) tally: std::sync::OnceLock<Arc<Tally>>,
+    /// What the national overview counts of it (an evaluation of every facility), the first
+    /// time the overview shows it: per facility, held, CNA, operational capacity, then the
+    /// grave, serious and notice findings.
+    pub(crate) national: std::sync::OnceLock<Arc<std::collections::BTreeMap<String, [u64; 6]>>>,
 }
 
 /// The evaluations kept, newest last.
@@ -81,6 +85,7 @@ impl Evaluations {
             made_at: now,
             register_size: size,
             tally: std::sync::OnceLock::new(),
+            national: std::sync::OnceLock::new(),
         });
         let mut kept = self.kept.lock().map_err(|_| StoreError::Closed)?;
         kept.retain(|e| !(e.facility.as_deref() == facility && e.as_of == as_of));

@@ -567,7 +567,6 @@ pub(crate) async fn national_page(
     headers: HeaderMap,
 ) -> Response {
     let outcome = blocking(move || {
-        use habeas_core::compliance::{Severity, Subject};
         let Some(caller) = page_caller(&state, &headers) else {
             return to_sign_in();
         };
@@ -587,49 +586,18 @@ pub(crate) async fn national_page(
             .evaluations
             .get(&state.store, &*state.clock, None, as_of)?;
         let findings = &evaluation.findings;
-        let cells = state.store.cells(None)?;
-        let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
-        for c in &cells {
-            let e = per.entry(c.facility.clone()).or_default();
-            e[1] += c.cna;
-            e[2] += c.operational_capacity;
-        }
-        // The head count of the day: every custody held at its end, in a cell or in none.
-        for (code, n) in state.store.held_on(as_of)? {
-            per.entry(code).or_default()[0] = n;
-        }
-        let mut booking_facility = std::collections::HashMap::new();
-        for code in per.keys() {
-            for b in state.store.booking_units(code)?.into_keys() {
-                booking_facility.insert(b, code.clone());
+        // Counted once per evaluation and kept with it, as the dashboard's tally is.
+        let per = match evaluation.national.get() {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(national_counts(&state, as_of, findings)?);
+                let _ = evaluation.national.set(p.clone());
+                p
             }
-        }
-        for h in state.store.head_counts(None)? {
-            for u in h.not_in_a_cell {
-                booking_facility.insert(u.booking, h.facility.clone());
-            }
-        }
-        for f in findings {
-            let facility = match &f.subject {
-                Subject::Person { booking } => booking_facility.get(booking).cloned(),
-                Subject::Cell { facility, .. }
-                | Subject::Unit { facility, .. }
-                | Subject::Facility { facility }
-                | Subject::Hearing { facility, .. }
-                | Subject::Incident { facility, .. } => Some(facility.clone()),
-            };
-            if let Some(e) = facility.and_then(|f| per.get_mut(&f)) {
-                let k = match f.severity {
-                    Severity::Grave => 3,
-                    Severity::Serious => 4,
-                    Severity::Notice => 5,
-                };
-                e[k] += 1;
-            }
-        }
+        };
         let (mut held, mut cna) = (0, 0);
         let mut rows = Vec::new();
-        for (code, n) in &per {
+        for (code, n) in per.iter() {
             held += n[0];
             cna += n[1];
             let name = state
@@ -668,6 +636,58 @@ pub(crate) async fn national_page(
     })
     .await;
     outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Per facility: held on the day, CNA, operational capacity, then the grave, serious and
+/// notice findings of an evaluation of every facility (a person's counted in the facility that
+/// holds them).
+fn national_counts(
+    state: &AppState,
+    as_of: habeas_core::dates::Date,
+    findings: &[habeas_core::compliance::Finding],
+) -> ApiResult<std::collections::BTreeMap<String, [u64; 6]>> {
+    use habeas_core::compliance::{Severity, Subject};
+    let cells = state.store.cells(None)?;
+    let mut per: std::collections::BTreeMap<String, [u64; 6]> = Default::default();
+    for c in &cells {
+        let e = per.entry(c.facility.clone()).or_default();
+        e[1] += c.cna;
+        e[2] += c.operational_capacity;
+    }
+    // The head count of the day: every custody held at its end, in a cell or in none.
+    for (code, n) in state.store.held_on(as_of)? {
+        per.entry(code).or_default()[0] = n;
+    }
+    let mut booking_facility = std::collections::HashMap::new();
+    for code in per.keys() {
+        for b in state.store.booking_units(code)?.into_keys() {
+            booking_facility.insert(b, code.clone());
+        }
+    }
+    for h in state.store.head_counts(None)? {
+        for u in h.not_in_a_cell {
+            booking_facility.insert(u.booking, h.facility.clone());
+        }
+    }
+    for f in findings {
+        let facility = match &f.subject {
+            Subject::Person { booking } => booking_facility.get(booking).cloned(),
+            Subject::Cell { facility, .. }
+            | Subject::Unit { facility, .. }
+            | Subject::Facility { facility }
+            | Subject::Hearing { facility, .. }
+            | Subject::Incident { facility, .. } => Some(facility.clone()),
+        };
+        if let Some(e) = facility.and_then(|f| per.get_mut(&f)) {
+            let k = match f.severity {
+                Severity::Grave => 3,
+                Severity::Serious => 4,
+                Severity::Notice => 5,
+            };
+            e[k] += 1;
+        }
+    }
+    Ok(per)
 }
 
 /// Bytes written on the blocking pool, handed to the answer's body as they come.
