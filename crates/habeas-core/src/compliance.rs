@@ -40,6 +40,9 @@ pub struct Policy {
     /// Added with the whereabouts requests: a file without it gets the minimum.
     #[serde(default)]
     pub whereabouts: WhereaboutsPolicy,
+    /// Added with the visit register: a file without it gets the minimum.
+    #[serde(default)]
+    pub oversight: OversightPolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -104,6 +107,64 @@ impl Default for WhereaboutsPolicy {
     fn default() -> Self {
         Self {
             reply_hours: default_whereabouts_reply_hours(),
+        }
+    }
+}
+
+/// Mandela Rules 83–85 (OPCAT arts. 14 and 20 where the state is party): independent monitors
+/// visit every place and speak with people held in private; Rule 1 (and by analogy Rule 73(1)):
+/// people held are not put on show; Rules 58 and 43(3): family visits are not refused to all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OversightPolicy {
+    /// Days either side of an independent monitor's refusal within which a visit admitted for
+    /// others (media tours, influencers, journalists, officials) shows the refusal selective.
+    #[serde(default = "default_oversight_window_days")]
+    pub window_days: u32,
+    /// People held shown identifiably to the public in one visit above which the exposure is
+    /// grave (any is serious).
+    #[serde(default = "default_exposed_grave_people")]
+    pub exposed_grave_people: u32,
+    /// The days up to the day evaluated over which family visit requests are counted.
+    #[serde(default = "default_collective_refusal_days")]
+    pub collective_refusal_days: u32,
+    /// People refused family visits for one same reason in those days above which the
+    /// refusal is collective...
+    #[serde(default = "default_collective_refusal_people")]
+    pub collective_refusal_people: u32,
+    /// ...when they are also more than this share (in %) of the family visit requests.
+    #[serde(default = "default_collective_refusal_percent")]
+    pub collective_refusal_percent: u32,
+}
+
+fn default_oversight_window_days() -> u32 {
+    90
+}
+
+fn default_exposed_grave_people() -> u32 {
+    10
+}
+
+fn default_collective_refusal_days() -> u32 {
+    30
+}
+
+fn default_collective_refusal_people() -> u32 {
+    10
+}
+
+fn default_collective_refusal_percent() -> u32 {
+    50
+}
+
+impl Default for OversightPolicy {
+    fn default() -> Self {
+        Self {
+            window_days: default_oversight_window_days(),
+            exposed_grave_people: default_exposed_grave_people(),
+            collective_refusal_days: default_collective_refusal_days(),
+            collective_refusal_people: default_collective_refusal_people(),
+            collective_refusal_percent: default_collective_refusal_percent(),
         }
     }
 }
@@ -807,6 +868,8 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
 pub const JUDICIAL_ORDER_KINDS: &[&str] = &["pretrial_detention", "sentence", "civil"];
 
 const HOUR_MS: i64 = 3_600_000;
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
 
 /// The quality of the legal basis and of the intake, beyond its presence: a court's order,
 /// the first appearance before a judge, a charge, and an admission registered on time.
@@ -940,6 +1003,10 @@ pub struct Facts {
     pub consular: Vec<ConsularFacts>,
     pub incidents: Vec<IncidentFacts>,
     pub whereabouts: Vec<WhereaboutsFacts>,
+    /// The visits from outside of every facility evaluated, up to the day.
+    pub visits: Vec<VisitFacts>,
+    /// The family visit requests of the year up to the day.
+    pub family_visit_requests: Vec<FamilyVisitRequestFacts>,
 }
 
 /// How many people the findings name (each custody once).
@@ -1020,6 +1087,12 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
             .iter()
             .filter_map(|w| whereabouts_findings(policy, w, as_of)),
     );
+    out.extend(oversight_findings(policy, &facts.visits, as_of));
+    out.extend(collective_refusal_findings(
+        policy,
+        &facts.family_visit_requests,
+        as_of,
+    ));
     sort(&mut out);
     out
 }
@@ -1144,6 +1217,226 @@ pub fn whereabouts_findings(policy: &Policy, w: &WhereaboutsFacts, as_of: Date) 
         detail,
         evidence,
     })
+}
+
+/// One visit from outside, or the request for one, as its findings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitFacts {
+    pub facility: String,
+    /// The visit's entry.
+    pub idx: u64,
+    /// When the visit took place, or was refused.
+    pub at: Timestamp,
+    pub kind: crate::record::VisitorKind,
+    pub visitor: String,
+    pub independent: bool,
+    pub outcome: crate::record::VisitOutcome,
+    pub reason: Option<String>,
+    pub authority: Option<String>,
+    pub exposed: crate::record::Exposure,
+    pub people_shown: u32,
+}
+
+/// Visits of more than this many days before the day evaluated are not judged on it (a
+/// refusal or an exposure is a finding for the year after it).
+const VISIT_YEAR_DAYS: i64 = 366;
+
+/// Mandela Rules 83–85; OPCAT arts. 14 and 20: an independent monitor refused or restricted,
+/// when the national preventive mechanism is the one refused or when others were admitted
+/// within the policy's window of it; and Rule 1 (by analogy Rule 73(1)): people held shown
+/// identifiably to visitors who are not monitors. Visits of the year up to the day are judged;
+/// the visits admitted that make a refusal selective are those up to the end of the day.
+pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -> Vec<Finding> {
+    use crate::record::{Exposure, VisitOutcome, VisitorKind};
+    let day_end = as_of.plus_days(1).start();
+    let first = as_of.plus_days(-VISIT_YEAR_DAYS);
+    let window = i64::from(policy.oversight.window_days);
+    let seen: Vec<&VisitFacts> = visits.iter().filter(|v| v.at < day_end).collect();
+    let mut out = Vec::new();
+    for v in seen.iter().filter(|v| Date::of(v.at) >= first) {
+        let facility = Subject::Facility {
+            facility: v.facility.clone(),
+        };
+        let admitted = v.outcome != VisitOutcome::Refused;
+        if v.independent && v.outcome != VisitOutcome::Admitted {
+            let day = v.at.millis().div_euclid(DAY_MS);
+            let others: Vec<&&VisitFacts> = seen
+                .iter()
+                .filter(|o| {
+                    o.facility == v.facility
+                        && !o.independent
+                        && o.outcome != VisitOutcome::Refused
+                        && (o.at.millis().div_euclid(DAY_MS) - day).abs() <= window
+                })
+                .collect();
+            let npm = v.kind == VisitorKind::Npm;
+            if npm || !others.is_empty() {
+                let what = format!(
+                    "{} {} ({}) {} on {}: {}; by {}",
+                    if npm {
+                        "the national preventive mechanism"
+                    } else {
+                        "the independent monitor"
+                    },
+                    v.visitor,
+                    v.kind.as_str(),
+                    v.outcome.as_str(),
+                    Date::of(v.at),
+                    v.reason.as_deref().unwrap_or("no reason recorded"),
+                    v.authority.as_deref().unwrap_or("no authority recorded"),
+                );
+                let detail = if others.is_empty() {
+                    format!("{what}; the mechanism has access to every place of detention and private interviews")
+                } else {
+                    let kinds: std::collections::BTreeSet<&str> =
+                        others.iter().map(|o| o.kind.as_str()).collect();
+                    format!(
+                        "{what}; while {} visits by others ({}) were admitted within {window} days of it",
+                        others.len(),
+                        kinds.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                let mut evidence = vec![v.idx];
+                evidence.extend(others.iter().map(|o| o.idx));
+                evidence.sort_unstable();
+                out.push(Finding {
+                    code: "oversight.access_refused",
+                    rule: "Mandela Rules 83-85; OPCAT arts. 14 and 20 where the state is party: independent monitors have access to every place and to private interviews",
+                    subject: facility.clone(),
+                    severity: Severity::Grave,
+                    since: Some(v.at.to_string()),
+                    until: None,
+                    detail,
+                    evidence,
+                });
+            }
+        }
+        if !v.independent && admitted && v.exposed == Exposure::Identifiable && v.people_shown > 0 {
+            let limit = policy.oversight.exposed_grave_people;
+            out.push(Finding {
+                code: "privacy.public_exposure",
+                rule: "Mandela Rule 1 (dignity); by analogy Rule 73(1): people held are protected from insult, curiosity and publicity",
+                subject: facility,
+                severity: if v.people_shown > limit {
+                    Severity::Grave
+                } else {
+                    Severity::Serious
+                },
+                since: Some(v.at.to_string()),
+                until: None,
+                detail: format!(
+                    "{} people held shown identifiably to {} ({}) on {}{}",
+                    v.people_shown,
+                    v.visitor,
+                    v.kind.as_str(),
+                    Date::of(v.at),
+                    if v.people_shown > limit {
+                        format!(", over {limit}")
+                    } else {
+                        String::new()
+                    }
+                ),
+                evidence: vec![v.idx],
+            });
+        }
+    }
+    out
+}
+
+/// One family visit request as the collective refusal sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyVisitRequestFacts {
+    pub facility: String,
+    /// The request's entry.
+    pub idx: u64,
+    pub booking: u64,
+    pub at: Timestamp,
+    /// Why it was refused, when it was.
+    pub refused: Option<String>,
+    pub authority: Option<String>,
+}
+
+/// Mandela Rules 58 and 43(3): family visits refused for one same reason to more than
+/// `oversight.collective_refusal_people` people in the `oversight.collective_refusal_days`
+/// days up to the day, who are more than `oversight.collective_refusal_percent` % of the family
+/// visit requests of those days: family contact refused to all, not decided person by person.
+/// One finding per facility and reason (reasons compared without case or extra spaces).
+pub fn collective_refusal_findings(
+    policy: &Policy,
+    requests: &[FamilyVisitRequestFacts],
+    as_of: Date,
+) -> Vec<Finding> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let o = &policy.oversight;
+    let days = i64::from(o.collective_refusal_days.max(1));
+    let (from, to) = (
+        as_of.plus_days(1 - days).start(),
+        as_of.plus_days(1).start(),
+    );
+    let mut asked: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut refused: BTreeMap<(&str, String), Vec<&FamilyVisitRequestFacts>> = BTreeMap::new();
+    for r in requests.iter().filter(|r| r.at >= from && r.at < to) {
+        *asked.entry(r.facility.as_str()).or_default() += 1;
+        if let Some(reason) = &r.refused {
+            let key = reason
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            refused
+                .entry((r.facility.as_str(), key))
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for ((facility, _), group) in refused {
+        let total = asked.get(facility).copied().unwrap_or(0);
+        let people = group
+            .iter()
+            .map(|r| r.booking)
+            .collect::<BTreeSet<_>>()
+            .len() as u64;
+        let count = group.len() as u64;
+        if people <= u64::from(o.collective_refusal_people)
+            || count * 100 <= u64::from(o.collective_refusal_percent) * total
+        {
+            continue;
+        }
+        let Some(first) = group.iter().min_by_key(|r| (r.at, r.idx)) else {
+            continue;
+        };
+        let authorities: BTreeSet<&str> = group
+            .iter()
+            .filter_map(|r| r.authority.as_deref())
+            .collect();
+        let mut evidence: Vec<u64> = group.iter().map(|r| r.idx).collect();
+        evidence.sort_unstable();
+        out.push(Finding {
+            code: "contact.collective_refusal",
+            rule: "Mandela Rules 58 and 43(3): family visits at regular intervals; family contact is never prohibited as a restrictive measure",
+            subject: Subject::Facility {
+                facility: facility.to_owned(),
+            },
+            severity: Severity::Grave,
+            since: Some(first.at.to_string()),
+            until: None,
+            detail: format!(
+                "family visits refused to {people} people for one reason (\"{}\", by {}): {count} of the {total} family visit requests of the {days} days up to {as_of} ({}%), over {} people and {}%",
+                first.refused.as_deref().unwrap_or_default(),
+                if authorities.is_empty() {
+                    "no authority recorded".to_owned()
+                } else {
+                    authorities.into_iter().collect::<Vec<_>>().join(", ")
+                },
+                count * 100 / total.max(1),
+                o.collective_refusal_people,
+                o.collective_refusal_percent,
+            ),
+            evidence,
+        });
+    }
+    out
 }
 
 /// One complaint as its findings see it.
@@ -1898,6 +2191,215 @@ pub(crate) mod tests {
             whereabouts_findings(&p, &request(start + 25 * HOUR_MS, None), day),
             None
         );
+    }
+
+    fn visit(
+        idx: u64,
+        kind: crate::record::VisitorKind,
+        outcome: crate::record::VisitOutcome,
+        at: Timestamp,
+    ) -> VisitFacts {
+        VisitFacts {
+            facility: "CECOT".into(),
+            idx,
+            at,
+            kind,
+            visitor: "visitante".into(),
+            independent: kind.monitors(),
+            outcome,
+            reason: (outcome != crate::record::VisitOutcome::Admitted)
+                .then(|| "régimen de excepción".to_owned()),
+            authority: Some("Dirección".into()),
+            exposed: crate::record::Exposure::Nobody,
+            people_shown: 0,
+        }
+    }
+
+    #[test]
+    fn a_monitor_refused_while_others_are_admitted_within_the_window() {
+        use crate::record::{VisitOutcome as O, VisitorKind as K};
+        let p = policy();
+        assert_eq!(p.oversight.window_days, 90);
+        let day = date("2025-05-31");
+        let t = |d: i64| Timestamp(day.plus_days(d).start().millis() + 10 * HOUR_MS);
+        let refused = visit(1, K::Ngo, O::Refused, t(-100));
+        let found = |vs: &[VisitFacts]| {
+            oversight_findings(&p, vs, day)
+                .into_iter()
+                .filter(|f| f.code == "oversight.access_refused")
+                .collect::<Vec<_>>()
+        };
+        // An NGO refused, nobody else admitted: no finding (its refusal alone is not selective).
+        assert!(found(std::slice::from_ref(&refused)).is_empty());
+        // A media tour 89 or 90 days after it: selective; 91 days after: outside the window.
+        for (d, expected) in [(-11, 1), (-10, 1), (-9, 0)] {
+            let tour = visit(2, K::MediaTour, O::Admitted, t(d));
+            let f = found(&[refused.clone(), tour]);
+            assert_eq!(f.len(), expected, "{d}");
+            if let Some(f) = f.first() {
+                assert_eq!(
+                    (f.severity, f.evidence.clone()),
+                    (Severity::Grave, vec![1, 2])
+                );
+                assert!(
+                    f.rule.contains("83-85") && f.rule.contains("OPCAT"),
+                    "{}",
+                    f.rule
+                );
+                assert_eq!(
+                    f.subject,
+                    Subject::Facility {
+                        facility: "CECOT".into()
+                    }
+                );
+            }
+        }
+        // The same window before the refusal.
+        let before = visit(2, K::Influencer, O::Admitted, t(-190));
+        assert_eq!(found(&[refused.clone(), before]).len(), 1);
+        let too_early = visit(2, K::Influencer, O::Admitted, t(-191));
+        assert!(found(&[refused.clone(), too_early]).is_empty());
+        // A visit admitted after the day evaluated is not seen on it; nor one refused itself,
+        // nor one of another facility, nor another monitor's.
+        let later = visit(2, K::MediaTour, O::Admitted, t(1));
+        let mut elsewhere = visit(3, K::Official, O::Admitted, t(-50));
+        elsewhere.facility = "IZALCO".into();
+        let judge = visit(4, K::Judge, O::Admitted, t(-50));
+        let tour_refused = visit(5, K::MediaTour, O::Refused, t(-50));
+        assert!(found(&[refused.clone(), later, elsewhere, judge, tour_refused]).is_empty());
+        // A monitor restricted (areas withheld, no private interviews) counts as refused.
+        let restricted = visit(1, K::Inspector, O::Restricted, t(-100));
+        let official = visit(2, K::Official, O::Restricted, t(-60));
+        assert_eq!(found(&[restricted, official]).len(), 1);
+        // The national preventive mechanism refused or restricted: a finding on its own.
+        for outcome in [O::Refused, O::Restricted] {
+            let f = found(&[visit(1, K::Npm, outcome, t(-3))]);
+            assert_eq!(f.len(), 1, "{outcome:?}");
+            assert!(
+                f[0].detail.contains("national preventive mechanism"),
+                "{}",
+                f[0].detail
+            );
+        }
+        assert!(found(&[visit(1, K::Npm, O::Admitted, t(-3))]).is_empty());
+        // A refusal more than a year before the day is no longer judged on it.
+        assert_eq!(found(&[visit(1, K::Npm, O::Refused, t(-366))]).len(), 1);
+        assert!(found(&[visit(1, K::Npm, O::Refused, t(-367))]).is_empty());
+        // A stricter policy's longer window finds the tour 91 days after.
+        let mut strict = policy();
+        strict.oversight.window_days = 91;
+        let tour = visit(2, K::MediaTour, O::Admitted, t(-9));
+        assert_eq!(oversight_findings(&strict, &[refused, tour], day).len(), 1);
+    }
+
+    #[test]
+    fn people_held_shown_identifiably_serious_then_grave_over_the_policys_number() {
+        use crate::record::{Exposure, VisitOutcome as O, VisitorKind as K};
+        let p = policy();
+        assert_eq!(p.oversight.exposed_grave_people, 10);
+        let day = date("2025-05-31");
+        let at = day.start();
+        let shown = |kind: K, exposed: Exposure, people: u32| {
+            let mut v = visit(7, kind, O::Admitted, at);
+            v.exposed = exposed;
+            v.people_shown = people;
+            oversight_findings(&p, &[v], day)
+        };
+        for (people, severity) in [
+            (1, Severity::Serious),
+            (9, Severity::Serious),
+            (10, Severity::Serious),
+            (11, Severity::Grave),
+        ] {
+            let f = shown(K::Influencer, Exposure::Identifiable, people);
+            assert_eq!(codes(&f), ["privacy.public_exposure"], "{people}");
+            assert_eq!((f[0].severity, f[0].evidence.clone()), (severity, vec![7]));
+            assert!(f[0].rule.contains("Rule 1") && f[0].rule.contains("73(1)"));
+        }
+        // Faces hidden, nobody shown, or a monitor's visit: no finding.
+        assert!(shown(K::MediaTour, Exposure::FacesHidden, 50).is_empty());
+        assert!(shown(K::MediaTour, Exposure::Nobody, 0).is_empty());
+        assert!(shown(K::Inspector, Exposure::Identifiable, 50).is_empty());
+        // A visit after the day is not judged on it.
+        let mut v = visit(7, K::MediaTour, O::Admitted, day.plus_days(1).start());
+        v.exposed = Exposure::Identifiable;
+        v.people_shown = 50;
+        assert!(oversight_findings(&p, &[v], day).is_empty());
+    }
+
+    #[test]
+    fn family_visits_refused_to_all_for_one_reason_at_each_threshold() {
+        let p = policy();
+        let o = &p.oversight;
+        assert_eq!(
+            (
+                o.collective_refusal_days,
+                o.collective_refusal_people,
+                o.collective_refusal_percent
+            ),
+            (30, 10, 50)
+        );
+        let day = date("2025-05-31");
+        let request =
+            |idx: u64, booking: u64, d: i64, refused: Option<&str>| FamilyVisitRequestFacts {
+                facility: "CECOT".into(),
+                idx,
+                booking,
+                at: Timestamp(day.plus_days(d).start().millis() + 16 * HOUR_MS),
+                refused: refused.map(str::to_owned),
+                authority: refused.map(|_| "Dirección del CECOT".to_owned()),
+            };
+        let reason = "régimen de excepción: visitas suspendidas";
+        // n people refused for the reason today, and `granted` requests granted.
+        let requests = |n: u64, granted: u64| {
+            let mut out: Vec<FamilyVisitRequestFacts> = (0..n)
+                .map(|i| request(100 + i, i, 0, Some(reason)))
+                .collect();
+            out.extend((0..granted).map(|i| request(500 + i, 1000 + i, 0, None)));
+            out
+        };
+        let found = |rs: &[FamilyVisitRequestFacts]| collective_refusal_findings(&p, rs, day);
+        // People: 10 is not over the threshold, 11 is; 9 is not.
+        assert!(found(&requests(9, 0)).is_empty());
+        assert!(found(&requests(10, 0)).is_empty());
+        let f = found(&requests(11, 0));
+        assert_eq!(codes(&f), ["contact.collective_refusal"]);
+        assert_eq!(f[0].severity, Severity::Grave);
+        assert_eq!(f[0].evidence, (100..111).collect::<Vec<u64>>());
+        assert!(f[0].rule.contains("58") && f[0].rule.contains("43(3)"));
+        // The same person refused twice is one person.
+        let mut twice = requests(10, 0);
+        twice.push(request(200, 0, -1, Some(reason)));
+        assert!(found(&twice).is_empty());
+        // Share: 12 refused of 24 requests is 50%, not over it; of 23, over; of 25, under.
+        assert!(found(&requests(12, 12)).is_empty());
+        assert_eq!(found(&requests(12, 11)).len(), 1);
+        assert!(found(&requests(12, 13)).is_empty());
+        // One same reason, however written; different reasons are not added up.
+        let mut mixed = requests(6, 0);
+        mixed.extend((0..5).map(|i| {
+            request(
+                300 + i,
+                50 + i,
+                0,
+                Some("  Régimen de excepción:  VISITAS suspendidas "),
+            )
+        }));
+        assert_eq!(found(&mixed).len(), 1);
+        let mut other = requests(6, 0);
+        other.extend((0..5).map(|i| request(300 + i, 50 + i, 0, Some("sin cupo"))));
+        assert!(found(&other).is_empty());
+        // The window: 29 days before the day is in it, 30 days before is not.
+        let mut edge = requests(10, 0);
+        edge.push(request(400, 77, -29, Some(reason)));
+        assert_eq!(found(&edge).len(), 1);
+        let mut outside = requests(10, 0);
+        outside.push(request(400, 77, -30, Some(reason)));
+        assert!(found(&outside).is_empty());
+        // A request after the day is not counted on it.
+        let mut later = requests(10, 0);
+        later.push(request(400, 77, 1, Some(reason)));
+        assert!(found(&later).is_empty());
     }
 
     #[test]

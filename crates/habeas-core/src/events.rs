@@ -425,7 +425,8 @@ pub struct AgreementInput {
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub ends: Option<String>,
     pub terms: String,
-    /// The price per person held, in the smallest unit of `currency` (e.g. cents), if any.
+    /// The price per person held per day (a person-day: held at any time that day, UTC), in
+    /// the smallest unit of `currency` (e.g. cents), if any.
     #[serde(default)]
     pub per_capita_rate: Option<u64>,
     #[serde(default)]

@@ -22,6 +22,7 @@ pub const RECORD_KINDS: &[&str] = &[
     "gate_refusal",
     "whereabouts_request",
     "whereabouts_reply",
+    "oversight_visit",
     "incident",
     "incident_review",
     "incident_addendum",
@@ -95,6 +96,17 @@ pub fn record(kind: &str) -> Option<Value> {
             "record": "whereabouts_reply", "facility": "CECOT", "request": 1200,
             "at": "2025-05-31T16:00:00Z", "held": true, "booking": 300,
             "answer": "se le informó en persona que está detenido aquí, y el tribunal que ordenó su detención"
+        }),
+        "oversight_visit" => json!({
+            "record": "oversight_visit", "facility": "CECOT", "at": "2025-05-31T10:00:00Z",
+            "requested_at": "2025-05-20T09:00:00Z", "visitor_kind": "journalist",
+            "visitor": "Equipo de un canal de televisión extranjero", "independent": false,
+            "outcome": "restricted", "reason": "solo se autorizó el recorrido del pabellón de muestra",
+            "authority": "Ministerio de Justicia y Seguridad Pública",
+            "private_interviews": false, "areas_visited": ["pabellón 1", "patio central"],
+            "areas_withheld": ["celdas de aislamiento"], "people_exposed": "identifiable",
+            "people_shown": 60,
+            "notes": "filmaron a las personas detenidas en formación, sin camisa y con el rostro visible"
         }),
         "incident" => json!({
             "record": "incident", "facility": "CECOT", "at": "2025-05-31T16:20:00Z",

@@ -32,6 +32,10 @@ pub const ORDER: &str = "custody.order";
 pub const WHEREABOUTS_REQUEST: &str = "whereabouts.requested";
 /// The answer given to a whereabouts request.
 pub const WHEREABOUTS_REPLY: &str = "whereabouts.replied";
+/// A visit to a facility from outside, or the request for one, and what became of it:
+/// inspectors, the national preventive mechanism, judges, NGOs, the press, influencers, media
+/// tours, officials (Mandela Rules 83–85; OPCAT arts. 14 and 20 where the state is party).
+pub const OVERSIGHT_VISIT: &str = "oversight.visit";
 /// A person brought without an order in force and refused at the gate (no custody).
 pub const REFUSED_AT_GATE: &str = "custody.refused_at_gate";
 /// A custody moved to another facility of the system.

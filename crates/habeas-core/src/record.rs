@@ -172,6 +172,51 @@ pub enum RecordInput {
         /// What the requester was told, and how (in person, by telephone, in writing).
         answer: String,
     },
+    /// A visit to the facility from outside, or the request for one, and what became of it:
+    /// admitted, refused or restricted (a refusal or restriction says why and who decided it).
+    /// Independent monitors have access to every place and private interviews (Mandela Rules
+    /// 83–85; OPCAT arts. 14 and 20 where the state is party); people held are not shown to the
+    /// public (Rule 1; by analogy Rule 73(1)).
+    OversightVisit {
+        facility: String,
+        /// When the visit took place, or, for a refusal, when it was refused.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// When the visit was asked for (none: unannounced, or invited by the administration).
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        requested_at: Option<String>,
+        visitor_kind: VisitorKind,
+        /// Who visited or asked: the person and their organisation or outlet.
+        visitor: String,
+        /// Whether the visitor is an independent monitor. Follows from the kind (inspector,
+        /// npm, judge and ngo are; the others are not); stated only for the kind `other`.
+        #[serde(default)]
+        independent: Option<bool>,
+        outcome: VisitOutcome,
+        /// Why the visit was refused or restricted (required then, and only then).
+        #[serde(default)]
+        reason: Option<String>,
+        /// Who decided a refusal or restriction (required then), or who authorised the visit.
+        #[serde(default)]
+        authority: Option<String>,
+        /// Whether the visitors could speak with people held in private.
+        #[serde(default)]
+        private_interviews: bool,
+        /// The areas visited, and those withheld (which make the visit restricted).
+        #[serde(default)]
+        areas_visited: Vec<String>,
+        #[serde(default)]
+        areas_withheld: Vec<String>,
+        /// Whether people held were shown, photographed or filmed for the visitors.
+        #[serde(default)]
+        people_exposed: Exposure,
+        /// How many people held were shown (required when any was).
+        #[serde(default)]
+        people_shown: Option<u32>,
+        #[serde(default)]
+        notes: Option<String>,
+    },
     /// The referral of a complaint to an independent authority.
     ComplaintReferral {
         facility: String,
@@ -344,6 +389,112 @@ impl SanctionKind {
 pub enum HearingMode {
     InPerson,
     Video,
+}
+
+/// Who visits a facility from outside.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitorKind {
+    /// An inspectorate independent of the prison administration (Rule 83(1)(b)), or an
+    /// international body (the SPT, the CPT, the ICRC).
+    Inspector,
+    /// The national preventive mechanism (OPCAT art. 17), or where there is none the national
+    /// human-rights institution that visits places of detention.
+    Npm,
+    /// A judge visiting the place of detention.
+    Judge,
+    /// A non-governmental human-rights organisation.
+    Ngo,
+    Journalist,
+    Influencer,
+    /// A tour of the press organised by the authorities.
+    MediaTour,
+    /// Officials, politicians and guests of the government.
+    Official,
+    Other,
+}
+
+impl VisitorKind {
+    /// Whether a visitor of this kind is an independent monitor (Rules 83–85).
+    pub fn monitors(self) -> bool {
+        matches!(self, Self::Inspector | Self::Npm | Self::Judge | Self::Ngo)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inspector => "inspector",
+            Self::Npm => "npm",
+            Self::Judge => "judge",
+            Self::Ngo => "ngo",
+            Self::Journalist => "journalist",
+            Self::Influencer => "influencer",
+            Self::MediaTour => "media_tour",
+            Self::Official => "official",
+            Self::Other => "other",
+        }
+    }
+
+    /// The kind of its name (`media_tour`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(raw.to_owned())).ok()
+    }
+}
+
+/// What became of a visit.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitOutcome {
+    Admitted,
+    Refused,
+    /// Admitted with limits: areas withheld, no private interviews, time cut short.
+    Restricted,
+}
+
+impl VisitOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admitted => "admitted",
+            Self::Refused => "refused",
+            Self::Restricted => "restricted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(raw.to_owned())).ok()
+    }
+}
+
+/// Whether people held were shown, photographed or filmed for the visitors.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// Nobody was shown.
+    #[default]
+    #[serde(rename = "none")]
+    Nobody,
+    /// Shown with their faces hidden or blurred: not identifiable.
+    FacesHidden,
+    /// Shown so that they can be recognised.
+    Identifiable,
+}
+
+impl Exposure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nobody => "none",
+            Self::FacesHidden => "faces_hidden",
+            Self::Identifiable => "identifiable",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(raw.to_owned())).ok()
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -818,6 +969,161 @@ impl RecordInput {
                     p,
                 ))
             }
+            Self::OversightVisit {
+                facility,
+                at,
+                requested_at,
+                visitor_kind,
+                visitor,
+                independent,
+                outcome,
+                reason,
+                authority,
+                private_interviews,
+                areas_visited,
+                areas_withheld,
+                people_exposed,
+                people_shown,
+                notes,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let by_kind = visitor_kind.monitors();
+                let independent = match *independent {
+                    None => by_kind,
+                    Some(i) if i == by_kind || *visitor_kind == VisitorKind::Other => i,
+                    Some(_) => {
+                        return Err(DomainError::invalid(
+                            "independent",
+                            format!(
+                                "a visitor of kind {} is {} independent monitor by its kind; state it only for the kind other",
+                                visitor_kind.as_str(),
+                                if by_kind { "an" } else { "not an" }
+                            ),
+                        ))
+                    }
+                };
+                let visitor = crate::dates::line("visitor", visitor, 200)?;
+                let reason = optional_text("reason", reason.as_deref(), 1000)?;
+                let authority = optional_text("authority", authority.as_deref(), 200)?;
+                let areas = |field: &str, list: &[String]| {
+                    if list.len() > 100 {
+                        return Err(DomainError::invalid(field, "at most 100 areas"));
+                    }
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, a)| crate::dates::line(&format!("{field}[{i}]"), a, 200))
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                let visited = areas("areas_visited", areas_visited)?;
+                let withheld = areas("areas_withheld", areas_withheld)?;
+                let mut p = json!({
+                    "at": at.to_string(), "visitor_kind": visitor_kind.as_str(), "visitor": visitor,
+                    "independent": independent, "outcome": outcome.as_str(),
+                    "private_interviews": private_interviews,
+                    "people_exposed": people_exposed.as_str(),
+                });
+                let o = p
+                    .as_object_mut()
+                    .ok_or_else(|| DomainError::invalid("at", "internal"))?;
+                if let Some(r) = requested_at {
+                    let asked = past_time("requested_at", r, now)?;
+                    if asked > at {
+                        return Err(DomainError::invalid(
+                            "requested_at",
+                            format!("{asked} is after the visit or its refusal ({at})"),
+                        ));
+                    }
+                    o.insert("requested_at".into(), json!(asked.to_string()));
+                }
+                match outcome {
+                    VisitOutcome::Admitted => {
+                        if reason.is_some() {
+                            return Err(DomainError::invalid(
+                                "reason",
+                                "an admitted visit has no reason for a refusal: a visit admitted with limits is restricted",
+                            ));
+                        }
+                        if !withheld.is_empty() {
+                            return Err(DomainError::invalid(
+                                "areas_withheld",
+                                "areas withheld make the visit restricted: record the outcome restricted, with the reason and the authority",
+                            ));
+                        }
+                        if independent && !private_interviews {
+                            return Err(DomainError::invalid(
+                                "private_interviews",
+                                "an independent monitor admitted without private interviews was restricted (Mandela Rule 84(1)(c)): record the outcome restricted, with the reason and the authority",
+                            ));
+                        }
+                    }
+                    VisitOutcome::Refused | VisitOutcome::Restricted => {
+                        if reason.is_none() {
+                            return Err(DomainError::invalid(
+                                "reason",
+                                "a refusal or a restriction says why",
+                            ));
+                        }
+                        if authority.is_none() {
+                            return Err(DomainError::invalid(
+                                "authority",
+                                "a refusal or a restriction names the authority that decided it",
+                            ));
+                        }
+                    }
+                }
+                if *outcome == VisitOutcome::Refused {
+                    let refused = "a refused visit visited nothing";
+                    if !visited.is_empty() {
+                        return Err(DomainError::invalid("areas_visited", refused));
+                    }
+                    if *private_interviews {
+                        return Err(DomainError::invalid("private_interviews", refused));
+                    }
+                    if *people_exposed != Exposure::Nobody {
+                        return Err(DomainError::invalid("people_exposed", refused));
+                    }
+                }
+                match (people_exposed, people_shown.unwrap_or(0)) {
+                    (Exposure::Nobody, 0) => {}
+                    (Exposure::Nobody, _) => {
+                        return Err(DomainError::invalid(
+                            "people_shown",
+                            "people were shown only when people_exposed says how",
+                        ))
+                    }
+                    (_, 0) => {
+                        return Err(DomainError::invalid(
+                            "people_shown",
+                            "say how many people held were shown",
+                        ))
+                    }
+                    (_, n) => {
+                        o.insert("people_shown".into(), json!(n));
+                    }
+                }
+                for (k, v) in [("reason", reason), ("authority", authority)] {
+                    if let Some(v) = v {
+                        o.insert(k.into(), json!(v));
+                    }
+                }
+                if !visited.is_empty() {
+                    o.insert("areas_visited".into(), json!(visited));
+                }
+                if !withheld.is_empty() {
+                    o.insert("areas_withheld".into(), json!(withheld));
+                }
+                if let Some(n) = optional_text("notes", notes.as_deref(), 2000)? {
+                    o.insert("notes".into(), json!(n));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::OVERSIGHT_VISIT,
+                    format!("facility:{f}"),
+                    p,
+                ))
+            }
             Self::GateRefusal {
                 facility,
                 at,
@@ -1202,5 +1508,115 @@ mod tests {
         for (v, field) in cases.into_iter().chain(more) {
             assert_eq!(check(v.clone()).unwrap_err().field, field, "{v}");
         }
+    }
+
+    /// A visit from outside: what cannot be true, or is not complete, is refused naming the
+    /// field; independence follows from the kind.
+    #[test]
+    fn an_oversight_visit_refuses_what_cannot_be_true_naming_the_field() {
+        let visit = |changes: Value| {
+            let mut v = json!({"record": "oversight_visit", "facility": "CECOT",
+                "at": "2024-12-01T10:00:00.000Z", "requested_at": "2024-11-20T09:00:00.000Z",
+                "visitor_kind": "npm", "visitor": "PDDH", "outcome": "refused",
+                "reason": "régimen de excepción", "authority": "Dirección General de Centros Penales"});
+            for (k, c) in changes.as_object().unwrap() {
+                if c.is_null() {
+                    v.as_object_mut().unwrap().remove(k);
+                } else {
+                    v[k] = c.clone();
+                }
+            }
+            check(v)
+        };
+        let d = visit(json!({})).unwrap();
+        assert_eq!(d.kind, kinds::OVERSIGHT_VISIT);
+        assert_eq!(d.subject, "facility:CECOT");
+        assert_eq!(d.payload["independent"], true);
+        assert_eq!(d.payload["people_exposed"], "none");
+        assert!(d.payload.get("people_shown").is_none());
+        // A media tour admitted, its people filmed: not independent, by its kind.
+        let tour = visit(
+            json!({"visitor_kind": "media_tour", "visitor": "prensa", "outcome": "admitted",
+            "reason": null, "authority": "Ministerio", "areas_visited": ["pabellón 1"],
+            "people_exposed": "identifiable", "people_shown": 60}),
+        )
+        .unwrap();
+        assert_eq!(tour.payload["independent"], false);
+        assert_eq!(tour.payload["people_shown"], 60);
+        // Independence is stated only for `other`.
+        let other = visit(json!({"visitor_kind": "other", "independent": true})).unwrap();
+        assert_eq!(other.payload["independent"], true);
+        let field = |changes: Value| visit(changes).unwrap_err().field;
+        assert_eq!(
+            field(json!({"visitor_kind": "influencer", "independent": true})),
+            "independent"
+        );
+        assert_eq!(
+            field(json!({"visitor_kind": "npm", "independent": false})),
+            "independent"
+        );
+        // Admitted before it was asked for.
+        assert_eq!(
+            field(json!({"requested_at": "2024-12-01T10:00:00.001Z"})),
+            "requested_at"
+        );
+        assert_eq!(field(json!({"at": "2025-02-01T10:00:00.000Z"})), "at");
+        // A refusal without its reason or its authority.
+        assert_eq!(field(json!({"reason": null})), "reason");
+        assert_eq!(field(json!({"reason": " "})), "reason");
+        assert_eq!(field(json!({"authority": null})), "authority");
+        assert_eq!(
+            field(json!({"outcome": "restricted", "authority": null})),
+            "authority"
+        );
+        // A refused visit visited nothing, interviewed nobody, showed nobody.
+        assert_eq!(
+            field(json!({"areas_visited": ["pabellón 1"]})),
+            "areas_visited"
+        );
+        assert_eq!(
+            field(json!({"private_interviews": true})),
+            "private_interviews"
+        );
+        assert_eq!(
+            field(json!({"people_exposed": "identifiable", "people_shown": 3})),
+            "people_exposed"
+        );
+        // Admitted: no refusal reason, no areas withheld, and a monitor interviews in private.
+        let admitted = json!({"outcome": "admitted", "reason": null, "private_interviews": true});
+        assert!(visit(admitted.clone()).is_ok());
+        let with = |extra: Value| {
+            let mut v = admitted.clone();
+            for (k, c) in extra.as_object().unwrap() {
+                v[k] = c.clone();
+            }
+            v
+        };
+        assert_eq!(field(with(json!({"reason": "x"}))), "reason");
+        assert_eq!(
+            field(with(json!({"areas_withheld": ["celdas de castigo"]}))),
+            "areas_withheld"
+        );
+        assert_eq!(
+            field(with(json!({"private_interviews": false}))),
+            "private_interviews"
+        );
+        // People shown: how many, and only when they were.
+        assert_eq!(
+            field(with(json!({"people_exposed": "faces_hidden"}))),
+            "people_shown"
+        );
+        assert_eq!(
+            field(with(
+                json!({"people_exposed": "identifiable", "people_shown": 0})
+            )),
+            "people_shown"
+        );
+        assert_eq!(field(with(json!({"people_shown": 4}))), "people_shown");
+        assert_eq!(field(with(json!({"visitor": ""}))), "visitor");
+        assert_eq!(
+            field(with(json!({"areas_visited": ["a\nb"]}))),
+            "areas_visited[0]"
+        );
     }
 }

@@ -454,7 +454,8 @@ pub fn generate(
         starts: "2025-03-14".into(),
         ends: Some("2026-03-13".into()),
         terms: "Custodia en el CECOT de personas enviadas por el otro Estado, por un año".into(),
-        per_capita_rate: Some(2_298_900),
+        // About USD 6 million a year for 261 people, by the person-day: USD 62.98.
+        per_capita_rate: Some(6_298),
         currency: Some("USD".into()),
     }
     .validate(&actor)
@@ -882,10 +883,11 @@ fn court_contact_and_complaints(
         }
     }
     whereabouts_requests(g, rng, scenario, day, alive)?;
-    // At CECOT, families who ask to visit are refused.
+    // At CECOT, families who ask to visit are refused, all for one same reason (at least one
+    // family a day, however small the scenario).
     if scenario == Scenario::Cecot {
         let t = at(day, 16, 0);
-        let asked = alive.len() as u64 / 2000;
+        let asked = (alive.len() as u64).div_ceil(2000);
         let mut drafts = Vec::new();
         for _ in 0..asked {
             let b = alive[(rng.next() % alive.len().max(1) as u64) as usize];
@@ -894,7 +896,72 @@ fn court_contact_and_complaints(
         }
         g.submit(t, drafts)?;
     }
+    oversight_visits(g, scenario, d, day, alive)?;
     Ok(())
+}
+
+/// Visits from outside, on fixed days of each month of the window. At CECOT, as reported: the
+/// human-rights ombudsman (acting as the national mechanism) and NGOs such as Cristosal are
+/// refused, while the government's media tours and foreign influencers are admitted and film
+/// the people held, identifiable. Within the rules: the national preventive mechanism and an
+/// NGO visit every pavilion and interview people in private; the press films faces hidden.
+fn oversight_visits(
+    g: &mut Gen<'_>,
+    scenario: Scenario,
+    d: u32,
+    day: Timestamp,
+    alive: &[u64],
+) -> Result<(), DemoError> {
+    let t = at(day, 16, 0);
+    let visit_at = at(day, 10, 0).to_string();
+    let asked = Timestamp(day.0 - 10 * 86_400_000 + 9 * 3_600_000).to_string();
+    // Whom the cameras show: a share of the people held, at most a few hundred.
+    let shown = (alive.len() as u64 / 10).clamp(1, 300);
+    let visit = match (scenario, d % 30) {
+        (Scenario::Cecot, 3) => json!({"visitor_kind": "npm",
+            "visitor": "Procuraduría para la Defensa de los Derechos Humanos (PDDH)",
+            "requested_at": asked, "outcome": "refused",
+            "reason": "régimen de excepción: no se autorizan visitas de organismos de derechos humanos",
+            "authority": "Dirección General de Centros Penales"}),
+        (Scenario::Cecot, 10) => json!({"visitor_kind": "ngo", "visitor": "Cristosal",
+            "requested_at": asked, "outcome": "refused",
+            "reason": "régimen de excepción: no se autorizan visitas de organizaciones no gubernamentales",
+            "authority": "Dirección General de Centros Penales"}),
+        (Scenario::Cecot, 12) => json!({"visitor_kind": "media_tour",
+            "visitor": "recorrido de prensa del Gobierno (medios nacionales y extranjeros)",
+            "outcome": "admitted", "authority": "Ministerio de Justicia y Seguridad Pública",
+            "areas_visited": ["pabellón 1", "celdas", "patio central"],
+            "people_exposed": "identifiable", "people_shown": shown,
+            "notes": "filmaron a las personas detenidas en formación, sin camisa y con el rostro visible"}),
+        (Scenario::Cecot, 20) => json!({"visitor_kind": "influencer",
+            "visitor": "creador de contenido extranjero (video publicado en redes sociales)",
+            "outcome": "admitted", "authority": "Ministerio de Justicia y Seguridad Pública",
+            "areas_visited": ["pabellón 1", "celdas"],
+            "people_exposed": "identifiable", "people_shown": shown.min(40),
+            "notes": "entrevistas ante la cámara a personas detenidas, custodiadas por agentes"}),
+        (Scenario::Mandela, 3) => json!({"visitor_kind": "npm",
+            "visitor": "Mecanismo nacional de prevención de la tortura", "requested_at": asked,
+            "outcome": "admitted", "private_interviews": true,
+            "areas_visited": ["todos los pabellones", "celdas de aislamiento", "enfermería", "cocina"]}),
+        (Scenario::Mandela, 10) => json!({"visitor_kind": "ngo", "visitor": "Cristosal",
+            "requested_at": asked, "outcome": "admitted", "private_interviews": true,
+            "areas_visited": ["pabellones 1 a 4", "locutorios"]}),
+        (Scenario::Mandela, 20) => json!({"visitor_kind": "journalist",
+            "visitor": "Equipo de un diario nacional", "requested_at": asked,
+            "outcome": "admitted", "authority": "Dirección del centro",
+            "areas_visited": ["talleres", "aulas"], "people_exposed": "faces_hidden",
+            "people_shown": shown.min(12),
+            "notes": "solo con el consentimiento de las personas, rostros ocultos"}),
+        _ => return Ok(()),
+    };
+    let mut v = visit;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("record".into(), json!("oversight_visit"));
+        o.insert("facility".into(), json!(FACILITY));
+        o.insert("at".into(), json!(visit_at));
+    }
+    let draft = record(g, v, t)?;
+    g.submit(t, vec![draft])
 }
 
 /// Families asking at the gate whether their relative is held here (about one person in

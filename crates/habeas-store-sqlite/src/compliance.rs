@@ -73,7 +73,87 @@ pub(crate) fn facts(
         consular: consular_facts(conn, facility, as_of)?,
         incidents: incident_facts(conn, facility, as_of)?,
         whereabouts: whereabouts_facts(conn, facility, as_of)?,
+        visits: visit_facts(conn, facility, as_of)?,
+        family_visit_requests: family_visit_request_facts(conn, facility, as_of)?,
     })
+}
+
+/// The visits from outside up to `as_of` (the engine judges those of the year up to it, and
+/// compares each with the others of its window).
+fn visit_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::VisitFacts>> {
+    use habeas_core::record::{Exposure, VisitOutcome, VisitorKind};
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(
+        "SELECT facility, idx, at, visitor_kind, visitor, independent, outcome, reason, authority,
+                people_exposed, people_shown
+         FROM oversight_visits WHERE (?1 IS NULL OR facility = ?1) AND at <= ?2 ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let named = |field: &str, raw: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("{field}: {raw:?} is not known").into(),
+        )
+    };
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (kind, outcome, exposed): (String, String, String) = (r.get(3)?, r.get(6)?, r.get(9)?);
+        out.push(habeas_core::compliance::VisitFacts {
+            facility: r.get(0)?,
+            idx: r.get::<_, i64>(1)? as u64,
+            at: time_of("at", &r.get::<_, String>(2)?)?,
+            kind: VisitorKind::parse(&kind).ok_or_else(|| named("visitor_kind", &kind))?,
+            visitor: r.get(4)?,
+            independent: r.get(5)?,
+            outcome: VisitOutcome::parse(&outcome).ok_or_else(|| named("outcome", &outcome))?,
+            reason: r.get(7)?,
+            authority: r.get(8)?,
+            exposed: Exposure::parse(&exposed).ok_or_else(|| named("people_exposed", &exposed))?,
+            people_shown: r.get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
+        });
+    }
+    Ok(out)
+}
+
+/// The family visit requests of the year up to `as_of`, with each refusal's reason (the
+/// engine counts those of its window).
+fn family_visit_request_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::FamilyVisitRequestFacts>> {
+    let end = format!("{as_of}T99");
+    let from = as_of.plus_days(-366).to_string();
+    let mut st = conn.prepare_cached(
+        "SELECT c.facility, r.idx, r.booking, r.at, r.granted, r.reason, r.authority
+         FROM contact_requests r JOIN custodies c ON c.booking = r.booking
+         WHERE r.at >= ?2 AND r.at <= ?3 AND r.kind = 'visit' AND r.party = 'family'
+           AND (?1 IS NULL OR c.facility = ?1)
+         ORDER BY r.idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, from, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let granted: bool = r.get(4)?;
+        out.push(habeas_core::compliance::FamilyVisitRequestFacts {
+            facility: r.get(0)?,
+            idx: r.get::<_, i64>(1)? as u64,
+            booking: r.get::<_, i64>(2)? as u64,
+            at: time_of("at", &r.get::<_, String>(3)?)?,
+            refused: if granted {
+                None
+            } else {
+                Some(r.get::<_, Option<String>>(5)?.unwrap_or_default())
+            },
+            authority: r.get(6)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The whereabouts requests received up to `as_of`, with their answers if any.

@@ -4,10 +4,12 @@
 //! lock file so that only one process writes), any number of read-only connections.
 
 mod accounts;
+mod agreements;
 mod compliance;
 mod custody;
 mod events;
 mod migrate;
+mod oversight;
 mod projection;
 mod record;
 mod registers;
@@ -19,12 +21,17 @@ pub use accounts::{
     AccountRows, Accounts, NewUser, Session, SqliteAccounts, TokenInfo, TokenRow, User, DAY_MS,
     DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS,
 };
+pub use agreements::{
+    Agreement, AgreementCustody, AgreementFinding, AgreementPerson, AgreementReference,
+    AgreementReport, PeriodRefused,
+};
 pub use custody::{
     CellMovement, CellOccupant, CellRow, CellView, CorrectionRow, CustodyRow, FacilityRow,
     GateRefusal, HeadCount, OrderRow, PersonFile, PersonHit, PlanningState, Reading, Unplaced,
     NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
+pub use oversight::VisitRow;
 pub use registers::{ComplaintRow, ContactRow, HearingRow};
 pub use whereabouts::{Basis, LastHearing, Sought, Whereabouts, WhereaboutsRequestRow};
 
@@ -434,6 +441,55 @@ impl SqliteStore {
         })
     }
 
+    /// The custody agreements with other states of a facility (or of every facility), in the
+    /// order recorded.
+    pub fn agreements(&self, facility: Option<&str>) -> Result<Vec<Agreement>, StoreError> {
+        self.with_reader(|c| agreements::agreements(c, facility).map_err(backend))
+    }
+
+    /// One custody agreement, by its entry.
+    pub fn agreement(&self, id: u64) -> Result<Option<Agreement>, StoreError> {
+        self.with_reader(|c| agreements::agreement(c, id).map_err(backend))
+    }
+
+    /// The account of agreement `id` from `from` to `to` (inclusive), in one read: the people
+    /// held under it on the days counted (the period within the agreement's own dates), their
+    /// custodies and references, person-days and the amount due at its rate. Without findings:
+    /// [`AgreementReport::add_findings`] adds an evaluation's, or see
+    /// [`Self::agreement_report_evaluated`]. `None` for an entry that is not an agreement.
+    pub fn agreement_report(
+        &self,
+        id: u64,
+        from: habeas_core::dates::Date,
+        to: habeas_core::dates::Date,
+    ) -> Result<Option<AgreementReport>, StoreError> {
+        self.with_reader(|c| read_snapshot(c, |c| agreements::report(c, id, from, to)))
+    }
+
+    /// [`Self::agreement_report`] with the findings about its people: each facility that held
+    /// them evaluated against `policy` as of `to`, by the compliance engine.
+    pub fn agreement_report_evaluated(
+        &self,
+        policy: &habeas_core::compliance::Policy,
+        id: u64,
+        from: habeas_core::dates::Date,
+        to: habeas_core::dates::Date,
+    ) -> Result<Option<AgreementReport>, StoreError> {
+        let Some(mut report) = self.agreement_report(id, from, to)? else {
+            return Ok(None);
+        };
+        for facility in report.facilities() {
+            let facts = self.compliance_facts(Some(&facility), to)?;
+            let findings = habeas_core::compliance::evaluate(policy, &facts, to);
+            report.add_findings(policy.source(), &findings);
+        }
+        if report.policy.is_none() {
+            report.policy = Some(policy.source().name.clone());
+            report.policy_sha256 = Some(policy.source().sha256.clone());
+        }
+        Ok(Some(report))
+    }
+
     /// A person's file and the entries of every custody of theirs, as JSON values.
     pub fn person_record(
         &self,
@@ -655,6 +711,15 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<WhereaboutsRequestRow>, StoreError> {
         self.with_reader(|c| whereabouts::requests(c, facility, open, limit).map_err(backend))
+    }
+
+    /// The visits to a facility from outside (the visit register), newest first.
+    pub fn oversight_visits(
+        &self,
+        facility: &str,
+        limit: u32,
+    ) -> Result<Vec<VisitRow>, StoreError> {
+        self.with_reader(|c| oversight::visits(c, facility, limit).map_err(backend))
     }
 
     /// Where a person's latest custody stands, with the entries it rests on.

@@ -78,6 +78,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "whereabouts_requests",
         include_str!("../migrations/0018_whereabouts_requests.sql"),
     ),
+    (
+        19,
+        "oversight_visits",
+        include_str!("../migrations/0019_oversight_visits.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -45,6 +45,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "gate_refusals",
     "identity_corrections",
     "whereabouts_requests",
+    "oversight_visits",
 ];
 
 /// Rows per multi-row INSERT into a projection table.

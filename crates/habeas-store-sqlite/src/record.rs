@@ -111,6 +111,44 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             })
             .map_err(backend)?;
         }
+        kinds::OVERSIGHT_VISIT => {
+            if crate::custody::facility_country(conn, &e.facility)?.is_none() {
+                return Err(reject(
+                    "facility",
+                    format!("facility {} is not defined", e.facility),
+                ));
+            }
+            let text = |k: &str| p.get(k).and_then(Value::as_str);
+            let (at, kind, visitor, outcome) = (
+                s(p, "at")?,
+                s(p, "visitor_kind")?,
+                s(p, "visitor")?,
+                s(p, "outcome")?,
+            );
+            conn.prepare_cached(
+                "INSERT INTO oversight_visits (idx, facility, at, requested_at, visitor_kind, visitor, independent,
+                     outcome, reason, authority, private_interviews, people_exposed, people_shown)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    e.facility,
+                    at,
+                    text("requested_at"),
+                    kind,
+                    visitor,
+                    b(p, "independent"),
+                    outcome,
+                    text("reason"),
+                    text("authority"),
+                    b(p, "private_interviews"),
+                    text("people_exposed").unwrap_or("none"),
+                    p.get("people_shown").and_then(Value::as_i64).unwrap_or(0)
+                ])
+            })
+            .map_err(backend)?;
+        }
         kinds::HEARING => {
             let bookings: Vec<u64> = p
                 .get("bookings")

@@ -464,11 +464,13 @@ fn record_draft(
     let draft = input
         .validate(state.clock.now(), &actor(caller)?)
         .map_err(domain)?;
-    // Health records for health staff; sanctions for the direction; the rest of the file for
-    // the staff who keep it.
+    // Health records for health staff; sanctions for the direction; visits from outside for
+    // the registry and the direction; the rest of the file for the staff who keep it.
     let roles: &'static [Role] = match draft.kind.as_str() {
         habeas_core::kinds::HEALTH => &[Role::Health],
         k if k.starts_with("discipline.") => &[Role::Director],
+        // The visit register is kept by the registry and the direction.
+        habeas_core::kinds::OVERSIGHT_VISIT => &[Role::Registry, Role::Director],
         _ => &[Role::Registry, Role::Custody, Role::Legal, Role::Director],
     };
     let action = format!("record {}", draft.kind);

@@ -4,11 +4,12 @@
 //! The modules form layers, and a test (`tests/modules.rs`) keeps them free of cycles: the
 //! leaves (`error`, `auth`, `access`, `schema`, `users`, `limits`, `evaluations`,
 //! `transparency`), the shared state (`state`), the handlers that depend on it (`session`,
-//! `file`, `service`, `public`, `api`, `ui` and its pages, `control`), then the OpenAPI
-//! document (`openapi`) and the route table (`routes`), which depend on the handlers and on
-//! which no handler depends.
+//! `file`, `service`, `public`, `api`, `agreements`, `ui` and its pages, `control`), then the
+//! OpenAPI document (`openapi`) and the route table (`routes`), which depend on the handlers
+//! and on which no handler depends.
 
 pub mod access;
+pub(crate) mod agreements;
 pub(crate) mod api;
 pub mod auth;
 pub mod control;

@@ -72,6 +72,7 @@ impl Modify for Security {
         crate::api::count_report,
         crate::api::death_list,
         crate::api::statistics,
+        crate::agreements::agreement_report,
         crate::api::logbook_add,
         crate::api::logbook_list,
         crate::api::environment,

@@ -57,6 +57,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/reports/compliance", get(crate::api::compliance))
         .route("/api/reports/statistics", get(crate::api::statistics))
         .route(
+            "/api/reports/agreement",
+            get(crate::agreements::agreement_report),
+        )
+        .route(
             "/api/logbook",
             axum::routing::post(crate::api::logbook_add).get(crate::api::logbook_list),
         )
@@ -304,6 +308,14 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         )
         .route("/ui/access-log", get(crate::ui::oversight::access_log_page))
         .route("/ui/national", get(crate::ui::oversight::national_page))
+        .route(
+            "/ui/agreements",
+            get(crate::ui::agreements::agreements_page),
+        )
+        .route(
+            "/ui/agreements/{id}",
+            get(crate::ui::agreements::agreement_page),
+        )
         .route("/ui/hearings", get(crate::ui::registers::hearings_page))
         .route("/ui/contacts", get(crate::ui::registers::contacts_page))
         .route("/ui/complaints", get(crate::ui::registers::complaints_page))
@@ -315,6 +327,10 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         .route(
             "/ui/whereabouts-requests",
             get(crate::ui::requests::requests_page).post(crate::ui::requests::requests_form),
+        )
+        .route(
+            "/ui/visits",
+            get(crate::ui::visits::visits_page).post(crate::ui::visits::visits_form),
         )
         .route(
             "/ui/whereabouts/file",

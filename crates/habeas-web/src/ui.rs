@@ -5,6 +5,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod admit;
+pub(crate) mod agreements;
 pub(crate) mod allocate;
 pub mod charts;
 pub(crate) mod counts;
@@ -13,6 +14,7 @@ pub(crate) mod oversight;
 pub(crate) mod person;
 pub(crate) mod registers;
 pub(crate) mod requests;
+pub(crate) mod visits;
 pub(crate) mod whereabouts;
 
 use crate::access::EVERY_FACILITY;
@@ -236,6 +238,29 @@ async fn commit(
             Err(ApiError::internal(format!("nothing was recorded: {e}")).into_response())
         }
     }
+}
+
+/// The caller of a form that records something for `facility`: signed in, with the session's
+/// CSRF token, in one of `roles`, working in that facility. Otherwise the answer to give
+/// (the sign-in page, or a refusal, logged).
+fn form_writer(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    roles: &[Role],
+    facility: &str,
+    action: &str,
+) -> ApiResult<Result<Caller, Response>> {
+    let Some(caller) = page_caller(state, headers) else {
+        return to_sign_in().map(Err);
+    };
+    let refused = check_form(state, &caller, csrf, action)
+        .or_else(|| only(state, &caller, roles, action))
+        .or_else(|| scoped(state, &caller, facility, action));
+    Ok(match refused {
+        Some(r) => Err(r),
+        None => Ok(caller),
+    })
 }
 
 fn to_sign_in() -> ApiResult<Response> {
@@ -1171,6 +1196,9 @@ fn value_catalogues(key: &str) -> &'static [&'static str] {
         "part" => &["access-part"],
         "what" => &["access-what"],
         "sanction" => &["sanction"],
+        "visitor_kind" => &["visitor-kind"],
+        "outcome" => &["visit-outcome"],
+        "people_exposed" => &["exposure"],
         _ => &[],
     }
 }

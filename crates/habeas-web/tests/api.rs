@@ -803,7 +803,8 @@ enum Scope {
     /// By the facility named and by the facility that holds each booking, person or case the
     /// request touches.
     Object,
-    /// By the facilities that have held the person the path names.
+    /// By the facilities that have held the person the path names (or the facility of the
+    /// agreement the query names): outside them, not found.
     Path,
 }
 
@@ -818,12 +819,14 @@ enum Variant {
     Cross,
 }
 
-/// A facility's people for the matrix: two open custodies (person = booking) and a death case.
+/// A facility's people for the matrix: two open custodies (person = booking) and a death case;
+/// and its custody agreement with another state.
 #[derive(Debug, Clone, Copy)]
 struct Held {
     booking: u64,
     second: u64,
     case: u64,
+    agreement: u64,
 }
 
 /// The request of an operation of the API's document, for a facility `f` and people `o`; the
@@ -1049,6 +1052,13 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
                 Scope::Object,
             )
         }],
+        "agreement_report" => vec![case(
+            "GET",
+            format!("/api/reports/agreement?id={}", o.agreement),
+            None,
+            &["dir", "nat", "ins"],
+            Scope::Path,
+        )],
         "agreements" => vec![case(
             "POST",
             "/api/agreements".into(),
@@ -1233,10 +1243,12 @@ async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scop
         .unwrap()
         .to_draft(&actor);
         let case = w.records.append_all(vec![death]).unwrap()[0].index;
+        let agreement = w.records.append_all(vec![agreement_of(facility)]).unwrap()[0].index;
         held.push(Held {
             booking: first,
             second,
             case,
+            agreement,
         });
     }
     let (cecot, izalco) = (held[0], held[1]);
@@ -4980,6 +4992,9 @@ async fn every_page_in_spanish_is_in_spanish() {
             "alleges_ill_treatment": false, "reply_due": "2025-12-05"}),
         json!({"record": "incident", "facility": "CECOT", "at": "2025-11-22T10:00:00Z", "place": "M1-C01",
             "description": "riña", "bookings": [ana], "force_used": false}),
+        json!({"record": "oversight_visit", "facility": "CECOT", "at": "2025-11-22T11:00:00Z",
+            "visitor_kind": "npm", "visitor": "PDDH", "outcome": "restricted", "reason": "sin acceso al pabellón 2",
+            "authority": "Dirección", "areas_visited": ["pabellón 1"], "areas_withheld": ["pabellón 2"]}),
     ] {
         let d = serde_json::from_value::<habeas_core::record::RecordInput>(record)
             .unwrap()
@@ -4987,6 +5002,16 @@ async fn every_page_in_spanish_is_in_spanish() {
             .unwrap();
         w.records.append_all(vec![d]).unwrap();
     }
+    // A custody agreement and someone held under it: its list and its account.
+    let agreement = w.records.append_all(vec![agreement_of("CECOT")]).unwrap()[0].index;
+    w.records
+        .append_all(vec![sent_under(
+            "CECOT",
+            "José",
+            agreement,
+            "2025-03-16T04:00:00.000Z",
+        )])
+        .unwrap();
     let mut failures = Vec::new();
     for (user, paths) in [
         (
@@ -5006,11 +5031,15 @@ async fn every_page_in_spanish_is_in_spanish() {
                 "/ui/complaints".to_owned(),
                 "/ui/admissions".to_owned(),
                 format!("/ui/allocations?booking={ana}"),
+                "/ui/visits".to_owned(),
+                "/ui/agreements".to_owned(),
+                format!("/ui/agreements/{agreement}?from=2025-04-01&to=2025-04-30"),
             ],
         ),
         (
             "ins",
             vec![
+                "/ui/visits?facility=CECOT".to_owned(),
                 "/ui/national".to_owned(),
                 "/ui/register".to_owned(),
                 "/ui/access-log".to_owned(),
@@ -5559,4 +5588,437 @@ async fn whereabouts_requests_are_recorded_answered_and_found_when_unanswered() 
         .call("GET", "/ui/whereabouts", &[("cookie", dir.as_str())], None)
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+/// The visit register: the registry records a monitor's refused visit on the page and a media
+/// tour through the API, a refusal without its reason is refused naming the field (nothing
+/// written); an inspector reads the register (not the form); a custody officer may neither
+/// read nor record, and another facility's staff cannot record for this one. The two visits
+/// make the selective refusal and the exposure findings of the facility.
+#[tokio::test]
+async fn the_visit_register_is_kept_by_the_registry_and_read_by_inspectors() {
+    let w = world();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let h = [("cookie", cookie.as_str())];
+    let a = w.call("GET", "/ui/visits", &h, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(page(&a).contains("id=\"visit-form\""), "{}", page(&a));
+    assert!(page(&a).contains("id=\"nav-visits\""));
+    // Refused without a reason: the field is named, nothing is written.
+    let before = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/visits",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&visitor_kind=ngo&visitor=Cristosal&independent=by_kind&outcome=refused&authority=Direcci%C3%B3n&requested_at=2025-11-20T09:00"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", page(&a));
+    assert!(page(&a).contains("id=\"visits-refused\""), "{}", page(&a));
+    assert!(page(&a).contains("Motivo del rechazo"), "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), before);
+    // With its reason: recorded, and listed.
+    let a = w
+        .form(
+            "/ui/visits",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&visitor_kind=ngo&visitor=Cristosal&independent=by_kind&outcome=refused&reason=r%C3%A9gimen+de+excepci%C3%B3n&authority=Direcci%C3%B3n&requested_at=2025-11-20T09:00&private_interviews=no&people_exposed=none"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let location = a.headers["location"].to_str().unwrap().to_owned();
+    let refused: u64 = location.rsplit('=').next().unwrap().parse().unwrap();
+    let a = w.call("GET", &location, &h, None).await;
+    assert!(page(&a).contains("id=\"visits-done\""), "{}", page(&a));
+    assert!(page(&a).contains("Cristosal (ONG)"), "{}", page(&a));
+    assert!(
+        page(&a).contains("rechazada: régimen de excepción"),
+        "{}",
+        page(&a)
+    );
+    // A media tour admitted through the API, people filmed identifiably.
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &signed,
+            Some(json!({"record": "oversight_visit", "facility": "CECOT", "at": "2025-11-22T10:00:00Z",
+                "visitor_kind": "media_tour", "visitor": "prensa", "outcome": "admitted",
+                "authority": "Ministerio", "areas_visited": ["pabellón 1"],
+                "people_exposed": "identifiable", "people_shown": 40})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let tour = a.body["entry"].as_u64().unwrap();
+    // A custody officer may not record one (API and page) nor read the register; another
+    // facility's registry cannot record for CECOT.
+    let (cus, cus_csrf) = w.session("cus.cecot").await;
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &[("cookie", cus.as_str()), (CSRF_HEADER, cus_csrf.as_str())],
+            Some(json!({"record": "oversight_visit", "facility": "CECOT", "at": "2025-11-22T10:00:00Z",
+                "visitor_kind": "official", "visitor": "diputados", "outcome": "admitted"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = w
+        .call("GET", "/ui/visits", &[("cookie", cus.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    let a = w
+        .form(
+            "/ui/visits",
+            &[("cookie", cus.as_str())],
+            &format!(
+                "csrf={cus_csrf}&facility=CECOT&visitor_kind=official&visitor=x&outcome=admitted"
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let a = w
+        .form(
+            "/ui/visits",
+            &[("cookie", izalco.as_str())],
+            &format!("csrf={izalco_csrf}&facility=CECOT&visitor_kind=official&visitor=x&outcome=admitted"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), before + 2);
+    // The inspector reads both, without the form.
+    let (ins, _) = w.session("ins").await;
+    let a = w
+        .call(
+            "GET",
+            "/ui/visits?facility=CECOT",
+            &[("cookie", ins.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(page(&a).contains("Cristosal") && page(&a).contains("recorrido de prensa"));
+    assert!(page(&a).contains("reconocibles: 40"), "{}", page(&a));
+    assert!(!page(&a).contains("id=\"visit-form\""), "{}", page(&a));
+    assert!(page(&a).contains("class=\"expired\""), "{}", page(&a));
+    // The findings: the NGO refused while the tour was admitted, and the people filmed.
+    let today = w.clock.now().date_string();
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/reports/compliance?facility=CECOT&as_of={today}"),
+            &[("cookie", ins.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let found = |code: &str| -> Vec<Value> {
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .cloned()
+            .collect()
+    };
+    let refusals = found("oversight.access_refused");
+    assert_eq!(refusals.len(), 1, "{}", a.body);
+    assert_eq!(refusals[0]["severity"], "grave");
+    assert_eq!(refusals[0]["evidence"], json!([refused, tour]));
+    assert!(refusals[0]["rule"].as_str().unwrap().contains("83-85"));
+    let exposure = found("privacy.public_exposure");
+    assert_eq!(exposure.len(), 1, "{}", a.body);
+    assert_eq!(exposure[0]["severity"], "grave");
+    assert_eq!(exposure[0]["evidence"], json!([tour]));
+}
+
+/// A custody agreement of `facility` with the United States from 1 March 2025, at 10.00 USD a
+/// person and day (1,000 cents).
+fn agreement_of(facility: &str) -> Draft {
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    habeas_core::events::AgreementInput {
+        facility: facility.into(),
+        counterpart: "US".into(),
+        reference: format!("Acuerdo {facility} 2025"),
+        starts: "2025-03-01".into(),
+        ends: None,
+        terms: "custodia de personas enviadas por el otro Estado".into(),
+        per_capita_rate: Some(1_000),
+        currency: Some("USD".into()),
+    }
+    .validate(&actor)
+    .unwrap()
+}
+
+/// Someone sent by the other state under `agreement`, admitted at `at`.
+fn sent_under(facility: &str, name: &str, agreement: u64, at: &str) -> Draft {
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    serde_json::from_value::<habeas_core::custody::AdmissionInput>(json!({
+        "facility": facility,
+        "person": {"given_names": name, "surnames": ["Rondón"], "birth_date": "1994-06-01", "sex": "male", "nationalities": ["VE"]},
+        "admitted_at": at,
+        "legal_status": "held_for_another_state",
+        "agreement": agreement,
+        "orders": [{"kind": "transfer_agreement", "authority": "Ministerio", "reference": format!("ACU-{name}"), "issued": "2025-03-15"}],
+        "consular": {"rights_advised_at": at, "notification_requested": true}
+    }))
+    .unwrap()
+    .validate(Timestamp(T0))
+    .unwrap()
+    .to_draft(&actor)
+}
+
+/// The account of an agreement — its people, person-days, the amount due and the findings —
+/// for the director of its facility, the national administration and inspectors, through the
+/// API and the pages; a director of another facility is not found (logged), other roles are
+/// refused, and a period outside the agreement names its field.
+#[tokio::test]
+async fn an_agreements_account_for_its_director_the_nation_and_inspectors() {
+    let mut w = world();
+    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let agreement = w.records.append_all(vec![agreement_of("CECOT")]).unwrap()[0].index;
+    let jose = w
+        .records
+        .append_all(vec![sent_under(
+            "CECOT",
+            "José",
+            agreement,
+            "2025-03-16T04:00:00.000Z",
+        )])
+        .unwrap()[0]
+        .index;
+    let luis = w
+        .records
+        .append_all(vec![sent_under(
+            "CECOT",
+            "Luis",
+            agreement,
+            "2025-03-20T10:00:00.000Z",
+        )])
+        .unwrap()[0]
+        .index;
+    let release = habeas_core::custody::Release::new(
+        "CECOT",
+        luis,
+        Some("transfer_to_another_state"),
+        "Ministerio",
+        "DEV-1",
+        "2025-04-10T08:00:00.000Z",
+        Timestamp(T0),
+        &actor,
+    )
+    .unwrap()
+    .to_draft(&actor);
+    w.records.append_all(vec![release]).unwrap();
+    // A director of IZALCO.
+    let secret = auth::new_totp_secret().unwrap();
+    Accounts::open(&w._dir.path().join("h.db"))
+        .unwrap()
+        .add_user(
+            &NewUser {
+                username: "dir.izalco",
+                role: "director",
+                facilities: &["IZALCO".to_owned()],
+                password_hash: &auth::hash_password(PASSWORD).unwrap(),
+                totp_secret: Some(&secret),
+                language: "es",
+            },
+            T0,
+        )
+        .unwrap();
+    w.totp.insert("dir.izalco", secret);
+
+    let april = format!("/api/reports/agreement?id={agreement}&from=2025-04-01&to=2025-04-30");
+    let doc = serde_json::to_value(habeas_web::openapi::document()).unwrap();
+    // One session each (a second factor's code signs in once).
+    let mut cookies = std::collections::HashMap::new();
+    for user in ["dir.cecot", "nat", "ins"] {
+        let (cookie, _) = w.session(user).await;
+        cookies.insert(user, cookie.clone());
+        let a = w.call("GET", &april, &[("cookie", &cookie)], None).await;
+        assert_eq!(a.status, StatusCode::OK, "{user}: {}", a.body);
+        let schema = documented(&doc, "GET", &april, a.status).unwrap();
+        conforms(&a.body, schema, &doc, user).unwrap();
+        let people = a.body["people"].as_array().unwrap();
+        // José all thirty days of April; Luis to the day he was handed over, the 10th.
+        let days: Vec<(u64, u64)> = people
+            .iter()
+            .map(|p| {
+                (
+                    p["person"].as_u64().unwrap(),
+                    p["person_days"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(days, [(jose, 30), (luis, 10)], "{user}");
+        assert_eq!(a.body["person_days"], 40);
+        assert_eq!(a.body["amount_due"], 40 * 1_000);
+        assert_eq!(a.body["currency"], "USD");
+        assert_eq!(
+            people[0]["custodies"][0]["references"][0]["reference"],
+            "ACU-José"
+        );
+        assert_eq!(
+            people[1]["custodies"][0]["end_reason"],
+            "transfer_to_another_state"
+        );
+        // Findings about them from the compliance engine, none about anyone else.
+        let findings: Vec<&Value> = people
+            .iter()
+            .flat_map(|p| p["findings"].as_array().unwrap())
+            .collect();
+        assert!(!findings.is_empty(), "{}", a.body);
+        assert!(findings
+            .iter()
+            .all(|f| [jose, luis].contains(&f["booking"].as_u64().unwrap())));
+        // Logged as a list that names people, before it was answered.
+        let last = w.log().last().unwrap().clone();
+        assert_eq!(
+            (last["kind"].as_str(), last["actor"].as_str()),
+            (Some("access.listed"), Some(format!("user:{user}").as_str()))
+        );
+        assert_eq!(last["payload"]["people"], 2);
+
+        // The pages: the list and the account, in Spanish.
+        let list = w
+            .call("GET", "/ui/agreements", &[("cookie", &cookie)], None)
+            .await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(page(&list).contains(&format!("href=\"/ui/agreements/{agreement}\"")));
+        assert!(page(&list).contains("id=\"nav-agreements\""));
+        let account = w
+            .call(
+                "GET",
+                &format!("/ui/agreements/{agreement}?from=2025-04-01&to=2025-04-30"),
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        assert_eq!(account.status, StatusCode::OK);
+        let html = page(&account);
+        for needle in [
+            "José Rondón",
+            "Luis Rondón",
+            "<dd id=\"agr-person-days\">40</dd>",
+            "<dd id=\"agr-amount\">400,00 USD</dd>",
+            "10,00 USD por persona y día",
+            "entrega a otro Estado",
+            "ACU-José",
+        ] {
+            assert!(html.contains(needle), "{user}: {needle}: {html}");
+        }
+        // A period before the agreement: said beside the picker, nothing counted.
+        let before = w
+            .call(
+                "GET",
+                &format!("/ui/agreements/{agreement}?from=2025-01-01&to=2025-02-28"),
+                &[("cookie", &cookie)],
+                None,
+            )
+            .await;
+        assert_eq!(before.status, StatusCode::OK);
+        assert!(page(&before).contains("id=\"period-problem\""));
+        assert!(!page(&before).contains("José Rondón"));
+    }
+
+    // Bad input names the field and logs nothing.
+    let nat = cookies["nat"].clone();
+    for (query, field, status) in [
+        (
+            "from=2025-01-01&to=2025-02-28",
+            "to",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "from=2025-04-30&to=2025-04-01",
+            "to",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("to=2026-01-31", "to", StatusCode::BAD_REQUEST),
+        ("from=April", "from", StatusCode::BAD_REQUEST),
+    ] {
+        let before = w.log().len();
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/reports/agreement?id={agreement}&{query}"),
+                &[("cookie", &nat)],
+                None,
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body["error"]["field"].as_str()),
+            (status, Some(field)),
+            "{query}: {}",
+            a.body
+        );
+        assert_eq!(w.log().len(), before, "{query}");
+    }
+    let a = w
+        .call(
+            "GET",
+            "/api/reports/agreement?id=x",
+            &[("cookie", &nat)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
+    // Not an agreement (a booking): not found.
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/reports/agreement?id={jose}"),
+            &[("cookie", &nat)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // A director of IZALCO: CECOT's agreement is not found, as if there were none, and the
+    // refusal is logged; the list shows none of CECOT's.
+    let (izalco, _) = w.session("dir.izalco").await;
+    let a = w.call("GET", &april, &[("cookie", &izalco)], None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    assert_eq!(a.body["error"]["code"], "not_found");
+    assert!(!a.body.to_string().contains("CECOT"), "{}", a.body);
+    let last = w.log().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["actor"].as_str()),
+        (Some("access.refused"), Some("user:dir.izalco"))
+    );
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/agreements/{agreement}"),
+            &[("cookie", &izalco)],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(!page(&a).contains("José"));
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    let a = w
+        .call("GET", "/ui/agreements", &[("cookie", &izalco)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(page(&a).contains("id=\"no-agreements\""), "{}", page(&a));
+
+    // Other roles are refused (logged), and have no link to it.
+    let (custody, _) = w.session("cus.cecot").await;
+    let a = w.call("GET", &april, &[("cookie", &custody)], None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.log().last().unwrap()["kind"], "access.refused");
+    let a = w
+        .call("GET", "/ui/agreements", &[("cookie", &custody)], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = w
+        .call("GET", "/ui/board", &[("cookie", &custody)], None)
+        .await;
+    assert!(!page(&a).contains("id=\"nav-agreements\""));
 }

@@ -1,5 +1,6 @@
 //! `habeas`: the one binary of the Habeas prisoner-records and detention-oversight system.
 
+mod agreement_report;
 mod bench;
 mod bench_api;
 mod bench_compliance;
@@ -171,7 +172,8 @@ enum Command {
     /// Generate a demonstration scenario (synthetic people) into a new store, through the same
     /// commands users take, and print what it holds.
     Demo(demo::DemoArgs),
-    /// Reports: compliance findings against the Mandela Rules; Rule 10 statistics.
+    /// Reports: compliance findings against the Mandela Rules; Rule 10 statistics; the account
+    /// of a custody agreement.
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,

@@ -31,6 +31,10 @@ pub enum ReportCommand {
     /// Rule 10 statistics: population by legal status, sex, age band and nationality;
     /// occupancy; admissions, releases and deaths per month.
     Statistics(crate::statistics::StatisticsArgs),
+    /// A custody agreement with another state: the people held under it, person-days, the
+    /// amount due at its rate, the references recorded and every finding about those people
+    /// (without --id: the agreements).
+    Agreement(crate::agreement_report::AgreementArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +60,7 @@ pub fn run(db: &DbArgs, actor: &str, command: ReportCommand) -> Result<ExitCode>
     match command {
         ReportCommand::Compliance(args) => compliance(db, actor, args),
         ReportCommand::Statistics(args) => crate::statistics::run(db, args),
+        ReportCommand::Agreement(args) => crate::agreement_report::run(db, actor, args),
     }
 }
 
@@ -269,7 +274,7 @@ fn no_records_lines(no_records: &[compliance::NoRecords]) -> String {
 }
 
 /// `FROM..TO`, inclusive, named `period` when wrong.
-fn parse_period(raw: &str) -> Result<(Date, Date)> {
+pub(crate) fn parse_period(raw: &str) -> Result<(Date, Date)> {
     let Some((a, b)) = raw.split_once("..") else {
         anyhow::bail!("period: {raw:?} is not FROM..TO (e.g. 2025-03-01..2025-05-31)");
     };

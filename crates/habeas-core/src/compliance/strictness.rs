@@ -54,6 +54,13 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("intake.registration_hours", Stricter::Lower),
     ("intake.allocation_hours", Stricter::Lower),
     ("whereabouts.reply_hours", Stricter::Lower),
+    // A longer window around a monitor's refusal sees more visits admitted for others.
+    ("oversight.window_days", Stricter::Higher),
+    ("oversight.exposed_grave_people", Stricter::Lower),
+    // More days of family visit requests counted find more refused for one reason.
+    ("oversight.collective_refusal_days", Stricter::Higher),
+    ("oversight.collective_refusal_people", Stricter::Lower),
+    ("oversight.collective_refusal_percent", Stricter::Lower),
 ];
 
 /// The direction of a key of the table.

@@ -179,23 +179,17 @@ pub(crate) async fn requests_form(
 ) -> Response {
     let shared = state.clone();
     let outcome = blocking(move || {
-        let Some(caller) = page_caller(&state, &headers) else {
-            return to_sign_in().map(|r| (r, None));
-        };
-        if let Some(r) = check_form(&state, &caller, &form.csrf, "record a whereabouts request") {
-            return Ok((r, None));
-        }
-        if let Some(r) = only(&state, &caller, STAFF, "record a whereabouts request") {
-            return Ok((r, None));
-        }
-        if let Some(r) = scoped(
+        let caller = match form_writer(
             &state,
-            &caller,
+            &headers,
+            &form.csrf,
+            STAFF,
             &form.facility,
             "record a whereabouts request",
-        ) {
-            return Ok((r, None));
-        }
+        )? {
+            Ok(c) => c,
+            Err(r) => return Ok((r, None)),
+        };
         let mut page = match view(
             &state,
             &caller,

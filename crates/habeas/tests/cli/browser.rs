@@ -580,6 +580,12 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         ),
         ("complaints", "/ui/complaints?status=all".to_owned()),
         ("admission", "/ui/admissions".to_owned()),
+        (
+            "whereabouts-requests",
+            "/ui/whereabouts-requests".to_owned(),
+        ),
+        ("visits", "/ui/visits".to_owned()),
+        ("agreements", "/ui/agreements".to_owned()),
     ];
     let walk = |lang: &str| {
         for (name, path) in &pages {
@@ -666,6 +672,8 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         ("access-log", "/ui/access-log"),
         ("hearings", "/ui/hearings?facility=CECOT&month=2025-05"),
         ("complaints", "/ui/complaints?facility=CECOT&status=all"),
+        ("visits", "/ui/visits?facility=CECOT"),
+        ("agreements", "/ui/agreements"),
     ];
     switch("en");
     shoot("inspector", &inspector, "en");

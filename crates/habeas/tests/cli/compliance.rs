@@ -88,6 +88,9 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "incident.force_not_reviewed",
         "death.step_overdue",
         "whereabouts.unanswered",
+        "oversight.access_refused",
+        "privacy.public_exposure",
+        "contact.collective_refusal",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }

@@ -7,6 +7,7 @@
 
 //! End-to-end tests of the `habeas` binary: one test binary, one module per concern.
 
+mod agreement;
 mod browser;
 mod commands;
 mod compliance;
