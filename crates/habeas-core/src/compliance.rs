@@ -10,8 +10,14 @@ use crate::DomainError;
 use habeas_register::Timestamp;
 use serde::{Deserialize, Serialize};
 
+mod activities;
+mod conditions;
+mod family;
 pub mod strictness;
 mod treatment;
+pub use activities::{activity_findings, ActivityFacts};
+pub use conditions::{heat_findings, CellDayReading, ConditionsPolicy};
+pub use family::{family_informed_findings, FamilyInformedFacts};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
@@ -43,6 +49,15 @@ pub struct Policy {
     /// Added with the visit register: a file without it gets the minimum.
     #[serde(default)]
     pub oversight: OversightPolicy,
+    /// Added with the regime findings: a file without it gets the minimum.
+    #[serde(default)]
+    pub activities: ActivityPolicy,
+    /// Added with the family notification: a file without it gets the minimum.
+    #[serde(default)]
+    pub notification: NotificationPolicy,
+    /// Added with the environment readings' findings: a file without it gets the minimum.
+    #[serde(default)]
+    pub conditions: ConditionsPolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -107,6 +122,49 @@ impl Default for WhereaboutsPolicy {
     fn default() -> Self {
         Self {
             reply_hours: default_whereabouts_reply_hours(),
+        }
+    }
+}
+
+/// Mandela Rule 68: the family is informed at once of an imprisonment and of a transfer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPolicy {
+    /// Hours after an admission or a transfer in by which a family contact is recorded.
+    #[serde(default = "default_family_hours")]
+    pub family_hours: u32,
+}
+
+fn default_family_hours() -> u32 {
+    24
+}
+
+impl Default for NotificationPolicy {
+    fn default() -> Self {
+        Self {
+            family_hours: default_family_hours(),
+        }
+    }
+}
+
+/// Mandela Rules 4, 96 and 104–105: work, education and recreation are offered to all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPolicy {
+    /// Days without any programme attendance (work, education, recreation) after which a
+    /// person held is found.
+    #[serde(default = "default_activity_days")]
+    pub days: u32,
+}
+
+fn default_activity_days() -> u32 {
+    30
+}
+
+impl Default for ActivityPolicy {
+    fn default() -> Self {
+        Self {
+            days: default_activity_days(),
         }
     }
 }
@@ -598,6 +656,8 @@ pub struct OrderFacts {
     pub expires: Option<Date>,
     pub review: Option<Date>,
     pub idx: u64,
+    /// The state of exception the order invokes, as "name (decree)", if any.
+    pub emergency: Option<String>,
 }
 
 /// The facts about one open custody.
@@ -860,7 +920,29 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         }
     }
     out.extend(legal_quality_findings(policy, c, as_of, untried, &in_force));
+    note_emergency(&mut out, c);
     out
+}
+
+/// Why a state of exception changes none of the findings on judicial control.
+pub const NON_DEROGABLE: &str =
+    "ICCPR 4(2) and HRC GC 29: habeas corpus and judicial review cannot be suspended";
+
+/// The findings on the legal basis and judicial control of a custody whose orders invoke a
+/// state of exception are the same, with a note saying so (ICCPR 4(2); Human Rights Committee
+/// General Comment 29, paras. 11 and 16: the right to take proceedings before a court to
+/// decide without delay on the lawfulness of detention is not diminished by a derogation).
+fn note_emergency(out: &mut [Finding], c: &CustodyFacts) {
+    let Some(regime) = c.orders.iter().rev().find_map(|o| o.emergency.as_deref()) else {
+        return;
+    };
+    for f in out
+        .iter_mut()
+        .filter(|f| f.code.starts_with("legal.") || f.code.starts_with("hearing."))
+    {
+        f.detail
+            .push_str(&format!("; the order invokes {regime}: {NON_DEROGABLE}"));
+    }
 }
 
 /// The kinds of order a court issues. Any other (an executive transfer, an immigration or
@@ -1007,6 +1089,12 @@ pub struct Facts {
     pub visits: Vec<VisitFacts>,
     /// The family visit requests of the year up to the day.
     pub family_visit_requests: Vec<FamilyVisitRequestFacts>,
+    /// The hottest environment reading of each cell on each day of the year up to the day.
+    pub hot_days: Vec<CellDayReading>,
+    /// The people held as of the day, with their latest programme attendance.
+    pub activities: Vec<ActivityFacts>,
+    /// The custodies recorded as they began, with their first family contact.
+    pub family_informed: Vec<FamilyInformedFacts>,
 }
 
 /// How many people the findings name (each custody once).
@@ -1093,6 +1181,14 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
         &facts.family_visit_requests,
         as_of,
     ));
+    out.extend(heat_findings(policy, &facts.hot_days, as_of));
+    out.extend(activity_findings(policy, &facts.activities, as_of));
+    out.extend(
+        facts
+            .family_informed
+            .iter()
+            .filter_map(|f| family_informed_findings(policy, f, as_of)),
+    );
     sort(&mut out);
     out
 }
@@ -1984,6 +2080,7 @@ pub(crate) mod tests {
                 expires: None,
                 review: None,
                 idx: 43,
+                emergency: None,
             }],
             last_family_contact: Some((date("2026-01-10"), 50)),
             last_legal_contact: Some((date("2026-01-10"), 51)),
@@ -2038,6 +2135,54 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_state_of_exception_suspends_no_finding_on_judicial_control() {
+        let p = policy();
+        let day = date("2026-06-01");
+        // Remand on an order no court issued, expired, review overdue, no hearing, arrested
+        // long before any judge: every finding on judicial control, with or without the regime.
+        let mut c = custody();
+        c.legal_status = "remand".into();
+        c.orders[0].kind = "other".into();
+        c.orders[0].review = Some(date("2026-02-01"));
+        c.intake.arrested_at = Some(date("2026-01-01").start());
+        let variants = |c: &CustodyFacts| {
+            let mut expired = c.clone();
+            expired.orders[0].expires = Some(date("2026-03-01"));
+            vec![c.clone(), expired]
+        };
+        for plain in variants(&c) {
+            let mut under = plain.clone();
+            under.orders[0].emergency =
+                Some("régimen de excepción (Decreto Legislativo 333)".into());
+            for d in [
+                date("2026-01-02"),
+                date("2026-01-03"),
+                date("2026-04-01"),
+                day,
+            ] {
+                let without = custody_findings(&p, &plain, d);
+                let with = custody_findings(&p, &under, d);
+                assert_eq!(codes(&with), codes(&without), "on {d}");
+                for (w, f) in with.iter().zip(&without) {
+                    assert_eq!((w.severity, &w.evidence), (f.severity, &f.evidence));
+                    let judicial = w.code.starts_with("legal.") || w.code.starts_with("hearing.");
+                    assert_eq!(w.detail.contains(NON_DEROGABLE), judicial, "{}", w.detail);
+                    assert!(!f.detail.contains(NON_DEROGABLE));
+                }
+            }
+        }
+        let codes_on_day = codes(&custody_findings(&p, &c, day));
+        for code in [
+            "legal.no_judicial_order",
+            "legal.first_appearance_late",
+            "legal.review_overdue",
+            "hearing.none_in_interval",
+        ] {
+            assert!(codes_on_day.contains(&code), "{code} in {codes_on_day:?}");
+        }
+    }
+
+    #[test]
     fn held_pending_an_order_is_grave_until_an_order_of_its_own_is_in_force() {
         let p = policy();
         let mut c = custody();
@@ -2056,6 +2201,7 @@ pub(crate) mod tests {
             expires: None,
             review: None,
             idx: 60,
+            emergency: None,
         });
         assert_eq!(
             codes(&custody_findings(&p, &c, date("2026-01-04"))),

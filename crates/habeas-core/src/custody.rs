@@ -129,6 +129,56 @@ pub struct CommitmentOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
     pub review: Option<String>,
+    /// The state of exception the order was issued under, if it invokes one (ICCPR 4). It
+    /// suspends nothing the findings measure: habeas corpus and judicial review cannot be
+    /// suspended (ICCPR 4(2); Human Rights Committee General Comment 29).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<EmergencyRegime>,
+}
+
+/// A state of exception (emergency regime) as an order names it: e.g. El Salvador's
+/// "régimen de excepción", Decreto Legislativo 333 of 27 March 2022, extended monthly since.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyRegime {
+    /// Its name, e.g. "régimen de excepción".
+    pub name: String,
+    /// The decree that declared or last extended it, e.g. "Decreto Legislativo 333".
+    pub decree: String,
+    /// The day it was declared.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+    pub declared: String,
+    /// The day it ends (the first day it no longer holds), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+    pub ends: Option<String>,
+}
+
+impl EmergencyRegime {
+    /// The regime with its texts trimmed and dates checked; `field` names it (e.g.
+    /// `orders[0].emergency`).
+    pub fn validated(&self, field: &str) -> Result<Self, DomainError> {
+        let f = |n: &str| format!("{field}.{n}");
+        let declared = Date::parse(&f("declared"), &self.declared)?;
+        let ends = self
+            .ends
+            .as_deref()
+            .map(|e| Date::parse(&f("ends"), e))
+            .transpose()?;
+        if ends.is_some_and(|e| e <= declared) {
+            return Err(DomainError::invalid(
+                f("ends"),
+                "the emergency regime ends before it was declared",
+            ));
+        }
+        Ok(Self {
+            name: text(&f("name"), &self.name, 200)?,
+            decree: text(&f("decree"), &self.decree, 200)?,
+            declared: declared.to_string(),
+            ends: ends.map(|d| d.to_string()),
+        })
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -504,6 +554,11 @@ impl AdmissionInput {
                 issued: issued.to_string(),
                 expires: expires.map(|d| d.to_string()),
                 review: review.map(|d| d.to_string()),
+                emergency: o
+                    .emergency
+                    .as_ref()
+                    .map(|e| e.validated(&f("emergency")))
+                    .transpose()?,
             });
         }
         // Rule 7(a): at least one order is in force on the day of admission (issued by then,

@@ -336,6 +336,12 @@ impl OrderInput {
             issued: issued.to_string(),
             expires: expires.map(|d| d.to_string()),
             review: review.map(|d| d.to_string()),
+            emergency: self
+                .order
+                .emergency
+                .as_ref()
+                .map(|e| e.validated("order.emergency"))
+                .transpose()?,
         };
         let mut p = json!({"booking": self.booking, "order": order, "legal_status": self.legal_status.as_str()});
         if let (Some(d), Some(o)) = (self.sentence_days, p.as_object_mut()) {
@@ -729,6 +735,7 @@ mod tests {
             issued: "2024-10-01".into(),
             expires: None,
             review: None,
+            emergency: None,
         };
         let mut input = OrderInput {
             facility: "CECOT".into(),

@@ -175,7 +175,8 @@ pub fn admission() -> Value {
             "authority": "Juzgado Especializado de Instrucción A, San Salvador",
             "reference": "123-2025",
             "issued": "2025-05-30",
-            "expires": "2025-11-30"
+            "expires": "2025-11-30",
+            "emergency": {"name": "régimen de excepción", "decree": "Decreto Legislativo 333", "declared": "2022-03-27"}
         }],
         "arrest": {"at": "2025-05-29T06:00:00Z", "place": "Soyapango", "authority": "PNC"},
         "injuries": ["hematoma en el brazo izquierdo"],

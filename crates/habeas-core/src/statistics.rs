@@ -170,6 +170,12 @@ pub struct Population {
     pub foreign_nationals: u64,
     /// Every placement, zeros included.
     pub by_placement: Vec<Count>,
+    /// People held on an order (issued by the day, in force or lapsed) that invokes a state of
+    /// exception (ICCPR 4) not ended by the day.
+    pub under_emergency: u64,
+    /// The same people by the regime's name (only those held under one: it adds up to
+    /// `under_emergency`, not to `total`).
+    pub by_emergency: Vec<Count>,
 }
 
 /// One person held on the day, as the tally needs them.
@@ -181,6 +187,9 @@ pub struct Held<'a> {
     pub nationalities: &'a str,
     pub foreign_national: bool,
     pub placement: Placement,
+    /// The name of the state of exception their latest order invoking one was issued under,
+    /// if it has not ended by the day.
+    pub emergency: Option<&'a str>,
 }
 
 /// Counts the people held on a day.
@@ -194,6 +203,7 @@ pub struct PopulationTally {
     nationality: BTreeMap<String, u64>,
     foreign_nationals: u64,
     placement: [u64; 4],
+    emergency: BTreeMap<String, u64>,
 }
 
 fn counts(map: BTreeMap<String, u64>) -> Vec<Count> {
@@ -222,6 +232,7 @@ impl PopulationTally {
             nationality: BTreeMap::new(),
             foreign_nationals: 0,
             placement: [0; 4],
+            emergency: BTreeMap::new(),
         }
     }
 
@@ -233,6 +244,9 @@ impl PopulationTally {
         bump(&mut self.nationality, first_nationality(p.nationalities));
         self.foreign_nationals += u64::from(p.foreign_national);
         self.placement[p.placement.slot()] += 1;
+        if let Some(name) = p.emergency {
+            bump(&mut self.emergency, name);
+        }
     }
 
     pub fn finish(self) -> Population {
@@ -258,6 +272,8 @@ impl PopulationTally {
                     people: self.placement[p.slot()],
                 })
                 .collect(),
+            under_emergency: self.emergency.values().sum(),
+            by_emergency: counts(self.emergency),
         }
     }
 }
@@ -558,6 +574,7 @@ mod tests {
                 nationalities: nats,
                 foreign_national: foreign,
                 placement,
+                emergency: (status == "remand").then_some("régimen de excepción"),
             });
         }
         let p = tally.finish();
@@ -582,6 +599,15 @@ mod tests {
         );
         assert_eq!(p.foreign_nationals, 1);
         assert_eq!(p.by_placement.len(), 4);
+        // The two on remand are held under the state of exception; the others under none.
+        assert_eq!(p.under_emergency, 2);
+        assert_eq!(
+            p.by_emergency,
+            [Count {
+                key: "régimen de excepción".into(),
+                people: 2
+            }]
+        );
     }
 
     #[test]

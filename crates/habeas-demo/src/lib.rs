@@ -321,13 +321,19 @@ pub(crate) fn admission(
     } else {
         issued.start().0 + 86_400_000 * 180
     }));
-    let order = if let Some((_, agreement)) = foreign {
+    let mut order = if let Some((_, agreement)) = foreign {
         json!({"kind": "transfer_agreement", "authority": "Ministerio de Justicia y Seguridad Pública", "reference": format!("ACU-2025-{agreement}-{n}"), "issued": issued.to_string()})
     } else if sentenced {
         json!({"kind": "sentence", "authority": "Tribunal de Sentencia Especializado", "reference": format!("TS-{n}-{}", admitted_date.year), "issued": issued.to_string()})
     } else {
         json!({"kind": "pretrial_detention", "authority": "Juzgado Especializado de Instrucción", "reference": format!("{n}-{}", admitted_date.year), "issued": issued.to_string(), "expires": expires.to_string()})
     };
+    // At CECOT the orders of people arrested here invoke the state of exception: El Salvador's
+    // "régimen de excepción", Decreto Legislativo 333 of 27 March 2022, extended monthly since
+    // (no end known). Within the rules an order invokes none.
+    if scenario != Scenario::Mandela && foreign.is_none() {
+        order["emergency"] = json!({"name": "régimen de excepción", "decree": "Decreto Legislativo 333", "declared": "2022-03-27"});
+    }
     let nationality = foreign.map_or("SV", |(c, _)| c);
     // One document is one person: the number is unique to the n-th person generated (n times
     // a prime, modulo the 8 digits). The draw it replaced is still made, so that the rest of
@@ -548,6 +554,10 @@ pub fn generate(
                 let t = Timestamp((admitted.0 + 2 * 3_600_000).min(when.0));
                 exams.push(record(g, json!({"record": "health", "facility": FACILITY, "booking": b, "at": t.to_string(),
                     "kind": "admission_examination", "notes": "examen de ingreso sin lesiones"}), when)?);
+                // Rule 68: the person calls the family within the hour.
+                let call = Timestamp((admitted.0 + 3_600_000).min(when.0));
+                exams.push(record(g, json!({"record": "contact", "facility": FACILITY, "booking": b, "kind": "call", "party": "family",
+                    "at": call.to_string(), "with": "familia", "minutes": 10}), when)?);
             }
             g.append(when, exams)?;
         }

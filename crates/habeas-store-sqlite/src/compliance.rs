@@ -75,7 +75,85 @@ pub(crate) fn facts(
         whereabouts: whereabouts_facts(conn, facility, as_of)?,
         visits: visit_facts(conn, facility, as_of)?,
         family_visit_requests: family_visit_request_facts(conn, facility, as_of)?,
+        activities: activity_facts(conn, facility, as_of)?,
+        family_informed: family_informed_facts(conn, facility, as_of)?,
+        hot_days: hot_day_facts(conn, facility, as_of)?,
     })
+}
+
+/// The custodies held as of `as_of` that were recorded as they began (an admission written at
+/// the time, not transcribed from an earlier register; or a transfer in), each with its first
+/// family contact.
+fn family_informed_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::FamilyInformedFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL, k.at, k.idx
+         FROM custodies c
+         LEFT JOIN (SELECT booking, MIN(at) AS at, idx FROM contacts
+                    WHERE party = 'family' GROUP BY booking) k ON k.booking = c.booking
+         WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+           AND (c.recorded_at IS NOT NULL
+                OR c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL))
+         ORDER BY c.booking"
+    ))?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let first_contact = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
+            (Some(at), Some(idx)) => Some((time_of("at", &at)?, idx as u64)),
+            _ => None,
+        };
+        out.push(habeas_core::compliance::FamilyInformedFacts {
+            booking: r.get::<_, i64>(0)? as u64,
+            admitted_at: time_of("admitted_at", &r.get::<_, String>(1)?)?,
+            transfer: r.get(2)?,
+            first_contact,
+        });
+    }
+    Ok(out)
+}
+
+/// The people held as of `as_of`, each with their latest programme attendance up to it.
+fn activity_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::ActivityFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.facility, c.admitted_at, p.at, p.idx,
+                CASE WHEN c.recorded_at IS NULL THEN
+                    (SELECT json_extract(CAST(l.bytes AS TEXT), '$.time')
+                     FROM register_log l WHERE l.idx = c.booking) END
+         FROM custodies c
+         LEFT JOIN (SELECT booking, MAX(at) AS at, idx FROM programme_attendance
+                    WHERE at <= ?2 GROUP BY booking) p ON p.booking = c.booking
+         WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+         ORDER BY c.booking"
+    ))?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let last = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
+            (Some(at), Some(idx)) => Some((date_of("at", &at)?, idx as u64)),
+            _ => None,
+        };
+        out.push(habeas_core::compliance::ActivityFacts {
+            booking: r.get::<_, i64>(0)? as u64,
+            facility: r.get(1)?,
+            admitted: date_of("admitted_at", &r.get::<_, String>(2)?)?,
+            records_from: match r.get::<_, Option<String>>(5)? {
+                Some(t) => date_of("time", &t)?,
+                None => date_of("admitted_at", &r.get::<_, String>(2)?)?,
+            },
+            last,
+        });
+    }
+    Ok(out)
 }
 
 /// The visits from outside up to `as_of` (the engine judges those of the year up to it, and
@@ -151,6 +229,46 @@ fn family_visit_request_facts(
                 Some(r.get::<_, Option<String>>(5)?.unwrap_or_default())
             },
             authority: r.get(6)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The hottest temperature reading of each cell on each day of the year up to `as_of` (the
+/// engine counts those over the policy's threshold in its window), with that reading's entry.
+fn hot_day_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::CellDayReading>> {
+    let end = format!("{as_of}T99");
+    let from = as_of.plus_days(-366).to_string();
+    // SQLite gives the bare column `e.idx` of the row holding the max().
+    let mut st = conn.prepare_cached(
+        "SELECT e.facility, e.place, substr(e.at, 1, 10) AS day, max(e.temperature_dc), e.idx
+         FROM environment e JOIN cells c ON c.facility = e.facility AND c.code = e.place
+         WHERE e.temperature_dc IS NOT NULL AND e.at >= ?2 AND e.at <= ?3
+           AND (?1 IS NULL OR e.facility = ?1)
+         GROUP BY e.facility, e.place, day
+         ORDER BY e.facility, e.place, day",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, from, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let raw: String = r.get(2)?;
+        let day = Date::parse("at", &raw).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("{e}").into(),
+            )
+        })?;
+        out.push(habeas_core::compliance::CellDayReading {
+            facility: r.get(0)?,
+            cell: r.get(1)?,
+            day,
+            temperature_dc: r.get(3)?,
+            evidence: r.get::<_, i64>(4)? as u64,
         });
     }
     Ok(out)
@@ -540,7 +658,8 @@ fn custody_facts(
     let mut orders: HashMap<u64, Vec<OrderFacts>> = HashMap::new();
     {
         let mut st = conn.prepare_cached(&format!(
-            "SELECT o.booking, o.kind, o.issued, o.expires, o.review, o.idx
+            "SELECT o.booking, o.kind, o.issued, o.expires, o.review, o.idx,
+                    o.emergency_name, o.emergency_decree
                  FROM commitment_orders o JOIN custodies c ON c.booking = o.booking
                  WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)"
         ))?;
@@ -557,6 +676,13 @@ fn custody_facts(
                 expires: opt(3, "expires")?,
                 review: opt(4, "review")?,
                 idx: r.get(5)?,
+                emergency: match (
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ) {
+                    (Some(name), Some(decree)) => Some(format!("{name} ({decree})")),
+                    (name, _) => name,
+                },
             });
         }
     }

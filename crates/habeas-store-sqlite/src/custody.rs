@@ -415,10 +415,12 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     if let Some(orders) = p.get("orders").and_then(Value::as_array) {
         for (n, o) in orders.iter().enumerate() {
             conn.prepare_cached(
-                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?1)",
+                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx,
+                     emergency_name, emergency_decree, emergency_declared, emergency_ends)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?1, ?9, ?10, ?11, ?12)",
             )
             .and_then(|mut st| {
+                let em = |k: &str| o.get("emergency").and_then(|x| x.get(k)).and_then(Value::as_str);
                 st.execute(params![
                     e.index as i64,
                     n as i64,
@@ -427,7 +429,11 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                     s(o, "reference").unwrap_or(""),
                     s(o, "issued").unwrap_or(""),
                     o.get("expires").and_then(Value::as_str),
-                    o.get("review").and_then(Value::as_str)
+                    o.get("review").and_then(Value::as_str),
+                    em("name"),
+                    em("decree"),
+                    em("declared"),
+                    em("ends")
                 ])
             })
             .map_err(backend)?;

@@ -225,10 +225,12 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .map_err(backend)?;
     let sentence_days = p.get("sentence_days").and_then(Value::as_u64);
     conn.prepare_cached(
-        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx,
+             emergency_name, emergency_decree, emergency_declared, emergency_ends)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .and_then(|mut st| {
+        let em = |k: &str| o.get("emergency").and_then(|x| x.get(k)).and_then(Value::as_str);
         st.execute(params![
             booking as i64,
             n,
@@ -239,7 +241,11 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             o.get("expires").and_then(Value::as_str),
             o.get("review").and_then(Value::as_str),
             sentence_days.map(|d| d as i64),
-            e.index as i64
+            e.index as i64,
+            em("name"),
+            em("decree"),
+            em("declared"),
+            em("ends")
         ])
     })
     .map_err(backend)?;
@@ -294,8 +300,11 @@ fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     .and_then(|mut st| st.execute(params![e.index as i64, person, to, at, status, foreign, agreement]))
     .map_err(backend)?;
     conn.prepare_cached(
-        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx)
-         SELECT ?2, n, kind, authority, reference, issued, expires, review, sentence_days, idx FROM commitment_orders WHERE booking = ?1",
+        "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, sentence_days, idx,
+             emergency_name, emergency_decree, emergency_declared, emergency_ends)
+         SELECT ?2, n, kind, authority, reference, issued, expires, review, sentence_days, idx,
+             emergency_name, emergency_decree, emergency_declared, emergency_ends
+         FROM commitment_orders WHERE booking = ?1",
     )
     .and_then(|mut st| st.execute(params![booking as i64, e.index as i64]))
     .map_err(backend)?;

@@ -83,6 +83,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "oversight_visits",
         include_str!("../migrations/0019_oversight_visits.sql"),
     ),
+    (
+        21,
+        "emergency_regime",
+        include_str!("../migrations/0021_emergency_regime.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

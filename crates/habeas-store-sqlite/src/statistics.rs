@@ -64,15 +64,22 @@ pub(crate) fn statistics(
     let mut per_unit: HashMap<(String, String), u64> = HashMap::new();
     {
         // A custody whose booking is the entry that ended another custody came in by transfer.
+        // The state of exception: that of the latest order issued by the day invoking one not
+        // ended by then (held under it even once the order lapsed).
         let mut st = conn.prepare_cached(
             "SELECT c.booking, c.facility, c.admitted_at, c.legal_status, c.foreign_national,
                     c.unit, c.cell, c.away_to, c.ended IS NOT NULL,
                     c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL),
-                    p.sex, p.birth_date, p.nationalities
+                    p.sex, p.birth_date, p.nationalities,
+                    (SELECT o.emergency_name FROM commitment_orders o
+                     WHERE o.booking = c.booking AND o.emergency_name IS NOT NULL
+                       AND o.issued <= ?2
+                       AND (o.emergency_ends IS NULL OR o.emergency_ends > ?2)
+                     ORDER BY o.n DESC LIMIT 1)
              FROM custodies c JOIN persons p ON p.person = c.person
              WHERE ?1 IS NULL OR c.facility = ?1",
         )?;
-        let mut rows = st.query([facility])?;
+        let mut rows = st.query(rusqlite::params![facility, as_of.to_string()])?;
         while let Some(r) = rows.next()? {
             let booking: u64 = r.get(0)?;
             let admitted = time_of(2, r.get_ref(2)?.as_str().map_err(|e| bad(2, e))?)?;
@@ -105,6 +112,7 @@ pub(crate) fn statistics(
                 nationalities: r.get_ref(12)?.as_str().map_err(|e| bad(12, e))?,
                 foreign_national: r.get(4)?,
                 placement,
+                emergency: r.get_ref(13)?.as_str_or_null().map_err(|e| bad(13, e))?,
             });
             if let (Some(unit), false) = (unit, ended) {
                 *per_unit.entry((facility.clone(), unit)).or_default() += 1;

@@ -71,12 +71,19 @@ fn csv(s: &Statistics) -> Result<String> {
         "foreign_nationals",
         &p.foreign_nationals.to_string(),
     ])?;
+    w.write_record([
+        "population",
+        scope,
+        "under_emergency",
+        &p.under_emergency.to_string(),
+    ])?;
     for (section, counts) in [
         ("legal_status", &p.by_legal_status),
         ("sex", &p.by_sex),
         ("age_band", &p.by_age_band),
         ("nationality", &p.by_nationality),
         ("placement", &p.by_placement),
+        ("emergency", &p.by_emergency),
     ] {
         for c in counts {
             w.write_record([section, scope, &c.key, &c.people.to_string()])?;
@@ -162,6 +169,12 @@ fn table(s: &Statistics) -> Result<String> {
         p.total,
     )?;
     share(&mut t, "by placement", &p.by_placement, p.total)?;
+    writeln!(
+        t,
+        "held under a state of exception (ICCPR 4): {} people",
+        p.under_emergency
+    )?;
+    share(&mut t, "by state of exception", &p.by_emergency, p.total)?;
     writeln!(t)?;
     writeln!(
         t,

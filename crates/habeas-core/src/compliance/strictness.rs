@@ -61,6 +61,12 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("oversight.collective_refusal_days", Stricter::Higher),
     ("oversight.collective_refusal_people", Stricter::Lower),
     ("oversight.collective_refusal_percent", Stricter::Lower),
+    ("activities.days", Stricter::Lower),
+    ("notification.family_hours", Stricter::Lower),
+    // A lower temperature, fewer hot days and a longer window find more hot cells.
+    ("conditions.heat_celsius", Stricter::Lower),
+    ("conditions.heat_days", Stricter::Lower),
+    ("conditions.heat_window_days", Stricter::Higher),
 ];
 
 /// The direction of a key of the table.
@@ -516,6 +522,9 @@ mod tests {
                 }
                 (toml::Value::Integer(i), Stricter::Lower) => {
                     (toml::Value::Integer(i + 1), toml::Value::Integer(i - 1))
+                }
+                (toml::Value::Float(f), Stricter::Lower) => {
+                    (toml::Value::Float(f + 0.1), toml::Value::Float(f - 0.1))
                 }
                 other => unreachable!("{key}: {other:?}"),
             };

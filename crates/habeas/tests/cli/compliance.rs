@@ -91,6 +91,9 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "oversight.access_refused",
         "privacy.public_exposure",
         "contact.collective_refusal",
+        "regime.no_activity",
+        "notification.family_not_informed",
+        "conditions.heat",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }
@@ -106,6 +109,14 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         .iter()
         .find(|f| f["code"] == "legal.order_expired")
         .unwrap();
+    // The order invoked the régimen de excepción: the finding stands, and says why.
+    assert!(
+        expired["detail"]
+            .as_str()
+            .unwrap()
+            .contains("régimen de excepción (Decreto Legislativo 333): ICCPR 4(2) and HRC GC 29: habeas corpus and judicial review cannot be suspended"),
+        "{expired}"
+    );
     let booking = expired["subject"]["booking"].as_u64().unwrap();
     let idx = expired["evidence"][0].as_u64().unwrap();
     let out = run(dir.path(), &["--db", "cecot.db", "entry", &idx.to_string()]);

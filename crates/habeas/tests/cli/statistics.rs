@@ -87,6 +87,17 @@ fn cecot_population_adds_up_matches_the_cells_and_nobody_is_released() {
     assert_eq!(s["as_of"], "2025-05-31");
     let total = breakdowns_add_up(&s);
     assert!(total > 500, "{total}");
+    // Everyone arrested here is held under the régimen de excepción (Decreto Legislativo 333
+    // of 27 March 2022); the people flown in on a transfer agreement are not.
+    let p = &s["population"];
+    let under = p["under_emergency"].as_u64().unwrap();
+    assert_eq!(
+        under + count(&p["by_legal_status"], "held_for_another_state"),
+        total,
+        "{p}"
+    );
+    assert_eq!(count(&p["by_emergency"], "régimen de excepción"), under);
+    assert!(under > 0);
 
     // The people held are the ones `habeas population` shows in the cells, plus anyone not
     // allocated yet; none is away or has left since the last day.
@@ -211,6 +222,9 @@ fn mandela_releases_are_counted_and_the_released_were_held_before() {
     generate(d, "mandela.db", "mandela");
     let end = statistics(d, "mandela.db", &["--as-of", "2025-05-31", "--months", "1"]);
     breakdowns_add_up(&end);
+    // Within the rules no order invokes a state of exception.
+    assert_eq!(end["population"]["under_emergency"], 0);
+    assert_eq!(end["population"]["by_emergency"], serde_json::json!([]));
     let released = flow_sum(&end, "releases");
     assert!(released > 0, "{}", end["flows"]);
     assert_eq!(
