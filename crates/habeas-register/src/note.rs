@@ -225,30 +225,50 @@ pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     Ok(())
 }
 
-/// Checks `note` against `key` and returns its text (without the signatures).
-/// Signatures by other keys are ignored, as the signed-note format says.
-pub fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, NoteError> {
+/// A note signature line: the key name and the decoded key id and signature.
+pub(crate) type SignatureLine<'a> = (&'a str, Vec<u8>);
+
+/// Splits a signed note into its text (ending in a newline) and its signature lines, as
+/// C2SP `signed-note` says: the text ends at the last blank line; every signature line is
+/// `— <name> <base64>` (§7.2).
+pub(crate) fn split_note(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
     let split = note
         .rfind("\n\n")
         .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
     let text = &note[..split + 1];
     check_text(text)?;
     let sigs = &note[split + 2..];
-    if !sigs.ends_with('\n') || sigs.len() < 2 {
+    let Some(sigs) = sigs.strip_suffix('\n').filter(|s| !s.is_empty()) else {
         return Err(NoteError::Malformed(
             "the signature block must end with a newline",
         ));
-    }
-    for line in sigs[..sigs.len() - 1].split('\n') {
-        let rest = line
-            .strip_prefix(DASH)
-            .ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
-        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
-            "a signature line has a name and a signature",
-        ))?;
-        let blob = B64
-            .decode(b64)
-            .map_err(|_| NoteError::Malformed("a signature is not base64"))?;
+    };
+    let lines = sigs
+        .split('\n')
+        .map(signature_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((text, lines))
+}
+
+/// `— <name> <base64>` → (name, decoded bytes).
+pub(crate) fn signature_line(line: &str) -> Result<SignatureLine<'_>, NoteError> {
+    let rest = line
+        .strip_prefix(DASH)
+        .ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
+    let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
+        "a signature line has a name and a signature",
+    ))?;
+    let blob = B64
+        .decode(b64)
+        .map_err(|_| NoteError::Malformed("a signature is not base64"))?;
+    Ok((name, blob))
+}
+
+/// Checks `note` against `key` and returns its text (without the signatures).
+/// Signatures by other keys are ignored, as the signed-note format says.
+pub fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, NoteError> {
+    let (text, lines) = split_note(note)?;
+    for (name, blob) in lines {
         if name != key.name || blob.len() != 68 || blob[..4] != key.id {
             continue;
         }

@@ -222,45 +222,24 @@ impl CosignerKey {
     }
 }
 
-/// Splits a signed note into its text (ending in a newline) and its signature lines
-/// (without their newlines), as C2SP `signed-note` says: the text ends at the last blank
-/// line. Every signature line must be `— <name> <base64>`.
+use crate::note::SignatureLine;
+
+/// A note's text and signature lines ([`crate::note::split_note`]), every line's key name a
+/// valid one (a witness refuses a note it could not answer in kind).
 fn split_note(note: &str) -> Result<(&str, Vec<SignatureLine<'_>>), NoteError> {
-    let split = note
-        .rfind("\n\n")
-        .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
-    let text = &note[..split + 1];
-    check_text(text)?;
-    let sigs = &note[split + 2..];
-    let Some(sigs) = sigs.strip_suffix('\n').filter(|s| !s.is_empty()) else {
-        return Err(NoteError::Malformed(
-            "the signature block must end with a newline",
-        ));
-    };
-    let lines = sigs
-        .split('\n')
-        .map(signature_line)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (text, lines) = crate::note::split_note(note)?;
+    if lines.iter().any(|(name, _)| !valid_name(name)) {
+        return Err(NoteError::Malformed("a signature line has a bad key name"));
+    }
     Ok((text, lines))
 }
 
-/// A note signature line: the key name and the decoded key id and signature.
-type SignatureLine<'a> = (&'a str, Vec<u8>);
-
-/// `— <name> <base64>` → (name, decoded bytes).
+/// One signature line ([`crate::note::signature_line`]) with a valid key name.
 fn signature_line(line: &str) -> Result<SignatureLine<'_>, NoteError> {
-    let rest = line
-        .strip_prefix(DASH)
-        .ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
-    let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
-        "a signature line has a name and a signature",
-    ))?;
+    let (name, blob) = crate::note::signature_line(line)?;
     if !valid_name(name) {
         return Err(NoteError::Malformed("a signature line has a bad key name"));
     }
-    let blob = B64
-        .decode(b64)
-        .map_err(|_| NoteError::Malformed("a signature is not base64"))?;
     Ok((name, blob))
 }
 
