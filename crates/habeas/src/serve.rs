@@ -41,7 +41,8 @@ pub struct ServeArgs {
     witness_quorum: Option<usize>,
 }
 
-async fn stop_signal() {
+/// Ctrl-C or SIGTERM: how `habeas serve` and `habeas witness serve` are asked to stop.
+pub(crate) async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -338,27 +338,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
 fn serve(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
     let key_path = db
         .key
@@ -408,7 +387,7 @@ fn serve(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
         }
         let stop = async move {
             tokio::select! {
-                () = stop_signal() => {},
+                () = crate::serve::stop_signal() => {},
                 Ok(()) = stdin_closed => {},
             }
         };
