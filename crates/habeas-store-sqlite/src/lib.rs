@@ -8,6 +8,7 @@ mod agreements;
 mod compliance;
 mod custody;
 mod events;
+mod imports;
 mod migrate;
 mod oversight;
 mod projection;
@@ -31,6 +32,7 @@ pub use custody::{
     NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
+pub use imports::{DocumentHolder, ImportedAdmission};
 pub use oversight::VisitRow;
 pub use registers::{ComplaintRow, ContactRow, HearingRow};
 pub use whereabouts::{Basis, LastHearing, Sought, Whereabouts, WhereaboutsRequestRow};

@@ -88,6 +88,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "emergency_regime",
         include_str!("../migrations/0021_emergency_regime.sql"),
     ),
+    (
+        22,
+        "imported_admissions",
+        include_str!("../migrations/0022_imported_admissions.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -46,6 +46,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "identity_corrections",
     "whereabouts_requests",
     "oversight_visits",
+    "imported_admissions",
 ];
 
 /// Rows per multi-row INSERT into a projection table.
@@ -150,7 +151,10 @@ impl<'c, 'e> Projector<'c, 'e> {
         match entry.kind.as_str() {
             kinds::LOGBOOK_NOTE => self.note(entry),
             // Kinds without a projection are kept in the register only.
-            _ => crate::custody::apply(self.conn, entry).map(|_| ()),
+            _ => {
+                crate::custody::apply(self.conn, entry)?;
+                crate::imports::apply(self.conn, entry)
+            }
         }
     }
 
