@@ -301,6 +301,50 @@ pub struct PendingOrder {
     pub orders_shown: Vec<String>,
 }
 
+/// Where an admission imported in bulk from an earlier register came from (`habeas import
+/// population`): the file (its name and SHA-256), the line, and the person's number in the
+/// earlier system. The register then tells when a fact was recorded (the entry's time) from
+/// when it happened (`admitted_at`), and an interrupted import run again finds what it already
+/// wrote.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedFrom {
+    /// The file's name as the import was given it, e.g. "sigespe-2026-12.csv".
+    pub source: String,
+    /// The SHA-256 of the file's bytes, in lower-case hex.
+    pub sha256: String,
+    /// The line of the file the person's row is on (1 is the header of a CSV file).
+    pub line: u64,
+    /// The person's number in the earlier register.
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+impl ImportedFrom {
+    fn validated(&self) -> Result<Self, DomainError> {
+        let sha256 = self.sha256.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DomainError::invalid(
+                "imported.sha256",
+                "is not a SHA-256 in hex (64 characters)",
+            ));
+        }
+        if self.line == 0 {
+            return Err(DomainError::invalid(
+                "imported.line",
+                "lines are numbered from 1",
+            ));
+        }
+        Ok(Self {
+            source: line("imported.source", &self.source, 200)?,
+            sha256,
+            line: self.line,
+            reference: line("imported.ref", &self.reference, 100)?,
+        })
+    }
+}
+
 /// An admission as entered by a registry officer (JSON).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +392,10 @@ pub struct AdmissionInput {
     /// recorded (`intake.late_registration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcribed_from: Option<String>,
+    /// Imported in bulk from an earlier register: the file, its line and the person's number
+    /// there. An imported admission is transcribed (`transcribed_from` says from what).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportedFrom>,
     /// Brought without an order in force and held pending one: the only admission without a
     /// valid order, recorded with its grave finding (`legal.no_valid_basis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -754,6 +802,15 @@ impl AdmissionInput {
                 "held_pending_order",
                 pending.as_ref().and_then(|p| serde_json::to_value(p).ok()),
             );
+            if let Some(imported) = &self.imported {
+                if self.transcribed_from.is_none() {
+                    return Err(DomainError::invalid(
+                        "transcribed_from",
+                        "an imported admission says what it was transcribed from",
+                    ));
+                }
+                put("imported", serde_json::to_value(imported.validated()?).ok());
+            }
         }
         Ok(Admission {
             facility,

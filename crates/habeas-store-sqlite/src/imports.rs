@@ -52,6 +52,8 @@ pub struct ImportedAdmission {
     pub cell: Option<String>,
     /// Whether the custody is still open.
     pub open: bool,
+    /// When the custody began, as the admission says.
+    pub admitted_at: String,
 }
 
 /// Who holds an identity document already: the person and, if a custody of theirs is open,
@@ -72,7 +74,7 @@ impl SqliteStore {
         self.with_reader(|c| {
             let mut st = c
                 .prepare(
-                    "SELECT i.ref, i.booking, c.person, i.sha256, i.line, c.cell, c.ended IS NULL
+                    "SELECT i.ref, i.booking, c.person, i.sha256, i.line, c.cell, c.ended IS NULL, c.admitted_at
                      FROM imported_admissions i JOIN custodies c ON c.booking = i.booking
                      WHERE i.facility = ?1 ORDER BY i.booking",
                 )
@@ -88,6 +90,7 @@ impl SqliteStore {
                             line: r.get::<_, i64>(4)? as u64,
                             cell: r.get(5)?,
                             open: r.get(6)?,
+                            admitted_at: r.get(7)?,
                         },
                     ))
                 })

@@ -16,6 +16,7 @@ mod custody_cli;
 mod demo;
 mod export;
 mod open;
+mod population;
 mod publish;
 mod replica;
 mod report;
@@ -201,13 +202,17 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Load an export into a new store; the tree root must come out identical.
+    /// Load an export into a new store (`--in`): the tree root must come out identical. Or
+    /// take in a population held in an earlier register (`import population`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Import {
-        #[arg(long = "in")]
-        input: std::path::PathBuf,
+        #[arg(long = "in", required = true)]
+        input: Option<std::path::PathBuf>,
         /// The verifier key you trust; the export's own key is used (and said so) otherwise.
         #[arg(long, env = "HABEAS_VERIFIER_KEY")]
         verifier_key: Option<String>,
+        #[command(subcommand)]
+        what: Option<ImportCommand>,
     },
     /// Copy a whole register into a new store, SQLite or PostgreSQL in either direction; the
     /// copy's root hash must come out identical.
@@ -260,6 +265,17 @@ enum Command {
         #[command(subcommand)]
         bench: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A population held in an earlier register, from CSV or JSON Lines: people (identity,
+    /// documents, legal status, orders, admission date, cell), with more orders and the cells
+    /// in files of their own if need be. Every row is checked first and every bad one named in
+    /// a report (CSV); nothing is written while any is wrong, unless --accept-valid. Each
+    /// admission keeps its real date and the file, line and number it came from; run again
+    /// after an interruption, the import writes nothing twice. See docs/import.md.
+    Population(population::PopulationArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,7 +428,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if cli.db.postgres_url().is_some()
         && matches!(
             cli.command,
-            Command::Import { .. }
+            Command::Import { what: None, .. }
                 | Command::Bench {
                     bench: BenchCommand::Custody(_)
                         | BenchCommand::Environment(_)
@@ -528,9 +544,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Export { out } => export::export(&cli.db, &actor_name, &out),
         Command::Import {
-            input,
+            what: Some(ImportCommand::Population(args)),
+            ..
+        } => {
+            // A template needs no register (nor an actor).
+            if args.template.is_some() {
+                return population::run(
+                    &cli.db,
+                    &habeas_core::ids::Actor::parse("actor", "template")
+                        .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+                    &args,
+                );
+            }
+            population::run(&cli.db, &actor()?, &args)
+        }
+        Command::Import {
+            input: Some(input),
             verifier_key,
+            what: None,
         } => export::import(&cli.db, &input, verifier_key.as_deref()),
+        Command::Import { .. } => {
+            bail!("--in: give the export to load (or `habeas import population`)")
+        }
         Command::Copy { from, to } => copy::copy(&cli.db, &actor_name, from, to),
         Command::Rebuild => {
             if control::live(&cli.db) {

@@ -16,6 +16,7 @@ mod custody;
 mod demo;
 mod export;
 mod faults;
+mod import_population;
 mod integrity;
 mod many_hands;
 mod postgres;
