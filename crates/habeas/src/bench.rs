@@ -303,7 +303,7 @@ fn bench_identity() -> Result<(Signer, RegisterInfo)> {
 
 /// Bare PostgreSQL: the same bytes into one table of a scratch schema, one batched INSERT per
 /// batch (each its own transaction), `synchronous_commit=on`.
-fn bare_postgres(base: &str, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
+pub(crate) fn bare_postgres(base: &str, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
     let schema = ScratchSchema::in_database(base, "habeas_bench")
         .map_err(|e| anyhow::anyhow!("--db: {e}"))?;
     let mut client = schema.client().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -333,7 +333,7 @@ pub(crate) fn settle() {
 }
 
 /// Bare SQLite: the same bytes into one table, same batch size, WAL with synchronous=FULL.
-fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
+pub(crate) fn bare_inserts(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<f64> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;

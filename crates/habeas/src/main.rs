@@ -4,6 +4,7 @@ mod agreement_report;
 mod bench;
 mod bench_api;
 mod bench_compliance;
+mod bench_import;
 mod bench_search;
 mod bench_signin;
 mod bench_soak;
@@ -339,6 +340,9 @@ enum BenchCommand {
     Custody(bench::CustodyBenchArgs),
     /// Importing sensor readings from CSV.
     Environment(bench::EnvironmentBenchArgs),
+    /// Importing a legacy population from CSV (`habeas import population`), on SQLite or, with
+    /// a PostgreSQL --db, onto PostgreSQL through a replica.
+    Import(bench_import::ImportBenchArgs),
     /// A year of every person's day measured against the policy.
     Compliance(bench_compliance::ComplianceBenchArgs),
     /// The server: appends with group commit, and person files, over 64 connections.
@@ -581,6 +585,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench {
             bench: BenchCommand::Register(args),
         } => bench::register(&args, cli.db.postgres_url()),
+        Command::Bench {
+            bench: BenchCommand::Import(args),
+        } => bench_import::import(&args, cli.db.postgres_url()),
         Command::Bench {
             bench: BenchCommand::Search(args),
         } => bench_search::search(&args),

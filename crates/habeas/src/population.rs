@@ -1171,8 +1171,21 @@ pub fn report_path(args: &PopulationArgs) -> Option<PathBuf> {
 
 /// Checks the files whole, then (if nothing is wrong, or `--accept-valid`) admits and places
 /// the people. `progress` draws the bars.
-#[expect(clippy::too_many_lines, reason = "the phases of an import, in order")]
 pub fn import(db: &DbArgs, actor: &Actor, args: &PopulationArgs, progress: bool) -> Result<Totals> {
+    let store = db.open_store()?;
+    import_with(&store, || Ok(db.open_writer()?.1), actor, args, progress)
+}
+
+/// [`import`] on a store already open, with the writer `writer` opens once the files are
+/// checked.
+#[expect(clippy::too_many_lines, reason = "the phases of an import, in order")]
+pub fn import_with(
+    store: &habeas_store_sqlite::SqliteStore,
+    writer: impl FnOnce() -> Result<Writer>,
+    actor: &Actor,
+    args: &PopulationArgs,
+    progress: bool,
+) -> Result<Totals> {
     let (Some(facility), Some(people)) = (args.facility.as_deref(), args.people.as_deref()) else {
         bail!("--facility and the people file are required");
     };
@@ -1198,7 +1211,6 @@ pub fn import(db: &DbArgs, actor: &Actor, args: &PopulationArgs, progress: bool)
             .unwrap_or_else(|| people.display().to_string()),
     };
     let report = report_path(args).unwrap_or_else(|| PathBuf::from("import.report.csv"));
-    let store = db.open_store()?;
     let Some(fac) = store
         .facility(facility)
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -1329,7 +1341,7 @@ pub fn import(db: &DbArgs, actor: &Actor, args: &PopulationArgs, progress: bool)
         let plan = check_row(
             &row,
             &cx,
-            &store,
+            store,
             juvenile,
             &imported,
             &orders,
@@ -1404,8 +1416,7 @@ pub fn import(db: &DbArgs, actor: &Actor, args: &PopulationArgs, progress: bool)
     }
 
     // The writing: admissions in batches, then the placements.
-    let (_, writer) = db.open_writer()?;
-    let sink = Sink::new(writer);
+    let sink = Sink::new(writer()?);
     let batch = args.batch.max(1);
     let (mut rows, _) = Rows::open(people, Kind::People, &rules)?;
     let mut plan_of = plans.into_iter();
