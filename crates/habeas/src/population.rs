@@ -2018,6 +2018,14 @@ mod tests {
     }
 
     #[test]
+    fn docs_import_md_names_every_column() {
+        let doc = include_str!("../../../docs/import.md");
+        for (_, n, _, _, _) in COLUMNS {
+            assert!(doc.contains(&format!("`{n}`")), "docs/import.md does not name {n}");
+        }
+    }
+
+    #[test]
     fn the_people_template_is_a_header_and_an_example() {
         let t = template(Template::People);
         let mut r = csv::Reader::from_reader(t.as_bytes());
