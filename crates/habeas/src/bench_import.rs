@@ -36,7 +36,7 @@ const PER_CELL: usize = 200;
 const CELLS_PER_UNIT: usize = 32;
 
 /// An estate with room for `people`: units of 32 cells of 200 places.
-fn estate(people: usize) -> Result<habeas_core::estate::Estate> {
+pub(crate) fn estate(people: usize) -> Result<habeas_core::estate::Estate> {
     use habeas_core::estate::{
         CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
     };
@@ -111,7 +111,7 @@ const SURNAMES: [&str; 16] = [
 
 /// A people file of `n` rows in Habeas's columns: unique documents, placed round-robin over
 /// the estate's cells, untried and convicted in units of their own (Rule 11(b)).
-fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> Result<()> {
+pub(crate) fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -149,6 +149,18 @@ fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> Result<()> {
     Ok(())
 }
 
+/// The estate's cells, each with whether its unit holds convicted people (even units).
+pub(crate) fn cells_of(estate: &habeas_core::estate::Estate) -> Vec<(String, bool)> {
+    estate
+        .cells
+        .iter()
+        .map(|c| {
+            let unit: usize = c.unit.trim_start_matches('U').parse().unwrap_or(0);
+            (c.code.clone(), unit % 2 == 0)
+        })
+        .collect()
+}
+
 /// Resident memory figures of this process, in MiB (`VmHWM`: the peak).
 fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -175,14 +187,7 @@ fn figures(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<Vec<Figure>
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let actor = Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
     let estate = estate(args.people)?;
-    let cells: Vec<(String, bool)> = estate
-        .cells
-        .iter()
-        .map(|c| {
-            let unit: usize = c.unit.trim_start_matches('U').parse().unwrap_or(0);
-            (c.code.clone(), unit % 2 == 0)
-        })
-        .collect();
+    let cells = cells_of(&estate);
     let people = dir.join("people.csv");
     let clock = Stopwatch::start();
     write_people(&people, args.people, &cells)?;

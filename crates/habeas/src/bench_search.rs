@@ -36,6 +36,10 @@ pub struct SearchBenchArgs {
     scans: usize,
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also measure the searches while `habeas import population` takes this many people into
+    /// the same store (`search.p99_during_import`); 0 leaves it out.
+    #[arg(long, default_value_t = 0)]
+    during_import: usize,
 }
 
 impl SearchBenchArgs {
@@ -46,6 +50,7 @@ impl SearchBenchArgs {
             queries: 2_000,
             scans: 20,
             runs,
+            during_import: 0,
         }
     }
 }
@@ -81,16 +86,36 @@ pub(crate) fn search_figures(args: &SearchBenchArgs) -> Result<Vec<Figure>> {
 
 fn run(args: &SearchBenchArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
     let path = dir.join("search.db");
-    let signer =
-        Signer::from_seed("habeas.bench/search", [5; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = SqliteStore::create(
-        &path,
-        &RegisterInfo {
-            origin: "habeas.bench/search".into(),
-            verifier: signer.verifier(),
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // With an import beside the searches, the store has a writer (the import's); the people
+    // written straight into the tables take ids far above the register's indices.
+    let (store, register, offset) = if args.during_import > 0 {
+        let f = crate::bench::fresh_at(
+            crate::bench::Place::Dir(dir),
+            dir,
+            "search.db",
+            habeas_register::writer::WriterConfig {
+                max_batch: 1000,
+                ..habeas_register::writer::WriterConfig::default()
+            },
+        )?;
+        (
+            f.store.clone(),
+            Some(f.register.clone()),
+            1_000_000_000_000i64,
+        )
+    } else {
+        let signer = Signer::from_seed("habeas.bench/search", [5; 32])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let store = SqliteStore::create(
+            &path,
+            &RegisterInfo {
+                origin: "habeas.bench/search".into(),
+                verifier: signer.verifier(),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        (std::sync::Arc::new(store), None, 0)
+    };
     eprintln!(
         "habeas bench search: writing {} people and their name index…",
         args.people
@@ -114,13 +139,13 @@ fn run(args: &SearchBenchArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
                 let folded =
                     habeas_core::ids::search_key(&format!("{given} {}", surnames.join(" ")));
                 person.execute(rusqlite::params![
-                    id as i64,
+                    id as i64 + offset,
                     given,
                     surnames.join(" "),
                     folded
                 ])?;
                 for t in folded.split(' ').filter(|t| !t.is_empty()) {
-                    token.execute(rusqlite::params![t, id as i64])?;
+                    token.execute(rusqlite::params![t, id as i64 + offset])?;
                 }
                 if id % every == 0 && samples.len() < args.queries {
                     samples.push((given, surnames));
@@ -189,8 +214,117 @@ fn run(args: &SearchBenchArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
         rates.push((indexed, scanned));
         p99s.push((20.0 / p99.max(1e-6), 1.0));
     }
-    Ok(vec![
+    let mut figures = vec![
         figure("search.by_name", "searches/s", 0.0, &rates),
         figure("search.p99", "20ms/p99", 1.0, &p99s),
-    ])
+    ];
+    if let Some(register) = register {
+        figures.push(during_import(args, dir, &store, register, &queries)?);
+    }
+    Ok(figures)
+}
+
+/// The same searches, over and over, while an import of `args.during_import` people runs into
+/// the same store: `search.p99_during_import` against the bar of 20 ms.
+fn during_import(
+    args: &SearchBenchArgs,
+    dir: &std::path::Path,
+    store: &std::sync::Arc<SqliteStore>,
+    register: habeas_register::writer::Register,
+    queries: &[Vec<String>],
+) -> Result<Figure> {
+    let actor =
+        habeas_core::ids::Actor::parse("actor", "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let estate = crate::bench_import::estate(args.during_import)?;
+    let mut setup = vec![estate.facility.to_draft(&actor)];
+    setup.extend(
+        estate
+            .units
+            .iter()
+            .map(|u| u.to_draft(&estate.facility.code, &actor)),
+    );
+    setup.extend(
+        estate
+            .cells
+            .iter()
+            .map(|c| c.to_draft(&estate.facility.code, &actor)),
+    );
+    for chunk in setup.chunks(5000) {
+        register
+            .append_all(chunk.to_vec())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let people = dir.join("people.csv");
+    crate::bench_import::write_people(
+        &people,
+        args.during_import,
+        &crate::bench_import::cells_of(&estate),
+    )?;
+    let pargs = crate::population::PopulationArgs {
+        facility: Some(estate.facility.code.to_string()),
+        people: Some(people),
+        orders: None,
+        placements: None,
+        mapping: None,
+        accept_valid: false,
+        report: Some(dir.join("report.csv")),
+        source: None,
+        batch: 1000,
+        template: None,
+    };
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let importer = {
+        let store = store.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let clock = Stopwatch::start();
+            let r = crate::population::import_with(
+                &store,
+                move || Ok(crate::open::Writer::Local(register)),
+                &actor,
+                &pargs,
+                false,
+            );
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            r.map(|t| (t, clock.secs()))
+        })
+    };
+    let mut times = Vec::new();
+    let mut found = 0usize;
+    'searching: loop {
+        for q in queries {
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                break 'searching;
+            }
+            let t = Stopwatch::start();
+            found += store
+                .find_people(q, 20)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .len();
+            times.push(t.secs() * 1000.0);
+        }
+    }
+    let (totals, secs) = importer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the import beside the searches panicked"))??;
+    if times.is_empty() {
+        anyhow::bail!("the import ended before any search was made");
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let (p50, p99) = (pct(0.5), pct(0.99));
+    eprintln!(
+        "  during an import of {} people ({} admitted and {} placed in {secs:.0} s): {} searches, p50 {p50:.2} ms, p99 {p99:.2} ms ({:.1} found on average)",
+        args.during_import,
+        totals.admitted,
+        totals.placed,
+        times.len(),
+        found as f64 / times.len() as f64
+    );
+    Ok(figure(
+        "search.p99_during_import",
+        "20ms/p99",
+        1.0,
+        &[(20.0 / p99.max(1e-6), 1.0)],
+    ))
 }

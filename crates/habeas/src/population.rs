@@ -10,8 +10,8 @@ use crate::system::SystemClock;
 use anyhow::{bail, Context as _, Result};
 use habeas_core::allocation::Allocation;
 use habeas_core::custody::{
-    AdmissionInput, CommitmentOrder, Consular, EmergencyRegime, IdentityDocument, ImportedFrom,
-    LegalStatus, OrderKind, PendingOrder, PersonInput, Sex,
+    Admission, AdmissionInput, CommitmentOrder, Consular, EmergencyRegime, IdentityDocument,
+    ImportedFrom, LegalStatus, OrderKind, PendingOrder, PersonInput, Sex,
 };
 use habeas_core::dates::{parse_time, Date};
 use habeas_core::ids::{search_key, Actor};
@@ -824,7 +824,7 @@ fn admission_of(
     juvenile: bool,
     existing: Option<u64>,
     new_person: bool,
-) -> std::result::Result<(AdmissionInput, Vec<Problem>), Problem> {
+) -> std::result::Result<(AdmissionInput, Admission, Vec<Problem>), Problem> {
     let reference = row.get(F::Ref).unwrap_or("");
     let order = cx.order;
     let need = |f: F| row.get(f).ok_or_else(|| bad(row, f, "is required"));
@@ -1010,10 +1010,10 @@ fn admission_of(
         }),
         held_pending_order,
     };
-    input
+    let admission = input
         .validate(cx.now)
         .map_err(|e| problem_at(row, reference, orders, inline_order, &e))?;
-    Ok((input, warnings))
+    Ok((input, admission, warnings))
 }
 
 /// A 64-bit digest of a key (documents, names and birth dates) for the file-wide duplicate
@@ -1518,8 +1518,8 @@ pub fn import_with(
                 place: placed,
             } => {
                 let ords = orders.get(&reference).unwrap_or(&no_orders);
-                let (input, _) = admission_of(&row, ords, &cx, juvenile, existing, new_person)
-                    .map_err(|p| {
+                let (_, admission, _) =
+                    admission_of(&row, ords, &cx, juvenile, existing, new_person).map_err(|p| {
                         anyhow::anyhow!(
                             "line {}: {}: {} (it was valid when checked)",
                             p.line,
@@ -1527,9 +1527,6 @@ pub fn import_with(
                             p.reason
                         )
                     })?;
-                let admission = input
-                    .validate(now)
-                    .map_err(|e| anyhow::anyhow!("line {line}: {}: {}", e.field, e.message))?;
                 let at = admission.admitted_at.to_string();
                 chunk.push((
                     admission.to_draft(actor),
@@ -1708,7 +1705,7 @@ fn check_row(
     let no_orders = Vec::new();
     let own_orders = orders.get(reference).unwrap_or(&no_orders);
     // The row as an admission of a new person first: every field checked.
-    let (input, mut warnings) = match admission_of(row, own_orders, cx, juvenile, None, true) {
+    let (input, _, mut warnings) = match admission_of(row, own_orders, cx, juvenile, None, true) {
         Ok(x) => x,
         Err(p) => {
             problems.push(p);
@@ -2021,7 +2018,10 @@ mod tests {
     fn docs_import_md_names_every_column() {
         let doc = include_str!("../../../docs/import.md");
         for (_, n, _, _, _) in COLUMNS {
-            assert!(doc.contains(&format!("`{n}`")), "docs/import.md does not name {n}");
+            assert!(
+                doc.contains(&format!("`{n}`")),
+                "docs/import.md does not name {n}"
+            );
         }
     }
 
