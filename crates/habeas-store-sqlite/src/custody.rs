@@ -4,6 +4,7 @@
 //! both pass them.
 
 use crate::backend;
+use crate::projection::RowBuffer;
 use habeas_core::allocation::{
     non_association_breaches, separation_breaches, Apart, Class, Occupant,
 };
@@ -11,8 +12,10 @@ use habeas_core::custody::{LegalStatus, Scope, Sex};
 use habeas_core::dates::Date;
 use habeas_core::ids::search_key;
 use habeas_core::kinds;
+use habeas_register::store::StoreError;
 use habeas_register::store::{AppendError, Rejection};
 use habeas_register::Entry;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -61,15 +64,187 @@ pub(crate) fn b(p: &Value, k: &str) -> bool {
     p.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
 
+/// What the projections of admissions and allocations keep while a group is applied, so that
+/// a batch of them costs few statements: their rows, written with multi-row INSERTs; the facts
+/// of facilities and cells, read once; the cells' populations and Rule 11 summaries as the
+/// group changes them, written once at the end; the people the group recorded, by name and
+/// birth date, for the probable-match check. Everything is written by [`Pending::flush`]
+/// before any other kind of entry is applied (they read what they like) and at the end of the
+/// group; a group that fails drops it unwritten, and its savepoint is rolled back.
+pub(crate) struct Pending<'e> {
+    persons: RowBuffer<'e>,
+    names: RowBuffer<'e>,
+    custodies: RowBuffer<'e>,
+    orders: RowBuffer<'e>,
+    events: RowBuffer<'e>,
+    /// People recorded by the group: (search name, birth date) → persons, in order.
+    people: HashMap<(String, String), Vec<i64>>,
+    /// A facility's country and whether it holds children (`None`: not defined).
+    facilities: HashMap<String, Option<(String, bool)>>,
+    /// Cells read or changed by the group, by (facility, code).
+    cells: HashMap<(String, String), CellState>,
+    /// Whether any non-association is active (read once).
+    apart: Option<bool>,
+}
+
+/// A cell as allocation sees it, kept for a group.
+struct CellState {
+    unit: String,
+    operational: i64,
+    population: i64,
+    summary: Summary,
+    /// Changed by the group and not yet written.
+    changed: bool,
+}
+
+impl Default for Pending<'_> {
+    fn default() -> Self {
+        Self {
+            persons: RowBuffer::new(
+                "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name) VALUES",
+                7,
+            ),
+            names: RowBuffer::new("INSERT OR IGNORE INTO person_names (token, person) VALUES", 2),
+            custodies: RowBuffer::new(
+                "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
+                                        pending_order, arrested_at, recorded_at) VALUES",
+                10,
+            ),
+            orders: RowBuffer::new(
+                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx,
+                     emergency_name, emergency_decree, emergency_declared, emergency_ends) VALUES",
+                13,
+            ),
+            events: RowBuffer::new("INSERT OR IGNORE INTO custody_events (booking, idx) VALUES", 2),
+            people: HashMap::new(),
+            facilities: HashMap::new(),
+            cells: HashMap::new(),
+            apart: None,
+        }
+    }
+}
+
+impl<'e> Pending<'e> {
+    /// Writes the rows waiting (the facts read stay).
+    fn write_rows(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        self.persons.flush(conn)?;
+        self.names.flush(conn)?;
+        self.custodies.flush(conn)?;
+        self.orders.flush(conn)?;
+        self.events.flush(conn)
+    }
+
+    /// Writes everything waiting, the cells changed included, and forgets what was read.
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        self.write_rows(conn)?;
+        for ((facility, code), c) in &self.cells {
+            if !c.changed {
+                continue;
+            }
+            conn.prepare_cached(
+                "UPDATE cells SET population = ?3, sexes = ?4, groups = ?5, min_birth = ?6, max_birth = ?7
+                 WHERE facility = ?1 AND code = ?2",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    facility,
+                    code,
+                    c.population,
+                    c.summary.sexes,
+                    c.summary.groups,
+                    c.summary.min_birth,
+                    c.summary.max_birth
+                ])
+            })
+            .map_err(backend)?;
+        }
+        self.cells.clear();
+        self.people.clear();
+        self.facilities.clear();
+        self.apart = None;
+        Ok(())
+    }
+
+    fn is_idle(&self) -> bool {
+        self.persons.is_empty()
+            && self.names.is_empty()
+            && self.custodies.is_empty()
+            && self.orders.is_empty()
+            && self.events.is_empty()
+            && self.cells.is_empty()
+            && self.people.is_empty()
+            && self.facilities.is_empty()
+            && self.apart.is_none()
+    }
+
+    /// A facility's country and whether it holds children.
+    fn facility(
+        &mut self,
+        conn: &Connection,
+        code: &str,
+    ) -> Result<Option<(String, bool)>, AppendError> {
+        if let Some(f) = self.facilities.get(code) {
+            return Ok(f.clone());
+        }
+        let f: Option<(String, bool)> = conn
+            .prepare_cached("SELECT country, juvenile FROM facilities WHERE code = ?1")
+            .and_then(|mut st| {
+                st.query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(backend)?;
+        self.facilities.insert(code.to_owned(), f.clone());
+        Ok(f)
+    }
+
+    fn event(&mut self, conn: &Connection, booking: u64, idx: u64) -> Result<(), AppendError> {
+        self.events.push_row(
+            conn,
+            [
+                ToSqlOutput::Owned(SqlValue::Integer(booking as i64)),
+                ToSqlOutput::Owned(SqlValue::Integer(idx as i64)),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn owned(s: String) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(SqlValue::Text(s))
+}
+
+fn borrowed(s: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+}
+
+fn opt_borrowed(s: Option<&str>) -> ToSqlOutput<'_> {
+    s.map_or(ToSqlOutput::Owned(SqlValue::Null), borrowed)
+}
+
+fn int(i: i64) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(SqlValue::Integer(i))
+}
+
 /// Applies an estate or custody entry; `Ok(false)` if the kind is not one of these.
-pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
+pub(crate) fn apply<'e>(
+    conn: &Connection,
+    pending: &mut Pending<'e>,
+    e: &'e Entry,
+) -> Result<bool, AppendError> {
+    match e.kind.as_str() {
+        kinds::ADMITTED => return admit(conn, pending, e).map(|()| true),
+        kinds::ALLOCATED => return allocate(conn, pending, e).map(|()| true),
+        _ => {}
+    }
+    // Any other entry reads and writes what it likes: it sees everything written.
+    if !pending.is_idle() {
+        pending.flush(conn)?;
+    }
     match e.kind.as_str() {
         kinds::FACILITY => facility(conn, e)?,
         kinds::UNIT => unit(conn, e)?,
         kinds::CELL => cell(conn, e)?,
         kinds::CELL_CERTIFIED => certify(conn, e)?,
-        kinds::ADMITTED => admit(conn, e)?,
-        kinds::ALLOCATED => allocate(conn, e)?,
         kinds::NON_ASSOCIATION => non_association(conn, e)?,
         kinds::NON_ASSOCIATION_ENDED => end_non_association(conn, e)?,
         kinds::RELEASED => release(conn, e)?,
@@ -213,9 +388,13 @@ pub(crate) fn event(conn: &Connection, booking: u64, idx: u64) -> Result<(), App
     Ok(())
 }
 
-fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+fn admit<'e>(
+    conn: &Connection,
+    pending: &mut Pending<'e>,
+    e: &'e Entry,
+) -> Result<(), AppendError> {
     let p = &e.payload;
-    let Some(country) = facility_country(conn, &e.facility)? else {
+    let Some((country, juvenile)) = pending.facility(conn, &e.facility)? else {
         return Err(reject(
             "facility",
             format!("facility {} is not defined", e.facility),
@@ -228,7 +407,11 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         (Some(person), None) => {
             let given = s(person, "given_names")?;
             let documents = documents_of(person, &country);
-            known_documents(conn, e, &documents)?;
+            if !documents.is_empty() {
+                // Who holds a document is read from the custodies and documents written.
+                pending.write_rows(conn)?;
+                known_documents(conn, e, &documents)?;
+            }
             let surnames: Vec<&str> = person
                 .get("surnames")
                 .and_then(Value::as_array)
@@ -248,7 +431,7 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             let key = search_key(&format!("{given} {surnames}"));
             let birth = s(person, "birth_date").unwrap_or("");
             if !b(p, "new_person") {
-                probable_matches(conn, &key, birth)?;
+                probable_matches(conn, pending, &key, birth)?;
             }
             for (kind, number, issuer) in &documents {
                 conn.prepare_cached(
@@ -257,26 +440,34 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 .and_then(|mut st| st.execute(params![kind, number, issuer, e.index as i64]))
                 .map_err(backend)?;
             }
-            conn.prepare_cached(
-                "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    e.index as i64,
-                    given,
-                    surnames,
-                    birth,
-                    s(person, "sex").unwrap_or(""),
-                    nats.join(","),
-                    key
-                ])
-            })
-            .map_err(backend)?;
-            index_name(conn, e.index, &key)?;
+            // A new person: nobody has words in the name index under this entry's number yet.
+            for token in key.split(' ').filter(|t| !t.is_empty()) {
+                pending
+                    .names
+                    .push_row(conn, [owned(token.to_owned()), int(e.index as i64)])?;
+            }
+            pending
+                .people
+                .entry((key.clone(), birth.to_owned()))
+                .or_default()
+                .push(e.index as i64);
+            pending.persons.push_row(
+                conn,
+                [
+                    int(e.index as i64),
+                    borrowed(given),
+                    owned(surnames),
+                    borrowed(birth),
+                    borrowed(s(person, "sex").unwrap_or("")),
+                    owned(nats.join(",")),
+                    owned(key),
+                ],
+            )?;
             (e.index, nats)
         }
         (None, Some(existing)) => {
+            // The person and their custodies are read as written.
+            pending.write_rows(conn)?;
             let nats: Option<String> = conn
                 .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
                 .and_then(|mut st| st.query_row([existing as i64], |r| r.get(0)).optional())
@@ -347,10 +538,6 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         Some(born.age_on(Date::parse("admitted_at", admitted.get(..10)?).ok()?))
     });
     if let Some(age) = age.filter(|a| *a < 18) {
-        let juvenile: bool = conn
-            .prepare_cached("SELECT juvenile FROM facilities WHERE code = ?1")
-            .and_then(|mut st| st.query_row([&e.facility], |r| r.get(0)))
-            .map_err(backend)?;
         let confirmed = p
             .get("confirm")
             .and_then(Value::as_array)
@@ -388,58 +575,59 @@ fn admit(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             ));
         }
     }
-    conn.prepare_cached(
-        "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
-                                pending_order, arrested_at, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            e.index as i64,
-            person as i64,
-            e.facility,
-            s(p, "admitted_at").unwrap_or(""),
-            s(p, "legal_status").unwrap_or(""),
-            foreign,
-            agreement.map(|a| a as i64),
-            p.get("held_pending_order").is_some(),
-            p.get("arrest")
-                .and_then(|a| a.get("at"))
-                .and_then(Value::as_str),
-            p.get("transcribed_from")
-                .is_none()
-                .then(|| e.time.to_string())
-        ])
-    })
-    .map_err(backend)?;
+    pending.custodies.push_row(
+        conn,
+        [
+            int(e.index as i64),
+            int(person as i64),
+            borrowed(&e.facility),
+            borrowed(s(p, "admitted_at").unwrap_or("")),
+            borrowed(s(p, "legal_status").unwrap_or("")),
+            int(i64::from(foreign)),
+            ToSqlOutput::Owned(agreement.map_or(SqlValue::Null, |a| SqlValue::Integer(a as i64))),
+            int(i64::from(p.get("held_pending_order").is_some())),
+            opt_borrowed(
+                p.get("arrest")
+                    .and_then(|a| a.get("at"))
+                    .and_then(Value::as_str),
+            ),
+            ToSqlOutput::Owned(if p.get("transcribed_from").is_none() {
+                SqlValue::Text(e.time.to_string())
+            } else {
+                SqlValue::Null
+            }),
+        ],
+    )?;
     if let Some(orders) = p.get("orders").and_then(Value::as_array) {
         for (n, o) in orders.iter().enumerate() {
-            conn.prepare_cached(
-                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx,
-                     emergency_name, emergency_decree, emergency_declared, emergency_ends)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?1, ?9, ?10, ?11, ?12)",
-            )
-            .and_then(|mut st| {
-                let em = |k: &str| o.get("emergency").and_then(|x| x.get(k)).and_then(Value::as_str);
-                st.execute(params![
-                    e.index as i64,
-                    n as i64,
-                    s(o, "kind").unwrap_or(""),
-                    s(o, "authority").unwrap_or(""),
-                    s(o, "reference").unwrap_or(""),
-                    s(o, "issued").unwrap_or(""),
-                    o.get("expires").and_then(Value::as_str),
-                    o.get("review").and_then(Value::as_str),
+            let em = |k: &str| {
+                opt_borrowed(
+                    o.get("emergency")
+                        .and_then(|x| x.get(k))
+                        .and_then(Value::as_str),
+                )
+            };
+            pending.orders.push_row(
+                conn,
+                [
+                    int(e.index as i64),
+                    int(n as i64),
+                    borrowed(s(o, "kind").unwrap_or("")),
+                    borrowed(s(o, "authority").unwrap_or("")),
+                    borrowed(s(o, "reference").unwrap_or("")),
+                    borrowed(s(o, "issued").unwrap_or("")),
+                    opt_borrowed(o.get("expires").and_then(Value::as_str)),
+                    opt_borrowed(o.get("review").and_then(Value::as_str)),
+                    int(e.index as i64),
                     em("name"),
                     em("decree"),
                     em("declared"),
-                    em("ends")
-                ])
-            })
-            .map_err(backend)?;
+                    em("ends"),
+                ],
+            )?;
         }
     }
-    event(conn, e.index, e.index)
+    pending.event(conn, e.index, e.index)
 }
 
 /// A person's identity documents as matched: (kind, number, issuer), kind and number
@@ -520,13 +708,25 @@ fn known_documents(
 /// Refuses a first admission of someone with the same folded name and birth date as people
 /// already recorded, naming them: the registry says which one this is (`existing_person`) or
 /// that it is someone else (`new_person: true`).
-fn probable_matches(conn: &Connection, key: &str, birth: &str) -> Result<(), AppendError> {
-    let candidates: Vec<i64> = conn
+fn probable_matches(
+    conn: &Connection,
+    pending: &Pending<'_>,
+    key: &str,
+    birth: &str,
+) -> Result<(), AppendError> {
+    let mut candidates: Vec<i64> = conn
         .prepare_cached(
             "SELECT person FROM persons WHERE search_name = ?1 AND birth_date = ?2 ORDER BY person LIMIT 10",
         )
         .and_then(|mut st| st.query_map([key, birth], |r| r.get(0))?.collect())
         .map_err(backend)?;
+    // And the people of this group not yet written (or written: each is named once).
+    if let Some(mine) = pending.people.get(&(key.to_owned(), birth.to_owned())) {
+        candidates.extend(mine);
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.truncate(10);
+    }
     if candidates.is_empty() {
         return Ok(());
     }
@@ -785,10 +985,18 @@ fn apart_of(
     Ok((apart, located))
 }
 
-fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+fn allocate<'e>(
+    conn: &Connection,
+    pending: &mut Pending<'e>,
+    e: &'e Entry,
+) -> Result<(), AppendError> {
     let p = &e.payload;
     let (booking, cell) = (u(p, "booking")?, s(p, "cell")?);
     let on = Date::of(e.time);
+    // The custody and its person are read as written, and so are the occupants if read.
+    if !(pending.persons.is_empty() && pending.custodies.is_empty()) {
+        pending.write_rows(conn)?;
+    }
     let open = open_here(conn, e, booking, on)?;
     if open.cell.as_deref() == Some(cell) {
         return Err(reject(
@@ -796,28 +1004,45 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             format!("booking {booking} is already in cell {cell}"),
         ));
     }
-    let target: Option<(String, i64, i64, Summary)> = conn
-        .prepare_cached(
-            "SELECT unit, operational, population, sexes, groups, min_birth, max_birth FROM cells WHERE facility = ?1 AND code = ?2",
-        )
-        .and_then(|mut st| {
-            st.query_row([&e.facility, cell], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    Summary { sexes: r.get(3)?, groups: r.get(4)?, min_birth: r.get(5)?, max_birth: r.get(6)? },
-                ))
+    if open.cell.is_some() {
+        // The cell left is summed up again from its custodies: the cells are written first.
+        pending.flush(conn)?;
+    }
+    let key = (e.facility.clone(), cell.to_owned());
+    if !pending.cells.contains_key(&key) {
+        let target: Option<CellState> = conn
+            .prepare_cached(
+                "SELECT unit, operational, population, sexes, groups, min_birth, max_birth FROM cells WHERE facility = ?1 AND code = ?2",
+            )
+            .and_then(|mut st| {
+                st.query_row([&e.facility, cell], |r| {
+                    Ok(CellState {
+                        unit: r.get(0)?,
+                        operational: r.get(1)?,
+                        population: r.get(2)?,
+                        summary: Summary { sexes: r.get(3)?, groups: r.get(4)?, min_birth: r.get(5)?, max_birth: r.get(6)? },
+                        changed: false,
+                    })
+                })
+                .optional()
             })
-            .optional()
-        })
-        .map_err(backend)?;
-    let Some((unit, operational, population, summary)) = target else {
+            .map_err(backend)?;
+        let Some(target) = target else {
+            return Err(reject(
+                "cell",
+                format!("there is no cell {cell} in {}", e.facility),
+            ));
+        };
+        pending.cells.insert(key.clone(), target);
+    }
+    let Some(target) = pending.cells.get(&key) else {
         return Err(reject(
             "cell",
             format!("there is no cell {cell} in {}", e.facility),
         ));
     };
+    let (operational, population) = (target.operational, target.population);
+    let unit = target.unit.clone();
     if population >= operational {
         return Err(reject_code(
             "over_capacity",
@@ -827,7 +1052,7 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     }
     // The summary says whether anyone of another Rule 11 class is there; only then are the
     // occupants read, to name them.
-    let mut breaches = if summary.mixes_with(open.class, on) {
+    let mut breaches = if target.summary.mixes_with(open.class, on) {
         separation_breaches(
             open.class,
             &occupants(conn, &e.facility, cell, on).map_err(backend)?,
@@ -835,10 +1060,26 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     } else {
         Vec::new()
     };
-    let (apart, located) = apart_of(conn, booking).map_err(backend)?;
-    breaches.extend(non_association_breaches(
-        booking, &unit, cell, &apart, &located,
-    ));
+    // Non-associations are read only while some are active.
+    let any_apart = match pending.apart {
+        Some(a) => a,
+        None => {
+            let a: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM non_associations WHERE ended IS NULL)",
+                )
+                .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                .map_err(backend)?;
+            pending.apart = Some(a);
+            a
+        }
+    };
+    if any_apart {
+        let (apart, located) = apart_of(conn, booking).map_err(backend)?;
+        breaches.extend(non_association_breaches(
+            booking, &unit, cell, &apart, &located,
+        ));
+    }
     if !breaches.is_empty() {
         let mut rules: Vec<&str> = breaches.iter().map(|b| b.rule).collect();
         rules.sort_unstable();
@@ -882,14 +1123,21 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, cell, rules.join(","), s(ov, "reason").unwrap_or(""), s(ov, "authority").unwrap_or("")]))
         .map_err(backend)?;
     }
-    let (sex_bit, group_bit, birth) = open.bits.clone();
-    conn.prepare_cached(
-        "UPDATE cells SET population = population + 1, sexes = sexes | ?3, groups = groups | ?4,
-         min_birth = min(coalesce(min_birth, ?5), ?5), max_birth = max(coalesce(max_birth, ?5), ?5)
-         WHERE facility = ?1 AND code = ?2",
-    )
-    .and_then(|mut st| st.execute(params![e.facility, cell, sex_bit, group_bit, birth]))
-    .map_err(backend)?;
+    let (sex_bit, group_bit, birth) = open.bits;
+    if let Some(target) = pending.cells.get_mut(&key) {
+        // As `population + 1, sexes | bit, …, min(coalesce(min_birth, b), b)` would in SQL.
+        let sum = &mut target.summary;
+        target.population += 1;
+        sum.sexes |= sex_bit;
+        sum.groups |= group_bit;
+        if sum.min_birth.as_ref().is_none_or(|m| birth < *m) {
+            sum.min_birth = Some(birth.clone());
+        }
+        if sum.max_birth.as_ref().is_none_or(|m| birth > *m) {
+            sum.max_birth = Some(birth);
+        }
+        target.changed = true;
+    }
     conn.prepare_cached(
         "UPDATE custodies SET unit = ?2, cell = ?3, allocated = ?4, presence = coalesce(presence, 'in_cell')
          WHERE booking = ?1",
@@ -899,7 +1147,7 @@ fn allocate(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     if let Some(old) = &open.cell {
         refresh_cell(conn, &e.facility, old)?;
     }
-    event(conn, booking, e.index)
+    pending.event(conn, booking, e.index)
 }
 
 fn non_association(conn: &Connection, e: &Entry) -> Result<(), AppendError> {

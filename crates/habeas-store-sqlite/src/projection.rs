@@ -6,7 +6,7 @@ use habeas_core::kinds;
 use habeas_core::logbook::NoteRef;
 use habeas_register::store::{AppendError, Rejection, Store, StoreError};
 use habeas_register::{Entry, SealedEntry};
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Every projection table, checked and rebuilt by `verify` and `rebuild`.
@@ -57,7 +57,8 @@ const ROWS: usize = 64;
 pub(crate) struct RowBuffer<'e> {
     head: &'static str,
     width: usize,
-    values: Vec<ValueRef<'e>>,
+    /// Borrowed from the entries where a value is in them as written, owned where it is made.
+    values: Vec<ToSqlOutput<'e>>,
 }
 
 fn values_sql(head: &str, width: usize, rows: usize) -> String {
@@ -95,12 +96,27 @@ impl<'e> RowBuffer<'e> {
         conn: &Connection,
         row: &[ValueRef<'e>],
     ) -> Result<(), StoreError> {
-        debug_assert_eq!(row.len(), self.width);
-        self.values.extend_from_slice(row);
-        if self.values.len() == ROWS * self.width {
+        self.push_row(conn, row.iter().map(|v| ToSqlOutput::Borrowed(*v)))
+    }
+
+    /// Adds one row of `width` values, some of them made for it.
+    pub(crate) fn push_row(
+        &mut self,
+        conn: &Connection,
+        row: impl IntoIterator<Item = ToSqlOutput<'e>>,
+    ) -> Result<(), StoreError> {
+        let before = self.values.len();
+        self.values.extend(row);
+        debug_assert_eq!(self.values.len() - before, self.width);
+        if self.values.len() >= ROWS * self.width {
             self.flush(conn)?;
         }
         Ok(())
+    }
+
+    /// Whether rows are waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 
     pub(crate) fn flush(&mut self, conn: &Connection) -> Result<(), StoreError> {
@@ -111,8 +127,7 @@ impl<'e> RowBuffer<'e> {
         let sql = values_sql(self.head, self.width, rows);
         let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         for (i, v) in self.values.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(*v))
-                .map_err(backend)?;
+            stmt.raw_bind_parameter(i + 1, v).map_err(backend)?;
         }
         stmt.raw_execute().map_err(backend)?;
         self.values.clear();
@@ -132,16 +147,26 @@ fn opt_text(s: Option<&str>) -> ValueRef<'_> {
 pub(crate) struct Projector<'c, 'e> {
     conn: &'c Connection,
     notes: RowBuffer<'e>,
+    /// The custody projections' rows and facts kept for the group (see
+    /// [`crate::custody::Pending`]); dropped unwritten with a group that fails.
+    custody: crate::custody::Pending<'e>,
 }
+
+/// Prepared statements kept by a connection that applies entries: a group of admissions and
+/// allocations uses some thirty (with the multi-row INSERTs of each table), more than
+/// rusqlite's default of 16, which would prepare them again and again.
+const STATEMENTS: usize = 128;
 
 impl<'c, 'e> Projector<'c, 'e> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
         Self {
             conn,
             notes: RowBuffer::new(
                 "INSERT INTO logbook (idx, facility, place, actor, corrects) VALUES",
                 5,
             ),
+            custody: crate::custody::Pending::default(),
         }
     }
 
@@ -152,7 +177,7 @@ impl<'c, 'e> Projector<'c, 'e> {
             kinds::LOGBOOK_NOTE => self.note(entry),
             // Kinds without a projection are kept in the register only.
             _ => {
-                crate::custody::apply(self.conn, entry)?;
+                crate::custody::apply(self.conn, &mut self.custody, entry)?;
                 crate::imports::apply(self.conn, entry)
             }
         }
@@ -160,7 +185,8 @@ impl<'c, 'e> Projector<'c, 'e> {
 
     /// Writes every buffered row.
     pub(crate) fn finish(mut self) -> Result<(), StoreError> {
-        self.notes.flush(self.conn)
+        self.notes.flush(self.conn)?;
+        self.custody.flush(self.conn)
     }
 
     fn note(&mut self, entry: &'e Entry) -> Result<(), AppendError> {
