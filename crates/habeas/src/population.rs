@@ -1323,6 +1323,7 @@ pub fn import_with(
     let mut documents: HashMap<u64, u64> = HashMap::new();
     let mut names: HashMap<u64, u64> = HashMap::new();
     let mut totals = Totals::default();
+    let clock = crate::system::Stopwatch::start();
     let b = hidden(bytes_bar(people, "checking people"));
     while !header_broken {
         let Some(r) = rows.next_row() else { break };
@@ -1389,9 +1390,10 @@ pub fn import_with(
         .filter(|(_, p)| matches!(p, Plan::Write { .. }))
         .count() as u64;
     say(format!(
-        "{}: {} rows checked: {} to admit, {} already imported, {} with errors, {} warnings; report: {}",
+        "{}: {} rows checked in {:.1} s: {} to admit, {} already imported, {} with errors, {} warnings; report: {}",
         people.display(),
         totals.rows,
+        clock.secs(),
         to_write,
         totals.already,
         totals.errors,
@@ -1420,6 +1422,7 @@ pub fn import_with(
     let batch = args.batch.max(1);
     let (mut rows, _) = Rows::open(people, Kind::People, &rules)?;
     let mut plan_of = plans.into_iter();
+    let clock = crate::system::Stopwatch::start();
     let b = hidden(bar(to_write, "admitting"));
     let mut chunk: Vec<(Draft, Option<(String, String)>, u64, String)> = Vec::with_capacity(batch);
     let mut in_flight: VecDeque<(
@@ -1555,6 +1558,8 @@ pub fn import_with(
     }
     b.finish_and_clear();
 
+    let admitting = clock.secs();
+    let clock = crate::system::Stopwatch::start();
     let b = hidden(bar(to_place.len() as u64, "placing"));
     let mut in_flight: VecDeque<(&[Placing], Ticket, Vec<Draft>)> = VecDeque::new();
     let place_settle = |(part, ticket, drafts): (&[Placing], Ticket, Vec<Draft>),
@@ -1603,9 +1608,11 @@ pub fn import_with(
     totals.written = true;
     write_report(&report, &problems, args)?;
     say(format!(
-        "{} admitted, {} placed, {} already imported, {} rows not written; report: {}",
+        "{} admitted in {:.1} s, {} placed in {:.1} s, {} already imported, {} rows not written; report: {}",
         totals.admitted,
+        admitting,
         totals.placed,
+        clock.secs(),
         totals.already,
         totals.errors,
         report.display()
