@@ -407,8 +407,10 @@ fn admit<'e>(
         (Some(person), None) => {
             let given = s(person, "given_names")?;
             let documents = documents_of(person, &country);
-            if !documents.is_empty() {
-                // Who holds a document is read from the custodies and documents written.
+            // Documents are written at once, so a document nobody holds is found so without
+            // writing the rows waiting; only one somebody holds needs the custodies written, to
+            // say where that person is.
+            if !documents.is_empty() && known_documents(conn, e, &documents).is_err() {
                 pending.write_rows(conn)?;
                 known_documents(conn, e, &documents)?;
             }

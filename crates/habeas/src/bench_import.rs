@@ -72,43 +72,6 @@ pub(crate) fn estate(people: usize) -> Result<habeas_core::estate::Estate> {
     .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-const GIVEN: [&str; 16] = [
-    "José",
-    "Juan Carlos",
-    "Luis",
-    "Carlos Alberto",
-    "Miguel Ángel",
-    "Jorge",
-    "Mario",
-    "Óscar",
-    "María José",
-    "Ana",
-    "Rosa",
-    "Francisco",
-    "Nery Alexander",
-    "Wilfredo",
-    "Kevin",
-    "Edwin",
-];
-const SURNAMES: [&str; 16] = [
-    "Hernández",
-    "López",
-    "Martínez",
-    "García",
-    "Rodríguez",
-    "Pérez",
-    "Ramírez",
-    "Flores",
-    "Rivera",
-    "Cruz",
-    "Gómez",
-    "Portillo",
-    "Menjívar",
-    "Alvarado",
-    "Mejía",
-    "Ayala",
-];
-
 /// A people file of `n` rows in Habeas's columns: unique documents, placed round-robin over
 /// the estate's cells, untried and convicted in units of their own (Rule 11(b)).
 pub(crate) fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> Result<()> {
@@ -119,7 +82,10 @@ pub(crate) fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> R
         w,
         "ref,given_names,surname_1,surname_2,birth_date,sex,nationalities,document_kind,document_number,legal_status,admitted_at,order_kind,order_authority,order_reference,order_issued,order_expires,cell"
     )?;
+    // Names as the demo draws them (Salvadoran given names and surnames by their frequency).
+    let mut names = habeas_demo::salvadoran_names(2024);
     for i in 0..n {
+        let (given, surnames) = names.next().unwrap_or_default();
         let (cell, convicted) = &cells[i % cells.len()];
         let year = 2015 + i % 9;
         let (status, kind, expires) = if *convicted {
@@ -129,13 +95,12 @@ pub(crate) fn write_people(path: &Path, n: usize, cells: &[(String, bool)]) -> R
         };
         writeln!(
             w,
-            "EXP-{i:07},{},{},{},{}-{:02}-{:02},male,SV,DUI,{:08}-{},{status},{year}-{:02}-{:02},{kind},Juzgado Especializado de Instrucción {},{i}-{year},{year}-{:02}-{:02},{expires},{cell}",
-            GIVEN[i % 16],
-            SURNAMES[(i / 16) % 16],
-            SURNAMES[(i / 256) % 16],
-            1960 + i % 45,
-            1 + i % 12,
-            1 + i % 28,
+            "EXP-{i:07},{given},{},{},{}-{:02}-{:02},male,SV,DUI,{:08}-{},{status},{year}-{:02}-{:02},{kind},Juzgado Especializado de Instrucción {},{i}-{year},{year}-{:02}-{:02},{expires},{cell}",
+            surnames.first().map_or("", String::as_str),
+            surnames.get(1).map_or("", String::as_str),
+            1960 + (i / 7) % 45,
+            1 + (i / 3) % 12,
+            1 + (i / 11) % 28,
             i,
             i % 10,
             1 + (i / 7) % 12,
@@ -156,7 +121,7 @@ pub(crate) fn cells_of(estate: &habeas_core::estate::Estate) -> Vec<(String, boo
         .iter()
         .map(|c| {
             let unit: usize = c.unit.trim_start_matches('U').parse().unwrap_or(0);
-            (c.code.clone(), unit % 2 == 0)
+            (c.code.clone(), unit.is_multiple_of(2))
         })
         .collect()
 }

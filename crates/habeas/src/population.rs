@@ -1325,8 +1325,7 @@ pub fn import_with(
     let mut totals = Totals::default();
     let clock = crate::system::Stopwatch::start();
     let b = hidden(bytes_bar(people, "checking people"));
-    while !header_broken {
-        let Some(r) = rows.next_row() else { break };
+    while let Some(r) = if header_broken { None } else { rows.next_row() } {
         if totals.rows % 1024 == 0 {
             b.set_position(rows.position());
         }
@@ -1424,19 +1423,11 @@ pub fn import_with(
     let mut plan_of = plans.into_iter();
     let clock = crate::system::Stopwatch::start();
     let b = hidden(bar(to_write, "admitting"));
-    let mut chunk: Vec<(Draft, Option<(String, String)>, u64, String)> = Vec::with_capacity(batch);
-    let mut in_flight: VecDeque<(
-        Vec<(Option<(String, String)>, u64, String)>,
-        Ticket,
-        Vec<Draft>,
-    )> = VecDeque::new();
+    let mut chunk: Vec<(Draft, Meta)> = Vec::with_capacity(batch);
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut to_place: Vec<Placing> = Vec::new();
     let no_orders = Vec::new();
-    let settle = |pending: (
-        Vec<(Option<(String, String)>, u64, String)>,
-        Ticket,
-        Vec<Draft>,
-    ),
+    let settle = |pending: InFlight,
                   problems: &mut Vec<Problem>,
                   to_place: &mut Vec<Placing>,
                   totals: &mut Totals|
@@ -1533,9 +1524,7 @@ pub fn import_with(
                 let at = admission.admitted_at.to_string();
                 chunk.push((
                     admission.to_draft(actor),
-                    if placed { place(&at) } else { None },
-                    line,
-                    reference,
+                    (if placed { place(&at) } else { None }, line, reference),
                 ));
                 if chunk.len() == batch {
                     let (drafts, meta) = split(std::mem::take(&mut chunk));
@@ -1632,12 +1621,13 @@ struct Placing {
     reference: String,
 }
 
-fn split(chunk: Vec<(Draft, Option<(String, String)>, u64, String)>) -> (Vec<Draft>, Vec<Meta>) {
-    chunk
-        .into_iter()
-        .map(|(d, place, line, r)| (d, (place, line, r)))
-        .unzip()
+fn split(chunk: Vec<(Draft, Meta)>) -> (Vec<Draft>, Vec<Meta>) {
+    chunk.into_iter().unzip()
 }
+
+/// A batch of admissions sent to the writer: each row's placement, line and ref; the answer
+/// to wait for; the drafts, sent again one by one if the batch is refused whole.
+type InFlight = (Vec<Meta>, Ticket, Vec<Draft>);
 
 /// The cell a row places the person in: the placements file's, or the row's own.
 fn cell_of(

@@ -118,7 +118,8 @@ fn a_bad_row_writes_nothing_and_the_report_names_each_line_column_and_reason() {
         &file,
         "--accept-valid",
     ]);
-    assert!(r.stderr.contains("2 admitted, 2 placed"), "{}", r.stderr);
+    assert!(r.stderr.contains("2 admitted in"), "{}", r.stderr);
+    assert!(r.stderr.contains("2 placed in"), "{}", r.stderr);
     assert_eq!(count(&reg, "SELECT count(*) FROM imported_admissions"), 2);
     assert_eq!(
         report(&reg, "people.csv.report.csv")
@@ -275,7 +276,8 @@ fn json_lines_orders_and_placements_files_and_the_template() {
     let t = reg.ok(&["import", "population", "--template"]);
     let template = write(&reg, "template.csv", &t.stdout);
     let r = reg.ok(&["import", "population", "--facility", "CECOT", &template]);
-    assert!(r.stderr.contains("1 admitted, 1 placed"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 admitted in"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 placed in"), "{}", r.stderr);
     for which in ["orders", "placements", "mapping"] {
         assert!(!reg
             .ok(&["import", "population", "--template", which])
@@ -437,8 +439,8 @@ fn an_import_killed_in_the_middle_and_run_again_writes_nothing_twice_and_loses_n
         .spawn()
         .unwrap();
     // Wait until some admissions are durable, then kill it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
+    // At most two minutes, in steps of 20 ms.
+    for _ in 0..6000 {
         let written = rusqlite::Connection::open(reg.db())
             .and_then(|c| {
                 c.query_row("SELECT count(*) FROM imported_admissions", [], |r| {
@@ -446,7 +448,7 @@ fn an_import_killed_in_the_middle_and_run_again_writes_nothing_twice_and_loses_n
                 })
             })
             .unwrap_or(0);
-        if written >= 200 || std::time::Instant::now() > deadline {
+        if written >= 200 {
             break;
         }
         if child.try_wait().unwrap().is_some() {

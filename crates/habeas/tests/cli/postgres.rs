@@ -685,3 +685,65 @@ fn postgres_commands_beside_the_server_go_through_it_and_another_host_waits_its_
     let r = reg.ok(&["--replica", "other.db", "verify"]);
     assert!(r.stdout.contains("OK: 22 entries"), "{}", r.stdout);
 }
+
+/// `habeas import population` onto PostgreSQL, through a replica: every person admitted and
+/// placed there, a second replica made afresh reads the same, and the register verifies.
+#[test]
+fn postgres_import_population_through_a_replica() {
+    let reg = PgReg::init();
+    std::fs::write(
+        reg.dir.path().join("estate.toml"),
+        "[facility]\ncode = \"IZALCO\"\nname = \"Centro Penal de Izalco\"\ncountry = \"SV\"\n\n\
+         [[unit]]\ncode = \"A\"\nname = \"Sector A\"\ncell_count = 2\n\
+         cell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }\n",
+    )
+    .unwrap();
+    reg.ok(&["--replica", "r1.db", "estate", "load", "estate.toml"]);
+    let mut people = String::from("ref,given_names,surname_1,birth_date,sex,nationalities,document_kind,document_number,legal_status,admitted_at,order_kind,order_authority,order_reference,order_issued,cell\n");
+    for i in 0..12 {
+        people.push_str(&format!(
+            "P{i},Persona {i},Apellido,1990-01-{:02},male,SV,DUI,{i:08}-1,remand,2024-02-01,pretrial_detention,Juzgado 1,{i}-2024,2024-01-31,A-C0{}\n",
+            i + 1,
+            1 + i % 2
+        ));
+    }
+    std::fs::write(reg.dir.path().join("people.csv"), people).unwrap();
+    let r = reg.ok(&[
+        "--replica",
+        "r1.db",
+        "import",
+        "population",
+        "--facility",
+        "IZALCO",
+        "people.csv",
+    ]);
+    assert!(r.stderr.contains("12 admitted"), "{}", r.stderr);
+    assert!(r.stderr.contains("12 placed"), "{}", r.stderr);
+    // Run again: nothing is written twice.
+    let before = reg.ok(&["--replica", "r1.db", "checkpoint"]).stdout;
+    let again = reg.ok(&[
+        "--replica",
+        "r1.db",
+        "import",
+        "population",
+        "--facility",
+        "IZALCO",
+        "people.csv",
+    ]);
+    assert!(
+        again.stderr.contains("12 already imported"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(reg.ok(&["--replica", "r1.db", "checkpoint"]).stdout, before);
+    let first = reg.ok(&["--replica", "r1.db", "population"]).stdout;
+    let fresh = reg.ok(&["--replica", "r2.db", "population"]).stdout;
+    assert_eq!(first, fresh);
+    assert!(first.contains("12 people held"), "{first}");
+    let v = reg.ok(&["--replica", "r2.db", "verify"]);
+    assert!(
+        v.stdout.contains("every projection matches"),
+        "{}",
+        v.stdout
+    );
+}
