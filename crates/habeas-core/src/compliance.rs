@@ -15,8 +15,8 @@ mod conditions;
 mod family;
 pub mod strictness;
 mod treatment;
-pub use activities::{activity_findings, ActivityFacts};
-pub use conditions::{heat_findings, CellDayReading, ConditionsPolicy};
+pub use activities::{activity_findings, sentence_plan_findings, ActivityFacts, SentencePlanFacts};
+pub use conditions::{cell_condition_findings, heat_findings, CellDayReading, ConditionsPolicy};
 pub use family::{family_informed_findings, FamilyInformedFacts};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
@@ -58,6 +58,9 @@ pub struct Policy {
     /// Added with the environment readings' findings: a file without it gets the minimum.
     #[serde(default)]
     pub conditions: ConditionsPolicy,
+    /// Added with the sentence plans: a file without it gets the minimum.
+    #[serde(default)]
+    pub regime: RegimePolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -193,6 +196,37 @@ pub struct OversightPolicy {
     /// ...when they are also more than this share (in %) of the family visit requests.
     #[serde(default = "default_collective_refusal_percent")]
     pub collective_refusal_percent: u32,
+    /// Days after which an independent monitor's request to visit, recorded as pending, is
+    /// found unanswered.
+    #[serde(default = "default_answer_days")]
+    pub answer_days: u32,
+}
+
+fn default_answer_days() -> u32 {
+    30
+}
+
+/// Mandela Rules 89 and 93–94: a sentenced person's treatment follows an individual programme,
+/// drawn up on the knowledge of the person and reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimePolicy {
+    /// Days after the sentence (or the admission) by which a sentence plan is drawn up, and
+    /// past a plan's review date by which it is reviewed.
+    #[serde(default = "default_sentence_plan_days")]
+    pub sentence_plan_days: u32,
+}
+
+fn default_sentence_plan_days() -> u32 {
+    90
+}
+
+impl Default for RegimePolicy {
+    fn default() -> Self {
+        Self {
+            sentence_plan_days: default_sentence_plan_days(),
+        }
+    }
 }
 
 fn default_oversight_window_days() -> u32 {
@@ -223,6 +257,7 @@ impl Default for OversightPolicy {
             collective_refusal_days: default_collective_refusal_days(),
             collective_refusal_people: default_collective_refusal_people(),
             collective_refusal_percent: default_collective_refusal_percent(),
+            answer_days: default_answer_days(),
         }
     }
 }
@@ -389,6 +424,13 @@ impl Policy {
     fn parse(text: &str) -> Result<Self, DomainError> {
         let policy: Policy =
             toml::from_str(text).map_err(|e| DomainError::invalid("policy", e.message()))?;
+        let bunks = policy.conditions.bunks_per_person;
+        if !(bunks.is_finite() && bunks > 0.0 && bunks <= 10.0) {
+            return Err(DomainError::invalid(
+                "conditions.bunks_per_person",
+                format!("{bunks} is not a number of bunks a person over 0 and at most 10"),
+            ));
+        }
         for (field, v) in [
             ("space.icrc_m2", policy.space.icrc_m2),
             ("space.cpt_m2", policy.space.cpt_m2),
@@ -505,6 +547,13 @@ pub struct CellFacts {
     pub cna: u64,
     pub operational_capacity: u64,
     pub constant_light: bool,
+    /// The bunks (beds) the estate records for the cell.
+    pub bunks: u64,
+    /// Whether the cell has a window (Rule 14(a)).
+    pub window: bool,
+    /// Whether the cell has a toilet in or adjoining it (Rules 15–16): the estate records only
+    /// whether there is one, not whether it is private or adequate.
+    pub sanitation: bool,
     /// The entry that defined or certified the cell.
     pub evidence: u64,
 }
@@ -1095,6 +1144,8 @@ pub struct Facts {
     pub activities: Vec<ActivityFacts>,
     /// The custodies recorded as they began, with their first family contact.
     pub family_informed: Vec<FamilyInformedFacts>,
+    /// The sentenced people held as of the day, with their latest sentence plan.
+    pub sentence_plans: Vec<SentencePlanFacts>,
 }
 
 /// How many people the findings name (each custody once).
@@ -1113,6 +1164,12 @@ pub fn people_named(findings: &[Finding]) -> u64 {
 pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
     let mut out = facility_findings(&facts.cells);
     out.extend(facts.cells.iter().flat_map(|c| cell_findings(policy, c)));
+    out.extend(
+        facts
+            .cells
+            .iter()
+            .flat_map(|c| cell_condition_findings(policy, c)),
+    );
     out.extend(
         facts
             .custodies
@@ -1183,6 +1240,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
     ));
     out.extend(heat_findings(policy, &facts.hot_days, as_of));
     out.extend(activity_findings(policy, &facts.activities, as_of));
+    out.extend(sentence_plan_findings(policy, &facts.sentence_plans, as_of));
     out.extend(
         facts
             .family_informed
@@ -1331,6 +1389,12 @@ pub struct VisitFacts {
     pub authority: Option<String>,
     pub exposed: crate::record::Exposure,
     pub people_shown: u32,
+    /// For a request recorded as pending: when it was asked for (`requested_at`, or when it
+    /// was recorded).
+    pub requested: Option<Timestamp>,
+    /// For a request recorded as pending: the first record that answers it (its time and
+    /// entry), if any.
+    pub answered: Option<(Timestamp, u64)>,
 }
 
 /// Visits of more than this many days before the day evaluated are not judged on it (a
@@ -1348,11 +1412,19 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
     let first = as_of.plus_days(-VISIT_YEAR_DAYS);
     let window = i64::from(policy.oversight.window_days);
     let seen: Vec<&VisitFacts> = visits.iter().filter(|v| v.at < day_end).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = seen
+        .iter()
+        .filter(|v| v.outcome == VisitOutcome::Pending)
+        .filter_map(|v| request_unanswered(policy, v, as_of))
+        .collect();
     for v in seen.iter().filter(|v| Date::of(v.at) >= first) {
         let facility = Subject::Facility {
             facility: v.facility.clone(),
         };
+        if v.outcome == VisitOutcome::Pending {
+            // Judged below, however long ago it was asked for.
+            continue;
+        }
         let admitted = v.outcome != VisitOutcome::Refused;
         if v.independent && v.outcome != VisitOutcome::Admitted {
             let day = v.at.millis().div_euclid(DAY_MS);
@@ -1361,7 +1433,7 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
                 .filter(|o| {
                     o.facility == v.facility
                         && !o.independent
-                        && o.outcome != VisitOutcome::Refused
+                        && matches!(o.outcome, VisitOutcome::Admitted | VisitOutcome::Restricted)
                         && (o.at.millis().div_euclid(DAY_MS) - day).abs() <= window
                 })
                 .collect();
@@ -1437,6 +1509,49 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
         }
     }
     out
+}
+
+/// Mandela Rules 83–85; OPCAT arts. 14 and 20: an independent monitor's request to visit,
+/// recorded as pending, with no record answering it (admitted, refused or restricted) by the
+/// end of the day, more than `oversight.answer_days` days after it was asked for. Serious; grave
+/// for the national preventive mechanism, whose access the state cannot leave waiting.
+fn request_unanswered(policy: &Policy, v: &VisitFacts, as_of: Date) -> Option<Finding> {
+    if !v.independent {
+        return None;
+    }
+    let day_end = as_of.plus_days(1).start();
+    let asked = v.requested.unwrap_or(v.at);
+    if asked >= day_end || v.answered.is_some_and(|(at, _)| at < day_end) {
+        return None;
+    }
+    let limit = i64::from(policy.oversight.answer_days);
+    let waited = days_between(Date::of(asked), as_of);
+    if waited <= limit {
+        return None;
+    }
+    let npm = v.kind == crate::record::VisitorKind::Npm;
+    Some(Finding {
+        code: "oversight.request_unanswered",
+        rule: "Mandela Rules 83-85; OPCAT arts. 14 and 20 where the state is party: independent monitors have access to every place",
+        subject: Subject::Facility {
+            facility: v.facility.clone(),
+        },
+        severity: if npm { Severity::Grave } else { Severity::Serious },
+        since: Some(Date::of(asked).plus_days(limit).to_string()),
+        until: None,
+        detail: format!(
+            "{} {} ({}) asked to visit on {} and has had no answer in {waited} days, over {limit}",
+            if npm {
+                "the national preventive mechanism"
+            } else {
+                "the independent monitor"
+            },
+            v.visitor,
+            v.kind.as_str(),
+            Date::of(asked)
+        ),
+        evidence: vec![v.idx],
+    })
 }
 
 /// One family visit request as the collective refusal sees it.
@@ -1796,6 +1911,9 @@ pub(crate) mod tests {
             cna: 100,
             operational_capacity: 100,
             constant_light: false,
+            bunks: 100,
+            window: true,
+            sanitation: true,
             evidence: 7,
         }
     }
@@ -2358,7 +2476,71 @@ pub(crate) mod tests {
             authority: Some("Dirección".into()),
             exposed: crate::record::Exposure::Nobody,
             people_shown: 0,
+            requested: None,
+            answered: None,
         }
+    }
+
+    #[test]
+    fn a_monitors_request_unanswered_at_the_policys_days_and_one_either_side() {
+        use crate::record::{VisitOutcome as O, VisitorKind as K};
+        let p = policy();
+        assert_eq!(p.oversight.answer_days, 30);
+        let day = date("2025-05-31");
+        let t = |d: i64| Timestamp(day.plus_days(d).start().millis() + 10 * HOUR_MS);
+        let pending = |d: i64, kind: K| {
+            let mut v = visit(1, kind, O::Pending, t(d));
+            v.reason = None;
+            v
+        };
+        let found = |vs: &[VisitFacts]| {
+            oversight_findings(&p, vs, day)
+                .into_iter()
+                .map(|f| (f.code, f.severity))
+                .collect::<Vec<_>>()
+        };
+        // Asked 29 or 30 days before the day: within the days; 31: unanswered.
+        assert!(found(&[pending(-29, K::Ngo)]).is_empty());
+        assert!(found(&[pending(-30, K::Ngo)]).is_empty());
+        assert_eq!(
+            found(&[pending(-31, K::Ngo)]),
+            [("oversight.request_unanswered", Severity::Serious)]
+        );
+        let f = oversight_findings(&p, &[pending(-31, K::Ngo)], day);
+        assert_eq!(f[0].evidence, [1]);
+        assert_eq!(f[0].since.as_deref(), Some("2025-05-30"));
+        // The national preventive mechanism left waiting is grave.
+        assert_eq!(
+            found(&[pending(-31, K::Npm)]),
+            [("oversight.request_unanswered", Severity::Grave)]
+        );
+        // requested_at, when recorded, is when it was asked for.
+        let mut asked_earlier = pending(-5, K::Inspector);
+        asked_earlier.requested = Some(t(-40));
+        assert_eq!(found(&[asked_earlier]).len(), 1);
+        // Answered by the end of the day: nothing; answered after it: still unanswered then.
+        let mut answered = pending(-60, K::Ngo);
+        answered.answered = Some((t(0), 9));
+        assert!(found(&[answered.clone()]).is_empty());
+        answered.answered = Some((t(1), 9));
+        assert_eq!(found(&[answered]).len(), 1);
+        // Asked more than a year before the day: still unanswered. Not a monitor's (a
+        // journalist waiting is not a monitor refused), or asked after the day: nothing. A
+        // pending request is not a refusal, nor a visit admitted for others.
+        assert_eq!(found(&[pending(-400, K::Ngo)]).len(), 1);
+        assert!(found(&[pending(-60, K::Journalist)]).is_empty());
+        assert!(found(&[pending(2, K::Ngo)]).is_empty());
+        let refused = visit(2, K::Ngo, O::Refused, t(-3));
+        let mut tour = pending(-2, K::MediaTour);
+        tour.idx = 3;
+        assert!(found(&[refused, tour]).is_empty());
+        // A stricter policy finds sooner.
+        let mut strict = policy();
+        strict.oversight.answer_days = 29;
+        assert_eq!(
+            oversight_findings(&strict, &[pending(-30, K::Ngo)], day).len(),
+            1
+        );
     }
 
     #[test]

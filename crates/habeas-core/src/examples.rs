@@ -30,6 +30,7 @@ pub const RECORD_KINDS: &[&str] = &[
     "sanction",
     "health",
     "programme",
+    "sentence_plan",
 ];
 
 /// The example of the record `kind` (see [`RECORD_KINDS`]), or `None` for a kind that does
@@ -145,6 +146,13 @@ pub fn record(kind: &str) -> Option<Value> {
             "record": "programme", "facility": "CECOT", "booking": 300,
             "at": "2025-05-31T08:00:00Z", "programme": "alfabetización",
             "kind": "education", "minutes": 90
+        }),
+        "sentence_plan" => json!({
+            "record": "sentence_plan", "facility": "CECOT", "booking": 300,
+            "at": "2025-05-31T09:00:00Z", "drawn_up_by": "Equipo técnico criminológico del centro",
+            "objectives": ["terminar la educación básica", "mantener el contacto con la familia"],
+            "programmes": ["alfabetización", "taller de carpintería"],
+            "next_review": "2025-11-30"
         }),
         _ => return None,
     })

@@ -78,5 +78,8 @@ pub const SANCTION: &str = "discipline.sanction";
 pub const HEALTH: &str = "health.recorded";
 /// Attendance at a programme.
 pub const PROGRAMME: &str = "programme.attendance";
+/// A sentenced person's individual plan: objectives and programmes, who drew it up, when it is
+/// next reviewed (Mandela Rules 89 and 93–94).
+pub const SENTENCE_PLAN: &str = "custody.sentence_plan";
 /// An environment reading (temperature, lighting, ventilation) for a cell or unit.
 pub const ENVIRONMENT: &str = "environment.reading";

@@ -216,6 +216,9 @@ pub enum RecordInput {
         people_shown: Option<u32>,
         #[serde(default)]
         notes: Option<String>,
+        /// The entry of the pending request this visit, refusal or restriction answers.
+        #[serde(default)]
+        answers: Option<u64>,
     },
     /// The referral of a complaint to an independent authority.
     ComplaintReferral {
@@ -304,6 +307,27 @@ pub enum RecordInput {
         notes: String,
         #[serde(default)]
         referred_to: Option<String>,
+    },
+    /// A sentenced person's individual plan (Mandela Rules 89 and 93–94): the objectives of
+    /// the sentence and the programmes (work, education, treatment) it offers, drawn up on the
+    /// knowledge of the person, and when it is next reviewed. A review is a new plan.
+    SentencePlan {
+        facility: String,
+        booking: u64,
+        /// When it was drawn up (or reviewed).
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// Who drew it up: the person or board and their office.
+        drawn_up_by: String,
+        /// What the sentence is to achieve for the person (at least one).
+        objectives: Vec<String>,
+        /// The programmes it offers.
+        #[serde(default)]
+        programmes: Vec<String>,
+        /// The date of its next review, if set.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+        next_review: Option<String>,
     },
     /// Attendance at a programme (education, work, other activities).
     Programme {
@@ -450,6 +474,9 @@ pub enum VisitOutcome {
     Refused,
     /// Admitted with limits: areas withheld, no private interviews, time cut short.
     Restricted,
+    /// Asked for and not yet answered: the request as it was received. A later record
+    /// (admitted, refused or restricted) names it in `answers`.
+    Pending,
 }
 
 impl VisitOutcome {
@@ -458,6 +485,7 @@ impl VisitOutcome {
             Self::Admitted => "admitted",
             Self::Refused => "refused",
             Self::Restricted => "restricted",
+            Self::Pending => "pending",
         }
     }
 
@@ -985,6 +1013,7 @@ impl RecordInput {
                 people_exposed,
                 people_shown,
                 notes,
+                answers,
             } => {
                 let f = FacilityCode::parse("facility", facility)?;
                 let at = past_time("at", at, now)?;
@@ -1036,7 +1065,28 @@ impl RecordInput {
                     }
                     o.insert("requested_at".into(), json!(asked.to_string()));
                 }
+                match (outcome, answers) {
+                    (VisitOutcome::Pending, Some(_)) => {
+                        return Err(DomainError::invalid(
+                            "answers",
+                            "a pending request answers nothing: the answer (admitted, refused or restricted) names the request",
+                        ))
+                    }
+                    (_, Some(request)) => {
+                        o.insert("answers".into(), json!(request));
+                    }
+                    (_, None) => {}
+                }
                 match outcome {
+                    VisitOutcome::Pending => {
+                        let pending = "a pending request has not been answered yet: record the reason, areas and interviews with its answer";
+                        if reason.is_some() {
+                            return Err(DomainError::invalid("reason", pending));
+                        }
+                        if !withheld.is_empty() {
+                            return Err(DomainError::invalid("areas_withheld", pending));
+                        }
+                    }
                     VisitOutcome::Admitted => {
                         if reason.is_some() {
                             return Err(DomainError::invalid(
@@ -1072,8 +1122,12 @@ impl RecordInput {
                         }
                     }
                 }
-                if *outcome == VisitOutcome::Refused {
-                    let refused = "a refused visit visited nothing";
+                if matches!(outcome, VisitOutcome::Refused | VisitOutcome::Pending) {
+                    let refused = if *outcome == VisitOutcome::Pending {
+                        "a pending request has visited nothing yet"
+                    } else {
+                        "a refused visit visited nothing"
+                    };
                     if !visited.is_empty() {
                         return Err(DomainError::invalid("areas_visited", refused));
                     }
@@ -1359,6 +1413,65 @@ impl RecordInput {
                     p,
                 ))
             }
+            Self::SentencePlan {
+                facility,
+                booking,
+                at,
+                drawn_up_by,
+                objectives,
+                programmes,
+                next_review,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let list = |field: &str, list: &[String]| {
+                    if list.len() > 50 {
+                        return Err(DomainError::invalid(field, "at most 50"));
+                    }
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, a)| text(&format!("{field}[{i}]"), a, 500))
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                let objectives = list("objectives", objectives)?;
+                if objectives.is_empty() {
+                    return Err(DomainError::invalid(
+                        "objectives",
+                        "a sentence plan states at least one objective (Rule 94)",
+                    ));
+                }
+                let programmes = list("programmes", programmes)?;
+                let next = next_review
+                    .as_deref()
+                    .map(|d| Date::parse("next_review", d))
+                    .transpose()?;
+                if next.is_some_and(|n| n < Date::of(at)) {
+                    return Err(DomainError::invalid(
+                        "next_review",
+                        "the next review is before the plan was drawn up",
+                    ));
+                }
+                let mut p = json!({
+                    "booking": booking, "at": at.to_string(),
+                    "drawn_up_by": text("drawn_up_by", drawn_up_by, 200)?,
+                    "objectives": objectives,
+                });
+                if let Some(o) = p.as_object_mut() {
+                    if !programmes.is_empty() {
+                        o.insert("programmes".into(), json!(programmes));
+                    }
+                    if let Some(n) = next {
+                        o.insert("next_review".into(), json!(n.to_string()));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::SENTENCE_PLAN,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
             Self::Programme {
                 facility,
                 booking,
@@ -1512,6 +1625,69 @@ mod tests {
 
     /// A visit from outside: what cannot be true, or is not complete, is refused naming the
     /// field; independence follows from the kind.
+    #[test]
+    fn a_sentence_plan_names_an_objective_and_a_review_not_before_it() {
+        let plan = |extra: Value| {
+            let mut v = json!({"record": "sentence_plan", "facility": "CECOT", "booking": 300,
+                "at": "2024-05-01T10:00:00Z", "drawn_up_by": "Equipo técnico criminológico",
+                "objectives": ["terminar la educación básica"], "programmes": ["educación básica"],
+                "next_review": "2024-11-01"});
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                for (k, x) in e {
+                    o.insert(k.clone(), x.clone());
+                }
+            }
+            check(v)
+        };
+        let d = plan(json!({})).unwrap();
+        assert_eq!(d.kind, kinds::SENTENCE_PLAN);
+        assert_eq!(d.payload["next_review"], "2024-11-01");
+        let field = |r: Result<Draft, DomainError>| r.unwrap_err().field;
+        assert_eq!(field(plan(json!({"objectives": []}))), "objectives");
+        assert_eq!(field(plan(json!({"objectives": [" "]}))), "objectives[0]");
+        assert_eq!(
+            field(plan(json!({"next_review": "2024-04-30"}))),
+            "next_review"
+        );
+        assert!(plan(json!({"next_review": "2024-05-01"})).is_ok());
+        assert_eq!(field(plan(json!({"drawn_up_by": ""}))), "drawn_up_by");
+    }
+
+    #[test]
+    fn a_pending_request_to_visit_answers_nothing_and_visits_nothing() {
+        let visit = |extra: Value| {
+            let mut v = json!({"record": "oversight_visit", "facility": "CECOT",
+                "at": "2024-05-01T10:00:00Z", "visitor_kind": "ngo", "visitor": "Cristosal",
+                "outcome": "pending"});
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                for (k, x) in e {
+                    o.insert(k.clone(), x.clone());
+                }
+            }
+            check(v)
+        };
+        let d = visit(json!({})).unwrap();
+        assert_eq!(d.payload["outcome"], "pending");
+        let field = |r: Result<Draft, DomainError>| r.unwrap_err().field;
+        assert_eq!(field(visit(json!({"answers": 12}))), "answers");
+        assert_eq!(field(visit(json!({"reason": "no"}))), "reason");
+        assert_eq!(
+            field(visit(json!({"areas_visited": ["patio"]}))),
+            "areas_visited"
+        );
+        assert_eq!(
+            field(visit(json!({"private_interviews": true}))),
+            "private_interviews"
+        );
+        // The answer names the request.
+        let refused = visit(
+            json!({"outcome": "refused", "reason": "régimen de excepción",
+            "authority": "Dirección", "answers": 12}),
+        )
+        .unwrap();
+        assert_eq!(refused.payload["answers"], 12);
+    }
+
     #[test]
     fn an_oversight_visit_refuses_what_cannot_be_true_naming_the_field() {
         let visit = |changes: Value| {

@@ -3,10 +3,13 @@
 //!
 //! * `cecot`: the regime as publicly reported (constant light, no window, 30 minutes a day out
 //!   of the cell indoors, untried and convicted mixed by order of the direction, foreign
-//!   nationals received under a custody agreement, deaths, no releases);
+//!   nationals received under a custody agreement, deaths, no releases; punishment cells with
+//!   one slab and no toilet for several people; no sentence plans; monitors' requests to
+//!   visit left unanswered);
 //! * `mandela`: the same building run within the rules (population within certified normal
 //!   accommodation, separation, at least an hour a day in the open air, consular
-//!   notification, releases when orders expire, every death case completed).
+//!   notification, releases when orders expire, every death case completed, a sentence plan
+//!   for every sentenced person).
 //!
 //! All people are synthetic: names are drawn from lists of common given names and surnames.
 //! Time and randomness come from the caller (a manual clock and a seed), so the same seed
@@ -267,6 +270,34 @@ fn estate(scenario: Scenario) -> EstateFile {
             sanitation: true,
         },
     };
+    let mut units: Vec<UnitInput> = (1..=UNITS)
+        .map(|m| UnitInput {
+            code: format!("M{m}"),
+            name: format!("Módulo {m}"),
+            cell_count: CELLS_PER_UNIT,
+            cell_template: Some(template.clone()),
+        })
+        .collect();
+    if scenario == Scenario::Cecot {
+        // The punishment cells, as the seeds report them: a concrete slab for one, no window,
+        // no toilet (a bucket), and several people put in each.
+        units.push(UnitInput {
+            code: PUNISHMENT_UNIT.into(),
+            name: "Celdas de castigo".into(),
+            cell_count: PUNISHMENT_CELLS,
+            cell_template: Some(CellTemplate {
+                area_m2: 6.0,
+                bunks: 1,
+                cna: 1,
+                operational_capacity: 4,
+                kind: CellKind::Segregation,
+                lighting: Lighting::Cycle,
+                window: false,
+                ventilation: Ventilation::None,
+                sanitation: false,
+            }),
+        });
+    }
     EstateFile {
         facility: FacilityInput {
             code: FACILITY.into(),
@@ -274,17 +305,14 @@ fn estate(scenario: Scenario) -> EstateFile {
             country: "SV".into(),
             juvenile: false,
         },
-        units: (1..=UNITS)
-            .map(|m| UnitInput {
-                code: format!("M{m}"),
-                name: format!("Módulo {m}"),
-                cell_count: CELLS_PER_UNIT,
-                cell_template: Some(template.clone()),
-            })
-            .collect(),
+        units,
         cells: Vec::new(),
     }
 }
+
+/// CECOT's punishment cells (after the modules, so that arrivals fill the modules first).
+const PUNISHMENT_UNIT: &str = "PC";
+const PUNISHMENT_CELLS: u32 = 4;
 
 /// One synthetic admission.
 #[expect(
@@ -500,6 +528,7 @@ pub fn generate(
         let mut expires = Vec::with_capacity(count as usize);
         let mut arrived = Vec::with_capacity(count as usize);
         let mut charged = Vec::with_capacity(count as usize);
+        let mut sentences = Vec::with_capacity(count as usize);
         for _ in 0..count {
             n += 1;
             let admitted = match spread_from {
@@ -529,6 +558,7 @@ pub fn generate(
             expires.push(e);
             arrived.push(admitted);
             charged.push(!sentenced && foreign.is_none());
+            sentences.push(sentenced && foreign.is_none());
         }
         g.report.admitted += u64::from(count);
         let bookings = g.append(when, drafts)?;
@@ -559,6 +589,20 @@ pub fn generate(
                 exams.push(record(g, json!({"record": "contact", "facility": FACILITY, "booking": b, "kind": "call", "party": "family",
                     "at": call.to_string(), "with": "familia", "minutes": 10}), when)?);
             }
+            // Rules 89 and 93-94: a sentenced person's plan within a week of arrival, reviewed
+            // yearly.
+            for ((b, admitted), sentenced) in bookings.iter().zip(&arrived).zip(&sentences) {
+                if !sentenced {
+                    continue;
+                }
+                let t = Timestamp((admitted.0 + 7 * 86_400_000).min(when.0));
+                let review = Date::of(t).plus_days(365);
+                exams.push(record(g, json!({"record": "sentence_plan", "facility": FACILITY, "booking": b, "at": t.to_string(),
+                    "drawn_up_by": "Equipo técnico criminológico del centro",
+                    "objectives": ["completar la educación básica", "formación para un oficio", "mantener el vínculo familiar"],
+                    "programmes": ["educación básica", "taller de carpintería"],
+                    "next_review": review.to_string()}), when)?);
+            }
             g.append(when, exams)?;
         }
         arrivals
@@ -583,7 +627,34 @@ pub fn generate(
         &mut expiry,
     )?;
     progress("admissions", u64::from(initial), u64::from(opts.population));
-    allocate(&mut g, scenario, FACILITY, &bookings, t0)?;
+    // At CECOT, one in a hundred of those already held is in a punishment cell when the
+    // register opens, two or three to a cell with one slab (at most 12).
+    let punished = if scenario == Scenario::Cecot {
+        (bookings.len() / 100).min(3 * PUNISHMENT_CELLS as usize)
+    } else {
+        0
+    };
+    let (in_modules, in_punishment) = bookings.split_at(bookings.len() - punished);
+    allocate(&mut g, scenario, FACILITY, in_modules, t0)?;
+    let mut drafts = Vec::with_capacity(in_punishment.len());
+    for (i, b) in in_punishment.iter().enumerate() {
+        let cell = format!(
+            "{PUNISHMENT_UNIT}-C{:02}",
+            1 + i % PUNISHMENT_CELLS as usize
+        );
+        drafts.push(
+            Allocation::new(
+                FACILITY,
+                *b,
+                &cell,
+                Some("orden de la dirección: celda de castigo, sin separación por situación jurídica"),
+                Some("Dirección del CECOT"),
+            )
+            .map_err(|e| DemoError::Refused(e.to_string()))?
+            .to_draft(&actor),
+        );
+    }
+    g.append(t0, drafts)?;
 
     let deaths_per_person_day = 470.0 / (110_000.0 * 1_370.0);
     let mut alive: Vec<u64> = bookings;
@@ -949,6 +1020,10 @@ fn oversight_visits(
             "areas_visited": ["pabellón 1", "celdas"],
             "people_exposed": "identifiable", "people_shown": shown.min(40),
             "notes": "entrevistas ante la cámara a personas detenidas, custodiadas por agentes"}),
+        // A request to visit that is never answered: neither admitted nor refused.
+        (Scenario::Cecot, 0) => json!({"visitor_kind": "ngo", "visitor": "Human Rights Watch",
+            "outcome": "pending",
+            "notes": "solicitud escrita de visita al centro y de entrevistas en privado; sin respuesta"}),
         (Scenario::Mandela, 3) => json!({"visitor_kind": "npm",
             "visitor": "Mecanismo nacional de prevención de la tortura", "requested_at": asked,
             "outcome": "admitted", "private_interviews": true,
@@ -1206,6 +1281,8 @@ pub(crate) fn allocate(
     let drafts: Vec<Draft> = match scenario {
         Scenario::Cecot | Scenario::National => {
             let mut cells = g.store.cells(Some(facility_code))?;
+            // Arrivals never go to the punishment cells.
+            cells.retain(|c| c.unit != PUNISHMENT_UNIT);
             let mut out = Vec::with_capacity(bookings.len());
             for b in bookings {
                 // Cells are filled in turn up to their bunks (80 at CECOT), as reported: the

@@ -78,7 +78,50 @@ pub(crate) fn facts(
         activities: activity_facts(conn, facility, as_of)?,
         family_informed: family_informed_facts(conn, facility, as_of)?,
         hot_days: hot_day_facts(conn, facility, as_of)?,
+        sentence_plans: sentence_plan_facts(conn, facility, as_of)?,
     })
+}
+
+/// The people held as of `as_of` with a sentence order issued by then, each with their first
+/// sentence and their latest sentence plan drawn up by then.
+fn sentence_plan_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::SentencePlanFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at, o.issued, o.idx, p.at, p.next_review, p.idx
+         FROM custodies c
+         JOIN (SELECT booking, MIN(issued) AS issued, idx FROM commitment_orders
+               WHERE kind = 'sentence' AND issued <= ?2 GROUP BY booking) o ON o.booking = c.booking
+         LEFT JOIN (SELECT booking, MAX(at) AS at, next_review, idx FROM sentence_plans
+                    WHERE at <= ?2 GROUP BY booking) p ON p.booking = c.booking
+         WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+         ORDER BY c.booking"
+    ))?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let plan = match (r.get::<_, Option<String>>(4)?, r.get::<_, Option<i64>>(6)?) {
+            (Some(at), Some(idx)) => Some((
+                date_of("at", &at)?,
+                optional_date(r.get(5)?, "next_review")?,
+                idx as u64,
+            )),
+            _ => None,
+        };
+        out.push(habeas_core::compliance::SentencePlanFacts {
+            booking: r.get::<_, i64>(0)? as u64,
+            admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
+            sentenced: (
+                date_of("issued", &r.get::<_, String>(2)?)?,
+                r.get::<_, i64>(3)? as u64,
+            ),
+            plan,
+        });
+    }
+    Ok(out)
 }
 
 /// The custodies held as of `as_of` that were recorded as they began (an admission written at
@@ -166,9 +209,11 @@ fn visit_facts(
     use habeas_core::record::{Exposure, VisitOutcome, VisitorKind};
     let end = format!("{as_of}T99");
     let mut st = conn.prepare_cached(
-        "SELECT facility, idx, at, visitor_kind, visitor, independent, outcome, reason, authority,
-                people_exposed, people_shown
-         FROM oversight_visits WHERE (?1 IS NULL OR facility = ?1) AND at <= ?2 ORDER BY idx",
+        "SELECT v.facility, v.idx, v.at, v.visitor_kind, v.visitor, v.independent, v.outcome,
+                v.reason, v.authority, v.people_exposed, v.people_shown, v.requested_at, a.at, a.idx
+         FROM oversight_visits v
+         LEFT JOIN oversight_visits a ON v.outcome = 'pending' AND a.answers = v.idx
+         WHERE (?1 IS NULL OR v.facility = ?1) AND v.at <= ?2 ORDER BY v.idx",
     )?;
     let mut rows = st.query(rusqlite::params![facility, end])?;
     let named = |field: &str, raw: &str| {
@@ -193,6 +238,17 @@ fn visit_facts(
             authority: r.get(8)?,
             exposed: Exposure::parse(&exposed).ok_or_else(|| named("people_exposed", &exposed))?,
             people_shown: r.get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
+            requested: r
+                .get::<_, Option<String>>(11)?
+                .map(|t| time_of("requested_at", &t))
+                .transpose()?,
+            answered: match (
+                r.get::<_, Option<String>>(12)?,
+                r.get::<_, Option<i64>>(13)?,
+            ) {
+                (Some(at), Some(idx)) => Some((time_of("at", &at)?, idx as u64)),
+                _ => None,
+            },
         });
     }
     Ok(out)
@@ -628,7 +684,8 @@ fn complaint_facts(
 /// Every cell of one facility (or all), as the space, capacity and light findings see it.
 fn cell_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<CellFacts>> {
     let mut st = conn.prepare_cached(
-        "SELECT facility, unit, code, area_cm2, population, cna, operational, lighting, certified
+        "SELECT facility, unit, code, area_cm2, population, cna, operational, lighting, certified,
+                bunks, window, sanitation
          FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
     )?;
     let rows = st.query_map([facility], |r| {
@@ -642,6 +699,9 @@ fn cell_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec
             operational_capacity: r.get(6)?,
             constant_light: r.get::<_, String>(7)? == "constant",
             evidence: r.get(8)?,
+            bunks: r.get::<_, i64>(9)?.max(0) as u64,
+            window: r.get(10)?,
+            sanitation: r.get(11)?,
         })
     })?;
     rows.collect()

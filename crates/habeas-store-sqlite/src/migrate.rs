@@ -84,6 +84,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0019_oversight_visits.sql"),
     ),
     (
+        20,
+        "sentence_plans",
+        include_str!("../migrations/0020_sentence_plans.sql"),
+    ),
+    (
         21,
         "emergency_regime",
         include_str!("../migrations/0021_emergency_regime.sql"),
@@ -92,6 +97,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         22,
         "imported_admissions",
         include_str!("../migrations/0022_imported_admissions.sql"),
+    ),
+    (
+        23,
+        "visit_answers",
+        include_str!("../migrations/0023_visit_answers.sql"),
     ),
 ];
 

@@ -46,6 +46,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "identity_corrections",
     "whereabouts_requests",
     "oversight_visits",
+    "sentence_plans",
     "imported_admissions",
 ];
 

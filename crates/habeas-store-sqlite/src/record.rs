@@ -125,10 +125,40 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 s(p, "visitor")?,
                 s(p, "outcome")?,
             );
+            let answers = p.get("answers").and_then(Value::as_u64);
+            if let Some(request) = answers {
+                // The request answered: a pending one of this facility, not answered before.
+                let state: Option<(String, String, bool)> = conn
+                    .prepare_cached(
+                        "SELECT facility, outcome, EXISTS (SELECT 1 FROM oversight_visits a WHERE a.answers = v.idx)
+                         FROM oversight_visits v WHERE v.idx = ?1",
+                    )
+                    .and_then(|mut st| {
+                        st.query_row([request as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                match state {
+                    Some((f, outcome, answered))
+                        if f == e.facility && outcome == "pending" && !answered => {}
+                    Some((f, _, _)) if f == e.facility => {
+                        return Err(reject(
+                            "answers",
+                            format!("entry {request} is not a pending request to visit, or it has been answered"),
+                        ))
+                    }
+                    _ => {
+                        return Err(reject(
+                            "answers",
+                            format!("entry {request} is not a request to visit {}", e.facility),
+                        ))
+                    }
+                }
+            }
             conn.prepare_cached(
                 "INSERT INTO oversight_visits (idx, facility, at, requested_at, visitor_kind, visitor, independent,
-                     outcome, reason, authority, private_interviews, people_exposed, people_shown)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     outcome, reason, authority, private_interviews, people_exposed, people_shown, answers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -144,7 +174,8 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                     text("authority"),
                     b(p, "private_interviews"),
                     text("people_exposed").unwrap_or("none"),
-                    p.get("people_shown").and_then(Value::as_i64).unwrap_or(0)
+                    p.get("people_shown").and_then(Value::as_i64).unwrap_or(0),
+                    answers.map(|a| a as i64)
                 ])
             })
             .map_err(backend)?;
@@ -375,6 +406,25 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 "INSERT INTO health (idx, booking, at, kind) VALUES (?1, ?2, ?3, ?4)",
             )
             .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, at, kind]))
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::SENTENCE_PLAN => {
+            let booking = u(p, "booking")?;
+            open_here(conn, e, booking, on)?;
+            let (at, by) = (s(p, "at")?, s(p, "drawn_up_by")?);
+            conn.prepare_cached(
+                "INSERT INTO sentence_plans (idx, booking, at, drawn_up_by, next_review) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    booking as i64,
+                    at,
+                    by,
+                    p.get("next_review").and_then(Value::as_str)
+                ])
+            })
             .map_err(backend)?;
             event(conn, booking, e.index)?;
         }

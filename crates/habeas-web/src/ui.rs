@@ -1162,6 +1162,15 @@ fn sentence(tr: &Tr, kind: &str, facility: &str, p: &serde_json::Value) -> Optio
                 ("minutes", field("minutes")),
             ],
         ),
+        habeas_core::kinds::SENTENCE_PLAN => (
+            "sentence-sentence-plan",
+            vec![
+                ("by", field("drawn_up_by")),
+                ("at", field("at")),
+                ("objectives", field("objectives")),
+                ("review", field("next_review")),
+            ],
+        ),
         habeas_core::kinds::DEATH_STEP => (
             "sentence-death-step",
             vec![("step", field("step")), ("at", field("at"))],

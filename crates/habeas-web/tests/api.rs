@@ -5734,6 +5734,92 @@ async fn the_visit_register_is_kept_by_the_registry_and_read_by_inspectors() {
     assert_eq!(exposure[0]["evidence"], json!([tour]));
 }
 
+/// A monitor's request to visit is recorded as pending (on the page) and found unanswered after
+/// the policy's 30 days; a record naming it answers it, once, and the finding is gone. A
+/// sentence plan is a record of the person's file.
+#[tokio::test]
+async fn a_pending_request_to_visit_is_found_until_answered_once() {
+    let w = world();
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let h = [("cookie", cookie.as_str())];
+    let a = w
+        .form(
+            "/ui/visits",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&visitor_kind=ngo&visitor=Human+Rights+Watch&independent=by_kind&outcome=pending&at=2025-10-01T09:00&private_interviews=no&people_exposed=none"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let location = a.headers["location"].to_str().unwrap().to_owned();
+    let request: u64 = location.rsplit('=').next().unwrap().parse().unwrap();
+    let a = w.call("GET", &location, &h, None).await;
+    assert!(
+        page(&a).contains("pendiente (sin respuesta aún)"),
+        "{}",
+        page(&a)
+    );
+    let (ins, _) = w.session("ins").await;
+    let today = w.clock.now().date_string();
+    let unanswered = || async {
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/reports/compliance?facility=CECOT&as_of={today}"),
+                &[("cookie", ins.as_str())],
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "oversight.request_unanswered")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let found = unanswered().await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "serious");
+    assert_eq!(found[0]["evidence"], json!([request]));
+    // Answered: refused, naming the request. The finding is gone; a second answer is refused
+    // naming the field, and so is one naming an entry that is no pending request.
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let answer = |to: u64| {
+        json!({"record": "oversight_visit", "facility": "CECOT", "at": "2025-11-20T10:00:00Z",
+            "visitor_kind": "ngo", "visitor": "Human Rights Watch", "outcome": "refused",
+            "reason": "régimen de excepción", "authority": "Dirección", "answers": to})
+    };
+    let a = w
+        .call("POST", "/api/records", &signed, Some(answer(request)))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let answered = a.body["entry"].as_u64().unwrap();
+    assert!(unanswered().await.is_empty());
+    for to in [request, answered] {
+        let a = w
+            .call("POST", "/api/records", &signed, Some(answer(to)))
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert_eq!(a.body["error"]["field"], "answers", "{}", a.body);
+    }
+    // A sentence plan for Ana: recorded and in her file.
+    let ana = w.people[0].0;
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &signed,
+            Some(
+                json!({"record": "sentence_plan", "facility": "CECOT", "booking": ana,
+                "at": "2025-11-20T10:00:00Z", "drawn_up_by": "Equipo técnico",
+                "objectives": ["terminar la educación básica"], "next_review": "2026-05-20"}),
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
 /// A custody agreement of `facility` with the United States from 1 March 2025, at 10.00 USD a
 /// person and day (1,000 cents).
 fn agreement_of(facility: &str) -> Draft {

@@ -1,5 +1,6 @@
 //! Findings on the regime offered: work, education and recreation (Mandela Rules 4, 96 and
-//! 104–105), per person and per facility.
+//! 104–105), per person and per facility; and a sentenced person's individual plan (Rules 89
+//! and 93–94).
 
 use super::{days_between, Finding, Policy, Severity, Subject};
 use crate::dates::Date;
@@ -88,6 +89,83 @@ pub fn activity_findings(policy: &Policy, facts: &[ActivityFacts], as_of: Date) 
     out
 }
 
+/// One sentenced person held as of the day, with their latest sentence plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentencePlanFacts {
+    /// The admission entry.
+    pub booking: u64,
+    pub admitted: Date,
+    /// The day of the first sentence order, and the entry that recorded it.
+    pub sentenced: (Date, u64),
+    /// The latest plan drawn up by the day: when, its next review if set, and its entry.
+    pub plan: Option<(Date, Option<Date>, u64)>,
+}
+
+/// Rules 89 and 93–94: a person sentenced and held more than `regime.sentence_plan_days` days
+/// since the sentence (or since admission, when sentenced before it: a plan drawn up where
+/// they were before is redrawn here) with no plan; or whose latest plan's review date passed
+/// more than that many days ago. A custody transcribed from an earlier register counts from the
+/// sentence too: a plan in force is a standing document, transcribed with the custody like its
+/// orders, and none transcribed is none.
+pub fn sentence_plan_findings(
+    policy: &Policy,
+    facts: &[SentencePlanFacts],
+    as_of: Date,
+) -> Vec<Finding> {
+    let limit = i64::from(policy.regime.sentence_plan_days);
+    let mut out = Vec::new();
+    for f in facts
+        .iter()
+        .filter(|f| f.admitted <= as_of && f.sentenced.0 <= as_of)
+    {
+        let plan = f.plan.filter(|(at, _, _)| *at <= as_of);
+        let (due, detail, mut evidence) = match plan {
+            None => {
+                let from = f.sentenced.0.max(f.admitted);
+                let days = days_between(from, as_of);
+                if days <= limit {
+                    continue;
+                }
+                let since = if from > f.sentenced.0 {
+                    format!("sentenced on {}, admitted on {from}", f.sentenced.0)
+                } else {
+                    format!("sentenced on {from}")
+                };
+                (
+                    from.plus_days(limit),
+                    format!("{since}: no individual sentence plan in {days} days, over {limit}"),
+                    vec![f.booking, f.sentenced.1],
+                )
+            }
+            Some((at, Some(review), idx)) => {
+                let days = days_between(review, as_of);
+                if days <= limit {
+                    continue;
+                }
+                (
+                    review.plus_days(limit),
+                    format!("the sentence plan of {at} was due for review on {review}, {days} days ago, over {limit}"),
+                    vec![f.booking, idx],
+                )
+            }
+            Some((_, None, _)) => continue,
+        };
+        evidence.sort_unstable();
+        evidence.dedup();
+        out.push(Finding {
+            code: "regime.no_sentence_plan",
+            rule: "Mandela Rules 89 and 93-94: the treatment of a sentenced person follows an individual programme, drawn up and reviewed",
+            subject: Subject::Person { booking: f.booking },
+            severity: Severity::Serious,
+            since: Some(due.to_string()),
+            until: None,
+            detail,
+            evidence,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +179,88 @@ mod tests {
             records_from: date(admitted),
             last: last.map(|d| (date(d), booking + 100)),
         }
+    }
+
+    fn sentenced(
+        admitted: &str,
+        on: &str,
+        plan: Option<(&str, Option<&str>)>,
+    ) -> SentencePlanFacts {
+        SentencePlanFacts {
+            booking: 5,
+            admitted: date(admitted),
+            sentenced: (date(on), 6),
+            plan: plan.map(|(at, review)| (date(at), review.map(date), 8)),
+        }
+    }
+
+    #[test]
+    fn no_sentence_plan_at_the_policys_days_and_one_either_side() {
+        let p = policy();
+        assert_eq!(p.regime.sentence_plan_days, 90);
+        let day = date("2026-03-31");
+        let found = |f: SentencePlanFacts| sentence_plan_findings(&p, &[f], day);
+        // Sentenced 89 or 90 days before the day: within the days; 91: a finding.
+        assert!(found(sentenced("2025-06-01", "2026-01-01", None)).is_empty());
+        assert!(found(sentenced("2025-06-01", "2025-12-31", None)).is_empty());
+        let f = found(sentenced("2025-06-01", "2025-12-30", None));
+        assert_eq!(codes(&f), ["regime.no_sentence_plan"]);
+        assert_eq!(f[0].subject, Subject::Person { booking: 5 });
+        assert_eq!(f[0].severity, Severity::Serious);
+        assert_eq!(f[0].evidence, [5, 6]);
+        assert_eq!(f[0].since.as_deref(), Some("2026-03-30"));
+        // Sentenced before admission (a transfer in): counted from the admission.
+        assert!(found(sentenced("2025-12-31", "2024-01-01", None)).is_empty());
+        let f = found(sentenced("2025-12-30", "2024-01-01", None));
+        assert!(
+            f[0].detail.contains("admitted on 2025-12-30"),
+            "{}",
+            f[0].detail
+        );
+        // A plan, with no review date or one not yet passed by more than the days: nothing.
+        assert!(found(sentenced(
+            "2024-01-01",
+            "2024-01-01",
+            Some(("2024-02-01", None))
+        ))
+        .is_empty());
+        assert!(found(sentenced(
+            "2024-01-01",
+            "2024-01-01",
+            Some(("2024-02-01", Some("2025-12-31")))
+        ))
+        .is_empty());
+        // Its review passed 91 days before the day: a finding, on the plan.
+        let f = found(sentenced(
+            "2024-01-01",
+            "2024-01-01",
+            Some(("2024-02-01", Some("2025-12-30"))),
+        ));
+        assert_eq!(f[0].evidence, [5, 8]);
+        assert!(
+            f[0].detail.contains("due for review on 2025-12-30"),
+            "{}",
+            f[0].detail
+        );
+        // A plan drawn up after the day is not seen on it; a sentence after the day neither.
+        assert_eq!(
+            found(sentenced(
+                "2024-01-01",
+                "2024-01-01",
+                Some(("2026-04-01", None))
+            ))
+            .len(),
+            1
+        );
+        assert!(found(sentenced("2024-01-01", "2026-04-01", None)).is_empty());
+        // A stricter policy finds sooner.
+        let mut strict = p.clone();
+        strict.regime.sentence_plan_days = 89;
+        assert_eq!(
+            sentence_plan_findings(&strict, &[sentenced("2025-06-01", "2025-12-31", None)], day)
+                .len(),
+            1
+        );
     }
 
     #[test]

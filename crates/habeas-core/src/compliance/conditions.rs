@@ -1,6 +1,8 @@
-//! Physical conditions measured by the environment readings (Mandela Rule 13).
+//! Physical conditions: the environment readings (Mandela Rule 13) and the cell's own
+//! attributes as the estate records them: a window (Rule 14(a)), bunks (Rule 21) and
+//! sanitation (Rules 15–16).
 
-use super::{day_number, Finding, Policy, Severity, Subject};
+use super::{day_number, CellFacts, Finding, Policy, Severity, Subject};
 use crate::dates::Date;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,14 @@ pub struct ConditionsPolicy {
     /// The days up to the day evaluated over which hot readings are counted (at most 366).
     #[serde(default = "default_heat_window_days")]
     pub heat_window_days: u32,
+    /// Rule 21: bunks a cell has for each person held in it (1.0: a bed each). A cell with
+    /// fewer is found.
+    #[serde(default = "default_bunks_per_person")]
+    pub bunks_per_person: f64,
+}
+
+fn default_bunks_per_person() -> f64 {
+    1.0
 }
 
 fn default_heat_celsius() -> f64 {
@@ -38,6 +48,7 @@ impl Default for ConditionsPolicy {
             heat_celsius: default_heat_celsius(),
             heat_days: default_heat_days(),
             heat_window_days: default_heat_window_days(),
+            bunks_per_person: default_bunks_per_person(),
         }
     }
 }
@@ -99,6 +110,77 @@ pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) 
                 (hottest % 10).abs()
             ),
             evidence: days.iter().map(|r| r.evidence).collect(),
+        });
+    }
+    out
+}
+
+/// The findings on an occupied cell's own attributes, as the estate records them (one cell, not
+/// one person-day: the cell is measured once however many people it holds):
+///
+/// * `conditions.no_window` (Rule 14(a), serious): people held in a cell without a window;
+/// * `conditions.bedding` (Rule 21): more people than the cell's bunks allow at the policy's
+///   `bunks_per_person` (serious; grave when the bunks are for fewer than half of them);
+/// * `conditions.sanitation` (Rules 15–16, grave): people held in a cell without sanitation in
+///   or adjoining it. The estate records sanitation as present or not: an open toilet in a
+///   shared cell counts as present, so this finds only its absence (a bucket, nothing).
+pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if c.population == 0 {
+        return out;
+    }
+    let subject = || Subject::Cell {
+        facility: c.facility.clone(),
+        cell: c.cell.clone(),
+    };
+    let held = c.population;
+    if !c.window {
+        out.push(Finding {
+            code: "conditions.no_window",
+            rule: "Mandela Rule 14(a): windows large enough to read or work by natural light, letting in fresh air",
+            subject: subject(),
+            severity: Severity::Serious,
+            since: None,
+            until: None,
+            detail: format!("{held} people held in a cell without a window"),
+            evidence: vec![c.evidence],
+        });
+    }
+    let per_person = policy.conditions.bunks_per_person;
+    // The people the bunks serve at the policy's ratio (a small tolerance: 3 bunks at 1.5 a
+    // person serve 2 people, not 1.9999).
+    let served = ((c.bunks as f64) / per_person + 1e-9).floor().max(0.0) as u64;
+    if held > served {
+        let without = held - served;
+        out.push(Finding {
+            code: "conditions.bedding",
+            rule:
+                "Mandela Rule 21: a separate bed and separate, sufficient bedding for every person",
+            subject: subject(),
+            severity: if without * 2 > held {
+                Severity::Grave
+            } else {
+                Severity::Serious
+            },
+            since: None,
+            until: None,
+            detail: format!(
+                "{held} people held for {} bunks ({per_person} a person): {without} without one",
+                c.bunks
+            ),
+            evidence: vec![c.evidence],
+        });
+    }
+    if !c.sanitation {
+        out.push(Finding {
+            code: "conditions.sanitation",
+            rule: "Mandela Rules 15-16: sanitary installations adequate for the needs of nature in a clean and decent manner",
+            subject: subject(),
+            severity: Severity::Grave,
+            since: None,
+            until: None,
+            detail: format!("{held} people held in a cell with no toilet in or adjoining it"),
+            evidence: vec![c.evidence],
         });
     }
     out
@@ -167,6 +249,88 @@ mod tests {
         let mut twice = hot_days(2, 350);
         twice.push(reading("2026-06-11", 360, 9));
         assert!(heat_findings(&p, &twice, as_of).is_empty());
+    }
+
+    fn cell(population: u64, bunks: u64, window: bool, sanitation: bool) -> CellFacts {
+        CellFacts {
+            facility: "CECOT".into(),
+            unit: "M1".into(),
+            cell: "M1-C01".into(),
+            area_cm2: 1_000_000,
+            population,
+            cna: 100,
+            operational_capacity: 200,
+            constant_light: false,
+            bunks,
+            window,
+            sanitation,
+            evidence: 7,
+        }
+    }
+
+    fn found(p: &Policy, c: &CellFacts) -> Vec<(&'static str, Severity)> {
+        cell_condition_findings(p, c)
+            .iter()
+            .map(|f| (f.code, f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn no_window_and_no_sanitation_when_anyone_is_held_and_not_when_the_cell_is_empty() {
+        let p = policy();
+        // The threshold is one person held: none, one, two.
+        assert!(found(&p, &cell(0, 80, false, false)).is_empty());
+        let one = cell_condition_findings(&p, &cell(1, 80, false, false));
+        assert_eq!(
+            one.iter().map(|f| (f.code, f.severity)).collect::<Vec<_>>(),
+            [
+                ("conditions.no_window", Severity::Serious),
+                ("conditions.sanitation", Severity::Grave)
+            ]
+        );
+        assert_eq!(one[0].evidence, [7]);
+        assert!(one[0].detail.contains("1 people held"), "{}", one[0].detail);
+        assert_eq!(
+            found(&p, &cell(2, 80, false, true)),
+            [("conditions.no_window", Severity::Serious)]
+        );
+        assert_eq!(
+            found(&p, &cell(2, 80, true, false)),
+            [("conditions.sanitation", Severity::Grave)]
+        );
+        // A window and sanitation: nothing.
+        assert!(found(&p, &cell(2, 80, true, true)).is_empty());
+    }
+
+    #[test]
+    fn bedding_at_the_bunks_and_one_step_either_side_grave_past_half() {
+        let p = policy();
+        assert_eq!(p.conditions.bunks_per_person, 1.0);
+        let bedding = |held, bunks| {
+            found(&p, &cell(held, bunks, true, true))
+                .into_iter()
+                .map(|(_, s)| s)
+                .collect::<Vec<_>>()
+        };
+        // 80 bunks: 79 and 80 people have a bed each; 81 do not.
+        assert!(bedding(79, 80).is_empty());
+        assert!(bedding(80, 80).is_empty());
+        assert_eq!(bedding(81, 80), [Severity::Serious]);
+        // Grave when more than half are without: 160 for 80 bunks is half (serious), 161 is
+        // more; 159 is under.
+        assert_eq!(bedding(159, 80), [Severity::Serious]);
+        assert_eq!(bedding(160, 80), [Severity::Serious]);
+        assert_eq!(bedding(161, 80), [Severity::Grave]);
+        // No bunk at all: grave for one person.
+        assert_eq!(bedding(1, 0), [Severity::Grave]);
+        let f = cell_condition_findings(&p, &cell(81, 80, true, true));
+        assert_eq!(f[0].code, "conditions.bedding");
+        assert!(f[0].detail.contains("1 without one"), "{}", f[0].detail);
+        // A stricter policy (a bunk and a half a person) serves 2 people with 3 bunks, not 3.
+        let mut strict = p.clone();
+        strict.conditions.bunks_per_person = 1.5;
+        assert!(found(&strict, &cell(2, 3, true, true)).is_empty());
+        assert_eq!(found(&strict, &cell(3, 3, true, true)).len(), 1);
     }
 
     #[test]

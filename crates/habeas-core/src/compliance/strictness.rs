@@ -61,12 +61,16 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("oversight.collective_refusal_days", Stricter::Higher),
     ("oversight.collective_refusal_people", Stricter::Lower),
     ("oversight.collective_refusal_percent", Stricter::Lower),
+    ("oversight.answer_days", Stricter::Lower),
     ("activities.days", Stricter::Lower),
     ("notification.family_hours", Stricter::Lower),
     // A lower temperature, fewer hot days and a longer window find more hot cells.
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),
     ("conditions.heat_window_days", Stricter::Higher),
+    // More bunks a person asks more of a cell.
+    ("conditions.bunks_per_person", Stricter::Higher),
+    ("regime.sentence_plan_days", Stricter::Lower),
 ];
 
 /// The direction of a key of the table.

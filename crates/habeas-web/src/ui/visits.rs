@@ -31,10 +31,11 @@ const KINDS: [VisitorKind; 9] = [
     VisitorKind::Other,
 ];
 
-const OUTCOMES: [VisitOutcome; 3] = [
+const OUTCOMES: [VisitOutcome; 4] = [
     VisitOutcome::Admitted,
     VisitOutcome::Refused,
     VisitOutcome::Restricted,
+    VisitOutcome::Pending,
 ];
 
 const EXPOSURES: [Exposure; 3] = [
@@ -106,6 +107,9 @@ pub(crate) struct VisitsForm {
     people_shown: String,
     #[serde(default)]
     notes: String,
+    /// The entry of the pending request this record answers.
+    #[serde(default)]
+    answers: String,
 }
 
 /// A value of a known kind in the page's language (`visitor-kind-media_tour`), else as stored.
@@ -133,7 +137,8 @@ fn view(
     let rows = visits
         .iter()
         .map(|v| {
-            let monitor_kept_out = v.independent && v.outcome != "admitted";
+            let monitor_kept_out =
+                v.independent && v.outcome != "admitted" && v.outcome != "pending";
             let shown = v.people_exposed == "identifiable" && !v.independent;
             let mut outcome = label(&tr, "visit-outcome", &v.outcome);
             if let Some(r) = &v.reason {
@@ -251,6 +256,10 @@ fn input(form: &VisitsForm, now: &str) -> Result<RecordInput, (&'static str, Str
         None => None,
         Some(n) => Some(n.parse::<u32>().map_err(|_| ("people_shown", n))?),
     };
+    let answers = match opt(&form.answers) {
+        None => None,
+        Some(n) => Some(n.parse::<u64>().map_err(|_| ("answers", n))?),
+    };
     Ok(RecordInput::OversightVisit {
         facility: form.facility.clone(),
         at: opt(&form.at)
@@ -273,6 +282,7 @@ fn input(form: &VisitsForm, now: &str) -> Result<RecordInput, (&'static str, Str
         people_exposed,
         people_shown,
         notes: opt(&form.notes),
+        answers,
     })
 }
 

@@ -94,6 +94,11 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "regime.no_activity",
         "notification.family_not_informed",
         "conditions.heat",
+        "conditions.no_window",
+        "conditions.bedding",
+        "conditions.sanitation",
+        "regime.no_sentence_plan",
+        "oversight.request_unanswered",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }

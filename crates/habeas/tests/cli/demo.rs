@@ -70,9 +70,29 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
             "json",
         ],
     );
-    let cells = cells["cells"].as_array().unwrap();
+    let all = cells["cells"].as_array().unwrap();
+    // 8 pavilions of 32 cells, and 4 punishment cells (one slab, no window, no toilet).
+    let (cells, punishment): (Vec<&Value>, Vec<&Value>) =
+        all.iter().partition(|c| c["unit"] != "PC");
     assert_eq!(cells.len(), 256, "8 pavilions of 32 cells");
-    for c in cells {
+    assert_eq!(punishment.len(), 4);
+    for c in &punishment {
+        assert_eq!(
+            (
+                c["bunks"].as_u64(),
+                c["window"].as_bool(),
+                c["sanitation"].as_bool()
+            ),
+            (Some(1), Some(false), Some(false))
+        );
+    }
+    // One in a hundred of the 1,080 held when the register opened are in them: 3, 3, 2, 2.
+    let punished: Vec<u64> = punishment
+        .iter()
+        .map(|c| c["population"].as_u64().unwrap())
+        .collect();
+    assert_eq!(punished, [3, 3, 2, 2]);
+    for c in &cells {
         assert_eq!(
             (
                 c["area_cm2"].as_u64(),
@@ -86,26 +106,31 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
             (Some("constant"), Some(false))
         );
     }
-    // Cells are filled to their 80 bunks in turn: 1,200 people are 15 full cells, the rest
-    // empty.
+    // Cells are filled to their 80 bunks in turn: the other 1,190 people are 14 full cells
+    // and one of 70, the rest empty.
     let populations: Vec<u64> = cells
         .iter()
         .map(|c| c["population"].as_u64().unwrap())
         .collect();
-    assert_eq!(populations.iter().filter(|p| **p == 80).count(), 15);
+    assert_eq!(populations.iter().filter(|p| **p == 80).count(), 14);
+    assert_eq!(populations.iter().filter(|p| **p == 70).count(), 1);
     assert_eq!(populations.iter().filter(|p| **p == 0).count(), 256 - 15);
     let total: u64 = cells
         .iter()
         .map(|c| c["population"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, 1200);
+    assert_eq!(total, 1190);
     let units = json(
         dir.path(),
         &["--db", "cecot.db", "population", "--format", "json"],
     );
     let units = units.as_array().unwrap();
-    assert_eq!(units.len(), 8);
+    assert_eq!(units.len(), 9);
     for u in units {
+        if u["unit"] == "PC" {
+            assert_eq!(u["population"].as_u64(), Some(10), "{u}");
+            continue;
+        }
         let (pop, cna, area) = (
             u["population"].as_u64().unwrap(),
             u["cna"].as_u64().unwrap(),
@@ -116,8 +141,8 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
             (32 * 24, 32 * 1_000_000),
             "CNA and floor area per pavilion"
         );
-        // Pavilion 1 holds the 15 full cells; the others stand empty.
-        let expected = if u["unit"] == "M1" { 1200 } else { 0 };
+        // Pavilion 1 holds the 15 cells filled; the others stand empty.
+        let expected = if u["unit"] == "M1" { 1190 } else { 0 };
         assert_eq!(pop, expected, "{u}");
     }
     // Every placement of untried with convicted people is an override by the direction.
