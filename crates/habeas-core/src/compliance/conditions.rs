@@ -134,6 +134,11 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
         cell: c.cell.clone(),
     };
     let held = c.population;
+    let people = if held == 1 {
+        "1 person".to_owned()
+    } else {
+        format!("{held} people")
+    };
     if !c.window {
         out.push(Finding {
             code: "conditions.no_window",
@@ -142,7 +147,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             severity: Severity::Serious,
             since: None,
             until: None,
-            detail: format!("{held} people held in a cell without a window"),
+            detail: format!("{people} held in a cell without a window"),
             evidence: vec![c.evidence],
         });
     }
@@ -165,8 +170,12 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             since: None,
             until: None,
             detail: format!(
-                "{held} people held for {} bunks ({per_person} a person): {without} without one",
-                c.bunks
+                "{people} held for {} ({per_person} a person): {without} without one",
+                if c.bunks == 1 {
+                    "1 bunk".to_owned()
+                } else {
+                    format!("{} bunks", c.bunks)
+                }
             ),
             evidence: vec![c.evidence],
         });
@@ -179,7 +188,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             severity: Severity::Grave,
             since: None,
             until: None,
-            detail: format!("{held} people held in a cell with no toilet in or adjoining it"),
+            detail: format!("{people} held in a cell with no toilet in or adjoining it"),
             evidence: vec![c.evidence],
         });
     }
@@ -289,7 +298,7 @@ mod tests {
             ]
         );
         assert_eq!(one[0].evidence, [7]);
-        assert!(one[0].detail.contains("1 people held"), "{}", one[0].detail);
+        assert!(one[0].detail.contains("1 person held"), "{}", one[0].detail);
         assert_eq!(
             found(&p, &cell(2, 80, false, true)),
             [("conditions.no_window", Severity::Serious)]
