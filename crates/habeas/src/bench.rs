@@ -636,6 +636,10 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
         dir: None,
     };
     figures.extend(custody_figures(&cus)?);
+    figures.extend(crate::bench_import::import_figures(
+        &crate::bench_import::ImportBenchArgs::defaults(runs),
+        None,
+    )?);
     figures.extend(crate::bench_api::api_figures(
         &crate::bench_api::ApiBenchArgs::defaults(runs),
     )?);
@@ -663,6 +667,7 @@ pub fn all(json: Option<&Path>, runs: usize) -> Result<ExitCode> {
         &[
             REGISTER_BASELINES,
             CUSTODY_BASELINE,
+            crate::bench_import::IMPORT_BASELINE,
             crate::bench_compliance::COMPLIANCE_BASELINE,
             crate::bench_api::API_BASELINES,
             crate::bench_ui::UI_BASELINES,

@@ -31,6 +31,18 @@ pub struct ImportBenchArgs {
     dir: Option<PathBuf>,
 }
 
+impl ImportBenchArgs {
+    pub fn defaults(runs: usize) -> Self {
+        Self {
+            json: None,
+            people: 110_000,
+            batch: 1000,
+            runs,
+            dir: None,
+        }
+    }
+}
+
 /// People per cell of the benchmark's estate, and cells per unit.
 const PER_CELL: usize = 200;
 const CELLS_PER_UNIT: usize = 32;
@@ -140,11 +152,14 @@ fn status_mib(field: &str) -> f64 {
 
 /// `habeas bench import`.
 pub fn import(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<ExitCode> {
-    let figures = figures(args, postgres)?;
+    let figures = import_figures(args, postgres)?;
     report(&figures, args.json.as_deref(), &[IMPORT_BASELINE])
 }
 
-fn figures(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<Vec<Figure>> {
+pub(crate) fn import_figures(
+    args: &ImportBenchArgs,
+    postgres: Option<&str>,
+) -> Result<Vec<Figure>> {
     use habeas_core::ids::Actor;
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("habeas-bench-import-{}", std::process::id()))
@@ -167,6 +182,8 @@ fn figures(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<Vec<Figure>
         args.runs.max(1),
         if postgres.is_some() { ", onto PostgreSQL through a replica" } else { "" }
     );
+    // The import says how long each phase took (and draws its bars on a terminal).
+    let progress = true;
     let mut samples = Vec::new();
     for run in 0..args.runs.max(1) {
         let place = match postgres {
@@ -221,7 +238,7 @@ fn figures(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<Vec<Figure>
             move || Ok(crate::open::Writer::Local(register)),
             &actor,
             &pargs,
-            true,
+            progress,
         )?;
         let secs = clock.secs();
         let peak = status_mib("VmHWM:");
