@@ -491,3 +491,52 @@ fn an_import_killed_in_the_middle_and_run_again_writes_nothing_twice_and_loses_n
     let v = reg.verify();
     assert_eq!(v.code, 0, "{}", v.stderr);
 }
+
+/// While `habeas serve` runs on the store, the import goes through its writer (the control
+/// socket), and the server's own projections hold everyone at once.
+#[test]
+fn an_import_while_the_server_runs_goes_through_its_writer() {
+    use std::io::BufRead as _;
+    let reg = facility();
+    let mut server = bin()
+        .current_dir(reg.dir.path())
+        .env("HABEAS_LOG", "warn")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line:?}");
+    let mut text = format!("{HEADER}\n");
+    for i in 1..=30 {
+        text.push_str(&person(i));
+        text.push('\n');
+    }
+    let file = write(&reg, "p.csv", &text);
+    let r = reg.run(&[
+        "import",
+        "population",
+        "--facility",
+        "CECOT",
+        &file,
+        "--batch",
+        "7",
+    ]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("30 admitted in"), "{}", r.stderr);
+    assert!(r.stderr.contains("30 placed in"), "{}", r.stderr);
+    assert_eq!(count(&reg, "SELECT count(*) FROM imported_admissions"), 30);
+    assert_eq!(
+        count(
+            &reg,
+            "SELECT count(*) FROM custodies WHERE cell IS NOT NULL"
+        ),
+        30
+    );
+}
