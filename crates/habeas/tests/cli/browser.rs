@@ -158,6 +158,12 @@ impl Browser {
         self.eventually(|| self.url().ends_with(suffix))
     }
 
+    /// Whether the page's address comes to end otherwise than with `suffix` (the page left it:
+    /// right after a click the address is still the old one).
+    fn left(&self, suffix: &str) -> bool {
+        self.eventually(|| !self.url().ends_with(suffix))
+    }
+
     /// Whether the page comes to show `needle`.
     fn shows(&self, needle: &str) -> bool {
         self.eventually(|| self.source().contains(needle))
@@ -660,7 +666,7 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     b.type_in("#password", &password);
     b.type_in("#code", &code_now(&secret_of("inspector")));
     b.click("#sign-in");
-    assert!(!b.at("/ui/sign-in"), "{}", b.source());
+    assert!(b.left("/ui/sign-in"), "{}", b.source());
     let inspector = [
         ("national", "/ui/national"),
         ("board", "/ui/board?facility=CECOT"),
