@@ -138,18 +138,6 @@ pub(crate) fn cells_of(estate: &habeas_core::estate::Estate) -> Vec<(String, boo
         .collect()
 }
 
-/// Resident memory figures of this process, in MiB (`VmHWM`: the peak).
-fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// `habeas bench import`.
 pub fn import(args: &ImportBenchArgs, postgres: Option<&str>) -> Result<ExitCode> {
     let figures = import_figures(args, postgres)?;
@@ -241,7 +229,7 @@ pub(crate) fn import_figures(
             progress,
         )?;
         let secs = clock.secs();
-        let peak = status_mib("VmHWM:");
+        let peak = crate::bench_signin::status_mib("VmHWM:");
         if !totals.written
             || totals.admitted != args.people as u64
             || totals.placed != args.people as u64

@@ -73,7 +73,7 @@ pub fn signin_flood(args: &SigninFloodArgs) -> Result<ExitCode> {
 }
 
 /// A field of `/proc/self/status` (Linux), in MiB.
-fn status_mib(field: &str) -> f64 {
+pub(crate) fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
