@@ -642,23 +642,33 @@ pub(crate) fn documents_of(person: &Value, country: &str) -> Vec<(String, String
         .into_iter()
         .flatten()
         .filter_map(|d| {
-            let kind = d.get("kind")?.as_str()?.trim().to_uppercase();
-            let number: String = d
-                .get("number")?
-                .as_str()?
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '.'))
-                .flat_map(char::to_uppercase)
-                .collect();
-            let issuer = d
-                .get("issuer")
-                .and_then(Value::as_str)
-                .unwrap_or(country)
-                .trim()
-                .to_uppercase();
-            Some((kind, number, issuer))
+            Some(document_key(
+                d.get("kind")?.as_str()?,
+                d.get("number")?.as_str()?,
+                d.get("issuer").and_then(Value::as_str),
+                country,
+            ))
         })
         .collect()
+}
+
+/// One identity document as documents are matched (see [`documents_of`]): whoever checks
+/// for the same document before writing (a bulk import) folds it the same way.
+pub fn document_key(
+    kind: &str,
+    number: &str,
+    issuer: Option<&str>,
+    country: &str,
+) -> (String, String, String) {
+    (
+        kind.trim().to_uppercase(),
+        number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.'))
+            .flat_map(char::to_uppercase)
+            .collect(),
+        issuer.unwrap_or(country).trim().to_uppercase(),
+    )
 }
 
 /// Refuses a first admission whose identity document is already someone's: the same document

@@ -27,9 +27,9 @@ pub use agreements::{
     AgreementReport, PeriodRefused,
 };
 pub use custody::{
-    CellMovement, CellOccupant, CellRow, CellView, CorrectionRow, CustodyRow, FacilityRow,
-    GateRefusal, HeadCount, OrderRow, PersonFile, PersonHit, PlanningState, Reading, Unplaced,
-    NOT_HELD_HERE,
+    document_key, CellMovement, CellOccupant, CellRow, CellView, CorrectionRow, CustodyRow,
+    FacilityRow, GateRefusal, HeadCount, OrderRow, PersonFile, PersonHit, PlanningState, Reading,
+    Unplaced, NOT_HELD_HERE,
 };
 pub use events::{CountLine, CountReport, DeathCase};
 pub use imports::{DocumentHolder, ImportedAdmission};

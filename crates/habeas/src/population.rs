@@ -1718,15 +1718,7 @@ fn check_row(
         .documents
         .iter()
         .map(|d| {
-            (
-                d.kind.trim().to_uppercase(),
-                d.number
-                    .chars()
-                    .filter(|c| !matches!(c, ' ' | '-' | '.'))
-                    .flat_map(char::to_uppercase)
-                    .collect(),
-                d.issuer.as_deref().unwrap_or(country).trim().to_uppercase(),
-            )
+            habeas_store_sqlite::document_key(&d.kind, &d.number, d.issuer.as_deref(), country)
         })
         .collect();
     let mut existing = None;
