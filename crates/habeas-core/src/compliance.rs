@@ -1440,14 +1440,8 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
             let npm = v.kind == VisitorKind::Npm;
             if npm || !others.is_empty() {
                 let what = format!(
-                    "{} {} ({}) {} on {}: {}; by {}",
-                    if npm {
-                        "the national preventive mechanism"
-                    } else {
-                        "the independent monitor"
-                    },
-                    v.visitor,
-                    v.kind.as_str(),
+                    "{} {} on {}: {}; by {}",
+                    monitor(v),
                     v.outcome.as_str(),
                     Date::of(v.at),
                     v.reason.as_deref().unwrap_or("no reason recorded"),
@@ -1511,46 +1505,88 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
     out
 }
 
+/// An independent monitor as a finding names it: "the national preventive mechanism PDDH (npm)",
+/// "the independent monitor Cristosal (ngo)".
+fn monitor(v: &VisitFacts) -> String {
+    format!(
+        "{} {} ({})",
+        if v.kind == crate::record::VisitorKind::Npm {
+            "the national preventive mechanism"
+        } else {
+            "the independent monitor"
+        },
+        v.visitor,
+        v.kind.as_str()
+    )
+}
+
 /// Mandela Rules 83–85; OPCAT arts. 14 and 20: an independent monitor's request to visit,
 /// recorded as pending, with no record answering it (admitted, refused or restricted) by the
-/// end of the day, more than `oversight.answer_days` days after it was asked for. Serious; grave
-/// for the national preventive mechanism, whose access the state cannot leave waiting.
+/// end of the day, more than `oversight.answer_days` days after it was asked for
+/// (`oversight.request_unanswered`: serious; grave for the national preventive mechanism, whose
+/// access the state cannot leave waiting); or answered, but more than those days after it was
+/// asked for (`oversight.request_answered_late`, judged for a year after the answer: a notice;
+/// serious for the national preventive mechanism).
 fn request_unanswered(policy: &Policy, v: &VisitFacts, as_of: Date) -> Option<Finding> {
     if !v.independent {
         return None;
     }
     let day_end = as_of.plus_days(1).start();
     let asked = v.requested.unwrap_or(v.at);
-    if asked >= day_end || v.answered.is_some_and(|(at, _)| at < day_end) {
+    if asked >= day_end {
+        return None;
+    }
+    let answered = v.answered.filter(|(at, _)| *at < day_end);
+    if answered.is_some_and(|(at, _)| Date::of(at) < as_of.plus_days(-VISIT_YEAR_DAYS)) {
         return None;
     }
     let limit = i64::from(policy.oversight.answer_days);
-    let waited = days_between(Date::of(asked), as_of);
+    let waited = days_between(
+        Date::of(asked),
+        answered.map_or(as_of, |(at, _)| Date::of(at)),
+    );
     if waited <= limit {
         return None;
     }
     let npm = v.kind == crate::record::VisitorKind::Npm;
+    let who = format!("{} asked to visit on {}", monitor(v), Date::of(asked));
+    let (code, severity, detail, mut evidence) = match answered {
+        None => (
+            "oversight.request_unanswered",
+            if npm {
+                Severity::Grave
+            } else {
+                Severity::Serious
+            },
+            format!("{who} and has had no answer in {waited} days, over {limit}"),
+            vec![v.idx],
+        ),
+        Some((at, answer)) => (
+            "oversight.request_answered_late",
+            if npm {
+                Severity::Serious
+            } else {
+                Severity::Notice
+            },
+            format!(
+                "{who} and was answered on {} ({waited} days later, over {limit})",
+                Date::of(at)
+            ),
+            vec![v.idx, answer],
+        ),
+    };
+    evidence.sort_unstable();
     Some(Finding {
-        code: "oversight.request_unanswered",
+        code,
         rule: "Mandela Rules 83-85; OPCAT arts. 14 and 20 where the state is party: independent monitors have access to every place",
         subject: Subject::Facility {
             facility: v.facility.clone(),
         },
-        severity: if npm { Severity::Grave } else { Severity::Serious },
+        severity,
         since: Some(Date::of(asked).plus_days(limit).to_string()),
-        until: None,
-        detail: format!(
-            "{} {} ({}) asked to visit on {} and has had no answer in {waited} days, over {limit}",
-            if npm {
-                "the national preventive mechanism"
-            } else {
-                "the independent monitor"
-            },
-            v.visitor,
-            v.kind.as_str(),
-            Date::of(asked)
-        ),
-        evidence: vec![v.idx],
+        until: answered.map(|(at, _)| at.to_string()),
+        detail,
+        evidence,
     })
 }
 
@@ -2481,24 +2517,44 @@ pub(crate) mod tests {
         }
     }
 
+    /// 10:00 on the day `d` days from `day`.
+    fn ten_am(day: Date, d: i64) -> Timestamp {
+        Timestamp(day.plus_days(d).start().millis() + 10 * HOUR_MS)
+    }
+
+    /// A request to visit recorded as pending at 10:00, `d` days from `day` (entry 1).
+    fn pending_request(day: Date, d: i64, kind: crate::record::VisitorKind) -> VisitFacts {
+        let mut v = visit(
+            1,
+            kind,
+            crate::record::VisitOutcome::Pending,
+            ten_am(day, d),
+        );
+        v.reason = None;
+        v
+    }
+
+    /// The code and severity of each oversight finding on `visits` as of `day`.
+    fn oversight_codes(
+        p: &Policy,
+        visits: &[VisitFacts],
+        day: Date,
+    ) -> Vec<(&'static str, Severity)> {
+        oversight_findings(p, visits, day)
+            .into_iter()
+            .map(|f| (f.code, f.severity))
+            .collect()
+    }
+
     #[test]
     fn a_monitors_request_unanswered_at_the_policys_days_and_one_either_side() {
         use crate::record::{VisitOutcome as O, VisitorKind as K};
         let p = policy();
         assert_eq!(p.oversight.answer_days, 30);
         let day = date("2025-05-31");
-        let t = |d: i64| Timestamp(day.plus_days(d).start().millis() + 10 * HOUR_MS);
-        let pending = |d: i64, kind: K| {
-            let mut v = visit(1, kind, O::Pending, t(d));
-            v.reason = None;
-            v
-        };
-        let found = |vs: &[VisitFacts]| {
-            oversight_findings(&p, vs, day)
-                .into_iter()
-                .map(|f| (f.code, f.severity))
-                .collect::<Vec<_>>()
-        };
+        let t = |d: i64| ten_am(day, d);
+        let pending = |d: i64, kind: K| pending_request(day, d, kind);
+        let found = |vs: &[VisitFacts]| oversight_codes(&p, vs, day);
         // Asked 29 or 30 days before the day: within the days; 31: unanswered.
         assert!(found(&[pending(-29, K::Ngo)]).is_empty());
         assert!(found(&[pending(-30, K::Ngo)]).is_empty());
@@ -2518,12 +2574,19 @@ pub(crate) mod tests {
         let mut asked_earlier = pending(-5, K::Inspector);
         asked_earlier.requested = Some(t(-40));
         assert_eq!(found(&[asked_earlier]).len(), 1);
-        // Answered by the end of the day: nothing; answered after it: still unanswered then.
+        // Answered by the end of the day: no longer unanswered (60 days on, it was answered
+        // late); answered after it: still unanswered then.
         let mut answered = pending(-60, K::Ngo);
         answered.answered = Some((t(0), 9));
-        assert!(found(&[answered.clone()]).is_empty());
+        assert_eq!(
+            found(&[answered.clone()]),
+            [("oversight.request_answered_late", Severity::Notice)]
+        );
         answered.answered = Some((t(1), 9));
-        assert_eq!(found(&[answered]).len(), 1);
+        assert_eq!(
+            found(&[answered]),
+            [("oversight.request_unanswered", Severity::Serious)]
+        );
         // Asked more than a year before the day: still unanswered. Not a monitor's (a
         // journalist waiting is not a monitor refused), or asked after the day: nothing. A
         // pending request is not a refusal, nor a visit admitted for others.
@@ -2539,6 +2602,57 @@ pub(crate) mod tests {
         strict.oversight.answer_days = 29;
         assert_eq!(
             oversight_findings(&strict, &[pending(-30, K::Ngo)], day).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_monitors_request_answered_late_at_the_policys_days_and_one_either_side() {
+        use crate::record::VisitorKind as K;
+        let p = policy();
+        assert_eq!(p.oversight.answer_days, 30);
+        let day = date("2025-05-31");
+        let t = |d: i64| ten_am(day, d);
+        // Asked on 04-01, answered `after` days later (by a refusal, entry 9).
+        let answered = |after: i64, kind: K| {
+            let mut v = pending_request(day, -60, kind);
+            v.answered = Some((t(-60 + after), 9));
+            v
+        };
+        let found = |v: VisitFacts| oversight_codes(&p, &[v], day);
+        // Answered 29 or 30 days after it was asked for: on time; 31: late.
+        assert!(found(answered(29, K::Ngo)).is_empty());
+        assert!(found(answered(30, K::Ngo)).is_empty());
+        assert_eq!(
+            found(answered(31, K::Ngo)),
+            [("oversight.request_answered_late", Severity::Notice)]
+        );
+        // The national preventive mechanism kept waiting: serious.
+        assert_eq!(
+            found(answered(31, K::Npm)),
+            [("oversight.request_answered_late", Severity::Serious)]
+        );
+        let f = oversight_findings(&p, &[answered(45, K::Inspector)], day);
+        assert_eq!(f[0].evidence, [1, 9]);
+        assert_eq!(f[0].since.as_deref(), Some("2025-05-01"));
+        assert_eq!(f[0].until, Some(t(-15).to_string()));
+        assert!(
+            f[0].detail.contains("45 days later, over 30"),
+            "{}",
+            f[0].detail
+        );
+        // A journalist's late answer is not a monitor's. A late answer of more than a year
+        // before the day is no longer judged.
+        assert!(found(answered(45, K::Journalist)).is_empty());
+        let mut old = answered(45, K::Ngo);
+        old.requested = Some(t(-500));
+        old.answered = Some((t(-400), 9));
+        assert!(found(old).is_empty());
+        // A stricter policy finds a 30-day answer late.
+        let mut strict = policy();
+        strict.oversight.answer_days = 29;
+        assert_eq!(
+            oversight_findings(&strict, &[answered(30, K::Ngo)], day).len(),
             1
         );
     }

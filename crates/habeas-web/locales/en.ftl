@@ -890,6 +890,7 @@ rule-oversight-access_refused = Mandela Rules 83-85; OPCAT arts. 14 and 20 where
 rule-privacy-public_exposure = Mandela Rule 1 (dignity); by analogy Rule 73(1): people held are protected from insult, curiosity and publicity
 rule-contact-collective_refusal = Mandela Rules 58 and 43(3): family visits at regular intervals; family contact is never prohibited as a restrictive measure
 rule-oversight-request_unanswered = Mandela Rules 83-85; OPCAT arts. 14 and 20 where the state is party: independent monitors have access to every place
+rule-oversight-request_answered_late = Mandela Rules 83-85; OPCAT arts. 14 and 20 where the state is party: independent monitors have access to every place
 visit-outcome-pending = pending (not yet answered)
 visits-field-answers = Answers the pending request (its entry)
 field-answers = answers the request

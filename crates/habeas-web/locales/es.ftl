@@ -890,6 +890,7 @@ rule-oversight-access_refused = Reglas Mandela 83-85; Protocolo Facultativo de l
 rule-privacy-public_exposure = Regla Mandela 1 (dignidad); por analogía Regla 73(1): las personas detenidas están protegidas de insultos, curiosidad y publicidad
 rule-contact-collective_refusal = Reglas Mandela 58 y 43(3): visitas de la familia a intervalos regulares; el contacto con la familia nunca se prohíbe como medida restrictiva
 rule-oversight-request_unanswered = Reglas Mandela 83-85; Protocolo Facultativo de la Convención contra la Tortura, arts. 14 y 20, donde el Estado es parte: los órganos de supervisión independientes tienen acceso a todo lugar
+rule-oversight-request_answered_late = Reglas Mandela 83-85; Protocolo Facultativo de la Convención contra la Tortura, arts. 14 y 20, donde el Estado es parte: los órganos de supervisión independientes tienen acceso a todo lugar
 visit-outcome-pending = pendiente (sin respuesta aún)
 visits-field-answers = Responde a la solicitud pendiente (su asiento)
 field-answers = responde a la solicitud
