@@ -73,7 +73,6 @@ pub(crate) fn b(p: &Value, k: &str) -> bool {
 /// group; a group that fails drops it unwritten, and its savepoint is rolled back.
 pub(crate) struct Pending<'e> {
     persons: RowBuffer<'e>,
-    names: RowBuffer<'e>,
     custodies: RowBuffer<'e>,
     orders: RowBuffer<'e>,
     events: RowBuffer<'e>,
@@ -104,7 +103,6 @@ impl Default for Pending<'_> {
                 "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name) VALUES",
                 7,
             ),
-            names: RowBuffer::new("INSERT OR IGNORE INTO person_names (token, person) VALUES", 2),
             custodies: RowBuffer::new(
                 "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
                                         pending_order, arrested_at, recorded_at) VALUES",
@@ -128,7 +126,6 @@ impl<'e> Pending<'e> {
     /// Writes the rows waiting (the facts read stay).
     fn write_rows(&mut self, conn: &Connection) -> Result<(), StoreError> {
         self.persons.flush(conn)?;
-        self.names.flush(conn)?;
         self.custodies.flush(conn)?;
         self.orders.flush(conn)?;
         self.events.flush(conn)
@@ -167,7 +164,6 @@ impl<'e> Pending<'e> {
 
     fn is_idle(&self) -> bool {
         self.persons.is_empty()
-            && self.names.is_empty()
             && self.custodies.is_empty()
             && self.orders.is_empty()
             && self.events.is_empty()
@@ -441,12 +437,6 @@ fn admit<'e>(
                 )
                 .and_then(|mut st| st.execute(params![kind, number, issuer, e.index as i64]))
                 .map_err(backend)?;
-            }
-            // A new person: nobody has words in the name index under this entry's number yet.
-            for token in key.split(' ').filter(|t| !t.is_empty()) {
-                pending
-                    .names
-                    .push_row(conn, [owned(token.to_owned()), int(e.index as i64)])?;
             }
             pending
                 .people
@@ -1743,30 +1733,23 @@ pub struct PersonHit {
     pub formerly: Vec<String>,
 }
 
-/// People whose folded name contains every word.
-/// Keeps the name index of `person` to the words of `search_name`.
-pub(crate) fn index_name(
-    conn: &Connection,
-    person: u64,
-    search_name: &str,
-) -> Result<(), AppendError> {
-    conn.prepare_cached("DELETE FROM person_names WHERE person = ?1")
-        .and_then(|mut st| st.execute([person as i64]))
-        .map_err(backend)?;
-    let mut insert = conn
-        .prepare_cached("INSERT OR IGNORE INTO person_names (token, person) VALUES (?1, ?2)")
-        .map_err(backend)?;
-    for token in search_name.split(' ').filter(|t| !t.is_empty()) {
-        insert
-            .execute(params![token, person as i64])
-            .map_err(backend)?;
-    }
-    Ok(())
-}
-
+/// People one of whose words (of their folded name, or of a name they were formerly recorded
+/// under) begins with each word searched for, in the order they were first recorded.
 pub(crate) fn find_people(
     conn: &Connection,
     words: &[String],
+    limit: u32,
+) -> rusqlite::Result<Vec<PersonHit>> {
+    find_people_born(conn, words, None, limit)
+}
+
+/// The same, of those born on `born` when it is given: the date is checked on each person the
+/// words find, before the limit, so a common name finds everyone born that day however many
+/// share it.
+pub(crate) fn find_people_born(
+    conn: &Connection,
+    words: &[String],
+    born: Option<&str>,
     limit: u32,
 ) -> rusqlite::Result<Vec<PersonHit>> {
     // The words are folded as the names were ("Hernández" finds "hernandez"), whoever asks.
@@ -1775,7 +1758,8 @@ pub(crate) fn find_people(
         .flat_map(|w| {
             search_key(w)
                 .split(' ')
-                .filter(|p| !p.is_empty())
+                // A word of nothing but signs ("¿", "-") is no word of any name.
+                .filter(|p| p.chars().any(char::is_alphanumeric))
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
@@ -1783,49 +1767,23 @@ pub(crate) fn find_people(
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    // Each word is the beginning of some word of the name. The rarest word's range of the name
-    // index drives the search (each count stops at SPARSE, so a common word costs little to
-    // count); the other words are checked on the person's folded name; the search stops at
-    // `limit`, so a common name is as quick as a rare one.
-    const SPARSE: i64 = 5_000;
-    let mut driver = 0;
-    let mut fewest = i64::MAX;
-    for (i, w) in words.iter().enumerate() {
-        let n: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM person_names
-                 WHERE token >= ?1 AND token < ?1 || char(1114111) LIMIT ?2)",
-            )?
-            .query_row(rusqlite::params![w, SPARSE], |r| r.get(0))?;
-        if n < fewest {
-            (driver, fewest) = (i, n);
-        }
-    }
-    if fewest == 0 {
-        return Ok(Vec::new());
-    }
-    let mut ordered = vec![words[driver].clone()];
-    ordered.extend(
-        words
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != driver)
-            .map(|(_, w)| w.clone()),
+    // Each word is the beginning of some word of the name: a prefix query of the full-text
+    // index (migration 24), which intersects the words' lists of people, so three common
+    // words cost about what one rare word does. A word is quoted (a quote in it doubled), so
+    // nothing in it is read as the query language.
+    let query = words
+        .iter()
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let sql = format!(
+        "SELECT p.person, p.given_names, p.surnames, p.birth_date, p.former_names
+         FROM person_search s JOIN persons p ON p.person = s.rowid
+         WHERE person_search MATCH ?1 AND (?2 IS NULL OR p.birth_date = ?2)
+         ORDER BY s.rowid LIMIT {limit}"
     );
-    let mut sql = String::from(
-        "SELECT DISTINCT p.person, p.given_names, p.surnames, p.birth_date, p.former_names
-         FROM person_names t JOIN persons p ON p.person = t.person
-         WHERE t.token >= ?1 AND t.token < ?1 || char(1114111)",
-    );
-    for i in 2..=ordered.len() {
-        sql.push_str(&format!(
-            " AND instr(' ' || p.search_name || ' ' || p.former_search, ' ' || ?{i}) > 0"
-        ));
-    }
-    sql.push_str(&format!(" LIMIT {limit}"));
-    let words = ordered;
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(words.iter()), |r| {
+    let rows = st.query_map(rusqlite::params![query, born], |r| {
         Ok(PersonHit {
             person: r.get::<_, i64>(0)? as u64,
             given_names: r.get(1)?,

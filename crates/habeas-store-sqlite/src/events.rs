@@ -517,7 +517,7 @@ fn identity(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ])
     })
     .map_err(backend)?;
-    crate::custody::index_name(conn, c.index, &format!("{key} {former_search}"))?;
+    // The search index follows `persons` by its triggers (migration 24).
     let fields: Vec<&str> = p
         .as_object()
         .map(|o| {

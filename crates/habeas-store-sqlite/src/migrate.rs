@@ -103,6 +103,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "visit_answers",
         include_str!("../migrations/0023_visit_answers.sql"),
     ),
+    (
+        24,
+        "person_search",
+        include_str!("../migrations/0024_person_search.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
@@ -160,11 +165,15 @@ mod tests {
         rows.join("\n")
     }
 
-    /// Statements the projector runs for every admission must not read a whole table.
+    /// A search by name reads the full-text index and each person found, never every person.
     #[test]
-    fn a_persons_name_words_are_found_without_a_scan() {
-        let p = plan("DELETE FROM person_names WHERE person = 1");
-        assert!(!p.contains("SCAN"), "{p}");
-        assert!(p.contains("person_names_by_person"), "{p}");
+    fn a_search_by_name_reads_the_full_text_index() {
+        let p = plan(
+            "SELECT p.person FROM person_search s JOIN persons p ON p.person = s.rowid
+             WHERE person_search MATCH '\"flores\"*' ORDER BY s.rowid LIMIT 20",
+        );
+        assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+        assert!(!p.contains("SCAN p"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
     }
 }

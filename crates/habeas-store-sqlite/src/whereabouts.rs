@@ -87,15 +87,11 @@ pub(crate) fn people(conn: &Connection, sought: &Sought, limit: u32) -> rusqlite
             rows.map(|r| r.map(|p| p as u64)).collect()
         }
         Sought::NameAndBirth { words, birth_date } => {
-            // The name search (every word, current and former names), then the birth date:
-            // a name alone is never enough.
-            let hits = crate::custody::find_people(conn, words, 200)?;
-            Ok(hits
-                .into_iter()
-                .filter(|h| h.birth_date == *birth_date)
-                .map(|h| h.person)
-                .take(limit as usize)
-                .collect())
+            // The name search (every word, current and former names) with the birth date: a
+            // name alone is never enough, and however many share a common name, everyone
+            // born that day is found.
+            let hits = crate::custody::find_people_born(conn, words, Some(birth_date), limit)?;
+            Ok(hits.into_iter().map(|h| h.person).collect())
         }
     }
 }

@@ -131,8 +131,6 @@ fn run(args: &SearchBenchArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
                 "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name)
                  VALUES (?1, ?2, ?3, '1990-01-01', 'male', 'SV', ?4)",
             )?;
-            let mut token =
-                tx.prepare("INSERT OR IGNORE INTO person_names (token, person) VALUES (?1, ?2)")?;
             let every = (args.people / args.queries.max(1) as u64).max(1);
             let names = habeas_demo::salvadoran_names(2026);
             for (id, (given, surnames)) in (0..args.people).zip(names) {
@@ -144,9 +142,6 @@ fn run(args: &SearchBenchArgs, dir: &std::path::Path) -> Result<Vec<Figure>> {
                     surnames.join(" "),
                     folded
                 ])?;
-                for t in folded.split(' ').filter(|t| !t.is_empty()) {
-                    token.execute(rusqlite::params![t, id as i64 + offset])?;
-                }
                 if id % every == 0 && samples.len() < args.queries {
                     samples.push((given, surnames));
                 }
