@@ -551,11 +551,18 @@ pub struct CellFacts {
     pub bunks: u64,
     /// Whether the cell has a window (Rule 14(a)).
     pub window: bool,
-    /// Whether the cell has a toilet in or adjoining it (Rules 15–16): the estate records only
-    /// whether there is one, not whether it is private or adequate.
+    /// Whether the cell has a toilet in or adjoining it (Rules 15–16).
     pub sanitation: bool,
-    /// The entry that defined or certified the cell.
+    /// The mattresses the estate records for the cell (Rule 21), when it records them.
+    pub mattresses: Option<u64>,
+    /// Whether the cell's toilet is private (`Some(false)`: an open toilet in the cell), when
+    /// the estate records it.
+    pub toilet_private: Option<bool>,
+    /// The entry that certified the cell's capacity (its definition, until a certification).
     pub evidence: u64,
+    /// The entry that last defined the cell: what its attributes (window, bunks, mattresses,
+    /// sanitation) are read from.
+    pub defined: u64,
 }
 
 /// Space, capacity and lighting of one cell (Mandela Rules 12–14).
@@ -1950,6 +1957,9 @@ pub(crate) mod tests {
             bunks: 100,
             window: true,
             sanitation: true,
+            mattresses: None,
+            toilet_private: None,
+            defined: 1,
             evidence: 7,
         }
     }

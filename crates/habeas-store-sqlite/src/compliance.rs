@@ -685,7 +685,7 @@ fn complaint_facts(
 fn cell_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<CellFacts>> {
     let mut st = conn.prepare_cached(
         "SELECT facility, unit, code, area_cm2, population, cna, operational, lighting, certified,
-                bunks, window, sanitation
+                bunks, window, sanitation, mattresses, toilet_private, idx
          FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
     )?;
     let rows = st.query_map([facility], |r| {
@@ -702,6 +702,9 @@ fn cell_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec
             bunks: r.get::<_, i64>(9)?.max(0) as u64,
             window: r.get(10)?,
             sanitation: r.get(11)?,
+            mattresses: r.get::<_, Option<i64>>(12)?.map(|m| m.max(0) as u64),
+            toilet_private: r.get(13)?,
+            defined: r.get(14)?,
         })
     })?;
     rows.collect()

@@ -250,8 +250,14 @@ pub(crate) fn apply<'e>(
 }
 
 fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
+    // Local time: a fixed offset from UTC (none: UTC).
+    let offset = match e.payload.get("utc_offset").and_then(Value::as_str) {
+        Some(o) => habeas_core::estate::utc_offset("payload.utc_offset", o)
+            .map_err(|err| reject(&err.field, err.message))?,
+        None => 0,
+    };
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO facilities (code, idx, name, country, juvenile) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO facilities (code, idx, name, country, juvenile, utc_offset_minutes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -259,7 +265,8 @@ fn facility(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             e.index as i64,
             s(&e.payload, "name").unwrap_or(""),
             s(&e.payload, "country").unwrap_or(""),
-            b(&e.payload, "juvenile")
+            b(&e.payload, "juvenile"),
+            offset
         ])
     })
     .map_err(backend)?;
@@ -322,13 +329,14 @@ fn cell(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             }
             conn.prepare_cached(
                 "UPDATE cells SET unit = ?3, idx = ?4, area_cm2 = ?5, bunks = ?6, kind = ?7, lighting = ?8, window = ?9,
-                 ventilation = ?10, sanitation = ?11 WHERE facility = ?1 AND code = ?2",
+                 ventilation = ?10, sanitation = ?11, mattresses = ?12, toilet_private = ?13 WHERE facility = ?1 AND code = ?2",
             )
             .and_then(|mut st| {
                 st.execute(params![
                     e.facility, code, unit, e.index as i64, u(p, "area_cm2").unwrap_or(0) as i64, u(p, "bunks").unwrap_or(0) as i64,
                     s(p, "kind").unwrap_or("normal"), s(p, "lighting").unwrap_or("cycle"), b(p, "window"),
-                    s(p, "ventilation").unwrap_or("natural"), b(p, "sanitation")
+                    s(p, "ventilation").unwrap_or("natural"), b(p, "sanitation"),
+                    p.get("mattresses").and_then(Value::as_i64), p.get("toilet_private").and_then(Value::as_bool)
                 ])
             })
             .map_err(backend)?;
@@ -347,11 +355,14 @@ fn cell(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 s(p, "lighting")?,
                 b(p, "window"),
                 s(p, "ventilation")?,
-                b(p, "sanitation")
+                b(p, "sanitation"),
+                p.get("mattresses").and_then(Value::as_i64),
+                p.get("toilet_private").and_then(Value::as_bool)
             ];
             conn.prepare_cached(
                 "INSERT INTO cells (facility, code, unit, idx, certified, area_cm2, bunks, cna, operational, kind, lighting,
-                 window, ventilation, sanitation, population) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)",
+                 window, ventilation, sanitation, mattresses, toilet_private, population)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)",
             )
             .and_then(|mut st| st.execute(values))
             .map_err(backend)?;
@@ -1402,11 +1413,16 @@ pub struct CellRow {
     pub ventilation: String,
     pub sanitation: bool,
     pub population: u64,
+    /// The mattresses in the cell, when recorded (Rule 21).
+    pub mattresses: Option<u64>,
+    /// Whether its toilet is private, when recorded (Rules 15–16).
+    pub toilet_private: Option<bool>,
 }
 
 pub(crate) fn cells(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Vec<CellRow>> {
     let mut st = conn.prepare_cached(
-        "SELECT facility, unit, code, area_cm2, bunks, cna, operational, kind, lighting, window, ventilation, sanitation, population
+        "SELECT facility, unit, code, area_cm2, bunks, cna, operational, kind, lighting, window, ventilation, sanitation, population,
+                mattresses, toilet_private
          FROM cells WHERE ?1 IS NULL OR facility = ?1 ORDER BY facility, unit, code",
     )?;
     let rows = st.query_map([facility], |r| {
@@ -1424,6 +1440,8 @@ pub(crate) fn cells(conn: &Connection, facility: Option<&str>) -> rusqlite::Resu
             ventilation: r.get(10)?,
             sanitation: r.get(11)?,
             population: r.get::<_, i64>(12)? as u64,
+            mattresses: r.get::<_, Option<i64>>(13)?.map(|m| m.max(0) as u64),
+            toilet_private: r.get(14)?,
         })
     })?;
     rows.collect()
@@ -1437,15 +1455,19 @@ pub struct FacilityRow {
     pub country: String,
     /// Designated for people under 18.
     pub juvenile: bool,
+    /// Its local time's offset from UTC, in minutes (0: UTC).
+    pub utc_offset_minutes: i32,
     pub units: Vec<(String, String)>,
 }
 
 pub(crate) fn facility_row(conn: &Connection, code: &str) -> rusqlite::Result<Option<FacilityRow>> {
-    let head: Option<(String, String, bool)> = conn
-        .prepare_cached("SELECT name, country, juvenile FROM facilities WHERE code = ?1")?
-        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let head: Option<(String, String, bool, i32)> = conn
+        .prepare_cached(
+            "SELECT name, country, juvenile, utc_offset_minutes FROM facilities WHERE code = ?1",
+        )?
+        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((name, country, juvenile)) = head else {
+    let Some((name, country, juvenile, utc_offset_minutes)) = head else {
         return Ok(None);
     };
     let mut st =
@@ -1458,6 +1480,7 @@ pub(crate) fn facility_row(conn: &Connection, code: &str) -> rusqlite::Result<Op
         name,
         country,
         juvenile,
+        utc_offset_minutes,
         units,
     }))
 }

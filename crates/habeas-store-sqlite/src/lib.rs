@@ -581,6 +581,7 @@ impl SqliteStore {
             k.name != estate.facility.name
                 || k.country != estate.facility.country
                 || k.juvenile != estate.facility.juvenile
+                || k.utc_offset_minutes != estate.facility.utc_offset_minutes
         }) {
             drafts.push(estate.facility.to_draft(actor));
         }
@@ -616,7 +617,9 @@ impl SqliteStore {
                         && x.lighting == c.lighting.as_str()
                         && x.window == c.window
                         && x.ventilation == c.ventilation.as_str()
-                        && x.sanitation == c.sanitation;
+                        && x.sanitation == c.sanitation
+                        && x.mattresses == c.mattresses.map(u64::from)
+                        && x.toilet_private == c.toilet_private;
                     if same {
                         unchanged += 1;
                     } else {

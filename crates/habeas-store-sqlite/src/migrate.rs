@@ -108,6 +108,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person_search",
         include_str!("../migrations/0024_person_search.sql"),
     ),
+    (
+        25,
+        "local_time_and_fittings",
+        include_str!("../migrations/0025_local_time_and_fittings.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

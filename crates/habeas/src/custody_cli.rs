@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use habeas_core::allocation::{plan, Allocation};
 use habeas_core::custody::{end_non_association, AdmissionInput, NonAssociation, Release};
 use habeas_core::dates::Date;
-use habeas_core::estate::{cells_from_csv, Certification, EstateFile};
+use habeas_core::estate::{cells_from_csv, offset_text, Certification, EstateDocument};
 use habeas_core::ids::{Actor, FacilityCode};
 use habeas_core::DomainError;
 use habeas_register::store::AppendError;
@@ -30,6 +30,7 @@ pub enum EstateCommand {
     Load {
         file: PathBuf,
         /// More cells, as CSV: code,unit,area_m2,bunks,cna,operational_capacity,kind,lighting,window,ventilation,sanitation
+        /// and optionally mattresses,toilet_private
         #[arg(long)]
         cells: Option<PathBuf>,
     },
@@ -230,7 +231,7 @@ pub fn estate(db: &DbArgs, actor: &Actor, command: EstateCommand) -> Result<Exit
         EstateCommand::Load { file, cells } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let mut parsed: EstateFile =
+            let mut parsed: EstateDocument =
                 toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             if let Some(csv) = cells {
                 let csv_text = std::fs::read_to_string(&csv)
@@ -296,23 +297,44 @@ pub fn estate(db: &DbArgs, actor: &Actor, command: EstateCommand) -> Result<Exit
                     )?
                 ),
                 Out::Table => {
-                    println!("{} — {} ({})", f.code, f.name, f.country);
                     println!(
-                        "{:<10} {:<12} {:>8} {:>6} {:>5} {:>6} {:>6} {:>9}  lighting",
-                        "unit", "cell", "area m²", "bunks", "CNA", "oper.", "pop.", "m²/pers."
+                        "{} — {} ({}), local time UTC{}",
+                        f.code,
+                        f.name,
+                        f.country,
+                        offset_text(f.utc_offset_minutes)
+                    );
+                    println!(
+                        "{:<10} {:<12} {:>8} {:>6} {:>6} {:>5} {:>6} {:>6} {:>9}  lighting, toilet",
+                        "unit",
+                        "cell",
+                        "area m²",
+                        "bunks",
+                        "mattr.",
+                        "CNA",
+                        "oper.",
+                        "pop.",
+                        "m²/pers."
                     );
                     for c in &cells {
                         println!(
-                            "{:<10} {:<12} {:>8.2} {:>6} {:>5} {:>6} {:>6} {:>9}  {}",
+                            "{:<10} {:<12} {:>8.2} {:>6} {:>6} {:>5} {:>6} {:>6} {:>9}  {}, {}",
                             c.unit,
                             c.code,
                             c.area_cm2 as f64 / 10_000.0,
                             c.bunks,
+                            c.mattresses.map_or("—".to_owned(), |m| m.to_string()),
                             c.cna,
                             c.operational_capacity,
                             c.population,
                             per_person(c.area_cm2, c.population),
-                            c.lighting
+                            c.lighting,
+                            match (c.sanitation, c.toilet_private) {
+                                (false, _) => "none",
+                                (true, Some(true)) => "private",
+                                (true, Some(false)) => "open",
+                                (true, None) => "in the cell",
+                            }
                         );
                     }
                 }

@@ -1,6 +1,6 @@
 //! Physical conditions: the environment readings (Mandela Rule 13) and the cell's own
-//! attributes as the estate records them: a window (Rule 14(a)), bunks (Rule 21) and
-//! sanitation (Rules 15–16).
+//! attributes as the estate records them: a window (Rule 14(a)), bunks and mattresses (Rule 21)
+//! and sanitation and its privacy (Rules 15–16).
 
 use super::{day_number, CellFacts, Finding, Policy, Severity, Subject};
 use crate::dates::Date;
@@ -115,6 +115,30 @@ pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) 
     out
 }
 
+const RULES_15_16: &str = "Mandela Rules 15-16: sanitary installations adequate for the needs of nature in a clean and decent manner";
+
+const RULE_21: &str =
+    "Mandela Rule 21: a separate bed and separate, sufficient bedding for every person";
+
+/// `1 bunk`, `80 bunks`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// People held without something there is `enough` of for some of them: serious, grave when
+/// more than half are without it.
+fn more_than_half_without(held: u64, enough: u64) -> Severity {
+    if held.saturating_sub(enough) * 2 > held {
+        Severity::Grave
+    } else {
+        Severity::Serious
+    }
+}
+
 /// The findings on an occupied cell's own attributes, as the estate records them (one cell, not
 /// one person-day: the cell is measured once however many people it holds):
 ///
@@ -122,8 +146,12 @@ pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) 
 /// * `conditions.bedding` (Rule 21): more people than the cell's bunks allow at the policy's
 ///   `bunks_per_person` (serious; grave when the bunks are for fewer than half of them);
 /// * `conditions.sanitation` (Rules 15–16, grave): people held in a cell without sanitation in
-///   or adjoining it. The estate records sanitation as present or not: an open toilet in a
-///   shared cell counts as present, so this finds only its absence (a bucket, nothing).
+///   or adjoining it (a bucket, nothing);
+/// * `conditions.no_mattress` (Rule 21): where the estate records the cell's mattresses, more
+///   people held than mattresses (serious; grave when more than half are without one);
+/// * `conditions.open_toilet` (Rules 15–16, serious): where the estate records the cell's
+///   toilet as open (`toilet_private = false`), two or more people held, who use it in front of
+///   one another.
 pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
     let mut out = Vec::new();
     if c.population == 0 {
@@ -134,11 +162,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
         cell: c.cell.clone(),
     };
     let held = c.population;
-    let people = if held == 1 {
-        "1 person".to_owned()
-    } else {
-        format!("{held} people")
-    };
+    let people = count(held, "person", "people");
     if !c.window {
         out.push(Finding {
             code: "conditions.no_window",
@@ -148,48 +172,70 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             since: None,
             until: None,
             detail: format!("{people} held in a cell without a window"),
-            evidence: vec![c.evidence],
+            evidence: vec![c.defined],
         });
     }
     let per_person = policy.conditions.bunks_per_person;
     // The people the bunks serve at the policy's ratio (a small tolerance: 3 bunks at 1.5 a
     // person serve 2 people, not 1.9999).
     let served = ((c.bunks as f64) / per_person + 1e-9).floor().max(0.0) as u64;
+    let bunks = count(c.bunks, "bunk", "bunks");
     if held > served {
-        let without = held - served;
         out.push(Finding {
             code: "conditions.bedding",
-            rule:
-                "Mandela Rule 21: a separate bed and separate, sufficient bedding for every person",
+            rule: RULE_21,
             subject: subject(),
-            severity: if without * 2 > held {
-                Severity::Grave
-            } else {
-                Severity::Serious
-            },
+            severity: more_than_half_without(held, served),
             since: None,
             until: None,
             detail: format!(
-                "{people} held for {} ({per_person} a person): {without} without one",
-                if c.bunks == 1 {
-                    "1 bunk".to_owned()
-                } else {
-                    format!("{} bunks", c.bunks)
-                }
+                "{people} held for {bunks} ({per_person} a person): {} without one",
+                held - served
             ),
-            evidence: vec![c.evidence],
+            evidence: vec![c.defined],
+        });
+    }
+    if let Some(mattresses) = c.mattresses.filter(|m| held > *m) {
+        let bare = c.bunks.saturating_sub(mattresses);
+        out.push(Finding {
+            code: "conditions.no_mattress",
+            rule: RULE_21,
+            subject: subject(),
+            severity: more_than_half_without(held, mattresses),
+            since: None,
+            until: None,
+            detail: format!(
+                "{people} held with {} ({bunks}, {bare} of them bare): {} without a mattress",
+                count(mattresses, "mattress", "mattresses"),
+                held - mattresses
+            ),
+            evidence: vec![c.defined],
+        });
+    }
+    if c.sanitation && c.toilet_private == Some(false) && held > 1 {
+        out.push(Finding {
+            code: "conditions.open_toilet",
+            rule: RULES_15_16,
+            subject: subject(),
+            severity: Severity::Serious,
+            since: None,
+            until: None,
+            detail: format!(
+                "{people} held in a cell whose toilet is open, without privacy: each uses it in front of the others"
+            ),
+            evidence: vec![c.defined],
         });
     }
     if !c.sanitation {
         out.push(Finding {
             code: "conditions.sanitation",
-            rule: "Mandela Rules 15-16: sanitary installations adequate for the needs of nature in a clean and decent manner",
+            rule: RULES_15_16,
             subject: subject(),
             severity: Severity::Grave,
             since: None,
             until: None,
             detail: format!("{people} held in a cell with no toilet in or adjoining it"),
-            evidence: vec![c.evidence],
+            evidence: vec![c.defined],
         });
     }
     out
@@ -273,7 +319,10 @@ mod tests {
             bunks,
             window,
             sanitation,
-            evidence: 7,
+            mattresses: None,
+            toilet_private: None,
+            evidence: 6,
+            defined: 7,
         }
     }
 
@@ -340,6 +389,69 @@ mod tests {
         strict.conditions.bunks_per_person = 1.5;
         assert!(found(&strict, &cell(2, 3, true, true)).is_empty());
         assert_eq!(found(&strict, &cell(3, 3, true, true)).len(), 1);
+    }
+
+    #[test]
+    fn no_mattress_at_the_mattresses_and_one_step_either_side_grave_past_half() {
+        let p = policy();
+        let found = |held, mattresses| {
+            let mut c = cell(held, 200, true, true);
+            c.mattresses = mattresses;
+            found(&p, &c)
+        };
+        // 80 mattresses: 79 and 80 people have one each; 81 do not.
+        assert!(found(79, Some(80)).is_empty());
+        assert!(found(80, Some(80)).is_empty());
+        assert_eq!(
+            found(81, Some(80)),
+            [("conditions.no_mattress", Severity::Serious)]
+        );
+        // Grave when more than half are without: 160 for 80 is half, 161 more.
+        assert_eq!(found(160, Some(80))[0].1, Severity::Serious);
+        assert_eq!(found(161, Some(80))[0].1, Severity::Grave);
+        // CECOT: 80 bare bunks, no mattress, 80 people.
+        let mut cecot = cell(80, 80, true, true);
+        cecot.mattresses = Some(0);
+        let f = cell_condition_findings(&p, &cecot);
+        assert_eq!(
+            f.iter().map(|f| (f.code, f.severity)).collect::<Vec<_>>(),
+            [("conditions.no_mattress", Severity::Grave)]
+        );
+        assert_eq!(
+            f[0].detail,
+            "80 people held with 0 mattresses (80 bunks, 80 of them bare): 80 without a mattress"
+        );
+        assert_eq!(f[0].evidence, [7]);
+        // Not recorded: nothing is found; an empty cell neither.
+        assert!(found(150, None).is_empty());
+        assert!(found(0, Some(0)).is_empty());
+    }
+
+    #[test]
+    fn an_open_toilet_is_found_when_two_share_the_cell() {
+        let p = policy();
+        let found = |held, toilet_private| {
+            let mut c = cell(held, 80, true, true);
+            c.toilet_private = toilet_private;
+            found(&p, &c)
+        };
+        // One person alone: not found; two: found; three: found.
+        assert!(found(1, Some(false)).is_empty());
+        assert_eq!(
+            found(2, Some(false)),
+            [("conditions.open_toilet", Severity::Serious)]
+        );
+        assert_eq!(found(3, Some(false)).len(), 1);
+        // A private toilet, or one whose privacy is not recorded: nothing.
+        assert!(found(80, Some(true)).is_empty());
+        assert!(found(80, None).is_empty());
+        // No toilet at all is conditions.sanitation, not an open one.
+        let mut bucket = cell(3, 80, true, false);
+        bucket.toilet_private = Some(false);
+        assert_eq!(
+            self::found(&p, &bucket),
+            [("conditions.sanitation", Severity::Grave)]
+        );
     }
 
     #[test]

@@ -184,6 +184,133 @@ fn the_estate_loads_once_and_changes_only_by_certification() {
 }
 
 #[test]
+fn a_facilitys_local_time_and_a_cells_fittings_load_change_by_entry_and_are_found() {
+    let reg = facility();
+    // The offset and Module 1's fittings: a new facility entry and one for each of its cells.
+    reg.file(
+        "fitted.toml",
+        &ESTATE
+            .replace(
+                "country = \"SV\"",
+                "country = \"SV\"\nutc_offset = \"-06:00\"",
+            )
+            .replace(
+                "sanitation = true }",
+                "sanitation = true, mattresses = 0, toilet_private = false }",
+            ),
+    );
+    let r = reg.ok(&["estate", "load", "fitted.toml"]);
+    assert!(
+        r.stdout.contains("4 entries recorded, 2 cells unchanged"),
+        "{}",
+        r.stdout
+    );
+    let again = reg.ok(&["estate", "load", "fitted.toml"]);
+    assert!(
+        again.stdout.contains("0 entries recorded"),
+        "{}",
+        again.stdout
+    );
+    let show: Value = serde_json::from_str(
+        &reg.ok(&["estate", "show", "--facility", "CECOT", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(show["facility"]["utc_offset_minutes"], -360);
+    let cell = |code: &str| {
+        show["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            cell("M1-C01")["mattresses"].clone(),
+            cell("M1-C01")["toilet_private"].clone()
+        ),
+        (json!(0), json!(false))
+    );
+    assert_eq!(
+        (
+            cell("M2-C01")["mattresses"].clone(),
+            cell("M2-C01")["toilet_private"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+    let table = reg.ok(&["estate", "show", "--facility", "CECOT"]).stdout;
+    assert!(table.contains("local time UTC-06:00"), "{table}");
+    assert!(table.contains("constant, open"), "{table}");
+    // A bad offset, or a private toilet where there is none, is refused by name.
+    reg.file(
+        "bad-offset.toml",
+        &ESTATE.replace("country = \"SV\"", "country = \"SV\"\nutc_offset = \"-6\""),
+    );
+    reg.refused(
+        &["estate", "load", "bad-offset.toml"],
+        "facility.utc_offset",
+    );
+    reg.file(
+        "no-toilet.toml",
+        &ESTATE.replace(
+            "operational_capacity = 3 }",
+            "operational_capacity = 3, toilet_private = true }",
+        ),
+    );
+    reg.refused(
+        &["estate", "load", "no-toilet.toml"],
+        "unit[1].cell_template.toilet_private",
+    );
+    // Two people on two bare bunks sharing an open toilet.
+    for name in ["Ana", "Beto"] {
+        let b = reg.admit(&admission(name, "male", "remand"));
+        reg.ok(&[
+            "allocate",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &b.to_string(),
+            "--cell",
+            "M1-C01",
+        ]);
+    }
+    let report: Value =
+        serde_json::from_str(&reg.ok(&["report", "compliance", "--format", "json"]).stdout)
+            .unwrap();
+    let found: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"]["cell"] == "M1-C01")
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(code, _, _)| code == "conditions.no_mattress" || code == "conditions.open_toilet")
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1.as_str()),
+        ("conditions.no_mattress", "grave")
+    );
+    assert!(
+        found[0].2.contains("2 people held with 0 mattresses"),
+        "{found:?}"
+    );
+    assert_eq!(
+        (found[1].0.as_str(), found[1].1.as_str()),
+        ("conditions.open_toilet", "serious")
+    );
+    // The projections equal a rebuild from the register.
+    reg.ok(&["verify"]);
+}
+
+#[test]
 fn admission_is_refused_without_a_legal_basis_and_names_each_bad_field() {
     let reg = facility();
     let mut v = admission("José", "male", "remand");
