@@ -16,7 +16,9 @@ mod family;
 pub mod strictness;
 mod treatment;
 pub use activities::{activity_findings, sentence_plan_findings, ActivityFacts, SentencePlanFacts};
-pub use conditions::{cell_condition_findings, heat_findings, CellDayReading, ConditionsPolicy};
+pub use conditions::{
+    cell_condition_findings, heat_findings, heat_index_findings, CellDayReading, ConditionsPolicy,
+};
 pub use family::{family_informed_findings, FamilyInformedFacts};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
@@ -1147,6 +1149,9 @@ pub struct Facts {
     pub family_visit_requests: Vec<FamilyVisitRequestFacts>,
     /// The hottest environment reading of each cell on each day of the year up to the day.
     pub hot_days: Vec<CellDayReading>,
+    /// The reading of each cell on each day of the year up to the day with the highest heat
+    /// index (of those with a temperature and a humidity).
+    pub heat_index_days: Vec<CellDayReading>,
     /// The people held as of the day, with their latest programme attendance.
     pub activities: Vec<ActivityFacts>,
     /// The custodies recorded as they began, with their first family contact.
@@ -1246,6 +1251,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
         as_of,
     ));
     out.extend(heat_findings(policy, &facts.hot_days, as_of));
+    out.extend(heat_index_findings(policy, &facts.heat_index_days, as_of));
     out.extend(activity_findings(policy, &facts.activities, as_of));
     out.extend(sentence_plan_findings(policy, &facts.sentence_plans, as_of));
     out.extend(

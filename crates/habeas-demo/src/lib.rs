@@ -1139,9 +1139,12 @@ fn environment_health_and_programmes(
                 FACILITY,
                 cell,
                 &t.to_string(),
-                Some(&temp),
-                Some(if lit { "on" } else { "off" }),
-                Some("on"),
+                habeas_core::environment::Measured {
+                    temperature_c: Some(&temp),
+                    humidity_pct: None,
+                    lighting: Some(if lit { "on" } else { "off" }),
+                    ventilation: Some("on"),
+                },
                 t,
             )
             .map_err(|e| DemoError::Refused(e.to_string()))?;

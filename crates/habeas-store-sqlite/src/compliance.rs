@@ -77,7 +77,8 @@ pub(crate) fn facts(
         family_visit_requests: family_visit_request_facts(conn, facility, as_of)?,
         activities: activity_facts(conn, facility, as_of)?,
         family_informed: family_informed_facts(conn, facility, as_of)?,
-        hot_days: hot_day_facts(conn, facility, as_of)?,
+        hot_days: cell_day_maxima(conn, facility, as_of, "temperature_dc")?,
+        heat_index_days: cell_day_maxima(conn, facility, as_of, "heat_index_dc")?,
         sentence_plans: sentence_plan_facts(conn, facility, as_of)?,
     })
 }
@@ -290,24 +291,26 @@ fn family_visit_request_facts(
     Ok(out)
 }
 
-/// The hottest temperature reading of each cell on each day of the year up to `as_of` (the
-/// engine counts those over the policy's threshold in its window), with that reading's entry.
-fn hot_day_facts(
+/// For each cell and each day of the year up to `as_of`, the reading with the highest
+/// `column` (`temperature_dc`, or `heat_index_dc` for the readings that have a humidity), with
+/// that reading's entry: the engine counts the days over the policy's threshold in its window.
+fn cell_day_maxima(
     conn: &Connection,
     facility: Option<&str>,
     as_of: Date,
+    column: &'static str,
 ) -> rusqlite::Result<Vec<habeas_core::compliance::CellDayReading>> {
     let end = format!("{as_of}T99");
     let from = as_of.plus_days(-366).to_string();
     // SQLite gives the bare column `e.idx` of the row holding the max().
-    let mut st = conn.prepare_cached(
-        "SELECT e.facility, e.place, substr(e.at, 1, 10) AS day, max(e.temperature_dc), e.idx
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT e.facility, e.place, substr(e.at, 1, 10) AS day, max(e.{column}), e.idx
          FROM environment e JOIN cells c ON c.facility = e.facility AND c.code = e.place
-         WHERE e.temperature_dc IS NOT NULL AND e.at >= ?2 AND e.at <= ?3
+         WHERE e.{column} IS NOT NULL AND e.at >= ?2 AND e.at <= ?3
            AND (?1 IS NULL OR e.facility = ?1)
          GROUP BY e.facility, e.place, day
-         ORDER BY e.facility, e.place, day",
-    )?;
+         ORDER BY e.facility, e.place, day"
+    ))?;
     let mut rows = st.query(rusqlite::params![facility, from, end])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -323,7 +326,7 @@ fn hot_day_facts(
             facility: r.get(0)?,
             cell: r.get(1)?,
             day,
-            temperature_dc: r.get(3)?,
+            tenths_c: r.get(3)?,
             evidence: r.get::<_, i64>(4)? as u64,
         });
     }

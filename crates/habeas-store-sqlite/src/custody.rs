@@ -1899,6 +1899,10 @@ pub struct CellMovement {
 pub struct Reading {
     pub at: String,
     pub temperature_dc: Option<i64>,
+    /// Relative humidity, tenths of a percent.
+    pub humidity_permille: Option<i64>,
+    /// The heat index of the temperature and humidity, tenths of °C.
+    pub heat_index_dc: Option<i64>,
     pub lighting_on: Option<bool>,
     pub ventilation_on: Option<bool>,
 }
@@ -1966,8 +1970,8 @@ pub(crate) fn cell_view(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut readings_v = conn
         .prepare_cached(
-            "SELECT at, temperature_dc, lighting_on, ventilation_on FROM environment
-             WHERE facility = ?1 AND place = ?2 ORDER BY at DESC LIMIT ?3",
+            "SELECT at, temperature_dc, lighting_on, ventilation_on, humidity_permille, heat_index_dc
+             FROM environment WHERE facility = ?1 AND place = ?2 ORDER BY at DESC LIMIT ?3",
         )?
         .query_map(params![facility, cell, readings], |r| {
             Ok(Reading {
@@ -1975,6 +1979,8 @@ pub(crate) fn cell_view(
                 temperature_dc: r.get(1)?,
                 lighting_on: r.get(2)?,
                 ventilation_on: r.get(3)?,
+                humidity_permille: r.get(4)?,
+                heat_index_dc: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -113,6 +113,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "local_time_and_fittings",
         include_str!("../migrations/0025_local_time_and_fittings.sql"),
     ),
+    (
+        26,
+        "humidity_and_heat_index",
+        include_str!("../migrations/0026_humidity_and_heat_index.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

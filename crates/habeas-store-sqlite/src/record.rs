@@ -453,8 +453,17 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                     format!("{place} is not a cell or unit of {}", e.facility),
                 ));
             }
+            let (temperature, humidity) = (
+                p.get("temperature_dc").and_then(Value::as_i64),
+                p.get("humidity_permille").and_then(Value::as_i64),
+            );
+            // The heat index of a reading with both (Rule 13), worked out once, here.
+            let heat_index = temperature
+                .zip(humidity)
+                .map(|(t, h)| habeas_core::environment::heat_index_dc(t, h));
             conn.prepare_cached(
-                "INSERT INTO environment (idx, facility, place, at, temperature_dc, lighting_on, ventilation_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO environment (idx, facility, place, at, temperature_dc, lighting_on, ventilation_on,
+                 humidity_permille, heat_index_dc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -462,9 +471,11 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                     e.facility,
                     place,
                     at,
-                    p.get("temperature_dc").and_then(Value::as_i64),
+                    temperature,
                     p.get("lighting_on").and_then(Value::as_bool),
-                    p.get("ventilation_on").and_then(Value::as_bool)
+                    p.get("ventilation_on").and_then(Value::as_bool),
+                    humidity,
+                    heat_index
                 ])
             })
             .map_err(backend)?;

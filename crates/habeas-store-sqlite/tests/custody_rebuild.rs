@@ -296,9 +296,12 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
                         "CECOT",
                         CELLS[who % 4],
                         at,
-                        Some("31.5"),
-                        Some("on"),
-                        None,
+                        habeas_core::environment::Measured {
+                            temperature_c: Some("31.5"),
+                            humidity_pct: Some("80"),
+                            lighting: Some("on"),
+                            ventilation: None,
+                        },
                         now,
                     )
                     .ok()

@@ -1010,6 +1010,9 @@ pub(crate) struct ReadingBody {
     at: Option<String>,
     #[serde(default)]
     temperature_c: Option<String>,
+    /// Relative humidity in %, 0 to 100: with a temperature, the reading's heat index.
+    #[serde(default)]
+    humidity_pct: Option<String>,
     /// `on` or `off`.
     #[serde(default)]
     lighting: Option<String>,
@@ -1025,16 +1028,14 @@ handler!(
         let b: ReadingBody = body(&bytes)?;
         let now = state.clock.now();
         let at = b.at.unwrap_or_else(|| now.to_string());
-        let r = habeas_core::environment::Reading::new(
-            &b.facility,
-            &b.place,
-            &at,
-            b.temperature_c.as_deref(),
-            b.lighting.as_deref(),
-            b.ventilation.as_deref(),
-            now,
-        )
-        .map_err(domain)?;
+        let measured = habeas_core::environment::Measured {
+            temperature_c: b.temperature_c.as_deref(),
+            humidity_pct: b.humidity_pct.as_deref(),
+            lighting: b.lighting.as_deref(),
+            ventilation: b.ventilation.as_deref(),
+        };
+        let r = habeas_core::environment::Reading::new(&b.facility, &b.place, &at, measured, now)
+            .map_err(domain)?;
         let draft = r.to_draft(&actor(&caller)?);
         write(
             &state,

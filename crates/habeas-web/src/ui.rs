@@ -848,9 +848,18 @@ pub struct MovementLine {
     pub open_air: String,
 }
 
+/// A reading's value kept in tenths (°C, %), in the reader's way, or a dash.
+fn tenths(lang: i18n::Lang, v: Option<i64>, unit: &str) -> String {
+    v.map_or("—".to_owned(), |t| {
+        format!("{} {unit}", i18n::decimal(lang, t as f64 / 10.0, 1))
+    })
+}
+
 pub struct ReadingLine {
     pub at: String,
     pub temperature: String,
+    pub humidity: String,
+    pub heat_index: String,
     pub lighting: String,
     pub ventilation: String,
 }
@@ -928,9 +937,9 @@ pub(crate) async fn cell_page(
             .iter()
             .map(|r| ReadingLine {
                 at: i18n::date_time(tr.lang, &r.at),
-                temperature: r.temperature_dc.map_or("—".to_owned(), |t| {
-                    format!("{} °C", i18n::decimal(tr.lang, t as f64 / 10.0, 1))
-                }),
+                temperature: tenths(tr.lang, r.temperature_dc, "°C"),
+                humidity: tenths(tr.lang, r.humidity_permille, "%"),
+                heat_index: tenths(tr.lang, r.heat_index_dc, "°C"),
                 lighting: on_off(r.lighting_on),
                 ventilation: on_off(r.ventilation_on),
             })

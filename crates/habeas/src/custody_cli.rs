@@ -1320,6 +1320,9 @@ pub enum EnvironmentCommand {
         /// Degrees Celsius.
         #[arg(long)]
         temperature_c: Option<String>,
+        /// Relative humidity in %, 0 to 100 (with a temperature it gives the heat index).
+        #[arg(long)]
+        humidity_pct: Option<String>,
         /// on or off
         #[arg(long)]
         lighting: Option<String>,
@@ -1329,8 +1332,9 @@ pub enum EnvironmentCommand {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Readings from sensors, as CSV with the header at,place,temperature_c,lighting,ventilation.
-    /// The whole file is checked first: a bad line is named and nothing is written.
+    /// Readings from sensors, as CSV with the header at,place,temperature_c,lighting,ventilation
+    /// (and optionally humidity_pct). The whole file is checked first: a bad line is named and
+    /// nothing is written.
     Import {
         #[arg(long)]
         facility: String,
@@ -1344,21 +1348,20 @@ pub fn environment(db: &DbArgs, actor: &Actor, c: EnvironmentCommand) -> Result<
             facility,
             place,
             temperature_c,
+            humidity_pct,
             lighting,
             ventilation,
             at,
         } => {
             let at = at.unwrap_or_else(|| now().to_string());
-            let r = habeas_core::environment::Reading::new(
-                &facility,
-                &place,
-                &at,
-                temperature_c.as_deref(),
-                lighting.as_deref(),
-                ventilation.as_deref(),
-                now(),
-            )
-            .map_err(domain)?;
+            let measured = habeas_core::environment::Measured {
+                temperature_c: temperature_c.as_deref(),
+                humidity_pct: humidity_pct.as_deref(),
+                lighting: lighting.as_deref(),
+                ventilation: ventilation.as_deref(),
+            };
+            let r = habeas_core::environment::Reading::new(&facility, &place, &at, measured, now())
+                .map_err(domain)?;
             let idx = append_all(db, vec![r.to_draft(actor)])?;
             println!("reading recorded as entry {}", idx[0]);
         }

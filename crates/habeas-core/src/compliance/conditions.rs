@@ -17,9 +17,17 @@ pub struct ConditionsPolicy {
     /// Days with a hot reading, in the window, from which a cell is found too hot.
     #[serde(default = "default_heat_days")]
     pub heat_days: u32,
-    /// The days up to the day evaluated over which hot readings are counted (at most 366).
+    /// The days up to the day evaluated over which hot readings are counted (at most 366),
+    /// for the temperature and for the heat index.
     #[serde(default = "default_heat_window_days")]
     pub heat_window_days: u32,
+    /// A cell reading whose heat index (temperature and humidity together) is over this (°C)
+    /// is a dangerous reading.
+    #[serde(default = "default_heat_index_celsius")]
+    pub heat_index_celsius: f64,
+    /// Days with a dangerous heat index, in the window, from which a cell is found.
+    #[serde(default = "default_heat_days")]
+    pub heat_index_days: u32,
     /// Rule 21: bunks a cell has for each person held in it (1.0: a bed each). A cell with
     /// fewer is found.
     #[serde(default = "default_bunks_per_person")]
@@ -32,6 +40,12 @@ fn default_bunks_per_person() -> f64 {
 
 fn default_heat_celsius() -> f64 {
     32.0
+}
+
+/// 41 °C (about 105 °F): where the US National Weather Service's "danger" band began on its
+/// chart (105-129 °F; today's chart begins it at 103 °F, 39.4 °C).
+fn default_heat_index_celsius() -> f64 {
+    41.0
 }
 
 fn default_heat_days() -> u32 {
@@ -48,19 +62,22 @@ impl Default for ConditionsPolicy {
             heat_celsius: default_heat_celsius(),
             heat_days: default_heat_days(),
             heat_window_days: default_heat_window_days(),
+            heat_index_celsius: default_heat_index_celsius(),
+            heat_index_days: default_heat_days(),
             bunks_per_person: default_bunks_per_person(),
         }
     }
 }
 
-/// The hottest environment reading of one cell on one day.
+/// The hottest environment reading of one cell on one day: by its temperature, or by the heat
+/// index of its temperature and humidity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellDayReading {
     pub facility: String,
     pub cell: String,
     pub day: Date,
-    /// Tenths of a degree Celsius.
-    pub temperature_dc: i64,
+    /// Tenths of a degree Celsius: the day's highest temperature, or highest heat index.
+    pub tenths_c: i64,
     /// The reading entry.
     pub evidence: u64,
 }
@@ -70,15 +87,65 @@ pub struct CellDayReading {
 /// conditions (serious). The evidence is the hottest reading of each of those days.
 pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) -> Vec<Finding> {
     let c = &policy.conditions;
-    let limit_dc = (c.heat_celsius * 10.0).round() as i64;
-    let window = c.heat_window_days.clamp(1, 366);
+    days_over(
+        HotDays {
+            code: "conditions.heat",
+            what: "readings",
+            limit_c: c.heat_celsius,
+            days: c.heat_days,
+            window_days: c.heat_window_days,
+        },
+        readings,
+        as_of,
+    )
+}
+
+/// Mandela Rule 13: a cell whose readings give a heat index (temperature and relative humidity
+/// together, [`crate::environment::heat_index_c`]) over the policy's `heat_index_celsius` on
+/// `heat_index_days` or more days of the `heat_window_days` up to `as_of` (serious). Only
+/// readings with both a temperature and a humidity have one. The evidence is the reading of
+/// each of those days with the highest heat index.
+pub fn heat_index_findings(
+    policy: &Policy,
+    readings: &[CellDayReading],
+    as_of: Date,
+) -> Vec<Finding> {
+    let c = &policy.conditions;
+    days_over(
+        HotDays {
+            code: "conditions.heat_index",
+            what: "a heat index",
+            limit_c: c.heat_index_celsius,
+            days: c.heat_index_days,
+            window_days: c.heat_window_days,
+        },
+        readings,
+        as_of,
+    )
+}
+
+/// A finding of days, in a window, whose hottest reading is over a limit.
+struct HotDays {
+    code: &'static str,
+    /// What was over the limit, as the detail says it.
+    what: &'static str,
+    limit_c: f64,
+    days: u32,
+    window_days: u32,
+}
+
+/// Each cell with a day's value over `spec.limit_c` on `spec.days` or more of the
+/// `spec.window_days` up to `as_of` (serious); the evidence is each such day's hottest reading.
+fn days_over(spec: HotDays, readings: &[CellDayReading], as_of: Date) -> Vec<Finding> {
+    let limit_dc = (spec.limit_c * 10.0).round() as i64;
+    let window = spec.window_days.clamp(1, 366);
     let last = day_number(as_of);
     let first = last - i64::from(window) + 1;
     let mut hot: std::collections::BTreeMap<(&str, &str), Vec<&CellDayReading>> =
         Default::default();
     for r in readings {
         let d = day_number(r.day);
-        if d >= first && d <= last && r.temperature_dc > limit_dc {
+        if d >= first && d <= last && r.tenths_c > limit_dc {
             hot.entry((r.facility.as_str(), r.cell.as_str()))
                 .or_default()
                 .push(r);
@@ -86,14 +153,14 @@ pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) 
     }
     let mut out = Vec::new();
     for ((facility, cell), mut days) in hot {
-        days.sort_by_key(|r| (r.day, std::cmp::Reverse(r.temperature_dc)));
+        days.sort_by_key(|r| (r.day, std::cmp::Reverse(r.tenths_c)));
         days.dedup_by_key(|r| r.day);
-        if days.len() < c.heat_days.max(1) as usize {
+        if days.len() < spec.days.max(1) as usize {
             continue;
         }
-        let hottest = days.iter().map(|r| r.temperature_dc).max().unwrap_or(0);
+        let hottest = days.iter().map(|r| r.tenths_c).max().unwrap_or(0);
         out.push(Finding {
-            code: "conditions.heat",
+            code: spec.code,
             rule: "Mandela Rule 13; accommodation adequate to the climatic conditions",
             subject: Subject::Cell {
                 facility: facility.to_owned(),
@@ -103,11 +170,13 @@ pub fn heat_findings(policy: &Policy, readings: &[CellDayReading], as_of: Date) 
             since: days.first().map(|r| r.day.to_string()),
             until: None,
             detail: format!(
-                "readings over {} °C on {} of the {window} days up to {as_of} (up to {}.{} °C)",
-                c.heat_celsius,
+                "{} over {} °C on {} of the {window} days up to {as_of} (up to {}{}.{} °C)",
+                spec.what,
+                spec.limit_c,
                 days.len(),
-                hottest / 10,
-                (hottest % 10).abs()
+                if hottest < 0 { "-" } else { "" },
+                hottest.abs() / 10,
+                hottest.abs() % 10
             ),
             evidence: days.iter().map(|r| r.evidence).collect(),
         });
@@ -259,26 +328,55 @@ mod tests {
         }
     }
 
-    fn reading(day: &str, temperature_dc: i64, evidence: u64) -> CellDayReading {
+    fn reading(day: &str, tenths_c: i64, evidence: u64) -> CellDayReading {
         CellDayReading {
             facility: "CECOT".into(),
             cell: "M1-C01".into(),
             day: date(day),
-            temperature_dc,
+            tenths_c,
             evidence,
         }
     }
 
-    fn hot_days(days: usize, temperature_dc: i64) -> Vec<CellDayReading> {
+    fn hot_days(days: usize, tenths_c: i64) -> Vec<CellDayReading> {
         (0..days)
-            .map(|i| {
-                reading(
-                    &format!("2026-06-{:02}", 10 + i),
-                    temperature_dc,
-                    i as u64 + 1,
-                )
-            })
+            .map(|i| reading(&format!("2026-06-{:02}", 10 + i), tenths_c, i as u64 + 1))
             .collect()
+    }
+
+    #[test]
+    fn heat_index_at_the_threshold_and_one_step_either_side() {
+        let p = policy();
+        assert_eq!(p.conditions.heat_index_celsius, 41.0);
+        assert_eq!(p.conditions.heat_index_days, 3);
+        let as_of = date("2026-06-20");
+        // A heat index of 41.0 °C is not over 41 °C; 41.1 °C is; 40.9 °C is not.
+        assert!(heat_index_findings(&p, &hot_days(3, 410), as_of).is_empty());
+        assert!(heat_index_findings(&p, &hot_days(3, 409), as_of).is_empty());
+        let found = heat_index_findings(&p, &hot_days(3, 411), as_of);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "conditions.heat_index");
+        assert_eq!(found[0].severity, Severity::Serious);
+        assert_eq!(found[0].evidence, [1, 2, 3]);
+        assert_eq!(
+            found[0].detail,
+            "a heat index over 41 °C on 3 of the 30 days up to 2026-06-20 (up to 41.1 °C)"
+        );
+        // Days: 2 are not enough, 3 and 4 are.
+        assert!(heat_index_findings(&p, &hot_days(2, 450), as_of).is_empty());
+        assert_eq!(heat_index_findings(&p, &hot_days(4, 450), as_of).len(), 1);
+        // The same readings as temperatures are conditions.heat, with its own threshold.
+        assert_eq!(
+            heat_findings(&p, &hot_days(3, 411), as_of)[0].code,
+            "conditions.heat"
+        );
+        // A stricter policy finds a lower heat index.
+        let mut strict = p.clone();
+        strict.conditions.heat_index_celsius = 39.4;
+        assert_eq!(
+            heat_index_findings(&strict, &hot_days(3, 400), as_of).len(),
+            1
+        );
     }
 
     #[test]

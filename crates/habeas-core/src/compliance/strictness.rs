@@ -68,6 +68,9 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),
     ("conditions.heat_window_days", Stricter::Higher),
+    // A lower heat index and fewer days find more.
+    ("conditions.heat_index_celsius", Stricter::Lower),
+    ("conditions.heat_index_days", Stricter::Lower),
     // More bunks a person asks more of a cell.
     ("conditions.bunks_per_person", Stricter::Higher),
     ("regime.sentence_plan_days", Stricter::Lower),

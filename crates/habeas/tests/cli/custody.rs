@@ -1337,47 +1337,36 @@ fn incidents_discipline_health_and_programmes() {
     assert_eq!(reg.verify().code, 0);
 }
 
-#[test]
-fn environment_readings_by_hand_and_from_csv() {
-    let reg = facility();
-    reg.ok(&[
+/// `habeas environment add` for cell M1-C01 of CECOT, with `extra`.
+fn reading_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "environment",
         "add",
         "--facility",
         "CECOT",
         "--place",
         "M1-C01",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn environment_readings_by_hand_and_from_csv() {
+    let reg = facility();
+    reg.ok(&reading_args(&[
         "--temperature-c",
         "34.5",
         "--lighting",
         "on",
         "--at",
         "2024-08-01T12:00:00.000Z",
-    ]);
+    ]));
     reg.refused(
-        &[
-            "environment",
-            "add",
-            "--facility",
-            "CECOT",
-            "--place",
-            "M1-C01",
-            "--temperature-c",
-            "hot",
-        ],
+        &reading_args(&["--temperature-c", "hot"]),
         "--temperature-c",
     );
-    reg.refused(
-        &[
-            "environment",
-            "add",
-            "--facility",
-            "CECOT",
-            "--place",
-            "M1-C01",
-        ],
-        "a reading has",
-    );
+    reg.refused(&reading_args(&[]), "a reading has");
     let csv = "at,place,temperature_c,lighting,ventilation\n2024-08-01T13:00:00.000Z,M1-C01,35.0,on,off\n2024-08-01T13:00:00.000Z,M2,31.2,on,on\n";
     reg.file("ok.csv", csv);
     let r = reg.ok(&["environment", "import", "--facility", "CECOT", "ok.csv"]);
@@ -1414,6 +1403,82 @@ fn environment_readings_by_hand_and_from_csv() {
         .unwrap();
     assert_eq!((n, hottest), (3, 350));
     drop(c);
+    assert_eq!(reg.verify().code, 0);
+}
+
+#[test]
+fn humidity_gives_each_reading_its_heat_index_and_three_dangerous_days_are_found() {
+    let reg = facility();
+    reg.ok(&reading_args(&[
+        "--temperature-c",
+        "33",
+        "--humidity-pct",
+        "70",
+        "--at",
+        "2024-08-01T20:00:00.000Z",
+    ]));
+    reg.refused(&reading_args(&["--humidity-pct", "120"]), "--humidity-pct");
+    // Two more days at 34 °C and 70 %, and a reading without humidity (no heat index).
+    let csv = "at,place,temperature_c,humidity_pct,lighting\n\
+               2024-08-02T20:00:00.000Z,M1-C01,34.0,70,on\n\
+               2024-08-03T20:00:00.000Z,M1-C01,34.0,70.0,on\n\
+               2024-08-03T21:00:00.000Z,M1-C02,34.0,,on\n";
+    reg.file("humid.csv", csv);
+    reg.ok(&["environment", "import", "--facility", "CECOT", "humid.csv"]);
+    reg.file("wet.csv", &csv.replace("70.0", "100.5"));
+    reg.refused(
+        &["environment", "import", "--facility", "CECOT", "wet.csv"],
+        "line 3: humidity_pct",
+    );
+    let c = rusqlite::Connection::open(reg.db()).unwrap();
+    let indices: Vec<(i64, Option<i64>, Option<i64>)> = c
+        .prepare(
+            "SELECT temperature_dc, humidity_permille, heat_index_dc FROM environment ORDER BY at",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        indices,
+        [
+            (330, Some(700), Some(435)),
+            (340, Some(700), Some(468)),
+            (340, Some(700), Some(468)),
+            (340, None, None)
+        ]
+    );
+    drop(c);
+    let report: Value = serde_json::from_str(
+        &reg.ok(&[
+            "report",
+            "compliance",
+            "--as-of",
+            "2024-08-03",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let found: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "conditions.heat_index")
+        .collect();
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["subject"]["cell"], "M1-C01");
+    assert_eq!(found[0]["evidence"].as_array().unwrap().len(), 3);
+    assert!(
+        found[0]["detail"].as_str().unwrap().starts_with(
+            "a heat index over 41 °C on 3 of the 30 days up to 2024-08-03 (up to 46.8 °C)"
+        ),
+        "{}",
+        found[0]["detail"]
+    );
+    // The projections, heat indices included, equal a rebuild.
     assert_eq!(reg.verify().code, 0);
 }
 
