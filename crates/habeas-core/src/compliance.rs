@@ -17,7 +17,8 @@ pub mod strictness;
 mod treatment;
 pub use activities::{activity_findings, sentence_plan_findings, ActivityFacts, SentencePlanFacts};
 pub use conditions::{
-    cell_condition_findings, heat_findings, heat_index_findings, CellDayReading, ConditionsPolicy,
+    cell_condition_findings, heat_findings, heat_index_findings, light_at_night_findings, night_of,
+    CellDayReading, ConditionsPolicy, LitReading,
 };
 pub use family::{family_informed_findings, FamilyInformedFacts};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
@@ -426,6 +427,29 @@ impl Policy {
     fn parse(text: &str) -> Result<Self, DomainError> {
         let policy: Policy =
             toml::from_str(text).map_err(|e| DomainError::invalid("policy", e.message()))?;
+        for (field, hour, range) in [
+            (
+                "conditions.night_from_hour",
+                policy.conditions.night_from_hour,
+                conditions::NIGHT_FROM_HOURS,
+            ),
+            (
+                "conditions.night_until_hour",
+                policy.conditions.night_until_hour,
+                conditions::NIGHT_UNTIL_HOURS,
+            ),
+        ] {
+            if !range.contains(&hour) {
+                return Err(DomainError::invalid(
+                    field,
+                    format!(
+                        "{hour} is not an hour from {} to {}: the night begins in the evening and ends in the morning",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+        }
         let bunks = policy.conditions.bunks_per_person;
         if !(bunks.is_finite() && bunks > 0.0 && bunks <= 10.0) {
             return Err(DomainError::invalid(
@@ -1152,6 +1176,9 @@ pub struct Facts {
     /// The reading of each cell on each day of the year up to the day with the highest heat
     /// index (of those with a temperature and a humidity).
     pub heat_index_days: Vec<CellDayReading>,
+    /// The readings of the year up to the day showing the light on in the evening, night or
+    /// early morning (18:00 to 09:00 local time), in cells certified as lit by day only.
+    pub lit_readings: Vec<LitReading>,
     /// The people held as of the day, with their latest programme attendance.
     pub activities: Vec<ActivityFacts>,
     /// The custodies recorded as they began, with their first family contact.
@@ -1252,6 +1279,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
     ));
     out.extend(heat_findings(policy, &facts.hot_days, as_of));
     out.extend(heat_index_findings(policy, &facts.heat_index_days, as_of));
+    out.extend(light_at_night_findings(policy, &facts.lit_readings, as_of));
     out.extend(activity_findings(policy, &facts.activities, as_of));
     out.extend(sentence_plan_findings(policy, &facts.sentence_plans, as_of));
     out.extend(

@@ -79,6 +79,7 @@ pub(crate) fn facts(
         family_informed: family_informed_facts(conn, facility, as_of)?,
         hot_days: cell_day_maxima(conn, facility, as_of, "temperature_dc")?,
         heat_index_days: cell_day_maxima(conn, facility, as_of, "heat_index_dc")?,
+        lit_readings: lit_reading_facts(conn, facility, as_of)?,
         sentence_plans: sentence_plan_facts(conn, facility, as_of)?,
     })
 }
@@ -291,7 +292,8 @@ fn family_visit_request_facts(
     Ok(out)
 }
 
-/// For each cell and each day of the year up to `as_of`, the reading with the highest
+/// For each cell and each day (the facility's local day) of the year up to `as_of`, the
+/// reading with the highest
 /// `column` (`temperature_dc`, or `heat_index_dc` for the readings that have a humidity), with
 /// that reading's entry: the engine counts the days over the policy's threshold in its window.
 fn cell_day_maxima(
@@ -303,9 +305,12 @@ fn cell_day_maxima(
     let end = format!("{as_of}T99");
     let from = as_of.plus_days(-366).to_string();
     // SQLite gives the bare column `e.idx` of the row holding the max().
+    // The day is the facility's (its local time).
     let mut st = conn.prepare_cached(&format!(
-        "SELECT e.facility, e.place, substr(e.at, 1, 10) AS day, max(e.{column}), e.idx
+        "SELECT e.facility, e.place, date(e.at, f.utc_offset_minutes || ' minutes') AS day,
+                max(e.{column}), e.idx
          FROM environment e JOIN cells c ON c.facility = e.facility AND c.code = e.place
+         JOIN facilities f ON f.code = e.facility
          WHERE e.{column} IS NOT NULL AND e.at >= ?2 AND e.at <= ?3
            AND (?1 IS NULL OR e.facility = ?1)
          GROUP BY e.facility, e.place, day
@@ -327,6 +332,44 @@ fn cell_day_maxima(
             cell: r.get(1)?,
             day,
             tenths_c: r.get(3)?,
+            evidence: r.get::<_, i64>(4)? as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// The readings of the year up to `as_of` (and the night before it) showing the light on in a
+/// cell certified as lit by day only, between 18:00 and 09:00 in its facility's local time (the
+/// widest night a policy may give): few rows, since a cell lit constantly is certified so and
+/// found by `light.constant`, and a cell dark at night gives none.
+fn lit_reading_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::LitReading>> {
+    let end = format!("{as_of}T99");
+    let from = as_of.plus_days(-367).to_string();
+    let mut st = conn.prepare_cached(
+        "SELECT facility, place, at, utc_offset, idx FROM (
+             SELECT e.facility, e.place, e.at, f.utc_offset_minutes AS utc_offset, e.idx,
+                    ((CAST(substr(e.at, 12, 2) AS INTEGER) * 60 + CAST(substr(e.at, 15, 2) AS INTEGER)
+                      + f.utc_offset_minutes) % 1440 + 1440) % 1440 AS local_minute
+             FROM environment e
+             JOIN cells c ON c.facility = e.facility AND c.code = e.place
+             JOIN facilities f ON f.code = e.facility
+             WHERE e.lighting_on = 1 AND c.lighting = 'cycle' AND e.at >= ?2 AND e.at <= ?3
+               AND (?1 IS NULL OR e.facility = ?1))
+         WHERE local_minute < 540 OR local_minute >= 1080
+         ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, from, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(habeas_core::compliance::LitReading {
+            facility: r.get(0)?,
+            cell: r.get(1)?,
+            at: time_of("at", &r.get::<_, String>(2)?)?,
+            utc_offset_minutes: r.get(3)?,
             evidence: r.get::<_, i64>(4)? as u64,
         });
     }

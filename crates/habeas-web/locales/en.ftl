@@ -641,6 +641,7 @@ rule-capacity-operational = Mandela Rules 12-13; population over operational cap
 rule-capacity-facility_cna = Mandela Rules 12-13; population over certified normal accommodation
 rule-capacity-facility_operational = Mandela Rules 12-13; population over operational capacity
 rule-light-constant = Mandela Rule 43(1)(c) and 14; lights on around the clock
+rule-conditions-light_at_night = Mandela Rules 14 and 43(1)(c): light by day; a cell is not lit constantly
 rule-conditions-heat = Mandela Rule 13; accommodation adequate to the climatic conditions
 rule-conditions-heat_index = Mandela Rule 13; accommodation adequate to the climatic conditions
 rule-conditions-no_window = Mandela Rule 14(a): windows large enough to read or work by natural light, letting in fresh air

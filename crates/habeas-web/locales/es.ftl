@@ -641,6 +641,7 @@ rule-capacity-operational = Reglas Mandela 12-13; población por encima de la ca
 rule-capacity-facility_cna = Reglas Mandela 12-13; población del centro por encima de la capacidad certificada
 rule-capacity-facility_operational = Reglas Mandela 12-13; población del centro por encima de la capacidad operativa
 rule-light-constant = Reglas Mandela 43(1)(c) y 14; luz encendida día y noche
+rule-conditions-light_at_night = Reglas Mandela 14 y 43(1)(c): luz de día; una celda no se mantiene iluminada constantemente
 rule-conditions-heat = Regla Mandela 13; alojamiento adecuado a las condiciones climáticas
 rule-conditions-heat_index = Regla Mandela 13; alojamiento adecuado a las condiciones climáticas
 rule-conditions-no_window = Regla Mandela 14(a): ventanas suficientemente grandes para leer y trabajar con luz natural, que dejen entrar aire fresco

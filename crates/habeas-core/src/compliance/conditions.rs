@@ -28,6 +28,21 @@ pub struct ConditionsPolicy {
     /// Days with a dangerous heat index, in the window, from which a cell is found.
     #[serde(default = "default_heat_days")]
     pub heat_index_days: u32,
+    /// Rules 14 and 43(1)(c): the hour, in the facility's local time, at which its night
+    /// begins (18 to 23)...
+    #[serde(default = "default_night_from_hour")]
+    pub night_from_hour: u32,
+    /// ...and the hour at which it ends (4 to 9): a cell certified as lit by day only
+    /// (`lighting = "cycle"`) whose readings show the light on between them was lit that night.
+    #[serde(default = "default_night_until_hour")]
+    pub night_until_hour: u32,
+    /// Nights with the light on, in the window, from which a cell is found.
+    #[serde(default = "default_heat_days")]
+    pub lit_nights: u32,
+    /// The nights (by the day each ends) up to the day evaluated over which lit nights are
+    /// counted (at most 366).
+    #[serde(default = "default_heat_window_days")]
+    pub lit_nights_window_days: u32,
     /// Rule 21: bunks a cell has for each person held in it (1.0: a bed each). A cell with
     /// fewer is found.
     #[serde(default = "default_bunks_per_person")]
@@ -48,6 +63,19 @@ fn default_heat_index_celsius() -> f64 {
     41.0
 }
 
+fn default_night_from_hour() -> u32 {
+    22
+}
+
+fn default_night_until_hour() -> u32 {
+    6
+}
+
+/// The hours a policy may give its night: it begins in the evening and ends in the morning, so
+/// that an earlier beginning or a later end is always a longer night (and stricter).
+pub(crate) const NIGHT_FROM_HOURS: std::ops::RangeInclusive<u32> = 18..=23;
+pub(crate) const NIGHT_UNTIL_HOURS: std::ops::RangeInclusive<u32> = 4..=9;
+
 fn default_heat_days() -> u32 {
     3
 }
@@ -64,6 +92,10 @@ impl Default for ConditionsPolicy {
             heat_window_days: default_heat_window_days(),
             heat_index_celsius: default_heat_index_celsius(),
             heat_index_days: default_heat_days(),
+            night_from_hour: default_night_from_hour(),
+            night_until_hour: default_night_until_hour(),
+            lit_nights: default_heat_days(),
+            lit_nights_window_days: default_heat_window_days(),
             bunks_per_person: default_bunks_per_person(),
         }
     }
@@ -179,6 +211,104 @@ fn days_over(spec: HotDays, readings: &[CellDayReading], as_of: Date) -> Vec<Fin
                 hottest.abs() % 10
             ),
             evidence: days.iter().map(|r| r.evidence).collect(),
+        });
+    }
+    out
+}
+
+/// An environment reading showing the light on, in a cell whose estate certifies it as lit by
+/// day only (`lighting = "cycle"`), with the offset of its facility's local time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LitReading {
+    pub facility: String,
+    pub cell: String,
+    pub at: habeas_register::Timestamp,
+    /// The facility's local time, minutes from UTC.
+    pub utc_offset_minutes: i32,
+    /// The reading entry.
+    pub evidence: u64,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The night a reading falls in, by the day number of the morning it ends (local time), or
+/// `None` when the reading is by day: from `from_hour` in the evening to `until_hour` in the
+/// morning, in the facility's local time.
+pub fn night_of(r: &LitReading, from_hour: u32, until_hour: u32) -> Option<i64> {
+    let local = r.at.millis() + i64::from(r.utc_offset_minutes) * 60_000;
+    let (day, minute) = (local.div_euclid(DAY_MS), local.rem_euclid(DAY_MS) / 60_000);
+    if minute >= i64::from(from_hour) * 60 {
+        Some(day + 1)
+    } else if minute < i64::from(until_hour) * 60 {
+        Some(day)
+    } else {
+        None
+    }
+}
+
+/// Mandela Rules 14 and 43(1)(c): a cell certified as lit by day only whose readings show the
+/// light on during the night (`night_from_hour` to `night_until_hour`, the facility's local
+/// time) on `lit_nights` or more of the `lit_nights_window_days` nights up to `as_of` (a night
+/// counted by the day it ends): serious; grave when the light was on more than half of those
+/// nights, a cell lit day and night whatever its certification says. The evidence is the first
+/// reading showing the light on in each such night. (A cell certified as lit constantly is
+/// `light.constant`.)
+pub fn light_at_night_findings(
+    policy: &Policy,
+    readings: &[LitReading],
+    as_of: Date,
+) -> Vec<Finding> {
+    let c = &policy.conditions;
+    let window = c.lit_nights_window_days.clamp(1, 366);
+    let last = day_number(as_of);
+    let first = last - i64::from(window) + 1;
+    let mut lit: std::collections::BTreeMap<
+        (&str, &str),
+        std::collections::BTreeMap<i64, &LitReading>,
+    > = Default::default();
+    for r in readings {
+        let Some(night) = night_of(r, c.night_from_hour, c.night_until_hour) else {
+            continue;
+        };
+        if night < first || night > last {
+            continue;
+        }
+        let nights = lit
+            .entry((r.facility.as_str(), r.cell.as_str()))
+            .or_default();
+        let first_reading = nights.entry(night).or_insert(r);
+        if r.at < first_reading.at {
+            *first_reading = r;
+        }
+    }
+    let mut out = Vec::new();
+    for ((facility, cell), nights) in lit {
+        let n = nights.len();
+        if n < c.lit_nights.max(1) as usize {
+            continue;
+        }
+        let offset = nights.values().next().map_or(0, |r| r.utc_offset_minutes);
+        out.push(Finding {
+            code: "conditions.light_at_night",
+            rule: "Mandela Rules 14 and 43(1)(c): light by day; a cell is not lit constantly",
+            subject: Subject::Cell {
+                facility: facility.to_owned(),
+                cell: cell.to_owned(),
+            },
+            severity: if n * 2 > window as usize {
+                Severity::Grave
+            } else {
+                Severity::Serious
+            },
+            since: nights.values().map(|r| r.at).min().map(|t| t.to_string()),
+            until: None,
+            detail: format!(
+                "the light on at night ({:02}:00-{:02}:00, UTC{}) on {n} of the {window} nights up to {as_of}, in a cell certified as lit by day only",
+                c.night_from_hour,
+                c.night_until_hour,
+                crate::estate::offset_text(offset)
+            ),
+            evidence: nights.values().map(|r| r.evidence).collect(),
         });
     }
     out
@@ -550,6 +680,137 @@ mod tests {
             self::found(&p, &bucket),
             [("conditions.sanitation", Severity::Grave)]
         );
+    }
+
+    /// A reading with the light on in M1-C01 of a facility at UTC-06:00, at `at` (UTC).
+    fn lit(at: &str, evidence: u64) -> LitReading {
+        LitReading {
+            facility: "CECOT".into(),
+            cell: "M1-C01".into(),
+            at: habeas_register::Timestamp::parse(at).unwrap(),
+            utc_offset_minutes: -360,
+            evidence,
+        }
+    }
+
+    /// Readings at 02:00 local time (08:00 UTC) on the mornings of `nights` days ending on
+    /// 2026-06-20.
+    fn lit_nights(nights: u32) -> Vec<LitReading> {
+        let last = date("2026-06-20");
+        (0..nights)
+            .map(|i| {
+                let day = last.plus_days(-i64::from(i));
+                lit(&format!("{day}T08:00:00.000Z"), u64::from(i) + 1)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn light_at_night_at_the_threshold_and_one_step_either_side() {
+        let p = policy();
+        assert_eq!(
+            (
+                p.conditions.night_from_hour,
+                p.conditions.night_until_hour,
+                p.conditions.lit_nights,
+                p.conditions.lit_nights_window_days
+            ),
+            (22, 6, 3, 30)
+        );
+        let as_of = date("2026-06-20");
+        let found = |r: &[LitReading]| {
+            light_at_night_findings(&p, r, as_of)
+                .iter()
+                .map(|f| (f.code, f.severity))
+                .collect::<Vec<_>>()
+        };
+        // Nights: 2 are not enough; 3 are, serious; grave past half the window (15 of 30 is
+        // half, 16 more).
+        assert!(found(&lit_nights(2)).is_empty());
+        assert_eq!(
+            found(&lit_nights(3)),
+            [("conditions.light_at_night", Severity::Serious)]
+        );
+        assert_eq!(found(&lit_nights(15))[0].1, Severity::Serious);
+        assert_eq!(found(&lit_nights(16))[0].1, Severity::Grave);
+        let f = light_at_night_findings(&p, &lit_nights(3), as_of);
+        assert_eq!(f[0].evidence, [3, 2, 1]);
+        assert_eq!(f[0].since.as_deref(), Some("2026-06-18T08:00:00.000Z"));
+        assert_eq!(
+            f[0].detail,
+            "the light on at night (22:00-06:00, UTC-06:00) on 3 of the 30 nights up to 2026-06-20, in a cell certified as lit by day only"
+        );
+        // Two readings in one night count once; the first is the evidence.
+        let mut twice = lit_nights(2);
+        twice.push(lit("2026-06-20T05:00:00.000Z", 9));
+        assert!(found(&twice).is_empty());
+        // Local time (UTC-06:00): 21:59 on 06-19 is evening, 22:00 the night ending on 06-20,
+        // and so is 05:59 on 06-20; 06:00 is morning.
+        let at = |utc: &str| {
+            let r = lit(utc, 1);
+            night_of(&r, 22, 6)
+        };
+        let day = day_number(date("2026-06-20"));
+        assert_eq!(at("2026-06-20T03:59:00.000Z"), None);
+        assert_eq!(at("2026-06-20T04:00:00.000Z"), Some(day));
+        assert_eq!(at("2026-06-20T11:59:00.000Z"), Some(day));
+        assert_eq!(at("2026-06-20T12:00:00.000Z"), None);
+        // In UTC (a facility without an offset) 03:00 is night.
+        let mut utc = lit("2026-06-20T03:00:00.000Z", 1);
+        utc.utc_offset_minutes = 0;
+        assert_eq!(night_of(&utc, 22, 6), Some(day));
+        // A stricter night (from 21:00) takes in 21:30.
+        let evening: Vec<LitReading> = (0..3)
+            .map(|i| {
+                let d = date("2026-06-19").plus_days(-i);
+                lit(&format!("{d}T03:30:00.000Z"), 1)
+            })
+            .collect();
+        assert!(found(&evening).is_empty());
+        let mut strict = p.clone();
+        strict.conditions.night_from_hour = 21;
+        assert_eq!(light_at_night_findings(&strict, &evening, as_of).len(), 1);
+    }
+
+    #[test]
+    fn light_at_night_counts_only_the_window_and_the_policy_bounds_the_night() {
+        let p = policy();
+        let as_of = date("2026-06-20");
+        // The 30 nights up to 06-20 end on 05-22 to 06-20: the night ending on 05-22 is in it,
+        // the one ending on 05-21 is not, nor one ending after the day evaluated.
+        let nights = |first: &str| {
+            vec![
+                lit(&format!("{first}T08:00:00.000Z"), 1),
+                lit("2026-06-18T08:00:00.000Z", 2),
+                lit("2026-06-19T08:00:00.000Z", 3),
+            ]
+        };
+        assert_eq!(
+            light_at_night_findings(&p, &nights("2026-05-22"), as_of).len(),
+            1
+        );
+        assert!(light_at_night_findings(&p, &nights("2026-05-21"), as_of).is_empty());
+        assert!(light_at_night_findings(&p, &nights("2026-06-21"), as_of).is_empty());
+        let mut strict = p.clone();
+        strict.conditions.lit_nights_window_days = 31;
+        assert_eq!(
+            light_at_night_findings(&strict, &nights("2026-05-21"), as_of).len(),
+            1
+        );
+        // The night's hours are bounded, each refused by name.
+        for (from, to, field) in [
+            ("22", "3", "conditions.night_until_hour"),
+            ("22", "10", "conditions.night_until_hour"),
+            ("17", "6", "conditions.night_from_hour"),
+            ("24", "6", "conditions.night_from_hour"),
+        ] {
+            let text = super::super::MANDELA_MINIMUM
+                .replace("night_from_hour = 22", &format!("night_from_hour = {from}"))
+                .replace("night_until_hour = 6", &format!("night_until_hour = {to}"))
+                .replace("name = \"mandela-minimum\"", "name = \"x\"");
+            let e = Policy::from_toml(&text).unwrap_err();
+            assert_eq!(e.field, field, "{from}-{to}");
+        }
     }
 
     #[test]

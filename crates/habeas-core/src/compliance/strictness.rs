@@ -71,6 +71,12 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     // A lower heat index and fewer days find more.
     ("conditions.heat_index_celsius", Stricter::Lower),
     ("conditions.heat_index_days", Stricter::Lower),
+    // A night that begins earlier or ends later, fewer lit nights and a longer window find
+    // more (the night's hours are bounded so that this holds: 18-23 and 4-9).
+    ("conditions.night_from_hour", Stricter::Lower),
+    ("conditions.night_until_hour", Stricter::Higher),
+    ("conditions.lit_nights", Stricter::Lower),
+    ("conditions.lit_nights_window_days", Stricter::Higher),
     // More bunks a person asks more of a cell.
     ("conditions.bunks_per_person", Stricter::Higher),
     ("regime.sentence_plan_days", Stricter::Lower),

@@ -1482,6 +1482,60 @@ fn humidity_gives_each_reading_its_heat_index_and_three_dangerous_days_are_found
     assert_eq!(reg.verify().code, 0);
 }
 
+#[test]
+fn a_cell_lit_at_night_in_its_facilitys_local_time_is_found() {
+    let reg = facility();
+    // CECOT is six hours behind UTC; Module 2's cells are lit by day only (the default).
+    reg.file(
+        "local.toml",
+        &ESTATE.replace(
+            "country = \"SV\"",
+            "country = \"SV\"\nutc_offset = \"-06:00\"",
+        ),
+    );
+    reg.ok(&["estate", "load", "local.toml"]);
+    // The light on at 02:00 local time (08:00 UTC) three nights running in M2-C01, at 21:00
+    // (03:00 UTC: evening, not night) in M2-C02, and at 02:00 in M1-C01, certified as lit
+    // constantly (light.constant's, when anyone is held there).
+    let mut csv = String::from("at,place,lighting\n");
+    for day in ["2024-08-01", "2024-08-02", "2024-08-03"] {
+        csv.push_str(&format!("{day}T08:00:00.000Z,M2-C01,on\n"));
+        csv.push_str(&format!("{day}T03:00:00.000Z,M2-C02,on\n"));
+        csv.push_str(&format!("{day}T08:00:00.000Z,M1-C01,on\n"));
+    }
+    reg.file("night.csv", &csv);
+    reg.ok(&["environment", "import", "--facility", "CECOT", "night.csv"]);
+    let report = |as_of: &str| -> Vec<Value> {
+        let r: Value = serde_json::from_str(
+            &reg.ok(&["report", "compliance", "--as-of", as_of, "--format", "json"])
+                .stdout,
+        )
+        .unwrap();
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "conditions.light_at_night")
+            .cloned()
+            .collect()
+    };
+    let found = report("2024-08-03");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["subject"]["cell"], "M2-C01");
+    assert_eq!(found[0]["severity"], "serious");
+    assert_eq!(found[0]["since"], "2024-08-01T08:00:00.000Z");
+    assert!(
+        found[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("(22:00-06:00, UTC-06:00) on 3 of the 30 nights up to 2024-08-03"),
+        "{}",
+        found[0]["detail"]
+    );
+    // As of the day before, two nights: not yet.
+    assert!(report("2024-08-02").is_empty());
+}
+
 impl crate::integrity::Register for Reg {
     fn run(&self, args: &[&str]) -> crate::support::Run {
         Reg::run(self, args)
