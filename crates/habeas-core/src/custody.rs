@@ -276,10 +276,14 @@ pub struct EmergencyContact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Consular {
-    /// When the person was told of the right to consular notification and access.
+    /// When the person was told of the right to consular notification and access. Absent:
+    /// they were not told (or no earlier register says they were), which is recorded as it is
+    /// and found (`consular.not_advised`), never refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
-    pub rights_advised_at: String,
+    pub rights_advised_at: Option<String>,
     /// Whether the person asked for the consulate to be notified.
+    #[serde(default)]
     pub notification_requested: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
@@ -719,7 +723,11 @@ impl AdmissionInput {
         let consular = match &self.consular {
             None => None,
             Some(c) => {
-                let advised = past_time("consular.rights_advised_at", &c.rights_advised_at, now)?;
+                let advised = c
+                    .rights_advised_at
+                    .as_deref()
+                    .map(|a| past_time("consular.rights_advised_at", a, now))
+                    .transpose()?;
                 let notified = c
                     .notified_at
                     .as_deref()
@@ -732,7 +740,7 @@ impl AdmissionInput {
                     ));
                 }
                 Some(Consular {
-                    rights_advised_at: advised.to_string(),
+                    rights_advised_at: advised.map(|a| a.to_string()),
                     notification_requested: c.notification_requested,
                     notified_at: notified.map(|n| n.to_string()),
                 })

@@ -11,7 +11,9 @@
 -- rebuild that empties the index first (`delete-all`) then deletes `persons` finds nothing
 -- to take out. Words are what the folded name splits into at spaces;
 -- hyphens, apostrophes and full stops stay inside a word ("garcia-lopez", "o'neill"), as
--- they did in the word table.
+-- they did in the word table. Every word's first four letters are kept as a word of their
+-- own (`prefix`): a search asks for the beginnings of its words, which are ready lists that
+-- FTS5 intersects lazily, and checks the whole words on each person found.
 CREATE VIRTUAL TABLE person_search USING fts5(
     search_name,
     former_search,

@@ -613,7 +613,9 @@ fn consular_facts(
     let mut st = conn.prepare_cached(&format!(
         "SELECT c.booking, c.admitted_at,
                 coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.notification_requested'), 0),
-                json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.notified_at')
+                json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.notified_at'),
+                json_type(CAST(l.bytes AS TEXT), '$.payload.consular') IS NOT NULL,
+                json_extract(CAST(l.bytes AS TEXT), '$.payload.consular.rights_advised_at')
              FROM custodies c JOIN register_log l ON l.idx = c.booking
              WHERE {HELD} AND c.foreign_national AND (?1 IS NULL OR c.facility = ?1)
                AND c.admitted_at <= ?2
@@ -629,6 +631,11 @@ fn consular_facts(
             admitted: date_of("admitted_at", &r.get::<_, String>(1)?)?,
             notification_requested: r.get(2)?,
             notified: optional_date(r.get(3)?, "consular.notified_at")?,
+            advice: if r.get(4)? {
+                Some(optional_date(r.get(5)?, "consular.rights_advised_at")?)
+            } else {
+                None
+            },
             last_contact,
             evidence: booking,
         });

@@ -562,7 +562,7 @@ fn admit<'e>(
         return Err(reject_code(
             "consular_rights",
             "consular",
-            "a foreign national must be told of the right to consular notification and access without delay (Vienna Convention art. 36, Rule 62): give consular.rights_advised_at",
+            "a foreign national must be told of the right to consular notification and access without delay (Vienna Convention art. 36, Rule 62): give consular.rights_advised_at, or \"consular\": {} if they were not told (recorded as it is, and found: consular.not_advised)",
         ));
     }
     let agreement = p.get("agreement").and_then(Value::as_u64);
@@ -1769,6 +1769,9 @@ pub(crate) fn find_people(
 /// The same, of those born on `born` when it is given: the date is checked on each person the
 /// words find, before the limit, so a common name finds everyone born that day however many
 /// share it.
+/// The letters of a word the search index keeps as a word of its own (migration 24's `prefix`).
+const HEAD: usize = 4;
+
 pub(crate) fn find_people_born(
     conn: &Connection,
     words: &[String],
@@ -1790,23 +1793,38 @@ pub(crate) fn find_people_born(
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    // Each word is the beginning of some word of the name: a prefix query of the full-text
-    // index (migration 24), which intersects the words' lists of people, so three common
-    // words cost about what one rare word does. A word is quoted (a quote in it doubled), so
-    // nothing in it is read as the query language.
+    // Each word is the beginning of some word of the name (words are what the folded name
+    // splits into at spaces). The full-text index (migration 24) keeps every word's first
+    // four letters as a word of its own, so a query of the words' beginnings (quoted, a quote
+    // doubled: nothing in a word is read as the query language) reads ready lists of people
+    // and intersects them lazily, skipping ahead in the longer ones. Each person it finds is
+    // then checked for the whole words on the name itself, so what is found does not depend
+    // on how the index splits words. A prefix query of the whole word would first merge the
+    // lists of every word it begins (p99 13 ms at two million people, against 1.5 ms).
     let query = words
         .iter()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .map(|w| {
+            let head: String = w.chars().take(HEAD).collect();
+            format!("\"{}\"*", head.replace('"', "\"\""))
+        })
         .collect::<Vec<_>>()
         .join(" AND ");
-    let sql = format!(
+    let mut sql = String::from(
         "SELECT p.person, p.given_names, p.surnames, p.birth_date, p.former_names
          FROM person_search s JOIN persons p ON p.person = s.rowid
-         WHERE person_search MATCH ?1 AND (?2 IS NULL OR p.birth_date = ?2)
-         ORDER BY s.rowid LIMIT {limit}"
+         WHERE person_search MATCH ?1 AND (?2 IS NULL OR p.birth_date = ?2)",
     );
+    for i in 0..words.len() {
+        sql.push_str(&format!(
+            " AND instr(' ' || p.search_name || ' ' || p.former_search, ' ' || ?{}) > 0",
+            i + 3
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY s.rowid LIMIT {limit}"));
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&query, &born];
+    values.extend(words.iter().map(|w| w as &dyn rusqlite::ToSql));
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params![query, born], |r| {
+    let rows = st.query_map(values.as_slice(), |r| {
         Ok(PersonHit {
             person: r.get::<_, i64>(0)? as u64,
             given_names: r.get(1)?,

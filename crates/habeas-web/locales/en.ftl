@@ -214,6 +214,7 @@ admit-emergency-phone = Telephone
 admit-consular = Consular assistance (a foreign national, Rule 62)
 admit-consular-hint = For a person of another nationality: when they were told of their right to their consulate, whether they asked for it to be told, and when it was.
 admit-consular-advised = Told of the right to consular assistance at
+admit-consular-not-advised = Not told of the right (recorded as it is, and found: consular.not_advised)
 admit-consular-requested = Asked for the consulate to be told
 admit-consular-notified = Consulate told at
 admit-bad-date = Not a date.

@@ -214,6 +214,7 @@ admit-emergency-phone = Teléfono
 admit-consular = Asistencia consular (persona extranjera, regla 62)
 admit-consular-hint = Para una persona de otra nacionalidad: cuándo se le informó de su derecho a su consulado, si pidió que se le avise y cuándo se avisó.
 admit-consular-advised = Informada del derecho a asistencia consular el
+admit-consular-not-advised = No se le informó del derecho (se registra tal cual, y es un hallazgo: consular.not_advised)
 admit-consular-requested = Pidió que se avise al consulado
 admit-consular-notified = Consulado avisado el
 admit-bad-date = No es una fecha.

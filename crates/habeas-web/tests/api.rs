@@ -2730,6 +2730,37 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     assert!(page(&a).contains("Ingreso registrado"), "{}", page(&a));
     let carla = w.main.find_people(&["carla".to_owned()], 5).unwrap();
     assert_eq!(carla.len(), 1);
+    // A foreign national: without a word of consular rights the admission is refused beside
+    // the field, and nothing is written; "not told" records it as it is.
+    let foreign = "facility=CECOT&given_names=Rosa&surname1=Mena&surname2=&birth_date=1990-01-01&sex=female&nationalities=NI";
+    let size = w.main.size().unwrap();
+    let a = post(format!(
+        "csrf={csrf}&step=4&go=submit&{foreign}&{legal}&{arrest}"
+    ))
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    assert!(
+        page(&a).contains("consular_advised_at-error"),
+        "{}",
+        page(&a)
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    let a = post(format!(
+        "csrf={csrf}&step=4&go=submit&{foreign}&{legal}&{arrest}&consular_not_advised=on"
+    ))
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    let rosa = w
+        .main
+        .find_people(&["rosa".to_owned(), "mena".to_owned()], 5)
+        .unwrap();
+    let f = w.main.person_file(rosa[0].person).unwrap().unwrap();
+    let e: Value =
+        serde_json::from_slice(&w.main.entry(f.custodies[0].booking).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        e["payload"]["consular"],
+        json!({"notification_requested": false})
+    );
     let f = w.main.person_file(carla[0].person).unwrap().unwrap();
     assert_eq!(f.custodies[0].orders[0].reference, "77-2025");
     // Her placement: the file links to it; with a man in the cell it is refused with Rule 11's

@@ -938,28 +938,36 @@ fn admission_of(
             orders_shown: Vec::new(),
         })
     };
-    let consular = match row.get(F::ConsularRightsAdvisedAt) {
-        None => {
-            if row.get(F::ConsularNotifiedAt).is_some() {
-                return Err(bad(
-                    row,
-                    F::ConsularRightsAdvisedAt,
-                    "is required with consular_notified_at",
-                ));
-            }
-            None
-        }
-        Some(advised) => Some(Consular {
-            rights_advised_at: time_of(advised, order, "consular_rights_advised_at")
-                .map_err(|e| bad(row, F::ConsularRightsAdvisedAt, e))?,
-            notification_requested: yes(row.get(F::ConsularNotificationRequested)),
-            notified_at: row
-                .get(F::ConsularNotifiedAt)
-                .map(|n| time_of(n, order, "consular_notified_at"))
-                .transpose()
-                .map_err(|e| bad(row, F::ConsularNotifiedAt, e))?,
-        }),
-    };
+    // A national of the facility's state is not a foreign national, whatever other nationality.
+    let foreign =
+        !person.nationalities.is_empty() && person.nationalities.iter().all(|n| *n != cx.country);
+    let advised = row
+        .get(F::ConsularRightsAdvisedAt)
+        .map(|a| time_of(a, order, "consular_rights_advised_at"))
+        .transpose()
+        .map_err(|e| bad(row, F::ConsularRightsAdvisedAt, e))?;
+    let requested = yes(row.get(F::ConsularNotificationRequested));
+    let notified_at = row
+        .get(F::ConsularNotifiedAt)
+        .map(|n| time_of(n, order, "consular_notified_at"))
+        .transpose()
+        .map_err(|e| bad(row, F::ConsularNotifiedAt, e))?;
+    // Nobody is left off the books because the earlier register does not say a foreign
+    // national was told of their consular rights: they are recorded as not told, and
+    // `consular.not_advised` is found.
+    if foreign && advised.is_none() {
+        warnings.push(Problem {
+            outcome: Outcome::Warning,
+            reason: "a foreign national, and no consular_rights_advised_at: recorded as not told of the right to consular notification and access (consular.not_advised; Rule 62)".into(),
+            ..bad(row, F::ConsularRightsAdvisedAt, "")
+        });
+    }
+    let consular =
+        (foreign || advised.is_some() || requested || notified_at.is_some()).then_some(Consular {
+            rights_advised_at: advised,
+            notification_requested: requested,
+            notified_at,
+        });
     let agreement = row
         .get(F::Agreement)
         .map(|a| {

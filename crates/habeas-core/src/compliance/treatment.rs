@@ -358,6 +358,10 @@ pub struct ConsularFacts {
     pub admitted: Date,
     pub notification_requested: bool,
     pub notified: Option<Date>,
+    /// What the admission recorded of the person being told of their consular rights: the
+    /// day they were told, or `Some(None)`: not told. `None`: the entry that opened the custody
+    /// records nothing of it (a transfer in), and nothing is found.
+    pub advice: Option<Option<Date>>,
     pub last_contact: Option<(Date, u64)>,
     /// The admission entry.
     pub evidence: u64,
@@ -370,6 +374,35 @@ pub fn consular_findings(policy: &Policy, c: &ConsularFacts, as_of: Date) -> Vec
     let subject = Subject::Person { booking: c.booking };
     let limit = policy.consular.notification_days;
     let due = c.admitted.plus_days(i64::from(limit));
+    if let Some(advised) = c.advice {
+        let advised = advised.filter(|d| *d <= as_of);
+        let late = match advised {
+            Some(d) => d > due,
+            None => as_of > due,
+        };
+        if late {
+            out.push(Finding {
+                code: "consular.not_advised",
+                rule: "Mandela Rule 62(1); Vienna Convention art. 36(1)(b): the person told of their consular rights without delay",
+                subject: subject.clone(),
+                severity: Severity::Serious,
+                since: Some(due.to_string()),
+                until: advised.map(|d| d.to_string()),
+                detail: match advised {
+                    Some(d) => format!(
+                        "told of the right to consular notification and access on {d}, {} days after admission, over {limit}",
+                        days_between(c.admitted, d)
+                    ),
+                    None => format!(
+                        "a foreign national admitted on {}, not told of the right to consular notification and access {} days later",
+                        c.admitted,
+                        days_between(c.admitted, as_of)
+                    ),
+                },
+                evidence: vec![c.evidence],
+            });
+        }
+    }
     if c.notification_requested {
         let notified = c.notified.filter(|d| *d <= as_of);
         let late = match notified {
@@ -1005,6 +1038,7 @@ mod tests {
             admitted,
             notification_requested: true,
             notified: None,
+            advice: Some(Some(admitted)),
             last_contact: Some((admitted, 3)),
             evidence: 5,
         };
@@ -1029,6 +1063,55 @@ mod tests {
         let f = consular_findings(&p, &notified, admitted.plus_days(limit + 1));
         assert_eq!(codes(&f), ["consular.no_contact"]);
         assert_eq!(f[0].evidence, [3]);
+    }
+
+    #[test]
+    fn consular_rights_not_advised_or_advised_late() {
+        let p = policy();
+        let admitted = date("2026-03-01");
+        let limit = i64::from(p.consular.notification_days);
+        let due = admitted.plus_days(limit);
+        let c = ConsularFacts {
+            booking: 5,
+            admitted,
+            notification_requested: false,
+            notified: None,
+            advice: Some(None),
+            last_contact: Some((admitted, 3)),
+            evidence: 5,
+        };
+        // Not told: found one day after the days allowed, not on the last of them.
+        assert!(consular_findings(&p, &c, due).is_empty());
+        let f = consular_findings(&p, &c, due.plus_days(1));
+        assert_eq!(codes(&f), ["consular.not_advised"]);
+        assert_eq!(
+            (f[0].since.as_deref(), f[0].until.as_deref()),
+            (Some(due.to_string().as_str()), None)
+        );
+        // Told on the last day allowed: nothing; one day later: found, ending that day.
+        let on_time = ConsularFacts {
+            advice: Some(Some(due)),
+            ..c.clone()
+        };
+        assert!(consular_findings(&p, &on_time, due.plus_days(30)).is_empty());
+        let late = ConsularFacts {
+            advice: Some(Some(due.plus_days(1))),
+            ..c.clone()
+        };
+        let f = consular_findings(&p, &late, due.plus_days(30));
+        assert_eq!(codes(&f), ["consular.not_advised"]);
+        assert_eq!(f[0].until, Some(due.plus_days(1).to_string()));
+        // Told after the day evaluated: on that day they had not been told.
+        let later = ConsularFacts {
+            advice: Some(Some(due.plus_days(5))),
+            ..c.clone()
+        };
+        let f = consular_findings(&p, &later, due.plus_days(1));
+        assert_eq!(codes(&f), ["consular.not_advised"]);
+        assert_eq!(f[0].until, None);
+        // A custody opened by a transfer records nothing of it: nothing found.
+        let transferred = ConsularFacts { advice: None, ..c };
+        assert!(consular_findings(&p, &transferred, due.plus_days(30)).is_empty());
     }
 
     #[test]

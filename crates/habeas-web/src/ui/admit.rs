@@ -46,6 +46,7 @@ const ADMIT_FIELDS: [&[&str]; 4] = [
         "emergency_relationship",
         "emergency_phone",
         "consular_advised_at",
+        "consular_not_advised",
         "consular_requested",
         "consular_notified_at",
     ],
@@ -415,11 +416,15 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
             "phone": get("emergency_phone"),
         });
     }
-    if !get("consular_advised_at").is_empty() {
+    // Not told of consular rights is recorded as it is (and found), never left off the books.
+    let not_advised = get("consular_not_advised") == "on";
+    if !get("consular_advised_at").is_empty() || not_advised {
         let mut c = serde_json::json!({
-            "rights_advised_at": form_time(get("consular_advised_at")),
             "notification_requested": get("consular_requested") == "on",
         });
+        if !get("consular_advised_at").is_empty() {
+            c["rights_advised_at"] = form_time(get("consular_advised_at")).into();
+        }
         if !get("consular_notified_at").is_empty() {
             c["notified_at"] = form_time(get("consular_notified_at")).into();
         }

@@ -392,6 +392,62 @@ fn a_person_without_an_order_is_recorded_held_pending_one_not_left_off_the_books
 }
 
 #[test]
+fn a_foreign_national_never_told_of_consular_rights_is_recorded_and_found() {
+    let reg = facility();
+    // A Venezuelan deportee whose earlier record says nothing of consular rights, and a
+    // Guatemalan who was told and asked for the consulate.
+    let header = format!("{HEADER},consular_rights_advised_at,consular_notification_requested");
+    let rows = [
+        "V1,José,Pérez,,1990-02-02,male,VE,passport,V123456,remand,2025-03-16,pretrial_detention,Juzgado A,1-2025,2025-03-15,2030-03-15,M1-C01,,",
+        "G1,Ana,López,,1991-02-02,female,GT,passport,G654321,remand,2025-03-16,pretrial_detention,Juzgado A,2-2025,2025-03-15,2030-03-15,M1-C02,2025-03-16T10:00:00Z,yes",
+    ];
+    let file = write(&reg, "p.csv", &format!("{header}\n{}\n", rows.join("\n")));
+    reg.ok(&["import", "population", "--facility", "CECOT", &file]);
+    let rep = report(&reg, "p.csv.report.csv");
+    assert!(
+        rep.iter().any(|r| r[3] == "V1"
+            && r[4] == "warning"
+            && r[2] == "consular_rights_advised_at"
+            && r[5].contains("consular.not_advised")),
+        "{rep:?}"
+    );
+    assert!(!rep.iter().any(|r| r[3] == "G1"), "{rep:?}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM custodies"), 2);
+    let bookings: Vec<i64> = {
+        let c = db(&reg);
+        let mut st = c
+            .prepare("SELECT booking FROM imported_admissions ORDER BY booking")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let e = entry(&reg, bookings[0]);
+    assert_eq!(
+        e["payload"]["consular"],
+        serde_json::json!({"notification_requested": false})
+    );
+    let r = reg.ok(&[
+        "report",
+        "compliance",
+        "--facility",
+        "CECOT",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let not_advised: Vec<u64> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "consular.not_advised")
+        .filter_map(|f| f["subject"]["booking"].as_u64())
+        .collect();
+    assert_eq!(not_advised, [bookings[0] as u64], "{}", r.stdout);
+}
+
+#[test]
 fn duplicates_against_the_register_are_found_by_document() {
     let reg = facility();
     let first = write(&reg, "a.csv", &format!("{HEADER}\n{}\n", person(1)));
