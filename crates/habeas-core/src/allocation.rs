@@ -469,6 +469,11 @@ pub struct Allocation {
     /// When the person was placed in the cell, when that was before it was recorded (a
     /// placement written up afterwards); by default, the time of the record.
     pub at: Option<habeas_register::Timestamp>,
+    /// The earlier register the placement is copied from (an import: "file, line N"). Such a
+    /// placement records what was, over a cell's capacity or across Rule 11 as it may be:
+    /// the store refuses neither, and the findings follow. Only an import sets it; the API
+    /// and the pages have no field for it.
+    pub transcribed_from: Option<String>,
 }
 
 impl Allocation {
@@ -505,7 +510,14 @@ impl Allocation {
             override_,
             second_authority: None,
             at: None,
+            transcribed_from: None,
         })
+    }
+
+    /// The earlier register the placement is copied from (see `transcribed_from`).
+    pub fn transcribed_from(mut self, source: &str) -> Result<Self, crate::DomainError> {
+        self.transcribed_from = Some(crate::dates::text("transcribed_from", source, 300)?);
+        Ok(self)
     }
 
     /// The second authority of an override (Rule 11(a) and 11(d) need one): another than the
@@ -554,6 +566,9 @@ impl Allocation {
         let mut payload = serde_json::json!({"booking": self.booking, "cell": self.cell});
         if let Some(at) = self.at {
             payload["at"] = serde_json::json!(at.to_string());
+        }
+        if let Some(source) = &self.transcribed_from {
+            payload["transcribed_from"] = serde_json::json!(source);
         }
         if let (Some((reason, authority)), Some(obj)) = (&self.override_, payload.as_object_mut()) {
             let mut ov = serde_json::json!({"reason": reason, "authority": authority});

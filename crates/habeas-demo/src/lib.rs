@@ -1335,6 +1335,7 @@ pub(crate) fn allocate(
                         override_: None,
                         second_authority: None,
                         at: None,
+                        transcribed_from: None,
                     }
                     .to_draft(&g.actor)
                 })

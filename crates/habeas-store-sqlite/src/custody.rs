@@ -1056,7 +1056,11 @@ fn allocate<'e>(
     };
     let (operational, population) = (target.operational, target.population);
     let unit = target.unit.clone();
-    if population >= operational {
+    // A placement transcribed from an earlier register (an import) records what was: a cell
+    // over its capacity, or people Rule 11 keeps apart placed together, is a fact to record
+    // and find (`capacity.operational`, `separation.*`), not a placement to refuse.
+    let transcribed = p.get("transcribed_from").and_then(Value::as_str);
+    if population >= operational && transcribed.is_none() {
         return Err(reject_code(
             "over_capacity",
             "cell",
@@ -1097,43 +1101,57 @@ fn allocate<'e>(
         let mut rules: Vec<&str> = breaches.iter().map(|b| b.rule).collect();
         rules.sort_unstable();
         rules.dedup();
-        let Some(ov) = p.get("override") else {
-            // Each rule once, with what it keeps apart.
-            let explained: Vec<String> = rules
-                .iter()
-                .filter_map(|r| breaches.iter().find(|b| b.rule == *r))
-                .map(|b| format!("{} ({})", b.rule, b.what))
-                .collect();
-            return Err(reject_code(
-                "separation",
-                "cell",
-                format!(
-                    "placing booking {booking} in cell {cell} breaks {}; an override needs a reason and an authority",
-                    explained.join(" and ")
-                ),
-            ));
+        let (reason, authority) = match (p.get("override"), transcribed) {
+            (Some(ov), _) => {
+                // Men with women, children with adults: the gravest breaches, set aside only
+                // by two authorities (a grave finding from the first minute all the same).
+                let grave: Vec<&str> = rules
+                    .iter()
+                    .copied()
+                    .filter(|r| matches!(*r, "Rule 11(a)" | "Rule 11(d)"))
+                    .collect();
+                if !grave.is_empty() && ov.get("second_authority").and_then(Value::as_str).is_none()
+                {
+                    return Err(reject_code(
+                        "second_authority",
+                        "override_second_authority",
+                        format!(
+                            "placing booking {booking} in cell {cell} breaks {}: an override of Rule 11(a) or 11(d) needs a second authority besides the direction's, and is a grave finding from its first minute",
+                            grave.join(" and ")
+                        ),
+                    ));
+                }
+                (
+                    s(ov, "reason").unwrap_or("").to_owned(),
+                    s(ov, "authority").unwrap_or("").to_owned(),
+                )
+            }
+            // Nobody decided it here: the earlier register is the evidence.
+            (None, Some(source)) => (
+                format!("transcribed from {source}: placed so in the earlier register"),
+                "the earlier register".to_owned(),
+            ),
+            (None, None) => {
+                // Each rule once, with what it keeps apart.
+                let explained: Vec<String> = rules
+                    .iter()
+                    .filter_map(|r| breaches.iter().find(|b| b.rule == *r))
+                    .map(|b| format!("{} ({})", b.rule, b.what))
+                    .collect();
+                return Err(reject_code(
+                    "separation",
+                    "cell",
+                    format!(
+                        "placing booking {booking} in cell {cell} breaks {}; an override needs a reason and an authority",
+                        explained.join(" and ")
+                    ),
+                ));
+            }
         };
-        // Men with women, children with adults: the gravest breaches, set aside only by two
-        // authorities (a grave finding from the first minute all the same).
-        let grave: Vec<&str> = rules
-            .iter()
-            .copied()
-            .filter(|r| matches!(*r, "Rule 11(a)" | "Rule 11(d)"))
-            .collect();
-        if !grave.is_empty() && ov.get("second_authority").and_then(Value::as_str).is_none() {
-            return Err(reject_code(
-                "second_authority",
-                "override_second_authority",
-                format!(
-                    "placing booking {booking} in cell {cell} breaks {}: an override of Rule 11(a) or 11(d) needs a second authority besides the direction's, and is a grave finding from its first minute",
-                    grave.join(" and ")
-                ),
-            ));
-        }
         conn.prepare_cached(
             "INSERT INTO allocation_overrides (idx, booking, cell, rules, reason, authority) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
-        .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, cell, rules.join(","), s(ov, "reason").unwrap_or(""), s(ov, "authority").unwrap_or("")]))
+        .and_then(|mut st| st.execute(params![e.index as i64, booking as i64, cell, rules.join(","), reason, authority]))
         .map_err(backend)?;
     }
     let (sex_bit, group_bit, birth) = open.bits;

@@ -772,6 +772,7 @@ fn custody_figures(args: &CustodyBenchArgs) -> Result<Vec<Figure>> {
                     override_: None,
                     second_authority: None,
                     at: None,
+                    transcribed_from: None,
                 }
                 .to_draft(&actor)
             })

@@ -92,6 +92,7 @@ fn build(args: &ComplianceBenchArgs, dir: &Path) -> Result<(PathBuf, Date, Date)
                 override_: None,
                 second_authority: None,
                 at: None,
+                transcribed_from: None,
             }
             .to_draft(&actor)
         })

@@ -449,6 +449,7 @@ pub fn allocate(db: &DbArgs, actor: &Actor, a: AllocateArgs) -> Result<ExitCode>
                 override_: None,
                 second_authority: None,
                 at: None,
+                transcribed_from: None,
             }
             .to_draft(actor)
         })

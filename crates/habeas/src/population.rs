@@ -1585,8 +1585,11 @@ pub fn import_with(
     for part in to_place.chunks(batch) {
         let mut drafts = Vec::with_capacity(part.len());
         for p in part {
+            // Copied from the earlier register: a cell over its capacity, or people Rule 11
+            // keeps apart placed together, is recorded as it was, and found.
             let allocation = Allocation::new(facility, p.booking, &p.cell, None, None)
                 .and_then(|a| a.with_at(Some(&p.at), now))
+                .and_then(|a| a.transcribed_from(&format!("{source}, line {}", p.line)))
                 .map_err(|e| anyhow::anyhow!("line {}: {}: {}", p.line, e.field, e.message))?;
             drafts.push(allocation.to_draft(actor));
         }
@@ -1887,13 +1890,12 @@ fn check_row(
         if *left <= 0 {
             warnings.push(Problem {
                 outcome: Outcome::Warning,
-                reason: format!("cell {cell} is at its operational capacity: the person is admitted and not placed (habeas allocate --batch places them)"),
+                reason: format!("cell {cell} is over its operational capacity: placed as the earlier register has it, and capacity.operational is found (Rules 12–13)"),
                 ..at_place(F::Cell, String::new())
             });
-        } else {
-            *left -= 1;
-            place = true;
         }
+        *left -= 1;
+        place = true;
     }
     problems.extend(warnings);
     Ok(Plan::Write {

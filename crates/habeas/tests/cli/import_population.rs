@@ -448,6 +448,77 @@ fn a_foreign_national_never_told_of_consular_rights_is_recorded_and_found() {
 }
 
 #[test]
+fn placements_copied_from_the_earlier_register_are_recorded_as_they_were_and_found() {
+    let reg = Reg::init(&[]);
+    std::fs::write(
+        reg.path("estate.toml"),
+        r#"
+[facility]
+code = "IZALCO"
+name = "Centro Penal de Izalco"
+country = "SV"
+
+[[unit]]
+code = "A"
+name = "Sector A"
+cell_count = 1
+cell_template = { area_m2 = 12, bunks = 2, cna = 2, operational_capacity = 2 }
+"#,
+    )
+    .unwrap();
+    reg.ok(&["estate", "load", "estate.toml"]);
+    // Three people in a cell for two: a man on remand, a convicted man, and a woman.
+    let rows = [
+        "R1,Mario,Cruz,,1980-01-01,male,SV,DUI,00000001-1,remand,2024-01-10,pretrial_detention,Juzgado 1,1-2024,2024-01-09,2030-01-09,A-C01",
+        "R2,Pedro,Cruz,,1981-01-01,male,SV,DUI,00000002-2,sentenced,2024-01-10,sentence,Juzgado 1,2-2024,2024-01-09,2034-01-09,A-C01",
+        "R3,Ana,Cruz,,1982-01-01,female,SV,DUI,00000003-3,remand,2024-01-10,pretrial_detention,Juzgado 1,3-2024,2024-01-09,2030-01-09,A-C01",
+    ];
+    let file = write(&reg, "p.csv", &format!("{HEADER}\n{}\n", rows.join("\n")));
+    reg.ok(&["import", "population", "--facility", "IZALCO", &file]);
+    let rep = report(&reg, "p.csv.report.csv");
+    assert!(
+        rep.iter().any(|r| r[3] == "R3"
+            && r[2] == "cell"
+            && r[4] == "warning"
+            && r[5].contains("over its operational capacity")),
+        "{rep:?}"
+    );
+    // Everyone is in the cell the earlier register has them in: nobody is left in no cell.
+    assert_eq!(
+        count(&reg, "SELECT count(*) FROM custodies WHERE cell = 'A-C01'"),
+        3
+    );
+    assert_eq!(
+        count(&reg, "SELECT population FROM cells WHERE code = 'A-C01'"),
+        3
+    );
+    // The placements that broke Rule 11 keep the earlier register as their evidence.
+    assert_eq!(
+        count(
+            &reg,
+            "SELECT count(*) FROM allocation_overrides WHERE reason LIKE 'transcribed from p.csv, line %' AND authority = 'the earlier register'"
+        ),
+        2
+    );
+    let r = reg.ok(&[
+        "report",
+        "compliance",
+        "--facility",
+        "IZALCO",
+        "--format",
+        "json",
+    ]);
+    for code in [
+        "capacity.operational",
+        "separation.sexes",
+        "separation.untried_convicted",
+    ] {
+        assert!(r.stdout.contains(code), "{code}: {}", r.stdout);
+    }
+    assert!(reg.verify().code == 0);
+}
+
+#[test]
 fn duplicates_against_the_register_are_found_by_document() {
     let reg = facility();
     let first = write(&reg, "a.csv", &format!("{HEADER}\n{}\n", person(1)));
