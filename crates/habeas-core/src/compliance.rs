@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod activities;
 mod conditions;
 mod family;
+mod food;
 pub mod strictness;
 mod treatment;
 pub use activities::{activity_findings, sentence_plan_findings, ActivityFacts, SentencePlanFacts};
@@ -21,6 +22,9 @@ pub use conditions::{
     CellDayReading, ConditionsPolicy, LitReading,
 };
 pub use family::{family_informed_findings, FamilyInformedFacts};
+pub use food::{
+    food_findings, food_gaps, FoodPolicy, FoodServiceFacts, NoFoodRecords, OccupiedUnit,
+};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
@@ -64,6 +68,9 @@ pub struct Policy {
     /// Added with the sentence plans: a file without it gets the minimum.
     #[serde(default)]
     pub regime: RegimePolicy,
+    /// Added with the daily record of food and water: a file without it gets the minimum.
+    #[serde(default)]
+    pub food: FoodPolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1179,6 +1186,10 @@ pub struct Facts {
     /// The readings of the year up to the day showing the light on in the evening, night or
     /// early morning (18:00 to 09:00 local time), in cells certified as lit by day only.
     pub lit_readings: Vec<LitReading>,
+    /// Each unit's daily record of food and water of the year up to the day.
+    pub food_services: Vec<FoodServiceFacts>,
+    /// The units holding people now, each since its earliest present occupant was placed.
+    pub occupied_units: Vec<OccupiedUnit>,
     /// The people held as of the day, with their latest programme attendance.
     pub activities: Vec<ActivityFacts>,
     /// The custodies recorded as they began, with their first family contact.
@@ -1280,6 +1291,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
     out.extend(heat_findings(policy, &facts.hot_days, as_of));
     out.extend(heat_index_findings(policy, &facts.heat_index_days, as_of));
     out.extend(light_at_night_findings(policy, &facts.lit_readings, as_of));
+    out.extend(food_findings(policy, &facts.food_services, as_of));
     out.extend(activity_findings(policy, &facts.activities, as_of));
     out.extend(sentence_plan_findings(policy, &facts.sentence_plans, as_of));
     out.extend(

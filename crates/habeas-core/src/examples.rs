@@ -31,6 +31,7 @@ pub const RECORD_KINDS: &[&str] = &[
     "health",
     "programme",
     "sentence_plan",
+    "food_service",
 ];
 
 /// The example of the record `kind` (see [`RECORD_KINDS`]), or `None` for a kind that does
@@ -153,6 +154,12 @@ pub fn record(kind: &str) -> Option<Value> {
             "objectives": ["terminar la educación básica", "mantener el contacto con la familia"],
             "programmes": ["alfabetización", "taller de carpintería"],
             "next_review": "2025-11-30"
+        }),
+        "food_service" => json!({
+            "record": "food_service", "facility": "CECOT", "unit": "M1", "day": "2025-05-31",
+            "meals": 2, "water_available": false, "water_hours": 4, "water_litres": 2,
+            "recorded_by": "Sargento de turno, cocina del módulo 1",
+            "notes": "desayuno y cena; el agua se corta de 10:00 a 16:00"
         }),
         _ => return None,
     })

@@ -81,5 +81,8 @@ pub const PROGRAMME: &str = "programme.attendance";
 /// A sentenced person's individual plan: objectives and programmes, who drew it up, when it is
 /// next reviewed (Mandela Rules 89 and 93–94).
 pub const SENTENCE_PLAN: &str = "custody.sentence_plan";
+/// A unit's food and drinking water on one day: the meals served, whether water was available
+/// whenever needed (Mandela Rule 22).
+pub const FOOD_SERVICE: &str = "food.service";
 /// An environment reading (temperature, lighting, ventilation) for a cell or unit.
 pub const ENVIRONMENT: &str = "environment.reading";

@@ -329,6 +329,31 @@ pub enum RecordInput {
         #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
         next_review: Option<String>,
     },
+    /// The day's food and drinking water in a unit (Mandela Rule 22), as the staff who served
+    /// it record it: how many meals were served, and whether drinking water was available
+    /// whenever needed (if not, for how many hours, and how many litres a person had).
+    FoodService {
+        facility: String,
+        /// The unit (pavilion, module) served.
+        unit: String,
+        /// The day served.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::date_schema))]
+        day: String,
+        /// Meals served to each person that day (0 to 10).
+        meals: u32,
+        /// Whether drinking water was available to everyone whenever they needed it (Rule 22(2)).
+        water_available: bool,
+        /// When it was not: the hours it was available (0 to 23).
+        #[serde(default)]
+        water_hours: Option<u32>,
+        /// When it was not: the litres of drinking water each person had (0 to 100).
+        #[serde(default)]
+        water_litres: Option<u32>,
+        /// Who recorded it: the person and their post.
+        recorded_by: String,
+        #[serde(default)]
+        notes: Option<String>,
+    },
     /// Attendance at a programme (education, work, other activities).
     Programme {
         facility: String,
@@ -1472,6 +1497,77 @@ impl RecordInput {
                     p,
                 ))
             }
+            Self::FoodService {
+                facility,
+                unit,
+                day,
+                meals,
+                water_available,
+                water_hours,
+                water_litres,
+                recorded_by,
+                notes,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let unit = crate::estate::place_code("unit", unit)?;
+                let day = date_not_future("day", day, now)?;
+                if *meals > 10 {
+                    return Err(DomainError::invalid(
+                        "meals",
+                        format!(
+                            "{meals} meals in a day: give the meals served to each person, 0 to 10"
+                        ),
+                    ));
+                }
+                if *water_available {
+                    for (field, given) in [
+                        ("water_hours", water_hours.is_some()),
+                        ("water_litres", water_litres.is_some()),
+                    ] {
+                        if given {
+                            return Err(DomainError::invalid(
+                                field,
+                                "only when drinking water was not available whenever needed (water_available = false)",
+                            ));
+                        }
+                    }
+                }
+                if water_hours.is_some_and(|h| h > 23) {
+                    return Err(DomainError::invalid(
+                        "water_hours",
+                        "0 to 23: water available all day is water_available = true",
+                    ));
+                }
+                if water_litres.is_some_and(|l| l > 100) {
+                    return Err(DomainError::invalid(
+                        "water_litres",
+                        "the litres a person had, 0 to 100",
+                    ));
+                }
+                let mut p = json!({
+                    "unit": unit, "day": day.to_string(), "meals": meals,
+                    "water_available": water_available,
+                    "recorded_by": text("recorded_by", recorded_by, 200)?,
+                });
+                if let Some(o) = p.as_object_mut() {
+                    if let Some(h) = water_hours {
+                        o.insert("water_hours".into(), json!(h));
+                    }
+                    if let Some(l) = water_litres {
+                        o.insert("water_litres".into(), json!(l));
+                    }
+                    if let Some(n) = optional_text("notes", notes.as_deref(), 2000)? {
+                        o.insert("notes".into(), json!(n));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::FOOD_SERVICE,
+                    format!("unit:{unit}"),
+                    p,
+                ))
+            }
             Self::Programme {
                 facility,
                 booking,
@@ -1516,6 +1612,79 @@ mod tests {
         serde_json::from_value::<RecordInput>(v)
             .unwrap()
             .validate(now(), &actor())
+    }
+
+    /// `v` with the members of `extra` set over its own.
+    fn merged(mut v: Value, extra: Value) -> Value {
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            for (k, x) in e {
+                o.insert(k.clone(), x.clone());
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_food_service_names_its_unit_day_meals_and_water_and_refuses_what_cannot_be() {
+        let served = |extra: Value| {
+            check(merged(
+                json!({"record": "food_service", "facility": "CECOT", "unit": "M1",
+                    "day": "2024-12-31", "meals": 3, "water_available": true,
+                    "recorded_by": "Sargento de cocina"}),
+                extra,
+            ))
+        };
+        let d = served(json!({})).unwrap();
+        assert_eq!(d.kind, kinds::FOOD_SERVICE);
+        assert_eq!(d.subject, "unit:M1");
+        assert_eq!(
+            d.payload,
+            json!({"unit": "M1", "day": "2024-12-31", "meals": 3, "water_available": true,
+                "recorded_by": "Sargento de cocina"})
+        );
+        let d = served(
+            json!({"meals": 2, "water_available": false, "water_hours": 4,
+            "water_litres": 2, "notes": "corte de agua"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                d.payload["water_hours"].as_u64(),
+                d.payload["water_litres"].as_u64()
+            ),
+            (Some(4), Some(2))
+        );
+        let field = |r: Result<Draft, DomainError>| r.unwrap_err().field;
+        // Meals: 0 and 10 are counts of meals; 11 is not.
+        assert!(served(json!({"meals": 0})).is_ok());
+        assert!(served(json!({"meals": 10})).is_ok());
+        assert_eq!(field(served(json!({"meals": 11}))), "meals");
+        // The hours and litres of water are for a day it was not available whenever needed.
+        assert_eq!(field(served(json!({"water_hours": 4}))), "water_hours");
+        assert_eq!(field(served(json!({"water_litres": 2}))), "water_litres");
+        assert!(served(json!({"water_available": false, "water_hours": 23})).is_ok());
+        assert_eq!(
+            field(served(json!({"water_available": false, "water_hours": 24}))),
+            "water_hours"
+        );
+        assert_eq!(
+            field(served(
+                json!({"water_available": false, "water_litres": 101})
+            )),
+            "water_litres"
+        );
+        // The day is not after the recording; the unit is a code; someone recorded it.
+        assert!(served(json!({"day": "2025-01-01"})).is_ok());
+        assert_eq!(field(served(json!({"day": "2025-01-02"}))), "day");
+        assert_eq!(field(served(json!({"day": "2024-02-30"}))), "day");
+        assert_eq!(field(served(json!({"unit": "módulo 1"}))), "unit");
+        assert_eq!(field(served(json!({"recorded_by": " "}))), "recorded_by");
+        assert!(
+            serde_json::from_value::<RecordInput>(json!({"record": "food_service",
+            "facility": "CECOT", "unit": "M1", "day": "2024-12-31", "meals": 3,
+            "water_available": true, "recorded_by": "x", "water": "sí"}))
+            .is_err()
+        );
     }
 
     fn photo(media_type: &str, bytes: &[u8]) -> Result<Draft, DomainError> {
@@ -1628,16 +1797,11 @@ mod tests {
     #[test]
     fn a_sentence_plan_names_an_objective_and_a_review_not_before_it() {
         let plan = |extra: Value| {
-            let mut v = json!({"record": "sentence_plan", "facility": "CECOT", "booking": 300,
+            let v = json!({"record": "sentence_plan", "facility": "CECOT", "booking": 300,
                 "at": "2024-05-01T10:00:00Z", "drawn_up_by": "Equipo técnico criminológico",
                 "objectives": ["terminar la educación básica"], "programmes": ["educación básica"],
                 "next_review": "2024-11-01"});
-            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-                for (k, x) in e {
-                    o.insert(k.clone(), x.clone());
-                }
-            }
-            check(v)
+            check(merged(v, extra))
         };
         let d = plan(json!({})).unwrap();
         assert_eq!(d.kind, kinds::SENTENCE_PLAN);
@@ -1656,15 +1820,10 @@ mod tests {
     #[test]
     fn a_pending_request_to_visit_answers_nothing_and_visits_nothing() {
         let visit = |extra: Value| {
-            let mut v = json!({"record": "oversight_visit", "facility": "CECOT",
+            let v = json!({"record": "oversight_visit", "facility": "CECOT",
                 "at": "2024-05-01T10:00:00Z", "visitor_kind": "ngo", "visitor": "Cristosal",
                 "outcome": "pending"});
-            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-                for (k, x) in e {
-                    o.insert(k.clone(), x.clone());
-                }
-            }
-            check(v)
+            check(merged(v, extra))
         };
         let d = visit(json!({})).unwrap();
         assert_eq!(d.payload["outcome"], "pending");

@@ -80,6 +80,8 @@ pub(crate) fn facts(
         hot_days: cell_day_maxima(conn, facility, as_of, "temperature_dc")?,
         heat_index_days: cell_day_maxima(conn, facility, as_of, "heat_index_dc")?,
         lit_readings: lit_reading_facts(conn, facility, as_of)?,
+        food_services: food_service_facts(conn, facility, as_of)?,
+        occupied_units: occupied_units(conn, facility)?,
         sentence_plans: sentence_plan_facts(conn, facility, as_of)?,
     })
 }
@@ -371,6 +373,72 @@ fn lit_reading_facts(
             at: time_of("at", &r.get::<_, String>(2)?)?,
             utc_offset_minutes: r.get(3)?,
             evidence: r.get::<_, i64>(4)? as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Each unit's daily record of food and water of the year up to `as_of`, in the order
+/// recorded (the engine reads the latest of a unit's day).
+fn food_service_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::FoodServiceFacts>> {
+    let from = as_of.plus_days(-366).to_string();
+    let mut st = conn.prepare_cached(
+        "SELECT facility, unit, day, meals, water_available, water_hours, water_litres, idx
+         FROM food_services
+         WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR facility = ?1) ORDER BY idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, from, as_of.to_string()])?;
+    let mut out = Vec::new();
+    let count = |v: Option<i64>| v.map(|n| n.clamp(0, i64::from(u32::MAX)) as u32);
+    while let Some(r) = rows.next()? {
+        out.push(habeas_core::compliance::FoodServiceFacts {
+            facility: r.get(0)?,
+            unit: r.get(1)?,
+            day: date_of("day", &r.get::<_, String>(2)?)?,
+            meals: count(r.get(3)?).unwrap_or(0),
+            water_available: r.get(4)?,
+            water_hours: count(r.get(5)?),
+            water_litres: count(r.get(6)?),
+            evidence: r.get::<_, i64>(7)? as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// The units holding people now, each with the day its earliest present occupant was placed
+/// there (their placement's `at`, else its entry's time): it has held someone every day since.
+fn occupied_units(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<habeas_core::compliance::OccupiedUnit>> {
+    let mut st = conn.prepare_cached(
+        "SELECT u.facility, u.unit,
+                (SELECT coalesce(json_extract(CAST(l.bytes AS TEXT), '$.payload.at'),
+                                 json_extract(CAST(l.bytes AS TEXT), '$.time'))
+                 FROM register_log l WHERE l.idx = u.first)
+         FROM (SELECT facility, unit, min(allocated) AS first FROM custodies
+               WHERE ended IS NULL AND cell IS NOT NULL AND allocated IS NOT NULL
+                 AND (?1 IS NULL OR facility = ?1)
+               GROUP BY facility, unit) u
+         ORDER BY u.facility, u.unit",
+    )?;
+    let mut rows = st.query([facility])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (Some(unit), Some(since)) = (
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ) else {
+            continue;
+        };
+        out.push(habeas_core::compliance::OccupiedUnit {
+            facility: r.get(0)?,
+            unit,
+            since: date_of("allocated", &since)?,
         });
     }
     Ok(out)

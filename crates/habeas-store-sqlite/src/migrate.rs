@@ -118,6 +118,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "humidity_and_heat_index",
         include_str!("../migrations/0026_humidity_and_heat_index.sql"),
     ),
+    (
+        27,
+        "food_services",
+        include_str!("../migrations/0027_food_services.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

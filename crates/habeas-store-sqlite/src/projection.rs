@@ -46,6 +46,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "whereabouts_requests",
     "oversight_visits",
     "sentence_plans",
+    "food_services",
     "imported_admissions",
 ];
 

@@ -428,6 +428,37 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             .map_err(backend)?;
             event(conn, booking, e.index)?;
         }
+        kinds::FOOD_SERVICE => {
+            let unit = s(p, "unit")?;
+            let known: bool = conn
+                .prepare_cached("SELECT count(*) > 0 FROM units WHERE facility = ?1 AND code = ?2")
+                .and_then(|mut st| st.query_row([&e.facility, unit], |r| r.get(0)))
+                .map_err(backend)?;
+            if !known {
+                return Err(reject(
+                    "unit",
+                    format!("{unit} is not a unit of {}", e.facility),
+                ));
+            }
+            conn.prepare_cached(
+                "INSERT INTO food_services (idx, facility, unit, day, meals, water_available, water_hours, water_litres, recorded_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    e.facility,
+                    unit,
+                    s(p, "day").unwrap_or(""),
+                    u(p, "meals").unwrap_or(0) as i64,
+                    b(p, "water_available"),
+                    p.get("water_hours").and_then(Value::as_i64),
+                    p.get("water_litres").and_then(Value::as_i64),
+                    s(p, "recorded_by").unwrap_or("")
+                ])
+            })
+            .map_err(backend)?;
+        }
         kinds::PROGRAMME => {
             let booking = u(p, "booking")?;
             open_here(conn, e, booking, on)?;

@@ -656,6 +656,12 @@ reader!(
         let policy = Policy::mandela_minimum().map_err(domain)?;
         let facts = state.store.compliance_facts(facility.as_deref(), as_of)?;
         let findings = habeas_core::compliance::evaluate(&policy, &facts, as_of);
+        let no_food_records = habeas_core::compliance::food_gaps(
+            &policy,
+            &facts.food_services,
+            &facts.occupied_units,
+            as_of,
+        );
         state.listed(
             &caller,
             facility.as_deref().unwrap_or(EVERY_FACILITY),
@@ -664,7 +670,7 @@ reader!(
             habeas_core::compliance::people_named(&findings),
         )?;
         Ok(Json(
-            json!({"policy": policy.name, "policy_sha256": policy.source().sha256, "policy_relaxes": policy.source().relaxed, "as_of": as_of.to_string(), "facility": facility, "findings": findings}),
+            json!({"policy": policy.name, "policy_sha256": policy.source().sha256, "policy_relaxes": policy.source().relaxed, "as_of": as_of.to_string(), "facility": facility, "findings": findings, "no_food_records": no_food_records}),
         ))
     }
 );

@@ -122,6 +122,9 @@ pub struct ComplianceReport {
     pub as_of: String,
     pub facility: Option<String>,
     pub findings: Vec<habeas_core::compliance::Finding>,
+    /// The days on which a unit held people and nobody recorded its food and water (Rule 22):
+    /// missing evidence, not findings.
+    pub no_food_records: Vec<habeas_core::compliance::NoFoodRecords>,
 }
 
 /// Who is signed in (the answers of `POST` and `GET /api/session`).

@@ -64,19 +64,6 @@ pub fn run(db: &DbArgs, actor: &str, command: ReportCommand) -> Result<ExitCode>
     }
 }
 
-/// Evaluates the policy over the store's facts as of a day, most severe first.
-pub fn evaluate(
-    store: &habeas_store_sqlite::SqliteStore,
-    policy: &Policy,
-    facility: Option<&str>,
-    as_of: Date,
-) -> Result<Vec<Finding>> {
-    let facts = store
-        .compliance_facts(facility, as_of)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(habeas_core::compliance::evaluate(policy, &facts, as_of))
-}
-
 fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode> {
     let policy = match &args.policy {
         Some(path) => {
@@ -95,9 +82,15 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
     };
     known_facility(&store, args.facility.as_deref())?;
     let facility = args.facility.as_deref();
+    let facts = store
+        .compliance_facts(facility, as_of)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The units' days whose food and water nobody recorded: missing evidence, as of the day.
+    let no_food_records =
+        compliance::food_gaps(&policy, &facts.food_services, &facts.occupied_units, as_of);
     let (findings, no_records) = match period {
-        None => (evaluate(&store, &policy, facility, as_of)?, Vec::new()),
-        Some((from, to)) => evaluate_period(&store, &policy, facility, from, to)?,
+        None => (compliance::evaluate(&policy, &facts, as_of), Vec::new()),
+        Some((from, to)) => evaluate_period(&store, &policy, facility, from, to, facts)?,
     };
     let when = match period {
         Some((from, to)) => format!("{from}..{to}"),
@@ -122,6 +115,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                 "period": period.map(|(a, b)| [a.to_string(), b.to_string()]),
                 "findings": findings,
                 "no_records": no_records,
+                "no_food_records": no_food_records,
             }))?
         ))?,
         ComplianceFormat::Csv => {
@@ -194,6 +188,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                 )?;
             }
             t.push_str(&no_records_lines(&no_records));
+            t.push_str(&no_food_record_lines(&no_food_records));
             emit(&t)?;
         }
         ComplianceFormat::Html => emit(&html(
@@ -201,7 +196,7 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
             args.facility.as_deref(),
             &when,
             &findings,
-            &no_records,
+            (&no_records, &no_food_records),
             &unit_lookup(&store, facility)?,
         )?)?,
     }
@@ -273,6 +268,29 @@ fn no_records_lines(no_records: &[compliance::NoRecords]) -> String {
     t
 }
 
+/// The units' days without a record of their food and water, apart from the findings.
+fn no_food_record_lines(gaps: &[compliance::NoFoodRecords]) -> String {
+    if gaps.is_empty() {
+        return String::new();
+    }
+    let days: u64 = gaps.iter().map(|g| u64::from(g.days)).sum();
+    let mut t = format!(
+        "unit-days without a record of food and water (missing evidence, not findings: no record is not no food): {days}\n"
+    );
+    for g in gaps {
+        t.push_str(&format!(
+            "  NO FOOD RECORD {} {} {}..{} ({} day{})\n",
+            g.facility,
+            g.unit,
+            g.from,
+            g.to,
+            g.days,
+            if g.days == 1 { "" } else { "s" }
+        ));
+    }
+    t
+}
+
 /// `FROM..TO`, inclusive, named `period` when wrong.
 pub(crate) fn parse_period(raw: &str) -> Result<(Date, Date)> {
     let Some((a, b)) = raw.split_once("..") else {
@@ -290,7 +308,8 @@ pub(crate) fn parse_period(raw: &str) -> Result<(Date, Date)> {
 }
 
 /// Findings over a period: each day's regime from the movements of the period, consecutive
-/// days merged; every other finding as of the period's last day. With them, the days whose
+/// days merged; every other finding as of the period's last day (`facts` are the store's as
+/// of it). With them, the days whose
 /// records do not say where people were: listed, never found.
 pub fn evaluate_period(
     store: &habeas_store_sqlite::SqliteStore,
@@ -298,10 +317,8 @@ pub fn evaluate_period(
     facility: Option<&str>,
     from: Date,
     to: Date,
+    mut facts: compliance::Facts,
 ) -> Result<(Vec<Finding>, Vec<compliance::NoRecords>)> {
-    let mut facts = store
-        .compliance_facts(facility, to)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
     facts.regime.clear();
     let mut findings = compliance::evaluate(policy, &facts, to);
     let regime = store
@@ -323,6 +340,7 @@ struct HtmlReport<'a> {
     total: usize,
     no_records: Vec<HtmlGap>,
     person_days_without_records: u64,
+    no_food_records: &'a [compliance::NoFoodRecords],
     summary: Vec<HtmlSummary>,
     /// The findings by rule, then by unit, each unit's in pages of [`PAGE`].
     groups: Vec<HtmlRuleGroup<'a>>,
@@ -441,7 +459,7 @@ fn html(
     facility: Option<&str>,
     when: &str,
     findings: &[Finding],
-    no_records: &[compliance::NoRecords],
+    (no_records, no_food_records): (&[compliance::NoRecords], &[compliance::NoFoodRecords]),
     units: &UnitLookup,
 ) -> Result<String> {
     use askama::Template as _;
@@ -474,6 +492,7 @@ fn html(
         sha256: &policy.source().sha256,
         relaxed: &policy.source().relaxed,
         total: findings.len(),
+        no_food_records,
         person_days_without_records: no_records
             .iter()
             .map(|g| g.people * u64::from(g.days))
@@ -633,7 +652,15 @@ mod tests {
             },
         ));
         let policy = Policy::mandela_minimum().unwrap();
-        let page = html(&policy, Some("CECOT"), "2025-05-31", &findings, &[], &units).unwrap();
+        let page = html(
+            &policy,
+            Some("CECOT"),
+            "2025-05-31",
+            &findings,
+            (&[], &[]),
+            &units,
+        )
+        .unwrap();
         // One folded group per rule, its units inside with their counts.
         assert_eq!(page.matches("<details class=\"rule\"").count(), 2);
         for needle in [

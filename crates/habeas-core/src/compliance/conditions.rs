@@ -443,20 +443,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy() -> Policy {
-        match Policy::from_toml(super::super::MANDELA_MINIMUM) {
-            Ok(p) => p,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    fn date(s: &str) -> Date {
-        match Date::parse("day", s) {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    use crate::compliance::tests::{date, policy};
 
     fn reading(day: &str, tenths_c: i64, evidence: u64) -> CellDayReading {
         CellDayReading {

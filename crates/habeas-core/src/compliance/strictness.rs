@@ -80,6 +80,9 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     // More bunks a person asks more of a cell.
     ("conditions.bunks_per_person", Stricter::Higher),
     ("regime.sentence_plan_days", Stricter::Lower),
+    // More meals a day, and more days of records read, find more.
+    ("food.meals_per_day", Stricter::Higher),
+    ("food.window_days", Stricter::Higher),
 ];
 
 /// The direction of a key of the table.

@@ -79,6 +79,15 @@ impl Reg {
             "{args:?} was refused but wrote something"
         );
     }
+    /// `habeas record` of `v`: its output.
+    fn record(&self, v: &Value) -> String {
+        let f = self.file("record.json", &v.to_string());
+        self.ok(&["record", "--json", &f]).stdout
+    }
+    fn refused_record(&self, v: &Value, needle: &str) {
+        let f = self.file("record.json", &v.to_string());
+        self.refused(&["record", "--json", &f], needle);
+    }
     fn refused_admission(&self, v: &Value, needle: &str) {
         let f = self.file("bad.json", &v.to_string());
         self.refused(&["admit", "--json", &f], needle);
@@ -1117,14 +1126,8 @@ fn hearings_contact_and_complaints_are_recorded_and_refused_with_reasons() {
     let reg = facility();
     let a = reg.admit(&admission("Ana", "male", "remand"));
     let b = reg.admit(&admission("Beto", "male", "remand"));
-    let rec = |v: Value| {
-        reg.file("record.json", &v.to_string());
-        reg.ok(&["record", "--json", "record.json"]).stdout
-    };
-    let refused = |v: Value, needle: &str| {
-        reg.file("record.json", &v.to_string());
-        reg.refused(&["record", "--json", "record.json"], needle);
-    };
+    let rec = |v: Value| reg.record(&v);
+    let refused = |v: Value, needle: &str| reg.refused_record(&v, needle);
     rec(
         json!({"record": "charge", "facility": "CECOT", "booking": a, "offence": "agrupaciones ilícitas", "provision": "Código Penal art. 345", "date": "2024-05-28"}),
     );
@@ -1534,6 +1537,118 @@ fn a_cell_lit_at_night_in_its_facilitys_local_time_is_found() {
     );
     // As of the day before, two nights: not yet.
     assert!(report("2024-08-02").is_empty());
+}
+
+#[test]
+fn a_units_food_and_water_are_recorded_day_by_day_found_and_missing_days_listed() {
+    let reg = facility();
+    let a = reg.admit(&admission("Ana", "male", "remand"));
+    reg.ok(&[
+        "allocate",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &a.to_string(),
+        "--cell",
+        "M1-C01",
+        "--at",
+        "2024-06-02T08:00:00.000Z",
+    ]);
+    let served = |day: &str, meals: u32, water: Value| {
+        let mut v = json!({"record": "food_service", "facility": "CECOT", "unit": "M1", "day": day,
+            "meals": meals, "water_available": true, "recorded_by": "Sargento de cocina"});
+        if let (Some(o), Some(w)) = (v.as_object_mut(), water.as_object()) {
+            o.insert("water_available".into(), json!(false));
+            o.extend(w.clone());
+        }
+        v
+    };
+    let out = reg.record(&served("2024-06-10", 2, json!(null)));
+    assert!(out.contains("food.service recorded"), "{out}");
+    reg.record(&served(
+        "2024-06-11",
+        3,
+        json!({"water_hours": 4, "water_litres": 2}),
+    ));
+    reg.record(&served("2024-06-12", 3, json!(null)));
+    // Bad input is refused by name, and nothing is written.
+    let mut bad = served("2024-06-12", 3, json!(null));
+    bad["unit"] = json!("M9");
+    reg.refused_record(&bad, "unit");
+    reg.refused_record(&served("2024-06-12", 11, json!(null)), "meals");
+    reg.refused_record(
+        &served("2024-06-12", 3, json!({"water_hours": 24})),
+        "water_hours",
+    );
+    let r: Value = serde_json::from_str(
+        &reg.ok(&[
+            "report",
+            "compliance",
+            "--as-of",
+            "2024-06-12",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let of = |code: &str| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("{code} not found in {r}"))
+    };
+    let food = of("conditions.food");
+    assert_eq!(
+        (
+            &food["severity"],
+            &food["subject"]["unit"],
+            &food["since"],
+            &food["until"]
+        ),
+        (
+            &json!("serious"),
+            &json!("M1"),
+            &json!("2024-06-10"),
+            &json!("2024-06-10")
+        )
+    );
+    let water = of("conditions.water");
+    assert_eq!(water["severity"], "grave");
+    assert!(
+        water["detail"]
+            .as_str()
+            .unwrap()
+            .contains("as little as 4 hours a day; as little as 2 litres a person"),
+        "{water}"
+    );
+    // The unit held Ana from 06-02; its days before 06-10 have no record: missing evidence.
+    assert_eq!(
+        r["no_food_records"],
+        json!([{"facility": "CECOT", "unit": "M1", "from": "2024-06-02", "to": "2024-06-09", "days": 8}])
+    );
+    let table = reg
+        .ok(&["report", "compliance", "--as-of", "2024-06-12"])
+        .stdout;
+    assert!(
+        table.contains("NO FOOD RECORD CECOT M1 2024-06-02..2024-06-09 (8 days)"),
+        "{table}"
+    );
+    let page = reg
+        .ok(&[
+            "report",
+            "compliance",
+            "--as-of",
+            "2024-06-12",
+            "--format",
+            "html",
+        ])
+        .stdout;
+    assert!(page.contains("id=\"no-food-records\""), "{page}");
+    assert_eq!(reg.verify().code, 0);
 }
 
 impl crate::integrity::Register for Reg {
