@@ -4,12 +4,14 @@
 //! * `cecot`: the regime as publicly reported (constant light, no window, 30 minutes a day out
 //!   of the cell indoors, untried and convicted mixed by order of the direction, foreign
 //!   nationals received under a custody agreement, deaths, no releases; punishment cells with
-//!   one slab and no toilet for several people; no sentence plans; monitors' requests to
-//!   visit left unanswered);
+//!   one slab and no toilet for several people; bare bunks and open toilets; hot, humid cells
+//!   lit all night; two meals a day; no sentence plans; monitors' requests to visit left
+//!   unanswered, or refused a month late);
 //! * `mandela`: the same building run within the rules (population within certified normal
 //!   accommodation, separation, at least an hour a day in the open air, consular
 //!   notification, releases when orders expire, every death case completed, a sentence plan
-//!   for every sentenced person).
+//!   for every sentenced person, a mattress on every bunk, screened toilets, three meals a day,
+//!   the national mechanism's requests answered within days).
 //!
 //! All people are synthetic: names are drawn from lists of common given names and surnames.
 //! Time and randomness come from the caller (a manual clock and a seed), so the same seed
@@ -22,7 +24,8 @@ use habeas_core::allocation::{plan, Allocation};
 use habeas_core::custody::{AdmissionInput, Release};
 use habeas_core::dates::Date;
 use habeas_core::estate::{
-    CellKind, CellTemplate, EstateFile, FacilityInput, Lighting, UnitInput, Ventilation,
+    CellFittings, CellKind, CellTemplate, EstateDocument, FacilityEntry, FacilityInput, Lighting,
+    TemplateEntry, UnitEntry, Ventilation,
 };
 use habeas_core::events::{death_step, AgreementInput, CellCount, Death, Movement, RollCount};
 use habeas_core::ids::Actor;
@@ -245,65 +248,93 @@ impl Gen<'_> {
     }
 }
 
-fn estate(scenario: Scenario) -> EstateFile {
-    let template = match scenario {
-        Scenario::Cecot | Scenario::National => CellTemplate {
-            area_m2: 100.0,
-            bunks: 80,
-            cna: 24,
-            operational_capacity: 160,
-            kind: CellKind::Normal,
-            lighting: Lighting::Constant,
-            window: false,
-            ventilation: Ventilation::Mechanical,
-            sanitation: true,
-        },
-        Scenario::Mandela => CellTemplate {
-            area_m2: 100.0,
-            bunks: 24,
-            cna: 24,
-            operational_capacity: 24,
-            kind: CellKind::Normal,
-            lighting: Lighting::Cycle,
-            window: true,
-            ventilation: Ventilation::Natural,
-            sanitation: true,
-        },
+fn estate(scenario: Scenario) -> EstateDocument {
+    // As reported: 80 metal bunks without mattresses and two open toilets for everyone in the
+    // cell. Within the rules, a mattress on every bunk and a screened toilet.
+    let (attributes, fittings) = match scenario {
+        Scenario::Cecot | Scenario::National => (
+            CellTemplate {
+                area_m2: 100.0,
+                bunks: 80,
+                cna: 24,
+                operational_capacity: 160,
+                kind: CellKind::Normal,
+                lighting: Lighting::Constant,
+                window: false,
+                ventilation: Ventilation::Mechanical,
+                sanitation: true,
+            },
+            CellFittings {
+                mattresses: Some(0),
+                toilet_private: Some(false),
+            },
+        ),
+        Scenario::Mandela => (
+            CellTemplate {
+                area_m2: 100.0,
+                bunks: 24,
+                cna: 24,
+                operational_capacity: 24,
+                kind: CellKind::Normal,
+                lighting: Lighting::Cycle,
+                window: true,
+                ventilation: Ventilation::Natural,
+                sanitation: true,
+            },
+            CellFittings {
+                mattresses: Some(24),
+                toilet_private: Some(true),
+            },
+        ),
     };
-    let mut units: Vec<UnitInput> = (1..=UNITS)
-        .map(|m| UnitInput {
+    let mut units: Vec<UnitEntry> = (1..=UNITS)
+        .map(|m| UnitEntry {
             code: format!("M{m}"),
             name: format!("Módulo {m}"),
             cell_count: CELLS_PER_UNIT,
-            cell_template: Some(template.clone()),
+            cell_template: Some(TemplateEntry {
+                attributes: attributes.clone(),
+                fittings: fittings.clone(),
+            }),
         })
         .collect();
     if scenario == Scenario::Cecot {
-        // The punishment cells, as the seeds report them: a concrete slab for one, no window,
-        // no toilet (a bucket), and several people put in each.
-        units.push(UnitInput {
+        // The punishment cells, as the seeds report them: a concrete slab for one and no
+        // mattress, no window, no toilet (a bucket), and several people put in each. Certified
+        // as lit by day only, the sensors find them lit at night like every other cell.
+        units.push(UnitEntry {
             code: PUNISHMENT_UNIT.into(),
             name: "Celdas de castigo".into(),
             cell_count: PUNISHMENT_CELLS,
-            cell_template: Some(CellTemplate {
-                area_m2: 6.0,
-                bunks: 1,
-                cna: 1,
-                operational_capacity: 4,
-                kind: CellKind::Segregation,
-                lighting: Lighting::Cycle,
-                window: false,
-                ventilation: Ventilation::None,
-                sanitation: false,
+            cell_template: Some(TemplateEntry {
+                attributes: CellTemplate {
+                    area_m2: 6.0,
+                    bunks: 1,
+                    cna: 1,
+                    operational_capacity: 4,
+                    kind: CellKind::Segregation,
+                    lighting: Lighting::Cycle,
+                    window: false,
+                    ventilation: Ventilation::None,
+                    sanitation: false,
+                },
+                fittings: CellFittings {
+                    mattresses: Some(0),
+                    toilet_private: None,
+                },
             }),
         });
     }
-    EstateFile {
-        facility: FacilityInput {
-            code: FACILITY.into(),
-            name: "Centro de Confinamiento del Terrorismo (demostración)".into(),
-            country: "SV".into(),
-            juvenile: false,
+    EstateDocument {
+        facility: FacilityEntry {
+            facility: FacilityInput {
+                code: FACILITY.into(),
+                name: "Centro de Confinamiento del Terrorismo (demostración)".into(),
+                country: "SV".into(),
+                juvenile: false,
+            },
+            // El Salvador keeps Central America's time all year: UTC-6.
+            utc_offset: Some("-06:00".into()),
         },
         units,
         cells: Vec::new(),
@@ -851,6 +882,7 @@ pub fn generate(
         // The evening roll count, by number, of every occupied cell.
         g.drain()?;
         evening_count(&mut g, FACILITY, day)?;
+        food_and_water(&mut g, scenario, day)?;
         progress("days", u64::from(d) + 1, u64::from(opts.days));
     }
     g.drain()?;
@@ -996,12 +1028,45 @@ fn oversight_visits(
     let t = at(day, 16, 0);
     let visit_at = at(day, 10, 0).to_string();
     let asked = Timestamp(day.0 - 10 * 86_400_000 + 9 * 3_600_000).to_string();
+    // The national mechanism asks in writing at the start of each month (a request recorded as
+    // pending), and is answered on the 3rd day of a month: at CECOT the request of the month
+    // before is refused 33 days after it was made (answered late, and a refusal); within the
+    // rules this month's is admitted 3 days after it.
+    let npm_request = |back: i64| -> Result<Option<(u64, String)>, DemoError> {
+        let when = at(Timestamp(day.0 - back * 86_400_000), 10, 0).to_string();
+        Ok(g.store
+            .oversight_visits(FACILITY, 500)?
+            .into_iter()
+            .find(|v| v.outcome == "pending" && v.visitor_kind == "npm" && v.at == when)
+            .map(|v| (v.idx, when)))
+    };
+    let answering = match (scenario, d % 30) {
+        (Scenario::Cecot, 3) if d >= 33 => npm_request(33)?,
+        (Scenario::Mandela, 3) => npm_request(3)?,
+        _ => None,
+    };
+    if d.is_multiple_of(30) && scenario != Scenario::National {
+        let name = if scenario == Scenario::Cecot {
+            "Procuraduría para la Defensa de los Derechos Humanos (PDDH)"
+        } else {
+            "Mecanismo nacional de prevención de la tortura"
+        };
+        let request = record(
+            g,
+            json!({"record": "oversight_visit", "facility": FACILITY, "at": visit_at,
+                "visitor_kind": "npm", "visitor": name, "outcome": "pending",
+                "notes": "solicitud escrita de visita a todos los pabellones, con entrevistas en privado"}),
+            t,
+        )?;
+        g.append(t, vec![request])?;
+    }
     // Whom the cameras show: a share of the people held, at most a few hundred.
     let shown = (alive.len() as u64 / 10).clamp(1, 300);
     let visit = match (scenario, d % 30) {
         (Scenario::Cecot, 3) => json!({"visitor_kind": "npm",
             "visitor": "Procuraduría para la Defensa de los Derechos Humanos (PDDH)",
-            "requested_at": asked, "outcome": "refused",
+            "requested_at": answering.as_ref().map_or(asked.clone(), |(_, when)| when.clone()),
+            "outcome": "refused",
             "reason": "régimen de excepción: no se autorizan visitas de organismos de derechos humanos",
             "authority": "Dirección General de Centros Penales"}),
         (Scenario::Cecot, 10) => json!({"visitor_kind": "ngo", "visitor": "Cristosal",
@@ -1025,7 +1090,8 @@ fn oversight_visits(
             "outcome": "pending",
             "notes": "solicitud escrita de visita al centro y de entrevistas en privado; sin respuesta"}),
         (Scenario::Mandela, 3) => json!({"visitor_kind": "npm",
-            "visitor": "Mecanismo nacional de prevención de la tortura", "requested_at": asked,
+            "visitor": "Mecanismo nacional de prevención de la tortura",
+            "requested_at": answering.as_ref().map_or(asked.clone(), |(_, when)| when.clone()),
             "outcome": "admitted", "private_interviews": true,
             "areas_visited": ["todos los pabellones", "celdas de aislamiento", "enfermería", "cocina"]}),
         (Scenario::Mandela, 10) => json!({"visitor_kind": "ngo", "visitor": "Cristosal",
@@ -1044,6 +1110,9 @@ fn oversight_visits(
         o.insert("record".into(), json!("oversight_visit"));
         o.insert("facility".into(), json!(FACILITY));
         o.insert("at".into(), json!(visit_at));
+        if let Some((request, _)) = answering {
+            o.insert("answers".into(), json!(request));
+        }
     }
     let draft = record(g, v, t)?;
     g.submit(t, vec![draft])
@@ -1108,10 +1177,12 @@ fn whereabouts_requests(
     Ok(())
 }
 
-/// Sensor readings twice a day in every occupied cell, and the day's health visits,
-/// programmes and incidents. At CECOT: hot cells lit around the clock, no health visits, no
-/// programmes, incidents with force never reviewed. Within the rules: lights off at night,
-/// a health visit for everyone every 30 days, education every 10 days, incidents reviewed.
+/// Sensor readings twice a day in every occupied cell, at 02:00 and 14:00 local time (08:00
+/// and 20:00 UTC), and the day's health visits, programmes and incidents. At CECOT: hot, humid
+/// cells (33-36 °C at 60-76 %, a heat index over 41 °C) lit around the clock, no health
+/// visits, no programmes, incidents with force never reviewed. Within the rules: 24-27 °C at
+/// 50-70 %, lights off at night, a health visit for everyone every 30 days, education every 10
+/// days, incidents reviewed.
 fn environment_health_and_programmes(
     g: &mut Gen<'_>,
     rng: &mut Rng,
@@ -1129,19 +1200,23 @@ fn environment_health_and_programmes(
         .map(|c| c.code)
         .collect();
     let cecot = scenario != Scenario::Mandela;
-    for (hour, lit) in [(2, cecot), (14, true)] {
+    for (hour, lit) in [(8, cecot), (20, true)] {
         let t = at(day, hour, 0);
         let mut drafts = Vec::with_capacity(occupied.len());
         for cell in &occupied {
             let base = if cecot { 330 } else { 240 } + rng.below(30) as i64;
             let temp = format!("{}.{}", base / 10, base % 10);
+            // The humidity follows from the same draw (no other draw is made, so the rest of
+            // the scenario is generated as before).
+            let humid = if cecot { 600 } else { 500 } + (base * 7) % 160;
+            let humidity = format!("{}.{}", humid / 10, humid % 10);
             let r = habeas_core::environment::Reading::new(
                 FACILITY,
                 cell,
                 &t.to_string(),
                 habeas_core::environment::Measured {
                     temperature_c: Some(&temp),
-                    humidity_pct: None,
+                    humidity_pct: Some(&humidity),
                     lighting: Some(if lit { "on" } else { "off" }),
                     ventilation: Some("on"),
                 },
@@ -1199,6 +1274,32 @@ fn environment_health_and_programmes(
         }
     }
     Ok(())
+}
+
+/// The day's food and drinking water in every unit holding anyone, recorded by the kitchen at
+/// 17:30 local time (Rule 22). At CECOT two meals, as reported; within the rules three. Water
+/// runs from the cells' basins in both.
+fn food_and_water(g: &mut Gen<'_>, scenario: Scenario, day: Timestamp) -> Result<(), DemoError> {
+    let units: std::collections::BTreeSet<String> = g
+        .store
+        .cells(Some(FACILITY))?
+        .into_iter()
+        .filter(|c| c.population > 0)
+        .map(|c| c.unit)
+        .collect();
+    let t = at(day, 23, 30);
+    let meals = if scenario == Scenario::Mandela { 3 } else { 2 };
+    let mut drafts = Vec::with_capacity(units.len());
+    for unit in units {
+        drafts.push(record(
+            g,
+            json!({"record": "food_service", "facility": FACILITY, "unit": unit,
+                "day": Date::of(day).to_string(), "meals": meals, "water_available": true,
+                "recorded_by": "Encargado de cocina, turno de tarde"}),
+            t,
+        )?);
+    }
+    g.submit(t, drafts)
 }
 
 /// Every occupied cell of `facility` goes out together and comes back `minutes` later, eight

@@ -99,6 +99,12 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "conditions.sanitation",
         "regime.no_sentence_plan",
         "oversight.request_unanswered",
+        "oversight.request_answered_late",
+        "conditions.heat_index",
+        "conditions.light_at_night",
+        "conditions.no_mattress",
+        "conditions.open_toilet",
+        "conditions.food",
     ] {
         assert!(codes.contains(planted), "{planted} not found in {codes:?}");
     }
@@ -189,6 +195,8 @@ fn the_scenario_within_the_rules_has_no_finding_and_bad_input_is_named() {
     generate(dir.path(), "mandela.db", "mandela", "800", "30");
     let r = report(dir.path(), "mandela.db", &[]);
     assert_eq!(r["findings"].as_array().unwrap().len(), 0, "{r}");
+    // Every unit's food and water is on record, every day.
+    assert_eq!(r["no_food_records"], serde_json::json!([]), "{r}");
     // Every day of the window, measured one by one, is within the rules too.
     let r = report(
         dir.path(),

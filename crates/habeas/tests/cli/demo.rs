@@ -71,6 +71,8 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
         ],
     );
     let all = cells["cells"].as_array().unwrap();
+    // El Salvador's time, UTC-6: the night of the sensors and the days of the kitchen.
+    assert_eq!(cells["facility"]["utc_offset_minutes"], -360);
     // 8 pavilions of 32 cells, and 4 punishment cells (one slab, no window, no toilet).
     let (cells, punishment): (Vec<&Value>, Vec<&Value>) =
         all.iter().partition(|c| c["unit"] != "PC");
@@ -81,9 +83,11 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
             (
                 c["bunks"].as_u64(),
                 c["window"].as_bool(),
-                c["sanitation"].as_bool()
+                c["sanitation"].as_bool(),
+                c["mattresses"].as_u64(),
+                c["lighting"].as_str()
             ),
-            (Some(1), Some(false), Some(false))
+            (Some(1), Some(false), Some(false), Some(0), Some("cycle"))
         );
     }
     // One in a hundred of the 1,080 held when the register opened are in them: 3, 3, 2, 2.
@@ -104,6 +108,11 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
         assert_eq!(
             (c["lighting"].as_str(), c["window"].as_bool()),
             (Some("constant"), Some(false))
+        );
+        // Bare metal bunks, and open toilets.
+        assert_eq!(
+            (c["mattresses"].as_u64(), c["toilet_private"].as_bool()),
+            (Some(0), Some(false))
         );
     }
     // Cells are filled to their 80 bunks in turn: the other 1,190 people are 14 full cells
@@ -179,12 +188,34 @@ fn the_cecot_scenario_matches_its_parameters_and_verifies() {
     assert_eq!(visits, 0);
     let lit_at_night: i64 = c
         .query_row(
-            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '02' AND lighting_on = 1",
+            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '08' AND lighting_on = 1",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert!(lit_at_night > 0, "the sensors show cells lit in the night");
+    // Hot and humid: every reading has a humidity, and a heat index over 41 °C by day.
+    let (no_humidity, hottest): (i64, i64) = c
+        .query_row(
+            "SELECT count(*) FILTER (WHERE humidity_permille IS NULL), max(heat_index_dc) FROM environment",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(no_humidity == 0 && hottest > 410, "{no_humidity} {hottest}");
+    // Two meals a day in every unit holding people, every day, water from the cells' basins.
+    let (services, meals, dry): (i64, i64, i64) = c
+        .query_row(
+            "SELECT count(*), max(meals), count(*) FILTER (WHERE NOT water_available) FROM food_services",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (services, meals, dry),
+        (2 * 4, 2, 0),
+        "M1 and the punishment cells, 4 days"
+    );
     let health: i64 = c
         .query_row("SELECT count(*) FROM health", [], |r| r.get(0))
         .unwrap();
@@ -389,6 +420,9 @@ fn the_mandela_scenario_stays_within_capacity_and_releases_on_expiry() {
             "within certified normal accommodation: {c}"
         );
         assert_eq!(c["lighting"], "cycle");
+        // A mattress on every bunk; a screened toilet.
+        assert_eq!(c["mattresses"], c["bunks"]);
+        assert_eq!(c["toilet_private"], true);
     }
     let c = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
     let (hearings, alone_with_counsel): (i64, i64) = c
@@ -419,12 +453,21 @@ fn the_mandela_scenario_stays_within_capacity_and_releases_on_expiry() {
     assert_eq!(unanswered, 0, "every complaint is answered");
     let dark_at_night: i64 = c
         .query_row(
-            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '02' AND lighting_on = 1",
+            "SELECT count(*) FROM environment WHERE substr(at, 12, 2) = '08' AND lighting_on = 1",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(dark_at_night, 0, "lights are off at night within the rules");
+    let (services, fewest): (i64, i64) = c
+        .query_row("SELECT count(*), min(meals) FROM food_services", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        services >= 30 && fewest == 3,
+        "three meals a day: {services} {fewest}"
+    );
     let (health, education, unreviewed): (i64, i64, i64) = c
         .query_row(
             "SELECT (SELECT count(*) FROM health), (SELECT count(*) FROM programme_attendance), (SELECT count(*) FROM incidents WHERE reviewed IS NULL)",
