@@ -34,7 +34,7 @@ pub use custody::{
 pub use events::{CountLine, CountReport, DeathCase};
 pub use imports::{DocumentHolder, ImportedAdmission};
 pub use oversight::VisitRow;
-pub use registers::{ComplaintRow, ContactRow, HearingRow};
+pub use registers::{ComplaintRow, ContactRow, FoodServiceRow, HearingRow};
 pub use whereabouts::{Basis, LastHearing, Sought, Whereabouts, WhereaboutsRequestRow};
 
 pub use projection::{LogbookFilter, LogbookRow, ProjectionMismatch, PROJECTION_TABLES};
@@ -721,6 +721,19 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<WhereaboutsRequestRow>, StoreError> {
         self.with_reader(|c| whereabouts::requests(c, facility, open, limit).map_err(backend))
+    }
+
+    /// The units' records of food and drinking water of a facility from `from` (a day) on,
+    /// newest day first (the food register).
+    pub fn food_services(
+        &self,
+        facility: &str,
+        from: habeas_core::dates::Date,
+        limit: u32,
+    ) -> Result<Vec<FoodServiceRow>, StoreError> {
+        self.with_reader(|c| {
+            registers::food_services(c, facility, &from.to_string(), limit).map_err(backend)
+        })
     }
 
     /// The visits to a facility from outside (the visit register), newest first.

@@ -1,5 +1,6 @@
 //! The registers the pages list: hearings by month, contacts and refused contact requests
-//! between two days, and complaints — each of one facility, bounded in size.
+//! between two days, complaints, and the units' food and water — each of one facility, bounded
+//! in size.
 
 use rusqlite::{params, Connection};
 
@@ -141,4 +142,46 @@ pub(crate) fn complaints(
         })
     })?
     .collect()
+}
+
+/// One unit's record of one day's food and drinking water.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FoodServiceRow {
+    pub idx: u64,
+    pub unit: String,
+    pub day: String,
+    pub meals: u64,
+    pub water_available: bool,
+    pub water_hours: Option<u64>,
+    pub water_litres: Option<u64>,
+    pub recorded_by: String,
+}
+
+/// The food and water records of `facility` from `from` (a day) on, newest day first, at most
+/// `limit`.
+pub(crate) fn food_services(
+    conn: &Connection,
+    facility: &str,
+    from: &str,
+    limit: u32,
+) -> rusqlite::Result<Vec<FoodServiceRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT idx, unit, day, meals, water_available, water_hours, water_litres, recorded_by
+         FROM food_services WHERE facility = ?1 AND day >= ?2
+         ORDER BY day DESC, unit, idx DESC LIMIT ?3",
+    )?;
+    let count = |v: Option<i64>| v.map(|n| n.max(0) as u64);
+    let rows = st.query_map(params![facility, from, limit], |r| {
+        Ok(FoodServiceRow {
+            idx: r.get::<_, i64>(0)? as u64,
+            unit: r.get(1)?,
+            day: r.get(2)?,
+            meals: count(r.get(3)?).unwrap_or(0),
+            water_available: r.get(4)?,
+            water_hours: count(r.get(5)?),
+            water_litres: count(r.get(6)?),
+            recorded_by: r.get(7)?,
+        })
+    })?;
+    rows.collect()
 }

@@ -333,6 +333,10 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
             get(crate::ui::visits::visits_page).post(crate::ui::visits::visits_form),
         )
         .route(
+            "/ui/food",
+            get(crate::ui::food::food_page).post(crate::ui::food::food_form),
+        )
+        .route(
             "/ui/whereabouts/file",
             post(crate::ui::whereabouts::whereabouts_file),
         )

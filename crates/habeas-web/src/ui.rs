@@ -3,12 +3,35 @@
 //! language switch. The same sessions, roles, facility scope and access log as the API; forms
 //! carry the session's CSRF token.
 
+/// Implements [`RecordPage`] for a register's page with the fields `tr`, `facility`, `done` and
+/// `refusal`, its form's labels under the catalogue prefix `$fields`.
+macro_rules! record_page {
+    ($page:ty, $fields:literal) => {
+        impl RecordPage for $page {
+            const FIELDS: &'static str = $fields;
+            fn tr(&self) -> &Tr {
+                &self.tr
+            }
+            fn facility(&self) -> &str {
+                &self.facility
+            }
+            fn done(&mut self, message: String) {
+                self.done = Some(message);
+            }
+            fn refuse(&mut self, why: String) {
+                self.refusal = Some(why);
+            }
+        }
+    };
+}
+
 pub(crate) mod accounts;
 pub(crate) mod admit;
 pub(crate) mod agreements;
 pub(crate) mod allocate;
 pub mod charts;
 pub(crate) mod counts;
+pub(crate) mod food;
 pub mod i18n;
 pub(crate) mod oversight;
 pub(crate) mod person;
@@ -261,6 +284,126 @@ fn form_writer(
         Some(r) => Err(r),
         None => Ok(caller),
     })
+}
+
+/// A register's page that shows a refusal beside its form (the visit and food registers).
+trait RecordPage: Template + Send + 'static {
+    /// The catalogue prefix of the form's field labels (`visits-field`).
+    const FIELDS: &'static str;
+    fn tr(&self) -> &Tr;
+    /// The facility the page is of.
+    fn facility(&self) -> &str;
+    /// Shows what was just recorded.
+    fn done(&mut self, message: String);
+    /// Shows why the form's record was refused.
+    fn refuse(&mut self, why: String);
+}
+
+/// The facility a register's page shows a caller of one of `readers`: the one asked for (in
+/// the caller's scope) and those it may choose from; else the answer, a refusal, logged.
+fn register_facility(
+    state: &AppState,
+    caller: &Caller,
+    readers: &[Role],
+    asked: Option<String>,
+    action: &str,
+) -> ApiResult<Result<(String, Vec<String>), Response>> {
+    if let Some(r) = only(state, caller, readers, action) {
+        return Ok(Err(r));
+    }
+    page_facility(state, caller, asked, action)
+}
+
+/// How a register's page is made for a caller and the facility asked for: the page, or the
+/// answer to give instead (a refusal, logged).
+type RegisterView<P> = fn(&AppState, &Caller, Option<String>) -> ApiResult<Result<P, Response>>;
+
+/// A register's page (`view` of the facility asked for), saying so when the address names the
+/// entry just recorded (the message `done`, with `entry`).
+async fn record_page_get<P: RecordPage>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    (facility, recorded): (Option<String>, Option<u64>),
+    view: RegisterView<P>,
+    done: &'static str,
+) -> Response {
+    signed_in(state, headers, move |state, caller| {
+        match view(state, &caller, facility)? {
+            Ok(mut p) => {
+                if let Some(e) = recorded {
+                    let message = p.tr().t1(done, "entry", &e.to_string());
+                    p.done(message);
+                }
+                Ok(html(StatusCode::OK, &p))
+            }
+            Err(r) => Ok(r),
+        }
+    })
+    .await
+}
+
+/// The post of a register's form that records one entry for `facility`: the caller checked as
+/// one of `staff` writing for it (else refused, logged); the page made again by `view`; the
+/// form's record made and checked by `check` (a refusal, `Err((field, message))`, shown beside
+/// the form with the field's label — a list's line by its list's: 400); then committed (a
+/// refusal of the records: 422), and the register shown again with the entry,
+/// post-redirect-get (`{path}?facility=F&recorded=N`).
+async fn record_form<P: RecordPage>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    (csrf, facility): (String, String),
+    staff: &'static [Role],
+    (action, path): (&'static str, &'static str),
+    view: RegisterView<P>,
+    check: impl FnOnce(
+            &AppState,
+            &Caller,
+            &P,
+        ) -> ApiResult<Result<habeas_register::Draft, (String, String)>>
+        + Send
+        + 'static,
+) -> Response {
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let caller = match form_writer(&state, &headers, &csrf, staff, &facility, action)? {
+            Ok(c) => c,
+            Err(r) => return Ok((r, None)),
+        };
+        let mut page = match view(&state, &caller, Some(facility))? {
+            Ok(p) => p,
+            Err(r) => return Ok((r, None)),
+        };
+        match check(&state, &caller, &page)? {
+            Ok(draft) => Ok((Response::default(), Some((page, draft)))),
+            Err((field, message)) => {
+                let list = field.split('[').next().unwrap_or(&field);
+                let label = page
+                    .tr()
+                    .known(&format!("{}-{list}", P::FIELDS))
+                    .unwrap_or_else(|| list.to_owned());
+                page.refuse(format!("{label}: {message}"));
+                Ok((html(StatusCode::BAD_REQUEST, &page), None))
+            }
+        }
+    })
+    .await;
+    let (mut page, draft) = match outcome {
+        Err(e) => return e.into_response(),
+        Ok((r, None)) => return r,
+        Ok((_, Some(parts))) => parts,
+    };
+    match commit(&shared, draft).await {
+        Ok(Ok(entry)) => Redirect::to(&format!(
+            "{path}?facility={}&recorded={entry}",
+            page.facility()
+        ))
+        .into_response(),
+        Ok(Err(r)) => {
+            page.refuse(format!("{}: {}", r.field.unwrap_or_default(), r.message));
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(r) => r,
+    }
 }
 
 fn to_sign_in() -> ApiResult<Response> {

@@ -2387,6 +2387,37 @@ fn page(a: &Answer) -> &str {
     a.body.as_str().unwrap_or("")
 }
 
+impl World {
+    /// A register's page as its staff open it: the page, its form and its link in the menu.
+    async fn register_page(&self, uri: &str, headers: &[(&str, &str)], form: &str, nav: &str) {
+        let a = self.call("GET", uri, headers, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+        assert!(page(&a).contains(&format!("id=\"{form}\"")), "{}", page(&a));
+        assert!(page(&a).contains(&format!("id=\"{nav}\"")), "{}", page(&a));
+    }
+
+    /// A register's form refused: 400, the refusal shown (`id="{refused}"`) naming `label`,
+    /// and nothing written.
+    async fn form_refused(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+        (refused, label): (&str, &str),
+    ) {
+        let before = self.main.size().unwrap();
+        let a = self.form(uri, headers, body).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", page(&a));
+        assert!(
+            page(&a).contains(&format!("id=\"{refused}\"")),
+            "{}",
+            page(&a)
+        );
+        assert!(page(&a).contains(label), "{}", page(&a));
+        assert_eq!(self.main.size().unwrap(), before);
+    }
+}
+
 #[tokio::test]
 async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
     let w = world();
@@ -5621,6 +5652,81 @@ async fn whereabouts_requests_are_recorded_answered_and_found_when_unanswered() 
     assert_eq!(a.status, StatusCode::FORBIDDEN);
 }
 
+/// The food register: custody staff record a unit's day on the page (a day of more than ten
+/// meals refused naming the field, nothing written), it is listed, marked when short of water;
+/// an inspector reads it without the form; another facility's staff cannot record for this one.
+/// The day makes conditions.water for the unit.
+#[tokio::test]
+async fn the_food_register_is_kept_by_the_staff_and_read_by_inspectors() {
+    let w = world();
+    let (cookie, csrf) = w.session("cus.cecot").await;
+    let h = [("cookie", cookie.as_str())];
+    w.register_page("/ui/food", &h, "food-form", "nav-food")
+        .await;
+    let today = w.clock.now().date_string();
+    w.form_refused(
+        "/ui/food",
+        &h,
+        &format!("csrf={csrf}&facility=CECOT&unit=M1&day={today}&meals=11&water_available=yes&recorded_by=Cocina"),
+        ("food-refused", "Comidas servidas a cada persona"),
+    )
+    .await;
+    let a = w
+        .form(
+            "/ui/food",
+            &h,
+            &format!("csrf={csrf}&facility=CECOT&unit=M1&day={today}&meals=3&water_available=no&water_hours=4&recorded_by=Cocina"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", page(&a));
+    let location = a.headers["location"].to_str().unwrap().to_owned();
+    let a = w.call("GET", &location, &h, None).await;
+    assert!(page(&a).contains("id=\"food-done\""), "{}", page(&a));
+    assert!(page(&a).contains("no (4 horas)"), "{}", page(&a));
+    assert!(page(&a).contains("class=\"expired\""), "{}", page(&a));
+    // Another facility's staff cannot record for CECOT.
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let a = w
+        .form(
+            "/ui/food",
+            &[("cookie", izalco.as_str())],
+            &format!("csrf={izalco_csrf}&facility=CECOT&unit=M1&day={today}&meals=3&water_available=yes&recorded_by=x"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    // The inspector reads it, without the form, and finds the unit without water.
+    let (ins, _) = w.session("ins").await;
+    let a = w
+        .call(
+            "GET",
+            "/ui/food?facility=CECOT",
+            &[("cookie", ins.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(page(&a).contains("Cocina"), "{}", page(&a));
+    assert!(!page(&a).contains("id=\"food-form\""), "{}", page(&a));
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/reports/compliance?facility=CECOT&as_of={today}"),
+            &[("cookie", ins.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let water: Vec<&Value> = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "conditions.water")
+        .collect();
+    assert_eq!(water.len(), 1, "{}", a.body);
+    assert_eq!(water[0]["subject"]["unit"], "M1");
+    assert!(a.body["no_food_records"].is_array(), "{}", a.body);
+}
+
 /// The visit register: the registry records a monitor's refused visit on the page and a media
 /// tour through the API, a refusal without its reason is refused naming the field (nothing
 /// written); an inspector reads the register (not the form); a custody officer may neither
@@ -5631,23 +5737,17 @@ async fn the_visit_register_is_kept_by_the_registry_and_read_by_inspectors() {
     let w = world();
     let (cookie, csrf) = w.session("reg.cecot").await;
     let h = [("cookie", cookie.as_str())];
-    let a = w.call("GET", "/ui/visits", &h, None).await;
-    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
-    assert!(page(&a).contains("id=\"visit-form\""), "{}", page(&a));
-    assert!(page(&a).contains("id=\"nav-visits\""));
+    w.register_page("/ui/visits", &h, "visit-form", "nav-visits")
+        .await;
     // Refused without a reason: the field is named, nothing is written.
     let before = w.main.size().unwrap();
-    let a = w
-        .form(
-            "/ui/visits",
-            &h,
-            &format!("csrf={csrf}&facility=CECOT&visitor_kind=ngo&visitor=Cristosal&independent=by_kind&outcome=refused&authority=Direcci%C3%B3n&requested_at=2025-11-20T09:00"),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", page(&a));
-    assert!(page(&a).contains("id=\"visits-refused\""), "{}", page(&a));
-    assert!(page(&a).contains("Motivo del rechazo"), "{}", page(&a));
-    assert_eq!(w.main.size().unwrap(), before);
+    w.form_refused(
+        "/ui/visits",
+        &h,
+        &format!("csrf={csrf}&facility=CECOT&visitor_kind=ngo&visitor=Cristosal&independent=by_kind&outcome=refused&authority=Direcci%C3%B3n&requested_at=2025-11-20T09:00"),
+        ("visits-refused", "Motivo del rechazo"),
+    )
+    .await;
     // With its reason: recorded, and listed.
     let a = w
         .form(

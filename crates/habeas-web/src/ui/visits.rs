@@ -123,11 +123,8 @@ fn view(
     caller: &Caller,
     asked: Option<String>,
 ) -> ApiResult<Result<VisitsPage, Response>> {
-    if let Some(r) = only(state, caller, READERS, "read the visit register") {
-        return Ok(Err(r));
-    }
     let (facility, facilities) =
-        match page_facility(state, caller, asked, "read the visit register")? {
+        match register_facility(state, caller, READERS, asked, "read the visit register")? {
             Ok(f) => f,
             Err(r) => return Ok(Err(r)),
         };
@@ -219,17 +216,13 @@ pub(crate) async fn visits_page(
     Query(q): Query<VisitsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    signed_in(state, headers, move |state, caller| {
-        match view(state, &caller, q.facility)? {
-            Ok(mut p) => {
-                p.done = q
-                    .recorded
-                    .map(|e| p.tr.t1("visits-done", "entry", &e.to_string()));
-                Ok(html(StatusCode::OK, &p))
-            }
-            Err(r) => Ok(r),
-        }
-    })
+    record_page_get(
+        state,
+        headers,
+        (q.facility, q.recorded),
+        view,
+        "visits-done",
+    )
     .await
 }
 
@@ -286,68 +279,31 @@ fn input(form: &VisitsForm, now: &str) -> Result<RecordInput, (&'static str, Str
     })
 }
 
+record_page!(VisitsPage, "visits-field");
+
 pub(crate) async fn visits_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<VisitsForm>,
 ) -> Response {
-    let shared = state.clone();
-    let outcome = blocking(move || {
-        let caller = match form_writer(
-            &state,
-            &headers,
-            &form.csrf,
-            STAFF,
-            &form.facility,
-            "record a visit",
-        )? {
-            Ok(c) => c,
-            Err(r) => return Ok((r, None)),
-        };
-        let mut page = match view(&state, &caller, Some(form.facility.clone()))? {
-            Ok(p) => p,
-            Err(r) => return Ok((r, None)),
-        };
-        let field_label = |tr: &Tr, field: &str| {
-            tr.known(&format!("visits-field-{field}"))
-                .unwrap_or_else(|| field.to_owned())
-        };
-        let checked = match input(&form, &state.clock.now().to_string()) {
-            Ok(i) => i
-                .validate(state.clock.now(), &crate::api::actor(&caller)?)
-                .map_err(|e| (e.field, e.message)),
-            Err((field, value)) => Err((
-                field.to_owned(),
-                page.tr.t1("visits-not-known", "value", &value),
-            )),
-        };
-        match checked {
-            Ok(draft) => Ok((Response::default(), Some((page, draft)))),
-            Err((field, message)) => {
-                // A list's line is named by its list (`areas_visited[2]`).
-                let list = field.split('[').next().unwrap_or(&field).to_owned();
-                page.refusal = Some(format!("{}: {message}", field_label(&page.tr, &list)));
-                Ok((html(StatusCode::BAD_REQUEST, &page), None))
-            }
-        }
-    })
-    .await;
-    let (mut page, draft) = match outcome {
-        Err(e) => return e.into_response(),
-        Ok((r, None)) => return r,
-        Ok((_, Some(parts))) => parts,
-    };
-    match commit(&shared, draft).await {
-        // Post, redirect, get: the register shows what was just recorded.
-        Ok(Ok(entry)) => Redirect::to(&format!(
-            "/ui/visits?facility={}&recorded={entry}",
-            page.facility
-        ))
-        .into_response(),
-        Ok(Err(r)) => {
-            page.refusal = Some(format!("{}: {}", r.field.unwrap_or_default(), r.message));
-            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(r) => r,
-    }
+    record_form(
+        state,
+        headers,
+        (form.csrf.clone(), form.facility.clone()),
+        STAFF,
+        ("record a visit", "/ui/visits"),
+        view,
+        move |state, caller, page: &VisitsPage| {
+            Ok(match input(&form, &state.clock.now().to_string()) {
+                Ok(i) => i
+                    .validate(state.clock.now(), &crate::api::actor(caller)?)
+                    .map_err(|e| (e.field, e.message)),
+                Err((field, value)) => Err((
+                    field.to_owned(),
+                    page.tr.t1("visits-not-known", "value", &value),
+                )),
+            })
+        },
+    )
+    .await
 }
