@@ -273,6 +273,26 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_file_written_before_these_sections_gets_the_minimum() {
+        let text = super::super::MANDELA_MINIMUM;
+        let cut = text.find("\n[food]").unwrap();
+        let older: String = text[..cut]
+            .lines()
+            .filter(|l| {
+                !["heat_index_", "night_", "lit_nights"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("name = \"mandela-minimum\"", "name = \"anterior\"");
+        let p = Policy::from_toml(&older).unwrap();
+        let minimum = policy();
+        assert_eq!(p.food, minimum.food);
+        assert_eq!(p.conditions, minimum.conditions);
+    }
+
+    #[test]
     fn meals_at_the_policys_count_and_one_either_side() {
         let p = policy();
         assert_eq!((p.food.meals_per_day, p.food.window_days), (3, 30));
