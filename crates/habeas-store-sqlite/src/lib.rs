@@ -254,6 +254,11 @@ impl SqliteStore {
         // at most, and writing it to a file took an eighth of a bulk import's writer time.
         conn.execute_batch("PRAGMA temp_store=MEMORY")
             .map_err(backend)?;
+        // The writer inserts into every index of the projections, at places spread over the
+        // whole file: with two million people, the pages it needs outgrow the 64 MiB every
+        // connection caches. It keeps up to 512 MiB.
+        conn.execute_batch("PRAGMA cache_size=-524288")
+            .map_err(backend)?;
         let checkpointer = WalCheckpointer::start(open_rw(&self.path, self.durability)?)?;
         Ok(SqliteSink {
             conn,
