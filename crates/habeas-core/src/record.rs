@@ -566,6 +566,10 @@ pub enum ContactKind {
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     Family,
+    /// A person the one held designated as their contact instead of, or besides, their family
+    /// (Rule 68: "or any other person designated as a contact person"): a friend, a partner,
+    /// a neighbour. Counts as family for Rules 58 and 68.
+    Designated,
     Legal,
     Consular,
     Inspector,

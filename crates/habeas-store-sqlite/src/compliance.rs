@@ -141,7 +141,7 @@ fn family_informed_facts(
         "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL, k.at, k.idx
          FROM custodies c
          LEFT JOIN (SELECT booking, MIN(at) AS at, idx FROM contacts
-                    WHERE party = 'family' GROUP BY booking) k ON k.booking = c.booking
+                    WHERE party IN ('family', 'designated') GROUP BY booking) k ON k.booking = c.booking
          WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
            AND (c.recorded_at IS NOT NULL
                 OR c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL))
@@ -876,13 +876,22 @@ fn custody_facts(
             "SELECT k.booking, k.party, MAX(k.at), MAX(k.idx)
              FROM contacts k JOIN custodies c ON c.booking = k.booking
              WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1)
-               AND k.party IN ('family', 'legal') AND k.at <= ?2
+               AND k.party IN ('family', 'designated', 'legal') AND k.at <= ?2
              GROUP BY k.booking, k.party"
         ))?;
         let mut rows = st.query(rusqlite::params![facility, end])?;
         while let Some(r) = rows.next()? {
             let at: String = r.get(2)?;
-            contacts.insert((r.get(0)?, r.get(1)?), (date_of("at", &at)?, r.get(3)?));
+            // A contact person the one held designated counts as family (Rules 58 and 68).
+            let party: String = r.get(1)?;
+            let party = if party == "designated" {
+                "family".to_owned()
+            } else {
+                party
+            };
+            let seen = (date_of("at", &at)?, r.get(3)?);
+            let last = contacts.entry((r.get(0)?, party)).or_insert(seen);
+            *last = (*last).max(seen);
         }
     }
     // The latest hearing (for the interval) and the first (for the first appearance).

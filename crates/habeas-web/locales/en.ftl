@@ -408,6 +408,7 @@ contacts-granted = granted
 contacts-refused = refused: { $reason } ({ $authority })
 party-any = any
 party-family = family
+party-designated = designated contact
 party-legal = counsel
 party-consular = consulate
 party-inspector = inspection

@@ -408,6 +408,7 @@ contacts-granted = concedida
 contacts-refused = denegada: { $reason } ({ $authority })
 party-any = cualquiera
 party-family = familia
+party-designated = persona de contacto designada
 party-legal = defensa
 party-consular = consulado
 party-inspector = inspección

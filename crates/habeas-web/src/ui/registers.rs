@@ -203,8 +203,9 @@ pub(crate) async fn contacts_page(
         };
         let to = valid(&q.to).unwrap_or_else(|| state.default_day().day.to_string());
         let from = valid(&q.from).unwrap_or_else(|| days_before(&to, 30));
-        const PARTIES: [&str; 6] = [
+        const PARTIES: [&str; 7] = [
             "family",
+            "designated",
             "legal",
             "consular",
             "inspector",

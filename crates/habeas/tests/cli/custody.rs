@@ -1667,3 +1667,41 @@ impl crate::integrity::Register for Reg {
 fn sqlite_records_cannot_contradict_themselves_and_nobody_is_off_the_books() {
     crate::integrity::records_cannot_contradict_themselves(&Reg::init(&[]));
 }
+
+/// Rule 68: a person may designate someone other than their family as their contact. A call
+/// to that person counts as the family told, and as family contact for Rule 58(1); nobody
+/// called at all is found.
+#[test]
+fn a_contact_person_the_one_held_designated_counts_as_the_family_told() {
+    let reg = facility();
+    let ana = reg.admit(&admission("Ana", "female", "remand"));
+    let eva = reg.admit(&admission("Eva", "female", "remand"));
+    let contact = |at: &str| {
+        json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call",
+               "party": "designated", "at": at, "with": "Marta Pérez (amiga)", "minutes": 5})
+    };
+    reg.record(&contact("2024-06-01T12:00:00.000Z"));
+    reg.record(&contact("2024-06-20T12:00:00.000Z"));
+    let found = |as_of: &str, code: &str| -> Vec<u64> {
+        let v: Value = serde_json::from_str(
+            &reg.ok(&["report", "compliance", "--as-of", as_of, "--format", "json"])
+                .stdout,
+        )
+        .unwrap();
+        let mut b: Vec<u64> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .filter_map(|f| f["subject"]["booking"].as_u64())
+            .collect();
+        b.sort_unstable();
+        b
+    };
+    assert_eq!(
+        found("2024-06-10", "notification.family_not_informed"),
+        [eva]
+    );
+    // 34 days after the admission: Eva has had no contact; Ana called her contact 15 days ago.
+    assert_eq!(found("2024-07-05", "contact.family"), [eva]);
+}
