@@ -123,6 +123,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "food_services",
         include_str!("../migrations/0027_food_services.sql"),
     ),
+    (
+        28,
+        "custodies_by_agreement",
+        include_str!("../migrations/0028_custodies_by_agreement.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
@@ -178,6 +183,20 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         rows.join("\n")
+    }
+
+    /// An agreement's people are read by the agreement, never by a scan of every custody.
+    #[test]
+    fn the_people_held_under_an_agreement_are_read_without_a_scan() {
+        for sql in [
+            "SELECT count(DISTINCT c.person) FROM custodies c WHERE c.agreement = 7",
+            "SELECT c.booking FROM custodies c WHERE c.agreement = 7 ORDER BY c.person, c.booking",
+        ] {
+            let p = plan(sql);
+            assert!(p.contains("custodies_by_agreement"), "{sql}: {p}");
+            assert!(!p.contains("SCAN"), "{sql}: {p}");
+            assert!(!p.contains("TEMP B-TREE"), "{sql}: {p}");
+        }
     }
 
     /// A search by name reads the full-text index and each person found, never every person.
