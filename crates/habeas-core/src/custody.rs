@@ -107,6 +107,24 @@ pub enum OrderKind {
 /// The rules whose breach an admission may record knowingly, by naming them in `confirm`.
 pub const CONFIRMABLE: &[&str] = &["Rule 11(d)"];
 
+/// Whether someone with these nationalities is a foreign national where a facility of
+/// `country` holds them (Vienna Convention art. 36; Rule 62): they have a nationality, and
+/// none is the state's. A national of the state is not a foreign national, whatever other
+/// nationality they hold.
+pub fn foreign_national<'a>(
+    nationalities: impl IntoIterator<Item = &'a str>,
+    country: &str,
+) -> bool {
+    let mut any = false;
+    for n in nationalities {
+        if n == country {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 /// Whether an order issued on `issued` and expiring on `expires` (the first day it no longer
 /// holds) is in force on `day`.
 pub fn order_in_force(issued: Date, expires: Option<Date>, day: Date) -> bool {
@@ -1043,6 +1061,18 @@ pub fn end_non_association(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_foreign_national_holds_no_nationality_of_the_facilitys_state() {
+        assert!(foreign_national(["VE"], "SV"));
+        assert!(foreign_national(["VE", "CO"], "SV"));
+        assert!(!foreign_national(["SV"], "SV"));
+        assert!(
+            !foreign_national(["VE", "SV"], "SV"),
+            "a dual national is a national"
+        );
+        assert!(!foreign_national([], "SV"), "no nationality recorded");
+    }
 
     pub(crate) fn admission_json() -> serde_json::Value {
         json!({

@@ -556,8 +556,8 @@ fn admit<'e>(
             ));
         }
     }
-    // A national of the facility's state is not a foreign national, whatever other nationality.
-    let foreign = !nationalities.is_empty() && nationalities.iter().all(|n| n != &country);
+    let foreign =
+        habeas_core::custody::foreign_national(nationalities.iter().map(String::as_str), &country);
     if foreign && p.get("consular").is_none() {
         return Err(reject_code(
             "consular_rights",

@@ -292,7 +292,8 @@ fn transfer(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         .prepare_cached("SELECT nationalities FROM persons WHERE person = ?1")
         .and_then(|mut st| st.query_row([person], |r| r.get(0)))
         .map_err(backend)?;
-    let foreign = !nats.is_empty() && nats.split(',').all(|n| n != country);
+    let foreign =
+        habeas_core::custody::foreign_national(nats.split(',').filter(|n| !n.is_empty()), &country);
     conn.prepare_cached(
         "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

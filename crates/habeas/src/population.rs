@@ -938,9 +938,10 @@ fn admission_of(
             orders_shown: Vec::new(),
         })
     };
-    // A national of the facility's state is not a foreign national, whatever other nationality.
-    let foreign =
-        !person.nationalities.is_empty() && person.nationalities.iter().all(|n| *n != cx.country);
+    let foreign = habeas_core::custody::foreign_national(
+        person.nationalities.iter().map(String::as_str),
+        &cx.country,
+    );
     let advised = row
         .get(F::ConsularRightsAdvisedAt)
         .map(|a| time_of(a, order, "consular_rights_advised_at"))
