@@ -9,7 +9,6 @@ use habeas_register::store::{AppendError, StoreError};
 use habeas_register::Entry;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// Records where an imported admission came from; any other entry is left alone.
 pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
@@ -64,38 +63,51 @@ pub struct DocumentHolder {
     pub open: Option<(u64, String)>,
 }
 
+/// The latest admission imported at a facility (?1) under a number (?2).
+pub(crate) const IMPORTED_ADMISSION: &str =
+    "SELECT i.booking, c.person, i.sha256, i.line, c.cell, c.ended IS NULL, c.admitted_at
+     FROM imported_admissions i JOIN custodies c ON c.booking = i.booking
+     WHERE i.facility = ?1 AND i.ref = ?2 ORDER BY i.booking DESC LIMIT 1";
+
 impl SqliteStore {
-    /// Every admission imported at `facility`, by the person's number in the earlier register
-    /// (the latest admission when a number was imported more than once).
-    pub fn imported_admissions(
+    /// Whether any admission was imported at `facility`: an import into a facility that has
+    /// none need not look each of its numbers up.
+    pub fn any_imported_admissions(&self, facility: &str) -> Result<bool, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM imported_admissions WHERE facility = ?1)",
+            )
+            .and_then(|mut st| st.query_row([facility], |r| r.get(0)))
+            .map_err(backend)
+        })
+    }
+
+    /// The admission imported at `facility` under the person's number in the earlier register
+    /// (the latest when the number was imported more than once), read by the index on
+    /// (facility, ref). An import asks for each of its numbers: loading every admission ever
+    /// imported took most of the time of a small import into a store of two million.
+    pub fn imported_admission(
         &self,
         facility: &str,
-    ) -> Result<HashMap<String, ImportedAdmission>, StoreError> {
+        reference: &str,
+    ) -> Result<Option<ImportedAdmission>, StoreError> {
         self.with_reader(|c| {
-            let mut st = c
-                .prepare(
-                    "SELECT i.ref, i.booking, c.person, i.sha256, i.line, c.cell, c.ended IS NULL, c.admitted_at
-                     FROM imported_admissions i JOIN custodies c ON c.booking = i.booking
-                     WHERE i.facility = ?1 ORDER BY i.booking",
-                )
-                .map_err(backend)?;
-            let rows = st
-                .query_map([facility], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        ImportedAdmission {
-                            booking: r.get::<_, i64>(1)? as u64,
-                            person: r.get::<_, i64>(2)? as u64,
-                            sha256: r.get(3)?,
-                            line: r.get::<_, i64>(4)? as u64,
-                            cell: r.get(5)?,
-                            open: r.get(6)?,
-                            admitted_at: r.get(7)?,
-                        },
-                    ))
+            c.prepare_cached(IMPORTED_ADMISSION)
+                .and_then(|mut st| {
+                    st.query_row([facility, reference], |r| {
+                        Ok(ImportedAdmission {
+                            booking: r.get::<_, i64>(0)? as u64,
+                            person: r.get::<_, i64>(1)? as u64,
+                            sha256: r.get(2)?,
+                            line: r.get::<_, i64>(3)? as u64,
+                            cell: r.get(4)?,
+                            open: r.get(5)?,
+                            admitted_at: r.get(6)?,
+                        })
+                    })
+                    .optional()
                 })
-                .map_err(backend)?;
-            rows.collect::<Result<HashMap<_, _>, _>>().map_err(backend)
+                .map_err(backend)
         })
     }
 

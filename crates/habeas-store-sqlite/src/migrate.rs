@@ -199,6 +199,19 @@ mod tests {
         }
     }
 
+    /// An import looks each number up by the index on (facility, ref), never reading every
+    /// admission imported before.
+    #[test]
+    fn an_imported_number_is_looked_up_by_its_index() {
+        let p = plan(
+            &crate::imports::IMPORTED_ADMISSION
+                .replace("?1", "'SISTEMA'")
+                .replace("?2", "'EXP-1'"),
+        );
+        assert!(p.contains("imported_admissions_by_ref"), "{p}");
+        assert!(!p.contains("SCAN"), "{p}");
+    }
+
     /// A search by name reads the full-text index and each person found, never every person.
     #[test]
     fn a_search_by_name_reads_the_full_text_index() {

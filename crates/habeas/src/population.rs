@@ -1234,9 +1234,13 @@ pub fn import_with(
         .into_iter()
         .map(|c| (c.code, c.operational_capacity as i64 - c.population as i64))
         .collect();
-    let imported = store
-        .imported_admissions(facility)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let imported = Earlier {
+        store,
+        facility,
+        any: store
+            .any_imported_admissions(facility)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
     let cx = Context {
         facility,
         country: fac.country.clone(),
@@ -1496,7 +1500,7 @@ pub fn import_with(
         match plan {
             Plan::Skip => {}
             Plan::Already { booking } => {
-                if let Some(a) = imported.get(&reference) {
+                if let Some(a) = imported.get(&reference)? {
                     if a.open && a.cell.is_none() {
                         if let Some((cell, at)) = place("") {
                             let at = if at.is_empty() {
@@ -1667,7 +1671,7 @@ fn check_row(
     cx: &Context<'_>,
     store: &habeas_store_sqlite::SqliteStore,
     juvenile: bool,
-    imported: &HashMap<String, habeas_store_sqlite::ImportedAdmission>,
+    imported: &Earlier<'_>,
     orders: &HashMap<String, Vec<OrderRow>>,
     placements: &HashMap<String, (u64, String, Option<String>)>,
     room: &mut HashMap<String, i64>,
@@ -1693,7 +1697,7 @@ fn check_row(
         ));
         return Ok(Plan::Skip);
     }
-    if let Some(a) = imported.get(reference) {
+    if let Some(a) = imported.get(reference)? {
         problems.push(Problem {
             outcome: Outcome::Already,
             reason: if a.sha256 == cx.sha256 {
@@ -1904,6 +1908,25 @@ fn check_row(
         new_person,
         place,
     })
+}
+
+/// The admissions imported at the facility by earlier runs, looked up by number.
+struct Earlier<'s> {
+    store: &'s habeas_store_sqlite::SqliteStore,
+    facility: &'s str,
+    /// Whether there are any (none: nothing to look up).
+    any: bool,
+}
+
+impl Earlier<'_> {
+    fn get(&self, reference: &str) -> Result<Option<habeas_store_sqlite::ImportedAdmission>> {
+        if !self.any {
+            return Ok(None);
+        }
+        self.store
+            .imported_admission(self.facility, reference)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 /// A request to the register's writer, in flight.
