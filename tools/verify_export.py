@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """Independent verifier for Habeas register exports.
 
-Written from docs/register-format.md alone; it uses no Habeas code. Needs Python 3.11 and the
-`cryptography` package (for Ed25519).
+Written from docs/register-format.md alone (§9 the export format, §10 how to verify it, §16
+witnesses' cosignatures); it uses no Habeas code and imports nothing from the other tools.
+Needs Python 3.11 and the `cryptography` package (for Ed25519).
 
     python3 tools/verify_export.py EXPORT.jsonl [--verifier-key KEY]
     python3 tools/verify_export.py --self-test
 
-On success it prints a report whose first line starts with "OK" and exits 0. On the first
-problem it prints "FAILED: <reason>" (naming the line number and/or entry index) to stderr
+It reads export versions 1 and 2. Version 2 adds, after the checkpoint lines, the witnesses'
+cosignatures of those checkpoints; each must verify (C2SP tlog-cosignature) over the checkpoint
+of its size with the witness key the line names, at the timestamp the line states.
+
+On success it prints a report whose first line starts with "OK" and exits 0; it says how many
+cosignatures it verified, by witness. On the first problem it prints "FAILED: <reason>"
+(naming the line number and/or entry index; for a cosignature, its size and witness) to stderr
 and exits 1.
 
 Without --verifier-key it checks the export against the verifier key found inside the export,
-which only proves that the export is consistent with itself.
+which only proves that the export is consistent with itself. Likewise a cosignature is checked
+with the witness key its line names: it shows that someone independent saw the checkpoint only
+once that key is compared with the witness's key obtained independently.
 """
 
 from __future__ import annotations
@@ -21,14 +29,17 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import sys
+import tempfile
 
 try:
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 except ImportError:  # pragma: no cover - reported at run time
     Ed25519PublicKey = None  # type: ignore[assignment]
+    Ed25519PrivateKey = None  # type: ignore[assignment]
     InvalidSignature = Exception  # type: ignore[assignment,misc]
 
 
@@ -465,22 +476,30 @@ def verify_consistency(m: int, n: int, first_root: bytes, second_root: bytes, pr
 
 
 # --------------------------------------------------------------------------------------------
-# Keys, signed notes and checkpoints (§7, §8)
+# Keys, signed notes and checkpoints (§7, §8), witnesses' cosignatures (§16)
 
 EM_DASH_SPACE = "\u2014 "
+ALG_ED25519 = 0x01      # the register's key (§7.1)
+ALG_COSIGNATURE = 0x04  # a witness's key: timestamped Ed25519 cosignatures, cosignature/v1 (§16.1)
+COSIGNATURE_BYTES = 76  # key id, 8-byte timestamp, Ed25519 signature (§16.2)
+MAX_TIMESTAMP = 2**63 - 1
 
 
 def valid_key_name(name: str) -> bool:
     return bool(name) and "+" not in name and not any(c in WHITE_SPACE for c in name)
 
 
-def key_id(name: str, public: bytes) -> bytes:
-    return sha256(name.encode("utf-8") + b"\n" + b"\x01" + public)[:4]
+def key_id(name: str, public: bytes, alg: int = ALG_ED25519) -> bytes:
+    return sha256(name.encode("utf-8") + b"\n" + bytes([alg]) + public)[:4]
 
 
 class VerifierKey:
-    def __init__(self, text: str) -> None:
-        """Parses `<name>+<8 hex key id>+<base64(0x01 ‖ public key)>`; raises ValueError."""
+    def __init__(self, text: str, alg: int = ALG_ED25519) -> None:
+        """Parses `<name>+<8 hex key id>+<base64(alg ‖ public key)>`; raises ValueError.
+
+        `alg` is 0x01 for the register's key (§7.1) and 0x04 for a witness's key (§16.1); a key
+        of the other type is refused.
+        """
         parts = trim(text).split("+", 2)
         if len(parts) != 3:
             raise ValueError("expected <name>+<key id>+<key>")
@@ -491,11 +510,14 @@ class VerifierKey:
             raw = b64decode_strict(b64)
         except ValueError:
             raise ValueError("the key is not canonical base64") from None
-        if len(raw) != 33 or raw[0] != 0x01:
+        if len(raw) != 33 or raw[0] != alg:
+            if alg == ALG_COSIGNATURE:
+                raise ValueError("not a witness's cosignature/v1 key (expected 0x04 and 32 bytes)")
             raise ValueError("not an Ed25519 key (expected 0x01 and 32 bytes)")
         self.name = name
+        self.alg = alg
         self.public = raw[1:]
-        self.id = key_id(name, self.public)
+        self.id = key_id(name, self.public, alg)
         if hex_id != self.id.hex():
             raise ValueError(
                 f"the key id {hex_id!r} does not match the name and key (expected {self.id.hex()})"
@@ -523,8 +545,23 @@ def _check_note_text(text: str) -> None:
         raise ValueError("the note text must not contain a carriage return")
 
 
-def open_note(note: str, key: VerifierKey) -> str:
-    """Verifies a signed note (§7.2) and returns its text; raises ValueError."""
+def parse_signature_line(line: str) -> tuple[str, bytes]:
+    """`— <key name> <base64>` (without its newline) → (key name, decoded bytes); raises ValueError."""
+    if not line.startswith(EM_DASH_SPACE):
+        raise ValueError("malformed note: a signature line must start with '\u2014 '")
+    rest = line[len(EM_DASH_SPACE):]
+    if " " not in rest:
+        raise ValueError("malformed note: a signature line has a name and a signature")
+    name, b64 = rest.split(" ", 1)
+    try:
+        blob = b64decode_strict(b64)
+    except ValueError:
+        raise ValueError("malformed note: a signature is not base64") from None
+    return name, blob
+
+
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """Splits a signed note into its text and its signature lines (§7.2 steps 1-3); raises ValueError."""
     split_at = note.rfind("\n\n")
     if split_at < 0:
         raise ValueError("malformed note: no blank line before the signatures")
@@ -533,23 +570,51 @@ def open_note(note: str, key: VerifierKey) -> str:
     sigs = note[split_at + 2:]
     if not sigs.endswith("\n") or len(sigs) < 2:
         raise ValueError("malformed note: the signature block must end with a newline")
+    return text, [parse_signature_line(line) for line in sigs[:-1].split("\n")]
+
+
+def open_note(note: str, key: VerifierKey) -> str:
+    """Verifies a signed note (§7.2) and returns its text; raises ValueError."""
+    text, signatures = split_note(note)
     message = text.encode("utf-8")
-    for line in sigs[:-1].split("\n"):
-        if not line.startswith(EM_DASH_SPACE):
-            raise ValueError("malformed note: a signature line must start with '\u2014 '")
-        rest = line[len(EM_DASH_SPACE):]
-        if " " not in rest:
-            raise ValueError("malformed note: a signature line has a name and a signature")
-        name, b64 = rest.split(" ", 1)
-        try:
-            blob = b64decode_strict(b64)
-        except ValueError:
-            raise ValueError("malformed note: a signature is not base64") from None
+    for name, blob in signatures:
         if name != key.name or len(blob) != 68 or blob[:4] != key.id:
             continue  # a signature by another key
         if key.verify(blob[4:], message):
             return text
     raise ValueError(f"the note carries no valid signature by the key {key.text}")
+
+
+def cosignature_message(text: str, timestamp: int) -> bytes:
+    """What a witness signs (§16.2): the checkpoint text after a header naming the time."""
+    return f"cosignature/v1\ntime {timestamp}\n{text}".encode("utf-8")
+
+
+def cosigned_at(note: str, line: str, witness: VerifierKey) -> int:
+    """Checks that the signature line `line` (ending in a newline), appended to the signed
+    checkpoint `note`, is a valid cosignature by `witness` (§16.2); returns its timestamp.
+    Raises ValueError saying why not."""
+    if not line.endswith("\n") or len(line) < 2 or "\n" in line[:-1]:
+        raise ValueError("the cosignature is not one line ending in a newline")
+    # Appended to the note, the line is its last signature line; the witness signed the note's text.
+    text, _ = split_note(note)
+    try:
+        name, blob = parse_signature_line(line[:-1])
+    except ValueError as e:
+        why = str(e).removeprefix("malformed note: ")
+        raise ValueError(f"the line is not a signature line ({why})") from None
+    if name != witness.name:
+        raise ValueError(f"the line is signed by the name {name!r}, not by the witness {witness.name!r}")
+    if len(blob) != COSIGNATURE_BYTES:
+        raise ValueError(f"its signature is {len(blob)} bytes, not the {COSIGNATURE_BYTES} of a cosignature")
+    if blob[:4] != witness.id:
+        raise ValueError(f"its key id {blob[:4].hex()} is not the witness's key id {witness.id.hex()}")
+    timestamp = int.from_bytes(blob[4:12], "big")
+    if timestamp > MAX_TIMESTAMP:
+        raise ValueError(f"its timestamp {timestamp} is above 2^63-1")
+    if not witness.verify(blob[12:], cosignature_message(text, timestamp)):
+        raise ValueError("its signature is not valid over that checkpoint at the timestamp it carries")
+    return timestamp
 
 
 def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
@@ -576,6 +641,8 @@ def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
 # The export (§9, §10)
 
 FORMAT = "habeas-register-export"
+VERSIONS = (1, 2)  # version 2 adds the cosignature lines, and nothing else (§9, "Versions")
+COSIGNATURES_SINCE = 2
 
 
 class Checkpoint:
@@ -613,6 +680,47 @@ def _open_checkpoint(note: str, key: VerifierKey, origin: str, line: int, what: 
     return Checkpoint(line, note, cp_origin, size, root)
 
 
+class Cosignature:
+    def __init__(self, line: int, size: int, witness: VerifierKey, timestamp: int) -> None:
+        self.line, self.size, self.witness, self.timestamp = line, size, witness, timestamp
+
+
+def _check_cosignature(obj: dict, line_no: int, checkpoints: list[Checkpoint],
+                       cosignatures: list[Cosignature]) -> Cosignature:
+    """§10 step 5, a cosignature line: a cosignature by the witness the line names, over the
+    checkpoint of the line's size, at the line's timestamp; raises Failure naming the line,
+    the size and the witness."""
+    size = _uint_field(obj, "size", line_no)
+    timestamp = _uint_field(obj, "timestamp", line_no)
+    witness_text = _str_field(obj, "witness", line_no)
+    line = _str_field(obj, "line", line_no)
+    try:
+        witness = VerifierKey(witness_text, ALG_COSIGNATURE)
+    except ValueError as e:
+        raise Failure(f"line {line_no}: the cosignature of the checkpoint of size {size}: the witness's "
+                      f"key {witness_text!r} does not parse: {e}") from None
+    for earlier in cosignatures:
+        if earlier.size == size and earlier.witness.text == witness.text:
+            raise Failure(f"line {line_no}: a second cosignature by {witness.text} of the checkpoint of "
+                          f"size {size} (the first is on line {earlier.line})")
+    of_size = [cp for cp in checkpoints if cp.size == size]
+    if not of_size:
+        raise Failure(f"line {line_no}: the cosignature by {witness.text} is of a checkpoint of size {size}, "
+                      "but the export holds no checkpoint of that size")
+    why = ""
+    for cp in of_size:
+        try:
+            made = cosigned_at(cp.note, line, witness)
+        except ValueError as e:
+            why = str(e)
+            continue
+        if made == timestamp:
+            return Cosignature(line_no, size, witness, timestamp)
+        why = f"it was made at {made}, not at the timestamp {timestamp} the line states"
+    raise Failure(f"line {line_no}: the cosignature by {witness.text} of the checkpoint of size {size} "
+                  f"does not verify: {why}")
+
+
 def _lines(path: str):
     """Yields (line number, text) for each line, without its terminating newline."""
     with open(path, "rb") as f:
@@ -641,8 +749,9 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
         raise Failure(f"line 1: not JSON: {e}") from None
     if not isinstance(header, dict) or header.get("type") != "header" or header.get("format") != FORMAT:
         raise Failure(f"line 1: not a {FORMAT} header")
-    if not is_uint64(header.get("version")) or header.get("version") != 1:
-        raise Failure(f"line 1: unknown export version {header.get('version')!r} (this verifier reads version 1)")
+    version = header.get("version")
+    if not is_uint64(version) or version not in VERSIONS:
+        raise Failure(f"line 1: unknown export version {version!r} (this verifier reads versions 1 and 2)")
     origin = _str_field(header, "origin", 1)
     embedded_text = _str_field(header, "verifier_key", 1)
     header_size = _uint_field(header, "size", 1)
@@ -674,11 +783,12 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
     # Step 3: the header's checkpoint.
     head = _open_checkpoint(header_note, key, origin, 1, "the header's checkpoint")
 
-    # Steps 4 and 5: entries, then checkpoints.
+    # Steps 4 and 5: entries, then checkpoints, then (version 2) cosignatures.
     leaves = bytearray()
     n = 0
     last_time: int | None = None
     checkpoints: list[Checkpoint] = []
+    cosignatures: list[Cosignature] = []
     for line_no, text in lines:
         try:
             obj = parse_json_line(text)
@@ -713,6 +823,8 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
             leaves += leaf_hash(raw)
             n += 1
         elif kind == "checkpoint":
+            if cosignatures:
+                raise Failure(f"line {line_no}: checkpoint lines must come before cosignature lines")
             size = _uint_field(obj, "size", line_no)
             try:
                 parse_time(obj.get("made_at"))
@@ -727,6 +839,13 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
                     f"line {line_no}: the checkpoint of size {cp.size} is smaller than the "
                     f"checkpoint before it (size {checkpoints[-1].size}, line {checkpoints[-1].line})")
             checkpoints.append(cp)
+        elif kind == "cosignature" and version >= COSIGNATURES_SINCE:
+            if not checkpoints:
+                raise Failure(f"line {line_no}: cosignature lines must come after the checkpoint lines")
+            cosignatures.append(_check_cosignature(obj, line_no, checkpoints, cosignatures))
+        elif kind == "cosignature":
+            raise Failure(f"line {line_no}: a cosignature line in a version {version} export "
+                          f"(cosignature lines came with version {COSIGNATURES_SINCE})")
         else:
             raise Failure(f"line {line_no}: unknown line type {kind!r}")
 
@@ -800,7 +919,29 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
                       "no signature vouches for them")
     else:
         report.append("not yet covered by a checkpoint: none")
-    return report + notes
+    return report + _cosignature_report(version, cosignatures, latest.size) + notes
+
+
+def _cosignature_report(version: int, cosignatures: list[Cosignature], latest: int) -> list[str]:
+    """How many cosignatures were verified, by witness, in the order the witnesses first appear."""
+    if version < COSIGNATURES_SINCE:
+        return [f"cosignatures: none (a version {version} export carries none)"]
+    if not cosignatures:
+        return ["cosignatures: none"]
+    by_witness: dict[str, list[Cosignature]] = {}
+    for c in cosignatures:
+        by_witness.setdefault(c.witness.text, []).append(c)
+    count = len(cosignatures)
+    out = [f"cosignatures: {count} verified, by {len(by_witness)} "
+           f"witness{'es' if len(by_witness) != 1 else ''}"]
+    for witness, kept in by_witness.items():
+        largest = max(c.size for c in kept)
+        which = "the latest checkpoint" if largest == latest else f"the latest checkpoint is of size {latest}"
+        out.append(f"  {witness}: {len(kept)} cosignature{'s' if len(kept) != 1 else ''}, "
+                   f"the largest of size {largest} ({which})")
+    out.append("  (checked with the witness keys the export names: compare each with that witness's "
+               "key obtained independently before relying on it)")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -932,7 +1073,210 @@ def self_test() -> list[str]:
             pass
     except ValueError as e:
         problems.append(f"the signed-note example does not verify: {e}")
+    _self_test_cosignatures(problems)
+    _self_test_exports(problems)
     return problems
+
+
+# The worked example of §16.3: the witness key made from the seed of 32 bytes 0x0b and its
+# cosignature of the §7.2 checkpoint (signed by EXAMPLE_KEY) at 2026-01-01T00:00:00Z.
+EXAMPLE_KEY = "habeas.example/register/test+e64c2dca+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs"
+EXAMPLE_NOTE = ("habeas.example/register/test\n42\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n\n"
+                "\u2014 habeas.example/register/test 5kwtyrzmBBigmzzJf010cN+MpOY0sYeTvbChTC0TSEYo1A5JSQ/"
+                "nAqnKWvf9PcQPgf3obwnnjxEvqsoT8SFHDDusmAQ=\n")
+EXAMPLE_WITNESS = "habeas.example/witness/test+bb63acb8+BGa+fjMsekUzMr2dCn99sFX1xe8aBq2mbZizn7aBDEc6"
+EXAMPLE_COSIGNATURE = ("\u2014 habeas.example/witness/test u2OsuAAAAABpVbkAJ7BZIBXhhA76imWcamrjoQB3gA7MD3lPuORrH"
+                       "zJq3mTt6YTQCNgqU3iHO3sueOHQ3YQD7dUReupCNb1S4zImBw==\n")
+
+
+def _refused(problems: list[str], what: str, fn, want: str) -> None:
+    """`fn()` must raise ValueError or Failure with a message containing `want`."""
+    try:
+        fn()
+    except (ValueError, Failure) as e:
+        if want not in str(e):
+            problems.append(f"{what}: refused, but the message {str(e)!r} does not say {want!r}")
+        return
+    problems.append(f"{what}: accepted")
+
+
+def _self_test_cosignatures(problems: list[str]) -> None:
+    try:
+        witness = VerifierKey(EXAMPLE_WITNESS, ALG_COSIGNATURE)
+        if witness.id.hex() != "bb63acb8" or witness.public.hex() != (
+                "66be7e332c7a453332bd9d0a7f7db055f5c5ef1a06ada66d98b39fb6810c473a"):
+            problems.append("the example witness key parses to the wrong key id or public key")
+        if cosigned_at(EXAMPLE_NOTE, EXAMPLE_COSIGNATURE, witness) != 1767225600:
+            problems.append("the example cosignature gives the wrong timestamp")
+        if _SelfTestKey("habeas.example/witness/test", 0x0B, ALG_COSIGNATURE).cosign(
+                open_note(EXAMPLE_NOTE, VerifierKey(EXAMPLE_KEY)), 1767225600) != EXAMPLE_COSIGNATURE:
+            problems.append("the example cosignature is not made again byte for byte")
+        if open_note(EXAMPLE_NOTE + EXAMPLE_COSIGNATURE, VerifierKey(EXAMPLE_KEY)) != open_note(
+                EXAMPLE_NOTE, VerifierKey(EXAMPLE_KEY)):
+            problems.append("the cosigned example checkpoint no longer verifies with the register's key")
+    except ValueError as e:
+        problems.append(f"the cosignature example does not verify: {e}")
+        return
+    _refused(problems, "the example cosignature over another checkpoint",
+             lambda: cosigned_at(EXAMPLE_NOTE.replace("\n42\n", "\n43\n"), EXAMPLE_COSIGNATURE, witness),
+             "not valid")
+    _refused(problems, "the example cosignature with another witness key",
+             lambda: cosigned_at(EXAMPLE_NOTE, EXAMPLE_COSIGNATURE,
+                                 _SelfTestKey("habeas.example/witness/test", 0x0C, ALG_COSIGNATURE).key()),
+             "key id")
+    _refused(problems, "the register's key as a witness key",
+             lambda: VerifierKey(EXAMPLE_KEY, ALG_COSIGNATURE), "not a witness's cosignature/v1 key")
+    _refused(problems, "a witness key as the register's key", lambda: VerifierKey(EXAMPLE_WITNESS),
+             "not an Ed25519 key")
+    _refused(problems, "the register's own signature line as a cosignature",
+             lambda: cosigned_at(EXAMPLE_NOTE, EXAMPLE_NOTE[EXAMPLE_NOTE.rindex("\u2014"):], witness),
+             "not by the witness")
+    _refused(problems, "two lines offered as one cosignature",
+             lambda: cosigned_at(EXAMPLE_NOTE, EXAMPLE_COSIGNATURE * 2, witness), "not one line")
+    _refused(problems, "a cosignature line without its newline",
+             lambda: cosigned_at(EXAMPLE_NOTE, EXAMPLE_COSIGNATURE[:-1], witness), "not one line")
+    blob = bytearray(base64.b64decode(EXAMPLE_COSIGNATURE.split(" ")[2]))
+    blob[4:12] = (2**63).to_bytes(8, "big")
+    late = f"{EM_DASH_SPACE}habeas.example/witness/test {base64.b64encode(bytes(blob)).decode()}\n"
+    _refused(problems, "a cosignature timestamp above 2^63-1", lambda: cosigned_at(EXAMPLE_NOTE, late, witness),
+             "above 2^63-1")
+
+
+class _SelfTestKey:
+    """A signing key for the self-test: the register's (type 0x01) or a witness's (0x04)."""
+
+    def __init__(self, name: str, seed_byte: int, alg: int) -> None:
+        self._private = Ed25519PrivateKey.from_private_bytes(bytes([seed_byte]) * 32)
+        public = self._private.public_key().public_bytes_raw()
+        self.name, self.alg = name, alg
+        self.id = key_id(name, public, alg)
+        self.vkey = f"{name}+{self.id.hex()}+{base64.b64encode(bytes([alg]) + public).decode('ascii')}"
+
+    def key(self) -> VerifierKey:
+        return VerifierKey(self.vkey, self.alg)
+
+    def sign(self, text: str) -> str:
+        """The signed note of `text` (§7.2)."""
+        sig = self.id + self._private.sign(text.encode("utf-8"))
+        return f"{text}\n{EM_DASH_SPACE}{self.name} {base64.b64encode(sig).decode('ascii')}\n"
+
+    def cosign(self, text: str, timestamp: int) -> str:
+        """The cosignature line of the checkpoint text `text` (§16.2)."""
+        sig = self.id + timestamp.to_bytes(8, "big") + self._private.sign(cosignature_message(text, timestamp))
+        return f"{EM_DASH_SPACE}{self.name} {base64.b64encode(sig).decode('ascii')}\n"
+
+
+SELF_TEST_ORIGIN = "habeas.example/register/self-test"
+SELF_TEST_SIZES = (0, 4, 7)  # the checkpoints of the self-test's export; it holds 7 entries
+SELF_TEST_COSIGNED = 1767225600
+
+
+def _self_test_export() -> tuple[list[dict], _SelfTestKey, list[_SelfTestKey]]:
+    """A version 2 export (as dicts, one a line) of 7 entries, checkpoints of sizes 0, 4 and 7,
+    and three cosignatures: of size 4 by the first witness, of size 7 by both."""
+    register = _SelfTestKey(SELF_TEST_ORIGIN, 0x07, ALG_ED25519)
+    witnesses = [_SelfTestKey("habeas.example/witness/first", 0x0B, ALG_COSIGNATURE),
+                 _SelfTestKey("habeas.example/witness/second", 0x0C, ALG_COSIGNATURE)]
+    entries = [enc_value({"actor": "officer:ana", "facility": "CECOT", "index": i, "kind": "logbook.note",
+                          "payload": {"text": f"Recuento {i} sin novedad"}, "salt": "ab" * 16,
+                          "subject": "facility:CECOT", "time": f"2026-01-01T00:00:0{i}.000Z", "v": 1},
+                         "$").encode("utf-8") for i in range(7)]
+    leaves = [leaf_hash(e) for e in entries]
+    texts = {size: f"{SELF_TEST_ORIGIN}\n{size}\n{base64.b64encode(mth(leaves[:size])).decode('ascii')}\n"
+             for size in SELF_TEST_SIZES}
+    notes = {size: register.sign(text) for size, text in texts.items()}
+    lines: list[dict] = [{"type": "header", "format": FORMAT, "version": 2, "origin": SELF_TEST_ORIGIN,
+                          "verifier_key": register.vkey, "size": len(entries), "checkpoint": notes[7]}]
+    lines += [{"type": "entry", "index": i, "bytes": base64.b64encode(e).decode("ascii")}
+              for i, e in enumerate(entries)]
+    lines += [{"type": "checkpoint", "size": size, "made_at": f"2026-01-01T00:01:0{size}.000Z",
+               "note": notes[size]} for size in SELF_TEST_SIZES]
+    for size, w, at in ((4, witnesses[0], SELF_TEST_COSIGNED), (7, witnesses[0], SELF_TEST_COSIGNED + 60),
+                        (7, witnesses[1], SELF_TEST_COSIGNED + 61)):
+        lines.append({"type": "cosignature", "size": size, "witness": w.vkey, "timestamp": at,
+                      "line": w.cosign(texts[size], at)})
+    return lines, register, witnesses
+
+
+def _verify_lines(lines: list[dict], key: str) -> list[str]:
+    """verify_export of these lines written to a file; its report, or Failure."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "export.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+        return verify_export(path, key)
+
+
+def _self_test_exports(problems: list[str]) -> None:
+    good, register, (first, second) = _self_test_export()
+    key = register.vkey
+    # Lines: the header 1, entries 2-8, checkpoints 9-11, cosignatures 12 (size 4, the first
+    # witness), 13 (size 7, the first), 14 (size 7, the second).
+    try:
+        report = "\n".join(_verify_lines(good, key))
+        for want in ("OK: 7 entries, 3 checkpoints", "cosignatures: 3 verified, by 2 witnesses",
+                     f"  {first.vkey}: 2 cosignatures, the largest of size 7 (the latest checkpoint)",
+                     f"  {second.vkey}: 1 cosignature, the largest of size 7 (the latest checkpoint)"):
+            if want not in report:
+                problems.append(f"the version 2 export's report does not say {want!r}: {report}")
+    except Failure as e:
+        problems.append(f"the version 2 export is refused: {e}")
+    plain = [dict(line) for line in good if line["type"] != "cosignature"]
+    plain[0]["version"] = 1
+    try:
+        if "cosignatures: none (a version 1 export carries none)" not in _verify_lines(plain, key):
+            problems.append("the version 1 export's report does not say it carries no cosignatures")
+    except Failure as e:
+        problems.append(f"the version 1 export is refused: {e}")
+    none = [dict(line) for line in good if line["type"] != "cosignature"]
+    try:
+        if "cosignatures: none" not in _verify_lines(none, key):
+            problems.append("a version 2 export without cosignatures does not say it has none")
+    except Failure as e:
+        problems.append(f"a version 2 export without cosignatures is refused: {e}")
+
+    def changed(what: str, want: str, edit) -> None:
+        lines = [dict(line) for line in good]
+        edit(lines)
+        _refused(problems, what, lambda: _verify_lines(lines, key), want)
+
+    def set_field(at: int, **fields):
+        return lambda lines: lines[at - 1].update(fields)
+
+    sig_line = good[13]["line"]
+    flipped = sig_line[:-6] + ("B" if sig_line[-6] == "A" else "A") + sig_line[-5:]
+    changed("a changed cosignature line",
+            f"line 14: the cosignature by {second.vkey} of the checkpoint of size 7 does not verify",
+            set_field(14, line=flipped))
+    changed("a cosignature of a size no checkpoint has",
+            f"line 12: the cosignature by {first.vkey} is of a checkpoint of size 5, but the export holds "
+            "no checkpoint of that size", set_field(12, size=5))
+    changed("a cosignature moved to another checkpoint",
+            f"line 12: the cosignature by {first.vkey} of the checkpoint of size 7 does not verify",
+            set_field(12, size=7, timestamp=SELF_TEST_COSIGNED + 1))
+    changed("a cosignature with another timestamp",
+            "not at the timestamp 1767225601 the line states", set_field(12, timestamp=SELF_TEST_COSIGNED + 1))
+    changed("a cosignature naming another witness",
+            f"line 12: the cosignature by {second.vkey} of the checkpoint of size 4 does not verify",
+            set_field(12, witness=second.vkey))
+    changed("a second cosignature by one witness of one size", "line 14: a second cosignature by",
+            set_field(14, witness=first.vkey, line=good[12]["line"], timestamp=good[12]["timestamp"]))
+    changed("the register's key as a witness", "line 12: the cosignature of the checkpoint of size 4: the "
+            "witness's key", set_field(12, witness=register.vkey))
+    changed("a cosignature of two lines", "not one line", set_field(12, line=good[11]["line"] + good[12]["line"]))
+    changed("a cosignature with a negative timestamp", "line 12: the field 'timestamp'",
+            set_field(12, timestamp=-1))
+    changed("a cosignature line without its line", "line 12: the field 'line' is missing",
+            lambda lines: lines[11].pop("line"))
+    changed("a cosignature line in a version 1 export",
+            "line 12: a cosignature line in a version 1 export", set_field(1, version=1))
+    changed("a cosignature line before a checkpoint line",
+            "line 12: checkpoint lines must come before cosignature lines",
+            lambda lines: lines.insert(10, lines.pop(11)))
+    changed("a cosignature line before the entries",
+            "line 2: cosignature lines must come after the checkpoint lines",
+            lambda lines: lines.insert(1, lines.pop(11)))
+    changed("an export of version 3", "line 1: unknown export version 3", set_field(1, version=3))
 
 
 # --------------------------------------------------------------------------------------------
@@ -957,7 +1301,8 @@ def main(argv: list[str] | None = None) -> int:
             for p in problems:
                 print(f"FAILED: self-test: {p}", file=sys.stderr)
             return 1
-        print("OK: self-test passed (RFC 6962 reference roots and proofs, canonical JSON, signed note)")
+        print("OK: self-test passed (RFC 6962 reference roots and proofs, canonical JSON, signed note, "
+              "cosignatures, exports of versions 1 and 2)")
         return 0
     if not args.export:
         ap.error("the export file is required (or --self-test)")

@@ -1,16 +1,59 @@
 //! `habeas copy --from DB --to DB`: a whole register from one store to another, SQLite or
-//! PostgreSQL in either direction. The source is verified first; the copy is verified after,
-//! and its root hash must be the source's.
+//! PostgreSQL in either direction, with the witnesses' cosignatures of its checkpoints. The
+//! source is verified first, and each cosignature checked against its checkpoint before
+//! anything is written; the copy is verified after, and its root hash must be the source's.
 
 use crate::open::DbArgs;
 use anyhow::{bail, Result};
+use habeas_register::export::check_cosignature;
 use habeas_register::merkle::to_hex;
-use habeas_register::store::{LogSink, RegisterInfo, Store, StoreError};
+use habeas_register::store::{LogSink, RegisterInfo, Store, StoreError, StoredCosignature};
 use habeas_register::verify::verify;
 use habeas_store_postgres::PostgresStore;
 use habeas_store_sqlite::SqliteStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// A store of either backend, as itself: the cosignatures are kept beside the register, not
+/// through [`Store`].
+enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
+}
+
+impl Backend {
+    fn register(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite(s) => s.clone(),
+            Backend::Postgres(p) => p.clone(),
+        }
+    }
+
+    fn cosignatures(&self) -> Result<Vec<StoredCosignature>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.cosignatures(),
+            Backend::Postgres(p) => p.cosignatures(),
+        }
+    }
+
+    fn put_cosignatures(&self, rows: &[StoredCosignature]) -> Result<usize, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.put_cosignatures(rows),
+            Backend::Postgres(p) => p.put_cosignatures(rows),
+        }
+    }
+}
+
+/// The source, opened as [`DbArgs::open_register`] opens it.
+fn open_source(source: &DbArgs) -> Result<Backend> {
+    Ok(match source.postgres_url() {
+        Some(url) => Backend::Postgres(Arc::new(
+            PostgresStore::open(url).map_err(|e| anyhow::anyhow!("{e}"))?,
+        )),
+        None => Backend::Sqlite(Arc::new(source.open_store()?)),
+    })
+}
 
 pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<ExitCode> {
     let source_args = DbArgs {
@@ -21,12 +64,30 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
         db: to,
         ..db.clone()
     };
-    let source = source_args.open_register()?;
+    let source_backend = open_source(&source_args)?;
+    let source = source_backend.register();
     let info = source.info().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
     let before = verify(&*source, &info.verifier).map_err(|e| {
         anyhow::anyhow!("--from: the register does not verify, so it is not copied: {e}")
     })?;
-    let (target, mut sink) = create_target(&target_args, &info)?;
+    // The cosignatures are read before the checkpoints (a cosignature is kept after its
+    // checkpoint), those of the checkpoints copied each checked before anything is written.
+    let cosignatures: Vec<StoredCosignature> = source_backend
+        .cosignatures()
+        .map_err(|e| anyhow::anyhow!("--from: {e}"))?
+        .into_iter()
+        .filter(|c| c.size <= before.entries)
+        .collect();
+    let checkpoints = source.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for c in &cosignatures {
+        check_cosignature(c, &checkpoints).map_err(|e| {
+            anyhow::anyhow!(
+                "--from: {e}; the register's kept cosignatures are damaged, so it is not copied"
+            )
+        })?;
+    }
+    let (target_backend, mut sink) = create_target(&target_args, &info)?;
+    let target = target_backend.register();
     // The whole register leaves its store: a disclosure, in the source's access log before any
     // of it is written elsewhere (a PostgreSQL register has no access log yet).
     if source_args.postgres_url().is_none() {
@@ -54,7 +115,6 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish_and_clear();
-    let checkpoints = source.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
     for cp in &checkpoints {
         if cp.size <= before.entries {
             sink.put_checkpoint(cp)
@@ -62,6 +122,9 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
         }
     }
     drop(sink);
+    let kept = target_backend
+        .put_cosignatures(&cosignatures)
+        .map_err(|e| anyhow::anyhow!("--to: the cosignatures: {e}"))?;
     let after = verify(&*target, &info.verifier)
         .map_err(|e| anyhow::anyhow!("--to: the copy does not verify: {e}"))?;
     if after.root != before.root || after.entries != before.entries {
@@ -73,8 +136,14 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
             before.entries
         );
     }
+    if kept != cosignatures.len() {
+        bail!(
+            "--to: {kept} of the {} cosignatures were kept: the copy holds others already",
+            cosignatures.len()
+        );
+    }
     println!(
-        "copied {} entries and {} checkpoints from {} to {}",
+        "copied {} entries, {} checkpoints and {kept} cosignatures from {} to {}",
         after.entries,
         after.checkpoints,
         source_args.shown(),
@@ -90,16 +159,13 @@ pub fn copy(db: &DbArgs, actor: &str, from: PathBuf, to: PathBuf) -> Result<Exit
 
 /// Creates the target register with the source's identity, refusing a target that already
 /// holds one.
-fn create_target(
-    target: &DbArgs,
-    info: &RegisterInfo,
-) -> Result<(std::sync::Arc<dyn Store>, Box<dyn LogSink>)> {
+fn create_target(target: &DbArgs, info: &RegisterInfo) -> Result<(Backend, Box<dyn LogSink>)> {
     match target.postgres_url() {
         Some(url) => {
             let store =
                 PostgresStore::create(url, info).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let sink = store.sink().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
-            Ok((std::sync::Arc::new(store), Box::new(sink)))
+            Ok((Backend::Postgres(Arc::new(store)), Box::new(sink)))
         }
         None => {
             if target.db.exists() {
@@ -111,7 +177,7 @@ fn create_target(
             let store =
                 SqliteStore::create(&target.db, info).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let sink = store.sink().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
-            Ok((std::sync::Arc::new(store), Box::new(sink)))
+            Ok((Backend::Sqlite(Arc::new(store)), Box::new(sink)))
         }
     }
 }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use habeas_register::merkle::{leaf_hash, to_hex};
 use habeas_register::note::{Checkpoint, VerifierKey};
-use habeas_register::store::{LogSink, RegisterInfo, Store, StoredCheckpoint};
+use habeas_register::store::{LogSink, RegisterInfo, Store, StoredCheckpoint, StoredCosignature};
 use habeas_register::verify::verify;
 use habeas_register::{Entry, SealedEntry, Timestamp};
 use habeas_store_sqlite::SqliteStore;
@@ -16,15 +16,18 @@ use std::io::{BufRead, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use habeas_register::export::{FORMAT, VERSION};
+use habeas_register::export::{check_cosignature, FORMAT, VERSION, VERSION_WITHOUT_COSIGNATURES};
 
 pub fn export(db: &DbArgs, actor: &str, out: &Path) -> Result<ExitCode> {
     let store = db.open_store()?;
+    // Read before the checkpoints (a cosignature is kept after its checkpoint), so that every
+    // one's checkpoint is in the export.
+    let cosignatures = store.cosignatures().map_err(|e| anyhow::anyhow!("{e}"))?;
     let tmp = sibling(out, ".partial");
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut w = BufWriter::new(file);
-    let done = match habeas_register::export::write_export(&store, &mut w) {
+    let done = match habeas_register::export::write_export_with(&store, &cosignatures, &mut w) {
         Ok(d) => d,
         Err(e) => {
             drop(w);
@@ -46,9 +49,10 @@ pub fn export(db: &DbArgs, actor: &str, out: &Path) -> Result<ExitCode> {
     }])?;
     std::fs::rename(&tmp, out)?;
     println!(
-        "exported {} entries and {} checkpoints to {} (latest checkpoint covers {} entries)",
+        "exported {} entries, {} checkpoints and {} cosignatures to {} (latest checkpoint covers {} entries)",
         done.entries,
         done.checkpoints,
+        done.cosignatures,
         out.display(),
         done.signed
     );
@@ -101,10 +105,17 @@ pub fn import(db: &DbArgs, input: &Path, trusted: Option<&str>) -> Result<ExitCo
     cleanup(&tmp);
     let result = import_into(&tmp, input, trusted);
     match result {
-        Ok((entries, root)) => {
+        Ok(Imported {
+            entries,
+            cosignatures,
+            root,
+        }) => {
             let _ = std::fs::remove_file(sibling(&tmp, "-writer.lock"));
             std::fs::rename(&tmp, &db.db)?;
-            println!("imported {entries} entries into {}", db.db.display());
+            println!(
+                "imported {entries} entries and {cosignatures} cosignatures into {}",
+                db.db.display()
+            );
             println!("root: {}", to_hex(&root));
             Ok(ExitCode::SUCCESS)
         }
@@ -115,7 +126,14 @@ pub fn import(db: &DbArgs, input: &Path, trusted: Option<&str>) -> Result<ExitCo
     }
 }
 
-fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, [u8; 32])> {
+/// What an import loaded.
+struct Imported {
+    entries: u64,
+    cosignatures: usize,
+    root: [u8; 32],
+}
+
+fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<Imported> {
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let mut lines = std::io::BufReader::new(file).lines();
@@ -124,8 +142,11 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
     if str_field(&header, 1, "type")? != "header" || str_field(&header, 1, "format")? != FORMAT {
         bail!("line 1: not a {FORMAT} header");
     }
-    if u64_field(&header, 1, "version")? != VERSION {
-        bail!("line 1: unknown export version (this habeas reads version {VERSION})");
+    let version = u64_field(&header, 1, "version")?;
+    if !(VERSION_WITHOUT_COSIGNATURES..=VERSION).contains(&version) {
+        bail!(
+            "line 1: unknown export version {version} (this habeas reads versions {VERSION_WITHOUT_COSIGNATURES} to {VERSION})"
+        );
     }
     let origin = str_field(&header, 1, "origin")?.to_owned();
     let key = VerifierKey::parse(str_field(&header, 1, "verifier_key")?)
@@ -159,6 +180,7 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
     let mut batch = Vec::with_capacity(1000);
     let mut next = 0u64;
     let mut checkpoints = Vec::new();
+    let mut cosignatures: Vec<StoredCosignature> = Vec::new();
     for (i, line) in lines.enumerate() {
         let n = i + 2;
         let line = line?;
@@ -166,7 +188,7 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
             serde_json::from_str(&line).with_context(|| format!("line {n}: not JSON"))?;
         match str_field(&v, n, "type")? {
             "entry" => {
-                if !checkpoints.is_empty() {
+                if !checkpoints.is_empty() || !cosignatures.is_empty() {
                     bail!("line {n}: entries must come before checkpoints");
                 }
                 let index = u64_field(&v, n, "index")?;
@@ -191,6 +213,9 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
                 }
             }
             "checkpoint" => {
+                if !cosignatures.is_empty() {
+                    bail!("line {n}: checkpoints must come before cosignatures");
+                }
                 let made_at = Timestamp::parse(str_field(&v, n, "made_at")?)
                     .with_context(|| format!("line {n}: made_at"))?;
                 checkpoints.push(StoredCheckpoint {
@@ -198,6 +223,32 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
                     made_at,
                     note: str_field(&v, n, "note")?.to_owned(),
                 });
+            }
+            "cosignature" => {
+                if version < VERSION {
+                    bail!("line {n}: a version {version} export holds no cosignatures (they came with version {VERSION})");
+                }
+                if checkpoints.is_empty() {
+                    bail!("line {n}: cosignatures must come after the checkpoints");
+                }
+                let c = StoredCosignature {
+                    size: u64_field(&v, n, "size")?,
+                    witness: str_field(&v, n, "witness")?.to_owned(),
+                    timestamp: u64_field(&v, n, "timestamp")?,
+                    line: str_field(&v, n, "line")?.to_owned(),
+                };
+                if cosignatures
+                    .iter()
+                    .any(|k| k.size == c.size && k.witness == c.witness)
+                {
+                    bail!(
+                        "line {n}: a second cosignature by {} of the checkpoint of size {}",
+                        c.witness,
+                        c.size
+                    );
+                }
+                check_cosignature(&c, &checkpoints).with_context(|| format!("line {n}"))?;
+                cosignatures.push(c);
             }
             other => bail!("line {n}: unknown line type {other:?}"),
         }
@@ -232,6 +283,15 @@ fn import_into(tmp: &Path, input: &Path, trusted: Option<&str>) -> Result<(u64, 
     {
         bail!("{m}");
     }
+    // Each was checked against the checkpoints of the file as it was read; those checkpoints
+    // now verify with the register's key.
+    store
+        .put_cosignatures(&cosignatures)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((report.entries, report.root))
+    Ok(Imported {
+        entries: report.entries,
+        cosignatures: cosignatures.len(),
+        root: report.root,
+    })
 }

@@ -198,13 +198,16 @@ enum Command {
     /// Write the published checkpoint and every tile of hashes of its tree (C2SP tlog-tiles,
     /// never the entries) into a directory, for any static web server or object store.
     Publish(publish::PublishArgs),
-    /// Write the latest checkpoint, the verifier key and every entry's exact bytes to a file.
+    /// Write the latest checkpoint, the verifier key, every entry's exact bytes, every
+    /// checkpoint and the witnesses' cosignatures of them to a file (docs/register-format.md
+    /// §9); each cosignature must verify over its checkpoint.
     Export {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Load an export into a new store (`--in`): the tree root must come out identical. Or
-    /// take in a population held in an earlier register (`import population`).
+    /// Load an export into a new store (`--in`): the tree root must come out identical, and
+    /// each witness's cosignature in it must verify over its checkpoint. Or take in a
+    /// population held in an earlier register (`import population`).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Import {
         #[arg(long = "in", required = true)]
@@ -215,8 +218,9 @@ enum Command {
         #[command(subcommand)]
         what: Option<ImportCommand>,
     },
-    /// Copy a whole register into a new store, SQLite or PostgreSQL in either direction; the
-    /// copy's root hash must come out identical.
+    /// Copy a whole register into a new store, SQLite or PostgreSQL in either direction, with
+    /// the witnesses' cosignatures of its checkpoints (each must verify over its checkpoint,
+    /// or nothing is copied); the copy's root hash must come out identical.
     Copy {
         /// The register to copy: a SQLite file or a `postgres://` address.
         #[arg(long)]

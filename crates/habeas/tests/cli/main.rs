@@ -11,6 +11,7 @@ mod agreement;
 mod browser;
 mod commands;
 mod compliance;
+mod cosignatures;
 mod crash;
 mod custody;
 mod demo;
