@@ -100,16 +100,16 @@ impl Default for Pending<'_> {
     fn default() -> Self {
         Self {
             persons: RowBuffer::new(
-                "INSERT INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name) VALUES",
+                "INSERT OR FAIL INTO persons (person, given_names, surnames, birth_date, sex, nationalities, search_name) VALUES",
                 7,
             ),
             custodies: RowBuffer::new(
-                "INSERT INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
+                "INSERT OR FAIL INTO custodies (booking, person, facility, admitted_at, legal_status, foreign_national, agreement,
                                         pending_order, arrested_at, recorded_at) VALUES",
                 10,
             ),
             orders: RowBuffer::new(
-                "INSERT INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx,
+                "INSERT OR FAIL INTO commitment_orders (booking, n, kind, authority, reference, issued, expires, review, idx,
                      emergency_name, emergency_decree, emergency_declared, emergency_ends) VALUES",
                 13,
             ),

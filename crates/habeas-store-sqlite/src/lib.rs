@@ -997,8 +997,10 @@ impl Store for SqliteStore {
 /// Log rows per multi-row INSERT.
 const LOG_ROWS: usize = 64;
 
+/// `OR FAIL`, as the projections' multi-row INSERTs are ([`projection::RowBuffer`]): no
+/// statement journal; a failure fails the request, whose savepoint is rolled back.
 fn log_insert_sql(rows: usize) -> String {
-    let mut sql = String::from("INSERT INTO register_log (idx, leaf, bytes) VALUES ");
+    let mut sql = String::from("INSERT OR FAIL INTO register_log (idx, leaf, bytes) VALUES ");
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
