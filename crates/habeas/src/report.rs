@@ -120,9 +120,21 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
         ))?,
         ComplianceFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
+            // Each row names the policy it was measured under and its file's SHA-256, so that a
+            // spreadsheet made of some of the rows still says which thresholds found them.
             w.write_record([
-                "severity", "code", "rule", "subject", "since", "until", "detail", "evidence",
+                "severity",
+                "code",
+                "rule",
+                "subject",
+                "since",
+                "until",
+                "detail",
+                "evidence",
+                "policy",
+                "policy_sha256",
             ])?;
+            let source = policy.source();
             for f in &findings {
                 let evidence: Vec<String> = f.evidence.iter().map(u64::to_string).collect();
                 w.write_record([
@@ -134,6 +146,8 @@ fn compliance(db: &DbArgs, actor: &str, args: ComplianceArgs) -> Result<ExitCode
                     f.until.as_deref().unwrap_or("ongoing"),
                     &f.detail,
                     &evidence.join(" "),
+                    &policy.name,
+                    &source.sha256,
                 ])?;
             }
             let bytes = w

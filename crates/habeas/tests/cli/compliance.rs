@@ -30,6 +30,31 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
     generate(dir.path(), "cecot.db", "cecot", "1500", "80");
     // A death in custody on 20 May whose case steps are never recorded.
     let held = report(dir.path(), "cecot.db", &[]);
+    // The CSV has a row per finding, each naming the policy and its file's SHA-256.
+    let csv = run(
+        dir.path(),
+        &[
+            "--db",
+            "cecot.db",
+            "report",
+            "compliance",
+            "--as-of",
+            "2025-05-31",
+            "--format",
+            "csv",
+        ],
+    );
+    let mut rows = csv::Reader::from_reader(csv.as_slice());
+    let header = rows.headers().unwrap().clone();
+    assert_eq!(header.get(8), Some("policy"));
+    assert_eq!(header.get(9), Some("policy_sha256"));
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), held["findings"].as_array().unwrap().len());
+    let shipped = sha256(habeas_core::compliance::MANDELA_MINIMUM.as_bytes());
+    for r in &rows {
+        assert_eq!(r.get(8), Some("mandela-minimum"), "{r:?}");
+        assert_eq!(r.get(9), Some(shipped.as_str()), "{r:?}");
+    }
     let someone = held["findings"]
         .as_array()
         .unwrap()
