@@ -21,7 +21,10 @@ pub use conditions::{
     cell_condition_findings, heat_findings, heat_index_findings, light_at_night_findings, night_of,
     CellDayReading, ConditionsPolicy, LitReading,
 };
-pub use family::{family_informed_findings, FamilyInformedFacts};
+pub use family::{
+    declines_frequent_findings, family_informed_findings, CustodyBegun, Declined,
+    FamilyInformedFacts,
+};
 pub use food::{
     food_findings, food_gaps, FoodPolicy, FoodServiceFacts, NoFoodRecords, OccupiedUnit,
 };
@@ -146,16 +149,42 @@ pub struct NotificationPolicy {
     /// Hours after an admission or a transfer in by which a family contact is recorded.
     #[serde(default = "default_family_hours")]
     pub family_hours: u32,
+    /// The days up to the day evaluated over which the custodies that began at a facility are
+    /// counted, with the declines recorded for them.
+    #[serde(default = "default_declines_window_days")]
+    pub declines_window_days: u32,
+    /// The share (in %) of those custodies with a recorded decline above which the facility is
+    /// found: a rate that high suggests declines recorded for people who did not decline...
+    #[serde(default = "default_declines_max_pct")]
+    pub declines_max_pct: u32,
+    /// ...when at least this many custodies began in those days.
+    #[serde(default = "default_declines_min_custodies")]
+    pub declines_min_custodies: u32,
 }
 
 fn default_family_hours() -> u32 {
     24
 }
 
+fn default_declines_window_days() -> u32 {
+    90
+}
+
+fn default_declines_max_pct() -> u32 {
+    10
+}
+
+fn default_declines_min_custodies() -> u32 {
+    20
+}
+
 impl Default for NotificationPolicy {
     fn default() -> Self {
         Self {
             family_hours: default_family_hours(),
+            declines_window_days: default_declines_window_days(),
+            declines_max_pct: default_declines_max_pct(),
+            declines_min_custodies: default_declines_min_custodies(),
         }
     }
 }
@@ -1192,8 +1221,12 @@ pub struct Facts {
     pub occupied_units: Vec<OccupiedUnit>,
     /// The people held as of the day, with their latest programme attendance.
     pub activities: Vec<ActivityFacts>,
-    /// The custodies recorded as they began, with their first family contact.
+    /// The custodies recorded as they began, with their first family contact and the first
+    /// decline to have anyone told.
     pub family_informed: Vec<FamilyInformedFacts>,
+    /// The custodies recorded as they began in the year up to the day, held or not, each with
+    /// whether a decline was recorded for it by the day.
+    pub custodies_begun: Vec<CustodyBegun>,
     /// The sentenced people held as of the day, with their latest sentence plan.
     pub sentence_plans: Vec<SentencePlanFacts>,
 }
@@ -1298,8 +1331,13 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
         facts
             .family_informed
             .iter()
-            .filter_map(|f| family_informed_findings(policy, f, as_of)),
+            .flat_map(|f| family_informed_findings(policy, f, as_of)),
     );
+    out.extend(declines_frequent_findings(
+        policy,
+        &facts.custodies_begun,
+        as_of,
+    ));
     sort(&mut out);
     out
 }

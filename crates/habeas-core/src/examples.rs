@@ -16,6 +16,7 @@ pub const RECORD_KINDS: &[&str] = &[
     "review",
     "contact",
     "contact_request",
+    "notification_declined",
     "complaint",
     "complaint_reply",
     "complaint_referral",
@@ -58,6 +59,12 @@ pub fn record(kind: &str) -> Option<Value> {
             "record": "contact", "facility": "CECOT", "booking": 300, "kind": "visit",
             "party": "family", "at": "2025-05-31T14:00:00Z", "with": "Rosa López (madre)",
             "minutes": 30, "notes": "visita en locutorio"
+        }),
+        "notification_declined" => json!({
+            "record": "notification_declined", "facility": "CECOT", "booking": 300,
+            "at": "2025-05-31T10:00:00Z",
+            "statement": "No quiere que se avise a nadie de su detención: «mi madre está enferma y no quiero que se preocupe».",
+            "witnessed_by": "Lcda. Ana Pérez, trabajo social"
         }),
         "contact_request" => json!({
             "record": "contact_request", "facility": "CECOT", "booking": 300, "kind": "call",

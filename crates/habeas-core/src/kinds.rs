@@ -58,6 +58,9 @@ pub const REVIEW: &str = "custody.review";
 pub const CONTACT: &str = "contact.recorded";
 /// A request for contact and its answer.
 pub const CONTACT_REQUEST: &str = "contact.request";
+/// The person's own decision that nobody be told of their imprisonment or transfer (Mandela
+/// Rule 68 is their right, not a duty): in their words, with who witnessed it.
+pub const NOTIFICATION_DECLINED: &str = "contact.notification_declined";
 /// A request or complaint.
 pub const COMPLAINT: &str = "complaint.filed";
 /// The reply to a complaint.

@@ -1,5 +1,6 @@
 //! The rest of the prisoner file (Rule 8) that this version records: charges, hearings
-//! (including group hearings), detention reviews, contact and requests for it, complaints,
+//! (including group hearings), detention reviews, contact and requests for it, a person's
+//! decline to have anyone told of their imprisonment, complaints,
 //! their replies and referrals. Each is JSON in, a checked register entry out.
 
 use crate::dates::{optional_text, past_time, text, Date};
@@ -84,6 +85,22 @@ pub enum RecordInput {
         reason: Option<String>,
         #[serde(default)]
         authority: Option<String>,
+    },
+    /// The person's own decision that nobody (family or a designated contact person) be told
+    /// of their imprisonment or transfer (Mandela Rule 68 is their right to inform, not a duty).
+    /// It stands in place of the contact for the family notification, and inspectors are told
+    /// of each so that they can check it with the person.
+    NotificationDeclined {
+        facility: String,
+        booking: u64,
+        /// When the person said so: not in the future, not before the custody began.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// The person's words, or a summary of them (at most 1000 characters).
+        statement: String,
+        /// A second person present when the person said so: their name and post.
+        #[serde(default)]
+        witnessed_by: Option<String>,
     },
     /// A request or complaint (Rules 54–57).
     Complaint {
@@ -857,6 +874,30 @@ impl RecordInput {
                     actor,
                     &f,
                     kinds::CONTACT_REQUEST,
+                    format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::NotificationDeclined {
+                facility,
+                booking,
+                at,
+                statement,
+                witnessed_by,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({"booking": booking, "at": at.to_string(), "statement": text("statement", statement, 1000)?});
+                if let (Some(w), Some(o)) = (
+                    optional_text("witnessed_by", witnessed_by.as_deref(), 200)?,
+                    p.as_object_mut(),
+                ) {
+                    o.insert("witnessed_by".into(), json!(w));
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::NOTIFICATION_DECLINED,
                     format!("custody:{booking}"),
                     p,
                 ))
@@ -1794,6 +1835,55 @@ mod tests {
         for (v, field) in cases.into_iter().chain(more) {
             assert_eq!(check(v.clone()).unwrap_err().field, field, "{v}");
         }
+    }
+
+    #[test]
+    fn a_decline_to_have_anyone_told_is_in_the_persons_words_with_its_witness() {
+        let declined = |extra: Value| {
+            check(merged(
+                json!({"record": "notification_declined", "facility": "CECOT", "booking": 5,
+                    "at": "2024-12-01T09:00:00Z",
+                    "statement": "No quiero que mi familia sepa que estoy aquí."}),
+                extra,
+            ))
+        };
+        let d = declined(json!({})).unwrap();
+        assert_eq!(d.kind, kinds::NOTIFICATION_DECLINED);
+        assert_eq!(d.subject, "custody:5");
+        assert_eq!(
+            d.payload,
+            json!({"booking": 5, "at": "2024-12-01T09:00:00.000Z",
+                "statement": "No quiero que mi familia sepa que estoy aquí."})
+        );
+        let d = declined(json!({"witnessed_by": " Lcda. Ruiz, trabajo social "})).unwrap();
+        assert_eq!(d.payload["witnessed_by"], "Lcda. Ruiz, trabajo social");
+        // A blank witness is no witness.
+        let d = declined(json!({"witnessed_by": " "})).unwrap();
+        assert!(d.payload.get("witnessed_by").is_none());
+        let field = |r: Result<Draft, DomainError>| r.unwrap_err().field;
+        // The statement is required, and at most 1000 characters.
+        assert_eq!(field(declined(json!({"statement": " "}))), "statement");
+        assert!(declined(json!({"statement": "n".repeat(1000)})).is_ok());
+        assert_eq!(
+            field(declined(json!({"statement": "n".repeat(1001)}))),
+            "statement"
+        );
+        assert_eq!(
+            field(declined(json!({"witnessed_by": "w".repeat(201)}))),
+            "witnessed_by"
+        );
+        // Not in the future (now is 2025-01-01T00:00Z).
+        assert!(declined(json!({"at": "2025-01-01T00:00:00Z"})).is_ok());
+        assert_eq!(
+            field(declined(json!({"at": "2025-01-01T00:00:00.001Z"}))),
+            "at"
+        );
+        assert_eq!(field(declined(json!({"at": "ayer"}))), "at");
+        assert!(serde_json::from_value::<RecordInput>(
+            json!({"record": "notification_declined", "facility": "CECOT", "booking": 5,
+                "at": "2024-12-01T09:00:00Z"})
+        )
+        .is_err());
     }
 
     /// A visit from outside: what cannot be true, or is not complete, is refused naming the

@@ -77,6 +77,7 @@ pub(crate) fn facts(
         family_visit_requests: family_visit_request_facts(conn, facility, as_of)?,
         activities: activity_facts(conn, facility, as_of)?,
         family_informed: family_informed_facts(conn, facility, as_of)?,
+        custodies_begun: custodies_begun_facts(conn, facility, as_of)?,
         hot_days: cell_day_maxima(conn, facility, as_of, "temperature_dc")?,
         heat_index_days: cell_day_maxima(conn, facility, as_of, "heat_index_dc")?,
         lit_readings: lit_reading_facts(conn, facility, as_of)?,
@@ -128,9 +129,13 @@ fn sentence_plan_facts(
     Ok(out)
 }
 
-/// The custodies held as of `as_of` that were recorded as they began (an admission written at
-/// the time, not transcribed from an earlier register; or a transfer in), each with its first
-/// family contact.
+/// A custody recorded as it began: an admission written at the time, not transcribed from an
+/// earlier register; or a transfer in (the entry that ended the custody before it).
+const BEGUN_HERE: &str = "(c.recorded_at IS NOT NULL OR c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL))";
+
+/// The custodies held as of `as_of` that were recorded as they began, each with its first
+/// family contact and its first decline to have anyone told (with when the decline was
+/// written to the register and who witnessed it).
 fn family_informed_facts(
     conn: &Connection,
     facility: Option<&str>,
@@ -138,13 +143,16 @@ fn family_informed_facts(
 ) -> rusqlite::Result<Vec<habeas_core::compliance::FamilyInformedFacts>> {
     let end = format!("{as_of}T99");
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL, k.at, k.idx
+        "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL, k.at, k.idx,
+                d.at, d.idx, d.witnessed_by,
+                (SELECT json_extract(CAST(l.bytes AS TEXT), '$.time') FROM register_log l WHERE l.idx = d.idx)
          FROM custodies c
          LEFT JOIN (SELECT booking, MIN(at) AS at, idx FROM contacts
                     WHERE party IN ('family', 'designated') GROUP BY booking) k ON k.booking = c.booking
+         LEFT JOIN (SELECT booking, MIN(at) AS at, idx, witnessed_by FROM notification_declines
+                    GROUP BY booking) d ON d.booking = c.booking
          WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
-           AND (c.recorded_at IS NOT NULL
-                OR c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL))
+           AND {BEGUN_HERE}
          ORDER BY c.booking"
     ))?;
     let mut rows = st.query(rusqlite::params![facility, end])?;
@@ -154,11 +162,60 @@ fn family_informed_facts(
             (Some(at), Some(idx)) => Some((time_of("at", &at)?, idx as u64)),
             _ => None,
         };
+        let declined = match (
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, Option<String>>(8)?,
+        ) {
+            (Some(at), Some(idx), Some(recorded)) => Some(habeas_core::compliance::Declined {
+                at: time_of("at", &at)?,
+                recorded: time_of("time", &recorded)?,
+                idx: idx as u64,
+                witnessed_by: r.get(7)?,
+            }),
+            _ => None,
+        };
         out.push(habeas_core::compliance::FamilyInformedFacts {
             booking: r.get::<_, i64>(0)? as u64,
             admitted_at: time_of("admitted_at", &r.get::<_, String>(1)?)?,
             transfer: r.get(2)?,
             first_contact,
+            declined,
+        });
+    }
+    Ok(out)
+}
+
+/// The custodies that began (recorded as they began) in the 366 days up to `as_of`, held or
+/// not now, each with its first decline to have anyone told: the engine counts those of the
+/// policy's window at each facility.
+fn custodies_begun_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::CustodyBegun>> {
+    let (from, end) = (as_of.plus_days(-365).to_string(), format!("{as_of}T99"));
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.facility, c.booking, c.admitted_at, d.at, d.idx
+         FROM custodies c
+         LEFT JOIN (SELECT booking, MIN(at) AS at, idx FROM notification_declines
+                    GROUP BY booking) d ON d.booking = c.booking
+         WHERE (?1 IS NULL OR c.facility = ?1) AND c.admitted_at >= ?2 AND c.admitted_at <= ?3
+           AND {BEGUN_HERE}
+         ORDER BY c.booking"
+    ))?;
+    let mut rows = st.query(rusqlite::params![facility, from, end])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let declined = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
+            (Some(at), Some(idx)) => Some((time_of("at", &at)?, idx as u64)),
+            _ => None,
+        };
+        out.push(habeas_core::compliance::CustodyBegun {
+            facility: r.get(0)?,
+            booking: r.get::<_, i64>(1)? as u64,
+            began: time_of("admitted_at", &r.get::<_, String>(2)?)?,
+            declined,
         });
     }
     Ok(out)

@@ -128,6 +128,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "custodies_by_agreement",
         include_str!("../migrations/0028_custodies_by_agreement.sql"),
     ),
+    (
+        29,
+        "notification_declines",
+        include_str!("../migrations/0029_notification_declines.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

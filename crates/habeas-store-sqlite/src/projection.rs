@@ -34,6 +34,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "reviews",
     "contacts",
     "contact_requests",
+    "notification_declines",
     "complaints",
     "incidents",
     "incident_people",

@@ -257,6 +257,25 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 .map_err(backend)?;
             event(conn, booking, e.index)?;
         }
+        kinds::NOTIFICATION_DECLINED => {
+            let booking = u(p, "booking")?;
+            // Held here, and said after the custody began (`open_here` checks `at`).
+            open_here(conn, e, booking, on)?;
+            let at = s(p, "at")?;
+            conn.prepare_cached(
+                "INSERT INTO notification_declines (idx, booking, at, witnessed_by) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.index as i64,
+                    booking as i64,
+                    at,
+                    p.get("witnessed_by").and_then(Value::as_str)
+                ])
+            })
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
         kinds::CONTACT_REQUEST => {
             let booking = u(p, "booking")?;
             open_here(conn, e, booking, on)?;

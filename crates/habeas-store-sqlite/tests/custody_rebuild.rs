@@ -326,6 +326,9 @@ fn custody_run(ops: Vec<Op>, backend: Backend) -> Result<(), TestCaseError> {
                         5 => {
                             json!({"record": "programme", "facility": "CECOT", "booking": b, "at": at, "programme": "taller", "kind": "work", "minutes": 120})
                         }
+                        6 if who % 2 == 0 => {
+                            json!({"record": "notification_declined", "facility": "CECOT", "booking": b, "at": at, "statement": "no quiere que se avise a nadie", "witnessed_by": "trabajo social"})
+                        }
                         _ => {
                             json!({"record": "review", "facility": "CECOT", "booking": b, "at": at, "authority": "juez", "outcome": "continúa"})
                         }

@@ -973,3 +973,11 @@ agr-since = since { $date }
 agr-began = admitted { $at }
 agr-began-transfer = transferred in on { $at } from { $from }
 agr-ended = left { $at }: { $why }
+
+# A person's decline to have anyone told of their imprisonment (Rule 68).
+kind-contact-notification_declined = declined to have anyone told
+sentence-notification-declined = On { $at } the person declined to have their family or anyone else told of their imprisonment: "{ $statement }"; witnessed by: { $witness }.
+field-statement = in the person's words
+field-witnessed_by = witnessed by
+rule-notification-declined = Mandela Rule 68: informing the family or a designated contact person is the person's right; a decline is theirs alone to make (inspectors check it with them, Rules 83-85)
+rule-notification-declines_frequent = Mandela Rule 68 with Rules 83-85: declines recorded for many of the people taken in suggest declines recorded for people who did not decline

@@ -973,3 +973,11 @@ agr-since = desde el { $date }
 agr-began = ingresó el { $at }
 agr-began-transfer = llegó por traslado el { $at } desde { $from }
 agr-ended = salió el { $at }: { $why }
+
+# La negativa de la persona a que se avise a nadie de su detención (Regla 68).
+kind-contact-notification_declined = no quiso que se avisara a nadie
+sentence-notification-declined = El { $at } la persona no quiso que se avisara a su familia ni a nadie de su detención: «{ $statement }»; testigo: { $witness }.
+field-statement = en palabras de la persona
+field-witnessed_by = testigo
+rule-notification-declined = Regla Mandela 68: informar a la familia o a la persona de contacto designada es un derecho de la persona; solo ella puede renunciar a él (los inspectores lo comprueban con ella, Reglas 83-85)
+rule-notification-declines_frequent = Regla Mandela 68 con las Reglas 83-85: negativas registradas para muchas de las personas ingresadas hacen pensar en negativas registradas por quienes no las dieron

@@ -1262,6 +1262,14 @@ fn sentence(tr: &Tr, kind: &str, facility: &str, p: &serde_json::Value) -> Optio
                 ("minutes", field("minutes")),
             ],
         ),
+        habeas_core::kinds::NOTIFICATION_DECLINED => (
+            "sentence-notification-declined",
+            vec![
+                ("at", field("at")),
+                ("statement", field("statement")),
+                ("witness", field("witnessed_by")),
+            ],
+        ),
         habeas_core::kinds::CONTACT_REQUEST => (
             "sentence-contact-request",
             vec![

@@ -1833,6 +1833,164 @@ async fn what_cannot_be_true_is_refused_naming_the_field_and_the_rule() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
 }
 
+/// Rule 68: a person who declines to have anyone told is not found uninformed; the decline is a
+/// notice for inspectors instead. Only the facility holding the person records it.
+#[tokio::test]
+async fn a_decline_to_have_anyone_told_is_a_notice_in_place_of_the_finding() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let about_ana = |a: &Answer| -> Vec<(String, String)> {
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["subject"]["booking"] == ana)
+            .filter(|f| f["code"].as_str().unwrap().starts_with("notification."))
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["severity"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let report = "/api/reports/compliance?facility=CECOT&as_of=2025-05-20";
+    // Admitted 2025-05-01T10:00 and no one called: found.
+    let a = w.call("GET", report, &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        about_ana(&a),
+        [(
+            "notification.family_not_informed".to_owned(),
+            "serious".to_owned()
+        )]
+    );
+    let declined = |facility: &str, booking: u64, at: &str| {
+        json!({"record": "notification_declined", "facility": facility, "booking": booking,
+            "at": at, "statement": "No quiero que mi familia sepa que estoy aquí.",
+            "witnessed_by": "Lcda. Pérez, trabajo social"})
+    };
+    let size = w.main.size().unwrap();
+    // Another facility's staff cannot record it: for the facility the body names (403), nor
+    // for their own facility, which does not hold her (404, as if she did not exist).
+    let (other, other_csrf) = w.session("cus.izalco").await;
+    let elsewhere = [
+        ("cookie", other.as_str()),
+        (CSRF_HEADER, other_csrf.as_str()),
+    ];
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &elsewhere,
+            Some(declined("CECOT", ana, "2025-05-01T12:00:00Z")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &elsewhere,
+            Some(declined("IZALCO", ana, "2025-05-01T12:00:00Z")),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::NOT_FOUND, Some("booking")),
+        "{}",
+        a.body
+    );
+    // Not before the custody began, nor without the person's words.
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &signed,
+            Some(declined("CECOT", ana, "2025-05-01T09:00:00Z")),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("at")),
+        "{}",
+        a.body
+    );
+    let mut silent = declined("CECOT", ana, "2025-05-01T12:00:00Z");
+    silent["statement"] = json!("  ");
+    let a = w.call("POST", "/api/records", &signed, Some(silent)).await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("statement")),
+        "{}",
+        a.body
+    );
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // Her own decline, two hours after the admission: a notice, not the serious finding.
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &signed,
+            Some(declined("CECOT", ana, "2025-05-01T12:00:00Z")),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let entry = a.body["entry"].as_u64().unwrap();
+    let a = w.call("GET", report, &signed, None).await;
+    assert_eq!(
+        about_ana(&a),
+        [("notification.declined".to_owned(), "notice".to_owned())]
+    );
+    let notice = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "notification.declined")
+        .unwrap()
+        .clone();
+    assert_eq!(notice["evidence"], json!([ana, entry]));
+    assert!(
+        notice["detail"]
+            .as_str()
+            .unwrap()
+            .contains("witnessed by Lcda. Pérez, trabajo social"),
+        "{notice}"
+    );
+    // She changes her mind and calls her mother: the notice ends with the call.
+    let a = w
+        .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call", "party": "family", "at": "2025-05-10T09:00:00Z", "with": "madre", "minutes": 10})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w.call("GET", report, &signed, None).await;
+    let notice = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "notification.declined")
+        .unwrap()
+        .clone();
+    assert_eq!(notice["until"], "2025-05-10T09:00:00.000Z", "{notice}");
+    // The person's file holds it, in the person's words.
+    let a = w
+        .call(
+            "GET",
+            &format!("/api/persons/{ana}?purpose=test"),
+            &signed,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let file = a.body.to_string();
+    assert!(
+        file.contains("contact.notification_declined")
+            && file.contains("No quiero que mi familia sepa que estoy aquí."),
+        "{file}"
+    );
+}
+
 #[tokio::test]
 async fn one_document_is_one_person_and_probable_matches_are_named() {
     let w = world();

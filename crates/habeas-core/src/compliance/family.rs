@@ -1,12 +1,29 @@
 //! Mandela Rule 68: a person held informs their family (or a person they designate) at once of
-//! the imprisonment and of a transfer.
+//! the imprisonment and of a transfer. It is their right, not a duty: a person may decline to
+//! have anyone told. A decline stands in place of the contact, and is itself a notice, so that
+//! inspectors can check it with the person (Rules 83–85); a facility that records declines for
+//! many of the people it takes in is found.
 
 use super::{Finding, Policy, Severity, Subject, HOUR_MS};
 use crate::dates::Date;
 use habeas_register::Timestamp;
 
+/// A person's decline to have anyone told of their imprisonment (a `notification_declined`
+/// record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declined {
+    /// When the person said so.
+    pub at: Timestamp,
+    /// When it was written to the register.
+    pub recorded: Timestamp,
+    /// The decline's entry.
+    pub idx: u64,
+    /// A second person present, if any.
+    pub witnessed_by: Option<String>,
+}
+
 /// One custody recorded as it began (an admission written at the time, or a transfer in),
-/// with its first family contact.
+/// with its first family contact and its first decline to have anyone told.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FamilyInformedFacts {
     /// The admission or transfer entry.
@@ -14,58 +31,201 @@ pub struct FamilyInformedFacts {
     pub admitted_at: Timestamp,
     /// A transfer in rather than an admission.
     pub transfer: bool,
-    /// The first family contact (visit, call or letter) from the admission on, and its entry.
+    /// The first family contact (visit, call or letter; family or a designated contact person)
+    /// from the admission on, and its entry.
     pub first_contact: Option<(Timestamp, u64)>,
+    /// The first decline to have anyone told, from the admission on.
+    pub declined: Option<Declined>,
 }
 
 /// Rule 68: no family contact within `notification.family_hours` hours of an admission or a
-/// transfer in (as of the end of `as_of`), or the first one late.
+/// transfer in (as of the end of `as_of`), or the first one late (serious); a decline made
+/// before then stands in place of the contact, and a later one ends the finding as a contact
+/// does. A decline not preceded by a contact is a notice from when it was made until the first
+/// contact after it (the person changed their mind), if any.
 pub fn family_informed_findings(
     policy: &Policy,
     f: &FamilyInformedFacts,
     as_of: Date,
-) -> Option<Finding> {
+) -> Vec<Finding> {
     let day_end = as_of.plus_days(1).start();
+    if f.admitted_at >= day_end {
+        return Vec::new();
+    }
     let limit = i64::from(policy.notification.family_hours);
     let due = Timestamp(f.admitted_at.millis() + limit * HOUR_MS);
     let contact = f.first_contact.filter(|(at, _)| *at < day_end);
-    let until = contact.map_or(day_end, |(at, _)| at);
-    if f.admitted_at >= day_end || until <= due {
-        return None;
-    }
+    // A decline made after the family was told stands in place of nothing.
+    let declined = f
+        .declined
+        .as_ref()
+        .filter(|d| d.at < day_end && contact.is_none_or(|(at, _)| at > d.at));
     let what = if f.transfer { "transfer" } else { "admission" };
-    let waited = (until.millis() - f.admitted_at.millis()) / HOUR_MS;
-    let mut evidence = vec![f.booking];
-    let detail = match contact {
-        Some((at, idx)) => {
-            evidence.push(idx);
+    let mut out = Vec::new();
+    // The contact was due until the first contact or decline, whichever came first.
+    let ended = match (contact, declined) {
+        (_, Some(d)) => Some((d.at, d.idx, true)),
+        (Some((at, idx)), None) => Some((at, idx, false)),
+        (None, None) => None,
+    };
+    let until = ended.map_or(day_end, |(at, _, _)| at);
+    if until > due {
+        let waited = (until.millis() - f.admitted_at.millis()) / HOUR_MS;
+        let mut evidence = vec![f.booking];
+        let detail = match ended {
+            Some((at, idx, by_decline)) => {
+                evidence.push(idx);
+                let first = if by_decline {
+                    "the person declined to have anyone told"
+                } else {
+                    "first family contact"
+                };
+                format!(
+                    "{first} {at}, {waited} hours after the {what} of {}, over {limit}",
+                    f.admitted_at
+                )
+            }
+            None => format!(
+                "no family contact in the {waited} hours since the {what} of {}, over {limit}",
+                f.admitted_at
+            ),
+        };
+        out.push(Finding {
+            code: "notification.family_not_informed",
+            rule:
+                "Mandela Rule 68: the family is informed at once of an imprisonment and of a transfer",
+            subject: Subject::Person { booking: f.booking },
+            severity: Severity::Serious,
+            since: Some(due.to_string()),
+            until: ended.map(|(at, _, _)| at.to_string()),
+            detail,
+            evidence,
+        });
+    }
+    if let Some(d) = declined {
+        // Any contact found is after the decline: the person changed their mind.
+        let mut evidence = vec![f.booking, d.idx];
+        let witness = d.witnessed_by.as_deref().map_or_else(
+            || "with no witness recorded".to_owned(),
+            |w| format!("witnessed by {w}"),
+        );
+        let when = if d.at <= due {
             format!(
-                "first family contact {at}, {waited} hours after the {what} of {}, over {limit}",
+                "within the {limit} hours of the {what} of {}",
                 f.admitted_at
             )
+        } else {
+            format!(
+                "{} hours after the {what} of {}, when the contact was already due",
+                (d.at.millis() - f.admitted_at.millis()) / HOUR_MS,
+                f.admitted_at
+            )
+        };
+        let mut detail = format!(
+            "the person declined to have anyone told {} (recorded {}), {witness}, {when}: ask the person whether they did",
+            d.at, d.recorded
+        );
+        if let Some((at, idx)) = contact {
+            evidence.push(idx);
+            detail.push_str(&format!("; family contact {at} after it"));
         }
-        None => format!(
-            "no family contact in the {waited} hours since the {what} of {}, over {limit}",
-            f.admitted_at
-        ),
-    };
-    Some(Finding {
-        code: "notification.family_not_informed",
-        rule:
-            "Mandela Rule 68: the family is informed at once of an imprisonment and of a transfer",
-        subject: Subject::Person { booking: f.booking },
-        severity: Severity::Serious,
-        since: Some(due.to_string()),
-        until: contact.map(|(at, _)| at.to_string()),
-        detail,
-        evidence,
-    })
+        out.push(Finding {
+            code: "notification.declined",
+            rule: "Mandela Rule 68: informing the family or a designated contact person is the person's right; a decline is theirs alone to make (inspectors check it with them, Rules 83-85)",
+            subject: Subject::Person { booking: f.booking },
+            severity: Severity::Notice,
+            since: Some(d.at.to_string()),
+            until: contact.map(|(at, _)| at.to_string()),
+            detail,
+            evidence,
+        });
+    }
+    out
+}
+
+/// One custody that began at a facility (recorded as it began: an admission written at the
+/// time, or a transfer in), held or not now, with the first decline recorded for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustodyBegun {
+    pub facility: String,
+    /// The admission or transfer entry.
+    pub booking: u64,
+    pub began: Timestamp,
+    /// The first decline to have anyone told: when the person said so, and its entry.
+    pub declined: Option<(Timestamp, u64)>,
+}
+
+/// Rule 68 with Rules 83–85: of the custodies that began at a facility in the
+/// `notification.declines_window_days` days up to the day, more than
+/// `notification.declines_max_pct` % with a decline recorded by the day, when at least
+/// `notification.declines_min_custodies` began (serious): a rate that high suggests declines
+/// recorded for people who did not decline, a matter for inspectors. One finding per facility;
+/// the evidence is the declines.
+pub fn declines_frequent_findings(
+    policy: &Policy,
+    custodies: &[CustodyBegun],
+    as_of: Date,
+) -> Vec<Finding> {
+    use std::collections::BTreeMap;
+    let n = &policy.notification;
+    let days = i64::from(n.declines_window_days.clamp(1, 366));
+    let (from, to) = (
+        as_of.plus_days(1 - days).start(),
+        as_of.plus_days(1).start(),
+    );
+    /// How many custodies began at a facility, and their declines (when, entry).
+    type Counted = (u64, Vec<(Timestamp, u64)>);
+    let mut by_facility: BTreeMap<&str, Counted> = BTreeMap::new();
+    for c in custodies.iter().filter(|c| c.began >= from && c.began < to) {
+        let e = by_facility.entry(c.facility.as_str()).or_default();
+        e.0 += 1;
+        if let Some(d) = c.declined.filter(|(at, _)| *at < to) {
+            e.1.push(d);
+        }
+    }
+    let mut out = Vec::new();
+    for (facility, (total, mut declines)) in by_facility {
+        let count = declines.len() as u64;
+        if total < u64::from(n.declines_min_custodies)
+            || count * 100 <= u64::from(n.declines_max_pct) * total
+        {
+            continue;
+        }
+        declines.sort_unstable();
+        let Some((first, _)) = declines.first().copied() else {
+            continue;
+        };
+        let mut evidence: Vec<u64> = declines.iter().map(|(_, idx)| *idx).collect();
+        evidence.sort_unstable();
+        out.push(Finding {
+            code: "notification.declines_frequent",
+            rule: "Mandela Rule 68 with Rules 83-85: the right to inform the family is the person's; declines recorded for many suggest declines recorded for people who did not decline, for inspectors to check with them",
+            subject: Subject::Facility {
+                facility: facility.to_owned(),
+            },
+            severity: Severity::Serious,
+            since: Some(first.to_string()),
+            until: None,
+            detail: format!(
+                "a decline to have anyone told is recorded for {count} of the {total} custodies that began in the {days} days up to {as_of} ({}%), over {}% (counted from {} custodies)",
+                count * 100 / total.max(1),
+                n.declines_max_pct,
+                n.declines_min_custodies,
+            ),
+            evidence,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compliance::tests::{date, policy};
+
+    fn at(start: Timestamp, hours: i64) -> Timestamp {
+        Timestamp(start.millis() + hours * HOUR_MS)
+    }
 
     #[test]
     fn family_informed_at_the_policys_hours_after_admission_or_transfer() {
@@ -76,14 +236,19 @@ mod tests {
             booking: 7,
             admitted_at: admitted,
             transfer: false,
-            first_contact: contact_after_hours
-                .map(|h| (Timestamp(admitted.millis() + h * HOUR_MS), 9)),
+            first_contact: contact_after_hours.map(|h| (at(admitted, h), 9)),
+            declined: None,
+        };
+        let one = |f: &FamilyInformedFacts, day: Date| -> Option<Finding> {
+            let mut found = family_informed_findings(&p, f, day);
+            assert!(found.len() <= 1, "{found:?}");
+            found.pop()
         };
         let day = date("2026-03-10");
         // 23 and 24 hours: on time; 25: late.
-        assert_eq!(family_informed_findings(&p, &facts(Some(23)), day), None);
-        assert_eq!(family_informed_findings(&p, &facts(Some(24)), day), None);
-        let late = family_informed_findings(&p, &facts(Some(25)), day).expect("a finding");
+        assert_eq!(one(&facts(Some(23)), day), None);
+        assert_eq!(one(&facts(Some(24)), day), None);
+        let late = one(&facts(Some(25)), day).expect("a finding");
         assert_eq!(
             (late.code, late.severity, late.evidence.clone()),
             (
@@ -94,28 +259,246 @@ mod tests {
         );
         assert!(late.until.is_some());
         // None at all: found once the hours are over by the end of the day, not before.
-        assert_eq!(
-            family_informed_findings(&p, &facts(None), date("2026-02-28")),
-            None
-        );
-        let none = family_informed_findings(&p, &facts(None), date("2026-03-01"));
+        assert_eq!(one(&facts(None), date("2026-02-28")), None);
+        let none = one(&facts(None), date("2026-03-01"));
         assert_eq!(none, None, "24 hours by the end of the day of admission");
-        let none = family_informed_findings(&p, &facts(None), date("2026-03-02"))
-            .expect("48 hours without");
+        let none = one(&facts(None), date("2026-03-02")).expect("48 hours without");
         assert_eq!(none.evidence, [7]);
         assert!(none.detail.contains("admission"), "{}", none.detail);
         // A contact after the day evaluated is not yet known.
-        let later = family_informed_findings(&p, &facts(Some(24 * 20)), day).expect("a finding");
+        let later = one(&facts(Some(24 * 20)), day).expect("a finding");
         assert_eq!(later.until, None);
         // A transfer in says so; a stricter policy finds sooner.
         let moved = FamilyInformedFacts {
             transfer: true,
             ..facts(Some(24))
         };
-        assert_eq!(family_informed_findings(&p, &moved, day), None);
+        assert_eq!(one(&moved, day), None);
         let mut strict = p.clone();
         strict.notification.family_hours = 23;
-        let f = family_informed_findings(&strict, &moved, day).expect("a finding");
-        assert!(f.detail.contains("transfer"), "{}", f.detail);
+        let f = family_informed_findings(&strict, &moved, day);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].detail.contains("transfer"), "{}", f[0].detail);
+    }
+
+    #[test]
+    fn a_decline_before_the_contact_fell_due_is_a_notice_in_its_place() {
+        let p = policy();
+        let admitted = date("2026-03-01").start();
+        let facts = |declined_after: i64, witness: Option<&str>, contact: Option<i64>| {
+            FamilyInformedFacts {
+                booking: 7,
+                admitted_at: admitted,
+                transfer: false,
+                first_contact: contact.map(|h| (at(admitted, h), 9)),
+                declined: Some(Declined {
+                    at: at(admitted, declined_after),
+                    recorded: at(admitted, declined_after + 1),
+                    idx: 8,
+                    witnessed_by: witness.map(str::to_owned),
+                }),
+            }
+        };
+        let day = date("2026-03-10");
+        let codes = |f: &FamilyInformedFacts, day: Date| -> Vec<&'static str> {
+            family_informed_findings(&p, f, day)
+                .iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        // Declined at 23 and 24 hours: on time, a notice and no serious finding.
+        for hours in [23, 24] {
+            assert_eq!(
+                codes(&facts(hours, None, None), day),
+                ["notification.declined"],
+                "{hours}"
+            );
+        }
+        let notice = family_informed_findings(&p, &facts(24, Some("Lcda. Ruiz"), None), day);
+        let notice = &notice[0];
+        assert_eq!(
+            (
+                notice.severity,
+                notice.evidence.clone(),
+                notice.since.clone(),
+                notice.until.clone()
+            ),
+            (
+                Severity::Notice,
+                vec![7, 8],
+                Some("2026-03-02T00:00:00.000Z".to_owned()),
+                None
+            )
+        );
+        assert!(
+            notice.detail.contains("recorded 2026-03-02T01:00:00.000Z")
+                && notice.detail.contains("witnessed by Lcda. Ruiz")
+                && notice.detail.contains("within the 24 hours"),
+            "{}",
+            notice.detail
+        );
+        let unwitnessed = family_informed_findings(&p, &facts(2, None, None), day);
+        assert!(
+            unwitnessed[0].detail.contains("with no witness recorded"),
+            "{}",
+            unwitnessed[0].detail
+        );
+        // At 25 hours the contact was due: serious until the decline, and the notice from it.
+        let late = family_informed_findings(&p, &facts(25, None, None), day);
+        assert_eq!(
+            late.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["notification.family_not_informed", "notification.declined"]
+        );
+        assert_eq!(
+            (late[0].until.clone(), late[0].evidence.clone()),
+            (Some(at(admitted, 25).to_string()), vec![7, 8])
+        );
+        assert!(
+            late[0].detail.contains("declined") && late[1].detail.contains("already due"),
+            "{late:?}"
+        );
+        // A contact after the decline ends the notice (the person changed their mind).
+        let changed = family_informed_findings(&p, &facts(2, None, Some(100)), day);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(
+            (changed[0].until.clone(), changed[0].evidence.clone()),
+            (Some(at(admitted, 100).to_string()), vec![7, 8, 9])
+        );
+        // A decline after the family was told stands in place of nothing.
+        assert!(codes(&facts(30, None, Some(20)), day).is_empty());
+        // A contact late, then a decline: serious until the contact, no notice.
+        assert_eq!(
+            codes(&facts(40, None, Some(30)), day),
+            ["notification.family_not_informed"]
+        );
+        // A decline after the day evaluated is not yet known: 48 hours without contact.
+        let unknown = family_informed_findings(&p, &facts(24 * 5, None, None), date("2026-03-02"));
+        assert_eq!(
+            unknown.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["notification.family_not_informed"]
+        );
+        assert_eq!(unknown[0].until, None);
+        // Declined within the hours of a stricter policy's 23 hours, or not.
+        let mut strict = p.clone();
+        strict.notification.family_hours = 23;
+        let found = family_informed_findings(&strict, &facts(24, None, None), day);
+        assert_eq!(found[0].code, "notification.family_not_informed");
+    }
+
+    /// `n` custodies that began at F on `day`, the first `declined` of them with a decline.
+    fn begun(n: u64, declined: u64, day: Date) -> Vec<CustodyBegun> {
+        (0..n)
+            .map(|i| CustodyBegun {
+                facility: "F".into(),
+                booking: 100 + i,
+                began: at(day.start(), 10),
+                declined: (i < declined).then(|| (at(day.start(), 12), 1000 + i)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn declines_for_more_than_the_policys_share_of_custodies_are_found_for_the_facility() {
+        let p = policy();
+        let n = &p.notification;
+        assert_eq!(
+            (
+                n.declines_window_days,
+                n.declines_max_pct,
+                n.declines_min_custodies
+            ),
+            (90, 10, 20)
+        );
+        let day = date("2026-06-30");
+        let found = |c: &[CustodyBegun]| declines_frequent_findings(&p, c, day);
+        // Share: 10 of 100 is not over 10%; 11 is; 9 is not.
+        assert!(found(&begun(100, 9, day)).is_empty());
+        assert!(found(&begun(100, 10, day)).is_empty());
+        let f = found(&begun(100, 11, day));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].code, f[0].severity, &f[0].subject, f[0].evidence.len()),
+            (
+                "notification.declines_frequent",
+                Severity::Serious,
+                &Subject::Facility {
+                    facility: "F".into()
+                },
+                11
+            )
+        );
+        assert!(
+            f[0].detail.contains("11 of the 100 custodies") && f[0].detail.contains("(11%)"),
+            "{}",
+            f[0].detail
+        );
+        // Custodies: 3 of 19 (15%) is too few to count; of 20 and of 21, found.
+        assert!(found(&begun(19, 3, day)).is_empty());
+        assert_eq!(found(&begun(20, 3, day)).len(), 1);
+        assert_eq!(found(&begun(21, 3, day)).len(), 1);
+        // Window: 90 days up to the day, the day itself included.
+        let edge = |days_before: i64| begun(20, 20, day.plus_days(-days_before));
+        assert_eq!(found(&edge(88)).len(), 1);
+        assert_eq!(found(&edge(89)).len(), 1);
+        assert!(found(&edge(90)).is_empty());
+        // Custodies that begin or declines made after the day are not yet known.
+        assert!(found(&begun(20, 20, day.plus_days(1))).is_empty());
+        let mut later = begun(20, 3, day);
+        for c in &mut later {
+            c.declined = c.declined.map(|(t, i)| (at(t, 24 * 2), i));
+        }
+        assert!(found(&later).is_empty());
+        // Each facility on its own.
+        let mut two = begun(20, 3, day);
+        two.extend(begun(20, 1, day).into_iter().map(|mut c| {
+            c.facility = "G".into();
+            c
+        }));
+        assert_eq!(found(&two).len(), 1);
+        // A stricter policy finds sooner.
+        let mut strict = p.clone();
+        strict.notification.declines_max_pct = 9;
+        strict.notification.declines_min_custodies = 19;
+        assert_eq!(
+            declines_frequent_findings(&strict, &begun(19, 2, day), day).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_policy_that_counts_declines_less_strictly_says_what_it_relaxes() {
+        use crate::compliance::MANDELA_MINIMUM;
+        let with = |from: &str, to: &str| {
+            MANDELA_MINIMUM
+                .replace("name = \"mandela-minimum\"", "name = \"ejemplo\"")
+                .replace(from, to)
+        };
+        for (from, stricter, weaker) in [
+            (
+                "declines_max_pct = 10",
+                "declines_max_pct = 9",
+                "declines_max_pct = 11",
+            ),
+            (
+                "declines_min_custodies = 20",
+                "declines_min_custodies = 19",
+                "declines_min_custodies = 21",
+            ),
+            (
+                "declines_window_days = 90",
+                "declines_window_days = 91",
+                "declines_window_days = 89",
+            ),
+        ] {
+            assert!(
+                Policy::from_toml(&with(from, stricter)).is_ok(),
+                "{stricter}"
+            );
+            let key = format!("notification.{}", from.split(' ').next().unwrap_or(""));
+            match Policy::from_toml(&with(from, weaker)) {
+                Err(e) => assert_eq!(e.field, key, "{e}"),
+                Ok(_) => unreachable!("{weaker} is taken without relaxes"),
+            }
+        }
     }
 }

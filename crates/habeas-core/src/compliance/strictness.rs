@@ -64,6 +64,11 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("oversight.answer_days", Stricter::Lower),
     ("activities.days", Stricter::Lower),
     ("notification.family_hours", Stricter::Lower),
+    // A longer window counts more custodies (as the family visit requests' days do); a lower
+    // share, or fewer custodies needed, find a facility recording declines sooner.
+    ("notification.declines_window_days", Stricter::Higher),
+    ("notification.declines_max_pct", Stricter::Lower),
+    ("notification.declines_min_custodies", Stricter::Lower),
     // A lower temperature, fewer hot days and a longer window find more hot cells.
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),
