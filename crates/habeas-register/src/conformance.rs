@@ -139,6 +139,23 @@ pub fn append_and_read(make: MakeBackend<'_>) -> Check {
         })
         .map_err(|e| e.to_string())?;
     ensure(seen == 25, || format!("scan visited {seen} rows, not 25"))?;
+    // The leaf hashes a writer reads as it starts: the first `size`, in order.
+    let mut leaves = Vec::new();
+    r.store
+        .scan(0, &mut |row| {
+            leaves.push(leaf_hash(row.bytes));
+            Ok(true)
+        })
+        .map_err(|e| e.to_string())?;
+    for size in [0u64, 1, 13, 25] {
+        let got = r.store.leaf_hashes(size).map_err(|e| e.to_string())?;
+        ensure(got.as_slice() == &leaves[..size as usize], || {
+            format!(
+                "leaf_hashes({size}) gave {} hashes, not the first {size}",
+                got.len()
+            )
+        })?;
+    }
     let mut from_ten = Vec::new();
     r.store
         .scan(10, &mut |row| {

@@ -936,6 +936,34 @@ impl Store for SqliteStore {
         })
     }
 
+    /// The leaf hashes alone, not each entry's bytes with them: what a writer reads as it
+    /// starts, four million of them in a register of two million people.
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<habeas_register::merkle::Hash>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT idx, leaf FROM register_log WHERE idx < ?1 ORDER BY idx")
+                .map_err(backend)?;
+            let mut rows = stmt
+                .query([i64::try_from(size).unwrap_or(i64::MAX)])
+                .map_err(backend)?;
+            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            while let Some(row) = rows.next().map_err(backend)? {
+                let index: i64 = row.get(0).map_err(backend)?;
+                let leaf: habeas_register::merkle::Hash = row
+                    .get_ref(1)
+                    .map_err(backend)?
+                    .as_blob()
+                    .map_err(|e| backend(e.into()))?
+                    .try_into()
+                    .map_err(|_| {
+                        StoreError::Corrupt(format!("entry {index}: the leaf hash is not 32 bytes"))
+                    })?;
+                out.push(leaf);
+            }
+            Ok(out)
+        })
+    }
+
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         self.with_reader(|c| {
             let mut stmt = c
