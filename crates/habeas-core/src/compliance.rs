@@ -160,6 +160,11 @@ pub struct NotificationPolicy {
     /// ...when at least this many custodies began in those days.
     #[serde(default = "default_declines_min_custodies")]
     pub declines_min_custodies: u32,
+    /// Hours within which a decline is written to the register after the person said so for it
+    /// to count from when they said so; one written later counts from when it was written (a
+    /// decline dated back cannot undo a contact the records missed).
+    #[serde(default = "default_decline_record_hours")]
+    pub decline_record_hours: u32,
 }
 
 fn default_family_hours() -> u32 {
@@ -178,6 +183,10 @@ fn default_declines_min_custodies() -> u32 {
     20
 }
 
+fn default_decline_record_hours() -> u32 {
+    2
+}
+
 impl Default for NotificationPolicy {
     fn default() -> Self {
         Self {
@@ -185,6 +194,7 @@ impl Default for NotificationPolicy {
             declines_window_days: default_declines_window_days(),
             declines_max_pct: default_declines_max_pct(),
             declines_min_custodies: default_declines_min_custodies(),
+            decline_record_hours: default_decline_record_hours(),
         }
     }
 }

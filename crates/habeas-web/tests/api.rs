@@ -1928,7 +1928,9 @@ async fn a_decline_to_have_anyone_told_is_a_notice_in_place_of_the_finding() {
         a.body
     );
     assert_eq!(w.main.size().unwrap(), size, "nothing written");
-    // Her own decline, two hours after the admission: a notice, not the serious finding.
+    // Her decline, said two hours after the admission but written to the register only now,
+    // months later: on 2025-05-20 the records held neither a contact nor a decline, so that
+    // day is still found.
     let a = w
         .call(
             "POST",
@@ -1942,36 +1944,101 @@ async fn a_decline_to_have_anyone_told_is_a_notice_in_place_of_the_finding() {
     let a = w.call("GET", report, &signed, None).await;
     assert_eq!(
         about_ana(&a),
-        [("notification.declined".to_owned(), "notice".to_owned())]
+        [(
+            "notification.family_not_informed".to_owned(),
+            "serious".to_owned()
+        )]
     );
-    let notice = a.body["findings"]
+    // As of today the serious finding ends when the decline was written, and the notice says
+    // it was written late.
+    let today = format!(
+        "/api/reports/compliance?facility=CECOT&as_of={}",
+        w.clock.now().date_string()
+    );
+    let finding = |a: &Answer, code: &str| -> Value {
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code && f["subject"]["booking"] == ana)
+            .unwrap()
+            .clone()
+    };
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(
+        about_ana(&a),
+        [
+            (
+                "notification.family_not_informed".to_owned(),
+                "serious".to_owned()
+            ),
+            ("notification.declined".to_owned(), "notice".to_owned())
+        ]
+    );
+    let serious = finding(&a, "notification.family_not_informed");
+    assert_eq!(serious["until"], Timestamp(T0).to_string(), "{serious}");
+    assert!(
+        serious["detail"]
+            .as_str()
+            .unwrap()
+            .contains("said to have been made 2025-05-01T12:00:00.000Z"),
+        "{serious}"
+    );
+    let notice = finding(&a, "notification.declined");
+    assert_eq!(notice["evidence"], json!([ana, entry]));
+    let detail = notice["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("witnessed by Lcda. Pérez, trabajo social") && detail.contains("late"),
+        "{notice}"
+    );
+    // Someone admitted three hours ago who declined an hour ago, written down now: a notice,
+    // not the serious finding.
+    let hours_ago = |h: i64| Timestamp(T0 - h * 3_600_000).to_string();
+    let a = w
+        .call(
+            "POST",
+            "/api/admissions",
+            &signed,
+            Some(json!({
+                "facility": "CECOT",
+                "person": {"given_names": "Carla", "surnames": ["Mejía"], "birth_date": "1994-02-03", "sex": "female", "nationalities": ["SV"]},
+                "admitted_at": hours_ago(3), "legal_status": "remand",
+                "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "12-2025", "issued": "2025-11-23", "expires": "2026-05-23"}],
+                "arrest": {"at": "2025-11-23T06:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+            })),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let carla = a.body["entry"].as_u64().unwrap();
+    let a = w
+        .call(
+            "POST",
+            "/api/records",
+            &signed,
+            Some(declined("CECOT", carla, &hours_ago(1))),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w.call("GET", &today, &signed, None).await;
+    let about_carla: Vec<&str> = a.body["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["code"] == "notification.declined")
-        .unwrap()
-        .clone();
-    assert_eq!(notice["evidence"], json!([ana, entry]));
-    assert!(
-        notice["detail"]
-            .as_str()
-            .unwrap()
-            .contains("witnessed by Lcda. Pérez, trabajo social"),
-        "{notice}"
-    );
+        .filter(|f| f["subject"]["booking"] == carla)
+        .filter_map(|f| f["code"].as_str())
+        .filter(|c| c.starts_with("notification."))
+        .collect();
+    assert_eq!(about_carla, ["notification.declined"]);
     // She changes her mind and calls her mother: the notice ends with the call.
     let a = w
         .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call", "party": "family", "at": "2025-05-10T09:00:00Z", "with": "madre", "minutes": 10})))
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    let a = w.call("GET", report, &signed, None).await;
-    let notice = a.body["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "notification.declined")
-        .unwrap()
-        .clone();
+    let a = w.call("GET", &today, &signed, None).await;
+    let notice = finding(&a, "notification.declined");
+    // The call came before the decline was written: it ends the serious finding.
+    let serious = finding(&a, "notification.family_not_informed");
+    assert_eq!(serious["until"], "2025-05-10T09:00:00.000Z", "{serious}");
     assert_eq!(notice["until"], "2025-05-10T09:00:00.000Z", "{notice}");
     // The person's file holds it, in the person's words.
     let a = w

@@ -43,6 +43,11 @@ pub struct FamilyInformedFacts {
 /// before then stands in place of the contact, and a later one ends the finding as a contact
 /// does. A decline not preceded by a contact is a notice from when it was made until the first
 /// contact after it (the person changed their mind), if any.
+///
+/// A decline counts from when the person said so only when it was written to the register
+/// within `notification.decline_record_hours` of that; one written later counts from when it
+/// was written, so that a decline dated back cannot undo hours in which the records showed
+/// neither a contact nor a decline.
 pub fn family_informed_findings(
     policy: &Policy,
     f: &FamilyInformedFacts,
@@ -54,20 +59,31 @@ pub fn family_informed_findings(
     }
     let limit = i64::from(policy.notification.family_hours);
     let due = Timestamp(f.admitted_at.millis() + limit * HOUR_MS);
+    let grace = i64::from(policy.notification.decline_record_hours) * HOUR_MS;
+    let counts_from = |d: &Declined| {
+        if d.recorded.millis() - d.at.millis() <= grace {
+            d.at
+        } else {
+            d.recorded.max(d.at)
+        }
+    };
     let contact = f.first_contact.filter(|(at, _)| *at < day_end);
     // A decline made after the family was told stands in place of nothing.
     let declined = f
         .declined
         .as_ref()
-        .filter(|d| d.at < day_end && contact.is_none_or(|(at, _)| at > d.at));
+        .filter(|d| counts_from(d) < day_end && contact.is_none_or(|(at, _)| at > d.at));
     let what = if f.transfer { "transfer" } else { "admission" };
     let mut out = Vec::new();
-    // The contact was due until the first contact or decline, whichever came first.
-    let ended = match (contact, declined) {
-        (_, Some(d)) => Some((d.at, d.idx, true)),
-        (Some((at, idx)), None) => Some((at, idx, false)),
-        (None, None) => None,
-    };
+    // The contact was due until the first contact or decline, whichever came first (a
+    // decline written late counts from when it was written, and a contact may come first).
+    let ended = [
+        declined.map(|d| (counts_from(d), d.idx, true)),
+        contact.map(|(at, idx)| (at, idx, false)),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|(at, _, _)| *at);
     let until = ended.map_or(day_end, |(at, _, _)| at);
     if until > due {
         let waited = (until.millis() - f.admitted_at.millis()) / HOUR_MS;
@@ -75,15 +91,23 @@ pub fn family_informed_findings(
         let detail = match ended {
             Some((at, idx, by_decline)) => {
                 evidence.push(idx);
-                let first = if by_decline {
-                    "the person declined to have anyone told"
-                } else {
-                    "first family contact"
-                };
-                format!(
-                    "{first} {at}, {waited} hours after the {what} of {}, over {limit}",
-                    f.admitted_at
-                )
+                match declined {
+                    Some(d) if by_decline && at > d.at => format!(
+                        "a decline to have anyone told, said to have been made {}, written to the register only {at}, {waited} hours after the {what} of {}, over {limit}: until then the records showed neither a contact nor a decline",
+                        d.at, f.admitted_at
+                    ),
+                    _ => {
+                        let first = if by_decline {
+                            "the person declined to have anyone told"
+                        } else {
+                            "first family contact"
+                        };
+                        format!(
+                            "{first} {at}, {waited} hours after the {what} of {}, over {limit}",
+                            f.admitted_at
+                        )
+                    }
+                }
             }
             None => format!(
                 "no family contact in the {waited} hours since the {what} of {}, over {limit}",
@@ -121,9 +145,18 @@ pub fn family_informed_findings(
                 f.admitted_at
             )
         };
+        let recorded = if counts_from(d) > d.at {
+            format!(
+                "recorded {}, {} hours after it, late",
+                d.recorded,
+                (d.recorded.millis() - d.at.millis()) / HOUR_MS
+            )
+        } else {
+            format!("recorded {}", d.recorded)
+        };
         let mut detail = format!(
-            "the person declined to have anyone told {} (recorded {}), {witness}, {when}: ask the person whether they did",
-            d.at, d.recorded
+            "the person declined to have anyone told {} ({recorded}), {witness}, {when}: ask the person whether they did",
+            d.at
         );
         if let Some((at, idx)) = contact {
             evidence.push(idx);
@@ -383,6 +416,97 @@ mod tests {
         strict.notification.family_hours = 23;
         let found = family_informed_findings(&strict, &facts(24, None, None), day);
         assert_eq!(found[0].code, "notification.family_not_informed");
+    }
+
+    #[test]
+    fn a_decline_written_down_late_counts_from_when_it_was_written() {
+        let p = policy();
+        assert_eq!(p.notification.decline_record_hours, 2);
+        let admitted = date("2026-03-01").start();
+        // Said 2 hours after the admission, written `lag` hours after that.
+        let facts = |lag: i64| FamilyInformedFacts {
+            booking: 7,
+            admitted_at: admitted,
+            transfer: false,
+            first_contact: None,
+            declined: Some(Declined {
+                at: at(admitted, 2),
+                recorded: at(admitted, 2 + lag),
+                idx: 8,
+                witnessed_by: None,
+            }),
+        };
+        let day = date("2026-03-10");
+        let found =
+            |f: &FamilyInformedFacts, p: &Policy, day: Date| family_informed_findings(p, f, day);
+        // Within 2 hours: counts from when it was said, a notice alone.
+        let prompt = found(&facts(2), &p, day);
+        assert_eq!(prompt.len(), 1, "{prompt:?}");
+        assert_eq!(prompt[0].code, "notification.declined");
+        assert!(!prompt[0].detail.contains("late"), "{}", prompt[0].detail);
+        // 3 hours: counts from when it was written, still before the contact fell due; the
+        // notice says it was written late.
+        let slow = found(&facts(3), &p, day);
+        assert_eq!(slow.len(), 1, "{slow:?}");
+        assert!(
+            slow[0]
+                .detail
+                .contains("recorded 2026-03-01T05:00:00.000Z, 3 hours after it, late"),
+            "{}",
+            slow[0].detail
+        );
+        // Written three days later, dated back to the second hour: serious from when the
+        // contact fell due until it was written, and the notice.
+        let back = found(&facts(70), &p, day);
+        assert_eq!(
+            back.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["notification.family_not_informed", "notification.declined"]
+        );
+        assert_eq!(
+            (
+                back[0].since.clone(),
+                back[0].until.clone(),
+                back[0].evidence.clone()
+            ),
+            (
+                Some(at(admitted, 24).to_string()),
+                Some(at(admitted, 72).to_string()),
+                vec![7, 8]
+            )
+        );
+        assert!(
+            back[0]
+                .detail
+                .contains("said to have been made 2026-03-01T02:00:00.000Z")
+                && back[0]
+                    .detail
+                    .contains("written to the register only 2026-03-04T00:00:00.000Z"),
+            "{}",
+            back[0].detail
+        );
+        // Before it was written, it was not known: no contact, and no end.
+        let before = found(&facts(70), &p, date("2026-03-03"));
+        assert_eq!(
+            before
+                .iter()
+                .map(|f| (f.code, f.until.clone()))
+                .collect::<Vec<_>>(),
+            [("notification.family_not_informed", None)]
+        );
+        // A family contact before the late decline was written ends the finding at the contact.
+        let mut told = facts(70);
+        told.first_contact = Some((at(admitted, 30), 9));
+        let told = found(&told, &p, day);
+        assert_eq!(told[0].until, Some(at(admitted, 30).to_string()));
+        assert_eq!(told[0].evidence, [7, 9]);
+        // A stricter policy, no hours to write it down: an hour late counts from the writing.
+        let mut strict = p.clone();
+        strict.notification.decline_record_hours = 0;
+        let strict_found = found(&facts(1), &strict, day);
+        assert!(strict_found[0].detail.contains("late"), "{strict_found:?}");
+        assert!(found(&facts(0), &strict, day)[0]
+            .detail
+            .contains("recorded 2026-03-01T02:00:00.000Z)"));
     }
 
     /// `n` custodies that began at F on `day`, the first `declined` of them with a decline.

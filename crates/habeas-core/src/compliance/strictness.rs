@@ -69,6 +69,9 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     ("notification.declines_window_days", Stricter::Higher),
     ("notification.declines_max_pct", Stricter::Lower),
     ("notification.declines_min_custodies", Stricter::Lower),
+    // Fewer hours allowed to write a decline down count more declines from when they were
+    // written.
+    ("notification.decline_record_hours", Stricter::Lower),
     // A lower temperature, fewer hot days and a longer window find more hot cells.
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),
