@@ -6,6 +6,7 @@ witnesses' cosignatures); it uses no Habeas code and imports nothing from the ot
 Needs Python 3.11 and the `cryptography` package (for Ed25519).
 
     python3 tools/verify_export.py EXPORT.jsonl [--verifier-key KEY]
+                                   [--witness VKEY ... [--witness-quorum N]]
     python3 tools/verify_export.py --self-test
 
 It reads export versions 1 and 2. Version 2 adds, after the checkpoint lines, the witnesses'
@@ -21,6 +22,12 @@ Without --verifier-key it checks the export against the verifier key found insid
 which only proves that the export is consistent with itself. Likewise a cosignature is checked
 with the witness key its line names: it shows that someone independent saw the checkpoint only
 once that key is compared with the witness's key obtained independently.
+
+--witness names a witness you trust, by its key obtained independently (repeat it for several),
+and --witness-quorum how many of them must have cosigned a checkpoint (by default all). The
+export then passes only if some checkpoint is cosigned by that many of them: the report names
+the largest such checkpoint, the entries it vouches for and those after it that no quorum has
+seen; cosignatures by witnesses not named are verified and not counted.
 """
 
 from __future__ import annotations
@@ -733,8 +740,61 @@ def _lines(path: str):
                 raise Failure(f"line {i}: not UTF-8") from None
 
 
-def verify_export(path: str, trusted_key: str | None) -> list[str]:
-    """Verifies the export; returns the report lines or raises Failure."""
+def _trusted_witnesses(witnesses: list[str], quorum: int | None) -> tuple[list[VerifierKey], int]:
+    """The witness keys given with --witness, parsed, and the quorum of them required."""
+    keys: list[VerifierKey] = []
+    for text in witnesses:
+        try:
+            key = VerifierKey(text, ALG_COSIGNATURE)
+        except ValueError as e:
+            raise Failure(f"--witness {text!r}: {e}") from None
+        if any(k.text == key.text for k in keys):
+            raise Failure(f"--witness {key.text} is given twice")
+        keys.append(key)
+    need = len(keys) if quorum is None else quorum
+    if not 1 <= need <= len(keys):
+        raise Failure(f"--witness-quorum {need}: must be from 1 to the {len(keys)} witnesses given")
+    return keys, need
+
+
+def _witnessed_report(trusted: list[VerifierKey], need: int, cosignatures: list[Cosignature],
+                      n: int) -> list[str]:
+    """§16 with a witness policy: the largest checkpoint cosigned by `need` of the `trusted`
+    witnesses (every cosignature was verified before); raises Failure when there is none."""
+    by_size: dict[int, list[int]] = {}
+    counted = 0
+    for c in cosignatures:
+        which = next((i for i, k in enumerate(trusted) if k.text == c.witness.text), None)
+        if which is None:
+            continue
+        counted += 1
+        by_size.setdefault(c.size, []).append(which)
+    others = len(cosignatures) - counted
+    sizes = [size for size, ws in by_size.items() if len(set(ws)) >= need]
+    if not sizes:
+        raise Failure(f"no checkpoint is cosigned by {need} of the {len(trusted)} witnesses given "
+                      f"({counted} of their cosignatures verified)")
+    size = max(sizes)
+    names = ", ".join(trusted[i].name for i in sorted(set(by_size[size])))
+    out = [f"witnessed: the checkpoint of size {size} is cosigned by {names} ({need} of the "
+           f"{len(trusted)} witnesses given required); it vouches for the first {size} entries"]
+    if size < n:
+        span = f"index {size}" if n - size == 1 else f"indices {size} to {n - 1}"
+        count = "1 entry" if n - size == 1 else f"{n - size} entries"
+        out.append(f"not witnessed: {count} ({span}); no quorum of the witnesses given "
+                   "has cosigned a checkpoint that covers them")
+    if others:
+        out.append(f"  {others} cosignature{'s' if others != 1 else ''} by witnesses not given "
+                   "verified and not counted")
+    return out
+
+
+def verify_export(path: str, trusted_key: str | None, witnesses: list[str] | None = None,
+                  quorum: int | None = None) -> list[str]:
+    """Verifies the export; returns the report lines or raises Failure. With `witnesses` (keys
+    obtained independently), some checkpoint must be cosigned by `quorum` of them (all by
+    default)."""
+    trusted, need = _trusted_witnesses(witnesses, quorum) if witnesses else ([], 0)
     lines = _lines(path)
     notes: list[str] = []
 
@@ -919,10 +979,14 @@ def verify_export(path: str, trusted_key: str | None) -> list[str]:
                       "no signature vouches for them")
     else:
         report.append("not yet covered by a checkpoint: none")
-    return report + _cosignature_report(version, cosignatures, latest.size) + notes
+    report += _cosignature_report(version, cosignatures, latest.size, bool(trusted))
+    if trusted:
+        report += _witnessed_report(trusted, need, cosignatures, n)
+    return report + notes
 
 
-def _cosignature_report(version: int, cosignatures: list[Cosignature], latest: int) -> list[str]:
+def _cosignature_report(version: int, cosignatures: list[Cosignature], latest: int,
+                        witnesses_given: bool = False) -> list[str]:
     """How many cosignatures were verified, by witness, in the order the witnesses first appear."""
     if version < COSIGNATURES_SINCE:
         return [f"cosignatures: none (a version {version} export carries none)"]
@@ -939,8 +1003,9 @@ def _cosignature_report(version: int, cosignatures: list[Cosignature], latest: i
         which = "the latest checkpoint" if largest == latest else f"the latest checkpoint is of size {latest}"
         out.append(f"  {witness}: {len(kept)} cosignature{'s' if len(kept) != 1 else ''}, "
                    f"the largest of size {largest} ({which})")
-    out.append("  (checked with the witness keys the export names: compare each with that witness's "
-               "key obtained independently before relying on it)")
+    if not witnesses_given:
+        out.append("  (checked with the witness keys the export names: compare each with that "
+                   "witness's key obtained independently before relying on it, or pass --witness)")
     return out
 
 
@@ -1277,6 +1342,50 @@ def _self_test_exports(problems: list[str]) -> None:
             "line 2: cosignature lines must come after the checkpoint lines",
             lambda lines: lines.insert(1, lines.pop(11)))
     changed("an export of version 3", "line 1: unknown export version 3", set_field(1, version=3))
+    _self_test_witness_policy(problems, good, key, first, second)
+
+
+def _self_test_witness_policy(problems: list[str], good: list[dict], key: str, first: _SelfTestKey,
+                              second: _SelfTestKey) -> None:
+    """--witness and --witness-quorum: the first witness cosigned sizes 4 and 7, the second 7."""
+    third = _SelfTestKey("habeas.example/witness/third", 0x0D, ALG_COSIGNATURE)
+
+    def report(lines: list[dict], witnesses: list[str], quorum: int | None = None) -> str:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "export.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+            return "\n".join(verify_export(path, key, witnesses, quorum))
+
+    try:
+        both = report(good, [first.vkey, second.vkey])
+        if ("witnessed: the checkpoint of size 7 is cosigned by habeas.example/witness/first, "
+                "habeas.example/witness/second (2 of the 2 witnesses given required); it vouches for "
+                "the first 7 entries") not in both or "not witnessed" in both:
+            problems.append(f"two witnesses who cosigned the latest checkpoint are not reported: {both}")
+        alone = report(good, [second.vkey])
+        if "2 cosignatures by witnesses not given verified and not counted" not in alone:
+            problems.append(f"the cosignatures by a witness not given are not reported: {alone}")
+        # Without the second witness's cosignature of size 7, the first's of size 4 is the
+        # largest a quorum of one has seen; 7 - 4 entries are not witnessed.
+        fewer = [line for line in good if not (line["type"] == "cosignature" and line["witness"] == second.vkey)]
+        fewer = [line for line in fewer if not (line["type"] == "cosignature" and line["size"] == 7)]
+        one = report(fewer, [first.vkey, third.vkey], 1)
+        if ("witnessed: the checkpoint of size 4" not in one
+                or "not witnessed: 3 entries (indices 4 to 6)" not in one):
+            problems.append(f"a quorum reached only at size 4 is not reported as such: {one}")
+    except Failure as e:
+        problems.append(f"the witness policy refuses a good export: {e}")
+    _refused(problems, "a quorum of two where only one witness cosigned",
+             lambda: report(good, [first.vkey, third.vkey]),
+             "no checkpoint is cosigned by 2 of the 2 witnesses given (2 of their cosignatures verified)")
+    _refused(problems, "a witness nobody cosigned with", lambda: report(good, [third.vkey]),
+             "no checkpoint is cosigned by 1 of the 1 witnesses given (0 of their cosignatures verified)")
+    _refused(problems, "a witness given twice", lambda: report(good, [first.vkey, first.vkey]),
+             "is given twice")
+    _refused(problems, "a quorum above the witnesses given", lambda: report(good, [first.vkey], 2),
+             "--witness-quorum 2: must be from 1 to the 1 witnesses given")
+    _refused(problems, "the register's key as a witness", lambda: report(good, [key]), "--witness")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1288,6 +1397,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verifier-key", metavar="KEY",
                     help="the verifier key you trust (<name>+<key id>+<key>); by default the key "
                          "inside the export, which only proves self-consistency")
+    ap.add_argument("--witness", metavar="VKEY", action="append", default=[],
+                    help="a witness you trust, by its cosignature verifier key obtained "
+                         "independently; repeat for several: some checkpoint must be cosigned by "
+                         "a quorum of them")
+    ap.add_argument("--witness-quorum", metavar="N", type=int,
+                    help="how many of the witnesses given must have cosigned a checkpoint "
+                         "(default: all)")
     ap.add_argument("--self-test", action="store_true",
                     help="check the tree code against the RFC 6962 reference vectors and exit")
     args = ap.parse_args(argv)
@@ -1302,12 +1418,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FAILED: self-test: {p}", file=sys.stderr)
             return 1
         print("OK: self-test passed (RFC 6962 reference roots and proofs, canonical JSON, signed note, "
-              "cosignatures, exports of versions 1 and 2)")
+              "cosignatures, exports of versions 1 and 2, the witness policy)")
         return 0
     if not args.export:
         ap.error("the export file is required (or --self-test)")
+    if args.witness_quorum is not None and not args.witness:
+        ap.error("--witness-quorum needs at least one --witness")
     try:
-        report = verify_export(args.export, args.verifier_key)
+        report = verify_export(args.export, args.verifier_key, args.witness, args.witness_quorum)
     except Failure as e:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1

@@ -343,6 +343,11 @@ fn an_export_with_a_changed_cosignature_imports_nothing() {
 /// The independent verifier (tools/verify_export.py) on `file` in the register's directory,
 /// with the register's key.
 fn python_verifier(reg: &Reg, file: &str) -> Run {
+    python_verifier_with(reg, file, &[])
+}
+
+/// The independent verifier with more arguments (`--witness`, `--witness-quorum`).
+fn python_verifier_with(reg: &Reg, file: &str, args: &[&str]) -> Run {
     std::process::Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -350,6 +355,7 @@ fn python_verifier(reg: &Reg, file: &str) -> Run {
         ))
         .arg(reg.path(file))
         .args(["--verifier-key", &reg.verifier_key])
+        .args(args)
         .output()
         .expect("python3 runs (scripts/test installs it with the cryptography package)")
         .into()
@@ -468,6 +474,71 @@ fn the_independent_verifier_checks_every_cosignature_of_an_export() {
             .contains("cosignatures: none (a version 1 export carries none)"),
         "{}",
         r.stdout
+    );
+}
+
+/// An inspector who holds the witnesses' keys, obtained from the witnesses themselves, asks the
+/// independent verifier which entries a quorum of them has seen.
+#[test]
+fn the_independent_verifier_names_what_a_quorum_of_trusted_witnesses_has_seen() {
+    let w = witnessed();
+    w.reg.ok(&["export", "--out", "register.jsonl"]);
+    let both = ["--witness", &w.keys[0], "--witness", &w.keys[1]];
+    let r = python_verifier_with(&w.reg, "register.jsonl", &both);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let size = w.sizes[1];
+    let said = format!(
+        "witnessed: the checkpoint of size {size} is cosigned by {FIRST}, {SECOND} (2 of the 2 witnesses given required); it vouches for the first {size} entries"
+    );
+    assert!(r.stdout.contains(&said), "{said:?} in {}", r.stdout);
+    // What was written after the latest cosigned checkpoint is not witnessed.
+    let text = std::fs::read_to_string(w.reg.path("register.jsonl")).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let n = header["size"].as_u64().unwrap();
+    // The note written after the latest checkpoint.
+    assert_eq!(n, size + 1);
+    let said = format!("not witnessed: 1 entry (index {size})");
+    assert!(r.stdout.contains(&said), "{said:?} in {}", r.stdout);
+    assert!(!r.stdout.contains("compare each with"), "{}", r.stdout);
+
+    // Without the second witness's cosignature, both are not a quorum; the first alone is.
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            !(v["type"] == "cosignature" && v["witness"] == w.keys[1].as_str())
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(w.reg.path("one.jsonl"), kept).unwrap();
+    let r = python_verifier_with(&w.reg, "one.jsonl", &both);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains(
+            "no checkpoint is cosigned by 2 of the 2 witnesses given (2 of their cosignatures verified)"
+        ),
+        "{}",
+        r.stderr
+    );
+    let mut quorum = both.to_vec();
+    quorum.extend(["--witness-quorum", "1"]);
+    let r = python_verifier_with(&w.reg, "one.jsonl", &quorum);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "witnessed: the checkpoint of size {size} is cosigned by {FIRST} (1 of the 2 witnesses given required)"
+        )),
+        "{}",
+        r.stdout
+    );
+    // A witness who cosigned nothing in the export: the second, named alone.
+    let r = python_verifier_with(&w.reg, "one.jsonl", &["--witness", &w.keys[1]]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("no checkpoint is cosigned by 1 of the 1 witnesses given (0 of their cosignatures verified)"),
+        "{}",
+        r.stderr
     );
 }
 
