@@ -533,13 +533,18 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
-/// The day of the entry at `idx`, read from its header only.
-fn entry_day(conn: &Connection, idx: u64) -> rusqlite::Result<Date> {
+/// The time of the entry at `idx`, read from its header only.
+fn entry_time(conn: &Connection, idx: u64) -> rusqlite::Result<Timestamp> {
     let bytes: Vec<u8> = conn
         .prepare_cached("SELECT bytes FROM register_log WHERE idx = ?1")?
         .query_row([idx], |r| r.get(0))?;
     let (_, time) = habeas_register::entry::decode_header(&bytes).map_err(conversion)?;
-    Ok(Date::of(time))
+    Ok(time)
+}
+
+/// The (UTC) day of the entry at `idx`, read from its header only.
+fn entry_day(conn: &Connection, idx: u64) -> rusqlite::Result<Date> {
+    entry_time(conn, idx).map(Date::of)
 }
 
 fn optional_date(raw: Option<String>, field: &str) -> rusqlite::Result<Option<Date>> {
@@ -1049,30 +1054,44 @@ fn death_facts(conn: &Connection, facility: Option<&str>) -> rusqlite::Result<Ve
         .collect()
 }
 
-/// The daily regime of everyone in a cell on the last full day before `as_of`: whole-cell
-/// movements of their current cell and their own movements, out and back.
+/// The daily regime of everyone in a cell on the last full day before `as_of`, each facility's
+/// day being its local day: whole-cell movements of their current cell and their own
+/// movements, out and back.
 fn regime_facts(
     conn: &Connection,
     facility: Option<&str>,
     as_of: Date,
 ) -> rusqlite::Result<Vec<RegimeFacts>> {
     use habeas_register::Timestamp;
-    let end = as_of.start().millis();
+    const HOUR: i64 = 3_600_000;
+    let offsets = facility_offsets(conn)?;
+    let shift_of = |f: &str| i64::from(offsets.get(f).copied().unwrap_or(0)) * 60_000;
     let day = as_of.plus_days(-1);
-    let (from, to) = (day.start().to_string(), as_of.start().to_string());
-    let mut by_cell: HashMap<String, Vec<RegimeMove>> = HashMap::new();
+    // Wide enough for every offset in use (-12:00 to +14:00); each movement is kept only if it
+    // falls on the day at its own facility.
+    let (from, to) = (
+        Timestamp(day.start().millis() - 14 * HOUR).to_string(),
+        Timestamp(as_of.start().millis() + 12 * HOUR).to_string(),
+    );
+    let on_the_day = |facility: &str, at: i64| {
+        let local = at + shift_of(facility);
+        local >= day.start().millis() && local < as_of.start().millis()
+    };
+    let mut by_cell: HashMap<(String, String), Vec<RegimeMove>> = HashMap::new();
     let mut by_booking: HashMap<u64, Vec<RegimeMove>> = HashMap::new();
     let mut st = conn.prepare_cached(
-        "SELECT booking, cell, idx, at, kind, open_air FROM movements
+        "SELECT booking, cell, idx, at, kind, open_air, facility FROM movements
          WHERE at >= ?1 AND at < ?2 AND kind IN ('out_of_cell', 'back_to_cell')
+           AND (?3 IS NULL OR facility = ?3)
          ORDER BY at, idx",
     )?;
-    let mut rows = st.query(rusqlite::params![from, to])?;
+    let mut rows = st.query(rusqlite::params![from, to, facility])?;
     while let Some(r) = rows.next()? {
-        let at: String = r.get(3)?;
-        let at = Timestamp::parse(&at).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+        let at = time_of("at", r.get_ref(3)?.as_str()?)?;
+        let moved_at: String = r.get(6)?;
+        if !on_the_day(&moved_at, at.millis()) {
+            continue;
+        }
         let m = RegimeMove {
             at: at.millis(),
             out: r.get::<_, String>(4)? == "out_of_cell",
@@ -1081,34 +1100,44 @@ fn regime_facts(
         };
         match (r.get::<_, Option<u64>>(0)?, r.get::<_, Option<String>>(1)?) {
             (Some(b), _) => by_booking.entry(b).or_default().push(m),
-            (None, Some(cell)) => by_cell.entry(cell).or_default().push(m),
+            (None, Some(cell)) => by_cell.entry((moved_at, cell)).or_default().push(m),
             (None, None) => {}
         }
     }
     let mut st = conn.prepare_cached(
-        "SELECT c.booking, c.cell, c.allocated, l.population FROM custodies c
+        "SELECT c.booking, c.cell, c.allocated, l.population, c.facility, c.admitted_at
+         FROM custodies c
          JOIN cells l ON l.facility = c.facility AND l.code = c.cell
          WHERE c.ended IS NULL AND c.away_to IS NULL
            AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at < ?2
          ORDER BY c.booking",
     )?;
-    let mut rows = st.query(rusqlite::params![facility, from])?;
+    let mut rows = st.query(rusqlite::params![facility, to])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let booking: u64 = r.get(0)?;
         let cell: String = r.get(1)?;
-        // Someone alone in a cell: since the allocation that put them there.
+        let held_at: String = r.get(4)?;
+        let shift = shift_of(&held_at);
+        // Admitted before the day began, in the facility's local time.
+        let admitted = time_of("admitted_at", r.get_ref(5)?.as_str()?)?;
+        if admitted.millis() + shift >= day.start().millis() {
+            continue;
+        }
+        // Someone alone in a cell: since the (local) day of the allocation that put them there.
         let alone_since = match (r.get::<_, Option<u64>>(2)?, r.get::<_, u64>(3)?) {
-            (Some(allocated), 1) => Some(entry_day(conn, allocated)?),
+            (Some(allocated), 1) => Some(Date::of(Timestamp(
+                entry_time(conn, allocated)?.millis() + shift,
+            ))),
             _ => None,
         };
-        let mut moves: Vec<RegimeMove> = by_cell.get(&cell).cloned().unwrap_or_default();
+        let mut moves: Vec<RegimeMove> = by_cell.get(&(held_at, cell)).cloned().unwrap_or_default();
         if let Some(own) = by_booking.get(&booking) {
             moves.extend_from_slice(own);
             moves.sort_by_key(|m| (m.at, m.idx));
         }
         let (out_of_cell_minutes, open_air_minutes, evidence) =
-            habeas_core::compliance::regime_minutes(&moves, end);
+            habeas_core::compliance::regime_minutes(&moves, as_of.start().millis() - shift);
         out.push(RegimeFacts {
             booking,
             day,
@@ -1135,15 +1164,43 @@ struct Measured {
     allocated: Option<u64>,
 }
 
-/// The daily regime of everyone now in a cell, day by day from `from` to `to` (inclusive), in
-/// one ordered scan of the period's movements: each day, each cell's whole-cell movements are
-/// measured once and shared by its people; a person's own movements are merged with them.
-/// Consecutive days breaking the same rule make one finding (see `RegimePeriod`).
-///
-/// A person's day is measured only when the records say where they were: a movement of theirs
-/// or of their cell that day (of any kind), a roll count of their cell that day, or the
-/// allocation that placed them in the cell recorded before the day began. Any other day of
-/// their custody is a day without records, listed apart: not a day of no time out of the cell.
+/// Each facility's offset from UTC (its local time), in minutes, by code.
+fn facility_offsets(conn: &Connection) -> rusqlite::Result<HashMap<String, i32>> {
+    conn.prepare_cached("SELECT code, utc_offset_minutes FROM facilities")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+/// The slot of each cell measured, by facility and then by code (a cell's code is unique only
+/// within its facility).
+#[derive(Default)]
+struct CellSlots(HashMap<String, HashMap<String, usize>>, usize);
+
+impl CellSlots {
+    fn slot(&mut self, facility: &str, cell: &str) -> usize {
+        let next = self.1;
+        let cells = self.0.entry(facility.to_owned()).or_default();
+        if let Some(slot) = cells.get(cell) {
+            return *slot;
+        }
+        cells.insert(cell.to_owned(), next);
+        self.1 += 1;
+        next
+    }
+
+    fn get(&self, facility: &str, cell: &str) -> Option<usize> {
+        self.0.get(facility)?.get(cell).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.1
+    }
+}
+
+/// The daily regime of everyone now in a cell, day by day from `from` to `to` (inclusive):
+/// each facility's days are its local days (midnight to midnight at its offset from UTC).
+/// The facilities are measured a group of the same offset at a time, each group in one ordered
+/// scan of the period's movements (see `regime_period_at`).
 pub(crate) fn regime_period(
     conn: &Connection,
     policy: &Policy,
@@ -1151,10 +1208,57 @@ pub(crate) fn regime_period(
     from: Date,
     to: Date,
 ) -> rusqlite::Result<RegimeOutcome> {
+    let mut groups: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
+    for (code, offset) in facility_offsets(conn)? {
+        if facility.is_none_or(|f| f == code) {
+            groups.entry(offset).or_default().push(code);
+        }
+    }
+    if groups.len() == 1 && facility.is_none() {
+        let offset = groups.keys().next().copied().unwrap_or(0);
+        return regime_period_at(conn, policy, None, offset, from, to);
+    }
+    let mut outcome = RegimeOutcome::default();
+    for (offset, mut codes) in groups {
+        codes.sort();
+        let codes = serde_json::to_string(&codes).map_err(conversion)?;
+        let part = regime_period_at(conn, policy, Some(&codes), offset, from, to)?;
+        outcome.findings.extend(part.findings);
+        outcome.no_records.extend(part.no_records);
+    }
+    outcome
+        .no_records
+        .sort_by(|a, b| (&a.facility, &a.from).cmp(&(&b.facility, &b.from)));
+    Ok(outcome)
+}
+
+/// The daily regime, day by day from `from` to `to` (inclusive), of everyone now in a cell at
+/// the facilities `facilities` names (a JSON array of codes; all when `None`), whose local time
+/// is `offset` minutes from UTC, in one ordered scan of the period's movements: each day, each
+/// cell's whole-cell movements are measured once and shared by its people; a person's own
+/// movements are merged with them. Consecutive days breaking the same rule make one finding
+/// (see `RegimePeriod`).
+///
+/// A person's day is measured only when the records say where they were: a movement of theirs
+/// or of their cell that day (of any kind), a roll count of their cell that day, or the
+/// allocation that placed them in the cell recorded before the day began. Any other day of
+/// their custody is a day without records, listed apart: not a day of no time out of the cell.
+fn regime_period_at(
+    conn: &Connection,
+    policy: &Policy,
+    facilities_in: Option<&str>,
+    offset: i32,
+    from: Date,
+    to: Date,
+) -> rusqlite::Result<RegimeOutcome> {
     use habeas_register::Timestamp;
     const DAY: i64 = 86_400_000;
-    let end = to.plus_days(1).start();
-    let mut cell_slot: HashMap<String, usize> = HashMap::new();
+    let shift = i64::from(offset) * 60_000;
+    // A local day's end, as an instant.
+    let day_end_of = |d: Date| d.plus_days(1).start().millis() - shift;
+    let begin = Timestamp(from.start().millis() - shift);
+    let end = Timestamp(day_end_of(to));
+    let mut cell_slot = CellSlots::default();
     let mut bookings = Vec::new();
     let mut facilities = Vec::new();
     let mut slot_of: HashMap<u64, usize> = HashMap::new();
@@ -1166,15 +1270,15 @@ pub(crate) fn regime_period(
              JOIN cells l ON l.facility = c.facility AND l.code = c.cell
              LEFT JOIN register_log a ON a.idx = c.allocated
              WHERE c.ended IS NULL AND c.away_to IS NULL
-               AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at < ?2
+               AND (?1 IS NULL OR c.facility IN (SELECT value FROM json_each(?1)))
+               AND c.admitted_at < ?2
              ORDER BY c.booking",
         )?;
-        let mut rows = st.query(rusqlite::params![facility, end.to_string()])?;
+        let mut rows = st.query(rusqlite::params![facilities_in, end.to_string()])?;
         while let Some(r) = rows.next()? {
             let booking: u64 = r.get(0)?;
-            let cell: String = r.get(1)?;
-            let n = cell_slot.len();
-            let cell = *cell_slot.entry(cell).or_insert(n);
+            let facility: String = r.get(5)?;
+            let cell = cell_slot.slot(&facility, r.get_ref(1)?.as_str()?);
             // When the allocation that put them in the cell was recorded.
             let placed = match r.get_ref(2)?.as_blob_or_null()? {
                 Some(bytes) => Some(
@@ -1184,44 +1288,48 @@ pub(crate) fn regime_period(
                 ),
                 None => None,
             };
-            // Someone alone in a cell: since the allocation that put them there.
+            // Someone alone in a cell: since the (local) day of the allocation that put them
+            // there.
             let alone_since = match (placed, r.get::<_, u64>(3)?) {
-                (Some(t), 1) => Some(Date::of(t)),
+                (Some(t), 1) => Some(Date::of(Timestamp(t.millis() + shift))),
                 _ => None,
             };
-            // The first day that begins at or after the allocation.
-            let covered_from = placed.map_or(i64::MAX, |t| (t.millis() + DAY - 1).div_euclid(DAY));
-            // Measured from the first whole day after admission.
-            let admitted = date_of("admitted_at", &r.get::<_, String>(4)?)?;
+            // The first local day that begins at or after the allocation.
+            let covered_from =
+                placed.map_or(i64::MAX, |t| (t.millis() + shift + DAY - 1).div_euclid(DAY));
+            // Measured from the first whole local day after admission.
+            let admitted = time_of("admitted_at", r.get_ref(4)?.as_str()?)?;
             slot_of.insert(booking, bookings.len());
             bookings.push(booking);
-            facilities.push(r.get::<_, String>(5)?);
+            facilities.push(facility);
             people.push(Measured {
                 cell,
-                first_day: day_number(admitted) + 1,
+                first_day: (admitted.millis() + shift).div_euclid(DAY) + 1,
                 alone_since,
                 covered_from,
                 allocated: r.get(6)?,
             });
         }
     }
-    // The cells counted each day of the period, with the day's first count.
+    // The cells counted each (local) day of the period, with the day's first count.
     let mut counted: HashMap<(usize, i64), u64> = HashMap::new();
     {
         let mut st = conn.prepare_cached(
-            "SELECT cell, substr(at, 1, 10), min(idx) FROM roll_counts
-             WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR facility = ?3)
-             GROUP BY cell, substr(at, 1, 10)",
+            "SELECT facility, cell, date(at, ?4), min(idx) FROM roll_counts
+             WHERE at >= ?1 AND at < ?2
+               AND (?3 IS NULL OR facility IN (SELECT value FROM json_each(?3)))
+             GROUP BY facility, cell, date(at, ?4)",
         )?;
         let mut rows = st.query(rusqlite::params![
-            from.start().to_string(),
+            begin.to_string(),
             end.to_string(),
-            facility
+            facilities_in,
+            format!("{offset} minutes")
         ])?;
         while let Some(r) = rows.next()? {
-            if let Some(slot) = cell_slot.get(r.get_ref(0)?.as_str()?) {
-                let day = date_of("at", r.get_ref(1)?.as_str()?)?;
-                counted.insert((*slot, day_number(day)), r.get(2)?);
+            if let Some(slot) = cell_slot.get(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?) {
+                let day = date_of("at", r.get_ref(2)?.as_str()?)?;
+                counted.insert((slot, day_number(day)), r.get(3)?);
             }
         }
     }
@@ -1232,7 +1340,7 @@ pub(crate) fn regime_period(
     let mut own: HashMap<usize, Vec<RegimeMove>> = HashMap::new();
     let mut own_seen: std::collections::HashSet<usize> = Default::default();
     let mut day = from;
-    let mut day_end = day.plus_days(1).start().millis();
+    let mut day_end = day_end_of(day);
     let mut flush = |day: Date,
                      day_end: i64,
                      cell_moves: &mut Vec<Vec<RegimeMove>>,
@@ -1295,11 +1403,16 @@ pub(crate) fn regime_period(
         own_seen.clear();
     };
     let mut st = conn.prepare_cached(
-        "SELECT booking, cell, idx, at, kind, open_air FROM movements
+        "SELECT booking, cell, idx, at, kind, open_air, facility FROM movements
          WHERE at >= ?1 AND at < ?2
+           AND (?3 IS NULL OR facility IN (SELECT value FROM json_each(?3)))
          ORDER BY at, idx",
     )?;
-    let mut rows = st.query(rusqlite::params![from.start().to_string(), end.to_string()])?;
+    let mut rows = st.query(rusqlite::params![
+        begin.to_string(),
+        end.to_string(),
+        facilities_in
+    ])?;
     while let Some(r) = rows.next()? {
         let at: String = r.get(3)?;
         let at = Timestamp::parse(&at).map_err(conversion)?.millis();
@@ -1313,7 +1426,7 @@ pub(crate) fn regime_period(
                 &mut own_seen,
             );
             day = day.plus_days(1);
-            day_end = day.plus_days(1).start().millis();
+            day_end = day_end_of(day);
         }
         // Out and back measure the day; any other movement (to court, back from hospital)
         // only shows where the person was.
@@ -1342,11 +1455,12 @@ pub(crate) fn regime_period(
             }
             None => {
                 let cell = r.get_ref(1)?.as_str_or_null()?;
-                if let Some(slot) = cell.and_then(|c| cell_slot.get(c)) {
-                    if let Some(seen) = cell_seen.get_mut(*slot) {
+                let facility = r.get_ref(6)?.as_str()?;
+                if let Some(slot) = cell.and_then(|c| cell_slot.get(facility, c)) {
+                    if let Some(seen) = cell_seen.get_mut(slot) {
                         *seen = true;
                     }
-                    if let (Some(v), Some(m)) = (cell_moves.get_mut(*slot), m) {
+                    if let (Some(v), Some(m)) = (cell_moves.get_mut(slot), m) {
                         v.push(m);
                     }
                 }
@@ -1363,7 +1477,7 @@ pub(crate) fn regime_period(
             &mut own_seen,
         );
         day = day.plus_days(1);
-        day_end = day.plus_days(1).start().millis();
+        day_end = day_end_of(day);
     }
     Ok(engine.finish(to))
 }

@@ -1983,13 +1983,13 @@ pub(crate) fn cell_view(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    // The cell's own movements, and those of the people in it, on the day. (Movements carry
-    // no facility: a whole-cell movement is matched by the cell's code.)
+    // The cell's own movements, and those of the people in it, on the day (a cell's code is
+    // unique only within its facility).
     let movements = conn
         .prepare_cached(
             "SELECT m.at, m.kind, m.people, m.open_air, m.booking, m.destination FROM movements m
              WHERE m.at >= ?3 AND m.at < ?3 || 'T99'
-               AND ((m.booking IS NULL AND m.cell = ?2)
+               AND ((m.booking IS NULL AND m.facility = ?1 AND m.cell = ?2)
                     OR m.booking IN (SELECT booking FROM custodies WHERE facility = ?1 AND cell = ?2 AND ended IS NULL))
              ORDER BY m.at, m.idx",
         )?

@@ -81,9 +81,9 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             ));
         }
         conn.prepare_cached(
-            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, NULL, ?2, ?3, ?4, ?5, NULL, ?6)",
+            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at, facility) VALUES (?1, NULL, ?2, ?3, ?4, ?5, NULL, ?6, ?7)",
         )
-        .and_then(|mut st| st.execute(params![e.index as i64, cell, people, kind, open_air, at]))
+        .and_then(|mut st| st.execute(params![e.index as i64, cell, people, kind, open_air, at, e.facility]))
         .map_err(backend)?;
         return Ok(());
     }
@@ -135,9 +135,9 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             .and_then(|mut st| st.execute(params![*booking as i64, next, away_to]))
             .map_err(backend)?;
         conn.prepare_cached(
-            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)",
+            "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at, facility) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)",
         )
-        .and_then(|mut st| st.execute(params![e.index as i64, *booking as i64, cell, kind, open_air, destination, at]))
+        .and_then(|mut st| st.execute(params![e.index as i64, *booking as i64, cell, kind, open_air, destination, at, e.facility]))
         .map_err(backend)?;
         event(conn, *booking, e.index)?;
     }

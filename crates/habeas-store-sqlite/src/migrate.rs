@@ -133,6 +133,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notification_declines",
         include_str!("../migrations/0029_notification_declines.sql"),
     ),
+    (
+        30,
+        "movements_by_facility",
+        include_str!("../migrations/0030_movements_by_facility.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
@@ -181,6 +186,58 @@ mod tests {
     fn plan(sql: &str) -> String {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         super::run(&conn).unwrap();
+        plan_on(&conn, sql)
+    }
+
+    /// A store written before migration 30 gets each movement's facility from its entry.
+    #[test]
+    fn movements_recorded_before_they_named_their_facility_get_it_from_their_entries() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT",
+        )
+        .unwrap();
+        for (version, name, sql) in super::MIGRATIONS.iter().filter(|m| m.0 < 30) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+                rusqlite::params![version, name],
+            )
+            .unwrap();
+        }
+        for (idx, facility) in [(7, "CP01"), (8, "CP02")] {
+            let bytes = format!(
+                r#"{{"facility":"{facility}","index":{idx},"kind":"custody.movement","payload":{{"cell":"S1-C01","kind":"out_of_cell"}}}}"#
+            );
+            conn.execute(
+                "INSERT INTO register_log (idx, leaf, bytes) VALUES (?1, x'00', ?2)",
+                rusqlite::params![idx, bytes.into_bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO movements (idx, booking, cell, people, kind, open_air, destination, at)
+                 VALUES (?1, NULL, 'S1-C01', 80, 'out_of_cell', 1, NULL, '2025-05-01T13:00:00.000Z')",
+                [idx],
+            )
+            .unwrap();
+        }
+        super::run(&conn).unwrap();
+        let got: Vec<(i64, String)> = conn
+            .prepare("SELECT idx, facility FROM movements ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, [(7, "CP01".to_owned()), (8, "CP02".to_owned())]);
+        let p = plan_on(
+            &conn,
+            "SELECT idx FROM movements WHERE booking IS NULL AND facility = 'CP02' AND cell = 'S1-C01' AND at >= '2025-05-01'",
+        );
+        assert!(p.contains("movements_by_cell"), "{p}");
+    }
+
+    fn plan_on(conn: &rusqlite::Connection, sql: &str) -> String {
         let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows: Vec<String> = st
             .query_map([], |r| r.get::<_, String>(3))

@@ -7,81 +7,16 @@ use habeas_core::compliance::{Finding, Policy, Severity, Subject};
 use habeas_core::custody::{AdmissionInput, Release};
 use habeas_core::dates::Date;
 use habeas_core::events::{AgreementInput, Transfer};
-use habeas_core::ids::Actor;
-use habeas_register::note::Signer;
-use habeas_register::store::RegisterInfo;
-use habeas_register::time::ManualClock;
-use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
-use habeas_register::{Draft, Timestamp};
-use habeas_store_sqlite::SqliteStore;
+use habeas_register::Timestamp;
 use serde_json::json;
-use std::sync::Arc;
+
+mod support;
+use support::World;
 
 /// 2025-07-31T00:00:00Z: every date of the test is before it.
 const NOW: i64 = 1_753_920_000_000;
 
-struct World {
-    _dir: tempfile::TempDir,
-    store: Arc<SqliteStore>,
-    register: Register,
-    actor: Actor,
-}
-
 impl World {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = Signer::from_seed("habeas.test/agreements", [3; 32]).unwrap();
-        let store = Arc::new(
-            SqliteStore::create(
-                &dir.path().join("a.db"),
-                &RegisterInfo {
-                    origin: "habeas.test/agreements".into(),
-                    verifier: signer.verifier(),
-                },
-            )
-            .unwrap(),
-        );
-        let register = Register::start(WriterParts {
-            sink: Box::new(store.sink().unwrap()),
-            store: store.clone(),
-            signer,
-            clock: Arc::new(ManualClock::new(Timestamp(NOW))),
-            entropy: Arc::new(SeededEntropy::new(1)),
-            config: WriterConfig::default(),
-        })
-        .unwrap();
-        let w = Self {
-            _dir: dir,
-            store,
-            register,
-            actor: Actor::parse("actor", "test").unwrap(),
-        };
-        for code in ["CECOT", "IZALCO"] {
-            let file: habeas_core::estate::EstateFile = toml::from_str(&format!(
-                "[facility]\ncode = \"{code}\"\nname = \"{code}\"\ncountry = \"SV\"\n[[unit]]\ncode = \"M1\"\nname = \"M1\"\ncell_count = 1\ncell_template = {{ area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }}\n"
-            ))
-            .unwrap();
-            let e = file.validate().unwrap();
-            let mut drafts = vec![e.facility.to_draft(&w.actor)];
-            drafts.extend(
-                e.units
-                    .iter()
-                    .map(|u| u.to_draft(&e.facility.code, &w.actor)),
-            );
-            drafts.extend(
-                e.cells
-                    .iter()
-                    .map(|c| c.to_draft(&e.facility.code, &w.actor)),
-            );
-            w.register.append_all(drafts).unwrap();
-        }
-        w
-    }
-
-    fn append(&self, draft: Draft) -> u64 {
-        self.register.append(draft).unwrap().index
-    }
-
     /// A Venezuelan sent under `agreement` (or a Salvadoran on remand without one).
     fn admit(&self, name: &str, at: &str, agreement: Option<u64>) -> u64 {
         let mut v = json!({
@@ -116,7 +51,11 @@ fn d(s: &str) -> Date {
 
 #[test]
 fn person_days_at_the_edges_of_a_period_and_the_amount_due() {
-    let w = World::new();
+    let w = World::new(
+        "habeas.test/agreements",
+        NOW,
+        &[("CECOT", 1, ""), ("IZALCO", 1, "")],
+    );
     let agreement = w.append(
         AgreementInput {
             facility: "CECOT".into(),
