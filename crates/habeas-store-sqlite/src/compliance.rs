@@ -1208,15 +1208,18 @@ pub(crate) fn regime_period(
     from: Date,
     to: Date,
 ) -> rusqlite::Result<RegimeOutcome> {
+    let offsets = facility_offsets(conn)?;
     let mut groups: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
-    for (code, offset) in facility_offsets(conn)? {
+    for (code, offset) in &offsets {
         if facility.is_none_or(|f| f == code) {
-            groups.entry(offset).or_default().push(code);
+            groups.entry(*offset).or_default().push(code.clone());
         }
     }
-    if groups.len() == 1 && facility.is_none() {
-        let offset = groups.keys().next().copied().unwrap_or(0);
-        return regime_period_at(conn, policy, None, offset, from, to);
+    // One group of every facility (all of one offset, or the only facility): nothing to filter.
+    if let Some((offset, codes)) = groups.iter().next() {
+        if groups.len() == 1 && codes.len() == offsets.len() {
+            return regime_period_at(conn, policy, None, *offset, from, to);
+        }
     }
     let mut outcome = RegimeOutcome::default();
     for (offset, mut codes) in groups {
