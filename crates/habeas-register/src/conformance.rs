@@ -459,6 +459,74 @@ pub fn forged_checkpoints_are_caught(make: MakeBackend<'_>) -> Check {
     Ok(())
 }
 
+/// A writer starts from the frontier kept with the latest checkpoint, reading only the leaf
+/// hashes after it, and grows the same tree as one that read them all; a kept frontier that
+/// is not the checkpoint's is not used, and a checkpoint the entries do not match still stops
+/// the writer from starting. (A backend that keeps no frontier passes by reading them all.)
+pub fn kept_frontier_starts_the_writer(make: MakeBackend<'_>) -> Check {
+    let backend = make();
+    let r = start(&*backend, WriterConfig::default(), clock())?;
+    for n in 0..10 {
+        r.register.append(draft(n)).map_err(|e| e.to_string())?;
+    }
+    let cp = r
+        .register
+        .checkpoint()
+        .map_err(|e| e.to_string())?
+        .ok_or("no checkpoint at 10")?;
+    for n in 10..13 {
+        r.register.append(draft(n)).map_err(|e| e.to_string())?;
+    }
+    r.register.shutdown();
+    let opened = Checkpoint::open(&cp.note, &signer()?.verifier()).map_err(|e| e.to_string())?;
+    if let Some((size, hashes)) = r.store.frontier().map_err(|e| e.to_string())? {
+        let kept = crate::merkle::Frontier::from_hashes(size, &hashes)
+            .ok_or("the kept frontier does not fit its size")?;
+        ensure(size == 10 && kept.root() == opened.root, || {
+            format!("the frontier kept is of size {size}, not the checkpoint's 10 and its root")
+        })?;
+    }
+    // Started again: the next index follows, and the tree is the one every leaf makes.
+    let r = start(&*backend, WriterConfig::default(), clock())?;
+    let next = r.register.append(draft(13)).map_err(|e| e.to_string())?;
+    ensure(next.index == 13, || {
+        format!("after starting again the next index is {}", next.index)
+    })?;
+    r.register.checkpoint().map_err(|e| e.to_string())?;
+    r.register.shutdown();
+    check_verifies(&*r.store)?;
+    // A kept frontier that is not the latest checkpoint's root is not used.
+    let (mut sink, _) = backend.open(&info()?).map_err(|e| e.to_string())?;
+    sink.put_frontier(14, &[[9; 32]; 3])
+        .map_err(|e| e.to_string())?;
+    drop(sink);
+    let r = start(&*backend, WriterConfig::default(), clock())?;
+    r.register.append(draft(14)).map_err(|e| e.to_string())?;
+    r.register.checkpoint().map_err(|e| e.to_string())?;
+    r.register.shutdown();
+    check_verifies(&*r.store)?;
+    // A checkpoint the entries do not match (a fork at 15): the writer does not start,
+    // whatever frontier is kept.
+    let (mut sink, _) = backend.open(&info()?).map_err(|e| e.to_string())?;
+    let fork = Checkpoint {
+        origin: ORIGIN.into(),
+        size: 15,
+        root: [7; 32],
+    };
+    sink.put_checkpoint(&StoredCheckpoint {
+        size: 15,
+        made_at: Timestamp(0),
+        note: fork.sign(&signer()?).map_err(|e| e.to_string())?,
+    })
+    .map_err(|e| e.to_string())?;
+    drop(sink);
+    ensure(
+        start(&*backend, WriterConfig::default(), clock()).is_err(),
+        || "the writer started on entries that do not match the latest checkpoint".into(),
+    )?;
+    Ok(())
+}
+
 /// Generates one `#[test]` per conformance check for a backend.
 ///
 /// ```text
@@ -494,6 +562,10 @@ macro_rules! conformance_tests {
         #[test]
         fn conformance_forged_checkpoints_are_caught() {
             $crate::conformance::forged_checkpoints_are_caught(&$make).unwrap()
+        }
+        #[test]
+        fn conformance_kept_frontier_starts_the_writer() {
+            $crate::conformance::kept_frontier_starts_the_writer(&$make).unwrap()
         }
     };
 }

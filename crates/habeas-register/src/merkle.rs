@@ -61,6 +61,27 @@ impl Frontier {
         self.nodes.push(node);
         self.size += 1;
     }
+    /// The roots of the perfect subtrees, largest first: what [`Frontier::from_hashes`] takes.
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.nodes.iter().map(|(_, h)| *h).collect()
+    }
+
+    /// The frontier of a tree of `size` leaves from the roots of its perfect subtrees, largest
+    /// first (one per bit set in `size`); `None` when their number does not fit the size.
+    pub fn from_hashes(size: u64, hashes: &[Hash]) -> Option<Self> {
+        let heights: Vec<u32> = (0..64u32)
+            .rev()
+            .filter(|bit| size & (1u64 << bit) != 0)
+            .collect();
+        if heights.len() != hashes.len() {
+            return None;
+        }
+        Some(Self {
+            size,
+            nodes: heights.into_iter().zip(hashes.iter().copied()).collect(),
+        })
+    }
+
     pub fn root(&self) -> Hash {
         let mut it = self.nodes.iter().rev();
         let Some(&(_, mut acc)) = it.next() else {
@@ -394,6 +415,28 @@ mod tests {
         "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
     ];
+
+    /// A frontier kept as its hashes and made again from them grows on as the original does;
+    /// hashes that do not fit the size are refused.
+    #[test]
+    fn a_frontier_is_made_again_from_its_hashes() {
+        let leaves: Vec<Hash> = (0..300u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut f = Frontier::new();
+        for (n, leaf) in leaves.iter().enumerate() {
+            let hashes = f.hashes();
+            assert_eq!(hashes.len() as u32, (n as u64).count_ones());
+            let mut again = Frontier::from_hashes(n as u64, &hashes).unwrap();
+            assert_eq!(again, f);
+            again.push(*leaf);
+            f.push(*leaf);
+            assert_eq!(again.root(), f.root());
+        }
+        assert_eq!(f.root(), root(&leaves));
+        let hashes = f.hashes();
+        assert!(Frontier::from_hashes(301, &hashes).is_none());
+        assert!(Frontier::from_hashes(300, &hashes[1..]).is_none());
+        assert!(Frontier::from_hashes(0, &[]).is_some_and(|f| f.root() == empty_root()));
+    }
 
     fn h(s: &str) -> Hash {
         from_hex(s).unwrap()

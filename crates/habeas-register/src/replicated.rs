@@ -67,6 +67,14 @@ impl LogSink for Replicated {
         self.primary.put_checkpoint(checkpoint)?;
         self.replica.put_checkpoint(checkpoint)
     }
+    fn put_frontier(
+        &mut self,
+        size: u64,
+        hashes: &[crate::merkle::Hash],
+    ) -> Result<(), StoreError> {
+        self.primary.put_frontier(size, hashes)?;
+        self.replica.put_frontier(size, hashes)
+    }
 }
 
 #[cfg(test)]

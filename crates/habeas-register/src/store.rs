@@ -116,11 +116,22 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         Ok(self.checkpoints()?.pop())
     }
+    /// The tree's frontier kept with a checkpoint (see [`LogSink::put_frontier`]): its size
+    /// and the roots of its perfect subtrees, largest first. `None` when the store keeps none;
+    /// a writer then reads every leaf hash as it starts.
+    fn frontier(&self) -> Result<Option<(u64, Vec<Hash>)>, StoreError> {
+        Ok(None)
+    }
     /// The recorded leaf hashes of the first `size` entries, in order.
     fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut out = Vec::with_capacity(size as usize);
-        self.scan(0, &mut |row| {
-            if out.len() as u64 >= size {
+        self.leaf_hashes_from(0, size)
+    }
+    /// The recorded leaf hashes of the entries from index `from` up to `to` (excluded), in
+    /// order; fewer when the store holds fewer.
+    fn leaf_hashes_from(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
+        self.scan(from, &mut |row| {
+            if from + out.len() as u64 >= to {
                 return Ok(false);
             }
             let leaf: Hash = row.leaf.try_into().map_err(|_| {
@@ -150,4 +161,11 @@ pub trait LogSink: Send {
     fn rollback(&mut self);
     /// Stores a signed checkpoint durably.
     fn put_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+    /// Keeps the tree's frontier at the size of the checkpoint just put (the roots of its
+    /// perfect subtrees, largest first), in the same commit, replacing the one kept before: a
+    /// writer starting later checks it against that checkpoint's signed root and reads only
+    /// the leaf hashes after it. A sink that keeps none makes every start read them all.
+    fn put_frontier(&mut self, _size: u64, _hashes: &[Hash]) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

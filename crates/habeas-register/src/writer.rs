@@ -195,16 +195,7 @@ impl Register {
             ));
         }
         let size = parts.store.size()?;
-        let leaves = parts.store.leaf_hashes(size)?;
-        if leaves.len() as u64 != size {
-            return Err(StoreError::Corrupt(format!(
-                "the register says it holds {size} entries but {} could be read",
-                leaves.len()
-            )));
-        }
-        let checkpoints = parts.store.checkpoints()?;
-        let last_checkpoint = checkpoints.last().cloned();
-        let mut frontier = Frontier::new();
+        let last_checkpoint = parts.store.latest_checkpoint()?;
         let want = match &last_checkpoint {
             Some(cp) => Some((
                 cp.size,
@@ -221,21 +212,43 @@ impl Register {
                 )));
             }
         }
+        // The frontier kept with the latest checkpoint, if its root is that checkpoint's signed
+        // root: only the leaf hashes after it are read. Otherwise every leaf hash is, and the
+        // tree they make is checked against the checkpoint as it grows past its size.
+        let kept = match (&want, parts.store.frontier()?) {
+            (Some((cp_size, cp)), Some((kept_size, hashes))) if kept_size == *cp_size => {
+                Frontier::from_hashes(kept_size, &hashes).filter(|f| f.root() == cp.root)
+            }
+            _ => None,
+        };
+        let (mut frontier, check) = match kept {
+            Some(f) => (f, None),
+            None => (Frontier::new(), want),
+        };
+        let from = frontier.size();
+        let mismatch = |cp_size: u64| {
+            StoreError::Corrupt(format!(
+                "the stored entries do not match the checkpoint of size {cp_size}; run `habeas verify`"
+            ))
+        };
+        let leaves = parts.store.leaf_hashes_from(from, size)?;
+        if from + leaves.len() as u64 != size {
+            return Err(StoreError::Corrupt(format!(
+                "the register says it holds {size} entries but {} could be read",
+                from + leaves.len() as u64
+            )));
+        }
         for leaf in leaves {
-            if let Some((cp_size, cp)) = &want {
+            if let Some((cp_size, cp)) = &check {
                 if frontier.size() == *cp_size && frontier.root() != cp.root {
-                    return Err(StoreError::Corrupt(format!(
-                        "the stored entries do not match the checkpoint of size {cp_size}; run `habeas verify`"
-                    )));
+                    return Err(mismatch(*cp_size));
                 }
             }
             frontier.push(leaf);
         }
-        if let Some((cp_size, cp)) = &want {
+        if let Some((cp_size, cp)) = &check {
             if frontier.size() == *cp_size && frontier.root() != cp.root {
-                return Err(StoreError::Corrupt(format!(
-                    "the stored entries do not match the checkpoint of size {cp_size}; run `habeas verify`"
-                )));
+                return Err(mismatch(*cp_size));
             }
         }
         let last_time = match size {
@@ -491,7 +504,11 @@ impl State {
             }
             let mut outcome = self.due_checkpoint(&grown, false, self.clock.now());
             if let Ok(Some(cp)) = &outcome {
-                if let Err(e) = self.sink.put_checkpoint(cp) {
+                if let Err(e) = self
+                    .sink
+                    .put_checkpoint(cp)
+                    .and_then(|()| self.sink.put_frontier(grown.size(), &grown.hashes()))
+                {
                     outcome = Err(e);
                 }
             }
@@ -592,6 +609,8 @@ impl State {
         let now = self.clock.now();
         if let Some(cp) = self.due_checkpoint(&self.frontier, forced, now)? {
             self.sink.put_checkpoint(&cp)?;
+            self.sink
+                .put_frontier(self.frontier.size(), &self.frontier.hashes())?;
             self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
             self.last_checkpoint = Some(cp);
         }

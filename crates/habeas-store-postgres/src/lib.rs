@@ -457,6 +457,30 @@ impl Store for PostgresStore {
         })
     }
 
+    fn frontier(&self) -> Result<Option<(u64, Vec<Hash>)>, StoreError> {
+        let kept = self.with_reader(|c| {
+            c.query_opt(
+                "SELECT size, hashes FROM register_frontier WHERE id = 1",
+                &[],
+            )
+            .map_err(backend)?
+            .map(|r| -> Result<(i64, Vec<u8>), StoreError> {
+                Ok((
+                    r.try_get(0).map_err(backend)?,
+                    r.try_get(1).map_err(backend)?,
+                ))
+            })
+            .transpose()
+        })?;
+        Ok(kept.and_then(|(size, bytes)| {
+            let hashes = bytes
+                .chunks(32)
+                .map(|h| h.try_into().ok())
+                .collect::<Option<Vec<Hash>>>()?;
+            Some((u64::try_from(size).ok()?, hashes))
+        }))
+    }
+
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         self.with_reader(|c| {
             c.query_opt(
@@ -470,14 +494,14 @@ impl Store for PostgresStore {
         })
     }
 
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let below = index_param(size)?;
+    fn leaf_hashes_from(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        let (above, below) = (index_param(from)?, index_param(to)?);
         self.with_reader(|c| {
-            let mut out = Vec::with_capacity(size as usize);
+            let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
             let mut rows = c
                 .query_raw(
-                    "SELECT idx, leaf FROM register_log WHERE idx < $1 ORDER BY idx",
-                    [&below],
+                    "SELECT idx, leaf FROM register_log WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                    [&above, &below],
                 )
                 .map_err(backend)?;
             while let Some(row) = rows.next().map_err(backend)? {
@@ -502,10 +526,18 @@ pub struct PostgresSink {
     leaves: Vec<Hash>,
     bytes: Vec<Vec<u8>>,
     checkpoint: Option<StoredCheckpoint>,
+    /// The frontier kept with the batch's checkpoint: its size and hashes, concatenated.
+    frontier: Option<(i64, Vec<u8>)>,
     insert_log: Statement,
     insert_log_and_checkpoint: Statement,
+    insert_log_checkpoint_and_frontier: Statement,
     insert_checkpoint: Statement,
+    put_frontier: Statement,
 }
+
+/// Replaces the one frontier kept (`$1` its size, `$2` its hashes).
+const PUT_FRONTIER: &str = "INSERT INTO register_frontier (id, size, hashes) VALUES (1, $1, $2)
+     ON CONFLICT (id) DO UPDATE SET size = excluded.size, hashes = excluded.hashes";
 
 const INSERT_LOG: &str = "INSERT INTO register_log (idx, leaf, bytes)
      SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])";
@@ -523,9 +555,20 @@ impl PostgresSink {
                  INSERT INTO register_checkpoints (size, made_at, note) VALUES ($4, $5, $6)"
             ))
             .map_err(backend)?;
+        // The entries, their checkpoint and its frontier in one statement, one commit.
+        let insert_log_checkpoint_and_frontier = client
+            .prepare(&format!(
+                "WITH log AS ({INSERT_LOG}),
+                      checkpoint AS (INSERT INTO register_checkpoints (size, made_at, note)
+                                     VALUES ($4, $5, $6))
+                 INSERT INTO register_frontier (id, size, hashes) VALUES (1, $4, $7)
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, hashes = excluded.hashes"
+            ))
+            .map_err(backend)?;
         let insert_checkpoint = client
             .prepare("INSERT INTO register_checkpoints (size, made_at, note) VALUES ($1, $2, $3)")
             .map_err(backend)?;
+        let put_frontier = client.prepare(PUT_FRONTIER).map_err(backend)?;
         Ok(Self {
             client,
             in_tx: false,
@@ -533,9 +576,12 @@ impl PostgresSink {
             leaves: Vec::new(),
             bytes: Vec::new(),
             checkpoint: None,
+            frontier: None,
             insert_log,
             insert_log_and_checkpoint,
+            insert_log_checkpoint_and_frontier,
             insert_checkpoint,
+            put_frontier,
         })
     }
 
@@ -564,7 +610,15 @@ impl PostgresSink {
         self.leaves.clear();
         self.bytes.clear();
         self.checkpoint = None;
+        self.frontier = None;
         self.in_tx = false;
+    }
+
+    fn write_frontier(&mut self, size: i64, hashes: &[u8]) -> Result<(), StoreError> {
+        self.client
+            .execute(&self.put_frontier, &[&size, &hashes])
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn write_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -599,10 +653,14 @@ impl LogSink for PostgresSink {
 
     fn commit(&mut self) -> Result<(), StoreError> {
         let checkpoint = self.checkpoint.take();
+        let frontier = self.frontier.take();
         let result = if self.indices.is_empty() {
-            match &checkpoint {
-                Some(cp) => self.write_checkpoint(cp),
-                None => Ok(()),
+            match (&checkpoint, &frontier) {
+                (Some(cp), kept) => self.write_checkpoint(cp).and_then(|()| match kept {
+                    Some((size, hashes)) => self.write_frontier(*size, hashes),
+                    None => Ok(()),
+                }),
+                (None, _) => Ok(()),
             }
         } else {
             let leaves: Vec<&[u8]> = self.leaves.iter().map(|l| &l[..]).collect();
@@ -613,17 +671,18 @@ impl LogSink for PostgresSink {
                     .execute(&self.insert_log, &[&self.indices, &leaves, &bytes]),
                 Some(cp) => {
                     let size = index_param(cp.size)?;
-                    self.client.execute(
-                        &self.insert_log_and_checkpoint,
-                        &[
-                            &self.indices,
-                            &leaves,
-                            &bytes,
-                            &size,
-                            &cp.made_at.to_string(),
-                            &cp.note,
-                        ],
-                    )
+                    let made_at = cp.made_at.to_string();
+                    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                        vec![&self.indices, &leaves, &bytes, &size, &made_at, &cp.note];
+                    // With the frontier kept beside the checkpoint, by the same statement.
+                    let statement = match &frontier {
+                        Some((_, hashes)) => {
+                            params.push(hashes);
+                            &self.insert_log_checkpoint_and_frontier
+                        }
+                        None => &self.insert_log_and_checkpoint,
+                    };
+                    self.client.execute(statement, &params)
                 }
             }
             .map(|_| ())
@@ -644,6 +703,17 @@ impl LogSink for PostgresSink {
             Ok(())
         } else {
             self.write_checkpoint(cp)
+        }
+    }
+
+    fn put_frontier(&mut self, size: u64, hashes: &[Hash]) -> Result<(), StoreError> {
+        let kept = (index_param(size)?, hashes.concat());
+        if self.in_tx {
+            // Written with the batch's checkpoint, by the same statement.
+            self.frontier = Some(kept);
+            Ok(())
+        } else {
+            self.write_frontier(kept.0, &kept.1)
         }
     }
 }

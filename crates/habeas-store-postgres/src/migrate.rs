@@ -29,6 +29,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "cosignatures",
         include_str!("../migrations/0005_cosignatures.sql"),
     ),
+    (
+        6,
+        "register_frontier",
+        include_str!("../migrations/0006_register_frontier.sql"),
+    ),
 ];
 
 /// The advisory-lock class under which migrations run, so that two processes opening a new

@@ -147,3 +147,35 @@ fn postgres_addresses_lose_their_password_in_messages() {
     );
     assert_eq!(redacted("postgres://db/x?user=a"), "postgres://db/x?user=a");
 }
+
+/// The frontier is kept with each checkpoint, the one written with its batch and the one
+/// signed on demand, and its root is the checkpoint's.
+#[test]
+fn postgres_keeps_the_frontier_of_each_checkpoint() {
+    let schema = ScratchSchema::new().unwrap();
+    let store = Arc::new(PostgresStore::create(&schema.url(), &info()).unwrap());
+    let register = start(&store, store.sink().unwrap());
+    let kept_root = |store: &PostgresStore| {
+        let (size, hashes) = store.frontier().unwrap().expect("a frontier is kept");
+        let root = habeas_register::merkle::Frontier::from_hashes(size, &hashes)
+            .expect("it fits its size")
+            .root();
+        (size, root)
+    };
+    let root_of = |store: &PostgresStore| {
+        let cp = store.latest_checkpoint().unwrap().unwrap();
+        let opened =
+            habeas_register::note::Checkpoint::open(&cp.note, &signer().verifier()).unwrap();
+        (cp.size, opened.root)
+    };
+    // The first entry's checkpoint falls due with its batch.
+    register.append(draft(0)).unwrap();
+    assert_eq!(kept_root(&store), root_of(&store));
+    assert_eq!(kept_root(&store).0, 1);
+    for n in 1..6 {
+        register.append(draft(n)).unwrap();
+    }
+    register.checkpoint().unwrap();
+    assert_eq!(kept_root(&store), (6, root_of(&store).1));
+    register.shutdown();
+}

@@ -937,16 +937,26 @@ impl Store for SqliteStore {
     }
 
     /// The leaf hashes alone, not each entry's bytes with them: what a writer reads as it
-    /// starts, four million of them in a register of two million people.
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<habeas_register::merkle::Hash>, StoreError> {
+    /// starts (all of them, four million in a register of two million people, when no frontier
+    /// was kept with the latest checkpoint; those after it otherwise).
+    fn leaf_hashes_from(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<habeas_register::merkle::Hash>, StoreError> {
         self.with_reader(|c| {
             let mut stmt = c
-                .prepare_cached("SELECT idx, leaf FROM register_log WHERE idx < ?1 ORDER BY idx")
+                .prepare_cached(
+                    "SELECT idx, leaf FROM register_log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
                 .map_err(backend)?;
             let mut rows = stmt
-                .query([i64::try_from(size).unwrap_or(i64::MAX)])
+                .query([
+                    i64::try_from(from).unwrap_or(i64::MAX),
+                    i64::try_from(to).unwrap_or(i64::MAX),
+                ])
                 .map_err(backend)?;
-            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            let mut out = Vec::with_capacity(usize::try_from(to.saturating_sub(from)).unwrap_or(0));
             while let Some(row) = rows.next().map_err(backend)? {
                 let index: i64 = row.get(0).map_err(backend)?;
                 let leaf: habeas_register::merkle::Hash = row
@@ -991,6 +1001,25 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
+    }
+
+    fn frontier(&self) -> Result<Option<(u64, Vec<habeas_register::merkle::Hash>)>, StoreError> {
+        let kept: Option<(i64, Vec<u8>)> = self.with_reader(|c| {
+            c.query_row(
+                "SELECT size, hashes FROM register_frontier WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend)
+        })?;
+        Ok(kept.and_then(|(size, bytes)| {
+            let hashes = bytes
+                .chunks(32)
+                .map(|h| h.try_into().ok())
+                .collect::<Option<Vec<habeas_register::merkle::Hash>>>()?;
+            Some((u64::try_from(size).ok()?, hashes))
+        }))
     }
 
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
@@ -1186,6 +1215,26 @@ impl LogSink for SqliteSink {
             .execute(
                 "INSERT INTO register_checkpoints (size, made_at, note) VALUES (?1, ?2, ?3)",
                 params![cp.size as i64, cp.made_at.to_string(), cp.note],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn put_frontier(
+        &mut self,
+        size: u64,
+        hashes: &[habeas_register::merkle::Hash],
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO register_frontier (id, size, hashes) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, hashes = excluded.hashes",
+                params![
+                    i64::try_from(size).map_err(|_| StoreError::Backend(format!(
+                        "tree size {size} is out of range"
+                    )))?,
+                    hashes.concat()
+                ],
             )
             .map_err(backend)?;
         Ok(())

@@ -138,6 +138,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "movements_by_facility",
         include_str!("../migrations/0030_movements_by_facility.sql"),
     ),
+    (
+        31,
+        "register_frontier",
+        include_str!("../migrations/0031_register_frontier.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
