@@ -609,10 +609,12 @@ impl State {
         let now = self.clock.now();
         if let Some(cp) = self.due_checkpoint(&self.frontier, forced, now)? {
             self.sink.put_checkpoint(&cp)?;
-            self.sink
-                .put_frontier(self.frontier.size(), &self.frontier.hashes())?;
             self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
             self.last_checkpoint = Some(cp);
+            // Beside it, in a commit of its own: the checkpoint stands (and is never signed
+            // twice) even if this fails; the next start then reads every leaf hash.
+            self.sink
+                .put_frontier(self.frontier.size(), &self.frontier.hashes())?;
         }
         Ok(())
     }
