@@ -285,6 +285,10 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         .route("/ui/cells/{facility}/{cell}", get(crate::ui::cell_page))
         .route("/ui/persons", get(crate::ui::person::persons_page))
         .route(
+            "/ui/notify",
+            get(crate::ui::notify::notify_page).post(crate::ui::notify::notify_form),
+        )
+        .route(
             "/ui/admissions",
             get(crate::ui::admit::admit_page).post(crate::ui::admit::admit_form),
         )

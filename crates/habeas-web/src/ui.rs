@@ -33,6 +33,7 @@ pub mod charts;
 pub(crate) mod counts;
 pub(crate) mod food;
 pub mod i18n;
+pub(crate) mod notify;
 pub(crate) mod oversight;
 pub(crate) mod person;
 pub(crate) mod registers;

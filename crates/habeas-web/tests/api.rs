@@ -2058,6 +2058,154 @@ async fn a_decline_to_have_anyone_told_is_a_notice_in_place_of_the_finding() {
     );
 }
 
+/// Rule 68 from the person's file: the family told, or the person's own decline, recorded by
+/// the staff of the facility holding the person; a bad form names its field and writes
+/// nothing; the findings follow.
+#[tokio::test]
+async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let report = "/api/reports/compliance?facility=CECOT&as_of=2025-05-20";
+    let uninformed = |a: &Answer| -> bool {
+        a.body["findings"].as_array().unwrap().iter().any(|f| {
+            f["code"] == "notification.family_not_informed" && f["subject"]["booking"] == ana
+        })
+    };
+    let a = w.call("GET", report, &signed, None).await;
+    assert!(uninformed(&a), "{}", a.body);
+    // The file links to the page; the page says when the contact falls due.
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &signed,
+            None,
+        )
+        .await;
+    assert!(
+        page(&a).contains(&format!("/ui/notify?booking={ana}")),
+        "{}",
+        page(&a)
+    );
+    let a = w
+        .call("GET", &format!("/ui/notify?booking={ana}"), &signed, None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        page(&a).contains("id=\"notify-contact\"") && page(&a).contains("id=\"notify-decline\""),
+        "{}",
+        page(&a)
+    );
+    assert!(page(&a).contains("24"), "{}", page(&a));
+    // Another facility's staff, and health staff, do not get it.
+    let (izalco, _) = w.session("cus.izalco").await;
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/notify?booking={ana}"),
+            &[("cookie", izalco.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    let (health, health_csrf) = w.session("hea.cecot").await;
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/notify",
+            &[("cookie", health.as_str())],
+            &format!(
+                "csrf={health_csrf}&booking={ana}&what=contact&kind=call&party=family&with=madre"
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    // A contact with nobody named, or minutes that are not a number: refused, naming the field.
+    w.form_refused(
+        "/ui/notify",
+        &signed,
+        &format!("csrf={csrf}&booking={ana}&what=contact&kind=call&party=family&with=+&at=2025-05-01T11:00"),
+        ("notify-refused", "with"),
+    )
+    .await;
+    w.form_refused(
+        "/ui/notify",
+        &signed,
+        &format!(
+            "csrf={csrf}&booking={ana}&what=contact&kind=call&party=family&with=madre&minutes=diez"
+        ),
+        ("notify-refused", "minutes"),
+    )
+    .await;
+    // A decline without the person's words.
+    w.form_refused(
+        "/ui/notify",
+        &signed,
+        &format!("csrf={csrf}&booking={ana}&what=decline&statement=+"),
+        ("notify-refused", "statement"),
+    )
+    .await;
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // Her mother called an hour after the admission: recorded, and she is no longer found
+    // uninformed.
+    let a = w
+        .form(
+            "/ui/notify",
+            &signed,
+            &format!("csrf={csrf}&booking={ana}&what=contact&kind=call&party=family&with=Mar%C3%ADa+L%C3%B3pez%2C+madre&minutes=10&at=2025-05-01T11:00"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(page(&a).contains("id=\"notify-done\""), "{}", page(&a));
+    let entry: Value = serde_json::from_slice(&w.main.entry(size).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["facility"].as_str(),
+            entry["payload"]["party"].as_str(),
+            entry["payload"]["with"].as_str(),
+            entry["payload"]["at"].as_str()
+        ),
+        (
+            Some("contact.recorded"),
+            Some("CECOT"),
+            Some("family"),
+            Some("María López, madre"),
+            Some("2025-05-01T11:00:00.000Z")
+        ),
+        "{entry}"
+    );
+    let a = w.call("GET", report, &signed, None).await;
+    assert!(!uninformed(&a), "{}", a.body);
+    // A decline, in her words, witnessed, written now (the form's time left empty).
+    let a = w
+        .form(
+            "/ui/notify",
+            &signed,
+            &format!("csrf={csrf}&booking={ana}&what=decline&statement=No+quiero+que+avisen+a+nadie&witnessed_by=Lcda.+P%C3%A9rez"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    let entry: Value = serde_json::from_slice(&w.main.entry(size + 1).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["payload"]["statement"].as_str(),
+            entry["payload"]["witnessed_by"].as_str(),
+            entry["payload"]["at"].as_str()
+        ),
+        (
+            Some("contact.notification_declined"),
+            Some("No quiero que avisen a nadie"),
+            Some("Lcda. Pérez"),
+            Some(Timestamp(T0).to_string().as_str())
+        ),
+        "{entry}"
+    );
+}
+
 #[tokio::test]
 async fn one_document_is_one_person_and_probable_matches_are_named() {
     let w = world();
@@ -5318,6 +5466,7 @@ async fn every_page_in_spanish_is_in_spanish() {
                 "/ui/complaints".to_owned(),
                 "/ui/admissions".to_owned(),
                 format!("/ui/allocations?booking={ana}"),
+                format!("/ui/notify?booking={ana}"),
                 "/ui/visits".to_owned(),
                 "/ui/agreements".to_owned(),
                 format!("/ui/agreements/{agreement}?from=2025-04-01&to=2025-04-30"),

@@ -95,7 +95,7 @@ fn allocate_view(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BookingQuery {
-    booking: u64,
+    pub(crate) booking: u64,
 }
 
 pub(crate) async fn allocate_page(

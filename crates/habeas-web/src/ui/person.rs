@@ -152,6 +152,9 @@ pub struct CustodyBlock {
     pub heading: String,
     /// The allocation page, for a custody still open and a caller who allocates.
     pub allocate_href: String,
+    /// The page that records the family told (or the person's decline), for a custody still
+    /// open and a caller who keeps the file.
+    pub notify_href: String,
     pub status: String,
     pub place: String,
     pub release: String,
@@ -325,6 +328,17 @@ pub(crate) async fn person_page(
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/allocations?booking={}", c.booking)
+                } else {
+                    String::new()
+                },
+                notify_href: if c.ended_by.is_none()
+                    && matches!(
+                        caller.role,
+                        Role::Registry | Role::Custody | Role::Legal | Role::Director
+                    )
+                    && caller.covers(&c.facility)
+                {
+                    format!("/ui/notify?booking={}", c.booking)
                 } else {
                     String::new()
                 },
