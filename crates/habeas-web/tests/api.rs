@@ -2122,12 +2122,13 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
         )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
-    // A contact with nobody named, or minutes that are not a number: refused, naming the field.
+    // A contact with nobody named, or minutes that are not a number: refused, naming the field
+    // by its label in the reader's language.
     w.form_refused(
         "/ui/notify",
         &signed,
         &format!("csrf={csrf}&booking={ana}&what=contact&kind=call&party=family&with=+&at=2025-05-01T11:00"),
-        ("notify-refused", "with"),
+        ("notify-refused", "Nombre y parentesco: "),
     )
     .await;
     w.form_refused(
@@ -2136,7 +2137,7 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
         &format!(
             "csrf={csrf}&booking={ana}&what=contact&kind=call&party=family&with=madre&minutes=diez"
         ),
-        ("notify-refused", "minutes"),
+        ("notify-refused", "Minutos (llamada o visita): "),
     )
     .await;
     // A decline without the person's words.
@@ -2144,7 +2145,7 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
         "/ui/notify",
         &signed,
         &format!("csrf={csrf}&booking={ana}&what=decline&statement=+"),
-        ("notify-refused", "statement"),
+        ("notify-refused", "Palabras de la persona: "),
     )
     .await;
     assert_eq!(w.main.size().unwrap(), size, "nothing written");

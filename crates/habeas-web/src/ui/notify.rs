@@ -202,6 +202,16 @@ impl NotifyForm {
     }
 }
 
+/// A field of the forms by its label in the reader's language (the field's name otherwise).
+fn field_label(tr: &Tr, field: &str) -> String {
+    let key = match field {
+        "witnessed_by" => "witness",
+        other => other,
+    };
+    tr.known(&format!("notify-{key}"))
+        .unwrap_or_else(|| field.to_owned())
+}
+
 pub(crate) async fn notify_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -236,10 +246,11 @@ pub(crate) async fn notify_form(
         match draft {
             Ok(d) => Ok((Response::default(), Some((page, d)))),
             Err((field, message)) => {
+                let label = field_label(&page.tr, &field);
                 page.refusal = Some(page.tr.t1(
                     "notify-refused",
                     "reason",
-                    &format!("{field}: {message}"),
+                    &format!("{label}: {message}"),
                 ));
                 Ok((html(StatusCode::BAD_REQUEST, &page), None))
             }
@@ -272,7 +283,7 @@ pub(crate) async fn notify_form(
                 "notify-refused",
                 "reason",
                 &match &r.field {
-                    Some(field) => format!("{field}: {}", r.message),
+                    Some(field) => format!("{}: {}", field_label(&page.tr, field), r.message),
                     None => r.message.clone(),
                 },
             ));
