@@ -146,6 +146,10 @@ pub struct Transparency {
     verifier: OnceLock<VerifierKey>,
     /// Wakes the witnesses' round at once (a checkpoint was just signed).
     signed: tokio::sync::Notify,
+    /// A file that keeps the level-1 hashes between runs, 32 bytes each, in order.
+    cache_file: Option<std::path::PathBuf>,
+    /// How many leaf hashes growing the cache has read from the store.
+    leaves_read: AtomicU64,
 }
 
 impl Default for Transparency {
@@ -193,6 +197,8 @@ impl Transparency {
             published: Mutex::new(None),
             verifier: OnceLock::new(),
             signed: tokio::sync::Notify::new(),
+            cache_file: None,
+            leaves_read: AtomicU64::new(0),
         }
     }
 
@@ -221,6 +227,20 @@ impl Transparency {
             quorum,
             ..Self::without_witnesses()
         })
+    }
+
+    /// Keeps the level-1 hashes in `path` between runs, so that a server starting again reads
+    /// them (32 bytes for each 256 entries) instead of every leaf hash. What the file holds is
+    /// used only once the tree it makes gives the latest signed checkpoint's root; otherwise
+    /// it is made again from the leaf hashes. A cache: failing to write it stops nothing.
+    pub fn with_cache_file(mut self, path: std::path::PathBuf) -> Self {
+        self.cache_file = Some(path);
+        self
+    }
+
+    /// How many leaf hashes growing the cache has read from the store so far.
+    pub fn leaves_read(&self) -> u64 {
+        self.leaves_read.load(Ordering::Relaxed)
     }
 
     /// Keeps at most `tiles` full level-0 tiles (8 KiB each) in memory.
@@ -410,6 +430,82 @@ impl Transparency {
         Ok(())
     }
 
+    /// The level-1 hashes the cache file holds, at most the `want` leaves' and those under the
+    /// latest checkpoint, if the tree they begin gives that checkpoint's signed root with the
+    /// recorded leaf hashes after them; none otherwise (the file is then made again).
+    fn kept_level1(&self, store: &SqliteStore, want: u64) -> Result<Vec<Hash>, StoreError> {
+        let Some(path) = &self.cache_file else {
+            return Ok(Vec::new());
+        };
+        let Ok(bytes) = std::fs::read(path) else {
+            return Ok(Vec::new());
+        };
+        let Some(cp) = store.latest_checkpoint()? else {
+            return Ok(Vec::new());
+        };
+        let Ok(signed) = Checkpoint::open(&cp.note, self.verifier(store)?) else {
+            return Ok(Vec::new());
+        };
+        let tiles = (bytes.len() as u64 / 32)
+            .min(cp.size / TILE)
+            .min(want / TILE);
+        let level1: Vec<Hash> = bytes
+            .chunks_exact(32)
+            .take(tiles as usize)
+            .filter_map(|h| h.try_into().ok())
+            .collect();
+        // The frontier of the first `tiles` × 256 leaves: the root of each perfect run of
+        // level-1 hashes, one per bit set in `tiles`, largest first.
+        let mut roots = Vec::new();
+        let mut start = 0usize;
+        for bit in (0..64u32).rev().filter(|b| tiles & (1u64 << b) != 0) {
+            let end = start + (1usize << bit);
+            roots.push(root(level1.get(start..end).unwrap_or(&[])));
+            start = end;
+        }
+        let Some(mut frontier) =
+            habeas_register::merkle::Frontier::from_hashes(tiles * TILE, &roots)
+        else {
+            return Ok(Vec::new());
+        };
+        let after = store.leaf_range(tiles * TILE, cp.size)?;
+        self.leaves_read
+            .fetch_add(after.len() as u64, Ordering::Relaxed);
+        for leaf in after {
+            frontier.push(leaf);
+        }
+        if frontier.root() != signed.root {
+            tracing::warn!(
+                file = %path.display(),
+                "the kept tile hashes do not give the latest checkpoint's root: made again from the leaf hashes"
+            );
+            return Ok(Vec::new());
+        }
+        Ok(level1)
+    }
+
+    /// Writes the level-1 hashes from tile `first` on to the cache file (cut to `first` hashes
+    /// before), if there is one; a failure is logged and stops nothing.
+    fn keep_level1(&self, first: u64, hashes: &[Hash]) {
+        use std::io::{Seek as _, Write as _};
+        let Some(path) = &self.cache_file else {
+            return;
+        };
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .and_then(|mut f| {
+                f.set_len(first * 32)?;
+                f.seek(std::io::SeekFrom::End(0))?;
+                f.write_all(&hashes.concat())
+            });
+        if let Err(e) = written {
+            tracing::warn!(file = %path.display(), "the tile hashes could not be kept: {e}");
+        }
+    }
+
     /// Makes sure every hash above the leaves of the tree of `size` leaves is cached.
     fn ensure(&self, store: &SqliteStore, size: u64) -> Result<(), StoreError> {
         let want = size / TILE * TILE;
@@ -422,15 +518,23 @@ impl Transparency {
         if from >= want {
             return Ok(());
         }
-        // The level-1 hashes of the new leaves, read and hashed without holding the cache.
+        // The level-1 hashes kept from an earlier run, once checked; then those of the new
+        // leaves, read and hashed without holding the cache.
         let mut level1 = Vec::with_capacity(((want - from) / TILE) as usize);
-        let mut at = from;
+        if from == 0 {
+            level1 = self.kept_level1(store, want)?;
+        }
+        let kept = level1.len();
+        let mut at = from + kept as u64 * TILE;
         while at < want {
             let to = (at + CHUNK).min(want);
             let leaves = store.leaf_range(at, to)?;
+            self.leaves_read
+                .fetch_add(leaves.len() as u64, Ordering::Relaxed);
             level1.extend(leaves.chunks(TILE as usize).map(root));
             at = to;
         }
+        self.keep_level1(from / TILE + kept as u64, &level1[kept..]);
         let mut upper = self.upper.write().map_err(|_| StoreError::Closed)?;
         if upper.levels.is_empty() {
             upper.levels.push(Vec::new());
@@ -772,6 +876,61 @@ mod tests {
         })
         .unwrap();
         note
+    }
+
+    /// A server started again reads the level-1 hashes it kept instead of every leaf hash,
+    /// once the tree they make gives the latest checkpoint's root; changed ones are not used.
+    #[test]
+    fn the_tile_hashes_kept_in_a_file_spare_reading_the_leaves_and_are_checked() {
+        let n = 70_000u64;
+        let (dir, store, leaves) = register(n);
+        let tree = Tree::from_leaves(leaves);
+        checkpoint(&store, &tree, 69_000);
+        let path = dir.path().join("r.db.tiles");
+        let cached = || Transparency::without_witnesses().with_cache_file(path.clone());
+        let agrees = |t: &Transparency| {
+            for size in [1u64, 256, 65_536, 68_999, 69_000, 70_000] {
+                assert_eq!(
+                    t.root_at(&store, size).unwrap(),
+                    tree.root_at(size).unwrap()
+                );
+                let index = size / 2;
+                assert_eq!(
+                    t.inclusion_proof(&store, index, size).unwrap(),
+                    tree.inclusion_proof(index, size).unwrap()
+                );
+            }
+        };
+        // The first run reads every leaf of the full tiles (273 of them) and keeps their hashes.
+        let first = cached();
+        assert_eq!(first.warm(&store).unwrap(), n);
+        assert_eq!(first.leaves_read(), 273 * 256);
+        let kept = std::fs::read(&path).unwrap();
+        assert_eq!(kept.len(), 273 * 32);
+        agrees(&first);
+        // Started again: the 269 tiles under the checkpoint are taken from the file, checked
+        // with the 136 leaves after them up to the checkpoint; the 4 tiles after are read.
+        let again = cached();
+        again.warm(&store).unwrap();
+        assert_eq!(again.leaves_read(), 136 + 4 * 256);
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        agrees(&again);
+        // One changed byte: the file is not used, and it is made again from the leaves.
+        let mut changed = kept.clone();
+        changed[100] ^= 1;
+        std::fs::write(&path, &changed).unwrap();
+        let third = cached();
+        third.warm(&store).unwrap();
+        assert_eq!(third.leaves_read(), 136 + 273 * 256);
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        agrees(&third);
+        // A file cut short in the middle of a hash: its whole hashes are used.
+        std::fs::write(&path, &kept[..100 * 32 + 7]).unwrap();
+        let fourth = cached();
+        fourth.warm(&store).unwrap();
+        assert_eq!(fourth.leaves_read(), (69_000 - 100 * 256) + 173 * 256);
+        assert_eq!(std::fs::read(&path).unwrap(), kept);
+        agrees(&fourth);
     }
 
     #[test]

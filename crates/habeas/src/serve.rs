@@ -127,10 +127,14 @@ pub fn run(db: &DbArgs, args: ServeArgs) -> Result<ExitCode> {
             args.listen
         );
     }
-    let transparency = Arc::new(transparency(&args.witnesses, args.witness_quorum, true)?);
+    let transparency = transparency(&args.witnesses, args.witness_quorum, true)?;
     // The server is the register's one writer while it runs (the lock file says so to others;
     // on PostgreSQL, the writer's advisory lock: a second server waits to take over).
     let (store, register) = db.open_writer_waiting(true)?;
+    // The public tree's level-1 hashes are kept beside the store (or the replica) between runs.
+    let mut tiles = store.path().as_os_str().to_owned();
+    tiles.push(".tiles");
+    let transparency = Arc::new(transparency.with_cache_file(std::path::PathBuf::from(tiles)));
     transparency
         .load_statuses(&store)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
