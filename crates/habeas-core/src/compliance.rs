@@ -22,7 +22,7 @@ pub use conditions::{
     CellDayReading, ConditionsPolicy, LitReading,
 };
 pub use family::{
-    declines_frequent_findings, family_informed_findings, CustodyBegun, Declined,
+    declines_frequent_findings, family_informed_findings, Contacted, CustodyBegun, Declined,
     FamilyInformedFacts,
 };
 pub use food::{
@@ -165,6 +165,12 @@ pub struct NotificationPolicy {
     /// decline dated back cannot undo a contact the records missed).
     #[serde(default = "default_decline_record_hours")]
     pub decline_record_hours: u32,
+    /// Hours within which a family contact (a call, letter or visit) is written to the register
+    /// after it happened for it to count from when it happened; one written later counts from
+    /// when it was written (a contact dated back cannot undo hours in which the records showed
+    /// none). Longer than for a decline: visits are logged at the gate and calls in batches.
+    #[serde(default = "default_contact_record_hours")]
+    pub contact_record_hours: u32,
 }
 
 fn default_family_hours() -> u32 {
@@ -187,6 +193,10 @@ fn default_decline_record_hours() -> u32 {
     2
 }
 
+fn default_contact_record_hours() -> u32 {
+    24
+}
+
 impl Default for NotificationPolicy {
     fn default() -> Self {
         Self {
@@ -195,6 +205,7 @@ impl Default for NotificationPolicy {
             declines_max_pct: default_declines_max_pct(),
             declines_min_custodies: default_declines_min_custodies(),
             decline_record_hours: default_decline_record_hours(),
+            contact_record_hours: default_contact_record_hours(),
         }
     }
 }

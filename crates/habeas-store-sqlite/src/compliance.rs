@@ -133,8 +133,9 @@ fn sentence_plan_facts(
 /// earlier register; or a transfer in (the entry that ended the custody before it).
 const BEGUN_HERE: &str = "(c.recorded_at IS NOT NULL OR c.booking IN (SELECT ended FROM custodies WHERE ended IS NOT NULL))";
 
-/// The custodies held as of `as_of` that were recorded as they began, each with its first
-/// family contact and its first decline to have anyone told (with when the decline was
+/// The custodies held as of `as_of` that were recorded as they began, each with the family
+/// contacts that may be its first to count (the first written to the register and those dated
+/// before it was written) and its first decline to have anyone told (with when the decline was
 /// written to the register and who witnessed it).
 fn family_informed_facts(
     conn: &Connection,
@@ -142,13 +143,36 @@ fn family_informed_facts(
     as_of: Date,
 ) -> rusqlite::Result<Vec<habeas_core::compliance::FamilyInformedFacts>> {
     let end = format!("{as_of}T99");
+    // A contact dated on or after the first one written counts no earlier than that one, so
+    // only the first written and those dated before it are read.
     let mut st = conn.prepare_cached(&format!(
-        "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL, k.at, k.idx,
+        "WITH k AS (SELECT k.booking, k.at, k.recorded_at, k.idx FROM contacts k
+                    JOIN custodies c ON c.booking = k.booking
+                    WHERE k.party IN ('family', 'designated')
+                      AND {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
+                      AND {BEGUN_HERE}),
+              w AS (SELECT booking, MIN(recorded_at) AS first FROM k GROUP BY booking)
+         SELECT k.booking, k.at, k.recorded_at, k.idx FROM k JOIN w ON w.booking = k.booking
+         WHERE k.at < w.first OR k.recorded_at = w.first"
+    ))?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut contacts: std::collections::HashMap<u64, Vec<habeas_core::compliance::Contacted>> =
+        std::collections::HashMap::new();
+    while let Some(r) = rows.next()? {
+        contacts
+            .entry(r.get::<_, i64>(0)? as u64)
+            .or_default()
+            .push(habeas_core::compliance::Contacted {
+                at: time_of("at", &r.get::<_, String>(1)?)?,
+                recorded: time_of("recorded_at", &r.get::<_, String>(2)?)?,
+                idx: r.get::<_, i64>(3)? as u64,
+            });
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT c.booking, c.admitted_at, c.recorded_at IS NULL,
                 d.at, d.idx, d.witnessed_by,
                 (SELECT json_extract(CAST(l.bytes AS TEXT), '$.time') FROM register_log l WHERE l.idx = d.idx)
          FROM custodies c
-         LEFT JOIN (SELECT booking, MIN(at) AS at, idx FROM contacts
-                    WHERE party IN ('family', 'designated') GROUP BY booking) k ON k.booking = c.booking
          LEFT JOIN (SELECT booking, MIN(at) AS at, idx, witnessed_by FROM notification_declines
                     GROUP BY booking) d ON d.booking = c.booking
          WHERE {HELD} AND (?1 IS NULL OR c.facility = ?1) AND c.admitted_at <= ?2
@@ -158,28 +182,25 @@ fn family_informed_facts(
     let mut rows = st.query(rusqlite::params![facility, end])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let first_contact = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
-            (Some(at), Some(idx)) => Some((time_of("at", &at)?, idx as u64)),
-            _ => None,
-        };
+        let booking = r.get::<_, i64>(0)? as u64;
         let declined = match (
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-            r.get::<_, Option<String>>(8)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, Option<String>>(6)?,
         ) {
             (Some(at), Some(idx), Some(recorded)) => Some(habeas_core::compliance::Declined {
                 at: time_of("at", &at)?,
                 recorded: time_of("time", &recorded)?,
                 idx: idx as u64,
-                witnessed_by: r.get(7)?,
+                witnessed_by: r.get(5)?,
             }),
             _ => None,
         };
         out.push(habeas_core::compliance::FamilyInformedFacts {
-            booking: r.get::<_, i64>(0)? as u64,
+            booking,
             admitted_at: time_of("admitted_at", &r.get::<_, String>(1)?)?,
             transfer: r.get(2)?,
-            first_contact,
+            contacts: contacts.remove(&booking).unwrap_or_default(),
             declined,
         });
     }

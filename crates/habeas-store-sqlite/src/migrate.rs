@@ -143,6 +143,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "register_frontier",
         include_str!("../migrations/0031_register_frontier.sql"),
     ),
+    (
+        32,
+        "contacts_recorded_at",
+        include_str!("../migrations/0032_contacts_recorded_at.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.
@@ -194,22 +199,28 @@ mod tests {
         plan_on(&conn, sql)
     }
 
-    /// A store written before migration 30 gets each movement's facility from its entry.
-    #[test]
-    fn movements_recorded_before_they_named_their_facility_get_it_from_their_entries() {
+    /// A database with every migration before `version` applied, as a store written then.
+    fn migrated_before(version: i64) -> rusqlite::Connection {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT",
         )
         .unwrap();
-        for (version, name, sql) in super::MIGRATIONS.iter().filter(|m| m.0 < 30) {
+        for (v, name, sql) in super::MIGRATIONS.iter().filter(|m| m.0 < version) {
             conn.execute_batch(sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
-                rusqlite::params![version, name],
+                rusqlite::params![v, name],
             )
             .unwrap();
         }
+        conn
+    }
+
+    /// A store written before migration 30 gets each movement's facility from its entry.
+    #[test]
+    fn movements_recorded_before_they_named_their_facility_get_it_from_their_entries() {
+        let conn = migrated_before(30);
         for (idx, facility) in [(7, "CP01"), (8, "CP02")] {
             let bytes = format!(
                 r#"{{"facility":"{facility}","index":{idx},"kind":"custody.movement","payload":{{"cell":"S1-C01","kind":"out_of_cell"}}}}"#
@@ -240,6 +251,46 @@ mod tests {
             "SELECT idx FROM movements WHERE booking IS NULL AND facility = 'CP02' AND cell = 'S1-C01' AND at >= '2025-05-01'",
         );
         assert!(p.contains("movements_by_cell"), "{p}");
+    }
+
+    /// A store written before migration 32 gets each contact's time of writing from its entry.
+    #[test]
+    fn contacts_recorded_before_migration_32_get_when_they_were_written_from_their_entries() {
+        let conn = migrated_before(32);
+        for (idx, time) in [
+            (7, "2025-05-01T13:00:00.000Z"),
+            (8, "2025-05-04T09:30:00.000Z"),
+        ] {
+            let bytes = format!(
+                r#"{{"facility":"CP01","index":{idx},"kind":"record.contact","payload":{{"at":"2025-05-01T12:00:00.000Z","booking":3,"kind":"call","party":"family"}},"time":"{time}","v":1}}"#
+            );
+            conn.execute(
+                "INSERT INTO register_log (idx, leaf, bytes) VALUES (?1, x'00', ?2)",
+                rusqlite::params![idx, bytes.into_bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO contacts (idx, booking, kind, party, at, minutes)
+                 VALUES (?1, 3, 'call', 'family', '2025-05-01T12:00:00.000Z', NULL)",
+                [idx],
+            )
+            .unwrap();
+        }
+        super::run(&conn).unwrap();
+        let got: Vec<(i64, String)> = conn
+            .prepare("SELECT idx, recorded_at FROM contacts ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (7, "2025-05-01T13:00:00.000Z".to_owned()),
+                (8, "2025-05-04T09:30:00.000Z".to_owned())
+            ]
+        );
     }
 
     fn plan_on(conn: &rusqlite::Connection, sql: &str) -> String {

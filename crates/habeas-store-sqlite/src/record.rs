@@ -250,9 +250,9 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             let booking = u(p, "booking")?;
             open_here(conn, e, booking, on)?;
             let (kind, party, at) = (s(p, "kind")?, s(p, "party")?, s(p, "at")?);
-            conn.prepare_cached("INSERT INTO contacts (idx, booking, kind, party, at, minutes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            conn.prepare_cached("INSERT INTO contacts (idx, booking, kind, party, at, minutes, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .and_then(|mut st| {
-                    st.execute(params![e.index as i64, booking as i64, kind, party, at, p.get("minutes").and_then(Value::as_i64)])
+                    st.execute(params![e.index as i64, booking as i64, kind, party, at, p.get("minutes").and_then(Value::as_i64), e.time.to_string()])
                 })
                 .map_err(backend)?;
             event(conn, booking, e.index)?;

@@ -2029,17 +2029,28 @@ async fn a_decline_to_have_anyone_told_is_a_notice_in_place_of_the_finding() {
         .filter(|c| c.starts_with("notification."))
         .collect();
     assert_eq!(about_carla, ["notification.declined"]);
-    // She changes her mind and calls her mother: the notice ends with the call.
+    // She changes her mind and calls her mother, half an hour ago, written down now: the
+    // notice ends with the call.
+    let half_an_hour_ago = Timestamp(T0 - 1_800_000).to_string();
     let a = w
-        .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call", "party": "family", "at": "2025-05-10T09:00:00Z", "with": "madre", "minutes": 10})))
+        .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call", "party": "family", "at": half_an_hour_ago, "with": "madre", "minutes": 10})))
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let a = w.call("GET", &today, &signed, None).await;
     let notice = finding(&a, "notification.declined");
     // The call came before the decline was written: it ends the serious finding.
     let serious = finding(&a, "notification.family_not_informed");
-    assert_eq!(serious["until"], "2025-05-10T09:00:00.000Z", "{serious}");
-    assert_eq!(notice["until"], "2025-05-10T09:00:00.000Z", "{notice}");
+    assert_eq!(serious["until"], half_an_hour_ago, "{serious}");
+    assert_eq!(notice["until"], half_an_hour_ago, "{notice}");
+    // A call dated back months, written down now, counts from now (after the first call, it
+    // changes nothing; alone, it would have ended the serious finding only now).
+    let a = w
+        .call("POST", "/api/records", &signed, Some(json!({"record": "contact", "facility": "CECOT", "booking": ana, "kind": "call", "party": "family", "at": "2025-05-02T09:00:00Z", "with": "madre", "minutes": 10})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w.call("GET", &today, &signed, None).await;
+    let serious = finding(&a, "notification.family_not_informed");
+    assert_eq!(serious["until"], half_an_hour_ago, "{serious}");
     // The person's file holds it, in the person's words.
     let a = w
         .call(
@@ -2149,8 +2160,7 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
     )
     .await;
     assert_eq!(w.main.size().unwrap(), size, "nothing written");
-    // Her mother called an hour after the admission: recorded, and she is no longer found
-    // uninformed.
+    // Her mother called an hour after the admission: recorded.
     let a = w
         .form(
             "/ui/notify",
@@ -2178,8 +2188,31 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
         ),
         "{entry}"
     );
+    // Written down only now, months after it was made: as of 2025-05-20 the records held no
+    // contact, so she is still found that day; as of today the finding ends when the call was
+    // written, and says so.
     let a = w.call("GET", report, &signed, None).await;
-    assert!(!uninformed(&a), "{}", a.body);
+    assert!(uninformed(&a), "{}", a.body);
+    let today = format!(
+        "/api/reports/compliance?facility=CECOT&as_of={}",
+        w.clock.now().date_string()
+    );
+    let a = w.call("GET", &today, &signed, None).await;
+    let serious = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "notification.family_not_informed" && f["subject"]["booking"] == ana)
+        .unwrap()
+        .clone();
+    assert_eq!(serious["until"], Timestamp(T0).to_string(), "{serious}");
+    assert!(
+        serious["detail"]
+            .as_str()
+            .unwrap()
+            .contains("written to the register only"),
+        "{serious}"
+    );
     // A decline, in her words, witnessed, written now (the form's time left empty).
     let a = w
         .form(

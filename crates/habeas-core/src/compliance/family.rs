@@ -22,8 +22,20 @@ pub struct Declined {
     pub witnessed_by: Option<String>,
 }
 
+/// A family contact: a visit, call or letter with the family or a designated contact person
+/// (a `contact` record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contacted {
+    /// When it happened.
+    pub at: Timestamp,
+    /// When it was written to the register.
+    pub recorded: Timestamp,
+    /// The contact's entry.
+    pub idx: u64,
+}
+
 /// One custody recorded as it began (an admission written at the time, or a transfer in),
-/// with its first family contact and its first decline to have anyone told.
+/// with the family contacts that may be its first and its first decline to have anyone told.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FamilyInformedFacts {
     /// The admission or transfer entry.
@@ -31,9 +43,10 @@ pub struct FamilyInformedFacts {
     pub admitted_at: Timestamp,
     /// A transfer in rather than an admission.
     pub transfer: bool,
-    /// The first family contact (visit, call or letter; family or a designated contact person)
-    /// from the admission on, and its entry.
-    pub first_contact: Option<(Timestamp, u64)>,
+    /// The family contacts from the admission on that may be the first to count: the first one
+    /// written to the register and those dated before it was written (any other is dated, and
+    /// so counts, no earlier than that one does). In no particular order.
+    pub contacts: Vec<Contacted>,
     /// The first decline to have anyone told, from the admission on.
     pub declined: Option<Declined>,
 }
@@ -45,9 +58,10 @@ pub struct FamilyInformedFacts {
 /// contact after it (the person changed their mind), if any.
 ///
 /// A decline counts from when the person said so only when it was written to the register
-/// within `notification.decline_record_hours` of that; one written later counts from when it
-/// was written, so that a decline dated back cannot undo hours in which the records showed
-/// neither a contact nor a decline.
+/// within `notification.decline_record_hours` of that, and a contact from when it happened only
+/// when it was written within `notification.contact_record_hours`; either written later counts
+/// from when it was written, so that an entry dated back cannot undo hours in which the
+/// records showed neither a contact nor a decline.
 pub fn family_informed_findings(
     policy: &Policy,
     f: &FamilyInformedFacts,
@@ -59,15 +73,26 @@ pub fn family_informed_findings(
     }
     let limit = i64::from(policy.notification.family_hours);
     let due = Timestamp(f.admitted_at.millis() + limit * HOUR_MS);
-    let grace = i64::from(policy.notification.decline_record_hours) * HOUR_MS;
-    let counts_from = |d: &Declined| {
-        if d.recorded.millis() - d.at.millis() <= grace {
-            d.at
+    let counts = |at: Timestamp, recorded: Timestamp, hours: u32| {
+        if recorded.millis() - at.millis() <= i64::from(hours) * HOUR_MS {
+            at
         } else {
-            d.recorded.max(d.at)
+            recorded.max(at)
         }
     };
-    let contact = f.first_contact.filter(|(at, _)| *at < day_end);
+    let counts_from =
+        |d: &Declined| counts(d.at, d.recorded, policy.notification.decline_record_hours);
+    // The contact that counts first, and when it counts from.
+    let first = f
+        .contacts
+        .iter()
+        .map(|c| {
+            let from = counts(c.at, c.recorded, policy.notification.contact_record_hours);
+            (from, c)
+        })
+        .min_by_key(|(from, c)| (*from, c.idx))
+        .filter(|(from, _)| *from < day_end);
+    let contact = first.map(|(from, c)| (from, c.idx));
     // A decline made after the family was told stands in place of nothing.
     let declined = f
         .declined
@@ -91,10 +116,14 @@ pub fn family_informed_findings(
         let detail = match ended {
             Some((at, idx, by_decline)) => {
                 evidence.push(idx);
-                match declined {
-                    Some(d) if by_decline && at > d.at => format!(
+                match (declined, first) {
+                    (Some(d), _) if by_decline && at > d.at => format!(
                         "a decline to have anyone told, said to have been made {}, written to the register only {at}, {waited} hours after the {what} of {}, over {limit}: until then the records showed neither a contact nor a decline",
                         d.at, f.admitted_at
+                    ),
+                    (_, Some((_, c))) if !by_decline && at > c.at => format!(
+                        "a family contact said to have happened {}, written to the register only {at}, {waited} hours after the {what} of {}, over {limit}: until then the records showed neither a contact nor a decline",
+                        c.at, f.admitted_at
                     ),
                     _ => {
                         let first = if by_decline {
@@ -260,6 +289,15 @@ mod tests {
         Timestamp(start.millis() + hours * HOUR_MS)
     }
 
+    /// A family contact written to the register as it happened.
+    fn told(when: Timestamp, idx: u64) -> Contacted {
+        Contacted {
+            at: when,
+            recorded: when,
+            idx,
+        }
+    }
+
     #[test]
     fn family_informed_at_the_policys_hours_after_admission_or_transfer() {
         let p = policy();
@@ -269,7 +307,10 @@ mod tests {
             booking: 7,
             admitted_at: admitted,
             transfer: false,
-            first_contact: contact_after_hours.map(|h| (at(admitted, h), 9)),
+            contacts: contact_after_hours
+                .map(|h| told(at(admitted, h), 9))
+                .into_iter()
+                .collect(),
             declined: None,
         };
         let one = |f: &FamilyInformedFacts, day: Date| -> Option<Finding> {
@@ -323,7 +364,10 @@ mod tests {
                 booking: 7,
                 admitted_at: admitted,
                 transfer: false,
-                first_contact: contact.map(|h| (at(admitted, h), 9)),
+                contacts: contact
+                    .map(|h| told(at(admitted, h), 9))
+                    .into_iter()
+                    .collect(),
                 declined: Some(Declined {
                     at: at(admitted, declined_after),
                     recorded: at(admitted, declined_after + 1),
@@ -428,7 +472,7 @@ mod tests {
             booking: 7,
             admitted_at: admitted,
             transfer: false,
-            first_contact: None,
+            contacts: Vec::new(),
             declined: Some(Declined {
                 at: at(admitted, 2),
                 recorded: at(admitted, 2 + lag),
@@ -494,11 +538,11 @@ mod tests {
             [("notification.family_not_informed", None)]
         );
         // A family contact before the late decline was written ends the finding at the contact.
-        let mut told = facts(70);
-        told.first_contact = Some((at(admitted, 30), 9));
-        let told = found(&told, &p, day);
-        assert_eq!(told[0].until, Some(at(admitted, 30).to_string()));
-        assert_eq!(told[0].evidence, [7, 9]);
+        let mut with_contact = facts(70);
+        with_contact.contacts = vec![told(at(admitted, 30), 9)];
+        let with_contact = found(&with_contact, &p, day);
+        assert_eq!(with_contact[0].until, Some(at(admitted, 30).to_string()));
+        assert_eq!(with_contact[0].evidence, [7, 9]);
         // A stricter policy, no hours to write it down: an hour late counts from the writing.
         let mut strict = p.clone();
         strict.notification.decline_record_hours = 0;
@@ -507,6 +551,102 @@ mod tests {
         assert!(found(&facts(0), &strict, day)[0]
             .detail
             .contains("recorded 2026-03-01T02:00:00.000Z)"));
+    }
+
+    #[test]
+    fn a_contact_written_down_late_counts_from_when_it_was_written() {
+        let p = policy();
+        assert_eq!(p.notification.contact_record_hours, 24);
+        let admitted = date("2026-03-01").start();
+        let day = date("2026-03-10");
+        // A call 2 hours after the admission, written `lag` hours after it.
+        let call = |lag: i64, idx: u64| Contacted {
+            at: at(admitted, 2),
+            recorded: at(admitted, 2 + lag),
+            idx,
+        };
+        let facts = |contacts: Vec<Contacted>| FamilyInformedFacts {
+            booking: 7,
+            admitted_at: admitted,
+            transfer: false,
+            contacts,
+            declined: None,
+        };
+        let found =
+            |f: &FamilyInformedFacts, p: &Policy, day: Date| family_informed_findings(p, f, day);
+        // Written within 24 hours (the next morning's batch): counts from the call.
+        assert_eq!(found(&facts(vec![call(24, 9)]), &p, day), []);
+        // Written 25 hours after: counts from 27 hours after the admission, three late.
+        let slow = found(&facts(vec![call(25, 9)]), &p, day);
+        assert_eq!(slow.len(), 1, "{slow:?}");
+        assert_eq!(
+            (
+                slow[0].code,
+                slow[0].since.clone(),
+                slow[0].until.clone(),
+                slow[0].evidence.clone()
+            ),
+            (
+                "notification.family_not_informed",
+                Some(at(admitted, 24).to_string()),
+                Some(at(admitted, 27).to_string()),
+                vec![7, 9]
+            )
+        );
+        // Typed in three days later and dated back to the second hour: serious until then,
+        // and the detail gives both times.
+        let back = found(&facts(vec![call(70, 9)]), &p, day);
+        assert_eq!(back[0].until, Some(at(admitted, 72).to_string()));
+        assert!(
+            back[0]
+                .detail
+                .contains("said to have happened 2026-03-01T02:00:00.000Z")
+                && back[0]
+                    .detail
+                    .contains("written to the register only 2026-03-04T00:00:00.000Z"),
+            "{}",
+            back[0].detail
+        );
+        // Before it was written it was not known: found with no end.
+        let before = found(&facts(vec![call(70, 9)]), &p, date("2026-03-02"));
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].until, None);
+        // Of a late entry and a later call written on time, the one that counts first wins.
+        let both = facts(vec![call(70, 9), told(at(admitted, 30), 10)]);
+        let both = found(&both, &p, day);
+        assert_eq!(
+            (both[0].until.clone(), both[0].evidence.clone()),
+            (Some(at(admitted, 30).to_string()), vec![7, 10])
+        );
+        assert!(
+            both[0].detail.contains("first family contact"),
+            "{}",
+            both[0].detail
+        );
+        // A decline said before the late contact was written stands in its place.
+        let mut declined = facts(vec![call(70, 9)]);
+        declined.declined = Some(Declined {
+            at: at(admitted, 5),
+            recorded: at(admitted, 5),
+            idx: 8,
+            witnessed_by: None,
+        });
+        let declined = found(&declined, &p, day);
+        assert_eq!(
+            declined.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["notification.declined"]
+        );
+        // A stricter policy, 0 hours: a call written an hour after counts from the writing.
+        let mut strict = p.clone();
+        strict.notification.contact_record_hours = 0;
+        assert_eq!(found(&facts(vec![call(1, 9)]), &strict, day), []);
+        let strict_late = facts(vec![Contacted {
+            at: at(admitted, 24),
+            recorded: at(admitted, 25),
+            idx: 9,
+        }]);
+        assert_eq!(found(&strict_late, &strict, day).len(), 1);
+        assert_eq!(found(&strict_late, &p, day), []);
     }
 
     /// `n` custodies that began at F on `day`, the first `declined` of them with a decline.

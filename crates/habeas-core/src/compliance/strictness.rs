@@ -72,6 +72,7 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     // Fewer hours allowed to write a decline down count more declines from when they were
     // written.
     ("notification.decline_record_hours", Stricter::Lower),
+    ("notification.contact_record_hours", Stricter::Lower),
     // A lower temperature, fewer hot days and a longer window find more hot cells.
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),

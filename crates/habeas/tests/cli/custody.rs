@@ -1698,10 +1698,36 @@ fn a_contact_person_the_one_held_designated_counts_as_the_family_told() {
         b.sort_unstable();
         b
     };
-    assert_eq!(
-        found("2024-06-10", "notification.family_not_informed"),
-        [eva]
-    );
     // 34 days after the admission: Eva has had no contact; Ana called her contact 15 days ago.
     assert_eq!(found("2024-07-05", "contact.family"), [eva]);
+    // Rule 68 counts a contact from when it happened only if it was written down within a day
+    // of it: Ana's call of 2024 was written to the register only now, so as of 2024-06-10 the
+    // records held no contact for her either.
+    assert_eq!(
+        found("2024-06-10", "notification.family_not_informed"),
+        [ana, eva]
+    );
+    // Two people admitted 23 hours before now, the call to Lía's contact person written an
+    // hour after it was made: on time, and Sol, with no call, is found.
+    let now: String =
+        serde_json::from_str::<Value>(&reg.ok(&["entry", &(reg.size() - 1).to_string()]).stdout)
+            .unwrap()["time"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let now = habeas_register::Timestamp::parse(&now).unwrap();
+    let ago = |hours: i64| habeas_register::Timestamp(now.millis() - hours * 3_600_000).to_string();
+    let recent = |given: &str| {
+        let mut v = admission(given, "female", "remand");
+        v["admitted_at"] = json!(ago(23));
+        reg.admit(&v)
+    };
+    let (lia, sol) = (recent("Lía"), recent("Sol"));
+    reg.record(
+        &json!({"record": "contact", "facility": "CECOT", "booking": lia, "kind": "call",
+                       "party": "designated", "at": ago(22), "with": "Marta Pérez (amiga)"}),
+    );
+    let two_days_on = habeas_register::Timestamp(now.millis() + 2 * 86_400_000).date_string();
+    let late = found(&two_days_on, "notification.family_not_informed");
+    assert!(late.contains(&sol) && !late.contains(&lia), "{late:?}");
 }
