@@ -172,6 +172,37 @@ impl AppState {
         )
     }
 
+    /// The day a page of a facility `offset_minutes` from UTC shows when none is asked for:
+    /// its local today, or the local day of the register's last entry when that is earlier.
+    pub(crate) fn default_day_at(&self, offset_minutes: i32) -> habeas_core::dates::DefaultDay {
+        if offset_minutes == 0 {
+            return self.default_day();
+        }
+        use habeas_register::store::Store as _;
+        let shift = i64::from(offset_minutes) * 60_000;
+        let local = |t: habeas_register::Timestamp| {
+            habeas_core::dates::Date::of(habeas_register::Timestamp(t.millis() + shift))
+        };
+        let last = self
+            .store
+            .size()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.store.entry(i).ok().flatten())
+            .and_then(|b| habeas_register::entry::decode_header(&b).ok())
+            .map(|(_, time)| local(time).to_string());
+        habeas_core::dates::DefaultDay::new(local(self.clock.now()), last.as_deref())
+    }
+
+    /// A facility's local time, in minutes from UTC (its estate's `utc_offset`; 0 for a
+    /// facility the register does not know).
+    pub(crate) fn utc_offset(&self, facility: &str) -> ApiResult<i32> {
+        Ok(self
+            .store
+            .facility(facility)?
+            .map_or(0, |f| f.utc_offset_minutes))
+    }
+
     pub(crate) fn log(&self, events: &[Event<'_>]) -> ApiResult<()> {
         self.access
             .append_all(events.iter().map(Event::to_draft).collect())

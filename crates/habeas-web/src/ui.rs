@@ -62,10 +62,15 @@ fn i18n() -> Result<&'static I18n, ApiError> {
         .map_err(|e| ApiError::internal(format!("the interface's messages: {e}")))
 }
 
-/// The messages of one language, for a template.
+/// The messages of one language, for a template, and the local time its times are shown in:
+/// UTC unless the page is of one facility ([`Tr::at`]).
 pub struct Tr {
     i18n: &'static I18n,
     lang: Lang,
+    /// The page's local time, in minutes from UTC.
+    offset: i32,
+    /// Its name (`UTC−06:00`), which any message may use as `{ $zone }`.
+    zone: String,
 }
 
 impl Tr {
@@ -73,16 +78,57 @@ impl Tr {
         Ok(Self {
             i18n: i18n()?,
             lang,
+            offset: 0,
+            zone: i18n::zone(0),
         })
+    }
+    /// The same messages, with times at `offset` minutes from UTC (a facility's local time).
+    pub fn at(&self, offset: i32) -> Self {
+        Self {
+            i18n: self.i18n,
+            lang: self.lang,
+            offset,
+            zone: i18n::zone(offset),
+        }
     }
     pub fn lang(&self) -> &'static str {
         self.lang.code()
     }
+    /// The offset from UTC the page's times are in (`UTC`, `UTC−06:00`).
+    pub fn zone(&self) -> &str {
+        &self.zone
+    }
+    /// A register time (UTC) at the page's local time, naming it.
+    pub fn time(&self, iso: &str) -> String {
+        i18n::date_time_at(self.lang, iso, self.offset)
+    }
+    /// The local date of a register time, as the language writes it (a date as it is).
+    pub fn day_of(&self, iso: &str) -> String {
+        i18n::date(
+            self.lang,
+            &i18n::wall_clock(iso, self.offset).unwrap_or_else(|| iso.to_owned()),
+        )
+    }
+    /// The local hour and minute of a register time (`20:05`).
+    pub fn hour(&self, iso: &str) -> String {
+        let local = i18n::wall_clock(iso, self.offset).unwrap_or_else(|| iso.to_owned());
+        local.get(11..16).unwrap_or(&local).to_owned()
+    }
+    /// A time typed in one of the page's forms as a register time (UTC): the wall clock at
+    /// the page's local time, unless it says its own offset ([`i18n::form_time`]).
+    pub fn form_time(&self, v: &str) -> String {
+        i18n::form_time(v, self.offset)
+    }
     pub fn t(&self, id: &str) -> String {
-        self.i18n.message(self.lang, id, &[])
+        self.i18n
+            .message(self.lang, id, &[("zone", self.zone.clone())])
     }
     pub fn t1(&self, id: &str, k: &str, v: &str) -> String {
-        self.i18n.message(self.lang, id, &[(k, v.to_owned())])
+        self.i18n.message(
+            self.lang,
+            id,
+            &[(k, v.to_owned()), ("zone", self.zone.clone())],
+        )
     }
     /// The rule a finding cites, in the page's language (the finding's own text, in English,
     /// where the catalogue lacks its code).
@@ -97,8 +143,15 @@ impl Tr {
         (m != id).then_some(m)
     }
     pub fn t2(&self, id: &str, k1: &str, v1: &str, k2: &str, v2: &str) -> String {
-        self.i18n
-            .message(self.lang, id, &[(k1, v1.to_owned()), (k2, v2.to_owned())])
+        self.i18n.message(
+            self.lang,
+            id,
+            &[
+                (k1, v1.to_owned()),
+                (k2, v2.to_owned()),
+                ("zone", self.zone.clone()),
+            ],
+        )
     }
 }
 
@@ -137,7 +190,13 @@ fn who_without_day(caller: &Caller, back: &str) -> Option<Who> {
 }
 
 fn who(state: &AppState, caller: &Caller, back: &str) -> Option<Who> {
-    let d = state.default_day();
+    who_at(state, caller, back, 0)
+}
+
+/// Who is signed in, on a page of a facility `offset` minutes from UTC: the day note, when
+/// there is one, names that facility's local days.
+fn who_at(state: &AppState, caller: &Caller, back: &str, offset: i32) -> Option<Who> {
+    let d = state.default_day_at(offset);
     let day_note = d
         .earlier()
         .then(|| {
@@ -164,6 +223,11 @@ fn who(state: &AppState, caller: &Caller, back: &str) -> Option<Who> {
 
 fn lang_of(caller: &Caller) -> Lang {
     Lang::parse(&caller.user.language).unwrap_or(Lang::Es)
+}
+
+/// The caller's messages on a page of `facility`: its times at the facility's local time.
+fn local_tr(state: &AppState, caller: &Caller, facility: &str) -> ApiResult<Tr> {
+    Ok(Tr::new(lang_of(caller))?.at(state.utc_offset(facility)?))
 }
 
 fn html(status: StatusCode, page: &impl Template) -> Response {
@@ -726,11 +790,11 @@ struct BoardUnplaced {
 }
 
 impl BoardUnplaced {
-    fn of(u: habeas_store_sqlite::Unplaced) -> Self {
+    fn of(tr: &Tr, u: habeas_store_sqlite::Unplaced) -> Self {
         Self {
             booking: u.booking,
             href: format!("/ui/persons/{}", u.person),
-            admitted_at: u.admitted_at,
+            admitted_at: tr.time(&u.admitted_at),
         }
     }
 }
@@ -827,13 +891,18 @@ fn page_facility(
     Ok(Ok((facility, facilities)))
 }
 
-/// The day a report is as of: the one asked for (`as_of`), else today, or the register's last
-/// recorded day when that is earlier (the page says so at the top).
-fn as_of_day(state: &AppState, asked: Option<&str>) -> ApiResult<habeas_core::dates::Date> {
+/// The day a report is as of: the one asked for (`as_of`), else today at `offset` minutes
+/// from UTC (the facility's local day), or the register's last recorded day when that is
+/// earlier (the page says so at the top).
+fn as_of_day(
+    state: &AppState,
+    asked: Option<&str>,
+    offset: i32,
+) -> ApiResult<habeas_core::dates::Date> {
     match asked {
         Some(d) => habeas_core::dates::Date::parse("as_of", d)
             .map_err(|e| ApiError::bad_request("invalid_field", e.message).field("as_of")),
-        None => Ok(state.default_day().day),
+        None => Ok(state.default_day_at(offset).day),
     }
 }
 
@@ -871,7 +940,7 @@ pub(crate) async fn board(
                 "error-not-found",
             ));
         };
-        let tr = Tr::new(lang_of(&caller))?;
+        let tr = Tr::new(lang_of(&caller))?.at(row.utc_offset_minutes);
         let cells = state.store.cells(Some(&facility))?;
         // Each cell's title: the message formatted once with markers, filled per cell (a
         // Fluent formatting per cell was most of the page's time).
@@ -944,23 +1013,47 @@ pub(crate) async fn board(
             None => (held, Vec::new(), 0, Vec::new()),
         };
         let month_ago = habeas_register::Timestamp(
-            state.default_day().day.plus_days(1).start().millis() - 30 * 86_400_000,
+            state
+                .default_day_at(tr.offset)
+                .day
+                .plus_days(1)
+                .start()
+                .millis()
+                - 30 * 86_400_000
+                - i64::from(tr.offset) * 60_000,
         );
         let refused_at_gate = state
             .store
-            .gate_refusals(&facility, &month_ago.to_string())?;
+            .gate_refusals(&facility, &month_ago.to_string())?
+            .into_iter()
+            .map(|g| habeas_store_sqlite::GateRefusal {
+                at: tr.time(&g.at),
+                ..g
+            })
+            .collect();
         let page = BoardPage {
             refused_at_gate,
             in_no_cell: i18n::int(tr.lang, unplaced.len() as u64),
-            unplaced: unplaced.into_iter().map(BoardUnplaced::of).collect(),
+            unplaced: unplaced
+                .into_iter()
+                .map(|u| BoardUnplaced::of(&tr, u))
+                .collect(),
             unreconciled,
-            pending_order: pending_order.into_iter().map(BoardUnplaced::of).collect(),
+            pending_order: pending_order
+                .into_iter()
+                .map(|u| BoardUnplaced::of(&tr, u))
+                .collect(),
             title: tr.t1(
                 "board-title",
                 "facility",
                 &format!("{} ({})", row.name, row.code),
             ),
-            who: who(state, &caller, &format!("/ui/board?facility={facility}")),
+            who: who_at(
+                state,
+                &caller,
+                &format!("/ui/board?facility={facility}"),
+                tr.offset,
+            ),
             held: i18n::int(tr.lang, held),
             cna: i18n::int(tr.lang, cna),
             occupancy: percent(tr.lang, held, cna),
@@ -1045,9 +1138,10 @@ pub(crate) async fn cell_page(
                 "error-not-found",
             ));
         };
-        let tr = Tr::new(lang_of(&caller))?;
-        let today = state.default_day().day.to_string();
-        let view = state.store.cell_view(&facility, &cell, &today, 12)?;
+        let tr = local_tr(state, &caller, &facility)?;
+        let day = state.default_day_at(tr.offset).day;
+        let today = day.to_string();
+        let view = local_cell_view(state, (&facility, &cell), day, tr.offset, 12)?;
         let yes_no = |b: bool| tr.t(if b { "yes" } else { "no" });
         let on_off =
             |b: Option<bool>| b.map_or("—".to_owned(), |b| tr.t(if b { "on" } else { "off" }));
@@ -1060,17 +1154,14 @@ pub(crate) async fn cell_page(
                 booking: o.booking,
                 status: tr.t(&format!("status-{}", o.legal_status)),
                 presence: tr.t(&format!("presence-{}", o.presence)),
-                since: o
-                    .since
-                    .as_deref()
-                    .map_or("—".to_owned(), |s| i18n::date_time(tr.lang, s)),
+                since: o.since.as_deref().map_or("—".to_owned(), |s| tr.time(s)),
             })
             .collect();
         let movements = view
             .movements
             .iter()
             .map(|m| MovementLine {
-                at: m.at.get(11..16).unwrap_or(&m.at).to_owned(),
+                at: tr.hour(&m.at),
                 kind: tr.t(&format!("movement-{}", m.kind)),
                 people: i18n::int(tr.lang, m.people),
                 open_air: yes_no(m.open_air),
@@ -1080,7 +1171,7 @@ pub(crate) async fn cell_page(
             .readings
             .iter()
             .map(|r| ReadingLine {
-                at: i18n::date_time(tr.lang, &r.at),
+                at: tr.time(&r.at),
                 temperature: tenths(tr.lang, r.temperature_dc, "°C"),
                 humidity: tenths(tr.lang, r.humidity_permille, "%"),
                 heat_index: tenths(tr.lang, r.heat_index_dc, "°C"),
@@ -1090,7 +1181,12 @@ pub(crate) async fn cell_page(
             .collect();
         let page = CellPage {
             title: tr.t2("cell-title", "cell", &cell, "facility", &facility),
-            who: who(state, &caller, &format!("/ui/cells/{facility}/{cell}")),
+            who: who_at(
+                state,
+                &caller,
+                &format!("/ui/cells/{facility}/{cell}"),
+                tr.offset,
+            ),
             area: format!(
                 "{} m²",
                 i18n::decimal(tr.lang, row.area_cm2 as f64 / 10_000.0, 1)
@@ -1114,6 +1210,33 @@ pub(crate) async fn cell_page(
     .await
 }
 
+/// A cell's view on `day`, a local day of a facility `offset` minutes from UTC: the store's
+/// view of the UTC days that day spans, with the movements of the local day only.
+fn local_cell_view(
+    state: &AppState,
+    (facility, cell): (&str, &str),
+    day: habeas_core::dates::Date,
+    offset: i32,
+    readings: u32,
+) -> ApiResult<habeas_store_sqlite::CellView> {
+    let mut view = state
+        .store
+        .cell_view(facility, cell, &day.to_string(), readings)?;
+    if offset == 0 {
+        return Ok(view);
+    }
+    let other = day.plus_days(if offset < 0 { 1 } else { -1 });
+    let more = state
+        .store
+        .cell_view(facility, cell, &other.to_string(), 0)?;
+    let local_day = day.to_string();
+    view.movements.extend(more.movements);
+    view.movements
+        .retain(|m| i18n::wall_clock(&m.at, offset).is_some_and(|w| w.starts_with(&local_day)));
+    view.movements.sort_by(|a, b| a.at.cmp(&b.at));
+    Ok(view)
+}
+
 /// Who may read people's files: the API's readers.
 fn file_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Response> {
     if crate::api::READERS.contains(&caller.role) {
@@ -1130,12 +1253,10 @@ fn file_reader(state: &AppState, caller: &Caller, action: &str) -> Option<Respon
     Some(error_page(StatusCode::FORBIDDEN, caller, "error-forbidden"))
 }
 
-/// A payload's fields in one line, in the reader's language: `field: value; …`.
-fn details(payload: &serde_json::Value, lang: Lang) -> String {
-    match Tr::new(lang) {
-        Ok(tr) => detail_value(payload, &tr, 0, None),
-        Err(_) => String::new(),
-    }
+/// A payload's fields in one line, in the reader's language and `tr`'s local time:
+/// `field: value; …`.
+fn details(payload: &serde_json::Value, tr: &Tr) -> String {
+    detail_value(payload, tr, 0, None)
 }
 
 /// What an entry of a person's file says, as one sentence in the reader's language (the
@@ -1380,7 +1501,7 @@ fn value_catalogues(key: &str) -> &'static [&'static str] {
 fn detail_value(v: &serde_json::Value, tr: &Tr, depth: usize, key: Option<&str>) -> String {
     use serde_json::Value;
     match v {
-        Value::String(s) if is_iso_time(s) => i18n::date_time(tr.lang, s),
+        Value::String(s) if is_iso_time(s) => tr.time(s),
         Value::String(s) if is_iso_date(s) => i18n::date(tr.lang, s),
         Value::String(s) if key == Some("purpose") => shown_purpose(tr, s),
         Value::String(s) => key
@@ -1437,15 +1558,6 @@ fn is_iso_time(s: &str) -> bool {
     s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && is_iso_date(&s[..10])
 }
 
-/// A `datetime-local` value (`YYYY-MM-DDTHH:MM`) as a register time (UTC).
-fn form_time(v: &str) -> String {
-    if v.len() == 16 {
-        format!("{v}:00.000Z")
-    } else {
-        v.to_owned()
-    }
-}
-
 /// Refuses (and logs) a role not in `roles`.
 fn only(state: &AppState, caller: &Caller, roles: &[Role], action: &str) -> Option<Response> {
     if roles.contains(&caller.role) {
@@ -1494,12 +1606,17 @@ mod tests {
             "people_heard": 300,
         });
         assert_eq!(
-            details(&payload, Lang::Es),
+            details(&payload, &Tr::new(Lang::Es).unwrap()),
             "ingreso: 30/05/2025 10:00 UTC; detención: (cuándo: 28/05/2025 08:00 UTC, autoridad: PNC); \
              extranjera: no; órdenes: (vence: 29/11/2025, tipo: detención provisional); \
              personas oídas: 300"
         );
-        let en = details(&payload, Lang::En);
+        let en = details(&payload, &Tr::new(Lang::En).unwrap());
+        let local = details(&payload, &Tr::new(Lang::Es).unwrap().at(-360));
+        assert!(
+            local.starts_with("ingreso: 30/05/2025 04:00 (UTC\u{2212}06:00); detención: (cuándo: 28/05/2025 02:00 (UTC\u{2212}06:00)"),
+            "{local}"
+        );
         assert!(
             en.contains("expires: 29 Nov 2025") && en.contains("kind: pretrial detention"),
             "{en}"

@@ -180,8 +180,8 @@ pub(crate) async fn admit_page(State(state): State<Arc<AppState>>, headers: Head
         if let Some(r) = only(state, &caller, &[Role::Registry, Role::Director], "admit") {
             return Ok(r);
         }
-        let tr = Tr::new(lang_of(&caller))?;
-        let now = state.clock.now().to_string();
+        let tr = admit_tr(state, &caller, caller.user.facilities.first())?;
+        let now = i18n::wall_clock(&state.clock.now().to_string(), tr.offset).unwrap_or_default();
         let mut vals = std::collections::BTreeMap::new();
         vals.insert("nationalities".to_owned(), "SV".to_owned());
         vals.insert(
@@ -196,6 +196,15 @@ pub(crate) async fn admit_page(State(state): State<Arc<AppState>>, headers: Head
         Ok(html(StatusCode::OK, &AdmitPage::new(tr, &caller, 1, vals)))
     })
     .await
+}
+
+/// The caller's messages for an admission to `facility`: its times at that facility's local
+/// time when the caller works there, else in UTC.
+fn admit_tr(state: &AppState, caller: &Caller, facility: Option<&String>) -> ApiResult<Tr> {
+    match facility.map(|f| f.trim()) {
+        Some(f) if caller.covers(f) => local_tr(state, caller, f),
+        _ => Tr::new(lang_of(caller)),
+    }
 }
 
 /// The form field, and its step, where a domain error about `field` is shown.
@@ -276,7 +285,7 @@ fn step_problems(
         }
     };
     let time = |out: &mut std::collections::BTreeMap<String, String>, n: &str| {
-        if !get(n).is_empty() && habeas_core::dates::parse_time(&form_time(get(n))).is_none() {
+        if !get(n).is_empty() && habeas_core::dates::parse_time(&tr.form_time(get(n))).is_none() {
             out.insert(n.to_owned(), tr.t("admit-bad-time"));
         }
     };
@@ -353,8 +362,9 @@ fn domain_message(tr: &Tr, field: &str, message: &str) -> String {
     tr.known(&key).unwrap_or_else(|| message.to_owned())
 }
 
-/// The admission a completed form asks for, as the JSON of `habeas admit`.
-fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json::Value {
+/// The admission a completed form asks for, as the JSON of `habeas admit` (its times read at
+/// `tr`'s local time).
+fn admission_json(v: &std::collections::BTreeMap<String, String>, tr: &Tr) -> serde_json::Value {
     let get = |k: &str| v.get(k).map_or("", |s| s.trim());
     let mut surnames = vec![get("surname1").to_owned()];
     if !get("surname2").is_empty() {
@@ -381,10 +391,10 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
             "sex": get("sex"),
             "nationalities": get("nationalities").split(',').map(str::trim).filter(|n| !n.is_empty()).collect::<Vec<_>>(),
         },
-        "admitted_at": form_time(get("admitted_at")),
+        "admitted_at": tr.form_time(get("admitted_at")),
         "legal_status": get("legal_status"),
         "orders": orders,
-        "arrest": {"at": form_time(get("arrest_at")), "place": get("arrest_place"), "authority": get("arrest_authority")},
+        "arrest": {"at": tr.form_time(get("arrest_at")), "place": get("arrest_place"), "authority": get("arrest_authority")},
         "new_person": get("new_person") == "on",
         "injuries": lines(get("injuries")),
         "ill_treatment_complaints": lines(get("ill_treatment")),
@@ -423,10 +433,10 @@ fn admission_json(v: &std::collections::BTreeMap<String, String>) -> serde_json:
             "notification_requested": get("consular_requested") == "on",
         });
         if !get("consular_advised_at").is_empty() {
-            c["rights_advised_at"] = form_time(get("consular_advised_at")).into();
+            c["rights_advised_at"] = tr.form_time(get("consular_advised_at")).into();
         }
         if !get("consular_notified_at").is_empty() {
-            c["notified_at"] = form_time(get("consular_notified_at")).into();
+            c["notified_at"] = tr.form_time(get("consular_notified_at")).into();
         }
         admission["consular"] = c;
     }
@@ -463,7 +473,7 @@ pub(crate) async fn admit_form(
         ) {
             return Ok((r, None));
         }
-        let tr = Tr::new(lang_of(&caller))?;
+        let tr = admit_tr(&state, &caller, form.get("facility"))?;
         let step: usize = form
             .get("step")
             .and_then(|s| s.parse().ok())
@@ -502,7 +512,7 @@ pub(crate) async fn admit_form(
             html(StatusCode::BAD_REQUEST, &page)
         };
         let input: habeas_core::custody::AdmissionInput =
-            match serde_path_to_error::deserialize(admission_json(&vals)) {
+            match serde_path_to_error::deserialize(admission_json(&vals, &tr)) {
                 Ok(i) => i,
                 Err(e) => {
                     let field = e.path().to_string();

@@ -170,17 +170,23 @@ pub(crate) struct PeriodQuery {
     to: Option<String>,
 }
 
-/// How a custody began and ended, in the page's language.
-fn custody_line(tr: &Tr, c: &habeas_store_sqlite::AgreementCustody) -> String {
+/// How a custody began and ended, in the page's language, at the local time of the facility
+/// that held it (`offsets`: each facility's, in minutes from UTC).
+fn custody_line(
+    tr: &Tr,
+    offsets: &std::collections::HashMap<String, i32>,
+    c: &habeas_store_sqlite::AgreementCustody,
+) -> String {
+    let tr = &tr.at(offsets.get(&c.facility).copied().unwrap_or(0));
     let began = match &c.transferred_from {
         Some(from) => tr.t2(
             "agr-began-transfer",
             "at",
-            &i18n::date_time(tr.lang, &c.began_at),
+            &tr.time(&c.began_at),
             "from",
             from,
         ),
-        None => tr.t1("agr-began", "at", &i18n::date_time(tr.lang, &c.began_at)),
+        None => tr.t1("agr-began", "at", &tr.time(&c.began_at)),
     };
     let ended = match (&c.ended_at, c.end_reason.as_deref()) {
         (Some(at), reason) => {
@@ -191,16 +197,7 @@ fn custody_line(tr: &Tr, c: &habeas_store_sqlite::AgreementCustody) -> String {
                     .unwrap_or_else(|| r.to_owned()),
                 None => String::new(),
             };
-            format!(
-                "; {}",
-                tr.t2(
-                    "agr-ended",
-                    "at",
-                    &i18n::date_time(tr.lang, at),
-                    "why",
-                    &why
-                )
-            )
+            format!("; {}", tr.t2("agr-ended", "at", &tr.time(at), "why", &why))
         }
         (None, _) => String::new(),
     };
@@ -212,7 +209,11 @@ fn custody_line(tr: &Tr, c: &habeas_store_sqlite::AgreementCustody) -> String {
     )
 }
 
-fn people_lines(tr: &Tr, r: &AgreementReport) -> Vec<PersonLine> {
+fn people_lines(
+    tr: &Tr,
+    offsets: &std::collections::HashMap<String, i32>,
+    r: &AgreementReport,
+) -> Vec<PersonLine> {
     let currency = r.currency.as_deref().unwrap_or("");
     r.people
         .iter()
@@ -220,7 +221,11 @@ fn people_lines(tr: &Tr, r: &AgreementReport) -> Vec<PersonLine> {
             person: p.person,
             name: p.name.clone(),
             nationalities: p.nationalities.join(", "),
-            custodies: p.custodies.iter().map(|c| custody_line(tr, c)).collect(),
+            custodies: p
+                .custodies
+                .iter()
+                .map(|c| custody_line(tr, offsets, c))
+                .collect(),
             references: p
                 .custodies
                 .iter()
@@ -340,9 +345,18 @@ pub(crate) async fn agreement_page(
                 &i18n::date(tr.lang, &r.findings_as_of),
             ),
         });
+        // Each custody's times at its facility's local time.
+        let mut offsets = std::collections::HashMap::new();
+        if let Some(r) = &report {
+            for c in r.people.iter().flat_map(|p| p.custodies.iter()) {
+                if !offsets.contains_key(&c.facility) {
+                    offsets.insert(c.facility.clone(), state.utc_offset(&c.facility)?);
+                }
+            }
+        }
         let people = report
             .as_ref()
-            .map(|r| people_lines(&tr, r))
+            .map(|r| people_lines(&tr, &offsets, r))
             .unwrap_or_default();
         let page = AgreementPage {
             title: tr.t2(

@@ -48,7 +48,7 @@ fn allocate_view(
     if let Some(r) = scoped(state, caller, &custody.facility, "allocate") {
         return Ok(Err(r));
     }
-    let tr = Tr::new(lang_of(caller))?;
+    let tr = local_tr(state, caller, &custody.facility)?;
     let cells = state
         .store
         .cells(Some(&custody.facility))?
@@ -75,7 +75,12 @@ fn allocate_view(
                 ("facility", custody.facility.clone()),
             ],
         ),
-        who: who(state, caller, &format!("/ui/allocations?booking={booking}")),
+        who: who_at(
+            state,
+            caller,
+            &format!("/ui/allocations?booking={booking}"),
+            tr.offset,
+        ),
         csrf: caller.csrf.clone().unwrap_or_default(),
         person: file.person,
         booking,
@@ -166,7 +171,7 @@ pub(crate) async fn allocate_form(
         )
         .and_then(|a| a.with_second_authority(second.as_deref()))
         .and_then(|a| {
-            let at = (!form.at.trim().is_empty()).then(|| form_time(form.at.trim()));
+            let at = (!form.at.trim().is_empty()).then(|| page.tr.form_time(form.at.trim()));
             a.with_at(at.as_deref(), state.clock.now())
         }) {
             Ok(a) => a,

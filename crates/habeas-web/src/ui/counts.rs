@@ -82,17 +82,21 @@ fn counts_view(
     if let Some(r) = scoped(state, caller, &facility, "record a roll count") {
         return Ok(Err(r));
     }
-    let tr = Tr::new(lang_of(caller))?;
+    let tr = local_tr(state, caller, &facility)?;
     let now = state.clock.now();
     let today = day
         .filter(|d| habeas_core::dates::Date::parse("date", d).is_ok())
-        .map_or_else(|| state.default_day().day.to_string(), str::to_owned);
-    let report = state.store.count_report(&facility, &today)?;
+        .map_or_else(
+            || state.default_day_at(tr.offset).day.to_string(),
+            str::to_owned,
+        );
+    let all = state.store.cells(Some(&facility))?;
+    let report = local_count_report(state, &facility, &today, tr.offset, &all)?;
     let lines = report
         .lines
         .iter()
         .map(|l| ReconciliationLine {
-            at: l.at.get(11..16).unwrap_or(&l.at).to_owned(),
+            at: tr.hour(&l.at),
             cell: l.cell.clone(),
             counted: i18n::int(tr.lang, l.counted),
             expected: i18n::int(tr.lang, l.expected),
@@ -128,7 +132,6 @@ fn counts_view(
         ),
         None => (String::new(), String::new()),
     };
-    let all = state.store.cells(Some(&facility))?;
     let mut units: Vec<String> = all.iter().map(|c| c.unit.clone()).collect();
     units.dedup();
     let unit = unit
@@ -158,16 +161,18 @@ fn counts_view(
             "date",
             &i18n::date(tr.lang, &today),
         ),
-        who: who(
+        who: who_at(
             state,
             caller,
             &format!("/ui/counts?facility={facility}&date={today}&unit={unit}"),
+            tr.offset,
         ),
         csrf: caller.csrf.clone().unwrap_or_default(),
-        at: values
-            .get("at")
-            .cloned()
-            .unwrap_or_else(|| now.to_string().get(0..16).unwrap_or("").to_owned()),
+        at: values.get("at").cloned().unwrap_or_else(|| {
+            i18n::wall_clock(&now.to_string(), tr.offset)
+                .and_then(|t| t.get(0..16).map(str::to_owned))
+                .unwrap_or_default()
+        }),
         facility,
         general: None,
         head_count,
@@ -181,6 +186,44 @@ fn counts_view(
         unit,
         tr,
     }))
+}
+
+/// The counts of `day`, a local day of a facility `offset` minutes from UTC: the store's
+/// reports of the UTC days it spans, with the counts made that local day only, and the cells
+/// (of `cells`, the facility's) none of them counted.
+fn local_count_report(
+    state: &AppState,
+    facility: &str,
+    day: &str,
+    offset: i32,
+    cells: &[habeas_store_sqlite::CellRow],
+) -> ApiResult<habeas_store_sqlite::CountReport> {
+    let mut report = state.store.count_report(facility, day)?;
+    if offset == 0 {
+        return Ok(report);
+    }
+    let Ok(date) = habeas_core::dates::Date::parse("date", day) else {
+        return Ok(report);
+    };
+    let other = date.plus_days(if offset < 0 { 1 } else { -1 }).to_string();
+    let more = state.store.count_report(facility, &other)?;
+    report.lines.extend(more.lines);
+    report
+        .lines
+        .retain(|l| i18n::wall_clock(&l.at, offset).is_some_and(|w| w.starts_with(day)));
+    report
+        .lines
+        .sort_by(|a, b| (a.idx, &a.cell).cmp(&(b.idx, &b.cell)));
+    let counted: std::collections::BTreeSet<&str> =
+        report.lines.iter().map(|l| l.cell.as_str()).collect();
+    let mut not_counted: Vec<String> = cells
+        .iter()
+        .map(|c| c.code.clone())
+        .filter(|c| !counted.contains(c.as_str()))
+        .collect();
+    not_counted.sort();
+    report.not_counted = not_counted;
+    Ok(report)
 }
 
 pub(crate) async fn counts_page(
@@ -262,9 +305,10 @@ pub(crate) async fn counts_form(
             page.general = Some(page.tr.t("count-empty"));
             return Ok((html(StatusCode::BAD_REQUEST, &page), None));
         }
+        let at = page.tr.form_time(&page.at);
         let count = match habeas_core::events::RollCount::new(
             &page.facility,
-            &form_time(&page.at),
+            &at,
             &counts,
             state.clock.now(),
         ) {
@@ -278,7 +322,9 @@ pub(crate) async fn counts_form(
         let back = format!(
             "/ui/counts?facility={}&date={}&unit={}",
             page.facility,
-            form_time(&page.at).get(0..10).unwrap_or(""),
+            i18n::wall_clock(&at, page.tr.offset)
+                .and_then(|t| t.get(0..10).map(str::to_owned))
+                .unwrap_or_default(),
             page.unit
         );
         Ok((

@@ -83,8 +83,9 @@ fn view(
             Ok(f) => f,
             Err(r) => return Ok(Err(r)),
         };
-    let tr = Tr::new(lang_of(caller))?;
-    let day = state.default_day().day;
+    let tr = local_tr(state, caller, &facility)?;
+    // The units' days are the facility's local days.
+    let day = state.default_day_at(tr.offset).day;
     let records = state
         .store
         .food_services(&facility, day.plus_days(1 - DAYS), 1000)?;
@@ -132,7 +133,7 @@ fn view(
         .map(|f| f.units.into_iter().map(|(code, _)| code).collect())
         .unwrap_or_default();
     Ok(Ok(FoodPage {
-        who: who(state, caller, "/ui/food"),
+        who: who_at(state, caller, "/ui/food", tr.offset),
         csrf: caller.csrf.clone().unwrap_or_default(),
         summary: tr.t2(
             "food-summary",

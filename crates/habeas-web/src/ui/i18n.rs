@@ -177,11 +177,70 @@ pub fn date(lang: Lang, iso: &str) -> String {
 }
 
 /// A timestamp (`YYYY-MM-DDTHH:MM…`, UTC) as a date and a time of day, saying that the time is
-/// UTC: the register keeps every time in UTC, and a facility's staff may be in another zone.
+/// UTC: the register keeps every time in UTC. Pages of one facility show its local time
+/// instead ([`date_time_at`]).
 pub fn date_time(lang: Lang, iso: &str) -> String {
     match iso.get(11..16) {
         Some(hm) if iso.len() >= 16 => format!("{} {hm} UTC", date(lang, iso)),
         _ => date(lang, iso),
+    }
+}
+
+/// A fixed offset from UTC as a reader names it: `UTC` for none, else `UTC−06:00`,
+/// `UTC+05:30` (with a true minus sign).
+pub fn zone(offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return "UTC".to_owned();
+    }
+    let sign = if offset_minutes < 0 { '\u{2212}' } else { '+' };
+    let m = offset_minutes.unsigned_abs();
+    format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// A register time (or any RFC 3339 time) as the wall clock `offset_minutes` from UTC reads
+/// it, written as the register writes times (`YYYY-MM-DDTHH:MM:SS.sssZ`, the `Z` meaning
+/// nothing here); `None` for what is not a time.
+pub fn wall_clock(iso: &str, offset_minutes: i32) -> Option<String> {
+    let t = habeas_core::dates::parse_time(iso)?;
+    Some(habeas_register::Timestamp(t.millis() + i64::from(offset_minutes) * 60_000).to_string())
+}
+
+/// A timestamp (UTC) as a date and a time of day at `offset_minutes` from UTC (a facility's
+/// local time), naming the offset: `7 Dec 2026 10:37 (UTC−06:00)`, `07/12/2026 10:37
+/// (UTC−06:00)`; at offset 0 as [`date_time`] (`… UTC`). What is not a time (a date) is
+/// written as [`date_time`] writes it.
+pub fn date_time_at(lang: Lang, iso: &str, offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return date_time(lang, iso);
+    }
+    match wall_clock(iso, offset_minutes) {
+        Some(local) => format!(
+            "{} {} ({})",
+            date(lang, &local),
+            local.get(11..16).unwrap_or(""),
+            zone(offset_minutes)
+        ),
+        None => date_time(lang, iso),
+    }
+}
+
+/// A time typed in a form as a register time (UTC): a `datetime-local` value
+/// (`YYYY-MM-DDTHH:MM`, or with seconds) is the wall clock at `offset_minutes` from UTC (the
+/// facility's local time) and is converted; a time that says its own offset or `Z` is kept
+/// as typed, for the domain to read; what is not a time is kept too, for the domain to refuse
+/// naming the field.
+pub fn form_time(v: &str, offset_minutes: i32) -> String {
+    let v = v.trim();
+    let utc = match v.len() {
+        16 => format!("{v}:00.000Z"),
+        19 => format!("{v}.000Z"),
+        _ => return v.to_owned(),
+    };
+    match habeas_register::Timestamp::parse(&utc) {
+        Ok(t) => {
+            habeas_register::Timestamp(t.millis() - i64::from(offset_minutes) * 60_000).to_string()
+        }
+        Err(_) => utc,
     }
 }
 
@@ -226,8 +285,108 @@ mod tests {
             "16/03/2025 08:05 UTC"
         );
         assert_eq!(date(Lang::En, "someday"), "someday");
+        assert_eq!(date_time(Lang::En, "2025-03-16"), "16 Mar 2025");
         assert_eq!(Lang::from_accept(Some("en-GB,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_accept(Some("fr-FR, es-SV;q=0.8")), Lang::Es);
         assert_eq!(Lang::from_accept(None), Lang::Es);
+    }
+
+    #[test]
+    fn times_at_a_facilitys_offset_name_it() {
+        // 02:05 UTC on 8 December is the evening before at -06:00.
+        let t = "2026-12-08T02:05:00.000Z";
+        assert_eq!(
+            date_time_at(Lang::En, t, -360),
+            "7 Dec 2026 20:05 (UTC\u{2212}06:00)"
+        );
+        assert_eq!(
+            date_time_at(Lang::Es, t, -360),
+            "07/12/2026 20:05 (UTC\u{2212}06:00)"
+        );
+        // At offset 0 the time is said as UTC, as before.
+        assert_eq!(date_time_at(Lang::En, t, 0), "8 Dec 2026 02:05 UTC");
+        assert_eq!(date_time_at(Lang::Es, t, 0), date_time(Lang::Es, t));
+        for (lang, utc, offset, local) in [
+            // Positive and not whole hours: 21:40 UTC is the next day at +05:30.
+            (
+                Lang::En,
+                "2026-12-31T21:40:00.000Z",
+                330,
+                "1 Jan 2027 03:10 (UTC+05:30)",
+            ),
+            (
+                Lang::Es,
+                "2026-03-01T00:30:00.000Z",
+                -45,
+                "28/02/2026 23:45 (UTC\u{2212}00:45)",
+            ),
+            // Either side of local midnight, in a leap year.
+            (
+                Lang::En,
+                "2024-03-01T05:59:59.999Z",
+                -360,
+                "29 Feb 2024 23:59 (UTC\u{2212}06:00)",
+            ),
+            (
+                Lang::En,
+                "2024-03-01T06:00:00.000Z",
+                -360,
+                "1 Mar 2024 00:00 (UTC\u{2212}06:00)",
+            ),
+            // Any RFC 3339 time is read.
+            (
+                Lang::En,
+                "2026-12-07T20:05:00-06:00",
+                -360,
+                "7 Dec 2026 20:05 (UTC\u{2212}06:00)",
+            ),
+        ] {
+            assert_eq!(date_time_at(lang, utc, offset), local, "{utc} at {offset}");
+        }
+        // A date is a date.
+        assert_eq!(date_time_at(Lang::En, "2026-12-07", -360), "7 Dec 2026");
+        assert_eq!(zone(0), "UTC");
+        assert_eq!(zone(-360), "UTC\u{2212}06:00");
+        assert_eq!(zone(840), "UTC+14:00");
+        assert_eq!(zone(-570), "UTC\u{2212}09:30");
+    }
+
+    #[test]
+    fn a_local_time_typed_in_a_form_becomes_the_utc_instant() {
+        // 20:05 on 7 December at -06:00 is 02:05 UTC on the 8th.
+        assert_eq!(
+            form_time("2026-12-07T20:05", -360),
+            "2026-12-08T02:05:00.000Z"
+        );
+        assert_eq!(
+            form_time("2026-12-07T20:05:30", -360),
+            "2026-12-08T02:05:30.000Z"
+        );
+        assert_eq!(
+            form_time("2027-01-01T03:10", 330),
+            "2026-12-31T21:40:00.000Z"
+        );
+        assert_eq!(form_time("2026-12-07T20:05", 0), "2026-12-07T20:05:00.000Z");
+        // A time that says its offset, or Z, is the instant it says.
+        assert_eq!(
+            form_time(" 2026-12-07T20:05:00Z ", -360),
+            "2026-12-07T20:05:00Z"
+        );
+        assert_eq!(
+            form_time("2026-12-07T20:05:00-06:00", 120),
+            "2026-12-07T20:05:00-06:00"
+        );
+        // What is not a time is left for the domain to refuse.
+        assert_eq!(
+            form_time("2026-13-07T20:05", -360),
+            "2026-13-07T20:05:00.000Z"
+        );
+        assert_eq!(form_time("ayer", -360), "ayer");
+        // The wall clock is the form's value again.
+        assert_eq!(
+            wall_clock("2026-12-08T02:05:00.000Z", -360).as_deref(),
+            Some("2026-12-07T20:05:00.000Z")
+        );
+        assert_eq!(wall_clock("someday", -360), None);
     }
 }

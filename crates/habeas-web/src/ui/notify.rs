@@ -62,7 +62,7 @@ fn notify_view(
     ) {
         return Ok(Err(r));
     }
-    let tr = Tr::new(lang_of(caller))?;
+    let tr = local_tr(state, caller, &custody.facility)?;
     let hours = habeas_core::compliance::Policy::mandela_minimum()
         .map_err(|e| ApiError::internal(e.message))?
         .notification
@@ -85,12 +85,17 @@ fn notify_view(
             tr.lang,
             "notify-due",
             &[
-                ("admitted", i18n::date_time(tr.lang, &custody.admitted_at)),
+                ("admitted", tr.time(&custody.admitted_at)),
                 ("hours", hours.to_string()),
-                ("due", i18n::date_time(tr.lang, &due)),
+                ("due", tr.time(&due)),
             ],
         ),
-        who: who(state, caller, &format!("/ui/notify?booking={booking}")),
+        who: who_at(
+            state,
+            caller,
+            &format!("/ui/notify?booking={booking}"),
+            tr.offset,
+        ),
         csrf: caller.csrf.clone().unwrap_or_default(),
         person: file.person,
         booking,
@@ -134,7 +139,8 @@ pub(crate) struct NotifyForm {
     /// Filled from the custody, never from the form.
     #[serde(skip)]
     facility: String,
-    /// When it happened (`YYYY-MM-DDTHH:MM`, UTC); now when empty.
+    /// When it happened (`YYYY-MM-DDTHH:MM`, the facility's local time, or a time with its
+    /// offset); now when empty.
     #[serde(default)]
     at: String,
     #[serde(default)]
@@ -152,14 +158,16 @@ pub(crate) struct NotifyForm {
 }
 
 impl NotifyForm {
-    /// The record the form describes, as `POST /api/records` takes it.
+    /// The record the form describes, as `POST /api/records` takes it (its time read at the
+    /// page's local time, `tr`'s).
     fn record(
         &self,
         now: habeas_register::Timestamp,
+        tr: &Tr,
     ) -> Result<serde_json::Value, (String, String)> {
         let at = match self.at.trim() {
             "" => now.to_string(),
-            t => form_time(t),
+            t => tr.form_time(t),
         };
         fn text(s: &str) -> Option<&str> {
             Some(s.trim()).filter(|s| !s.is_empty())
@@ -233,7 +241,7 @@ pub(crate) async fn notify_form(
         let actor = crate::api::actor(&caller)?;
         let draft = page
             .form
-            .record(now)
+            .record(now, &page.tr)
             .and_then(|r| {
                 serde_json::from_value::<habeas_core::record::RecordInput>(r)
                     .map_err(|e| ("form".to_owned(), e.to_string()))

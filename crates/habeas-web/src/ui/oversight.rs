@@ -63,8 +63,8 @@ pub(crate) async fn compliance_page(
             Ok(f) => f,
             Err(r) => return Ok(r),
         };
-        let tr = Tr::new(lang_of(&caller))?;
-        let as_of = as_of_day(&state, q.as_of.as_deref())?;
+        let tr = local_tr(&state, &caller, &facility)?;
+        let as_of = as_of_day(&state, q.as_of.as_deref(), tr.offset)?;
         let evaluation =
             state
                 .evaluations
@@ -134,7 +134,7 @@ pub(crate) async fn compliance_page(
                     .map(|(step, _)| tr.t(&format!("death-step-{step}")))
                     .collect();
                 (
-                    i18n::date_time(tr.lang, &d.at),
+                    tr.time(&d.at),
                     d.booking.to_string(),
                     if pending.is_empty() {
                         tr.t("dash-all-steps-done")
@@ -152,10 +152,11 @@ pub(crate) async fn compliance_page(
                 "date",
                 &i18n::date(tr.lang, &as_of.to_string()),
             ),
-            who: who(
+            who: who_at(
                 &state,
                 &caller,
                 &format!("/ui/compliance?facility={facility}"),
+                tr.offset,
             ),
             total: i18n::int(tr.lang, evaluation.findings.len() as u64),
             grave: i18n::int(tr.lang, tally.by_severity[0]),
@@ -193,7 +194,15 @@ pub(crate) async fn compliance_page(
             legal_data,
             regime_day: i18n::date(tr.lang, &as_of.plus_days(-1).to_string()),
             deaths,
-            corrections: state.store.identity_corrections(Some(&facility), 200)?,
+            corrections: state
+                .store
+                .identity_corrections(Some(&facility), 200)?
+                .into_iter()
+                .map(|c| habeas_store_sqlite::CorrectionRow {
+                    at: tr.time(&c.at),
+                    ..c
+                })
+                .collect(),
             tr,
         };
         Ok(html(StatusCode::OK, &page))
@@ -491,7 +500,7 @@ pub(crate) async fn access_log_page(
                 actor.trim_start_matches("user:").to_owned(),
                 tr.t(&format!("access-{short}")),
                 e["facility"].as_str().unwrap_or("").to_owned(),
-                details(&e["payload"], tr.lang),
+                details(&e["payload"], &tr),
             ));
         }
         let older = (next > 0).then(|| {
@@ -578,8 +587,9 @@ pub(crate) async fn national_page(
         ) {
             return Ok(r);
         }
+        // Every facility's page: its times in UTC, and its day UTC's (the page says so).
         let tr = Tr::new(lang_of(&caller))?;
-        let as_of = as_of_day(&state, q.as_of.as_deref())?;
+        let as_of = as_of_day(&state, q.as_of.as_deref(), 0)?;
         // Every facility's findings in one evaluation; a person's counted in the facility
         // that holds them.
         let evaluation = state
@@ -774,7 +784,7 @@ fn evaluated(tr: &Tr, e: &crate::evaluations::Evaluation) -> String {
     let when = tr.t2(
         "dash-evaluated",
         "when",
-        &i18n::date_time(tr.lang, &e.made_at.to_string()),
+        &tr.time(&e.made_at.to_string()),
         "size",
         &i18n::int(tr.lang, e.register_size),
     );

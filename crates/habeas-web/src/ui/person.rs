@@ -313,8 +313,22 @@ pub(crate) async fn person_page(
             Ok(f) => f,
             Err(page) => return Ok((page, None)),
         };
-        // The day the page shows (today, or the register's last recorded day when earlier).
-        let today = state.default_day().day.to_string();
+        // Each facility's times at its local time: the file's facility (the one it is read
+        // for) gives the page's, each custody and entry its own.
+        let mut offsets = std::collections::HashMap::new();
+        for code in std::iter::once(facility.as_str())
+            .chain(file.custodies.iter().map(|c| c.facility.as_str()))
+            .chain(history.iter().filter_map(|h| h["facility"].as_str()))
+        {
+            if !offsets.contains_key(code) {
+                offsets.insert(code.to_owned(), state.utc_offset(code)?);
+            }
+        }
+        let tr = tr.at(offsets.get(&facility).copied().unwrap_or(0));
+        let tr_of = |code: &str| tr.at(offsets.get(code).copied().unwrap_or(tr.offset));
+        // The day the page shows (the facility's local today, or the register's last
+        // recorded day when earlier).
+        let today = state.default_day_at(tr.offset).day.to_string();
         let custodies = file
             .custodies
             .iter()
@@ -347,7 +361,7 @@ pub(crate) async fn person_page(
                     "custody-heading",
                     &[
                         ("facility", c.facility.clone()),
-                        ("date", i18n::date(tr.lang, &c.admitted_at)),
+                        ("date", tr_of(&c.facility).day_of(&c.admitted_at)),
                         ("booking", c.booking.to_string()),
                     ],
                 ),
@@ -410,8 +424,10 @@ pub(crate) async fn person_page(
                             .map(|c| c.facility.as_str())
                     })
                     .unwrap_or("—");
-                let said = sentence(&tr, kind, facility, &payload);
-                let mut shown = details(&payload, tr.lang);
+                // The entry's times at its facility's local time.
+                let etr = tr_of(facility);
+                let said = sentence(&etr, kind, facility, &payload);
+                let mut shown = details(&payload, &etr);
                 if others > 0 {
                     let with = tr.t1("person-with-others", "n", &i18n::int(tr.lang, others));
                     shown = if shown.is_empty() {
@@ -425,7 +441,7 @@ pub(crate) async fn person_page(
                 let restricted = kind == habeas_core::kinds::HEALTH
                     && !matches!(caller.role, Role::Health | Role::Inspector);
                 TimelineLine {
-                    when: i18n::date_time(tr.lang, h["time"].as_str().unwrap_or("")),
+                    when: etr.time(h["time"].as_str().unwrap_or("")),
                     what: if label.starts_with("kind-") {
                         kind.to_owned()
                     } else {
@@ -465,7 +481,7 @@ pub(crate) async fn person_page(
                 .filter(|c| c.ended_by.is_none())
                 .map(|c| c.booking)
                 .collect();
-            let as_of = state.default_day().day;
+            let as_of = state.default_day_at(tr.offset).day;
             let evaluation =
                 state
                     .evaluations
@@ -511,7 +527,12 @@ pub(crate) async fn person_page(
             today: today.clone(),
             findings_href: format!("/ui/persons/{person}?{query}&findings=true#findings"),
             findings,
-            who: who(&state, &caller, &format!("/ui/persons/{person}?{query}")),
+            who: who_at(
+                &state,
+                &caller,
+                &format!("/ui/persons/{person}?{query}"),
+                tr.offset,
+            ),
             person,
             name: format!("{} {}", file.given_names, file.surnames),
             birth: i18n::date(tr.lang, &file.birth_date),

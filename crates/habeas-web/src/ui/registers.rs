@@ -87,9 +87,9 @@ pub(crate) async fn hearings_page(
             Ok(f) => f,
             Err(r) => return Ok(r),
         };
-        let tr = Tr::new(lang_of(&caller))?;
+        let tr = local_tr(state, &caller, &facility)?;
         let this_month = state
-            .default_day()
+            .default_day_at(tr.offset)
             .day
             .to_string()
             .get(0..7)
@@ -107,7 +107,7 @@ pub(crate) async fn hearings_page(
                 (
                     if marked { "expired" } else { "" },
                     vec![
-                        i18n::date_time(tr.lang, &h.at),
+                        tr.time(&h.at),
                         h.court.clone(),
                         tr.t(&format!("mode-{}", h.mode)),
                         h.counsel.clone().unwrap_or_else(|| "—".to_owned()),
@@ -124,10 +124,11 @@ pub(crate) async fn hearings_page(
             |m: Option<String>| m.map(|m| format!("/ui/hearings?facility={facility}&month={m}"));
         let page = ListPage {
             title: tr.t2("hear-title", "facility", &facility, "month", &month),
-            who: who(
+            who: who_at(
                 state,
                 &caller,
                 &format!("/ui/hearings?facility={facility}&month={month}"),
+                tr.offset,
             ),
             action: "/ui/hearings",
             filters: vec![
@@ -195,13 +196,13 @@ pub(crate) async fn contacts_page(
             Ok(f) => f,
             Err(r) => return Ok(r),
         };
-        let tr = Tr::new(lang_of(&caller))?;
+        let tr = local_tr(state, &caller, &facility)?;
         let valid = |d: &Option<String>| {
             d.as_deref()
                 .filter(|d| habeas_core::dates::Date::parse("day", d).is_ok())
                 .map(str::to_owned)
         };
-        let to = valid(&q.to).unwrap_or_else(|| state.default_day().day.to_string());
+        let to = valid(&q.to).unwrap_or_else(|| state.default_day_at(tr.offset).day.to_string());
         let from = valid(&q.from).unwrap_or_else(|| days_before(&to, 30));
         const PARTIES: [&str; 7] = [
             "family",
@@ -243,7 +244,7 @@ pub(crate) async fn contacts_page(
                         ""
                     },
                     vec![
-                        i18n::date_time(tr.lang, &c.at),
+                        tr.time(&c.at),
                         format!("{} ({})", c.name, c.booking),
                         tr.t(&format!("contact-{}", c.kind)),
                         tr.t(&format!("party-{}", c.party)),
@@ -261,7 +262,7 @@ pub(crate) async fn contacts_page(
         );
         let page = ListPage {
             title: tr.t1("contacts-title", "facility", &facility),
-            who: who(state, &caller, "/ui/contacts"),
+            who: who_at(state, &caller, "/ui/contacts", tr.offset),
             action: "/ui/contacts",
             filters: vec![
                 facility_filter(&tr, &facility),
@@ -335,9 +336,10 @@ pub(crate) async fn complaints_page(
             Ok(f) => f,
             Err(r) => return Ok(r),
         };
-        let tr = Tr::new(lang_of(&caller))?;
+        let tr = local_tr(state, &caller, &facility)?;
         let open = q.status != "all";
-        let today = state.default_day().day.to_string();
+        // Overdue once the facility's local day is past the reply's due day.
+        let today = state.default_day_at(tr.offset).day.to_string();
         let complaints = state.store.complaints(&facility, open, 500)?;
         state.listed(
             &caller,
@@ -354,7 +356,7 @@ pub(crate) async fn complaints_page(
                 (
                     if overdue { "expired" } else { "" },
                     vec![
-                        i18n::date_time(tr.lang, &k.at),
+                        tr.time(&k.at),
                         format!("{} ({})", k.name, k.booking),
                         i18n::date(tr.lang, &k.reply_due),
                         k.replied
@@ -369,7 +371,7 @@ pub(crate) async fn complaints_page(
             .collect();
         let page = ListPage {
             title: tr.t1("complaints-title", "facility", &facility),
-            who: who(state, &caller, "/ui/complaints"),
+            who: who_at(state, &caller, "/ui/complaints", tr.offset),
             action: "/ui/complaints",
             filters: vec![
                 facility_filter(&tr, &facility),

@@ -85,7 +85,7 @@ fn view(
             Ok(f) => f,
             Err(r) => return Ok(Err(r)),
         };
-    let tr = Tr::new(lang_of(caller))?;
+    let tr = local_tr(state, caller, &facility)?;
     let requests = state.store.whereabouts_requests(&facility, open, 500)?;
     state.listed(
         caller,
@@ -113,7 +113,7 @@ fn view(
                         "requests-answered-not-held"
                     },
                     "at",
-                    &i18n::date_time(tr.lang, at),
+                    &tr.time(at),
                     "entry",
                     &e.to_string(),
                 ),
@@ -124,7 +124,7 @@ fn view(
                 if overdue { "expired" } else { "" },
                 vec![
                     r.idx.to_string(),
-                    i18n::date_time(tr.lang, &r.at),
+                    tr.time(&r.at),
                     format!("{} ({})", r.requester, r.relationship),
                     r.sought_name.clone(),
                     answered,
@@ -133,7 +133,7 @@ fn view(
         })
         .collect();
     Ok(Ok(RequestsPage {
-        who: who(state, caller, "/ui/whereabouts-requests"),
+        who: who_at(state, caller, "/ui/whereabouts-requests", tr.offset),
         csrf: caller.csrf.clone().unwrap_or_default(),
         summary: tr.t1(
             "requests-summary",
@@ -202,7 +202,7 @@ pub(crate) async fn requests_form(
         };
         let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
         let at = opt(&form.at)
-            .map(|t| form_time(&t))
+            .map(|t| page.tr.form_time(&t))
             .unwrap_or_else(|| state.clock.now().to_string());
         let input = if form.action == "reply" {
             habeas_core::record::RecordInput::WhereaboutsReply {

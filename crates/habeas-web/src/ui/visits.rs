@@ -128,7 +128,7 @@ fn view(
             Ok(f) => f,
             Err(r) => return Ok(Err(r)),
         };
-    let tr = Tr::new(lang_of(caller))?;
+    let tr = local_tr(state, caller, &facility)?;
     let visits = state.store.oversight_visits(&facility, 500)?;
     state.listed(caller, &facility, "visits register", None, 0)?;
     let rows = visits
@@ -163,10 +163,10 @@ fn view(
                 },
                 vec![
                     v.idx.to_string(),
-                    i18n::date_time(tr.lang, &v.at),
+                    tr.time(&v.at),
                     v.requested_at
                         .as_deref()
-                        .map(|t| i18n::date_time(tr.lang, t))
+                        .map(|t| tr.time(t))
                         .unwrap_or_default(),
                     format!(
                         "{} ({})",
@@ -191,7 +191,7 @@ fn view(
     let outcomes = choices("visit-outcome", &OUTCOMES.map(VisitOutcome::as_str));
     let exposures = choices("exposure", &EXPOSURES.map(Exposure::as_str));
     Ok(Ok(VisitsPage {
-        who: who(state, caller, "/ui/visits"),
+        who: who_at(state, caller, "/ui/visits", tr.offset),
         csrf: caller.csrf.clone().unwrap_or_default(),
         summary: tr.t1(
             "visits-summary",
@@ -226,9 +226,10 @@ pub(crate) async fn visits_page(
     .await
 }
 
-/// The form's record, as the API would take it: empty fields are absent; a field the form
-/// cannot read (an unknown kind, a number that is not one) is named.
-fn input(form: &VisitsForm, now: &str) -> Result<RecordInput, (&'static str, String)> {
+/// The form's record, as the API would take it: empty fields are absent, times are read at the
+/// page's local time (`tr`'s); a field the form cannot read (an unknown kind, a number that
+/// is not one) is named.
+fn input(form: &VisitsForm, now: &str, tr: &Tr) -> Result<RecordInput, (&'static str, String)> {
     let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
     let lines = |v: &str| -> Vec<String> {
         v.lines()
@@ -256,9 +257,9 @@ fn input(form: &VisitsForm, now: &str) -> Result<RecordInput, (&'static str, Str
     Ok(RecordInput::OversightVisit {
         facility: form.facility.clone(),
         at: opt(&form.at)
-            .map(|t| form_time(&t))
+            .map(|t| tr.form_time(&t))
             .unwrap_or_else(|| now.to_owned()),
-        requested_at: opt(&form.requested_at).map(|t| form_time(&t)),
+        requested_at: opt(&form.requested_at).map(|t| tr.form_time(&t)),
         visitor_kind,
         visitor: form.visitor.clone(),
         independent: match form.independent.as_str() {
@@ -294,15 +295,17 @@ pub(crate) async fn visits_form(
         ("record a visit", "/ui/visits"),
         view,
         move |state, caller, page: &VisitsPage| {
-            Ok(match input(&form, &state.clock.now().to_string()) {
-                Ok(i) => i
-                    .validate(state.clock.now(), &crate::api::actor(caller)?)
-                    .map_err(|e| (e.field, e.message)),
-                Err((field, value)) => Err((
-                    field.to_owned(),
-                    page.tr.t1("visits-not-known", "value", &value),
-                )),
-            })
+            Ok(
+                match input(&form, &state.clock.now().to_string(), &page.tr) {
+                    Ok(i) => i
+                        .validate(state.clock.now(), &crate::api::actor(caller)?)
+                        .map_err(|e| (e.field, e.message)),
+                    Err((field, value)) => Err((
+                        field.to_owned(),
+                        page.tr.t1("visits-not-known", "value", &value),
+                    )),
+                },
+            )
         },
     )
     .await
