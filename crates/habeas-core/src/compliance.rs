@@ -14,6 +14,7 @@ mod activities;
 mod conditions;
 mod family;
 mod food;
+mod harm;
 pub mod strictness;
 mod treatment;
 pub use activities::{activity_findings, sentence_plan_findings, ActivityFacts, SentencePlanFacts};
@@ -25,6 +26,7 @@ pub use family::{
     declines_frequent_findings, family_informed_findings, Contacted, CustodyBegun, Declined,
     FamilyInformedFacts,
 };
+pub use harm::{harm_findings, HarmFacts, HarmStepDone};
 pub use food::{
     food_findings, food_gaps, FoodPolicy, FoodServiceFacts, NoFoodRecords, OccupiedUnit,
 };
@@ -74,6 +76,9 @@ pub struct Policy {
     /// Added with the daily record of food and water: a file without it gets the minimum.
     #[serde(default)]
     pub food: FoodPolicy,
+    /// Added with the serious-harm cases: a file without it gets the minimum.
+    #[serde(default)]
+    pub harm: HarmPolicy,
     /// The thresholds this policy relaxes below the Mandela minimum, each with the law that
     /// allows it (`relaxes = [{ key = "contact.family_days", reference = "…" }]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -81,6 +86,40 @@ pub struct Policy {
     /// The name, the SHA-256 of the file and what it relaxes, set when the file is read.
     #[serde(skip)]
     source: PolicySource,
+}
+
+/// Mandela Rules 69 and 71(1): a serious injury or illness, or a transfer to a health
+/// institution, is told to the person the prisoner designated; a serious injury is reported to
+/// an independent authority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarmPolicy {
+    /// Hours after the harm by which the designated person (or the family) is told, or the
+    /// person has asked that nobody be (Rule 69).
+    #[serde(default = "default_harm_hours")]
+    pub designated_hours: u32,
+    /// Hours after a serious injury by which it is reported to an authority independent of the
+    /// prison administration (Rule 71(1): "without delay").
+    #[serde(default = "default_harm_hours")]
+    pub authority_hours: u32,
+    /// Hours within which a step is written to the register after it was done for it to count
+    /// from when it was done; one written later counts from when it was written.
+    #[serde(default = "default_harm_hours")]
+    pub record_hours: u32,
+}
+
+fn default_harm_hours() -> u32 {
+    24
+}
+
+impl Default for HarmPolicy {
+    fn default() -> Self {
+        Self {
+            designated_hours: default_harm_hours(),
+            authority_hours: default_harm_hours(),
+            record_hours: default_harm_hours(),
+        }
+    }
 }
 
 /// Rules 6–8: the register entry is made at admission, and every person held is placed.
@@ -1245,6 +1284,9 @@ pub struct Facts {
     /// The custodies recorded as they began, with their first family contact and the first
     /// decline to have anyone told.
     pub family_informed: Vec<FamilyInformedFacts>,
+    /// The serious-harm cases (injury, illness, transfer to a health institution) opened by
+    /// the day, with their steps.
+    pub harms: Vec<HarmFacts>,
     /// The custodies recorded as they began in the year up to the day, held or not, each with
     /// whether a decline was recorded for it by the day.
     pub custodies_begun: Vec<CustodyBegun>,
@@ -1359,6 +1401,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
         &facts.custodies_begun,
         as_of,
     ));
+    out.extend(facts.harms.iter().flat_map(|h| harm_findings(policy, h, as_of)));
     sort(&mut out);
     out
 }

@@ -17,6 +17,8 @@ pub const RECORD_KINDS: &[&str] = &[
     "contact",
     "contact_request",
     "notification_declined",
+    "serious_harm",
+    "harm_step",
     "complaint",
     "complaint_reply",
     "complaint_referral",
@@ -65,6 +67,16 @@ pub fn record(kind: &str) -> Option<Value> {
             "at": "2025-05-31T10:00:00Z",
             "statement": "No quiere que se avise a nadie de su detención: «mi madre está enferma y no quiero que se preocupe».",
             "witnessed_by": "Lcda. Ana Pérez, trabajo social"
+        }),
+        "serious_harm" => json!({
+            "record": "serious_harm", "facility": "CECOT", "booking": 300,
+            "at": "2025-05-31T14:20:00Z", "kind": "injury",
+            "circumstances": "Caída desde la litera superior en la celda S1-C03; fractura de muñeca, llevado a la enfermería y luego al Hospital Nacional Rosales."
+        }),
+        "harm_step" => json!({
+            "record": "harm_step", "facility": "CECOT", "case": 301,
+            "step": "independent_authority_informed", "at": "2025-05-31T18:00:00Z",
+            "detail": "Informe enviado a la Fiscalía General de la República, oficio FGR-UDV-1234-2025."
         }),
         "contact_request" => json!({
             "record": "contact_request", "facility": "CECOT", "booking": 300, "kind": "call",

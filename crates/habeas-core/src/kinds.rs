@@ -87,5 +87,11 @@ pub const SENTENCE_PLAN: &str = "custody.sentence_plan";
 /// A unit's food and drinking water on one day: the meals served, whether water was available
 /// whenever needed (Mandela Rule 22).
 pub const FOOD_SERVICE: &str = "food.service";
+/// A serious injury, a serious illness or a transfer to a health institution of a person held
+/// (Mandela Rules 69 and 71(1)): it opens a case.
+pub const HARM: &str = "harm.recorded";
+/// A step of a serious-harm case: the designated person told, the person's request that nobody
+/// be, the report to an independent authority.
+pub const HARM_STEP: &str = "harm.step";
 /// An environment reading (temperature, lighting, ventilation) for a cell or unit.
 pub const ENVIRONMENT: &str = "environment.reading";

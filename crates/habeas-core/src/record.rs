@@ -102,6 +102,36 @@ pub enum RecordInput {
         #[serde(default)]
         witnessed_by: Option<String>,
     },
+    /// A serious injury, a serious illness, or a transfer to a health institution of a person
+    /// held (Mandela Rules 69 and 71(1)). It opens a case: the person they designated to receive
+    /// their health information (or their family) is told, unless they ask that nobody be; a
+    /// serious injury is reported to an authority independent of the prison administration.
+    /// What happened, not the medical detail (a health record holds that).
+    SeriousHarm {
+        facility: String,
+        booking: u64,
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        kind: HarmKind,
+        /// Where and how it happened, or where the person was taken (at most 2000 characters).
+        circumstances: String,
+    },
+    /// A step of a serious-harm case done: the designated person told, the person's own request
+    /// that nobody be (in their words), the report to an independent authority.
+    HarmStep {
+        facility: String,
+        /// The `serious_harm` entry.
+        case: u64,
+        step: HarmStepKind,
+        /// When it was done, or when the person said so: not in the future, not before the harm.
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::dates::time_schema))]
+        at: String,
+        /// Who was told, by what means and the reference of the report; or the person's words.
+        detail: String,
+        /// A second person present when the person asked that nobody be told.
+        #[serde(default)]
+        witnessed_by: Option<String>,
+    },
     /// A request or complaint (Rules 54–57).
     Complaint {
         facility: String,
@@ -399,6 +429,28 @@ pub enum SanctionKind {
     ReducedFoodOrWater,
     CollectivePunishment,
     FamilyContactBan,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HarmKind {
+    Injury,
+    Illness,
+    HospitalTransfer,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HarmStepKind {
+    /// The person designated to receive the prisoner's health information, or the family, told
+    /// (Rule 69).
+    DesignatedInformed,
+    /// The prisoner's explicit request that nobody be told (Rule 69), in their words.
+    NoticeDeclined,
+    /// Reported to an authority independent of the prison administration (Rule 71(1)).
+    IndependentAuthorityInformed,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -899,6 +951,53 @@ impl RecordInput {
                     &f,
                     kinds::NOTIFICATION_DECLINED,
                     format!("custody:{booking}"),
+                    p,
+                ))
+            }
+            Self::SeriousHarm {
+                facility,
+                booking,
+                at,
+                kind,
+                circumstances,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::HARM,
+                    format!("custody:{booking}"),
+                    json!({"booking": booking, "at": at.to_string(), "kind": tag(kind), "circumstances": text("circumstances", circumstances, 2000)?}),
+                ))
+            }
+            Self::HarmStep {
+                facility,
+                case,
+                step,
+                at,
+                detail,
+                witnessed_by,
+            } => {
+                let f = FacilityCode::parse("facility", facility)?;
+                let at = past_time("at", at, now)?;
+                let mut p = json!({"case": case, "step": tag(step), "at": at.to_string(), "detail": text("detail", detail, 1000)?});
+                if let Some(w) = optional_text("witnessed_by", witnessed_by.as_deref(), 200)? {
+                    if *step != HarmStepKind::NoticeDeclined {
+                        return Err(DomainError::invalid(
+                            "witnessed_by",
+                            "a witness is recorded for the person's request that nobody be told",
+                        ));
+                    }
+                    if let Some(o) = p.as_object_mut() {
+                        o.insert("witnessed_by".into(), json!(w));
+                    }
+                }
+                Ok(draft(
+                    actor,
+                    &f,
+                    kinds::HARM_STEP,
+                    format!("harm_case:{case}"),
                     p,
                 ))
             }

@@ -77,6 +77,7 @@ pub(crate) fn facts(
         family_visit_requests: family_visit_request_facts(conn, facility, as_of)?,
         activities: activity_facts(conn, facility, as_of)?,
         family_informed: family_informed_facts(conn, facility, as_of)?,
+        harms: harm_facts(conn, facility, as_of)?,
         custodies_begun: custodies_begun_facts(conn, facility, as_of)?,
         hot_days: cell_day_maxima(conn, facility, as_of, "temperature_dc")?,
         heat_index_days: cell_day_maxima(conn, facility, as_of, "heat_index_dc")?,
@@ -203,6 +204,44 @@ fn family_informed_facts(
             contacts: contacts.remove(&booking).unwrap_or_default(),
             declined,
         });
+    }
+    Ok(out)
+}
+
+/// The serious-harm cases opened by the end of `as_of`, each with every step recorded for it.
+fn harm_facts(
+    conn: &Connection,
+    facility: Option<&str>,
+    as_of: Date,
+) -> rusqlite::Result<Vec<habeas_core::compliance::HarmFacts>> {
+    let end = format!("{as_of}T99");
+    let mut st = conn.prepare_cached(
+        "SELECT h.idx, h.booking, h.at, h.kind, s.step, s.at, s.recorded_at, s.idx
+         FROM harm_cases h LEFT JOIN harm_steps s ON s.harm_case = h.idx
+         WHERE (?1 IS NULL OR h.facility = ?1) AND h.at <= ?2
+         ORDER BY h.idx, s.idx",
+    )?;
+    let mut rows = st.query(rusqlite::params![facility, end])?;
+    let mut out: Vec<habeas_core::compliance::HarmFacts> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let idx = r.get::<_, i64>(0)? as u64;
+        if out.last().is_none_or(|h| h.idx != idx) {
+            out.push(habeas_core::compliance::HarmFacts {
+                booking: r.get::<_, i64>(1)? as u64,
+                idx,
+                at: time_of("at", &r.get::<_, String>(2)?)?,
+                kind: r.get(3)?,
+                steps: Vec::new(),
+            });
+        }
+        if let (Some(step), Some(case)) = (r.get::<_, Option<String>>(4)?, out.last_mut()) {
+            case.steps.push(habeas_core::compliance::HarmStepDone {
+                step,
+                at: time_of("at", &r.get::<_, String>(5)?)?,
+                recorded: time_of("recorded_at", &r.get::<_, String>(6)?)?,
+                idx: r.get::<_, i64>(7)? as u64,
+            });
+        }
     }
     Ok(out)
 }

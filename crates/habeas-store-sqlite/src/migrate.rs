@@ -148,6 +148,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contacts_recorded_at",
         include_str!("../migrations/0032_contacts_recorded_at.sql"),
     ),
+    (
+        33,
+        "harm_cases",
+        include_str!("../migrations/0033_harm_cases.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied, each in its own transaction.

@@ -35,6 +35,8 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "contacts",
     "contact_requests",
     "notification_declines",
+    "harm_cases",
+    "harm_steps",
     "complaints",
     "incidents",
     "incident_people",

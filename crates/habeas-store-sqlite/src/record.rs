@@ -276,6 +276,55 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             .map_err(backend)?;
             event(conn, booking, e.index)?;
         }
+        kinds::HARM => {
+            let booking = u(p, "booking")?;
+            // Held here, and after the custody began (`open_here` checks `at`).
+            open_here(conn, e, booking, on)?;
+            let (at, kind) = (s(p, "at")?, s(p, "kind")?);
+            conn.prepare_cached(
+                "INSERT INTO harm_cases (idx, booking, facility, at, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.index as i64, booking as i64, e.facility, at, kind])
+            })
+            .map_err(backend)?;
+            event(conn, booking, e.index)?;
+        }
+        kinds::HARM_STEP => {
+            let case = u(p, "case")?;
+            let at = s(p, "at")?;
+            // The facility that recorded the harm keeps its case, whether or not it still
+            // holds the person.
+            let found: Option<(i64, String)> = conn
+                .prepare_cached("SELECT booking, at FROM harm_cases WHERE idx = ?1 AND facility = ?2")
+                .and_then(|mut st| {
+                    st.query_row(params![case as i64, e.facility], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(backend)?;
+            let Some((booking, harmed)) = found else {
+                return Err(not_held_here(
+                    "case",
+                    format_args!("entry {case} is not a serious-harm case"),
+                    &e.facility,
+                ));
+            };
+            if at < harmed.as_str() {
+                return Err(reject(
+                    "at",
+                    format!("{at} is before the harm it follows ({harmed})"),
+                ));
+            }
+            let step = s(p, "step")?;
+            conn.prepare_cached(
+                "INSERT INTO harm_steps (idx, harm_case, step, at, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![e.index as i64, case as i64, step, at, e.time.to_string()])
+            })
+            .map_err(backend)?;
+            event(conn, booking as u64, e.index)?;
+        }
         kinds::CONTACT_REQUEST => {
             let booking = u(p, "booking")?;
             open_here(conn, e, booking, on)?;

@@ -1001,3 +1001,17 @@ field-statement = in the person's words
 field-witnessed_by = witnessed by
 rule-notification-declined = Mandela Rule 68: informing the family or a designated contact person is the person's right; a decline is theirs alone to make (inspectors check it with them, Rules 83-85)
 rule-notification-declines_frequent = Mandela Rule 68 with Rules 83-85: declines recorded for many of the people taken in suggest declines recorded for people who did not decline
+
+# Serious injury, serious illness, transfer to a health institution (Rules 69 and 71(1))
+kind-harm-recorded = serious injury, illness or hospital transfer
+kind-harm-step = step after a serious injury or illness
+harm-injury = serious injury
+harm-illness = serious illness
+harm-hospital_transfer = transfer to a health institution
+harm-step-designated_informed = designated person or family told
+harm-step-notice_declined = the person asked that nobody be told
+sentence-harm = Case of { $kind }, on { $at }: { $circumstances }.
+sentence-harm-step = After the serious injury or illness (entry { $case }): { $step }, on { $at }: { $detail }.
+rule-harm-designated_not_informed = Mandela Rule 69: the person designated to receive a prisoner's health information is notified of a serious illness, injury or transfer to a health institution
+rule-harm-not_reported = Mandela Rule 71(1): a serious injury in custody is reported without delay to an authority independent of the prison administration
+rule-harm-notice_declined = Mandela Rule 69: a prisoner's explicit request that nobody be notified of an illness or injury is respected (inspectors check it with them, Rules 83-85)

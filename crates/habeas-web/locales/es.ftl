@@ -1001,3 +1001,17 @@ field-statement = en palabras de la persona
 field-witnessed_by = testigo
 rule-notification-declined = Regla Mandela 68: informar a la familia o a la persona de contacto designada es un derecho de la persona; solo ella puede renunciar a él (los inspectores lo comprueban con ella, Reglas 83-85)
 rule-notification-declines_frequent = Regla Mandela 68 con las Reglas 83-85: negativas registradas para muchas de las personas ingresadas hacen pensar en negativas registradas por quienes no las dieron
+
+# Lesión grave, enfermedad grave, traslado a un centro de salud (Reglas 69 y 71(1))
+kind-harm-recorded = lesión o enfermedad grave, o traslado a un hospital
+kind-harm-step = diligencia tras una lesión o enfermedad grave
+harm-injury = lesión grave
+harm-illness = enfermedad grave
+harm-hospital_transfer = traslado a un centro de salud
+harm-step-designated_informed = avisada la persona designada o la familia
+harm-step-notice_declined = la persona pidió que no se avisara a nadie
+sentence-harm = Caso de { $kind }, el { $at }: { $circumstances }.
+sentence-harm-step = Tras la lesión o enfermedad grave (asiento { $case }): { $step }, el { $at }: { $detail }.
+rule-harm-designated_not_informed = Regla Mandela 69: se notifica a la persona designada para recibir la información de salud del recluso una enfermedad o lesión grave o su traslado a un centro de salud
+rule-harm-not_reported = Regla Mandela 71(1): una lesión grave bajo custodia se comunica sin dilación a una autoridad independiente de la administración penitenciaria
+rule-harm-notice_declined = Regla Mandela 69: se respeta la petición expresa del recluso de que no se notifique a nadie una enfermedad o lesión (los inspectores lo comprueban con él, Reglas 83-85)

@@ -468,6 +468,15 @@ fn record_draft(
     // the registry and the direction; the rest of the file for the staff who keep it.
     let roles: &'static [Role] = match draft.kind.as_str() {
         habeas_core::kinds::HEALTH => &[Role::Health],
+        // A serious injury, illness or hospital transfer, and its notifications: the health
+        // staff who see it, the direction that notifies (Rule 69), and the staff of the file.
+        habeas_core::kinds::HARM | habeas_core::kinds::HARM_STEP => &[
+            Role::Health,
+            Role::Director,
+            Role::Registry,
+            Role::Custody,
+            Role::Legal,
+        ],
         k if k.starts_with("discipline.") => &[Role::Director],
         // The visit register is kept by the registry and the direction.
         habeas_core::kinds::OVERSIGHT_VISIT => &[Role::Registry, Role::Director],

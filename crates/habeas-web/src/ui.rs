@@ -1457,6 +1457,30 @@ fn sentence(tr: &Tr, kind: &str, facility: &str, p: &serde_json::Value) -> Optio
             "sentence-death-step",
             vec![("step", field("step")), ("at", field("at"))],
         ),
+        habeas_core::kinds::HARM => (
+            "sentence-harm",
+            vec![
+                // Not from the catalogue of kinds: a health record's `injury` is not serious.
+                (
+                    "kind",
+                    p["kind"]
+                        .as_str()
+                        .and_then(|k| tr.known(&format!("harm-{k}")))
+                        .unwrap_or_else(|| field("kind")),
+                ),
+                ("at", field("at")),
+                ("circumstances", field("circumstances")),
+            ],
+        ),
+        habeas_core::kinds::HARM_STEP => (
+            "sentence-harm-step",
+            vec![
+                ("case", field("case")),
+                ("step", field("step")),
+                ("at", field("at")),
+                ("detail", field("detail")),
+            ],
+        ),
         _ => return None,
     };
     Some(
@@ -1480,7 +1504,7 @@ fn value_catalogues(key: &str) -> &'static [&'static str] {
         "kind" => &["order", "contact", "movement", "health", "programme"],
         "mode" => &["mode"],
         "party" => &["party"],
-        "step" => &["death-step"],
+        "step" => &["death-step", "harm-step"],
         "reason" => &["release-reason", "reason"],
         "scope" => &["scope"],
         "presence" => &["presence"],

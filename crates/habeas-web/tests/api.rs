@@ -2803,6 +2803,30 @@ impl World {
         assert!(page(&a).contains(&format!("id=\"{nav}\"")), "{}", page(&a));
     }
 
+    /// `POST /api/records` of `body`, recorded: its entry.
+    async fn record(&self, headers: &[(&str, &str)], body: Value) -> u64 {
+        let a = self.call("POST", "/api/records", headers, Some(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body["entry"].as_u64().unwrap()
+    }
+
+    /// `POST /api/records` of `body` refused with `status`, naming `field` (if any), and
+    /// nothing written.
+    async fn record_refused(
+        &self,
+        headers: &[(&str, &str)],
+        body: Value,
+        (status, field): (StatusCode, Option<&str>),
+    ) {
+        let before = self.main.size().unwrap();
+        let a = self.call("POST", "/api/records", headers, Some(body)).await;
+        assert_eq!(a.status, status, "{}", a.body);
+        if field.is_some() {
+            assert_eq!(a.body["error"]["field"].as_str(), field, "{}", a.body);
+        }
+        assert_eq!(self.main.size().unwrap(), before, "nothing written");
+    }
+
     /// A register's form refused: 400, the refusal shown (`id="{refused}"`) naming `label`,
     /// and nothing written.
     async fn form_refused(
@@ -6646,4 +6670,165 @@ async fn an_agreements_account_for_its_director_the_nation_and_inspectors() {
         .call("GET", "/ui/board", &[("cookie", &custody)], None)
         .await;
     assert!(!page(&a).contains("id=\"nav-agreements\""));
+}
+
+/// Rules 69 and 71(1): a serious injury opens a case, found until the person's designated
+/// contact is told and the injury is reported to an independent authority; each step is
+/// checked against the case and the facility that keeps it; a refusal writes nothing.
+#[tokio::test]
+async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (beto, _) = w.people[1];
+    let (health, health_csrf) = w.session("hea.cecot").await;
+    let health = [
+        ("cookie", health.as_str()),
+        (CSRF_HEADER, health_csrf.as_str()),
+    ];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let hours_ago = |h: i64| Timestamp(T0 - h * 3_600_000).to_string();
+    let harm = |facility: &str, booking: u64, kind: &str| {
+        json!({"record": "serious_harm", "facility": facility, "booking": booking, "at": hours_ago(30),
+               "kind": kind, "circumstances": "caída desde la litera superior en la celda; llevada a la enfermería"})
+    };
+    let case = w.record(&health, harm("CECOT", ana, "injury")).await;
+    let today = format!(
+        "/api/reports/compliance?facility=CECOT&as_of={}",
+        w.clock.now().date_string()
+    );
+    let harms = |a: &Answer| -> Vec<(String, Value)> {
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("harm."))
+            .map(|f| (f["code"].as_str().unwrap().to_owned(), f["until"].clone()))
+            .collect()
+    };
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(
+        harms(&a),
+        [
+            ("harm.not_reported".to_owned(), Value::Null),
+            ("harm.designated_not_informed".to_owned(), Value::Null)
+        ],
+        "{}",
+        a.body
+    );
+    let step = |facility: &str, step: &str, at: String| {
+        json!({"record": "harm_step", "facility": facility, "case": case, "step": step, "at": at,
+               "detail": "llamada a Marta Pérez, hermana (contacto designado)"})
+    };
+    // Refused, and nothing written: another facility's staff, a case their facility does not
+    // keep, a step before the harm, a witness where there is no decline, a step that does not
+    // exist, a harm to a person another facility holds.
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let izalco = [
+        ("cookie", izalco.as_str()),
+        (CSRF_HEADER, izalco_csrf.as_str()),
+    ];
+    let told = |facility: &str, hours: i64| step(facility, "designated_informed", hours_ago(hours));
+    for (who, body, refusal) in [
+        (&izalco, told("CECOT", 2), (StatusCode::FORBIDDEN, None)),
+        (
+            &izalco,
+            told("IZALCO", 2),
+            (StatusCode::NOT_FOUND, Some("case")),
+        ),
+        (
+            &signed,
+            told("CECOT", 31),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("at")),
+        ),
+        (
+            &signed,
+            step("CECOT", "case_closed", hours_ago(2)),
+            (StatusCode::BAD_REQUEST, None),
+        ),
+        (
+            &health,
+            harm("CECOT", beto, "injury"),
+            (StatusCode::NOT_FOUND, Some("booking")),
+        ),
+    ] {
+        w.record_refused(who, body, refusal).await;
+    }
+    let mut witnessed = told("CECOT", 2);
+    witnessed["witnessed_by"] = json!("Lcda. Pérez");
+    w.record_refused(
+        &signed,
+        witnessed,
+        (StatusCode::BAD_REQUEST, Some("witnessed_by")),
+    )
+    .await;
+    // Her sister told two hours ago, the report to the public prosecutor an hour ago: each
+    // finding ends then.
+    w.record(&signed, told("CECOT", 2)).await;
+    w.record(
+        &signed,
+        step("CECOT", "independent_authority_informed", hours_ago(1)),
+    )
+    .await;
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(
+        harms(&a),
+        [
+            ("harm.not_reported".to_owned(), json!(hours_ago(1))),
+            (
+                "harm.designated_not_informed".to_owned(),
+                json!(hours_ago(2))
+            )
+        ],
+        "{}",
+        a.body
+    );
+    // An illness the person asked nobody be told of, in their words: a notice for inspectors.
+    let illness = w.record(&health, harm("CECOT", ana, "illness")).await;
+    let declined = w
+        .record(
+            &signed,
+            json!({"record": "harm_step", "facility": "CECOT", "case": illness,
+                   "step": "notice_declined", "at": hours_ago(29),
+                   "detail": "No quiero que mi familia se preocupe.", "witnessed_by": "Dra. Ramos, médica"}),
+        )
+        .await;
+    let a = w.call("GET", &today, &signed, None).await;
+    let notice = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "harm.notice_declined")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (notice["severity"].as_str(), notice["evidence"].clone()),
+        (Some("notice"), json!([illness, declined])),
+        "{notice}"
+    );
+    // The person's file says it in the reader's language (Spanish here), and the findings
+    // cite their rules.
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &signed,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    for said in [
+        "Caso de lesión grave, el",
+        "autoridad independiente informada",
+        "la persona pidió que no se avisara a nadie",
+    ] {
+        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+    }
+    let a = w
+        .call("GET", "/ui/compliance?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    for rule in ["Regla Mandela 71(1)", "Regla Mandela 69: se notifica"] {
+        assert!(page(&a).contains(rule), "{rule}: {}", page(&a));
+    }
 }

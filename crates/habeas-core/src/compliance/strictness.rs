@@ -73,6 +73,9 @@ pub const THRESHOLDS: &[(&str, Stricter)] = &[
     // written.
     ("notification.decline_record_hours", Stricter::Lower),
     ("notification.contact_record_hours", Stricter::Lower),
+    ("harm.designated_hours", Stricter::Lower),
+    ("harm.authority_hours", Stricter::Lower),
+    ("harm.record_hours", Stricter::Lower),
     // A lower temperature, fewer hot days and a longer window find more hot cells.
     ("conditions.heat_celsius", Stricter::Lower),
     ("conditions.heat_days", Stricter::Lower),
