@@ -1253,10 +1253,43 @@ fn environment_health_and_programmes(
             "force_used": true, "restraints": ["esposas"], "authorised_by": "jefe de turno"}),
             t,
         )?;
-        if cecot {
-            g.submit(t, vec![incident])?;
+        // Every third brawl leaves someone seriously injured (Rules 69 and 71(1)): at CECOT
+        // nobody is told and nothing is reported; within the rules the person's sister is
+        // called and the prosecutor has the report the same evening. (No other draw is made,
+        // so the rest of the scenario is generated as before.)
+        let serious = d % 9 == 1;
+        let harm = if serious {
+            Some(record(
+                g,
+                serde_json::json!({"record": "serious_harm", "facility": FACILITY, "booking": who[0], "at": t.to_string(),
+                "kind": "injury", "circumstances": "fractura de costillas en la riña del pasillo; trasladado a la enfermería"}),
+                t,
+            )?)
         } else {
-            let idx = g.append(t, vec![incident])?[0];
+            None
+        };
+        if cecot {
+            g.submit(t, std::iter::once(incident).chain(harm).collect())?;
+        } else {
+            let idxs = g.append(t, std::iter::once(incident).chain(harm).collect())?;
+            let idx = idxs[0];
+            if let Some(case) = idxs.get(1) {
+                let r = at(day, 20, 30);
+                let steps = [
+                    ("designated_informed", "llamada a su hermana, contacto designado"),
+                    ("independent_authority_informed", "aviso a la Fiscalía General de la República y a la Procuraduría para la Defensa de los Derechos Humanos"),
+                ]
+                .into_iter()
+                .map(|(step, detail)| {
+                    record(
+                        g,
+                        serde_json::json!({"record": "harm_step", "facility": FACILITY, "case": case, "step": step, "at": r.to_string(), "detail": detail}),
+                        r,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+                g.submit(r, steps)?;
+            }
             let r = at(day, 21, 30);
             let review = record(
                 g,

@@ -118,6 +118,8 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "contact.collective_refusal",
         "regime.no_activity",
         "notification.family_not_informed",
+        "harm.designated_not_informed",
+        "harm.not_reported",
         "conditions.heat",
         "conditions.no_window",
         "conditions.bedding",
