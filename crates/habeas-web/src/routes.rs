@@ -289,6 +289,10 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
             get(crate::ui::notify::notify_page).post(crate::ui::notify::notify_form),
         )
         .route(
+            "/ui/harm",
+            get(crate::ui::harm::harm_page).post(crate::ui::harm::harm_form),
+        )
+        .route(
             "/ui/admissions",
             get(crate::ui::admit::admit_page).post(crate::ui::admit::admit_form),
         )

@@ -32,6 +32,7 @@ pub(crate) mod allocate;
 pub mod charts;
 pub(crate) mod counts;
 pub(crate) mod food;
+pub(crate) mod harm;
 pub mod i18n;
 pub(crate) mod notify;
 pub(crate) mod oversight;
@@ -468,6 +469,201 @@ async fn record_form<P: RecordPage>(
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(r) => r,
+    }
+}
+
+/// An open custody as a page of the person's file that records something about it shows it
+/// (Rule 68, serious harm).
+struct OpenCustody {
+    file: habeas_store_sqlite::PersonFile,
+    custody: habeas_store_sqlite::CustodyRow,
+    /// The caller's messages at the facility's local time.
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    /// Who the person is, under which booking, where.
+    subject: String,
+}
+
+/// The open custody `booking`, for the page at `path`: the caller in one of `roles` and
+/// working in the facility that holds the person — never one a form names —; else the answer
+/// (a refusal, logged, or not found).
+fn open_custody(
+    state: &AppState,
+    caller: &Caller,
+    (booking, path): (u64, &str),
+    roles: &[Role],
+    action: &str,
+) -> ApiResult<Result<OpenCustody, Response>> {
+    if let Some(r) = only(state, caller, roles, action) {
+        return Ok(Err(r));
+    }
+    let file = match state.store.person_of(booking)? {
+        Some(p) => state.store.person_file(p)?,
+        None => None,
+    };
+    let Some((file, custody)) = file.and_then(|f| {
+        let c = f
+            .custodies
+            .iter()
+            .find(|c| c.booking == booking && c.ended_by.is_none())?
+            .clone();
+        Some((f, c))
+    }) else {
+        return Ok(Err(error_page(
+            StatusCode::NOT_FOUND,
+            caller,
+            "error-not-found",
+        )));
+    };
+    if let Some(r) = scoped(state, caller, &custody.facility, action) {
+        return Ok(Err(r));
+    }
+    let tr = local_tr(state, caller, &custody.facility)?;
+    let subject = tr.i18n.message(
+        tr.lang,
+        "allocate-subject",
+        &[
+            ("name", format!("{} {}", file.given_names, file.surnames)),
+            ("booking", booking.to_string()),
+            ("facility", custody.facility.clone()),
+        ],
+    );
+    Ok(Ok(OpenCustody {
+        who: who_at(
+            state,
+            caller,
+            &format!("{path}?booking={booking}"),
+            tr.offset,
+        ),
+        csrf: caller.csrf.clone().unwrap_or_default(),
+        file,
+        custody,
+        tr,
+        subject,
+    }))
+}
+
+/// A page of a person's file whose forms each record one entry about an open custody, as
+/// `POST /api/records` takes it (Rule 68, serious harm).
+trait FilePage: Template + Send + 'static {
+    /// The message that says why a form was refused (with `reason`).
+    const REFUSED: &'static str;
+    fn tr(&self) -> &Tr;
+    /// The record the page's form describes (its times read at the page's local time), or
+    /// the field it lacks and why.
+    fn record(
+        &self,
+        now: habeas_register::Timestamp,
+    ) -> Result<serde_json::Value, (String, String)>;
+    /// A field of the page's forms by its label in the reader's language.
+    fn label(&self, field: &str) -> String;
+    /// The message that says what the form recorded (with `entry`).
+    fn recorded(&self) -> &'static str;
+    /// Shows what was just recorded.
+    fn done(&mut self, message: String);
+    /// Shows why the form's record was refused.
+    fn refuse(&mut self, why: String);
+}
+
+/// How a file's page is made for a caller and what its form sent: the page, or the answer to
+/// give instead (a refusal, logged, or not found).
+type FileView<P, F> = fn(&AppState, &Caller, F) -> ApiResult<Result<P, Response>>;
+
+/// A file page as first shown, for `blank` (its form empty but for the booking).
+async fn file_page_get<P: FilePage, F: Send + 'static>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    blank: F,
+    view: FileView<P, F>,
+) -> Response {
+    signed_in(state, headers, move |state, caller| {
+        Ok(match view(state, &caller, blank)? {
+            Ok(page) => html(StatusCode::OK, &page),
+            Err(r) => r,
+        })
+    })
+    .await
+}
+
+/// The post of a file page's form: the CSRF token checked; the page made by `view` for the
+/// form (which checks the caller against the facility holding the person); the form's record
+/// checked as `POST /api/records` checks it (a refusal names the field by its label: 400,
+/// nothing written); committed (a refusal of the records: 422); then the page made again, for
+/// `blank`, saying what was recorded (201).
+async fn file_form<P: FilePage, F: Send + 'static>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    (csrf, action): (String, &'static str),
+    (form, blank): (F, F),
+    view: FileView<P, F>,
+) -> Response {
+    let shared = state.clone();
+    let outcome = blocking(move || {
+        let Some(caller) = page_caller(&state, &headers) else {
+            return to_sign_in().map(Err);
+        };
+        if let Some(r) = check_form(&state, &caller, &csrf, action) {
+            return Ok(Err(r));
+        }
+        let mut page = match view(&state, &caller, form)? {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(r)),
+        };
+        let now = state.clock.now();
+        let actor = crate::api::actor(&caller)?;
+        let draft = page
+            .record(now)
+            .and_then(|r| {
+                serde_json::from_value::<habeas_core::record::RecordInput>(r)
+                    .map_err(|e| ("form".to_owned(), e.to_string()))
+            })
+            .and_then(|input| {
+                input
+                    .validate(now, &actor)
+                    .map_err(|e| (e.field.to_string(), e.message))
+            });
+        match draft {
+            Ok(d) => Ok(Ok((caller, page, d))),
+            Err((field, message)) => {
+                let why = format!("{}: {message}", page.label(&field));
+                page.refuse(page.tr().t1(P::REFUSED, "reason", &why));
+                Ok(Err(html(StatusCode::BAD_REQUEST, &page)))
+            }
+        }
+    })
+    .await;
+    let (caller, mut page, draft) = match outcome {
+        Err(e) => return e.into_response(),
+        Ok(Err(r)) => return r,
+        Ok(Ok(parts)) => parts,
+    };
+    // The writer checks it against the records (held here, not before the custody began…).
+    match commit(&shared, draft).await {
+        Ok(Ok(entry)) => {
+            let recorded = page.recorded();
+            blocking(move || {
+                Ok(match view(&shared, &caller, blank)? {
+                    Ok(mut p) => {
+                        let message = p.tr().t1(recorded, "entry", &entry.to_string());
+                        p.done(message);
+                        html(StatusCode::CREATED, &p)
+                    }
+                    Err(r) => r,
+                })
+            })
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+        }
+        Ok(Err(r)) => {
+            let why = match &r.field {
+                Some(field) => format!("{}: {}", page.label(field), r.message),
+                None => r.message.clone(),
+            };
+            page.refuse(page.tr().t1(P::REFUSED, "reason", &why));
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(answer) => answer,
     }
 }
 

@@ -6832,3 +6832,202 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
         assert!(page(&a).contains(rule), "{rule}: {}", page(&a));
     }
 }
+
+/// Rules 69 and 71(1) from the person's file: the staff of the facility holding the person
+/// open a serious-harm case and record its steps through the page's forms; another facility's
+/// staff and roles without access are refused; a refused form names its field and writes
+/// nothing; the findings follow the steps.
+#[tokio::test]
+async fn a_serious_injury_is_opened_and_reported_from_the_file() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let page_of = format!("/ui/harm?booking={ana}");
+    // The file links to the page, for the registry and for health staff.
+    let (health, health_csrf) = w.session("hea.cecot").await;
+    let health = [("cookie", health.as_str())];
+    for who in [&signed, &health] {
+        let a = w
+            .call("GET", &format!("/ui/persons/{ana}?reason=other"), who, None)
+            .await;
+        assert!(page(&a).contains(&page_of), "{}", page(&a));
+    }
+    let a = w.call("GET", &page_of, &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        page(&a).contains("id=\"harm-open\"") && page(&a).contains("id=\"harm-none\""),
+        "{}",
+        page(&a)
+    );
+    // Another facility's staff, and a role without access, do not get it, nor write with it.
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let (national, _) = w.session("nat").await;
+    for who in [&izalco, &national] {
+        let a = w
+            .call("GET", &page_of, &[("cookie", who.as_str())], None)
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    }
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/harm",
+            &[("cookie", izalco.as_str())],
+            &format!(
+                "csrf={izalco_csrf}&booking={ana}&what=case&kind=injury&circumstances=ca%C3%ADda"
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // No circumstances: refused, naming the field by its label in the reader's language.
+    w.form_refused(
+        "/ui/harm",
+        &signed,
+        &format!(
+            "csrf={csrf}&booking={ana}&what=case&kind=injury&circumstances=+&at=2025-11-23T10:00"
+        ),
+        ("harm-refused", "Qué ocurrió: "),
+    )
+    .await;
+    // A serious injury 30 hours ago, opened by health staff.
+    let a = w
+        .form(
+            "/ui/harm",
+            &health,
+            &format!("csrf={health_csrf}&booking={ana}&what=case&kind=injury&circumstances=Ca%C3%ADda+desde+la+litera&at=2025-11-23T10:00"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(page(&a).contains("id=\"harm-done\""), "{}", page(&a));
+    let case = size;
+    let entry: Value = serde_json::from_slice(&w.main.entry(case).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["facility"].as_str(),
+            entry["payload"]["booking"].as_u64(),
+            entry["payload"]["kind"].as_str(),
+            entry["payload"]["at"].as_str(),
+            entry["payload"]["circumstances"].as_str()
+        ),
+        (
+            Some("harm.recorded"),
+            Some("CECOT"),
+            Some(ana),
+            Some("injury"),
+            Some("2025-11-23T10:00:00.000Z"),
+            Some("Caída desde la litera")
+        ),
+        "{entry}"
+    );
+    // The page shows the case, what is due and by when, overdue, and a form for its steps.
+    let a = w.call("GET", &page_of, &signed, None).await;
+    for said in [
+        format!("id=\"harm-step-form-{case}\""),
+        "Caída desde la litera".to_owned(),
+        "Pendiente: comunicarlo a una autoridad independiente".to_owned(),
+        "Pendiente: informar a la persona designada".to_owned(),
+        "vencido".to_owned(),
+    ] {
+        assert!(page(&a).contains(&said), "{said}: {}", page(&a));
+    }
+    // A witness where the person asked nothing, and a case not of this custody: refused by
+    // the form; a step before the harm: refused by the records (422). Nothing written.
+    let step = |step: &str, at: &str, extra: &str| {
+        format!("csrf={csrf}&booking={ana}&what=step&case={case}&step={step}&at={at}&detail=Fiscal%C3%ADa%2C+oficio+12-2025{extra}")
+    };
+    w.form_refused(
+        "/ui/harm",
+        &signed,
+        &step(
+            "designated_informed",
+            "2025-11-24T14:00",
+            "&witnessed_by=Lcda.+P%C3%A9rez",
+        ),
+        ("harm-refused", "Testigo (nombre y cargo): "),
+    )
+    .await;
+    w.form_refused(
+        "/ui/harm",
+        &signed,
+        &step("designated_informed", "2025-11-24T14:00", "")
+            .replace(&format!("case={case}"), "case=1"),
+        ("harm-refused", "Caso: "),
+    )
+    .await;
+    let a = w
+        .form(
+            "/ui/harm",
+            &signed,
+            &step("independent_authority_informed", "2025-11-23T09:00", ""),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    assert!(page(&a).contains("Cuándo: "), "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size + 1, "nothing written");
+    // Reported to the public prosecutor an hour ago.
+    let a = w
+        .form(
+            "/ui/harm",
+            &signed,
+            &step("independent_authority_informed", "2025-11-24T15:00", ""),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(
+        page(&a).contains("comunicada a una autoridad independiente")
+            && !page(&a).contains("Pendiente: comunicarlo")
+            && page(&a).contains("Pendiente: informar a la persona designada"),
+        "{}",
+        page(&a)
+    );
+    let entry: Value = serde_json::from_slice(&w.main.entry(case + 1).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["facility"].as_str(),
+            entry["payload"]["case"].as_u64(),
+            entry["payload"]["step"].as_str(),
+            entry["payload"]["at"].as_str(),
+            entry["payload"]["detail"].as_str(),
+            entry["payload"].get("witnessed_by")
+        ),
+        (
+            Some("harm.step"),
+            Some("CECOT"),
+            Some(case),
+            Some("independent_authority_informed"),
+            Some("2025-11-24T15:00:00.000Z"),
+            Some("Fiscalía, oficio 12-2025"),
+            None
+        ),
+        "{entry}"
+    );
+    // The grave finding ends when it was reported; the designated person is still not told.
+    let today = format!(
+        "/api/reports/compliance?facility=CECOT&as_of={}",
+        w.clock.now().date_string()
+    );
+    let a = w.call("GET", &today, &signed, None).await;
+    let harms: Vec<(String, Value)> = a.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with("harm."))
+        .map(|f| (f["code"].as_str().unwrap().to_owned(), f["until"].clone()))
+        .collect();
+    assert_eq!(
+        harms,
+        [
+            (
+                "harm.not_reported".to_owned(),
+                json!("2025-11-24T15:00:00.000Z")
+            ),
+            ("harm.designated_not_informed".to_owned(), Value::Null)
+        ],
+        "{}",
+        a.body
+    );
+}

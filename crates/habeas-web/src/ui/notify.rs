@@ -29,40 +29,26 @@ const KEEPERS: &[Role] = &[Role::Registry, Role::Custody, Role::Legal, Role::Dir
 fn notify_view(
     state: &AppState,
     caller: &Caller,
-    booking: u64,
     form: NotifyForm,
 ) -> ApiResult<Result<NotifyPage, Response>> {
-    if let Some(r) = only(state, caller, KEEPERS, "record contact.notification") {
-        return Ok(Err(r));
-    }
-    let file = match state.store.person_of(booking)? {
-        Some(p) => state.store.person_file(p)?,
-        None => None,
-    };
-    let Some((file, custody)) = file.and_then(|f| {
-        let c = f
-            .custodies
-            .iter()
-            .find(|c| c.booking == booking && c.ended_by.is_none())?
-            .clone();
-        Some((f, c))
-    }) else {
-        return Ok(Err(error_page(
-            StatusCode::NOT_FOUND,
-            caller,
-            "error-not-found",
-        )));
-    };
-    // The facility that holds the person, never one the form names.
-    if let Some(r) = scoped(
+    let booking = form.booking;
+    let OpenCustody {
+        file,
+        custody,
+        tr,
+        who,
+        csrf,
+        subject,
+    } = match open_custody(
         state,
         caller,
-        &custody.facility,
+        (booking, "/ui/notify"),
+        KEEPERS,
         "record contact.notification",
-    ) {
-        return Ok(Err(r));
-    }
-    let tr = local_tr(state, caller, &custody.facility)?;
+    )? {
+        Ok(found) => found,
+        Err(r) => return Ok(Err(r)),
+    };
     let hours = habeas_core::compliance::Policy::mandela_minimum()
         .map_err(|e| ApiError::internal(e.message))?
         .notification
@@ -70,17 +56,8 @@ fn notify_view(
     let due = habeas_register::Timestamp::parse(&custody.admitted_at)
         .map(|t| habeas_register::Timestamp(t.millis() + i64::from(hours) * 3_600_000))
         .map_or_else(|_| custody.admitted_at.clone(), |t| t.to_string());
-    let name = format!("{} {}", file.given_names, file.surnames);
     Ok(Ok(NotifyPage {
-        subject: tr.i18n.message(
-            tr.lang,
-            "allocate-subject",
-            &[
-                ("name", name),
-                ("booking", booking.to_string()),
-                ("facility", custody.facility.clone()),
-            ],
-        ),
+        subject,
         due: tr.i18n.message(
             tr.lang,
             "notify-due",
@@ -90,13 +67,8 @@ fn notify_view(
                 ("due", tr.time(&due)),
             ],
         ),
-        who: who_at(
-            state,
-            caller,
-            &format!("/ui/notify?booking={booking}"),
-            tr.offset,
-        ),
-        csrf: caller.csrf.clone().unwrap_or_default(),
+        who,
+        csrf,
         person: file.person,
         booking,
         form: NotifyForm {
@@ -114,17 +86,11 @@ pub(crate) async fn notify_page(
     Query(q): Query<super::allocate::BookingQuery>,
     headers: HeaderMap,
 ) -> Response {
-    signed_in(state, headers, move |state, caller| {
-        let blank = NotifyForm {
-            booking: q.booking,
-            ..NotifyForm::default()
-        };
-        Ok(match notify_view(state, &caller, q.booking, blank)? {
-            Ok(page) => html(StatusCode::OK, &page),
-            Err(r) => r,
-        })
-    })
-    .await
+    let blank = NotifyForm {
+        booking: q.booking,
+        ..NotifyForm::default()
+    };
+    file_page_get(state, headers, blank, notify_view).await
 }
 
 /// One of the page's two forms: `what` is `contact` (a family or designated contact) or
@@ -210,14 +176,41 @@ impl NotifyForm {
     }
 }
 
-/// A field of the forms by its label in the reader's language (the field's name otherwise).
-fn field_label(tr: &Tr, field: &str) -> String {
-    let key = match field {
-        "witnessed_by" => "witness",
-        other => other,
-    };
-    tr.known(&format!("notify-{key}"))
-        .unwrap_or_else(|| field.to_owned())
+impl FilePage for NotifyPage {
+    const REFUSED: &'static str = "notify-refused";
+    fn tr(&self) -> &Tr {
+        &self.tr
+    }
+    fn record(
+        &self,
+        now: habeas_register::Timestamp,
+    ) -> Result<serde_json::Value, (String, String)> {
+        self.form.record(now, &self.tr)
+    }
+    /// A field of the forms by its label in the reader's language (the field's name
+    /// otherwise).
+    fn label(&self, field: &str) -> String {
+        let key = match field {
+            "witnessed_by" => "witness",
+            other => other,
+        };
+        self.tr
+            .known(&format!("notify-{key}"))
+            .unwrap_or_else(|| field.to_owned())
+    }
+    fn recorded(&self) -> &'static str {
+        if self.form.what == "decline" {
+            "notify-declined"
+        } else {
+            "notify-contacted"
+        }
+    }
+    fn done(&mut self, message: String) {
+        self.done = Some(message);
+    }
+    fn refuse(&mut self, why: String) {
+        self.refusal = Some(why);
+    }
 }
 
 pub(crate) async fn notify_form(
@@ -225,78 +218,16 @@ pub(crate) async fn notify_form(
     headers: HeaderMap,
     Form(form): Form<NotifyForm>,
 ) -> Response {
-    let shared = state.clone();
-    let outcome = blocking(move || {
-        let Some(caller) = page_caller(&state, &headers) else {
-            return to_sign_in().map(|r| (r, None));
-        };
-        if let Some(r) = check_form(&state, &caller, &form.csrf, "record contact.notification") {
-            return Ok((r, None));
-        }
-        let mut page = match notify_view(&state, &caller, form.booking, form.clone())? {
-            Ok(p) => p,
-            Err(r) => return Ok((r, None)),
-        };
-        let now = state.clock.now();
-        let actor = crate::api::actor(&caller)?;
-        let draft = page
-            .form
-            .record(now, &page.tr)
-            .and_then(|r| {
-                serde_json::from_value::<habeas_core::record::RecordInput>(r)
-                    .map_err(|e| ("form".to_owned(), e.to_string()))
-            })
-            .and_then(|input| {
-                input
-                    .validate(now, &actor)
-                    .map_err(|e| (e.field.to_string(), e.message))
-            });
-        match draft {
-            Ok(d) => Ok((Response::default(), Some((page, d)))),
-            Err((field, message)) => {
-                let label = field_label(&page.tr, &field);
-                page.refusal = Some(page.tr.t1(
-                    "notify-refused",
-                    "reason",
-                    &format!("{label}: {message}"),
-                ));
-                Ok((html(StatusCode::BAD_REQUEST, &page), None))
-            }
-        }
-    })
-    .await;
-    let (mut page, draft) = match outcome {
-        Err(e) => return e.into_response(),
-        Ok((r, None)) => return r,
-        Ok((_, Some(parts))) => parts,
+    let blank = NotifyForm {
+        booking: form.booking,
+        ..NotifyForm::default()
     };
-    // The writer checks it against the custody (held here, not before it began).
-    match commit(&shared, draft).await {
-        Ok(Ok(entry)) => {
-            let key = if page.form.what == "decline" {
-                "notify-declined"
-            } else {
-                "notify-contacted"
-            };
-            page.done = Some(page.tr.t1(key, "entry", &entry.to_string()));
-            page.form = NotifyForm {
-                booking: page.booking,
-                facility: page.form.facility.clone(),
-                ..NotifyForm::default()
-            };
-            html(StatusCode::CREATED, &page)
-        }
-        Ok(Err(r)) => {
-            page.refusal = Some(page.tr.t1(
-                "notify-refused",
-                "reason",
-                &match &r.field {
-                    Some(field) => format!("{}: {}", field_label(&page.tr, field), r.message),
-                    None => r.message.clone(),
-                },
-            ));
-            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(answer) => answer,
-    }
+    file_form(
+        state,
+        headers,
+        (form.csrf.clone(), "record contact.notification"),
+        (form, blank),
+        notify_view,
+    )
+    .await
 }

@@ -155,6 +155,9 @@ pub struct CustodyBlock {
     /// The page that records the family told (or the person's decline), for a custody still
     /// open and a caller who keeps the file.
     pub notify_href: String,
+    /// The page of the custody's serious injuries, illnesses and transfers to a health
+    /// institution (Rules 69 and 71(1)), for a custody still open and a caller who records them.
+    pub harm_href: String,
     pub status: String,
     pub place: String,
     pub release: String,
@@ -353,6 +356,14 @@ pub(crate) async fn person_page(
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/notify?booking={}", c.booking)
+                } else {
+                    String::new()
+                },
+                harm_href: if c.ended_by.is_none()
+                    && super::harm::STAFF.contains(&caller.role)
+                    && caller.covers(&c.facility)
+                {
+                    format!("/ui/harm?booking={}", c.booking)
                 } else {
                     String::new()
                 },

@@ -1,0 +1,362 @@
+//! Rules 69 and 71(1) from the person's file: a serious injury, a serious illness or a
+//! transfer to a health institution opens a case; its steps (the person they designated, or
+//! the family, told; the person's own request that nobody be; the report of a serious injury
+//! to an independent authority) close it. The page lists the custody's cases, what each has
+//! had done and what is still due by when; its forms write `serious_harm` and `harm_step`
+//! records of the facility holding the person, checked as `POST /api/records` checks them.
+
+use super::*;
+use habeas_register::Timestamp;
+
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(Template)]
+#[template(path = "ui/harm.html")]
+struct HarmPage {
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    subject: String,
+    /// The policy's hours, said once.
+    hint: String,
+    person: u64,
+    booking: u64,
+    cases: Vec<CaseView>,
+    /// What the form sent, shown again when it is refused.
+    form: HarmForm,
+    done: Option<String>,
+    refusal: Option<String>,
+}
+
+/// One case as the page shows it.
+pub struct CaseView {
+    /// The `serious_harm` entry.
+    pub idx: u64,
+    pub heading: String,
+    pub when: String,
+    pub circumstances: String,
+    pub steps: Vec<StepView>,
+    /// What is still due, each with its hour and whether it has passed.
+    pub due: Vec<(String, bool)>,
+}
+
+pub struct StepView {
+    pub what: String,
+    pub when: String,
+    pub detail: String,
+    pub witness: String,
+    pub written: String,
+    /// Written to the register later than the policy allows: it counts from then.
+    pub late: Option<String>,
+}
+
+/// The roles that record a serious harm and its steps (as `POST /api/records`).
+pub(crate) const STAFF: &[Role] = &[
+    Role::Health,
+    Role::Director,
+    Role::Registry,
+    Role::Custody,
+    Role::Legal,
+];
+
+const ACTION: &str = "record harm";
+
+/// A case or a step as read from its entry.
+struct Read {
+    idx: u64,
+    time: Timestamp,
+    payload: serde_json::Value,
+}
+
+/// The serious-harm cases of the custody `booking` of `person`, each with its steps, read
+/// from their entries (what happened and who was told are kept there, not in the
+/// projections).
+fn cases_of(state: &AppState, person: u64, booking: u64) -> ApiResult<Vec<(Read, Vec<Read>)>> {
+    let mut cases: Vec<(Read, Vec<Read>)> = Vec::new();
+    state.store.person_entries(person, &mut |b, idx, bytes| {
+        if b != booking {
+            return Ok(true);
+        }
+        let e = habeas_register::Entry::decode(bytes).map_err(|e| {
+            habeas_register::store::StoreError::Corrupt(format!("entry {idx}: {e}"))
+        })?;
+        let read = Read {
+            idx,
+            time: e.time,
+            payload: e.payload,
+        };
+        match e.kind.as_str() {
+            habeas_core::kinds::HARM => cases.push((read, Vec::new())),
+            habeas_core::kinds::HARM_STEP => {
+                let case = read.payload["case"].as_u64();
+                if let Some((_, steps)) = cases.iter_mut().find(|(c, _)| Some(c.idx) == case) {
+                    steps.push(read);
+                }
+            }
+            _ => {}
+        }
+        Ok(true)
+    })?;
+    Ok(cases)
+}
+
+/// How a case reads on the page: its steps, and what is still due by when (`now` tells an
+/// hour passed).
+fn case_view(
+    tr: &Tr,
+    policy: &habeas_core::compliance::HarmPolicy,
+    now: Timestamp,
+    (case, steps): (Read, Vec<Read>),
+) -> CaseView {
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let kind = text(&case.payload, "kind");
+    let at = text(&case.payload, "at");
+    let harmed = Timestamp::parse(&at).ok();
+    let done = |wanted: &[&str]| {
+        steps
+            .iter()
+            .any(|s| wanted.contains(&s.payload["step"].as_str().unwrap_or_default()))
+    };
+    let mut due = Vec::new();
+    let mut owe = |message: &str, hours: u32| {
+        let by = harmed.map(|t| Timestamp(t.millis() + i64::from(hours) * HOUR_MS));
+        let when = by.map_or_else(|| at.clone(), |t| tr.time(&t.to_string()));
+        due.push((
+            tr.t2(message, "due", &when, "hours", &hours.to_string()),
+            by.is_some_and(|t| t < now),
+        ));
+    };
+    if !done(&["designated_informed", "notice_declined"]) {
+        owe("harm-due-designated", policy.designated_hours);
+    }
+    if kind == "injury" && !done(&["independent_authority_informed"]) {
+        owe("harm-due-authority", policy.authority_hours);
+    }
+    let grace = i64::from(policy.record_hours) * HOUR_MS;
+    CaseView {
+        idx: case.idx,
+        heading: tr.t2(
+            "harm-case-heading",
+            "kind",
+            &tr.known(&format!("harm-{kind}"))
+                .unwrap_or_else(|| kind.clone()),
+            "entry",
+            &case.idx.to_string(),
+        ),
+        when: tr.time(&at),
+        circumstances: text(&case.payload, "circumstances"),
+        steps: steps
+            .iter()
+            .map(|s| {
+                let step = text(&s.payload, "step");
+                let at = text(&s.payload, "at");
+                let after = Timestamp::parse(&at).map_or(0, |t| s.time.millis() - t.millis());
+                StepView {
+                    what: tr
+                        .known(&format!("harm-step-{step}"))
+                        .unwrap_or_else(|| step.clone()),
+                    when: tr.time(&at),
+                    detail: text(&s.payload, "detail"),
+                    witness: text(&s.payload, "witnessed_by"),
+                    written: tr.time(&s.time.to_string()),
+                    late: (after > grace)
+                        .then(|| tr.t1("harm-late", "hours", &(after / HOUR_MS).to_string())),
+                }
+            })
+            .collect(),
+        due,
+    }
+}
+
+/// The page of an open custody, or why it cannot be shown.
+fn harm_view(
+    state: &AppState,
+    caller: &Caller,
+    form: HarmForm,
+) -> ApiResult<Result<HarmPage, Response>> {
+    let booking = form.booking;
+    let OpenCustody {
+        file,
+        custody,
+        tr,
+        who,
+        csrf,
+        subject,
+    } = match open_custody(state, caller, (booking, "/ui/harm"), STAFF, ACTION)? {
+        Ok(found) => found,
+        Err(r) => return Ok(Err(r)),
+    };
+    let policy = habeas_core::compliance::Policy::mandela_minimum()
+        .map_err(|e| ApiError::internal(e.message))?
+        .harm;
+    let now = state.clock.now();
+    let cases = cases_of(state, file.person, booking)?
+        .into_iter()
+        .map(|c| case_view(&tr, &policy, now, c))
+        .collect();
+    Ok(Ok(HarmPage {
+        subject,
+        hint: tr.i18n.message(
+            tr.lang,
+            "harm-hint",
+            &[
+                ("designated", policy.designated_hours.to_string()),
+                ("authority", policy.authority_hours.to_string()),
+                ("record", policy.record_hours.to_string()),
+            ],
+        ),
+        who,
+        csrf,
+        person: file.person,
+        booking,
+        cases,
+        form: HarmForm {
+            facility: custody.facility,
+            ..form
+        },
+        done: None,
+        refusal: None,
+        tr,
+    }))
+}
+
+pub(crate) async fn harm_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<super::allocate::BookingQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let blank = HarmForm {
+        booking: q.booking,
+        ..HarmForm::default()
+    };
+    file_page_get(state, headers, blank, harm_view).await
+}
+
+/// One of the page's forms: `what` is `case` (a harm, opening a case) or `step` (a step of
+/// the case `case`).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct HarmForm {
+    #[serde(default)]
+    csrf: String,
+    booking: u64,
+    #[serde(default)]
+    what: String,
+    /// Filled from the custody, never from the form.
+    #[serde(skip)]
+    facility: String,
+    /// When it happened (`YYYY-MM-DDTHH:MM`, the facility's local time, or a time with its
+    /// offset); now when empty.
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    circumstances: String,
+    /// The case a step is of (its entry).
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    witnessed_by: String,
+}
+
+impl HarmForm {
+    /// Whether the form sent was the step form of `case` (to show its values again).
+    pub fn of_case(&self, case: &u64) -> bool {
+        self.what == "step" && self.case.trim() == case.to_string()
+    }
+}
+
+impl FilePage for HarmPage {
+    const REFUSED: &'static str = "harm-refused";
+    fn tr(&self) -> &Tr {
+        &self.tr
+    }
+    /// The record the form describes, as `POST /api/records` takes it; a step only of one of
+    /// this custody's cases.
+    fn record(&self, now: Timestamp) -> Result<serde_json::Value, (String, String)> {
+        let f = &self.form;
+        let at = match f.at.trim() {
+            "" => now.to_string(),
+            t => self.tr.form_time(t),
+        };
+        match f.what.as_str() {
+            "case" => Ok(serde_json::json!({
+                "record": "serious_harm", "facility": f.facility, "booking": f.booking,
+                "at": at, "kind": f.kind, "circumstances": f.circumstances,
+            })),
+            "step" => {
+                let case = f
+                    .case
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|c| self.cases.iter().any(|k| k.idx == *c))
+                    .ok_or_else(|| {
+                        (
+                            "case".to_owned(),
+                            format!("{:?} is not a serious-harm case of this custody", f.case),
+                        )
+                    })?;
+                let mut r = serde_json::json!({
+                    "record": "harm_step", "facility": f.facility, "case": case,
+                    "step": f.step, "at": at, "detail": f.detail,
+                });
+                if let Some(w) = Some(f.witnessed_by.trim()).filter(|w| !w.is_empty()) {
+                    r["witnessed_by"] = w.into();
+                }
+                Ok(r)
+            }
+            other => Err((
+                "what".to_owned(),
+                format!("{other:?} is neither a case nor a step"),
+            )),
+        }
+    }
+    /// A field of the forms by its label in the reader's language (the field's name
+    /// otherwise).
+    fn label(&self, field: &str) -> String {
+        let key = match field {
+            "witnessed_by" => "witness",
+            other => other,
+        };
+        self.tr
+            .known(&format!("harm-{key}"))
+            .unwrap_or_else(|| field.to_owned())
+    }
+    fn recorded(&self) -> &'static str {
+        if self.form.what == "step" {
+            "harm-done-step"
+        } else {
+            "harm-opened"
+        }
+    }
+    fn done(&mut self, message: String) {
+        self.done = Some(message);
+    }
+    fn refuse(&mut self, why: String) {
+        self.refusal = Some(why);
+    }
+}
+
+pub(crate) async fn harm_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<HarmForm>,
+) -> Response {
+    let blank = HarmForm {
+        booking: form.booking,
+        ..HarmForm::default()
+    };
+    file_form(
+        state,
+        headers,
+        (form.csrf.clone(), ACTION),
+        (form, blank),
+        harm_view,
+    )
+    .await
+}
