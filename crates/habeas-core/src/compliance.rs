@@ -26,10 +26,10 @@ pub use family::{
     declines_frequent_findings, family_informed_findings, Contacted, CustodyBegun, Declined,
     FamilyInformedFacts,
 };
-pub use harm::{harm_findings, HarmFacts, HarmStepDone};
 pub use food::{
     food_findings, food_gaps, FoodPolicy, FoodServiceFacts, NoFoodRecords, OccupiedUnit,
 };
+pub use harm::{harm_findings, HarmFacts, HarmStepDone};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
@@ -1401,7 +1401,12 @@ pub fn evaluate(policy: &Policy, facts: &Facts, as_of: Date) -> Vec<Finding> {
         &facts.custodies_begun,
         as_of,
     ));
-    out.extend(facts.harms.iter().flat_map(|h| harm_findings(policy, h, as_of)));
+    out.extend(
+        facts
+            .harms
+            .iter()
+            .flat_map(|h| harm_findings(policy, h, as_of)),
+    );
     sort(&mut out);
     out
 }

@@ -296,10 +296,14 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             // The facility that recorded the harm keeps its case, whether or not it still
             // holds the person.
             let found: Option<(i64, String)> = conn
-                .prepare_cached("SELECT booking, at FROM harm_cases WHERE idx = ?1 AND facility = ?2")
+                .prepare_cached(
+                    "SELECT booking, at FROM harm_cases WHERE idx = ?1 AND facility = ?2",
+                )
                 .and_then(|mut st| {
-                    st.query_row(params![case as i64, e.facility], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
+                    st.query_row(params![case as i64, e.facility], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
                 })
                 .map_err(backend)?;
             let Some((booking, harmed)) = found else {

@@ -102,7 +102,10 @@ pub fn harm_findings(policy: &Policy, h: &HarmFacts, as_of: Date) -> Vec<Finding
                         s.at, h.at
                     )
                 } else {
-                    format!("{step} {from}, {waited} hours after the {what} of {}, over {hours}", h.at)
+                    format!(
+                        "{step} {from}, {waited} hours after the {what} of {}, over {hours}",
+                        h.at
+                    )
                 }
             }
             None => format!(
@@ -183,10 +186,7 @@ mod tests {
     #[test]
     fn a_serious_injury_is_told_to_the_designated_person_and_reported_in_time() {
         let p = policy();
-        assert_eq!(
-            (p.harm.designated_hours, p.harm.authority_hours),
-            (24, 24)
-        );
+        assert_eq!((p.harm.designated_hours, p.harm.authority_hours), (24, 24));
         let hurt = date("2026-03-01").start();
         let case = |steps: Vec<HarmStepDone>| HarmFacts {
             booking: 7,
@@ -198,12 +198,29 @@ mod tests {
         let day = date("2026-03-10");
         // Nothing done: both found, from when each fell due, with no end.
         let none = harm_findings(&p, &case(vec![]), day);
-        assert_eq!(codes(&none), ["harm.designated_not_informed", "harm.not_reported"]);
         assert_eq!(
-            (none[1].severity, none[1].since.clone(), none[1].until.clone(), none[1].evidence.clone()),
-            (Severity::Grave, Some(at(hurt, 24).to_string()), None, vec![20])
+            codes(&none),
+            ["harm.designated_not_informed", "harm.not_reported"]
         );
-        assert!(none[1].detail.contains("serious injury"), "{}", none[1].detail);
+        assert_eq!(
+            (
+                none[1].severity,
+                none[1].since.clone(),
+                none[1].until.clone(),
+                none[1].evidence.clone()
+            ),
+            (
+                Severity::Grave,
+                Some(at(hurt, 24).to_string()),
+                None,
+                vec![20]
+            )
+        );
+        assert!(
+            none[1].detail.contains("serious injury"),
+            "{}",
+            none[1].detail
+        );
         // Not yet found on the day of the injury: 24 hours not over by its end.
         assert_eq!(harm_findings(&p, &case(vec![]), date("2026-03-01")), []);
         assert_eq!(
@@ -214,12 +231,20 @@ mod tests {
         let both = |h: i64| {
             case(vec![
                 step("designated_informed", at(hurt, h), at(hurt, h), 21),
-                step("independent_authority_informed", at(hurt, h), at(hurt, h), 22),
+                step(
+                    "independent_authority_informed",
+                    at(hurt, h),
+                    at(hurt, h),
+                    22,
+                ),
             ])
         };
         assert_eq!(harm_findings(&p, &both(24), day), []);
         let late = harm_findings(&p, &both(25), day);
-        assert_eq!(codes(&late), ["harm.designated_not_informed", "harm.not_reported"]);
+        assert_eq!(
+            codes(&late),
+            ["harm.designated_not_informed", "harm.not_reported"]
+        );
         assert_eq!(
             (late[1].until.clone(), late[1].evidence.clone()),
             (Some(at(hurt, 25).to_string()), vec![20, 22])
@@ -228,19 +253,31 @@ mod tests {
         // writing, and the detail says so.
         let back = case(vec![
             step("designated_informed", at(hurt, 2), at(hurt, 3), 21),
-            step("independent_authority_informed", at(hurt, 1), at(hurt, 96), 22),
+            step(
+                "independent_authority_informed",
+                at(hurt, 1),
+                at(hurt, 96),
+                22,
+            ),
         ]);
         let back = harm_findings(&p, &back, day);
         assert_eq!(codes(&back), ["harm.not_reported"]);
         assert_eq!(back[0].until, Some(at(hurt, 96).to_string()));
-        assert!(back[0].detail.contains("written to the register only"), "{}", back[0].detail);
+        assert!(
+            back[0].detail.contains("written to the register only"),
+            "{}",
+            back[0].detail
+        );
         // A step after the day evaluated is not yet known.
         let later = harm_findings(&p, &both(24 * 5), date("2026-03-03"));
         assert!(later.iter().all(|f| f.until.is_none()), "{later:?}");
         // A stricter policy finds sooner.
         let mut strict = p.clone();
         strict.harm.authority_hours = 12;
-        assert_eq!(codes(&harm_findings(&strict, &both(13), day)), ["harm.not_reported"]);
+        assert_eq!(
+            codes(&harm_findings(&strict, &both(13), day)),
+            ["harm.not_reported"]
+        );
     }
 
     #[test]
@@ -282,7 +319,10 @@ mod tests {
                 step("notice_declined", at(ill, 3), at(ill, 3), 21),
             ],
         );
-        assert_eq!(codes(&harm_findings(&p, &told_too, day)), ["harm.notice_declined"]);
+        assert_eq!(
+            codes(&harm_findings(&p, &told_too, day)),
+            ["harm.notice_declined"]
+        );
         // Told first: no notice even if a decline follows.
         let told_first = case(
             "hospital_transfer",
