@@ -334,12 +334,18 @@ impl SqliteStore {
         })
     }
 
-    /// The hearings of a facility in a month (`YYYY-MM`).
-    pub fn hearings(&self, facility: &str, month: &str) -> Result<Vec<HearingRow>, StoreError> {
-        self.with_reader(|c| registers::hearings(c, facility, month).map_err(backend))
+    /// The hearings of a facility from `from` up to `to` (UTC times, `to` excluded).
+    pub fn hearings(
+        &self,
+        facility: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<HearingRow>, StoreError> {
+        self.with_reader(|c| registers::hearings(c, facility, from, to).map_err(backend))
     }
 
-    /// Contacts and contact requests of a facility's people between two days, newest first.
+    /// Contacts and contact requests of a facility's people from `from` up to `to` (UTC times,
+    /// `to` excluded), newest first.
     pub fn contacts(
         &self,
         facility: &str,

@@ -47,17 +47,19 @@ pub struct ComplaintRow {
     pub referred: Option<u64>,
 }
 
-/// The hearings of `facility` whose time starts with `month` (`YYYY-MM`), in order.
+/// The hearings of `facility` from `from` up to `to` (times in UTC, `to` excluded: a month of
+/// the facility's local time is a range of UTC instants), in order.
 pub(crate) fn hearings(
     conn: &Connection,
     facility: &str,
-    month: &str,
+    from: &str,
+    to: &str,
 ) -> rusqlite::Result<Vec<HearingRow>> {
     conn.prepare_cached(
         "SELECT idx, at, court, mode, counsel, people_heard, outcome, next_date FROM hearings
-         WHERE facility = ?1 AND at >= ?2 AND at < ?2 || 'Z' ORDER BY at, idx",
+         WHERE facility = ?1 AND at >= ?2 AND at < ?3 ORDER BY at, idx",
     )?
-    .query_map(params![facility, month], |r| {
+    .query_map(params![facility, from, to], |r| {
         Ok(HearingRow {
             idx: r.get::<_, i64>(0)? as u64,
             at: r.get(1)?,
@@ -72,8 +74,9 @@ pub(crate) fn hearings(
     .collect()
 }
 
-/// Contacts and contact requests of people held in `facility` from `from` to `to` (days,
-/// inclusive), newest first, at most `limit`; `party` narrows to one party.
+/// Contacts and contact requests of people held in `facility` from `from` up to `to` (times in
+/// UTC, `to` excluded: days of the facility's local time are a range of UTC instants), newest
+/// first, at most `limit`; `party` narrows to one party.
 pub(crate) fn contacts(
     conn: &Connection,
     facility: &str,
@@ -86,10 +89,10 @@ pub(crate) fn contacts(
         "SELECT x.idx, x.booking, p.given_names || ' ' || p.surnames, x.kind, x.party, x.at, x.minutes,
                 x.granted, x.reason, x.authority
          FROM (SELECT idx, booking, kind, party, at, minutes, NULL AS granted, NULL AS reason, NULL AS authority
-               FROM contacts WHERE at >= ?2 AND at < ?3 || 'T99'
+               FROM contacts WHERE at >= ?2 AND at < ?3
                UNION ALL
                SELECT idx, booking, kind, party, at, NULL, granted, reason, authority
-               FROM contact_requests WHERE at >= ?2 AND at < ?3 || 'T99') x
+               FROM contact_requests WHERE at >= ?2 AND at < ?3) x
          CROSS JOIN custodies c ON c.booking = x.booking
          CROSS JOIN persons p ON p.person = c.person
          WHERE c.facility = ?1 AND (?4 IS NULL OR x.party = ?4)

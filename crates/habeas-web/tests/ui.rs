@@ -32,6 +32,8 @@ struct World {
     _dir: tempfile::TempDir,
     app: axum::Router,
     main: Arc<SqliteStore>,
+    /// The writer the server uses, for records a test puts in place without a form.
+    register: Register,
     ana: u64,
 }
 
@@ -91,13 +93,20 @@ fn estate(code: &str, offset: Option<&str>) -> Vec<Draft> {
 
 /// Ana, admitted at 09:30 local on 6 December on an order that runs to the end of the 7th.
 fn admission() -> Draft {
+    admission_of("Ana", "2026-12-06T15:30:00.000Z", "2026-12-07")
+}
+
+/// An admission at CECOT of `given` at `admitted_at` (arrested that morning), held on remand
+/// until `expires`.
+fn admission_of(given: &str, admitted_at: &str, expires: &str) -> Draft {
+    let day = &admitted_at[..10];
     serde_json::from_value::<habeas_core::custody::AdmissionInput>(json!({
         "facility": "CECOT",
-        "person": {"given_names": "Ana", "surnames": ["López"], "birth_date": "1990-01-01", "sex": "female", "nationalities": ["SV"]},
-        "admitted_at": "2026-12-06T15:30:00.000Z",
+        "person": {"given_names": given, "surnames": ["López"], "birth_date": "1990-01-01", "sex": "female", "nationalities": ["SV"]},
+        "admitted_at": admitted_at,
         "legal_status": "remand",
-        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "1-2026", "issued": "2026-12-06", "expires": "2026-12-07"}],
-        "arrest": {"at": "2026-12-06T12:00:00.000Z", "place": "San Salvador", "authority": "PNC"}
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado", "reference": "1-2026", "issued": day, "expires": expires}],
+        "arrest": {"at": format!("{day}T12:00:00.000Z"), "place": "San Salvador", "authority": "PNC"}
     }))
     .unwrap()
     .validate(Timestamp(NOW))
@@ -177,7 +186,7 @@ fn world() -> World {
     }
     let state = Arc::new(AppState {
         store: store.clone(),
-        register: Some(register),
+        register: Some(register.clone()),
         accounts: Arc::new(accounts),
         access,
         access_store,
@@ -196,6 +205,7 @@ fn world() -> World {
         _dir: dir,
         app: router(state),
         main: store,
+        register,
         ana,
     }
 }
@@ -440,4 +450,76 @@ async fn a_local_time_typed_in_a_form_is_recorded_as_its_utc_instant() {
         .get(&custody, "/ui/counts?facility=CECOT&date=2026-12-08")
         .await;
     assert!(!counts.contains("<td>19:50</td>"), "{counts}");
+}
+
+/// The registers of hearings (by month) and of contacts (by days) take the facility's local
+/// month and days: a call at 19:30 on the 7th there is the 7th's, though it is the 8th in UTC;
+/// a hearing at 21:00 on 30 November there is November's, though it is 1 December in UTC.
+#[tokio::test]
+async fn the_registers_of_hearings_and_contacts_take_the_facilitys_local_month_and_days() {
+    let w = world();
+    let record = |v: Value| {
+        serde_json::from_value::<habeas_core::record::RecordInput>(v)
+            .unwrap()
+            .validate(Timestamp(NOW), &actor())
+            .unwrap()
+    };
+    let call = |at: &str, with: &str| {
+        record(
+            json!({"record": "contact", "facility": "CECOT", "booking": w.ana, "kind": "call",
+                      "party": "family", "at": at, "with": with}),
+        )
+    };
+    w.register
+        .append_all(vec![
+            call("2026-12-07T03:00:00Z", "madre (la noche del 6)"),
+            call("2026-12-08T01:30:00Z", "hermana (la tarde del 7)"),
+        ])
+        .unwrap();
+    let (legal, _) = w.session("leg.cecot").await;
+    let day = w
+        .get(
+            &legal,
+            "/ui/contacts?facility=CECOT&from=2026-12-07&to=2026-12-07",
+        )
+        .await;
+    says(&day, &local("07/12/2026 19:30"));
+    assert!(!day.contains("06/12/2026 21:00"), "{day}");
+    let before = w
+        .get(
+            &legal,
+            "/ui/contacts?facility=CECOT&from=2026-12-06&to=2026-12-06",
+        )
+        .await;
+    says(&before, &local("06/12/2026 21:00"));
+    assert!(!before.contains("07/12/2026 19:30"), "{before}");
+    // Someone held since November, heard at 21:00 on 30 November there (03:00 UTC on
+    // 1 December).
+    let beta = w
+        .register
+        .append_all(vec![admission_of(
+            "Beta",
+            "2026-11-20T15:00:00.000Z",
+            "2027-05-20",
+        )])
+        .unwrap()[0]
+        .index;
+    w.register
+        .append_all(vec![record(
+            json!({"record": "hearing", "facility": "CECOT", "bookings": [beta],
+            "court": "Juzgado Especializado de Instrucción", "at": "2026-12-01T03:00:00Z",
+            "mode": "video", "people_heard": 300}),
+        )])
+        .unwrap();
+    let november = w
+        .get(&legal, "/ui/hearings?facility=CECOT&month=2026-11")
+        .await;
+    says(&november, "Juzgado Especializado de Instrucción");
+    let december = w
+        .get(&legal, "/ui/hearings?facility=CECOT&month=2026-12")
+        .await;
+    assert!(
+        !december.contains("Juzgado Especializado de Instrucción"),
+        "{december}"
+    );
 }

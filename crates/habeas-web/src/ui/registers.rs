@@ -47,6 +47,16 @@ fn register_facility(
 }
 
 /// The month after (`step` 1) or before (`step` -1) a `YYYY-MM`.
+/// The UTC instant at which the day `day` (`YYYY-MM-DD`) begins at a facility `offset` minutes
+/// from UTC; a day that does not parse gives the empty string, before every time.
+fn local_start(day: &str, offset: i32) -> String {
+    habeas_core::dates::Date::parse("day", day)
+        .map(|d| {
+            habeas_register::Timestamp(d.start().millis() - i64::from(offset) * 60_000).to_string()
+        })
+        .unwrap_or_default()
+}
+
 pub(super) fn month_step(month: &str, step: i32) -> Option<String> {
     let y: i32 = month.get(0..4)?.parse().ok()?;
     let m: i32 = month.get(5..7)?.parse().ok()?;
@@ -99,7 +109,15 @@ pub(crate) async fn hearings_page(
             .month
             .filter(|m| month_step(m, 0).is_some())
             .unwrap_or(this_month);
-        let hearings = state.store.hearings(&facility, &month)?;
+        // The facility's local month, as the UTC instants it spans.
+        let (from, to) = (
+            local_start(&format!("{month}-01"), tr.offset),
+            local_start(
+                &format!("{}-01", month_step(&month, 1).unwrap_or_default()),
+                tr.offset,
+            ),
+        );
+        let hearings = state.store.hearings(&facility, &from, &to)?;
         let rows = hearings
             .iter()
             .map(|h| {
@@ -214,7 +232,14 @@ pub(crate) async fn contacts_page(
             "official",
         ];
         let party = PARTIES.iter().find(|p| **p == q.party).copied();
-        let contacts = state.store.contacts(&facility, &from, &to, party, 500)?;
+        // The facility's local days, as the UTC instants they span.
+        let contacts = state.store.contacts(
+            &facility,
+            &local_start(&from, tr.offset),
+            &local_start(&days_before(&to, -1), tr.offset),
+            party,
+            500,
+        )?;
         // The register names the people it lists: logged before it is shown.
         state.listed(
             &caller,
