@@ -661,6 +661,84 @@ pub struct DeathCase {
     pub steps: Vec<(String, Option<String>)>,
 }
 
+/// A serious injury, a serious illness or a transfer to a health institution (Rules 69 and
+/// 71(1)), the steps recorded for it and the obligations still open.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HarmCase {
+    /// The `harm.recorded` entry.
+    pub case: u64,
+    pub booking: u64,
+    pub facility: String,
+    pub at: String,
+    /// injury, illness or hospital_transfer.
+    pub kind: String,
+    /// Each step recorded, in the order written.
+    pub steps: Vec<HarmCaseStep>,
+    /// What no step has done yet: `designated_informed` (nobody told and no request that
+    /// nobody be) and, for an injury, `independent_authority_informed`.
+    pub pending: Vec<String>,
+}
+
+/// A step of a serious-harm case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HarmCaseStep {
+    pub entry: u64,
+    pub step: String,
+    /// When it was done (or the person said so).
+    pub at: String,
+    /// When it was written to the register.
+    pub recorded_at: String,
+}
+
+pub(crate) fn harm_cases(
+    conn: &Connection,
+    facility: Option<&str>,
+) -> rusqlite::Result<Vec<HarmCase>> {
+    let mut st = conn.prepare_cached(
+        "SELECT h.idx, h.booking, h.facility, h.at, h.kind, s.idx, s.step, s.at, s.recorded_at
+         FROM harm_cases h LEFT JOIN harm_steps s ON s.harm_case = h.idx
+         WHERE ?1 IS NULL OR h.facility = ?1 ORDER BY h.idx, s.idx",
+    )?;
+    let mut rows = st.query([facility])?;
+    let mut out: Vec<HarmCase> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let case = r.get::<_, i64>(0)? as u64;
+        if out.last().is_none_or(|c| c.case != case) {
+            out.push(HarmCase {
+                case,
+                booking: r.get::<_, i64>(1)? as u64,
+                facility: r.get(2)?,
+                at: r.get(3)?,
+                kind: r.get(4)?,
+                steps: Vec::new(),
+                pending: Vec::new(),
+            });
+        }
+        if let (Some(entry), Some(c)) = (r.get::<_, Option<i64>>(5)?, out.last_mut()) {
+            c.steps.push(HarmCaseStep {
+                entry: entry as u64,
+                step: r.get(6)?,
+                at: r.get(7)?,
+                recorded_at: r.get(8)?,
+            });
+        }
+    }
+    for c in &mut out {
+        let done = |names: &[&str]| c.steps.iter().any(|s| names.contains(&s.step.as_str()));
+        let mut pending = Vec::new();
+        if !done(&["designated_informed", "notice_declined"]) {
+            pending.push("designated_informed".to_owned());
+        }
+        if c.kind == "injury" && !done(&["independent_authority_informed"]) {
+            pending.push("independent_authority_informed".to_owned());
+        }
+        c.pending = pending;
+    }
+    Ok(out)
+}
+
 pub(crate) fn death_cases(
     conn: &Connection,
     facility: Option<&str>,

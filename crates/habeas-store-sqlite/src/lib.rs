@@ -31,7 +31,7 @@ pub use custody::{
     FacilityRow, GateRefusal, HeadCount, OrderRow, PersonFile, PersonHit, PlanningState, Reading,
     Unplaced, NOT_HELD_HERE,
 };
-pub use events::{CountLine, CountReport, DeathCase};
+pub use events::{CountLine, CountReport, DeathCase, HarmCase, HarmCaseStep};
 pub use imports::{DocumentHolder, ImportedAdmission};
 pub use oversight::VisitRow;
 pub use registers::{ComplaintRow, ContactRow, FoodServiceRow, HearingRow};
@@ -716,6 +716,12 @@ impl SqliteStore {
     /// Deaths in custody and the state of each case's steps.
     pub fn death_cases(&self, facility: Option<&str>) -> Result<Vec<DeathCase>, StoreError> {
         self.with_reader(|c| events::death_cases(c, facility).map_err(backend))
+    }
+
+    /// The serious-harm cases (Rules 69 and 71(1)) of a facility, or of every facility, with
+    /// their steps and what is still pending.
+    pub fn harm_cases(&self, facility: Option<&str>) -> Result<Vec<HarmCase>, StoreError> {
+        self.with_reader(|c| events::harm_cases(c, facility).map_err(backend))
     }
 
     /// The people a whereabouts question names (by document, or by name and birth date), at

@@ -928,6 +928,26 @@ reader!(
     }
 );
 
+reader!(
+    /// `GET /api/harms?facility=F`: serious injuries, serious illnesses and transfers to a
+    /// health institution, the steps of their cases and what is still pending.
+    #[utoipa::path(get, path = "/api/harms", tag = "records", params(("facility" = Option<String>, Query, description = "A facility code")), responses((status = 200, description = "Each serious-harm case, its steps and what is pending (Rules 69, 71(1))", body = crate::schema::HarmCases), (status = 400, description = "Bad input: the field is named", body = crate::schema::ErrorBody), (status = 401, description = "Not signed in", body = crate::schema::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::schema::ErrorBody)), security(("session" = []), ("token" = [])))]
+    harm_list,
+    FacilityQuery,
+    |state, caller, q| {
+        let facility = facility_for(&state, &caller, q.facility, "read serious harms")?;
+        let cases = state.store.harm_cases(facility.as_deref())?;
+        state.listed(
+            &caller,
+            facility.as_deref().unwrap_or(EVERY_FACILITY),
+            "serious harms",
+            None,
+            cases.len() as u64,
+        )?;
+        Ok(Json(json!({"facility": facility, "cases": cases})))
+    }
+);
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct StatisticsQuery {
     facility: Option<String>,

@@ -71,6 +71,7 @@ impl Modify for Security {
         crate::api::compliance,
         crate::api::count_report,
         crate::api::death_list,
+        crate::api::harm_list,
         crate::api::statistics,
         crate::agreements::agreement_report,
         crate::api::logbook_add,

@@ -100,6 +100,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/deaths",
             axum::routing::post(crate::api::deaths).get(crate::api::death_list),
         )
+        .route("/api/harms", get(crate::api::harm_list))
         .route(
             "/api/death-steps",
             axum::routing::post(crate::api::death_steps),

@@ -102,6 +102,14 @@ pub struct DeathCases {
     pub cases: Vec<habeas_store_sqlite::DeathCase>,
 }
 
+/// The answer of `GET /api/harms`: each serious injury, serious illness or transfer to a health
+/// institution, its steps and what is still pending.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct HarmCases {
+    pub facility: Option<String>,
+    pub cases: Vec<habeas_store_sqlite::HarmCase>,
+}
+
 /// The answer of `GET /api/logbook`: notes of the occurrence book, newest first.
 #[derive(Debug, utoipa::ToSchema)]
 pub struct LogbookNotes {

@@ -6716,6 +6716,25 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
         "{}",
         a.body
     );
+    // The list of cases says what is pending.
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        (
+            a.body["cases"][0]["case"].as_u64(),
+            a.body["cases"][0]["kind"].as_str(),
+            a.body["cases"][0]["pending"].clone()
+        ),
+        (
+            Some(case),
+            Some("injury"),
+            json!(["designated_informed", "independent_authority_informed"])
+        ),
+        "{}",
+        a.body
+    );
     let step = |facility: &str, step: &str, at: String| {
         json!({"record": "harm_step", "facility": facility, "case": case, "step": step, "at": at,
                "detail": "llamada a Marta Pérez, hermana (contacto designado)"})
@@ -6728,6 +6747,10 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
         ("cookie", izalco.as_str()),
         (CSRF_HEADER, izalco_csrf.as_str()),
     ];
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &izalco, None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
     let told = |facility: &str, hours: i64| step(facility, "designated_informed", hours_ago(hours));
     for (who, body, refusal) in [
         (&izalco, told("CECOT", 2), (StatusCode::FORBIDDEN, None)),
@@ -6770,6 +6793,15 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
         step("CECOT", "independent_authority_informed", hours_ago(1)),
     )
     .await;
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(a.body["cases"][0]["pending"], json!([]), "{}", a.body);
+    assert_eq!(
+        a.body["cases"][0]["steps"][1]["step"], "independent_authority_informed",
+        "{}",
+        a.body
+    );
     let a = w.call("GET", &today, &signed, None).await;
     assert_eq!(
         harms(&a),

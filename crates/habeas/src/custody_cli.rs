@@ -885,6 +885,19 @@ pub enum DeathCommand {
     },
 }
 
+/// Serious injuries, serious illnesses and transfers to a health institution (Rules 69 and
+/// 71(1)): recorded with `habeas record` (`serious_harm`, `harm_step`), listed here.
+#[derive(Debug, clap::Subcommand)]
+pub enum HarmCommand {
+    /// List the cases, their steps and what is still pending.
+    List {
+        #[arg(long)]
+        facility: Option<String>,
+        #[arg(long, value_enum, default_value_t = Out::Table)]
+        format: Out,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct TransferArgs {
     #[arg(long)]
@@ -1159,6 +1172,61 @@ pub fn transfer(db: &DbArgs, actor: &Actor, t: TransferArgs) -> Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The cases `read` gives for a facility (or every facility), logged as a list naming as many
+/// people before they are shown.
+fn listed<T>(
+    db: &DbArgs,
+    actor: &Actor,
+    facility: Option<&str>,
+    what: &str,
+    read: impl FnOnce(
+        &habeas_store_sqlite::SqliteStore,
+        Option<&str>,
+    ) -> std::result::Result<Vec<T>, habeas_register::store::StoreError>,
+) -> Result<Vec<T>> {
+    let cases = read(&db.open_store()?, facility).map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.log_access(&[habeas_web::access::Event::Listed {
+        username: actor.as_str(),
+        facility: facility.unwrap_or(habeas_web::access::EVERY_FACILITY),
+        what,
+        query: None,
+        people: cases.len() as u64,
+    }])?;
+    Ok(cases)
+}
+
+pub fn harm(db: &DbArgs, actor: &Actor, c: HarmCommand) -> Result<ExitCode> {
+    let HarmCommand::List { facility, format } = c;
+    let cases = listed(db, actor, facility.as_deref(), "serious harms", |s, f| {
+        s.harm_cases(f)
+    })?;
+    match format {
+        Out::Json => println!("{}", serde_json::to_string_pretty(&cases)?),
+        Out::Table => {
+            for c in &cases {
+                println!(
+                    "case {} — booking {} at {}, {} {}",
+                    c.case,
+                    c.booking,
+                    c.facility,
+                    c.kind.replace('_', " "),
+                    c.at
+                );
+                for s in &c.steps {
+                    println!("    {:<32} {} (written {})", s.step, s.at, s.recorded_at);
+                }
+                for p in &c.pending {
+                    println!("    {p:<32} PENDING");
+                }
+            }
+            if cases.is_empty() {
+                println!("(no serious injury, illness or hospital transfer recorded)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
     match c {
         DeathCommand::Record {
@@ -1200,19 +1268,9 @@ pub fn death(db: &DbArgs, actor: &Actor, c: DeathCommand) -> Result<ExitCode> {
             println!("death case {case}: {step} recorded as entry {}", idx[0]);
         }
         DeathCommand::List { facility, format } => {
-            let cases = db
-                .open_store()?
-                .death_cases(facility.as_deref())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            db.log_access(&[habeas_web::access::Event::Listed {
-                username: actor.as_str(),
-                facility: facility
-                    .as_deref()
-                    .unwrap_or(habeas_web::access::EVERY_FACILITY),
-                what: "deaths",
-                query: None,
-                people: cases.len() as u64,
-            }])?;
+            let cases = listed(db, actor, facility.as_deref(), "deaths", |s, f| {
+                s.death_cases(f)
+            })?;
             match format {
                 Out::Json => println!("{}", serde_json::to_string_pretty(&cases)?),
                 Out::Table => {

@@ -171,6 +171,12 @@ enum Command {
         #[command(subcommand)]
         command: custody_cli::DeathCommand,
     },
+    /// Serious injuries, serious illnesses and transfers to a health institution (Rules 69 and
+    /// 71(1)).
+    Harm {
+        #[command(subcommand)]
+        command: custody_cli::HarmCommand,
+    },
     /// Generate a demonstration scenario (synthetic people) into a new store, through the same
     /// commands users take, and print what it holds.
     Demo(demo::DemoArgs),
@@ -521,6 +527,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Agreement { json } => custody_cli::agreement(&cli.db, &actor()?, &json),
         Command::Transfer(args) => custody_cli::transfer(&cli.db, &actor()?, args),
         Command::Death { command } => custody_cli::death(&cli.db, &actor()?, command),
+        Command::Harm { command } => custody_cli::harm(&cli.db, &actor()?, command),
         Command::Demo(args) => demo::run(&cli.db, args),
         Command::Record {
             example: Some(kind),

@@ -1731,3 +1731,56 @@ fn a_contact_person_the_one_held_designated_counts_as_the_family_told() {
     let late = found(&two_days_on, "notification.family_not_informed");
     assert!(late.contains(&sol) && !late.contains(&lia), "{late:?}");
 }
+
+/// Rules 69 and 71(1) from the command line: a serious injury recorded with `habeas record`,
+/// listed by `habeas harm list` with what is pending until its steps are recorded; a step for a
+/// case that is not one is refused and writes nothing.
+#[test]
+fn a_serious_injury_is_listed_with_its_pending_steps_until_they_are_recorded() {
+    let reg = facility();
+    let ana = reg.admit(&admission("Ana", "female", "remand"));
+    let out = reg.record(
+        &json!({"record": "serious_harm", "facility": "CECOT", "booking": ana,
+        "at": "2024-06-03T22:00:00.000Z", "kind": "injury",
+        "circumstances": "fractura de muñeca en la celda; llevada al Hospital Rosales"}),
+    );
+    let case: u64 = out
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no entry in {out:?}"));
+    let list = |format: &str| {
+        reg.ok(&["harm", "list", "--facility", "CECOT", "--format", format])
+            .stdout
+    };
+    let cases: Value = serde_json::from_str(&list("json")).unwrap();
+    assert_eq!(
+        (cases[0]["case"].as_u64(), cases[0]["pending"].clone()),
+        (
+            Some(case),
+            json!(["designated_informed", "independent_authority_informed"])
+        ),
+        "{cases}"
+    );
+    assert!(list("table").contains("PENDING"), "{}", list("table"));
+    reg.refused_record(
+        &json!({"record": "harm_step", "facility": "CECOT", "case": ana, "step": "designated_informed",
+                "at": "2024-06-04T08:00:00.000Z", "detail": "llamada a su madre"}),
+        "not a serious-harm case",
+    );
+    for (step, detail) in [
+        ("designated_informed", "llamada a su madre"),
+        (
+            "independent_authority_informed",
+            "oficio a la Fiscalía General de la República",
+        ),
+    ] {
+        reg.record(
+            &json!({"record": "harm_step", "facility": "CECOT", "case": case, "step": step,
+            "at": "2024-06-04T08:00:00.000Z", "detail": detail}),
+        );
+    }
+    let cases: Value = serde_json::from_str(&list("json")).unwrap();
+    assert_eq!(cases[0]["pending"], json!([]), "{cases}");
+    assert_eq!(cases[0]["steps"].as_array().unwrap().len(), 2, "{cases}");
+    assert!(!list("table").contains("PENDING"), "{}", list("table"));
+}
