@@ -334,6 +334,9 @@ pub struct MonthFlow {
     pub transfers_out: u64,
     /// Deaths in custody, from the death cases.
     pub deaths: u64,
+    /// Serious injuries of people held, from the serious-harm cases (Rules 69 and 71(1)), by
+    /// when they happened.
+    pub serious_injuries: u64,
     /// Every ended custody by its recorded reason (`death` included).
     pub ended_by_reason: Vec<Count>,
 }
@@ -383,6 +386,7 @@ impl FlowTally {
                     releases: 0,
                     transfers_out: 0,
                     deaths: 0,
+                    serious_injuries: 0,
                     ended_by_reason: Vec::new(),
                 })
                 .collect(),
@@ -429,6 +433,13 @@ impl FlowTally {
     pub fn death(&mut self, at: Timestamp) {
         if let Some(m) = self.slot(at).and_then(|i| self.months.get_mut(i)) {
             m.deaths += 1;
+        }
+    }
+
+    /// A serious injury of a person held at `at`.
+    pub fn serious_injury(&mut self, at: Timestamp) {
+        if let Some(m) = self.slot(at).and_then(|i| self.months.get_mut(i)) {
+            m.serious_injuries += 1;
         }
     }
 
@@ -622,12 +633,18 @@ mod tests {
         f.ended(t("2025-02-20T00:00:00.000Z"), "transfer_out");
         f.ended(t("2025-03-01T00:00:00.000Z"), "death");
         f.death(t("2025-03-01T00:00:00.000Z"));
+        f.serious_injury(t("2025-02-28T23:59:59.999Z"));
+        f.serious_injury(t("2025-03-16T00:00:00.000Z")); // after the day
         let m = f.finish();
         let months: Vec<&str> = m.iter().map(|m| m.month.as_str()).collect();
         assert_eq!(months, ["2025-01", "2025-02", "2025-03"]);
         assert_eq!((m[0].admissions, m[0].releases), (1, 1));
         assert_eq!((m[1].transfers_in, m[1].transfers_out), (1, 1));
         assert_eq!((m[2].admissions, m[2].deaths, m[2].releases), (1, 1, 0));
+        assert_eq!(
+            m.iter().map(|m| m.serious_injuries).collect::<Vec<_>>(),
+            [0, 1, 0]
+        );
         assert_eq!(
             m[2].ended_by_reason,
             [Count {

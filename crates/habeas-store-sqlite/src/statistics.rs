@@ -128,6 +128,15 @@ pub(crate) fn statistics(
             flows.death(time_of(0, r.get_ref(0)?.as_str().map_err(|e| bad(0, e))?)?);
         }
     }
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT at FROM harm_cases WHERE kind = 'injury' AND (?1 IS NULL OR facility = ?1)",
+        )?;
+        let mut rows = st.query([facility])?;
+        while let Some(r) = rows.next()? {
+            flows.serious_injury(time_of(0, r.get_ref(0)?.as_str().map_err(|e| bad(0, e))?)?);
+        }
+    }
 
     Ok(Statistics {
         facility: facility.map(str::to_owned),

@@ -113,6 +113,7 @@ fn csv(s: &Statistics) -> Result<String> {
             ("releases", m.releases),
             ("transfers_out", m.transfers_out),
             ("deaths", m.deaths),
+            ("serious_injuries", m.serious_injuries),
         ] {
             w.write_record(["flow", &m.month, key, &value.to_string()])?;
         }
@@ -201,8 +202,15 @@ fn table(s: &Statistics) -> Result<String> {
     writeln!(t)?;
     writeln!(
         t,
-        "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7}  ended by reason (up to {})",
-        "month", "admissions", "transfers in", "releases", "transfers out", "deaths", s.as_of
+        "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>16}  ended by reason (up to {})",
+        "month",
+        "admissions",
+        "transfers in",
+        "releases",
+        "transfers out",
+        "deaths",
+        "serious injuries",
+        s.as_of
     )?;
     for m in &s.flows {
         let reasons: Vec<String> = m
@@ -212,13 +220,14 @@ fn table(s: &Statistics) -> Result<String> {
             .collect();
         writeln!(
             t,
-            "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7}  {}",
+            "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>16}  {}",
             m.month,
             m.admissions,
             m.transfers_in,
             m.releases,
             m.transfers_out,
             m.deaths,
+            m.serious_injuries,
             reasons.join(", ")
         )?;
     }

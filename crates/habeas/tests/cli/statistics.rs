@@ -508,4 +508,22 @@ fn cecot_records_admissions_and_deaths_over_the_whole_period_since_opening() {
         .collect();
     assert!(!before.is_empty(), "{deaths}");
     assert!(before.iter().any(|at| *at < "2025-01-01"), "{before:?}");
+    // The month's serious injuries are the injury cases that happened in it.
+    let harms: Value = serde_json::from_slice(&run(
+        d,
+        &["--db", "cecot.db", "harm", "list", "--format", "json"],
+    ))
+    .unwrap();
+    let in_may = harms
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "injury" && c["at"].as_str().unwrap().starts_with("2025-05"))
+        .count() as u64;
+    assert!(in_may > 0, "{harms}");
+    assert_eq!(
+        flows.last().unwrap()["serious_injuries"].as_u64(),
+        Some(in_may),
+        "{s}"
+    );
 }
