@@ -330,6 +330,10 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         ),
         ("death list", "deaths in custody and their pending steps"),
         (
+            "harm list",
+            "serious injuries and illnesses and their pending steps",
+        ),
+        (
             "verify",
             "recompute the whole register and check every checkpoint",
         ),
