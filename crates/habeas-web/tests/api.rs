@@ -913,6 +913,13 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
             READ,
             Scope::Facility,
         )],
+        "harm_list" => vec![case(
+            "GET",
+            format!("/api/harms?facility={f}"),
+            None,
+            READ,
+            Scope::Facility,
+        )],
         "logbook_list" => vec![case(
             "GET",
             format!("/api/logbook?facility={f}"),
@@ -976,6 +983,15 @@ fn matrix_cases(op: &str, f: &str, o: Held, cross: bool) -> Vec<Case> {
                     json!({"record": "health", "facility": f, "booking": b, "at": "2025-05-21T11:00:00.000Z", "kind": "visit", "notes": "control"}),
                 ),
                 &["hea"],
+                Scope::Object,
+            ),
+            case(
+                "POST",
+                "/api/records".into(),
+                Some(
+                    json!({"record": "serious_harm", "facility": f, "booking": b, "at": "2025-05-21T12:00:00.000Z", "kind": "injury", "circumstances": "caída en la celda"}),
+                ),
+                &["hea", "reg", "cus", "leg", "dir"],
                 Scope::Object,
             ),
         ],

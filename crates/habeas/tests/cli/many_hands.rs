@@ -125,6 +125,12 @@ fn every_command_the_demo_prints_and_every_custody_command_works_beside_the_runn
             "person" => assert!(r.stdout.contains("person 300"), "{}", r.stdout),
             "verify" => assert!(r.stdout.starts_with("OK: "), "{}", r.stdout),
             "count" => assert!(r.stdout.contains("held now:"), "{}", r.stdout),
+            // A list of cases, or that there are none yet.
+            "harm" => assert!(
+                r.stdout.contains("case ") || r.stdout.contains("no serious injury"),
+                "{}",
+                r.stdout
+            ),
             "death" | "population" | "estate" => {}
             other => panic!("a command the test does not know: {other}"),
         }
