@@ -3491,6 +3491,13 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         )
         .await;
     assert!(page(&a).contains("hipertensión"), "{}", page(&a));
+    // The record's kind in the reader's language, not as the register spells it.
+    assert!(
+        page(&a).contains("reconocimiento al ingreso")
+            && !page(&a).contains("admission_examination"),
+        "{}",
+        page(&a)
+    );
     let (beto, _) = w.people[1];
     let a = w
         .call(
