@@ -144,18 +144,28 @@ pub fn harm_findings(policy: &Policy, h: &HarmFacts, as_of: Date) -> Vec<Finding
         );
     }
     if let Some((from, s)) = informed.filter(|(_, s)| s.step == "notice_declined") {
+        // Someone told after it (the person changed their mind) ends the notice.
+        let told = first(&["designated_informed"]).filter(|(at, _)| *at > from);
+        let mut evidence = vec![h.idx, s.idx];
+        let mut detail = format!(
+            "the person asked that nobody be told of the {what} of {} ({}, recorded {}): ask the person whether they did",
+            h.at, s.at, s.recorded
+        );
+        if let Some((at, t)) = told {
+            evidence.push(t.idx);
+            detail.push_str(&format!(
+                "; the designated person or family told {at} after it"
+            ));
+        }
         out.push(Finding {
             code: "harm.notice_declined",
             rule: "Mandela Rule 69: a prisoner's explicit request that nobody be notified of an illness or injury is respected (inspectors check it with them, Rules 83-85)",
             subject,
             severity: Severity::Notice,
             since: Some(from.to_string()),
-            until: None,
-            detail: format!(
-                "the person asked that nobody be told of the {what} of {} ({}, recorded {}): ask the person whether they did",
-                h.at, s.at, s.recorded
-            ),
-            evidence: vec![h.idx, s.idx],
+            until: told.map(|(at, _)| at.to_string()),
+            detail,
+            evidence,
         });
     }
     out
@@ -319,9 +329,15 @@ mod tests {
                 step("notice_declined", at(ill, 3), at(ill, 3), 21),
             ],
         );
+        let changed_mind = harm_findings(&p, &told_too, day);
+        assert_eq!(codes(&changed_mind), ["harm.notice_declined"]);
+        // ...and the person changing their mind ends the notice.
         assert_eq!(
-            codes(&harm_findings(&p, &told_too, day)),
-            ["harm.notice_declined"]
+            (
+                changed_mind[0].until.clone(),
+                changed_mind[0].evidence.clone()
+            ),
+            (Some(at(ill, 30).to_string()), vec![20, 21, 22])
         );
         // Told first: no notice even if a decline follows.
         let told_first = case(
