@@ -8,9 +8,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use habeas_register::note::Signer;
-use habeas_register::store::{RegisterInfo, Store as _};
+use habeas_register::store::Store as _;
 use habeas_register::time::{Clock, ManualClock};
-use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::writer::Register;
 use habeas_register::{Draft, Timestamp};
 use habeas_store_sqlite::{Accounts, NewUser, SqliteStore};
 use habeas_web::auth;
@@ -20,6 +20,9 @@ use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt as _;
+
+mod support;
+use support::{actor, estate, start};
 
 const PASSWORD: &str = "velero-azul-9";
 const T0: i64 = 1_764_000_000_000;
@@ -40,49 +43,8 @@ struct World {
     state: Arc<AppState>,
 }
 
-fn start(
-    path: &std::path::Path,
-    origin: &str,
-    clock: Arc<ManualClock>,
-) -> (Arc<SqliteStore>, Register) {
-    let signer = Signer::from_seed(origin, [4; 32]).unwrap();
-    let store = Arc::new(
-        SqliteStore::create(
-            path,
-            &RegisterInfo {
-                origin: origin.into(),
-                verifier: signer.verifier(),
-            },
-        )
-        .unwrap(),
-    );
-    let register = Register::start(WriterParts {
-        sink: Box::new(store.sink().unwrap()),
-        store: store.clone(),
-        signer,
-        clock,
-        entropy: Arc::new(SeededEntropy::new(9)),
-        config: WriterConfig::default(),
-    })
-    .unwrap();
-    (store, register)
-}
-
-fn estate(code: &str) -> Vec<Draft> {
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
-    let file: habeas_core::estate::EstateFile = toml::from_str(&format!(
-        "[facility]\ncode = \"{code}\"\nname = \"{code}\"\ncountry = \"SV\"\n[[unit]]\ncode = \"M1\"\nname = \"M1\"\ncell_count = 2\ncell_template = {{ area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }}\n"
-    ))
-    .unwrap();
-    let e = file.validate().unwrap();
-    let mut out = vec![e.facility.to_draft(&actor)];
-    out.extend(e.units.iter().map(|u| u.to_draft(&e.facility.code, &actor)));
-    out.extend(e.cells.iter().map(|c| c.to_draft(&e.facility.code, &actor)));
-    out
-}
-
 fn admission(facility: &str, name: &str) -> Draft {
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     serde_json::from_value::<habeas_core::custody::AdmissionInput>(json!({
         "facility": facility,
         "person": {"given_names": name, "surnames": ["López"], "birth_date": "1990-01-01", "sex": "male", "nationalities": ["SV"]},
@@ -98,7 +60,7 @@ fn admission(facility: &str, name: &str) -> Draft {
 }
 
 fn health(facility: &str, booking: u64) -> Draft {
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     serde_json::from_value::<habeas_core::record::RecordInput>(json!({
         "record": "health", "facility": facility, "booking": booking, "at": "2025-05-02T10:00:00.000Z",
         "kind": "admission_examination", "notes": "hipertensión; tratamiento indicado"
@@ -122,8 +84,8 @@ fn world_with(signin_limits: habeas_web::limits::SignInLimits) -> World {
         "habeas.test/api/access",
         clock.clone(),
     );
-    let mut drafts = estate("CECOT");
-    drafts.extend(estate("IZALCO"));
+    let mut drafts = estate("CECOT", None);
+    drafts.extend(estate("IZALCO", None));
     register.append_all(drafts).unwrap();
     let a = register
         .append_all(vec![admission("CECOT", "Ana")])
@@ -1230,7 +1192,7 @@ enum Expect {
 #[tokio::test]
 async fn the_authorization_matrix_every_route_every_role_inside_and_outside_scope() {
     let w = world();
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     // Each facility: the world's person, a second one, and a third who died (a death case).
     let mut held = Vec::new();
     for (facility, first, names) in [
@@ -5037,7 +4999,7 @@ async fn a_persons_file_and_copy_name_no_one_else() {
         .iter()
         .map(|r| r.index)
         .collect();
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let hearing = serde_json::from_value::<habeas_core::record::RecordInput>(json!({
         "record": "hearing", "facility": "CECOT", "bookings": [ana, others[0], others[1]],
         "court": "Tribunal virtual de Tecoluca", "at": "2025-06-01T09:00:00Z", "mode": "video",
@@ -5156,7 +5118,7 @@ async fn a_file_without_a_valid_legal_basis_says_so_at_the_top() {
     assert!(html.contains("<td>detención provisional</td>"), "{html}");
     assert!(!html.contains("<td>pretrial_detention</td>"));
     // A new order in force ends the banner.
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let order = serde_json::from_value::<habeas_core::events::OrderInput>(json!({
         "facility": "CECOT", "booking": ana,
         "order": {"kind": "pretrial_detention", "authority": "Juzgado", "reference": "2-2025", "issued": "2025-11-20", "expires": "2026-05-20"},
@@ -5182,7 +5144,7 @@ async fn a_file_without_a_valid_legal_basis_says_so_at_the_top() {
 async fn the_roll_count_page_takes_a_day_and_counts_a_unit_at_a_time() {
     let w = world();
     // A second unit in CECOT.
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let file: habeas_core::estate::EstateFile = toml::from_str(
         "[facility]\ncode = \"CECOT\"\nname = \"CECOT\"\ncountry = \"SV\"\n[[unit]]\ncode = \"M2\"\nname = \"M2\"\ncell_count = 3\ncell_template = { area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }\n",
     )
@@ -5274,7 +5236,7 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_the_pages_go_on_in() {
 async fn the_dashboards_charts_hold_the_reports_numbers() {
     let w = world();
     let ana = w.people[0].0;
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let now = Timestamp(T0);
     let place = habeas_core::allocation::Allocation::new("CECOT", ana, "M1-C01", None, None)
         .unwrap()
@@ -5490,7 +5452,7 @@ fn english_words(html: &str) -> Vec<String> {
 async fn every_page_in_spanish_is_in_spanish() {
     let w = world();
     let ana = w.people[0].0;
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let place = habeas_core::allocation::Allocation::new("CECOT", ana, "M1-C01", None, None)
         .unwrap()
         .to_draft(&actor);
@@ -6409,7 +6371,7 @@ async fn a_pending_request_to_visit_is_found_until_answered_once() {
 /// A custody agreement of `facility` with the United States from 1 March 2025, at 10.00 USD a
 /// person and day (1,000 cents).
 fn agreement_of(facility: &str) -> Draft {
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     habeas_core::events::AgreementInput {
         facility: facility.into(),
         counterpart: "US".into(),
@@ -6426,7 +6388,7 @@ fn agreement_of(facility: &str) -> Draft {
 
 /// Someone sent by the other state under `agreement`, admitted at `at`.
 fn sent_under(facility: &str, name: &str, agreement: u64, at: &str) -> Draft {
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     serde_json::from_value::<habeas_core::custody::AdmissionInput>(json!({
         "facility": facility,
         "person": {"given_names": name, "surnames": ["Rondón"], "birth_date": "1994-06-01", "sex": "male", "nationalities": ["VE"]},
@@ -6449,7 +6411,7 @@ fn sent_under(facility: &str, name: &str, agreement: u64, at: &str) -> Draft {
 #[tokio::test]
 async fn an_agreements_account_for_its_director_the_nation_and_inspectors() {
     let mut w = world();
-    let actor = habeas_core::ids::Actor::parse("actor", "test").unwrap();
+    let actor = actor();
     let agreement = w.records.append_all(vec![agreement_of("CECOT")]).unwrap()[0].index;
     let jose = w
         .records

@@ -9,9 +9,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use habeas_register::note::Signer;
-use habeas_register::store::{RegisterInfo, Store as _};
+use habeas_register::store::Store as _;
 use habeas_register::time::ManualClock;
-use habeas_register::writer::{Register, SeededEntropy, WriterConfig, WriterParts};
+use habeas_register::writer::Register;
 use habeas_register::{Draft, Timestamp};
 use habeas_store_sqlite::{Accounts, NewUser, SqliteStore};
 use habeas_web::auth;
@@ -21,6 +21,9 @@ use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt as _;
+
+mod support;
+use support::{actor, estate, start};
 
 const PASSWORD: &str = "velero-azul-9";
 /// 2026-12-08T02:00:00.000Z: 20:00 on 7 December at UTC−06:00.
@@ -35,60 +38,6 @@ struct World {
     /// The writer the server uses, for records a test puts in place without a form.
     register: Register,
     ana: u64,
-}
-
-fn start(
-    path: &std::path::Path,
-    origin: &str,
-    clock: Arc<ManualClock>,
-) -> (Arc<SqliteStore>, Register) {
-    let signer = Signer::from_seed(origin, [4; 32]).unwrap();
-    let store = Arc::new(
-        SqliteStore::create(
-            path,
-            &RegisterInfo {
-                origin: origin.into(),
-                verifier: signer.verifier(),
-            },
-        )
-        .unwrap(),
-    );
-    let register = Register::start(WriterParts {
-        sink: Box::new(store.sink().unwrap()),
-        store: store.clone(),
-        signer,
-        clock,
-        entropy: Arc::new(SeededEntropy::new(9)),
-        config: WriterConfig::default(),
-    })
-    .unwrap();
-    (store, register)
-}
-
-fn actor() -> habeas_core::ids::Actor {
-    habeas_core::ids::Actor::parse("actor", "test").unwrap()
-}
-
-/// A facility's estate, its local time `offset` (`-06:00`) when given.
-fn estate(code: &str, offset: Option<&str>) -> Vec<Draft> {
-    let offset = offset.map_or(String::new(), |o| format!("utc_offset = \"{o}\"\n"));
-    let doc: habeas_core::estate::EstateDocument = toml::from_str(&format!(
-        "[facility]\ncode = \"{code}\"\nname = \"{code}\"\ncountry = \"SV\"\n{offset}[[unit]]\ncode = \"M1\"\nname = \"M1\"\ncell_count = 2\ncell_template = {{ area_m2 = 40, bunks = 10, cna = 10, operational_capacity = 10 }}\n"
-    ))
-    .unwrap();
-    let e = doc.validate().unwrap();
-    let mut out = vec![e.facility.to_draft(&actor())];
-    out.extend(
-        e.units
-            .iter()
-            .map(|u| u.to_draft(&e.facility.code, &actor())),
-    );
-    out.extend(
-        e.cells
-            .iter()
-            .map(|c| c.to_draft(&e.facility.code, &actor())),
-    );
-    out
 }
 
 /// Ana, admitted at 09:30 local on 6 December on an order that runs to the end of the 7th.
