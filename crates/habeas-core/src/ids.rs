@@ -124,7 +124,8 @@ pub fn search_key(name: &str) -> String {
             'ú' | 'ù' | 'û' | 'ü' => 'u',
             'ñ' => 'n',
             'ç' => 'c',
-            c if c.is_whitespace() => ' ',
+            // A control character (a NUL from a form, a tab) is no letter of a name.
+            c if c.is_whitespace() || c.is_control() => ' ',
             c => c,
         };
         if base == ' ' && (out.is_empty() || out.ends_with(' ')) {
@@ -143,6 +144,7 @@ mod search_tests {
             super::search_key("  José  Hernández LÓPEZ Núñez "),
             "jose hernandez lopez nunez"
         );
+        assert_eq!(super::search_key("jos\u{0}é\tlópez\u{86}"), "jos e lopez");
     }
 }
 

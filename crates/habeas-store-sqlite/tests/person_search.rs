@@ -105,6 +105,11 @@ fn people_are_found_by_the_beginnings_of_their_words_and_former_names() {
         "OR is a word to find, not an operator"
     );
     assert_eq!(find("¿ -"), Vec::<u64>::new(), "signs alone are no words");
+    // A NUL or another control character in the words is no letter of a name, and no error
+    // of the index's query either.
+    assert_eq!(find("flores\u{0}villalta"), vec![people[0], people[3]]);
+    // (What the API's fuzzer sent: "ò" is the word, and it begins O'Neill.)
+    assert_eq!(find("\u{f2}\u{0}\u{f34c9}\u{86}"), vec![people[2]]);
     assert_eq!(find("ana ixtepeque"), Vec::<u64>::new());
     assert_eq!(store.find_people(&["flores".into()], 1).unwrap().len(), 1);
 
