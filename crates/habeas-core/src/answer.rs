@@ -169,7 +169,7 @@ pub fn check(
     };
     if matches!(
         out.status.as_str(),
-        "held" | "released" | "transferred" | "dead"
+        "held" | "released" | "transferred" | "dead" | "escaped"
     ) {
         let person = get("person")?.ok_or("the answer names no person")?;
         if person.kind != crate::kinds::ADMITTED {

@@ -29,7 +29,7 @@ pub use family::{
 pub use food::{
     food_findings, food_gaps, FoodPolicy, FoodServiceFacts, NoFoodRecords, OccupiedUnit,
 };
-pub use harm::{harm_findings, HarmFacts, HarmStepDone};
+pub use harm::{harm_findings, harm_owed, harm_pending, HarmFacts, HarmStepDone};
 pub use strictness::{PolicySource, Relaxation, Relaxed};
 pub use treatment::{
     consular_findings, health_findings, incident_findings, non_association_findings,
@@ -1284,8 +1284,8 @@ pub struct Facts {
     /// The custodies recorded as they began, with their first family contact and the first
     /// decline to have anyone told.
     pub family_informed: Vec<FamilyInformedFacts>,
-    /// The serious-harm cases (injury, illness, transfer to a health institution) opened by
-    /// the day, with their steps.
+    /// The serious-harm cases (injury, illness, transfer to a health institution) and the
+    /// escapes opened by the day, with their steps.
     pub harms: Vec<HarmFacts>,
     /// The custodies recorded as they began in the year up to the day, held or not, each with
     /// whether a decline was recorded for it by the day.

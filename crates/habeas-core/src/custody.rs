@@ -884,6 +884,11 @@ pub enum ReleaseReason {
     TransferOut,
     TransferToAnotherState,
     ReleasedInError,
+    /// The person left custody unlawfully: an escape, or a person who cannot be found. It ends
+    /// the custody as the records know it and opens a case (Mandela Rule 71(1): a disappearance
+    /// is reported without delay to an authority independent of the prison administration);
+    /// a recapture is a new admission.
+    Escape,
 }
 
 impl ReleaseReason {
@@ -898,6 +903,7 @@ impl ReleaseReason {
             Self::TransferOut => "transfer_out",
             Self::TransferToAnotherState => "transfer_to_another_state",
             Self::ReleasedInError => "released_in_error",
+            Self::Escape => "escape",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -936,7 +942,7 @@ impl Release {
                 return Err(DomainError {
                     code: "no_legal_reason",
                     field: "reason".into(),
-                    message: "a release needs its legal reason (sentence_served, bail, acquittal, charges_dropped, court_order, detention_order_expired, transfer_out, transfer_to_another_state, released_in_error)".into(),
+                    message: "a release needs its legal reason (sentence_served, bail, acquittal, charges_dropped, court_order, detention_order_expired, transfer_out, transfer_to_another_state, released_in_error, escape)".into(),
                 })
             }
             Some(r) => ReleaseReason::parse(r).ok_or_else(|| DomainError::invalid("reason", format!("{r:?} is not a release reason")))?,

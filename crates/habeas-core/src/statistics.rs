@@ -107,14 +107,17 @@ pub enum EndKind {
     Release,
     TransferOut,
     Death,
+    Escape,
 }
 
 impl EndKind {
     /// `death` is a death; `transfer_out` (a transfer within the system, or a release for
-    /// one) and `transfer_to_another_state` are transfers out; every other reason a release.
+    /// one) and `transfer_to_another_state` are transfers out; `escape` an escape; every
+    /// other reason a release.
     pub fn of(end_reason: &str) -> Self {
         match end_reason {
             "death" => Self::Death,
+            "escape" => Self::Escape,
             "transfer_out" | "transfer_to_another_state" => Self::TransferOut,
             _ => Self::Release,
         }
@@ -329,9 +332,11 @@ pub struct MonthFlow {
     pub admissions: u64,
     /// New custodies from a transfer from another facility of the system.
     pub transfers_in: u64,
-    /// Custodies ended other than by death or transfer.
+    /// Custodies ended other than by death, transfer or escape.
     pub releases: u64,
     pub transfers_out: u64,
+    /// Custodies ended by an escape (a disappearance, Rule 71(1)).
+    pub escapes: u64,
     /// Deaths in custody, from the death cases.
     pub deaths: u64,
     /// Serious injuries of people held, from the serious-harm cases (Rules 69 and 71(1)), by
@@ -385,6 +390,7 @@ impl FlowTally {
                     transfers_in: 0,
                     releases: 0,
                     transfers_out: 0,
+                    escapes: 0,
                     deaths: 0,
                     serious_injuries: 0,
                     ended_by_reason: Vec::new(),
@@ -421,6 +427,7 @@ impl FlowTally {
             match EndKind::of(reason) {
                 EndKind::Release => m.releases += 1,
                 EndKind::TransferOut => m.transfers_out += 1,
+                EndKind::Escape => m.escapes += 1,
                 EndKind::Death => {}
             }
         }
@@ -632,6 +639,7 @@ mod tests {
         f.ended(t("2025-01-20T00:00:00.000Z"), "bail");
         f.ended(t("2025-02-20T00:00:00.000Z"), "transfer_out");
         f.ended(t("2025-03-01T00:00:00.000Z"), "death");
+        f.ended(t("2025-03-02T04:00:00.000Z"), "escape");
         f.death(t("2025-03-01T00:00:00.000Z"));
         f.serious_injury(t("2025-02-28T23:59:59.999Z"));
         f.serious_injury(t("2025-03-16T00:00:00.000Z")); // after the day
@@ -640,17 +648,26 @@ mod tests {
         assert_eq!(months, ["2025-01", "2025-02", "2025-03"]);
         assert_eq!((m[0].admissions, m[0].releases), (1, 1));
         assert_eq!((m[1].transfers_in, m[1].transfers_out), (1, 1));
-        assert_eq!((m[2].admissions, m[2].deaths, m[2].releases), (1, 1, 0));
+        assert_eq!(
+            (m[2].admissions, m[2].deaths, m[2].releases, m[2].escapes),
+            (1, 1, 0, 1)
+        );
         assert_eq!(
             m.iter().map(|m| m.serious_injuries).collect::<Vec<_>>(),
             [0, 1, 0]
         );
         assert_eq!(
             m[2].ended_by_reason,
-            [Count {
-                key: "death".into(),
-                people: 1
-            }]
+            [
+                Count {
+                    key: "death".into(),
+                    people: 1
+                },
+                Count {
+                    key: "escape".into(),
+                    people: 1
+                }
+            ]
         );
     }
 

@@ -1239,6 +1239,18 @@ fn release(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
     let booking = u(p, "booking")?;
     let open = open_here(conn, e, booking, Date::of(e.time))?;
     let reason = s(p, "reason")?;
+    if reason == "escape" {
+        let at = s(p, "at")?;
+        // An escape opens a Rule 71(1) case of the facility that held the person: its steps
+        // (the report to an independent authority) are `harm_step`s of the release's entry.
+        conn.prepare_cached(
+            "INSERT INTO harm_cases (idx, booking, facility, at, kind) VALUES (?1, ?2, ?3, ?4, 'escape')",
+        )
+        .and_then(|mut st| {
+            st.execute(params![e.index as i64, booking as i64, e.facility, at])
+        })
+        .map_err(backend)?;
+    }
     end_custody(
         conn,
         &e.facility,

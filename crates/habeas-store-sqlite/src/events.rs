@@ -662,21 +662,23 @@ pub struct DeathCase {
 }
 
 /// A serious injury, a serious illness or a transfer to a health institution (Rules 69 and
-/// 71(1)), the steps recorded for it and the obligations still open.
+/// 71(1)), or an escape (Rule 71(1)), the steps recorded for it and the obligations still
+/// open.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HarmCase {
-    /// The `harm.recorded` entry.
+    /// The `harm.recorded` entry, or the `custody.released` entry of an escape.
     pub case: u64,
     pub booking: u64,
     pub facility: String,
     pub at: String,
-    /// injury, illness or hospital_transfer.
+    /// injury, illness, hospital_transfer or escape.
     pub kind: String,
     /// Each step recorded, in the order written.
     pub steps: Vec<HarmCaseStep>,
     /// What no step has done yet: `designated_informed` (nobody told and no request that
-    /// nobody be) and, for an injury, `independent_authority_informed`.
+    /// nobody be; not for an escape) and, for an injury or an escape,
+    /// `independent_authority_informed`.
     pub pending: Vec<String>,
 }
 
@@ -726,15 +728,11 @@ pub(crate) fn harm_cases(
         }
     }
     for c in &mut out {
-        let done = |names: &[&str]| c.steps.iter().any(|s| names.contains(&s.step.as_str()));
-        let mut pending = Vec::new();
-        if !done(&["designated_informed", "notice_declined"]) {
-            pending.push("designated_informed".to_owned());
-        }
-        if c.kind == "injury" && !done(&["independent_authority_informed"]) {
-            pending.push("independent_authority_informed".to_owned());
-        }
-        c.pending = pending;
+        c.pending =
+            habeas_core::compliance::harm_pending(&c.kind, c.steps.iter().map(|s| s.step.as_str()))
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
     }
     Ok(out)
 }

@@ -295,21 +295,21 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
             let at = s(p, "at")?;
             // The facility that recorded the harm keeps its case, whether or not it still
             // holds the person.
-            let found: Option<(i64, String)> = conn
+            let found: Option<(i64, String, String)> = conn
                 .prepare_cached(
-                    "SELECT booking, at FROM harm_cases WHERE idx = ?1 AND facility = ?2",
+                    "SELECT booking, at, kind FROM harm_cases WHERE idx = ?1 AND facility = ?2",
                 )
                 .and_then(|mut st| {
                     st.query_row(params![case as i64, e.facility], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
                     .optional()
                 })
                 .map_err(backend)?;
-            let Some((booking, harmed)) = found else {
+            let Some((booking, harmed, kind)) = found else {
                 return Err(not_held_here(
                     "case",
-                    format_args!("entry {case} is not a serious-harm case"),
+                    format_args!("entry {case} is not a serious-harm case nor an escape"),
                     &e.facility,
                 ));
             };
@@ -320,6 +320,12 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 ));
             }
             let step = s(p, "step")?;
+            if kind == "escape" && step == "notice_declined" {
+                return Err(reject(
+                    "step",
+                    format!("entry {case} is an escape: the person is not here to ask that nobody be told"),
+                ));
+            }
             conn.prepare_cached(
                 "INSERT INTO harm_steps (idx, harm_case, step, at, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )

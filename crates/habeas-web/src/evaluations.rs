@@ -236,6 +236,7 @@ fn held_by_month(
         held -= f.admissions as i64 + f.transfers_in as i64
             - f.releases as i64
             - f.transfers_out as i64
+            - f.escapes as i64
             - f.deaths as i64;
     }
     out.reverse();

@@ -495,6 +495,18 @@ fn open_custody(
     roles: &[Role],
     action: &str,
 ) -> ApiResult<Result<OpenCustody, Response>> {
+    custody_page(state, caller, (booking, path, false), roles, action)
+}
+
+/// As [`open_custody`], and with `ended_too` a custody that has ended as well (its cases
+/// still take steps at the facility where it ended).
+fn custody_page(
+    state: &AppState,
+    caller: &Caller,
+    (booking, path, ended_too): (u64, &str, bool),
+    roles: &[Role],
+    action: &str,
+) -> ApiResult<Result<OpenCustody, Response>> {
     if let Some(r) = only(state, caller, roles, action) {
         return Ok(Err(r));
     }
@@ -506,7 +518,7 @@ fn open_custody(
         let c = f
             .custodies
             .iter()
-            .find(|c| c.booking == booking && c.ended_by.is_none())?
+            .find(|c| c.booking == booking && (ended_too || c.ended_by.is_none()))?
             .clone();
         Some((f, c))
     }) else {
@@ -1518,7 +1530,11 @@ fn sentence(tr: &Tr, kind: &str, facility: &str, p: &serde_json::Value) -> Optio
             ],
         ),
         habeas_core::kinds::RELEASED => (
-            "sentence-released",
+            if p["reason"] == "escape" {
+                "sentence-escaped"
+            } else {
+                "sentence-released"
+            },
             vec![
                 ("at", field("at")),
                 ("reason", field("reason")),

@@ -211,11 +211,14 @@ fn evidence_of(w: &Whereabouts) -> Vec<(u64, bool)> {
     out
 }
 
-/// The status of a custody that ended, from its reason: dead, transferred (to another state)
-/// or released.
+/// The status of a custody that ended, from its reason: dead, transferred (to another state),
+/// escaped (left custody unlawfully: the custody ended, the person was not released) or
+/// released.
 fn ended_status(reason: &str) -> &'static str {
     if reason.contains("death") || reason == "died" {
         "dead"
+    } else if reason == "escape" {
+        "escaped"
     } else if reason.contains("transfer") {
         "transferred"
     } else {

@@ -6850,6 +6850,195 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
     }
 }
 
+/// An escape ends the custody without releasing anyone: it opens a Rule 71(1) case of the
+/// facility that held the person, grave until it is reported to an independent authority; the
+/// case takes no request that nobody be told, nor a step from another facility; a court's
+/// whereabouts answer says "escaped" and checks; the month's flows count an escape, not a
+/// release; a recapture is a new admission of the same person.
+#[tokio::test]
+async fn an_escape_ends_the_custody_and_is_grave_until_reported_to_an_independent_authority() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let hours_ago = |h: i64| Timestamp(T0 - h * 3_600_000).to_string();
+    let r = w
+        .call(
+            "POST",
+            "/api/releases",
+            &signed,
+            Some(json!({"facility": "CECOT", "booking": ana, "reason": "escape",
+                        "authority": "Dirección del CECOT", "reference": "PARTE-77-2025", "at": hours_ago(30)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let escape = r.body["entry"].as_u64().unwrap();
+    let file = w.main.person_file(ana).unwrap().unwrap();
+    assert_eq!(
+        (
+            file.custodies[0].ended_by,
+            file.custodies[0].end_reason.as_deref()
+        ),
+        (Some(escape), Some("escape"))
+    );
+    // Grave from the 24th hour, with no end.
+    let today = format!(
+        "/api/reports/compliance?facility=CECOT&as_of={}",
+        w.clock.now().date_string()
+    );
+    let escapes = |a: &Answer| -> Vec<(String, Value, Value, Value)> {
+        a.body["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("escape."))
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["severity"].clone(),
+                    f["since"].clone(),
+                    f["until"].clone(),
+                )
+            })
+            .collect()
+    };
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(
+        escapes(&a),
+        [(
+            "escape.not_reported".to_owned(),
+            json!("grave"),
+            json!(hours_ago(6)),
+            Value::Null
+        )],
+        "{}",
+        a.body
+    );
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(
+        (
+            a.body["cases"][0]["case"].as_u64(),
+            a.body["cases"][0]["kind"].as_str(),
+            a.body["cases"][0]["pending"].clone()
+        ),
+        (
+            Some(escape),
+            Some("escape"),
+            json!(["independent_authority_informed"])
+        ),
+        "{}",
+        a.body
+    );
+    let step = |facility: &str, step: &str, hours: i64| {
+        json!({"record": "harm_step", "facility": facility, "case": escape, "step": step,
+               "at": hours_ago(hours), "detail": "parte a la Fiscalía General, oficio 1203"})
+    };
+    // Refused, nothing written: the person is not there to ask that nobody be told; another
+    // facility's staff, in their own facility's name, does not find the case.
+    w.record_refused(
+        &signed,
+        step("CECOT", "notice_declined", 2),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("step")),
+    )
+    .await;
+    let (izalco, izalco_csrf) = w.session("cus.izalco").await;
+    let izalco = [
+        ("cookie", izalco.as_str()),
+        (CSRF_HEADER, izalco_csrf.as_str()),
+    ];
+    w.record_refused(
+        &izalco,
+        step("IZALCO", "independent_authority_informed", 2),
+        (StatusCode::NOT_FOUND, Some("case")),
+    )
+    .await;
+    // The family told is recorded, and is not the report.
+    w.record(&signed, step("CECOT", "designated_informed", 3))
+        .await;
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(escapes(&a)[0].3, Value::Null, "{}", a.body);
+    // Reported two hours ago: the finding ends then, nothing is pending.
+    w.record(&signed, step("CECOT", "independent_authority_informed", 2))
+        .await;
+    let a = w.call("GET", &today, &signed, None).await;
+    assert_eq!(escapes(&a)[0].3, json!(hours_ago(2)), "{}", a.body);
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(a.body["cases"][0]["pending"], json!([]), "{}", a.body);
+
+    // A court asks: escaped, on the escape's entry, and the answer checks.
+    let (court, court_csrf) = w.session("cou").await;
+    let court = [
+        ("cookie", court.as_str()),
+        (CSRF_HEADER, court_csrf.as_str()),
+    ];
+    let asked = json!({"name": "Ana López", "birth_date": "1990-01-01", "purpose": "habeas corpus", "case_reference": "HC-40-2025"});
+    let a = w
+        .call("POST", "/api/whereabouts", &court, Some(asked.clone()))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        (
+            a.body["answer"]["status"].as_str(),
+            a.body["answer"]["ended"]["entry"].as_u64(),
+            a.body["answer"]["ended"]["reason"].as_str()
+        ),
+        (Some("escaped"), Some(escape), Some("escape")),
+        "{}",
+        a.body
+    );
+    let key = w.state.store.info().unwrap().verifier;
+    let checked = habeas_core::answer::check(&a.body, &key, &[], 0).unwrap();
+    assert_eq!(checked.status, "escaped");
+    assert!(
+        checked
+            .passed
+            .iter()
+            .any(|p| p == "the answer says what its entries say"),
+        "{checked:?}"
+    );
+
+    // The month's flows: an escape, not a release.
+    let month = &hours_ago(30)[..7];
+    let a = w
+        .call(
+            "GET",
+            "/api/reports/statistics?facility=CECOT",
+            &signed,
+            None,
+        )
+        .await;
+    let flow = a.body["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["month"] == month)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&flow["escapes"], &flow["releases"]),
+        (&json!(1), &json!(0)),
+        "{flow}"
+    );
+
+    // Recaptured: a new admission of the same person, on the order in force.
+    let back = json!({
+        "facility": "CECOT", "existing_person": ana, "admitted_at": hours_ago(1), "legal_status": "remand",
+        "orders": [{"kind": "pretrial_detention", "authority": "Juzgado Especializado", "reference": "1-2025", "issued": "2025-04-30", "expires": "2026-04-30"}],
+        "arrest": {"at": hours_ago(2), "place": "Soyapango", "authority": "PNC"}
+    });
+    let a = w.call("POST", "/api/admissions", &signed, Some(back)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let a = w
+        .call("POST", "/api/whereabouts", &court, Some(asked))
+        .await;
+    assert_eq!(a.body["answer"]["status"], "held", "{}", a.body);
+    assert_eq!(w.main.check_projections().unwrap(), Ok(()));
+}
+
 /// Rules 69 and 71(1) from the person's file: the staff of the facility holding the person
 /// open a serious-harm case and record its steps through the page's forms; another facility's
 /// staff and roles without access are refused; a refused form names its field and writes

@@ -124,10 +124,13 @@ pub struct ReleaseArgs {
     #[arg(long)]
     booking: u64,
     /// The legal reason: sentence_served, bail, acquittal, charges_dropped, court_order,
-    /// detention_order_expired, transfer_out, transfer_to_another_state, released_in_error.
+    /// detention_order_expired, transfer_out, transfer_to_another_state, released_in_error;
+    /// or escape (the person left custody unlawfully: it opens a Rule 71(1) case, to be
+    /// reported to an independent authority).
     #[arg(long)]
     reason: Option<String>,
-    /// The authority that ordered or certified the release.
+    /// The authority that ordered or certified the release (for an escape, the one that
+    /// certified it).
     #[arg(long)]
     authority: String,
     /// The order's reference.

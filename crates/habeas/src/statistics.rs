@@ -112,6 +112,7 @@ fn csv(s: &Statistics) -> Result<String> {
             ("transfers_in", m.transfers_in),
             ("releases", m.releases),
             ("transfers_out", m.transfers_out),
+            ("escapes", m.escapes),
             ("deaths", m.deaths),
             ("serious_injuries", m.serious_injuries),
         ] {
@@ -202,12 +203,13 @@ fn table(s: &Statistics) -> Result<String> {
     writeln!(t)?;
     writeln!(
         t,
-        "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>16}  ended by reason (up to {})",
+        "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>7} {:>16}  ended by reason (up to {})",
         "month",
         "admissions",
         "transfers in",
         "releases",
         "transfers out",
+        "escapes",
         "deaths",
         "serious injuries",
         s.as_of
@@ -220,12 +222,13 @@ fn table(s: &Statistics) -> Result<String> {
             .collect();
         writeln!(
             t,
-            "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>16}  {}",
+            "{:<8} {:>10} {:>12} {:>9} {:>13} {:>7} {:>7} {:>16}  {}",
             m.month,
             m.admissions,
             m.transfers_in,
             m.releases,
             m.transfers_out,
+            m.escapes,
             m.deaths,
             m.serious_injuries,
             reasons.join(", ")

@@ -1,9 +1,10 @@
 //! Mandela Rules 69 and 71(1): a person held who is seriously injured or seriously ill, or
 //! taken to a health institution, has the person they designated to receive their health
 //! information (or their family) told at once, unless they explicitly asked that nobody be; a
-//! serious injury in custody is reported without delay to an authority independent of the
-//! prison administration, mandated to investigate it. Each is a case opened by a
-//! `serious_harm` record and closed step by step (`harm_step`).
+//! serious injury in custody, and any disappearance (an escape), is reported without delay to
+//! an authority independent of the prison administration, mandated to investigate it. Each is
+//! a case, opened by a `serious_harm` record or by a release whose reason is `escape`, and
+//! closed step by step (`harm_step`).
 
 use super::{Finding, Policy, Severity, Subject, HOUR_MS};
 use crate::dates::Date;
@@ -29,7 +30,7 @@ pub struct HarmFacts {
     /// The `serious_harm` entry, which is the case.
     pub idx: u64,
     pub at: Timestamp,
-    /// `injury`, `illness` or `hospital_transfer`.
+    /// `injury`, `illness`, `hospital_transfer`, or `escape` (a case the release opened).
     pub kind: String,
     pub steps: Vec<HarmStepDone>,
 }
@@ -44,12 +45,49 @@ fn what(kind: &str) -> &str {
     }
 }
 
+/// What a case of `kind` owes, in the order the page and the lists give it: each step due,
+/// with the steps that discharge it. A serious injury, illness or transfer to a health
+/// institution owes the designated person (or the family) told, or the person's own request
+/// that nobody be (Rule 69); a serious injury and an escape owe the report to an independent
+/// authority (Rule 71(1)). An escape owes nothing under Rule 69: nobody is ill or hurt that
+/// the records know of, and the person is not there to ask.
+pub fn harm_owed(kind: &str) -> Vec<(&'static str, &'static [&'static str])> {
+    let mut owed: Vec<(&'static str, &'static [&'static str])> = Vec::new();
+    if kind != "escape" {
+        owed.push((
+            "designated_informed",
+            &["designated_informed", "notice_declined"],
+        ));
+    }
+    if matches!(kind, "injury" | "escape") {
+        owed.push((
+            "independent_authority_informed",
+            &["independent_authority_informed"],
+        ));
+    }
+    owed
+}
+
+/// The steps of a case of `kind` still due, given the steps recorded for it.
+pub fn harm_pending<'a>(
+    kind: &str,
+    done: impl Iterator<Item = &'a str> + Clone,
+) -> Vec<&'static str> {
+    harm_owed(kind)
+        .into_iter()
+        .filter(|(_, by)| !done.clone().any(|d| by.contains(&d)))
+        .map(|(step, _)| step)
+        .collect()
+}
+
 /// Rules 69 and 71(1), as of the end of `as_of`:
 /// - nobody the person designated (nor the family) told within `harm.designated_hours` of the
 ///   harm, and no decline by the person before then (serious, until one of them);
 /// - a decline by the person, a notice so that inspectors can check it with them;
 /// - a serious injury not reported to an independent authority within `harm.authority_hours`
-///   (grave, until it is).
+///   (grave, until it is);
+/// - an escape not reported to an independent authority within `harm.authority_hours` (grave,
+///   until it is: Rule 71(1)'s "any disappearance").
 ///
 /// A step counts from when it was done only when it was written to the register within
 /// `harm.record_hours` of that, and from when it was written otherwise, so that a step dated
@@ -124,6 +162,17 @@ pub fn harm_findings(policy: &Policy, h: &HarmFacts, as_of: Date) -> Vec<Finding
             evidence,
         });
     };
+    if h.kind == "escape" {
+        overdue(
+            "escape.not_reported",
+            "Mandela Rule 71(1): any disappearance of a prisoner is reported without delay to an authority independent of the prison administration",
+            Severity::Grave,
+            policy.harm.authority_hours,
+            first(&["independent_authority_informed"]),
+            "not reported to an independent authority",
+        );
+        return out;
+    }
     let informed = first(&["designated_informed", "notice_declined"]);
     overdue(
         "harm.designated_not_informed",
@@ -348,5 +397,91 @@ mod tests {
             ],
         );
         assert_eq!(harm_findings(&p, &told_first, day), []);
+    }
+
+    #[test]
+    fn an_escape_is_reported_to_an_independent_authority_and_owes_nothing_else() {
+        let p = policy();
+        let gone = date("2026-03-01").start();
+        let case = |steps: Vec<HarmStepDone>| HarmFacts {
+            booking: 7,
+            idx: 40,
+            at: gone,
+            kind: "escape".to_owned(),
+            steps,
+        };
+        let day = date("2026-03-10");
+        // Nothing reported: grave, from the 24th hour, with no end; no Rule 69 finding.
+        let none = harm_findings(&p, &case(vec![]), day);
+        assert_eq!(codes(&none), ["escape.not_reported"]);
+        assert_eq!(
+            (
+                none[0].severity,
+                none[0].since.clone(),
+                none[0].until.clone()
+            ),
+            (Severity::Grave, Some(at(gone, 24).to_string()), None)
+        );
+        assert!(none[0].rule.contains("disappearance"), "{}", none[0].rule);
+        assert!(
+            none[0].detail.contains("since the escape of"),
+            "{}",
+            none[0].detail
+        );
+        // Reported in time: nothing. Reported at the 30th hour: six hours of the finding.
+        let reported = |h: i64, written: i64| {
+            case(vec![step(
+                "independent_authority_informed",
+                at(gone, h),
+                at(gone, written),
+                41,
+            )])
+        };
+        assert_eq!(harm_findings(&p, &reported(20, 20), day), []);
+        let late = harm_findings(&p, &reported(30, 31), day);
+        assert_eq!(
+            (late[0].until.clone(), late[0].evidence.clone()),
+            (Some(at(gone, 30).to_string()), vec![40, 41])
+        );
+        // A report dated back to the first hour, written a week later, counts from the writing.
+        let back = harm_findings(&p, &reported(1, 24 * 7), day);
+        assert_eq!(back[0].until, Some(at(gone, 24 * 7).to_string()));
+        // The family told is not a report.
+        let family = case(vec![step(
+            "designated_informed",
+            at(gone, 1),
+            at(gone, 1),
+            42,
+        )]);
+        assert_eq!(
+            codes(&harm_findings(&p, &family, day)),
+            ["escape.not_reported"]
+        );
+    }
+
+    #[test]
+    fn each_kind_of_case_owes_its_own_steps() {
+        let done = |steps: &'static [&'static str]| steps.iter().copied();
+        assert_eq!(
+            harm_pending("injury", done(&[])),
+            ["designated_informed", "independent_authority_informed"]
+        );
+        assert_eq!(
+            harm_pending("injury", done(&["notice_declined"])),
+            ["independent_authority_informed"]
+        );
+        assert_eq!(harm_pending("illness", done(&[])), ["designated_informed"]);
+        assert_eq!(
+            harm_pending(
+                "hospital_transfer",
+                done(&["independent_authority_informed"])
+            ),
+            ["designated_informed"]
+        );
+        assert_eq!(
+            harm_pending("escape", done(&["designated_informed"])),
+            ["independent_authority_informed"]
+        );
+        assert!(harm_pending("escape", done(&["independent_authority_informed"])).is_empty());
     }
 }

@@ -1,9 +1,12 @@
 //! Rules 69 and 71(1) from the person's file: a serious injury, a serious illness or a
-//! transfer to a health institution opens a case; its steps (the person they designated, or
-//! the family, told; the person's own request that nobody be; the report of a serious injury
-//! to an independent authority) close it. The page lists the custody's cases, what each has
-//! had done and what is still due by when; its forms write `serious_harm` and `harm_step`
-//! records of the facility holding the person, checked as `POST /api/records` checks them.
+//! transfer to a health institution opens a case, and so does an escape (a release whose
+//! reason is `escape`); its steps (the person they designated, or the family, told; the
+//! person's own request that nobody be; the report of a serious injury or of the escape to an
+//! independent authority) close it. The page lists the custody's cases, what each has had
+//! done and what is still due by when; its forms write `serious_harm` and `harm_step` records
+//! of the facility holding the person (or, for a custody that ended, of the facility where it
+//! ended: its cases still take steps there, a new case needs the person held), checked as
+//! `POST /api/records` checks them.
 
 use super::*;
 use habeas_register::Timestamp;
@@ -21,6 +24,8 @@ struct HarmPage {
     hint: String,
     person: u64,
     booking: u64,
+    /// The custody is open: a new case can be opened.
+    open: bool,
     cases: Vec<CaseView>,
     /// What the form sent, shown again when it is refused.
     form: HarmForm,
@@ -30,7 +35,7 @@ struct HarmPage {
 
 /// One case as the page shows it.
 pub struct CaseView {
-    /// The `serious_harm` entry.
+    /// The `serious_harm` entry, or the release of an escape.
     pub idx: u64,
     pub heading: String,
     pub when: String,
@@ -38,6 +43,8 @@ pub struct CaseView {
     pub steps: Vec<StepView>,
     /// What is still due, each with its hour and whether it has passed.
     pub due: Vec<(String, bool)>,
+    /// The steps the form offers for this case.
+    pub offered: Vec<&'static str>,
 }
 
 pub struct StepView {
@@ -68,8 +75,8 @@ struct Read {
     payload: serde_json::Value,
 }
 
-/// The serious-harm cases of the custody `booking` of `person`, each with its steps, read
-/// from their entries (what happened and who was told are kept there, not in the
+/// The serious-harm cases and the escape of the custody `booking` of `person`, each with its
+/// steps, read from their entries (what happened and who was told are kept there, not in the
 /// projections).
 fn cases_of(state: &AppState, person: u64, booking: u64) -> ApiResult<Vec<(Read, Vec<Read>)>> {
     let mut cases: Vec<(Read, Vec<Read>)> = Vec::new();
@@ -87,6 +94,9 @@ fn cases_of(state: &AppState, person: u64, booking: u64) -> ApiResult<Vec<(Read,
         };
         match e.kind.as_str() {
             habeas_core::kinds::HARM => cases.push((read, Vec::new())),
+            habeas_core::kinds::RELEASED if read.payload["reason"] == "escape" => {
+                cases.push((read, Vec::new()));
+            }
             habeas_core::kinds::HARM_STEP => {
                 let case = read.payload["case"].as_u64();
                 if let Some((_, steps)) = cases.iter_mut().find(|(c, _)| Some(c.idx) == case) {
@@ -109,28 +119,33 @@ fn case_view(
     (case, steps): (Read, Vec<Read>),
 ) -> CaseView {
     let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
-    let kind = text(&case.payload, "kind");
+    let escape = case.payload["reason"] == "escape";
+    let kind = if escape {
+        "escape".to_owned()
+    } else {
+        text(&case.payload, "kind")
+    };
     let at = text(&case.payload, "at");
     let harmed = Timestamp::parse(&at).ok();
-    let done = |wanted: &[&str]| {
+    let mut due = Vec::new();
+    let pending = habeas_core::compliance::harm_pending(
+        &kind,
         steps
             .iter()
-            .any(|s| wanted.contains(&s.payload["step"].as_str().unwrap_or_default()))
-    };
-    let mut due = Vec::new();
-    let mut owe = |message: &str, hours: u32| {
+            .map(|s| s.payload["step"].as_str().unwrap_or_default()),
+    );
+    for step in pending {
+        let (message, hours) = match step {
+            "designated_informed" => ("harm-due-designated", policy.designated_hours),
+            _ if escape => ("harm-due-authority-escape", policy.authority_hours),
+            _ => ("harm-due-authority", policy.authority_hours),
+        };
         let by = harmed.map(|t| Timestamp(t.millis() + i64::from(hours) * HOUR_MS));
         let when = by.map_or_else(|| at.clone(), |t| tr.time(&t.to_string()));
         due.push((
             tr.t2(message, "due", &when, "hours", &hours.to_string()),
             by.is_some_and(|t| t < now),
         ));
-    };
-    if !done(&["designated_informed", "notice_declined"]) {
-        owe("harm-due-designated", policy.designated_hours);
-    }
-    if kind == "injury" && !done(&["independent_authority_informed"]) {
-        owe("harm-due-authority", policy.authority_hours);
     }
     let grace = i64::from(policy.record_hours) * HOUR_MS;
     CaseView {
@@ -144,7 +159,17 @@ fn case_view(
             &case.idx.to_string(),
         ),
         when: tr.time(&at),
-        circumstances: text(&case.payload, "circumstances"),
+        circumstances: if escape {
+            tr.t2(
+                "harm-escape-certified",
+                "authority",
+                &text(&case.payload, "authority"),
+                "reference",
+                &text(&case.payload, "reference"),
+            )
+        } else {
+            text(&case.payload, "circumstances")
+        },
         steps: steps
             .iter()
             .map(|s| {
@@ -165,10 +190,20 @@ fn case_view(
             })
             .collect(),
         due,
+        offered: if escape {
+            vec!["designated_informed", "independent_authority_informed"]
+        } else {
+            vec![
+                "designated_informed",
+                "notice_declined",
+                "independent_authority_informed",
+            ]
+        },
     }
 }
 
-/// The page of an open custody, or why it cannot be shown.
+/// The page of a custody (open, or ended at the caller's facility), or why it cannot be
+/// shown.
 fn harm_view(
     state: &AppState,
     caller: &Caller,
@@ -182,7 +217,7 @@ fn harm_view(
         who,
         csrf,
         subject,
-    } = match open_custody(state, caller, (booking, "/ui/harm"), STAFF, ACTION)? {
+    } = match custody_page(state, caller, (booking, "/ui/harm", true), STAFF, ACTION)? {
         Ok(found) => found,
         Err(r) => return Ok(Err(r)),
     };
@@ -209,6 +244,7 @@ fn harm_view(
         csrf,
         person: file.person,
         booking,
+        open: custody.ended_by.is_none(),
         cases,
         form: HarmForm {
             facility: custody.facility,

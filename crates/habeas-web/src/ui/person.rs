@@ -156,8 +156,11 @@ pub struct CustodyBlock {
     /// open and a caller who keeps the file.
     pub notify_href: String,
     /// The page of the custody's serious injuries, illnesses and transfers to a health
-    /// institution (Rules 69 and 71(1)), for a custody still open and a caller who records them.
+    /// institution (Rules 69 and 71(1)), for a custody still open, or of its escape for one
+    /// that ended so, and a caller who records them.
     pub harm_href: String,
+    /// The custody ended by an escape: the link is to its case.
+    pub escaped: bool,
     pub status: String,
     pub place: String,
     pub release: String,
@@ -359,7 +362,7 @@ pub(crate) async fn person_page(
                 } else {
                     String::new()
                 },
-                harm_href: if c.ended_by.is_none()
+                harm_href: if (c.ended_by.is_none() || c.end_reason.as_deref() == Some("escape"))
                     && super::harm::STAFF.contains(&caller.role)
                     && caller.covers(&c.facility)
                 {
@@ -391,7 +394,11 @@ pub(crate) async fn person_page(
                     .release_date
                     .as_deref()
                     .map_or("—".to_owned(), |d| i18n::date(tr.lang, d)),
-                ended: c.end_reason.clone().unwrap_or_default(),
+                escaped: c.end_reason.as_deref() == Some("escape"),
+                ended: c.end_reason.as_deref().map_or_else(String::new, |r| {
+                    tr.known(&format!("release-reason-{r}"))
+                        .unwrap_or_else(|| r.to_owned())
+                }),
                 pending_order: c.pending_order && c.ended_by.is_none(),
                 orders: c
                     .orders

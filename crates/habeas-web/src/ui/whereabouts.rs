@@ -146,7 +146,7 @@ fn shown(tr: &Tr, file: &Value) -> ShownAnswer {
                 None => tr.t("where-no-hearing"),
             });
         }
-        "released" | "transferred" | "dead" => {
+        "released" | "transferred" | "dead" | "escaped" => {
             let ended = &a["ended"];
             let at = ended["at"]
                 .as_str()
