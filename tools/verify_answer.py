@@ -59,8 +59,8 @@ except ImportError:  # pragma: no cover - reported by main()
 
 
 FORMAT = "habeas.whereabouts/1"
-STATUSES = ("held", "released", "transferred", "dead", "not_held", "ambiguous")
-PERSON_STATUSES = ("held", "released", "transferred", "dead")
+STATUSES = ("held", "released", "transferred", "dead", "escaped", "not_held", "ambiguous")
+PERSON_STATUSES = ("held", "released", "transferred", "dead", "escaped")
 ADMITTED = "custody.admitted"
 TRANSFERRED = "custody.transferred"
 ORDER = "custody.order"
@@ -535,6 +535,8 @@ def ended_status(reason: str) -> str:
     """The status of an ended custody from its reason (§17.1)."""
     if "death" in reason or reason == "died":
         return "dead"
+    if reason == "escape":
+        return "escaped"
     if "transfer" in reason:
         return "transferred"
     return "released"
@@ -1360,6 +1362,14 @@ def self_test(write_example: str | None = None) -> tuple[int, list[str]]:
         "ended": {"reason": "acquittal", "at": "2024-12-20T16:00:00.000Z", "to": None, "entry": 9}},
         {"document": {"kind": "DUI", "number": "03456789-0", "issuer": "SV"}}, [(8, True), (9, True)])
     expect("a released answer", released, True)
+    # An escape ends the custody; the answer says "escaped", and "released" would be a lie.
+    fled = base_register([(RELEASED, {"booking": 3, "reason": "escape", "authority": "Dirección del CECOT", "reference": "PARTE-12", "at": "2025-01-05T22:40:00.000Z"}, "2025-01-05T22:45:00.000Z")])
+    escaped = {"status": "escaped", "person": 3, "facility": "CECOT", "since": "2024-06-02T09:00:00.000Z", "custody": 3,
+               "ended": {"reason": "escape", "at": "2025-01-05T22:40:00.000Z", "to": None, "entry": 11}}
+    ask_b = {"document": {"kind": "DUI", "number": "04567890-1", "issuer": None}}
+    expect("an escaped answer", fled.answer_file(len(fled.entries), escaped, ask_b, [(3, True), (11, True)]), True)
+    expect("an escape said to be a release, signed by the register",
+           fled.answer_file(len(fled.entries), escaped | {"status": "released"}, ask_b, [(3, True), (11, True)]), False, "d. status")
     late = base_register()
     e = late.add(ADMITTED, "CECOT", "person:new", admission(PEDRO, "2025-03-01T09:00:00.000Z", [ORDER_2 | {"reference": "9-2025"}]), "2025-03-01T09:30:00.000Z")
     r = expect("an answer resting on an entry after the checkpoint", late.answer_file(size, {

@@ -42,6 +42,21 @@ fn folded_document(kind: &str, number: &str) -> (String, String) {
     )
 }
 
+/// The status of an answer about a custody that ended, from its reason (a release's `reason`,
+/// `death`, `transfer_out`): dead, transferred, escaped (left custody unlawfully: the custody
+/// ended, the person was not released) or released.
+pub fn ended_status(reason: &str) -> &'static str {
+    if reason.contains("death") || reason == "died" {
+        "dead"
+    } else if reason == "escape" {
+        "escaped"
+    } else if reason.contains("transfer") {
+        "transferred"
+    } else {
+        "released"
+    }
+}
+
 /// Checks an answer file against the register key the checker trusts and the witnesses it
 /// names (at least `quorum` of them must have cosigned the checkpoint).
 pub fn check(
@@ -239,6 +254,30 @@ pub fn check(
             if e.payload["at"] != answer["ended"]["at"] {
                 return Err(format!("entry {i} ended the custody at another time"));
             }
+            let reason = match e.kind.as_str() {
+                crate::kinds::RELEASED => e.payload["reason"].as_str().unwrap_or(""),
+                crate::kinds::DEATH => "death",
+                crate::kinds::TRANSFERRED => "transfer_out",
+                other => return Err(format!("entry {i} ({other}) does not end a custody")),
+            };
+            if answer["ended"]["reason"] != reason {
+                return Err(format!(
+                    "the answer says the custody ended by {}; entry {i} says {reason}",
+                    answer["ended"]["reason"]
+                ));
+            }
+            if out.status != ended_status(reason) {
+                return Err(format!(
+                    "the answer says {}; the reason {reason} of entry {i} means {}",
+                    out.status,
+                    ended_status(reason)
+                ));
+            }
+        } else if out.status != "held" {
+            return Err(format!(
+                "a {} answer says nothing of how the custody ended",
+                out.status
+            ));
         }
         out.passed
             .push("the answer says what its entries say".to_owned());

@@ -103,6 +103,8 @@ pub struct Report {
     pub foreign_under_agreement: u64,
     pub deaths: u64,
     pub releases: u64,
+    /// Custodies ended by an escape.
+    pub escapes: u64,
     pub movements: u64,
     pub counts: u64,
     pub first_day: String,
@@ -883,10 +885,59 @@ pub fn generate(
         g.drain()?;
         evening_count(&mut g, FACILITY, day)?;
         food_and_water(&mut g, scenario, day)?;
+        if d == opts.days / 2 && !alive.is_empty() {
+            let booking = alive.remove(alive.len() / 2);
+            escape(&mut g, scenario, booking, day)?;
+        }
         progress("days", u64::from(d) + 1, u64::from(opts.days));
     }
     g.drain()?;
     Ok(g.report)
+}
+
+/// One escape, half-way through the window, after the evening count: the custody ends
+/// (Mandela Rule 71(1): a disappearance is reported without delay to an authority independent
+/// of the prison administration). At CECOT it is never reported, and the records cannot tell
+/// an escape from a disappearance nobody answers for; within the rules the prosecutor and the
+/// ombudsman have the report within the half hour and the family is told the same night. The
+/// person is the one in the middle of the list of people held: no draw is made, so the rest of
+/// the scenario comes from the same draws.
+fn escape(
+    g: &mut Gen<'_>,
+    scenario: Scenario,
+    booking: u64,
+    day: Timestamp,
+) -> Result<(), DemoError> {
+    let t = at(day, 22, 40);
+    let gone = Release::new(
+        FACILITY,
+        booking,
+        Some("escape"),
+        "Dirección del centro",
+        &format!("parte de evasión {booking}"),
+        &t.to_string(),
+        t,
+        &g.actor,
+    )
+    .map_err(|e| DemoError::Refused(e.to_string()))?
+    .to_draft(&g.actor);
+    let case = g.append(t, vec![gone])?[0];
+    g.report.escapes += 1;
+    if scenario == Scenario::Mandela {
+        for (minutes, step, detail) in [
+            (30, "independent_authority_informed", "aviso a la Fiscalía General de la República y a la Procuraduría para la Defensa de los Derechos Humanos"),
+            (60, "designated_informed", "llamada a su madre"),
+        ] {
+            let r = Timestamp(t.0 + minutes * 60_000);
+            let step = record(
+                g,
+                json!({"record": "harm_step", "facility": FACILITY, "case": case, "step": step, "at": r.to_string(), "detail": detail}),
+                r,
+            )?;
+            g.append(r, vec![step])?;
+        }
+    }
+    Ok(())
 }
 
 fn record(g: &Gen<'_>, v: serde_json::Value, now: Timestamp) -> Result<Draft, DemoError> {

@@ -211,21 +211,6 @@ fn evidence_of(w: &Whereabouts) -> Vec<(u64, bool)> {
     out
 }
 
-/// The status of a custody that ended, from its reason: dead, transferred (to another state),
-/// escaped (left custody unlawfully: the custody ended, the person was not released) or
-/// released.
-fn ended_status(reason: &str) -> &'static str {
-    if reason.contains("death") || reason == "died" {
-        "dead"
-    } else if reason == "escape" {
-        "escaped"
-    } else if reason.contains("transfer") {
-        "transferred"
-    } else {
-        "released"
-    }
-}
-
 /// An answer before it is signed: the answer, the entries it rests on (each with whether it
 /// is shown), the person it names, and the checkpoint note it was given against.
 pub(crate) struct Drafted {
@@ -361,7 +346,7 @@ fn whereabouts_json(state: &AppState, w: &Whereabouts, today: &str) -> ApiResult
             o.insert("next_hearing".into(), next.unwrap_or(Value::Null));
         }
         Some((entry, reason)) => {
-            let status = ended_status(reason);
+            let status = habeas_core::answer::ended_status(reason);
             let payload = state
                 .store
                 .entry(*entry)?

@@ -7000,6 +7000,26 @@ async fn an_escape_ends_the_custody_and_is_grave_until_reported_to_an_independen
             .any(|p| p == "the answer says what its entries say"),
         "{checked:?}"
     );
+    // Said to be a release, even signed by the register's own key, it does not check.
+    let mut lie = a.body.clone();
+    lie["answer"]["status"] = json!("released");
+    let canonical = habeas_register::canonical::to_vec(&lie["answer"]).unwrap();
+    {
+        use base64::Engine as _;
+        let digest = base64::engine::general_purpose::STANDARD
+            .encode(<sha2::Sha256 as sha2::Digest>::digest(&canonical));
+        lie["signature"] = json!(habeas_register::note::Signer::from_seed(
+            "habeas.test/api",
+            [4; 32]
+        )
+        .unwrap()
+        .sign_note(&format!(
+            "habeas.whereabouts/1\nhabeas.test/api\n{digest}\n"
+        ))
+        .unwrap());
+    }
+    let refused = habeas_core::answer::check(&lie, &key, &[], 0).unwrap_err();
+    assert!(refused.contains("the reason escape"), "{refused}");
 
     // The month's flows: an escape, not a release.
     let month = &hours_ago(30)[..7];
@@ -7235,5 +7255,114 @@ async fn a_serious_injury_is_opened_and_reported_from_the_file() {
         ],
         "{}",
         a.body
+    );
+}
+
+/// After an escape the file says so (not "released") and links to its case; the case's page
+/// shows the report due and overdue, offers no request that nobody be told and no new case
+/// (the person is not held), and records the report; the court's answer page says "escaped".
+#[tokio::test]
+async fn an_escape_is_reported_from_the_file_of_the_custody_it_ended() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let with_csrf = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
+    let r = w
+        .call(
+            "POST",
+            "/api/releases",
+            &with_csrf,
+            Some(
+                json!({"facility": "CECOT", "booking": ana, "reason": "escape",
+                        "authority": "Dirección del CECOT", "reference": "PARTE-77-2025",
+                        "at": "2025-11-23T04:40:00.000Z"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.body["entry"].as_u64().unwrap();
+    let page_of = format!("/ui/harm?booking={ana}");
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &signed,
+            None,
+        )
+        .await;
+    for said in [
+        page_of.as_str(),
+        "La evasión y su comunicación a una autoridad independiente",
+        "Salió de la custodia ilegalmente",
+        "<dd>evasión</dd>",
+    ] {
+        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+    }
+    let a = w.call("GET", &page_of, &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    for said in [
+        format!("id=\"harm-step-form-{case}\""),
+        "Caso de evasión".to_owned(),
+        "Certificada por Dirección del CECOT (PARTE-77-2025)".to_owned(),
+        "Pendiente: comunicar la evasión a una autoridad independiente".to_owned(),
+        "vencido".to_owned(),
+    ] {
+        assert!(page(&a).contains(&said), "{said}: {}", page(&a));
+    }
+    for absent in [
+        "id=\"harm-open\"",
+        "value=\"notice_declined\"",
+        "Pendiente: informar a la persona designada",
+    ] {
+        assert!(!page(&a).contains(absent), "{absent}: {}", page(&a));
+    }
+    // Another facility's staff do not get the page.
+    let (izalco, _) = w.session("cus.izalco").await;
+    let a = w
+        .call("GET", &page_of, &[("cookie", izalco.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    // Reported to the public prosecutor: nothing is due.
+    let a = w
+        .form(
+            "/ui/harm",
+            &signed,
+            &format!("csrf={csrf}&booking={ana}&what=step&case={case}&step=independent_authority_informed&at=2025-11-23T05:10&detail=Fiscal%C3%ADa%2C+oficio+13-2025"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(
+        page(&a).contains("Nada pendiente") && !page(&a).contains("Pendiente: comunicar"),
+        "{}",
+        page(&a)
+    );
+    let entry: Value = serde_json::from_slice(&w.main.entry(case + 1).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["payload"]["case"].as_u64(),
+            entry["payload"]["step"].as_str()
+        ),
+        (
+            Some("harm.step"),
+            Some(case),
+            Some("independent_authority_informed")
+        ),
+        "{entry}"
+    );
+    // A court's question, from the page: escaped, not released.
+    let (court, court_csrf) = w.session("cou").await;
+    let a = w
+        .form(
+            "/ui/whereabouts",
+            &[("cookie", court.as_str())],
+            &format!("csrf={court_csrf}&by=name&name=Ana+L%C3%B3pez&birth_date=1990-01-01&purpose=habeas+corpus&case_reference=HC-41-2025"),
+        )
+        .await;
+    assert!(
+        page(&a).contains("evadida (salió de la custodia ilegalmente"),
+        "{}",
+        page(&a)
     );
 }

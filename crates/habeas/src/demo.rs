@@ -287,8 +287,12 @@ pub fn run(db: &DbArgs, args: DemoArgs) -> Result<ExitCode> {
         report.last_day
     );
     println!(
-        "  {} people admitted ({} under the custody agreement), {} deaths in custody, {} releases",
-        report.admitted, report.foreign_under_agreement, report.deaths, report.releases
+        "  {} people admitted ({} under the custody agreement), {} deaths in custody, {} releases, {} escapes",
+        report.admitted,
+        report.foreign_under_agreement,
+        report.deaths,
+        report.releases,
+        report.escapes
     );
     println!(
         "  {} whole-cell movements, {} roll counts, {} register entries",

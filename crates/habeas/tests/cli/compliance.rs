@@ -120,6 +120,7 @@ fn every_planted_cecot_condition_is_found_with_its_rule_and_evidence() {
         "notification.family_not_informed",
         "harm.designated_not_informed",
         "harm.not_reported",
+        "escape.not_reported",
         "conditions.heat",
         "conditions.no_window",
         "conditions.bedding",

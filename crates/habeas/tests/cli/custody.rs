@@ -1784,3 +1784,56 @@ fn a_serious_injury_is_listed_with_its_pending_steps_until_they_are_recorded() {
     assert_eq!(cases[0]["steps"].as_array().unwrap().len(), 2, "{cases}");
     assert!(!list("table").contains("PENDING"), "{}", list("table"));
 }
+
+#[test]
+fn an_escape_is_listed_as_a_case_owing_its_report_until_it_is_recorded() {
+    let reg = facility();
+    let ana = reg.admit(&admission("Ana", "female", "remand"));
+    let ana_s = ana.to_string();
+    reg.ok(&[
+        "release",
+        "--facility",
+        "CECOT",
+        "--booking",
+        &ana_s,
+        "--reason",
+        "escape",
+        "--authority",
+        "Dirección del CECOT",
+        "--reference",
+        "PARTE-12",
+        "--at",
+        "2024-06-03T22:40:00.000Z",
+    ]);
+    let list = |format: &str| {
+        reg.ok(&["harm", "list", "--facility", "CECOT", "--format", format])
+            .stdout
+    };
+    let cases: Value = serde_json::from_str(&list("json")).unwrap();
+    assert_eq!(
+        (
+            cases[0]["booking"].as_u64(),
+            cases[0]["kind"].as_str(),
+            cases[0]["pending"].clone()
+        ),
+        (
+            Some(ana),
+            Some("escape"),
+            json!(["independent_authority_informed"])
+        ),
+        "{cases}"
+    );
+    let case = cases[0]["case"].as_u64().unwrap();
+    // The person is not here to ask that nobody be told.
+    reg.refused_record(
+        &json!({"record": "harm_step", "facility": "CECOT", "case": case, "step": "notice_declined",
+                "at": "2024-06-03T23:00:00.000Z", "detail": "no quiero que se avise"}),
+        "is an escape",
+    );
+    reg.record(
+        &json!({"record": "harm_step", "facility": "CECOT", "case": case, "step": "independent_authority_informed",
+                "at": "2024-06-03T23:10:00.000Z", "detail": "aviso a la Fiscalía General de la República"}),
+    );
+    let cases: Value = serde_json::from_str(&list("json")).unwrap();
+    assert_eq!(cases[0]["pending"], json!([]), "{cases}");
+}
