@@ -2782,6 +2782,24 @@ impl World {
     }
 
     /// `POST /api/records` of `body`, recorded: its entry.
+    /// The first case `GET /api/harms?facility=CECOT` lists (answered 200): its entry, kind
+    /// and pending steps.
+    async fn first_harm_case(
+        &self,
+        headers: &[(&str, &str)],
+    ) -> (Option<u64>, Option<String>, Value) {
+        let a = self
+            .call("GET", "/api/harms?facility=CECOT", headers, None)
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let case = &a.body["cases"][0];
+        (
+            case["case"].as_u64(),
+            case["kind"].as_str().map(str::to_owned),
+            case["pending"].clone(),
+        )
+    }
+
     async fn record(&self, headers: &[(&str, &str)], body: Value) -> u64 {
         let a = self.call("POST", "/api/records", headers, Some(body)).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
@@ -6702,23 +6720,13 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
         a.body
     );
     // The list of cases says what is pending.
-    let a = w
-        .call("GET", "/api/harms?facility=CECOT", &signed, None)
-        .await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(
-        (
-            a.body["cases"][0]["case"].as_u64(),
-            a.body["cases"][0]["kind"].as_str(),
-            a.body["cases"][0]["pending"].clone()
-        ),
+        w.first_harm_case(&signed).await,
         (
             Some(case),
-            Some("injury"),
+            Some("injury".to_owned()),
             json!(["designated_informed", "independent_authority_informed"])
-        ),
-        "{}",
-        a.body
+        )
     );
     let step = |facility: &str, step: &str, at: String| {
         json!({"record": "harm_step", "facility": facility, "case": case, "step": step, "at": at,
@@ -6914,22 +6922,13 @@ async fn an_escape_ends_the_custody_and_is_grave_until_reported_to_an_independen
         "{}",
         a.body
     );
-    let a = w
-        .call("GET", "/api/harms?facility=CECOT", &signed, None)
-        .await;
     assert_eq!(
-        (
-            a.body["cases"][0]["case"].as_u64(),
-            a.body["cases"][0]["kind"].as_str(),
-            a.body["cases"][0]["pending"].clone()
-        ),
+        w.first_harm_case(&signed).await,
         (
             Some(escape),
-            Some("escape"),
+            Some("escape".to_owned()),
             json!(["independent_authority_informed"])
-        ),
-        "{}",
-        a.body
+        )
     );
     let step = |facility: &str, step: &str, hours: i64| {
         json!({"record": "harm_step", "facility": facility, "case": escape, "step": step,
@@ -6964,10 +6963,7 @@ async fn an_escape_ends_the_custody_and_is_grave_until_reported_to_an_independen
         .await;
     let a = w.call("GET", &today, &signed, None).await;
     assert_eq!(escapes(&a)[0].3, json!(hours_ago(2)), "{}", a.body);
-    let a = w
-        .call("GET", "/api/harms?facility=CECOT", &signed, None)
-        .await;
-    assert_eq!(a.body["cases"][0]["pending"], json!([]), "{}", a.body);
+    assert_eq!(w.first_harm_case(&signed).await.2, json!([]));
 
     // A court asks: escaped, on the escape's entry, and the answer checks.
     let (court, court_csrf) = w.session("cou").await;
