@@ -892,6 +892,20 @@ pub enum ReleaseReason {
 }
 
 impl ReleaseReason {
+    /// Every reason, the releases first and the escape last.
+    pub const ALL: [Self; 10] = [
+        Self::SentenceServed,
+        Self::Bail,
+        Self::Acquittal,
+        Self::ChargesDropped,
+        Self::CourtOrder,
+        Self::DetentionOrderExpired,
+        Self::TransferOut,
+        Self::TransferToAnotherState,
+        Self::ReleasedInError,
+        Self::Escape,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SentenceServed => "sentence_served",
@@ -1225,6 +1239,14 @@ mod tests {
                 .unwrap_err();
             assert_eq!(e.field, field, "{pointer}: {e}");
         }
+    }
+
+    #[test]
+    fn every_release_reason_reads_back_as_itself() {
+        for r in ReleaseReason::ALL {
+            assert_eq!(ReleaseReason::parse(r.as_str()), Some(r), "{r:?}");
+        }
+        assert_eq!(ReleaseReason::parse("escaped"), None);
     }
 
     #[test]

@@ -1063,3 +1063,18 @@ health-solitary_health_visit = health visit in solitary confinement
 programme-education = education
 programme-work = work
 programme-other = other activity
+
+# The end of a custody from the person's file (/ui/release)
+release-link = Release, or record an escape
+release-title = The end of this custody: a release, or an escape
+release-reason = Legal reason
+release-authority = Authority that ordered or certified it
+release-reference = Its reference (order, decision or report)
+release-at = When
+release-submit = Record the end of the custody
+release-done = Recorded: register entry { $entry }. The custody has ended.
+release-refused = Not recorded: { $reason }
+release-ended = This custody has ended (register entry { $entry }): { $what }
+release-latest-order = Latest order: { $order }, expiring { $expires }.
+release-date-due = Release date from the sentence: { $date }.
+release-escape-hint = An escape is not a release: it ends the custody as the records know it, and it is reported to an authority independent of the prison administration within { $hours } hours (Rule 71(1)); a recapture is a new admission.

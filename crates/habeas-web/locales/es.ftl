@@ -1063,3 +1063,18 @@ health-solitary_health_visit = visita médica en aislamiento
 programme-education = educación
 programme-work = trabajo
 programme-other = otra actividad
+
+# El fin de una custodia desde el expediente (/ui/release)
+release-link = Poner en libertad, o registrar una evasión
+release-title = El fin de esta custodia: puesta en libertad o evasión
+release-reason = Causa legal
+release-authority = Autoridad que la ordenó o la certifica
+release-reference = Su referencia (orden, resolución o parte)
+release-at = Cuándo
+release-submit = Registrar el fin de la custodia
+release-done = Registrado: asiento { $entry } del registro. La custodia ha terminado.
+release-refused = No se registró: { $reason }
+release-ended = Esta custodia ha terminado (asiento { $entry } del registro): { $what }
+release-latest-order = Última orden: { $order }, que vence el { $expires }.
+release-date-due = Fecha de libertad según la condena: { $date }.
+release-escape-hint = Una evasión no es una puesta en libertad: termina la custodia tal como la conocen los registros y se comunica a una autoridad independiente de la administración penitenciaria en { $hours } horas (Regla 71(1)); una recaptura es un nuevo ingreso.

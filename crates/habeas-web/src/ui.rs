@@ -38,6 +38,7 @@ pub(crate) mod notify;
 pub(crate) mod oversight;
 pub(crate) mod person;
 pub(crate) mod registers;
+pub(crate) mod release;
 pub(crate) mod requests;
 pub(crate) mod visits;
 pub(crate) mod whereabouts;
@@ -557,17 +558,19 @@ fn custody_page(
 }
 
 /// A page of a person's file whose forms each record one entry about an open custody, as
-/// `POST /api/records` takes it (Rule 68, serious harm).
+/// `POST /api/records` takes it (Rule 68, serious harm), or as the API's own route for it takes
+/// it (a release).
 trait FilePage: Template + Send + 'static {
     /// The message that says why a form was refused (with `reason`).
     const REFUSED: &'static str;
     fn tr(&self) -> &Tr;
-    /// The record the page's form describes (its times read at the page's local time), or
-    /// the field it lacks and why.
-    fn record(
+    /// The entry the page's form describes (its times read at the page's local time), checked
+    /// as the API checks it, or the field it lacks and why.
+    fn draft(
         &self,
         now: habeas_register::Timestamp,
-    ) -> Result<serde_json::Value, (String, String)>;
+        actor: &habeas_core::ids::Actor,
+    ) -> Result<habeas_register::Draft, (String, String)>;
     /// A field of the page's forms by its label in the reader's language.
     fn label(&self, field: &str) -> String;
     /// The message that says what the form recorded (with `entry`).
@@ -576,6 +579,25 @@ trait FilePage: Template + Send + 'static {
     fn done(&mut self, message: String);
     /// Shows why the form's record was refused.
     fn refuse(&mut self, why: String);
+}
+
+/// The entry of a record as `POST /api/records` takes it (`record`, or the field it lacks and
+/// why), checked as that route checks it.
+fn record_draft(
+    record: Result<serde_json::Value, (String, String)>,
+    now: habeas_register::Timestamp,
+    actor: &habeas_core::ids::Actor,
+) -> Result<habeas_register::Draft, (String, String)> {
+    record
+        .and_then(|r| {
+            serde_json::from_value::<habeas_core::record::RecordInput>(r)
+                .map_err(|e| ("form".to_owned(), e.to_string()))
+        })
+        .and_then(|input| {
+            input
+                .validate(now, actor)
+                .map_err(|e| (e.field.to_string(), e.message))
+        })
 }
 
 /// How a file's page is made for a caller and what its form sent: the page, or the answer to
@@ -624,18 +646,7 @@ async fn file_form<P: FilePage, F: Send + 'static>(
         };
         let now = state.clock.now();
         let actor = crate::api::actor(&caller)?;
-        let draft = page
-            .record(now)
-            .and_then(|r| {
-                serde_json::from_value::<habeas_core::record::RecordInput>(r)
-                    .map_err(|e| ("form".to_owned(), e.to_string()))
-            })
-            .and_then(|input| {
-                input
-                    .validate(now, &actor)
-                    .map_err(|e| (e.field.to_string(), e.message))
-            });
-        match draft {
+        match page.draft(now, &actor) {
             Ok(d) => Ok(Ok((caller, page, d))),
             Err((field, message)) => {
                 let why = format!("{}: {message}", page.label(&field));

@@ -5528,6 +5528,8 @@ async fn every_page_in_spanish_is_in_spanish() {
                 "/ui/admissions".to_owned(),
                 format!("/ui/allocations?booking={ana}"),
                 format!("/ui/notify?booking={ana}"),
+                format!("/ui/harm?booking={ana}"),
+                format!("/ui/release?booking={ana}"),
                 "/ui/visits".to_owned(),
                 "/ui/agreements".to_owned(),
                 format!("/ui/agreements/{agreement}?from=2025-04-01&to=2025-04-30"),
@@ -7254,30 +7256,131 @@ async fn a_serious_injury_is_opened_and_reported_from_the_file() {
     );
 }
 
-/// After an escape the file says so (not "released") and links to its case; the case's page
-/// shows the report due and overdue, offers no request that nobody be told and no new case
-/// (the person is not held), and records the report; the court's answer page says "escaped".
+/// The end of a custody from the file: for the registry and the direction of the facility
+/// holding the person only; a form without its authority or with no such reason is refused by
+/// its label, one dated before the admission by the records, nothing written. An escape
+/// recorded there: the file says so (not "released") and links to its case; the case's page
+/// shows the report due and overdue, offers no request that nobody be told and no new case (the
+/// person is not held), and records the report; the court's answer page says "escaped".
 #[tokio::test]
-async fn an_escape_is_reported_from_the_file_of_the_custody_it_ended() {
+async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ended() {
     let w = world();
     let (ana, _) = w.people[0];
     let (cookie, csrf) = w.session("reg.cecot").await;
     let signed = [("cookie", cookie.as_str())];
-    let with_csrf = [("cookie", cookie.as_str()), (CSRF_HEADER, csrf.as_str())];
-    let r = w
+    let release_of = format!("/ui/release?booking={ana}");
+    let a = w
         .call(
-            "POST",
-            "/api/releases",
-            &with_csrf,
-            Some(
-                json!({"facility": "CECOT", "booking": ana, "reason": "escape",
-                        "authority": "Dirección del CECOT", "reference": "PARTE-77-2025",
-                        "at": "2025-11-23T04:40:00.000Z"}),
-            ),
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &signed,
+            None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let case = r.body["entry"].as_u64().unwrap();
+    assert!(page(&a).contains(&release_of), "{}", page(&a));
+    let a = w.call("GET", &release_of, &signed, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    for said in ["id=\"release-form\"", "value=\"escape\"", "Regla 71(1)"] {
+        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+    }
+    // Custody staff, and another facility's, neither get the page nor write with it.
+    for name in ["cus.cecot", "cus.izalco"] {
+        let (other, other_csrf) = w.session(name).await;
+        let a = w
+            .call("GET", &release_of, &[("cookie", other.as_str())], None)
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", page(&a));
+        let size = w.main.size().unwrap();
+        let a = w
+            .form(
+                "/ui/release",
+                &[("cookie", other.as_str())],
+                &format!(
+                    "csrf={other_csrf}&booking={ana}&reason=bail&authority=Juzgado&reference=L-1"
+                ),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", page(&a));
+        assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    }
+    let form = |reason: &str, authority: &str, at: &str| {
+        format!("csrf={csrf}&booking={ana}&reason={reason}&authority={authority}&reference=PARTE-77-2025&at={at}")
+    };
+    w.form_refused(
+        "/ui/release",
+        &signed,
+        &form("escape", "+", "2025-11-23T04:40"),
+        (
+            "release-refused",
+            "Autoridad que la ordenó o la certifica: ",
+        ),
+    )
+    .await;
+    w.form_refused(
+        "/ui/release",
+        &signed,
+        &form("fled", "Direcci%C3%B3n+del+CECOT", "2025-11-23T04:40"),
+        ("release-refused", "Causa legal: "),
+    )
+    .await;
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/release",
+            &signed,
+            &form("escape", "Direcci%C3%B3n+del+CECOT", "2025-04-01T04:40"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    assert!(page(&a).contains("id=\"release-refused\""), "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // Escaped early on the 23rd, by the facility's clock.
+    let a = w
+        .form(
+            "/ui/release",
+            &signed,
+            &form("escape", "Direcci%C3%B3n+del+CECOT", "2025-11-23T04:40"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    let case = size;
+    for said in [
+        "id=\"release-done\"",
+        "id=\"release-ended\"",
+        "Salió de la custodia ilegalmente",
+        "id=\"release-case\"",
+    ] {
+        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+    }
+    assert!(!page(&a).contains("id=\"release-form\""), "{}", page(&a));
+    let entry: Value = serde_json::from_slice(&w.main.entry(case).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["facility"].as_str(),
+            entry["payload"]["booking"].as_u64(),
+            entry["payload"]["reason"].as_str(),
+            entry["payload"]["authority"].as_str(),
+            entry["payload"]["at"].as_str()
+        ),
+        (
+            Some("custody.released"),
+            Some("CECOT"),
+            Some(ana),
+            Some("escape"),
+            Some("Dirección del CECOT"),
+            Some("2025-11-23T04:40:00.000Z")
+        ),
+        "{entry}"
+    );
+    // Once ended, the form takes nothing more.
+    w.form_refused(
+        "/ui/release",
+        &signed,
+        &form("bail", "Juzgado", "2025-11-23T05:00"),
+        ("release-refused", "has ended"),
+    )
+    .await;
     let page_of = format!("/ui/harm?booking={ana}");
     let a = w
         .call(
@@ -7295,6 +7398,7 @@ async fn an_escape_is_reported_from_the_file_of_the_custody_it_ended() {
     ] {
         assert!(page(&a).contains(said), "{said}: {}", page(&a));
     }
+    assert!(!page(&a).contains(&release_of), "{}", page(&a));
     let a = w.call("GET", &page_of, &signed, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
     for said in [

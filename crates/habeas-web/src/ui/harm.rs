@@ -311,6 +311,42 @@ impl FilePage for HarmPage {
     fn tr(&self) -> &Tr {
         &self.tr
     }
+    /// The record the form describes, as `POST /api/records` takes it and checks it; a step
+    /// only of one of this custody's cases.
+    fn draft(
+        &self,
+        now: Timestamp,
+        actor: &habeas_core::ids::Actor,
+    ) -> Result<habeas_register::Draft, (String, String)> {
+        record_draft(self.record(now), now, actor)
+    }
+    /// A field of the forms by its label in the reader's language (the field's name
+    /// otherwise).
+    fn label(&self, field: &str) -> String {
+        let key = match field {
+            "witnessed_by" => "witness",
+            other => other,
+        };
+        self.tr
+            .known(&format!("harm-{key}"))
+            .unwrap_or_else(|| field.to_owned())
+    }
+    fn recorded(&self) -> &'static str {
+        if self.form.what == "step" {
+            "harm-done-step"
+        } else {
+            "harm-opened"
+        }
+    }
+    fn done(&mut self, message: String) {
+        self.done = Some(message);
+    }
+    fn refuse(&mut self, why: String) {
+        self.refusal = Some(why);
+    }
+}
+
+impl HarmPage {
     /// The record the form describes, as `POST /api/records` takes it; a step only of one of
     /// this custody's cases.
     fn record(&self, now: Timestamp) -> Result<serde_json::Value, (String, String)> {
@@ -351,30 +387,6 @@ impl FilePage for HarmPage {
                 format!("{other:?} is neither a case nor a step"),
             )),
         }
-    }
-    /// A field of the forms by its label in the reader's language (the field's name
-    /// otherwise).
-    fn label(&self, field: &str) -> String {
-        let key = match field {
-            "witnessed_by" => "witness",
-            other => other,
-        };
-        self.tr
-            .known(&format!("harm-{key}"))
-            .unwrap_or_else(|| field.to_owned())
-    }
-    fn recorded(&self) -> &'static str {
-        if self.form.what == "step" {
-            "harm-done-step"
-        } else {
-            "harm-opened"
-        }
-    }
-    fn done(&mut self, message: String) {
-        self.done = Some(message);
-    }
-    fn refuse(&mut self, why: String) {
-        self.refusal = Some(why);
     }
 }
 

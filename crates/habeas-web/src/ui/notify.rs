@@ -181,11 +181,12 @@ impl FilePage for NotifyPage {
     fn tr(&self) -> &Tr {
         &self.tr
     }
-    fn record(
+    fn draft(
         &self,
         now: habeas_register::Timestamp,
-    ) -> Result<serde_json::Value, (String, String)> {
-        self.form.record(now, &self.tr)
+        actor: &habeas_core::ids::Actor,
+    ) -> Result<habeas_register::Draft, (String, String)> {
+        record_draft(self.form.record(now, &self.tr), now, actor)
     }
     /// A field of the forms by its label in the reader's language (the field's name
     /// otherwise).

@@ -159,6 +159,9 @@ pub struct CustodyBlock {
     /// institution (Rules 69 and 71(1)), for a custody still open, or of its escape for one
     /// that ended so, and a caller who records them.
     pub harm_href: String,
+    /// The page that ends the custody (a release, or an escape), for a custody still open and
+    /// a caller who releases.
+    pub release_href: String,
     /// The custody ended by an escape: the link is to its case.
     pub escaped: bool,
     pub status: String,
@@ -359,6 +362,14 @@ pub(crate) async fn person_page(
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/notify?booking={}", c.booking)
+                } else {
+                    String::new()
+                },
+                release_href: if c.ended_by.is_none()
+                    && matches!(caller.role, Role::Registry | Role::Director)
+                    && caller.covers(&c.facility)
+                {
+                    format!("/ui/release?booking={}", c.booking)
                 } else {
                     String::new()
                 },

@@ -1,0 +1,256 @@
+//! The end of a custody from the person's file: a release with its legal reason, the authority
+//! that ordered or certified it and its reference, or an escape (the person left custody
+//! unlawfully: not a release, and a Rule 71(1) case owing its report to an independent
+//! authority). The form writes the `custody.released` entry of the facility holding the person,
+//! checked as `POST /api/releases` checks it; once the custody has ended the page says how, and
+//! for an escape links to its case.
+
+use super::*;
+use habeas_core::custody::{Release, ReleaseReason};
+use habeas_register::store::Store as _;
+
+#[derive(Template)]
+#[template(path = "ui/release.html")]
+struct ReleasePage {
+    tr: Tr,
+    who: Option<Who>,
+    csrf: String,
+    subject: String,
+    person: u64,
+    booking: u64,
+    /// The custody's legal basis as the form should weigh it: its latest order and any
+    /// computed release date.
+    basis: Vec<String>,
+    /// How the custody ended, when it has (the form is not shown then).
+    ended: Option<String>,
+    /// The page of the escape's case, when an escape ended the custody.
+    case_href: Option<String>,
+    /// What an escape owes, said once beside the form.
+    escape_hint: String,
+    /// Each reason's value and its words in the reader's language.
+    reasons: Vec<(&'static str, String)>,
+    /// What the form sent, shown again when it is refused.
+    form: ReleaseForm,
+    done: Option<String>,
+    refusal: Option<String>,
+}
+
+/// The roles that release (as `POST /api/releases`).
+const RELEASERS: &[Role] = &[Role::Registry, Role::Director];
+
+const ACTION: &str = "release";
+
+/// The form: the reason, who ordered or certified it, its reference and when.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct ReleaseForm {
+    #[serde(default)]
+    csrf: String,
+    booking: u64,
+    /// Filled from the custody, never from the form.
+    #[serde(skip)]
+    facility: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    authority: String,
+    #[serde(default)]
+    reference: String,
+    /// When (`YYYY-MM-DDTHH:MM`, the facility's local time, or a time with its offset); now
+    /// when empty.
+    #[serde(default)]
+    at: String,
+}
+
+/// The page of a custody of the caller's facility (open: the form; ended: how), or why it
+/// cannot be shown.
+fn release_view(
+    state: &AppState,
+    caller: &Caller,
+    form: ReleaseForm,
+) -> ApiResult<Result<ReleasePage, Response>> {
+    let booking = form.booking;
+    let OpenCustody {
+        file,
+        custody,
+        tr,
+        who,
+        csrf,
+        subject,
+    } = match custody_page(
+        state,
+        caller,
+        (booking, "/ui/release", true),
+        RELEASERS,
+        ACTION,
+    )? {
+        Ok(found) => found,
+        Err(r) => return Ok(Err(r)),
+    };
+    let mut basis = Vec::new();
+    if let Some(o) = custody.orders.last() {
+        basis.push(
+            tr.t2(
+                "release-latest-order",
+                "order",
+                &format!(
+                    "{} {} ({})",
+                    tr.known(&format!("order-{}", o.kind))
+                        .unwrap_or_else(|| o.kind.clone()),
+                    o.reference,
+                    o.authority
+                ),
+                "expires",
+                &o.expires
+                    .as_deref()
+                    .map_or_else(|| "—".to_owned(), |d| i18n::date(tr.lang, d)),
+            ),
+        );
+    }
+    if let Some(d) = &custody.release_date {
+        basis.push(tr.t1("release-date-due", "date", &i18n::date(tr.lang, d)));
+    }
+    let ended = match custody.ended_by {
+        None => None,
+        Some(idx) => {
+            let entry = state
+                .store
+                .entry(idx)?
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .unwrap_or_default();
+            let said = sentence(
+                &tr,
+                entry["kind"].as_str().unwrap_or_default(),
+                &custody.facility,
+                &entry["payload"],
+            );
+            Some(tr.t2(
+                "release-ended",
+                "entry",
+                &idx.to_string(),
+                "what",
+                &said.unwrap_or_else(|| custody.end_reason.clone().unwrap_or_default()),
+            ))
+        }
+    };
+    let policy = habeas_core::compliance::Policy::mandela_minimum()
+        .map_err(|e| ApiError::internal(e.message))?;
+    Ok(Ok(ReleasePage {
+        subject,
+        escape_hint: tr.t1(
+            "release-escape-hint",
+            "hours",
+            &policy.harm.authority_hours.to_string(),
+        ),
+        reasons: ReleaseReason::ALL
+            .iter()
+            .map(|r| {
+                let value = r.as_str();
+                (
+                    value,
+                    tr.known(&format!("release-reason-{value}"))
+                        .unwrap_or_else(|| value.to_owned()),
+                )
+            })
+            .collect(),
+        case_href: (custody.end_reason.as_deref() == Some("escape"))
+            .then(|| format!("/ui/harm?booking={booking}")),
+        ended,
+        basis,
+        who,
+        csrf,
+        person: file.person,
+        booking,
+        form: ReleaseForm {
+            facility: custody.facility,
+            ..form
+        },
+        done: None,
+        refusal: None,
+        tr,
+    }))
+}
+
+pub(crate) async fn release_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<super::allocate::BookingQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let blank = ReleaseForm {
+        booking: q.booking,
+        ..ReleaseForm::default()
+    };
+    file_page_get(state, headers, blank, release_view).await
+}
+
+impl FilePage for ReleasePage {
+    const REFUSED: &'static str = "release-refused";
+    fn tr(&self) -> &Tr {
+        &self.tr
+    }
+    /// The release the form describes, checked as `POST /api/releases` checks it; none for a
+    /// custody that has ended.
+    fn draft(
+        &self,
+        now: habeas_register::Timestamp,
+        actor: &habeas_core::ids::Actor,
+    ) -> Result<habeas_register::Draft, (String, String)> {
+        let f = &self.form;
+        if self.ended.is_some() {
+            return Err((
+                "booking".to_owned(),
+                format!("custody {} has ended", f.booking),
+            ));
+        }
+        let at = match f.at.trim() {
+            "" => now.to_string(),
+            t => self.tr.form_time(t),
+        };
+        Release::new(
+            &f.facility,
+            f.booking,
+            Some(f.reason.as_str()),
+            &f.authority,
+            &f.reference,
+            &at,
+            now,
+            actor,
+        )
+        .map(|r| r.to_draft(actor))
+        .map_err(|e| (e.field.to_string(), e.message))
+    }
+    /// A field of the form by its label in the reader's language (the field's name
+    /// otherwise).
+    fn label(&self, field: &str) -> String {
+        self.tr
+            .known(&format!("release-{field}"))
+            .unwrap_or_else(|| field.to_owned())
+    }
+    fn recorded(&self) -> &'static str {
+        "release-done"
+    }
+    fn done(&mut self, message: String) {
+        self.done = Some(message);
+    }
+    fn refuse(&mut self, why: String) {
+        self.refusal = Some(why);
+    }
+}
+
+pub(crate) async fn release_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<ReleaseForm>,
+) -> Response {
+    let blank = ReleaseForm {
+        booking: form.booking,
+        ..ReleaseForm::default()
+    };
+    file_form(
+        state,
+        headers,
+        (form.csrf.clone(), ACTION),
+        (form, blank),
+        release_view,
+    )
+    .await
+}
