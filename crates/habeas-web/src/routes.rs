@@ -294,6 +294,10 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
             get(crate::ui::harm::harm_page).post(crate::ui::harm::harm_form),
         )
         .route(
+            "/ui/death",
+            get(crate::ui::death::death_page).post(crate::ui::death::death_form),
+        )
+        .route(
             "/ui/release",
             get(crate::ui::release::release_page).post(crate::ui::release::release_form),
         )

@@ -31,6 +31,7 @@ pub(crate) mod agreements;
 pub(crate) mod allocate;
 pub mod charts;
 pub(crate) mod counts;
+pub(crate) mod death;
 pub(crate) mod food;
 pub(crate) mod harm;
 pub mod i18n;

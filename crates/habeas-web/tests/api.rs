@@ -5530,6 +5530,7 @@ async fn every_page_in_spanish_is_in_spanish() {
                 format!("/ui/notify?booking={ana}"),
                 format!("/ui/harm?booking={ana}"),
                 format!("/ui/release?booking={ana}"),
+                format!("/ui/death?booking={ana}"),
                 "/ui/visits".to_owned(),
                 "/ui/agreements".to_owned(),
                 format!("/ui/agreements/{agreement}?from=2025-04-01&to=2025-04-30"),
@@ -7464,5 +7465,143 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
         page(&a).contains("evadida (salió de la custodia ilegalmente"),
         "{}",
         page(&a)
+    );
+}
+
+/// A death in custody from the file: recorded by custody or health staff or the direction of
+/// the facility holding the person (a form without its place is refused by its label, nothing
+/// written); it ends the custody and the page becomes its case, every step due by the policy's
+/// day and overdue marked; its steps recorded by health staff or the direction (not by custody
+/// staff, not twice); another facility's staff get nothing.
+#[tokio::test]
+async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let (custody, custody_csrf) = w.session("cus.cecot").await;
+    let custody_h = [("cookie", custody.as_str())];
+    let death_of = format!("/ui/death?booking={ana}");
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &custody_h,
+            None,
+        )
+        .await;
+    assert!(page(&a).contains(&death_of), "{}", page(&a));
+    let a = w.call("GET", &death_of, &custody_h, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(page(&a).contains("id=\"death-form\""), "{}", page(&a));
+    for name in ["reg.cecot", "cus.izalco"] {
+        let (other, _) = w.session(name).await;
+        let a = w
+            .call("GET", &death_of, &[("cookie", other.as_str())], None)
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", page(&a));
+    }
+    let death = |place: &str| {
+        format!("csrf={custody_csrf}&booking={ana}&what=death&at=2025-11-20T03:00&place={place}&circumstances=Hallado+sin+vida+en+la+celda&violent=on")
+    };
+    w.form_refused(
+        "/ui/death",
+        &custody_h,
+        &death("+"),
+        ("death-refused", "Dónde: "),
+    )
+    .await;
+    let case = w.main.size().unwrap();
+    let a = w
+        .form("/ui/death", &custody_h, &death("celda+M1-C01"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    for said in [
+        "id=\"death-done\"".to_owned(),
+        format!("id=\"death-case-{case}\""),
+        "Hallado sin vida en la celda".to_owned(),
+        "Pendiente: familia informada".to_owned(),
+        "Pendiente: restos entregados a la familia".to_owned(),
+        "vencido".to_owned(),
+    ] {
+        assert!(page(&a).contains(&said), "{said}: {}", page(&a));
+    }
+    // Custody staff record no step: no form, and a step sent anyway is refused (logged).
+    assert!(!page(&a).contains("id=\"death-step-form\""), "{}", page(&a));
+    let step = |csrf: &str, step: &str| {
+        format!("csrf={csrf}&booking={ana}&what=step&step={step}&at=2025-11-20T09:00&detail=Llamada+a+su+hermana")
+    };
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/death",
+            &custody_h,
+            &step(&custody_csrf, "family_informed"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // Health staff: the family told six hours after.
+    let (health, health_csrf) = w.session("hea.cecot").await;
+    let health_h = [("cookie", health.as_str())];
+    let a = w
+        .form(
+            "/ui/death",
+            &health_h,
+            &step(&health_csrf, "family_informed"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(
+        page(&a).contains("id=\"death-done\"")
+            && !page(&a).contains("Pendiente: familia informada")
+            && page(&a).contains("Llamada a su hermana")
+            && page(&a).contains("id=\"death-step-form\""),
+        "{}",
+        page(&a)
+    );
+    let entry: Value = serde_json::from_slice(&w.main.entry(size).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["facility"].as_str(),
+            entry["payload"]["case"].as_u64(),
+            entry["payload"]["step"].as_str(),
+            entry["payload"]["at"].as_str()
+        ),
+        (
+            Some("death_case.step"),
+            Some("CECOT"),
+            Some(case),
+            Some("family_informed"),
+            Some("2025-11-20T09:00:00.000Z")
+        ),
+        "{entry}"
+    );
+    // Not twice: refused by the records.
+    let a = w
+        .form(
+            "/ui/death",
+            &health_h,
+            &step(&health_csrf, "family_informed"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size + 1, "nothing written");
+    // The file links to the case, and the death's custody has ended.
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/persons/{ana}?reason=other"),
+            &health_h,
+            None,
+        )
+        .await;
+    assert!(
+        page(&a).contains(&death_of) && page(&a).contains("La muerte bajo custodia y su caso"),
+        "{}",
+        page(&a)
+    );
+    assert_eq!(
+        w.main.person_file(ana).unwrap().unwrap().custodies[0].ended_by,
+        Some(case)
     );
 }

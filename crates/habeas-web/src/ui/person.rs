@@ -162,6 +162,10 @@ pub struct CustodyBlock {
     /// The page that ends the custody (a release, or an escape), for a custody still open and
     /// a caller who releases.
     pub release_href: String,
+    /// The page that records a death in custody (an open custody, for a caller who records
+    /// one) or shows its case and its steps (a custody a death ended, for a caller who reads
+    /// it).
+    pub death_href: String,
     /// The custody ended by an escape: the link is to its case.
     pub escaped: bool,
     pub status: String,
@@ -370,6 +374,19 @@ pub(crate) async fn person_page(
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/release?booking={}", c.booking)
+                } else {
+                    String::new()
+                },
+                death_href: if ((c.ended_by.is_none()
+                    && matches!(caller.role, Role::Custody | Role::Health | Role::Director))
+                    || (c.end_reason.as_deref() == Some("death")
+                        && matches!(
+                            caller.role,
+                            Role::Custody | Role::Health | Role::Director | Role::National
+                        )))
+                    && caller.covers(&c.facility)
+                {
+                    format!("/ui/death?booking={}", c.booking)
                 } else {
                     String::new()
                 },
