@@ -169,6 +169,7 @@ kind-custody-allocated = placement in a cell
 kind-custody-movement = movement
 kind-custody-order = court order
 kind-custody-released = release
+kind-custody-escaped = escape
 kind-custody-transferred = transfer
 kind-custody-death = death in custody
 kind-custody-hearing = hearing

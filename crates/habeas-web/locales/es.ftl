@@ -168,6 +168,7 @@ kind-custody-admitted = ingreso
 kind-custody-allocated = asignación de celda
 kind-custody-movement = movimiento
 kind-custody-order = orden judicial
+kind-custody-escaped = evasión
 kind-custody-released = libertad
 kind-custody-transferred = traslado
 kind-custody-death = muerte bajo custodia

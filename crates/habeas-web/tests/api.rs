@@ -7414,6 +7414,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     for absent in [
         "id=\"harm-open\"",
         "value=\"notice_declined\"",
+        "name=\"witnessed_by\"",
         "Pendiente: informar a la persona designada",
     ] {
         assert!(!page(&a).contains(absent), "{absent}: {}", page(&a));

@@ -482,7 +482,12 @@ pub(crate) async fn person_page(
                         format!("{shown}; {with}")
                     };
                 }
-                let label = tr.t(&format!("kind-{}", kind.replace('.', "-")));
+                // An escape is recorded as the end of the custody, and is no release.
+                let label = if kind == habeas_core::kinds::RELEASED && payload["reason"] == "escape" {
+                    tr.t("kind-custody-escaped")
+                } else {
+                    tr.t(&format!("kind-{}", kind.replace('.', "-")))
+                };
                 // Health content was taken out for other roles (`redact_health`).
                 let restricted = kind == habeas_core::kinds::HEALTH
                     && !matches!(caller.role, Role::Health | Role::Inspector);
