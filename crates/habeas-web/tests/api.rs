@@ -7519,8 +7519,8 @@ async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
         "id=\"death-done\"".to_owned(),
         format!("id=\"death-case-{case}\""),
         "Hallado sin vida en la celda".to_owned(),
-        "Pendiente: familia informada".to_owned(),
-        "Pendiente: restos entregados a la familia".to_owned(),
+        "Pendiente: familia informada, 1 día después de la muerte".to_owned(),
+        "Pendiente: restos entregados a la familia, 14 días después".to_owned(),
         "vencido".to_owned(),
     ] {
         assert!(page(&a).contains(&said), "{said}: {}", page(&a));

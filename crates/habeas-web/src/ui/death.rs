@@ -166,7 +166,11 @@ fn death_view(
                 (
                     tr.i18n.message(
                         tr.lang,
-                        "death-due",
+                        if days == 1 {
+                            "death-due-one"
+                        } else {
+                            "death-due"
+                        },
                         &[
                             ("step", step_name(s)),
                             ("days", days.to_string()),
