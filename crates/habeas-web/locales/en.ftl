@@ -1066,8 +1066,8 @@ programme-work = work
 programme-other = other activity
 
 # The end of a custody from the person's file (/ui/release)
-release-link = Release, or record an escape
-release-title = The end of this custody: a release, or an escape
+release-link = Release, transfer, or record an escape
+release-title = The end of this custody here: a release, a transfer, or an escape
 release-reason = Legal reason
 release-authority = Authority that ordered or certified it
 release-reference = Its reference (order, decision or report)
@@ -1079,6 +1079,13 @@ release-ended = This custody has ended (register entry { $entry }): { $what }
 release-latest-order = Latest order: { $order }, expiring { $expires }.
 release-date-due = Release date from the sentence: { $date }.
 release-escape-hint = An escape is not a release: it ends the custody as the records know it, and it is reported to an authority independent of the prison administration within { $hours } hours (Rule 71(1)); a recapture is a new admission.
+release-heading = A release, or an escape
+release-to = To the facility
+release-transferred = Transfer recorded: register entry { $entry }. The custody here has ended; a new one begins at the receiving facility.
+transfer-heading = A transfer to another facility
+transfer-hint = The custody here ends and a new one begins at the receiving facility, whose records then hold the person; the family is to be told of the transfer (Rule 68).
+transfer-authority = Authority that ordered it
+transfer-submit = Record the transfer
 
 # A death in custody from the person's file (/ui/death)
 death-link = Record a death in custody (Rules 69–72)

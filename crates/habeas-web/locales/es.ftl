@@ -1066,8 +1066,8 @@ programme-work = trabajo
 programme-other = otra actividad
 
 # El fin de una custodia desde el expediente (/ui/release)
-release-link = Poner en libertad, o registrar una evasión
-release-title = El fin de esta custodia: puesta en libertad o evasión
+release-link = Poner en libertad, trasladar, o registrar una evasión
+release-title = El fin de esta custodia aquí: puesta en libertad, traslado o evasión
 release-reason = Causa legal
 release-authority = Autoridad que la ordenó o la certifica
 release-reference = Su referencia (orden, resolución o parte)
@@ -1079,6 +1079,13 @@ release-ended = Esta custodia ha terminado (asiento { $entry } del registro): { 
 release-latest-order = Última orden: { $order }, que vence el { $expires }.
 release-date-due = Fecha de libertad según la condena: { $date }.
 release-escape-hint = Una evasión no es una puesta en libertad: termina la custodia tal como la conocen los registros y se comunica a una autoridad independiente de la administración penitenciaria en { $hours } horas (Regla 71(1)); una recaptura es un nuevo ingreso.
+release-heading = Puesta en libertad o evasión
+release-to = Al centro
+release-transferred = Traslado registrado: asiento { $entry } del registro. La custodia aquí ha terminado; comienza otra en el centro de destino.
+transfer-heading = Traslado a otro centro
+transfer-hint = La custodia aquí termina y comienza otra en el centro de destino, cuyos registros pasan a tener a la persona; se informa del traslado a la familia (Regla 68).
+transfer-authority = Autoridad que lo ordenó
+transfer-submit = Registrar el traslado
 
 # Una muerte bajo custodia desde el expediente (/ui/death)
 death-link = Registrar una muerte bajo custodia (Reglas 69–72)

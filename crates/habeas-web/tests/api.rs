@@ -7297,7 +7297,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
                 "/ui/release",
                 &[("cookie", other.as_str())],
                 &format!(
-                    "csrf={other_csrf}&booking={ana}&reason=bail&authority=Juzgado&reference=L-1"
+                    "csrf={other_csrf}&booking={ana}&what=release&reason=bail&authority=Juzgado&reference=L-1"
                 ),
             )
             .await;
@@ -7305,7 +7305,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
         assert_eq!(w.main.size().unwrap(), size, "nothing written");
     }
     let form = |reason: &str, authority: &str, at: &str| {
-        format!("csrf={csrf}&booking={ana}&reason={reason}&authority={authority}&reference=PARTE-77-2025&at={at}")
+        format!("csrf={csrf}&booking={ana}&what=release&reason={reason}&authority={authority}&reference=PARTE-77-2025&at={at}")
     };
     w.form_refused(
         "/ui/release",
@@ -7604,5 +7604,61 @@ async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
     assert_eq!(
         w.main.person_file(ana).unwrap().unwrap().custodies[0].ended_by,
         Some(case)
+    );
+}
+
+/// A transfer from the file: to another facility of the register (not this one, and one must
+/// be named), by the registry, the direction or the national administration (which releases
+/// nobody: no release form for it); the custody here ends and the receiving facility holds the
+/// person in a new custody.
+#[tokio::test]
+async fn a_transfer_from_the_file_ends_the_custody_here_and_begins_one_there() {
+    let w = world();
+    let (ana, _) = w.people[0];
+    let release_of = format!("/ui/release?booking={ana}");
+    let (national, _) = w.session("nat").await;
+    let a = w
+        .call("GET", &release_of, &[("cookie", national.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        page(&a).contains("id=\"transfer-form\"")
+            && page(&a).contains("<option value=\"IZALCO\"")
+            && !page(&a).contains("<option value=\"CECOT\"")
+            && !page(&a).contains("id=\"release-form\""),
+        "{}",
+        page(&a)
+    );
+    let (cookie, csrf) = w.session("reg.cecot").await;
+    let signed = [("cookie", cookie.as_str())];
+    let transfer = |to: &str| {
+        format!("csrf={csrf}&booking={ana}&what=transfer&to={to}&authority=Direcci%C3%B3n+General+de+Centros+Penales&reference=DGCP-9-2025&at=2025-11-24T06:00")
+    };
+    for (to, label) in [("", "Al centro: "), ("CECOT", "Al centro: ")] {
+        w.form_refused(
+            "/ui/release",
+            &signed,
+            &transfer(to),
+            ("release-refused", label),
+        )
+        .await;
+    }
+    let entry = w.main.size().unwrap();
+    let a = w.form("/ui/release", &signed, &transfer("IZALCO")).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", page(&a));
+    assert!(
+        page(&a).contains("Traslado registrado")
+            && page(&a).contains("id=\"release-ended\"")
+            && page(&a).contains("Trasladada a IZALCO"),
+        "{}",
+        page(&a)
+    );
+    let file = w.main.person_file(ana).unwrap().unwrap();
+    assert_eq!(
+        file.custodies
+            .iter()
+            .map(|c| (c.facility.as_str(), c.ended_by))
+            .collect::<Vec<_>>(),
+        [("CECOT", Some(entry)), ("IZALCO", None)]
     );
 }

@@ -159,8 +159,8 @@ pub struct CustodyBlock {
     /// institution (Rules 69 and 71(1)), for a custody still open, or of its escape for one
     /// that ended so, and a caller who records them.
     pub harm_href: String,
-    /// The page that ends the custody (a release, or an escape), for a custody still open and
-    /// a caller who releases.
+    /// The page that ends the custody here (a release, a transfer or an escape), for a custody
+    /// still open and a caller who releases or transfers.
     pub release_href: String,
     /// The page that records a death in custody (an open custody, for a caller who records
     /// one) or shows its case and its steps (a custody a death ended, for a caller who reads
@@ -370,7 +370,7 @@ pub(crate) async fn person_page(
                     String::new()
                 },
                 release_href: if c.ended_by.is_none()
-                    && matches!(caller.role, Role::Registry | Role::Director)
+                    && matches!(caller.role, Role::Registry | Role::Director | Role::National)
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/release?booking={}", c.booking)

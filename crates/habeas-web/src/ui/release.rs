@@ -1,9 +1,10 @@
-//! The end of a custody from the person's file: a release with its legal reason, the authority
-//! that ordered or certified it and its reference, or an escape (the person left custody
+//! The end of a custody here, from the person's file: a release with its legal reason, the
+//! authority that ordered or certified it and its reference; an escape (the person left custody
 //! unlawfully: not a release, and a Rule 71(1) case owing its report to an independent
-//! authority). The form writes the `custody.released` entry of the facility holding the person,
-//! checked as `POST /api/releases` checks it; once the custody has ended the page says how, and
-//! for an escape links to its case.
+//! authority); or a transfer to another facility of the register, where a new custody begins.
+//! The forms write the `custody.released` or `custody.transferred` entry of the facility holding
+//! the person, checked as `POST /api/releases` and `POST /api/transfers` check them; once the
+//! custody has ended the page says how, and for an escape links to its case.
 
 use super::*;
 use habeas_core::custody::{Release, ReleaseReason};
@@ -27,8 +28,11 @@ struct ReleasePage {
     case_href: Option<String>,
     /// What an escape owes, said once beside the form.
     escape_hint: String,
-    /// Each reason's value and its words in the reader's language.
+    /// Each reason's value and its words in the reader's language (empty when the caller does
+    /// not release: the national administration transfers only).
     reasons: Vec<(&'static str, String)>,
+    /// The facilities a transfer may go to (empty when the caller does not transfer).
+    destinations: Vec<String>,
     /// What the form sent, shown again when it is refused.
     form: ReleaseForm,
     done: Option<String>,
@@ -37,15 +41,22 @@ struct ReleasePage {
 
 /// The roles that release (as `POST /api/releases`).
 const RELEASERS: &[Role] = &[Role::Registry, Role::Director];
+/// The roles that transfer (as `POST /api/transfers`), and so read the page.
+const TRANSFERRERS: &[Role] = &[Role::Registry, Role::Director, Role::National];
 
-const ACTION: &str = "release";
-
-/// The form: the reason, who ordered or certified it, its reference and when.
+/// One of the page's forms: `what` is `release` (a release or an escape: the reason, who
+/// ordered or certified it, its reference and when) or `transfer` (to another facility, who
+/// ordered it, its reference and when).
 #[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct ReleaseForm {
     #[serde(default)]
     csrf: String,
     booking: u64,
+    #[serde(default)]
+    what: String,
+    /// The facility a transfer goes to.
+    #[serde(default)]
+    to: String,
     /// Filled from the custody, never from the form.
     #[serde(skip)]
     facility: String,
@@ -69,6 +80,10 @@ fn release_view(
     form: ReleaseForm,
 ) -> ApiResult<Result<ReleasePage, Response>> {
     let booking = form.booking;
+    let (roles, action) = match form.what.as_str() {
+        "release" => (RELEASERS, "release"),
+        _ => (TRANSFERRERS, "transfer"),
+    };
     let OpenCustody {
         file,
         custody,
@@ -76,13 +91,7 @@ fn release_view(
         who,
         csrf,
         subject,
-    } = match custody_page(
-        state,
-        caller,
-        (booking, "/ui/release", true),
-        RELEASERS,
-        ACTION,
-    )? {
+    } = match custody_page(state, caller, (booking, "/ui/release", true), roles, action)? {
         Ok(found) => found,
         Err(r) => return Ok(Err(r)),
     };
@@ -141,16 +150,26 @@ fn release_view(
             "hours",
             &policy.harm.authority_hours.to_string(),
         ),
-        reasons: ReleaseReason::ALL
-            .iter()
-            .map(|r| {
-                let value = r.as_str();
-                (
-                    value,
-                    tr.known(&format!("release-reason-{value}"))
-                        .unwrap_or_else(|| value.to_owned()),
-                )
-            })
+        reasons: if RELEASERS.contains(&caller.role) {
+            ReleaseReason::ALL
+                .iter()
+                .map(|r| {
+                    let value = r.as_str();
+                    (
+                        value,
+                        tr.known(&format!("release-reason-{value}"))
+                            .unwrap_or_else(|| value.to_owned()),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        destinations: state
+            .store
+            .facility_codes()?
+            .into_iter()
+            .filter(|f| *f != custody.facility)
             .collect(),
         case_href: (custody.end_reason.as_deref() == Some("escape"))
             .then(|| format!("/ui/harm?booking={booking}")),
@@ -187,8 +206,8 @@ impl FilePage for ReleasePage {
     fn tr(&self) -> &Tr {
         &self.tr
     }
-    /// The release the form describes, checked as `POST /api/releases` checks it; none for a
-    /// custody that has ended.
+    /// The release or the transfer the form describes, checked as `POST /api/releases` or
+    /// `POST /api/transfers` checks it; none for a custody that has ended.
     fn draft(
         &self,
         now: habeas_register::Timestamp,
@@ -205,18 +224,36 @@ impl FilePage for ReleasePage {
             "" => now.to_string(),
             t => self.tr.form_time(t),
         };
-        Release::new(
-            &f.facility,
-            f.booking,
-            Some(f.reason.as_str()),
-            &f.authority,
-            &f.reference,
-            &at,
-            now,
-            actor,
-        )
-        .map(|r| r.to_draft(actor))
-        .map_err(|e| (e.field.to_string(), e.message))
+        let refused = |e: habeas_core::DomainError| (e.field.to_string(), e.message);
+        match f.what.as_str() {
+            "release" => Release::new(
+                &f.facility,
+                f.booking,
+                Some(f.reason.as_str()),
+                &f.authority,
+                &f.reference,
+                &at,
+                now,
+                actor,
+            )
+            .map(|r| r.to_draft(actor))
+            .map_err(refused),
+            "transfer" => habeas_core::events::Transfer::new(
+                &f.facility,
+                f.booking,
+                &f.to,
+                &f.authority,
+                &f.reference,
+                &at,
+                now,
+            )
+            .map(|t| t.to_draft(actor))
+            .map_err(refused),
+            other => Err((
+                "what".to_owned(),
+                format!("{other:?} is neither a release nor a transfer"),
+            )),
+        }
     }
     /// A field of the form by its label in the reader's language (the field's name
     /// otherwise).
@@ -226,7 +263,11 @@ impl FilePage for ReleasePage {
             .unwrap_or_else(|| field.to_owned())
     }
     fn recorded(&self) -> &'static str {
-        "release-done"
+        if self.form.what == "transfer" {
+            "release-transferred"
+        } else {
+            "release-done"
+        }
     }
     fn done(&mut self, message: String) {
         self.done = Some(message);
@@ -245,10 +286,15 @@ pub(crate) async fn release_form(
         booking: form.booking,
         ..ReleaseForm::default()
     };
+    let action = if form.what == "release" {
+        "release"
+    } else {
+        "transfer"
+    };
     file_form(
         state,
         headers,
-        (form.csrf.clone(), ACTION),
+        (form.csrf.clone(), action),
         (form, blank),
         release_view,
     )
