@@ -490,6 +490,14 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
 
     // Placing her: a cell of men is refused with its rule; an empty cell takes her.
     b.click("a.allocate");
+    // Her booking, for the pages of her custody below.
+    let booking = b
+        .url()
+        .split("booking=")
+        .nth(1)
+        .and_then(|n| n.split('&').next())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no booking in {}", b.url()));
     b.click("#cell option[value='M1-C01']");
     b.click("#allocate");
     assert!(
@@ -592,6 +600,9 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
         ),
         ("visits", "/ui/visits".to_owned()),
         ("agreements", "/ui/agreements".to_owned()),
+        ("harm", format!("/ui/harm?booking={booking}")),
+        ("release", format!("/ui/release?booking={booking}")),
+        ("death", format!("/ui/death?booking={booking}")),
     ];
     let walk = |lang: &str| {
         for (name, path) in &pages {
