@@ -129,6 +129,8 @@ pub(crate) struct Tally {
     pub(crate) cna: u64,
     pub(crate) held_by_month: Vec<(String, f64)>,
     pub(crate) deaths: Vec<habeas_store_sqlite::DeathCase>,
+    /// The serious-harm cases and the escapes, oldest first.
+    pub(crate) harms: Vec<habeas_store_sqlite::HarmCase>,
 }
 
 impl Tally {
@@ -219,6 +221,7 @@ impl Tally {
             cna,
             held_by_month: held_by_month(held, &stats.flows),
             deaths: store.death_cases(Some(facility))?,
+            harms: store.harm_cases(Some(facility))?,
         })
     }
 }

@@ -7419,12 +7419,44 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     ] {
         assert!(!page(&a).contains(absent), "{absent}: {}", page(&a));
     }
-    // Another facility's staff do not get the page.
+    // Another facility's staff do not get the page; an inspector reads it, with no form, and
+    // writes nothing with it.
     let (izalco, _) = w.session("cus.izalco").await;
     let a = w
         .call("GET", &page_of, &[("cookie", izalco.as_str())], None)
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    let (inspector, inspector_csrf) = w.session("ins").await;
+    let a = w
+        .call("GET", &page_of, &[("cookie", inspector.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        page(&a).contains("Caso de evasión")
+            && !page(&a).contains("<form method=\"post\" action=\"/ui/harm\""),
+        "{}",
+        page(&a)
+    );
+    let size = w.main.size().unwrap();
+    let a = w
+        .form(
+            "/ui/harm",
+            &[("cookie", inspector.as_str())],
+            &format!("csrf={inspector_csrf}&booking={ana}&what=step&case={case}&step=independent_authority_informed&detail=x"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", page(&a));
+    assert_eq!(w.main.size().unwrap(), size, "nothing written");
+    // The dashboard lists the case with what it still owes, linked to its page.
+    let a = w
+        .call("GET", "/ui/compliance?facility=CECOT", &signed, None)
+        .await;
+    assert!(
+        page(&a).contains(&format!("<a href=\"{page_of}\">{ana}</a>"))
+            && page(&a).contains("comunicada a una autoridad independiente"),
+        "{}",
+        page(&a)
+    );
     // Reported to the public prosecutor: nothing is due.
     let a = w
         .form(
@@ -7576,6 +7608,18 @@ async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
             Some("2025-11-20T09:00:00.000Z")
         ),
         "{entry}"
+    );
+    // An inspector reads the case, with no form.
+    let (inspector, _) = w.session("ins").await;
+    let a = w
+        .call("GET", &death_of, &[("cookie", inspector.as_str())], None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    assert!(
+        page(&a).contains("Llamada a su hermana")
+            && !page(&a).contains("<form method=\"post\" action=\"/ui/death\""),
+        "{}",
+        page(&a)
     );
     // Not twice: refused by the records.
     let a = w

@@ -54,8 +54,14 @@ pub struct CaseView {
 const RECORDERS: &[Role] = &[Role::Custody, Role::Health, Role::Director];
 /// The roles that record a step of its case (as `POST /api/death-steps`).
 const STEPPERS: &[Role] = &[Role::Health, Role::Director, Role::National];
-/// The roles that read the page: either.
-const READERS: &[Role] = &[Role::Custody, Role::Health, Role::Director, Role::National];
+/// The roles that read the page: either, and the inspectors (who change nothing).
+const READERS: &[Role] = &[
+    Role::Custody,
+    Role::Health,
+    Role::Director,
+    Role::National,
+    Role::Inspector,
+];
 
 /// The page's forms: `what` is `death` (the death) or `step` (a step of its case).
 #[derive(Debug, Default, Clone, Deserialize)]

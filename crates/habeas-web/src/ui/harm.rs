@@ -24,8 +24,10 @@ struct HarmPage {
     hint: String,
     person: u64,
     booking: u64,
-    /// The custody is open: a new case can be opened.
+    /// The custody is open and the caller records: a new case can be opened.
     open: bool,
+    /// The caller records cases and steps (an inspector reads them only).
+    writes: bool,
     cases: Vec<CaseView>,
     /// What the form sent, shown again when it is refused.
     form: HarmForm,
@@ -67,6 +69,16 @@ pub(crate) const STAFF: &[Role] = &[
 ];
 
 const ACTION: &str = "record harm";
+
+/// The roles that read the page: those who record, and the inspectors (who change nothing).
+const READERS: &[Role] = &[
+    Role::Health,
+    Role::Director,
+    Role::Registry,
+    Role::Custody,
+    Role::Legal,
+    Role::Inspector,
+];
 
 /// A case or a step as read from its entry.
 struct Read {
@@ -210,6 +222,12 @@ fn harm_view(
     form: HarmForm,
 ) -> ApiResult<Result<HarmPage, Response>> {
     let booking = form.booking;
+    // What the form would write decides the roles: a case or a step its staff, a look the
+    // inspectors too.
+    let (roles, action) = match form.what.as_str() {
+        "" => (READERS, "read serious-harm cases"),
+        _ => (STAFF, ACTION),
+    };
     let OpenCustody {
         file,
         custody,
@@ -217,7 +235,7 @@ fn harm_view(
         who,
         csrf,
         subject,
-    } = match custody_page(state, caller, (booking, "/ui/harm", true), STAFF, ACTION)? {
+    } = match custody_page(state, caller, (booking, "/ui/harm", true), roles, action)? {
         Ok(found) => found,
         Err(r) => return Ok(Err(r)),
     };
@@ -244,7 +262,8 @@ fn harm_view(
         csrf,
         person: file.person,
         booking,
-        open: custody.ended_by.is_none(),
+        open: custody.ended_by.is_none() && STAFF.contains(&caller.role),
+        writes: STAFF.contains(&caller.role),
         cases,
         form: HarmForm {
             facility: custody.facility,

@@ -41,6 +41,8 @@ struct CompliancePage {
     regime_day: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
+    /// When, what, booking, pending steps: the serious-harm cases and the escapes.
+    harms: Vec<(String, String, String, String)>,
     /// The corrections of identity of the facility, newest first: nobody renamed unseen.
     corrections: Vec<habeas_store_sqlite::CorrectionRow>,
 }
@@ -144,6 +146,28 @@ pub(crate) async fn compliance_page(
                 )
             })
             .collect();
+        let harms = tally
+            .harms
+            .iter()
+            .map(|h| {
+                let pending: Vec<String> = h
+                    .pending
+                    .iter()
+                    .map(|step| tr.t(&format!("harm-step-{step}")))
+                    .collect();
+                (
+                    tr.time(&h.at),
+                    tr.known(&format!("harm-{}", h.kind))
+                        .unwrap_or_else(|| h.kind.clone()),
+                    h.booking.to_string(),
+                    if pending.is_empty() {
+                        tr.t("dash-all-steps-done")
+                    } else {
+                        pending.join(", ")
+                    },
+                )
+            })
+            .collect();
         let page = CompliancePage {
             title: tr.t1("dash-title", "facility", &facility),
             evaluated: evaluated(&tr, &evaluation),
@@ -194,6 +218,7 @@ pub(crate) async fn compliance_page(
             legal_data,
             regime_day: i18n::date(tr.lang, &as_of.plus_days(-1).to_string()),
             deaths,
+            harms,
             corrections: state
                 .store
                 .identity_corrections(Some(&facility), 200)?

@@ -382,7 +382,11 @@ pub(crate) async fn person_page(
                     || (c.end_reason.as_deref() == Some("death")
                         && matches!(
                             caller.role,
-                            Role::Custody | Role::Health | Role::Director | Role::National
+                            Role::Custody
+                                | Role::Health
+                                | Role::Director
+                                | Role::National
+                                | Role::Inspector
                         )))
                     && caller.covers(&c.facility)
                 {
@@ -391,7 +395,7 @@ pub(crate) async fn person_page(
                     String::new()
                 },
                 harm_href: if (c.ended_by.is_none() || c.end_reason.as_deref() == Some("escape"))
-                    && super::harm::STAFF.contains(&caller.role)
+                    && (super::harm::STAFF.contains(&caller.role) || caller.role == Role::Inspector)
                     && caller.covers(&c.facility)
                 {
                     format!("/ui/harm?booking={}", c.booking)
