@@ -12,7 +12,7 @@
 
 (function () {
   const FORMAT = 'habeas.whereabouts/1';
-  const STATUSES = ['held', 'released', 'transferred', 'dead', 'not_held', 'ambiguous'];
+  const STATUSES = ['held', 'released', 'transferred', 'dead', 'escaped', 'not_held', 'ambiguous'];
   const ADMITTED = 'custody.admitted', TRANSFERRED = 'custody.transferred', ORDER = 'custody.order';
   const HEARING = 'custody.hearing', RELEASED = 'custody.released', DEATH = 'custody.death';
   const END_KINDS = [RELEASED, DEATH, TRANSFERRED];
@@ -250,6 +250,7 @@
 
   function endedStatus(reason) {
     if (reason.includes('death') || reason === 'died') return 'dead';
+    if (reason === 'escape') return 'escaped';
     return reason.includes('transfer') ? 'transferred' : 'released';
   }
 
@@ -535,9 +536,9 @@
         : L('El registro no tiene ninguna orden que funde esta detención.', 'The register holds no order this detention rests on.'));
       const h = f.next_hearing;
       out.push(h ? L(`Próxima audiencia: ${when(h.date)}, ${h.court}.`, `Next hearing: ${when(h.date)}, ${h.court}.`) : L('No hay próxima audiencia registrada.', 'No next hearing is recorded.'));
-    } else if (['released', 'transferred', 'dead'].includes(f.status)) {
+    } else if (['released', 'transferred', 'dead', 'escaped'].includes(f.status)) {
       const e = f.ended || {};
-      const how = { released: L('libertad', 'release'), transferred: L('traslado', 'transfer'), dead: L('muerte bajo custodia', 'death in custody') }[f.status];
+      const how = { released: L('libertad', 'release'), transferred: L('traslado', 'transfer'), dead: L('muerte bajo custodia', 'death in custody'), escaped: L('evasión (no es una puesta en libertad)', 'escape (not a release)') }[f.status];
       out.push(L(`${who}: estuvo bajo custodia en ${f.facility} desde el ${when(f.since)}; la custodia terminó el ${when(e.at)} por ${how} (${e.reason}${e.to ? `, a ${e.to}` : ''}).`,
         `${who}: held at ${f.facility} from ${when(f.since)}; the custody ended on ${when(e.at)} by ${how} (${e.reason}${e.to ? `, to ${e.to}` : ''}).`));
     } else if (f.status === 'not_held') {

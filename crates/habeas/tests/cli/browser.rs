@@ -792,5 +792,53 @@ fn in_chromium_sign_in_board_cell_file_admit_allocate_count_dashboard_language()
     for (ok, said) in checkers(&forged) {
         assert!(!ok && said.contains("FAILED"), "{said}");
     }
+
+    // She escapes (recorded from the command line beside the server). Asked again, the answer
+    // says "escaped", not "released", and it checks on the page and in both checkers.
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "--db",
+            "demo.db",
+            "release",
+            "--facility",
+            "CECOT",
+            "--booking",
+            &booking,
+            "--reason",
+            "escape",
+            "--authority",
+            "Dirección del CECOT",
+            "--reference",
+            "PARTE-1-2025",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.go(&format!("{site}/ui/whereabouts"));
+    b.type_in("#doc_kind", "Pasaporte");
+    b.type_in("#doc_number", "123456789");
+    b.type_in("#doc_issuer", "VE");
+    b.type_in("#purpose", "hábeas corpus");
+    b.type_in("#case_reference", "HC-78-2025");
+    b.click("#ask");
+    b.find("#answer");
+    assert!(b.shows("data-status=\"escaped\""), "{}", b.source());
+    let file = b.script("return document.getElementById('answer-file').value;");
+    let file = file.as_str().unwrap().to_owned();
+    assert_eq!(check(&file), json!("true"), "{}", b.source());
+    assert!(
+        b.shows("data-status=\"escaped\"") && b.shows("evasión"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("page-es-verify-escaped");
+    for (ok, said) in checkers(&file) {
+        assert!(ok, "{said}");
+    }
     let _ = std::fs::remove_file(&path);
 }
