@@ -287,19 +287,23 @@ pub(crate) fn page_routes() -> Router<Arc<AppState>> {
         .route("/ui/persons", get(crate::ui::person::persons_page))
         .route(
             "/ui/notify",
-            get(crate::ui::notify::notify_page).post(crate::ui::notify::notify_form),
+            get(crate::ui::file_page::<crate::ui::notify::NotifyForm>)
+                .post(crate::ui::file_post::<crate::ui::notify::NotifyForm>),
         )
         .route(
             "/ui/harm",
-            get(crate::ui::harm::harm_page).post(crate::ui::harm::harm_form),
+            get(crate::ui::file_page::<crate::ui::harm::HarmForm>)
+                .post(crate::ui::file_post::<crate::ui::harm::HarmForm>),
         )
         .route(
             "/ui/death",
-            get(crate::ui::death::death_page).post(crate::ui::death::death_form),
+            get(crate::ui::file_page::<crate::ui::death::DeathForm>)
+                .post(crate::ui::file_post::<crate::ui::death::DeathForm>),
         )
         .route(
             "/ui/release",
-            get(crate::ui::release::release_page).post(crate::ui::release::release_form),
+            get(crate::ui::file_page::<crate::ui::release::ReleaseForm>)
+                .post(crate::ui::file_post::<crate::ui::release::ReleaseForm>),
         )
         .route(
             "/ui/admissions",

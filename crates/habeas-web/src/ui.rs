@@ -122,6 +122,13 @@ impl Tr {
     pub fn form_time(&self, v: &str) -> String {
         i18n::form_time(v, self.offset)
     }
+    /// A form's time as [`Tr::form_time`] reads it, or `now` when the field is empty.
+    pub fn form_time_or(&self, v: &str, now: habeas_register::Timestamp) -> String {
+        match v.trim() {
+            "" => now.to_string(),
+            t => self.form_time(t),
+        }
+    }
     pub fn t(&self, id: &str) -> String {
         self.i18n
             .message(self.lang, id, &[("zone", self.zone.clone())])
@@ -558,13 +565,23 @@ fn custody_page(
     }))
 }
 
-/// A page of a person's file whose forms each record one entry about an open custody, as
+/// What a file page says of its last form: what was recorded, or why it was refused.
+#[derive(Debug, Default)]
+pub struct Said {
+    pub done: Option<String>,
+    pub refusal: Option<String>,
+}
+
+/// A page of a person's file whose forms each record one entry about a custody, as
 /// `POST /api/records` takes it (Rule 68, serious harm), or as the API's own route for it takes
-/// it (a release).
-trait FilePage: Template + Send + 'static {
-    /// The message that says why a form was refused (with `reason`).
-    const REFUSED: &'static str;
+/// it (a release, a transfer, a death).
+pub(crate) trait FilePage: Template + Send + 'static {
+    /// The page's messages begin with it: `<PREFIX>-refused` says why a form was refused
+    /// (with `reason`), `<PREFIX>-<field>` names a field.
+    const PREFIX: &'static str;
     fn tr(&self) -> &Tr;
+    /// What the page says of its last form.
+    fn said(&mut self) -> &mut Said;
     /// The entry the page's form describes (its times read at the page's local time), checked
     /// as the API checks it, or the field it lacks and why.
     fn draft(
@@ -572,14 +589,63 @@ trait FilePage: Template + Send + 'static {
         now: habeas_register::Timestamp,
         actor: &habeas_core::ids::Actor,
     ) -> Result<habeas_register::Draft, (String, String)>;
-    /// A field of the page's forms by its label in the reader's language.
-    fn label(&self, field: &str) -> String;
+    /// A field of the page's forms by its label in the reader's language (`<PREFIX>-<field>`,
+    /// or the field's name).
+    fn label(&self, field: &str) -> String {
+        let key = match field {
+            "witnessed_by" => "witness",
+            other => other,
+        };
+        self.tr()
+            .known(&format!("{}-{key}", Self::PREFIX))
+            .unwrap_or_else(|| field.to_owned())
+    }
     /// The message that says what the form recorded (with `entry`).
     fn recorded(&self) -> &'static str;
-    /// Shows what was just recorded.
-    fn done(&mut self, message: String);
-    /// Shows why the form's record was refused.
-    fn refuse(&mut self, why: String);
+    /// Shows why the form's record was refused (`reason`: the field's label and the why).
+    fn refuse(&mut self, reason: &str) {
+        let message = self
+            .tr()
+            .t1(&format!("{}-refused", Self::PREFIX), "reason", reason);
+        self.said().refusal = Some(message);
+    }
+}
+
+/// A file page's form: the page it belongs to and how that page is made, its booking, its
+/// CSRF token and the action it is logged as. Empty but for the booking, it is the page as
+/// first shown, and as shown again once it has recorded.
+pub(crate) trait FileForm: Default + serde::de::DeserializeOwned + Send + 'static {
+    type Page: FilePage;
+    const VIEW: FileView<Self::Page, Self>;
+    /// The form empty but for `booking`.
+    fn of_booking(booking: u64) -> Self;
+    fn booking(&self) -> u64;
+    fn csrf(&self) -> String;
+    fn action(&self) -> &'static str;
+}
+
+/// The query of a page about one custody: `?booking=N`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct BookingQuery {
+    pub(crate) booking: u64,
+}
+
+/// `GET` of a file page (`?booking=N`).
+pub(crate) async fn file_page<F: FileForm>(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BookingQuery>,
+    headers: HeaderMap,
+) -> Response {
+    file_page_get(state, headers, F::of_booking(q.booking), F::VIEW).await
+}
+
+/// `POST` of a file page's form.
+pub(crate) async fn file_post<F: FileForm>(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<F>,
+) -> Response {
+    file_form(state, headers, form, F::VIEW).await
 }
 
 /// The entry of a record as `POST /api/records` takes it (`record`, or the field it lacks and
@@ -603,7 +669,7 @@ fn record_draft(
 
 /// How a file's page is made for a caller and what its form sent: the page, or the answer to
 /// give instead (a refusal, logged, or not found).
-type FileView<P, F> = fn(&AppState, &Caller, F) -> ApiResult<Result<P, Response>>;
+pub(crate) type FileView<P, F> = fn(&AppState, &Caller, F) -> ApiResult<Result<P, Response>>;
 
 /// A file page as first shown, for `blank` (its form empty but for the booking).
 async fn file_page_get<P: FilePage, F: Send + 'static>(
@@ -626,13 +692,13 @@ async fn file_page_get<P: FilePage, F: Send + 'static>(
 /// checked as `POST /api/records` checks it (a refusal names the field by its label: 400,
 /// nothing written); committed (a refusal of the records: 422); then the page made again, for
 /// `blank`, saying what was recorded (201).
-async fn file_form<P: FilePage, F: Send + 'static>(
+async fn file_form<P: FilePage, F: FileForm>(
     state: Arc<AppState>,
     headers: HeaderMap,
-    (csrf, action): (String, &'static str),
-    (form, blank): (F, F),
+    form: F,
     view: FileView<P, F>,
 ) -> Response {
+    let (csrf, action, blank) = (form.csrf(), form.action(), F::of_booking(form.booking()));
     let shared = state.clone();
     let outcome = blocking(move || {
         let Some(caller) = page_caller(&state, &headers) else {
@@ -651,7 +717,7 @@ async fn file_form<P: FilePage, F: Send + 'static>(
             Ok(d) => Ok(Ok((caller, page, d))),
             Err((field, message)) => {
                 let why = format!("{}: {message}", page.label(&field));
-                page.refuse(page.tr().t1(P::REFUSED, "reason", &why));
+                page.refuse(&why);
                 Ok(Err(html(StatusCode::BAD_REQUEST, &page)))
             }
         }
@@ -670,7 +736,7 @@ async fn file_form<P: FilePage, F: Send + 'static>(
                 Ok(match view(&shared, &caller, blank)? {
                     Ok(mut p) => {
                         let message = p.tr().t1(recorded, "entry", &entry.to_string());
-                        p.done(message);
+                        p.said().done = Some(message);
                         html(StatusCode::CREATED, &p)
                     }
                     Err(r) => r,
@@ -684,7 +750,7 @@ async fn file_form<P: FilePage, F: Send + 'static>(
                 Some(field) => format!("{}: {}", page.label(field), r.message),
                 None => r.message.clone(),
             };
-            page.refuse(page.tr().t1(P::REFUSED, "reason", &why));
+            page.refuse(&why);
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(answer) => answer,

@@ -98,11 +98,6 @@ fn allocate_view(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct BookingQuery {
-    pub(crate) booking: u64,
-}
-
 pub(crate) async fn allocate_page(
     State(state): State<Arc<AppState>>,
     Query(q): Query<BookingQuery>,

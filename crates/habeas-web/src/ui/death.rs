@@ -13,7 +13,7 @@ const DAY_MS: i64 = 86_400_000;
 
 #[derive(Template)]
 #[template(path = "ui/death.html")]
-struct DeathPage {
+pub(crate) struct DeathPage {
     tr: Tr,
     who: Option<Who>,
     csrf: String,
@@ -30,8 +30,7 @@ struct DeathPage {
     hint: String,
     /// What the form sent, shown again when it is refused.
     form: DeathForm,
-    done: Option<String>,
-    refusal: Option<String>,
+    said: Said,
 }
 
 /// The death and its case as the page shows them.
@@ -244,28 +243,18 @@ fn death_view(
             facility: custody.facility,
             ..form
         },
-        done: None,
-        refusal: None,
+        said: Said::default(),
         tr,
     }))
 }
 
-pub(crate) async fn death_page(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<super::allocate::BookingQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let blank = DeathForm {
-        booking: q.booking,
-        ..DeathForm::default()
-    };
-    file_page_get(state, headers, blank, death_view).await
-}
-
 impl FilePage for DeathPage {
-    const REFUSED: &'static str = "death-refused";
+    const PREFIX: &'static str = "death";
     fn tr(&self) -> &Tr {
         &self.tr
+    }
+    fn said(&mut self) -> &mut Said {
+        &mut self.said
     }
     /// The death, or a step of this custody's case (never one the form names), checked as the
     /// API checks it.
@@ -275,10 +264,7 @@ impl FilePage for DeathPage {
         actor: &habeas_core::ids::Actor,
     ) -> Result<habeas_register::Draft, (String, String)> {
         let f = &self.form;
-        let at = match f.at.trim() {
-            "" => now.to_string(),
-            t => self.tr.form_time(t),
-        };
+        let at = self.tr.form_time_or(&f.at, now);
         let refused = |e: habeas_core::DomainError| (e.field.to_string(), e.message);
         match f.what.as_str() {
             "death" => habeas_core::events::Death::new(
@@ -316,13 +302,6 @@ impl FilePage for DeathPage {
             )),
         }
     }
-    /// A field of the forms by its label in the reader's language (the field's name
-    /// otherwise).
-    fn label(&self, field: &str) -> String {
-        self.tr
-            .known(&format!("death-{field}"))
-            .unwrap_or_else(|| field.to_owned())
-    }
     fn recorded(&self) -> &'static str {
         if self.form.what == "step" {
             "death-done-step"
@@ -330,34 +309,28 @@ impl FilePage for DeathPage {
             "death-recorded"
         }
     }
-    fn done(&mut self, message: String) {
-        self.done = Some(message);
-    }
-    fn refuse(&mut self, why: String) {
-        self.refusal = Some(why);
-    }
 }
 
-pub(crate) async fn death_form(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<DeathForm>,
-) -> Response {
-    let blank = DeathForm {
-        booking: form.booking,
-        ..DeathForm::default()
-    };
-    let action = if form.what == "step" {
-        "record a death-case step"
-    } else {
-        "record a death"
-    };
-    file_form(
-        state,
-        headers,
-        (form.csrf.clone(), action),
-        (form, blank),
-        death_view,
-    )
-    .await
+impl FileForm for DeathForm {
+    type Page = DeathPage;
+    const VIEW: FileView<DeathPage, Self> = death_view;
+    fn of_booking(booking: u64) -> Self {
+        Self {
+            booking,
+            ..Self::default()
+        }
+    }
+    fn booking(&self) -> u64 {
+        self.booking
+    }
+    fn csrf(&self) -> String {
+        self.csrf.clone()
+    }
+    fn action(&self) -> &'static str {
+        if self.what == "step" {
+            "record a death-case step"
+        } else {
+            "record a death"
+        }
+    }
 }

@@ -15,7 +15,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Template)]
 #[template(path = "ui/harm.html")]
-struct HarmPage {
+pub(crate) struct HarmPage {
     tr: Tr,
     who: Option<Who>,
     csrf: String,
@@ -31,8 +31,7 @@ struct HarmPage {
     cases: Vec<CaseView>,
     /// What the form sent, shown again when it is refused.
     form: HarmForm,
-    done: Option<String>,
-    refusal: Option<String>,
+    said: Said,
 }
 
 /// One case as the page shows it.
@@ -269,22 +268,9 @@ fn harm_view(
             facility: custody.facility,
             ..form
         },
-        done: None,
-        refusal: None,
+        said: Said::default(),
         tr,
     }))
-}
-
-pub(crate) async fn harm_page(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<super::allocate::BookingQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let blank = HarmForm {
-        booking: q.booking,
-        ..HarmForm::default()
-    };
-    file_page_get(state, headers, blank, harm_view).await
 }
 
 /// One of the page's forms: `what` is `case` (a harm, opening a case) or `step` (a step of
@@ -326,9 +312,12 @@ impl HarmForm {
 }
 
 impl FilePage for HarmPage {
-    const REFUSED: &'static str = "harm-refused";
+    const PREFIX: &'static str = "harm";
     fn tr(&self) -> &Tr {
         &self.tr
+    }
+    fn said(&mut self) -> &mut Said {
+        &mut self.said
     }
     /// The record the form describes, as `POST /api/records` takes it and checks it; a step
     /// only of one of this custody's cases.
@@ -339,29 +328,12 @@ impl FilePage for HarmPage {
     ) -> Result<habeas_register::Draft, (String, String)> {
         record_draft(self.record(now), now, actor)
     }
-    /// A field of the forms by its label in the reader's language (the field's name
-    /// otherwise).
-    fn label(&self, field: &str) -> String {
-        let key = match field {
-            "witnessed_by" => "witness",
-            other => other,
-        };
-        self.tr
-            .known(&format!("harm-{key}"))
-            .unwrap_or_else(|| field.to_owned())
-    }
     fn recorded(&self) -> &'static str {
         if self.form.what == "step" {
             "harm-done-step"
         } else {
             "harm-opened"
         }
-    }
-    fn done(&mut self, message: String) {
-        self.done = Some(message);
-    }
-    fn refuse(&mut self, why: String) {
-        self.refusal = Some(why);
     }
 }
 
@@ -370,10 +342,7 @@ impl HarmPage {
     /// this custody's cases.
     fn record(&self, now: Timestamp) -> Result<serde_json::Value, (String, String)> {
         let f = &self.form;
-        let at = match f.at.trim() {
-            "" => now.to_string(),
-            t => self.tr.form_time(t),
-        };
+        let at = self.tr.form_time_or(&f.at, now);
         match f.what.as_str() {
             "case" => Ok(serde_json::json!({
                 "record": "serious_harm", "facility": f.facility, "booking": f.booking,
@@ -409,21 +378,22 @@ impl HarmPage {
     }
 }
 
-pub(crate) async fn harm_form(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<HarmForm>,
-) -> Response {
-    let blank = HarmForm {
-        booking: form.booking,
-        ..HarmForm::default()
-    };
-    file_form(
-        state,
-        headers,
-        (form.csrf.clone(), ACTION),
-        (form, blank),
-        harm_view,
-    )
-    .await
+impl FileForm for HarmForm {
+    type Page = HarmPage;
+    const VIEW: FileView<HarmPage, Self> = harm_view;
+    fn of_booking(booking: u64) -> Self {
+        Self {
+            booking,
+            ..Self::default()
+        }
+    }
+    fn booking(&self) -> u64 {
+        self.booking
+    }
+    fn csrf(&self) -> String {
+        self.csrf.clone()
+    }
+    fn action(&self) -> &'static str {
+        ACTION
+    }
 }

@@ -7,7 +7,7 @@ use super::*;
 
 #[derive(Template)]
 #[template(path = "ui/notify.html")]
-struct NotifyPage {
+pub(crate) struct NotifyPage {
     tr: Tr,
     who: Option<Who>,
     csrf: String,
@@ -18,8 +18,7 @@ struct NotifyPage {
     booking: u64,
     /// What the form sent, shown again when it is refused.
     form: NotifyForm,
-    done: Option<String>,
-    refusal: Option<String>,
+    said: Said,
 }
 
 /// The roles that keep the person's file (as `POST /api/records` for a contact).
@@ -75,22 +74,9 @@ fn notify_view(
             facility: custody.facility,
             ..form
         },
-        done: None,
-        refusal: None,
+        said: Said::default(),
         tr,
     }))
-}
-
-pub(crate) async fn notify_page(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<super::allocate::BookingQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let blank = NotifyForm {
-        booking: q.booking,
-        ..NotifyForm::default()
-    };
-    file_page_get(state, headers, blank, notify_view).await
 }
 
 /// One of the page's two forms: `what` is `contact` (a family or designated contact) or
@@ -131,10 +117,7 @@ impl NotifyForm {
         now: habeas_register::Timestamp,
         tr: &Tr,
     ) -> Result<serde_json::Value, (String, String)> {
-        let at = match self.at.trim() {
-            "" => now.to_string(),
-            t => tr.form_time(t),
-        };
+        let at = tr.form_time_or(&self.at, now);
         fn text(s: &str) -> Option<&str> {
             Some(s.trim()).filter(|s| !s.is_empty())
         }
@@ -177,9 +160,12 @@ impl NotifyForm {
 }
 
 impl FilePage for NotifyPage {
-    const REFUSED: &'static str = "notify-refused";
+    const PREFIX: &'static str = "notify";
     fn tr(&self) -> &Tr {
         &self.tr
+    }
+    fn said(&mut self) -> &mut Said {
+        &mut self.said
     }
     fn draft(
         &self,
@@ -188,17 +174,6 @@ impl FilePage for NotifyPage {
     ) -> Result<habeas_register::Draft, (String, String)> {
         record_draft(self.form.record(now, &self.tr), now, actor)
     }
-    /// A field of the forms by its label in the reader's language (the field's name
-    /// otherwise).
-    fn label(&self, field: &str) -> String {
-        let key = match field {
-            "witnessed_by" => "witness",
-            other => other,
-        };
-        self.tr
-            .known(&format!("notify-{key}"))
-            .unwrap_or_else(|| field.to_owned())
-    }
     fn recorded(&self) -> &'static str {
         if self.form.what == "decline" {
             "notify-declined"
@@ -206,29 +181,24 @@ impl FilePage for NotifyPage {
             "notify-contacted"
         }
     }
-    fn done(&mut self, message: String) {
-        self.done = Some(message);
-    }
-    fn refuse(&mut self, why: String) {
-        self.refusal = Some(why);
-    }
 }
 
-pub(crate) async fn notify_form(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<NotifyForm>,
-) -> Response {
-    let blank = NotifyForm {
-        booking: form.booking,
-        ..NotifyForm::default()
-    };
-    file_form(
-        state,
-        headers,
-        (form.csrf.clone(), "record contact.notification"),
-        (form, blank),
-        notify_view,
-    )
-    .await
+impl FileForm for NotifyForm {
+    type Page = NotifyPage;
+    const VIEW: FileView<NotifyPage, Self> = notify_view;
+    fn of_booking(booking: u64) -> Self {
+        Self {
+            booking,
+            ..Self::default()
+        }
+    }
+    fn booking(&self) -> u64 {
+        self.booking
+    }
+    fn csrf(&self) -> String {
+        self.csrf.clone()
+    }
+    fn action(&self) -> &'static str {
+        "record contact.notification"
+    }
 }

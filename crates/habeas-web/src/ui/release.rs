@@ -12,7 +12,7 @@ use habeas_register::store::Store as _;
 
 #[derive(Template)]
 #[template(path = "ui/release.html")]
-struct ReleasePage {
+pub(crate) struct ReleasePage {
     tr: Tr,
     who: Option<Who>,
     csrf: String,
@@ -35,8 +35,7 @@ struct ReleasePage {
     destinations: Vec<String>,
     /// What the form sent, shown again when it is refused.
     form: ReleaseForm,
-    done: Option<String>,
-    refusal: Option<String>,
+    said: Said,
 }
 
 /// The roles that release (as `POST /api/releases`).
@@ -183,28 +182,18 @@ fn release_view(
             facility: custody.facility,
             ..form
         },
-        done: None,
-        refusal: None,
+        said: Said::default(),
         tr,
     }))
 }
 
-pub(crate) async fn release_page(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<super::allocate::BookingQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let blank = ReleaseForm {
-        booking: q.booking,
-        ..ReleaseForm::default()
-    };
-    file_page_get(state, headers, blank, release_view).await
-}
-
 impl FilePage for ReleasePage {
-    const REFUSED: &'static str = "release-refused";
+    const PREFIX: &'static str = "release";
     fn tr(&self) -> &Tr {
         &self.tr
+    }
+    fn said(&mut self) -> &mut Said {
+        &mut self.said
     }
     /// The release or the transfer the form describes, checked as `POST /api/releases` or
     /// `POST /api/transfers` checks it; none for a custody that has ended.
@@ -220,10 +209,7 @@ impl FilePage for ReleasePage {
                 format!("custody {} has ended", f.booking),
             ));
         }
-        let at = match f.at.trim() {
-            "" => now.to_string(),
-            t => self.tr.form_time(t),
-        };
+        let at = self.tr.form_time_or(&f.at, now);
         let refused = |e: habeas_core::DomainError| (e.field.to_string(), e.message);
         match f.what.as_str() {
             "release" => Release::new(
@@ -255,13 +241,6 @@ impl FilePage for ReleasePage {
             )),
         }
     }
-    /// A field of the form by its label in the reader's language (the field's name
-    /// otherwise).
-    fn label(&self, field: &str) -> String {
-        self.tr
-            .known(&format!("release-{field}"))
-            .unwrap_or_else(|| field.to_owned())
-    }
     fn recorded(&self) -> &'static str {
         if self.form.what == "transfer" {
             "release-transferred"
@@ -269,34 +248,28 @@ impl FilePage for ReleasePage {
             "release-done"
         }
     }
-    fn done(&mut self, message: String) {
-        self.done = Some(message);
-    }
-    fn refuse(&mut self, why: String) {
-        self.refusal = Some(why);
-    }
 }
 
-pub(crate) async fn release_form(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<ReleaseForm>,
-) -> Response {
-    let blank = ReleaseForm {
-        booking: form.booking,
-        ..ReleaseForm::default()
-    };
-    let action = if form.what == "release" {
-        "release"
-    } else {
-        "transfer"
-    };
-    file_form(
-        state,
-        headers,
-        (form.csrf.clone(), action),
-        (form, blank),
-        release_view,
-    )
-    .await
+impl FileForm for ReleaseForm {
+    type Page = ReleasePage;
+    const VIEW: FileView<ReleasePage, Self> = release_view;
+    fn of_booking(booking: u64) -> Self {
+        Self {
+            booking,
+            ..Self::default()
+        }
+    }
+    fn booking(&self) -> u64 {
+        self.booking
+    }
+    fn csrf(&self) -> String {
+        self.csrf.clone()
+    }
+    fn action(&self) -> &'static str {
+        if self.what == "release" {
+            "release"
+        } else {
+            "transfer"
+        }
+    }
 }
