@@ -419,7 +419,12 @@ handler!(
 pub(crate) struct ReleaseBody {
     facility: String,
     booking: u64,
+    /// The legal reason: sentence_served, bail, acquittal, charges_dropped, court_order,
+    /// detention_order_expired, transfer_out, transfer_to_another_state, released_in_error; or
+    /// escape (the person left custody unlawfully: not a release; it opens a Rule 71(1) case
+    /// owing its report to an independent authority).
     reason: String,
+    /// The authority that ordered or certified it.
     authority: String,
     reference: String,
     #[serde(default)]
@@ -428,7 +433,7 @@ pub(crate) struct ReleaseBody {
 }
 
 handler!(
-    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::schema::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::schema::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::schema::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::schema::ErrorBody), (status = 401, description = "Not signed in", body = crate::schema::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::schema::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::schema::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::schema::ErrorBody)), security(("session" = []), ("token" = [])))]
+    #[utoipa::path(post, path = "/api/releases", tag = "records", request_body(content = crate::api::ReleaseBody, description = "A release with its legal reason, or an escape"), responses((status = 201, description = "Recorded: `{\"entry\": N}`, the register entry", body = crate::schema::Recorded), (status = 400, description = "Bad input: the field is named", body = crate::schema::ErrorBody), (status = 413, description = "The body is over 2 MiB", body = crate::schema::ErrorBody), (status = 415, description = "The body is not application/json", body = crate::schema::ErrorBody), (status = 401, description = "Not signed in", body = crate::schema::ErrorBody), (status = 403, description = "Not for this role or facility (logged)", body = crate::schema::ErrorBody), (status = 404, description = "A booking, person, case, complaint or incident that the facility named does not hold, or that does not exist: the same answer either way (the refusal is logged)", body = crate::schema::ErrorBody), (status = 422, description = "Refused by the state of the records (capacity, separation…): the field is named", body = crate::schema::ErrorBody)), security(("session" = []), ("token" = [])))]
     releases,
     |state, caller, bytes| {
         let b: ReleaseBody = body(&bytes)?;
