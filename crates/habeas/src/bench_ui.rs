@@ -9,8 +9,10 @@
 //!   kept evaluation and its tally (the register does not grow during the load, so both are
 //!   made once; the time an evaluation takes is printed beside the figures);
 //! * `ui.cell`, `ui.search`, `ui.counts`, `ui.hearings`, `ui.contacts`, `ui.complaints`: a
-//!   cell, a search by a common name, the roll count of a unit, and the three registers. Each
-//!   page's p50 and p99 are printed beside its ratio.
+//!   cell, a search by a common name, the roll count of a unit, and the three registers;
+//! * `ui.harm`, `ui.death`: the case pages of the file (the scenario's escape, its first
+//!   death), each read from the person's entries. Each page's p50 and p99 are printed beside
+//!   its ratio.
 
 use crate::bench::{figure, report, Figure};
 use crate::bench_api::{get, listen, load, start_client};
@@ -234,6 +236,22 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
         .first()
         .map(|c| c.code.clone())
         .context("the scenario has no cells")?;
+    // The custody the scenario's escape ended, and the first death's: the file's case pages.
+    let escaped = state
+        .store
+        .harm_cases(Some("CECOT"))
+        .map_err(e)?
+        .into_iter()
+        .find(|c| c.kind == "escape")
+        .map(|c| c.booking)
+        .context("the scenario has no escape")?;
+    let died = state
+        .store
+        .death_cases(Some("CECOT"))
+        .map_err(e)?
+        .first()
+        .map(|c| c.booking)
+        .context("the scenario has no death")?;
     let runtime = crate::bench_api::server_runtime()?;
     let conns = args.connections;
     // Each page's runs: (figure, [(page/s, constant/s)]).
@@ -256,7 +274,7 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
     for run in 0..args.runs.max(1) {
         let director = tokens.director.as_str();
         let inspector = tokens.inspector.as_str();
-        let pages: [(&str, &str, String, &str); 14] = [
+        let pages: [(&str, &str, String, &str); 16] = [
             (
                 "board",
                 "ui.board",
@@ -309,6 +327,18 @@ pub(crate) fn ui_figures(args: &UiBenchArgs) -> Result<Vec<Figure>> {
                 "complaints",
                 "ui.complaints",
                 "/ui/complaints?facility=CECOT&status=all".to_owned(),
+                director,
+            ),
+            (
+                "escape case",
+                "ui.harm",
+                format!("/ui/harm?booking={escaped}"),
+                director,
+            ),
+            (
+                "death case",
+                "ui.death",
+                format!("/ui/death?booking={died}"),
                 director,
             ),
             (
