@@ -1802,6 +1802,17 @@ pub(crate) fn find_people(
 /// The letters of a word the search index keeps as a word of its own (migration 24's `prefix`).
 const HEAD: usize = 4;
 
+/// How many people a search's words' beginnings may find before the search asks for the
+/// whole words instead, when too few of them are the people asked for.
+const CANDIDATES: i64 = 200;
+
+/// Whether the search index keeps `c` inside a word (migration 24's tokenizer: letters,
+/// digits, and `-`, `'`, `.`): a search word of only these is, whole, the beginning of an
+/// index word exactly when it begins a word of the name.
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '\'' | '.')
+}
+
 pub(crate) fn find_people_born(
     conn: &Connection,
     words: &[String],
@@ -1830,45 +1841,106 @@ pub(crate) fn find_people_born(
     // and intersects them lazily, skipping ahead in the longer ones. Each person it finds is
     // then checked for the whole words on the name itself, so what is found does not depend
     // on how the index splits words. A prefix query of the whole word would first merge the
-    // lists of every word it begins (p99 13 ms at two million people, against 1.5 ms).
-    let query = words
+    // lists of every word it begins (p99 13 ms at two million people, against 1.5 ms), so it
+    // is asked only when the beginnings find too many people who are not the ones asked for.
+    // The rows come in the index's order, each with whether it is a person asked for (born
+    // that day, when a date is given, and with every whole word).
+    let quoted = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+    let heads = words
         .iter()
-        .map(|w| {
-            let head: String = w.chars().take(HEAD).collect();
-            format!("\"{}\"*", head.replace('"', "\"\""))
-        })
+        .map(|w| format!("{}*", quoted(&w.chars().take(HEAD).collect::<String>())))
         .collect::<Vec<_>>()
         .join(" AND ");
-    let mut sql = String::from(
-        "SELECT p.person, p.given_names, p.surnames, p.birth_date, p.former_names
-         FROM person_search s JOIN persons p ON p.person = s.rowid
-         WHERE person_search MATCH ?1 AND (?2 IS NULL OR p.birth_date = ?2)",
-    );
+    let mut asked = String::from("(?2 IS NULL OR p.birth_date = ?2)");
     for i in 0..words.len() {
-        sql.push_str(&format!(
+        asked.push_str(&format!(
             " AND instr(' ' || p.search_name || ' ' || p.former_search, ' ' || ?{}) > 0",
             i + 3
         ));
     }
-    sql.push_str(&format!(" ORDER BY s.rowid LIMIT {limit}"));
-    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&query, &born];
-    values.extend(words.iter().map(|w| w as &dyn rusqlite::ToSql));
+    let mut sql = format!("SELECT s.rowid, {asked}");
+    sql.push_str(&format!(
+        " FROM person_search s JOIN persons p ON p.person = s.rowid
+         WHERE person_search MATCH ?1 ORDER BY s.rowid LIMIT ?{}",
+        words.len() + 3
+    ));
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(values.as_slice(), |r| {
-        Ok(PersonHit {
-            person: r.get::<_, i64>(0)? as u64,
-            given_names: r.get(1)?,
-            surnames: r.get(2)?,
-            birth_date: r.get(3)?,
-            formerly: r
-                .get::<_, String>(4)?
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect(),
+    // The people the query finds who are the ones asked for, in order, looking at only the
+    // first `candidates` people it finds; and whether there were that many.
+    let mut read = |query: &str, candidates: i64| -> rusqlite::Result<(Vec<i64>, bool)> {
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&query, &born];
+        values.extend(words.iter().map(|w| w as &dyn rusqlite::ToSql));
+        values.push(&candidates);
+        let mut rows = st.query(values.as_slice())?;
+        let (mut found, mut seen) = (Vec::new(), 0i64);
+        while let Some(r) = rows.next()? {
+            seen += 1;
+            if r.get::<_, bool>(1)? {
+                found.push(r.get::<_, i64>(0)?);
+                if found.len() >= limit as usize {
+                    break;
+                }
+            }
+        }
+        Ok((found, seen >= candidates))
+    };
+    // The people found, as the answer names them, read at once (in the same order: the
+    // index's is the order of their ids).
+    let hits = |people: Vec<i64>| -> rusqlite::Result<Vec<PersonHit>> {
+        if people.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = format!(
+            "[{}]",
+            people
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut st = conn.prepare_cached(
+            "SELECT person, given_names, surnames, birth_date, former_names FROM persons
+             WHERE person IN (SELECT value FROM json_each(?1)) ORDER BY person",
+        )?;
+        let rows = st.query_map([ids], |r| {
+            Ok(PersonHit {
+                person: r.get::<_, i64>(0)? as u64,
+                given_names: r.get(1)?,
+                surnames: r.get(2)?,
+                birth_date: r.get(3)?,
+                formerly: r
+                    .get::<_, String>(4)?
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        })?;
+        rows.collect()
+    };
+    // First the words' beginnings, for the first CANDIDATES people they find: enough for a
+    // common name, whose people mostly are the ones asked for.
+    let (found, more) = read(&heads, CANDIDATES)?;
+    if found.len() >= limit as usize || !more {
+        return hits(found);
+    }
+    // Too few of those were asked for: a word is rare among the people its beginning finds
+    // ("maria", when thousands are "mario"). Then the whole words are asked for, each as the
+    // beginning of a word of the index (FTS5 merges the lists of the words it begins: cheap
+    // for a rare word, and no longer a check of every "mario").
+    let whole = words
+        .iter()
+        .map(|w| {
+            if w.chars().count() > HEAD && w.chars().all(is_token_char) {
+                format!("{}*", quoted(w))
+            } else {
+                format!("{}*", quoted(&w.chars().take(HEAD).collect::<String>()))
+            }
         })
-    })?;
-    rows.collect()
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let found = read(&whole, i64::MAX)?.0;
+    hits(found)
 }
 
 /// A correction of identity, as the inspectors' register of corrections lists it.

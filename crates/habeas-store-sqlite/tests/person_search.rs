@@ -113,6 +113,39 @@ fn people_are_found_by_the_beginnings_of_their_words_and_former_names() {
     assert_eq!(find("ana ixtepeque"), Vec::<u64>::new());
     assert_eq!(store.find_people(&["flores".into()], 1).unwrap().len(), 1);
 
+    // A word that only begins like a common one: after a thousand "Mario", the one
+    // "Mariano" is found by his whole word, and a word nobody's begins finds nobody.
+    let marios: Vec<_> = (0..1_050)
+        .map(|_| {
+            let admission: AdmissionInput = serde_json::from_value(json!({
+                "facility": "CECOT",
+                "person": {"given_names": "Mario", "surnames": ["Rivas"], "birth_date": "1985-05-05",
+                           "sex": "male", "nationalities": ["SV"]},
+                "new_person": true,
+                "admitted_at": "2025-01-01T07:00:00.000Z",
+                "legal_status": "remand",
+                "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
+            }))
+            .unwrap();
+            admission
+                .validate(Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap())
+                .unwrap()
+                .to_draft(&actor)
+        })
+        .collect();
+    register.append_all(marios).unwrap();
+    let mariano = admit("Mariano", &["Rivas"], "1985-05-05");
+    assert_eq!(find("marian"), vec![mariano]);
+    assert_eq!(find("mariano rivas"), vec![mariano]);
+    assert_eq!(find("rivas mariano"), vec![mariano]);
+    assert_eq!(find("marianela"), Vec::<u64>::new());
+    assert_eq!(find("maria"), vec![people[2], mariano]);
+    assert_eq!(find("mario").len(), 20, "the limit");
+    assert_eq!(
+        store.find_people(&["mario".into()], 2_000).unwrap().len(),
+        1_050
+    );
+
     // A correction: the new name is found, and so is the former one.
     let correction = IdentityCorrection {
         facility: "CECOT".into(),
