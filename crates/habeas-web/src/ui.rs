@@ -648,6 +648,11 @@ pub(crate) async fn file_post<F: FileForm>(
     file_form(state, headers, form, F::VIEW).await
 }
 
+/// A domain refusal as a file page shows it: the field and why.
+fn refused(e: habeas_core::DomainError) -> (String, String) {
+    (e.field.to_string(), e.message)
+}
+
 /// The entry of a record as `POST /api/records` takes it (`record`, or the field it lacks and
 /// why), checked as that route checks it.
 fn record_draft(
@@ -660,11 +665,7 @@ fn record_draft(
             serde_json::from_value::<habeas_core::record::RecordInput>(r)
                 .map_err(|e| ("form".to_owned(), e.to_string()))
         })
-        .and_then(|input| {
-            input
-                .validate(now, actor)
-                .map_err(|e| (e.field.to_string(), e.message))
-        })
+        .and_then(|input| input.validate(now, actor).map_err(refused))
 }
 
 /// How a file's page is made for a caller and what its form sent: the page, or the answer to

@@ -2065,18 +2065,10 @@ async fn the_family_told_or_the_persons_decline_is_recorded_from_the_file() {
     let a = w.call("GET", report, &signed, None).await;
     assert!(uninformed(&a), "{}", a.body);
     // The file links to the page; the page says when the contact falls due.
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &signed,
-            None,
-        )
-        .await;
+    let file = w.file_page(ana, &signed).await;
     assert!(
-        page(&a).contains(&format!("/ui/notify?booking={ana}")),
-        "{}",
-        page(&a)
+        file.contains(&format!("/ui/notify?booking={ana}")),
+        "{file}"
     );
     let a = w
         .call("GET", &format!("/ui/notify?booking={ana}"), &signed, None)
@@ -2782,6 +2774,20 @@ impl World {
     }
 
     /// `POST /api/records` of `body`, recorded: its entry.
+    /// The file page of `person` as `headers` reads it (answered 200), for its links and words.
+    async fn file_page(&self, person: u64, headers: &[(&str, &str)]) -> String {
+        let a = self
+            .call(
+                "GET",
+                &format!("/ui/persons/{person}?reason=other"),
+                headers,
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+        page(&a).to_owned()
+    }
+
     /// The first case `GET /api/harms?facility=CECOT` lists (answered 200): its entry, kind
     /// and pending steps.
     async fn first_harm_case(
@@ -6836,21 +6842,13 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
     );
     // The person's file says it in the reader's language (Spanish here), and the findings
     // cite their rules.
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &signed,
-            None,
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
+    let file = w.file_page(ana, &signed).await;
     for said in [
         "Caso de lesión grave, el",
         "autoridad independiente informada",
         "la persona pidió que no se avisara a nadie",
     ] {
-        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+        assert!(file.contains(said), "{said}: {file}");
     }
     let a = w
         .call("GET", "/ui/compliance?facility=CECOT", &signed, None)
@@ -7073,10 +7071,8 @@ async fn a_serious_injury_is_opened_and_reported_from_the_file() {
     let (health, health_csrf) = w.session("hea.cecot").await;
     let health = [("cookie", health.as_str())];
     for who in [&signed, &health] {
-        let a = w
-            .call("GET", &format!("/ui/persons/{ana}?reason=other"), who, None)
-            .await;
-        assert!(page(&a).contains(&page_of), "{}", page(&a));
+        let file = w.file_page(ana, who).await;
+        assert!(file.contains(&page_of), "{file}");
     }
     let a = w.call("GET", &page_of, &signed, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
@@ -7270,15 +7266,8 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     let (cookie, csrf) = w.session("reg.cecot").await;
     let signed = [("cookie", cookie.as_str())];
     let release_of = format!("/ui/release?booking={ana}");
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &signed,
-            None,
-        )
-        .await;
-    assert!(page(&a).contains(&release_of), "{}", page(&a));
+    let file = w.file_page(ana, &signed).await;
+    assert!(file.contains(&release_of), "{file}");
     let a = w.call("GET", &release_of, &signed, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
     for said in ["id=\"release-form\"", "value=\"escape\"", "Regla 71(1)"] {
@@ -7383,23 +7372,16 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     )
     .await;
     let page_of = format!("/ui/harm?booking={ana}");
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &signed,
-            None,
-        )
-        .await;
+    let file = w.file_page(ana, &signed).await;
     for said in [
         page_of.as_str(),
         "La evasión y su comunicación a una autoridad independiente",
         "Salió de la custodia ilegalmente",
         "<dd>evasión</dd>",
     ] {
-        assert!(page(&a).contains(said), "{said}: {}", page(&a));
+        assert!(file.contains(said), "{said}: {file}");
     }
-    assert!(!page(&a).contains(&release_of), "{}", page(&a));
+    assert!(!file.contains(&release_of), "{file}");
     let a = w.call("GET", &page_of, &signed, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
     for said in [
@@ -7513,15 +7495,8 @@ async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
     let (custody, custody_csrf) = w.session("cus.cecot").await;
     let custody_h = [("cookie", custody.as_str())];
     let death_of = format!("/ui/death?booking={ana}");
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &custody_h,
-            None,
-        )
-        .await;
-    assert!(page(&a).contains(&death_of), "{}", page(&a));
+    let file = w.file_page(ana, &custody_h).await;
+    assert!(file.contains(&death_of), "{file}");
     let a = w.call("GET", &death_of, &custody_h, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
     assert!(page(&a).contains("id=\"death-form\""), "{}", page(&a));
@@ -7632,18 +7607,10 @@ async fn a_death_in_custody_is_recorded_and_its_case_followed_from_the_file() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
     assert_eq!(w.main.size().unwrap(), size + 1, "nothing written");
     // The file links to the case, and the death's custody has ended.
-    let a = w
-        .call(
-            "GET",
-            &format!("/ui/persons/{ana}?reason=other"),
-            &health_h,
-            None,
-        )
-        .await;
+    let file = w.file_page(ana, &health_h).await;
     assert!(
-        page(&a).contains(&death_of) && page(&a).contains("La muerte bajo custodia y su caso"),
-        "{}",
-        page(&a)
+        file.contains(&death_of) && file.contains("La muerte bajo custodia y su caso"),
+        "{file}"
     );
     assert_eq!(
         w.main.person_file(ana).unwrap().unwrap().custodies[0].ended_by,

@@ -265,7 +265,6 @@ impl FilePage for DeathPage {
     ) -> Result<habeas_register::Draft, (String, String)> {
         let f = &self.form;
         let at = self.tr.form_time_or(&f.at, now);
-        let refused = |e: habeas_core::DomainError| (e.field.to_string(), e.message);
         match f.what.as_str() {
             "death" => habeas_core::events::Death::new(
                 &f.facility,

@@ -210,7 +210,6 @@ impl FilePage for ReleasePage {
             ));
         }
         let at = self.tr.form_time_or(&f.at, now);
-        let refused = |e: habeas_core::DomainError| (e.field.to_string(), e.message);
         match f.what.as_str() {
             "release" => Release::new(
                 &f.facility,
