@@ -2,6 +2,7 @@
 //! non-associations.
 
 use crate::dates::{line, optional_text, past_time, text, Date};
+use crate::error::Said;
 use crate::estate::country;
 use crate::ids::{Actor, FacilityCode};
 use crate::kinds;
@@ -470,10 +471,10 @@ impl PersonInput {
         let birth = Date::parse("person.birth_date", &self.birth_date)?;
         let today = Date::of(now);
         if birth > today {
-            return Err(DomainError::invalid(
-                "person.birth_date",
-                "is in the future",
-            ));
+            return Err(
+                DomainError::invalid("person.birth_date", "is in the future")
+                    .said("future-date", &[]),
+            );
         }
         if birth.age_on(today) > 120 {
             return Err(DomainError::invalid(
@@ -582,7 +583,9 @@ impl AdmissionInput {
                 message:
                     "Rule 7: nobody is admitted without a valid commitment order; give at least one (a person brought without one is recorded with held_pending_order, or refused at the gate with a gate_refusal record)"
                         .into(),
-            });
+                words: None,
+            }
+            .said("no-order", &[]));
         }
         let admitted_date = Date::of(admitted_at);
         let mut orders = Vec::new();
@@ -655,7 +658,9 @@ impl AdmissionInput {
                 message: format!(
                     "Rule 7(a): no order is in force on {admitted_date}, the day of admission (every order given has expired); nobody is admitted without a valid commitment order (a person brought without one is recorded with held_pending_order, or refused at the gate)"
                 ),
-            });
+                words: None,
+            }
+            .said("no-order-in-force", &[("date", &admitted_date)]));
         }
         let arrest = match &self.arrest {
             None => None,
@@ -957,9 +962,11 @@ impl Release {
                     code: "no_legal_reason",
                     field: "reason".into(),
                     message: "a release needs its legal reason (sentence_served, bail, acquittal, charges_dropped, court_order, detention_order_expired, transfer_out, transfer_to_another_state, released_in_error, escape)".into(),
-                })
+                    words: None,
+                }
+                .said("no-release-reason", &[]))
             }
-            Some(r) => ReleaseReason::parse(r).ok_or_else(|| DomainError::invalid("reason", format!("{r:?} is not a release reason")))?,
+            Some(r) => ReleaseReason::parse(r).ok_or_else(|| DomainError::invalid("reason", format!("{r:?} is not a release reason")).said("not-one-of", &[("value", &r)]))?,
         };
         Ok(Self {
             booking,

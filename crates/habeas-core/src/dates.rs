@@ -1,5 +1,6 @@
 //! Calendar dates (`YYYY-MM-DD`) and the checks every command makes on dates and times.
 
+use crate::error::Said;
 use crate::DomainError;
 use habeas_register::Timestamp;
 use std::fmt;
@@ -48,6 +49,7 @@ impl Date {
                 field,
                 format!("{raw:?} is not a date of the form YYYY-MM-DD"),
             )
+            .said("not-a-date", &[("value", &raw)])
         };
         let b = raw.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -161,12 +163,13 @@ pub fn past_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, Do
             field,
             format!("{raw:?} is not a time in RFC 3339, such as 2025-05-31T09:30:00Z, 2025-05-31T09:30:00.000Z or 2025-05-31T03:30:00-06:00"),
         )
+        .said("not-a-time", &[("value", &raw)])
     })?;
     if t > now {
-        return Err(DomainError::invalid(
-            field,
-            format!("{t} is in the future (now is {now})"),
-        ));
+        return Err(
+            DomainError::invalid(field, format!("{t} is in the future (now is {now})"))
+                .said("future", &[("at", &t), ("now", &now)]),
+        );
     }
     Ok(t)
 }
@@ -175,16 +178,16 @@ pub fn past_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, Do
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     let t = raw.trim();
     if t.is_empty() {
-        return Err(DomainError::invalid(field, "is required"));
+        return Err(DomainError::invalid(field, "is required").said("required", &[]));
     }
     if t.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("has more than {max} characters"),
-        ));
+        return Err(
+            DomainError::invalid(field, format!("has more than {max} characters"))
+                .said("too-long", &[("max", &max)]),
+        );
     }
     if t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(DomainError::invalid(field, "contains control characters"));
+        return Err(DomainError::invalid(field, "contains control characters").said("control", &[]));
     }
     Ok(t.to_owned())
 }
@@ -197,7 +200,8 @@ pub fn line(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
         return Err(DomainError::invalid(
             field,
             "is one line: no line breaks or other control characters",
-        ));
+        )
+        .said("one-line", &[]));
     }
     Ok(t)
 }

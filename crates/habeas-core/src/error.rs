@@ -1,6 +1,7 @@
 //! Errors that name the field at fault.
 
-use habeas_register::store::Rejection;
+pub use habeas_register::store::Said;
+use habeas_register::store::{Rejection, Words};
 
 /// Input the domain refuses. `field` names the input field, `message` says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,6 +10,8 @@ pub struct DomainError {
     pub code: &'static str,
     pub field: String,
     pub message: String,
+    /// `message` as a catalogue's message and its values, for a reader in another language.
+    pub words: Option<Words>,
 }
 
 impl DomainError {
@@ -17,7 +20,14 @@ impl DomainError {
             code: "invalid_field",
             field: field.into(),
             message: message.into(),
+            words: None,
         }
+    }
+}
+
+impl Said for DomainError {
+    fn words_mut(&mut self) -> &mut Option<Words> {
+        &mut self.words
     }
 }
 
@@ -27,6 +37,7 @@ impl From<DomainError> for Rejection {
             code: e.code.into(),
             field: Some(e.field),
             message: e.message,
+            words: e.words,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::custody::{CommitmentOrder, LegalStatus, OrderKind};
 use crate::dates::{line, optional_text, past_time, text, Date};
+use crate::error::Said;
 use crate::estate::{country, place_code};
 use crate::ids::{Actor, FacilityCode};
 use crate::kinds;
@@ -288,7 +289,9 @@ impl OrderInput {
         let facility = FacilityCode::parse("facility", &self.facility)?;
         let issued = Date::parse("order.issued", &self.order.issued)?;
         if issued > Date::of(now) {
-            return Err(DomainError::invalid("order.issued", "is in the future"));
+            return Err(
+                DomainError::invalid("order.issued", "is in the future").said("future-date", &[])
+            );
         }
         let expires = self
             .order
@@ -621,7 +624,9 @@ impl IdentityCorrection {
         if let Some(b) = &self.birth_date {
             let d = Date::parse("birth_date", b)?;
             if d > Date::of(now) {
-                return Err(DomainError::invalid("birth_date", "is in the future"));
+                return Err(
+                    DomainError::invalid("birth_date", "is in the future").said("future-date", &[])
+                );
             }
             p.insert("birth_date".into(), json!(d.to_string()));
         }

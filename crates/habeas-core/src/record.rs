@@ -4,6 +4,7 @@
 //! their replies and referrals. Each is JSON in, a checked register entry out.
 
 use crate::dates::{optional_text, past_time, text, Date};
+use crate::error::Said;
 use crate::ids::{Actor, FacilityCode};
 use crate::kinds;
 use crate::DomainError;
@@ -722,7 +723,7 @@ pub fn photo_of(payload: &Value) -> Option<(String, Vec<u8>)> {
 fn date_not_future(field: &str, raw: &str, now: Timestamp) -> Result<Date, DomainError> {
     let d = Date::parse(field, raw)?;
     if d > Date::of(now) {
-        return Err(DomainError::invalid(field, "is in the future"));
+        return Err(DomainError::invalid(field, "is in the future").said("future-date", &[]));
     }
     Ok(d)
 }
@@ -1495,6 +1496,7 @@ impl RecordInput {
                         code: "prohibited_sanction",
                         field: "sanction".into(),
                         message: why.into(),
+                        words: None,
                     });
                 }
                 let at = past_time("at", at, now)?;
@@ -1510,7 +1512,9 @@ impl RecordInput {
                                 code: "prohibited_sanction",
                                 field: "days".into(),
                                 message: "Rules 43(1)(b) and 44: solitary confinement for more than 15 consecutive days is prolonged and prohibited".into(),
-                            })
+                                words: None,
+                            }
+                            .said("solitary-prolonged", &[]))
                         }
                         Some(_) => {}
                     }

@@ -32,6 +32,27 @@ pub struct Rejection {
     pub field: Option<String>,
     /// A clear sentence for the user.
     pub message: String,
+    /// The sentence as a message of a catalogue and its values, for a reader in another
+    /// language; none where only `message` says it.
+    pub words: Option<Words>,
+}
+
+/// A refusal's sentence as a catalogue's message and the values it names: `id` is the message
+/// (`refusal-<id>` in the web UI's catalogue), `args` its values by name. The English sentence
+/// (`message`) stays the API's; a page says these words in its reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    pub id: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Words {
+    pub fn new(id: &'static str, args: &[(&'static str, &dyn std::fmt::Display)]) -> Self {
+        Self {
+            id,
+            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        }
+    }
 }
 
 impl Rejection {
@@ -40,7 +61,26 @@ impl Rejection {
             code: "invalid_field".into(),
             field: Some(field.into()),
             message: message.into(),
+            words: None,
         }
+    }
+}
+
+/// A refusal that can carry its words ([`Words`]) beside its English sentence.
+pub trait Said: Sized {
+    fn words_mut(&mut self) -> &mut Option<Words>;
+    /// The same refusal, its sentence also said as the catalogue's message `id` with `args`
+    /// (`refusal-<id>` in the web UI's catalogue).
+    #[must_use]
+    fn said(mut self, id: &'static str, args: &[(&'static str, &dyn std::fmt::Display)]) -> Self {
+        *self.words_mut() = Some(Words::new(id, args));
+        self
+    }
+}
+
+impl Said for Rejection {
+    fn words_mut(&mut self) -> &mut Option<Words> {
+        &mut self.words
     }
 }
 
@@ -51,6 +91,18 @@ pub enum AppendError {
     Rejected(#[from] Rejection),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl AppendError {
+    /// A rejection, its sentence also said as the catalogue's message `id` with `args`
+    /// ([`Rejection::said`]); a failure to write as it is.
+    #[must_use]
+    pub fn said(self, id: &'static str, args: &[(&'static str, &dyn std::fmt::Display)]) -> Self {
+        match self {
+            Self::Rejected(r) => Self::Rejected(r.said(id, args)),
+            other => other,
+        }
+    }
 }
 
 /// What identifies a register to the outside: its origin line and verifier key.

@@ -675,6 +675,7 @@ fn draft_rejection(e: crate::entry::DraftError) -> AppendError {
         code: "invalid_field".into(),
         field,
         message: e.to_string(),
+        words: None,
     })
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn reject_code(code: &str, field: &str, message: impl Into<String>) -
         code: code.into(),
         field: Some(field.into()),
         message: message.into(),
+        words: None,
     }
     .into()
 }
@@ -503,7 +504,8 @@ fn admit<'e>(
                     return Err(reject(
                         "existing_person",
                         format!("person {existing} is already in custody here (booking {booking}); end that custody first"),
-                    ));
+                    )
+                    .said("already-held", &[("person", &existing), ("booking", &booking)]));
                 }
                 Some(_) => return Err(not_free()),
                 None => {}
@@ -804,6 +806,10 @@ pub(crate) fn open_at(
                 field,
                 format_args!("booking {booking} is not an open custody"),
                 &e.facility,
+            )
+            .said(
+                "not-open-custody",
+                &[("booking", &booking), ("facility", &e.facility)],
             ))
         }
     };
@@ -824,7 +830,8 @@ pub(crate) fn within(open: &Open, booking: u64, at: &str) -> Result<(), AppendEr
                 "{at} is before booking {booking} began ({}): what happens in a custody happens after its admission",
                 open.admitted_at
             ),
-        ));
+        )
+        .said("before-custody", &[("at", &at), ("booking", &booking), ("began", &open.admitted_at)]));
     }
     Ok(())
 }
@@ -1015,7 +1022,8 @@ fn allocate<'e>(
         return Err(reject(
             "cell",
             format!("booking {booking} is already in cell {cell}"),
-        ));
+        )
+        .said("already-in-cell", &[("booking", &booking), ("cell", &cell)]));
     }
     if open.cell.is_some() {
         // The cell left is summed up again from its custodies: the cells are written first.
@@ -1041,18 +1049,18 @@ fn allocate<'e>(
             })
             .map_err(backend)?;
         let Some(target) = target else {
-            return Err(reject(
-                "cell",
-                format!("there is no cell {cell} in {}", e.facility),
-            ));
+            return Err(
+                reject("cell", format!("there is no cell {cell} in {}", e.facility))
+                    .said("no-cell", &[("cell", &cell), ("facility", &e.facility)]),
+            );
         };
         pending.cells.insert(key.clone(), target);
     }
     let Some(target) = pending.cells.get(&key) else {
-        return Err(reject(
-            "cell",
-            format!("there is no cell {cell} in {}", e.facility),
-        ));
+        return Err(
+            reject("cell", format!("there is no cell {cell} in {}", e.facility))
+                .said("no-cell", &[("cell", &cell), ("facility", &e.facility)]),
+        );
     };
     let (operational, population) = (target.operational, target.population);
     let unit = target.unit.clone();
@@ -1065,7 +1073,8 @@ fn allocate<'e>(
             "over_capacity",
             "cell",
             format!("cell {cell} is at its operational capacity ({operational}); choose another cell or certify a new capacity"),
-        ));
+        )
+        .said("over-capacity", &[("cell", &cell), ("operational", &operational)]));
     }
     // The summary says whether anyone of another Rule 11 class is there; only then are the
     // occupants read, to name them.
@@ -1640,6 +1649,31 @@ pub struct PersonFile {
     /// The names recorded before a correction, oldest first ("formerly recorded as").
     pub formerly: Vec<String>,
     pub custodies: Vec<CustodyRow>,
+}
+
+impl PersonFile {
+    /// The custody that began after the custody `booking` ended by an escape: the person
+    /// recaptured (a new admission), if they have been.
+    pub fn recapture_of(&self, booking: u64) -> Option<&CustodyRow> {
+        let escaped = self
+            .custodies
+            .iter()
+            .find(|c| c.booking == booking && c.end_reason.as_deref() == Some("escape"))?;
+        let ended = escaped.ended_by?;
+        self.custodies
+            .iter()
+            .filter(|c| c.booking > ended)
+            .min_by_key(|c| c.booking)
+    }
+    /// The custody ended by an escape that the custody `booking` follows (the one before it
+    /// ended so): the custody is the person's recapture.
+    pub fn escape_before(&self, booking: u64) -> Option<&CustodyRow> {
+        self.custodies
+            .iter()
+            .filter(|c| c.booking < booking)
+            .max_by_key(|c| c.booking)
+            .filter(|c| c.end_reason.as_deref() == Some("escape"))
+    }
 }
 
 pub(crate) fn person_file(conn: &Connection, person: u64) -> rusqlite::Result<Option<PersonFile>> {

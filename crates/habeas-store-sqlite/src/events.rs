@@ -100,6 +100,10 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 "booking",
                 format_args!("booking {booking} is not an open custody"),
                 &e.facility,
+            )
+            .said(
+                "not-open-custody",
+                &[("booking", &booking), ("facility", &e.facility)],
             ));
         };
         if at < began.as_str() {
@@ -107,7 +111,8 @@ fn movement(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
                 "before_custody",
                 "at",
                 format!("{at} is before booking {booking} began ({began}): what happens in a custody happens after its admission"),
-            ));
+            )
+            .said("before-custody", &[("at", &at), ("booking", &booking), ("began", &began)]));
         }
         let next = match (kind, own.as_deref(), now.as_deref()) {
             ("out_of_cell", _, Some("in_cell")) => Some("out_of_cell"),
@@ -160,10 +165,10 @@ fn count(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             .and_then(|mut st| st.query_row([&e.facility, cell], |r| r.get(0)))
             .map_err(backend)?;
         if !known {
-            return Err(reject(
-                "cell",
-                format!("there is no cell {cell} in {}", e.facility),
-            ));
+            return Err(
+                reject("cell", format!("there is no cell {cell} in {}", e.facility))
+                    .said("no-cell", &[("cell", &cell), ("facility", &e.facility)]),
+            );
         }
         let expected: i64 = conn
             .prepare_cached(
@@ -217,6 +222,10 @@ fn order(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             "booking",
             format_args!("booking {booking} is not an open custody"),
             &e.facility,
+        )
+        .said(
+            "not-open-custody",
+            &[("booking", &booking), ("facility", &e.facility)],
         ));
     };
     let n: i64 = conn
@@ -405,10 +414,10 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
         ));
     };
     if let Some(at) = done {
-        return Err(reject(
-            "step",
-            format!("{step} was already recorded at {at}"),
-        ));
+        return Err(
+            reject("step", format!("{step} was already recorded at {at}"))
+                .said("step-done", &[("step", &step), ("at", &at)]),
+        );
     }
     let at = s(p, "at")?;
     let died: String = conn
@@ -420,7 +429,8 @@ fn death_step(conn: &Connection, e: &Entry) -> Result<(), AppendError> {
             "before_custody",
             "at",
             format!("{at} is before the death it follows ({died})"),
-        ));
+        )
+        .said("before-case", &[("at", &at), ("began", &died)]));
     }
     conn.prepare_cached(&format!(
         "UPDATE death_cases SET {step} = ?2 WHERE idx = ?1"
@@ -680,6 +690,9 @@ pub struct HarmCase {
     /// nobody be; not for an escape) and, for an injury or an escape,
     /// `independent_authority_informed`.
     pub pending: Vec<String>,
+    /// For an escape, the booking of the person's next custody, once recaptured (a new
+    /// admission); none while they are at large.
+    pub recaptured: Option<u64>,
 }
 
 /// A step of a serious-harm case.
@@ -699,7 +712,10 @@ pub(crate) fn harm_cases(
     facility: Option<&str>,
 ) -> rusqlite::Result<Vec<HarmCase>> {
     let mut st = conn.prepare_cached(
-        "SELECT h.idx, h.booking, h.facility, h.at, h.kind, s.idx, s.step, s.at, s.recorded_at
+        "SELECT h.idx, h.booking, h.facility, h.at, h.kind, s.idx, s.step, s.at, s.recorded_at,
+           CASE WHEN h.kind = 'escape' THEN
+             (SELECT min(n.booking) FROM custodies e JOIN custodies n ON n.person = e.person
+              WHERE e.booking = h.booking AND n.booking > h.idx) END
          FROM harm_cases h LEFT JOIN harm_steps s ON s.harm_case = h.idx
          WHERE ?1 IS NULL OR h.facility = ?1 ORDER BY h.idx, s.idx",
     )?;
@@ -716,6 +732,7 @@ pub(crate) fn harm_cases(
                 kind: r.get(4)?,
                 steps: Vec::new(),
                 pending: Vec::new(),
+                recaptured: r.get::<_, Option<i64>>(9)?.map(|b| b as u64),
             });
         }
         if let (Some(entry), Some(c)) = (r.get::<_, Option<i64>>(5)?, out.last_mut()) {

@@ -83,13 +83,15 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 return Err(reject(
                     "request",
                     format!("the request was answered already (entry {r})"),
-                ));
+                )
+                .said("answered-already", &[("entry", &r)]));
             }
             if at < asked.as_str() {
                 return Err(reject(
                     "at",
                     format!("{at} is before the request was received ({asked})"),
-                ));
+                )
+                .said("before-request", &[("at", &at), ("began", &asked)]));
             }
             let held = b(p, "held");
             let booking = p.get("booking").and_then(Value::as_u64);
@@ -317,14 +319,16 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 return Err(reject(
                     "at",
                     format!("{at} is before the harm it follows ({harmed})"),
-                ));
+                )
+                .said("before-case", &[("at", &at), ("began", &harmed)]));
             }
             let step = s(p, "step")?;
             if kind == "escape" && step == "notice_declined" {
                 return Err(reject(
                     "step",
                     format!("entry {case} is an escape: the person is not here to ask that nobody be told"),
-                ));
+                )
+                .said("escape-no-decline", &[("entry", &case)]));
             }
             conn.prepare_cached(
                 "INSERT INTO harm_steps (idx, harm_case, step, at, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -395,7 +399,8 @@ pub(crate) fn apply(conn: &Connection, e: &Entry) -> Result<bool, AppendError> {
                 return Err(reject(
                     "at",
                     format!("{at} is before the complaint was made ({filed})"),
-                ));
+                )
+                .said("before-complaint", &[("at", &at), ("began", &filed)]));
             }
             let column = if e.kind == kinds::COMPLAINT_REPLY {
                 "replied"

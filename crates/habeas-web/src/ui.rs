@@ -147,6 +147,50 @@ impl Tr {
             .unwrap_or_else(|| english.to_owned())
     }
 
+    /// Why the domain or the writer refused, in the page's language: the refusal's words
+    /// (`refusal-<id>`: its times at the page's local time, its dates and steps as the
+    /// language says them) where the catalogue has them, else its English sentence.
+    pub fn refusal(&self, words: Option<&habeas_register::store::Words>, message: &str) -> String {
+        let Some(w) = words else {
+            return message.to_owned();
+        };
+        let id = format!("refusal-{}", w.id);
+        let args: Vec<(&str, String)> = w
+            .args
+            .iter()
+            .map(|(k, v)| {
+                let said = match *k {
+                    "at" | "now" | "began" if habeas_register::Timestamp::parse(v).is_ok() => {
+                        self.time(v)
+                    }
+                    "date" => i18n::date(self.lang, v),
+                    "step" => self
+                        .known(&format!("death-step-{v}"))
+                        .unwrap_or_else(|| v.clone()),
+                    _ => v.clone(),
+                };
+                (*k, said)
+            })
+            .chain([("zone", self.zone.clone())])
+            .collect();
+        let said = self.i18n.message(self.lang, &id, &args);
+        if said == id {
+            message.to_owned()
+        } else {
+            said
+        }
+    }
+    /// A refusal of the domain as a form shows it: the field, and why in the page's language.
+    pub fn refused(&self, e: habeas_core::DomainError) -> (String, String) {
+        let why = self.refusal(e.words.as_ref(), &e.message);
+        (e.field, why)
+    }
+    /// A refusal of the writer (held here, not before the custody began…) in the page's
+    /// language, without its field.
+    pub fn rejection(&self, r: &habeas_register::store::Rejection) -> String {
+        self.refusal(r.words.as_ref(), &r.message)
+    }
+
     /// The message `id`, if the catalogue has it.
     pub fn known(&self, id: &str) -> Option<String> {
         let m = self.t(id);
@@ -474,7 +518,8 @@ async fn record_form<P: RecordPage>(
         ))
         .into_response(),
         Ok(Err(r)) => {
-            page.refuse(format!("{}: {}", r.field.unwrap_or_default(), r.message));
+            let why = page.tr().rejection(&r);
+            page.refuse(format!("{}: {why}", r.field.unwrap_or_default()));
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(r) => r,
@@ -648,14 +693,10 @@ pub(crate) async fn file_post<F: FileForm>(
     file_form(state, headers, form, F::VIEW).await
 }
 
-/// A domain refusal as a file page shows it: the field and why.
-fn refused(e: habeas_core::DomainError) -> (String, String) {
-    (e.field.to_string(), e.message)
-}
-
 /// The entry of a record as `POST /api/records` takes it (`record`, or the field it lacks and
 /// why), checked as that route checks it.
 fn record_draft(
+    tr: &Tr,
     record: Result<serde_json::Value, (String, String)>,
     now: habeas_register::Timestamp,
     actor: &habeas_core::ids::Actor,
@@ -665,7 +706,7 @@ fn record_draft(
             serde_json::from_value::<habeas_core::record::RecordInput>(r)
                 .map_err(|e| ("form".to_owned(), e.to_string()))
         })
-        .and_then(|input| input.validate(now, actor).map_err(refused))
+        .and_then(|input| input.validate(now, actor).map_err(|e| tr.refused(e)))
 }
 
 /// How a file's page is made for a caller and what its form sent: the page, or the answer to
@@ -747,9 +788,10 @@ async fn file_form<P: FilePage, F: FileForm>(
             .unwrap_or_else(IntoResponse::into_response)
         }
         Ok(Err(r)) => {
+            let said = page.tr().rejection(&r);
             let why = match &r.field {
-                Some(field) => format!("{}: {}", page.label(field), r.message),
-                None => r.message.clone(),
+                Some(field) => format!("{}: {said}", page.label(field)),
+                None => said,
             };
             page.refuse(&why);
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)

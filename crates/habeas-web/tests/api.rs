@@ -6857,6 +6857,49 @@ async fn a_serious_injury_is_told_and_reported_and_each_step_is_checked() {
     for rule in ["Regla Mandela 71(1)", "Regla Mandela 69: se notifica"] {
         assert!(page(&a).contains(rule), "{rule}: {}", page(&a));
     }
+    // The dashboard lists this month's cases, done or not; an illness of forty days ago,
+    // every step done, is only counted; one of forty days ago with a step due is listed.
+    assert!(!page(&a).contains("id=\"harms-closed\""), "{}", page(&a));
+    let old = |hours: i64| {
+        let mut h = harm("CECOT", ana, "illness");
+        h["at"] = json!(hours_ago(hours));
+        h
+    };
+    let closed = w.record(&health, old(960)).await;
+    w.record(
+        &signed,
+        json!({"record": "harm_step", "facility": "CECOT", "case": closed,
+               "step": "notice_declined", "at": hours_ago(959),
+               "detail": "Prefiero que no se avise.", "witnessed_by": "Dra. Ramos, médica"}),
+    )
+    .await;
+    let pending = w.record(&health, old(961)).await;
+    // The dashboard's evaluation is made again at most once a minute.
+    w.clock.advance_millis(61_000);
+    let a = w
+        .call("GET", "/ui/compliance?facility=CECOT", &signed, None)
+        .await;
+    let listed: Vec<String> = page(&a)
+        .split("<a href=\"/ui/harm?booking=")
+        .skip(1)
+        .map(|row| row.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, vec![ana.to_string(); 3], "{}", page(&a));
+    assert!(
+        page(&a).contains("<p id=\"harms-closed\">Y 1 anteriores a los últimos 30 días"),
+        "{}",
+        page(&a)
+    );
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    let cases: Vec<u64> = a.body["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cases, [case, illness, closed, pending], "{}", a.body);
 }
 
 /// An escape ends the custody without releasing anyone: it opens a Rule 71(1) case of the
@@ -7049,10 +7092,42 @@ async fn an_escape_ends_the_custody_and_is_grave_until_reported_to_an_independen
     });
     let a = w.call("POST", "/api/admissions", &signed, Some(back)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let again = w.main.size().unwrap() - 1;
     let a = w
         .call("POST", "/api/whereabouts", &court, Some(asked))
         .await;
     assert_eq!(a.body["answer"]["status"], "held", "{}", a.body);
+    // The escape's case says the person was recaptured, and under which booking; the file
+    // links the two custodies both ways; the case page says it.
+    let a = w
+        .call("GET", "/api/harms?facility=CECOT", &signed, None)
+        .await;
+    assert_eq!(
+        (
+            a.body["cases"][0]["case"].as_u64(),
+            a.body["cases"][0]["recaptured"].as_u64()
+        ),
+        (Some(escape), Some(again)),
+        "{}",
+        a.body
+    );
+    let file = w.file_page(ana, &signed).await;
+    for said in [
+        format!("Recapturada: ingresó de nuevo el 24/11/2025 en CECOT (expediente {again})."),
+        format!("Ingreso tras una evasión de la custodia (expediente {ana})."),
+    ] {
+        assert!(file.contains(&said), "{said}: {file}");
+    }
+    let a = w
+        .call("GET", &format!("/ui/harm?booking={ana}"), &signed, None)
+        .await;
+    assert!(
+        page(&a).contains(&format!(
+            "id=\"harm-recaptured-{escape}\">La persona fue recapturada"
+        )),
+        "{}",
+        page(&a)
+    );
     assert_eq!(w.main.check_projections().unwrap(), Ok(()));
 }
 
@@ -7302,7 +7377,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
         &form("escape", "+", "2025-11-23T04:40"),
         (
             "release-refused",
-            "Autoridad que la ordenó o la certifica: ",
+            "Autoridad que la ordenó o la certifica: es obligatorio",
         ),
     )
     .await;
@@ -7322,7 +7397,14 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
         )
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page(&a));
-    assert!(page(&a).contains("id=\"release-refused\""), "{}", page(&a));
+    // The writer's refusal in the reader's language, its times at the facility's clock.
+    assert!(
+        page(&a).contains(&format!(
+            "Cuándo: 01/04/2025 04:40 UTC es anterior al comienzo del expediente {ana}"
+        )),
+        "{}",
+        page(&a)
+    );
     assert_eq!(w.main.size().unwrap(), size, "nothing written");
     // Escaped early on the 23rd, by the facility's clock.
     let a = w
@@ -7368,7 +7450,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
         "/ui/release",
         &signed,
         &form("bail", "Juzgado", "2025-11-23T05:00"),
-        ("release-refused", "has ended"),
+        ("release-refused", "Esta custodia ha terminado (asiento"),
     )
     .await;
     let page_of = format!("/ui/harm?booking={ana}");
@@ -7386,6 +7468,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     assert_eq!(a.status, StatusCode::OK, "{}", page(&a));
     for said in [
         format!("id=\"harm-step-form-{case}\""),
+        "<h1>Lesión grave, enfermedad grave, traslado a un centro de salud o evasión".to_owned(),
         "Caso de evasión".to_owned(),
         "Certificada por Dirección del CECOT (PARTE-77-2025)".to_owned(),
         "Pendiente: comunicar la evasión a una autoridad independiente".to_owned(),

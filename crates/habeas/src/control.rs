@@ -225,6 +225,7 @@ fn append_error(error: &Value) -> AppendError {
             code: code.to_owned(),
             field: error["field"].as_str().map(str::to_owned),
             message,
+            words: None,
         }),
     }
 }

@@ -1221,9 +1221,12 @@ pub fn harm(db: &DbArgs, actor: &Actor, c: HarmCommand) -> Result<ExitCode> {
                 for p in &c.pending {
                     println!("    {p:<32} PENDING");
                 }
+                if let Some(b) = c.recaptured {
+                    println!("    recaptured: booking {b}");
+                }
             }
             if cases.is_empty() {
-                println!("(no serious injury, illness or hospital transfer recorded)");
+                println!("(no serious injury, illness, hospital transfer or escape recorded)");
             }
         }
     }

@@ -349,8 +349,9 @@ fn step_problems(
 }
 
 /// A refusal of the domain in the reader's language where the catalogue has it (by its
-/// field), else as the domain gave it.
-fn domain_message(tr: &Tr, field: &str, message: &str) -> String {
+/// field, else by its words), else as the domain gave it.
+fn domain_message(tr: &Tr, e: &habeas_core::DomainError) -> String {
+    let field = e.field.as_str();
     let key = format!(
         "admit-refused-{}",
         field
@@ -359,7 +360,8 @@ fn domain_message(tr: &Tr, field: &str, message: &str) -> String {
             .unwrap_or(field)
             .replace('_', "-")
     );
-    tr.known(&key).unwrap_or_else(|| message.to_owned())
+    tr.known(&key)
+        .unwrap_or_else(|| tr.refusal(e.words.as_ref(), &e.message))
 }
 
 /// The admission a completed form asks for, as the JSON of `habeas admit` (its times read at
@@ -527,7 +529,7 @@ pub(crate) async fn admit_form(
                 return Ok((refuse(tr, "orders", message), None));
             }
             Err(e) => {
-                let message = domain_message(&tr, &e.field, &e.message);
+                let message = domain_message(&tr, &e);
                 return Ok((refuse(tr, &e.field, message), None));
             }
         };
@@ -559,7 +561,8 @@ pub(crate) async fn admit_form(
         Ok(Err(r)) => {
             let (name, at) = admit_field(r.field.as_deref().unwrap_or(""));
             let mut page = AdmitPage::new(tr, &caller, at, vals);
-            page.errors.insert(name.to_owned(), r.message);
+            let why = page.tr.rejection(&r);
+            page.errors.insert(name.to_owned(), why);
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(answer) => answer,

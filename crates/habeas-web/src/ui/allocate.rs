@@ -174,7 +174,11 @@ pub(crate) async fn allocate_form(
                 page.refusal = Some(page.tr.t1(
                     "allocate-refused",
                     "reason",
-                    &format!("{}: {}", e.field, e.message),
+                    &format!(
+                        "{}: {}",
+                        e.field,
+                        page.tr.refusal(e.words.as_ref(), &e.message)
+                    ),
                 ));
                 return Ok((html(StatusCode::BAD_REQUEST, &page), None));
             }
@@ -239,6 +243,6 @@ fn refusal_reason(tr: &Tr, cell: &str, r: &habeas_register::store::Rejection) ->
             )
         }
         "over_capacity" => tr.t1("allocate-refused-over-capacity", "cell", cell),
-        _ => r.message.clone(),
+        _ => tr.rejection(r),
     }
 }

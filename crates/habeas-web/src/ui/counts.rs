@@ -314,7 +314,8 @@ pub(crate) async fn counts_form(
         ) {
             Ok(c) => c,
             Err(e) => {
-                page.general = Some(format!("{}: {}", e.field, e.message));
+                let why = page.tr.refusal(e.words.as_ref(), &e.message);
+                page.general = Some(format!("{}: {why}", e.field));
                 return Ok((html(StatusCode::BAD_REQUEST, &page), None));
             }
         };
@@ -342,7 +343,7 @@ pub(crate) async fn counts_form(
         // Recorded: back to the page, which shows the day's reconciliation with it.
         Ok(Ok(_)) => Redirect::to(&back).into_response(),
         Ok(Err(r)) => {
-            page.general = Some(r.message);
+            page.general = Some(page.tr.rejection(&r));
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(answer) => answer,

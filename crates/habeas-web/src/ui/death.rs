@@ -276,7 +276,7 @@ impl FilePage for DeathPage {
                 now,
             )
             .map(|d| d.to_draft(actor))
-            .map_err(refused),
+            .map_err(|e| self.tr.refused(e)),
             "step" => {
                 let case = self.case.as_ref().ok_or_else(|| {
                     (
@@ -293,7 +293,7 @@ impl FilePage for DeathPage {
                     now,
                     actor,
                 )
-                .map_err(refused)
+                .map_err(|e| self.tr.refused(e))
             }
             other => Err((
                 "what".to_owned(),

@@ -202,7 +202,7 @@ pub(crate) async fn food_form(
             Ok(match input(&form) {
                 Ok(i) => i
                     .validate(state.clock.now(), &crate::api::actor(caller)?)
-                    .map_err(|e| (e.field, e.message)),
+                    .map_err(|e| page.tr.refused(e)),
                 Err(field) => Err((field.to_owned(), page.tr.t("food-not-a-number"))),
             })
         },

@@ -19,6 +19,8 @@ pub(crate) struct HarmPage {
     tr: Tr,
     who: Option<Who>,
     csrf: String,
+    /// The page's title: an escape named when the custody ended by one.
+    title: String,
     subject: String,
     /// The policy's hours, said once.
     hint: String,
@@ -46,6 +48,8 @@ pub struct CaseView {
     pub due: Vec<(String, bool)>,
     /// The steps the form offers for this case.
     pub offered: Vec<&'static str>,
+    /// For an escape, the person's recapture (the custody that followed), once there is one.
+    pub recaptured: Option<String>,
 }
 
 pub struct StepView {
@@ -201,6 +205,7 @@ fn case_view(
             })
             .collect(),
         due,
+        recaptured: None,
         offered: if escape {
             vec!["designated_informed", "independent_authority_informed"]
         } else {
@@ -242,11 +247,35 @@ fn harm_view(
         .map_err(|e| ApiError::internal(e.message))?
         .harm;
     let now = state.clock.now();
+    let recaptured = file.recapture_of(booking).map(|next| {
+        tr.i18n.message(
+            tr.lang,
+            "harm-recaptured",
+            &[
+                ("date", tr.day_of(&next.admitted_at)),
+                ("facility", next.facility.clone()),
+                ("booking", next.booking.to_string()),
+            ],
+        )
+    });
     let cases = cases_of(state, file.person, booking)?
         .into_iter()
-        .map(|c| case_view(&tr, &policy, now, c))
+        .map(|c| {
+            let escape = c.0.payload["reason"] == "escape";
+            let mut view = case_view(&tr, &policy, now, c);
+            if escape {
+                view.recaptured.clone_from(&recaptured);
+            }
+            view
+        })
         .collect();
+    let escaped = custody.end_reason.as_deref() == Some("escape");
     Ok(Ok(HarmPage {
+        title: tr.t(if escaped {
+            "harm-title-escape"
+        } else {
+            "harm-title"
+        }),
         subject,
         hint: tr.i18n.message(
             tr.lang,
@@ -326,7 +355,7 @@ impl FilePage for HarmPage {
         now: Timestamp,
         actor: &habeas_core::ids::Actor,
     ) -> Result<habeas_register::Draft, (String, String)> {
-        record_draft(self.record(now), now, actor)
+        record_draft(&self.tr, self.record(now), now, actor)
     }
     fn recorded(&self) -> &'static str {
         if self.form.what == "step" {

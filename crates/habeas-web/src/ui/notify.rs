@@ -172,7 +172,7 @@ impl FilePage for NotifyPage {
         now: habeas_register::Timestamp,
         actor: &habeas_core::ids::Actor,
     ) -> Result<habeas_register::Draft, (String, String)> {
-        record_draft(self.form.record(now, &self.tr), now, actor)
+        record_draft(&self.tr, self.form.record(now, &self.tr), now, actor)
     }
     fn recorded(&self) -> &'static str {
         if self.form.what == "decline" {

@@ -41,13 +41,20 @@ struct CompliancePage {
     regime_day: String,
     /// When, booking, pending steps.
     deaths: Vec<(String, String, String)>,
+    /// The deaths with every step recorded before the last month, counted.
+    deaths_closed: Option<String>,
     /// When, what, booking, pending steps: the serious-harm cases and the escapes.
     harms: Vec<(String, String, String, String)>,
+    /// The cases with every step recorded before the last month, counted.
+    harms_closed: Option<String>,
     /// The corrections of identity of the facility, newest first: nobody renamed unseen.
     corrections: Vec<habeas_store_sqlite::CorrectionRow>,
 }
 
 use crate::evaluations::{Tally, GAPS, OPEN_AIR, OUT_OF_CELL};
+
+/// The days back the dashboard lists deaths and cases whose steps are all recorded.
+const CLOSED_SHOWN_DAYS: i64 = 30;
 
 pub(crate) async fn compliance_page(
     State(state): State<Arc<AppState>>,
@@ -125,9 +132,35 @@ pub(crate) async fn compliance_page(
             charts::line(tr.lang, &tally.held_by_month, Some(tally.cna as f64), 900)
                 .map_err(ApiError::internal)?;
         let everywhere = tr.t("dash-facility-wide");
+        // Every case with a step still due; of those done, the last month's (the rest counted):
+        // a facility's years of closed cases do not bury the open ones.
+        let since = as_of.plus_days(-CLOSED_SHOWN_DAYS).to_string();
+        let shown = |pending: bool, at: &str| pending || at >= since.as_str();
+        let deaths_closed = tally
+            .deaths
+            .iter()
+            .filter(|d| !shown(d.steps.iter().any(|(_, done)| done.is_none()), &d.at))
+            .count() as u64;
+        let harms_closed = tally
+            .harms
+            .iter()
+            .filter(|h| !shown(!h.pending.is_empty(), &h.at))
+            .count() as u64;
+        let closed = |n: u64| {
+            (n > 0).then(|| {
+                tr.t2(
+                    "dash-closed-earlier",
+                    "count",
+                    &i18n::int(tr.lang, n),
+                    "days",
+                    &CLOSED_SHOWN_DAYS.to_string(),
+                )
+            })
+        };
         let deaths = tally
             .deaths
             .iter()
+            .filter(|d| shown(d.steps.iter().any(|(_, done)| done.is_none()), &d.at))
             .map(|d| {
                 let pending: Vec<String> = d
                     .steps
@@ -149,6 +182,7 @@ pub(crate) async fn compliance_page(
         let harms = tally
             .harms
             .iter()
+            .filter(|h| shown(!h.pending.is_empty(), &h.at))
             .map(|h| {
                 let pending: Vec<String> = h
                     .pending
@@ -218,7 +252,9 @@ pub(crate) async fn compliance_page(
             legal_data,
             regime_day: i18n::date(tr.lang, &as_of.plus_days(-1).to_string()),
             deaths,
+            deaths_closed: closed(deaths_closed),
             harms,
+            harms_closed: closed(harms_closed),
             corrections: state
                 .store
                 .identity_corrections(Some(&facility), 200)?

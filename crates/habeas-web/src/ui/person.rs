@@ -168,6 +168,9 @@ pub struct CustodyBlock {
     pub death_href: String,
     /// The custody ended by an escape: the link is to its case.
     pub escaped: bool,
+    /// An escape's recapture (the custody that followed it), or the escape a custody
+    /// follows, said.
+    pub recapture: Option<String>,
     pub status: String,
     pub place: String,
     pub release: String,
@@ -427,6 +430,23 @@ pub(crate) async fn person_page(
                     .as_deref()
                     .map_or("—".to_owned(), |d| i18n::date(tr.lang, d)),
                 escaped: c.end_reason.as_deref() == Some("escape"),
+                recapture: match (file.recapture_of(c.booking), file.escape_before(c.booking)) {
+                    (Some(next), _) => Some(tr.i18n.message(
+                        tr.lang,
+                        "person-recaptured",
+                        &[
+                            ("date", tr_of(&next.facility).day_of(&next.admitted_at)),
+                            ("facility", next.facility.clone()),
+                            ("booking", next.booking.to_string()),
+                        ],
+                    )),
+                    (None, Some(before)) => Some(tr.t1(
+                        "person-after-escape",
+                        "booking",
+                        &before.booking.to_string(),
+                    )),
+                    (None, None) => None,
+                },
                 ended: c.end_reason.as_deref().map_or_else(String::new, |r| {
                     tr.known(&format!("release-reason-{r}"))
                         .unwrap_or_else(|| r.to_owned())

@@ -203,11 +203,9 @@ impl FilePage for ReleasePage {
         actor: &habeas_core::ids::Actor,
     ) -> Result<habeas_register::Draft, (String, String)> {
         let f = &self.form;
-        if self.ended.is_some() {
-            return Err((
-                "booking".to_owned(),
-                format!("custody {} has ended", f.booking),
-            ));
+        if let Some(ended) = &self.ended {
+            // Said in the reader's language: how it ended, as the page says it.
+            return Err(("booking".to_owned(), ended.clone()));
         }
         let at = self.tr.form_time_or(&f.at, now);
         match f.what.as_str() {
@@ -222,7 +220,7 @@ impl FilePage for ReleasePage {
                 actor,
             )
             .map(|r| r.to_draft(actor))
-            .map_err(refused),
+            .map_err(|e| self.tr.refused(e)),
             "transfer" => habeas_core::events::Transfer::new(
                 &f.facility,
                 f.booking,
@@ -233,7 +231,7 @@ impl FilePage for ReleasePage {
                 now,
             )
             .map(|t| t.to_draft(actor))
-            .map_err(refused),
+            .map_err(|e| self.tr.refused(e)),
             other => Err((
                 "what".to_owned(),
                 format!("{other:?} is neither a release nor a transfer"),

@@ -235,7 +235,7 @@ pub(crate) async fn requests_form(
                     page.tr
                         .known(&format!("requests-field-{}", e.field))
                         .unwrap_or_else(|| e.field.to_string()),
-                    e.message
+                    page.tr.refusal(e.words.as_ref(), &e.message)
                 ));
                 Ok((html(StatusCode::BAD_REQUEST, &page), None))
             }
@@ -257,7 +257,8 @@ pub(crate) async fn requests_form(
         ))
         .into_response(),
         Ok(Err(r)) => {
-            page.refusal = Some(format!("{}: {}", r.field.unwrap_or_default(), r.message));
+            let why = page.tr.rejection(&r);
+            page.refusal = Some(format!("{}: {why}", r.field.unwrap_or_default()));
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(r) => r,

@@ -299,7 +299,7 @@ pub(crate) async fn visits_form(
                 match input(&form, &state.clock.now().to_string(), &page.tr) {
                     Ok(i) => i
                         .validate(state.clock.now(), &crate::api::actor(caller)?)
-                        .map_err(|e| (e.field, e.message)),
+                        .map_err(|e| page.tr.refused(e)),
                     Err((field, value)) => Err((
                         field.to_owned(),
                         page.tr.t1("visits-not-known", "value", &value),
