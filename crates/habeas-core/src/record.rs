@@ -676,7 +676,7 @@ pub fn check_photo(media_type: &str, data: &str) -> Result<Vec<u8>, DomainError>
         .decode(data.trim())
         .map_err(|_| DomainError::invalid("data", "is not base64"))?;
     if bytes.is_empty() {
-        return Err(DomainError::invalid("data", "the image is empty"));
+        return Err(DomainError::invalid("data", "the image is empty").said("image-empty", &[]));
     }
     if bytes.len() > PHOTO_MAX_BYTES {
         return Err(DomainError::invalid(
@@ -686,13 +686,20 @@ pub fn check_photo(media_type: &str, data: &str) -> Result<Vec<u8>, DomainError>
                 bytes.len().div_ceil(1024),
                 PHOTO_MAX_BYTES / 1024
             ),
+        )
+        .said(
+            "image-too-large",
+            &[
+                ("size", &bytes.len().div_ceil(1024)),
+                ("max", &(PHOTO_MAX_BYTES / 1024)),
+            ],
         ));
     }
     if !bytes.starts_with(magic) {
-        return Err(DomainError::invalid(
-            "data",
-            format!("the image is not {media_type}"),
-        ));
+        return Err(
+            DomainError::invalid("data", format!("the image is not {media_type}"))
+                .said("image-not-of-type", &[]),
+        );
     }
     Ok(bytes)
 }

@@ -473,6 +473,7 @@ sev-notice = notice
 
 # Photographs
 person-no-photo = No photograph recorded.
+person-photo = Photo
 person-photo-alt = Photograph of { $name }
 person-photo-file = Photograph (JPEG or PNG, up to 256 KiB)
 person-photo-taken = Taken on
@@ -1149,3 +1150,6 @@ refusal-answered-already = the request was answered already (register entry { $e
 refusal-before-request = { $at } is before the request was received ({ $began })
 refusal-escape-no-decline = entry { $entry } is an escape: the person is not here to ask that nobody be told
 refusal-before-complaint = { $at } is before the complaint was made ({ $began })
+refusal-image-empty = the image is empty
+refusal-image-too-large = the image is { $size } KiB; at most { $max } KiB
+refusal-image-not-of-type = the file is neither a JPEG nor a PNG image

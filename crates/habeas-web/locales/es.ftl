@@ -473,6 +473,7 @@ sev-notice = aviso
 
 # Photographs
 person-no-photo = No hay fotografía registrada.
+person-photo = Fotografía
 person-photo-alt = Fotografía de { $name }
 person-photo-file = Fotografía (JPEG o PNG, hasta 256 KiB)
 person-photo-taken = Tomada el
@@ -1149,3 +1150,6 @@ refusal-answered-already = la solicitud ya se respondió (asiento { $entry } del
 refusal-before-request = { $at } es anterior a la recepción de la solicitud ({ $began })
 refusal-escape-no-decline = el asiento { $entry } es una evasión: la persona no está para pedir que no se avise a nadie
 refusal-before-complaint = { $at } es anterior a la presentación de la queja ({ $began })
+refusal-image-empty = la imagen está vacía
+refusal-image-too-large = la imagen ocupa { $size } KiB; como mucho { $max } KiB
+refusal-image-not-of-type = el archivo no es una imagen JPEG ni PNG

@@ -3750,7 +3750,7 @@ async fn a_photograph_is_recorded_shown_logged_and_kept_out_of_the_history() {
     let a = w.call("GET", &back, &[("cookie", &cookie)], None).await;
     assert!(page(&a).contains("id=\"photo-error\""), "{}", page(&a));
     assert!(
-        page(&a).contains("photo: the image is not image/jpeg"),
+        page(&a).contains("Fotografía: el archivo no es una imagen JPEG ni PNG"),
         "{}",
         page(&a)
     );

@@ -901,10 +901,12 @@ pub(crate) async fn photo_upload(
         match input.validate(state.clock.now(), &actor) {
             Ok(draft) => Ok((Response::default(), Some((draft, back)))),
             Err(e) => {
-                let message = if e.field == "data" {
-                    format!("photo: {}", e.message)
+                let tr = Tr::new(lang_of(&caller))?;
+                let (field, why) = tr.refused(e);
+                let message = if field == "data" {
+                    format!("{}: {why}", tr.t("person-photo"))
                 } else {
-                    format!("{}: {}", e.field, e.message)
+                    format!("{field}: {why}")
                 };
                 Ok((
                     Redirect::to(&format!(
