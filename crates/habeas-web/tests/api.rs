@@ -7400,7 +7400,7 @@ async fn an_escape_is_recorded_and_reported_from_the_file_of_the_custody_it_ende
     // The writer's refusal in the reader's language, its times at the facility's clock.
     assert!(
         page(&a).contains(&format!(
-            "Cuándo: 01/04/2025 04:40 UTC es anterior al comienzo del expediente {ana}"
+            "Cuándo: 01/04/2025 04:40 UTC es anterior al comienzo del expediente {ana}, el 01/05/2025 10:00 UTC"
         )),
         "{}",
         page(&a)
