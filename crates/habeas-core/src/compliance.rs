@@ -7,6 +7,7 @@
 
 use crate::dates::Date;
 use crate::DomainError;
+pub use habeas_register::store::Words;
 use habeas_register::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -646,6 +647,25 @@ pub struct Finding {
     pub detail: String,
     /// The register entries the finding rests on.
     pub evidence: Vec<u64>,
+    /// `detail` as sentences of a catalogue and their values, for a reader in another
+    /// language (joined with "; "); empty where only `detail` says it.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub words: Vec<Words>,
+}
+
+impl Finding {
+    /// The same finding, a sentence of its detail also said as the catalogue's `id` with
+    /// `args` (`finding-<id>` in the web UI's catalogue), after those already said.
+    #[must_use]
+    pub fn said(
+        mut self,
+        id: &'static str,
+        args: &[(&'static str, &dyn std::fmt::Display)],
+    ) -> Self {
+        self.words.push(Words::new(id, args));
+        self
+    }
 }
 
 /// The day number of a date (days since 1970-01-01).
@@ -732,6 +752,7 @@ pub fn cell_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                         c.area_cm2 as f64 / 10_000.0
                     ),
                     evidence: vec![c.evidence],
+                    words: Vec::new(),
                 });
             }
         }
@@ -752,6 +773,7 @@ pub fn cell_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{} people in a cell lit day and night", c.population),
             evidence: vec![c.evidence],
+            words: Vec::new(),
         });
     }
     out
@@ -820,6 +842,7 @@ fn capacity_findings(
                 until: None,
                 detail: format!("{population} people for a {what} of {cap}: occupancy {rate:.0}%"),
                 evidence: evidence.clone(),
+                words: Vec::new(),
             });
         }
     }
@@ -885,30 +908,29 @@ pub struct IntakeFacts {
 pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<Finding> {
     let mut out = Vec::new();
     let subject = Subject::Person { booking: c.booking };
-    let mut push = |code, rule, severity, since: Option<Date>, detail: String, evidence| {
-        out.push(Finding {
-            code,
-            rule,
-            subject: subject.clone(),
-            severity,
-            since: since.map(|d| d.to_string()),
-            until: None,
-            detail,
-            evidence,
-        });
+    let finding = |code, rule, severity, since: Option<Date>, detail: String, evidence| Finding {
+        code,
+        rule,
+        subject: subject.clone(),
+        severity,
+        since: since.map(|d| d.to_string()),
+        until: None,
+        detail,
+        evidence,
+        words: Vec::new(),
     };
     // A child held where children are not held (admitted knowingly, or grown no older).
     if let Some(birth) = c.birth {
         let age = birth.age_on(as_of);
         if age < 18 && !c.juvenile_facility {
-            push(
+            out.push(finding(
                 "custody.minor_in_adult_facility",
                 "Mandela Rule 11(d); CRC art. 37(c): a person under 18 is held apart from adults, in a facility for young people",
                 Severity::Grave,
                 Some(c.admitted),
                 format!("a person of {age} held in a facility not designated for people under 18"),
                 vec![c.evidence],
-            );
+            ));
         }
     }
     // The orders in force on `as_of`: issued by then, not yet expired.
@@ -925,7 +947,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         .iter()
         .any(|o| o.idx != c.evidence && o.issued <= as_of);
     if c.intake.pending_order && in_force.is_empty() && !ordered_since {
-        push(
+        out.push(finding(
             "legal.no_valid_basis",
             "Mandela Rule 7(a); ICCPR 9(1): held without a valid order (brought without one, held pending it)",
             Severity::Grave,
@@ -935,23 +957,23 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 c.intake.admitted_at
             ),
             vec![c.evidence],
-        );
+        ));
     } else if c.orders.is_empty() {
-        push(
+        out.push(finding(
             "legal.no_order",
             "Mandela Rule 7(a); no commitment order recorded",
             Severity::Grave,
             Some(c.admitted),
             "held with no commitment order on record".to_owned(),
             vec![c.evidence],
-        );
+        ));
     } else if in_force.is_empty() {
         let last = c
             .orders
             .iter()
             .filter_map(|o| o.expires.map(|e| (e, o.idx)))
             .max();
-        push(
+        let f = finding(
             "legal.order_expired",
             "Mandela Rule 7(a); held after the commitment order expired",
             Severity::Grave,
@@ -965,11 +987,22 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
             },
             c.orders.iter().map(|o| o.idx).collect(),
         );
+        out.push(match last {
+            Some((e, _)) => f.said(
+                "order-expired",
+                &[
+                    ("date", &e),
+                    ("days", &days_between(e, as_of)),
+                    ("as_of", &as_of),
+                ],
+            ),
+            None => f.said("no-order-in-force", &[]),
+        });
     }
     for o in &in_force {
         if let Some(review) = o.review {
             if review < as_of {
-                push(
+                out.push(finding(
                     "legal.review_overdue",
                     "Mandela Rule 111-120; ICCPR 9(3): detention review overdue",
                     Severity::Serious,
@@ -980,29 +1013,35 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                         days_between(review, as_of)
                     ),
                     vec![o.idx],
-                );
+                ));
             }
         }
     }
     if c.legal_status == "remand" {
         let held = days_between(c.admitted, as_of);
         if held > i64::from(policy.legal.pretrial_max_days) {
-            push(
-                "legal.pretrial_over_maximum",
-                "Mandela Rule 111(2); ICCPR 9(3): pretrial detention over the maximum",
-                Severity::Grave,
-                Some(c.admitted),
-                format!(
-                    "{held} days on remand, over the maximum of {}",
-                    policy.legal.pretrial_max_days
+            out.push(
+                finding(
+                    "legal.pretrial_over_maximum",
+                    "Mandela Rule 111(2); ICCPR 9(3): pretrial detention over the maximum",
+                    Severity::Grave,
+                    Some(c.admitted),
+                    format!(
+                        "{held} days on remand, over the maximum of {}",
+                        policy.legal.pretrial_max_days
+                    ),
+                    vec![c.evidence],
+                )
+                .said(
+                    "pretrial-over-maximum",
+                    &[("days", &held), ("max", &policy.legal.pretrial_max_days)],
                 ),
-                vec![c.evidence],
             );
         }
     }
     if let Some(release) = c.release_date {
         if release < as_of {
-            push(
+            out.push(finding(
                 "legal.release_date_passed",
                 "Mandela Rule 7; ICCPR 9(1): held past the release date",
                 Severity::Grave,
@@ -1012,7 +1051,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                     days_between(release, as_of)
                 ),
                 vec![c.evidence],
-            );
+            ));
         }
     }
     // Held and never placed: nobody is in the population without being where a roll count,
@@ -1020,7 +1059,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
     let day_end = as_of.plus_days(1).start();
     let allocation_ms = i64::from(policy.intake.allocation_hours) * 3_600_000;
     if !c.intake.allocated && day_end.millis() - c.intake.admitted_at.millis() > allocation_ms {
-        push(
+        out.push(finding(
             "custody.not_allocated",
             "Mandela Rules 6-8 and 11: every person held is recorded in a place of the facility",
             Severity::Serious,
@@ -1030,7 +1069,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 c.intake.admitted_at, policy.intake.allocation_hours
             ),
             vec![c.evidence],
-        );
+        ));
     }
     // The untried: on remand, or held for another state (due process is the same for them).
     let untried = matches!(c.legal_status.as_str(), "remand" | "held_for_another_state");
@@ -1042,7 +1081,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         let days = days_between(since, as_of);
         let limit = policy.legal.review_interval_days;
         if days > i64::from(limit) {
-            push(
+            let f = finding(
                 "hearing.none_in_interval",
                 "Mandela Rule 111-120; ICCPR 9(3)-(4): brought before a judge at intervals",
                 Severity::Serious,
@@ -1053,6 +1092,12 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 },
                 evidence,
             );
+            let args: [(&'static str, &dyn std::fmt::Display); 2] =
+                [("days", &days), ("limit", &limit)];
+            out.push(match c.last_hearing {
+                Some(_) => f.said("since-last-hearing", &args),
+                None => f.said("no-hearing", &args),
+            });
         }
     }
     for (code, rule, limit, last, what, applies) in [
@@ -1082,7 +1127,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
         };
         let days = days_between(since, as_of);
         if days > i64::from(limit) {
-            push(
+            let f = finding(
                 code,
                 rule,
                 Severity::Serious,
@@ -1095,6 +1140,14 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 },
                 evidence,
             );
+            let args: [(&'static str, &dyn std::fmt::Display); 2] =
+                [("days", &days), ("limit", &limit)];
+            out.push(match (last, what) {
+                (Some(_), "family") => f.said("since-family-contact", &args),
+                (None, "family") => f.said("no-family-contact", &args),
+                (Some(_), _) => f.said("since-legal-contact", &args),
+                (None, _) => f.said("no-legal-contact", &args),
+            });
         }
     }
     out.extend(legal_quality_findings(policy, c, as_of, untried, &in_force));
@@ -1120,6 +1173,10 @@ fn note_emergency(out: &mut [Finding], c: &CustodyFacts) {
     {
         f.detail
             .push_str(&format!("; the order invokes {regime}: {NON_DEROGABLE}"));
+        if !f.words.is_empty() {
+            f.words
+                .push(Words::new("emergency", &[("regime", &regime)]));
+        }
     }
 }
 
@@ -1153,6 +1210,7 @@ fn legal_quality_findings(
             until: None,
             detail,
             evidence,
+            words: Vec::new(),
         });
     };
     let hours = |from: Timestamp, to: Timestamp| (to.millis() - from.millis()) / HOUR_MS;
@@ -1453,6 +1511,7 @@ pub fn hearing_findings(policy: &Policy, h: &HearingFacts, as_of: Date) -> Vec<F
             until: Some(h.at.to_string()),
             detail: format!("{} people heard with no counsel present", h.people_heard),
             evidence: vec![h.idx],
+            words: Vec::new(),
         });
     }
     let max = policy.legal.max_people_per_hearing;
@@ -1466,6 +1525,7 @@ pub fn hearing_findings(policy: &Policy, h: &HearingFacts, as_of: Date) -> Vec<F
             until: Some(h.at.to_string()),
             detail: format!("{} people heard at once, over {max}", h.people_heard),
             evidence: vec![h.idx],
+            words: Vec::new(),
         });
     }
     out
@@ -1530,6 +1590,7 @@ pub fn whereabouts_findings(policy: &Policy, w: &WhereaboutsFacts, as_of: Date) 
         until: answered.map(|(at, _)| at.to_string()),
         detail,
         evidence,
+        words: Vec::new(),
     })
 }
 
@@ -1630,6 +1691,7 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
                     until: None,
                     detail,
                     evidence,
+                    words: Vec::new(),
                 });
             }
         }
@@ -1659,6 +1721,7 @@ pub fn oversight_findings(policy: &Policy, visits: &[VisitFacts], as_of: Date) -
                     }
                 ),
                 evidence: vec![v.idx],
+                words: Vec::new(),
             });
         }
     }
@@ -1747,6 +1810,7 @@ fn request_unanswered(policy: &Policy, v: &VisitFacts, as_of: Date) -> Option<Fi
         until: answered.map(|(at, _)| at.to_string()),
         detail,
         evidence,
+        words: Vec::new(),
     })
 }
 
@@ -1841,6 +1905,7 @@ pub fn collective_refusal_findings(
                 o.collective_refusal_percent,
             ),
             evidence,
+            words: Vec::new(),
         });
     }
     out
@@ -1881,6 +1946,7 @@ pub fn complaint_findings(policy: &Policy, c: &ComplaintFacts, as_of: Date) -> V
                 days_between(c.reply_due, as_of)
             ),
             evidence: vec![c.idx],
+            words: Vec::new(),
         });
     }
     let limit = i64::from(policy.complaints.referral_days);
@@ -1897,6 +1963,7 @@ pub fn complaint_findings(policy: &Policy, c: &ComplaintFacts, as_of: Date) -> V
                 c.filed
             ),
             evidence: vec![c.idx],
+            words: Vec::new(),
         });
     }
     out
@@ -1940,6 +2007,7 @@ pub fn death_findings(policy: &Policy, d: &DeathFacts, as_of: Date) -> Vec<Findi
                     d.died
                 ),
                 evidence: vec![d.idx],
+                words: Vec::new(),
             });
         }
     }
@@ -2008,41 +2076,61 @@ pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
     let mut out = Vec::new();
     let subject = Subject::Person { booking: r.booking };
     let day = Some(r.day.to_string());
-    let mut push = |code, rule, severity, since: Option<String>, detail: String| {
-        out.push(Finding {
-            code,
-            rule,
-            subject: subject.clone(),
-            severity,
-            since,
-            until: day.clone(),
-            detail,
-            evidence: r.evidence.clone(),
-        });
+    let finding = |code, rule, severity, since: Option<String>, detail: String| Finding {
+        code,
+        rule,
+        subject: subject.clone(),
+        severity,
+        since,
+        until: day.clone(),
+        detail,
+        evidence: r.evidence.clone(),
+        words: Vec::new(),
     };
     let min = i64::from(policy.daily.open_air_minutes);
     if r.open_air_minutes < min {
-        push(
-            "regime.open_air",
-            "Mandela Rule 23(1): at least one hour a day of exercise in the open air",
-            Severity::Serious,
-            day.clone(),
-            format!(
-                "{} minutes in the open air on {} (out of cell {} minutes), under {min}",
-                r.open_air_minutes, r.day, r.out_of_cell_minutes
+        out.push(
+            finding(
+                "regime.open_air",
+                "Mandela Rule 23(1): at least one hour a day of exercise in the open air",
+                Severity::Serious,
+                day.clone(),
+                format!(
+                    "{} minutes in the open air on {} (out of cell {} minutes), under {min}",
+                    r.open_air_minutes, r.day, r.out_of_cell_minutes
+                ),
+            )
+            .said(
+                "open-air",
+                &[
+                    ("minutes", &r.open_air_minutes),
+                    ("date", &r.day),
+                    ("out", &r.out_of_cell_minutes),
+                    ("min", &min),
+                ],
             ),
         );
     }
     let min = i64::from(policy.daily.out_of_cell_minutes);
     if r.out_of_cell_minutes < min {
-        push(
-            "regime.out_of_cell",
-            "Mandela Rules 23 and 44; CPT standards: time out of the cell each day",
-            Severity::Serious,
-            day.clone(),
-            format!(
-                "{} minutes out of the cell on {}, under {min}",
-                r.out_of_cell_minutes, r.day
+        out.push(
+            finding(
+                "regime.out_of_cell",
+                "Mandela Rules 23 and 44; CPT standards: time out of the cell each day",
+                Severity::Serious,
+                day.clone(),
+                format!(
+                    "{} minutes out of the cell on {}, under {min}",
+                    r.out_of_cell_minutes, r.day
+                ),
+            )
+            .said(
+                "out-of-cell",
+                &[
+                    ("minutes", &r.out_of_cell_minutes),
+                    ("date", &r.day),
+                    ("min", &min),
+                ],
             ),
         );
     }
@@ -2050,7 +2138,7 @@ pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
         let in_cell = 24 * 60 - r.out_of_cell_minutes;
         let hours = i64::from(policy.solitary.hours);
         if in_cell >= hours * 60 {
-            push(
+            out.push(finding(
                 "solitary.confinement",
                 "Mandela Rules 44-45: solitary confinement, 22 hours or more a day alone",
                 Severity::Serious,
@@ -2061,11 +2149,11 @@ pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
                     in_cell % 60,
                     r.day
                 ),
-            );
+            ));
             let days = days_between(alone_since, r.day) + 1;
             let max = i64::from(policy.solitary.max_days);
             if days > max {
-                push(
+                out.push(finding(
                     "solitary.prolonged",
                     "Mandela Rules 43(1)(b) and 44: prolonged solitary confinement",
                     Severity::Grave,
@@ -2074,7 +2162,7 @@ pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
                         "alone in the cell for {days} days up to {}, over {max}",
                         r.day
                     ),
-                );
+                ));
             }
         }
     }

@@ -228,6 +228,7 @@ fn person_days_at_the_edges_of_a_period_and_the_amount_due() {
         until: None,
         detail: "x".into(),
         evidence: vec![booking],
+        words: Vec::new(),
     };
     r.add_findings(policy.source(), &[finding(ana), finding(diego)]);
     assert_eq!(r.findings(), 1);

@@ -1153,3 +1153,23 @@ refusal-before-complaint = { $at } is before the complaint was made, on { $began
 refusal-image-empty = the image is empty
 refusal-image-too-large = the image is { $size } KiB; at most { $max } KiB
 refusal-image-not-of-type = the file is neither a JPEG nor a PNG image
+
+## Findings' details, by their words (Tr::finding_detail); the API keeps the English detail.
+finding-order-expired = the last order expired on { $date }, { $days } days before { $as_of }
+finding-no-order-in-force = no order in force
+finding-pretrial-over-maximum = { $days } days on remand, over the maximum of { $max }
+finding-since-last-hearing = { $days } days since the last hearing, over { $limit }
+finding-no-hearing = no hearing in { $days } days held, over { $limit }
+finding-since-family-contact = { $days } days since the last family contact, over { $limit }
+finding-no-family-contact = no family contact in { $days } days held, over { $limit }
+finding-since-legal-contact = { $days } days since the last legal contact, over { $limit }
+finding-no-legal-contact = no legal contact in { $days } days held, over { $limit }
+finding-emergency = the order invokes { $regime }: ICCPR 4(2) and HRC GC 29: habeas corpus and judicial review cannot be suspended
+finding-open-air = { $minutes } minutes in the open air on { $date } (out of the cell { $out } minutes), under { $min }
+finding-out-of-cell = { $minutes } minutes out of the cell on { $date }, under { $min }
+finding-no-examination = no admission examination { $days } days after the admission on { $date }, over { $limit }
+finding-done-late = done on { $date }, { $days } days after the admission, over { $limit }
+finding-no-sentence-plan = sentenced on { $date }: no individual sentence plan in { $days } days, over { $limit }
+finding-plan-review-overdue = the sentence plan of { $plan } was due for review on { $date }, { $days } days ago, over { $limit }
+finding-family-not-told-admission = no family contact in the { $hours } hours since the admission of { $at }, over { $limit }
+finding-family-not-told-transfer = no family contact in the { $hours } hours since the transfer of { $at }, over { $limit }

@@ -1153,3 +1153,23 @@ refusal-before-complaint = { $at } es anterior a la presentación de la queja, e
 refusal-image-empty = la imagen está vacía
 refusal-image-too-large = la imagen ocupa { $size } KiB; como mucho { $max } KiB
 refusal-image-not-of-type = el archivo no es una imagen JPEG ni PNG
+
+## Findings' details, by their words (Tr::finding_detail); the API keeps the English detail.
+finding-order-expired = la última orden venció el { $date }, { $days } días antes del { $as_of }
+finding-no-order-in-force = ninguna orden vigente
+finding-pretrial-over-maximum = { $days } días en prisión preventiva, más del máximo de { $max }
+finding-since-last-hearing = { $days } días desde la última audiencia, más de { $limit }
+finding-no-hearing = ninguna audiencia en { $days } días de detención, más de { $limit }
+finding-since-family-contact = { $days } días desde el último contacto con la familia, más de { $limit }
+finding-no-family-contact = ningún contacto con la familia en { $days } días de detención, más de { $limit }
+finding-since-legal-contact = { $days } días desde el último contacto con su defensa, más de { $limit }
+finding-no-legal-contact = ningún contacto con su defensa en { $days } días de detención, más de { $limit }
+finding-emergency = la orden invoca { $regime }: PIDCP 4(2) y Observación general 29 del Comité de Derechos Humanos: el hábeas corpus y el control judicial no pueden suspenderse
+finding-open-air = { $minutes } minutos al aire libre el { $date } (fuera de la celda { $out } minutos), menos de { $min }
+finding-out-of-cell = { $minutes } minutos fuera de la celda el { $date }, menos de { $min }
+finding-no-examination = sin examen médico de ingreso { $days } días después del ingreso del { $date }, más de { $limit }
+finding-done-late = hecho el { $date }, { $days } días después del ingreso, más de { $limit }
+finding-no-sentence-plan = condenada el { $date }: sin plan individual de ejecución en { $days } días, más de { $limit }
+finding-plan-review-overdue = el plan de ejecución del { $plan } debía revisarse el { $date }, hace { $days } días, más de { $limit }
+finding-family-not-told-admission = ningún contacto con la familia en las { $hours } horas desde el ingreso del { $at }, más de { $limit }
+finding-family-not-told-transfer = ningún contacto con la familia en las { $hours } horas desde el traslado del { $at }, más de { $limit }

@@ -147,14 +147,11 @@ impl Tr {
             .unwrap_or_else(|| english.to_owned())
     }
 
-    /// Why the domain or the writer refused, in the page's language: the refusal's words
-    /// (`refusal-<id>`: its times at the page's local time, its dates and steps as the
-    /// language says them) where the catalogue has them, else its English sentence.
-    pub fn refusal(&self, words: Option<&habeas_register::store::Words>, message: &str) -> String {
-        let Some(w) = words else {
-            return message.to_owned();
-        };
-        let id = format!("refusal-{}", w.id);
+    /// A sentence of the catalogue said with its words: `<prefix>-<id>`, its times at the
+    /// page's local time, its dates and counts as the language writes them, a death case's
+    /// step by its name; none where the catalogue lacks it.
+    fn said(&self, prefix: &str, w: &habeas_register::store::Words) -> Option<String> {
+        let id = format!("{prefix}-{}", w.id);
         let args: Vec<(&str, String)> = w
             .args
             .iter()
@@ -163,7 +160,11 @@ impl Tr {
                     "at" | "now" | "began" if habeas_register::Timestamp::parse(v).is_ok() => {
                         self.time(v)
                     }
-                    "date" => i18n::date(self.lang, v),
+                    "date" | "as_of" | "plan" if v.len() == 10 => i18n::date(self.lang, v),
+                    "days" | "hours" | "minutes" | "out" | "min" | "max" | "limit" | "size"
+                    | "operational" => v
+                        .parse::<u64>()
+                        .map_or_else(|_| v.clone(), |n| i18n::int(self.lang, n)),
                     "step" => self
                         .known(&format!("death-step-{v}"))
                         .unwrap_or_else(|| v.clone()),
@@ -174,10 +175,24 @@ impl Tr {
             .chain([("zone", self.zone.clone())])
             .collect();
         let said = self.i18n.message(self.lang, &id, &args);
-        if said == id {
-            message.to_owned()
-        } else {
-            said
+        (said != id).then_some(said)
+    }
+    /// Why the domain or the writer refused, in the page's language: the refusal's words
+    /// (`refusal-<id>`) where the catalogue has them, else its English sentence.
+    pub fn refusal(&self, words: Option<&habeas_register::store::Words>, message: &str) -> String {
+        words
+            .and_then(|w| self.said("refusal", w))
+            .unwrap_or_else(|| message.to_owned())
+    }
+    /// A finding's detail in the page's language (`finding-<id>` for each of its sentences,
+    /// joined with "; "), and whether it is; else its English detail.
+    pub fn finding_detail(&self, f: &habeas_core::compliance::Finding) -> (String, bool) {
+        let said: Option<Vec<String>> = (!f.words.is_empty())
+            .then(|| f.words.iter().map(|w| self.said("finding", w)).collect())
+            .flatten();
+        match said {
+            Some(parts) => (parts.join("; "), true),
+            None => (f.detail.clone(), false),
         }
     }
     /// A refusal of the domain as a form shows it: the field, and why in the page's language.

@@ -3068,6 +3068,12 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         "{html}"
     );
     assert!(!html.contains("id=\"no-findings\""));
+    // Each finding's detail in the reader's language where the catalogue has it.
+    assert!(
+        html.contains("<td>ningún contacto con la familia en ")
+            && html.contains("días de detención, más de 30</td>"),
+        "{html}"
+    );
     // The printable copy (Rule 9) is a reading too.
     let a = w
         .call(

@@ -634,6 +634,7 @@ mod tests {
             until: None,
             detail: "x".into(),
             evidence: vec![1],
+            words: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! 104–105), per person and per facility; and a sentenced person's individual plan (Rules 89
 //! and 93–94).
 
-use super::{days_between, Finding, Policy, Severity, Subject};
+use super::{days_between, Finding, Policy, Severity, Subject, Words};
 use crate::dates::Date;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,7 @@ pub fn activity_findings(policy: &Policy, facts: &[ActivityFacts], as_of: Date) 
             until: None,
             detail,
             evidence,
+            words: Vec::new(),
         });
     }
     for (facility, (found, offered)) in facilities {
@@ -83,6 +84,7 @@ pub fn activity_findings(policy: &Policy, facts: &[ActivityFacts], as_of: Date) 
                     "nobody held attended work, education or recreation in the {limit} days up to {as_of}; {found} held longer without any"
                 ),
                 evidence: Vec::new(),
+                words: Vec::new(),
             });
         }
     }
@@ -119,7 +121,7 @@ pub fn sentence_plan_findings(
         .filter(|f| f.admitted <= as_of && f.sentenced.0 <= as_of)
     {
         let plan = f.plan.filter(|(at, _, _)| *at <= as_of);
-        let (due, detail, mut evidence) = match plan {
+        let (due, (detail, words), mut evidence) = match plan {
             None => {
                 let from = f.sentenced.0.max(f.admitted);
                 let days = days_between(from, as_of);
@@ -133,7 +135,15 @@ pub fn sentence_plan_findings(
                 };
                 (
                     from.plus_days(limit),
-                    format!("{since}: no individual sentence plan in {days} days, over {limit}"),
+                    (
+                        format!(
+                            "{since}: no individual sentence plan in {days} days, over {limit}"
+                        ),
+                        vec![Words::new(
+                            "no-sentence-plan",
+                            &[("date", &f.sentenced.0), ("days", &days), ("limit", &limit)],
+                        )],
+                    ),
                     vec![f.booking, f.sentenced.1],
                 )
             }
@@ -144,7 +154,13 @@ pub fn sentence_plan_findings(
                 }
                 (
                     review.plus_days(limit),
-                    format!("the sentence plan of {at} was due for review on {review}, {days} days ago, over {limit}"),
+                    (
+                        format!("the sentence plan of {at} was due for review on {review}, {days} days ago, over {limit}"),
+                        vec![Words::new(
+                            "plan-review-overdue",
+                            &[("plan", &at), ("date", &review), ("days", &days), ("limit", &limit)],
+                        )],
+                    ),
                     vec![f.booking, idx],
                 )
             }
@@ -161,6 +177,7 @@ pub fn sentence_plan_findings(
             until: None,
             detail,
             evidence,
+            words,
         });
     }
     out

@@ -211,6 +211,7 @@ fn days_over(spec: HotDays, readings: &[CellDayReading], as_of: Date) -> Vec<Fin
                 hottest.abs() % 10
             ),
             evidence: days.iter().map(|r| r.evidence).collect(),
+            words: Vec::new(),
         });
     }
     out
@@ -309,6 +310,7 @@ pub fn light_at_night_findings(
                 crate::estate::offset_text(offset)
             ),
             evidence: nights.values().map(|r| r.evidence).collect(),
+            words: Vec::new(),
         });
     }
     out
@@ -372,6 +374,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{people} held in a cell without a window"),
             evidence: vec![c.defined],
+            words: Vec::new(),
         });
     }
     let per_person = policy.conditions.bunks_per_person;
@@ -392,6 +395,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                 held - served
             ),
             evidence: vec![c.defined],
+            words: Vec::new(),
         });
     }
     if let Some(mattresses) = c.mattresses.filter(|m| held > *m) {
@@ -409,6 +413,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                 held - mattresses
             ),
             evidence: vec![c.defined],
+            words: Vec::new(),
         });
     }
     if c.sanitation && c.toilet_private == Some(false) && held > 1 {
@@ -423,6 +428,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                 "{people} held in a cell whose toilet is open, without privacy: each uses it in front of the others"
             ),
             evidence: vec![c.defined],
+            words: Vec::new(),
         });
     }
     if !c.sanitation {
@@ -435,6 +441,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{people} held in a cell with no toilet in or adjoining it"),
             evidence: vec![c.defined],
+            words: Vec::new(),
         });
     }
     out

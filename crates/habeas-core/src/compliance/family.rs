@@ -153,6 +153,18 @@ pub fn family_informed_findings(
             until: ended.map(|(at, _, _)| at.to_string()),
             detail,
             evidence,
+            words: if ended.is_none() {
+                vec![super::Words::new(
+                    if f.transfer {
+                        "family-not-told-transfer"
+                    } else {
+                        "family-not-told-admission"
+                    },
+                    &[("hours", &waited), ("at", &f.admitted_at), ("limit", &limit)],
+                )]
+            } else {
+                Vec::new()
+            },
         });
     }
     if let Some(d) = declined {
@@ -200,6 +212,7 @@ pub fn family_informed_findings(
             until: contact.map(|(at, _)| at.to_string()),
             detail,
             evidence,
+            words: Vec::new(),
         });
     }
     out
@@ -275,6 +288,7 @@ pub fn declines_frequent_findings(
                 n.declines_min_custodies,
             ),
             evidence,
+            words: Vec::new(),
         });
     }
     out

@@ -150,6 +150,7 @@ pub fn food_findings(policy: &Policy, services: &[FoodServiceFacts], as_of: Date
                 },
                 detail: String::new(),
                 evidence: bad.iter().map(|s| s.evidence).collect(),
+                words: Vec::new(),
             }
         };
         let of_days = |n: usize| {

@@ -160,6 +160,7 @@ pub fn harm_findings(policy: &Policy, h: &HarmFacts, as_of: Date) -> Vec<Finding
             until: done.map(|(from, _)| from.to_string()),
             detail,
             evidence,
+            words: Vec::new(),
         });
     };
     if h.kind == "escape" {
@@ -215,6 +216,7 @@ pub fn harm_findings(policy: &Policy, h: &HarmFacts, as_of: Date) -> Vec<Finding
             until: told.map(|(at, _)| at.to_string()),
             detail,
             evidence,
+            words: Vec::new(),
         });
     }
     out

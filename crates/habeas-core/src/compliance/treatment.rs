@@ -2,7 +2,7 @@
 //! confinement and sanctions (Rules 43–46), the examination at admission (Rules 30 and 34),
 //! consular access (Rule 62) and the review of incidents and force (Rules 71 and 82).
 
-use super::{days_between, Finding, Policy, Severity, Subject};
+use super::{days_between, Finding, Policy, Severity, Subject, Words};
 use crate::dates::Date;
 
 /// The Rule 11 classes present in one occupied cell, from the cell's summary.
@@ -97,6 +97,7 @@ pub fn separation_findings(s: &SeparationFacts, as_of: Date) -> Vec<Finding> {
                     s.population
                 ),
                 evidence: s.overrides.iter().map(|(i, _)| *i).collect(),
+                words: Vec::new(),
             });
         }
     }
@@ -149,6 +150,7 @@ pub fn non_association_findings(n: &NonAssociationFacts) -> Vec<Finding> {
             n.a, n.b, n.scope, a.cell, b.cell
         ),
         evidence: vec![n.idx],
+        words: Vec::new(),
     }]
 }
 
@@ -192,6 +194,7 @@ pub fn sanction_findings(
                 until: None,
                 detail: format!("{} on {}: {why}", s.kind.replace('_', " "), s.at),
                 evidence: vec![s.idx],
+                words: Vec::new(),
             });
         }
         if s.kind != "solitary_confinement" {
@@ -210,6 +213,7 @@ pub fn sanction_findings(
                 until: Some(end.to_string()),
                 detail: format!("{days} days of solitary confinement, over {max}"),
                 evidence: vec![s.idx],
+                words: Vec::new(),
             });
         }
         if let Some(review) = s.review {
@@ -226,6 +230,7 @@ pub fn sanction_findings(
                         s.at
                     ),
                     evidence: vec![s.idx],
+                    words: Vec::new(),
                 });
             }
         }
@@ -264,6 +269,7 @@ pub fn sanction_findings(
                     evidence.len()
                 ),
                 evidence,
+                words: Vec::new(),
             });
         }
         i = j;
@@ -345,6 +351,25 @@ pub fn health_findings(policy: &Policy, h: &HealthFacts, as_of: Date) -> Vec<Fin
                     ),
                 },
                 evidence,
+                words: match (done_by, code) {
+                    (Some((d, _)), _) => vec![Words::new(
+                        "done-late",
+                        &[
+                            ("date", &d),
+                            ("days", &days_between(h.admitted, d)),
+                            ("limit", &limit),
+                        ],
+                    )],
+                    (None, "health.examination_overdue") => vec![Words::new(
+                        "no-examination",
+                        &[
+                            ("days", &days_between(h.admitted, as_of)),
+                            ("date", &h.admitted),
+                            ("limit", &limit),
+                        ],
+                    )],
+                    (None, _) => Vec::new(),
+                },
             });
         }
     }
@@ -400,6 +425,7 @@ pub fn consular_findings(policy: &Policy, c: &ConsularFacts, as_of: Date) -> Vec
                     ),
                 },
                 evidence: vec![c.evidence],
+                words: Vec::new(),
             });
         }
     }
@@ -429,6 +455,7 @@ pub fn consular_findings(policy: &Policy, c: &ConsularFacts, as_of: Date) -> Vec
                     ),
                 },
                 evidence: vec![c.evidence],
+                words: Vec::new(),
             });
         }
     }
@@ -451,6 +478,7 @@ pub fn consular_findings(policy: &Policy, c: &ConsularFacts, as_of: Date) -> Vec
                 None => format!("no consular contact in {days} days held, over {max}"),
             },
             evidence,
+            words: Vec::new(),
         });
     }
     out
@@ -518,6 +546,7 @@ pub fn incident_findings(policy: &Policy, i: &IncidentFacts, as_of: Date) -> Vec
             ),
         },
         evidence: vec![i.idx],
+        words: Vec::new(),
     }]
 }
 
@@ -795,6 +824,7 @@ fn close(p: &Policy, k: usize, booking: u64, r: Run, evidence: Vec<u64>, ongoing
         },
         detail,
         evidence,
+        words: Vec::new(),
     }
 }
 

@@ -184,7 +184,9 @@ pub struct CustodyBlock {
 }
 
 /// A finding as the file lists it: code, rule, severity, since, detail.
-type FindingLine = (String, String, String, String, String);
+/// A finding as the file lists it: code, rule, severity, since, detail, and whether the detail
+/// is in the page's language (else it is the evaluator's English).
+type FindingLine = (String, String, String, String, String, bool);
 
 pub struct TimelineLine {
     pub when: String,
@@ -567,12 +569,14 @@ pub(crate) async fn person_page(
                     .iter()
                     .filter(|f| matches!(f.subject, habeas_core::compliance::Subject::Person { booking } if open.contains(&booking)))
                     .map(|f| {
+                        let (detail, translated) = tr.finding_detail(f);
                         (
                             f.code.to_owned(),
                             tr.rule(f.code, f.rule),
                             tr.t(&format!("sev-{}", f.severity.as_str())),
                             f.since.as_deref().map_or(String::new(), |d| i18n::date(tr.lang, d)),
-                            f.detail.clone(),
+                            detail,
+                            translated,
                         )
                     })
                     .collect(),
