@@ -930,7 +930,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 Some(c.admitted),
                 format!("a person of {age} held in a facility not designated for people under 18"),
                 vec![c.evidence],
-            ));
+            ).said("minor", &[("age", &age)]));
         }
     }
     // The orders in force on `as_of`: issued by then, not yet expired.
@@ -957,16 +957,19 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 c.intake.admitted_at
             ),
             vec![c.evidence],
-        ));
+        ).said("pending-order", &[("at", &c.intake.admitted_at), ("as_of", &as_of)]));
     } else if c.orders.is_empty() {
-        out.push(finding(
-            "legal.no_order",
-            "Mandela Rule 7(a); no commitment order recorded",
-            Severity::Grave,
-            Some(c.admitted),
-            "held with no commitment order on record".to_owned(),
-            vec![c.evidence],
-        ));
+        out.push(
+            finding(
+                "legal.no_order",
+                "Mandela Rule 7(a); no commitment order recorded",
+                Severity::Grave,
+                Some(c.admitted),
+                "held with no commitment order on record".to_owned(),
+                vec![c.evidence],
+            )
+            .said("no-order", &[]),
+        );
     } else if in_force.is_empty() {
         let last = c
             .orders
@@ -1041,17 +1044,23 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
     }
     if let Some(release) = c.release_date {
         if release < as_of {
-            out.push(finding(
-                "legal.release_date_passed",
-                "Mandela Rule 7; ICCPR 9(1): held past the release date",
-                Severity::Grave,
-                Some(release),
-                format!(
-                    "release date {release} passed {} days ago",
-                    days_between(release, as_of)
+            out.push(
+                finding(
+                    "legal.release_date_passed",
+                    "Mandela Rule 7; ICCPR 9(1): held past the release date",
+                    Severity::Grave,
+                    Some(release),
+                    format!(
+                        "release date {release} passed {} days ago",
+                        days_between(release, as_of)
+                    ),
+                    vec![c.evidence],
+                )
+                .said(
+                    "release-date-passed",
+                    &[("date", &release), ("days", &days_between(release, as_of))],
                 ),
-                vec![c.evidence],
-            ));
+            );
         }
     }
     // Held and never placed: nobody is in the population without being where a roll count,
@@ -1069,7 +1078,7 @@ pub fn custody_findings(policy: &Policy, c: &CustodyFacts, as_of: Date) -> Vec<F
                 c.intake.admitted_at, policy.intake.allocation_hours
             ),
             vec![c.evidence],
-        ));
+        ).said("not-allocated", &[("at", &c.intake.admitted_at), ("as_of", &as_of), ("hours", &policy.intake.allocation_hours)]));
     }
     // The untried: on remand, or held for another state (due process is the same for them).
     let untried = matches!(c.legal_status.as_str(), "remand" | "held_for_another_state");

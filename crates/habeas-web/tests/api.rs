@@ -3074,6 +3074,10 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
             && html.contains("días de detención, más de 30</td>"),
         "{html}"
     );
+    assert!(
+        html.contains("<td>la última orden venció el 30/10/2025, "),
+        "{html}"
+    );
     // The printable copy (Rule 9) is a reading too.
     let a = w
         .call(
