@@ -752,7 +752,15 @@ pub fn cell_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                         c.area_cm2 as f64 / 10_000.0
                     ),
                     evidence: vec![c.evidence],
-                    words: Vec::new(),
+                    words: vec![Words::new(
+                        "space",
+                        &[
+                            ("m2", &format!("{m2:.2}")),
+                            ("count", &c.population),
+                            ("area", &format!("{:.1}", c.area_cm2 as f64 / 10_000.0)),
+                            ("threshold", &threshold),
+                        ],
+                    )],
                 });
             }
         }
@@ -773,7 +781,7 @@ pub fn cell_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{} people in a cell lit day and night", c.population),
             evidence: vec![c.evidence],
-            words: Vec::new(),
+            words: vec![Words::new("constant-light", &[("count", &c.population)])],
         });
     }
     out
@@ -811,13 +819,14 @@ fn capacity_findings(
     evidence: Vec<u64>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (code, rule, cap, severity, what) in [
+    for (code, rule, cap, severity, what, id) in [
         (
             codes[0],
             "Mandela Rules 12-13; population over certified normal accommodation",
             cna,
             Severity::Serious,
             "certified normal accommodation",
+            "over-cna",
         ),
         (
             codes[1],
@@ -825,6 +834,7 @@ fn capacity_findings(
             operational,
             Severity::Grave,
             "operational capacity",
+            "over-operational",
         ),
     ] {
         if population > cap {
@@ -842,7 +852,18 @@ fn capacity_findings(
                 until: None,
                 detail: format!("{population} people for a {what} of {cap}: occupancy {rate:.0}%"),
                 evidence: evidence.clone(),
-                words: Vec::new(),
+                words: if cap == 0 {
+                    Vec::new()
+                } else {
+                    vec![Words::new(
+                        id,
+                        &[
+                            ("count", &population),
+                            ("cap", &cap),
+                            ("rate", &format!("{rate:.0}")),
+                        ],
+                    )]
+                },
             });
         }
     }

@@ -162,9 +162,16 @@ impl Tr {
                     }
                     "date" | "as_of" | "plan" if v.len() == 10 => i18n::date(self.lang, v),
                     "days" | "hours" | "minutes" | "out" | "min" | "max" | "limit" | "size"
-                    | "operational" => v
+                    | "operational" | "count" | "cap" | "rate" => v
                         .parse::<u64>()
                         .map_or_else(|_| v.clone(), |n| i18n::int(self.lang, n)),
+                    "m2" | "area" | "threshold" => v.parse::<f64>().map_or_else(
+                        |_| v.clone(),
+                        |x| {
+                            let places = v.split_once('.').map_or(0, |(_, d)| d.len());
+                            i18n::decimal(self.lang, x, places)
+                        },
+                    ),
                     "step" => self
                         .known(&format!("death-step-{v}"))
                         .unwrap_or_else(|| v.clone()),
@@ -1460,11 +1467,24 @@ struct CellPage {
     movements_title: String,
     movements: Vec<MovementLine>,
     readings: Vec<ReadingLine>,
+    /// The page with the cell's findings.
+    findings_href: String,
+    /// On asking (`?findings=true`): the cell's findings of the day shown, each with its code,
+    /// rule, severity, detail, and whether the detail is in the page's language.
+    findings: Option<Vec<(String, String, String, String, bool)>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CellQuery {
+    /// Also the cell's findings (space, capacity, light, window, sanitation…).
+    #[serde(default)]
+    findings: bool,
 }
 
 pub(crate) async fn cell_page(
     State(state): State<Arc<AppState>>,
     Path((facility, cell)): Path<(String, String)>,
+    Query(q): Query<CellQuery>,
     headers: HeaderMap,
 ) -> Response {
     signed_in(state, headers, move |state, caller| {
@@ -1523,7 +1543,38 @@ pub(crate) async fn cell_page(
                 ventilation: on_off(r.ventilation_on),
             })
             .collect();
+        // The cell's findings, on asking: the facility's evaluation of the day (kept, made
+        // again at most once a minute as the register grows), this cell's.
+        let findings = if q.findings {
+            let evaluation = state
+                .evaluations
+                .get(&state.store, &*state.clock, Some(&facility), day)?;
+            Some(
+                evaluation
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        matches!(&f.subject, habeas_core::compliance::Subject::Cell { facility: of, cell: c }
+                            if *of == facility && *c == cell)
+                    })
+                    .map(|f| {
+                        let (detail, translated) = tr.finding_detail(f);
+                        (
+                            f.code.to_owned(),
+                            tr.rule(f.code, f.rule),
+                            tr.t(&format!("sev-{}", f.severity.as_str())),
+                            detail,
+                            translated,
+                        )
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
         let page = CellPage {
+            findings_href: format!("/ui/cells/{facility}/{cell}?findings=true#findings"),
+            findings,
             title: tr.t2("cell-title", "cell", &cell, "facility", &facility),
             who: who_at(
                 state,

@@ -2987,6 +2987,49 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         page(&a)
     );
     assert!(page(&a).contains("en la celda"));
+    assert!(!page(&a).contains("id=\"cell-findings\""), "only on asking");
+    // On asking, the cell's findings: those the report gives for this cell, each detail in
+    // the reader's language.
+    let report = w
+        .call(
+            "GET",
+            &format!(
+                "/api/reports/compliance?facility=CECOT&as_of={}",
+                w.clock.now().date_string()
+            ),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let expected: Vec<&str> = report.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"]["kind"] == "cell" && f["subject"]["cell"] == cell.as_str())
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!expected.is_empty(), "{}", report.body);
+    let a = w
+        .call(
+            "GET",
+            &format!("/ui/cells/CECOT/{cell}?findings=true"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
+    let html = page(&a);
+    let table = html
+        .split("id=\"cell-findings\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_default();
+    let listed: Vec<&str> = table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| row.split('<').next().unwrap())
+        .collect();
+    assert_eq!(listed, expected, "{html}");
+    assert!(!table.contains("lang=\"en\""), "{table}");
     let a = w
         .call(
             "GET",

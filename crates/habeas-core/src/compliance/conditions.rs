@@ -374,7 +374,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{people} held in a cell without a window"),
             evidence: vec![c.defined],
-            words: Vec::new(),
+            words: vec![super::Words::new("no-window", &[("count", &held)])],
         });
     }
     let per_person = policy.conditions.bunks_per_person;
@@ -428,7 +428,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
                 "{people} held in a cell whose toilet is open, without privacy: each uses it in front of the others"
             ),
             evidence: vec![c.defined],
-            words: Vec::new(),
+            words: vec![super::Words::new("open-toilet", &[("count", &held)])],
         });
     }
     if !c.sanitation {
@@ -441,7 +441,7 @@ pub fn cell_condition_findings(policy: &Policy, c: &CellFacts) -> Vec<Finding> {
             until: None,
             detail: format!("{people} held in a cell with no toilet in or adjoining it"),
             evidence: vec![c.defined],
-            words: Vec::new(),
+            words: vec![super::Words::new("no-toilet", &[("count", &held)])],
         });
     }
     out
