@@ -1471,8 +1471,12 @@ struct CellPage {
     findings_href: String,
     /// On asking (`?findings=true`): the cell's findings of the day shown, each with its code,
     /// rule, severity, detail, and whether the detail is in the page's language.
-    findings: Option<Vec<(String, String, String, String, bool)>>,
+    findings: Option<Vec<CellFinding>>,
 }
+
+/// A cell's finding as its page lists it: code, rule, severity, detail, and whether the detail
+/// is in the page's language.
+type CellFinding = (String, String, String, String, bool);
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CellQuery {
