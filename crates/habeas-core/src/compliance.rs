@@ -1230,18 +1230,16 @@ fn legal_quality_findings(
     let mut out = Vec::new();
     let subject = Subject::Person { booking: c.booking };
     let day_end = as_of.plus_days(1).start();
-    let mut push = |code, rule, severity, since: Option<String>, detail: String, evidence| {
-        out.push(Finding {
-            code,
-            rule,
-            subject: subject.clone(),
-            severity,
-            since,
-            until: None,
-            detail,
-            evidence,
-            words: Vec::new(),
-        });
+    let finding = |code, rule, severity, since: Option<String>, detail: String, evidence| Finding {
+        code,
+        rule,
+        subject: subject.clone(),
+        severity,
+        since,
+        until: None,
+        detail,
+        evidence,
+        words: Vec::new(),
     };
     let hours = |from: Timestamp, to: Timestamp| (to.millis() - from.millis()) / HOUR_MS;
     let judicial = |o: &&OrderFacts| JUDICIAL_ORDER_KINDS.contains(&o.kind.as_str());
@@ -1251,7 +1249,7 @@ fn legal_quality_findings(
         let limit = i64::from(policy.legal.judicial_order_hours);
         if held > limit {
             let kinds: Vec<&str> = in_force.iter().map(|o| o.kind.as_str()).collect();
-            push(
+            out.push(finding(
                 "legal.no_judicial_order",
                 "ICCPR 9(3)-(4); Mandela Rule 7(a): detention rests on a court's order",
                 Severity::Grave,
@@ -1261,7 +1259,7 @@ fn legal_quality_findings(
                     kinds.join(", ")
                 ),
                 in_force.iter().map(|o| o.idx).collect(),
-            );
+            ));
         }
     }
     if untried {
@@ -1282,7 +1280,7 @@ fn legal_quality_findings(
             let limit = i64::from(policy.legal.first_appearance_hours);
             let waited = hours(arrest, appeared.map_or(day_end, |(at, _)| at));
             if waited > limit {
-                push(
+                out.push(finding(
                     "legal.first_appearance_late",
                     "ICCPR 9(3); Mandela Rule 7: brought promptly before a judge after arrest",
                     Severity::Serious,
@@ -1299,19 +1297,22 @@ fn legal_quality_findings(
                         Some((_, idx)) => vec![c.evidence, idx],
                         None => vec![c.evidence],
                     },
-                );
+                ));
             }
         }
         let held = hours(c.intake.admitted_at, day_end);
         let limit = i64::from(policy.legal.first_appearance_hours);
         if !c.intake.charged && held > limit {
-            push(
-                "legal.no_charge",
-                "Mandela Rule 119(1); ICCPR 9(2): an untried prisoner is told the charges",
-                Severity::Serious,
-                Some(c.intake.admitted_at.to_string()),
-                format!("no charge recorded in {held} hours held untried, over {limit}"),
-                vec![c.evidence],
+            out.push(
+                finding(
+                    "legal.no_charge",
+                    "Mandela Rule 119(1); ICCPR 9(2): an untried prisoner is told the charges",
+                    Severity::Serious,
+                    Some(c.intake.admitted_at.to_string()),
+                    format!("no charge recorded in {held} hours held untried, over {limit}"),
+                    vec![c.evidence],
+                )
+                .said("no-charge", &[("hours", &held), ("limit", &limit)]),
             );
         }
     }
@@ -1319,16 +1320,27 @@ fn legal_quality_findings(
         let late = hours(c.intake.admitted_at, recorded);
         let limit = i64::from(policy.intake.registration_hours);
         if late > limit {
-            push(
-                "intake.late_registration",
-                "Mandela Rule 7: the register entry is made upon admission",
-                Severity::Serious,
-                Some(c.intake.admitted_at.to_string()),
-                format!(
-                    "admitted {} and registered {recorded}: {late} hours later, over {limit}",
-                    c.intake.admitted_at
+            out.push(
+                finding(
+                    "intake.late_registration",
+                    "Mandela Rule 7: the register entry is made upon admission",
+                    Severity::Serious,
+                    Some(c.intake.admitted_at.to_string()),
+                    format!(
+                        "admitted {} and registered {recorded}: {late} hours later, over {limit}",
+                        c.intake.admitted_at
+                    ),
+                    vec![c.evidence],
+                )
+                .said(
+                    "late-registration",
+                    &[
+                        ("at", &c.intake.admitted_at),
+                        ("began", &recorded),
+                        ("hours", &late),
+                        ("limit", &limit),
+                    ],
                 ),
-                vec![c.evidence],
             );
         }
     }
@@ -2179,20 +2191,35 @@ pub fn regime_findings(policy: &Policy, r: &RegimeFacts) -> Vec<Finding> {
                     in_cell % 60,
                     r.day
                 ),
+            )
+            .said(
+                "solitary",
+                &[
+                    ("time", &format!("{}h{:02}", in_cell / 60, in_cell % 60)),
+                    ("date", &r.day),
+                    ("hours", &hours),
+                    ("as_of", &alone_since),
+                ],
             ));
             let days = days_between(alone_since, r.day) + 1;
             let max = i64::from(policy.solitary.max_days);
             if days > max {
-                out.push(finding(
-                    "solitary.prolonged",
-                    "Mandela Rules 43(1)(b) and 44: prolonged solitary confinement",
-                    Severity::Grave,
-                    Some(alone_since.to_string()),
-                    format!(
-                        "alone in the cell for {days} days up to {}, over {max}",
-                        r.day
+                out.push(
+                    finding(
+                        "solitary.prolonged",
+                        "Mandela Rules 43(1)(b) and 44: prolonged solitary confinement",
+                        Severity::Grave,
+                        Some(alone_since.to_string()),
+                        format!(
+                            "alone in the cell for {days} days up to {}, over {max}",
+                            r.day
+                        ),
+                    )
+                    .said(
+                        "solitary-prolonged",
+                        &[("days", &days), ("date", &r.day), ("max", &max)],
                     ),
-                ));
+                );
             }
         }
     }

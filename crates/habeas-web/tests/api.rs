@@ -3121,6 +3121,17 @@ async fn the_pages_sign_in_board_cell_person_file_admission_and_language() {
         html.contains("<td>la última orden venció el 30/10/2025, "),
         "{html}"
     );
+    // Every one of her findings (legal basis, hearings, contact, regime, solitary
+    // confinement, registration, the family told) is said in Spanish.
+    let table = html
+        .split("id=\"findings-table\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_default();
+    assert!(
+        table.contains("solitary.confinement") && !table.contains("lang=\"en\""),
+        "{table}"
+    );
     // The printable copy (Rule 9) is a reading too.
     let a = w
         .call(

@@ -66,7 +66,18 @@ pub fn activity_findings(policy: &Policy, facts: &[ActivityFacts], as_of: Date) 
             until: None,
             detail,
             evidence,
-            words: Vec::new(),
+            words: vec![Words::new(
+                match last {
+                    Some(_) => "no-activity-since",
+                    None if start > a.admitted => "no-activity-records",
+                    None => "no-activity-admission",
+                },
+                &[
+                    ("date", &last.map_or(start, |(d, _)| d)),
+                    ("days", &idle),
+                    ("limit", &limit),
+                ],
+            )],
         });
     }
     for (facility, (found, offered)) in facilities {
