@@ -39,7 +39,8 @@ fn people_are_found_by_the_beginnings_of_their_words_and_former_names() {
     let (store, register) = (started.store.clone(), started.register.clone());
     let actor = Actor::parse("actor", "prueba").unwrap();
     backends::load_estate(&register, ESTATE);
-    let admit = |given: &str, surnames: &[&str], born: &str| -> u64 {
+    // A new person's admission, as the registry writes it.
+    let draft_of = |given: &str, surnames: &[&str], born: &str| {
         let admission: AdmissionInput = serde_json::from_value(json!({
             "facility": "CECOT",
             "person": {"given_names": given, "surnames": surnames, "birth_date": born,
@@ -50,11 +51,13 @@ fn people_are_found_by_the_beginnings_of_their_words_and_former_names() {
             "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
         }))
         .unwrap();
-        let draft = admission
+        admission
             .validate(Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap())
             .unwrap()
-            .to_draft(&actor);
-        let r = register.append(draft).unwrap();
+            .to_draft(&actor)
+    };
+    let admit = |given: &str, surnames: &[&str], born: &str| -> u64 {
+        let r = register.append(draft_of(given, surnames, born)).unwrap();
         store.person_of(r.index).unwrap().unwrap()
     };
     let people: Vec<u64> = [
@@ -116,22 +119,7 @@ fn people_are_found_by_the_beginnings_of_their_words_and_former_names() {
     // A word that only begins like a common one: after a thousand "Mario", the one
     // "Mariano" is found by his whole word, and a word nobody's begins finds nobody.
     let marios: Vec<_> = (0..1_050)
-        .map(|_| {
-            let admission: AdmissionInput = serde_json::from_value(json!({
-                "facility": "CECOT",
-                "person": {"given_names": "Mario", "surnames": ["Rivas"], "birth_date": "1985-05-05",
-                           "sex": "male", "nationalities": ["SV"]},
-                "new_person": true,
-                "admitted_at": "2025-01-01T07:00:00.000Z",
-                "legal_status": "remand",
-                "orders": [{"kind": "pretrial_detention", "authority": "J", "reference": "R", "issued": "2024-12-30"}]
-            }))
-            .unwrap();
-            admission
-                .validate(Timestamp::parse("2025-01-01T08:00:00.000Z").unwrap())
-                .unwrap()
-                .to_draft(&actor)
-        })
+        .map(|_| draft_of("Mario", &["Rivas"], "1985-05-05"))
         .collect();
     register.append_all(marios).unwrap();
     let mariano = admit("Mariano", &["Rivas"], "1985-05-05");
